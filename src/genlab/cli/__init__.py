@@ -1,0 +1,78 @@
+"""The `genlab` command line: one subcommand group per module in this package.
+
+Each module `genlab/cli/<group>.py` defines `register(subparsers)` which adds its commands and
+sets `func` on the parsed namespace. Errors from bad input (GenlabError) become one line on
+stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+
+# Order here is the order in `genlab --help`.
+COMMAND_MODULES = [
+    "agent",
+    "generate",
+    "video",
+    "world",
+    "train",
+    "eval",
+    "data",
+    "models",
+    "history",
+    "serve",
+]
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Shows each option's default and keeps descriptions' line breaks."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = ArgumentParser(prog="genlab", description="Visual generation, offline first.")
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
+    for name in COMMAND_MODULES:
+        modname = f"genlab.cli.{name}"
+        if importlib.util.find_spec(modname) is None:
+            continue
+        importlib.import_module(modname).register(sub)
+    return parser
+
+
+def _version() -> str:
+    from genlab import __version__
+
+    return f"genlab {__version__}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    from genlab.errors import GenlabError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        rc = args.func(args)
+    except GenlabError as e:
+        print(f"genlab: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("genlab: interrupted", file=sys.stderr)
+        return 130
+    return int(rc or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""Errors genlab raises for bad input: one clear line that names the argument and what was expected.
+
+The CLI turns every `GenlabError` into `genlab: error: <message>` and exit code 2 (no traceback);
+library users can catch `ValueError` as usual, since argument errors subclass it.
+"""
+
+from __future__ import annotations
+
+
+class GenlabError(Exception):
+    """Base class for errors caused by the user's input or environment, not by a bug."""
+
+
+class InvalidArgument(GenlabError, ValueError):
+    """An argument has a value genlab cannot use; the message says which and what was expected."""
+
+    def __init__(self, name: str, expected: str, got: object = None, *, hint: str | None = None):
+        message = f"{name}: expected {expected}"
+        if got is not None:
+            message += f", got {got!r}"
+        if hint:
+            message += f" ({hint})"
+        super().__init__(message)
+        self.name = name
+
+
+class NotFound(GenlabError, LookupError):
+    """A named thing (model, image id, file) does not exist; the message lists what does."""
+
+
+class CheckpointError(GenlabError):
+    """A checkpoint file is corrupt, truncated or not a genlab checkpoint."""
+
+
+def check_choice(name: str, value: str, choices) -> str:
+    """Return `value` if it is one of `choices`, else raise InvalidArgument listing them."""
+    choices = list(choices)
+    if value not in choices:
+        raise InvalidArgument(name, "one of " + ", ".join(map(str, choices)), value)
+    return value
+
+
+def check_range(name: str, value, low=None, high=None, *, low_open=False, high_open=False):
+    """Check low <= value <= high (or < with *_open); NaN is always rejected."""
+    import math
+
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        raise InvalidArgument(name, "a number", value)
+    if low is not None and (value <= low if low_open else value < low):
+        raise InvalidArgument(name, f"a value {'>' if low_open else '≥'} {low}", value)
+    if high is not None and (value >= high if high_open else value > high):
+        raise InvalidArgument(name, f"a value {'<' if high_open else '≤'} {high}", value)
+    return value

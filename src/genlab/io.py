@@ -1,0 +1,205 @@
+"""Files in and out: checkpoints (one safetensors file, JSON config in its metadata), images with
+their generation parameters in a PNG text chunk, and atomic writes so nothing is half-written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image, PngImagePlugin
+
+from genlab.errors import CheckpointError, GenlabError, InvalidArgument
+
+CONFIG_KEY = "genlab_config"
+FORMAT_VERSION = 1
+PARAMS_KEY = "genlab"  # PNG text chunk holding the generation parameters as JSON
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path next to `path`; on success rename it over `path` (atomic on POSIX).
+
+    On any exception the temporary file is removed and `path` is left untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+def save_checkpoint(
+    path: str | os.PathLike,
+    tensors: Mapping[str, torch.Tensor],
+    config: Mapping[str, Any],
+    *,
+    dtype: torch.dtype | None = None,
+) -> Path:
+    """Write `tensors` and a JSON-serialisable `config` to one safetensors file, atomically.
+
+    `dtype` casts floating-point tensors (e.g. torch.float16 for bundled weights).
+    """
+    from safetensors.torch import save_file
+
+    out, seen = {}, set()
+    for name, t in tensors.items():
+        t = t.detach().to("cpu")
+        if dtype is not None and t.is_floating_point():
+            t = t.to(dtype)
+        t = t.contiguous()
+        # safetensors refuses tensors that share storage (tied weights): clone repeats.
+        out[name] = t.clone() if t.data_ptr() in seen else t
+        seen.add(t.data_ptr())
+    metadata = {
+        CONFIG_KEY: json.dumps(dict(config), sort_keys=True),
+        "format_version": str(FORMAT_VERSION),
+    }
+    with atomic_path(path) as tmp:
+        save_file(out, str(tmp), metadata=metadata)
+    return Path(path)
+
+
+def read_checkpoint_config(path: str | os.PathLike) -> dict[str, Any]:
+    """Read only the JSON config of a checkpoint (cheap: no tensors are loaded)."""
+    from safetensors import safe_open
+
+    path = _existing_file(path, "checkpoint")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+    except Exception as e:  # safetensors raises several types for corrupt headers
+        raise CheckpointError(f"{path}: not a readable safetensors file ({e})") from None
+    if CONFIG_KEY not in metadata:
+        raise CheckpointError(
+            f"{path}: a safetensors file, but not a genlab checkpoint (no '{CONFIG_KEY}' metadata)"
+        )
+    try:
+        return json.loads(metadata[CONFIG_KEY])
+    except json.JSONDecodeError as e:
+        raise CheckpointError(f"{path}: genlab config metadata is not valid JSON ({e})") from None
+
+
+def load_checkpoint(
+    path: str | os.PathLike, *, device: str | torch.device = "cpu", dtype: torch.dtype | None = None
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Load (tensors, config) from a genlab checkpoint; floating tensors optionally cast to `dtype`."""
+    from safetensors.torch import load_file
+
+    config = read_checkpoint_config(path)
+    try:
+        tensors = load_file(str(path), device=str(device))
+    except Exception as e:
+        raise CheckpointError(f"{path}: tensors could not be read ({e})") from None
+    if dtype is not None:
+        tensors = {k: v.to(dtype) if v.is_floating_point() else v for k, v in tensors.items()}
+    return tensors, config
+
+
+def _existing_file(path: str | os.PathLike, what: str) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidArgument(what, "an existing file", str(path))
+    return path
+
+
+# --------------------------------------------------------------------------- images
+
+
+def to_pil(image: torch.Tensor | np.ndarray | Image.Image) -> Image.Image:
+    """Convert a (3,H,W) float tensor in [-1, 1], an (H,W,3) uint8 array or a PIL image to PIL RGB."""
+    if isinstance(image, Image.Image):
+        return image.convert("RGB")
+    if isinstance(image, torch.Tensor):
+        t = image.detach().float().cpu()
+        if t.ndim != 3 or t.shape[0] not in (1, 3):
+            raise InvalidArgument("image", "a (C,H,W) tensor with C in {1, 3}", tuple(t.shape))
+        t = ((t.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+        if t.shape[0] == 1:
+            t = t.expand(3, -1, -1)
+        return Image.fromarray(t.permute(1, 2, 0).numpy())
+    arr = np.asarray(image)
+    if arr.dtype != np.uint8:
+        raise InvalidArgument("image", "a uint8 array", arr.dtype)
+    return Image.fromarray(arr).convert("RGB")
+
+
+def to_tensor(image: Image.Image | np.ndarray) -> torch.Tensor:
+    """PIL image or (H,W,3) uint8 array -> (3,H,W) float tensor in [-1, 1]."""
+    arr = np.asarray(image.convert("RGB") if isinstance(image, Image.Image) else image)
+    return torch.from_numpy(arr.copy()).permute(2, 0, 1).float() / 127.5 - 1.0
+
+
+def save_image(path: str | os.PathLike, image, params: Mapping[str, Any] | None = None) -> Path:
+    """Save an image as PNG, atomically, with `params` (prompt, seed, ...) as JSON in a text chunk."""
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise InvalidArgument("out", "a path ending in .png", str(path))
+    pil = to_pil(image)
+    info = PngImagePlugin.PngInfo()
+    if params is not None:
+        info.add_text(PARAMS_KEY, json.dumps(dict(params), sort_keys=True, default=str))
+    with atomic_path(path) as tmp:
+        pil.save(tmp, format="PNG", pnginfo=info)
+    return path
+
+
+def load_image(path: str | os.PathLike, *, name: str = "image") -> Image.Image:
+    """Open an image file as RGB, with a clear error if it is missing or unreadable."""
+    path = _existing_file(path, name)
+    try:
+        with Image.open(path) as im:
+            im.load()
+            return im.convert("RGB")
+    except Exception as e:
+        raise GenlabError(f"{name}: cannot read image {path} ({type(e).__name__}: {e})") from None
+
+
+def read_params(path: str | os.PathLike) -> dict[str, Any] | None:
+    """Generation parameters stored in a PNG by `save_image`, or None if there are none."""
+    path = _existing_file(path, "image")
+    with Image.open(path) as im:
+        text = getattr(im, "text", {}).get(PARAMS_KEY)
+    return json.loads(text) if text else None
+
+
+def image_grid(images, ncols: int | None = None, pad: int = 2, scale: int = 1) -> Image.Image:
+    """Tile images (tensors, arrays or PIL) into one PIL grid, optionally upscaled (nearest)."""
+    pils = [to_pil(im) for im in images]
+    if not pils:
+        raise InvalidArgument("images", "at least one image", 0)
+    w, h = pils[0].size
+    ncols = ncols or int(np.ceil(np.sqrt(len(pils))))
+    nrows = int(np.ceil(len(pils) / ncols))
+    grid = Image.new("RGB", (ncols * (w + pad) + pad, nrows * (h + pad) + pad), (255, 255, 255))
+    for i, im in enumerate(pils):
+        r, c = divmod(i, ncols)
+        grid.paste(im.resize((w, h)), (pad + c * (w + pad), pad + r * (h + pad)))
+    if scale != 1:
+        grid = grid.resize((grid.width * scale, grid.height * scale), Image.NEAREST)
+    return grid

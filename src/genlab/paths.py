@@ -1,0 +1,42 @@
+"""Where genlab keeps things: the user's data directory (history, images), config and bundled weights.
+
+`GENLAB_HOME` overrides the data directory (tests point it at a temporary folder).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+
+
+def data_dir() -> Path:
+    """The user's genlab data directory (created on demand)."""
+    root = os.environ.get("GENLAB_HOME")
+    if root:
+        path = Path(root)
+    else:
+        base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+        path = Path(base) / "genlab"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def config_dir() -> Path:
+    """The user's genlab config directory (models.toml lives here); not created on demand."""
+    root = os.environ.get("GENLAB_CONFIG")
+    if root:
+        return Path(root)
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "genlab"
+
+
+def history_db() -> Path:
+    return data_dir() / "history.sqlite"
+
+
+def images_dir() -> Path:
+    path = data_dir() / "images"
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,81 @@
+"""Resolve a model name or path to a pipeline.
+
+Checkpoints carry `config["pipeline"]` (e.g. "text2image", "vae", "gan", "vq-ar", "text2video").
+Pipeline modules register a loader for their kind with `@register_pipeline("kind")`; every module
+in `genlab.pipelines` is imported on first use, so a new kind needs no edit here.
+Other sources (diffusers directories, hosted APIs) register a *resolver* that may claim a name.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from pathlib import Path
+
+from genlab.errors import CheckpointError, NotFound
+from genlab.io import read_checkpoint_config
+from genlab.paths import WEIGHTS_DIR
+
+_LOADERS: dict[str, Callable] = {}
+_RESOLVERS: list[Callable] = []  # fn(name, **kwargs) -> pipeline | None
+_imported = False
+
+
+def register_pipeline(kind: str):
+    """Decorator: `loader(path, config, **kwargs) -> pipeline` for checkpoints of this kind."""
+
+    def deco(fn):
+        _LOADERS[kind] = fn
+        return fn
+
+    return deco
+
+
+def register_resolver(fn: Callable) -> Callable:
+    """Decorator: `resolver(name, **kwargs)` returns a pipeline for names it knows, else None."""
+    _RESOLVERS.append(fn)
+    return fn
+
+
+def _import_all() -> None:
+    global _imported
+    if _imported:
+        return
+    import genlab.pipelines as pkg
+
+    for info in pkgutil.iter_modules(pkg.__path__):
+        importlib.import_module(f"{pkg.__name__}.{info.name}")
+    _imported = True
+
+
+def bundled_models() -> dict[str, Path]:
+    """Bundled checkpoints by name (file stem)."""
+    return {p.stem: p for p in sorted(WEIGHTS_DIR.glob("*.safetensors"))}
+
+
+def resolve_path(name_or_path: str) -> Path | None:
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    return bundled_models().get(name_or_path)
+
+
+def load(name_or_path: str, **kwargs):
+    """Return a pipeline for a bundled name, a checkpoint path, or a name a resolver claims."""
+    _import_all()
+    path = resolve_path(str(name_or_path))
+    if path is None:
+        for resolver in _RESOLVERS:
+            pipe = resolver(str(name_or_path), **kwargs)
+            if pipe is not None:
+                return pipe
+        known = ", ".join(bundled_models()) or "(none bundled)"
+        raise NotFound(f"model: unknown model {name_or_path!r}; known models: {known}")
+    config = read_checkpoint_config(path)
+    kind = config.get("pipeline")
+    if kind not in _LOADERS:
+        raise CheckpointError(
+            f"{path}: checkpoint kind {kind!r} has no pipeline; known kinds: {', '.join(sorted(_LOADERS))}"
+        )
+    return _LOADERS[kind](path, config, **kwargs)
