@@ -1,0 +1,237 @@
+"""Autoregressive text-to-image transformer over VQ-VAE tokens (DALL·E-style, Ramesh et al. 2021):
+text tokens as a prefix, then image tokens predicted one by one under causal attention.
+
+Sampling keeps a KV cache and offers temperature, top-k, top-p and classifier-free guidance.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from genlab.errors import InvalidArgument
+
+
+@dataclass
+class ARConfig:
+    text_vocab_size: int = 256
+    text_len: int = 16  # text prefix length (prompts are padded/truncated to this)
+    image_vocab_size: int = 256  # = the VQ-VAE codebook size
+    image_tokens: int = 64  # h*w of the VQ-VAE token grid
+    dim: int = 256
+    depth: int = 6
+    heads: int = 8
+    mlp_ratio: float = 4.0
+    pad_id: int = 0  # the text pad token; an all-pad prefix is the null prompt for CFG
+
+    def __post_init__(self):
+        if self.dim % self.heads:
+            raise InvalidArgument("dim", f"a multiple of heads={self.heads}", self.dim)
+
+    @property
+    def seq_len(self) -> int:
+        # [text (text_len)] [BOS] [image tokens 0..N-2]: the last image token is never an input.
+        return self.text_len + self.image_tokens
+
+
+class KVCache:
+    """Keys and values of every layer, preallocated to the full sequence: (B, heads, T, head_dim)."""
+
+    def __init__(self, cfg: ARConfig, batch: int, device, dtype):
+        shape = (batch, cfg.heads, cfg.seq_len, cfg.dim // cfg.heads)
+        self.k = [torch.zeros(shape, device=device, dtype=dtype) for _ in range(cfg.depth)]
+        self.v = [torch.zeros(shape, device=device, dtype=dtype) for _ in range(cfg.depth)]
+        self.length = 0  # positions filled so far
+
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, cfg: ARConfig):
+        super().__init__()
+        self.heads = cfg.heads
+        self.qkv = nn.Linear(cfg.dim, 3 * cfg.dim)
+        self.proj = nn.Linear(cfg.dim, cfg.dim)
+
+    def forward(self, x, cache: KVCache | None = None, layer: int = 0):
+        B, T, C = x.shape
+        # (B, T, 3C) -> 3 × (B, heads, T, C/heads)
+        q, k, v = self.qkv(x).view(B, T, 3, self.heads, C // self.heads).permute(2, 0, 3, 1, 4)
+        start = 0
+        if cache is not None:
+            start = cache.length
+            cache.k[layer][:, :, start : start + T] = k
+            cache.v[layer][:, :, start : start + T] = v
+            k, v = cache.k[layer][:, :, : start + T], cache.v[layer][:, :, : start + T]
+        if start == 0:
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        else:
+            # New queries at positions start..start+T-1 see every cached key up to their own.
+            q_pos = torch.arange(start, start + T, device=x.device)[:, None]
+            mask = torch.arange(start + T, device=x.device)[None] <= q_pos  # (T, start+T)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        return self.proj(y.transpose(1, 2).reshape(B, T, C))  # (B, heads, T, C/h) -> (B, T, C)
+
+
+class Block(nn.Module):
+    def __init__(self, cfg: ARConfig):
+        super().__init__()
+        self.ln1, self.ln2 = nn.LayerNorm(cfg.dim), nn.LayerNorm(cfg.dim)
+        self.attn = CausalSelfAttention(cfg)
+        hidden = int(cfg.dim * cfg.mlp_ratio)
+        self.mlp = nn.Sequential(nn.Linear(cfg.dim, hidden), nn.GELU(), nn.Linear(hidden, cfg.dim))
+
+    def forward(self, x, cache=None, layer=0):
+        x = x + self.attn(self.ln1(x), cache, layer)
+        return x + self.mlp(self.ln2(x))
+
+
+def filter_logits(logits, temperature=1.0, top_k=None, top_p=None) -> torch.Tensor:
+    """Scale by 1/temperature, keep the top_k largest and the smallest set whose probability
+    reaches top_p (nucleus sampling, Holtzman et al. 2020); the rest become −∞."""
+    check_sampling_args(temperature, top_k, top_p)
+    logits = logits / temperature
+    if top_k is not None and top_k < logits.shape[-1]:
+        kth = torch.topk(logits, top_k, dim=-1).values[..., -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_p is not None and top_p < 1.0:
+        sorted_logits, order = logits.sort(dim=-1, descending=True)
+        cumulative = sorted_logits.softmax(-1).cumsum(-1)
+        # Drop a token when the tokens ranked above it already reach top_p (the first always stays).
+        drop_sorted = (cumulative - sorted_logits.softmax(-1)) >= top_p
+        drop = drop_sorted.scatter(-1, order, drop_sorted)
+        logits = logits.masked_fill(drop, float("-inf"))
+    return logits
+
+
+def check_sampling_args(temperature, top_k, top_p) -> None:
+    if isinstance(temperature, bool) or not isinstance(temperature, int | float):
+        raise InvalidArgument("temperature", "a number > 0", temperature)
+    if math.isnan(temperature) or temperature <= 0:
+        raise InvalidArgument("temperature", "a number > 0", temperature)
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
+        raise InvalidArgument("top_k", "an integer ≥ 1 (or None for no limit)", top_k)
+    if top_p is not None and (
+        isinstance(top_p, bool) or not isinstance(top_p, int | float) or not 0 < top_p <= 1
+    ):
+        raise InvalidArgument("top_p", "a number in (0, 1] (or None for no limit)", top_p)
+
+
+class ARTransformer(nn.Module):
+    """logits(image token i | text, image tokens < i) with a decoder-only transformer."""
+
+    def __init__(self, config: ARConfig | dict):
+        super().__init__()
+        self.config = config if isinstance(config, ARConfig) else ARConfig(**config)
+        cfg = self.config
+        self.text_embed = nn.Embedding(cfg.text_vocab_size, cfg.dim)
+        self.image_embed = nn.Embedding(cfg.image_vocab_size + 1, cfg.dim)  # last id = BOS
+        self.bos_id = cfg.image_vocab_size
+        self.pos_embed = nn.Parameter(torch.zeros(1, cfg.seq_len, cfg.dim))
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.depth))
+        self.ln_f = nn.LayerNorm(cfg.dim)
+        self.head = nn.Linear(cfg.dim, cfg.image_vocab_size, bias=False)
+        self._init_weights()
+
+    def _init_weights(self):
+        # GPT-2 init: N(0, 0.02) everywhere, residual projections scaled by 1/√(2·depth) so the
+        # residual stream's variance does not grow with depth.
+        for m in self.modules():
+            if isinstance(m, nn.Linear | nn.Embedding):
+                nn.init.normal_(m.weight, std=0.02)
+            if isinstance(m, nn.Linear) and m.bias is not None:
+                nn.init.zeros_(m.bias)
+        nn.init.normal_(self.pos_embed, std=0.02)
+        for block in self.blocks:
+            std = 0.02 / math.sqrt(2 * self.config.depth)
+            nn.init.normal_(block.attn.proj.weight, std=std)
+            nn.init.normal_(block.mlp[2].weight, std=std)
+
+    def _run(self, x, cache=None):
+        for i, block in enumerate(self.blocks):
+            x = block(x, cache, i)
+        if cache is not None:
+            cache.length += x.shape[1]
+        return self.head(self.ln_f(x))
+
+    def forward(self, text_ids, image_tokens) -> torch.Tensor:
+        """text_ids (B, text_len), image_tokens (B, N) -> logits (B, N, image_vocab) where
+        position i predicts image token i from the text and tokens < i (teacher forcing)."""
+        B, N = image_tokens.shape
+        bos = torch.full((B, 1), self.bos_id, device=image_tokens.device, dtype=torch.long)
+        img = torch.cat([bos, image_tokens[:, :-1]], dim=1)  # shift right by one
+        x = torch.cat([self.text_embed(text_ids), self.image_embed(img)], dim=1)  # (B, L+N, D)
+        logits = self._run(x + self.pos_embed[:, : x.shape[1]])
+        return logits[:, text_ids.shape[1] :]
+
+    def loss(self, text_ids, image_tokens) -> dict[str, torch.Tensor]:
+        logits = self(text_ids, image_tokens)
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), image_tokens.reshape(-1))
+        return {"loss": loss, "bits_per_token": loss.detach() / math.log(2)}
+
+    def null_text(self, batch: int, device) -> torch.Tensor:
+        return torch.full((batch, self.config.text_len), self.config.pad_id, device=device)
+
+    @torch.no_grad()
+    def generate(
+        self,
+        text_ids: torch.Tensor,
+        *,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        guidance_scale: float = 1.0,
+        generator: torch.Generator | None = None,
+        use_cache: bool = True,
+        progress: bool = False,
+    ) -> torch.Tensor:
+        """Sample image tokens (B, N) for text_ids (B, text_len).
+
+        Classifier-free guidance on logits: ℓ = ℓ_null + s·(ℓ_text − ℓ_null), with the text and
+        null prefixes in one batch (s = 1 is plain conditional sampling and skips the null half).
+        """
+        check_sampling_args(temperature, top_k, top_p)
+        if isinstance(guidance_scale, bool) or not isinstance(guidance_scale, int | float):
+            raise InvalidArgument("guidance_scale", "a number ≥ 0", guidance_scale)
+        if math.isnan(guidance_scale) or guidance_scale < 0:
+            raise InvalidArgument("guidance_scale", "a number ≥ 0", guidance_scale)
+        cfg, device = self.config, text_ids.device
+        B = text_ids.shape[0]
+        guided = guidance_scale != 1.0
+        prefix = torch.cat([text_ids, self.null_text(B, device)]) if guided else text_ids
+        prefix_emb = self.text_embed(prefix)  # (B or 2B, L, D)
+        bos = self.image_embed(torch.full((prefix.shape[0], 1), self.bos_id, device=device))
+        tokens = torch.empty(B, 0, dtype=torch.long, device=device)
+        cache = KVCache(cfg, prefix.shape[0], device, prefix_emb.dtype) if use_cache else None
+        seq = torch.cat([prefix_emb, bos], dim=1)  # every input so far (the uncached path)
+        new = seq  # inputs the cache has not seen yet
+        for _ in tqdm(range(cfg.image_tokens), desc="tokens", disable=not progress, leave=False):
+            if use_cache:
+                start = cache.length
+                logits = self._run(new + self.pos_embed[:, start : start + new.shape[1]], cache)
+            else:
+                logits = self._run(seq + self.pos_embed[:, : seq.shape[1]])
+            logits = logits[:, -1]  # (B or 2B, image_vocab)
+            if guided:
+                cond, uncond = logits.chunk(2)
+                logits = uncond + guidance_scale * (cond - uncond)
+            probs = filter_logits(logits.float(), temperature, top_k, top_p).softmax(-1)
+            nxt = torch.multinomial(probs, 1, generator=generator)  # (B, 1)
+            tokens = torch.cat([tokens, nxt], dim=1)
+            new = self.image_embed(nxt.repeat(2, 1) if guided else nxt)
+            if not use_cache:
+                seq = torch.cat([seq, new], dim=1)
+        return tokens
+
+    def config_dict(self) -> dict:
+        return asdict(self.config)
+
+
+AR_MODELS = {
+    "ar-world": dict(dim=256, depth=6, heads=8),
+    "ar-world-s": dict(dim=192, depth=4, heads=6),
+    "ar-tiny": dict(dim=32, depth=2, heads=2, text_len=8, image_vocab_size=16, image_tokens=16),
+}
