@@ -1,0 +1,166 @@
+"""Attention blocks through torch's scaled_dot_product_attention (flash / memory-efficient kernels
+where available): self-attention with fused qkv, cross-attention with a key padding mask, MLPs.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from genlab.nn.utils import group_norm
+
+
+def key_padding_bias(mask: torch.Tensor) -> torch.Tensor:
+    """(B, L) bool, True = real token -> (B, 1, 1, L) bool SDPA mask (True = may attend).
+
+    A row with no real token would give NaN (softmax over nothing); such rows attend to every
+    position instead, which keeps the output finite and is what a caller with no text expects.
+    """
+    mask = mask.bool()
+    mask = mask | ~mask.any(dim=-1, keepdim=True)
+    return mask[:, None, None, :]
+
+
+def attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    mask: torch.Tensor | None = None,
+    causal: bool = False,
+) -> torch.Tensor:
+    """softmax(q kᵀ / √d) v on (B, heads, N, d) tensors; `mask` (B, L) keys, True = real."""
+    attn_mask = None if mask is None else key_padding_bias(mask)
+    if causal and attn_mask is not None:
+        n, m = q.shape[-2], k.shape[-2]
+        tri = torch.ones(n, m, dtype=torch.bool, device=q.device).tril(m - n)
+        attn_mask = attn_mask & tri
+        causal = False
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, is_causal=causal)
+
+
+class Attention(nn.Module):
+    """Multi-head self-attention over (B, N, D) with one fused qkv projection."""
+
+    def __init__(self, dim: int, num_heads: int, qkv_bias: bool = True, causal: bool = False):
+        super().__init__()
+        if dim % num_heads:
+            raise ValueError(f"dim ({dim}) must be divisible by num_heads ({num_heads})")
+        self.num_heads = num_heads
+        self.causal = causal
+        self.qkv = nn.Linear(dim, 3 * dim, bias=qkv_bias)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        B, N, D = x.shape
+        # (B, N, 3D) -> (3, B, heads, N, D/heads)
+        qkv = self.qkv(x).view(B, N, 3, self.num_heads, D // self.num_heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv.unbind(0)
+        out = attention(q, k, v, mask, self.causal)  # (B, heads, N, D/heads)
+        return self.proj(out.transpose(1, 2).reshape(B, N, D))
+
+
+class CrossAttention(nn.Module):
+    """Queries from x (B, N, D), keys/values from a context (B, L, C) with a key padding mask."""
+
+    def __init__(self, dim: int, context_dim: int, num_heads: int, qkv_bias: bool = True):
+        super().__init__()
+        if dim % num_heads:
+            raise ValueError(f"dim ({dim}) must be divisible by num_heads ({num_heads})")
+        self.num_heads = num_heads
+        self.q = nn.Linear(dim, dim, bias=qkv_bias)
+        self.kv = nn.Linear(context_dim, 2 * dim, bias=qkv_bias)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(
+        self, x: torch.Tensor, context: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        B, N, D = x.shape
+        L = context.shape[1]
+        h, d = self.num_heads, D // self.num_heads
+        q = self.q(x).view(B, N, h, d).transpose(1, 2)  # (B, heads, N, d)
+        kv = self.kv(context).view(B, L, 2, h, d).permute(2, 0, 3, 1, 4)  # (2, B, heads, L, d)
+        k, v = kv.unbind(0)
+        out = attention(q, k, v, mask)
+        return self.proj(out.transpose(1, 2).reshape(B, N, D))
+
+
+class FeedForward(nn.Module):
+    """Position-wise MLP D -> mult·D -> D; GELU (tanh approximation, as DiT) or GEGLU (as SD)."""
+
+    def __init__(self, dim: int, mult: float = 4.0, activation: str = "gelu", dropout: float = 0.0):
+        super().__init__()
+        hidden = int(dim * mult)
+        if activation not in ("gelu", "geglu"):
+            raise ValueError(f"activation must be 'gelu' or 'geglu', got {activation!r}")
+        self.geglu = activation == "geglu"
+        self.fc1 = nn.Linear(dim, hidden * (2 if self.geglu else 1))
+        self.fc2 = nn.Linear(hidden, dim)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.fc1(x)
+        if self.geglu:  # GEGLU (Shazeer 2020): value * GELU(gate)
+            value, gate = h.chunk(2, dim=-1)
+            h = value * F.gelu(gate)
+        else:
+            h = F.gelu(h, approximate="tanh")
+        return self.fc2(self.dropout(h))
+
+
+class TransformerBlock(nn.Module):
+    """Pre-LayerNorm transformer block: x + attn(LN x) [+ cross(LN x, context)] + mlp(LN x).
+
+    Serves the text encoder (bidirectional, padding mask) and autoregressive models (causal).
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        num_heads: int,
+        mlp_ratio: float = 4.0,
+        causal: bool = False,
+        context_dim: int | None = None,
+        dropout: float = 0.0,
+    ):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = Attention(dim, num_heads, causal=causal)
+        self.cross = None
+        if context_dim is not None:
+            self.norm_cross = nn.LayerNorm(dim)
+            self.cross = CrossAttention(dim, context_dim, num_heads)
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = FeedForward(dim, mlp_ratio, dropout=dropout)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        context: torch.Tensor | None = None,
+        context_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        x = x + self.dropout(self.attn(self.norm1(x), mask))
+        if self.cross is not None and context is not None:
+            x = x + self.dropout(self.cross(self.norm_cross(x), context, context_mask))
+        return x + self.dropout(self.mlp(self.norm2(x)))
+
+
+class SelfAttention2d(nn.Module):
+    """Self-attention over the pixels of a feature map (B, C, H, W), residual, GroupNorm first
+    (the attention block of ADM U-Nets and VAE mid-blocks). Output projection starts at zero.
+    """
+
+    def __init__(self, channels: int, num_heads: int = 1):
+        super().__init__()
+        self.norm = group_norm(channels)
+        self.attn = Attention(channels, num_heads)
+        nn.init.zeros_(self.attn.proj.weight)  # identity at init: the block adds nothing yet
+        nn.init.zeros_(self.attn.proj.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, C, H, W = x.shape
+        h = self.norm(x).flatten(2).transpose(1, 2)  # (B, C, H, W) -> (B, H*W, C)
+        h = self.attn(h).transpose(1, 2).reshape(B, C, H, W)
+        return x + h

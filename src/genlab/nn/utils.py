@@ -1,0 +1,77 @@
+"""Small helpers every model shares: GroupNorm sizing, zero-init, activation checkpointing and
+`torch.compile` with a fallback to eager when compilation is unavailable or fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import sys
+import warnings
+from collections.abc import Callable
+
+import torch
+from torch import nn
+from torch.utils.checkpoint import checkpoint
+
+
+def group_norm(channels: int, max_groups: int = 32, eps: float = 1e-6) -> nn.GroupNorm:
+    """GroupNorm with the largest group count ≤ max_groups that divides `channels`."""
+    return nn.GroupNorm(math.gcd(channels, max_groups), channels, eps=eps)
+
+
+def zero_(module: nn.Module) -> nn.Module:
+    """Set every parameter of `module` to zero (for residual branches that start as identity)."""
+    for p in module.parameters():
+        nn.init.zeros_(p)
+    return module
+
+
+def maybe_checkpoint(fn: Callable, *args, enabled: bool = False):
+    """Run fn(*args), recomputing its activations in backward when `enabled` (saves memory)."""
+    if enabled and torch.is_grad_enabled():
+        return checkpoint(fn, *args, use_reentrant=False)
+    return fn(*args)
+
+
+def compile_blocks(model: nn.Module, block_lists: list[nn.ModuleList], **compile_kwargs) -> bool:
+    """Compile each repeated block in place (regional compilation: one block's code is compiled
+    once and reused for its siblings, so compile time does not grow with depth).
+
+    Returns False, and leaves the model eager, when torch.compile is unavailable; failures that
+    only show at the first call are for `run_with_compile_fallback` to catch.
+    """
+    if not hasattr(torch, "compile") or sys.platform == "win32":
+        warnings.warn("torch.compile unavailable; running eager", stacklevel=2)
+        return False
+    for blocks in block_lists:
+        for block in blocks:
+            block.compile(**compile_kwargs)
+    model._genlab_compiled = True
+    return True
+
+
+def uncompile(model: nn.Module) -> None:
+    """Undo `compile_blocks`: every submodule goes back to its eager forward."""
+    for m in model.modules():
+        if getattr(m, "_compiled_call_impl", None) is not None:
+            m._compiled_call_impl = None
+    model._genlab_compiled = False
+    with contextlib.suppress(Exception):  # torch internals vary between versions
+        torch._dynamo.reset()
+
+
+def run_with_compile_fallback(model: nn.Module, fn: Callable, *args, **kwargs):
+    """Call fn(*args); if a compiled model fails to compile, revert to eager, warn, and retry."""
+    try:
+        return fn(*args, **kwargs)
+    except Exception as e:
+        if not getattr(model, "_genlab_compiled", False):
+            raise
+        warnings.warn(
+            f"torch.compile failed ({type(e).__name__}: {str(e).splitlines()[0][:200]}); "
+            "falling back to eager",
+            stacklevel=2,
+        )
+        uncompile(model)
+        return fn(*args, **kwargs)
