@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from genlab.errors import InvalidArgument
+from genlab.nn import FeedForward
 
 
 @dataclass
@@ -81,8 +82,7 @@ class Block(nn.Module):
         super().__init__()
         self.ln1, self.ln2 = nn.LayerNorm(cfg.dim), nn.LayerNorm(cfg.dim)
         self.attn = CausalSelfAttention(cfg)
-        hidden = int(cfg.dim * cfg.mlp_ratio)
-        self.mlp = nn.Sequential(nn.Linear(cfg.dim, hidden), nn.GELU(), nn.Linear(hidden, cfg.dim))
+        self.mlp = FeedForward(cfg.dim, cfg.mlp_ratio)
 
     def forward(self, x, cache=None, layer=0):
         x = x + self.attn(self.ln1(x), cache, layer)
@@ -148,7 +148,7 @@ class ARTransformer(nn.Module):
         for block in self.blocks:
             std = 0.02 / math.sqrt(2 * self.config.depth)
             nn.init.normal_(block.attn.proj.weight, std=std)
-            nn.init.normal_(block.mlp[2].weight, std=std)
+            nn.init.normal_(block.mlp.fc2.weight, std=std)
 
     def _run(self, x, cache=None):
         for i, block in enumerate(self.blocks):
@@ -231,7 +231,7 @@ class ARTransformer(nn.Module):
 
 
 AR_MODELS = {
-    "ar-world": dict(dim=256, depth=6, heads=8),
-    "ar-world-s": dict(dim=192, depth=4, heads=6),
+    "ar-world": dict(dim=128, depth=6, heads=4, text_len=24),  # ~1.2M parameters
+    "ar-world-s": dict(dim=128, depth=4, heads=4, text_len=24),
     "ar-tiny": dict(dim=32, depth=2, heads=2, text_len=8, image_vocab_size=16, image_tokens=16),
 }

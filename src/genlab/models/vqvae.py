@@ -14,6 +14,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from genlab.errors import InvalidArgument
+from genlab.nn import ResBlock
 
 
 @dataclass
@@ -129,17 +130,6 @@ class VectorQuantizer(nn.Module):
         self.embedding[dead] = new
         self.embed_sum[dead] = new
         self.cluster_size[dead] = 1.0
-
-
-class ResBlock(nn.Module):
-    def __init__(self, ch: int):
-        super().__init__()
-        self.block = nn.Sequential(
-            nn.SiLU(), nn.Conv2d(ch, ch, 3, padding=1), nn.SiLU(), nn.Conv2d(ch, ch, 1)
-        )
-
-    def forward(self, x):
-        return x + self.block(x)
 
 
 class VQVAE(nn.Module):
