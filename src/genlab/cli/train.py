@@ -1,0 +1,104 @@
+"""`genlab train --recipe NAME`: run a named training recipe with the shared Trainer (also under
+torchrun for several processes), and `genlab train --list` to see the recipes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+from genlab.errors import InvalidArgument
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "train",
+        help="train a model with a named recipe",
+        description=(
+            "Train with a named recipe. Several processes: torchrun --nproc_per_node N -m genlab "
+            "train --recipe NAME (see docs/training.md)."
+        ),
+    )
+    p.add_argument("--recipe", help="recipe name (see --list)")
+    p.add_argument("--list", action="store_true", help="list the recipes and exit")
+    p.add_argument("--steps", type=int, help="optimizer steps in total (default: the recipe's)")
+    p.add_argument(
+        "--out", help="output folder for checkpoints, samples and the model (default: runs/RECIPE)"
+    )
+    p.add_argument(
+        "--device", default="auto", help="cpu, cuda or cuda:N; auto picks CUDA when present"
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from OUT/checkpoint.safetensors if it exists",
+    )
+    p.add_argument(
+        "--time-budget",
+        type=float,
+        help="seconds for this run: stop cleanly, save and export when spent",
+    )
+    p.add_argument("--batch-size", type=int, help="global batch size (default: the recipe's)")
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of data order, noise and initialisation"
+    )
+    p.add_argument(
+        "--tiny", action="store_true", help="tiny model and data: a smoke run of seconds on a CPU"
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (logs only)")
+    p.add_argument("--json", action="store_true", help="print the run summary as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from genlab.train import RecipeOptions, list_recipes, run_recipe
+    from genlab.train.recipes import get_recipe
+
+    if args.list:
+        for name, recipe in list_recipes().items():
+            print(f"{name:24s} {recipe.description}")
+        return 0
+    if not args.recipe:
+        raise InvalidArgument("--recipe", "a recipe name (genlab train --list shows them)")
+    get_recipe(args.recipe)  # unknown names fail here, listing the known ones
+    if args.steps is not None and args.steps < 1:
+        raise InvalidArgument("--steps", "an integer ≥ 1", args.steps)
+    if args.batch_size is not None and args.batch_size < 1:
+        raise InvalidArgument("--batch-size", "an integer ≥ 1", args.batch_size)
+    if args.time_budget is not None and not (
+        math.isfinite(args.time_budget) and args.time_budget > 0
+    ):
+        raise InvalidArgument("--time-budget", "a number of seconds > 0", args.time_budget)
+    options = RecipeOptions(
+        steps=args.steps,
+        out_dir=args.out,
+        device=args.device,
+        time_budget=args.time_budget,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        tiny=args.tiny,
+        progress=not args.no_progress,
+    )
+    summary = run_recipe(args.recipe, options, resume=args.resume)
+    if summary.get("rank", 0) == 0:
+        if args.json:
+            print(json.dumps(summary, indent=2, default=str))
+        else:
+            _print_summary(summary)
+    return 0
+
+
+def _print_summary(s: dict) -> None:
+    how = "stopped by the time budget" if s["stopped_early"] else "done"
+    print(
+        f"{s['recipe']}: {how} at step {s['steps']} ({s['samples_seen']:,} samples, "
+        f"{s['wall_time_s']:.1f} s, {s['skipped_steps']} skipped)"
+    )
+    last = s.get("last_logs") or {}
+    if "loss" in last:
+        print(f"final loss {last['loss']:.4f}, {last['images_per_s']:.0f} images/s")
+    print(f"training state: {s['state']}")
+    if s.get("samples"):
+        print(f"samples: {s['samples']}")
+    if s.get("model"):
+        print(f"model: {s['model']}")

@@ -1,0 +1,99 @@
+"""Named training recipes: `@register_recipe("name")` in any module of genlab.train makes
+`genlab train --recipe name` work; modules are discovered with pkgutil, no central list to edit.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from genlab.errors import NotFound
+from genlab.train.data import BatchSource
+from genlab.train.task import Task
+from genlab.train.trainer import TrainConfig
+
+
+@dataclass
+class RecipeOptions:
+    """What the command line may change; None means "the recipe's own choice"."""
+
+    steps: int | None = None
+    out_dir: str | None = None
+    device: str = "auto"
+    time_budget: float | None = None
+    batch_size: int | None = None
+    seed: int = 0
+    tiny: bool = False  # tiny model and data: a smoke run that takes seconds on a CPU
+    progress: bool = True
+
+
+@dataclass
+class TrainJob:
+    """What a recipe returns: the task, its data and the loop's settings."""
+
+    task: Task
+    data: BatchSource
+    config: TrainConfig
+
+
+@dataclass
+class Recipe:
+    name: str
+    build: Callable[[RecipeOptions], TrainJob]
+    description: str
+
+
+_RECIPES: dict[str, Recipe] = {}
+_imported = False
+
+
+def register_recipe(name: str):
+    """Decorator for `build(options: RecipeOptions) -> TrainJob`; its docstring's first line
+    describes the recipe in `genlab train --list`."""
+
+    def deco(fn):
+        doc = (fn.__doc__ or "").strip().splitlines()
+        _RECIPES[name] = Recipe(name, fn, doc[0] if doc else "")
+        return fn
+
+    return deco
+
+
+def _import_all() -> None:
+    global _imported
+    if _imported:
+        return
+    import genlab.train as pkg
+
+    for info in pkgutil.iter_modules(pkg.__path__):
+        importlib.import_module(f"{pkg.__name__}.{info.name}")
+    _imported = True
+
+
+def list_recipes() -> dict[str, Recipe]:
+    _import_all()
+    return dict(sorted(_RECIPES.items()))
+
+
+def get_recipe(name: str) -> Recipe:
+    recipes = list_recipes()
+    if name not in recipes:
+        raise NotFound(f"recipe: unknown recipe {name!r}; known recipes: {', '.join(recipes)}")
+    return recipes[name]
+
+
+def apply_options(config: TrainConfig, options: RecipeOptions, name: str) -> TrainConfig:
+    """Fill the fields every recipe takes from the command line into the recipe's config."""
+    config.recipe = name
+    if options.steps is not None:
+        config.steps = options.steps
+    if options.batch_size is not None:
+        config.batch_size = options.batch_size
+    config.out_dir = options.out_dir or f"runs/{name}"
+    config.device = options.device
+    config.time_budget = options.time_budget
+    config.seed = options.seed
+    config.progress = options.progress
+    return config

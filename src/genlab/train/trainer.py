@@ -1,0 +1,557 @@
+"""The one training loop every family reuses: batch → loss → backward → all-reduce → clip → step →
+EMA, with warm-up, bf16 on CUDA, a NaN/spike guard, sample grids, atomic checkpoints and exact resume.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import platform
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from genlab.errors import InvalidArgument, check_choice, check_range
+from genlab.io import atomic_path, atomic_write_text, image_grid, save_checkpoint
+from genlab.train import checkpoint as ckpt
+from genlab.train import distributed as D
+from genlab.train.data import BatchSource, IndexStream, shard_of
+from genlab.train.task import Task, count_parameters
+
+STATE_FILE = "checkpoint.safetensors"
+
+
+@dataclass
+class TrainConfig:
+    """Everything the loop needs; recipes fill it, the CLI overrides a few fields."""
+
+    steps: int = 1000
+    batch_size: int = 64  # global: summed over ranks and gradient-accumulation micro-steps
+    grad_accum: int = 1
+    lr: float = 2e-4
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = 0.0
+    warmup_steps: int = 0  # linear warm-up from 0 to lr
+    lr_schedule: str = "constant"  # after warm-up: "constant" or "cosine" (down to min_lr_ratio·lr)
+    min_lr_ratio: float = 0.1
+    grad_clip: float | None = 1.0
+    ema_decay: float = 0.999
+    ema_warmup: bool = True  # decay min(ema_decay, (1+n)/(10+n)): short runs still average well
+    precision: str = "auto"  # "auto" (bf16 autocast on CUDA, fp32 elsewhere), "fp32", "bf16"
+    seed: int = 0
+    shuffle: bool = True
+    log_every: int = 50
+    sample_every: int = 0  # steps between sample grids (0: only at the end)
+    checkpoint_every: int = 0  # steps between training-state checkpoints (0: off)
+    checkpoint_every_s: float = 0.0  # seconds between checkpoints (0: off)
+    time_budget: float | None = None  # seconds for this run; stop cleanly and save when spent
+    spike_factor: float = 0.0  # skip a step whose loss exceeds factor × running mean (0: off)
+    spike_warmup: int = 50  # steps before the spike test applies
+    out_dir: str = "runs/default"
+    device: str = "auto"
+    progress: bool = True
+    export_name: str | None = None  # file stem of the exported model (default: the recipe name)
+    export_dtype: str = "float32"  # "float16" for bundled weights
+    recipe: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)  # recipe facts for the model card
+
+    def validate(self) -> None:
+        for name in ("steps", "batch_size", "grad_accum"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InvalidArgument(name, "an integer ≥ 1", value)
+        check_range("lr", self.lr, 0, low_open=True)
+        check_choice("lr_schedule", self.lr_schedule, ("constant", "cosine"))
+        check_choice("precision", self.precision, ("auto", "fp32", "bf16"))
+        check_choice("export_dtype", self.export_dtype, ("float32", "float16", "bfloat16"))
+        check_range("ema_decay", self.ema_decay, 0, 1)
+        if self.time_budget is not None:
+            check_range("time_budget", self.time_budget, 0, low_open=True)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise InvalidArgument("device", "an available device (CUDA is not available here)", name)
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise InvalidArgument("device", "cpu, cuda or cuda:N", name) from None
+
+
+class EMA:
+    """Exponential moving average of parameters only: buffers (e.g. norm statistics) are never
+    averaged; the live buffers are used whenever EMA weights are swapped in."""
+
+    def __init__(self, modules: dict[str, torch.nn.Module], decay: float, warmup: bool):
+        self.decay, self.warmup, self.updates = decay, warmup, 0
+        self.params = {
+            f"{m}.{n}": p for m, mod in modules.items() for n, p in mod.named_parameters()
+        }
+        self.shadow = {k: p.detach().clone() for k, p in self.params.items()}
+
+    @torch.no_grad()
+    def update(self) -> None:
+        self.updates += 1
+        n = self.updates
+        decay = min(self.decay, (1 + n) / (10 + n)) if self.warmup else self.decay
+        if not self.shadow:
+            return
+        # shadow ← shadow + (1 − decay)·(param − shadow)
+        torch._foreach_lerp_(
+            list(self.shadow.values()), [p.detach() for p in self.params.values()], 1 - decay
+        )
+
+    @contextlib.contextmanager
+    def swapped_in(self):
+        """Temporarily load the EMA weights into the live modules."""
+        with torch.no_grad():
+            backup = {k: p.detach().clone() for k, p in self.params.items()}
+            for k, p in self.params.items():
+                p.copy_(self.shadow[k])
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                for k, p in self.params.items():
+                    p.copy_(backup[k])
+
+
+class Trainer:
+    """Runs `task` on batches from `data` as `config` says. `run()` returns a summary dict."""
+
+    def __init__(self, task: Task, data: BatchSource, config: TrainConfig):
+        config.validate()
+        self.task, self.data, self.config = task, data, config
+        self.out_dir = Path(config.out_dir)
+        device = resolve_device(config.device)
+        self.dist = D.setup(device.type)
+        if device.type == "cuda" and self.dist.enabled:
+            device = torch.device("cuda", self.dist.local_rank)
+        self.device = device
+        shards = self.dist.world_size * config.grad_accum
+        if config.batch_size % shards:
+            raise InvalidArgument(
+                "batch_size",
+                f"a multiple of world_size × grad_accum = {shards}",
+                config.batch_size,
+            )
+        if device.type == "cuda":
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+        use_bf16 = config.precision == "bf16" or (
+            config.precision == "auto" and device.type == "cuda"
+        )
+        self.autocast_dtype = torch.bfloat16 if use_bf16 else None
+
+        task.device = device
+        self.modules = task.modules()
+        for m in self.modules.values():
+            m.to(device)
+            m.train()
+        self.groups = task.optimizer_groups()
+        self.optimizers = {name: self._make_optimizer(g) for name, g in self.groups.items()}
+        ema_names = task.ema_modules()
+        self.ema = EMA({n: self.modules[n] for n in ema_names}, config.ema_decay, config.ema_warmup)
+        self.stream = IndexStream(data.length, config.seed, config.shuffle)
+        self.step = 0
+        self.samples_seen = 0
+        self.loss_mean: dict[str, float] = {}
+        self.skipped = 0
+        self.wall_time = 0.0  # seconds of training over all runs (resumes add up)
+        self.log_history: list[dict[str, float]] = []
+
+    # ------------------------------------------------------------------ setup
+
+    def _make_optimizer(self, group) -> torch.optim.Optimizer:
+        c = self.config
+        params = [p for p in group.params if p.requires_grad]
+        if not params:
+            raise InvalidArgument("optimizer_groups", "groups with trainable parameters", 0)
+        wd = c.weight_decay if group.weight_decay is None else group.weight_decay
+        lr = c.lr if group.lr is None else group.lr
+        # nanoGPT's rule: decay matrices and kernels (dim ≥ 2), never biases, norms or embeddings' gains
+        decay = [p for p in params if p.dim() >= 2]
+        no_decay = [p for p in params if p.dim() < 2]
+        param_groups = [
+            {"params": ps, "weight_decay": w, "initial_lr": lr}
+            for ps, w in ((decay, wd), (no_decay, 0.0))
+            if ps
+        ]
+        kwargs: dict[str, Any] = {"lr": lr, "betas": tuple(group.betas or c.betas)}
+        if self.device.type == "cuda":
+            kwargs["fused"] = True
+        return torch.optim.AdamW(param_groups, **kwargs)
+
+    def lr_factor(self, step: int) -> float:
+        """Multiplier of the base learning rate at `step`: linear warm-up, then constant/cosine."""
+        c = self.config
+        if c.warmup_steps and step < c.warmup_steps:
+            return (step + 1) / c.warmup_steps
+        if c.lr_schedule == "cosine":
+            span = max(1, c.steps - c.warmup_steps)
+            progress = min(1.0, (step - c.warmup_steps) / span)
+            return c.min_lr_ratio + (1 - c.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+        return 1.0
+
+    def _seed_step(self, step: int) -> None:
+        # Every step's randomness (noise, timesteps, dropout) derives from (seed, step, rank):
+        # a resumed run, or one at another world size, draws exactly what it would have drawn.
+        seed = (self.config.seed * 1_000_003 + step * 7_919 + self.dist.rank) % 2**63
+        torch.manual_seed(seed)
+        np.random.seed(seed % 2**32)
+        random.seed(seed)
+
+    def _autocast(self):
+        if self.autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.autocast_dtype)
+
+    # ------------------------------------------------------------------ checkpoints
+
+    @property
+    def state_path(self) -> Path:
+        return self.out_dir / STATE_FILE
+
+    def trainer_state(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "samples_seen": self.samples_seen,
+            "loss_mean": self.loss_mean,
+            "skipped": self.skipped,
+            "ema_updates": self.ema.updates,
+            "wall_time": self.wall_time,
+            "world_size": self.dist.world_size,
+            "batch_size": self.config.batch_size,
+            "recipe": self.config.recipe,
+            "seed": self.config.seed,
+        }
+
+    def save_state(self) -> Path | None:
+        """Write the training state (rank 0 only; other ranks wait) and return its path."""
+        path = None
+        if self.dist.is_main:
+            path = ckpt.save_training_state(
+                self.state_path,
+                self.modules,
+                self.ema.shadow,
+                self.optimizers,
+                self.trainer_state(),
+            )
+        D.barrier(self.dist)
+        return path
+
+    def resume(self, path: str | Path | None = None) -> bool:
+        """Load the training state from `path` (default: OUT/checkpoint.safetensors) if it exists."""
+        path = Path(path) if path else self.state_path
+        if not path.is_file():
+            return False
+        tensors, config = ckpt.load_training_state(path, self.device)
+        state = config["trainer"]
+        if state["batch_size"] != self.config.batch_size:
+            raise InvalidArgument(
+                "batch_size",
+                f"the checkpoint's global batch size {state['batch_size']} to resume exactly",
+                self.config.batch_size,
+            )
+        ckpt.restore_modules(self.modules, tensors)
+        with torch.no_grad():
+            for key, value in self.ema.shadow.items():
+                value.copy_(tensors[f"ema/{key}"])
+        for name, opt in self.optimizers.items():
+            ckpt.restore_optimizer(name, opt, tensors, config["optimizers"][name])
+        self.step = state["step"]
+        self.samples_seen = state["samples_seen"]
+        self.loss_mean = state["loss_mean"]
+        self.skipped = state["skipped"]
+        self.ema.updates = state["ema_updates"]
+        self.wall_time = state["wall_time"]
+        return True
+
+    # ------------------------------------------------------------------ the loop
+
+    def _batches(self, step: int) -> list[Any]:
+        c = self.config
+        indices = self.stream.indices(step * c.batch_size, c.batch_size)
+        return [
+            _to_device(
+                self.data.fetch(
+                    shard_of(indices, m, self.dist.rank, self.dist.world_size, c.grad_accum)
+                ),
+                self.device,
+            )
+            for m in range(c.grad_accum)
+        ]
+
+    def train_step(self, step: int) -> dict[str, float]:
+        """One optimizer step for every group that is due; returns this step's logs."""
+        c = self.config
+        self._seed_step(step)
+        batches = self._batches(step)
+        factor = self.lr_factor(step)
+        logs: dict[str, float] = {}
+        for name, group in self.groups.items():
+            if step % group.every:
+                continue
+            opt = self.optimizers[name]
+            for pg in opt.param_groups:
+                pg["lr"] = pg["initial_lr"] * factor
+            opt.zero_grad(set_to_none=True)
+            loss_sum = torch.zeros((), device=self.device)
+            step_logs: dict[str, torch.Tensor | float] = {}
+            for batch in batches:
+                with self._autocast():
+                    loss, extra = self.task.training_step(batch, name)
+                (loss / c.grad_accum).backward()
+                loss_sum += loss.detach().float()
+                for k, v in extra.items():
+                    v = v.detach().float() if torch.is_tensor(v) else float(v)
+                    step_logs[k] = step_logs.get(k, 0.0) + v / c.grad_accum
+            params = [p for pg in opt.param_groups for p in pg["params"]]
+            D.average_gradients(params, self.dist)
+            loss_value = D.mean_scalar(loss_sum / c.grad_accum, self.dist)
+            clip = c.grad_clip if group.grad_clip is None else group.grad_clip
+            grad_norm = torch.nn.utils.clip_grad_norm_(params, clip if clip else float("inf"))
+            loss_f, norm_f = float(loss_value), float(grad_norm)
+            problem = self._guard(name, loss_f, norm_f, step)
+            if problem:
+                self.skipped += 1
+                opt.zero_grad(set_to_none=True)
+                tqdm.write(f"step {step}: {name} update skipped: {problem}")
+            else:
+                opt.step()
+            key = "loss" if len(self.groups) == 1 else f"loss/{name}"
+            logs[key] = loss_f
+            logs[f"grad_norm/{name}" if len(self.groups) > 1 else "grad_norm"] = norm_f
+            for k, v in step_logs.items():
+                logs[k] = float(v)
+        self.ema.update()
+        logs["lr"] = c.lr * factor
+        return logs
+
+    def _guard(self, name: str, loss: float, grad_norm: float, step: int) -> str | None:
+        """Why this update must be skipped (non-finite loss/gradient, loss spike), or None."""
+        if not math.isfinite(loss):
+            return f"loss is {loss}"
+        if not math.isfinite(grad_norm):
+            return f"gradient norm is {grad_norm}"
+        mean = self.loss_mean.get(name)
+        c = self.config
+        if (
+            c.spike_factor
+            and mean is not None
+            and mean > 0
+            and step >= c.spike_warmup
+            and loss > c.spike_factor * mean
+        ):
+            return f"loss {loss:.4g} is a spike (> {c.spike_factor:g} × running mean {mean:.4g})"
+        self.loss_mean[name] = loss if mean is None else 0.98 * mean + 0.02 * loss
+        return None
+
+    def run(self) -> dict[str, Any]:
+        """Train to `config.steps` (or until the time budget is spent), then save and export."""
+        c = self.config
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        start_step = self.step
+        t0 = time.monotonic()
+        wall_before = self.wall_time
+        last_ckpt = t0
+        # Keep a reserve of the budget for the final checkpoint, sample grid and export.
+        budget = None if c.time_budget is None else c.time_budget - min(30.0, 0.05 * c.time_budget)
+        bar = tqdm(
+            total=c.steps,
+            initial=start_step,
+            disable=not (c.progress and self.dist.is_main),
+            desc=c.recipe or "train",
+            dynamic_ncols=True,
+        )
+        sums: dict[str, float] = {}
+        n_logged, t_log, stopped_early = 0, time.monotonic(), False
+        while self.step < c.steps:
+            logs = self.train_step(self.step)
+            self.step += 1
+            self.samples_seen += c.batch_size
+            for k, v in logs.items():
+                sums[k] = sums.get(k, 0.0) + v
+            n_logged += 1
+            now = time.monotonic()
+            self.wall_time = wall_before + (now - t0)
+            bar.update(1)
+            if self.step % c.log_every == 0 or self.step == c.steps:
+                rate = n_logged * c.batch_size / max(now - t_log, 1e-9)
+                means = {k: v / n_logged for k, v in sums.items()}
+                means["images_per_s"] = rate
+                means["step"] = self.step
+                self.log_history.append(means)
+                bar.set_postfix(_postfix(means))
+                sums, n_logged, t_log = {}, 0, now
+            if c.sample_every and self.step % c.sample_every == 0:
+                self.save_samples()
+            due = (c.checkpoint_every and self.step % c.checkpoint_every == 0) or (
+                c.checkpoint_every_s and now - last_ckpt >= c.checkpoint_every_s
+            )
+            if D.any_rank(bool(due), self.dist, self.device):
+                self.save_state()
+                last_ckpt = time.monotonic()
+            out_of_time = budget is not None and now - t0 >= budget
+            if D.any_rank(out_of_time, self.dist, self.device) and self.step < c.steps:
+                stopped_early = True
+                tqdm.write(f"time budget of {c.time_budget:g} s spent at step {self.step}: saving")
+                break
+        bar.close()
+        self.save_state()
+        summary = {
+            "recipe": c.recipe,
+            "rank": self.dist.rank,
+            "world_size": self.dist.world_size,
+            "steps": self.step,
+            "steps_this_run": self.step - start_step,
+            "samples_seen": self.samples_seen,
+            "skipped_steps": self.skipped,
+            "wall_time_s": self.wall_time,
+            "stopped_early": stopped_early,
+            "state": str(self.state_path),
+            "last_logs": self.log_history[-1] if self.log_history else {},
+        }
+        if self.dist.is_main:
+            grid = self.save_samples()
+            summary["samples"] = str(grid) if grid else None
+            exported = self.export()
+            summary["model"] = str(exported) if exported else None
+        D.barrier(self.dist)
+        return summary
+
+    def close(self) -> None:
+        D.teardown(self.dist)
+
+    # ------------------------------------------------------------------ outputs
+
+    def save_samples(self) -> Path | None:
+        if not self.dist.is_main:
+            return None
+        for m in self.modules.values():
+            m.eval()
+        try:
+            with self.ema.swapped_in(), torch.inference_mode():
+                images = self.task.sample_grid()
+        finally:
+            for m in self.modules.values():
+                m.train()
+        if not images:
+            return None
+        path = self.out_dir / "samples" / f"step_{self.step:07d}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        grid = image_grid(images, scale=max(1, 128 // _side(images[0])))
+        with atomic_path(path) as tmp:
+            grid.save(tmp, format="PNG")
+        return path
+
+    def export(self) -> Path | None:
+        """Write the task's final checkpoint (EMA weights) and its model card into OUT."""
+        c = self.config
+        for m in self.modules.values():
+            m.eval()
+        try:
+            with self.ema.swapped_in(), torch.no_grad():
+                exported = self.task.export()
+        finally:
+            for m in self.modules.values():
+                m.train()
+        if exported is None:
+            return None
+        tensors, config = exported
+        name = c.export_name or c.recipe or "model"
+        config = dict(config)
+        config.setdefault("name", name)
+        config["training"] = {
+            "recipe": c.recipe,
+            "steps": self.step,
+            "samples_seen": self.samples_seen,
+            "batch_size": c.batch_size,
+            "wall_time_s": round(self.wall_time, 1),
+            "hardware": hardware_description(self.device, self.dist.world_size),
+            "precision": "bf16" if self.autocast_dtype else "fp32",
+        }
+        path = self.out_dir / f"{name}.safetensors"
+        save_checkpoint(path, tensors, config, dtype=getattr(torch, c.export_dtype))
+        atomic_write_text(path.with_suffix(".md"), self.model_card_text(name, config))
+        return path
+
+    def model_card_text(self, name: str, config: dict) -> str:
+        c, t = self.config, config["training"]
+        n_params = count_parameters(self.modules)
+        lines = [
+            f"# {name}",
+            "",
+            f"Trained by `genlab train --recipe {c.recipe}` with genlab's shared Trainer.",
+            "",
+            "| fact | value |",
+            "|---|---|",
+            f"| recipe | `{c.recipe}` |",
+            f"| parameters | {n_params:,} |",
+            f"| steps | {t['steps']:,} |",
+            f"| images seen | {t['samples_seen']:,} |",
+            f"| global batch | {c.batch_size} |",
+            f"| learning rate | {c.lr:g} ({c.lr_schedule}, {c.warmup_steps} warm-up steps) |",
+            f"| EMA decay | {c.ema_decay:g} |",
+            f"| precision | {t['precision']} |",
+            f"| hardware | {t['hardware']} |",
+            f"| wall time | {t['wall_time_s']:.0f} s |",
+            f"| skipped steps (NaN/spike guard) | {self.skipped} |",
+            f"| weights | {c.export_dtype}, EMA |",
+        ]
+        for k, v in c.extra.items():
+            lines.append(f"| {k} | {v} |")
+        if self.log_history:
+            last = self.log_history[-1]
+            lines.append(f"| final training loss | {last.get('loss', float('nan')):.4f} |")
+            lines.append(f"| throughput | {last['images_per_s']:.0f} images/s |")
+        extra = self.task.model_card()
+        if extra:
+            lines += ["", extra.strip()]
+        lines += ["", "Measured metrics: (added after evaluation)", ""]
+        return "\n".join(lines)
+
+
+def hardware_description(device: torch.device, world_size: int) -> str:
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name(device)
+    else:
+        name = (
+            f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+        )
+    return f"{world_size} × {name}" if world_size > 1 else name
+
+
+def _to_device(batch: Any, device: torch.device) -> Any:
+    if torch.is_tensor(batch):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, dict):
+        return {k: _to_device(v, device) for k, v in batch.items()}
+    if isinstance(batch, list | tuple):
+        return type(batch)(_to_device(v, device) for v in batch)
+    return batch
+
+
+def _side(image) -> int:
+    if torch.is_tensor(image):
+        return int(image.shape[-1])
+    if hasattr(image, "size") and not isinstance(image, np.ndarray):
+        return int(image.size[0])
+    return int(np.asarray(image).shape[1])
+
+
+def _postfix(means: dict[str, float]) -> dict[str, str]:
+    out = {}
+    for k, v in means.items():
+        if k in ("step", "lr") or k.startswith("grad_norm"):
+            continue
+        out[k] = f"{v:.0f}" if k == "images_per_s" else f"{v:.4g}"
+    return out
