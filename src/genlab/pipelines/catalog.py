@@ -1,0 +1,147 @@
+"""The model catalog: bundled checkpoints plus the models a user configures in
+`<config dir>/models.toml` (diffusers pipelines, OpenAI or Stability hosted models).
+
+    [models.sdxl]
+    backend = "diffusers"            # diffusers | openai | stability
+    source = "stabilityai/stable-diffusion-xl-base-1.0"   # or a local directory
+    device = "cuda"
+    dtype = "float16"
+
+    [models.dalle3]
+    backend = "openai"
+    model = "dall-e-3"
+    api_key_env = "OPENAI_API_KEY"   # the variable's name; keys never go in this file
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from genlab.errors import GenlabError, InvalidArgument
+from genlab.paths import config_dir
+from genlab.pipelines.registry import bundled_models, register_resolver
+
+BACKENDS = ("diffusers", "openai", "stability")
+_STATIC_CAPS = {
+    "diffusers": {
+        "image": True,
+        "video": "depends on the pipeline",
+        "edit": "if the pipeline supports it",
+    },
+    "openai": {"image": True, "video": False, "edit": True},
+    "stability": {"image": True, "video": False, "edit": True},
+}
+
+
+@dataclass
+class ModelInfo:
+    name: str
+    source: str  # "bundled", "local", or "configured"
+    backend: str  # "genlab", "diffusers", "openai", "stability"
+    kind: str  # pipeline kind (text2image, vae, ...) or what the backend makes
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def models_file() -> Path:
+    return config_dir() / "models.toml"
+
+
+def configured_models(path: Path | None = None) -> dict[str, dict[str, Any]]:
+    """Entries of models.toml by name (empty if the file does not exist), validated."""
+    path = path or models_file()
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise GenlabError(f"{path}: not valid TOML ({e})") from None
+    models = data.get("models", {})
+    if not isinstance(models, dict):
+        raise GenlabError(f"{path}: [models] must be a table of named models")
+    for name, entry in models.items():
+        if not isinstance(entry, dict):
+            raise GenlabError(f"{path}: models.{name} must be a table")
+        if entry.get("backend") not in BACKENDS:
+            raise GenlabError(
+                f"{path}: models.{name}.backend must be one of {', '.join(BACKENDS)}, got {entry.get('backend')!r}"
+            )
+        if "api_key" in entry:
+            raise GenlabError(
+                f"{path}: models.{name} holds a key; name its environment variable with api_key_env instead"
+            )
+        if entry["backend"] == "diffusers" and "source" not in entry:
+            raise GenlabError(
+                f"{path}: models.{name}.source (a directory or hub id) is required for diffusers models"
+            )
+    return models
+
+
+def build_configured(name: str, entry: dict[str, Any], **overrides):
+    """Instantiate the pipeline object for one models.toml entry."""
+    options = {k: v for k, v in entry.items() if k not in ("backend", "source", "model")}
+    options.update(overrides)
+    backend = entry["backend"]
+    if backend == "diffusers":
+        from genlab.pipelines.diffusers_backend import DiffusersPipeline
+
+        return DiffusersPipeline(entry["source"], name=name, **options)
+    if backend == "openai":
+        from genlab.pipelines.hosted import OpenAIImages
+
+        return OpenAIImages(entry.get("model", "gpt-image-1"), name=name, **options)
+    from genlab.pipelines.hosted import StabilityImages
+
+    return StabilityImages(entry.get("model", "core"), name=name, **options)
+
+
+@register_resolver
+def _resolve_configured(name: str, **kwargs):
+    """Claim names from models.toml and the `openai:<model>` / `stability:<model>` shorthands."""
+    entries = configured_models()
+    if name in entries:
+        return build_configured(name, entries[name], **kwargs)
+    prefix, _, model = name.partition(":")
+    if prefix in ("openai", "stability") and model:
+        return build_configured(name, {"backend": prefix, "model": model}, **kwargs)
+    return None
+
+
+def list_models(extra_dirs: list[Path] | None = None) -> list[ModelInfo]:
+    """Every model `genlab.load` can reach: bundled, local checkpoints in `extra_dirs`, configured."""
+    from genlab.io import read_checkpoint_config
+
+    infos: list[ModelInfo] = []
+    for name, path in bundled_models().items():
+        infos.append(_checkpoint_info(name, path, "bundled", read_checkpoint_config))
+    for d in extra_dirs or []:
+        d = Path(d)
+        if not d.is_dir():
+            raise InvalidArgument("dir", "an existing directory", str(d))
+        for path in sorted(d.glob("*.safetensors")):
+            try:
+                infos.append(_checkpoint_info(str(path), path, "local", read_checkpoint_config))
+            except GenlabError:
+                continue  # not a genlab checkpoint: not a model
+        for path in sorted(p.parent for p in d.glob("*/model_index.json")):
+            infos.append(
+                ModelInfo(
+                    str(path), "local", "diffusers", "diffusers pipeline", {"path": str(path)}
+                )
+            )
+    for name, entry in configured_models().items():
+        details = {k: v for k, v in entry.items() if k != "backend"}
+        details.update(_STATIC_CAPS[entry["backend"]])
+        infos.append(ModelInfo(name, "configured", entry["backend"], "image", details))
+    return infos
+
+
+def _checkpoint_info(name: str, path: Path, source: str, read_config) -> ModelInfo:
+    config = read_config(path)
+    details = {"path": str(path), "megabytes": round(path.stat().st_size / 2**20, 2)}
+    for key in ("image_size", "height", "width", "num_frames", "recipe", "steps"):
+        if key in config:
+            details[key] = config[key]
+    return ModelInfo(name, source, "genlab", str(config.get("pipeline", "?")), details)
