@@ -1,0 +1,122 @@
+"""The Anthropic Messages API as an agent backend: tools as `tools=[{name, description,
+input_schema}]`, calls as `tool_use` blocks, results as `tool_result` blocks (with `is_error`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from genlab.agent.loop import AssistantTurn
+from genlab.agent.toolkit import ToolCall
+from genlab.errors import GenlabError
+
+DEFAULT_MODEL = "claude-sonnet-4-5"
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+
+
+class AnthropicBackend:
+    """Chat with a Claude model (or any server speaking the Messages API at `base_url`)."""
+
+    name = "anthropic"
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        max_tokens: int = 1024,
+        max_retries: int = 3,
+        timeout: float = 60.0,
+    ):
+        import anthropic
+
+        self.model = model or os.environ.get("ANTHROPIC_MODEL") or DEFAULT_MODEL
+        self.base_url = base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL
+        api_key = api_key or os.environ.get("ANTHROPIC_API_KEY")
+        if not api_key:
+            raise GenlabError(
+                "anthropic backend: no API key; set the ANTHROPIC_API_KEY environment variable "
+                "(or pass --api-key)"
+            )
+        self.max_tokens = max_tokens
+        self._sdk = anthropic
+        self.client = anthropic.Anthropic(
+            api_key=api_key, base_url=self.base_url, max_retries=max_retries, timeout=timeout
+        )
+
+    def complete(
+        self, system: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
+    ) -> AssistantTurn:
+        kwargs: dict[str, Any] = {
+            "model": self.model,
+            "max_tokens": self.max_tokens,
+            "messages": to_anthropic_messages(messages),
+            "tools": [
+                {
+                    "name": t["name"],
+                    "description": t["description"],
+                    "input_schema": t["parameters"],
+                }
+                for t in tools
+            ],
+        }
+        if system:
+            kwargs["system"] = system
+        try:
+            response = self.client.messages.create(**kwargs)
+        except self._sdk.APIConnectionError as e:
+            raise GenlabError(f"anthropic backend: cannot reach {self.base_url} ({e})") from None
+        except self._sdk.APIStatusError as e:
+            raise GenlabError(
+                f"anthropic backend: {self.base_url} answered HTTP {e.status_code}: {_message(e)}"
+            ) from None
+        text, calls = [], []
+        for block in response.content:
+            if block.type == "text":
+                text.append(block.text)
+            elif block.type == "tool_use":
+                calls.append(ToolCall(block.id, block.name, dict(block.input or {})))
+        return AssistantTurn("\n".join(text), calls)
+
+
+def to_anthropic_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Neutral messages -> Messages API form; consecutive tool results share one user message."""
+    out: list[dict[str, Any]] = []
+    for m in messages:
+        if m["role"] == "user":
+            out.append({"role": "user", "content": [{"type": "text", "text": m["content"]}]})
+        elif m["role"] == "assistant":
+            blocks: list[dict[str, Any]] = []
+            if m.get("content"):
+                blocks.append({"type": "text", "text": m["content"]})
+            for c in m.get("tool_calls", []):
+                args = (
+                    c["arguments"] if isinstance(c["arguments"], dict) else {"_raw": c["arguments"]}
+                )
+                blocks.append({"type": "tool_use", "id": c["id"], "name": c["name"], "input": args})
+            out.append({"role": "assistant", "content": blocks})
+        elif m["role"] == "tool":
+            block = {
+                "type": "tool_result",
+                "tool_use_id": m["tool_call_id"],
+                "content": m["content"],
+                "is_error": bool(m.get("is_error")),
+            }
+            if out and out[-1]["role"] == "user" and out[-1]["content"][0]["type"] == "tool_result":
+                out[-1]["content"].append(block)
+            else:
+                out.append({"role": "user", "content": [block]})
+    return out
+
+
+def _message(e: Exception) -> str:
+    body = getattr(e, "body", None)
+    if isinstance(body, dict):
+        err = body.get("error", body)
+        if isinstance(err, dict) and err.get("message"):
+            return str(err["message"])
+        return json.dumps(body)[:300]
+    return str(e)

@@ -1,0 +1,107 @@
+"""OpenAI chat completions with tools as an agent backend; `base_url` reaches any compatible server
+(Ollama, vLLM, llama.cpp), for which no API key is needed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from genlab.agent.anthropic_backend import _message
+from genlab.agent.loop import AssistantTurn
+from genlab.agent.toolkit import ToolCall
+from genlab.errors import GenlabError
+
+DEFAULT_MODEL = "gpt-4o-mini"
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+
+class OpenAIBackend:
+    """Chat with an OpenAI model or a local OpenAI-compatible server at `base_url`."""
+
+    name = "openai"
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        max_tokens: int = 1024,
+        max_retries: int = 3,
+        timeout: float = 60.0,
+    ):
+        import openai
+
+        self.model = model or os.environ.get("OPENAI_MODEL") or DEFAULT_MODEL
+        self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+        api_key = api_key or os.environ.get("OPENAI_API_KEY")
+        if not api_key:
+            if self.base_url.rstrip("/") == DEFAULT_BASE_URL:
+                raise GenlabError(
+                    "openai backend: no API key; set the OPENAI_API_KEY environment variable "
+                    "(or pass --api-key), or --base-url for a local server"
+                )
+            api_key = "unused"  # local servers (Ollama, llama.cpp) ignore it; the SDK wants one
+        self.max_tokens = max_tokens
+        self._sdk = openai
+        self.client = openai.OpenAI(
+            api_key=api_key, base_url=self.base_url, max_retries=max_retries, timeout=timeout
+        )
+
+    def complete(
+        self, system: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
+    ) -> AssistantTurn:
+        try:
+            response = self.client.chat.completions.create(
+                model=self.model,
+                max_tokens=self.max_tokens,
+                messages=to_openai_messages(system, messages),
+                tools=[{"type": "function", "function": t} for t in tools],
+            )
+        except self._sdk.APIConnectionError as e:
+            raise GenlabError(f"openai backend: cannot reach {self.base_url} ({e})") from None
+        except self._sdk.APIStatusError as e:
+            raise GenlabError(
+                f"openai backend: {self.base_url} answered HTTP {e.status_code}: {_message(e)}"
+            ) from None
+        if not response.choices:
+            raise GenlabError(f"openai backend: {self.base_url} returned no choices")
+        message = response.choices[0].message
+        calls = []
+        for c in message.tool_calls or []:
+            try:
+                args = json.loads(c.function.arguments or "{}")
+            except json.JSONDecodeError:
+                args = c.function.arguments  # kept raw: the loop answers with an error result
+            calls.append(ToolCall(c.id, c.function.name, args))
+        return AssistantTurn(message.content or "", calls)
+
+
+def to_openai_messages(system: str, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Neutral messages -> chat-completions form (tool errors travel inside the JSON content)."""
+    out: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
+    for m in messages:
+        if m["role"] == "user":
+            out.append({"role": "user", "content": m["content"]})
+        elif m["role"] == "assistant":
+            msg: dict[str, Any] = {"role": "assistant", "content": m.get("content") or None}
+            if m.get("tool_calls"):
+                msg["tool_calls"] = [
+                    {
+                        "id": c["id"],
+                        "type": "function",
+                        "function": {
+                            "name": c["name"],
+                            "arguments": c["arguments"]
+                            if isinstance(c["arguments"], str)
+                            else json.dumps(c["arguments"]),
+                        },
+                    }
+                    for c in m["tool_calls"]
+                ]
+            out.append(msg)
+        elif m["role"] == "tool":
+            out.append({"role": "tool", "tool_call_id": m["tool_call_id"], "content": m["content"]})
+    return out
