@@ -1,12 +1,12 @@
 """Hosted backends against local servers that speak OpenAI's and Stability's image protocols."""
 
 import pytest
+from hosted_servers import KEY, OpenAIImagesServer, StabilityServer
 from PIL import Image
 
 import genlab
 from genlab.errors import GenlabError, InvalidArgument
 from genlab.pipelines.hosted import HostedAPIError, OpenAIImages, StabilityImages
-from hosted_servers import KEY, OpenAIImagesServer, StabilityServer
 
 
 @pytest.fixture
