@@ -22,6 +22,7 @@ from genlab.nn import (
     compile_blocks,
     maybe_checkpoint,
     modulate,
+    require_cond,
     sincos_2d,
 )
 
@@ -175,11 +176,11 @@ class DiT(nn.Module):
         c = self.t_embedder(t)
         context = mask = None
         if self.pooled_embedder is not None:
-            c = c + self.pooled_embedder(_require(cond, "pooled"))
+            c = c + self.pooled_embedder(require_cond(cond, "pooled"))
         if self.y_embedder is not None:
-            c = c + self.y_embedder(_require(cond, "labels"))
+            c = c + self.y_embedder(require_cond(cond, "labels"))
         if self.config.context_dim is not None:
-            context, mask = _require(cond, "tokens"), cond.get("mask")
+            context, mask = require_cond(cond, "tokens"), cond.get("mask")
         return c, context, mask
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, cond: dict | None = None) -> torch.Tensor:
@@ -204,12 +205,6 @@ class DiT(nn.Module):
     def compile(self, **compile_kwargs) -> bool:
         """Compile the transformer blocks in place (regional: compile time independent of depth)."""
         return compile_blocks(self, [self.blocks], **compile_kwargs)
-
-
-def _require(cond: dict, key: str) -> torch.Tensor:
-    if key not in cond or cond[key] is None:
-        raise InvalidArgument("cond", f"a dict with {key!r} for this model", sorted(cond))
-    return cond[key]
 
 
 # Named sizes. DiT-{S,B,L,XL}/{2,4,8} are the paper's class-conditional latent models (Table 1);

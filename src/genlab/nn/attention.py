@@ -122,6 +122,7 @@ class TransformerBlock(nn.Module):
         causal: bool = False,
         context_dim: int | None = None,
         dropout: float = 0.0,
+        activation: str = "gelu",
     ):
         super().__init__()
         self.norm1 = nn.LayerNorm(dim)
@@ -131,7 +132,7 @@ class TransformerBlock(nn.Module):
             self.norm_cross = nn.LayerNorm(dim)
             self.cross = CrossAttention(dim, context_dim, num_heads)
         self.norm2 = nn.LayerNorm(dim)
-        self.mlp = FeedForward(dim, mlp_ratio, dropout=dropout)
+        self.mlp = FeedForward(dim, mlp_ratio, activation, dropout)
         self.dropout = nn.Dropout(dropout)
 
     def forward(

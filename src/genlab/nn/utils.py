@@ -14,6 +14,8 @@ import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from genlab.errors import InvalidArgument
+
 
 def group_norm(channels: int, max_groups: int = 32, eps: float = 1e-6) -> nn.GroupNorm:
     """GroupNorm with the largest group count ≤ max_groups that divides `channels`."""
@@ -25,6 +27,13 @@ def zero_(module: nn.Module) -> nn.Module:
     for p in module.parameters():
         nn.init.zeros_(p)
     return module
+
+
+def require_cond(cond: dict, key: str) -> torch.Tensor:
+    """cond[key] for a denoiser's conditioning dict, or InvalidArgument naming what is missing."""
+    if key not in cond or cond[key] is None:
+        raise InvalidArgument("cond", f"a dict with {key!r} for this model", sorted(cond))
+    return cond[key]
 
 
 def maybe_checkpoint(fn: Callable, *args, enabled: bool = False):
