@@ -48,7 +48,7 @@ def test_kl_is_zero_when_posterior_equals_prior():
 
 @pytest.mark.parametrize("arch", ["mlp", "conv"])
 def test_class_conditional_vae_samples_reconstructs_and_interpolates(arch):
-    vae = VAE(dict(arch=arch, image_size=16, in_channels=1, latent_dim=4, hidden=8, num_classes=10))
+    vae = VAE(dict(net=arch, image_size=16, in_channels=1, latent_dim=4, hidden=8, num_classes=10))
     labels = torch.tensor([3, 7])
     x = torch.randn(2, 1, 16, 16)
     assert vae.sample(2, labels).shape == (2, 1, 16, 16)
@@ -75,7 +75,7 @@ def test_text_conditional_vae_takes_pooled_text_and_refuses_labels():
 @pytest.mark.parametrize("arch", ["mlp", "dcgan"])
 @pytest.mark.parametrize("loss", ["nonsaturating", "hinge"])
 def test_gan_losses_give_gradients_to_their_own_network_only(arch, loss):
-    gan = GAN(dict(GAN_MODELS["gan-tiny"], arch=arch, loss=loss, num_classes=10))
+    gan = GAN(dict(GAN_MODELS["gan-tiny"], net=arch, loss=loss, num_classes=10))
     real, labels = torch.rand(4, 1, 16, 16) * 2 - 1, torch.arange(4)
     gan.discriminator_loss(real, labels)["loss"].backward()
     assert all(p.grad is None for p in gan.generator.parameters())
@@ -100,7 +100,7 @@ def test_label_smoothing_changes_only_the_real_term():
 
 
 def test_spectral_norm_bounds_the_discriminator_layers():
-    gan = GAN(dict(GAN_MODELS["gan-tiny"], arch="mlp", spectral_norm=True))
+    gan = GAN(dict(GAN_MODELS["gan-tiny"], net="mlp", spectral_norm=True))
     gan.train()
     for _ in range(30):  # power iteration converges over forward passes
         gan.discriminator(torch.randn(8, 1, 16, 16))

@@ -7,7 +7,8 @@ Sampling keeps a KV cache and offers temperature, top-k, top-p and classifier-fr
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn as nn
@@ -15,11 +16,15 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from genlab.errors import InvalidArgument
+from genlab.models.registry import register_architecture, register_models
 from genlab.nn import FeedForward
+from genlab.nn.config import ModelConfig
 
 
 @dataclass
-class ARConfig:
+class ARConfig(ModelConfig):
+    arch: ClassVar[str] = "ar-transformer"
+
     text_vocab_size: int = 256
     text_len: int = 16  # text prefix length (prompts are padded/truncated to this)
     image_vocab_size: int = 256  # = the VQ-VAE codebook size
@@ -125,7 +130,7 @@ class ARTransformer(nn.Module):
 
     def __init__(self, config: ARConfig | dict):
         super().__init__()
-        self.config = config if isinstance(config, ARConfig) else ARConfig(**config)
+        self.config = config if isinstance(config, ARConfig) else ARConfig.from_dict(config)
         cfg = self.config
         self.text_embed = nn.Embedding(cfg.text_vocab_size, cfg.dim)
         self.image_embed = nn.Embedding(cfg.image_vocab_size + 1, cfg.dim)  # last id = BOS
@@ -227,7 +232,7 @@ class ARTransformer(nn.Module):
         return tokens
 
     def config_dict(self) -> dict:
-        return asdict(self.config)
+        return self.config.to_dict()
 
 
 AR_MODELS = {
@@ -235,3 +240,6 @@ AR_MODELS = {
     "ar-world-s": dict(dim=128, depth=4, heads=4, text_len=24),
     "ar-tiny": dict(dim=32, depth=2, heads=2, text_len=8, image_vocab_size=16, image_tokens=16),
 }
+
+register_architecture(ARConfig, ARTransformer)
+register_models(ARConfig.arch, AR_MODELS)

@@ -7,7 +7,8 @@ Stabilisers: non-saturating or hinge loss, one-sided label smoothing, spectral n
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn as nn
@@ -15,12 +16,16 @@ import torch.nn.functional as F
 from torch.nn.utils.parametrizations import spectral_norm
 
 from genlab.errors import InvalidArgument
+from genlab.models.registry import register_architecture, register_models
 from genlab.models.vae import ConditionEmbedding
+from genlab.nn.config import ModelConfig
 
 
 @dataclass
-class GANConfig:
-    arch: str = "dcgan"  # "mlp" or "dcgan"
+class GANConfig(ModelConfig):
+    arch: ClassVar[str] = "gan"
+
+    net: str = "dcgan"  # "mlp" or "dcgan"
     image_size: int = 28
     in_channels: int = 1
     z_dim: int = 64
@@ -33,8 +38,8 @@ class GANConfig:
     spectral_norm: bool = True  # on every discriminator layer
 
     def __post_init__(self):
-        if self.arch not in ("mlp", "dcgan"):
-            raise InvalidArgument("arch", "'mlp' or 'dcgan'", self.arch)
+        if self.net not in ("mlp", "dcgan"):
+            raise InvalidArgument("net", "'mlp' or 'dcgan'", self.net)
         if self.loss not in ("nonsaturating", "hinge"):
             raise InvalidArgument("loss", "'nonsaturating' or 'hinge'", self.loss)
         if not 0.5 < self.label_smoothing <= 1.0:
@@ -170,9 +175,9 @@ class GAN(nn.Module):
 
     def __init__(self, config: GANConfig | dict):
         super().__init__()
-        self.config = config if isinstance(config, GANConfig) else GANConfig(**config)
+        self.config = config if isinstance(config, GANConfig) else GANConfig.from_dict(config)
         cfg = self.config
-        if cfg.arch == "mlp":
+        if cfg.net == "mlp":
             self.generator, self.discriminator = MLPGenerator(cfg), MLPDiscriminator(cfg)
         else:
             self.generator, self.discriminator = DCGANGenerator(cfg), DCGANDiscriminator(cfg)
@@ -212,7 +217,7 @@ class GAN(nn.Module):
         return self.generator(self.noise(num_images, generator), cond)
 
     def config_dict(self) -> dict:
-        return asdict(self.config)
+        return self.config.to_dict()
 
 
 def class_histogram(labels: torch.Tensor, num_classes: int) -> dict[str, object]:
@@ -229,8 +234,11 @@ def class_histogram(labels: torch.Tensor, num_classes: int) -> dict[str, object]
 
 
 GAN_MODELS = {
-    "gan-digits-mlp": dict(arch="mlp", image_size=28, in_channels=1, z_dim=64, hidden=64),
-    "dcgan-digits": dict(arch="dcgan", image_size=28, in_channels=1, z_dim=64, hidden=32),
-    "dcgan-world": dict(arch="dcgan", image_size=32, in_channels=3, z_dim=128, hidden=32),
-    "gan-tiny": dict(arch="dcgan", image_size=16, in_channels=1, z_dim=8, hidden=4),
+    "gan-digits-mlp": dict(net="mlp", image_size=28, in_channels=1, z_dim=64, hidden=64),
+    "dcgan-digits": dict(net="dcgan", image_size=28, in_channels=1, z_dim=64, hidden=32),
+    "dcgan-world": dict(net="dcgan", image_size=32, in_channels=3, z_dim=128, hidden=32),
+    "gan-tiny": dict(net="dcgan", image_size=16, in_channels=1, z_dim=8, hidden=4),
 }
+
+register_architecture(GANConfig, GAN)
+register_models(GANConfig.arch, GAN_MODELS)

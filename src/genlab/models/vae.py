@@ -7,12 +7,15 @@ Also home of `ConditionEmbedding`, the class-or-text conditioning shared by the 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn as nn
 
 from genlab.errors import InvalidArgument
+from genlab.models.registry import register_architecture, register_models
+from genlab.nn.config import ModelConfig
 
 # --------------------------------------------------------------------------- conditioning
 
@@ -63,8 +66,10 @@ class ConditionEmbedding(nn.Module):
 
 
 @dataclass
-class VAEConfig:
-    arch: str = "conv"  # "mlp" or "conv"
+class VAEConfig(ModelConfig):
+    arch: ClassVar[str] = "vae"
+
+    net: str = "conv"  # "mlp" or "conv"
     image_size: int = 28
     in_channels: int = 1
     latent_dim: int = 16
@@ -75,9 +80,9 @@ class VAEConfig:
     beta: float = 1.0  # β-VAE weight on the KL term (Higgins et al. 2017)
 
     def __post_init__(self):
-        if self.arch not in ("mlp", "conv"):
-            raise InvalidArgument("arch", "'mlp' or 'conv'", self.arch)
-        if self.arch == "conv" and self.image_size % 4:
+        if self.net not in ("mlp", "conv"):
+            raise InvalidArgument("net", "'mlp' or 'conv'", self.net)
+        if self.net == "conv" and self.image_size % 4:
             raise InvalidArgument("image_size", "a multiple of 4 for the conv VAE", self.image_size)
         if self.beta < 0:
             raise InvalidArgument("beta", "a value ≥ 0", self.beta)
@@ -179,10 +184,10 @@ class VAE(nn.Module):
 
     def __init__(self, config: VAEConfig | dict):
         super().__init__()
-        self.config = config if isinstance(config, VAEConfig) else VAEConfig(**config)
+        self.config = config if isinstance(config, VAEConfig) else VAEConfig.from_dict(config)
         cfg = self.config
         self.cond = ConditionEmbedding(cfg.num_classes, cfg.text_dim, cfg.cond_dim)
-        enc, dec = (MLPEncoder, MLPDecoder) if cfg.arch == "mlp" else (ConvEncoder, ConvDecoder)
+        enc, dec = (MLPEncoder, MLPDecoder) if cfg.net == "mlp" else (ConvEncoder, ConvDecoder)
         self.encoder = enc(cfg, self.cond.dim)
         self.decoder = dec(cfg, self.cond.dim)
 
@@ -247,7 +252,7 @@ class VAE(nn.Module):
         return self.decode(z, c)
 
     def config_dict(self) -> dict:
-        return asdict(self.config)
+        return self.config.to_dict()
 
 
 def _repeat_first(cond, n: int):
@@ -256,8 +261,11 @@ def _repeat_first(cond, n: int):
 
 
 VAE_MODELS = {
-    "vae-digits-mlp": dict(arch="mlp", image_size=28, in_channels=1, latent_dim=16, hidden=48),
-    "vae-digits-conv": dict(arch="conv", image_size=28, in_channels=1, latent_dim=16, hidden=32),
-    "vae-world-conv": dict(arch="conv", image_size=32, in_channels=3, latent_dim=64, hidden=64),
-    "vae-tiny": dict(arch="conv", image_size=16, in_channels=1, latent_dim=4, hidden=8),
+    "vae-digits-mlp": dict(net="mlp", image_size=28, in_channels=1, latent_dim=16, hidden=48),
+    "vae-digits-conv": dict(net="conv", image_size=28, in_channels=1, latent_dim=16, hidden=32),
+    "vae-world-conv": dict(net="conv", image_size=32, in_channels=3, latent_dim=64, hidden=64),
+    "vae-tiny": dict(net="conv", image_size=16, in_channels=1, latent_dim=4, hidden=8),
 }
+
+register_architecture(VAEConfig, VAE)
+register_models(VAEConfig.arch, VAE_MODELS)

@@ -6,7 +6,8 @@ Codebook learned by EMA (Appendix A.1 of the paper) with dead-code restarts (Dha
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.distributed as dist
@@ -14,11 +15,15 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from genlab.errors import InvalidArgument
+from genlab.models.registry import register_architecture, register_models
 from genlab.nn import ResBlock
+from genlab.nn.config import ModelConfig
 
 
 @dataclass
-class VQVAEConfig:
+class VQVAEConfig(ModelConfig):
+    arch: ClassVar[str] = "vqvae"
+
     image_size: int = 32
     in_channels: int = 3
     hidden: int = 64
@@ -137,7 +142,7 @@ class VQVAE(nn.Module):
 
     def __init__(self, config: VQVAEConfig | dict):
         super().__init__()
-        self.config = config if isinstance(config, VQVAEConfig) else VQVAEConfig(**config)
+        self.config = config if isinstance(config, VQVAEConfig) else VQVAEConfig.from_dict(config)
         cfg, h = self.config, self.config.hidden
         enc = [nn.Conv2d(cfg.in_channels, h, 3, padding=1)]
         for _ in range(cfg.num_downsamples):  # (B, h, s, s) -> (B, h, s/2, s/2)
@@ -177,7 +182,7 @@ class VQVAE(nn.Module):
         return self.decoder(self.quantizer.lookup(indices))
 
     def config_dict(self) -> dict:
-        return asdict(self.config)
+        return self.config.to_dict()
 
 
 VQVAE_MODELS = {
@@ -185,3 +190,6 @@ VQVAE_MODELS = {
     "vqvae-world-s": dict(image_size=32, in_channels=3, hidden=48, codebook_size=128, code_dim=16),
     "vqvae-tiny": dict(image_size=16, in_channels=3, hidden=8, codebook_size=16, code_dim=4),
 }
+
+register_architecture(VQVAEConfig, VQVAE)
+register_models(VQVAEConfig.arch, VQVAE_MODELS)
