@@ -1,5 +1,20 @@
-"""The built-in synthetic world: scene specs, renderer, captioner, prompt grammar, scene parser."""
+"""The built-in synthetic world: scene specs, renderer, captioner, prompt grammar, scene parser.
+Everything here is pure numpy and deterministic for a seed, so any part of genlab can rely on it.
+"""
 
+from genlab.world.caption import TEMPLATES, caption, caption_and_request  # noqa: F401
+from genlab.world.grammar import (  # noqa: F401
+    ObjectRequest,
+    PromptParse,
+    RelationRequest,
+    SceneRequest,
+    canonical_caption,
+    parse_prompt,
+    realize,
+    request_of,
+)
+from genlab.world.render import render  # noqa: F401
+from genlab.world.sample import sample_scene  # noqa: F401
 from genlab.world.spec import (  # noqa: F401
     BACKGROUNDS,
     COLORS,

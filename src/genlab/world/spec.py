@@ -8,7 +8,8 @@ Coordinates are fractions of the image side, x to the right and y downwards.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import json
+from dataclasses import asdict, dataclass, field, replace
 
 SHAPES: tuple[str, ...] = ("circle", "square", "triangle", "diamond", "star")
 
@@ -33,9 +34,11 @@ BACKGROUNDS: dict[str, tuple[int, int, int]] = {
 }
 
 # Object sizes as the radius of the shape's circumscribed circle, in fractions of the image side.
-# A cell is 1/3 wide, so radius + jitter stays below 1/6 and objects never touch.
-SIZES: dict[str, float] = {"small": 0.09, "large": 0.145}
-JITTER = 0.015  # max offset of an object's center from its cell's center
+# A cell is 1/3 wide, so radius + jitter stays below 1/6 and objects never touch: two objects in
+# neighbouring cells keep a gap of at least 1/3 - 2 * (0.14 + 0.01) = 0.033 (one pixel at 32 px),
+# which lets the scene parser separate them by connected components.
+SIZES: dict[str, float] = {"small": 0.09, "large": 0.14}
+JITTER = 0.01  # max offset of an object's center from its cell's center
 
 GRID = 3
 ROWS = ("top", "middle", "bottom")
@@ -105,6 +108,9 @@ class Obj:
     def is_held_out(self) -> bool:
         return (self.color, self.shape) in HELD_OUT
 
+    def to_dict(self) -> dict:
+        return asdict(self)
+
     def describe(self, with_size: bool = True) -> str:
         return (
             f"{self.size} {self.color} {self.shape}" if with_size else f"{self.color} {self.shape}"
@@ -147,6 +153,42 @@ class Scene:
 
     def with_objects(self, objects) -> Scene:
         return replace(self, objects=tuple(objects))
+
+    @property
+    def motions(self) -> tuple[str, ...]:
+        """One motion per object for video scenes ('still' where none was set)."""
+        motions = self.extras.get("motions") or ()
+        return tuple(motions[i] if i < len(motions) else "still" for i in range(len(self.objects)))
+
+    def to_dict(self) -> dict:
+        return {
+            "objects": [o.to_dict() for o in self.objects],
+            "background": self.background,
+            "extras": dict(self.extras),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Scene:
+        from genlab.errors import InvalidArgument
+
+        try:
+            objects = tuple(Obj(**o) for o in data["objects"])
+            return cls(objects, data.get("background", "black"), dict(data.get("extras") or {}))
+        except (KeyError, TypeError) as e:
+            raise InvalidArgument("scene", "a scene dict {objects, background}", str(e)) from None
+
+    @classmethod
+    def from_json(cls, text: str) -> Scene:
+        from genlab.errors import InvalidArgument
+
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise InvalidArgument("scene", "scene JSON", str(e)) from None
+        return cls.from_dict(data)
 
 
 def relation_between(a: Obj, b: Obj) -> list[str]:

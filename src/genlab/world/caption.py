@@ -1,0 +1,80 @@
+"""Captioner of the built-in world: many templates and synonyms for the same scene, all of which
+the prompt grammar reads back to the request they were written from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from genlab.world.grammar import (
+    SceneRequest,
+    canonical_caption,
+    phrase_request,
+    request_of,
+)
+from genlab.world.sample import as_generator
+from genlab.world.spec import Scene
+
+PREFIXES = (
+    "",
+    "a picture of ",
+    "an image of ",
+    "there is ",
+    "a scene with ",
+    "a drawing of ",
+    "a photo showing ",
+    "an image containing ",
+)
+
+
+@dataclass(frozen=True)
+class Template:
+    """How one caption is written: an opening, the level of detail, background or not, joiner."""
+
+    prefix: str
+    detail: str  # see grammar.request_of
+    with_background: bool
+    joiner: str = "list"  # "while" for videos: "a red circle moving right while a square grows"
+    capitalize: bool = False
+
+    def applies_to(self, scene: Scene) -> bool:
+        if self.detail == "relation" and len(scene.objects) != 2:
+            return False
+        return self.joiner == "list" or "motions" in scene.extras
+
+
+TEMPLATES: tuple[Template, ...] = tuple(
+    Template(prefix, detail, with_bg, joiner, capitalize)
+    for prefix in PREFIXES
+    for detail in ("full", "objects", "counts", "relation")
+    for with_bg in (True, False)
+    for joiner in ("list", "while")
+    for capitalize in (False, True)
+)
+
+
+def caption_and_request(scene: Scene, rng=None, template: Template | None = None):
+    """A random caption of `scene` and the SceneRequest it states (what the grammar reads back)."""
+    rng = as_generator(rng)
+    if template is None:
+        options = [t for t in TEMPLATES if t.applies_to(scene)]
+        template = options[int(rng.integers(len(options)))]
+    request: SceneRequest = request_of(
+        scene, template.detail, with_background=template.with_background
+    )
+
+    def pick(options):
+        return options[int(rng.integers(len(options)))]
+
+    text = template.prefix + phrase_request(request, pick, joiner=template.joiner)
+    if template.capitalize:
+        text = text[0].upper() + text[1:] + "."
+    return text, request
+
+
+def caption(scene: Scene, rng=None) -> str:
+    """A caption of `scene`: the canonical one when rng is None, else a random template with
+    random synonyms ("a big crimson ball above a blue box")."""
+    if rng is None:
+        return canonical_caption(scene)
+    return caption_and_request(scene, rng)[0]

@@ -1,0 +1,550 @@
+"""Prompt grammar of the built-in world: free text -> SceneRequest (what was asked, with the words
+not understood), SceneRequest -> canonical text, Scene -> SceneRequest, and SceneRequest -> a Scene.
+
+A prompt only partly specifies a scene: "two red circles above a blue square" fixes colors, shapes
+and a relation but not sizes or cells. `realize` draws a concrete scene that satisfies it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from genlab.errors import InvalidArgument
+from genlab.world.lexicon import (
+    ANY_SHAPE_WORDS,
+    BACKGROUND_WORDS,
+    COLOR_WORDS,
+    COUNT_WORDS,
+    INVERSE_RELATION,
+    MOTION_VERBS,
+    MOTION_WORDS,
+    POSITION_WORDS,
+    RELATION_WORDS,
+    SHAPE_WORDS,
+    SIZE_WORDS,
+    STOPWORDS,
+)
+from genlab.world.sample import as_generator, jittered_center
+from genlab.world.spec import (
+    BACKGROUNDS,
+    COLORS,
+    GRID,
+    HELD_OUT,
+    MAX_OBJECTS,
+    SHAPES,
+    SIZES,
+    Obj,
+    Scene,
+    relation_between,
+)
+
+DETAILS = ("full", "objects", "counts", "relation")
+
+
+@dataclass(frozen=True)
+class ObjectRequest:
+    """A group of `count` alike objects; None means "any" for that attribute."""
+
+    shape: str | None = None
+    color: str | None = None
+    size: str | None = None
+    count: int = 1
+    row: int | None = None
+    col: int | None = None
+    motion: str | None = None
+
+    def matches(self, shape: str, color: str, size: str) -> bool:
+        """Whether an object with these attributes is one of this group (position aside)."""
+        return (
+            (self.shape is None or self.shape == shape)
+            and (self.color is None or self.color == color)
+            and (self.size is None or self.size == size)
+        )
+
+    def allows_cell(self, row: int, col: int) -> bool:
+        return (self.row is None or self.row == row) and (self.col is None or self.col == col)
+
+    def describe(self, count: int | None = None) -> str:
+        """Canonical noun phrase without position: 'two small red circles', 'a blue object'."""
+        return _object_phrase(self, _first, count=self.count if count is None else count)
+
+    @property
+    def position(self) -> str | None:
+        if self.row is None and self.col is None:
+            return None
+        return POSITION_WORDS[(self.row, self.col)][0]
+
+
+@dataclass(frozen=True)
+class RelationRequest:
+    """objects[subject] <relation> objects[target], for every instance of both groups."""
+
+    subject: int
+    relation: str
+    target: int
+
+
+@dataclass(frozen=True)
+class SceneRequest:
+    objects: tuple[ObjectRequest, ...] = ()
+    relations: tuple[RelationRequest, ...] = ()
+    background: str | None = None
+
+    @property
+    def total_objects(self) -> int:
+        return sum(o.count for o in self.objects)
+
+    def normalized(self) -> SceneRequest:
+        """The same request in a canonical order (sorted groups, 'left of'/'above' relations)."""
+
+        def key(o: ObjectRequest):
+            return tuple("" if v is None else str(v) for v in (o.row, o.col, *_attrs(o)))
+
+        order = sorted(range(len(self.objects)), key=lambda i: key(self.objects[i]))
+        new_index = {old: new for new, old in enumerate(order)}
+        relations = set()
+        for r in self.relations:
+            s, rel, t = new_index[r.subject], r.relation, new_index[r.target]
+            if rel in ("right of", "below"):
+                s, rel, t = t, INVERSE_RELATION[rel], s
+            relations.add(RelationRequest(s, rel, t))
+        return SceneRequest(
+            tuple(self.objects[i] for i in order),
+            tuple(sorted(relations, key=lambda r: (r.subject, r.relation, r.target))),
+            self.background,
+        )
+
+
+def _attrs(o: ObjectRequest) -> tuple:
+    return (o.shape, o.color, o.size, o.count, o.motion)
+
+
+@dataclass
+class PromptParse:
+    """Result of parse_prompt: the request, the words not understood, and the canonical text."""
+
+    request: SceneRequest
+    unknown_words: list[str] = field(default_factory=list)
+    canonical: str = ""
+
+
+# --------------------------------------------------------------------------- phrasing
+
+
+def _first(options: list[str]) -> str:
+    return options[0]
+
+
+def _article(count: int, next_word: str, pick) -> str:
+    if count == 1:
+        return "an" if next_word[0] in "aeiou" else "a"
+    return pick(COUNT_WORDS[count])
+
+
+def _object_phrase(o: ObjectRequest, pick, count: int | None = None) -> str:
+    count = o.count if count is None else count
+    if o.shape is None:
+        noun = pick(ANY_SHAPE_WORDS)[1 if count > 1 else 0]
+    else:
+        noun = pick(SHAPE_WORDS[o.shape])[1 if count > 1 else 0]
+    words = []
+    if o.size:
+        words.append(pick(SIZE_WORDS[o.size]))
+    if o.color:
+        words.append(pick(COLOR_WORDS[o.color]))
+    words.append(noun)
+    return _article(count, words[0], pick) + " " + " ".join(words)
+
+
+def _position_phrase(row, col, pick) -> str:
+    name = pick(POSITION_WORDS[(row, col)])
+    if row is not None and col is not None:
+        return pick(["in the ", "at the "]) + name
+    if col is not None and col != 1:
+        return "on the " + name
+    return ("at the " if row in (0, 2) else "in the ") + name
+
+
+def _background_phrase(background: str, pick) -> str:
+    word = pick(BACKGROUND_WORDS[background])
+    return pick([f"on a {word} background", f"against a {word} background"])
+
+
+def phrase_request(req: SceneRequest, pick=_first, *, joiner: str = "list") -> str:
+    """Text for a request; `pick` chooses among synonyms (the first one: canonical text).
+
+    joiner "list" writes "A, B and C"; "while" writes "A while B" (for videos: the second clause
+    uses a verb, "while a blue square grows").
+    """
+    parts = []
+    related_targets = {r.target for r in req.relations}
+    relation_of = {r.subject: r for r in req.relations}
+    for i, o in enumerate(req.objects):
+        if i in related_targets:
+            continue  # written inside its subject's clause
+        text = _object_phrase(o, pick)
+        if o.row is not None or o.col is not None:
+            text += " " + _position_phrase(o.row, o.col, pick)
+        if o.motion is not None:
+            text += " " + _motion_phrase(o, pick, verb=joiner == "while" and bool(parts))
+        rel = relation_of.get(i)
+        if rel is not None:
+            t = req.objects[rel.target]
+            text += " " + pick(RELATION_WORDS[rel.relation]) + " " + _object_phrase(t, pick)
+            if t.row is not None or t.col is not None:
+                text += " " + _position_phrase(t.row, t.col, pick)
+            if t.motion is not None:
+                text += " " + _motion_phrase(t, pick, verb=False)
+        parts.append(text)
+    if joiner == "while" and len(parts) > 1:
+        text = ", ".join(parts[:-1]) + " while " + parts[-1]
+    elif len(parts) > 1:
+        text = ", ".join(parts[:-1]) + " and " + parts[-1]
+    else:
+        text = parts[0] if parts else ""
+    if req.background is not None:
+        text = (text + " " if text else "") + _background_phrase(req.background, pick)
+    return text
+
+
+def _motion_phrase(o: ObjectRequest, pick, *, verb: bool) -> str:
+    return pick(MOTION_VERBS[o.motion] if verb else MOTION_WORDS[o.motion])
+
+
+def canonical_caption(x) -> str:
+    """The one canonical caption of a Scene, a SceneRequest, or free text (parsed first)."""
+    if isinstance(x, Scene):
+        x = request_of(x)
+    elif isinstance(x, str):
+        x = parse_prompt(x).request
+    if not isinstance(x, SceneRequest):
+        raise InvalidArgument("x", "a Scene, SceneRequest or text", type(x).__name__)
+    return phrase_request(x, _first, joiner="while" if _has_motion(x) else "list")
+
+
+def _has_motion(req: SceneRequest) -> bool:
+    return any(o.motion is not None for o in req.objects)
+
+
+# --------------------------------------------------------------------------- scene -> request
+
+
+def request_of(
+    scene: Scene,
+    detail: str = "full",
+    *,
+    with_background: bool = True,
+    with_motion: bool = True,
+) -> SceneRequest:
+    """What a caption of `scene` says, at a level of detail.
+
+    full: every object with its cell; objects: every object, no positions; counts: alike objects
+    grouped ("two red circles"); relation: two objects and one relation between them.
+    """
+    if detail not in DETAILS:
+        raise InvalidArgument("detail", "one of " + ", ".join(DETAILS), detail)
+    motions = (
+        scene.motions if with_motion and "motions" in scene.extras else [None] * len(scene.objects)
+    )
+    objects = []
+    for o, motion in zip(scene.objects, motions):
+        at = (o.row, o.col) if detail == "full" else (None, None)
+        objects.append(ObjectRequest(o.shape, o.color, o.size, 1, *at, motion))
+    relations: tuple[RelationRequest, ...] = ()
+    if detail == "counts":
+        grouped: dict[tuple, int] = {}
+        for o in objects:
+            grouped[_attrs(o)] = grouped.get(_attrs(o), 0) + 1
+        objects = [ObjectRequest(s, c, z, n, motion=m) for (s, c, z, _, m), n in grouped.items()]
+    elif detail == "relation":
+        if len(objects) != 2:
+            raise InvalidArgument(
+                "detail", "'relation' only for scenes of two objects", len(scene.objects)
+            )
+        relations = (RelationRequest(0, relation_between(*scene.objects)[0], 1),)
+    background = scene.background if with_background else None
+    return SceneRequest(tuple(objects), relations, background)
+
+
+# --------------------------------------------------------------------------- text -> request
+
+
+def _build_lexicon() -> dict[tuple[str, ...], tuple[str, object]]:
+    lex: dict[tuple[str, ...], tuple[str, object]] = {}
+
+    def add(phrase: str, kind: str, value) -> None:
+        lex.setdefault(tuple(phrase.split()), (kind, value))
+
+    for shape, forms in SHAPE_WORDS.items():
+        for singular, plural in forms:
+            add(singular, "shape", (shape, False))
+            add(plural, "shape", (shape, True))
+    for singular, plural in ANY_SHAPE_WORDS:
+        add(singular, "shape", (None, False))
+        add(plural, "shape", (None, True))
+    for table, kind in ((COLOR_WORDS, "color"), (SIZE_WORDS, "size"), (BACKGROUND_WORDS, "bg")):
+        for value, words in table.items():
+            for w in words:
+                add(w, kind, value)
+    for table, kind in (
+        (RELATION_WORDS, "rel"),
+        (MOTION_WORDS, "motion"),
+        (MOTION_VERBS, "motion"),
+    ):
+        for value, words in table.items():
+            for w in words:
+                add(w, kind, value)
+    for cell, words in POSITION_WORDS.items():
+        for w in words:
+            add(w, "pos", cell)
+    for n, words in COUNT_WORDS.items():
+        for w in words:
+            add(w, "count", n)
+        add(str(n), "count", n)
+    for w in ("and", ",", "while", "with", "plus"):
+        add(w, "sep", None)
+    add("the", "the", None)
+    for w in ("background", "backdrop"):
+        add(w, "background", None)
+    return lex
+
+
+_LEXICON = _build_lexicon()
+_MAX_PHRASE = max(len(k) for k in _LEXICON)
+_TOKEN_RE = re.compile(r"[a-z0-9]+|,")
+
+
+def _tokenize(text: str) -> list[tuple[str, object, str]]:
+    """Longest-match lexicon lookup: [(kind, value, words)], 'unknown' and 'stop' included."""
+    words = _TOKEN_RE.findall(text.lower().replace(";", ",").replace("-", " "))
+    tokens, i = [], 0
+    while i < len(words):
+        for n in range(min(_MAX_PHRASE, len(words) - i), 0, -1):
+            hit = _LEXICON.get(tuple(words[i : i + n]))
+            if hit is not None:
+                tokens.append((hit[0], hit[1], " ".join(words[i : i + n])))
+                i += n
+                break
+        else:
+            kind = "stop" if words[i] in STOPWORDS else "unknown"
+            tokens.append((kind, None, words[i]))
+            i += 1
+    return tokens
+
+
+def parse_prompt(text: str) -> PromptParse:
+    """Free text -> PromptParse(request, unknown_words, canonical)."""
+    if not isinstance(text, str):
+        raise InvalidArgument("prompt", "a string", type(text).__name__)
+    tokens = _tokenize(text)
+    objects: list[ObjectRequest] = []
+    relations: list[RelationRequest] = []
+    unknown: list[str] = []
+    background = None
+    pending: dict = {}  # count / size / color / definite, before the noun arrives
+    pending_cell = None  # a position phrase seen before its object
+    pending_rel = None  # (subject index, relation) waiting for its target
+    last = None  # index of the last object mentioned
+    fresh_clause = True  # a separator came after the last object
+
+    def add_object(shape, plural: bool) -> None:
+        nonlocal pending, pending_cell, pending_rel, last, fresh_clause
+        count = pending.get("count") or (2 if plural else 1)
+        new = ObjectRequest(shape, pending.get("color"), pending.get("size"), count)
+        index = None
+        if pending.get("definite") and pending.get("count") is None:
+            # "the blue square" refers back to an object already mentioned, if there is one.
+            for j, o in enumerate(objects):
+                if all(v is None or v == w for v, w in zip(_attrs(new)[:3], _attrs(o)[:3])):
+                    index = j
+        if index is None:
+            if pending_cell is not None:
+                new = replace(new, row=pending_cell[0], col=pending_cell[1])
+            objects.append(new)
+            index = len(objects) - 1
+        if pending_rel is not None and pending_rel[0] != index:
+            relations.append(RelationRequest(pending_rel[0], pending_rel[1], index))
+        pending, pending_cell, pending_rel, last, fresh_clause = {}, None, None, index, False
+
+    def flush() -> None:
+        """Attributes without a noun ("a red one", "something big") still name an object."""
+        if pending.get("color") or pending.get("size"):
+            add_object(None, False)
+        pending.clear()
+
+    for k, (kind, value, words) in enumerate(tokens):
+        following = tokens[k + 1][0] if k + 1 < len(tokens) else None
+        if kind in ("count", "size", "color"):
+            if kind in pending and kind != "count":
+                flush()
+            pending[kind] = value
+        elif kind == "the":
+            pending["definite"] = True
+        elif kind == "shape":
+            add_object(*value)
+        elif kind == "pos":
+            flush()
+            if last is not None and not fresh_clause and objects[last].row is None:
+                if objects[last].col is None:
+                    objects[last] = replace(objects[last], row=value[0], col=value[1])
+                    continue
+            pending_cell = value
+        elif kind == "rel":
+            flush()
+            if last is None:
+                unknown.append(words)
+            else:
+                pending_rel = (last, value)
+        elif kind == "motion":
+            flush()
+            if last is None or objects[last].motion is not None:
+                unknown.append(words)
+            else:
+                objects[last] = replace(objects[last], motion=value)
+        elif kind == "bg":
+            if following in ("color", "size", "shape"):
+                unknown.append(words)  # "light blue", "a white circle": not a world color
+            else:
+                background = value
+        elif kind == "sep":
+            flush()
+            fresh_clause = True
+        elif kind == "unknown":
+            unknown.append(words)
+        # "stop" and "background" carry no meaning of their own
+    flush()
+    request = SceneRequest(tuple(objects), tuple(relations), background)
+    canonical = canonical_caption(request) if objects or background else ""
+    return PromptParse(request, unknown, canonical)
+
+
+# --------------------------------------------------------------------------- request -> scene
+
+
+def _relation_holds(rel: str, a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return {
+        "left of": a[1] < b[1],
+        "right of": a[1] > b[1],
+        "above": a[0] < b[0],
+        "below": a[0] > b[0],
+    }[rel]
+
+
+def _place(
+    instances: list[int], req: SceneRequest, rng: np.random.Generator
+) -> list[tuple[int, int]] | None:
+    """Cells for each instance (its group index given) meeting positions and relations, or None."""
+    cells = [(r, c) for r in range(GRID) for c in range(GRID)]
+    chosen: list[tuple[int, int]] = []
+
+    def ok(k: int, cell) -> bool:
+        g = instances[k]
+        if not req.objects[g].allows_cell(*cell):
+            return False
+        for rel in req.relations:
+            for j in range(k):
+                h = instances[j]
+                if (
+                    rel.subject == g
+                    and rel.target == h
+                    and not _relation_holds(rel.relation, cell, chosen[j])
+                ):
+                    return False
+                if (
+                    rel.subject == h
+                    and rel.target == g
+                    and not _relation_holds(rel.relation, chosen[j], cell)
+                ):
+                    return False
+        return True
+
+    def search(k: int) -> bool:
+        if k == len(instances):
+            return True
+        for i in rng.permutation(len(cells)):
+            cell = cells[i]
+            if cell not in chosen and ok(k, cell):
+                chosen.append(cell)
+                if search(k + 1):
+                    return True
+                chosen.pop()
+        return False
+
+    return list(chosen) if search(0) else None
+
+
+def _fill(o: ObjectRequest, rng: np.random.Generator, exclude_held_out: bool):
+    shapes = [o.shape] if o.shape else list(SHAPES)
+    colors = [o.color] if o.color else list(COLORS)
+    pairs = [(c, s) for c in colors for s in shapes]
+    if exclude_held_out and (o.shape is None or o.color is None):
+        pairs = [p for p in pairs if p not in HELD_OUT] or pairs
+    color, shape = pairs[int(rng.integers(len(pairs)))]
+    size = o.size or list(SIZES)[int(rng.integers(len(SIZES)))]
+    return shape, color, size
+
+
+def realize(
+    request: SceneRequest, rng=None, *, exclude_held_out: bool = True, max_tries: int = 200
+) -> Scene:
+    """A concrete Scene satisfying `request` (unspecified attributes and cells drawn from `rng`).
+
+    Raises InvalidArgument when no scene can satisfy it (too many objects, contradictory positions
+    or relations). Attributes left open avoid held-out pairs unless exclude_held_out is False;
+    pairs the request names explicitly are always honoured.
+    """
+    rng = as_generator(rng)
+    if not isinstance(request, SceneRequest):
+        raise InvalidArgument("request", "a SceneRequest", type(request).__name__)
+    if not request.objects:
+        request = replace(request, objects=(ObjectRequest(),))
+    total = request.total_objects
+    if total > MAX_OBJECTS:
+        raise InvalidArgument("objects", f"at most {MAX_OBJECTS} objects in a scene", total)
+    instances = [g for g, o in enumerate(request.objects) for _ in range(o.count)]
+    cells = _place(instances, request, rng)
+    if cells is None:
+        raise InvalidArgument(
+            "prompt",
+            "positions and relations that fit one 3×3 grid",
+            canonical_caption(request),
+            hint="no arrangement satisfies all of them",
+        )
+    background = request.background or list(BACKGROUNDS)[int(rng.integers(len(BACKGROUNDS)))]
+    has_motion = _has_motion(request)
+    for _ in range(max_tries):
+        objects = []
+        for g, (row, col) in zip(instances, cells):
+            shape, color, size = _fill(request.objects[g], rng, exclude_held_out)
+            x, y = jittered_center(rng, row, col)
+            objects.append(Obj(shape, color, size, row, col, x, y))
+        if _no_strays(request, instances, objects):
+            extras = {}
+            if has_motion:
+                extras["motions"] = [request.objects[g].motion or "still" for g in instances]
+            return Scene(tuple(objects), background, extras)
+    raise InvalidArgument(
+        "prompt", "object groups that can be told apart", canonical_caption(request)
+    )
+
+
+def _implies(h: ObjectRequest, g: ObjectRequest) -> bool:
+    """Every object of group h is necessarily also an object of group g ("red circle" -> "circle")."""
+    return all(b is None or a == b for a, b in zip(_attrs(h)[:3], _attrs(g)[:3]))
+
+
+def _no_strays(request: SceneRequest, instances: list[int], objects: list[Obj]) -> bool:
+    """No object drawn for one group happens to also be an object of another group by chance
+    (e.g. the free color of "a circle" coming out red next to "two red circles")."""
+    for h, b in zip(instances, objects):
+        for g, o in enumerate(request.objects):
+            if (
+                g != h
+                and o.matches(b.shape, b.color, b.size)
+                and not _implies(request.objects[h], o)
+            ):
+                return False
+    return True
