@@ -1,0 +1,103 @@
+"""`genlab serve`: the REST API and the web playground, on loopback unless told otherwise."""
+
+from __future__ import annotations
+
+import os
+
+from genlab.errors import InvalidArgument
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "serve",
+        help="run the web playground and REST API",
+        description="Serve the playground at / and the REST API under /api (OpenAPI at /docs).",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (loopback by default)")
+    p.add_argument("--port", type=int, default=8000, help="TCP port (0 picks a free one)")
+    p.add_argument(
+        "--token",
+        default=None,
+        help="require this token on every request (default: $GENLAB_TOKEN if set, else none)",
+    )
+    p.add_argument("--workers", type=int, default=1, help="jobs that run at the same time")
+    p.add_argument(
+        "--max-queued", type=int, default=32, help="waiting jobs before new ones get 429"
+    )
+    p.add_argument(
+        "--max-body-mb", type=float, default=8.0, help="largest request body (uploads included)"
+    )
+    p.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="offer a checkpoint under NAME (repeatable); bundled models are always offered",
+    )
+    p.add_argument("--default-model", default=None, help="model used when a request names none")
+    p.add_argument(
+        "--no-bundled", action="store_true", help="offer only the models given with --model"
+    )
+    p.add_argument("--log-level", default="warning", help="uvicorn log level")
+    p.set_defaults(func=run)
+
+
+def parse_models(specs: list[str]) -> dict[str, str]:
+    models = {}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise InvalidArgument("--model", "NAME=PATH", spec)
+        if not os.path.isfile(path):
+            raise InvalidArgument("--model", "NAME=PATH of an existing checkpoint file", spec)
+        models[name] = path
+    return models
+
+
+def run(args) -> int:
+    import socket
+
+    from genlab.serve.app import ServeConfig, create_app
+
+    if not 0 <= args.port <= 65535:
+        raise InvalidArgument("--port", "a port in 0..65535", args.port)
+    if args.workers < 1:
+        raise InvalidArgument("--workers", "an integer ≥ 1", args.workers)
+    if args.max_queued < 1:
+        raise InvalidArgument("--max-queued", "an integer ≥ 1", args.max_queued)
+    if not args.max_body_mb > 0:
+        raise InvalidArgument("--max-body-mb", "a number > 0", args.max_body_mb)
+    token = args.token if args.token is not None else os.environ.get("GENLAB_TOKEN") or None
+    config = ServeConfig(
+        host=args.host,
+        port=args.port,
+        token=token,
+        workers=args.workers,
+        max_queued=args.max_queued,
+        max_body_bytes=int(args.max_body_mb * 1024 * 1024),
+        models=parse_models(args.model),
+        default_model=args.default_model,
+        include_bundled=not args.no_bundled,
+    )
+    app = create_app(config)
+    if args.host not in ("127.0.0.1", "localhost", "::1") and token is None:
+        print("genlab: warning: serving beyond loopback without --token; anyone can use it")
+    import uvicorn
+
+    # Bind the socket ourselves so that --port 0 can report the port it got.
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((args.host, args.port))
+    except OSError as e:
+        raise InvalidArgument(
+            "--port", "a free port on --host", f"{args.host}:{args.port} ({e})"
+        ) from None
+    host, port = sock.getsockname()[:2]
+    print(f"genlab: serving on http://{host}:{port}/", flush=True)
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_level=args.log_level, timeout_graceful_shutdown=5)
+    )
+    server.run(sockets=[sock])
+    return 0

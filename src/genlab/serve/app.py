@@ -1,0 +1,419 @@
+"""The genlab web server: REST API (jobs, history, images, agent, OpenAI-compatible images) and the
+playground page, built by `create_app(ServeConfig)` and run by `genlab serve` under uvicorn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, File, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+
+from genlab import __version__
+from genlab.errors import GenlabError, InvalidArgument, NotFound
+from genlab.history import HistoryStore
+from genlab.serve.engine import (
+    JobRunner,
+    ModelCatalog,
+    describe_record,
+    new_seed,
+    open_image_bytes,
+)
+from genlab.serve.jobs import Job, JobQueue, QueueFull
+from genlab.serve.schemas import (
+    ID_PATTERN,
+    EditRequest,
+    GenerateRequest,
+)
+from genlab.serve.security import BodyLimit, BodyTooLarge, TokenAuth, inside
+
+STATIC_DIR = Path(__file__).parent / "static"
+JOB_KINDS = ("generate", "edit")
+ORIGIN = "serve"  # marks the runs this server created, so a restart can close interrupted ones
+_ID_RE = re.compile(ID_PATTERN)
+_MEDIA_TYPES = {
+    ".png": "image/png",
+    ".webp": "image/webp",
+    ".gif": "image/gif",
+    ".mp4": "video/mp4",
+}
+
+
+@dataclass
+class ServeConfig:
+    """Everything `genlab serve` can set; the defaults suit one person on their own machine."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    token: str | None = None
+    workers: int = 1
+    max_queued: int = 32
+    max_body_bytes: int = 8 * 1024 * 1024
+    models: dict[str, str] = field(default_factory=dict)  # extra name -> checkpoint path
+    default_model: str | None = None
+    include_bundled: bool = True
+    history_path: Path | None = None  # default: genlab.paths.history_db()
+    agent_max_seconds: float = 300.0
+
+
+class Server:
+    """The state behind the routes: history, models, the job queue."""
+
+    def __init__(self, config: ServeConfig):
+        self.config = config
+        self.history = HistoryStore(config.history_path)
+        self.catalog = ModelCatalog(config.models, config.default_model, config.include_bundled)
+        self.queue = JobQueue(
+            JobRunner(self.catalog, self.history),
+            workers=config.workers,
+            max_queued=config.max_queued,
+            on_finish=self._finish,
+        )
+        self.recovered = self._close_interrupted_runs()
+
+    def _close_interrupted_runs(self) -> int:
+        """Jobs a previous server accepted but never finished are marked failed, not lost."""
+        closed = 0
+        for kind in JOB_KINDS:
+            page = 1
+            while True:
+                listing = self.history.list_runs(page=page, per_page=200, kind=kind)
+                for run in listing.items:
+                    if run.status == "running" and run.params.get("origin") == ORIGIN:
+                        self.history.finish_run(
+                            run.id,
+                            status="failed",
+                            error="the server stopped before this job finished",
+                        )
+                        closed += 1
+                if page >= listing.pages:
+                    break
+                page += 1
+        return closed
+
+    def submit(self, kind: str, params: dict[str, Any]) -> Job:
+        def record() -> str:
+            stored = {k: v for k, v in params.items() if k != "mask"}
+            stored["origin"] = ORIGIN
+            stored["has_mask"] = bool(params.get("mask"))
+            return self.history.add_run(
+                kind, params["prompt"], model=params["model"], params=stored
+            )
+
+        return self.queue.submit(kind, params, new_id=record)
+
+    def _finish(self, job: Job, outcome: str) -> None:
+        images = [r["image_id"] for r in job.results]
+        self.history.finish_run(
+            job.id,
+            status=outcome,
+            result={"images": images},
+            error=job.error,
+            stop_reason="finished" if outcome == "done" else "failed",
+        )
+
+    def job_view(self, job_id: str) -> dict[str, Any]:
+        """A job's state: live from the queue, else (an older or interrupted job) from history."""
+        job = self.queue.get(job_id) if _ID_RE.match(job_id) else None
+        if job is not None:
+            return self.queue.snapshot(job)
+        if not _ID_RE.match(job_id):
+            raise NotFound(f"job: no job with id {job_id!r}")
+        try:
+            run = self.history.get_run(job_id, with_steps=False)
+        except NotFound:
+            raise NotFound(f"job: no job with id {job_id!r}") from None
+        if run.kind not in JOB_KINDS:
+            raise NotFound(f"job: no job with id {job_id!r} (it is a {run.kind} run)")
+        done = run.status == "done"
+        return {
+            "id": run.id,
+            "kind": run.kind,
+            "status": run.status if run.status != "running" else "queued",
+            "progress": 1.0 if done else 0.0,
+            "step": 0,
+            "total_steps": run.params.get("num_inference_steps", 0),
+            "queue_position": None,
+            "params": run.params,
+            "results": [describe_record(r) for r in run.images or []],
+            "error": run.error,
+            "created": run.created,
+            "started": None,
+            "finished": run.finished,
+        }
+
+
+def create_app(config: ServeConfig | None = None):
+    """The ASGI application: token check and body limit around the FastAPI routes."""
+    config = config or ServeConfig()
+    server = Server(config)
+    api = FastAPI(
+        title="genlab",
+        version=__version__,
+        description="Visual generation, offline first: text to image, editing, the agent, history.",
+    )
+    api.state.server = server
+
+    @api.on_event("startup")
+    async def _start():
+        server.queue.start()
+
+    @api.on_event("shutdown")
+    async def _stop():
+        server.queue.stop()
+
+    _add_error_handlers(api)
+    _add_routes(api, server)
+    from genlab.serve.agent_stream import add_agent_route
+    from genlab.serve.openai_images import add_openai_routes
+
+    add_agent_route(api, server)
+    add_openai_routes(api, server)
+    api.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app = BodyLimit(TokenAuth(api, config.token), config.max_body_bytes)
+    app.fastapi = api  # for tests and tools that want the routes or the OpenAPI schema
+    return app
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def error_field(e: InvalidArgument) -> str:
+    return getattr(e, "name", None) or "body"
+
+
+def _add_error_handlers(api: FastAPI) -> None:
+    @api.exception_handler(InvalidArgument)
+    async def _invalid(request: Request, e: InvalidArgument):
+        field_name = error_field(e)
+        detail = [{"loc": ["body", field_name], "msg": str(e), "type": "value_error"}]
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    @api.exception_handler(NotFound)
+    async def _not_found(request: Request, e: NotFound):
+        return JSONResponse({"detail": str(e)}, status_code=404)
+
+    @api.exception_handler(QueueFull)
+    async def _full(request: Request, e: QueueFull):
+        return JSONResponse(
+            {"detail": str(e)}, status_code=429, headers={"Retry-After": str(e.retry_after)}
+        )
+
+    @api.exception_handler(BodyTooLarge)
+    async def _too_large(request: Request, e: BodyTooLarge):
+        return JSONResponse({"detail": "request body too large"}, status_code=413)
+
+    @api.exception_handler(GenlabError)
+    async def _genlab(request: Request, e: GenlabError):
+        return JSONResponse({"detail": str(e)}, status_code=400)
+
+    @api.exception_handler(RequestValidationError)
+    async def _validation(request: Request, e: RequestValidationError):
+        # FastAPI's own 422 body, minus the echoed input (it may be a megabyte of base64).
+        errors = [
+            {k: v for k, v in err.items() if k in ("loc", "msg", "type")} for err in e.errors()
+        ]
+        if request.url.path.startswith("/v1/"):
+            from genlab.serve.openai_images import openai_error
+
+            first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+            param = ".".join(str(x) for x in first["loc"][1:]) or None
+            return openai_error(422, f"{param}: {first['msg']}", param, "invalid_request_error")
+        return JSONResponse({"detail": errors}, status_code=422)
+
+
+# --------------------------------------------------------------------------- routes
+
+
+def _add_routes(api: FastAPI, server: Server) -> None:
+    history, catalog, queue = server.history, server.catalog, server.queue
+
+    @api.get("/", include_in_schema=False)
+    async def index():
+        return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
+
+    @api.get("/api/health", tags=["meta"])
+    async def health():
+        return {
+            "status": "ok",
+            "version": __version__,
+            "queue": queue.stats(),
+            "models": len(catalog.entries),
+            "auth": server.config.token is not None,
+        }
+
+    @api.get("/api/models", tags=["meta"])
+    async def models():
+        return {"models": catalog.public(), "default": catalog.default}
+
+    @api.post("/api/generate", status_code=202, tags=["jobs"])
+    async def generate(body: GenerateRequest):
+        """Queue a generation; answers with the job id at once (429 + Retry-After if full)."""
+        params = body.model_dump()
+        params["model"] = catalog.resolve(body.model)
+        params["seed"] = body.seed if body.seed is not None else new_seed()
+        job = await asyncio.to_thread(server.submit, "generate", params)
+        return _accepted(queue, job)
+
+    @api.post("/api/edit", status_code=202, tags=["jobs"])
+    async def edit(body: EditRequest):
+        """Queue an edit of a stored image: inpaint under a mask, or img2img with a strength."""
+        params = body.model_dump()
+        params["model"] = catalog.resolve(body.model)
+        params["seed"] = body.seed if body.seed is not None else new_seed()
+        record = _image_record(history, body.image_id)
+        if record.kind != "image":
+            raise InvalidArgument("image_id", "the id of an image (not a video)", body.image_id)
+        if body.mask:
+            from genlab.serve.engine import decode_image_data
+
+            decode_image_data(body.mask, "mask")  # refuse a broken mask now, not in the worker
+        job = await asyncio.to_thread(server.submit, "edit", params)
+        return _accepted(queue, job)
+
+    @api.get("/api/jobs/{job_id}", tags=["jobs"])
+    async def job_status(job_id: str):
+        """Status, progress (0..1), queue position and, once done, the stored images."""
+        return await asyncio.to_thread(server.job_view, job_id)
+
+    @api.get("/api/jobs/{job_id}/events", tags=["jobs"])
+    async def job_events(job_id: str, request: Request):
+        """Server-sent events: `progress` on every change, then one `done` or `failed`."""
+        first = await asyncio.to_thread(server.job_view, job_id)
+        job = queue.get(job_id)
+        return StreamingResponse(
+            _job_stream(queue, job, first, request),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    @api.get("/api/history", tags=["history"])
+    async def list_history(
+        page: int = Query(1, ge=1, le=1_000_000),
+        per_page: int = Query(24, ge=1, le=200),
+        q: str | None = Query(None, max_length=200, description="Search the prompts."),
+        view: str = Query("images", pattern="^(images|runs)$"),
+    ):
+        """Past generations, newest first: images (with their parameters) or runs."""
+        if view == "runs":
+            listing = await asyncio.to_thread(history.list_runs, page, per_page, q or None)
+            return listing.to_dict()
+        listing = await asyncio.to_thread(history.list_images, page, per_page, q or None)
+        out = listing.to_dict()
+        out["items"] = [describe_record(r) for r in listing.items]
+        return out
+
+    @api.get("/api/runs/{run_id}", tags=["history"])
+    async def run_detail(run_id: str):
+        """One run with its transcript steps and images."""
+        if not _ID_RE.match(run_id):
+            raise NotFound(f"run: no run with id {run_id!r}")
+        try:
+            run = await asyncio.to_thread(history.get_run, run_id)
+        except NotFound:
+            raise NotFound(f"run: no run with id {run_id!r}") from None
+        out = run.to_dict()
+        out["images"] = [describe_record(r) for r in run.images or []]
+        return out
+
+    @api.get(
+        "/api/images/{image_id}",
+        tags=["history"],
+        responses={200: {"content": {"image/png": {}}, "description": "The file."}},
+    )
+    async def image_file(image_id: str):
+        """The stored file, with its generation parameters in the X-Genlab-Params header
+        (and, for PNGs, inside the file's `genlab` text chunk)."""
+        record = _image_record(history, image_id)
+        path = inside(history.images_dir, record.path)
+        if path is None:  # a row pointing outside the images folder is never served
+            raise NotFound(f"image: no file for image {image_id!r}")
+        params = json.dumps(describe_record(record)["params"], sort_keys=True, default=str)
+        return FileResponse(
+            path,
+            media_type=_MEDIA_TYPES.get(path.suffix.lower(), "application/octet-stream"),
+            headers={"X-Genlab-Params": params, "Cache-Control": "private, max-age=86400"},
+        )
+
+    @api.get("/api/images/{image_id}/info", tags=["history"])
+    async def image_info(image_id: str):
+        """An image's record: prompt, seed, model, every parameter, the image it was edited from."""
+        return describe_record(_image_record(history, image_id))
+
+    @api.post("/api/images", status_code=201, tags=["history"])
+    async def upload_image(file: UploadFile = File(...)):
+        """Add an image of your own (PNG/JPEG/WebP, ≤ 1024 px a side) so that it can be edited."""
+        raw = await file.read()
+        image = await asyncio.to_thread(open_image_bytes, raw, "file")
+        # The client's filename is kept only as text: it never becomes part of a path.
+        name = Path(file.filename or "upload").name[:100]
+        record = await asyncio.to_thread(
+            history.add_image,
+            image.convert("RGB"),
+            {"prompt": "", "source": "upload", "filename": name},
+        )
+        return describe_record(record)
+
+
+def _accepted(queue: JobQueue, job: Job) -> dict[str, Any]:
+    snap = queue.snapshot(job)
+    return {
+        "job_id": job.id,
+        "status": snap["status"],
+        "queue_position": snap["queue_position"],
+        "seed": job.params["seed"],
+        "model": job.params["model"],
+        "status_url": f"/api/jobs/{job.id}",
+        "events_url": f"/api/jobs/{job.id}/events",
+    }
+
+
+def _image_record(history: HistoryStore, image_id: str):
+    try:
+        if _ID_RE.match(image_id):
+            return history.get_image(image_id)
+    except NotFound:
+        pass
+    raise NotFound(f"image: no image with id {image_id!r}")  # (the database path stays private)
+
+
+def sse(event: str, data: dict[str, Any]) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, default=str)}\n\n"
+
+
+async def _job_stream(queue: JobQueue, job: Job | None, first: dict[str, Any], request: Request):
+    """Send the job's state whenever it changes; a client leaving does not touch the job."""
+    if job is None:  # finished before this server started: one final event
+        yield sse(first["status"] if first["status"] in ("done", "failed") else "progress", first)
+        return
+    version, last_beat = -1, time.monotonic()
+    while True:
+        if job.version != version:
+            version = job.version
+            snap = queue.snapshot(job)
+            final = snap["status"] in ("done", "failed")
+            yield sse(snap["status"] if final else "progress", snap)
+            if final:
+                return
+        elif time.monotonic() - last_beat > 15:
+            last_beat = time.monotonic()
+            yield ": keep-alive\n\n"
+        if await request.is_disconnected():
+            return
+        await asyncio.sleep(0.05)
+
+
+def encode_png(image) -> str:
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return base64.b64encode(buf.getvalue()).decode()

@@ -1,0 +1,303 @@
+"""What the server's workers run: the models it offers (loaded once, one lock each) and the
+generate/edit jobs, whose outputs are stored in the shared history before the job counts as done.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import inspect
+import io
+import secrets
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from genlab.errors import GenlabError, InvalidArgument, NotFound
+from genlab.history import HistoryStore
+from genlab.serve.jobs import Job
+
+MAX_SEED = 2**31 - 1
+MAX_IMAGE_SIDE = 1024  # uploads and masks larger than this are refused
+
+
+@dataclass
+class ModelEntry:
+    """A model the server offers: its public name, where it loads from and what it can do."""
+
+    name: str
+    source: str  # a bundled name or a checkpoint path, as genlab.load takes it
+    kind: str | None = None  # config["pipeline"] of the checkpoint, when it can be read
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def public(self) -> dict[str, Any]:
+        size = self.config.get("image_size") or self.config.get("resolution")
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "image_size": size,
+            "video": self.kind == "text2video",
+        }
+
+
+class ModelCatalog:
+    """Bundled models plus the ones named on the command line; clients may only ask for these.
+
+    Pipelines are loaded on first use and kept; each has a lock, because a pipeline object is
+    not assumed to be safe to call from two threads at once.
+    """
+
+    def __init__(
+        self,
+        extra: dict[str, str] | None = None,
+        default: str | None = None,
+        include_bundled: bool = True,
+    ):
+        from genlab.pipelines.registry import bundled_models
+
+        sources: dict[str, str] = {}
+        if include_bundled:
+            sources.update({name: name for name in bundled_models()})
+        sources.update(extra or {})
+        self.entries = {name: _describe_model(name, src) for name, src in sources.items()}
+        if default is not None and default not in self.entries:
+            raise InvalidArgument("default model", "one of " + self._known(), default)
+        self.default = default or (
+            "world-t2i" if "world-t2i" in self.entries else next(iter(self.entries), None)
+        )
+        self._pipes: dict[str, Any] = {}
+        self._locks: dict[str, threading.Lock] = {name: threading.Lock() for name in self.entries}
+        self._load_lock = threading.Lock()
+
+    def resolve(self, name: str | None) -> str:
+        """The model a request means: its `name`, or the default one; InvalidArgument if unknown."""
+        name = name or self.default
+        if name is None:
+            raise NotFound("model: this server offers no models (bundle one or pass --model)")
+        if name not in self.entries:
+            raise InvalidArgument("model", "one of " + self._known(), name)
+        return name
+
+    def pipeline(self, name: str) -> tuple[Any, threading.Lock]:
+        name = self.resolve(name)
+        with self._load_lock:
+            if name not in self._pipes:
+                import genlab
+
+                self._pipes[name] = genlab.load(self.entries[name].source)
+        return self._pipes[name], self._locks[name]
+
+    def public(self) -> list[dict[str, Any]]:
+        return [dict(e.public(), default=e.name == self.default) for e in self.entries.values()]
+
+    def _known(self) -> str:
+        return ", ".join(self.entries) or "(none)"
+
+
+def _describe_model(name: str, source: str) -> ModelEntry:
+    from genlab.io import read_checkpoint_config
+    from genlab.pipelines.registry import resolve_path
+
+    path = resolve_path(source)
+    if path is None:
+        return ModelEntry(name, source)
+    try:
+        config = read_checkpoint_config(path)
+    except GenlabError:
+        return ModelEntry(name, source)
+    return ModelEntry(name, str(path), config.get("pipeline"), config)
+
+
+# --------------------------------------------------------------------------- decoding inputs
+
+
+def decode_image_data(data: str, name: str) -> Image.Image:
+    """A PNG/JPEG given as base64 or a `data:image/...;base64,` URL -> PIL image (checked)."""
+    if "," in data and data.startswith("data:"):
+        data = data.split(",", 1)[1]
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidArgument(name, "a base64-encoded PNG or JPEG image", data[:32]) from None
+    return open_image_bytes(raw, name)
+
+
+def open_image_bytes(raw: bytes, name: str) -> Image.Image:
+    """Decode an uploaded image, refusing non-images and anything larger than MAX_IMAGE_SIDE."""
+    try:
+        with Image.open(io.BytesIO(raw)) as im:
+            if im.format not in ("PNG", "JPEG", "WEBP", "GIF"):
+                raise InvalidArgument(name, "a PNG, JPEG, WebP or GIF image", im.format)
+            if max(im.size) > MAX_IMAGE_SIDE:
+                side = f"at most {MAX_IMAGE_SIDE}×{MAX_IMAGE_SIDE} pixels"
+                raise InvalidArgument(name, f"an image of {side}", f"{im.width}×{im.height}")
+            im.load()
+            return im.copy()
+    except GenlabError:
+        raise
+    except Exception as e:  # PIL raises many types for broken files
+        raise InvalidArgument(name, "a readable image", type(e).__name__) from None
+
+
+# --------------------------------------------------------------------------- running jobs
+
+
+class JobRunner:
+    """Runs one job for the queue: calls the pipeline, stores every output in history."""
+
+    def __init__(self, catalog: ModelCatalog, history: HistoryStore):
+        self.catalog = catalog
+        self.history = history
+
+    def __call__(self, job: Job, report: Callable[[int, int], None]) -> list[dict[str, Any]]:
+        if job.kind == "generate":
+            return self.generate(job, report)
+        if job.kind == "edit":
+            return self.edit(job, report)
+        raise InvalidArgument("kind", "generate or edit", job.kind)
+
+    def generate(self, job: Job, report: Callable[[int, int], None]) -> list[dict[str, Any]]:
+        p = job.params
+        pipe, lock = self.catalog.pipeline(p["model"])
+        steps = p["num_inference_steps"]
+        kwargs = {
+            "prompt": p["prompt"],
+            "negative_prompt": p.get("negative_prompt"),
+            "num_inference_steps": steps,
+            "seed": p["seed"],
+            "num_images": p["num_images"],
+        }
+        for optional in ("guidance_scale", "sampler"):
+            if p.get(optional) is not None:
+                kwargs[optional] = p[optional]
+        report(0, steps)
+        with lock:
+            result = pipe(**kwargs, **_progress_kwargs(pipe, report, steps))
+        report(steps, steps)
+        return self._store(job, result, parent_id=None)
+
+    def edit(self, job: Job, report: Callable[[int, int], None]) -> list[dict[str, Any]]:
+        p = job.params
+        source = self.history.get_image(p["image_id"])
+        if source.kind != "image":
+            raise InvalidArgument("image_id", "the id of an image (not a video)", p["image_id"])
+        from genlab.io import load_image
+
+        image = load_image(source.path)
+        mask = None
+        if p.get("mask"):
+            mask = decode_image_data(p["mask"], "mask").convert("L")
+            # The mask is drawn on a scaled-up canvas: bring it back to the image's own size.
+            mask = mask.resize(image.size, Image.NEAREST).point(lambda v: 255 if v >= 128 else 0)
+        pipe, lock = self.catalog.pipeline(p["model"])
+        if not hasattr(pipe, "edit"):
+            raise InvalidArgument("model", "a model that supports editing", p["model"])
+        steps = p["num_inference_steps"]
+        kwargs = {"mask": mask, "strength": p.get("strength")}
+        accepted = _parameters(pipe.edit)
+        for key in ("negative_prompt", "num_inference_steps", "guidance_scale", "sampler", "seed"):
+            if key in accepted and p.get(key) is not None:
+                kwargs[key] = p[key]
+        report(0, steps)
+        with lock:
+            result = pipe.edit(
+                image, p["prompt"], **kwargs, **_progress_kwargs(pipe.edit, report, steps)
+            )
+        report(steps, steps)
+        return self._store(job, result, parent_id=source.id)
+
+    def _store(self, job: Job, result, parent_id: str | None) -> list[dict[str, Any]]:
+        """Write every output (file first, atomically; then its history row) and describe it."""
+        model = job.params["model"]
+        records = []
+        metadata = list(result.metadata or [])
+        if result.frames:
+            for i, frames in enumerate(result.frames):
+                params = _output_params(job, metadata, i)
+                records.append(self._store_video(frames, params, job.id, parent_id, model))
+        else:
+            for i, image in enumerate(result.images):
+                params = _output_params(job, metadata, i)
+                records.append(
+                    self.history.add_image(
+                        image, params, run_id=job.id, parent_id=parent_id, model=model
+                    )
+                )
+        return [describe_record(r) for r in records]
+
+    def _store_video(self, frames, params, run_id, parent_id, model):
+        # An animated WebP plays in every browser's <img> and needs no video codec.
+        from genlab.io import to_pil
+
+        pils = [to_pil(f) for f in frames]
+        fps = int(params.get("fps") or 8)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "video.webp"
+            pils[0].save(
+                path,
+                format="WEBP",
+                save_all=True,
+                append_images=pils[1:],
+                duration=1000 // fps,
+                loop=0,
+                lossless=True,
+            )
+            return self.history.add_file(
+                path, params, kind="video", run_id=run_id, parent_id=parent_id, model=model
+            )
+
+
+def describe_record(record) -> dict[str, Any]:
+    """What a client sees of a stored image: its id, where to fetch it, how it was made."""
+    return {
+        "image_id": record.id,
+        "url": f"/api/images/{record.id}",
+        "kind": record.kind,
+        "prompt": record.prompt,
+        "seed": record.seed,
+        "model": record.model,
+        "params": {k: v for k, v in record.params.items() if k != "image_id"},
+        "parent_id": record.parent_id,
+        "created": record.created,
+    }
+
+
+def new_seed() -> int:
+    return secrets.randbelow(MAX_SEED)
+
+
+def _output_params(job: Job, metadata: list[dict[str, Any]], i: int) -> dict[str, Any]:
+    """The pipeline's own metadata for output i (it knows the exact seed), over the request."""
+    request = {k: v for k, v in job.params.items() if k not in ("mask",) and v is not None}
+    request.pop("num_images", None)
+    out = dict(request, **(metadata[i] if i < len(metadata) else {}))
+    out["model"] = job.params["model"]
+    out["job_id"] = job.id
+    return out
+
+
+def _parameters(fn) -> set[str]:
+    try:
+        return set(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return set()
+
+
+def _progress_kwargs(fn, report: Callable[[int, int], None], steps: int) -> dict[str, Any]:
+    """A `callback` for pipelines that take one: each call is one finished denoising step."""
+    if "callback" not in _parameters(fn):
+        return {}
+    done = 0
+
+    def callback(*args, **kwargs):
+        nonlocal done
+        step = kwargs.get("step", args[0] if args and isinstance(args[0], int) else None)
+        done = step + 1 if isinstance(step, int) else done + 1
+        report(min(done, steps), steps)
+
+    return {"callback": callback}

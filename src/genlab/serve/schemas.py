@@ -1,0 +1,98 @@
+"""Request bodies of the REST API, as pydantic models: they are the OpenAPI schema, and every
+bad field is answered with 422 naming it before any work starts.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+TEXT_LIMIT = 1000  # characters in a prompt; the text encoder truncates far earlier
+ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+MAX_IMAGES = 8
+MAX_STEPS = 200
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", ser_json_inf_nan="null")
+
+
+class GenerateRequest(_Strict):
+    """Text to image (or video, for a text-to-video model)."""
+
+    prompt: str = Field(min_length=1, max_length=TEXT_LIMIT, description="What to draw.")
+    negative_prompt: str | None = Field(
+        None, max_length=TEXT_LIMIT, description="What to steer away from."
+    )
+    num_inference_steps: int = Field(20, ge=1, le=MAX_STEPS, description="Denoising steps.")
+    guidance_scale: float | None = Field(
+        None,
+        ge=0,
+        le=50,
+        allow_inf_nan=False,
+        description="Classifier-free guidance; model default if null.",
+    )
+    sampler: str | None = Field(
+        None, pattern=r"^[a-z0-9_+]{1,32}$", description="Sampler name; model default if null."
+    )
+    seed: int | None = Field(
+        None,
+        ge=0,
+        le=2**31 - 1,
+        description="Same seed and settings give the same image; random if null.",
+    )
+    num_images: int = Field(1, ge=1, le=MAX_IMAGES, description="How many images.")
+    model: str | None = Field(None, max_length=200, description="A name from GET /api/models.")
+
+
+class EditRequest(_Strict):
+    """Inpaint (with a mask) or img2img (with a strength) an image from history."""
+
+    image_id: str = Field(pattern=ID_PATTERN, description="An image id from history.")
+    prompt: str = Field(min_length=1, max_length=TEXT_LIMIT)
+    mask: str | None = Field(
+        None,
+        max_length=2_000_000,
+        description="PNG (base64 or data URL); white = repaint. Any size: it is scaled to the image.",
+    )
+    strength: float | None = Field(
+        None, gt=0, le=1, allow_inf_nan=False, description="How much to change (img2img)."
+    )
+    negative_prompt: str | None = Field(None, max_length=TEXT_LIMIT)
+    num_inference_steps: int = Field(20, ge=1, le=MAX_STEPS)
+    guidance_scale: float | None = Field(None, ge=0, le=50, allow_inf_nan=False)
+    seed: int | None = Field(None, ge=0, le=2**31 - 1)
+    model: str | None = Field(None, max_length=200)
+
+    @model_validator(mode="after")
+    def _mask_or_strength(self):
+        if self.mask is None and self.strength is None:
+            raise ValueError("give a mask (inpainting) or a strength (img2img), or both")
+        return self
+
+
+class AgentRequest(_Strict):
+    """A request for the agent, which plans, generates, checks and refines."""
+
+    request: str = Field(min_length=1, max_length=TEXT_LIMIT)
+    backend: Literal["offline", "anthropic", "openai"] = "offline"
+    options: dict[str, str | int | float | bool | None] = Field(
+        default_factory=dict,
+        description="Backend options: model, base_url, max_rounds, max_steps, seed ...",
+        max_length=20,
+    )
+
+
+class OpenAIImageRequest(BaseModel):
+    """The body of OpenAI's `POST /v1/images/generations` (fields genlab has no use for are ignored)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    prompt: str = Field(min_length=1, max_length=TEXT_LIMIT)
+    model: str | None = Field(None, max_length=200)
+    n: int = Field(1, ge=1, le=MAX_IMAGES)
+    size: str | None = Field(
+        None, pattern=r"^(auto|\d{1,4}x\d{1,4})$", description="WIDTHxHEIGHT or auto."
+    )
+    response_format: Literal["b64_json", "url"] | None = "b64_json"

@@ -1,0 +1,141 @@
+"""The server's guards, as plain ASGI middleware in front of every route: an optional access
+token, and a limit on request body size (checked on the declared length and on the bytes read).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from http.cookies import SimpleCookie
+from pathlib import Path
+from urllib.parse import parse_qs
+
+TOKEN_COOKIE = "genlab_token"
+
+
+async def _send_json(send, status: int, body: dict, headers: list[tuple[bytes, bytes]] = ()):
+    data = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(data)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": data})
+
+
+class TokenAuth:
+    """When a token is set, every request must carry it, else 401.
+
+    Accepted as `Authorization: Bearer TOKEN` (what OpenAI clients send), an `X-Genlab-Token`
+    header, or the `genlab_token` cookie. Opening `/?token=TOKEN` once in a browser sets the cookie.
+    """
+
+    def __init__(self, app, token: str | None):
+        self.app = app
+        self.token = token or None
+
+    async def __call__(self, scope, receive, send):
+        if self.token is None or scope["type"] not in ("http", "websocket"):
+            return await self.app(scope, receive, send)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        offered = []
+        auth = headers.get("authorization", "")
+        if auth[:7].lower() == "bearer ":
+            offered.append(auth[7:].strip())
+        if "x-genlab-token" in headers:
+            offered.append(headers["x-genlab-token"])
+        if "cookie" in headers:
+            cookie = SimpleCookie()
+            try:
+                cookie.load(headers["cookie"])
+            except Exception:  # a malformed cookie header is just no cookie
+                cookie = SimpleCookie()
+            if TOKEN_COOKIE in cookie:
+                offered.append(cookie[TOKEN_COOKIE].value)
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        from_query = query.get("token", [None])[0]
+        if any(self._matches(t) for t in offered):
+            return await self.app(scope, receive, send)
+        if from_query is not None and self._matches(from_query) and scope["path"] == "/":
+            # A browser link with ?token=...: remember it in a cookie and drop it from the URL.
+            cookie = f"{TOKEN_COOKIE}={self.token}; Path=/; HttpOnly; SameSite=Strict"
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 303,
+                    "headers": [(b"location", b"/"), (b"set-cookie", cookie.encode())],
+                }
+            )
+            return await send({"type": "http.response.body", "body": b""})
+        await _send_json(
+            send,
+            401,
+            {"detail": "missing or wrong token (send Authorization: Bearer TOKEN)"},
+            [(b"www-authenticate", b"Bearer")],
+        )
+
+    def _matches(self, offered: str) -> bool:
+        return hmac.compare_digest(offered.encode(), self.token.encode())
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """Refuse request bodies over `max_bytes` with 413, whether declared or streamed."""
+
+    def __init__(self, app, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        for key, value in scope["headers"]:
+            if key.lower() == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = self.max_bytes + 1
+                if declared > self.max_bytes:
+                    return await self._refuse(send)
+        seen = 0
+        started = False
+
+        async def limited_receive():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise BodyTooLarge
+            return message
+
+        async def tracking_send(message):
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except BodyTooLarge:
+            if not started:
+                await self._refuse(send)
+
+    async def _refuse(self, send):
+        await _send_json(send, 413, {"detail": f"request body larger than {self.max_bytes} bytes"})
+
+
+def inside(root: Path, candidate: str | Path) -> Path | None:
+    """`candidate` resolved, if it lies inside `root` (after following links); else None."""
+    root = Path(root).resolve()
+    path = Path(candidate).resolve()
+    return path if path.is_relative_to(root) and path.is_file() else None
