@@ -1,0 +1,504 @@
+"""The generation agent's tools: refine_prompt, generate_image, edit_image, analyze_image and
+generate_video, each a typed function over the run's `ToolContext` (pipeline, history, analyses).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from genlab.agent.toolkit import Tool, Toolbox, tool
+from genlab.errors import GenlabError, InvalidArgument, NotFound
+from genlab.history import HistoryStore, ImageRecord
+
+MAX_IMAGES_PER_CALL = 8
+DEFAULT_EDIT_STRENGTH = 0.75  # img2img: keep the layout, repaint the details
+MASK_MARGIN = 2  # pixels added around an object's box so its anti-aliased edge is repainted too
+
+_PIPELINES: dict[str, Any] = {}  # loaded once per process: benchmarks run hundreds of requests
+
+
+def load_pipeline(model: str):
+    """genlab.load(model), cached by name."""
+    if model not in _PIPELINES:
+        import genlab
+
+        _PIPELINES[model] = genlab.load(model)
+    return _PIPELINES[model]
+
+
+@dataclass
+class ToolContext:
+    """Shared state of one agent run: which model draws, where images go, what was analysed."""
+
+    request: str
+    model: str = "world-t2i"
+    store: HistoryStore | None = None
+    run_id: str | None = None
+    seed: int = 0  # first seed; each generated image without an explicit seed takes the next one
+    num_inference_steps: int = 20
+    guidance_scale: float = 4.0
+    video_model: str | None = None
+    analyses: dict[str, dict[str, Any]] = field(default_factory=dict)  # image id -> analyze_image
+    images: dict[str, ImageRecord] = field(default_factory=dict)
+    _next_seed: int | None = None
+
+    def __post_init__(self):
+        self.store = self.store or HistoryStore()
+        self._next_seed = self.seed
+
+    @property
+    def pipe(self):
+        return load_pipeline(self.model)
+
+    def take_seeds(self, n: int) -> list[int]:
+        seeds = list(range(self._next_seed, self._next_seed + n))
+        self._next_seed += n
+        return seeds
+
+    def image(self, image_id: str) -> ImageRecord:
+        if image_id in self.images:
+            return self.images[image_id]
+        try:
+            return self.store.get_image(image_id)
+        except NotFound:
+            mine = ", ".join(self.images) or "none yet"
+            raise NotFound(
+                f"image_id: no image {image_id!r}; images made in this run: {mine}"
+            ) from None
+
+    def save(self, image, params: dict[str, Any], parent_id: str | None = None) -> ImageRecord:
+        rec = self.store.add_image(
+            image, params, run_id=self.run_id, parent_id=parent_id, model=self.model
+        )
+        self.images[rec.id] = rec
+        return rec
+
+    def best(self) -> tuple[str, dict[str, Any]] | None:
+        """The analysed image with the highest score (earliest wins ties), or None."""
+        if not self.analyses:
+            return None
+        return max(self.analyses.items(), key=lambda kv: kv[1]["score"])
+
+
+# --------------------------------------------------------------------------- world helpers
+
+
+def world_vocabulary() -> str:
+    """One sentence listing what the built-in world can draw (for 'nothing drawable' answers)."""
+    from genlab.world import BACKGROUNDS, COLORS, MAX_OBJECTS, RELATIONS, SHAPES, SIZES
+
+    return (
+        f"the world draws 1 to {MAX_OBJECTS} objects: shapes {', '.join(SHAPES)}; colors "
+        f"{', '.join(COLORS)}; sizes {', '.join(SIZES)}; positions such as top left or center; "
+        f"relations {', '.join(RELATIONS)}; backgrounds {', '.join(BACKGROUNDS)}"
+    )
+
+
+def parse_request(text: str):
+    """PromptParse of `text`; GenlabError naming what the world can draw if nothing is drawable."""
+    from genlab.world.grammar import parse_prompt
+
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidArgument("request", "a description of what to draw", text)
+    parsed = parse_prompt(text)
+    if not parsed.request.objects:
+        unknown = (
+            f" (not understood: {', '.join(parsed.unknown_words)})" if parsed.unknown_words else ""
+        )
+        raise GenlabError(f"nothing drawable found in {text!r}{unknown}; {world_vocabulary()}")
+    return parsed
+
+
+def _plain(x) -> Any:
+    """Dataclasses, tuples and numpy scalars -> JSON-able values."""
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        return {f.name: _plain(getattr(x, f.name)) for f in dataclasses.fields(x)}
+    if isinstance(x, dict):
+        return {str(k): _plain(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_plain(v) for v in x]
+    if isinstance(x, np.generic):
+        return x.item()
+    return x
+
+
+def _region_mask(region: str, size: tuple[int, int]) -> np.ndarray:
+    """A (H, W) bool mask from a position phrase ('top left') or fractions 'x0,y0,x1,y1'."""
+    from genlab.world.lexicon import POSITION_WORDS
+
+    w, h = size
+    mask = np.zeros((h, w), bool)
+    phrase = " ".join(region.lower().split())
+    for (row, col), names in POSITION_WORDS.items():
+        if phrase in names:
+            rows = range(3) if row is None else [row]
+            cols = range(3) if col is None else [col]
+            for r in rows:
+                for c in cols:
+                    mask[r * h // 3 : (r + 1) * h // 3, c * w // 3 : (c + 1) * w // 3] = True
+            return mask
+    m = re.fullmatch(r"\s*([\d.]+)\s*,\s*([\d.]+)\s*,\s*([\d.]+)\s*,\s*([\d.]+)\s*", region)
+    if m:
+        x0, y0, x1, y1 = (float(v) for v in m.groups())
+        if 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1:
+            mask[int(y0 * h) : max(int(y0 * h) + 1, round(y1 * h)),
+                 int(x0 * w) : max(int(x0 * w) + 1, round(x1 * w))] = True  # fmt: skip
+            return mask
+    raise InvalidArgument(
+        "region",
+        "a position such as 'top left', 'center', 'right', or a box 'x0,y0,x1,y1' in fractions "
+        "with 0 ≤ x0 < x1 ≤ 1 and 0 ≤ y0 < y1 ≤ 1",
+        region,
+    )
+
+
+def _box_mask(bbox, size: tuple[int, int], margin: int = MASK_MARGIN) -> np.ndarray:
+    """Mask of an object's pixel box (x0, y0, x1, y1, ends exclusive), grown by `margin` pixels."""
+    w, h = size
+    x0, y0, x1, y1 = (int(round(v)) for v in bbox)
+    mask = np.zeros((h, w), bool)
+    mask[
+        max(0, y0 - margin) : min(h, y1 + margin + 1), max(0, x0 - margin) : min(w, x1 + margin + 1)
+    ] = True
+    return mask
+
+
+def _instruction_edit(parsed_scene, instruction: str):
+    """'make the circle green' -> (the object to repaint, its new attributes).
+
+    The first object phrase names the target (shape and/or color, as in the image); attribute words
+    after it (a color, a size, a shape) say what it becomes.
+    """
+    from genlab.world.lexicon import COLOR_WORDS, SHAPE_WORDS, SIZE_WORDS
+
+    words = re.findall(r"[a-z]+", instruction.lower())
+    vocab = {}
+    for kind, table in (("color", COLOR_WORDS), ("size", SIZE_WORDS)):
+        for name, syns in table.items():
+            vocab.update({s: (kind, name) for s in syns})
+    for name, forms in SHAPE_WORDS.items():
+        for singular, plural in forms:
+            vocab.update({singular: ("shape", name), plural: ("shape", name)})
+    tagged = [vocab[w] for w in words if w in vocab]
+    shape_at = next((i for i, (k, _) in enumerate(tagged) if k == "shape"), None)
+    if shape_at is None and not tagged:
+        raise InvalidArgument(
+            "instruction",
+            "an edit naming an object and what it becomes, e.g. 'make the circle green'",
+            instruction,
+        )
+    target = dict(tagged[: shape_at + 1]) if shape_at is not None else dict(tagged[:1])
+    change = dict(tagged[shape_at + 1 :]) if shape_at is not None else dict(tagged[1:])
+    if not change:
+        raise InvalidArgument(
+            "instruction",
+            "a new color, size or shape after the object, e.g. 'make the circle green'",
+            instruction,
+        )
+    candidates = [
+        o for o in parsed_scene.objects if all(getattr(o, k) == v for k, v in target.items())
+    ]
+    if not candidates:
+        found = ", ".join(f"{o.color} {o.shape}" for o in parsed_scene.objects) or "no objects"
+        wanted = " ".join(target.get(k, "") for k in ("size", "color", "shape")).strip()
+        raise NotFound(f"instruction: no {wanted} in the image (it shows {found})")
+    return candidates[0], change
+
+
+# --------------------------------------------------------------------------- the tools
+
+
+def refine_prompt(ctx: ToolContext, description: str, style: str | None = None) -> dict:
+    """Turn a person's description into the prompt the image model understands best.
+
+    For the built-in world model this is the canonical caption (synonyms resolved, counts in
+    words); words the world cannot draw are listed so you can tell the user.
+
+    Args:
+        description: what the user wants, in their own words.
+        style: optional style words; the built-in world has no styles, so they are reported back.
+    """
+    parsed = parse_request(description)
+    unsupported = list(parsed.unknown_words)
+    if style:
+        unsupported.append(style)
+    out = {
+        "prompt": parsed.canonical,
+        "objects": sum(o.count for o in parsed.request.objects),
+        "unsupported_words": unsupported,
+    }
+    if unsupported:
+        out["note"] = (
+            f"the world cannot draw: {', '.join(unsupported)}; the rest is drawn. {world_vocabulary()}"
+        )
+    return out
+
+
+def generate_image(
+    ctx: ToolContext,
+    prompt: str,
+    negative_prompt: str | None = None,
+    seed: int | None = None,
+    steps: int | None = None,
+    guidance: float | None = None,
+    n: int = 1,
+) -> dict:
+    """Generate n images from a prompt; returns their ids (use them with analyze_image, edit_image).
+
+    Args:
+        prompt: what to draw; use refine_prompt's output for the built-in model.
+        negative_prompt: what to steer away from, e.g. wrong colors seen earlier.
+        seed: seed of the first image (the others take the next seeds); omit for fresh seeds.
+        steps: number of denoising steps (more: slower, often cleaner).
+        guidance: classifier-free guidance scale (higher follows the prompt more closely).
+        n: how many images (candidates) to make, 1 to 8.
+    """
+    if not 1 <= n <= MAX_IMAGES_PER_CALL:
+        raise InvalidArgument("n", f"1 to {MAX_IMAGES_PER_CALL} images", n)
+    if not prompt.strip():
+        raise InvalidArgument("prompt", "a non-empty prompt", prompt)
+    steps = steps or ctx.num_inference_steps
+    guidance = ctx.guidance_scale if guidance is None else guidance
+    seeds = list(range(seed, seed + n)) if seed is not None else ctx.take_seeds(n)
+    ids, paths = [], []
+    for s in seeds:  # one call per seed: each image is reproducible from its own seed
+        result = ctx.pipe(
+            prompt,
+            negative_prompt=negative_prompt or None,
+            num_inference_steps=steps,
+            guidance_scale=guidance,
+            seed=s,
+            num_images=1,
+        )
+        meta = dict(result.metadata[0]) if result.metadata else {}
+        meta.update(prompt=prompt, negative_prompt=negative_prompt, seed=s)
+        meta.setdefault("num_inference_steps", steps)
+        meta.setdefault("guidance_scale", guidance)
+        rec = ctx.save(result.images[0], meta)
+        ids.append(rec.id)
+        paths.append(rec.path)
+    return {"image_ids": ids, "paths": paths, "seeds": seeds}
+
+
+def edit_image(
+    ctx: ToolContext,
+    image_id: str,
+    instruction: str | None = None,
+    prompt: str | None = None,
+    region: str | None = None,
+    strength: float | None = None,
+    seed: int | None = None,
+) -> dict:
+    """Edit an earlier image: repaint one object, a region, or the whole image (img2img).
+
+    'make the circle green' finds the circle with the scene parser and inpaints it green; a
+    prompt with a region inpaints that region; a prompt alone redraws the image with img2img.
+
+    Args:
+        image_id: id of the image to edit (from generate_image or edit_image).
+        instruction: an edit in words, e.g. 'make the circle green' or 'make the red square large'.
+        prompt: the full description of the wanted image (used with region, or for img2img).
+        region: where to repaint: 'top left', 'center', 'right', ... or a box 'x0,y0,x1,y1' in fractions.
+        strength: img2img strength in (0, 1]: how far to move away from the original.
+        seed: seed of the edit; omit for a fresh one.
+    """
+    from genlab.world import Obj, Scene, canonical_caption
+    from genlab.world.parser import parse_image
+
+    if not instruction and not prompt:
+        raise InvalidArgument("instruction", "an instruction or a prompt", None)
+    if strength is not None and not 0 < strength <= 1:
+        raise InvalidArgument("strength", "a number in (0, 1]", strength)
+    rec = ctx.image(image_id)
+    from genlab.io import load_image
+
+    image = load_image(rec.path)
+    mask = None
+    if instruction:
+        scene = parse_image(image)
+        target, change = _instruction_edit(scene, instruction)
+        objects = []
+        for o in scene.objects:
+            attrs = {"shape": o.shape, "color": o.color, "size": o.size}
+            if o is target:
+                attrs.update(change)
+            objects.append(Obj(attrs["shape"], attrs["color"], attrs["size"], o.row, o.col))
+        prompt = prompt or canonical_caption(Scene(tuple(objects), scene.background))
+        mask = _box_mask(target.bbox, image.size)
+        if "size" in change:  # a larger object needs room: repaint its whole cell
+            mask |= _cell_mask(target.row, target.col, image.size)
+    elif region:
+        mask = _region_mask(region, image.size)
+    edit_seed = seed if seed is not None else ctx.take_seeds(1)[0]
+    result = ctx.pipe.edit(
+        image,
+        prompt,
+        mask=None if mask is None else Image.fromarray(mask.astype(np.uint8) * 255, "L"),
+        strength=None if mask is not None else (strength or DEFAULT_EDIT_STRENGTH),
+        seed=edit_seed,
+        num_inference_steps=ctx.num_inference_steps,
+        guidance_scale=ctx.guidance_scale,
+    )
+    meta = dict(result.metadata[0]) if result.metadata else {}
+    meta.update(prompt=prompt, seed=edit_seed, edit_of=rec.id, instruction=instruction)
+    meta["edit"] = "inpaint" if mask is not None else "img2img"
+    new = ctx.save(result.images[0], meta, parent_id=rec.id)
+    return {
+        "image_ids": [new.id],
+        "paths": [new.path],
+        "edit": meta["edit"],
+        "prompt": prompt,
+        "repainted_pixels": int(mask.sum()) if mask is not None else None,
+    }
+
+
+def _cell_mask(row: int, col: int, size: tuple[int, int]) -> np.ndarray:
+    w, h = size
+    mask = np.zeros((h, w), bool)
+    mask[row * h // 3 : (row + 1) * h // 3, col * w // 3 : (col + 1) * w // 3] = True
+    return mask
+
+
+def analyze_image(ctx: ToolContext, image_id: str, question: str | None = None) -> dict:
+    """Say what is in an image (the scene parser) and check it against the request, with a score.
+
+    Args:
+        image_id: id of the image to analyse.
+        question: what to check instead of the user's request, e.g. 'two red circles'; omit to
+            check the request.
+    """
+    from genlab.io import load_image
+    from genlab.world import match
+    from genlab.world.parser import parse_image
+
+    rec = ctx.image(image_id)
+    parsed_scene = parse_image(load_image(rec.path))
+    against = question or ctx.request
+    try:
+        wanted = parse_request(against)
+    except GenlabError:
+        if question:
+            raise
+        wanted = parse_request(rec.prompt)  # a request with nothing drawable: check the prompt
+    result = match(wanted.request, parsed_scene)
+    checks = [_plain(c) for c in result.checks]
+    found = [
+        {k: _plain(getattr(o, k, None)) for k in ("size", "color", "shape", "row", "col", "bbox")}
+        for o in parsed_scene.objects
+    ]
+    missing = _assign_groups(wanted.request, found)
+    checks = [_plain(c) for c in result.checks]
+    out = {
+        "image_id": image_id,
+        "compared_with": wanted.canonical,
+        "found": found,
+        "missing": missing,
+        "background": parsed_scene.background,
+        "score": float(result.score),
+        "satisfied": bool(result.satisfied),
+        "checks": checks,
+        "problems": [_reason(c) for c in checks if not c.get("ok", True)],
+    }
+    if question is None:
+        ctx.analyses[image_id] = out
+        ctx.store.set_image_score(image_id, out["score"])
+    return out
+
+
+def _assign_groups(request, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mark each found object `requested` if it fills a requested group; return the unfilled groups.
+
+    Greedy, most specific groups first, so 'a red circle and a circle' takes the red one for the
+    red group.
+    """
+    left = {i: o.count for i, o in enumerate(request.objects)}
+    order = sorted(
+        left, key=lambda i: -sum(v is not None for v in _group_attrs(request.objects[i]))
+    )
+    for o in found:
+        o["requested"] = False
+        for i in order:
+            g = request.objects[i]
+            if left[i] and g.matches(o["shape"], o["color"], o["size"]):
+                left[i] -= 1
+                o["requested"] = True
+                break
+    missing = []
+    for i, n in left.items():
+        g = request.objects[i]
+        missing.extend({"shape": g.shape, "color": g.color, "size": g.size} for _ in range(n))
+    return missing
+
+
+def _group_attrs(group) -> tuple:
+    return (group.shape, group.color, group.size)
+
+
+def _reason(check: dict) -> str:
+    for key in ("reason", "message", "detail"):
+        if check.get(key):
+            return str(check[key])
+    return ", ".join(f"{k}={v}" for k, v in check.items() if k != "ok")
+
+
+def generate_video(
+    ctx: ToolContext, prompt: str, num_frames: int = 8, seed: int | None = None
+) -> dict:
+    """Generate a short video (moving objects) from a prompt; returns its id and file path.
+
+    Args:
+        prompt: what to draw and how it moves, e.g. 'a red circle moving right'.
+        num_frames: number of frames, 8 to 16.
+        seed: seed of the video; omit for a fresh one.
+    """
+    if not 8 <= num_frames <= 16:
+        raise InvalidArgument("num_frames", "8 to 16 frames", num_frames)
+    model = ctx.video_model or find_video_model()
+    if model is None:
+        raise GenlabError(
+            "generate_video is not available: no text-to-video model (a checkpoint with "
+            "pipeline 'text2video') is bundled or configured; generate_image still works"
+        )
+    pipe = load_pipeline(model)
+    s = seed if seed is not None else ctx.take_seeds(1)[0]
+    result = pipe(prompt, num_frames=num_frames, seed=s, num_images=1)
+    frames = result.frames[0]
+    meta = dict(result.metadata[0]) if result.metadata else {}
+    meta.update(prompt=prompt, seed=s, num_frames=num_frames, model=model)
+    with tempfile.TemporaryDirectory() as tmp:
+        gif = Path(tmp) / "video.gif"
+        frames[0].save(gif, save_all=True, append_images=frames[1:], duration=100, loop=0)
+        rec = ctx.store.add_file(gif, meta, kind="video", run_id=ctx.run_id, model=model)
+    ctx.images[rec.id] = rec
+    return {"image_ids": [rec.id], "paths": [rec.path], "num_frames": len(frames)}
+
+
+def find_video_model() -> str | None:
+    """The first bundled checkpoint whose config says pipeline 'text2video', if any."""
+    from genlab.io import read_checkpoint_config
+    from genlab.pipelines.registry import bundled_models
+
+    for name, path in bundled_models().items():
+        try:
+            if read_checkpoint_config(path).get("pipeline") == "text2video":
+                return name
+        except GenlabError:
+            continue
+    return None
+
+
+TOOLS: list[Tool] = [
+    tool(f) for f in (refine_prompt, generate_image, edit_image, analyze_image, generate_video)
+]
+
+
+def make_toolbox(ctx: ToolContext) -> Toolbox:
+    return Toolbox(TOOLS, ctx)

@@ -1,0 +1,139 @@
+"""`genlab agent "REQUEST"`: the generation agent on the command line; prints each step as it
+happens and ends with the best image, its score and why it stopped (`--json`: the transcript).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "agent",
+        help="let the agent draw a request, refining until every attribute is right",
+        description=(
+            "Draw REQUEST with the generation agent: it rewrites the request for the model,\n"
+            "generates candidates, checks them with the scene parser and revises.\n"
+            "Backends: offline (a deterministic planner, no LLM), anthropic, openai\n"
+            "(any OpenAI-compatible server via --base-url: Ollama, vLLM, llama.cpp)."
+        ),
+    )
+    p.add_argument("request", help="what to draw, in your own words")
+    p.add_argument(
+        "--backend",
+        default="offline",
+        choices=["offline", "anthropic", "openai"],
+        help="who plans the tool calls",
+    )
+    p.add_argument(
+        "--model",
+        default=None,
+        help="LLM model name for the anthropic/openai backends "
+        "(default: $ANTHROPIC_MODEL / $OPENAI_MODEL, else the backend's default)",
+    )
+    p.add_argument(
+        "--base-url",
+        default=None,
+        help="LLM server URL (default: $ANTHROPIC_BASE_URL / $OPENAI_BASE_URL, else the vendor's)",
+    )
+    p.add_argument(
+        "--api-key",
+        default=None,
+        help="LLM API key (default: $ANTHROPIC_API_KEY / $OPENAI_API_KEY)",
+    )
+    p.add_argument(
+        "--image-model",
+        default="world-t2i",
+        help="text-to-image model that draws: a bundled name or a checkpoint path",
+    )
+    p.add_argument("--max-rounds", type=int, default=3, help="refinement rounds at most")
+    p.add_argument("--candidates", type=int, default=4, help="images per round (offline backend)")
+    p.add_argument(
+        "--seed", type=int, default=0, help="first seed; later images take the next ones"
+    )
+    p.add_argument("--steps", type=int, default=20, help="denoising steps of the first round")
+    p.add_argument("--guidance", type=float, default=4.0, help="guidance scale of the first round")
+    p.add_argument("--max-steps", type=int, default=24, help="model turns at most")
+    p.add_argument("--max-seconds", type=float, default=300.0, help="wall-time limit of the run")
+    p.add_argument(
+        "--json", action="store_true", help="print the whole transcript and outcome as JSON"
+    )
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from genlab.agent import AgentSession
+
+    session = AgentSession(
+        args.request,
+        backend=args.backend,
+        model=args.image_model,
+        llm_model=args.model,
+        base_url=args.base_url,
+        api_key=args.api_key,
+        max_rounds=args.max_rounds,
+        num_candidates=args.candidates,
+        seed=args.seed,
+        steps=args.steps,
+        guidance=args.guidance,
+        max_steps=args.max_steps,
+        max_seconds=args.max_seconds,
+    )
+    steps = []
+    for step in session.run():
+        steps.append(step)
+        if not args.json:
+            line = format_step(step)
+            if line:
+                print(line, flush=True)
+    out = session.outcome
+    if args.json:
+        print(json.dumps({"outcome": out.to_dict(), "steps": steps}, indent=2, default=str))
+    else:
+        for path in [out.best_path] if out.best_path else []:
+            print(f"image: {path}")
+        if out.score is not None:
+            verdict = "all requested attributes satisfied" if out.satisfied else "not all satisfied"
+            print(f"score: {out.score:.2f} ({verdict})")
+        for problem in out.problems:
+            print(f"  still wrong: {problem}")
+        print(f"stopped: {out.stop_reason}")
+        print(f"run: {out.run_id} ({out.seconds:.1f} s; `genlab history show {out.run_id}`)")
+    if out.status != "done":
+        print(
+            f"genlab: error: nothing was drawn: {out.final_text or out.stop_reason}",
+            file=sys.stderr,
+        )
+        return 2
+    return 0
+
+
+def format_step(step: dict) -> str:
+    """One line per step for people; results are summarised, not dumped."""
+    t = f"[{step['elapsed']:6.1f}s]"
+    kind = step["type"]
+    if kind == "user":
+        return f"{t} request: {step['text']}"
+    if kind == "assistant":
+        return f"{t} agent: {step['text']}" if step["text"] else ""
+    if kind == "tool_call":
+        args = step["arguments"]
+        shown = ", ".join(f"{k}={v!r}" for k, v in args.items()) if isinstance(args, dict) else args
+        return f"{t}   -> {step['name']}({shown})"
+    if kind == "tool_result":
+        c = step["content"]
+        if step["is_error"]:
+            return f"{t}   <- {step['name']} error: {c.get('error')}"
+        if step["name"] == "analyze_image":
+            problems = "; ".join(c["problems"]) or "none"
+            return f"{t}   <- {c['image_id']}: score {c['score']:.2f}, problems: {problems}"
+        if step["name"] == "refine_prompt":
+            note = f" ({c['note']})" if c.get("note") else ""
+            return f"{t}   <- prompt: {c['prompt']}{note}"
+        if "paths" in c:
+            return f"{t}   <- " + ", ".join(c["paths"])
+        return f"{t}   <- {json.dumps(c, default=str)[:200]}"
+    if kind == "error":
+        return f"{t} error: {step['message']}"
+    return ""
