@@ -5,9 +5,11 @@ EMA, with warm-up, bf16 on CUDA, a NaN/spike guard, sample grids, atomic checkpo
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import platform
 import random
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +27,7 @@ from genlab.train.data import BatchSource, IndexStream, shard_of
 from genlab.train.task import Task, count_parameters
 
 STATE_FILE = "checkpoint.safetensors"
+LOG_FILE = "log.jsonl"  # one JSON line per log interval: step, losses, lr, images_per_s
 
 
 @dataclass
@@ -324,7 +327,7 @@ class Trainer:
             if problem:
                 self.skipped += 1
                 opt.zero_grad(set_to_none=True)
-                tqdm.write(f"step {step}: {name} update skipped: {problem}")
+                tqdm.write(f"step {step}: {name} update skipped: {problem}", file=sys.stderr)
             else:
                 opt.step()
             key = "loss" if len(self.groups) == 1 else f"loss/{name}"
@@ -355,9 +358,14 @@ class Trainer:
         self.loss_mean[name] = loss if mean is None else 0.98 * mean + 0.02 * loss
         return None
 
-    def run(self) -> dict[str, Any]:
-        """Train to `config.steps` (or until the time budget is spent), then save and export."""
+    def run(self, stop_at: int | None = None) -> dict[str, Any]:
+        """Train to `config.steps` (or until the time budget is spent), then save and export.
+
+        `stop_at` ends this run early at that step, as an interruption would (the schedule still
+        spans `config.steps`), so that a later `resume()` + `run()` continues it.
+        """
         c = self.config
+        end = c.steps if stop_at is None else min(stop_at, c.steps)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         start_step = self.step
         t0 = time.monotonic()
@@ -374,7 +382,7 @@ class Trainer:
         )
         sums: dict[str, float] = {}
         n_logged, t_log, stopped_early = 0, time.monotonic(), False
-        while self.step < c.steps:
+        while self.step < end:
             logs = self.train_step(self.step)
             self.step += 1
             self.samples_seen += c.batch_size
@@ -384,13 +392,8 @@ class Trainer:
             now = time.monotonic()
             self.wall_time = wall_before + (now - t0)
             bar.update(1)
-            if self.step % c.log_every == 0 or self.step == c.steps:
-                rate = n_logged * c.batch_size / max(now - t_log, 1e-9)
-                means = {k: v / n_logged for k, v in sums.items()}
-                means["images_per_s"] = rate
-                means["step"] = self.step
-                self.log_history.append(means)
-                bar.set_postfix(_postfix(means))
+            if self.step % c.log_every == 0 or self.step == end:
+                self._log(sums, n_logged, now - t_log, bar)
                 sums, n_logged, t_log = {}, 0, now
             if c.sample_every and self.step % c.sample_every == 0:
                 self.save_samples()
@@ -401,10 +404,15 @@ class Trainer:
                 self.save_state()
                 last_ckpt = time.monotonic()
             out_of_time = budget is not None and now - t0 >= budget
-            if D.any_rank(out_of_time, self.dist, self.device) and self.step < c.steps:
+            if D.any_rank(out_of_time, self.dist, self.device) and self.step < end:
                 stopped_early = True
-                tqdm.write(f"time budget of {c.time_budget:g} s spent at step {self.step}: saving")
+                tqdm.write(
+                    f"time budget of {c.time_budget:g} s spent at step {self.step}: saving",
+                    file=sys.stderr,
+                )
                 break
+        if n_logged:
+            self._log(sums, n_logged, time.monotonic() - t_log, bar)
         bar.close()
         self.save_state()
         summary = {
@@ -416,7 +424,7 @@ class Trainer:
             "samples_seen": self.samples_seen,
             "skipped_steps": self.skipped,
             "wall_time_s": self.wall_time,
-            "stopped_early": stopped_early,
+            "stopped_early": stopped_early or self.step < c.steps,
             "state": str(self.state_path),
             "last_logs": self.log_history[-1] if self.log_history else {},
         }
@@ -427,6 +435,16 @@ class Trainer:
             summary["model"] = str(exported) if exported else None
         D.barrier(self.dist)
         return summary
+
+    def _log(self, sums: dict[str, float], n: int, seconds: float, bar) -> None:
+        means = {k: v / n for k, v in sums.items()}
+        means["images_per_s"] = n * self.config.batch_size / max(seconds, 1e-9)
+        means["step"] = self.step
+        self.log_history.append(means)
+        bar.set_postfix(_postfix(means))
+        if self.dist.is_main:
+            with open(self.out_dir / LOG_FILE, "a") as f:
+                f.write(json.dumps(means) + "\n")
 
     def close(self) -> None:
         D.teardown(self.dist)

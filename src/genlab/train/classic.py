@@ -1,0 +1,633 @@
+"""Tasks and named recipes of the classic families for the shared Trainer: VAE and GAN on digits
+(class labels) and the world (text), VQ-VAE then the autoregressive transformer on its tokens.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from genlab.errors import InvalidArgument
+from genlab.models.ar_transformer import AR_MODELS, ARConfig, ARTransformer
+from genlab.models.gan import GAN, GAN_MODELS, class_histogram
+from genlab.models.vae import VAE, VAE_MODELS
+from genlab.models.vqvae import VQVAE, VQVAE_MODELS
+from genlab.text.encoder import TextEncoder, TextEncoderConfig
+from genlab.text.tokenizer import PAD_ID, Tokenizer
+from genlab.train.data import TensorSource
+from genlab.train.recipes import RecipeOptions, TrainJob, apply_options, register_recipe
+from genlab.train.task import OptimizerGroup, Task
+from genlab.train.trainer import TrainConfig, Trainer, resolve_device
+
+DIGIT_NAMES = [str(i) for i in range(10)]
+CONDITION_DROPOUT = 0.1  # share of batches trained with the null condition (for "" and CFG)
+
+# Prompts of the progress grids and of the monitor: seen combinations and one held-out pair.
+WORLD_GRID_PROMPTS = [
+    "a red circle",
+    "a blue square",
+    "a large green triangle",
+    "a yellow star on the left",
+    "a purple circle above a cyan square",
+    "two orange diamonds",
+    "a small pink star on a white background",
+    "a red triangle",  # held out: never seen in training
+]
+
+# Text encoder of the text-conditional VAE and GAN: small, trained jointly with the model.
+WORLD_TEXT_ENCODER = dict(width=64, depth=2, num_heads=2, max_length=24)
+
+
+def as_images(x: torch.Tensor) -> torch.Tensor:
+    """uint8 (B, C, H, W) in [0, 255] or float in [-1, 1] -> float (B, C, H, W) in [-1, 1]."""
+    return x.float() / 127.5 - 1.0 if x.dtype == torch.uint8 else x.float()
+
+
+# --------------------------------------------------------------------------- data
+
+
+def digits_tensors(size: int = 28, split: str = "train") -> dict[str, torch.Tensor]:
+    """The digits as in-memory tensors: image (N, 1, S, S) in [-1, 1], label (N,)."""
+    from genlab.data.digits import DigitsDataset
+
+    ds = DigitsDataset(size=size, split=split)
+    items = [ds[i] for i in range(len(ds))]
+    images = torch.stack([torch.as_tensor(it["image"]).float() for it in items])
+    if images.ndim == 3:
+        images = images[:, None]
+    if images.shape[1] == 3:  # grey digits stored as RGB: keep one channel
+        images = images.mean(1, keepdim=True)
+    labels = torch.tensor([int(it["label"]) for it in items])
+    return {"image": images, "label": labels}
+
+
+def world_tensors(
+    n: int, size: int, seed: int, tokenizer: Tokenizer, text_len: int, workers: int | None = None
+) -> dict[str, torch.Tensor]:
+    """n pre-rendered world scenes: image uint8 (N, 3, S, S), caption ids and mask (N, text_len)."""
+    from genlab.data.world import prerender
+
+    data = prerender(n, size, seed, workers) if workers else prerender(n, size, seed)
+    images = torch.as_tensor(data["images"]).permute(0, 3, 1, 2).contiguous()  # NHWC -> NCHW
+    batch = tokenizer(list(data["captions"]), text_len)
+    return {"image": images, "ids": batch.ids, "mask": batch.mask}
+
+
+# --------------------------------------------------------------------------- conditioning
+
+
+class Condition:
+    """How a batch becomes a model's condition: class labels, or the pooled embedding of a text
+    encoder trained jointly. In training, CONDITION_DROPOUT of the rows get the null condition
+    (label K, or the empty prompt), so "" means "any" at sampling time."""
+
+    def __init__(
+        self, class_names: list[str] | None = None, text_encoder: TextEncoder | None = None
+    ):
+        if (class_names is None) == (text_encoder is None):
+            raise InvalidArgument("condition", "class_names or a text_encoder (exactly one)")
+        self.class_names, self.text_encoder = class_names, text_encoder
+
+    @property
+    def model_kwargs(self) -> dict[str, int]:
+        if self.class_names is not None:
+            return {"num_classes": len(self.class_names)}
+        return {"text_dim": self.text_encoder.width}
+
+    def modules(self) -> dict[str, nn.Module]:
+        return {} if self.text_encoder is None else {"text_encoder": self.text_encoder}
+
+    def __call__(self, batch: dict, dropout: float = 0.0) -> torch.Tensor:
+        if self.class_names is not None:
+            labels = batch["label"]
+            if dropout:
+                drop = torch.rand(labels.shape, device=labels.device) < dropout
+                labels = labels.masked_fill(drop, len(self.class_names))
+            return labels
+        ids, mask = batch["ids"], batch["mask"]
+        if dropout:
+            drop = torch.rand(ids.shape[0], device=ids.device) < dropout
+            ids = ids.masked_fill(drop[:, None], PAD_ID)
+            mask = mask & ~drop[:, None]
+        return self.text_encoder(ids, mask)[2]  # pooled (B, D)
+
+    def grid(self, per_condition: int, device) -> tuple[torch.Tensor, list[str]]:
+        """Conditions of a progress grid (each repeated per_condition times) and their names."""
+        if self.class_names is not None:
+            names = list(self.class_names)
+            labels = torch.arange(len(names), device=device).repeat_interleave(per_condition)
+            return labels, names
+        enc = self.text_encoder.encode(
+            [p for p in WORLD_GRID_PROMPTS for _ in range(per_condition)]
+        )
+        return enc.pooled, list(WORLD_GRID_PROMPTS)
+
+    def config(self) -> dict:
+        if self.class_names is not None:
+            return {"type": "class", "class_names": list(self.class_names)}
+        return {"type": "text", "text_encoder": self.text_encoder.config.to_dict()}
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        if self.text_encoder is None:
+            return {}
+        return {f"text_encoder.{k}": v for k, v in self.text_encoder.state_dict().items()}
+
+
+def world_text_encoder(tokenizer: Tokenizer, **overrides) -> TextEncoder:
+    return TextEncoder(
+        TextEncoderConfig(vocab=list(tokenizer.vocab)), **{**WORLD_TEXT_ENCODER, **overrides}
+    )
+
+
+# --------------------------------------------------------------------------- mode-collapse monitors
+
+
+class DigitsMonitor:
+    """Which digit each sample shows, by a logistic regression on sklearn's 8×8 digits (≈96% on
+    held-out real digits): the class histogram of a GAN's samples reveals mode collapse."""
+
+    def __init__(self):
+        from sklearn.datasets import load_digits
+        from sklearn.linear_model import LogisticRegression
+
+        digits = load_digits()
+        self.classifier = LogisticRegression(max_iter=2000).fit(digits.data / 16.0, digits.target)
+
+    def predict(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, 1, S, S) in [-1, 1] -> (B,) predicted digits (area-averaged back to 8×8)."""
+        small = F.adaptive_avg_pool2d(images.float().mean(1, keepdim=True).cpu(), 8)
+        pixels = ((small + 1) / 2).clamp(0, 1).flatten(1).numpy()
+        return torch.from_numpy(self.classifier.predict(pixels))
+
+    def __call__(self, images: torch.Tensor) -> dict:
+        return class_histogram(self.predict(images), 10)
+
+
+class WorldShapeMonitor:
+    """Histogram of the shapes the world's scene parser finds in samples (plus "none")."""
+
+    def __call__(self, images: torch.Tensor) -> dict:
+        from genlab.world import SHAPES
+        from genlab.world.parser import parse_image
+
+        labels = []
+        for image in images:
+            objects = parse_image(image.float().cpu()).objects
+            labels.append(SHAPES.index(objects[0].shape) if objects else len(SHAPES))
+        return class_histogram(torch.tensor(labels), len(SHAPES) + 1)
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+class VAETask(Task):
+    """Negative ELBO of a (conditional) VAE; logs the reconstruction and KL terms apart."""
+
+    def __init__(self, vae: VAE, condition: Condition):
+        self.vae, self.condition = vae, condition
+
+    def modules(self):
+        return {"vae": self.vae, **self.condition.modules()}
+
+    def ema_modules(self):
+        return list(self.modules())
+
+    def training_step(self, batch, optimizer_name):
+        out = self.vae.loss(as_images(batch["image"]), self.condition(batch, CONDITION_DROPOUT))
+        return out["loss"], {"recon": out["recon"], "kl": out["kl"]}
+
+    def sample_grid(self):
+        cond, _ = self.condition.grid(4, self.device)
+        gen = torch.Generator(self.device).manual_seed(0)
+        return list(self.vae.sample(len(cond), cond, gen).clamp(-1, 1))
+
+    def export(self):
+        tensors = {f"vae.{k}": v for k, v in self.vae.state_dict().items()}
+        config = {
+            "pipeline": "vae",
+            "model": self.vae.config.to_dict(),
+            "condition": self.condition.config(),
+        }
+        return {**tensors, **self.condition.tensors()}, config
+
+
+class GANTask(Task):
+    """Alternating discriminator and generator steps on the same batch (D first), Adam β₁ = 0.5
+    as DCGAN; every `sample_grid` also logs the class histogram of 500 samples (mode collapse)."""
+
+    def __init__(self, gan: GAN, condition: Condition, monitor=None, lr: float = 2e-4):
+        self.gan, self.condition, self.monitor, self.lr = gan, condition, monitor, lr
+        self.monitor_log: list[dict] = []
+
+    def modules(self):
+        return {
+            "generator": self.gan.generator,
+            "discriminator": self.gan.discriminator,
+            **self.condition.modules(),
+        }
+
+    def optimizer_groups(self):
+        # The text encoder learns through the discriminator's loss; the generator reads it frozen.
+        d_params = [*self.gan.discriminator.parameters()]
+        for m in self.condition.modules().values():
+            d_params += list(m.parameters())
+        betas = (0.5, 0.999)
+        return {
+            "discriminator": OptimizerGroup(d_params, lr=self.lr, betas=betas),
+            "generator": OptimizerGroup(self.gan.generator.parameters(), lr=self.lr, betas=betas),
+        }
+
+    def ema_modules(self):
+        return ["generator"]  # an EMA generator samples better (Yazıcı et al. 2019)
+
+    def training_step(self, batch, optimizer_name):
+        real = as_images(batch["image"])
+        if optimizer_name == "discriminator":
+            out = self.gan.discriminator_loss(real, self.condition(batch, CONDITION_DROPOUT))
+            return out["loss"], {"d_real": out["d_real"], "d_fake": out["d_fake"]}
+        with torch.no_grad():
+            cond = self.condition(batch, CONDITION_DROPOUT)
+        self.gan.discriminator.requires_grad_(False)  # G's step must not fill D's gradients
+        try:
+            out = self.gan.generator_loss(real.shape[0], cond)
+        finally:
+            self.gan.discriminator.requires_grad_(True)
+        return out["loss"], {}
+
+    def sample_grid(self):
+        cond, names = self.condition.grid(4, self.device)
+        gen = torch.Generator(self.device).manual_seed(0)
+        grid = list(self.gan.sample(len(cond), cond, gen))
+        if self.monitor is not None:
+            n = 500 if self.condition.class_names is not None else 64
+            many, _ = self.condition.grid(math.ceil(n / len(names)), self.device)
+            stats = self.monitor(self.gan.sample(len(many), many, gen))
+            self.monitor_log.append(stats)
+            tqdm.write(
+                f"mode-collapse monitor: class entropy {stats['entropy']:.3f}, "
+                f"{stats['classes_covered']} classes covered, counts {stats['counts']}"
+            )
+        return grid
+
+    def export(self):
+        tensors = {f"generator.{k}": v for k, v in self.gan.generator.state_dict().items()}
+        config = {
+            "pipeline": "gan",
+            "model": self.gan.config.to_dict(),
+            "condition": self.condition.config(),
+        }
+        return {**tensors, **self.condition.tensors()}, config
+
+    def model_card(self):
+        if not self.monitor_log:
+            return ""
+        last = self.monitor_log[-1]
+        return (
+            "Mode-collapse monitor at the end of training (classes predicted for samples drawn "
+            f"evenly over the conditions): normalised class entropy {last['entropy']:.3f}, "
+            f"{last['classes_covered']} classes covered, counts {last['counts']}."
+        )
+
+
+class VQVAETask(Task):
+    """Stage 1: reconstruction + commitment loss; the codebook moves by EMA inside the model."""
+
+    def __init__(self, vqvae: VQVAE, preview: torch.Tensor):
+        self.vqvae, self.preview = vqvae, preview  # preview: a few uint8 images to reconstruct
+
+    def modules(self):
+        return {"vqvae": self.vqvae}
+
+    def training_step(self, batch, optimizer_name):
+        out = self.vqvae.loss(as_images(batch["image"]))
+        logs = {k: out[k] for k in ("recon", "commitment", "perplexity", "usage")}
+        return out["loss"], logs
+
+    def sample_grid(self):
+        x = as_images(self.preview.to(self.device))
+        recon = self.vqvae.decode_indices(self.vqvae.encode_indices(x)).clamp(-1, 1)
+        return [im for pair in zip(x, recon) for im in pair]  # original, reconstruction, ...
+
+    def export(self):
+        return dict(self.vqvae.state_dict()), {
+            "pipeline": "vqvae",
+            "model": self.vqvae.config.to_dict(),
+        }
+
+
+class ARTask(Task):
+    """Stage 2: next-token cross-entropy of the transformer over frozen VQ-VAE token grids,
+    with CONDITION_DROPOUT of the prompts replaced by the empty prompt (for CFG)."""
+
+    def __init__(self, ar: ARTransformer, vqvae: VQVAE, tokenizer: Tokenizer):
+        self.ar, self.vqvae, self.tokenizer = ar, vqvae.eval().requires_grad_(False), tokenizer
+
+    def modules(self):
+        return {"ar": self.ar}
+
+    def ema_modules(self):
+        return ["ar"]
+
+    def training_step(self, batch, optimizer_name):
+        ids = batch["ids"]
+        drop = torch.rand(ids.shape[0], device=ids.device) < CONDITION_DROPOUT
+        ids = ids.masked_fill(drop[:, None], self.ar.config.pad_id)
+        out = self.ar.loss(ids, batch["tokens"])
+        return out["loss"], {"bits_per_token": out["bits_per_token"]}
+
+    def sample_grid(self):
+        self.vqvae.to(self.device)
+        prompts = [p for p in WORLD_GRID_PROMPTS for _ in range(2)]
+        ids = self.tokenizer(prompts, self.ar.config.text_len).ids.to(self.device)
+        gen = torch.Generator(self.device).manual_seed(0)
+        tokens = self.ar.generate(ids, guidance_scale=3.0, top_k=64, generator=gen)
+        grid = int(math.isqrt(self.ar.config.image_tokens))
+        return list(self.vqvae.decode_indices(tokens.view(-1, grid, grid)).clamp(-1, 1))
+
+    def export(self):
+        tensors = {f"ar.{k}": v for k, v in self.ar.state_dict().items()}
+        tensors.update({f"vqvae.{k}": v for k, v in self.vqvae.state_dict().items()})
+        config = {
+            "pipeline": "vq-ar",
+            "ar": self.ar.config.to_dict(),
+            "vqvae": self.vqvae.config.to_dict(),
+            "tokenizer": self.tokenizer.to_config(),
+        }
+        return tensors, config
+
+
+@torch.no_grad()
+def encode_tokens(vqvae: VQVAE, images: torch.Tensor, device, batch: int = 1024) -> torch.Tensor:
+    """Token grids of uint8 images (N, C, S, S) -> (N, h*w) long, on the CPU."""
+    vqvae = vqvae.to(device).eval()
+    out = []
+    for start in tqdm(range(0, len(images), batch), desc="tokenizing", leave=False):
+        x = as_images(images[start : start + batch].to(device))
+        out.append(vqvae.encode_indices(x).flatten(1).cpu())
+    return torch.cat(out)
+
+
+# --------------------------------------------------------------------------- recipes: digits
+
+
+def _digits_condition() -> Condition:
+    return Condition(class_names=DIGIT_NAMES)
+
+
+def _finish(config: TrainConfig, options: RecipeOptions, name: str, export: str) -> TrainConfig:
+    apply_options(config, options, name)
+    config.export_name = export
+    config.export_dtype = "float16"  # bundled weights are fp16
+    if options.tiny:
+        config.steps = options.steps or 4
+        config.batch_size = options.batch_size or 8
+        config.log_every = 2
+    return config
+
+
+def _digits_data(tiny: bool) -> tuple[TensorSource, int]:
+    size = 16 if tiny else 28
+    tensors = digits_tensors(size, "train")
+    if tiny:
+        tensors = {k: v[:64] for k, v in tensors.items()}
+    return TensorSource(tensors), size
+
+
+def _vae_recipe(name: str, model: str, steps: int):
+    @register_recipe(name)
+    def build(options: RecipeOptions) -> TrainJob:
+        data, size = _digits_data(options.tiny)
+        cond = _digits_condition()
+        base = VAE_MODELS["vae-tiny"] if options.tiny else VAE_MODELS[model]
+        vae = VAE(dict(base, image_size=size, in_channels=1, **cond.model_kwargs))
+        config = TrainConfig(steps=steps, batch_size=128, lr=1e-3, warmup_steps=100, log_every=50)
+        config.lr_schedule = "cosine"
+        config.sample_every = 1000
+        config.extra = {"data": "sklearn digits upscaled to 28 px (train split)", "model": model}
+        return TrainJob(VAETask(vae, cond), data, _finish(config, options, name, name))
+
+    build.__doc__ = f"Class-conditional {model} on the digits (28 px); CPU, minutes."
+    return build
+
+
+def _gan_recipe(name: str, model: str, steps: int):
+    @register_recipe(name)
+    def build(options: RecipeOptions) -> TrainJob:
+        data, size = _digits_data(options.tiny)
+        cond = _digits_condition()
+        base = GAN_MODELS["gan-tiny"] if options.tiny else GAN_MODELS[model]
+        gan = GAN(dict(base, image_size=size, in_channels=1, **cond.model_kwargs))
+        config = TrainConfig(steps=steps, batch_size=64, warmup_steps=0, log_every=50)
+        config.sample_every = 1000
+        config.grad_clip = None  # spectral norm bounds D; clipping would fight the game
+        config.ema_decay = 0.999
+        config.extra = {"data": "sklearn digits upscaled to 28 px (train split)", "model": model}
+        task = GANTask(gan, cond, monitor=DigitsMonitor())
+        return TrainJob(task, data, _finish(config, options, name, name))
+
+    build.__doc__ = f"Class-conditional {model} (projection D, spectral norm) on the digits."
+    return build
+
+
+_vae_recipe("digits-vae", "vae-digits-conv", 3000)
+_vae_recipe("digits-vae-mlp", "vae-digits-mlp", 3000)
+_gan_recipe("digits-dcgan", "dcgan-digits", 3000)
+_gan_recipe("digits-gan-mlp", "gan-digits-mlp", 3000)
+
+
+# --------------------------------------------------------------------------- recipes: world
+
+
+def _world_data(options: RecipeOptions, n: int, text_len: int) -> tuple[dict, Tokenizer, int]:
+    tokenizer = Tokenizer()
+    size = 16 if options.tiny else 32
+    n = 64 if options.tiny else n
+    return world_tensors(n, size, options.seed, tokenizer, text_len), tokenizer, size
+
+
+@register_recipe("world-vae")
+def world_vae(options: RecipeOptions) -> TrainJob:
+    """Text-conditional conv VAE on the 32×32 world (text encoder trained jointly)."""
+    tensors, tokenizer, size = _world_data(options, 50_000, WORLD_TEXT_ENCODER["max_length"])
+    cond = Condition(text_encoder=world_text_encoder(tokenizer, **_tiny_text(options)))
+    base = VAE_MODELS["vae-tiny"] if options.tiny else VAE_MODELS["vae-world-conv"]
+    vae = VAE(dict(base, image_size=size, in_channels=3, **cond.model_kwargs))
+    config = TrainConfig(steps=5000, batch_size=128, lr=1e-3, warmup_steps=100, log_every=50)
+    config.sample_every = 1000
+    task = VAETask(vae, cond)
+    return TrainJob(task, TensorSource(tensors), _finish(config, options, "world-vae", "world-vae"))
+
+
+@register_recipe("world-dcgan")
+def world_dcgan(options: RecipeOptions) -> TrainJob:
+    """Text-conditional DCGAN (projection D) on the 32×32 world; monitor: parsed shape histogram."""
+    tensors, tokenizer, size = _world_data(options, 50_000, WORLD_TEXT_ENCODER["max_length"])
+    cond = Condition(text_encoder=world_text_encoder(tokenizer, **_tiny_text(options)))
+    base = GAN_MODELS["gan-tiny"] if options.tiny else GAN_MODELS["dcgan-world"]
+    gan = GAN(dict(base, image_size=size, in_channels=3, **cond.model_kwargs))
+    config = TrainConfig(steps=10_000, batch_size=128, log_every=50, grad_clip=None)
+    config.sample_every = 2000
+    task = GANTask(gan, cond, monitor=WorldShapeMonitor())
+    job_config = _finish(config, options, "world-dcgan", "world-dcgan")
+    return TrainJob(task, TensorSource(tensors), job_config)
+
+
+def _tiny_text(options: RecipeOptions) -> dict:
+    return dict(width=16, depth=1, max_length=8) if options.tiny else {}
+
+
+# The VQ + AR recipes: GPU sizes (the bundled model when a GPU trains it) and CPU sizes (~10 min).
+VQ_AR_SETTINGS = {
+    "gpu": dict(
+        images=300_000,
+        vqvae="vqvae-world",
+        vq_steps=4000,
+        vq_batch=256,
+        ar="ar-world",
+        ar_steps=30_000,
+        ar_batch=256,
+        ar_lr=6e-4,
+        vq_share=0.3,
+    ),
+    "cpu": dict(
+        images=12_000,
+        vqvae="vqvae-world-s",
+        vq_steps=600,
+        vq_batch=64,
+        ar="ar-world-s",
+        ar_steps=1500,
+        ar_batch=64,
+        ar_lr=1e-3,
+        vq_share=0.35,
+    ),
+}
+
+
+def _vq_stage(options, settings, tensors, out: Path) -> VQVAE:
+    """Train the VQ-VAE with its own Trainer in OUT/vqvae (reused if already exported there)."""
+    path = out / "vqvae" / "world-vqvae.safetensors"
+    base = VQVAE_MODELS["vqvae-tiny"] if options.tiny else VQVAE_MODELS[settings["vqvae"]]
+    size = tensors["image"].shape[-1]
+    if path.is_file():
+        from genlab.io import load_checkpoint
+
+        state, config = load_checkpoint(path, dtype=torch.float32)
+        vqvae = VQVAE(config["model"])
+        vqvae.load_state_dict(state)
+        tqdm.write(f"stage 1: reusing the VQ-VAE at {path}")
+        return vqvae
+    vqvae = VQVAE(dict(base, image_size=size))
+    budget = None if options.time_budget is None else settings["vq_share"] * options.time_budget
+    stage = RecipeOptions(
+        steps=None if options.tiny else settings["vq_steps"],
+        out_dir=str(out / "vqvae"),
+        device=options.device,
+        time_budget=budget,
+        seed=options.seed,
+        tiny=options.tiny,
+        progress=options.progress,
+    )
+    config = TrainConfig(steps=settings["vq_steps"], batch_size=settings["vq_batch"], lr=1e-3)
+    config.warmup_steps, config.log_every = 100, 50
+    config = _finish(config, stage, "world-vqvae", "world-vqvae")
+    config.export_dtype = "float32"  # an intermediate: stage 2 reads it at full precision
+    data = TensorSource({"image": tensors["image"]})
+    trainer = Trainer(VQVAETask(vqvae, tensors["image"][:8]), data, config)
+    try:
+        trainer.run()
+    finally:
+        trainer.close()
+    return vqvae.cpu().eval()
+
+
+def _vq_ar_job(options: RecipeOptions, kind: str, name: str) -> TrainJob:
+    started = time.monotonic()
+    settings = VQ_AR_SETTINGS[kind]
+    ar_base = AR_MODELS["ar-tiny"] if options.tiny else AR_MODELS[settings["ar"]]
+    text_len = ar_base["text_len"]
+    tensors, tokenizer, _ = _world_data(options, settings["images"], text_len)
+    out = Path(options.out_dir or f"runs/{name}")
+    vqvae = _vq_stage(options, settings, tensors, out)
+    device = resolve_device(options.device)
+    tokens = encode_tokens(vqvae, tensors["image"], device)
+    ar_cfg = ARConfig.from_dict(
+        dict(
+            ar_base,
+            text_vocab_size=len(tokenizer),
+            image_vocab_size=vqvae.config.codebook_size,
+            image_tokens=vqvae.config.grid**2,
+            pad_id=PAD_ID,
+        )
+    )
+    ar = ARTransformer(ar_cfg)
+    config = TrainConfig(
+        steps=settings["ar_steps"],
+        batch_size=settings["ar_batch"],
+        lr=settings["ar_lr"],
+        warmup_steps=200,
+        lr_schedule="cosine",
+        weight_decay=0.01,
+        log_every=50,
+        sample_every=0,
+        checkpoint_every_s=120.0,
+    )
+    stage_options = options
+    if options.time_budget is not None:  # rendering and stage 1 spent part of the budget
+        left = options.time_budget - (time.monotonic() - started)
+        stage_options = replace(options, time_budget=max(left, 1.0))
+    config = _finish(config, stage_options, name, "world-vq-ar")
+    config.extra = {
+        "data": f"{len(tokens):,} pre-rendered world scenes at 32 px, one caption each",
+        "stage 1": f"VQ-VAE {settings['vqvae']}, {vqvae.config.codebook_size} codes, "
+        f"{vqvae.config.grid}×{vqvae.config.grid} tokens",
+        "stage 2": f"{settings['ar']} ({sum(p.numel() for p in ar.parameters()):,} parameters)",
+    }
+    data = TensorSource({"ids": tensors["ids"], "tokens": tokens})
+    return TrainJob(ARTask(ar, vqvae, tokenizer), data, config)
+
+
+@register_recipe("world-vq-ar")
+def world_vq_ar(options: RecipeOptions) -> TrainJob:
+    """VQ-VAE then text-to-image AR transformer on the world (GPU sizes; --time-budget splits 30/70)."""
+    return _vq_ar_job(options, "gpu", "world-vq-ar")
+
+
+@register_recipe("world-vq-ar-cpu")
+def world_vq_ar_cpu(options: RecipeOptions) -> TrainJob:
+    """The world VQ + AR text-to-image model at CPU sizes (about 10 minutes on 2 cores)."""
+    return _vq_ar_job(options, "cpu", "world-vq-ar-cpu")
+
+
+@register_recipe("world-vqvae")
+def world_vqvae(options: RecipeOptions) -> TrainJob:
+    """Stage 1 alone: the VQ-VAE tokenizer of 32×32 world images (codebook usage, perplexity)."""
+    settings = VQ_AR_SETTINGS["gpu"]
+    tensors, _, size = _world_data(options, 100_000, 8)
+    base = VQVAE_MODELS["vqvae-tiny"] if options.tiny else VQVAE_MODELS[settings["vqvae"]]
+    vqvae = VQVAE(dict(base, image_size=size))
+    config = TrainConfig(steps=settings["vq_steps"], batch_size=settings["vq_batch"], lr=1e-3)
+    config.warmup_steps, config.log_every = 100, 50
+    config = _finish(config, options, "world-vqvae", "world-vqvae")
+    data = TensorSource({"image": tensors["image"]})
+    return TrainJob(VQVAETask(vqvae, tensors["image"][:8]), data, config)
+
+
+__all__ = [
+    "ARTask",
+    "Condition",
+    "DigitsMonitor",
+    "GANTask",
+    "VAETask",
+    "VQVAETask",
+    "WorldShapeMonitor",
+    "digits_tensors",
+    "encode_tokens",
+    "world_tensors",
+]

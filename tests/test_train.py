@@ -1,0 +1,287 @@
+"""Specification of the shared Trainer: exact resume, EMA of parameters only, the NaN guard,
+several optimizers, accumulation, warm-up, time budget, atomic checkpoints, and the train CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from genlab.cli import main as cli_main
+from genlab.errors import CheckpointError, InvalidArgument
+from genlab.io import load_checkpoint, read_checkpoint_config, save_checkpoint
+from genlab.train import (
+    OptimizerGroup,
+    RecipeOptions,
+    Task,
+    TensorSource,
+    TrainConfig,
+    Trainer,
+    list_recipes,
+    run_recipe,
+)
+
+
+class NoisyTask(Task):
+    """Uses every source of randomness the real tasks use: dropout, torch noise, and a buffer."""
+
+    def __init__(self):
+        torch.manual_seed(0)
+        self.net = nn.Sequential(
+            nn.Linear(4, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.2), nn.Linear(16, 1)
+        )
+
+    def modules(self):
+        return {"net": self.net}
+
+    def ema_modules(self):
+        return ["net"]
+
+    def training_step(self, batch, optimizer_name):
+        x = batch["x"] + 0.1 * torch.randn_like(batch["x"])
+        loss = ((self.net(x).squeeze(-1) - batch["y"]) ** 2).mean()
+        return loss, {"mse": loss.detach()}
+
+    def sample_grid(self):
+        return [torch.zeros(3, 8, 8)]
+
+    def export(self):
+        return dict(self.net.state_dict()), {"pipeline": "none", "kind": "test"}
+
+
+def data(n=64):
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(n, 4, generator=g)
+    return TensorSource({"x": x, "y": x.sum(-1).sin()})
+
+
+def config(tmp_path, **kw):
+    base = dict(
+        steps=20,
+        batch_size=8,
+        lr=1e-2,
+        warmup_steps=5,
+        lr_schedule="cosine",
+        out_dir=str(tmp_path),
+        progress=False,
+        log_every=5,
+        ema_decay=0.9,
+        recipe="test",
+    )
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_twenty_steps_equal_ten_plus_resume_plus_ten_bit_for_bit(tmp_path):
+    straight = Trainer(NoisyTask(), data(), config(tmp_path / "a"))
+    straight.run()
+
+    first = Trainer(NoisyTask(), data(), config(tmp_path / "b"))
+    first.run(stop_at=10)  # as if interrupted at step 10
+    second = Trainer(NoisyTask(), data(), config(tmp_path / "b"))
+    assert second.resume()
+    assert second.step == 10
+    second.run()
+
+    a, _ = load_checkpoint(tmp_path / "a" / "checkpoint.safetensors")
+    b, _ = load_checkpoint(tmp_path / "b" / "checkpoint.safetensors")
+    assert a.keys() == b.keys()
+    assert any(k.startswith("optim/") for k in a) and any(k.startswith("ema/") for k in a)
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+def test_ema_averages_parameters_and_never_buffers(tmp_path):
+    trainer = Trainer(NoisyTask(), data(), config(tmp_path, steps=6))
+    trainer.run()
+    assert set(trainer.ema.shadow) == {
+        f"net.{n}" for n, _ in trainer.modules["net"].named_parameters()
+    }
+    assert not any("running_mean" in k for k in trainer.ema.shadow)
+    live = trainer.modules["net"][0].weight.detach().clone()
+    with trainer.ema.swapped_in():
+        swapped = trainer.modules["net"][0].weight.detach().clone()
+        assert torch.equal(swapped, trainer.ema.shadow["net.0.weight"])
+    assert not torch.equal(live, swapped)  # the average lags behind the live weights
+    assert torch.equal(trainer.modules["net"][0].weight, live)  # restored after the swap
+
+
+class NaNAtStep(NoisyTask):
+    def __init__(self, bad_calls):
+        super().__init__()
+        self.calls, self.bad_calls = 0, bad_calls
+
+    def training_step(self, batch, optimizer_name):
+        loss, logs = super().training_step(batch, optimizer_name)
+        self.calls += 1
+        return (loss * float("nan") if self.calls in self.bad_calls else loss), logs
+
+
+def test_a_nan_loss_skips_the_update_and_says_so(tmp_path, capsys):
+    trainer = Trainer(NaNAtStep({4}), data(), config(tmp_path, steps=3))
+    trainer.run()
+    before = {k: v.clone() for k, v in trainer.modules["net"].state_dict().items()}
+    trainer.config.steps = 4
+    trainer.run()  # step index 3 is the 4th call: NaN
+    after = trainer.modules["net"].state_dict()
+    for name, _ in trainer.modules["net"].named_parameters():
+        assert torch.equal(before[name], after[name]), name
+    assert trainer.skipped == 1
+    assert "step 3: main update skipped: loss is nan" in capsys.readouterr().err
+
+
+def test_a_loss_spike_is_skipped_when_the_guard_is_on(tmp_path):
+    class Spike(NoisyTask):
+        step = 0
+
+        def training_step(self, batch, optimizer_name):
+            loss, logs = super().training_step(batch, optimizer_name)
+            self.step += 1
+            return (loss * 1000 if self.step == 12 else loss), logs
+
+    trainer = Trainer(Spike(), data(), config(tmp_path, steps=15, spike_factor=10, spike_warmup=5))
+    trainer.run()
+    assert trainer.skipped == 1
+
+
+class TwoPlayerTask(Task):
+    """A GAN-shaped task: two modules, two optimizers, the second one every other step."""
+
+    def __init__(self):
+        torch.manual_seed(0)
+        self.a, self.b = nn.Linear(4, 1), nn.Linear(4, 1)
+        self.seen: list[str] = []
+
+    def modules(self):
+        return {"a": self.a, "b": self.b}
+
+    def optimizer_groups(self):
+        return {
+            "a": OptimizerGroup(self.a.parameters()),
+            "b": OptimizerGroup(self.b.parameters(), lr=0.0 + 1e-3, every=2),
+        }
+
+    def training_step(self, batch, optimizer_name):
+        self.seen.append(optimizer_name)
+        net = self.a if optimizer_name == "a" else self.b
+        return ((net(batch["x"]).squeeze(-1) - batch["y"]) ** 2).mean(), {}
+
+
+def test_several_optimizers_step_in_order_and_honour_every(tmp_path):
+    task = TwoPlayerTask()
+    trainer = Trainer(task, data(), config(tmp_path, steps=4))
+    summary = trainer.run()
+    assert task.seen == ["a", "b", "a", "a", "b", "a"]
+    assert trainer.optimizers["b"].param_groups[0]["initial_lr"] == pytest.approx(1e-3)
+    assert {"loss/a", "loss/b"} <= set(summary["last_logs"])
+
+
+def test_gradient_accumulation_matches_one_big_batch(tmp_path):
+    from genlab.train.toy import RegressionTask, regression_data
+
+    one = Trainer(RegressionTask(), regression_data(), config(tmp_path / "1", batch_size=16))
+    two = Trainer(
+        RegressionTask(), regression_data(), config(tmp_path / "2", batch_size=16, grad_accum=2)
+    )
+    one.run(), two.run()
+    for p, q in zip(one.modules["net"].parameters(), two.modules["net"].parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
+
+
+def test_learning_rate_warms_up_linearly_then_follows_the_cosine(tmp_path):
+    t = Trainer(NoisyTask(), data(), config(tmp_path, steps=105, warmup_steps=5, min_lr_ratio=0.1))
+    assert [t.lr_factor(s) for s in range(5)] == pytest.approx([0.2, 0.4, 0.6, 0.8, 1.0])
+    assert t.lr_factor(5) == pytest.approx(1.0)
+    assert t.lr_factor(55) == pytest.approx(0.55)
+    assert t.lr_factor(104) == pytest.approx(0.1, abs=1e-3)
+
+
+def test_time_budget_stops_cleanly_saves_and_exports(tmp_path):
+    class Slow(NoisyTask):
+        def training_step(self, batch, optimizer_name):
+            import time
+
+            time.sleep(0.05)
+            return super().training_step(batch, optimizer_name)
+
+    summary = Trainer(Slow(), data(), config(tmp_path, steps=10_000, time_budget=0.5)).run()
+    assert summary["stopped_early"] and 0 < summary["steps"] < 100
+    state = read_checkpoint_config(tmp_path / "checkpoint.safetensors")
+    assert state["trainer"]["step"] == summary["steps"]
+    exported = read_checkpoint_config(tmp_path / "test.safetensors")
+    assert exported["training"]["steps"] == summary["steps"]
+    card = (tmp_path / "test.md").read_text()
+    assert "| steps |" in card and "images seen" in card
+    assert (tmp_path / "samples").is_dir()
+    lines = [json.loads(x) for x in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert lines and all(math.isfinite(x["loss"]) and x["images_per_s"] > 0 for x in lines)
+
+
+def test_checkpoints_are_atomic_a_failed_write_keeps_the_previous_one(tmp_path):
+    trainer = Trainer(NoisyTask(), data(), config(tmp_path, steps=2))
+    trainer.run()
+    good = (tmp_path / "checkpoint.safetensors").read_bytes()
+    # A buffer safetensors cannot store makes the next save fail half-way.
+    trainer.modules["net"].register_buffer("sparse", torch.zeros(2, 2).to_sparse())
+    with pytest.raises(RuntimeError):
+        trainer.save_state()
+    assert (tmp_path / "checkpoint.safetensors").read_bytes() == good
+    assert not list(tmp_path.glob(".checkpoint*.tmp"))
+
+
+def test_resuming_from_a_foreign_checkpoint_is_a_clear_error(tmp_path):
+    save_checkpoint(tmp_path / "checkpoint.safetensors", {"w": torch.zeros(1)}, {"pipeline": "x"})
+    trainer = Trainer(NoisyTask(), data(), config(tmp_path))
+    with pytest.raises(CheckpointError, match="not a genlab training state"):
+        trainer.resume()
+
+
+def test_batch_size_must_split_evenly_over_accumulation(tmp_path):
+    with pytest.raises(InvalidArgument, match="batch_size"):
+        Trainer(NoisyTask(), data(), config(tmp_path, batch_size=9, grad_accum=2))
+
+
+def test_recipes_are_discovered_and_run_from_python(tmp_path):
+    assert "toy-regression" in list_recipes()
+    summary = run_recipe(
+        "toy-regression", RecipeOptions(steps=30, out_dir=str(tmp_path), progress=False)
+    )
+    assert summary["steps"] == 30 and summary["last_logs"]["loss"] < 1.0
+
+
+def test_cli_lists_recipes_and_rejects_unknown_ones(capsys):
+    assert cli_main(["train", "--list"]) == 0
+    assert "toy-regression" in capsys.readouterr().out
+    assert cli_main(["train", "--recipe", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown recipe 'nope'" in err and "toy-regression" in err
+    assert cli_main(["train", "--recipe", "toy-regression", "--steps", "0"]) == 2
+    assert "--steps" in capsys.readouterr().err
+
+
+def test_cli_trains_and_resumes(tmp_path, capsys):
+    out = str(tmp_path)
+    assert (
+        cli_main(
+            ["train", "--recipe", "toy-regression", "--steps", "10", "--out", out, "--no-progress"]
+        )
+        == 0
+    )
+    assert "done at step 10" in capsys.readouterr().out
+    args = [
+        "train",
+        "--recipe",
+        "toy-regression",
+        "--steps",
+        "20",
+        "--out",
+        out,
+        "--resume",
+        "--json",
+    ]
+    assert cli_main([*args, "--no-progress"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["resumed"] and summary["steps_this_run"] == 10 and summary["steps"] == 20
