@@ -96,6 +96,7 @@ class AgentSession:
         max_steps: int = 24,
         max_seconds: float = 300.0,
         store: HistoryStore | None = None,
+        pipeline: Any = None,
     ):
         if not isinstance(request, str):
             raise InvalidArgument("request", "a string", type(request).__name__)
@@ -124,6 +125,7 @@ class AgentSession:
             seed=seed,
             num_inference_steps=steps,
             guidance_scale=guidance,
+            pipeline=pipeline,
         )
         self.loop = AgentLoop(
             self.backend,

@@ -46,6 +46,7 @@ class ToolContext:
     num_inference_steps: int = 20
     guidance_scale: float = 4.0
     video_model: str | None = None
+    pipeline: Any = None  # an already loaded pipeline (e.g. the server's); else genlab.load(model)
     analyses: dict[str, dict[str, Any]] = field(default_factory=dict)  # image id -> analyze_image
     images: dict[str, ImageRecord] = field(default_factory=dict)
     _next_seed: int | None = None
@@ -56,7 +57,9 @@ class ToolContext:
 
     @property
     def pipe(self):
-        return load_pipeline(self.model)
+        if self.pipeline is None:
+            self.pipeline = load_pipeline(self.model)
+        return self.pipeline
 
     def take_seeds(self, n: int) -> list[int]:
         seeds = list(range(self._next_seed, self._next_seed + n))
@@ -165,9 +168,9 @@ def _box_mask(bbox, size: tuple[int, int], margin: int = MASK_MARGIN) -> np.ndar
     w, h = size
     x0, y0, x1, y1 = (int(round(v)) for v in bbox)
     mask = np.zeros((h, w), bool)
-    mask[
-        max(0, y0 - margin) : min(h, y1 + margin + 1), max(0, x0 - margin) : min(w, x1 + margin + 1)
-    ] = True
+    mask[max(0, y0 - margin) : min(h, y1 + margin), max(0, x0 - margin) : min(w, x1 + margin)] = (
+        True
+    )
     return mask
 
 
@@ -376,7 +379,7 @@ def analyze_image(ctx: ToolContext, image_id: str, question: str | None = None) 
             check the request.
     """
     from genlab.io import load_image
-    from genlab.world import match
+    from genlab.world.match import match
     from genlab.world.parser import parse_image
 
     rec = ctx.image(image_id)

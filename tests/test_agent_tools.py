@@ -1,0 +1,236 @@
+"""The agent's tools on a real history store, with a pipeline that paints the world's own rendering."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from genlab.agent.toolkit import ToolCall, tool
+from genlab.agent.tools import TOOLS, ToolContext, make_toolbox
+from genlab.history import HistoryStore
+from genlab.io import load_image, read_params, save_checkpoint
+from genlab.pipelines.base import GenerationResult
+from genlab.pipelines.registry import register_pipeline
+from genlab.world import COLORS, parse_prompt, realize, render
+from genlab.world.parser import parse_image
+
+
+class WorldPainter:
+    """A stand-in text-to-image model: draws the world's rendering of the prompt (a perfect model),
+    except for seeds in `wrong_seeds`, where the first object gets another color (a mistake the
+    agent must notice and fix). `edit` inpaints the prompt's rendering inside the mask."""
+
+    def __init__(self, wrong_seeds=(), size=32):
+        self.wrong_seeds, self.size = set(wrong_seeds), size
+        self.calls = []
+
+    def _paint(self, prompt, seed, negative_prompt=None):
+        scene = realize(parse_prompt(prompt).request, seed)
+        if seed in self.wrong_seeds:
+            first = scene.objects[0]
+            avoid = {first.color, *(negative_prompt or "").replace(",", " ").split()}
+            wrong = next(c for c in COLORS if c not in avoid)
+            scene = scene.with_objects([replace(first, color=wrong), *scene.objects[1:]])
+        return Image.fromarray(render(scene, self.size))
+
+    def __call__(
+        self,
+        prompt,
+        negative_prompt=None,
+        num_inference_steps=20,
+        guidance_scale=4.0,
+        sampler="ddim",
+        seed=None,
+        num_images=1,
+        **kw,
+    ):
+        seed = 0 if seed is None else seed
+        self.calls.append({"prompt": prompt, "seed": seed, "negative_prompt": negative_prompt})
+        seeds = range(seed, seed + num_images)
+        images = [self._paint(prompt, s, negative_prompt) for s in seeds]
+        meta = [
+            {
+                "prompt": prompt,
+                "seed": s,
+                "num_inference_steps": num_inference_steps,
+                "guidance_scale": guidance_scale,
+                "model": "world-painter",
+            }
+            for s in seeds
+        ]
+        return GenerationResult(images, None, meta)
+
+    def edit(self, image, prompt, mask=None, strength=None, seed=None, **kw):
+        painted = np.asarray(self._paint(prompt, seed or 0))
+        if mask is not None:
+            keep = np.asarray(mask)[..., None] < 128
+            painted = np.where(keep, np.asarray(image), painted)
+        return GenerationResult([Image.fromarray(painted)], None, [{"model": "world-painter"}])
+
+
+@register_pipeline("test-world-painter")
+def _load_painter(path, config, **kwargs):
+    return WorldPainter(config.get("wrong_seeds", ()))
+
+
+def painter_checkpoint(path, wrong_seeds=()):
+    """A real checkpoint file whose config makes genlab.load return a WorldPainter."""
+    import torch
+
+    config = {"pipeline": "test-world-painter", "wrong_seeds": list(wrong_seeds)}
+    return save_checkpoint(path, {"unused": torch.zeros(1)}, config)
+
+
+@pytest.fixture
+def store(tmp_path):
+    return HistoryStore(tmp_path / "history.sqlite")
+
+
+def context(store, request="a red circle left of a blue square", wrong_seeds=()):
+    run_id = store.add_run("agent", request)
+    return ToolContext(
+        request=request, model="world-painter", store=store, run_id=run_id,
+        pipeline=WorldPainter(wrong_seeds),
+    )  # fmt: skip
+
+
+def call(box, name, **arguments):
+    return box.call(ToolCall("c1", name, arguments))
+
+
+def test_schemas_come_from_signatures_and_docstrings():
+    schemas = {t.name: t.schema() for t in TOOLS}
+    assert set(schemas) == {
+        "refine_prompt", "generate_image", "edit_image", "analyze_image", "generate_video",
+    }  # fmt: skip
+    gen = schemas["generate_image"]["parameters"]
+    assert gen["required"] == ["prompt"] and "ctx" not in gen["properties"]
+    assert gen["properties"]["n"] == {
+        "type": "integer", "description": "how many images (candidates) to make, 1 to 8.",
+        "default": 1,
+    }  # fmt: skip
+    assert gen["properties"]["guidance"]["type"] == "number"
+    assert schemas["analyze_image"]["description"].startswith("Say what is in an image")
+
+
+def test_a_tool_without_described_parameters_is_refused():
+    def bad(x: int) -> dict:
+        """Does things."""
+
+    with pytest.raises(TypeError, match="not described"):
+        tool(bad)
+
+
+def test_refine_prompt_resolves_synonyms_and_reports_unsupported_words(store):
+    box = make_toolbox(context(store))
+    out = call(box, "refine_prompt", description="two crimson balls above a cobalt box, with a hat")
+    assert not out.is_error
+    assert out.content["prompt"] == parse_prompt("two red circles above a blue square").canonical
+    assert out.content["objects"] == 3
+    assert "hat" in out.content["unsupported_words"] and "hat" in out.content["note"]
+
+
+@pytest.mark.parametrize("text", ["", "   ", "qwzx blorp fnord"])
+def test_refine_prompt_on_nothing_drawable_says_what_the_world_can_draw(store, text):
+    out = call(make_toolbox(context(store)), "refine_prompt", description=text)
+    assert out.is_error
+    message = out.content["error"]
+    assert "nothing drawable" in message or "description of what to draw" in message
+    if text.strip():
+        assert "circle" in message and "purple" in message
+
+
+def test_generate_image_stores_each_candidate_with_its_params_and_model(store):
+    ctx = context(store)
+    out = call(make_toolbox(ctx), "generate_image", prompt="a red circle", n=3, seed=5, steps=7)
+    assert not out.is_error and out.content["seeds"] == [5, 6, 7]
+    assert len(set(out.content["image_ids"])) == 3 and out.images == out.content["image_ids"]
+    rec = store.get_image(out.content["image_ids"][1])
+    assert (rec.seed, rec.model, rec.run_id) == (6, "world-painter", ctx.run_id)
+    params = read_params(rec.path)
+    assert params["prompt"] == "a red circle" and params["num_inference_steps"] == 7
+
+
+def test_generate_image_without_seed_takes_fresh_seeds(store):
+    box = make_toolbox(context(store))
+    a = call(box, "generate_image", prompt="a red circle", n=2)
+    b = call(box, "generate_image", prompt="a red circle")
+    assert a.content["seeds"] == [0, 1] and b.content["seeds"] == [2]
+
+
+def test_analyze_image_scores_against_the_request(store):
+    ctx = context(store, wrong_seeds={1})
+    box = make_toolbox(ctx)
+    ids = call(box, "generate_image", prompt="a red circle left of a blue square", n=2).images
+    good = call(box, "analyze_image", image_id=ids[0]).content
+    bad = call(box, "analyze_image", image_id=ids[1]).content
+    assert good["satisfied"] and good["score"] == 1.0 and good["problems"] == []
+    assert not bad["satisfied"] and bad["score"] < 1.0
+    assert any("red circle" in p for p in bad["problems"])
+    assert [o["requested"] for o in bad["found"]].count(False) == 1
+    assert bad["missing"] == [{"shape": "circle", "color": "red", "size": None}]
+    assert store.get_image(ids[1]).score == bad["score"]
+    assert ctx.best()[0] == ids[0]
+
+
+def test_analyze_image_answers_a_question_instead_of_the_request(store):
+    box = make_toolbox(context(store))
+    (image_id,) = call(box, "generate_image", prompt="a red circle left of a blue square").images
+    out = call(box, "analyze_image", image_id=image_id, question="a green star").content
+    assert out["compared_with"] == "a green star" and not out["satisfied"]
+
+
+def test_edit_instruction_repaints_only_the_named_object(store):
+    ctx = context(store)
+    box = make_toolbox(ctx)
+    (image_id,) = call(box, "generate_image", prompt="a red circle left of a blue square").images
+    out = call(box, "edit_image", image_id=image_id, instruction="make the circle green")
+    assert not out.is_error and out.content["edit"] == "inpaint"
+    new = store.get_image(out.content["image_ids"][0])
+    assert new.parent_id == image_id
+    before = {o.shape: o.color for o in parse_image(load_image(ctx.image(image_id).path)).objects}
+    after = {o.shape: o.color for o in parse_image(load_image(new.path)).objects}
+    assert before == {"circle": "red", "square": "blue"}
+    assert after == {"circle": "green", "square": "blue"}
+
+
+def test_edit_with_a_prompt_alone_is_img2img_and_with_a_region_inpaints(store):
+    box = make_toolbox(context(store))
+    (image_id,) = call(box, "generate_image", prompt="a red circle").images
+    whole = call(box, "edit_image", image_id=image_id, prompt="a blue star", strength=0.5)
+    part = call(box, "edit_image", image_id=image_id, prompt="a blue star", region="top left")
+    assert whole.content["edit"] == "img2img" and part.content["edit"] == "inpaint"
+    assert part.content["repainted_pixels"] == 10 * 10
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"image_id": "nope", "instruction": "make the circle green"}, "no image 'nope'"),
+        ({"instruction": "make the star green"}, "no star in the image"),
+        ({"instruction": "make it nicer"}, "instruction"),
+        ({"prompt": "a red circle", "region": "somewhere"}, "region"),
+        ({"prompt": "a red circle", "region": "0.5,0.5,0.2,0.9"}, "region"),
+        ({"prompt": "a red circle", "strength": 1.5}, "strength"),
+        ({}, "instruction or a prompt"),
+    ],
+)
+def test_bad_edits_are_error_results_naming_the_problem(store, arguments, message):
+    box = make_toolbox(context(store))
+    (image_id,) = call(box, "generate_image", prompt="a red circle").images
+    out = call(box, "edit_image", **{"image_id": image_id, **arguments})
+    assert out.is_error and message in out.content["error"]
+    assert store.counts()["images"] == 1, "a refused edit adds nothing"
+
+
+def test_generate_video_is_not_available_without_a_text2video_model(store):
+    out = call(make_toolbox(context(store)), "generate_video", prompt="a red circle moving right")
+    assert out.is_error and "not available" in out.content["error"]
+
+
+def test_painter_checkpoint_loads_through_genlab_load(tmp_path):
+    import genlab
+
+    pipe = genlab.load(str(painter_checkpoint(tmp_path / "p.safetensors", [3])))
+    assert isinstance(pipe, WorldPainter) and pipe.wrong_seeds == {3}
