@@ -176,7 +176,7 @@ class Heun(SigmaSampler):
 
     Beware huge first jumps: the cosine schedule's σ at t = 999 is ≈ 2·10⁴ (its last β is
     clipped to 0.999), and a trapezoid from there to σ ≈ 6 is far off. With "trailing" spacing
-    on cosine, Heun needs ~100 steps; "leading"/"linspace", or DPM-Solver++(2M), do not.
+    on cosine, Heun needs ~200 steps; "leading" spacing (starts at σ ≈ 6) or DPM-Solver++(2M) do not.
     """
 
     name = "heun"

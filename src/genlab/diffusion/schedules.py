@@ -51,6 +51,13 @@ class NoiseSchedule:
     num_train_timesteps: int
     betas: torch.Tensor  # (T,) float64
 
+    def __post_init__(self):
+        # Cached views used at every sampling step (the dataclass is frozen, hence __setattr__).
+        alphas_cumprod = torch.cumprod(1.0 - self.betas, dim=0)
+        object.__setattr__(self, "_alphas_cumprod", alphas_cumprod)
+        object.__setattr__(self, "_sqrt_alphas_cumprod", alphas_cumprod.sqrt())
+        object.__setattr__(self, "_sqrt_one_minus_alphas_cumprod", (1 - alphas_cumprod).sqrt())
+
     @classmethod
     def create(cls, name: str = "linear", num_train_timesteps: int = 1000) -> NoiseSchedule:
         check_choice("schedule", name, SCHEDULES)
@@ -83,7 +90,7 @@ class NoiseSchedule:
     @property
     def alphas_cumprod(self) -> torch.Tensor:
         """ᾱ_t = Π_{s≤t} α_s (float64): the signal fraction of x_t's variance."""
-        return torch.cumprod(self.alphas, dim=0)
+        return self._alphas_cumprod.clone()
 
     @property
     def sigmas(self) -> torch.Tensor:
@@ -100,10 +107,10 @@ class NoiseSchedule:
     def alpha_sigma(self, t, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(sqrt(ᾱ_t), sqrt(1 - ᾱ_t)) at timesteps `t` (B,) or a scalar, shaped to broadcast
         against `like` (B, ...) and cast to its dtype and device."""
-        a = self.alphas_cumprod[self._index(t)]
-        shape = (-1,) + (1,) * (like.ndim - 1) if a.ndim else ()
-        alpha = a.sqrt().reshape(shape).to(like.device, like.dtype)
-        sigma = (1 - a).sqrt().reshape(shape).to(like.device, like.dtype)
+        idx = self._index(t)
+        shape = (-1,) + (1,) * (like.ndim - 1) if idx.ndim else ()
+        alpha = self._sqrt_alphas_cumprod[idx].reshape(shape).to(like.device, like.dtype)
+        sigma = self._sqrt_one_minus_alphas_cumprod[idx].reshape(shape).to(like.device, like.dtype)
         return alpha, sigma
 
     def add_noise(self, x0: torch.Tensor, noise: torch.Tensor, t) -> torch.Tensor:
@@ -115,7 +122,7 @@ class NoiseSchedule:
         """Discrete timesteps (int, float or tensor of whole numbers) as a CPU long tensor."""
         idx = torch.as_tensor(t).detach().to("cpu")
         idx = idx.round().long() if idx.is_floating_point() else idx.long()
-        if idx.numel() and (idx.min() < 0 or idx.max() >= self.num_train_timesteps):
+        if idx.numel() and not bool(((idx >= 0) & (idx < self.num_train_timesteps)).all()):
             raise InvalidArgument(
                 "t", f"timesteps in [0, {self.num_train_timesteps})", idx.tolist()
             )
