@@ -1,0 +1,252 @@
+"""The compositional suite: GenEval's six categories as fixed, seeded prompt sets about the world,
+in-distribution and held-out, scored by the world's scene parser (genlab.world.match).
+
+Held-out prompts name a (color, shape) pair from spec.HELD_OUT that training data never shows;
+in-distribution prompts never do. Accuracy is the fraction of images whose scene satisfies the
+prompt, with a Wilson 95% interval.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from tqdm import tqdm
+
+from genlab.errors import InvalidArgument
+from genlab.eval.metrics import wilson_interval
+from genlab.world.spec import BACKGROUNDS, COLORS, HELD_OUT, RELATIONS, SHAPES, SIZES
+
+CATEGORIES = ("single_object", "two_objects", "counting", "colors", "position", "attribute_binding")
+SPLITS = ("in_distribution", "held_out")
+COUNT_WORDS = {2: "two", 3: "three", 4: "four"}
+
+# "{x}" is a noun phrase with its article ("a red circle"), "{xs}" a counted plural ("two circles").
+SINGULAR_TEMPLATES = (
+    "{x}",
+    "a photo of {x}",
+    "an image of {x}",
+    "a picture of {x}",
+    "a drawing of {x}",
+    "there is {x}",
+    "an image showing {x}",
+    "a scene with {x}",
+    "a picture containing {x}",
+    "a photo showing {x}",
+)
+PLURAL_TEMPLATES = (
+    "{x}",
+    "a photo of {x}",
+    "an image of {x}",
+    "a picture of {x}",
+    "there are {x}",
+    "an image showing {x}",
+    "a scene with {x}",
+    "a drawing of {x}",
+)
+
+
+def _article(phrase: str) -> str:
+    return ("an " if phrase[0] in "aeiou" else "a ") + phrase
+
+
+def _plural(shape: str) -> str:
+    return shape + ("es" if shape.endswith(("s", "x", "sh", "ch")) else "s")
+
+
+def _noun(shape: str, color: str = "", size: str = "") -> str:
+    return " ".join(w for w in (size, color, shape) if w)
+
+
+@dataclass(frozen=True)
+class SuitePrompt:
+    category: str
+    split: str
+    prompt: str
+
+
+def _with_background(body: str, background: str) -> str:
+    return f"{body} on {_article(background)} background" if background else body
+
+
+def _variants(phrases, templates) -> list[str]:
+    """Every phrase in every template, with and without each background."""
+    out = []
+    for phrase, template, bg in itertools.product(phrases, templates, ("", *BACKGROUNDS)):
+        out.append(_with_background(template.format(x=phrase), bg))
+    return out
+
+
+def _pairs(split: str) -> list[tuple[str, str]]:
+    pairs = [(c, s) for c in COLORS for s in SHAPES]
+    return [p for p in pairs if (p in HELD_OUT) == (split == "held_out")]
+
+
+def all_prompts(category: str, split: str = "in_distribution") -> list[str]:
+    """Every prompt of a category and split, in a fixed order (≥ 500 for each)."""
+    if category not in CATEGORIES:
+        raise InvalidArgument("category", "one of " + ", ".join(CATEGORIES), category)
+    if split not in SPLITS:
+        raise InvalidArgument("split", "one of " + ", ".join(SPLITS), split)
+    held = split == "held_out"
+    sizes = ("", *SIZES)
+    # The first object: a plain shape in distribution, a held-out (color, shape) pair otherwise.
+    firsts = [(c, s) for c, s in HELD_OUT] if held else [("", s) for s in SHAPES]
+    firsts = sorted(firsts)
+    if category == "single_object":
+        phrases = [_article(_noun(s, c, z)) for (c, s), z in itertools.product(firsts, sizes)]
+        return _variants(phrases, SINGULAR_TEMPLATES)
+    if category == "colors":
+        pairs = sorted(_pairs(split))
+        phrases = [_article(_noun(s, c, z)) for (c, s), z in itertools.product(pairs, sizes)]
+        return _variants(phrases, SINGULAR_TEMPLATES)
+    if category == "counting":
+        phrases = [
+            f"{COUNT_WORDS[n]} {_noun(_plural(s), c, z)}"
+            for (c, s), n, z in itertools.product(firsts, COUNT_WORDS, sizes)
+        ]
+        return _variants(phrases, PLURAL_TEMPLATES)
+    if category == "two_objects":
+        phrases = [
+            f"{_article(_noun(s1, c1))} and {_article(s2)}"
+            for (c1, s1), s2 in itertools.product(firsts, SHAPES)
+            if s1 != s2
+        ]
+        return _variants(phrases, SINGULAR_TEMPLATES)
+    if category == "position":
+        phrases = [
+            f"{_article(_noun(s1, c1))} {rel} {_article(s2)}"
+            for (c1, s1), rel, s2 in itertools.product(firsts, RELATIONS, SHAPES)
+            if s1 != s2
+        ]
+        return _variants(phrases, SINGULAR_TEMPLATES[:4])
+    # attribute_binding: two colored objects, colors and shapes both differ
+    second = sorted(_pairs("in_distribution"))
+    phrases = [
+        f"{_article(_noun(s1, c1))} and {_article(_noun(s2, c2))}"
+        for (c1, s1), (c2, s2) in itertools.product(sorted(_pairs(split)), second)
+        if c1 != c2 and s1 != s2
+    ]
+    return _variants(phrases, SINGULAR_TEMPLATES[:2])
+
+
+def suite(
+    n_per_category: int,
+    seed: int = 0,
+    categories=CATEGORIES,
+    splits=SPLITS,
+) -> list[SuitePrompt]:
+    """A seeded sample of `n_per_category` distinct prompts per (category, split)."""
+    if (
+        isinstance(n_per_category, bool)
+        or not isinstance(n_per_category, int)
+        or n_per_category < 1
+    ):
+        raise InvalidArgument("n_per_category", "an integer ≥ 1", n_per_category)
+    out = []
+    for ci, category in enumerate(categories):
+        for si, split in enumerate(splits):
+            prompts = all_prompts(category, split)
+            if n_per_category > len(prompts):
+                raise InvalidArgument(
+                    "n_per_category",
+                    f"at most {len(prompts)} for {category}/{split}",
+                    n_per_category,
+                )
+            rng = np.random.default_rng([seed, ci, si])
+            picked = rng.choice(len(prompts), size=n_per_category, replace=False)
+            out += [SuitePrompt(category, split, prompts[i]) for i in sorted(picked)]
+    return out
+
+
+@dataclass
+class ImageResult:
+    category: str
+    split: str
+    prompt: str
+    seed: int
+    satisfied: bool
+    score: float
+    reasons: list[str] = field(default_factory=list)
+    parsed: str = ""  # the scene the parser found, as text
+    image: object = None  # the PIL image (dropped from JSON)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d.pop("image")
+        return d
+
+
+def score_image(prompt: str, image) -> tuple[bool, float, list[str], str]:
+    """(satisfied, score, failed checks' reasons, parsed scene) of one image for one prompt."""
+    from genlab.world.grammar import parse_prompt
+    from genlab.world.match import match
+    from genlab.world.parser import parse_image
+
+    request = parse_prompt(prompt).request
+    parsed = parse_image(image)
+    m = match(request, parsed)
+    return bool(m.satisfied), float(m.score), [c.reason for c in m.failures], parsed.describe()
+
+
+def run_suite(
+    generate: Callable[[str, int, int], list],
+    prompts: list[SuitePrompt],
+    images_per_prompt: int = 4,
+    seed: int = 0,
+    progress: bool = True,
+) -> list[ImageResult]:
+    """Generate `images_per_prompt` images per prompt with `generate(prompt, n, seed)` and score them."""
+    results = []
+    for i, p in enumerate(tqdm(prompts, desc="compositional suite", disable=not progress)):
+        base = seed + 1000 * i
+        images = generate(p.prompt, images_per_prompt, base)
+        for k, image in enumerate(images):
+            ok, score, reasons, parsed = score_image(p.prompt, image)
+            results.append(
+                ImageResult(
+                    p.category, p.split, p.prompt, base + k, ok, score, reasons, parsed, image
+                )
+            )
+    return results
+
+
+def summarize(results: list[ImageResult]) -> dict:
+    """Accuracy with Wilson 95% CI per (split, category), per split overall (GenEval's overall
+    is the mean over categories; the pooled interval is over every image of the split)."""
+    out: dict = {}
+    for split in SPLITS:
+        rows = [r for r in results if r.split == split]
+        if not rows:
+            continue
+        per_cat = {}
+        for category in CATEGORIES:
+            cat_rows = [r for r in rows if r.category == category]
+            if not cat_rows:
+                continue
+            k, n = sum(r.satisfied for r in cat_rows), len(cat_rows)
+            lo, hi = wilson_interval(k, n)
+            per_cat[category] = {
+                "accuracy": k / n,
+                "ci95": [lo, hi],
+                "images": n,
+                "mean_score": float(np.mean([r.score for r in cat_rows])),
+            }
+        k, n = sum(r.satisfied for r in rows), len(rows)
+        lo, hi = wilson_interval(k, n)
+        out[split] = {
+            "categories": per_cat,
+            "overall": float(np.mean([c["accuracy"] for c in per_cat.values()])),
+            "pooled_accuracy": k / n,
+            "pooled_ci95": [lo, hi],
+            "images": n,
+        }
+    return out
+
+
+def worst_failures(results: list[ImageResult], k: int = 12) -> list[ImageResult]:
+    """The k failed images with the lowest match score (ties: fewest objects found first)."""
+    failed = [r for r in results if not r.satisfied]
+    return sorted(failed, key=lambda r: (r.score, r.category))[:k]
