@@ -53,6 +53,7 @@ def compile_blocks(model: nn.Module, block_lists: list[nn.ModuleList], **compile
     if not hasattr(torch, "compile") or sys.platform == "win32":
         warnings.warn("torch.compile unavailable; running eager", stacklevel=2)
         return False
+    compile_kwargs.setdefault("dynamic", False)  # shapes are static in training and sampling
     for blocks in block_lists:
         for block in blocks:
             block.compile(**compile_kwargs)
@@ -71,16 +72,17 @@ def uncompile(model: nn.Module) -> None:
 
 
 def run_with_compile_fallback(model: nn.Module, fn: Callable, *args, **kwargs):
-    """Call fn(*args); if a compiled model fails to compile, revert to eager, warn, and retry."""
+    """Call fn(*args); if a compiled model fails to compile, revert to eager, warn, and retry.
+
+    The reason is kept in `model.compile_error` (None while compilation works).
+    """
     try:
         return fn(*args, **kwargs)
     except Exception as e:
         if not getattr(model, "_genlab_compiled", False):
             raise
-        warnings.warn(
-            f"torch.compile failed ({type(e).__name__}: {str(e).splitlines()[0][:200]}); "
-            "falling back to eager",
-            stacklevel=2,
-        )
+        reason = f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}"
+        warnings.warn(f"torch.compile failed ({reason}); falling back to eager", stacklevel=2)
+        model.compile_error = reason
         uncompile(model)
         return fn(*args, **kwargs)
