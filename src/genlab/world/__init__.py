@@ -13,6 +13,8 @@ from genlab.world.grammar import (  # noqa: F401
     realize,
     request_of,
 )
+from genlab.world.match import Check, Match, match  # noqa: F401, E402
+from genlab.world.parser import ParsedObject, ParsedScene, parse_image  # noqa: F401, E402
 from genlab.world.render import render  # noqa: F401
 from genlab.world.sample import sample_scene  # noqa: F401
 from genlab.world.spec import (  # noqa: F401
@@ -26,4 +28,12 @@ from genlab.world.spec import (  # noqa: F401
     SIZES,
     Obj,
     Scene,
+)
+from genlab.world.video import (  # noqa: F401, E402
+    ParsedVideo,
+    classify_motion,
+    parse_video,
+    render_video,
+    sample_video_scene,
+    track_objects,
 )

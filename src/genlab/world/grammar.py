@@ -179,25 +179,18 @@ def phrase_request(req: SceneRequest, pick=_first, *, joiner: str = "list") -> s
     joiner "list" writes "A, B and C"; "while" writes "A while B" (for videos: the second clause
     uses a verb, "while a blue square grows").
     """
-    parts = []
     related_targets = {r.target for r in req.relations}
     relation_of = {r.subject: r for r in req.relations}
-    for i, o in enumerate(req.objects):
-        if i in related_targets:
-            continue  # written inside its subject's clause
-        text = _object_phrase(o, pick)
-        if o.row is not None or o.col is not None:
-            text += " " + _position_phrase(o.row, o.col, pick)
-        if o.motion is not None:
-            text += " " + _motion_phrase(o, pick, verb=joiner == "while" and bool(parts))
+    clauses = [i for i in range(len(req.objects)) if i not in related_targets]
+    parts = []
+    for n, i in enumerate(clauses):
+        # After "while" the motion is a verb: "... while a blue square grows".
+        verb = joiner == "while" and n == len(clauses) - 1 and n > 0
+        text = _located_phrase(req.objects[i], pick, verb=verb)
         rel = relation_of.get(i)
         if rel is not None:
-            t = req.objects[rel.target]
-            text += " " + pick(RELATION_WORDS[rel.relation]) + " " + _object_phrase(t, pick)
-            if t.row is not None or t.col is not None:
-                text += " " + _position_phrase(t.row, t.col, pick)
-            if t.motion is not None:
-                text += " " + _motion_phrase(t, pick, verb=False)
+            target = _located_phrase(req.objects[rel.target], pick, verb=False)
+            text += " " + pick(RELATION_WORDS[rel.relation]) + " " + target
         parts.append(text)
     if joiner == "while" and len(parts) > 1:
         text = ", ".join(parts[:-1]) + " while " + parts[-1]
@@ -210,8 +203,14 @@ def phrase_request(req: SceneRequest, pick=_first, *, joiner: str = "list") -> s
     return text
 
 
-def _motion_phrase(o: ObjectRequest, pick, *, verb: bool) -> str:
-    return pick(MOTION_VERBS[o.motion] if verb else MOTION_WORDS[o.motion])
+def _located_phrase(o: ObjectRequest, pick, *, verb: bool) -> str:
+    """Noun phrase, then its position and motion: 'a red circle in the top left moving right'."""
+    text = _object_phrase(o, pick)
+    if o.row is not None or o.col is not None:
+        text += " " + _position_phrase(o.row, o.col, pick)
+    if o.motion is not None:
+        text += " " + pick(MOTION_VERBS[o.motion] if verb else MOTION_WORDS[o.motion])
+    return text
 
 
 def canonical_caption(x) -> str:
@@ -387,11 +386,10 @@ def parse_prompt(text: str) -> PromptParse:
             add_object(*value)
         elif kind == "pos":
             flush()
-            if last is not None and not fresh_clause and objects[last].row is None:
-                if objects[last].col is None:
-                    objects[last] = replace(objects[last], row=value[0], col=value[1])
-                    continue
-            pending_cell = value
+            if last is not None and not fresh_clause and objects[last].position is None:
+                objects[last] = replace(objects[last], row=value[0], col=value[1])
+            else:
+                pending_cell = value
         elif kind == "rel":
             flush()
             if last is None:

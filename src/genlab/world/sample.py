@@ -44,7 +44,7 @@ def as_generator(rng) -> np.random.Generator:
     """An int seed, a sequence of ints, None or a Generator -> np.random.Generator."""
     if isinstance(rng, np.random.Generator):
         return rng
-    if rng is None or isinstance(rng, int | np.integer) or isinstance(rng, list | tuple):
+    if rng is None or isinstance(rng, int | np.integer | list | tuple):
         return np.random.default_rng(rng)
     raise InvalidArgument("rng", "an int seed or a numpy Generator", rng)
 

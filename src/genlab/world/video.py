@@ -1,0 +1,226 @@
+"""Videos of the built-in world: scenes whose objects move (left/right/up/down by one cell, bounce,
+grow, shrink), their rendering frame by frame, and the parser across frames (tracks -> motions).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from genlab.errors import InvalidArgument
+from genlab.world.parser import ParsedObject, parse_image
+from genlab.world.render import blank, check_size, draw, to_uint8
+from genlab.world.sample import as_generator, sample_scene
+from genlab.world.spec import GRID, MOTIONS, SIZES, Obj, Scene
+
+STEP = 1 / GRID  # left/right/up/down move the object by one cell over the clip
+BOUNCE_HEIGHT = 0.6 / GRID  # a bounce rises into the cell above and comes back, twice
+BOUNCES = 2
+MIN_FRAMES, MAX_FRAMES = 2, 32
+_DIRECTIONS = {"left": (0, -1), "right": (0, 1), "up": (-1, 0), "down": (1, 0)}
+
+
+def motion_target(obj: Obj, motion: str) -> tuple[int, int] | None:
+    """The extra grid cell a motion sweeps into (None for in-place motions)."""
+    if motion in _DIRECTIONS:
+        dr, dc = _DIRECTIONS[motion]
+        return obj.row + dr, obj.col + dc
+    if motion == "bounce":
+        return obj.row - 1, obj.col
+    return None
+
+
+def motion_feasible(obj: Obj, motion: str, reserved: set[tuple[int, int]]) -> bool:
+    if motion == "grow":
+        return obj.size == "small"
+    if motion == "shrink":
+        return obj.size == "large"
+    target = motion_target(obj, motion)
+    if target is None:
+        return True
+    return 0 <= target[0] < GRID and 0 <= target[1] < GRID and target not in reserved
+
+
+def object_state(obj: Obj, motion: str, t: float) -> tuple[float, float, float]:
+    """(cx, cy, radius) of `obj` at time t in [0, 1] of the clip."""
+    cx, cy = obj.center
+    radius = obj.radius
+    if motion in _DIRECTIONS:
+        dr, dc = _DIRECTIONS[motion]
+        cx, cy = cx + dc * STEP * t, cy + dr * STEP * t
+    elif motion == "bounce":
+        cy -= BOUNCE_HEIGHT * abs(math.sin(math.pi * BOUNCES * t))
+    elif motion in ("grow", "shrink"):
+        lo, hi = min(SIZES.values()), max(SIZES.values())
+        a, b = (lo, hi) if motion == "grow" else (hi, lo)
+        radius = a + (b - a) * t
+    return cx, cy, radius
+
+
+def sample_video_scene(rng, *, motions=None, n_objects=None, **scene_kwargs) -> Scene:
+    """A scene plus one motion per object in scene.extras["motions"].
+
+    motions: the allowed motion names (default: all of spec.MOTIONS). Objects whose motions would
+    collide are given another; grow starts small and shrink starts large (sizes are adjusted).
+    Other keyword arguments go to sample_scene (relation, exclude_held_out, colors, ...).
+    """
+    rng = as_generator(rng)
+    allowed = list(MOTIONS) if motions is None else list(motions)
+    for m in allowed:
+        if m not in MOTIONS:
+            raise InvalidArgument("motions", "names from " + ", ".join(MOTIONS), m)
+    if not allowed:
+        raise InvalidArgument("motions", "at least one motion", allowed)
+    scene = sample_scene(rng, n_objects=n_objects, **scene_kwargs)
+    reserved = {(o.row, o.col) for o in scene.objects}
+    objects, chosen = [], []
+    for o in scene.objects:
+        options = []
+        for m in allowed:
+            resized = o
+            if m in ("grow", "shrink"):
+                resized = replace(o, size="small" if m == "grow" else "large")
+            if motion_feasible(resized, m, reserved):
+                options.append((m, resized))
+        if not options:  # every allowed motion is blocked here: stay still
+            options = [("still", o)]
+        m, o = options[int(rng.integers(len(options)))]
+        target = motion_target(o, m)
+        if target is not None:
+            reserved.add(target)
+        objects.append(o)
+        chosen.append(m)
+    return Scene(tuple(objects), scene.background, {"motions": chosen})
+
+
+def check_num_frames(num_frames) -> int:
+    if (
+        isinstance(num_frames, bool)
+        or not isinstance(num_frames, int | np.integer)
+        or not MIN_FRAMES <= num_frames <= MAX_FRAMES
+    ):
+        raise InvalidArgument("num_frames", f"an integer in {MIN_FRAMES}..{MAX_FRAMES}", num_frames)
+    return int(num_frames)
+
+
+def render_video(scene: Scene, num_frames: int = 8, size: int = 32) -> np.ndarray:
+    """Frames of `scene` with its motions: (T, size, size, 3) uint8, deterministic."""
+    num_frames, size = check_num_frames(num_frames), check_size(size)
+    frames = np.empty((num_frames, size, size, 3), dtype=np.uint8)
+    motions = scene.motions
+    for k in range(num_frames):
+        t = k / (num_frames - 1)
+        canvas = blank(scene.background, size)
+        for o, m in zip(scene.objects, motions):
+            draw(canvas, o.shape, o.color, *object_state(o, m, t))
+        frames[k] = to_uint8(canvas)
+    return frames
+
+
+# --------------------------------------------------------------------------- parsing videos
+
+
+@dataclass
+class Track:
+    """One object followed across frames: its detection in each frame (None where it was lost)."""
+
+    detections: list[ParsedObject | None]
+
+    @property
+    def first(self) -> ParsedObject:
+        return next(d for d in self.detections if d is not None)
+
+    def centers(self) -> np.ndarray:
+        return np.array([d.center for d in self.detections if d is not None])  # (T', 2)
+
+    def areas(self) -> np.ndarray:
+        return np.array([d.area for d in self.detections if d is not None])
+
+    def majority(self, attribute: str) -> str:
+        """The value of an attribute seen in most frames (one misread frame does not count)."""
+        values = [getattr(d, attribute) for d in self.detections if d is not None]
+        return max(
+            set(values), key=lambda v: (values.count(v), v == getattr(self.first, attribute))
+        )
+
+
+@dataclass
+class TrackedObject:
+    """A video object: attributes from its first frame, plus its motion (for `match`)."""
+
+    shape: str
+    color: str
+    size: str
+    center: tuple[float, float]
+    motion: str
+    area: float
+    track: Track = field(repr=False)
+
+
+@dataclass
+class ParsedVideo:
+    objects: list[TrackedObject]
+    background: str
+    num_frames: int
+
+
+def track_objects(frames) -> tuple[list[Track], str]:
+    """Parse every frame and link detections frame to frame (same color, nearest center).
+
+    frames: (T, H, W, 3) uint8 array or a list of images. Returns (tracks, background).
+    """
+    parsed = [parse_image(f) for f in frames]
+    if not parsed:
+        raise InvalidArgument("frames", "at least one frame", 0)
+    tracks = [Track([d]) for d in parsed[0].objects]
+    for k, frame in enumerate(parsed[1:], start=1):
+        free = list(frame.objects)
+        for tr in tracks:
+            last = next((d for d in reversed(tr.detections) if d is not None), None)
+            options = [d for d in free if d.color == last.color]
+            if options:
+                d = min(options, key=lambda d: math.dist(d.center, last.center))
+                if math.dist(d.center, last.center) < 2 * STEP:
+                    free.remove(d)
+                    tr.detections.append(d)
+                    continue
+            tr.detections.append(None)
+        tracks.extend(Track([None] * k + [d]) for d in free)  # objects that appeared late
+    return tracks, parsed[0].background
+
+
+def classify_motion(track: Track) -> str:
+    """The motion name that best explains a track's centers and radii over time."""
+    centers, areas = track.centers(), track.areas()
+    if len(centers) < 2:
+        return "still"
+    # Areas, not fitted radii: the area does not depend on which shape the fit picked.
+    ratio = math.sqrt(areas[-1] / areas[0])
+    growth = max(SIZES.values()) / min(SIZES.values())
+    if ratio > growth**0.5:
+        return "grow"
+    if ratio < growth**-0.5:
+        return "shrink"
+    dx, dy = centers[-1] - centers[0]
+    if max(abs(dx), abs(dy)) > STEP / 2:
+        if abs(dx) >= abs(dy):
+            return "right" if dx > 0 else "left"
+        return "down" if dy > 0 else "up"
+    if centers[0, 1] - centers[:, 1].min() > BOUNCE_HEIGHT / 2:
+        return "bounce"
+    return "still"
+
+
+def parse_video(frames) -> ParsedVideo:
+    """Objects of a world video with their motions; `match` accepts the result."""
+    tracks, background = track_objects(frames)
+    objects = []
+    for tr in tracks:
+        d = tr.first
+        shape, color = tr.majority("shape"), tr.majority("color")
+        objects.append(
+            TrackedObject(shape, color, d.size, d.center, classify_motion(tr), d.area, tr)
+        )
+    return ParsedVideo(objects, background, len(tracks[0].detections) if tracks else 0)
