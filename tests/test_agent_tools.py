@@ -19,20 +19,22 @@ from genlab.world.parser import parse_image
 class WorldPainter:
     """A stand-in text-to-image model: draws the world's rendering of the prompt (a perfect model),
     except for seeds in `wrong_seeds`, where the first object gets another color (a mistake the
-    agent must notice and fix). `edit` inpaints the prompt's rendering inside the mask."""
+    agent must notice and fix). `edit` inpaints the prompt's rendering inside the mask (with every
+    object miscolored if `wrong_edits`)."""
 
-    def __init__(self, wrong_seeds=(), size=32):
-        self.wrong_seeds, self.size = set(wrong_seeds), size
+    def __init__(self, wrong_seeds=(), size=32, wrong_edits=False):
+        self.wrong_seeds, self.size, self.wrong_edits = set(wrong_seeds), size, wrong_edits
         self.calls = []
 
-    def _paint(self, prompt, seed, negative_prompt=None):
+    def _paint(self, prompt, seed, negative_prompt=None, miscolor="none"):
+        """Render the prompt; miscolor 'first' or 'all' objects (avoiding negative-prompt colors)."""
         scene = realize(parse_prompt(prompt).request, seed)
-        if seed in self.wrong_seeds:
-            first = scene.objects[0]
-            avoid = {first.color, *(negative_prompt or "").replace(",", " ").split()}
-            wrong = next(c for c in COLORS if c not in avoid)
-            scene = scene.with_objects([replace(first, color=wrong), *scene.objects[1:]])
-        return Image.fromarray(render(scene, self.size))
+        avoid = set((negative_prompt or "").replace(",", " ").split())
+        objects = list(scene.objects)
+        for i in {"none": [], "first": [0], "all": range(len(objects))}[miscolor]:
+            wrong = next(c for c in COLORS if c not in avoid | {objects[i].color})
+            objects[i] = replace(objects[i], color=wrong)
+        return Image.fromarray(render(scene.with_objects(objects), self.size))
 
     def __call__(
         self,
@@ -48,7 +50,10 @@ class WorldPainter:
         seed = 0 if seed is None else seed
         self.calls.append({"prompt": prompt, "seed": seed, "negative_prompt": negative_prompt})
         seeds = range(seed, seed + num_images)
-        images = [self._paint(prompt, s, negative_prompt) for s in seeds]
+        images = [
+            self._paint(prompt, s, negative_prompt, "first" if s in self.wrong_seeds else "none")
+            for s in seeds
+        ]
         meta = [
             {
                 "prompt": prompt,
@@ -62,7 +67,9 @@ class WorldPainter:
         return GenerationResult(images, None, meta)
 
     def edit(self, image, prompt, mask=None, strength=None, seed=None, **kw):
-        painted = np.asarray(self._paint(prompt, seed or 0))
+        painted = np.asarray(
+            self._paint(prompt, seed or 0, None, "all" if self.wrong_edits else "none")
+        )
         if mask is not None:
             keep = np.asarray(mask)[..., None] < 128
             painted = np.where(keep, np.asarray(image), painted)
