@@ -38,6 +38,9 @@ def register(subparsers) -> None:
     p.add_argument(
         "--no-bundled", action="store_true", help="offer only the models given with --model"
     )
+    p.add_argument(
+        "--agent-max-seconds", type=float, default=300.0, help="wall-time limit of one agent run"
+    )
     p.add_argument("--log-level", default="warning", help="uvicorn log level")
     p.set_defaults(func=run)
 
@@ -65,6 +68,8 @@ def run(args) -> int:
         raise InvalidArgument("--workers", "an integer ≥ 1", args.workers)
     if args.max_queued < 1:
         raise InvalidArgument("--max-queued", "an integer ≥ 1", args.max_queued)
+    if not args.agent_max_seconds > 0:
+        raise InvalidArgument("--agent-max-seconds", "a number > 0", args.agent_max_seconds)
     if not args.max_body_mb > 0:
         raise InvalidArgument("--max-body-mb", "a number > 0", args.max_body_mb)
     token = args.token if args.token is not None else os.environ.get("GENLAB_TOKEN") or None
@@ -78,6 +83,7 @@ def run(args) -> int:
         models=parse_models(args.model),
         default_model=args.default_model,
         include_bundled=not args.no_bundled,
+        agent_max_seconds=args.agent_max_seconds,
     )
     app = create_app(config)
     if args.host not in ("127.0.0.1", "localhost", "::1") and token is None:

@@ -45,34 +45,75 @@ class AgentRunner:
             if self._active >= MAX_AGENT_RUNS:
                 raise QueueFull(retry_after=10)
             self._active += 1
+        try:
+            session = agent_session(self.server, body)
+        except BaseException:
+            with self._lock:
+                self._active -= 1
+            raise
         run = AgentRun()
-        thread = threading.Thread(target=self._run, args=(run, body), daemon=True)
+        thread = threading.Thread(target=self._run, args=(run, body, session), daemon=True)
         thread.start()
         return run
 
-    def _run(self, run: AgentRun, body: AgentRequest) -> None:
-        from genlab.agent import run_agent
-
+    def _run(self, run: AgentRun, body: AgentRequest, session) -> None:
         try:
-            for step in run_agent(
-                body.request,
-                backend=body.backend,
-                options=dict(body.options),
-                history=self.server.history,
-                model=self.server.catalog.resolve(None),
-                model_source=self.server.catalog.entries[self.server.catalog.resolve(None)].source,
-                max_seconds=self.server.config.agent_max_seconds,
-            ):
-                data = step if isinstance(step, dict) else step.to_dict()
-                if data.get("type") == "run":
-                    run.run_id = data.get("run_id")
-                run.steps.append(data)
+            for step in session.run():
+                run.run_id = step.get("run_id", run.run_id)
+                run.steps.append(step)
+            run.result = session.outcome.to_dict() if session.outcome else {}
         except Exception as e:  # reported to the client as the stream's last event
             run.error = str(e) or type(e).__name__
         finally:
             run.finished = True
             with self._lock:
                 self._active -= 1
+
+
+def agent_session(server, body: AgentRequest):
+    """An AgentSession for the request, its options checked (InvalidArgument names the option)."""
+    from genlab.agent.session import AgentSession
+    from genlab.errors import InvalidArgument
+
+    options = dict(body.options)
+    unknown = sorted(set(options) - set(AGENT_OPTIONS))
+    if unknown:
+        known = ", ".join(AGENT_OPTIONS)
+        raise InvalidArgument(f"options.{unknown[0]}", f"one of {known}", unknown[0])
+    kwargs = {}
+    for key, value in options.items():
+        if value is None:
+            continue
+        expected = AGENT_OPTIONS[key]
+        if isinstance(value, bool) or not isinstance(value, expected):
+            raise InvalidArgument(f"options.{key}", AGENT_OPTION_TYPES[expected], value)
+        kwargs[AGENT_OPTION_NAMES.get(key, key)] = value
+    image_model = server.catalog.resolve(kwargs.pop("image_model", None))
+    return AgentSession(
+        body.request,
+        backend=body.backend,
+        model=server.catalog.entries[image_model].source,
+        store=server.history,
+        max_seconds=server.config.agent_max_seconds,
+        **kwargs,
+    )
+
+
+# Options a client may set, with their types; "model" is the LLM's, "image_model" genlab's.
+AGENT_OPTIONS = {
+    "model": str,
+    "base_url": str,
+    "api_key": str,
+    "image_model": str,
+    "max_rounds": int,
+    "num_candidates": int,
+    "seed": int,
+    "steps": int,
+    "guidance": (int, float),
+    "max_steps": int,
+}
+AGENT_OPTION_NAMES = {"model": "llm_model"}
+AGENT_OPTION_TYPES = {str: "a string", int: "an integer", (int, float): "a number"}
 
 
 def add_agent_route(api: FastAPI, server) -> None:

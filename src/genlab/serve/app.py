@@ -261,6 +261,7 @@ def _add_routes(api: FastAPI, server: Server) -> None:
         """Queue a generation; answers with the job id at once (429 + Retry-After if full)."""
         params = body.model_dump()
         params["model"] = catalog.resolve(body.model)
+        catalog.check_sampler(params["model"], body.sampler)
         params["seed"] = body.seed if body.seed is not None else new_seed()
         job = await asyncio.to_thread(server.submit, "generate", params)
         return _accepted(queue, job)

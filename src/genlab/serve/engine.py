@@ -24,6 +24,7 @@ from genlab.serve.jobs import Job
 
 MAX_SEED = 2**31 - 1
 MAX_IMAGE_SIDE = 1024  # uploads and masks larger than this are refused
+BUILTIN_DIFFUSION_KINDS = ("text2image", "text2video")
 
 
 @dataclass
@@ -92,8 +93,24 @@ class ModelCatalog:
                 self._pipes[name] = genlab.load(self.entries[name].source)
         return self._pipes[name], self._locks[name]
 
+    def samplers(self, name: str) -> list[str] | None:
+        """The sampler names a genlab diffusion model takes (None: the model decides itself)."""
+        if self.entries[name].kind not in BUILTIN_DIFFUSION_KINDS:
+            return None
+        from genlab.diffusion import SAMPLERS
+
+        return list(SAMPLERS)
+
+    def check_sampler(self, name: str, sampler: str | None) -> None:
+        known = self.samplers(name)
+        if sampler is not None and known is not None and sampler not in known:
+            raise InvalidArgument("sampler", "one of " + ", ".join(known), sampler)
+
     def public(self) -> list[dict[str, Any]]:
-        return [dict(e.public(), default=e.name == self.default) for e in self.entries.values()]
+        return [
+            dict(e.public(), default=e.name == self.default, samplers=self.samplers(e.name))
+            for e in self.entries.values()
+        ]
 
     def _known(self) -> str:
         return ", ".join(self.entries) or "(none)"
@@ -289,15 +306,11 @@ def _parameters(fn) -> set[str]:
 
 
 def _progress_kwargs(fn, report: Callable[[int, int], None], steps: int) -> dict[str, Any]:
-    """A `callback` for pipelines that take one: each call is one finished denoising step."""
+    """A `callback` for pipelines that take one, called as callback(steps_done, total, x)."""
     if "callback" not in _parameters(fn):
         return {}
-    done = 0
 
-    def callback(*args, **kwargs):
-        nonlocal done
-        step = kwargs.get("step", args[0] if args and isinstance(args[0], int) else None)
-        done = step + 1 if isinstance(step, int) else done + 1
-        report(min(done, steps), steps)
+    def callback(done, total=steps, *_):
+        report(min(int(done), int(total)), int(total))
 
     return {"callback": callback}

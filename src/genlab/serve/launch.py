@@ -123,3 +123,28 @@ class LocalServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def tiny_text2image_checkpoint(path: str | Path, seed: int = 0) -> Path:
+    """A tiny, untrained text-to-image checkpoint (U-Net "unet-tiny", encoder "text-tiny"),
+    saved with the pipeline's own checkpoint format: enough to exercise a server in seconds."""
+    import torch
+
+    from genlab.diffusion import NoiseSchedule
+    from genlab.io import save_checkpoint
+    from genlab.models import create_model
+    from genlab.pipelines.text2image import Text2ImagePipeline
+    from genlab.text import TextEncoder, TextEncoderConfig
+    from genlab.text.encoder import TEXT_ENCODERS
+
+    torch.manual_seed(seed)
+    pipe = Text2ImagePipeline(
+        create_model("unet-tiny"),
+        TextEncoder(TextEncoderConfig(**TEXT_ENCODERS["text-tiny"])),
+        NoiseSchedule.create("linear"),
+        "epsilon",
+        name=Path(path).stem,
+        image_size=32,
+    )
+    tensors, config = pipe.checkpoint()
+    return save_checkpoint(path, tensors, config)

@@ -106,26 +106,33 @@ class BodyLimit:
                     declared = self.max_bytes + 1
                 if declared > self.max_bytes:
                     return await self._refuse(send)
-        seen = 0
-        started = False
+        seen, started, too_large = 0, False, False
 
         async def limited_receive():
-            nonlocal seen
+            nonlocal seen, too_large
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    too_large = True
                     raise BodyTooLarge
             return message
 
-        async def tracking_send(message):
+        async def guarded_send(message):
+            # Whatever the app answers once the body overflowed (its parser may call it a 400),
+            # the client gets 413.
             nonlocal started
+            if too_large:
+                if message["type"] == "http.response.start" and not started:
+                    started = True
+                    await self._refuse(send)
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited_receive, guarded_send)
         except BodyTooLarge:
             if not started:
                 await self._refuse(send)

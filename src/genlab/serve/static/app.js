@@ -394,11 +394,24 @@ function selectTab(name) {
 }
 for (const tab of document.querySelectorAll(".tab")) tab.addEventListener("click", () => selectTab(tab.dataset.tab));
 
+const modelInfo = new Map();
+
+function showSamplers(modelName) {
+  const select = $("#sampler");
+  const current = select.value;
+  const names = (modelInfo.get(modelName) || {}).samplers || [];
+  select.replaceChildren(el("option", { value: "", text: "default" }), ...names.map((n) => el("option", { text: n })));
+  if (names.includes(current)) select.value = current;
+}
+
 async function loadModels() {
   const { models, default: fallback } = await api("/api/models");
   const select = $("#model");
+  for (const m of models) modelInfo.set(m.name, m);
   select.replaceChildren(...models.map((m) => el("option", { value: m.name, text: m.kind === "text2video" ? `${m.name} (video)` : m.name })));
   if (fallback) select.value = fallback;
+  showSamplers(select.value);
+  select.addEventListener("change", () => showSamplers(select.value));
 }
 
 async function checkHealth() {
