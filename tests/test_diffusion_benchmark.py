@@ -1,0 +1,117 @@
+"""benchmarks/samplers.py: its scoring on a pipeline that draws the prompt exactly, and a whole
+run on a tiny random text2image checkpoint."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from test_diffusion_samplers import one_thread  # noqa: F401  (fixture)
+
+from genlab.diffusion import SAMPLERS, NoiseSchedule
+from genlab.io import save_checkpoint
+from genlab.pipelines.base import GenerationResult
+from genlab.world import parse_prompt, realize, render
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+_spec = importlib.util.spec_from_file_location(
+    "samplers_benchmark", Path(__file__).parents[1] / "benchmarks" / "samplers.py"
+)
+bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench)
+
+
+class DrawingPipeline:
+    """Stand-in for a perfect model: renders a scene that satisfies each prompt."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(
+        self, prompts, num_inference_steps, guidance_scale=None, sampler="ddim", seed=0, **_
+    ):
+        self.calls.append((len(prompts), num_inference_steps, sampler, seed))
+        images = [
+            Image.fromarray(render(realize(parse_prompt(p).request, seed + i), 32))
+            for i, p in enumerate(prompts)
+        ]
+        return GenerationResult(images=images, metadata=[{}] * len(images))
+
+
+def test_world_prompts_are_reproducible_captions_with_their_requests():
+    a, b = bench.world_prompts(5, seed=3), bench.world_prompts(5, seed=3)
+    assert [t for t, _ in a] == [t for t, _ in b]
+    assert all(isinstance(t, str) and t and r.objects for t, r in a)
+
+
+def test_a_pipeline_that_draws_every_prompt_scores_full_accuracy():
+    pipe = DrawingPipeline()
+    prompts = bench.world_prompts(20, seed=1)
+    acc = bench.compositional_accuracy(
+        pipe, prompts, sampler="euler", steps=7, seed=100, batch_size=8
+    )
+    assert acc == {"accuracy": 1.0, "mean_score": 1.0}
+    assert pipe.calls == [(8, 7, "euler", 100), (8, 7, "euler", 108), (4, 7, "euler", 116)]
+
+
+def test_blank_images_score_zero_accuracy():
+    blank = lambda prompts, **_: GenerationResult(
+        images=[Image.fromarray(np.full((32, 32, 3), 18, np.uint8))] * len(prompts)
+    )
+    acc = bench.compositional_accuracy(blank, bench.world_prompts(6), sampler="ddim", steps=1)
+    assert acc["accuracy"] == 0.0 and acc["mean_score"] < 1.0
+
+
+@pytest.fixture
+def tiny_checkpoint(tmp_path):
+    from genlab.models import create_model
+    from genlab.pipelines.text2image import Text2ImagePipeline
+    from genlab.text import TextEncoder, TextEncoderConfig
+    from genlab.text.encoder import TEXT_ENCODERS
+
+    torch.manual_seed(0)
+    pipe = Text2ImagePipeline(
+        create_model("dit-tiny"),
+        TextEncoder(TextEncoderConfig(**TEXT_ENCODERS["text-tiny"])),
+        NoiseSchedule.create("cosine"),
+        "v_prediction",
+        image_size=16,
+        name="tiny-random",
+    )
+    return save_checkpoint(tmp_path / "tiny.safetensors", *pipe.checkpoint())
+
+
+def test_benchmark_runs_end_to_end_on_a_tiny_random_model(tiny_checkpoint, tmp_path, capsys):
+    out = tmp_path / "out"
+    rc = bench.main(
+        [
+            "--model", str(tiny_checkpoint), "--device", "cpu", "--num-prompts", "2",
+            "--steps", "1", "3", "--speed-steps", "2", "--speed-images", "2",
+            "--guidance", "1", "4", "--guidance-steps", "2", "--out-dir", str(out),
+        ]
+    )  # fmt: skip
+    assert rc == 0
+    results = json.loads((out / "samplers.json").read_text())
+    assert set(results["speed"]) == set(SAMPLERS)
+    assert all(r["images_per_s"] > 0 for r in results["speed"].values())
+    for rows in results["accuracy_vs_steps"].values():
+        assert [r["steps"] for r in rows] == [1, 3]
+        assert all(0 <= r["accuracy"] <= 1 for r in rows)
+    assert [r["guidance_scale"] for r in results["accuracy_vs_guidance"]["dpmpp_2m"]] == [1.0, 4.0]
+    for png in ("accuracy_vs_steps.png", "accuracy_vs_guidance.png"):
+        with Image.open(out / png) as im:
+            assert im.format == "PNG" and im.width > 100
+    assert "| dpmpp_2m |" in capsys.readouterr().out
+
+
+def test_benchmark_refuses_an_unknown_sampler_in_one_line(tiny_checkpoint, tmp_path, capsys):
+    rc = bench.main(
+        ["--model", str(tiny_checkpoint), "--samplers", "plms", "--out-dir", str(tmp_path)]
+    )
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert err.startswith("genlab: error: --samplers") and "dpmpp_2m" in err
