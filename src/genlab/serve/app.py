@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import io
 import json
 import re
@@ -101,6 +102,14 @@ class Server:
                 page += 1
         return closed
 
+    def shutdown(self) -> None:
+        """Let running jobs finish (briefly); close what cannot finish as failed, with the reason."""
+        self.queue.stop(timeout=5.0)
+        for job in self.queue.unfinished():
+            self.history.finish_run(
+                job.id, status="failed", error="the server stopped before this job finished"
+            )
+
     def submit(self, kind: str, params: dict[str, Any]) -> Job:
         def record() -> str:
             stored = {k: v for k, v in params.items() if k != "mask"}
@@ -157,20 +166,20 @@ def create_app(config: ServeConfig | None = None):
     """The ASGI application: token check and body limit around the FastAPI routes."""
     config = config or ServeConfig()
     server = Server(config)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        server.queue.start()
+        yield
+        await asyncio.to_thread(server.shutdown)
+
     api = FastAPI(
         title="genlab",
         version=__version__,
         description="Visual generation, offline first: text to image, editing, the agent, history.",
+        lifespan=lifespan,
     )
     api.state.server = server
-
-    @api.on_event("startup")
-    async def _start():
-        server.queue.start()
-
-    @api.on_event("shutdown")
-    async def _stop():
-        server.queue.stop()
 
     _add_error_handlers(api)
     _add_routes(api, server)

@@ -49,10 +49,6 @@ class Job:
             return 1.0
         return min(self.step / self.total_steps, 1.0) if self.total_steps else 0.0
 
-    @property
-    def finished_ok(self) -> bool:
-        return self.status == "done"
-
     def public(self, queue_position: int | None) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -164,16 +160,10 @@ class JobQueue:
         with self._cond:
             return job.public(self.position(job))
 
-    def wait(self, job: Job, version: int, timeout: float) -> int:
-        """Block until the job changes after `version` (or `timeout`); return its new version."""
-        deadline = time.monotonic() + timeout
+    def unfinished(self) -> list[Job]:
+        """Jobs accepted but not yet done or failed (waiting or running)."""
         with self._cond:
-            while job.version == version and job.status not in ("done", "failed"):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                self._cond.wait(left)
-            return job.version
+            return [j for j in self._jobs.values() if j.status in ("queued", "running")]
 
     def stats(self) -> dict[str, Any]:
         with self._cond:

@@ -285,7 +285,13 @@ $("#agent-form").addEventListener("submit", async (event) => {
   button.disabled = true;
   input.value = "";
   try {
-    for await (const { event: kind, data } of postEvents("/api/agent", { request, backend: $("#agent-backend").value })) {
+    // The agent draws with the model and step count chosen in the Generate form.
+    const options = { max_rounds: Number($("#agent-rounds").value) || 2 };
+    const steps = Number($("#num_inference_steps").value);
+    if (steps) options.steps = steps;
+    if ($("#model").value) options.image_model = $("#model").value;
+    const body = { request, backend: $("#agent-backend").value, options };
+    for await (const { event: kind, data } of postEvents("/api/agent", body)) {
       if (kind === "step") renderStep(data);
       else if (kind === "failed") bubble("err", data.error || "the agent failed");
     }

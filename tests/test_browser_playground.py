@@ -1,0 +1,169 @@
+"""The playground page in headless Chromium against a real server: type a prompt and get an image,
+reuse a history entry (same seed, same image), inpaint under a painted mask, run the agent."""
+
+import io
+import os
+import shutil
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+
+from genlab.serve.launch import LocalServer, tiny_text2image_checkpoint
+
+CHROMIUM = "/usr/bin/chromium"
+TOKEN = "browser-token"
+SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "playground.png"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM), reason=f"headless Chromium not installed at {CHROMIUM}"
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    model = tiny_text2image_checkpoint(tmp_path_factory.mktemp("model") / "tiny.safetensors")
+    with LocalServer(
+        tmp_path_factory.mktemp("home"), models={"world-tiny": str(model)}, token=TOKEN
+    ) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+            ],
+        )
+        context = browser.new_context(viewport={"width": 1360, "height": 860})
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{server.url}/?token={TOKEN}")  # the link sets the token cookie
+        page.wait_for_selector("#model option[value='world-tiny']", state="attached")
+        yield page
+        assert not errors, f"JavaScript errors on the page: {errors}"
+        browser.close()
+
+
+def pixels(server, url):
+    r = httpx.get(server.url + url, headers={"Authorization": f"Bearer {TOKEN}"})
+    return np.asarray(Image.open(io.BytesIO(r.content)).convert("RGB"))
+
+
+def generate_from_form(page):
+    before = page.locator("#results .result").count()
+    page.click("#generate-btn")
+    page.wait_for_function(
+        "() => { const img = document.querySelector('#results .result img');"
+        " return img && img.complete && img.naturalWidth > 0 }"
+    )
+    del before
+    return page.get_attribute("#results .result img", "src")
+
+
+def test_typing_a_prompt_shows_progress_then_the_image(page, server):
+    page.fill("#prompt", "a red circle above a blue square")
+    page.fill("#num_inference_steps", "4")
+    page.fill("#seed", "42")
+    src = generate_from_form(page)
+    assert src.startswith("/api/images/")
+    assert page.locator("#progress").is_visible()
+    assert page.text_content("#progress-text") == "done"
+    assert page.text_content("#results .meta").startswith("seed 42")
+    # The gallery lists the new image with its parameters.
+    page.wait_for_selector(".card .prompt:text('a red circle above a blue square')")
+    assert "seed 42" in page.text_content(".card .params")
+
+
+def test_reusing_a_history_entry_regenerates_the_same_image(page, server):
+    page.fill("#prompt", "something else entirely")
+    page.fill("#seed", "")
+    first = page.locator(".card", has_text="a red circle above a blue square").first
+    first_src = first.locator("img").get_attribute("src")
+    first.locator("button.reuse").click()
+    assert page.input_value("#prompt") == "a red circle above a blue square"
+    assert page.input_value("#seed") == "42"
+    assert page.input_value("#num_inference_steps") == "4"
+    page.evaluate("document.querySelector('#results').replaceChildren()")
+    second_src = generate_from_form(page)
+    assert second_src != first_src
+    assert np.array_equal(pixels(server, first_src), pixels(server, second_src))
+
+
+def test_gallery_search_filters_by_prompt(page):
+    page.fill("#prompt", "a purple star")
+    generate_from_form(page)
+    page.wait_for_selector(".card .prompt:text('a purple star')")
+    page.fill("#gallery-search", "purple")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.card .prompt')].every(p => p.textContent.includes('purple'))"
+    )
+    page.fill("#gallery-search", "")
+    page.wait_for_function("() => document.querySelectorAll('.card').length >= 3")
+
+
+def test_painting_a_mask_and_applying_an_edit_makes_a_new_image(page):
+    page.locator(".card", has_text="a red circle above a blue square").first.locator(
+        "button.edit"
+    ).click()
+    assert page.locator("#view-edit").is_visible()
+    box = page.locator("#edit-mask").bounding_box()
+    page.mouse.move(box["x"] + 40, box["y"] + 40)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 160, box["y"] + 160, steps=8)
+    page.mouse.up()
+    page.fill("#edit-prompt", "a green circle")
+    page.click("#edit-btn")
+    page.wait_for_function(
+        "() => { const img = document.querySelector('#edit-results img');"
+        " return img && img.complete && img.naturalWidth > 0 }"
+    )
+    assert page.text_content("#edit-error") == ""
+
+
+def test_agent_chat_shows_steps_and_images_as_they_come(page):
+    page.click(".tab[data-tab='agent']")
+    page.fill("#agent-rounds", "1")
+    page.fill("#agent-input", "a red circle left of a blue square")
+    page.select_option("#agent-backend", "offline")
+    page.click("#agent-send")
+    page.wait_for_selector(".bubble.final", timeout=120_000)
+    assert page.locator(".bubble.user").first.text_content() == "a red circle left of a blue square"
+    assert page.locator(".bubble.tool .name", has_text="generate_image").count() >= 1
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.bubble.tool img')].some(i => i.complete && i.naturalWidth > 0)"
+    )
+
+
+def test_screenshot_of_the_playground(page, tmp_path):
+    page.click(".tab[data-tab='generate']")
+    page.fill("#prompt", "a red circle above a blue square")
+    page.fill("#num_images", "4")
+    page.fill("#seed", "7")
+    generate_from_form(page)
+    page.wait_for_function("() => document.querySelectorAll('#results img').length === 4")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('img')].every(i => i.complete && i.naturalWidth > 0)"
+    )
+    shot = tmp_path / "playground.png"
+    page.screenshot(path=str(shot), full_page=False)
+    assert Image.open(shot).size == (1360, 860)
+    if os.environ.get("GENLAB_UPDATE_SCREENSHOT"):  # refresh the README's picture
+        shutil.copyfile(shot, SCREENSHOT)
