@@ -53,12 +53,25 @@ TEMPLATES: tuple[Template, ...] = tuple(
 )
 
 
+def random_template(scene: Scene, rng) -> Template:
+    """One of the TEMPLATES that applies to `scene`, each choice drawn independently (uniform)."""
+    details = ["full", "objects", "counts"] + (["relation"] if len(scene.objects) == 2 else [])
+    joiners = ["list", "while"] if "motions" in scene.extras else ["list"]
+    k = rng.integers(1 << 30)
+    return Template(
+        PREFIXES[k % len(PREFIXES)],
+        details[(k >> 4) % len(details)],
+        bool((k >> 8) & 1),
+        joiners[(k >> 9) % len(joiners)],
+        bool((k >> 10) & 1),
+    )
+
+
 def caption_and_request(scene: Scene, rng=None, template: Template | None = None):
     """A random caption of `scene` and the SceneRequest it states (what the grammar reads back)."""
     rng = as_generator(rng)
     if template is None:
-        options = [t for t in TEMPLATES if t.applies_to(scene)]
-        template = options[int(rng.integers(len(options)))]
+        template = random_template(scene, rng)
     request: SceneRequest = request_of(
         scene, template.detail, with_background=template.with_background
     )

@@ -14,7 +14,6 @@ import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-import torch
 from PIL import Image
 
 from genlab.errors import InvalidArgument
@@ -96,7 +95,9 @@ def as_uint8_image(image) -> np.ndarray:
     """uint8 (H, W, 3) array from a uint8 array, a PIL image, or a (3, H, W) tensor in [-1, 1]."""
     if isinstance(image, Image.Image):
         return np.asarray(image.convert("RGB"))
-    if isinstance(image, torch.Tensor):
+    if hasattr(image, "detach"):  # a torch tensor (torch is not imported unless one is passed)
+        import torch
+
         t = image.detach().float().cpu()
         if t.ndim != 3 or t.shape[0] != 3:
             raise InvalidArgument("image", "a (3, H, W) tensor in [-1, 1]", tuple(t.shape))

@@ -103,6 +103,19 @@ def _palette(name: str, table: str) -> np.ndarray:
     return np.array((COLORS if table == "object" else BACKGROUNDS)[name], dtype=np.float32)
 
 
+SUBPIXEL = 16  # object centers are snapped to 1/16 pixel, so each sprite is computed once
+
+
+@lru_cache(maxsize=32768)
+def _sprite(shape: str, radius: float, fx: int, fy: int) -> np.ndarray:
+    """Coverage of a shape whose center is fx/SUBPIXEL, fy/SUBPIXEL pixels right of and below
+    the top-left corner of the sprite's middle pixel: (2K+1, 2K+1, 1) float32, K = ceil(r) + 1."""
+    k = int(math.ceil(radius)) + 1
+    grid = np.arange(2 * k + 1, dtype=np.float64) + 0.5
+    alpha = coverage(shape, k + fx / SUBPIXEL, k + fy / SUBPIXEL, radius, grid[None], grid[:, None])
+    return alpha.astype(np.float32)[..., None]
+
+
 def draw(
     canvas: np.ndarray, shape: str, color: str, cx: float, cy: float, radius: float
 ) -> np.ndarray:
@@ -111,16 +124,19 @@ def draw(
     cx, cy, radius are fractions of the image side (the scene's units).
     """
     h, w = canvas.shape[:2]
-    cx, cy, r = cx * w, cy * h, radius * w
-    x0, x1 = max(int(cx - r - 1), 0), min(int(math.ceil(cx + r + 1)), w)
-    y0, y1 = max(int(cy - r - 1), 0), min(int(math.ceil(cy + r + 1)), h)
-    if x0 >= x1 or y0 >= y1:
+    qx, qy = round(cx * w * SUBPIXEL), round(cy * h * SUBPIXEL)
+    ix, fx = divmod(qx, SUBPIXEL)
+    iy, fy = divmod(qy, SUBPIXEL)
+    alpha = _sprite(shape, round(radius * w, 3), fx, fy)
+    k = alpha.shape[0] // 2
+    x0, y0 = ix - k, iy - k  # canvas position of the sprite's top-left pixel
+    cx0, cy0 = max(x0, 0), max(y0, 0)
+    cx1, cy1 = min(x0 + alpha.shape[1], w), min(y0 + alpha.shape[0], h)
+    if cx0 >= cx1 or cy0 >= cy1:
         return canvas
-    px = (np.arange(x0, x1, dtype=np.float64) + 0.5)[None, :]
-    py = (np.arange(y0, y1, dtype=np.float64) + 0.5)[:, None]
-    alpha = coverage(shape, cx, cy, r, px, py).astype(np.float32)[..., None]  # (h, w, 1)
-    region = canvas[y0:y1, x0:x1]
-    region += alpha * (_palette(color, "object") - region)
+    a = alpha[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
+    region = canvas[cy0:cy1, cx0:cx1]
+    region += a * (_palette(color, "object") - region)
     return canvas
 
 

@@ -9,7 +9,7 @@ Coordinates are fractions of the image side, x to the right and y downwards.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 
 SHAPES: tuple[str, ...] = ("circle", "square", "triangle", "diamond", "star")
 
@@ -109,7 +109,15 @@ class Obj:
         return (self.color, self.shape) in HELD_OUT
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {
+            "shape": self.shape,
+            "color": self.color,
+            "size": self.size,
+            "row": self.row,
+            "col": self.col,
+            "x": self.x,
+            "y": self.y,
+        }
 
     def describe(self, with_size: bool = True) -> str:
         return (

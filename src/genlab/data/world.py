@@ -1,0 +1,212 @@
+"""Datasets of the built-in world: (image, caption, scene) and (video, caption, scene), endless or
+fixed-size, where item i is always the same (seeded by (seed, i)), plus a process-pool prerender.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from genlab.errors import InvalidArgument
+from genlab.world.caption import caption
+from genlab.world.render import check_size, render
+from genlab.world.sample import sample_scene
+from genlab.world.spec import Scene
+from genlab.world.video import check_num_frames, render_video, sample_video_scene
+
+_CHUNK = 1024  # scenes per process-pool task
+
+
+def to_signed(images: np.ndarray) -> torch.Tensor:
+    """uint8 (..., H, W, 3) -> float (..., 3, H, W) in [-1, 1]."""
+    t = torch.from_numpy(np.ascontiguousarray(images)).float() / 127.5 - 1.0
+    return t.movedim(-1, -3)
+
+
+def world_item(
+    seed: int, index: int, *, include_held_out: bool = False, n_objects=None, canonical=False
+) -> tuple[Scene, str]:
+    """Scene and caption number `index` of the stream seeded by `seed`."""
+    rng = np.random.default_rng([seed, index])
+    scene = sample_scene(rng, n_objects=n_objects, exclude_held_out=not include_held_out)
+    return scene, caption(scene, None if canonical else rng)
+
+
+def video_item(
+    seed: int, index: int, *, include_held_out: bool = False, n_objects=None, canonical=False
+) -> tuple[Scene, str]:
+    rng = np.random.default_rng([seed, index])
+    scene = sample_video_scene(rng, n_objects=n_objects, exclude_held_out=not include_held_out)
+    return scene, caption(scene, None if canonical else rng)
+
+
+class _WorldStream(Dataset):
+    """Map-style and iterable at once: `ds[i]` for any i ≥ 0 (below `length` if one is set);
+    `len(ds)` raises TypeError for an endless stream, as for any unsized iterable."""
+
+    def __init__(
+        self,
+        size: int = 32,
+        length: int | None = None,
+        seed: int = 0,
+        include_held_out: bool = False,
+        n_objects=None,
+        canonical_captions: bool = False,
+    ):
+        self.size = check_size(size)
+        if length is not None and (
+            isinstance(length, bool) or not isinstance(length, int) or length < 1
+        ):
+            raise InvalidArgument("length", "a positive integer or None (endless)", length)
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise InvalidArgument("seed", "an integer", seed)
+        self.length, self.seed = length, seed
+        self.include_held_out, self.n_objects = include_held_out, n_objects
+        self.canonical_captions = canonical_captions
+
+    def __len__(self) -> int:
+        if self.length is None:
+            raise TypeError(f"{type(self).__name__} is endless (length=None): it has no len()")
+        return self.length
+
+    def _check_index(self, index) -> int:
+        index = int(index)
+        if index < 0 or (self.length is not None and index >= self.length):
+            raise IndexError(f"index {index} out of range for length {self.length}")
+        return index
+
+    def __iter__(self):
+        indices = range(self.length) if self.length is not None else itertools.count()
+        return (self[i] for i in indices)
+
+
+class WorldImageDataset(_WorldStream):
+    """Items {"image": float (3, H, W) in [-1, 1], "caption": str, "scene": scene JSON}.
+
+    include_held_out=False (training) never yields a held-out (color, shape) pair.
+    canonical_captions=True gives the one canonical caption instead of random templates.
+    """
+
+    def __getitem__(self, index) -> dict:
+        scene, text = world_item(
+            self.seed,
+            self._check_index(index),
+            include_held_out=self.include_held_out,
+            n_objects=self.n_objects,
+            canonical=self.canonical_captions,
+        )
+        image = to_signed(render(scene, self.size))
+        return {"image": image, "caption": text, "scene": scene.to_json()}
+
+
+class WorldVideoDataset(_WorldStream):
+    """Items {"video": float (T, 3, H, W) in [-1, 1], "caption": str, "scene": scene JSON}; the
+    scene's extras hold one motion per object, and the caption says how each moves."""
+
+    def __init__(self, size: int = 32, num_frames: int = 8, **kwargs):
+        super().__init__(size, **kwargs)
+        self.num_frames = check_num_frames(num_frames)
+
+    def __getitem__(self, index) -> dict:
+        scene, text = video_item(
+            self.seed,
+            self._check_index(index),
+            include_held_out=self.include_held_out,
+            n_objects=self.n_objects,
+            canonical=self.canonical_captions,
+        )
+        video = to_signed(render_video(scene, self.num_frames, self.size))
+        return {"video": video, "caption": text, "scene": scene.to_json()}
+
+
+def _render_chunk(args) -> tuple[np.ndarray, list[str], list[str]]:
+    kind, seed, start, stop, size, num_frames, include_held_out, canonical = args
+    images, captions, scenes = [], [], []
+    for i in range(start, stop):
+        if kind == "image":
+            scene, text = world_item(
+                seed, i, include_held_out=include_held_out, canonical=canonical
+            )
+            images.append(render(scene, size))
+        else:
+            scene, text = video_item(
+                seed, i, include_held_out=include_held_out, canonical=canonical
+            )
+            images.append(render_video(scene, num_frames, size))
+        captions.append(text)
+        scenes.append(scene.to_json())
+    return np.stack(images), captions, scenes
+
+
+def _prerender(kind, n, size, seed, workers, include_held_out, canonical, num_frames, progress):
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise InvalidArgument("n", "a positive number of scenes", n)
+    size = check_size(size)
+    workers = (os.cpu_count() or 1) if workers is None else workers
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise InvalidArgument("workers", "a positive number of processes", workers)
+    tasks = [
+        (kind, seed, s, min(s + _CHUNK, n), size, num_frames, include_held_out, canonical)
+        for s in range(0, n, _CHUNK)
+    ]
+    from tqdm import tqdm
+
+    bar = tqdm(total=n, desc=f"render {kind}s", unit=kind, disable=not progress)
+    results = []
+    if workers == 1 or len(tasks) == 1:
+        for t in tasks:
+            results.append(_render_chunk(t))
+            bar.update(t[3] - t[2])
+    else:
+        with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
+            for t, r in zip(tasks, pool.map(_render_chunk, tasks)):
+                results.append(r)
+                bar.update(t[3] - t[2])
+    bar.close()
+    images = torch.from_numpy(np.concatenate([r[0] for r in results]))
+    captions = [c for r in results for c in r[1]]
+    scenes = [s for r in results for s in r[2]]
+    return {"images": images, "captions": captions, "scenes": scenes}
+
+
+def prerender(
+    n: int,
+    size: int = 32,
+    seed: int = 0,
+    workers: int | None = None,
+    *,
+    include_held_out: bool = False,
+    canonical_captions: bool = False,
+    progress: bool = False,
+) -> dict:
+    """The first n items of WorldImageDataset(size, seed=seed) rendered by a process pool:
+    {"images": uint8 tensor (N, H, W, 3), "captions": [str], "scenes": [scene JSON]}.
+
+    workers: processes (default: every CPU; 1 renders in this process).
+    """
+    return _prerender(
+        "image", n, size, seed, workers, include_held_out, canonical_captions, 0, progress
+    )
+
+
+def prerender_videos(
+    n: int,
+    size: int = 32,
+    num_frames: int = 8,
+    seed: int = 0,
+    workers: int | None = None,
+    *,
+    include_held_out: bool = False,
+    canonical_captions: bool = False,
+    progress: bool = False,
+) -> dict:
+    """Like prerender for WorldVideoDataset: "images" is uint8 (N, T, H, W, 3)."""
+    num_frames = check_num_frames(num_frames)
+    return _prerender(
+        "video", n, size, seed, workers, include_held_out, canonical_captions, num_frames, progress
+    )
