@@ -377,7 +377,11 @@ def parse_prompt(text: str) -> PromptParse:
     for k, (kind, value, words) in enumerate(tokens):
         following = tokens[k + 1][0] if k + 1 < len(tokens) else None
         if kind in ("count", "size", "color"):
-            if kind in pending and kind != "count":
+            # A repeated attribute, or a count after attributes, starts a new noun phrase
+            # ("a red elephant and a star": the red thing is an object of its own).
+            if (kind in pending and kind != "count") or (
+                kind == "count" and ("color" in pending or "size" in pending)
+            ):
                 flush()
             pending[kind] = value
         elif kind == "the":

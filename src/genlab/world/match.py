@@ -261,4 +261,4 @@ def match(request, parsed) -> Match:
     search(0, frozenset(), [])
     checks = best[1]
     score = sum(c.ok for c in checks) / len(checks) if checks else 1.0
-    return Match(round(score, 4), all(c.ok for c in checks), checks)
+    return Match(score, all(c.ok for c in checks), checks)

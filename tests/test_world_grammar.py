@@ -1,0 +1,183 @@
+"""Captioner and prompt grammar: every template reads back to the request it was written from,
+synonyms and counts in words, unknown words reported, and realize() draws what was asked."""
+
+import numpy as np
+import pytest
+
+from genlab.errors import InvalidArgument
+from genlab.world import (
+    TEMPLATES,
+    Obj,
+    ObjectRequest,
+    Scene,
+    canonical_caption,
+    caption,
+    caption_and_request,
+    match,
+    parse_prompt,
+    realize,
+    request_of,
+    sample_scene,
+)
+from genlab.world.video import sample_video_scene
+
+
+def _scenes():
+    scenes = [sample_scene(s, n_objects=1 + s % 4) for s in range(12)]
+    scenes += [sample_video_scene(s, n_objects=1 + s % 3) for s in range(6)]
+    scenes.append(
+        Scene(  # alike objects, so "counts" templates write "two blue squares"
+            (
+                Obj("square", "blue", "small", 0, 0),
+                Obj("square", "blue", "small", 2, 2),
+                Obj("circle", "orange", "large", 1, 1),
+            ),
+            "gray",
+        )
+    )
+    return scenes
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda t: f"{t.detail}-{t.joiner}")
+def test_every_template_reads_back_to_its_request(template):
+    rng = np.random.default_rng(0)
+    for scene in _scenes():
+        if not template.applies_to(scene):
+            continue
+        text, request = caption_and_request(scene, rng, template)
+        parsed = parse_prompt(text)
+        assert parsed.unknown_words == [], text
+        assert parsed.request.normalized() == request.normalized(), text
+
+
+def test_random_captions_read_back_for_many_scenes():
+    for seed in range(300):
+        scene = sample_scene(seed) if seed % 3 else sample_video_scene(seed)
+        text, request = caption_and_request(scene, seed)
+        assert parse_prompt(text).request.normalized() == request.normalized(), text
+
+
+def test_spec_to_caption_to_spec_is_identity():
+    for seed in range(100):
+        scene = sample_scene(seed)
+        again = realize(parse_prompt(canonical_caption(scene)).request, seed + 1)
+        key = lambda s: sorted((o.shape, o.color, o.size, o.row, o.col) for o in s.objects)
+        assert key(again) == key(scene) and again.background == scene.background
+
+
+def test_canonical_caption_is_stable_and_plain():
+    scene = Scene(
+        (Obj("circle", "red", "small", 0, 0), Obj("square", "blue", "large", 1, 1)), "black"
+    )
+    assert canonical_caption(scene) == (
+        "a small red circle in the top left and a large blue square in the center "
+        "on a black background"
+    )
+    assert caption(scene) == canonical_caption(scene)
+    assert canonical_caption("a crimson ball above a big box") == (
+        "a red circle above a large square"
+    )
+
+
+def test_synonyms_map_to_the_world_vocabulary():
+    request = parse_prompt(
+        "a big crimson ball and a tiny turquoise box on a grey background"
+    ).request
+    assert request.objects == (
+        ObjectRequest("circle", "red", "large"),
+        ObjectRequest("square", "cyan", "small"),
+    )
+    assert request.background == "gray"
+
+
+def test_captions_use_synonyms_and_counts_in_words():
+    scene = _scenes()[-1]
+    texts = {caption(scene, seed) for seed in range(200)}
+    plural = ("squares", "boxes", "blocks")
+    assert any("two" in t and any(w in t for w in plural) for t in texts)
+    assert any("ball" in t or "disc" in t or "dot" in t for t in texts)
+    assert len(texts) > 100, "many templates and synonyms"
+
+
+def test_counts_relations_and_positions_are_parsed():
+    request = parse_prompt("two red circles above a blue square in the bottom right").request
+    assert request.objects[0] == ObjectRequest("circle", "red", None, 2)
+    assert request.objects[1] == ObjectRequest("square", "blue", None, 1, 2, 2)
+    assert [(r.subject, r.relation, r.target) for r in request.relations] == [(0, "above", 1)]
+
+
+def test_the_refers_back_to_an_object_already_mentioned():
+    request = parse_prompt(
+        "a red circle left of a blue square and a green star below the blue square"
+    ).request
+    assert len(request.objects) == 3
+    assert {(r.subject, r.relation, r.target) for r in request.relations} == {
+        (0, "left of", 1),
+        (2, "below", 1),
+    }
+
+
+def test_motion_words_are_parsed_after_their_object():
+    request = parse_prompt("a red circle moving right while a blue square grows").request
+    assert [o.motion for o in request.objects] == ["right", "grow"]
+
+
+def test_unknown_words_are_listed_and_the_rest_still_understood():
+    parsed = parse_prompt("a fluffy red elephant next to a star, please")
+    assert parsed.unknown_words == ["fluffy", "elephant", "please"]
+    assert parsed.request.objects == (ObjectRequest(None, "red"), ObjectRequest("star"))
+    assert parsed.canonical == "a red object and a star"
+
+
+def test_background_words_before_a_noun_are_not_object_colors():
+    parsed = parse_prompt("a white circle")
+    assert parsed.unknown_words == ["white"] and parsed.request.background is None
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "two red circles above a blue square",
+        "a large green star in the top left and a small pink diamond in the bottom right",
+        "a circle and a red circle",
+        "three triangles on a white background",
+        "a yellow circle left of a purple diamond",  # both held-out pairs, asked explicitly
+        "a blue object below an orange object",
+    ],
+)
+def test_realize_draws_a_scene_that_satisfies_the_prompt(prompt):
+    request = parse_prompt(prompt).request
+    for seed in range(5):
+        scene = realize(request, seed)
+        result = match(request, scene)
+        assert result.satisfied, (prompt, result.summary())
+
+
+def test_realize_leaves_held_out_pairs_out_of_free_attributes():
+    request = parse_prompt("four objects").request
+    for seed in range(30):
+        assert not realize(request, seed).has_held_out
+
+
+@pytest.mark.parametrize(
+    "prompt, argument",
+    [
+        ("five stars", "objects"),
+        ("three circles and two squares", "objects"),
+        ("a red circle left of a blue square and the blue square left of the red circle", "prompt"),
+        ("a circle in the top left and a square in the top left corner above it", "prompt"),
+    ],
+)
+def test_impossible_requests_raise_naming_the_argument(prompt, argument):
+    with pytest.raises(InvalidArgument, match=f"^{argument}:"):
+        realize(parse_prompt(prompt).request, 0)
+
+
+def test_request_of_levels_of_detail():
+    scene = _scenes()[-1]
+    assert all(o.row is not None for o in request_of(scene, "full").objects)
+    assert all(o.row is None for o in request_of(scene, "objects").objects)
+    counts = request_of(scene, "counts").objects
+    assert [o.count for o in counts] == [2, 1]
+    with pytest.raises(InvalidArgument, match="detail"):
+        request_of(scene, "relation")  # three objects
