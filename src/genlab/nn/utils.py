@@ -81,7 +81,8 @@ def run_with_compile_fallback(model: nn.Module, fn: Callable, *args, **kwargs):
     except Exception as e:
         if not getattr(model, "_genlab_compiled", False):
             raise
-        reason = f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}"
+        lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+        reason = f"{type(e).__name__}: {' '.join(lines[:2])[:300]}"
         warnings.warn(f"torch.compile failed ({reason}); falling back to eager", stacklevel=2)
         model.compile_error = reason
         uncompile(model)

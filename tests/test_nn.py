@@ -1,0 +1,167 @@
+"""Shared blocks: attention masks and causality, zero-init identities, embeddings, configs,
+activation checkpointing and the torch.compile fallback."""
+
+import json
+import math
+import warnings
+from dataclasses import dataclass
+
+import pytest
+import torch
+from torch import nn
+
+from genlab.errors import InvalidArgument
+from genlab.nn import (
+    AdaLNModulation,
+    Attention,
+    CrossAttention,
+    ModelConfig,
+    ResBlock,
+    SelfAttention2d,
+    TransformerBlock,
+    compile_blocks,
+    maybe_checkpoint,
+    run_with_compile_fallback,
+    sincos_2d,
+    timestep_embedding,
+)
+
+
+def test_timestep_embedding_is_cos_then_sin_of_t_times_geometric_frequencies():
+    t = torch.tensor([0.0, 3.5, 999.0])
+    emb = timestep_embedding(t, 8)
+    assert emb.shape == (3, 8)
+    freq1 = math.exp(-math.log(10000) * 1 / 4)
+    assert emb[1, 1].item() == pytest.approx(math.cos(3.5 * freq1), abs=1e-5)
+    assert emb[1, 5].item() == pytest.approx(math.sin(3.5 * freq1), abs=1e-5)
+    assert torch.equal(emb[0], torch.tensor([1.0] * 4 + [0.0] * 4))
+
+
+def test_sincos_2d_encodes_column_in_first_half_and_row_in_second():
+    emb = sincos_2d(3, 4, 16)  # (H*W, D), row-major
+    assert emb.shape == (12, 16)
+    same_col = emb[[1, 5, 9]]  # column 1 in rows 0, 1, 2
+    assert torch.allclose(same_col[:, :8], same_col[0, :8].expand(3, 8))
+    assert not torch.allclose(same_col[:, 8:], same_col[0, 8:].expand(3, 8))
+
+
+def test_self_attention_ignores_padded_keys():
+    torch.manual_seed(0)
+    attn = Attention(16, num_heads=4)
+    x = torch.randn(2, 5, 16)
+    mask = torch.tensor([[True, True, True, False, False], [True] * 5])
+    y = attn(x, mask)
+    x2 = x.clone()
+    x2[0, 3:] = torch.randn(2, 16) * 10  # change only the padded positions of item 0
+    y2 = attn(x2, mask)
+    assert torch.allclose(y[0, :3], y2[0, :3], atol=1e-6)
+    assert torch.allclose(y[1], y2[1])
+
+
+def test_all_padding_row_gives_finite_output_instead_of_nan():
+    attn = CrossAttention(8, 6, num_heads=2)
+    out = attn(torch.randn(1, 4, 8), torch.randn(1, 3, 6), torch.zeros(1, 3, dtype=torch.bool))
+    assert torch.isfinite(out).all()
+
+
+def test_causal_attention_output_does_not_depend_on_later_tokens():
+    torch.manual_seed(0)
+    block = TransformerBlock(16, num_heads=2, causal=True)
+    x = torch.randn(1, 6, 16)
+    x2 = x.clone()
+    x2[:, 4:] = torch.randn(1, 2, 16)
+    assert torch.allclose(block(x)[:, :4], block(x2)[:, :4], atol=1e-6)
+    # with a padding mask too, the combined mask still hides the future
+    mask = torch.ones(1, 6, dtype=torch.bool)
+    assert torch.allclose(block(x, mask)[:, :4], block(x2, mask)[:, :4], atol=1e-6)
+
+
+def test_cross_attention_ignores_masked_context_tokens():
+    torch.manual_seed(0)
+    attn = CrossAttention(16, 8, num_heads=2)
+    x, ctx = torch.randn(1, 4, 16), torch.randn(1, 5, 8)
+    mask = torch.tensor([[True, True, False, False, False]])
+    ctx2 = ctx.clone()
+    ctx2[:, 2:] = 100.0
+    assert torch.allclose(attn(x, ctx, mask), attn(x, ctx2, mask), atol=1e-6)
+
+
+def test_residual_blocks_start_as_identity_and_adaln_starts_at_zero():
+    x = torch.randn(2, 8, 6, 6)
+    assert torch.equal(ResBlock(8, emb_dim=4)(x, torch.randn(2, 4)), x)
+    assert torch.equal(SelfAttention2d(8, num_heads=2)(x), x)
+    assert ResBlock(8, 16, emb_dim=4)(x, torch.randn(2, 4)).shape == (2, 16, 6, 6)
+    chunks = AdaLNModulation(8, 3)(torch.randn(2, 8))
+    assert len(chunks) == 3 and all(torch.equal(c, torch.zeros(2, 8)) for c in chunks)
+
+
+@dataclass
+class _ToyConfig(ModelConfig):
+    arch = "toy"
+    width: int = 4
+    levels: tuple[int, ...] = (1, 2)
+    name: str | None = None
+
+
+def test_model_config_round_trips_through_json_with_its_arch():
+    config = _ToyConfig(width=8, levels=(1, 2, 4))
+    data = json.loads(json.dumps(config.to_dict()))
+    assert data["arch"] == "toy" and data["levels"] == [1, 2, 4]
+    assert _ToyConfig.from_dict(data) == config
+    assert config.replace(width=3).width == 3
+
+
+def test_model_config_rejects_unknown_fields_and_wrong_arch():
+    with pytest.raises(InvalidArgument, match="wdth"):
+        _ToyConfig.from_dict({"wdth": 3})
+    with pytest.raises(InvalidArgument, match="arch"):
+        _ToyConfig.from_dict({"arch": "dit"})
+
+
+def test_activation_checkpointing_gives_the_same_gradients():
+    torch.manual_seed(0)
+    block = TransformerBlock(16, 2)
+    x = torch.randn(2, 5, 16, requires_grad=True)
+    grads = []
+    for enabled in (False, True):
+        block.zero_grad()
+        x.grad = None
+        maybe_checkpoint(block, x, enabled=enabled).square().sum().backward()
+        grads.append((x.grad.clone(), block.attn.qkv.weight.grad.clone()))
+    assert torch.allclose(grads[0][0], grads[1][0], atol=1e-6)
+    assert torch.allclose(grads[0][1], grads[1][1], atol=1e-6)
+
+
+def _failing_backend(graph_module, example_inputs):
+    raise RuntimeError("this backend cannot compile anything")
+
+
+class _Block(nn.Module):  # defined here: dynamo does not trace torch's own nn modules' frames
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(4, 4)
+
+    def forward(self, x):
+        return torch.relu(self.linear(x)) + x
+
+
+def test_failed_compilation_falls_back_to_eager_and_says_why():
+    torch.manual_seed(0)
+    model = nn.Module()
+    model.blocks = nn.ModuleList([_Block(), _Block()])
+
+    def forward(x):
+        for b in model.blocks:
+            x = b(x)
+        return x
+
+    x = torch.randn(3, 4)
+    expected = forward(x)
+    assert compile_blocks(model, [model.blocks], backend=_failing_backend)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = run_with_compile_fallback(model, forward, x)
+    assert torch.allclose(out, expected)
+    assert "this backend cannot compile" in model.compile_error
+    assert any("falling back to eager" in str(w.message) for w in caught)
+    assert all(b._compiled_call_impl is None for b in model.blocks)
