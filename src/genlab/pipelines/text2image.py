@@ -1,0 +1,377 @@
+"""Text → image with genlab's own diffusion models: prompt → text encoder → sampler ⇄ denoiser →
+pixels, plus editing (img2img, inpainting); loads checkpoints whose config says "text2image".
+"""
+
+from __future__ import annotations
+
+import random
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from genlab.diffusion import (
+    PREDICTION_TYPES,
+    SAMPLERS,
+    NoiseSchedule,
+    classifier_free_guidance,
+    sample,
+)
+from genlab.errors import CheckpointError, InvalidArgument, check_choice
+from genlab.io import load_checkpoint, load_image, to_pil, to_tensor
+from genlab.pipelines.base import GenerationResult, check_generation_args
+from genlab.pipelines.registry import register_pipeline
+
+KIND = "text2image"
+DEFAULT_SAMPLER = "dpmpp_2m"
+
+
+class PromptTruncated(UserWarning):
+    """A prompt had more words than the text encoder takes; the rest was dropped."""
+
+
+class Text2ImagePipeline:
+    """`pipe(prompt, ...)` -> GenerationResult; `pipe.edit(image, prompt, mask=..., strength=...)`.
+
+    Holds a denoiser `model(x_t, t, cond)`, a TextEncoder (with its tokenizer and learned null),
+    the noise schedule and the prediction type the denoiser was trained for.
+    """
+
+    def __init__(
+        self,
+        denoiser: torch.nn.Module,
+        text_encoder: torch.nn.Module,
+        schedule: NoiseSchedule,
+        prediction_type: str = "epsilon",
+        *,
+        name: str = "text2image",
+        image_size: int = 32,
+        default_guidance_scale: float = 3.0,
+        info: dict[str, Any] | None = None,
+    ):
+        check_choice("prediction_type", prediction_type, PREDICTION_TYPES)
+        self.denoiser, self.text_encoder = denoiser, text_encoder
+        self.schedule, self.prediction_type = schedule, prediction_type
+        self.name, self.image_size = name, image_size
+        self.default_guidance_scale = default_guidance_scale
+        self.info = dict(info or {})
+
+    # ------------------------------------------------------------------ checkpoints
+
+    @classmethod
+    def from_checkpoint(
+        cls, path: str | Path, config: dict | None = None, *, device: str | None = None
+    ) -> Text2ImagePipeline:
+        from genlab.models import create_model
+        from genlab.text import TextEncoder, TextEncoderConfig
+
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        tensors, config = load_checkpoint(path, device="cpu", dtype=torch.float32)
+        if config.get("pipeline") != KIND:
+            raise CheckpointError(f"{path}: not a text2image checkpoint")
+        try:
+            denoiser = create_model(config["denoiser"])
+            text_encoder = TextEncoder(TextEncoderConfig.from_dict(config["text_encoder"]))
+            _load_prefixed(denoiser, tensors, "denoiser.")
+            _load_prefixed(text_encoder, tensors, "text_encoder.")
+            schedule = NoiseSchedule.from_config(config["schedule"])
+        except (KeyError, RuntimeError, TypeError, ValueError) as e:
+            raise CheckpointError(f"{path}: text2image checkpoint does not load ({e})") from None
+        pipe = cls(
+            denoiser.to(device).eval(),
+            text_encoder.to(device).eval(),
+            schedule,
+            config.get("prediction_type", "epsilon"),
+            name=config.get("name", Path(path).stem),
+            image_size=int(config.get("image_size", 32)),
+            default_guidance_scale=float(config.get("default_guidance_scale", 3.0)),
+            info=config,
+        )
+        return pipe
+
+    def checkpoint(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """(tensors, config) of this pipeline, as `genlab.io.save_checkpoint` writes them."""
+        tensors = {f"denoiser.{k}": v for k, v in self.denoiser.state_dict().items()}
+        tensors.update({f"text_encoder.{k}": v for k, v in self.text_encoder.state_dict().items()})
+        config = {
+            **{k: v for k, v in self.info.items() if k != "training"},
+            "pipeline": KIND,
+            "name": self.name,
+            "denoiser": self.denoiser.config.to_dict(),
+            "text_encoder": self.text_encoder.config.to_dict(),  # holds the tokenizer's vocab
+            "schedule": self.schedule.to_config(),
+            "prediction_type": self.prediction_type,
+            "image_size": self.image_size,
+            "default_guidance_scale": self.default_guidance_scale,
+        }
+        return tensors, config
+
+    # ------------------------------------------------------------------ facts
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.denoiser.parameters()).device
+
+    @property
+    def max_prompt_tokens(self) -> int:
+        return int(self.text_encoder.config.max_length)
+
+    @property
+    def samplers(self) -> list[str]:
+        return sorted(SAMPLERS)
+
+    def describe(self) -> dict[str, Any]:
+        n = sum(p.numel() for m in (self.denoiser, self.text_encoder) for p in m.parameters())
+        return {
+            "name": self.name,
+            "kind": KIND,
+            "parameters": n,
+            "image_size": self.image_size,
+            "supports": ["generate", "negative_prompt", "img2img", "inpaint"],
+            "samplers": self.samplers,
+        }
+
+    # ------------------------------------------------------------------ text
+
+    def truncated_words(self, prompt: str) -> list[str]:
+        """The words of `prompt` the encoder would drop (empty if it fits)."""
+        from genlab.text import split_words
+
+        return split_words(prompt)[self.max_prompt_tokens :]
+
+    def encode(self, prompts: list[str]):
+        encoding = self.text_encoder.encode(prompts)
+        for prompt, cut in zip(prompts, encoding.truncated):
+            if cut:
+                dropped = " ".join(self.truncated_words(prompt))
+                warnings.warn(
+                    f"prompt truncated to {self.max_prompt_tokens} words; dropped: {dropped!r}",
+                    PromptTruncated,
+                    stacklevel=3,
+                )
+        return encoding
+
+    # ------------------------------------------------------------------ generation
+
+    @torch.inference_mode()
+    def __call__(
+        self,
+        prompt: str | list[str],
+        negative_prompt: str | None = None,
+        num_inference_steps: int = 20,
+        guidance_scale: float | None = None,
+        sampler: str = DEFAULT_SAMPLER,
+        seed: int | None = None,
+        num_images: int = 1,
+        height: int | None = None,
+        width: int | None = None,
+        *,
+        eta: float | None = None,
+        callback=None,
+    ) -> GenerationResult:
+        """Generate `num_images` images per prompt. Image i of the batch starts from noise drawn
+        with seed + i, so with a deterministic sampler (ddim, euler, heun, dpmpp_2m) every image
+        can be regenerated alone from its metadata; the same arguments give identical pixels."""
+        prompts = [prompt] if isinstance(prompt, str) else list(prompt)
+        return self._run(
+            prompts, negative_prompt, num_inference_steps, guidance_scale, sampler, seed,
+            num_images, height, width, eta=eta, callback=callback,
+        )  # fmt: skip
+
+    @torch.inference_mode()
+    def edit(
+        self,
+        image,
+        prompt: str,
+        mask=None,
+        strength: float | None = None,
+        negative_prompt: str | None = None,
+        num_inference_steps: int = 20,
+        guidance_scale: float | None = None,
+        sampler: str = DEFAULT_SAMPLER,
+        seed: int | None = None,
+        num_images: int = 1,
+        *,
+        eta: float | None = None,
+        callback=None,
+    ) -> GenerationResult:
+        """Edit `image` (path, PIL, uint8 array or (3,H,W) tensor in [-1, 1]) towards `prompt`.
+
+        strength in (0, 1] alone: img2img (noise the image that far, then denoise, SDEdit).
+        mask (white/1 = regenerate, black/0 = keep; same height and width as the image):
+        inpainting, from pure noise, or from the noised image when strength is also given.
+        """
+        if mask is None and strength is None:
+            raise InvalidArgument("strength", "a value in (0, 1] or a mask (what to edit)")
+        init = _image_tensor(image)
+        _, H, W = init.shape
+        mask_t = None if mask is None else _mask_tensor(mask, H, W)
+        return self._run(
+            [prompt], negative_prompt, num_inference_steps, guidance_scale, sampler, seed,
+            num_images, H, W, eta=eta, callback=callback, init=init, mask=mask_t, strength=strength,
+        )  # fmt: skip
+
+    def _run(
+        self,
+        prompts,
+        negative_prompt,
+        num_inference_steps,
+        guidance_scale,
+        sampler,
+        seed,
+        num_images,
+        height,
+        width,
+        *,
+        eta=None,
+        callback=None,
+        init=None,
+        mask=None,
+        strength=None,
+    ) -> GenerationResult:
+        if guidance_scale is None:
+            guidance_scale = self.default_guidance_scale
+        check_generation_args(
+            num_inference_steps=num_inference_steps,
+            guidance_scale=guidance_scale,
+            seed=seed,
+            num_images=num_images,
+        )
+        check_choice("sampler", sampler, sorted(SAMPLERS))
+        if not prompts or not all(isinstance(p, str) for p in prompts):
+            raise InvalidArgument("prompt", "a string or a non-empty list of strings", prompts)
+        if negative_prompt is not None and not isinstance(negative_prompt, str):
+            raise InvalidArgument("negative_prompt", "a string or None", negative_prompt)
+        H = self.image_size if height is None else height
+        W = self.image_size if width is None else width
+        self._check_size(H, W)
+        if seed is None:
+            seed = random.SystemRandom().randrange(2**31)
+        device = self.device
+
+        expanded = [p for p in prompts for _ in range(num_images)]
+        B = len(expanded)
+        cond = self.encode(expanded).cond
+        uncond = (
+            self.text_encoder.encode([negative_prompt]).cond
+            if negative_prompt
+            else self.text_encoder.null(1).cond
+        )
+        denoise = classifier_free_guidance(self.denoiser, cond, uncond, guidance_scale)
+        C = self.denoiser.config.in_channels
+        # Per-image starting noise on the CPU (same on every device), seed + i for image i.
+        x_T = torch.stack(
+            [
+                torch.randn((C, H, W), generator=torch.Generator().manual_seed(seed + i))
+                for i in range(B)
+            ]
+        ).to(device)
+        kwargs: dict[str, Any] = {}
+        if init is not None:
+            init = init.to(device).unsqueeze(0).expand(B, -1, -1, -1)
+            if strength is not None:
+                kwargs.update(init=init, strength=strength)
+            if mask is not None:
+                kwargs.update(mask=mask.to(device).expand(B, C, H, W), known=init)
+        images = sample(
+            denoise,
+            (B, C, H, W),
+            schedule=self.schedule,
+            prediction_type=self.prediction_type,
+            sampler=sampler,
+            num_inference_steps=num_inference_steps,
+            generator=torch.Generator().manual_seed(seed),
+            eta=eta,
+            x_T=x_T,
+            device=device,
+            callback=callback,
+            **kwargs,
+        )
+        pils = [to_pil(img) for img in images.clamp(-1, 1).cpu()]
+        truncated = self.text_encoder.tokenizer(expanded, self.max_prompt_tokens).truncated
+        metadata = []
+        for i, p in enumerate(expanded):
+            meta = {
+                "prompt": p,
+                "negative_prompt": negative_prompt,
+                "seed": seed + i,
+                "batch_seed": seed,
+                "num_inference_steps": num_inference_steps,
+                "guidance_scale": float(guidance_scale),
+                "sampler": sampler,
+                "model": self.name,
+                "height": H,
+                "width": W,
+            }
+            if eta is not None:
+                meta["eta"] = eta
+            if init is not None:
+                meta["edit"] = "inpaint" if mask is not None else "img2img"
+                if strength is not None:
+                    meta["strength"] = strength
+            if truncated[i]:
+                meta["truncated"] = True
+            metadata.append(meta)
+        return GenerationResult(images=pils, metadata=metadata)
+
+    def _check_size(self, H, W) -> None:
+        f = getattr(self.denoiser, "downsample_factor", None) or getattr(
+            self.denoiser.config, "patch_size", 1
+        )
+        for name, v in (("height", H), ("width", W)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < f or v % f or v > 1024:
+                raise InvalidArgument(name, f"a multiple of {f} between {f} and 1024", v)
+
+
+def _load_prefixed(module: torch.nn.Module, tensors: dict, prefix: str) -> None:
+    state = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+    module.load_state_dict(state)
+
+
+def _image_tensor(image) -> torch.Tensor:
+    """(3, H, W) float in [-1, 1] from a path, PIL image, uint8 array or tensor."""
+    if isinstance(image, str | Path):
+        image = load_image(image)
+    if isinstance(image, torch.Tensor):
+        t = image.detach().float().cpu()
+        if t.ndim != 3 or t.shape[0] != 3:
+            raise InvalidArgument("image", "a (3, H, W) tensor in [-1, 1]", tuple(t.shape))
+        return t
+    if isinstance(image, Image.Image):
+        return to_tensor(image)
+    arr = np.asarray(image)
+    if arr.ndim != 3 or arr.shape[2] != 3 or arr.dtype != np.uint8:
+        raise InvalidArgument("image", "an (H, W, 3) uint8 array", (arr.shape, str(arr.dtype)))
+    return to_tensor(arr)
+
+
+def _mask_tensor(mask, H: int, W: int) -> torch.Tensor:
+    """(1, 1, H, W) float mask, 1 = regenerate: from a path, PIL, array or tensor (non-zero = 1)."""
+    if isinstance(mask, str | Path):
+        mask = load_image(mask, name="mask")
+    if isinstance(mask, Image.Image):
+        arr = np.asarray(mask.convert("L"), dtype=np.float32) / 255.0
+    elif isinstance(mask, torch.Tensor):
+        arr = mask.detach().float().cpu().numpy()
+    else:
+        arr = np.asarray(mask, dtype=np.float32)
+        if arr.max(initial=0) > 1:
+            arr = arr / 255.0
+    arr = np.squeeze(arr)
+    if arr.ndim == 3:  # (H, W, 3) or (3, H, W): any channel set marks the pixel
+        arr = arr.max(axis=-1) if arr.shape[-1] in (3, 4) else arr.max(axis=0)
+    if arr.shape != (H, W):
+        got = "×".join(map(str, arr.shape[::-1]))
+        raise InvalidArgument("mask", f"a {W}×{H} mask (the image's size)", got)
+    if not np.isfinite(arr).all():
+        raise InvalidArgument("mask", "finite values", "NaN or inf")
+    return torch.from_numpy((arr > 0.5).astype(np.float32))[None, None]
+
+
+@register_pipeline(KIND)
+def load_text2image(path, config, **kwargs) -> Text2ImagePipeline:
+    device = kwargs.get("device")
+    return Text2ImagePipeline.from_checkpoint(path, config, device=device)

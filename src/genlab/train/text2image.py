@@ -1,0 +1,336 @@
+"""Text-to-image diffusion training on the built-in world: the task (denoiser + text encoder with
+condition dropout), a pre-rendered in-memory corpus, and the `world-t2i` recipes (U-Net and DiT).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from genlab.diffusion import NoiseSchedule, diffusion_loss
+from genlab.pipelines.text2image import Text2ImagePipeline
+from genlab.text import TextEncoder, Tokenizer
+from genlab.train.data import TensorSource
+from genlab.train.recipes import RecipeOptions, TrainJob, apply_options, register_recipe
+from genlab.train.task import Task
+from genlab.train.trainer import TrainConfig
+
+PAD_ID = 0
+
+
+class TextToImageTask(Task):
+    """ε/v/x₀ diffusion loss of `denoiser(x_t, t, text_encoder(caption))`, both trained jointly.
+
+    Batches hold `images` uint8 (B, H, W, 3) and `tokens` (B, K, L): K tokenized captions per
+    image, one picked at random each time. With probability `cond_dropout` the caption is
+    dropped (all padding), so the encoder returns its learned null: the unconditional model
+    classifier-free guidance needs (Ho & Salimans 2022, §3.2).
+    """
+
+    def __init__(
+        self,
+        denoiser: torch.nn.Module,
+        text_encoder: TextEncoder,
+        schedule: NoiseSchedule,
+        prediction_type: str = "epsilon",
+        *,
+        cond_dropout: float = 0.1,
+        min_snr_gamma: float | None = None,
+        name: str = "world-t2i",
+        image_size: int = 32,
+        sample_prompts: list[str] | None = None,
+        default_guidance_scale: float = 3.0,
+    ):
+        self.denoiser, self.text_encoder = denoiser, text_encoder
+        self.schedule, self.prediction_type = schedule, prediction_type
+        self.cond_dropout, self.min_snr_gamma = cond_dropout, min_snr_gamma
+        self.pipeline = Text2ImagePipeline(
+            denoiser,
+            text_encoder,
+            schedule,
+            prediction_type,
+            name=name,
+            image_size=image_size,
+            default_guidance_scale=default_guidance_scale,
+        )
+        self.sample_prompts = sample_prompts or []
+
+    def modules(self):
+        return {"denoiser": self.denoiser, "text_encoder": self.text_encoder}
+
+    def ema_modules(self):
+        return ["denoiser", "text_encoder"]
+
+    def training_step(self, batch, optimizer_name):
+        images, tokens = batch["images"], batch["tokens"]
+        B, K = tokens.shape[:2]
+        x0 = images.permute(0, 3, 1, 2).float() / 127.5 - 1.0  # (B, H, W, 3) uint8 -> (B, 3, H, W)
+        pick = torch.randint(0, K, (B,), device=tokens.device)
+        ids = tokens[torch.arange(B, device=tokens.device), pick].long()  # (B, K, L) -> (B, L)
+        dropped = torch.rand(B, device=ids.device) < self.cond_dropout
+        ids = ids.masked_fill(dropped[:, None], PAD_ID)  # no words -> the learned null
+        text_tokens, mask, pooled = self.text_encoder(ids, ids != PAD_ID)
+        cond = {"tokens": text_tokens, "mask": mask, "pooled": pooled}
+        t = torch.randint(0, self.schedule.num_train_timesteps, (B,), device=x0.device)
+        noise = torch.randn_like(x0)
+        loss = diffusion_loss(
+            self.denoiser,
+            x0,
+            cond,
+            self.schedule,
+            self.prediction_type,
+            noise=noise,
+            t=t,
+            min_snr_gamma=self.min_snr_gamma,
+        )
+        return loss, {}
+
+    def sample_grid(self):
+        if not self.sample_prompts:
+            return None
+        result = self.pipeline(self.sample_prompts, num_inference_steps=20, seed=0)
+        return result.images
+
+    def export(self):
+        return self.pipeline.checkpoint()
+
+    def model_card(self) -> str:
+        lines = [
+            "Generates 32×32 images of the built-in world from text prompts.",
+            "",
+            f"- denoiser: `{self.denoiser.config.arch}` {_count(self.denoiser):,} parameters",
+            f"- text encoder: {_count(self.text_encoder):,} parameters, "
+            f"{len(self.text_encoder.tokenizer)} words, {self.text_encoder.config.max_length} tokens",
+            f"- schedule: {self.schedule.name}, {self.schedule.num_train_timesteps} steps; "
+            f"prediction: {self.prediction_type}; condition dropout {self.cond_dropout:g}",
+            "- training data: world scenes without the held-out (color, shape) pairs",
+            "",
+            "```python",
+            "import genlab",
+            f'pipe = genlab.load("{self.pipeline.name}")',
+            'pipe("a red circle above a blue square", seed=0).images[0].save("out.png")',
+            "```",
+        ]
+        return "\n".join(lines)
+
+
+def _count(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+# --------------------------------------------------------------------------- the corpus
+
+
+def world_vocabulary(seed: int = 0, n_scenes: int = 4000) -> Tokenizer:
+    """The world's base vocabulary plus every word the captioner wrote for `n_scenes` scenes
+    (all synonyms and template words appear well within a few thousand captions)."""
+    from genlab.world import caption, sample_scene
+
+    rng = np.random.default_rng([seed, 7])
+    texts = []
+    for _ in range(n_scenes):
+        scene = sample_scene(rng)
+        texts.append(caption(scene, rng))
+    return Tokenizer.from_texts(texts)
+
+
+def _render_chunk(job) -> tuple[np.ndarray, np.ndarray]:
+    """Worker: scenes [start, stop) of `seed` -> images (n, S, S, 3) uint8, tokens (n, K, L)."""
+    start, stop, seed, size, k, max_length, vocab = job
+    from genlab.world import caption, render, sample_scene
+
+    index = {w: i for i, w in enumerate(vocab)}
+    from genlab.text import split_words
+
+    n = stop - start
+    images = np.empty((n, size, size, 3), np.uint8)
+    tokens = np.zeros((n, k, max_length), np.int16)
+    for j in range(n):
+        rng = np.random.default_rng([seed, start + j])  # scene i depends on (seed, i) only
+        scene = sample_scene(rng)
+        images[j] = render(scene, size)
+        for c in range(k):
+            ids = [index.get(w, 1) for w in split_words(caption(scene, rng))][:max_length]
+            tokens[j, c, : len(ids)] = ids
+    return images, tokens
+
+
+def world_corpus(
+    n: int,
+    *,
+    size: int = 32,
+    seed: int = 0,
+    captions_per_image: int = 4,
+    tokenizer: Tokenizer,
+    max_length: int,
+    workers: int | None = None,
+    chunk: int = 2000,
+    progress: bool = True,
+) -> dict[str, torch.Tensor]:
+    """Render `n` training scenes (held-out pairs excluded) with K captions each, tokenized once.
+
+    Returns {"images": uint8 (n, size, size, 3), "tokens": int16 (n, K, max_length)}. Work is
+    spread over a process pool ("spawn", safe next to CUDA); the result depends only on seed.
+    """
+    workers = workers or max(1, min(os.cpu_count() or 1, 32))
+    jobs = [
+        (s, min(s + chunk, n), seed, size, captions_per_image, max_length, tokenizer.vocab)
+        for s in range(0, n, chunk)
+    ]
+    bar = tqdm(total=n, desc="rendering world", unit="img", disable=not progress)
+    parts = []
+    if workers == 1 or len(jobs) == 1:
+        for job in jobs:
+            parts.append(_render_chunk(job))
+            bar.update(job[1] - job[0])
+    else:
+        with mp.get_context("spawn").Pool(workers) as pool:
+            for part in pool.imap(_render_chunk, jobs):
+                parts.append(part)
+                bar.update(len(part[0]))
+    bar.close()
+    images = torch.from_numpy(np.concatenate([p[0] for p in parts]))
+    tokens = torch.from_numpy(np.concatenate([p[1] for p in parts]))
+    return {"images": images, "tokens": tokens}
+
+
+def sample_prompts(n: int = 16, seed: int = 1234) -> list[str]:
+    """Fixed canonical captions of random scenes: the progress grid's prompts."""
+    from genlab.world import canonical_caption, sample_scene
+
+    rng = np.random.default_rng(seed)
+    return [canonical_caption(sample_scene(rng, n_objects=(1, 2))) for _ in range(n)]
+
+
+# --------------------------------------------------------------------------- recipes
+
+
+@dataclass
+class WorldT2ISpec:
+    """Sizes of one world text-to-image recipe at full scale and tiny scale."""
+
+    denoiser: str  # a registered model name
+    denoiser_overrides: dict
+    text_width: int = 192
+    text_depth: int = 3
+    text_heads: int = 4
+    max_length: int = 48
+    image_size: int = 32
+    schedule: str = "cosine"
+    prediction_type: str = "v_prediction"
+    corpus: int = 600_000
+    steps: int = 60_000  # the time budget normally ends the run first
+    batch_size: int = 512
+    lr: float = 6e-4
+    warmup_steps: int = 500
+
+
+UNET_S = dict(
+    model_channels=48,
+    channel_mult=(1, 2, 2),
+    num_res_blocks=2,
+    attention_levels=(1, 2),
+    head_dim=48,
+)
+TINY_UNET = dict(
+    model_channels=16, channel_mult=(1, 2), num_res_blocks=1, attention_levels=(1,), head_dim=16
+)
+DIT_S = dict(hidden_size=256, depth=6, num_heads=4, patch_size=2, in_channels=3, input_size=32)
+TINY_DIT = dict(hidden_size=32, depth=2, num_heads=2, patch_size=4, in_channels=3, input_size=16)
+
+
+def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options: RecipeOptions):
+    """Shared body of the world-t2i recipes: corpus, models, task, config."""
+    from genlab.models import create_model
+
+    t_start = time.monotonic()
+    tiny = options.tiny
+    cuda = options.device.startswith("cuda") or (
+        options.device == "auto" and torch.cuda.is_available()
+    )
+    tokenizer = world_vocabulary()
+    text_kw = dict(width=spec.text_width, depth=spec.text_depth, num_heads=spec.text_heads)
+    if tiny:
+        text_kw = dict(width=32, depth=1, num_heads=2)
+    torch.manual_seed(options.seed)
+    text_encoder = TextEncoder(vocab=tokenizer.vocab, max_length=spec.max_length, **text_kw)
+    overrides = dict(tiny_denoiser if tiny else spec.denoiser_overrides)
+    overrides.update(context_dim=text_encoder.width, pooled_dim=text_encoder.width)
+    if cuda and spec.denoiser.startswith("unet"):
+        overrides["channels_last"] = True
+    denoiser = create_model(spec.denoiser, **overrides)
+    schedule = NoiseSchedule.create(spec.schedule)
+
+    n = 256 if tiny else spec.corpus
+    size = 16 if tiny else spec.image_size
+    corpus = world_corpus(
+        n,
+        size=size,
+        seed=options.seed,
+        tokenizer=tokenizer,
+        max_length=spec.max_length,
+        workers=1 if tiny else None,
+        progress=options.progress,
+    )
+    if cuda and not tiny:
+        # The whole corpus lives on the GPU as uint8: batches are one indexing op, no loader.
+        device = options.device if options.device.startswith("cuda") else "cuda"
+        corpus = {k: v.to(device) for k, v in corpus.items()}
+    task = TextToImageTask(
+        denoiser,
+        text_encoder,
+        schedule,
+        spec.prediction_type,
+        cond_dropout=0.1,
+        name=name,
+        image_size=size,
+        sample_prompts=sample_prompts(4 if tiny else 16),
+    )
+    config = TrainConfig(
+        steps=20 if tiny else spec.steps,
+        batch_size=8 if tiny else spec.batch_size,
+        lr=spec.lr,
+        warmup_steps=2 if tiny else spec.warmup_steps,
+        lr_schedule="constant",
+        weight_decay=0.0,
+        grad_clip=1.0,
+        ema_decay=0.9995,
+        log_every=10 if tiny else 100,
+        sample_every=0 if tiny else 5000,
+        checkpoint_every_s=0 if tiny else 120,
+        spike_factor=0 if tiny else 5.0,
+        spike_warmup=500,
+        export_dtype="float16",
+    )
+    apply_options(config, options, name)
+    build_s = time.monotonic() - t_start
+    if config.time_budget is not None:
+        # The budget covers the whole command: rendering and model setup are spent already,
+        # and a margin keeps room for process start-up and the final save.
+        config.time_budget = max(1.0, config.time_budget - build_s - 10.0)
+    config.extra = {
+        "training images": f"{n:,} world scenes × {corpus['tokens'].shape[1]} captions, "
+        f"{corpus['images'].shape[1]}×{corpus['images'].shape[2]}",
+        "corpus build time": f"{build_s:.0f} s",
+    }
+    return TrainJob(task, TensorSource(corpus), config)
+
+
+@register_recipe("world-t2i")
+def world_t2i(options: RecipeOptions) -> TrainJob:
+    """Text-to-image U-Net (6M) + text encoder (1.4M) on 600k world scenes; GPU, bf16, EMA."""
+    spec = WorldT2ISpec(denoiser="unet-world-s", denoiser_overrides=UNET_S)
+    return build_world_t2i("world-t2i", spec, TINY_UNET, options)
+
+
+@register_recipe("world-t2i-dit")
+def world_t2i_dit(options: RecipeOptions) -> TrainJob:
+    """The same as world-t2i with a DiT denoiser (patch 2) of equal training compute."""
+    spec = WorldT2ISpec(denoiser="dit-world-s", denoiser_overrides=DIT_S, lr=3e-4)
+    return build_world_t2i("world-t2i-dit", spec, TINY_DIT, options)
