@@ -19,8 +19,11 @@ from genlab.serve.launch import LocalServer, tiny_text2image_checkpoint
 TOKEN = "fuzz-token"
 
 
-def fuzz_operation(operation, base_url: str, examples: int, mode, tally: Counter, failures: list):
+def fuzz_operation(
+    operation, base_url, examples, mode, tally: Counter, failures: list, samples: dict
+):
     from hypothesis import HealthCheck, given, settings
+    from hypothesis.errors import Unsatisfiable
 
     strategy = operation.as_strategy(generation_mode=mode)
 
@@ -38,6 +41,7 @@ def fuzz_operation(operation, base_url: str, examples: int, mode, tally: Counter
         )
         tally[response.status_code] += 1
         tally["cases"] += 1
+        samples.setdefault((operation.label, response.status_code), response.text[:200])
         if response.status_code >= 500:
             failures.append(
                 {
@@ -48,7 +52,10 @@ def fuzz_operation(operation, base_url: str, examples: int, mode, tally: Counter
                 }
             )
 
-    run()
+    try:
+        run()
+    except Unsatisfiable:  # nothing to make invalid (e.g. GET /api/health has no parameters)
+        tally["unsatisfiable_modes"] += 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,12 +81,15 @@ def main(argv: list[str] | None = None) -> int:
             )
             per_operation: dict[str, dict] = {}
             failures: list[dict] = []
+            samples: dict = {}  # (operation, status) -> the first response body seen
             start = time.perf_counter()
             for result in schema.get_all_operations():
                 operation = result.ok()
                 tally: Counter = Counter()
                 for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-                    fuzz_operation(operation, server.url, args.examples, mode, tally, failures)
+                    fuzz_operation(
+                        operation, server.url, args.examples, mode, tally, failures, samples
+                    )
                 per_operation[operation.label] = dict(tally)
                 print(f"{operation.label}: {dict(tally)}", flush=True)
             wall = time.perf_counter() - start
@@ -88,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     total = sum(t.get("cases", 0) for t in per_operation.values())
     codes: Counter = Counter()
     for t in per_operation.values():
-        codes.update({k: v for k, v in t.items() if k != "cases"})
+        codes.update({k: v for k, v in t.items() if isinstance(k, int)})
     report = {
         "cases": total,
         "operations": len(per_operation),
@@ -97,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         "server_alive_after": alive,
         "wall_s": round(wall, 1),
         "failures": failures[:20],
+        "sample_responses": {f"{op} -> {code}": body for (op, code), body in samples.items()},
     }
     print(json.dumps(report, indent=2))
     if args.json:

@@ -68,13 +68,11 @@ def pixels(server, url):
 
 
 def generate_from_form(page):
-    before = page.locator("#results .result").count()
     page.click("#generate-btn")
     page.wait_for_function(
         "() => { const img = document.querySelector('#results .result img');"
         " return img && img.complete && img.naturalWidth > 0 }"
     )
-    del before
     return page.get_attribute("#results .result img", "src")
 
 

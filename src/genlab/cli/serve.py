@@ -60,8 +60,6 @@ def parse_models(specs: list[str]) -> dict[str, str]:
 def run(args) -> int:
     import socket
 
-    from genlab.serve.app import ServeConfig, create_app
-
     if not 0 <= args.port <= 65535:
         raise InvalidArgument("--port", "a port in 0..65535", args.port)
     if args.workers < 1:
@@ -72,6 +70,9 @@ def run(args) -> int:
         raise InvalidArgument("--agent-max-seconds", "a number > 0", args.agent_max_seconds)
     if not args.max_body_mb > 0:
         raise InvalidArgument("--max-body-mb", "a number > 0", args.max_body_mb)
+    models = parse_models(args.model)
+    from genlab.serve.app import ServeConfig, create_app
+
     token = args.token if args.token is not None else os.environ.get("GENLAB_TOKEN") or None
     config = ServeConfig(
         host=args.host,
@@ -80,7 +81,7 @@ def run(args) -> int:
         workers=args.workers,
         max_queued=args.max_queued,
         max_body_bytes=int(args.max_body_mb * 1024 * 1024),
-        models=parse_models(args.model),
+        models=models,
         default_model=args.default_model,
         include_bundled=not args.no_bundled,
         agent_max_seconds=args.agent_max_seconds,
