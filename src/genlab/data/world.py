@@ -143,16 +143,20 @@ def _render_chunk(args) -> tuple[np.ndarray, list[str], list[str]]:
     return np.stack(images), captions, scenes
 
 
-def _prerender(kind, n, size, seed, workers, include_held_out, canonical, num_frames, progress):
+def _prerender(
+    kind, n, size, seed, workers, include_held_out, canonical, num_frames, progress, chunk_size
+):
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise InvalidArgument("n", "a positive number of scenes", n)
     size = check_size(size)
     workers = (os.cpu_count() or 1) if workers is None else workers
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise InvalidArgument("workers", "a positive number of processes", workers)
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise InvalidArgument("chunk_size", "a positive number of scenes per task", chunk_size)
     tasks = [
-        (kind, seed, s, min(s + _CHUNK, n), size, num_frames, include_held_out, canonical)
-        for s in range(0, n, _CHUNK)
+        (kind, seed, s, min(s + chunk_size, n), size, num_frames, include_held_out, canonical)
+        for s in range(0, n, chunk_size)
     ]
     from tqdm import tqdm
 
@@ -183,14 +187,25 @@ def prerender(
     include_held_out: bool = False,
     canonical_captions: bool = False,
     progress: bool = False,
+    chunk_size: int = _CHUNK,
 ) -> dict:
     """The first n items of WorldImageDataset(size, seed=seed) rendered by a process pool:
     {"images": uint8 tensor (N, H, W, 3), "captions": [str], "scenes": [scene JSON]}.
 
-    workers: processes (default: every CPU; 1 renders in this process).
+    workers: processes (default: every CPU; 1 renders in this process); each task renders
+    chunk_size consecutive items, so the result does not depend on the number of workers.
     """
     return _prerender(
-        "image", n, size, seed, workers, include_held_out, canonical_captions, 0, progress
+        "image",
+        n,
+        size,
+        seed,
+        workers,
+        include_held_out,
+        canonical_captions,
+        0,
+        progress,
+        chunk_size,
     )
 
 
@@ -204,9 +219,19 @@ def prerender_videos(
     include_held_out: bool = False,
     canonical_captions: bool = False,
     progress: bool = False,
+    chunk_size: int = _CHUNK,
 ) -> dict:
     """Like prerender for WorldVideoDataset: "images" is uint8 (N, T, H, W, 3)."""
     num_frames = check_num_frames(num_frames)
     return _prerender(
-        "video", n, size, seed, workers, include_held_out, canonical_captions, num_frames, progress
+        "video",
+        n,
+        size,
+        seed,
+        workers,
+        include_held_out,
+        canonical_captions,
+        num_frames,
+        progress,
+        chunk_size,
     )
