@@ -112,6 +112,15 @@ def filter_logits(logits, temperature=1.0, top_k=None, top_p=None) -> torch.Tens
     return logits
 
 
+def _draw(probs: torch.Tensor, generator) -> torch.Tensor:
+    """One token per row from probs (B, V): one shared generator, or one generator per row."""
+    if isinstance(generator, list | tuple):
+        return torch.cat(
+            [torch.multinomial(p[None], 1, generator=g) for p, g in zip(probs, generator)]
+        )
+    return torch.multinomial(probs, 1, generator=generator)
+
+
 def check_sampling_args(temperature, top_k, top_p) -> None:
     if isinstance(temperature, bool) or not isinstance(temperature, int | float):
         raise InvalidArgument("temperature", "a number > 0", temperature)
@@ -189,7 +198,8 @@ class ARTransformer(nn.Module):
         top_k: int | None = None,
         top_p: float | None = None,
         guidance_scale: float = 1.0,
-        generator: torch.Generator | None = None,
+        negative_ids: torch.Tensor | None = None,
+        generator: torch.Generator | list[torch.Generator] | None = None,
         use_cache: bool = True,
         progress: bool = False,
     ) -> torch.Tensor:
@@ -197,6 +207,8 @@ class ARTransformer(nn.Module):
 
         Classifier-free guidance on logits: ℓ = ℓ_null + s·(ℓ_text − ℓ_null), with the text and
         null prefixes in one batch (s = 1 is plain conditional sampling and skips the null half).
+        `negative_ids` replace the null prefix (a negative prompt). `generator` may be one
+        generator per row, so that row i depends only on its own generator (exact regeneration).
         """
         check_sampling_args(temperature, top_k, top_p)
         if isinstance(guidance_scale, bool) or not isinstance(guidance_scale, int | float):
@@ -206,7 +218,10 @@ class ARTransformer(nn.Module):
         cfg, device = self.config, text_ids.device
         B = text_ids.shape[0]
         guided = guidance_scale != 1.0
-        prefix = torch.cat([text_ids, self.null_text(B, device)]) if guided else text_ids
+        if isinstance(generator, list | tuple) and len(generator) != B:
+            raise InvalidArgument("generator", f"one generator per prompt ({B})", len(generator))
+        negative = self.null_text(B, device) if negative_ids is None else negative_ids
+        prefix = torch.cat([text_ids, negative]) if guided else text_ids
         prefix_emb = self.text_embed(prefix)  # (B or 2B, L, D)
         bos = self.image_embed(torch.full((prefix.shape[0], 1), self.bos_id, device=device))
         tokens = torch.empty(B, 0, dtype=torch.long, device=device)
@@ -224,7 +239,7 @@ class ARTransformer(nn.Module):
                 cond, uncond = logits.chunk(2)
                 logits = uncond + guidance_scale * (cond - uncond)
             probs = filter_logits(logits.float(), temperature, top_k, top_p).softmax(-1)
-            nxt = torch.multinomial(probs, 1, generator=generator)  # (B, 1)
+            nxt = _draw(probs, generator)  # (B, 1)
             tokens = torch.cat([tokens, nxt], dim=1)
             new = self.image_embed(nxt.repeat(2, 1) if guided else nxt)
             if not use_cache:

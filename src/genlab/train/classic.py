@@ -9,6 +9,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -150,15 +151,21 @@ def world_text_encoder(tokenizer: Tokenizer, **overrides) -> TextEncoder:
 
 
 class DigitsMonitor:
-    """Which digit each sample shows, by a logistic regression on sklearn's 8×8 digits (≈96% on
-    held-out real digits): the class histogram of a GAN's samples reveals mode collapse."""
+    """Which digit each sample shows, by 3-nearest neighbours among the train split of sklearn's
+    8×8 digits (fits in milliseconds; 97% on the upscaled test split): the class histogram of a GAN's samples
+    reveals mode collapse."""
 
     def __init__(self):
         from sklearn.datasets import load_digits
-        from sklearn.linear_model import LogisticRegression
+        from sklearn.neighbors import KNeighborsClassifier
+
+        from genlab.data.digits import TEST_EVERY
 
         digits = load_digits()
-        self.classifier = LogisticRegression(max_iter=2000).fit(digits.data / 16.0, digits.target)
+        train = np.arange(len(digits.target)) % TEST_EVERY != 0  # DigitsDataset's train split
+        self.classifier = KNeighborsClassifier(3).fit(
+            digits.data[train] / 16.0, digits.target[train]
+        )
 
     def predict(self, images: torch.Tensor) -> torch.Tensor:
         """(B, 1, S, S) in [-1, 1] -> (B,) predicted digits (area-averaged back to 8×8)."""
@@ -446,6 +453,7 @@ _gan_recipe("digits-gan-mlp", "gan-digits-mlp", 3000)
 
 
 def _world_data(options: RecipeOptions, n: int, text_len: int) -> tuple[dict, Tokenizer, int]:
+    """Pre-rendered world scenes (n of them; 64 at 16 px when tiny) and the world tokenizer."""
     tokenizer = Tokenizer()
     size = 16 if options.tiny else 32
     n = 64 if options.tiny else n
@@ -455,8 +463,9 @@ def _world_data(options: RecipeOptions, n: int, text_len: int) -> tuple[dict, To
 @register_recipe("world-vae")
 def world_vae(options: RecipeOptions) -> TrainJob:
     """Text-conditional conv VAE on the 32×32 world (text encoder trained jointly)."""
-    tensors, tokenizer, size = _world_data(options, 50_000, WORLD_TEXT_ENCODER["max_length"])
-    cond = Condition(text_encoder=world_text_encoder(tokenizer, **_tiny_text(options)))
+    text = {**WORLD_TEXT_ENCODER, **_tiny_text(options)}
+    tensors, tokenizer, size = _world_data(options, 50_000, text["max_length"])
+    cond = Condition(text_encoder=world_text_encoder(tokenizer, **text))
     base = VAE_MODELS["vae-tiny"] if options.tiny else VAE_MODELS["vae-world-conv"]
     vae = VAE(dict(base, image_size=size, in_channels=3, **cond.model_kwargs))
     config = TrainConfig(steps=5000, batch_size=128, lr=1e-3, warmup_steps=100, log_every=50)
@@ -468,8 +477,9 @@ def world_vae(options: RecipeOptions) -> TrainJob:
 @register_recipe("world-dcgan")
 def world_dcgan(options: RecipeOptions) -> TrainJob:
     """Text-conditional DCGAN (projection D) on the 32×32 world; monitor: parsed shape histogram."""
-    tensors, tokenizer, size = _world_data(options, 50_000, WORLD_TEXT_ENCODER["max_length"])
-    cond = Condition(text_encoder=world_text_encoder(tokenizer, **_tiny_text(options)))
+    text = {**WORLD_TEXT_ENCODER, **_tiny_text(options)}
+    tensors, tokenizer, size = _world_data(options, 50_000, text["max_length"])
+    cond = Condition(text_encoder=world_text_encoder(tokenizer, **text))
     base = GAN_MODELS["gan-tiny"] if options.tiny else GAN_MODELS["dcgan-world"]
     gan = GAN(dict(base, image_size=size, in_channels=3, **cond.model_kwargs))
     config = TrainConfig(steps=10_000, batch_size=128, log_every=50, grad_clip=None)

@@ -1,0 +1,375 @@
+"""Pipelines of the classic families, loaded by `genlab.load` for checkpoints of kind "vae", "gan"
+and "vq-ar": the common call signature, prompts read as a class name or encoded as text.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from genlab.errors import InvalidArgument
+from genlab.io import load_checkpoint, to_pil, to_tensor
+from genlab.models.ar_transformer import ARTransformer, check_sampling_args
+from genlab.models.gan import GAN
+from genlab.models.vae import VAE
+from genlab.models.vqvae import VQVAE
+from genlab.pipelines.base import GenerationResult, check_generation_args
+from genlab.pipelines.registry import register_pipeline
+from genlab.text.tokenizer import UNK_ID, Tokenizer, split_words
+
+NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+class ClassPrompt:
+    """Reads a class out of a prompt: "the digit 7", "seven", "7", or any class name as words.
+    The empty prompt is the null class (trained by condition dropout: "any class")."""
+
+    def __init__(self, class_names: list[str]):
+        self.class_names = list(class_names)
+        self.aliases: dict[str, int] = {}
+        for i, name in enumerate(self.class_names):
+            self.aliases[name.lower()] = i
+            if name.isdigit() and int(name) < len(NUMBER_WORDS):
+                self.aliases[NUMBER_WORDS[int(name)]] = i
+
+    def __call__(self, prompt: str) -> int:
+        if not isinstance(prompt, str):
+            raise InvalidArgument("prompt", "a string", prompt)
+        if not prompt.strip():
+            return len(self.class_names)  # the null condition
+        text = " ".join(split_words(prompt))
+        found = {
+            i for alias, i in self.aliases.items() if re.search(rf"\b{re.escape(alias)}\b", text)
+        }
+        if len(found) != 1:
+            expected = "a prompt naming exactly one class this model knows (" + ", ".join(
+                self.examples()
+            )
+            if found:
+                names = sorted(self.class_names[i] for i in found)
+                raise InvalidArgument("prompt", expected + ")", prompt, hint=f"it names {names}")
+            raise InvalidArgument("prompt", expected + ")", prompt)
+        return found.pop()
+
+    def examples(self) -> list[str]:
+        if all(n.isdigit() for n in self.class_names):
+            return [
+                f"'the digit {self.class_names[0]}'",
+                "...",
+                f"'the digit {self.class_names[-1]}'",
+            ]
+        return [repr(n) for n in self.class_names]
+
+
+class TextPrompt:
+    """Encodes prompts with the checkpoint's text encoder (pooled embedding), and refuses a
+    prompt none of whose words the model knows (it could only ignore it)."""
+
+    def __init__(self, tokenizer: Tokenizer):
+        self.tokenizer = tokenizer
+
+    def unknown_words(self, prompt: str) -> list[str]:
+        return [w for w in split_words(prompt) if self.tokenizer.index.get(w, UNK_ID) == UNK_ID]
+
+    def check(self, prompt: str) -> list[str]:
+        if not isinstance(prompt, str):
+            raise InvalidArgument("prompt", "a string", prompt)
+        words, unknown = split_words(prompt), self.unknown_words(prompt)
+        if words and len(unknown) == len(words):
+            raise InvalidArgument(
+                "prompt",
+                "a description of the built-in world (shapes, colors, sizes, positions)",
+                prompt,
+                hint=f"no word of it is known: {', '.join(unknown[:8])}",
+            )
+        return unknown
+
+
+class ClassicPipeline:
+    """Common call: `pipe(prompt, negative_prompt=None, num_inference_steps=None, guidance_scale=None,
+    sampler=None, seed=None, num_images=1, height=None, width=None)` -> GenerationResult.
+
+    Output i is generated from seed + i alone, and its metadata carries that seed, so any image
+    is regenerated exactly by calling again with its metadata.
+    """
+
+    kind = ""
+    sampler_name = ""
+
+    def __init__(self, name: str, image_size: int, device: str | torch.device = "cpu"):
+        self.name, self.image_size, self.device = name, image_size, torch.device(device)
+
+    # subclasses: prepare(prompts, negative, options) -> state; generate(state, seeds) -> (B,C,S,S)
+
+    def __call__(
+        self,
+        prompt: str | list[str],
+        negative_prompt: str | None = None,
+        num_inference_steps: int | None = None,
+        guidance_scale: float | None = None,
+        sampler: str | None = None,
+        seed: int | None = None,
+        num_images: int = 1,
+        height: int | None = None,
+        width: int | None = None,
+        **options: Any,
+    ) -> GenerationResult:
+        check_generation_args(
+            num_inference_steps=num_inference_steps,
+            guidance_scale=guidance_scale,
+            seed=seed,
+            num_images=num_images,
+        )
+        for arg, value in (("height", height), ("width", width)):
+            if value is not None and value != self.image_size:
+                raise InvalidArgument(
+                    arg,
+                    f"{self.image_size} (this model makes {self.image_size}×{self.image_size})",
+                    value,
+                )
+        prompts = [prompt] * num_images if isinstance(prompt, str) else list(prompt)
+        if not prompts:
+            raise InvalidArgument("prompt", "a prompt or a non-empty list of prompts", prompt)
+        if seed is None:
+            seed = int(torch.randint(0, 2**31 - 1, (1,)).item())
+        seeds = [seed + i for i in range(len(prompts))]
+        with torch.inference_mode():
+            state, params = self.prepare(prompts, negative_prompt, guidance_scale, options)
+            images = self.generate(state, seeds).float().clamp(-1, 1).cpu()
+        result = GenerationResult()
+        for i, (p, s) in enumerate(zip(prompts, seeds)):
+            result.images.append(to_pil(images[i]))
+            meta = {
+                "prompt": p,
+                "negative_prompt": negative_prompt,
+                "seed": s,
+                "num_inference_steps": num_inference_steps,
+                "guidance_scale": guidance_scale,
+                "sampler": self.sampler_name,
+                "model": self.name,
+                "height": self.image_size,
+                "width": self.image_size,
+                "kind": self.kind,
+            }
+            meta.update(params[i] if isinstance(params, list) else params)
+            result.metadata.append(meta)
+        return result
+
+    def _generators(self, seeds: list[int]) -> list[torch.Generator]:
+        return [torch.Generator(self.device).manual_seed(s) for s in seeds]
+
+    def _noise(self, seeds: list[int], dim: int) -> torch.Tensor:
+        """One latent per seed: (len(seeds), dim), row i depending on seeds[i] only."""
+        return torch.cat(
+            [torch.randn(1, dim, generator=g, device=self.device) for g in self._generators(seeds)]
+        )
+
+    @staticmethod
+    def _no_options(options: dict) -> None:
+        extra = sorted(k for k, v in options.items() if v is not None)
+        if extra:
+            raise InvalidArgument("option", "no family-specific options for this model", extra[0])
+
+
+class _ConditionedPipeline(ClassicPipeline):
+    """VAE and GAN: a prompt becomes a class label or a pooled text embedding."""
+
+    def __init__(self, name, image_size, condition_config, text_encoder=None, device="cpu"):
+        super().__init__(name, image_size, device)
+        self.condition_type = condition_config["type"]
+        self.text_encoder = text_encoder
+        if self.condition_type == "class":
+            self.class_names = list(condition_config["class_names"])
+            self.read_class = ClassPrompt(self.class_names)
+        else:
+            self.read_text = TextPrompt(text_encoder.tokenizer)
+
+    def condition(self, prompts: list[str]) -> tuple[torch.Tensor, list[dict]]:
+        cond, params = self._condition(prompts)
+        for p in params:  # one decoder pass, no guidance: say so rather than echo the request
+            p.update(num_inference_steps=1, guidance_scale=None)
+        return cond, params
+
+    def _condition(self, prompts: list[str]) -> tuple[torch.Tensor, list[dict]]:
+        if self.condition_type == "class":
+            labels = [self.read_class(p) for p in prompts]
+            params = [
+                {"class": self.class_names[i] if i < len(self.class_names) else None}
+                for i in labels
+            ]
+            return torch.tensor(labels, device=self.device), params
+        unknown = [self.read_text.check(p) for p in prompts]
+        enc = self.text_encoder.encode(prompts)
+        params = [{"unknown_words": u, "truncated": t} for u, t in zip(unknown, enc.truncated)]
+        return enc.pooled, params
+
+
+class VAEPipeline(_ConditionedPipeline):
+    """Samples decode z ~ N(0, I); also `reconstruct(image)` and `interpolate(a, b, steps)`."""
+
+    kind, sampler_name = "vae", "vae-decoder"
+
+    def __init__(self, vae: VAE, name, condition_config, text_encoder=None, device="cpu"):
+        super().__init__(name, vae.config.image_size, condition_config, text_encoder, device)
+        self.vae = vae.to(self.device).eval()
+
+    def prepare(self, prompts, negative_prompt, guidance_scale, options):
+        self._no_options(options)
+        return self.condition(prompts)
+
+    def generate(self, cond, seeds):
+        return self.vae.decode(self._noise(seeds, self.vae.config.latent_dim), cond)
+
+    def _image(self, image, name: str) -> torch.Tensor:
+        """PIL / array / tensor -> (C, S, S) in [-1, 1] at the model's size and channels."""
+        x = image if isinstance(image, torch.Tensor) else to_tensor(to_pil(image))
+        x = x.float().to(self.device)
+        if x.ndim != 3:
+            raise InvalidArgument(name, "an image (C, H, W)", tuple(x.shape))
+        if x.shape[-1] != self.image_size or x.shape[-2] != self.image_size:
+            x = F.interpolate(x[None], size=self.image_size, mode="bilinear", antialias=True)[0]
+        if self.vae.config.in_channels == 1 and x.shape[0] == 3:
+            x = x.mean(0, keepdim=True)
+        return x
+
+    def reconstruct(self, image, prompt: str = ""):
+        """The decoded posterior mean of an image (conditioned on `prompt`'s class or text)."""
+        with torch.inference_mode():
+            cond, _ = self._condition([prompt])
+            out = self.vae.reconstruct(self._image(image, "image")[None], cond)
+        return to_pil(out[0].clamp(-1, 1).cpu())
+
+    def interpolate(self, image_a, image_b, steps: int = 8, prompt: str = ""):
+        """Images decoded along the line between the latent codes of two images."""
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
+            raise InvalidArgument("steps", "an integer ≥ 2", steps)
+        with torch.inference_mode():
+            cond, _ = self._condition([prompt])
+            a, b = self._image(image_a, "image_a"), self._image(image_b, "image_b")
+            out = self.vae.interpolate(a, b, steps, cond)
+        return [to_pil(x.clamp(-1, 1).cpu()) for x in out]
+
+
+class GANPipeline(_ConditionedPipeline):
+    """One generator pass from z ~ N(0, I) and the prompt's condition."""
+
+    kind, sampler_name = "gan", "gan-generator"
+
+    def __init__(self, gan: GAN, name, condition_config, text_encoder=None, device="cpu"):
+        super().__init__(name, gan.config.image_size, condition_config, text_encoder, device)
+        self.gan = gan.to(self.device).eval()
+
+    def prepare(self, prompts, negative_prompt, guidance_scale, options):
+        self._no_options(options)
+        return self.condition(prompts)
+
+    def generate(self, cond, seeds):
+        return self.gan.generator(self._noise(seeds, self.gan.config.z_dim), cond)
+
+
+class VQARPipeline(ClassicPipeline):
+    """Text -> image tokens by the AR transformer (KV cache, temperature, top-k, top-p, CFG on
+    logits with the empty or the negative prompt as the unconditional branch) -> VQ-VAE decoder."""
+
+    kind, sampler_name = "vq-ar", "autoregressive"
+    default_guidance = 3.0
+
+    def __init__(self, ar: ARTransformer, vqvae: VQVAE, tokenizer: Tokenizer, name, device="cpu"):
+        super().__init__(name, vqvae.config.image_size, device)
+        self.ar, self.vqvae = ar.to(self.device).eval(), vqvae.to(self.device).eval()
+        self.tokenizer, self.read_text = tokenizer, TextPrompt(tokenizer)
+
+    def prepare(self, prompts, negative_prompt, guidance_scale, options):
+        temperature = options.pop("temperature", None)
+        top_k = options.pop("top_k", None)
+        top_p = options.pop("top_p", None)
+        self._no_options(options)
+        temperature = 1.0 if temperature is None else temperature
+        top_k = 64 if top_k is None else top_k  # a short tail keeps 32×32 samples clean
+        check_sampling_args(temperature, top_k, top_p)
+        unknown = [self.read_text.check(p) for p in prompts]
+        L = self.ar.config.text_len
+        batch = self.tokenizer(prompts, L)
+        negative = None
+        if negative_prompt:
+            self.read_text.check(negative_prompt)
+            negative = self.tokenizer([negative_prompt] * len(prompts), L).ids.to(self.device)
+        state = dict(
+            text_ids=batch.ids.to(self.device),
+            negative_ids=negative,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            guidance_scale=self.default_guidance if guidance_scale is None else guidance_scale,
+        )
+        params = [
+            {
+                "temperature": temperature,
+                "top_k": top_k,
+                "top_p": top_p,
+                "guidance_scale": state["guidance_scale"],
+                "num_inference_steps": self.ar.config.image_tokens,  # one step per token
+                "unknown_words": u,
+                "truncated": t,
+            }
+            for u, t in zip(unknown, batch.truncated)
+        ]
+        return state, params
+
+    def generate(self, state, seeds):
+        tokens = self.ar.generate(state.pop("text_ids"), generator=self._generators(seeds), **state)
+        grid = math.isqrt(self.ar.config.image_tokens)
+        return self.vqvae.decode_indices(tokens.view(-1, grid, grid))
+
+
+# --------------------------------------------------------------------------- loaders
+
+
+def _prefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+
+
+def _text_encoder(tensors, condition_config, device):
+    if condition_config["type"] != "text":
+        return None
+    from genlab.text.encoder import TextEncoder, TextEncoderConfig
+
+    encoder = TextEncoder(TextEncoderConfig.from_dict(condition_config["text_encoder"]))
+    encoder.load_state_dict(_prefixed(tensors, "text_encoder."))
+    return encoder.to(device).eval()
+
+
+def _name(path, config) -> str:
+    return config.get("name") or str(path)
+
+
+@register_pipeline("vae")
+def load_vae(path, config, device: str = "cpu", **_):
+    tensors, _ = load_checkpoint(path, dtype=torch.float32)
+    vae = VAE(config["model"])
+    vae.load_state_dict(_prefixed(tensors, "vae."))
+    encoder = _text_encoder(tensors, config["condition"], device)
+    return VAEPipeline(vae, _name(path, config), config["condition"], encoder, device)
+
+
+@register_pipeline("gan")
+def load_gan(path, config, device: str = "cpu", **_):
+    tensors, _ = load_checkpoint(path, dtype=torch.float32)
+    gan = GAN(config["model"])  # the discriminator stays untrained: sampling never calls it
+    gan.generator.load_state_dict(_prefixed(tensors, "generator."))
+    encoder = _text_encoder(tensors, config["condition"], device)
+    return GANPipeline(gan, _name(path, config), config["condition"], encoder, device)
+
+
+@register_pipeline("vq-ar")
+def load_vq_ar(path, config, device: str = "cpu", **_):
+    tensors, _ = load_checkpoint(path, dtype=torch.float32)
+    ar, vqvae = ARTransformer(config["ar"]), VQVAE(config["vqvae"])
+    ar.load_state_dict(_prefixed(tensors, "ar."))
+    vqvae.load_state_dict(_prefixed(tensors, "vqvae."))
+    tokenizer = Tokenizer.from_config(config["tokenizer"])
+    return VQARPipeline(ar, vqvae, tokenizer, _name(path, config), device)
