@@ -431,6 +431,30 @@ def test_agent_streams_its_steps_and_its_run_is_stored(client):
     assert run["kind"] == "agent" and run["request"] == body["request"]
 
 
+def test_agent_run_goes_on_and_is_stored_when_the_client_leaves(client):
+    body = {"request": "a purple circle above a green star", "options": {"max_rounds": 1}}
+    body["options"]["steps"] = STEPS
+    with client.stream("POST", "/api/agent", json=body) as response:
+        event, first = next(read_events(response))  # the user's step, then hang up
+    assert event == "step" and first["type"] == "user"
+    deadline = time.monotonic() + 60
+    while True:
+        run = client.get(f"/api/runs/{first['run_id']}").json()
+        if run["status"] != "running":
+            break
+        assert time.monotonic() < deadline, "the agent run never finished"
+        time.sleep(0.1)
+    assert run["status"] == "done" and run["steps"][-1]["type"] == "final"
+    assert run["images"], "its images are in history"
+
+
+def test_agent_options_are_checked_by_name(client):
+    r = client.post("/api/agent", json={"request": "a red circle", "options": {"colour": "red"}})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "options.colour"
+    r = client.post("/api/agent", json={"request": "a red circle", "options": {"max_rounds": "x"}})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "options.max_rounds"
+
+
 def test_agent_request_with_unknown_backend_is_422(client):
     r = client.post("/api/agent", json={"request": "a red circle", "backend": "skynet"})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "backend"

@@ -38,6 +38,8 @@ def test_jobs_interrupted_by_a_crash_are_marked_failed_and_no_file_is_half_writt
             job = client.get(f"/api/jobs/{job_id}").json()
             assert job["status"] == "failed" and "stopped" in job["error"]
             assert job["results"] == []
+        events = client.get(f"/api/jobs/{slow}/events").text
+        assert events.startswith("event: failed\n") and events.count("event:") == 1
         done = client.get(f"/api/jobs/{quick_job['id']}").json()
         assert done["status"] == "done" and done["results"] == quick_job["results"]
         # The restarted server works as before.
