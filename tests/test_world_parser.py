@@ -5,18 +5,11 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from scipy import ndimage
 
 from genlab.errors import InvalidArgument
 from genlab.io import to_tensor
 from genlab.world import Obj, Scene, match, parse_image, parse_prompt, realize, render, sample_scene
-
-
-def degrade(image: np.ndarray, rng, noise: float = 6.0, blur: float = 0.5) -> np.ndarray:
-    """Mild Gaussian blur (sigma in pixels) and Gaussian noise (sigma in 0..255 units)."""
-    f = ndimage.gaussian_filter(image.astype(np.float32), sigma=(blur, blur, 0))
-    f = f + rng.normal(0.0, noise, f.shape)
-    return np.clip(f + 0.5, 0, 255).astype(np.uint8)
+from genlab.world.render import degrade
 
 
 def scene_accuracy(size: int, n: int, degraded: bool) -> float:

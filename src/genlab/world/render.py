@@ -158,3 +158,18 @@ def render(scene: Scene, size: int = 32) -> np.ndarray:
         cx, cy = o.center
         draw(canvas, o.shape, o.color, cx, cy, o.radius)
     return to_uint8(canvas)
+
+
+def degrade(image: np.ndarray, rng=None, *, noise: float = 6.0, blur: float = 0.5) -> np.ndarray:
+    """A mildly corrupted copy of a uint8 image: Gaussian blur (sigma in pixels), then Gaussian
+    noise (sigma in 0..255 units). Used to test that the scene parser is robust."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
+    f = image.astype(np.float32)
+    if blur > 0:
+        sigma = (blur, blur, 0) if f.ndim == 3 else blur
+        f = ndimage.gaussian_filter(f, sigma=sigma)
+    if noise > 0:
+        f = f + rng.normal(0.0, noise, f.shape)
+    return np.clip(f + 0.5, 0, 255).astype(np.uint8)
