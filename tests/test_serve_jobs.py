@@ -103,3 +103,28 @@ def test_serve_rejects_bad_options_in_one_line(tmp_path, capsys):
         assert err.startswith("genlab: error: --model") and err.count("\n") == 1
     assert main(["serve", "--port", "70000"]) == 2
     assert "--port" in capsys.readouterr().err
+
+
+def test_a_video_result_is_stored_as_one_playable_animated_file(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from genlab.history import HistoryStore
+    from genlab.pipelines.base import GenerationResult
+    from genlab.serve.engine import JobRunner, ModelCatalog
+    from genlab.serve.jobs import Job
+    from genlab.world import render_video, sample_video_scene
+
+    frames = render_video(sample_video_scene(np.random.default_rng(0)), num_frames=8)
+    store = HistoryStore(tmp_path / "history.sqlite")
+    runner = JobRunner(ModelCatalog(include_bundled=False), store)
+    job = Job("generate", {"prompt": "a ball moving right", "model": "video-model", "fps": 8})
+    job.id = store.add_run("generate", "a ball moving right")
+    result = GenerationResult(frames=[list(frames)], metadata=[{"seed": 3, "num_frames": 8}])
+    (described,) = runner.store_result(job, result, parent_id=None)
+    assert described["kind"] == "video" and described["seed"] == 3
+    record = store.get_image(described["image_id"])
+    with Image.open(record.path) as video:
+        assert video.format == "WEBP" and video.n_frames == 8
+        video.seek(7)
+        assert np.array_equal(np.asarray(video.convert("RGB")), frames[7])

@@ -196,7 +196,7 @@ class JobRunner:
         with lock:
             result = pipe(**kwargs, **_progress_kwargs(pipe, report, steps))
         report(steps, steps)
-        return self._store(job, result, parent_id=None)
+        return self.store_result(job, result, parent_id=None)
 
     def edit(self, job: Job, report: Callable[[int, int], None]) -> list[dict[str, Any]]:
         p = job.params
@@ -226,9 +226,9 @@ class JobRunner:
                 image, p["prompt"], **kwargs, **_progress_kwargs(pipe.edit, report, steps)
             )
         report(steps, steps)
-        return self._store(job, result, parent_id=source.id)
+        return self.store_result(job, result, parent_id=source.id)
 
-    def _store(self, job: Job, result, parent_id: str | None) -> list[dict[str, Any]]:
+    def store_result(self, job: Job, result, parent_id: str | None) -> list[dict[str, Any]]:
         """Write every output (file first, atomically; then its history row) and describe it."""
         model = job.params["model"]
         records = []
