@@ -1,0 +1,56 @@
+"""benchmarks/gpu_dit.py runs end to end on the CPU with --tiny: every measurement present,
+results written as JSON, the table printed, and bad options refused."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_dit.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("gpu_dit", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_tiny_run_measures_training_and_sampling_and_writes_json(bench, tmp_path, capsys):
+    out = tmp_path / "results.json"
+    argv = ["--tiny", "--sizes", "DiT-S/2", "--modes", "tf32,bf16", "--sample-steps", "2",
+            "--out", str(out)]  # fmt: skip
+    assert bench.main(argv) == 0
+    results = json.loads(out.read_text())
+    assert results["tiny"] and results["bf16_matmul_peak_tflops"] > 0
+    runs = {r["mode"]: r for r in results["runs"]}
+    assert set(runs) == {"tf32", "bf16"}
+    for run in runs.values():
+        assert (
+            run["train_images_per_s"] > 0
+            and run["train_gflop_per_image"] > run["fwd_gflop_per_image"] > 0
+        )
+        assert run["mfu"] > 0
+    assert runs["bf16"]["sample_images_per_s"] > 0 and "sample_images_per_s" not in runs["tf32"]
+    table = capsys.readouterr().out
+    assert "DiT-S/2    bf16" in table and "sample img/s" in table
+
+
+def test_text_conditioning_costs_more_flops_than_class_conditioning(bench):
+    import torch
+
+    flops = {}
+    for cond in ("class", "text"):
+        model, num_classes = bench.build_model(
+            "DiT-S/2", cond, tiny=True, device=torch.device("cpu")
+        )
+        flops[cond] = bench.count_flops(model, (2, 4, 8, 8), num_classes, torch.device("cpu"))[0]
+    assert flops["text"] > flops["class"]
+
+
+def test_unknown_mode_is_refused_with_a_usage_error(bench):
+    with pytest.raises(SystemExit) as exit_info:
+        bench.parse_args(["--modes", "fp8"])
+    assert exit_info.value.code == 2
