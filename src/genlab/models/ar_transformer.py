@@ -46,13 +46,24 @@ class ARConfig(ModelConfig):
 
 
 class KVCache:
-    """Keys and values of every layer, preallocated to the full sequence: (B, heads, T, head_dim)."""
+    """Keys and values of every layer, (B, heads, T, head_dim) preallocated to the full sequence
+    on first use (in the dtype attention computes in, so autocast and fp16 work alike)."""
 
-    def __init__(self, cfg: ARConfig, batch: int, device, dtype):
-        shape = (batch, cfg.heads, cfg.seq_len, cfg.dim // cfg.heads)
-        self.k = [torch.zeros(shape, device=device, dtype=dtype) for _ in range(cfg.depth)]
-        self.v = [torch.zeros(shape, device=device, dtype=dtype) for _ in range(cfg.depth)]
+    def __init__(self, cfg: ARConfig, batch: int):
+        self.shape = (batch, cfg.heads, cfg.seq_len, cfg.dim // cfg.heads)
+        self.k: list[torch.Tensor | None] = [None] * cfg.depth
+        self.v: list[torch.Tensor | None] = [None] * cfg.depth
         self.length = 0  # positions filled so far
+
+    def write(self, layer: int, start: int, k: torch.Tensor, v: torch.Tensor):
+        """Store k, v (B, heads, T, hd) at positions start.. and return all keys/values so far."""
+        if self.k[layer] is None:
+            self.k[layer] = k.new_zeros(self.shape)
+            self.v[layer] = v.new_zeros(self.shape)
+        end = start + k.shape[2]
+        self.k[layer][:, :, start:end] = k
+        self.v[layer][:, :, start:end] = v
+        return self.k[layer][:, :, :end], self.v[layer][:, :, :end]
 
 
 class CausalSelfAttention(nn.Module):
@@ -69,9 +80,7 @@ class CausalSelfAttention(nn.Module):
         start = 0
         if cache is not None:
             start = cache.length
-            cache.k[layer][:, :, start : start + T] = k
-            cache.v[layer][:, :, start : start + T] = v
-            k, v = cache.k[layer][:, :, : start + T], cache.v[layer][:, :, : start + T]
+            k, v = cache.write(layer, start, k, v)
         if start == 0:
             y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
         else:
@@ -225,7 +234,7 @@ class ARTransformer(nn.Module):
         prefix_emb = self.text_embed(prefix)  # (B or 2B, L, D)
         bos = self.image_embed(torch.full((prefix.shape[0], 1), self.bos_id, device=device))
         tokens = torch.empty(B, 0, dtype=torch.long, device=device)
-        cache = KVCache(cfg, prefix.shape[0], device, prefix_emb.dtype) if use_cache else None
+        cache = KVCache(cfg, prefix.shape[0]) if use_cache else None
         seq = torch.cat([prefix_emb, bos], dim=1)  # every input so far (the uncached path)
         new = seq  # inputs the cache has not seen yet
         for _ in tqdm(range(cfg.image_tokens), desc="tokens", disable=not progress, leave=False):

@@ -78,7 +78,14 @@ class VectorQuantizer(nn.Module):
         return F.embedding(indices, self.embedding).permute(0, 3, 1, 2)
 
     def forward(self, z_e: torch.Tensor):
-        """z_e (B, D, h, w) -> (z_q with straight-through gradient, indices (B, h, w), stats)."""
+        """z_e (B, D, h, w) -> (z_q with straight-through gradient, indices (B, h, w), stats).
+
+        Runs in float32 even under bf16 autocast: nearest-code search and the EMA sums need it.
+        """
+        with torch.autocast(z_e.device.type, enabled=False):
+            return self._quantize(z_e.float())
+
+    def _quantize(self, z_e: torch.Tensor):
         B, D, h, w = z_e.shape
         flat = z_e.permute(0, 2, 3, 1).reshape(-1, D)  # (B, D, h, w) -> (B*h*w, D)
         indices = self.codes(flat.detach())
