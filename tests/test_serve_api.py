@@ -240,6 +240,7 @@ def test_invalid_parameters_are_422_naming_the_field(client):
         "sampler": {"prompt": "a red circle", "sampler": "no_such_sampler"},
         "model": {"prompt": "a red circle", "model": "no-such-model"},
         "colour": {"prompt": "a red circle", "colour": "red"},
+        "num_frames": {"prompt": "a red circle", "num_frames": 8},  # an image model
     }
     for field_name, body in cases.items():
         r = client.post("/api/generate", json=body)

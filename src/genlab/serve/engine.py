@@ -106,6 +106,11 @@ class ModelCatalog:
         if sampler is not None and known is not None and sampler not in known:
             raise InvalidArgument("sampler", "one of " + ", ".join(known), sampler)
 
+    def check_frames(self, name: str, num_frames: int | None) -> None:
+        kind = self.entries[name].kind
+        if num_frames is not None and kind is not None and kind != "text2video":
+            raise InvalidArgument("num_frames", "no value: this model makes images", num_frames)
+
     def public(self) -> list[dict[str, Any]]:
         return [
             dict(e.public(), default=e.name == self.default, samplers=self.samplers(e.name))
@@ -192,6 +197,12 @@ class JobRunner:
         for optional in ("guidance_scale", "sampler"):
             if p.get(optional) is not None:
                 kwargs[optional] = p[optional]
+        if p.get("num_frames") is not None:
+            if "num_frames" not in _parameters(pipe):
+                raise InvalidArgument(
+                    "num_frames", "no value: this model makes images", p["num_frames"]
+                )
+            kwargs["num_frames"] = p["num_frames"]
         report(0, steps)
         with lock:
             result = pipe(**kwargs, **_progress_kwargs(pipe, report, steps))

@@ -43,6 +43,9 @@ class GenerateRequest(_Strict):
         description="Same seed and settings give the same image; random if null.",
     )
     num_images: int = Field(1, ge=1, le=MAX_IMAGES, description="How many images.")
+    num_frames: int | None = Field(
+        None, ge=2, le=64, description="Frames of a video (text-to-video models only)."
+    )
     model: str | None = Field(None, max_length=200, description="A name from GET /api/models.")
 
 

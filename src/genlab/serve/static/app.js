@@ -131,14 +131,14 @@ function resultCard(result) {
 // ------------------------------------------------------------------ generate
 
 const form = $("#generate-form");
-const formFields = ["prompt", "negative_prompt", "num_inference_steps", "guidance_scale", "sampler", "seed", "num_images", "model"];
+const formFields = ["prompt", "negative_prompt", "num_inference_steps", "guidance_scale", "sampler", "seed", "num_images", "num_frames", "model"];
 
 function readForm() {
   const body = {};
   for (const name of formFields) {
     const input = $(`#${name}`);
     const raw = input.value.trim();
-    if (raw === "") continue;
+    if (raw === "" || input.closest(".hidden")) continue;
     body[name] = input.type === "number" ? Number(raw) : raw;
   }
   return body;
@@ -405,7 +405,9 @@ const modelInfo = new Map();
 function showSamplers(modelName) {
   const select = $("#sampler");
   const current = select.value;
-  const names = (modelInfo.get(modelName) || {}).samplers || [];
+  const info = modelInfo.get(modelName) || {};
+  $("#frames-field").classList.toggle("hidden", !info.video);
+  const names = info.samplers || [];
   select.replaceChildren(el("option", { value: "", text: "default" }), ...names.map((n) => el("option", { text: n })));
   if (names.includes(current)) select.value = current;
 }
