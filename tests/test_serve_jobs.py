@@ -128,3 +128,24 @@ def test_a_video_result_is_stored_as_one_playable_animated_file(tmp_path):
         assert video.format == "WEBP" and video.n_frames == 8
         video.seek(7)
         assert np.array_equal(np.asarray(video.convert("RGB")), frames[7])
+
+
+def test_models_toml_entries_are_offered_beside_command_line_checkpoints(tmp_path, monkeypatch):
+    from genlab.errors import InvalidArgument
+    from genlab.serve.engine import ModelCatalog
+    from genlab.serve.launch import tiny_text2image_checkpoint
+
+    (tmp_path / "models.toml").write_text(
+        '[models.dalle]\nbackend = "openai"\nmodel = "dall-e-3"\napi_key_env = "OPENAI_API_KEY"\n'
+    )
+    monkeypatch.setenv("GENLAB_CONFIG", str(tmp_path))
+    tiny = tiny_text2image_checkpoint(tmp_path / "tiny.safetensors")
+    catalog = ModelCatalog({"tiny": str(tiny)}, default="tiny")
+    offered = {m["name"]: m for m in catalog.public()}
+    assert offered["dalle"]["kind"] == "openai" and offered["dalle"]["samplers"] is None
+    assert offered["tiny"]["kind"] == "text2image" and "ddim" in offered["tiny"]["samplers"]
+    assert offered["tiny"]["default"] is True
+    with pytest.raises(InvalidArgument, match="model: expected one of"):
+        catalog.resolve("/etc/passwd")  # only offered names, never a path
+    with pytest.raises(InvalidArgument, match="sampler"):
+        catalog.check_sampler("tiny", "warp_drive")

@@ -13,12 +13,16 @@ def register(subparsers) -> None:
         help="run the web playground and REST API",
         description="Serve the playground at / and the REST API under /api (OpenAPI at /docs).",
     )
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (loopback by default)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind; anything but loopback exposes the server to the network",
+    )
     p.add_argument("--port", type=int, default=8000, help="TCP port (0 picks a free one)")
     p.add_argument(
         "--token",
         default=None,
-        help="require this token on every request (default: $GENLAB_TOKEN if set, else none)",
+        help="require this token on every request; when not given, $GENLAB_TOKEN is used if set",
     )
     p.add_argument("--workers", type=int, default=1, help="jobs that run at the same time")
     p.add_argument(
@@ -32,11 +36,17 @@ def register(subparsers) -> None:
         action="append",
         default=[],
         metavar="NAME=PATH",
-        help="offer a checkpoint under NAME (repeatable); bundled models are always offered",
+        help="offer a checkpoint under NAME (repeatable), besides the bundled and models.toml ones",
     )
-    p.add_argument("--default-model", default=None, help="model used when a request names none")
     p.add_argument(
-        "--no-bundled", action="store_true", help="offer only the models given with --model"
+        "--default-model",
+        default=None,
+        help="model used when a request names none (None: world-t2i if offered, else the first)",
+    )
+    p.add_argument(
+        "--no-bundled",
+        action="store_true",
+        help="offer only the models given with --model (no bundled or models.toml ones)",
     )
     p.add_argument(
         "--agent-max-seconds", type=float, default=300.0, help="wall-time limit of one agent run"

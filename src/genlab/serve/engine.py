@@ -47,7 +47,8 @@ class ModelEntry:
 
 
 class ModelCatalog:
-    """Bundled models plus the ones named on the command line; clients may only ask for these.
+    """Bundled models, models.toml entries (diffusers, hosted APIs) and the checkpoints named on
+    the command line; clients may only ask for these.
 
     Pipelines are loaded on first use and kept; each has a lock, because a pipeline object is
     not assumed to be safe to call from two threads at once.
@@ -59,13 +60,18 @@ class ModelCatalog:
         default: str | None = None,
         include_bundled: bool = True,
     ):
+        from genlab.pipelines.catalog import configured_models
         from genlab.pipelines.registry import bundled_models
 
         sources: dict[str, str] = {}
+        configured: dict[str, str] = {}
         if include_bundled:
             sources.update({name: name for name in bundled_models()})
+            configured = {name: e["backend"] for name, e in configured_models().items()}
         sources.update(extra or {})
         self.entries = {name: _describe_model(name, src) for name, src in sources.items()}
+        for name, backend in configured.items():
+            self.entries.setdefault(name, ModelEntry(name, name, backend))
         if default is not None and default not in self.entries:
             raise InvalidArgument("default model", "one of " + self._known(), default)
         self.default = default or (
