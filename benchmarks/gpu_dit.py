@@ -21,7 +21,6 @@ import math
 import sys
 import time
 import traceback
-import warnings
 from pathlib import Path
 
 import torch
@@ -171,8 +170,9 @@ def train_speed(model, mode, batch, shape, num_classes, steps, warmup, device, s
         loss = step()
     synchronize(device)
     elapsed = time.perf_counter() - start
-    if not math.isfinite(float(loss)):
-        raise RuntimeError(f"training loss is {float(loss)}")
+    loss = float(loss.detach())
+    if not math.isfinite(loss):
+        raise RuntimeError(f"training loss is {loss}")
     return {
         "images_per_s": steps * batch / elapsed,
         "step_ms": 1000 * elapsed / steps,
@@ -279,6 +279,18 @@ def parse_args(argv=None):
     )
     p.add_argument("--no-sample", action="store_true", help="skip the sampling measurements")
     p.add_argument(
+        "--compile-scope",
+        choices=("blocks", "model"),
+        default="blocks",
+        help="compile each transformer block (fast to compile) or the whole model (default %(default)s)",
+    )
+    p.add_argument(
+        "--compile-mode",
+        default=None,
+        choices=("default", "max-autotune-no-cudagraphs", "max-autotune", "reduce-overhead"),
+        help="torch.compile mode (default: torch's default)",
+    )
+    p.add_argument(
         "--tiny", action="store_true", help="toy widths on 8×8 inputs, few steps: a CPU smoke run"
     )
     p.add_argument(
@@ -301,17 +313,61 @@ def parse_args(argv=None):
     return args
 
 
+def compile_model(model: nn.Module, scope: str, mode: str | None) -> bool:
+    """torch.compile the transformer blocks (regional, the default) or the whole model."""
+    kwargs = {} if mode in (None, "default") else {"mode": mode}
+    if scope == "blocks":
+        return model.compile(**kwargs)
+    nn.Module.compile(model, dynamic=False, **kwargs)
+    model._genlab_compiled = True
+    return True
+
+
+def measure_mode(model, mode, name, batch, shape, num_classes, flops, args, device, schedule, log):
+    """One row of the table: training speed, then (bf16 modes) sampling speed."""
+    fwd_flops, train_flops = flops
+    run = {"model": name, "mode": mode, "batch": batch,
+           "params_m": sum(p.numel() for p in model.parameters()) / 1e6,
+           "fwd_gflop_per_image": fwd_flops / 1e9, "train_gflop_per_image": train_flops / 1e9}  # fmt: skip
+    if mode.endswith("+compile"):
+        run["compile"] = f"{args.compile_scope}, mode={args.compile_mode or 'default'}"
+        if not getattr(model, "_genlab_compiled", False):
+            run["compiled"] = compile_model(model, args.compile_scope, args.compile_mode)
+            if not run["compiled"]:
+                log(f"  {mode}: torch.compile unavailable here, measuring eager")
+    reset_memory(device)
+    r = train_speed(model, mode, batch, shape, num_classes, args.train_steps, args.warmup,
+                    device, schedule)  # fmt: skip
+    tflops = r["images_per_s"] * train_flops / 1e12
+    peak = args.peak_tflops
+    run.update(train_images_per_s=r["images_per_s"], step_ms=r["step_ms"], train_tflops=tflops,
+               mfu=tflops / peak, train_peak_mem_gib=peak_memory_gib(device))  # fmt: skip
+    if getattr(model, "compile_error", None):
+        run["compile_fallback"] = model.compile_error
+        log(f"  {mode}: torch.compile failed, measured eager instead: {model.compile_error}")
+    log(f"  train {mode:13s} {r['images_per_s']:9.1f} img/s  {tflops:7.1f} TFLOP/s  "
+        f"MFU {100 * tflops / peak:5.1f}%  peak mem {fmt_gib(run['train_peak_mem_gib'])}")  # fmt: skip
+    yield run
+    if args.no_sample or mode == "tf32":
+        return
+    reset_memory(device)
+    s = sample_speed(model, mode, batch, shape, num_classes, args.sample_steps, device, schedule,
+                     args.sample_repeats)  # fmt: skip
+    run.update(sample_images_per_s=s["images_per_s"], sample_run_ms=s["run_ms"],
+               sample_peak_mem_gib=peak_memory_gib(device))  # fmt: skip
+    if getattr(model, "compile_error", None):
+        run["compile_fallback"] = model.compile_error
+    log(f"  sample {mode:12s} {s['images_per_s']:9.1f} img/s  ({args.sample_steps} steps, "
+        f"CFG batch {2 * batch})  peak mem {fmt_gib(run['sample_peak_mem_gib'])}")  # fmt: skip
+    yield run
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     schedule = NoiseSchedule.create("linear")
-    results = {
-        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
-        "torch": torch.__version__,
-        "cond": args.cond,
-        "tiny": args.tiny,
-        "runs": [],
-    }
+    results = {"device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+               "torch": torch.__version__, "cond": args.cond, "tiny": args.tiny, "runs": []}  # fmt: skip
 
     def save():
         if args.out:
@@ -320,10 +376,10 @@ def main(argv=None) -> int:
     def log(msg):
         print(msg, flush=True)
 
-    results["bf16_matmul_peak_tflops"] = peak = measure_matmul_peak(device, args.tiny)
-    log(
-        f"device {results['device']}, torch {torch.__version__}; bf16 matmul peak {peak:.1f} TFLOP/s"
-    )
+    args.peak_tflops = measure_matmul_peak(device, args.tiny)
+    results["bf16_matmul_peak_tflops"] = args.peak_tflops
+    log(f"device {results['device']}, torch {torch.__version__}; "
+        f"bf16 matmul peak {args.peak_tflops:.1f} TFLOP/s")  # fmt: skip
     save()
     for name in args.sizes:
         batch = args.batch or (4 if args.tiny else DEFAULT_BATCH.get(name, 64))
@@ -335,83 +391,23 @@ def main(argv=None) -> int:
             continue
         side = model.config.input_size
         shape = (batch, model.config.in_channels, side, side)
-        fwd_flops, train_flops = count_flops(model, shape, num_classes, device)
+        flops = count_flops(model, shape, num_classes, device)
         n_params = sum(p.numel() for p in model.parameters())
-        log(
-            f"{name}: {n_params / 1e6:.1f}M params, {fwd_flops / 1e9:.2f} GFLOP forward / image, "
-            f"{train_flops / 1e9:.2f} GFLOP train step / image, batch {batch}, input {tuple(shape[1:])}"
-        )
+        log(f"{name}: {n_params / 1e6:.1f}M params, {flops[0] / 1e9:.2f} GFLOP forward / image, "
+            f"{flops[1] / 1e9:.2f} GFLOP train step / image, batch {batch}, input {tuple(shape[1:])}")  # fmt: skip
         for mode in args.modes:
-            run = {
-                "model": name,
-                "mode": mode,
-                "batch": batch,
-                "params_m": n_params / 1e6,
-                "fwd_gflop_per_image": fwd_flops / 1e9,
-                "train_gflop_per_image": train_flops / 1e9,
-            }
-            results["runs"].append(run)
+            run = {"model": name, "mode": mode, "batch": batch}
             try:
-                if mode.endswith("+compile") and not getattr(model, "_genlab_compiled", False):
-                    run["compiled"] = model.compile()
-                    if not run["compiled"]:
-                        log(f"  {mode}: torch.compile unavailable here, measuring eager")
-                reset_memory(device)
-                with warnings.catch_warnings(record=True) as caught:
-                    r = train_speed(
-                        model,
-                        mode,
-                        batch,
-                        shape,
-                        num_classes,
-                        args.train_steps,
-                        args.warmup,
-                        device,
-                        schedule,
-                    )
-                notes = [str(w.message) for w in caught if "compile" in str(w.message)]
-                if notes:
-                    run["compile_fallback"] = notes[0]
-                    log(f"  {mode}: {notes[0]}")
-                tflops = r["images_per_s"] * train_flops / 1e12
-                run.update(
-                    train_images_per_s=r["images_per_s"],
-                    step_ms=r["step_ms"],
-                    train_tflops=tflops,
-                    mfu=tflops / peak,
-                    train_peak_mem_gib=peak_memory_gib(device),
-                )
-                log(
-                    f"  train {mode:13s} {r['images_per_s']:9.1f} img/s  {tflops:7.1f} TFLOP/s  "
-                    f"MFU {100 * tflops / peak:5.1f}%  peak mem {fmt_gib(run['train_peak_mem_gib'])}"
-                )
-                save()
-                if not args.no_sample and mode != "tf32":
-                    reset_memory(device)
-                    s = sample_speed(
-                        model,
-                        mode,
-                        batch,
-                        shape,
-                        num_classes,
-                        args.sample_steps,
-                        device,
-                        schedule,
-                        args.sample_repeats,
-                    )
-                    run.update(
-                        sample_images_per_s=s["images_per_s"],
-                        sample_run_ms=s["run_ms"],
-                        sample_peak_mem_gib=peak_memory_gib(device),
-                    )
-                    log(
-                        f"  sample {mode:12s} {s['images_per_s']:9.1f} img/s  ({args.sample_steps} steps, "
-                        f"CFG batch {2 * batch})  peak mem {fmt_gib(run['sample_peak_mem_gib'])}"
-                    )
+                for run in measure_mode(model, mode, name, batch, shape, num_classes, flops, args,
+                                        device, schedule, log):  # fmt: skip
+                    if run not in results["runs"]:
+                        results["runs"].append(run)
+                    save()
             except Exception as e:  # one failing configuration must not lose the others
-                run["error"] = (
-                    f"{type(e).__name__}: {str(e).splitlines()[0][:300] if str(e) else ''}"
-                )
+                lines = [line for line in str(e).splitlines() if line.strip()]
+                run["error"] = f"{type(e).__name__}: {' '.join(lines[:2])[:300]}"
+                if run not in results["runs"]:
+                    results["runs"].append(run)
                 log(f"  {mode}: FAILED {run['error']}")
                 traceback.print_exc(limit=3)
                 if device.type == "cuda":
