@@ -136,6 +136,24 @@ def test_painting_a_mask_and_applying_an_edit_makes_a_new_image(page):
     assert page.text_content("#edit-error") == ""
 
 
+def test_an_uploaded_image_opens_in_the_editor_for_img2img(page, tmp_path):
+    upload = tmp_path / "mine.png"
+    Image.new("RGB", (32, 32), (240, 220, 30)).save(upload)
+    page.set_input_files("#edit-upload", str(upload))
+    page.wait_for_function(
+        "() => document.querySelector('#edit-hint').textContent.startsWith('Editing')"
+    )
+    page.wait_for_selector(".card .prompt:text('mine.png')")  # in the gallery, by file name
+    page.click("#mask-clear")
+    page.fill("#edit-prompt", "a blue square")
+    page.evaluate("document.querySelector('#edit-results').replaceChildren()")
+    page.click("#edit-btn")
+    page.wait_for_function(
+        "() => { const img = document.querySelector('#edit-results img');"
+        " return img && img.complete && img.naturalWidth > 0 }"
+    )
+
+
 def test_agent_chat_shows_steps_and_images_as_they_come(page):
     page.click(".tab[data-tab='agent']")
     page.fill("#agent-rounds", "1")

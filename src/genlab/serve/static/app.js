@@ -326,6 +326,25 @@ function openEditor(item) {
   selectTab("edit");
 }
 
+$("#edit-upload").addEventListener("change", async (event) => {
+  const file = event.target.files[0];
+  if (!file) return;
+  $("#edit-error").textContent = "";
+  const form = new FormData();
+  form.append("file", file);
+  try {
+    const response = await fetch("/api/images", { method: "POST", body: form });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(describeError(response, body));
+    openEditor(body);
+    loadGallery();
+  } catch (err) {
+    $("#edit-error").textContent = err.message;
+  } finally {
+    event.target.value = "";
+  }
+});
+
 function clearMask() {
   maskCtx.clearRect(0, 0, maskCanvas.width, maskCanvas.height);
   editor.painted = false;
