@@ -83,7 +83,8 @@ def kid_from_features(
     real, fake = as_features(real, "real features"), as_features(fake, "fake features")
     check_count("kid", len(real), "real images")
     check_count("kid", len(fake), "generated images")
-    subset_size = min(1000, len(real), len(fake))
+    # Subsets must be smaller than the sets, or every subset is the whole set and std is 0.
+    subset_size = min(1000, len(real) // 2, len(fake) // 2)
     metric = KernelInceptionDistance(
         feature=_Precomputed(real.shape[1]), subsets=subsets, subset_size=subset_size
     )

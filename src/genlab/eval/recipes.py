@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from genlab.eval.classifier import CONFIGS, ImageClassifier, classifier_loss, world_targets
+from genlab.text.tokenizer import Tokenizer
 from genlab.train.data import BatchSource, TensorSource
 from genlab.train.recipes import RecipeOptions, TrainJob, apply_options, register_recipe
 from genlab.train.task import Task
@@ -17,13 +18,8 @@ from genlab.train.trainer import TrainConfig
 EVAL_SEED = 1_000_003  # held-out evaluation scenes: a seed no training set uses
 
 
-def render_world(
-    n: int, seed: int, size: int = 32, with_captions: bool = False, progress: bool = False
-):
-    """n random world scenes *including* held-out pairs (evaluation nets must know every object):
-    uint8 images (N,H,W,3), per-cell targets, and one random caption per scene if asked."""
-    from tqdm import tqdm
-
+def _render_chunk(args):
+    n, seed, size, with_captions = args
     from genlab.world.render import render
     from genlab.world.sample import sample_scene
 
@@ -32,16 +28,69 @@ def render_world(
         from genlab.world import caption
     rng = np.random.default_rng(seed)
     images, targets, captions = [], [], []
-    for _ in tqdm(range(n), desc=f"rendering {n} scenes", disable=not progress, leave=False):
+    for _ in range(n):
         scene = sample_scene(rng, exclude_held_out=False)
         images.append(render(scene, size=size))
         targets.append(world_targets(scene))
         if caption is not None:
             captions.append(caption(scene, rng))
-    out = {"images": torch.from_numpy(np.stack(images))}
-    for key in targets[0]:
-        out[key] = torch.stack([t[key] for t in targets])
-    return out, captions
+    # numpy, not torch: tensors sent back from a process pool travel as file descriptors
+    stacked = {k: np.stack([t[k].numpy() for t in targets]) for k in targets[0]}
+    return np.stack(images), stacked, captions
+
+
+def render_world(
+    n: int,
+    seed: int,
+    size: int = 32,
+    with_captions: bool = False,
+    workers: int = 1,
+    progress: bool = False,
+):
+    """n random world scenes *including* held-out pairs (evaluation nets must know every object):
+    uint8 images (N,H,W,3), per-cell targets, and one random caption per scene if asked.
+    Rendered in chunks of 2,000 (chunk k seeded by (seed, k)), over `workers` processes."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tqdm import tqdm
+
+    chunk = 2000
+    jobs = [
+        (min(chunk, n - i), [seed, k], size, with_captions)
+        for k, i in enumerate(range(0, n, chunk))
+    ]
+    bar = tqdm(total=n, desc=f"rendering {n} scenes", disable=not progress, leave=False)
+    parts = []
+    if workers > 1:
+        with ProcessPoolExecutor(workers) as pool:
+            for part in pool.map(_render_chunk, jobs):
+                parts.append(part)
+                bar.update(len(part[2]) or len(part[0]))
+    else:
+        for job in jobs:
+            parts.append(_render_chunk(job))
+            bar.update(job[0])
+    bar.close()
+    out = {"images": torch.from_numpy(np.concatenate([p[0] for p in parts]))}
+    for key in parts[0][1]:
+        out[key] = torch.from_numpy(np.concatenate([p[1][key] for p in parts]))
+    return out, [c for p in parts for c in p[2]]
+
+
+def _scale(options: RecipeOptions, tiny, cpu, gpu):
+    """Pick the tiny, CPU or GPU sizes of a recipe (GPU when the run will use CUDA)."""
+    if options.tiny:
+        return tiny
+    on_gpu = options.device.startswith("cuda") or (
+        options.device == "auto" and torch.cuda.is_available()
+    )
+    return gpu if on_gpu else cpu
+
+
+def _workers() -> int:
+    import os
+
+    return max(1, min(16, (os.cpu_count() or 1)))
 
 
 def _augment(images: torch.Tensor) -> torch.Tensor:
@@ -105,7 +154,19 @@ class ClassifierTask(Task):
         metrics["held-out images"] = len(images)
         return metrics
 
+    @torch.no_grad()
+    def calibrate(self) -> float:
+        """Set feature_scale so that held-out real images have features of mean square 1."""
+        images = self.eval_data["images"].to(self.device).permute(0, 3, 1, 2).contiguous()
+        self.model.config.feature_scale = 1.0
+        feats = torch.cat(
+            [self.model.embed(images[i : i + 500]) for i in range(0, len(images), 500)]
+        )
+        self.model.config.feature_scale = float(feats.float().pow(2).mean().rsqrt())
+        return self.model.config.feature_scale
+
     def export(self):
+        self.calibrate()
         self.metrics = self.evaluate()
         config = {
             "kind": "eval-classifier",
@@ -145,12 +206,16 @@ def _config(options: RecipeOptions, name: str, steps: int, batch: int, lr: float
 
 @register_recipe("world-classifier")
 def world_classifier(options: RecipeOptions) -> TrainJob:
-    """Evaluation classifier over world scenes (per-cell object, size; background), ~3 CPU minutes."""
-    n_train, n_eval, steps = (512, 128, 20) if options.tiny else (30_000, 2_000, 1_000)
-    train, _ = render_world(n_train, seed=options.seed, progress=options.progress)
-    held, _ = render_world(n_eval, seed=EVAL_SEED)
+    """Evaluation classifier over world scenes (per-cell object and size, background); GPU or CPU sizes."""
+    n_train, n_eval, steps, batch = _scale(
+        options, (512, 128, 20, 64), (30_000, 2_000, 1_000, 64), (300_000, 5_000, 8_000, 256)
+    )
+    train, _ = render_world(
+        n_train, seed=options.seed, workers=_workers(), progress=options.progress
+    )
+    held, _ = render_world(n_eval, seed=EVAL_SEED, workers=_workers())
     task = ClassifierTask("world-classifier", held)
-    config = _config(options, "world-classifier", steps, 64, 2e-3)
+    config = _config(options, "world-classifier", steps, batch, 2e-3)
     config.extra = {"training scenes": f"{n_train:,} rendered (held-out pairs included)"}
     return TrainJob(task, TensorSource(train), config)
 
@@ -241,18 +306,25 @@ class CLIPTask(Task):
 
 @register_recipe("world-clip")
 def world_clip(options: RecipeOptions) -> TrainJob:
-    """Domain CLIP (image tower + text encoder, InfoNCE) on world captions, ~5 CPU minutes."""
-    n_train, n_eval, steps = (512, 64, 20) if options.tiny else (60_000, 2_000, 2_000)
+    """Domain CLIP (image tower + text encoder, InfoNCE) on world captions; GPU or CPU sizes."""
+    n_train, n_eval, steps, batch = _scale(
+        options, (512, 64, 20, 64), (60_000, 2_000, 2_000, 128), (400_000, 5_000, 8_000, 512)
+    )
     train, train_caps = render_world(
-        n_train, seed=options.seed + 1, with_captions=True, progress=options.progress
+        n_train,
+        seed=options.seed + 1,
+        with_captions=True,
+        workers=_workers(),
+        progress=options.progress,
     )
-    held, held_caps = render_world(n_eval, seed=EVAL_SEED + 1, with_captions=True)
-    overrides = (
-        dict(channels=(8, 16), embed_dim=16, text_width=16, text_depth=1, text_heads=2)
-        if options.tiny
-        else {}
+    held, held_caps = render_world(
+        n_eval, seed=EVAL_SEED + 1, with_captions=True, workers=_workers()
     )
+    # The world tokenizer's vocabulary plus every word the captioner used (synonyms, templates).
+    overrides = {"vocab": Tokenizer.from_texts(train_caps).vocab}
+    if options.tiny:
+        overrides.update(channels=(8, 16), embed_dim=16, text_width=16, text_depth=1, text_heads=2)
     task = CLIPTask(held["images"], held_caps, **overrides)
-    config = _config(options, "world-clip", steps, 256, 1e-3)
+    config = _config(options, "world-clip", steps, batch, 1e-3)
     config.extra = {"training pairs": f"{n_train:,} rendered scenes, one random caption each"}
     return TrainJob(task, CaptionSource(train["images"], train_caps), config)

@@ -22,18 +22,18 @@ from genlab.text.tokenizer import default_vocab
 class DomainCLIPConfig(ModelConfig):
     arch = "domain-clip"
     image_size: int = 32  # images are resized to this side
-    channels: tuple[int, ...] = (32, 64, 128, 128)
+    channels: tuple[int, ...] = (32, 64, 128)
     embed_dim: int = 128  # shared image/text embedding space
     text_width: int = 128
     text_depth: int = 2
     text_heads: int = 4
-    max_length: int = 32
+    max_length: int = 48  # world captions reach ~42 words
     vocab: list[str] = field(default_factory=default_vocab)
     init_temperature: float = 0.07  # CLIP's initial τ; logit_scale = log(1/τ), learned
 
 
 class ImageTower(nn.Module):
-    """Conv stack (stride 2 after the first block) -> 3×3 pooled grid -> linear to embed_dim.
+    """Conv stack (each block halves the side: 32 -> 16 -> 8 -> 4) -> 3×3 pooled grid -> MLP.
 
     Pooling to the world's 3×3 grid, not to 1×1, keeps the positions that captions talk about.
     """
@@ -41,9 +41,9 @@ class ImageTower(nn.Module):
     def __init__(self, channels: tuple[int, ...], embed_dim: int):
         super().__init__()
         layers, c_in = [], 3
-        for i, c in enumerate(channels):
+        for c in channels:
             layers += [
-                nn.Conv2d(c_in, c, 3, stride=1 if i == 0 else 2, padding=1),
+                nn.Conv2d(c_in, c, 3, stride=2, padding=1),
                 group_norm(c),
                 nn.SiLU(),
             ]

@@ -1,0 +1,387 @@
+"""`genlab eval MODEL` (the HTML + JSON report) and `genlab metrics` (FID/KID, IS, CLIP score
+between folders, models and the world; preference ratings).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+from genlab.errors import InvalidArgument
+
+SOURCES_HELP = (
+    "an image folder, 'world' (fresh world scenes), 'world-held-out' (scenes with held-out pairs), "
+    "'digits', or 'model:NAME' (samples of a model for world captions or --prompts)"
+)
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise InvalidArgument("list", "comma-separated numbers", text) from None
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise InvalidArgument("list", "comma-separated integers", text) from None
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "eval",
+        help="evaluate a model: FID/KID/IS, CLIP score, compositional suite, sweeps -> HTML + JSON",
+        description="Sample MODEL and write a self-contained HTML report and JSON with FID/KID/IS "
+        "(against fresh world scenes, with the real-vs-real floor), CLIP score, the compositional "
+        "suite (GenEval categories), and accuracy/FID vs steps and guidance sweeps.\n"
+        "MODEL is a bundled name, a checkpoint path, or 'world-oracle[:noise=0.2,blur=1]' "
+        "(renders the prompt: the ceiling any model can reach).",
+    )
+    p.add_argument("model", metavar="MODEL", help="model name or checkpoint path to evaluate")
+    p.add_argument(
+        "--suite",
+        default="all",
+        choices=["all", "fid", "clip", "compositional"],
+        help="which measurements to run ('all' adds the sweeps)",
+    )
+    p.add_argument(
+        "--n", type=int, default=200, help="images for FID/KID/IS/CLIP score (and each real set)"
+    )
+    p.add_argument(
+        "--out", default="eval-report", help="output folder for report.html and report.json"
+    )
+    p.add_argument("--steps", type=int, default=20, help="sampling steps (num_inference_steps)")
+    p.add_argument(
+        "--guidance", type=float, default=None, help="guidance scale (default: the model's own)"
+    )
+    p.add_argument("--sampler", default=None, help="sampler name (default: the model's own)")
+    p.add_argument(
+        "--prompts-per-category",
+        type=int,
+        default=4,
+        help="compositional prompts per category and split",
+    )
+    p.add_argument(
+        "--images-per-prompt", type=int, default=2, help="compositional images per prompt"
+    )
+    p.add_argument(
+        "--features",
+        default="world",
+        help="feature network for FID/KID/IS: world, digits, inception:PATH, clip:PATH",
+    )
+    p.add_argument(
+        "--clip",
+        default="world",
+        help="CLIP model for CLIP score: world (bundled domain CLIP) or clip:PATH",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of prompts, real sets and sampling")
+    p.add_argument(
+        "--no-sweep", action="store_true", help="skip the steps/sampler and guidance sweeps"
+    )
+    p.add_argument(
+        "--sweep-n", type=int, default=None, help="images per sweep point (default: n/2)"
+    )
+    p.add_argument(
+        "--sweep-steps",
+        type=_ints,
+        default=(5, 10, 20),
+        help="comma-separated step counts for the sweep",
+    )
+    p.add_argument(
+        "--sweep-samplers",
+        default="ddim,euler,dpmpp_2m",
+        help="comma-separated samplers for the sweep",
+    )
+    p.add_argument(
+        "--sweep-guidance",
+        type=_floats,
+        default=(1.0, 2.0, 4.0, 7.5),
+        help="comma-separated guidance scales for the trade-off curve",
+    )
+    p.add_argument(
+        "--to-history",
+        action="store_true",
+        help="store the compositional images in the history, for preference votes",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=run_eval)
+
+    m = subparsers.add_parser(
+        "metrics",
+        help="FID/KID, IS and CLIP score of image sets; preference ratings",
+        description="Metrics between image sets. A SOURCE is " + SOURCES_HELP + ".",
+    )
+    sub = m.add_subparsers(dest="metric", metavar="METRIC")
+    f = sub.add_parser(
+        "fid",
+        help="FID and KID between two sets, with the real-vs-real floor",
+        description="FID and KID between SOURCE_A (the reference) and SOURCE_B.",
+    )
+    f.add_argument("source_a", metavar="SOURCE_A", help="reference set: " + SOURCES_HELP)
+    f.add_argument("source_b", metavar="SOURCE_B", help="set to compare")
+    _source_options(f)
+    f.set_defaults(func=run_fid)
+    i = sub.add_parser("is", help="Inception Score of a set (with the world or digits classifier)")
+    i.add_argument("source", metavar="SOURCE", help=SOURCES_HELP)
+    _source_options(i)
+    i.set_defaults(func=run_is)
+    c = sub.add_parser(
+        "clip-score", help="CLIP score of images and their captions (and with captions shuffled)"
+    )
+    c.add_argument(
+        "source",
+        metavar="SOURCE",
+        help=SOURCES_HELP + "; folder captions come from PNG parameters or .txt files",
+    )
+    c.add_argument("--clip", default="world", help="world (bundled domain CLIP) or clip:PATH")
+    _source_options(c)
+    c.set_defaults(func=run_clip)
+    r = sub.add_parser(
+        "ratings", help="Elo and Bradley–Terry ratings from pairwise preference votes"
+    )
+    r.add_argument("--db", default=None, help="history database (default: the user's)")
+    r.add_argument("--json", action="store_true", help="print JSON")
+    r.set_defaults(func=run_ratings)
+    m.set_defaults(func=lambda args: (m.print_help(), 2)[1])
+
+
+def _source_options(p) -> None:
+    p.add_argument(
+        "--n",
+        type=int,
+        default=500,
+        help="images per generated set, and at most this many from a folder",
+    )
+    p.add_argument("--features", default="world", help="world, digits, inception:PATH, clip:PATH")
+    p.add_argument("--resize", type=int, default=None, help="resize folder images to N×N first")
+    p.add_argument("--size", type=int, default=32, help="side of generated world scenes")
+    p.add_argument(
+        "--prompts", default=None, help="text file, one prompt per line, for model:NAME sources"
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of generated sets")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+# ---------------------------------------------------------------------- sources
+
+
+def load_source(spec: str, args, seed_offset: int = 0):
+    """An ImageSet from a SOURCE spec (see SOURCES_HELP)."""
+    from genlab.eval.images import digits_set, from_pils, load_folder, world_set
+
+    n, seed = args.n, args.seed + seed_offset
+    if n < 1:
+        raise InvalidArgument("n", "an integer ≥ 1", n)
+    if spec in ("world", "world-held-out"):
+        return world_set(n, size=args.size, seed=seed, held_out=spec == "world-held-out")
+    if spec == "digits":
+        return digits_set(n, seed=seed)
+    if spec.startswith("model:"):
+        import genlab
+        import genlab.eval.reference  # noqa: F401  (registers world-oracle)
+        from genlab.eval.report import Sampler
+
+        sampler = Sampler(genlab.load(spec[6:]), spec[6:])
+        if args.prompts:
+            path = Path(args.prompts)
+            if not path.is_file():
+                raise InvalidArgument(
+                    "prompts", "a text file with one prompt per line", args.prompts
+                )
+            prompts = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+            if not prompts:
+                raise InvalidArgument("prompts", "at least one non-empty line", args.prompts)
+            prompts = [prompts[i % len(prompts)] for i in range(n)]
+        else:
+            prompts = world_set(n, size=args.size, seed=seed + 999).captions
+        images, caps = [], []
+        for i, prompt in enumerate(prompts):
+            images += sampler(prompt, 1, seed + i)
+            caps.append(prompt)
+        return from_pils(images, caps, source=spec)
+    if Path(spec).is_dir():
+        return load_folder(spec, resize=args.resize, limit=n)
+    raise InvalidArgument("source", SOURCES_HELP, spec)
+
+
+def _skipped_note(s) -> None:
+    if s.skipped:
+        shown = ", ".join(s.skipped[:5]) + (" ..." if len(s.skipped) > 5 else "")
+        print(
+            f"note: {s.source}: skipped {len(s.skipped)} unreadable file(s): {shown}",
+            file=sys.stderr,
+        )
+
+
+def _print(result: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    for k, v in result.items():
+        print(f"{k:>22}: {v:.4f}" if isinstance(v, float) else f"{k:>22}: {v}")
+
+
+# ---------------------------------------------------------------------- commands
+
+
+def run_eval(args) -> int:
+    import genlab
+    import genlab.eval.reference  # noqa: F401  (registers world-oracle)
+    from genlab.eval.report import EvalOptions, evaluate, write_report
+
+    options = EvalOptions(
+        suite=args.suite,
+        n=args.n,
+        prompts_per_category=args.prompts_per_category,
+        images_per_prompt=args.images_per_prompt,
+        num_inference_steps=args.steps,
+        guidance_scale=args.guidance,
+        sampler=args.sampler,
+        features=args.features,
+        clip=args.clip,
+        seed=args.seed,
+        sweep=not args.no_sweep,
+        sweep_n=args.sweep_n,
+        sweep_steps=args.sweep_steps,
+        sweep_samplers=tuple(s for s in args.sweep_samplers.split(",") if s),
+        sweep_guidance=args.sweep_guidance,
+        to_history=args.to_history,
+        progress=not args.quiet,
+    )
+    options.validate()  # before loading the model: bad numbers fail fast
+    pipe = genlab.load(args.model)
+    report = evaluate(pipe, args.model, options)
+    html_path, json_path = write_report(report, args.out)
+    if "fid" in report:
+        f = report["fid"]
+        print(
+            f"FID {f['fid']:.3f} (real-vs-real floor {f['fid_floor']:.3f}, n={f['n_fake']})  KID {f['kid']:.4f}"
+            + (f"  IS {f['is']:.2f}" if "is" in f else "")
+        )
+    if "clip" in report:
+        c = report["clip"]["generated"]
+        print(
+            f"CLIP score {c['clip_score']:.2f} (shuffled captions {c['clip_score_shuffled']:.2f})"
+        )
+    if "compositional" in report:
+        for split, s in report["compositional"].items():
+            if split in ("in_distribution", "held_out"):
+                lo, hi = s["pooled_ci95"]
+                print(
+                    f"compositional {split}: {s['overall']:.3f} (pooled 95% CI {lo:.2f}-{hi:.2f}, {s['images']} images)"
+                )
+    print(f"wrote {html_path} and {json_path}")
+    return 0
+
+
+def _features_of(args, *sets):
+    from genlab.eval.features import load_feature_net
+
+    net = load_feature_net(args.features)
+    return net, [net.features(s.images) for s in sets]
+
+
+def run_fid(args) -> int:
+    from genlab.eval import metrics as M
+
+    a, b = load_source(args.source_a, args), load_source(args.source_b, args, seed_offset=1)
+    for s in (a, b):
+        _skipped_note(s)
+    if a.size != b.size and not args.resize:
+        raise InvalidArgument(
+            "images",
+            f"two sets of one image size ({args.source_a}: {a.size[1]}×{a.size[0]})",
+            f"{args.source_b}: {b.size[1]}×{b.size[0]}",
+            hint="pass --resize N",
+        )
+    M.check_count("fid", len(a), f"images in {args.source_a}")
+    M.check_count("fid", len(b), f"images in {args.source_b}")
+    if args.source_a in ("world", "world-held-out", "digits"):
+        floor_ref, floor_set = a, load_source(args.source_a, args, seed_offset=2)
+        floor_note = f"{args.source_a} vs an independent {args.source_a} set, n={len(floor_set)}"
+    else:
+        half = len(a) // 2
+        floor_ref, floor_set = a.split(half)
+        floor_note = (
+            f"split halves of {args.source_a}, n={half} each (a floor at n/2 is higher than at n)"
+        )
+        M.check_count("fid", half, f"half of {args.source_a} for the floor")
+    net, (fa, fb, fr, ff) = _features_of(args, a, b, floor_ref, floor_set)
+    kid = M.kid_from_features(fa, fb)
+    result = {
+        "fid": M.fid_from_features(fa, fb),
+        "fid_floor": M.fid_from_features(fr, ff),
+        "floor": floor_note,
+        "kid": kid.mean,
+        "kid_std": kid.std,
+        "n_a": len(a),
+        "n_b": len(b),
+        "skipped_a": len(a.skipped),
+        "skipped_b": len(b.skipped),
+        "features": net.name,
+    }
+    _print(result, args.json)
+    return 0
+
+
+def run_is(args) -> int:
+    from genlab.eval import metrics as M
+    from genlab.eval.features import load_feature_net
+
+    s = load_source(args.source, args)
+    _skipped_note(s)
+    net = load_feature_net(args.features)
+    score = M.inception_score_from_logits(net.class_logits(s.images))
+    _print(
+        {
+            "is": score.mean,
+            "is_std": score.std,
+            "splits": score.splits,
+            "n": len(s),
+            "skipped": len(s.skipped),
+            "features": net.name,
+        },
+        args.json,
+    )
+    return 0
+
+
+def run_clip(args) -> int:
+    from genlab.eval.features import load_clip_scorer
+    from genlab.eval.report import clip_metrics
+
+    s = load_source(args.source, args)
+    _skipped_note(s)
+    if not s.captions:
+        raise InvalidArgument(
+            "source",
+            "images with captions (PNG generation parameters or .txt files beside them)",
+            args.source,
+        )
+    result = clip_metrics(load_clip_scorer(args.clip), s, args.seed)
+    result.update({"n": len(s), "skipped": len(s.skipped)})
+    _print(result, args.json)
+    return 0
+
+
+def run_ratings(args) -> int:
+    from genlab.eval.preference import PreferenceStore
+
+    ratings = PreferenceStore(args.db).ratings()
+    if args.json:
+        from dataclasses import asdict
+
+        print(json.dumps([asdict(r) for r in ratings], indent=2))
+        return 0
+    if not ratings:
+        print("no preference votes yet")
+        return 0
+    print(f"{'model':<28} {'Bradley-Terry':>13} {'Elo':>7} {'W/L/T':>10}")
+    for r in ratings:
+        bt = "inf" if math.isinf(r.bradley_terry) else f"{r.bradley_terry:.0f}"
+        print(f"{r.model:<28} {bt:>13} {r.elo:>7.0f} {f'{r.wins}/{r.losses}/{r.ties}':>10}")
+    return 0
