@@ -20,6 +20,7 @@ from genlab.world.spec import GRID, Scene
 # (fraction of the image side): neighbouring grid cells differ by 1/3, one cell's jitter by ≤ 0.02.
 RELATION_MARGIN = 0.1
 _MAX_FOUND = 12  # objects considered from a cluttered image (largest first)
+_MAX_ASSIGNMENTS = 5000  # object-to-group assignments tried at most
 
 
 @dataclass(frozen=True)
@@ -244,10 +245,14 @@ def match(request, parsed) -> Match:
     ]
 
     best: tuple[float, list[Check]] | None = None
+    budget = [_MAX_ASSIGNMENTS]
 
     def search(g: int, taken: frozenset, assignment: list[tuple[int, ...]]) -> None:
         nonlocal best
+        if budget[0] <= 0 and best is not None:
+            return  # a cluttered image and a long request: keep the best assignment so far
         if g == len(request.objects):
+            budget[0] -= 1
             checks = _checks_for(request, found, background, assignment)
             score = sum(c.ok for c in checks)
             if best is None or score > best[0]:
