@@ -20,7 +20,7 @@ class TextEncoderConfig(ModelConfig):
 
     arch = "text-encoder"
     vocab: list[str] = field(default_factory=default_vocab)
-    max_length: int = 32  # prompts are padded/truncated to this many tokens
+    max_length: int = 48  # prompts are padded/truncated to this many (world captions: ≤ 42 words)
     width: int = 256  # D of tokens and pooled
     depth: int = 4
     num_heads: int = 4

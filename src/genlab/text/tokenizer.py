@@ -19,37 +19,29 @@ PAD_ID, UNK_ID = 0, 1
 
 _WORD = re.compile(r"[a-z]+|[0-9]+")
 
-# Words prompts about the world use beyond spec's own names: counts, synonyms of shapes, colors
-# and sizes, and the words of caption templates. Unlisted words still tokenize, as [UNK].
-_EXTRA_WORDS = """
-a an the one two three four five single pair couple several some no zero 1 2 3 4
-ball disc disk dot ring round box block tile cube rectangle pyramid wedge arrowhead
-rhombus gem kite lozenge starfish pentagram
-crimson scarlet ruby maroon amber tangerine gold golden lemon lime emerald olive forest
-teal turquoise aqua azure navy cobalt sky violet lavender magenta lilac rose salmon fuchsia
-grey dark light bright pale
-big huge tiny little medium
-top bottom middle center centre upper lower left right corner side edge
-above below under beneath over underneath on in at of to next beside near and with
-there is are image picture photo scene drawing shows showing containing contains depicting
-background backdrop against colored coloured object objects shape shapes
-moving moves move going goes bouncing bounces growing grows shrinking shrinks still static
-up down across
-"""
 
+def _lexicon_words() -> list[str]:
+    """Every word of every phrase in the world's lexicon (synonyms, counts, positions,
+    relations, motions, template stopwords), in the lexicon's order."""
+    from genlab.world import lexicon as lx
 
-def _plural(word: str) -> str:
-    return word + "es" if word.endswith(("s", "x", "sh", "ch")) else word + "s"
+    phrases: list[str] = []
+    for forms in lx.SHAPE_WORDS.values():
+        phrases.extend(w for pair in forms for w in pair)
+    phrases.extend(w for pair in lx.ANY_SHAPE_WORDS for w in pair)
+    for table in (lx.COLOR_WORDS, lx.SIZE_WORDS, lx.BACKGROUND_WORDS, lx.RELATION_WORDS,
+                  lx.MOTION_WORDS, lx.MOTION_VERBS, lx.COUNT_WORDS, lx.POSITION_WORDS):  # fmt: skip
+        for group in table.values():
+            phrases.extend(group)
+    phrases.extend(sorted(lx.STOPWORDS))
+    return [w for phrase in phrases for w in split_words(phrase)]
 
 
 def default_vocab() -> list[str]:
-    """The built-in world's vocabulary, specials first ([PAD]=0, [UNK]=1), stable order."""
-    words: list[str] = []
-    nouns = [*spec.SHAPES, "ball", "disc", "disk", "dot", "ring", "box", "block", "tile", "cube"]
-    nouns += ["rectangle", "pyramid", "wedge", "rhombus", "gem", "kite", "object", "shape"]
+    """The built-in world's vocabulary, specials first ([PAD]=0, [UNK]=1), in a stable order:
+    spec's names, then every word of the world's lexicon, then the digits 0-10."""
     groups: list[Iterable[str]] = [
         spec.SHAPES,
-        (_plural(n) for n in nouns),
         spec.COLORS,
         spec.BACKGROUNDS,
         spec.SIZES,
@@ -57,16 +49,16 @@ def default_vocab() -> list[str]:
         spec.COLS,
         (w for r in spec.RELATIONS for w in r.split()),
         spec.MOTIONS,
-        _EXTRA_WORDS.split(),
+        _lexicon_words(),
+        (str(n) for n in range(11)),
     ]
-    for group in groups:
-        words.extend(group)
-    seen = set(SPECIAL_TOKENS)
     vocab = list(SPECIAL_TOKENS)
-    for w in words:
-        if w not in seen:
-            seen.add(w)
-            vocab.append(w)
+    seen = set(vocab)
+    for group in groups:
+        for w in group:
+            if w not in seen:
+                seen.add(w)
+                vocab.append(w)
     return vocab
 
 
