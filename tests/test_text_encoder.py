@@ -120,3 +120,15 @@ def test_checkpoint_round_trip_restores_vocab_and_outputs(encoder, tmp_path):
     assert restored.tokenizer.index["vermilion"] == custom.tokenizer.index["vermilion"]
     a, b = custom.encode(["vermilion blob", ""]), restored.encode(["vermilion blob", ""])
     assert torch.equal(a.tokens, b.tokens) and torch.equal(a.pooled, b.pooled)
+
+
+def test_every_word_the_world_captioner_writes_is_in_the_default_vocab():
+    import numpy as np
+
+    from genlab.world.caption import caption
+    from genlab.world.sample import sample_scene
+
+    tok, rng = Tokenizer(), np.random.default_rng(0)
+    for _ in range(300):
+        text = caption(sample_scene(rng), rng)
+        assert UNK_ID not in tok.tokenize(text), text
