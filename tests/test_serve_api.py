@@ -107,8 +107,13 @@ def test_token_is_accepted_as_bearer_header_or_from_a_browser_link(server):
         assert browser.get("/static/app.js").status_code == 200
 
 
-def test_server_binds_to_loopback_by_default(server):
+def test_server_binds_to_loopback_and_refuses_foreign_host_names(server):
     assert server.url.startswith("http://127.0.0.1:")
+    # A page on evil.example that rebinds its DNS to 127.0.0.1 sends its own Host header.
+    r = httpx.get(server.url + "/api/health", headers={**AUTH, "Host": "evil.example"})
+    assert r.status_code == 400
+    r = httpx.get(server.url + "/api/health", headers={**AUTH, "Host": "localhost"})
+    assert r.status_code == 200
 
 
 # --------------------------------------------------------------------------- meta

@@ -97,7 +97,7 @@ def run(args) -> int:
         agent_max_seconds=args.agent_max_seconds,
     )
     app = create_app(config)
-    if args.host not in ("127.0.0.1", "localhost", "::1") and token is None:
+    if args.host not in ("127.0.0.1", "localhost") and token is None:
         print("genlab: warning: serving beyond loopback without --token; anyone can use it")
     import uvicorn
 

@@ -19,6 +19,7 @@ from fastapi import FastAPI, File, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from genlab import __version__
 from genlab.errors import GenlabError, InvalidArgument, NotFound
@@ -40,6 +41,7 @@ from genlab.serve.security import BodyLimit, BodyTooLarge, TokenAuth, inside
 
 STATIC_DIR = Path(__file__).parent / "static"
 JOB_KINDS = ("generate", "edit")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 ORIGIN = "serve"  # marks the runs this server created, so a restart can close interrupted ones
 _ID_RE = re.compile(ID_PATTERN)
 _MEDIA_TYPES = {
@@ -190,6 +192,10 @@ def create_app(config: ServeConfig | None = None):
     add_openai_routes(api, server)
     api.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app = BodyLimit(TokenAuth(api, config.token), config.max_body_bytes)
+    if config.host in LOOPBACK_HOSTS:
+        # Bound to loopback: refuse other Host names, so a web page cannot reach this server
+        # through DNS rebinding (its requests would carry the attacker's host name).
+        app = TrustedHostMiddleware(app, allowed_hosts=["127.0.0.1", "localhost"])
     app.fastapi = api  # for tests and tools that want the routes or the OpenAPI schema
     return app
 
