@@ -203,6 +203,7 @@ class HistoryStore:
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: atomic, no fsync per commit
         try:
             yield conn
         finally:

@@ -12,7 +12,7 @@ from collections.abc import Generator
 from typing import Any
 
 from genlab.agent.loop import AssistantTurn
-from genlab.agent.refine import Refinement
+from genlab.agent.refine import Refinement, batch_calls
 from genlab.agent.toolkit import ToolCall
 
 Results = list[dict[str, Any]]  # tool results of the previous turn: {name, content, is_error}
@@ -99,7 +99,7 @@ class OfflinePlanner:
         for _ in range(self.max_rounds):
             rnd = ref.next_round()
             ref.rounds.append(rnd)
-            calls = [self._call("generate_image", **c.arguments()) for c in rnd.candidates]
+            calls = [self._call("generate_image", **a) for a in batch_calls(rnd.candidates)]
             calls += [self._call("edit_image", **e) for e in rnd.edits]
             why = "" if rnd.index == 1 else f" Still wrong: {ref.critique()}."
             made = yield AssistantTurn(

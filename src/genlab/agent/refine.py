@@ -22,8 +22,8 @@ class Candidate:
     guidance: float
     negative_prompt: str | None = None
 
-    def arguments(self) -> dict[str, Any]:
-        args = {"prompt": self.prompt, "seed": self.seed, "steps": self.steps, "n": 1}
+    def arguments(self, n: int = 1) -> dict[str, Any]:
+        args = {"prompt": self.prompt, "seed": self.seed, "steps": self.steps, "n": n}
         args["guidance"] = self.guidance
         if self.negative_prompt:
             args["negative_prompt"] = self.negative_prompt
@@ -104,7 +104,7 @@ class Refinement:
         prompts = [self.prompt] + (self.variants if k else [])
         candidates = [
             Candidate(
-                prompt=prompts[i % len(prompts)],
+                prompt=prompts[i * len(prompts) // self.num_candidates],  # contiguous blocks
                 seed=self.seed + k * self.num_candidates + i,
                 steps=steps if k else self.steps,
                 guidance=guidance if k else self.guidance,
@@ -119,6 +119,22 @@ class Refinement:
             if edit is not None:
                 r.edits.append(edit)
         return r
+
+
+def batch_calls(candidates: list[Candidate]) -> list[dict[str, Any]]:
+    """generate_image arguments, one call per run of candidates that differ only by the next seed."""
+    calls: list[tuple[Candidate, int]] = []
+    for c in candidates:
+        if calls:
+            first, n = calls[-1]
+            same = (first.prompt, first.steps, first.guidance, first.negative_prompt) == (
+                c.prompt, c.steps, c.guidance, c.negative_prompt,
+            )  # fmt: skip
+            if same and c.seed == first.seed + n:
+                calls[-1] = (first, n + 1)
+                continue
+        calls.append((c, 1))
+    return [first.arguments(n) for first, n in calls]
 
 
 def repair_edit(analysis: dict[str, Any]) -> dict[str, Any] | None:

@@ -22,6 +22,12 @@ MAX_IMAGES_PER_CALL = 8
 DEFAULT_EDIT_STRENGTH = 0.75  # img2img: keep the layout, repaint the details
 MASK_MARGIN = 2  # pixels added around an object's box so its anti-aliased edge is repainted too
 
+# Words that address the agent ("Can you draw me ...", "I'd like") rather than describe the
+# picture: not reported as undrawable. "d", "ll", "m" are what is left of I'd, I'll, I'm.
+_REQUEST_WORDS = "can could would you please me i we want like love need make draw drawing show"
+_REQUEST_WORDS += " generate create render paint get give picture image of for us it d ll m"
+REQUEST_WORDS = frozenset(_REQUEST_WORDS.split())
+
 _PIPELINES: dict[str, Any] = {}  # loaded once per process: benchmarks run hundreds of requests
 
 
@@ -230,7 +236,7 @@ def refine_prompt(ctx: ToolContext, description: str, style: str | None = None) 
         style: optional style words; the built-in world has no styles, so they are reported back.
     """
     parsed = parse_request(description)
-    unsupported = list(parsed.unknown_words)
+    unsupported = [w for w in parsed.unknown_words if w.lower() not in REQUEST_WORDS]
     if style:
         unsupported.append(style)
     out = {
@@ -271,21 +277,23 @@ def generate_image(
     steps = steps or ctx.num_inference_steps
     guidance = ctx.guidance_scale if guidance is None else guidance
     seeds = list(range(seed, seed + n)) if seed is not None else ctx.take_seeds(n)
+    # One batched call: image i starts from seed + i (the pipeline contract), so each image is
+    # still reproducible alone from its own seed.
+    result = ctx.pipe(
+        prompt,
+        negative_prompt=negative_prompt or None,
+        num_inference_steps=steps,
+        guidance_scale=guidance,
+        seed=seeds[0],
+        num_images=n,
+    )
     ids, paths = [], []
-    for s in seeds:  # one call per seed: each image is reproducible from its own seed
-        result = ctx.pipe(
-            prompt,
-            negative_prompt=negative_prompt or None,
-            num_inference_steps=steps,
-            guidance_scale=guidance,
-            seed=s,
-            num_images=1,
-        )
-        meta = dict(result.metadata[0]) if result.metadata else {}
-        meta.update(prompt=prompt, negative_prompt=negative_prompt, seed=s)
+    for i, image in enumerate(result.images):
+        meta = dict(result.metadata[i]) if i < len(result.metadata) else {}
+        meta.update(prompt=prompt, negative_prompt=negative_prompt, seed=seeds[i])
         meta.setdefault("num_inference_steps", steps)
         meta.setdefault("guidance_scale", guidance)
-        rec = ctx.save(result.images[0], meta)
+        rec = ctx.save(image, meta)
         ids.append(rec.id)
         paths.append(rec.path)
     return {"image_ids": ids, "paths": paths, "seeds": seeds}
