@@ -45,6 +45,11 @@ def register(subparsers) -> None:
     p.add_argument(
         "--tiny", action="store_true", help="tiny model and data: a smoke run of seconds on a CPU"
     )
+    p.add_argument(
+        "--data-size",
+        type=int,
+        help="samples to prepare for recipes that render their data (default: the recipe's)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar (logs only)")
     p.add_argument("--json", action="store_true", help="print the run summary as JSON")
     p.set_defaults(func=run)
@@ -52,7 +57,7 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from genlab.train import RecipeOptions, list_recipes, run_recipe
-    from genlab.train.recipes import get_recipe
+    from genlab.train.recipes import get_recipe, process_start
 
     if args.list:
         for name, recipe in list_recipes().items():
@@ -65,6 +70,8 @@ def run(args) -> int:
         raise InvalidArgument("--steps", "an integer ≥ 1", args.steps)
     if args.batch_size is not None and args.batch_size < 1:
         raise InvalidArgument("--batch-size", "an integer ≥ 1", args.batch_size)
+    if args.data_size is not None and args.data_size < 1:
+        raise InvalidArgument("--data-size", "an integer ≥ 1", args.data_size)
     if args.time_budget is not None and not (
         math.isfinite(args.time_budget) and args.time_budget > 0
     ):
@@ -77,7 +84,9 @@ def run(args) -> int:
         batch_size=args.batch_size,
         seed=args.seed,
         tiny=args.tiny,
+        data_size=args.data_size,
         progress=not args.no_progress,
+        started=process_start(),  # --time-budget covers the whole command
     )
     summary = run_recipe(args.recipe, options, resume=args.resume)
     if summary.get("rank", 0) == 0:

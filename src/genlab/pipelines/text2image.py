@@ -73,7 +73,10 @@ class Text2ImagePipeline:
         if config.get("pipeline") != KIND:
             raise CheckpointError(f"{path}: not a text2image checkpoint")
         try:
-            denoiser = create_model(config["denoiser"])
+            arch = dict(config["denoiser"])
+            if "channels_last" in arch:  # a training-speed choice: keep it only on CUDA
+                arch["channels_last"] = str(device).startswith("cuda")
+            denoiser = create_model(arch)
             text_encoder = TextEncoder(TextEncoderConfig.from_dict(config["text_encoder"]))
             _load_prefixed(denoiser, tensors, "denoiser.")
             _load_prefixed(text_encoder, tensors, "text_encoder.")

@@ -5,9 +5,11 @@
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from genlab.errors import NotFound
 from genlab.train.data import BatchSource
@@ -26,7 +28,9 @@ class RecipeOptions:
     batch_size: int | None = None
     seed: int = 0
     tiny: bool = False  # tiny model and data: a smoke run that takes seconds on a CPU
+    data_size: int | None = None  # samples to prepare, for recipes that generate their data
     progress: bool = True
+    started: float = field(default_factory=time.monotonic)  # when the command started
 
 
 @dataclass
@@ -93,7 +97,21 @@ def apply_options(config: TrainConfig, options: RecipeOptions, name: str) -> Tra
         config.batch_size = options.batch_size
     config.out_dir = options.out_dir or f"runs/{name}"
     config.device = options.device
-    config.time_budget = options.time_budget
+    config.time_budget = options.time_budget  # counted from Trainer.run(); a recipe that
+    # prepares data first sets config.budget_start = options.started to count that time too
     config.seed = options.seed
     config.progress = options.progress
     return config
+
+
+def process_start() -> float:
+    """When this process started, on the time.monotonic() clock (Linux; else: now)."""
+    try:
+        with open("/proc/self/stat") as f:
+            start_ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime") as f:
+            uptime = float(f.read().split()[0])
+        age = uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+        return time.monotonic() - max(0.0, age)
+    except (OSError, ValueError, IndexError):
+        return time.monotonic()

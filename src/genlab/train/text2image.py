@@ -19,7 +19,7 @@ from genlab.text import TextEncoder, Tokenizer
 from genlab.train.data import TensorSource
 from genlab.train.recipes import RecipeOptions, TrainJob, apply_options, register_recipe
 from genlab.train.task import Task
-from genlab.train.trainer import TrainConfig
+from genlab.train.trainer import TrainConfig, resolve_device
 
 PAD_ID = 0
 
@@ -200,6 +200,21 @@ def world_corpus(
     return {"images": images, "tokens": tokens}
 
 
+def forward_flops(denoiser: torch.nn.Module, text_width: int, size: int, length: int) -> float:
+    """FLOPs of one denoiser forward pass on one image (counted by torch's FlopCounterMode)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    C = denoiser.config.in_channels
+    cond = {
+        "tokens": torch.zeros(1, length, text_width),
+        "mask": torch.ones(1, length, dtype=torch.bool),
+        "pooled": torch.zeros(1, text_width),
+    }
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        denoiser(torch.zeros(1, C, size, size), torch.tensor([500.0]), cond)
+    return float(counter.get_total_flops())
+
+
 def sample_prompts(n: int = 16, seed: int = 1234) -> list[str]:
     """Fixed canonical captions of random scenes: the progress grid's prompts."""
     from genlab.world import canonical_caption, sample_scene
@@ -224,10 +239,10 @@ class WorldT2ISpec:
     image_size: int = 32
     schedule: str = "cosine"
     prediction_type: str = "v_prediction"
-    corpus: int = 600_000
+    corpus: int = 400_000
     steps: int = 60_000  # the time budget normally ends the run first
     batch_size: int = 512
-    lr: float = 6e-4
+    lr: float = 5e-4
     warmup_steps: int = 500
 
 
@@ -241,7 +256,7 @@ UNET_S = dict(
 TINY_UNET = dict(
     model_channels=16, channel_mult=(1, 2), num_res_blocks=1, attention_levels=(1,), head_dim=16
 )
-DIT_S = dict(hidden_size=256, depth=6, num_heads=4, patch_size=2, in_channels=3, input_size=32)
+DIT_S = dict(hidden_size=256, depth=5, num_heads=4, patch_size=2, in_channels=3, input_size=32)
 TINY_DIT = dict(hidden_size=32, depth=2, num_heads=2, patch_size=4, in_channels=3, input_size=16)
 
 
@@ -251,9 +266,8 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options:
 
     t_start = time.monotonic()
     tiny = options.tiny
-    cuda = options.device.startswith("cuda") or (
-        options.device == "auto" and torch.cuda.is_available()
-    )
+    device = resolve_device(options.device)  # fail now, not after rendering, if CUDA is absent
+    cuda = device.type == "cuda"
     tokenizer = world_vocabulary()
     text_kw = dict(width=spec.text_width, depth=spec.text_depth, num_heads=spec.text_heads)
     if tiny:
@@ -267,7 +281,7 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options:
     denoiser = create_model(spec.denoiser, **overrides)
     schedule = NoiseSchedule.create(spec.schedule)
 
-    n = 256 if tiny else spec.corpus
+    n = options.data_size or (256 if tiny else spec.corpus)
     size = 16 if tiny else spec.image_size
     corpus = world_corpus(
         n,
@@ -275,12 +289,11 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options:
         seed=options.seed,
         tokenizer=tokenizer,
         max_length=spec.max_length,
-        workers=1 if tiny else None,
+        workers=1 if n <= 2000 else None,
         progress=options.progress,
     )
     if cuda and not tiny:
         # The whole corpus lives on the GPU as uint8: batches are one indexing op, no loader.
-        device = options.device if options.device.startswith("cuda") else "cuda"
         corpus = {k: v.to(device) for k, v in corpus.items()}
     task = TextToImageTask(
         denoiser,
@@ -309,12 +322,11 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options:
         export_dtype="float16",
     )
     apply_options(config, options, name)
-    build_s = time.monotonic() - t_start
-    if config.time_budget is not None:
-        # The budget covers the whole command: rendering and model setup are spent already,
-        # and a margin keeps room for process start-up and the final save.
-        config.time_budget = max(1.0, config.time_budget - build_s - 10.0)
+    config.budget_start = options.started  # --time-budget covers rendering and setup too
+    build_s = time.monotonic() - t_start  # counted in the time budget (options.started)
+    flops = forward_flops(denoiser, text_encoder.width, size, spec.max_length)
     config.extra = {
+        "denoiser forward FLOPs per image": f"{flops / 1e9:.2f} GFLOPs",
         "training images": f"{n:,} world scenes × {corpus['tokens'].shape[1]} captions, "
         f"{corpus['images'].shape[1]}×{corpus['images'].shape[2]}",
         "corpus build time": f"{build_s:.0f} s",
@@ -324,7 +336,7 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options:
 
 @register_recipe("world-t2i")
 def world_t2i(options: RecipeOptions) -> TrainJob:
-    """Text-to-image U-Net (6M) + text encoder (1.4M) on 600k world scenes; GPU, bf16, EMA."""
+    """Text-to-image U-Net (6.2M) + text encoder (1.4M) on 400k world scenes; GPU, bf16, EMA."""
     spec = WorldT2ISpec(denoiser="unet-world-s", denoiser_overrides=UNET_S)
     return build_world_t2i("world-t2i", spec, TINY_UNET, options)
 

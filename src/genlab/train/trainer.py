@@ -27,6 +27,7 @@ from genlab.train.data import BatchSource, IndexStream, shard_of
 from genlab.train.task import Task, count_parameters
 
 STATE_FILE = "checkpoint.safetensors"
+MAX_CONSECUTIVE_SPIKES = 20  # after this many skipped spikes in a row the new level is accepted
 LOG_FILE = "log.jsonl"  # one JSON line per log interval: step, losses, lr, images_per_s
 
 
@@ -54,6 +55,7 @@ class TrainConfig:
     checkpoint_every: int = 0  # steps between training-state checkpoints (0: off)
     checkpoint_every_s: float = 0.0  # seconds between checkpoints (0: off)
     time_budget: float | None = None  # seconds for this run; stop cleanly and save when spent
+    budget_start: float | None = None  # time.monotonic() the budget counts from (None: run())
     spike_factor: float = 0.0  # skip a step whose loss exceeds factor × running mean (0: off)
     spike_warmup: int = 50  # steps before the spike test applies
     out_dir: str = "runs/default"
@@ -168,6 +170,7 @@ class Trainer:
         self.samples_seen = 0
         self.loss_mean: dict[str, float] = {}
         self.skipped = 0
+        self._spikes: dict[str, int] = {}  # consecutive skipped spikes per optimizer group
         self.wall_time = 0.0  # seconds of training over all runs (resumes add up)
         self.log_history: list[dict[str, float]] = []
 
@@ -347,14 +350,20 @@ class Trainer:
             return f"gradient norm is {grad_norm}"
         mean = self.loss_mean.get(name)
         c = self.config
-        if (
+        spike = (
             c.spike_factor
             and mean is not None
             and mean > 0
             and step >= c.spike_warmup
             and loss > c.spike_factor * mean
-        ):
+        )
+        if spike and self._spikes.get(name, 0) < MAX_CONSECUTIVE_SPIKES:
+            self._spikes[name] = self._spikes.get(name, 0) + 1
             return f"loss {loss:.4g} is a spike (> {c.spike_factor:g} × running mean {mean:.4g})"
+        if spike:  # the loss level moved for good: accept it rather than stall forever
+            tqdm.write(f"step {step}: {name} loss stays high; accepting it", file=sys.stderr)
+            mean = None
+        self._spikes[name] = 0
         self.loss_mean[name] = loss if mean is None else 0.98 * mean + 0.02 * loss
         return None
 
@@ -371,8 +380,12 @@ class Trainer:
         t0 = time.monotonic()
         wall_before = self.wall_time
         last_ckpt = t0
-        # Keep a reserve of the budget for the final checkpoint, sample grid and export.
-        budget = None if c.time_budget is None else c.time_budget - min(30.0, 0.05 * c.time_budget)
+        # The budget may have started before run() (process start: data preparation counts).
+        # Keep a reserve of it for the final checkpoint, sample grid and export.
+        deadline = None
+        if c.time_budget is not None:
+            start = t0 if c.budget_start is None else c.budget_start
+            deadline = start + c.time_budget - min(30.0, 0.05 * c.time_budget)
         bar = tqdm(
             total=c.steps,
             initial=start_step,
@@ -403,7 +416,7 @@ class Trainer:
             if D.any_rank(bool(due), self.dist, self.device):
                 self.save_state()
                 last_ckpt = time.monotonic()
-            out_of_time = budget is not None and now - t0 >= budget
+            out_of_time = deadline is not None and now >= deadline
             if D.any_rank(out_of_time, self.dist, self.device) and self.step < end:
                 stopped_early = True
                 tqdm.write(
