@@ -145,6 +145,7 @@ def test_models_toml_entries_are_offered_beside_command_line_checkpoints(tmp_pat
     assert offered["dalle"]["kind"] == "openai" and offered["dalle"]["samplers"] is None
     assert offered["tiny"]["kind"] == "text2image" and "ddim" in offered["tiny"]["samplers"]
     assert offered["tiny"]["default"] is True
+    assert "world-clip" not in offered, "bundled checkpoints that do not generate are not offered"
     with pytest.raises(InvalidArgument, match="model: expected one of"):
         catalog.resolve("/etc/passwd")  # only offered names, never a path
     with pytest.raises(InvalidArgument, match="sampler"):

@@ -25,6 +25,7 @@ from genlab.serve.jobs import Job
 MAX_SEED = 2**31 - 1
 MAX_IMAGE_SIDE = 1024  # uploads and masks larger than this are refused
 BUILTIN_DIFFUSION_KINDS = ("text2image", "text2video")
+GENERATIVE_KINDS = (*BUILTIN_DIFFUSION_KINDS, "vae", "gan", "vq-ar")  # pipelines taking a prompt
 
 
 @dataclass
@@ -69,7 +70,13 @@ class ModelCatalog:
             sources.update({name: name for name in bundled_models()})
             configured = {name: e["backend"] for name, e in configured_models().items()}
         sources.update(extra or {})
-        self.entries = {name: _describe_model(name, src) for name, src in sources.items()}
+        entries = {name: _describe_model(name, src) for name, src in sources.items()}
+        # Bundled checkpoints that do not generate (the eval classifier, domain CLIP) are not offered.
+        self.entries = {
+            name: e
+            for name, e in entries.items()
+            if name in (extra or {}) or e.kind in GENERATIVE_KINDS
+        }
         for name, backend in configured.items():
             self.entries.setdefault(name, ModelEntry(name, name, backend))
         if default is not None and default not in self.entries:
