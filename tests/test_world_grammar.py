@@ -181,3 +181,38 @@ def test_request_of_levels_of_detail():
     assert [o.count for o in counts] == [2, 1]
     with pytest.raises(InvalidArgument, match="detail"):
         request_of(scene, "relation")  # three objects
+
+
+def test_one_relative_to_the_other_within_a_group():
+    parsed = parse_prompt("exactly two objects, one left of the other")
+    assert parsed.unknown_words == []
+    assert parsed.canonical == "two objects, one left of the other"
+    (rel,) = parsed.request.relations
+    assert rel.subject == rel.target == 0 and rel.relation == "left of"
+    for seed in range(10):
+        a, b = realize(parsed.request, seed).objects
+        assert a.col != b.col
+    stacked = Scene(
+        (Obj("circle", "red", "small", 0, 1), Obj("star", "blue", "small", 2, 1)), "black"
+    )
+    result = match(parsed.request, stacked)
+    assert not result.satisfied
+    assert result.checks[-1].reason == (
+        "asked for two objects, one left of the other, found the red circle above the blue star"
+    )
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "a red circle left of a blue square and a green star below the blue square",
+        "a red circle left of a blue square and the red circle above a green star",
+        "two red circles, one above the other and a blue star",
+        "a red circle left of a blue square and the blue square left of a green star",
+    ],
+)
+def test_canonical_text_of_chained_relations_reads_back_the_same(prompt):
+    request = parse_prompt(prompt).request
+    again = parse_prompt(canonical_caption(request))
+    assert again.unknown_words == [] and again.request.normalized() == request.normalized()
+    assert match(request, realize(request, 1)).satisfied

@@ -179,18 +179,60 @@ def phrase_request(req: SceneRequest, pick=_first, *, joiner: str = "list") -> s
     joiner "list" writes "A, B and C"; "while" writes "A while B" (for videos: the second clause
     uses a verb, "while a blue square grows").
     """
-    related_targets = {r.target for r in req.relations}
-    relation_of = {r.subject: r for r in req.relations}
-    clauses = [i for i in range(len(req.objects)) if i not in related_targets]
+    # Plan the clauses first: each object once, in order, with the first relation that links it
+    # to an object not yet mentioned; relations between objects both already mentioned become
+    # clauses of their own with definite references ("the red circle above the blue square").
+    remaining = [r for r in req.relations if r.subject != r.target]
+    within = {r.subject: r.relation for r in req.relations if r.subject == r.target}
+    mentioned: set[int] = set()
+    plan: list[tuple] = []
+    for i in range(len(req.objects)):
+        if i in mentioned:
+            continue
+        link = None
+        # Prefer a partner not yet mentioned (written in full), else one already mentioned
+        # (written as "the blue square").
+        for fresh in (True, False):
+            for r in remaining:
+                if r.subject == i and (r.target not in mentioned) == fresh and r.target != i:
+                    link = (r.relation, r.target, not fresh)
+                elif r.target == i and (r.subject not in mentioned) == fresh and r.subject != i:
+                    link = (INVERSE_RELATION[r.relation], r.subject, not fresh)
+                if link is not None:
+                    remaining.remove(r)
+                    break
+            if link is not None:
+                break
+        mentioned.add(i)
+        if link is not None:
+            mentioned.add(link[1])
+        plan.append(("object", i, link))
+    plan.extend(("relation", r.subject, (r.relation, r.target, True)) for r in remaining)
+
     parts = []
-    for n, i in enumerate(clauses):
+    for n, (kind, i, link) in enumerate(plan):
+        if kind == "relation":
+            rel, j, _ = link
+            parts.append(
+                _definite_phrase(req.objects[i], pick)
+                + f" {pick(RELATION_WORDS[rel])} "
+                + _definite_phrase(req.objects[j], pick)
+            )
+            continue
         # After "while" the motion is a verb: "... while a blue square grows".
-        verb = joiner == "while" and n == len(clauses) - 1 and n > 0
+        verb = joiner == "while" and n == len(plan) - 1 and n > 0
         text = _located_phrase(req.objects[i], pick, verb=verb)
-        rel = relation_of.get(i)
-        if rel is not None:
-            target = _located_phrase(req.objects[rel.target], pick, verb=False)
-            text += " " + pick(RELATION_WORDS[rel.relation]) + " " + target
+        if i in within:  # "two circles, one above the other"
+            text += f", one {pick(RELATION_WORDS[within[i]])} the other"
+        if link is not None:
+            rel, j, definite = link
+            text += " " + pick(RELATION_WORDS[rel]) + " "
+            if definite:
+                text += _definite_phrase(req.objects[j], pick)
+            else:
+                text += _located_phrase(req.objects[j], pick, verb=False)
+                if j in within:
+                    text += f", one {pick(RELATION_WORDS[within[j]])} the other"
         parts.append(text)
     if joiner == "while" and len(parts) > 1:
         text = ", ".join(parts[:-1]) + " while " + parts[-1]
@@ -201,6 +243,11 @@ def phrase_request(req: SceneRequest, pick=_first, *, joiner: str = "list") -> s
     if req.background is not None:
         text = (text + " " if text else "") + _background_phrase(req.background, pick)
     return text
+
+
+def _definite_phrase(o: ObjectRequest, pick) -> str:
+    """'the small red circle' / 'the red circles': a reference to an object already mentioned."""
+    return "the " + _object_phrase(o, pick).split(" ", 1)[1]
 
 
 def _located_phrase(o: ObjectRequest, pick, *, verb: bool) -> str:
@@ -306,6 +353,7 @@ def _build_lexicon() -> dict[tuple[str, ...], tuple[str, object]]:
     for w in ("and", ",", "while", "with", "plus"):
         add(w, "sep", None)
     add("the", "the", None)
+    add("other", "other", None)
     for w in ("background", "backdrop"):
         add(w, "background", None)
     return lex
@@ -414,6 +462,14 @@ def parse_prompt(text: str) -> PromptParse:
         elif kind == "sep":
             flush()
             fresh_clause = True
+        elif kind == "other":
+            # "two circles, one above the other": a relation between the members of one group.
+            if pending_rel is not None and objects[pending_rel[0]].count >= 2:
+                relations.append(RelationRequest(pending_rel[0], pending_rel[1], pending_rel[0]))
+                pending_rel = None
+                pending.clear()
+            else:
+                unknown.append(words)
         elif kind == "unknown":
             unknown.append(words)
         # "stop" and "background" carry no meaning of their own
@@ -449,6 +505,13 @@ def _place(
         for rel in req.relations:
             for j in range(k):
                 h = instances[j]
+                if rel.subject == rel.target == g == h:  # within a group: either order
+                    if not (
+                        _relation_holds(rel.relation, cell, chosen[j])
+                        or _relation_holds(rel.relation, chosen[j], cell)
+                    ):
+                        return False
+                    continue
                 if (
                     rel.subject == g
                     and rel.target == h

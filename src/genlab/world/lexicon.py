@@ -159,6 +159,7 @@ STOPWORDS = frozenset(
         "all",
         "side",
         "corner",
+        "other",
     ]
 )
 

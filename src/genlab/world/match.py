@@ -197,6 +197,13 @@ def _checks_for(
                 )
             )
     for rel in req.relations:
+        if rel.subject == rel.target:
+            checks.append(
+                _within_group_check(
+                    req.objects[rel.subject], rel.relation, found, assignment[rel.subject]
+                )
+            )
+            continue
         a_group, b_group = req.objects[rel.subject], req.objects[rel.target]
         asked = f"{a_group.describe()} {rel.relation} {b_group.describe()}"
         a_ids, b_ids = assignment[rel.subject], assignment[rel.target]
@@ -227,6 +234,28 @@ def _checks_for(
             )
         )
     return checks
+
+
+def _within_group_check(group: ObjectRequest, relation: str, found: list[Found], ids) -> Check:
+    """ "two circles, one above the other": every pair of the group's members, in either order."""
+    asked = f"{group.describe()}, one {relation} the other"
+    pairs = [(found[i], found[j]) for i, j in itertools.combinations(ids, 2)]
+    ok = bool(pairs) and all(_holds(relation, a, b) or _holds(relation, b, a) for a, b in pairs)
+    if not pairs:
+        return Check(
+            "relation", asked, "missing", False, f"asked for {asked}, found fewer than two"
+        )
+    if ok:
+        return Check("relation", asked, relation, True, f"asked for {asked}, found that")
+    a, b = next((a, b) for a, b in pairs if not (_holds(relation, a, b) or _holds(relation, b, a)))
+    got = _actual_relation(a, b)
+    return Check(
+        "relation",
+        asked,
+        got,
+        False,
+        f"asked for {asked}, found the {a.color} {a.shape} {got} the {b.color} {b.shape}",
+    )
 
 
 def match(request, parsed) -> Match:
