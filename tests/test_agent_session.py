@@ -5,7 +5,7 @@ import json
 
 import pytest
 from llm_servers import SERVERS, Turn, base_url_for
-from test_agent_tools import WorldPainter, painter_checkpoint
+from test_agent_tools import WorldPainter, WorldVideoPainter, painter_checkpoint
 
 from genlab.agent import AgentSession, run_agent
 from genlab.cli import main
@@ -87,6 +87,23 @@ def test_gibberish_request_fails_clearly_and_is_still_recorded(store):
 def test_partly_drawable_request_draws_the_rest_and_says_what_was_dropped(store):
     out = run_agent("a red circle wearing a tiny hat", pipeline=WorldPainter(), store=store)
     assert out.satisfied and "hat" in out.final_text
+
+
+def test_motion_request_draws_videos_when_a_video_model_is_there(store):
+    out = run_agent(
+        "a crimson ball sliding right", pipeline=WorldPainter(), video_pipeline=WorldVideoPainter(),
+        store=store, num_candidates=2,
+    )  # fmt: skip
+    assert out.satisfied and store.get_image(out.best_image_id).kind == "video"
+
+
+def test_motion_request_without_video_model_falls_back_to_still_images(store):
+    out = run_agent("a crimson ball sliding right", pipeline=WorldPainter(), store=store)
+    assert out.satisfied and store.get_image(out.best_image_id).kind == "image"
+    assert "video is not available" in out.final_text
+    run = store.get_run(out.run_id)
+    errors = [s for s in run.steps if s["type"] == "tool_result" and s["is_error"]]
+    assert errors and all(e["name"] == "generate_video" for e in errors)
 
 
 def test_bad_options_are_invalid_arguments(store):

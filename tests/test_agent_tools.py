@@ -14,6 +14,7 @@ from genlab.pipelines.base import GenerationResult
 from genlab.pipelines.registry import register_pipeline
 from genlab.world import COLORS, parse_prompt, realize, render
 from genlab.world.parser import parse_image
+from genlab.world.video import render_video
 
 
 class WorldPainter:
@@ -74,6 +75,17 @@ class WorldPainter:
             keep = np.asarray(mask)[..., None] < 128
             painted = np.where(keep, np.asarray(image), painted)
         return GenerationResult([Image.fromarray(painted)], None, [{"model": "world-painter"}])
+
+
+class WorldVideoPainter:
+    """A stand-in text-to-video model: the world's own video of the prompt (motions included)."""
+
+    name = "world-video-painter"
+
+    def __call__(self, prompt, num_frames=8, seed=None, num_images=1, **kw):
+        scene = realize(parse_prompt(prompt).request, seed or 0)
+        frames = [Image.fromarray(f) for f in render_video(scene, num_frames, 32)]
+        return GenerationResult([], [frames], [{"prompt": prompt, "seed": seed}])
 
 
 @register_pipeline("test-world-painter")
@@ -212,7 +224,7 @@ def test_edit_with_a_prompt_alone_is_img2img_and_with_a_region_inpaints(store):
 
 
 @pytest.mark.parametrize(
-    ("arguments", "message"),
+    ("arguments", "message"),  # each edit is refused with a message naming what was wrong
     [
         ({"image_id": "nope", "instruction": "make the circle green"}, "no image 'nope'"),
         ({"instruction": "make the star green"}, "no star in the image"),
@@ -234,6 +246,28 @@ def test_bad_edits_are_error_results_naming_the_problem(store, arguments, messag
 def test_generate_video_is_not_available_without_a_text2video_model(store):
     out = call(make_toolbox(context(store)), "generate_video", prompt="a red circle moving right")
     assert out.is_error and "not available" in out.content["error"]
+
+
+def test_video_is_generated_stored_and_analysed_with_its_motion(store):
+    ctx = context(store, request="a red circle moving right")
+    ctx.video_pipeline = WorldVideoPainter()
+    box = make_toolbox(ctx)
+    out = call(box, "generate_video", prompt="a red circle moving right", num_frames=8)
+    assert not out.is_error, out.content
+    rec = store.get_image(out.images[0])
+    assert rec.kind == "video" and rec.path.endswith(".webp") and out.content["num_frames"] == 8
+    analysis = call(box, "analyze_image", image_id=rec.id).content
+    assert analysis["kind"] == "video" and analysis["satisfied"], analysis["problems"]
+    assert analysis["found"][0]["motion"] == "right"
+    wrong = call(box, "analyze_image", image_id=rec.id, question="a red circle moving up").content
+    assert not wrong["satisfied"] and any("up" in p for p in wrong["problems"])
+
+
+def test_still_image_is_not_judged_on_motion(store):
+    box = make_toolbox(context(store, request="a red circle moving right"))
+    (image_id,) = call(box, "generate_image", prompt="a red circle").images
+    out = call(box, "analyze_image", image_id=image_id).content
+    assert out["satisfied"] and out["notes"] == ["motion is not checked on a still image"]
 
 
 def test_painter_checkpoint_loads_through_genlab_load(tmp_path):

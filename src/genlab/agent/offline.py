@@ -60,6 +60,14 @@ class OfflinePlanner:
         self._calls += 1
         return ToolCall(f"offline_{self._calls}", name, arguments)
 
+    def _round_calls(self, rnd, video: bool) -> list[ToolCall]:
+        if video:
+            return [
+                self._call("generate_video", prompt=c.prompt, seed=c.seed) for c in rnd.candidates
+            ]
+        calls = [self._call("generate_image", **a) for a in batch_calls(rnd.candidates)]
+        return calls + [self._call("edit_image", **e) for e in rnd.edits]
+
     def _run(self, request: str) -> Generator[AssistantTurn, Results, None]:
         from genlab.world.grammar import canonical_caption, parse_prompt, realize
 
@@ -96,17 +104,26 @@ class OfflinePlanner:
             variants=variants,
         )
         note = f" ({info['note']})" if info.get("note") else ""
+        video = any(g.motion for g in groups)  # motion asked for: draw videos if we can
         for _ in range(self.max_rounds):
             rnd = ref.next_round()
             ref.rounds.append(rnd)
-            calls = [self._call("generate_image", **a) for a in batch_calls(rnd.candidates)]
-            calls += [self._call("edit_image", **e) for e in rnd.edits]
+            if video:
+                rnd.edits = []  # edits repaint still images only
             why = "" if rnd.index == 1 else f" Still wrong: {ref.critique()}."
             made = yield AssistantTurn(
-                f"Round {rnd.index}: {len(rnd.candidates)} candidates for '{prompt}'"
-                f"{' and a repair edit' if rnd.edits else ''}.{why}",
-                calls,
+                f"Round {rnd.index}: {len(rnd.candidates)} {'videos' if video else 'candidates'}"
+                f" for '{prompt}'{' and a repair edit' if rnd.edits else ''}.{why}",
+                self._round_calls(rnd, video),
             )
+            unavailable = [r for r in made if "not available" in r["content"].get("error", "")]
+            if video and len(unavailable) == len(made):
+                video = False
+                note += " (video is not available, so still images were drawn)"
+                made = yield AssistantTurn(
+                    "Video is not available here; drawing still images instead.",
+                    self._round_calls(rnd, video),
+                )
             ids = [i for r in made if not r["is_error"] for i in r["content"]["image_ids"]]
             if not ids:
                 errors = "; ".join(r["content"]["error"] for r in made if r["is_error"])

@@ -97,6 +97,8 @@ class AgentSession:
         max_seconds: float = 300.0,
         store: HistoryStore | None = None,
         pipeline: Any = None,
+        video_model: str | None = None,
+        video_pipeline: Any = None,
     ):
         if not isinstance(request, str):
             raise InvalidArgument("request", "a string", type(request).__name__)
@@ -126,6 +128,8 @@ class AgentSession:
             num_inference_steps=steps,
             guidance_scale=guidance,
             pipeline=pipeline,
+            video_model=video_model,
+            video_pipeline=video_pipeline,
         )
         self.loop = AgentLoop(
             self.backend,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,7 @@ class ToolContext:
     guidance_scale: float = 4.0
     video_model: str | None = None
     pipeline: Any = None  # an already loaded pipeline (e.g. the server's); else genlab.load(model)
+    video_pipeline: Any = None  # likewise for generate_video; else video_model or a bundled one
     analyses: dict[str, dict[str, Any]] = field(default_factory=dict)  # image id -> analyze_image
     images: dict[str, ImageRecord] = field(default_factory=dict)
     _next_seed: int | None = None
@@ -379,19 +380,19 @@ def _cell_mask(row: int, col: int, size: tuple[int, int]) -> np.ndarray:
 
 
 def analyze_image(ctx: ToolContext, image_id: str, question: str | None = None) -> dict:
-    """Say what is in an image (the scene parser) and check it against the request, with a score.
+    """Say what is in an image or video (the scene parser) and check it against the request.
+
+    Returns the objects found, a per-attribute check list with reasons, and a score in [0, 1].
+    Motions are checked on videos only: a still image cannot show them.
 
     Args:
-        image_id: id of the image to analyse.
+        image_id: id of the image or video to analyse.
         question: what to check instead of the user's request, e.g. 'two red circles'; omit to
             check the request.
     """
-    from genlab.io import load_image
     from genlab.world.match import match
-    from genlab.world.parser import parse_image
 
     rec = ctx.image(image_id)
-    parsed_scene = parse_image(load_image(rec.path))
     against = question or ctx.request
     try:
         wanted = parse_request(against)
@@ -399,29 +400,52 @@ def analyze_image(ctx: ToolContext, image_id: str, question: str | None = None) 
         if question:
             raise
         wanted = parse_request(rec.prompt)  # a request with nothing drawable: check the prompt
-    result = match(wanted.request, parsed_scene)
-    checks = [_plain(c) for c in result.checks]
-    found = [
-        {k: _plain(getattr(o, k, None)) for k in ("size", "color", "shape", "row", "col", "bbox")}
-        for o in parsed_scene.objects
-    ]
-    missing = _assign_groups(wanted.request, found)
+    request, notes = wanted.request, []
+    if rec.kind == "video":
+        from genlab.world.video import parse_video
+
+        parsed = parse_video(load_frames(rec.path))
+    else:
+        from genlab.io import load_image
+        from genlab.world.parser import parse_image
+
+        parsed = parse_image(load_image(rec.path))
+        if any(o.motion for o in request.objects):
+            request = replace(
+                request, objects=tuple(replace(o, motion=None) for o in request.objects)
+            )
+            notes.append("motion is not checked on a still image")
+    result = match(request, parsed)
+    keys = ("size", "color", "shape", "row", "col", "bbox", "motion")
+    found = [{k: _plain(getattr(o, k)) for k in keys if hasattr(o, k)} for o in parsed.objects]
+    missing = _assign_groups(request, found)
     checks = [_plain(c) for c in result.checks]
     out = {
         "image_id": image_id,
+        "kind": rec.kind,
         "compared_with": wanted.canonical,
         "found": found,
         "missing": missing,
-        "background": parsed_scene.background,
+        "background": parsed.background,
         "score": float(result.score),
         "satisfied": bool(result.satisfied),
         "checks": checks,
         "problems": [_reason(c) for c in checks if not c.get("ok", True)],
     }
+    if notes:
+        out["notes"] = notes
     if question is None:
         ctx.analyses[image_id] = out
         ctx.store.set_image_score(image_id, out["score"])
     return out
+
+
+def load_frames(path: str) -> list[Image.Image]:
+    """Every frame of an animated WebP or GIF (or the one frame of a still image), as RGB."""
+    from PIL import ImageSequence
+
+    with Image.open(path) as im:
+        return [frame.convert("RGB") for frame in ImageSequence.Iterator(im)]
 
 
 def _assign_groups(request, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -472,22 +496,31 @@ def generate_video(
     """
     if not 8 <= num_frames <= 16:
         raise InvalidArgument("num_frames", "8 to 16 frames", num_frames)
-    model = ctx.video_model or find_video_model()
-    if model is None:
-        raise GenlabError(
-            "generate_video is not available: no text-to-video model (a checkpoint with "
-            "pipeline 'text2video') is bundled or configured; generate_image still works"
-        )
-    pipe = load_pipeline(model)
+    pipe, model = ctx.video_pipeline, ctx.video_model
+    if pipe is None:
+        model = model or find_video_model()
+        if model is None:
+            raise GenlabError(
+                "generate_video is not available: no text-to-video model (a checkpoint with "
+                "pipeline 'text2video') is bundled or configured; generate_image still works"
+            )
+        pipe = ctx.video_pipeline = load_pipeline(model)
+    model = model or getattr(pipe, "name", "text2video")
     s = seed if seed is not None else ctx.take_seeds(1)[0]
     result = pipe(prompt, num_frames=num_frames, seed=s, num_images=1)
-    frames = result.frames[0]
+    from genlab.io import to_pil
+
+    frames = [to_pil(f) for f in result.frames[0]]
     meta = dict(result.metadata[0]) if result.metadata else {}
     meta.update(prompt=prompt, seed=s, num_frames=num_frames, model=model)
     with tempfile.TemporaryDirectory() as tmp:
-        gif = Path(tmp) / "video.gif"
-        frames[0].save(gif, save_all=True, append_images=frames[1:], duration=100, loop=0)
-        rec = ctx.store.add_file(gif, meta, kind="video", run_id=ctx.run_id, model=model)
+        # Lossless animated WebP (as the server stores videos): exact colors for the parser.
+        path = Path(tmp) / "video.webp"
+        frames[0].save(
+            path, format="WEBP", save_all=True, append_images=frames[1:], duration=125, loop=0,
+            lossless=True,
+        )  # fmt: skip
+        rec = ctx.store.add_file(path, meta, kind="video", run_id=ctx.run_id, model=model)
     ctx.images[rec.id] = rec
     return {"image_ids": [rec.id], "paths": [rec.path], "num_frames": len(frames)}
 
