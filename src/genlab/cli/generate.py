@@ -1,0 +1,226 @@
+"""`genlab generate "PROMPT"` and `genlab edit IMAGE --prompt ...`: run any loadable model and write
+PNGs that carry their generation parameters (so every image can be regenerated exactly).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+import warnings
+from pathlib import Path
+
+from genlab.errors import GenlabError, InvalidArgument
+
+DEFAULT_MODEL = "world-t2i"
+
+
+def register(subparsers) -> None:
+    gen = subparsers.add_parser(
+        "generate",
+        help="generate images from a text prompt",
+        description="Generate images from a prompt and write them as PNGs with their parameters.",
+    )
+    gen.add_argument("prompt", help="what to draw, e.g. 'a red circle above a blue square'")
+    _common_options(gen)
+    gen.add_argument("--height", help="image height in pixels (default: the model's size)")
+    gen.add_argument("--width", help="image width in pixels (default: the model's size)")
+    gen.set_defaults(func=run_generate)
+
+    edit = subparsers.add_parser(
+        "edit",
+        help="edit an image: img2img (--strength) or inpainting (--mask)",
+        description=(
+            "Edit IMAGE towards --prompt. --strength S alone: img2img (noise the image that far, "
+            "then denoise). --mask M: regenerate the white pixels of M and keep the black ones "
+            "(with --strength too, start from the noised image instead of pure noise)."
+        ),
+    )
+    edit.add_argument("image", help="the image to edit (PNG, JPEG, ...)")
+    edit.add_argument("--prompt", required=True, help="what the edited image should show")
+    edit.add_argument(
+        "--mask", help="mask image of the same size: white = regenerate, black = keep"
+    )
+    edit.add_argument("--strength", help="how far to noise the image, in (0, 1]; 1 = redraw fully")
+    _common_options(edit)
+    edit.set_defaults(func=run_edit)
+
+
+def _common_options(p) -> None:
+    p.add_argument("--negative", help="negative prompt: what to steer away from")
+    p.add_argument("--steps", help="denoising steps (default: the model's, 20 for diffusion)")
+    p.add_argument("--guidance", help="classifier-free guidance scale ≥ 0 (default: the model's)")
+    p.add_argument(
+        "--sampler",
+        help="sampler: ddpm, ddim, euler, euler_a, heun, dpmpp_2m (default: the model's)",
+    )
+    p.add_argument("--seed", help="integer seed; image i uses seed + i (default: random, recorded)")
+    p.add_argument("--n", default="1", help="number of images")
+    p.add_argument(
+        "--model",
+        default=DEFAULT_MODEL,
+        help="bundled model name, checkpoint path or configured model (see genlab models)",
+    )
+    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    p.add_argument(
+        "--out",
+        default=".",
+        help="output .png file (with --n > 1: FILE-0.png, FILE-1.png, ...) or directory",
+    )
+
+
+# --------------------------------------------------------------------------- argument checks
+
+
+def _int(name: str, text, low: int | None = None):
+    if text is None:
+        return None
+    try:
+        value = int(str(text), 10)
+    except ValueError:
+        raise InvalidArgument(name, "an integer", text) from None
+    if low is not None and value < low:
+        raise InvalidArgument(name, f"an integer ≥ {low}", value)
+    return value
+
+
+def _float(name: str, text, expected: str):
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise InvalidArgument(name, expected, text) from None
+    if math.isnan(value) or math.isinf(value):
+        raise InvalidArgument(name, expected, text)
+    return value
+
+
+def _generation_kwargs(args) -> dict:
+    """The pipeline arguments the user gave; others are left to the model's defaults."""
+    kwargs = {
+        "negative_prompt": args.negative,
+        "num_inference_steps": _int("--steps", args.steps, 1),
+        "guidance_scale": _float("--guidance", args.guidance, "a number ≥ 0"),
+        "sampler": args.sampler,
+        "seed": _int("--seed", args.seed),
+        "num_images": _int("--n", args.n, 1),
+    }
+    if kwargs["guidance_scale"] is not None and kwargs["guidance_scale"] < 0:
+        raise InvalidArgument("--guidance", "a number ≥ 0", args.guidance)
+    if kwargs["num_images"] > 64:
+        raise InvalidArgument("--n", "at most 64 images per command", kwargs["num_images"])
+    if kwargs["seed"] is None:
+        import random
+
+        kwargs["seed"] = random.SystemRandom().randrange(2**31)
+    return {k: v for k, v in kwargs.items() if v is not None}
+
+
+def output_paths(out: str, n: int, prompt: str, seed: int) -> list[Path]:
+    """Where n images go: a .png file (numbered when n > 1) or a directory (named by prompt/seed)."""
+    path = Path(out)
+    if path.suffix.lower() == ".png":
+        if n == 1:
+            return [path]
+        return [path.with_name(f"{path.stem}-{i}.png") for i in range(n)]
+    if path.suffix:
+        raise InvalidArgument("--out", "a .png file or a directory", out)
+    slug = "-".join(re.findall(r"[a-z0-9]+", prompt.lower())[:6]) or "image"
+    return [path / f"{slug}-{seed + i}.png" for i in range(n)]
+
+
+def _load(model: str, device: str | None):
+    import genlab
+
+    kwargs = {"device": device} if device else {}
+    return genlab.load(model, **kwargs)
+
+
+def _write(result, paths: list[Path]) -> list[Path]:
+    """Save every image with its metadata; on any failure remove what was written (no partial output)."""
+    from genlab.io import save_image
+
+    written: list[Path] = []
+    try:
+        for image, meta, path in zip(result.images, result.metadata, paths, strict=True):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            save_image(path, image, meta)
+            written.append(path)
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    return written
+
+
+def _run_quietly_reporting_truncation(fn):
+    """Call fn(); a PromptTruncated warning becomes one 'genlab: warning:' line on stderr."""
+    from genlab.pipelines.text2image import PromptTruncated
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PromptTruncated)
+        result = fn()
+    for w in caught:
+        if issubclass(w.category, PromptTruncated):
+            print(f"genlab: warning: {w.message}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return result
+
+
+def _check_prompt(prompt: str) -> None:
+    if not prompt.strip():
+        raise InvalidArgument("prompt", "a non-empty prompt", prompt)
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def run_generate(args) -> int:
+    _check_prompt(args.prompt)
+    kwargs = _generation_kwargs(args)
+    for name in ("height", "width"):
+        value = _int(f"--{name}", getattr(args, name), 1)
+        if value is not None:
+            kwargs[name] = value
+    paths = output_paths(args.out, kwargs["num_images"], args.prompt, kwargs["seed"])
+    pipe = _load(args.model, args.device)
+    result = _run_quietly_reporting_truncation(lambda: pipe(args.prompt, **kwargs))
+    for path in _write(result, paths):
+        print(path)
+    return 0
+
+
+def run_edit(args) -> int:
+    from genlab.io import load_image
+
+    _check_prompt(args.prompt)
+    kwargs = _generation_kwargs(args)
+    strength = _float("--strength", args.strength, "a number in (0, 1]")
+    if strength is not None and not 0 < strength <= 1:
+        raise InvalidArgument("--strength", "a number in (0, 1]", args.strength)
+    if args.mask is None and strength is None:
+        raise InvalidArgument("--mask/--strength", "a mask image or a strength (what to edit)")
+    image = load_image(args.image, name="image")
+    mask = load_image(args.mask, name="mask") if args.mask else None
+    if mask is not None and mask.size != image.size:
+        raise InvalidArgument(
+            "--mask",
+            f"a {image.width}×{image.height} image (the size of {args.image})",
+            f"{mask.width}×{mask.height}",
+        )
+    paths = output_paths(args.out, kwargs["num_images"], args.prompt, kwargs["seed"])
+    pipe = _load(args.model, args.device)
+    if not hasattr(pipe, "edit"):
+        raise GenlabError(f"model {args.model!r} cannot edit images (it only generates)")
+    result = _run_quietly_reporting_truncation(
+        lambda: pipe.edit(image, args.prompt, mask=mask, strength=strength, **kwargs)
+    )
+    for meta in result.metadata:
+        meta["source_image"] = str(args.image)
+        if args.mask:
+            meta["mask"] = str(args.mask)
+    for path in _write(result, paths):
+        print(path)
+    return 0
