@@ -77,6 +77,17 @@ def test_run_is_recorded_with_transcript_images_scores_and_models(store):
     assert run.result["best_image_id"] == out.best_image_id
 
 
+def test_a_run_left_early_keeps_its_steps_and_is_marked_stopped(store):
+    session = AgentSession(REQUEST, pipeline=WorldPainter(), store=store)
+    steps = session.run()
+    for _ in range(4):
+        next(steps)
+    steps.close()  # the consumer (a CLI interrupted, a web client gone) stops listening
+    run = store.get_run(session.run_id)
+    assert run.status == "stopped" and len(run.steps) == 4
+    assert session.outcome.stop_reason == "interrupted"
+
+
 def test_gibberish_request_fails_clearly_and_is_still_recorded(store):
     out = run_agent("qwzx blorp", pipeline=WorldPainter(), store=store)
     assert out.status == "failed" and out.stop_reason == "nothing drawable"
