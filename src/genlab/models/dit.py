@@ -211,60 +211,22 @@ class DiT(nn.Module):
 # the world sizes are text-conditioned pixel models for the built-in 32×32 world.
 _PAPER = {"S": (12, 384, 6), "B": (12, 768, 12), "L": (24, 1024, 16), "XL": (28, 1152, 16)}
 DIT_MODELS: dict[str, dict] = {
-    f"DiT-{size}/{patch}": dict(
-        depth=depth,
-        hidden_size=hidden,
-        num_heads=heads,
-        patch_size=patch,
-        in_channels=4,
-        input_size=32,
-        num_classes=1000,
-        context_dim=None,
-        pooled_dim=None,
-    )
+    f"DiT-{size}/{patch}": dict(depth=depth, hidden_size=hidden, num_heads=heads, patch_size=patch,
+                                in_channels=4, input_size=32, num_classes=1000,
+                                context_dim=None, pooled_dim=None)
     for size, (depth, hidden, heads) in _PAPER.items()
     for patch in (2, 4, 8)
-}
-DIT_MODELS.update(
-    {
-        "dit-tiny": dict(
-            depth=2,
-            hidden_size=32,
-            num_heads=2,
-            in_channels=3,
-            input_size=8,
-            context_dim=32,
-            pooled_dim=32,
-        ),
-        "dit-world-s": dict(
-            depth=8,
-            hidden_size=256,
-            num_heads=4,
-            in_channels=3,
-            input_size=32,
-            context_dim=256,
-            pooled_dim=256,
-        ),
-        "dit-world-m": dict(
-            depth=12,
-            hidden_size=384,
-            num_heads=6,
-            in_channels=3,
-            input_size=32,
-            context_dim=256,
-            pooled_dim=256,
-        ),
-        "dit-latent-world-m": dict(
-            depth=12,
-            hidden_size=384,
-            num_heads=6,
-            in_channels=4,
-            input_size=16,
-            context_dim=256,
-            pooled_dim=256,
-        ),
-    }
-)
+}  # fmt: skip
+_TEXT = dict(context_dim=256, pooled_dim=256)  # the width of TEXT_ENCODERS['text-world-s']
+# fmt: off
+DIT_MODELS.update({
+    "dit-tiny":           dict(depth=2, hidden_size=32, num_heads=2, in_channels=3, input_size=8,
+                               context_dim=32, pooled_dim=32),
+    "dit-world-s":        dict(depth=8, hidden_size=256, num_heads=4, in_channels=3, input_size=32, **_TEXT),
+    "dit-world-m":        dict(depth=12, hidden_size=384, num_heads=6, in_channels=3, input_size=32, **_TEXT),
+    "dit-latent-world-m": dict(depth=12, hidden_size=384, num_heads=6, in_channels=4, input_size=16, **_TEXT),
+})
+# fmt: on
 
 register_architecture(DiTConfig, DiT)
 register_models(DiTConfig.arch, DIT_MODELS)

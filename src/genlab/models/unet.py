@@ -209,35 +209,19 @@ class UNet(nn.Module):
         )
 
 
+# Text-conditioned (context_dim = pooled_dim = 256 = the world text encoder's width by default).
+# fmt: off
 UNET_MODELS: dict[str, dict] = {
-    "unet-tiny": dict(
-        model_channels=16,
-        channel_mult=(1, 2),
-        num_res_blocks=1,
-        attention_levels=(1,),
-        head_dim=16,
-        context_dim=32,
-        pooled_dim=32,
-    ),
-    "unet-world-s": dict(
-        model_channels=64, channel_mult=(1, 2, 2), num_res_blocks=2, attention_levels=(1, 2)
-    ),
-    "unet-world-m": dict(
-        model_channels=96,
-        channel_mult=(1, 2, 3),
-        num_res_blocks=2,
-        attention_levels=(1, 2),
-        head_dim=48,
-    ),
-    "unet-latent-world-m": dict(
-        in_channels=4,
-        model_channels=128,
-        channel_mult=(1, 2),
-        num_res_blocks=2,
-        attention_levels=(0, 1),
-        head_dim=32,
-    ),
+    "unet-tiny":           dict(model_channels=16, channel_mult=(1, 2), num_res_blocks=1,
+                                attention_levels=(1,), head_dim=16, context_dim=32, pooled_dim=32),
+    "unet-world-s":        dict(model_channels=64, channel_mult=(1, 2, 2), num_res_blocks=2,
+                                attention_levels=(1, 2)),
+    "unet-world-m":        dict(model_channels=96, channel_mult=(1, 2, 3), num_res_blocks=2,
+                                attention_levels=(1, 2), head_dim=48),
+    "unet-latent-world-m": dict(in_channels=4, model_channels=128, channel_mult=(1, 2),
+                                num_res_blocks=2, attention_levels=(0, 1), head_dim=32),
 }
+# fmt: on
 
 register_architecture(UNetConfig, UNet)
 register_models(UNetConfig.arch, UNET_MODELS)
