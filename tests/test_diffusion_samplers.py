@@ -12,11 +12,12 @@ MU = torch.tensor([0.5, -1.0, 0.0])
 S = torch.tensor([0.3, 1.5, 1.0])
 N = 10_000
 
-# Steps each sampler gets, and the tolerance it must then meet: |mean - μ| ≤ 0.05 (about 4
-# standard errors at N = 10 000) and |std/s - 1| ≤ 0.06. First-order ancestral samplers converge
+# Steps each sampler gets, and the tolerance it must then meet: |mean - μ| ≤ 0.05 (over 3
+# standard errors of the widest dimension at N = 10 000) and |std/s - 1| ≤ 0.06. First-order ancestral samplers converge
 # slowest; second-order ones reach the tolerance in few steps, except Heun on the cosine
 # schedule, whose first jump from σ ≈ 2·10⁴ needs small steps (see Heun's docstring).
-STEPS = {"ddpm": 250, "euler_a": 250, "ddim": 100, "euler": 100, "heun": 200, "dpmpp_2m": 50}
+STEPS = {"ddpm": 200, "euler_a": 200, "ddim": 100, "euler": 100, "heun": 100, "dpmpp_2m": 50}
+STEPS_HEUN_COSINE = 200
 MEAN_TOL, STD_TOL = 0.05, 0.06
 
 
@@ -60,7 +61,9 @@ def test_every_sampler_reproduces_gaussian_mean_and_variance(
         schedule=schedule,
         prediction_type=prediction_type,
         sampler=sampler,
-        num_inference_steps=STEPS[sampler],
+        num_inference_steps=STEPS_HEUN_COSINE
+        if (sampler, schedule_name) == ("heun", "cosine")
+        else STEPS[sampler],
         generator=0,
     )
     mean_err, std_err = moment_errors(x)

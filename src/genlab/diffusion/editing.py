@@ -4,6 +4,8 @@ et al. 2022) and inpainting (known pixels re-imposed at every step at the curren
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from genlab.diffusion.schedules import NoiseSchedule
@@ -11,9 +13,10 @@ from genlab.errors import InvalidArgument, check_range
 
 
 def img2img_timesteps(timesteps: torch.Tensor, strength: float) -> torch.Tensor:
-    """The last round(strength · n) timesteps (at least one): strength 1 keeps all of them."""
+    """The last round(strength · n) timesteps (halves round up; at least one): strength 1 keeps
+    all of them, strength 0.5 of 20 steps runs the last 10."""
     n = len(timesteps)
-    keep = max(1, min(n, round(n * strength)))
+    keep = max(1, min(n, math.floor(n * strength + 0.5)))
     return timesteps[n - keep :]
 
 

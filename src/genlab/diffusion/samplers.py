@@ -283,8 +283,10 @@ def sample(
     eta: stochasticity of "ddim" (default 0, deterministic) and "euler_a" (default 1); other
         samplers take none.
     x_T: the starting noise (else drawn from `generator`, on the CPU, then moved to `device`).
-    strength, init: img2img — noise `init` to the level of the first `round(strength · n)`-th
-        last step and denoise from there (strength 1 starts at the noisiest step).
+        Starting from N(0, I) drops the sqrt(ᾱ_T) x_0 part of x_T (0.006 for linear, 0.07 for
+        scaled_linear): ODE samplers keep that offset in the output mean (Lin et al. 2024).
+    strength, init: img2img (SDEdit) — noise `init` to the first of the last round(strength · n)
+        timesteps and run only those (strength 1 runs all n, from the noisiest step).
     mask, known: inpainting — where mask is 1 the sampler generates, where 0 it keeps `known`,
         re-imposed after every step noised to the current level.
     clip_sample: clamp x̂_0 to [-c, c] at every step (ε̂ is recomputed to match).
