@@ -13,9 +13,9 @@ S = torch.tensor([0.3, 1.5, 1.0])
 N = 10_000
 
 # Steps each sampler gets, and the tolerance it must then meet: |mean - μ| ≤ 0.05 (over 3
-# standard errors of the widest dimension at N = 10 000) and |std/s - 1| ≤ 0.06. First-order ancestral samplers converge
-# slowest; second-order ones reach the tolerance in few steps, except Heun on the cosine
-# schedule, whose first jump from σ ≈ 2·10⁴ needs small steps (see Heun's docstring).
+# standard errors of the widest dimension at N = 10 000) and |std/s - 1| ≤ 0.06. First-order
+# ancestral samplers converge slowest; second-order ones reach the tolerance in few steps, except
+# Heun on the cosine schedule, whose first jump from σ ≈ 2·10⁴ needs small steps (see Heun).
 STEPS = {"ddpm": 200, "euler_a": 200, "ddim": 100, "euler": 100, "heun": 100, "dpmpp_2m": 50}
 STEPS_HEUN_COSINE = 200
 MEAN_TOL, STD_TOL = 0.05, 0.06
