@@ -53,12 +53,17 @@ def page(server):
         context = browser.new_context(viewport={"width": 1360, "height": 860})
         page = context.new_page()
         page.set_default_timeout(60_000)
-        errors = []
+        errors, foreign = [], []
         page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on(
+            "request",
+            lambda r: None if r.url.startswith((server.url, "data:")) else foreign.append(r.url),
+        )
         page.goto(f"{server.url}/?token={TOKEN}")  # the link sets the token cookie
         page.wait_for_selector("#model option[value='world-tiny']", state="attached")
         yield page
         assert not errors, f"JavaScript errors on the page: {errors}"
+        assert not foreign, f"assets fetched from elsewhere than genlab: {foreign}"
         browser.close()
 
 
@@ -166,6 +171,17 @@ def test_agent_chat_shows_steps_and_images_as_they_come(page):
     page.wait_for_function(
         "() => [...document.querySelectorAll('.bubble.tool img')].some(i => i.complete && i.naturalWidth > 0)"
     )
+
+
+def test_api_reference_page_is_drawn_from_the_schema_without_a_cdn(page, server):
+    page.goto(f"{server.url}/docs")
+    page.wait_for_selector("section.op")
+    paths = page.locator(".op-head code").all_text_contents()
+    assert "/api/generate" in paths and "/v1/images/generations" in paths
+    generate = page.locator("section.op", has_text="/api/generate").first
+    assert "num_inference_steps" in generate.text_content()
+    page.goto(server.url + "/")
+    page.wait_for_selector("#model option[value='world-tiny']", state="attached")
 
 
 def test_screenshot_of_the_playground(page, tmp_path):

@@ -180,6 +180,8 @@ def create_app(config: ServeConfig | None = None):
         version=__version__,
         description="Visual generation, offline first: text to image, editing, the agent, history.",
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's viewers load their scripts from a CDN; /docs is our own page
+        redoc_url=None,
     )
     api.state.server = server
 
@@ -256,6 +258,10 @@ def _add_routes(api: FastAPI, server: Server) -> None:
     @api.get("/", include_in_schema=False)
     async def index():
         return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
+
+    @api.get("/docs", include_in_schema=False)
+    async def api_reference():
+        return FileResponse(STATIC_DIR / "api.html", media_type="text/html")
 
     @api.get("/api/health", tags=["meta"])
     async def health():
