@@ -144,3 +144,12 @@ def test_dit_and_text_encoder_trained_jointly_lower_the_denoising_loss():
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
     assert encoder.null_pooled.grad is not None and encoder.null_pooled.grad.abs().sum() > 0
+
+
+def test_runs_and_backpropagates_under_bf16_autocast():
+    model = _randomize(create_model("dit-tiny"))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(torch.randn(2, 3, 8, 8), torch.tensor([1.0, 2.0]), _text_cond(2))
+    out.float().square().mean().backward()
+    assert out.dtype == torch.bfloat16 and torch.isfinite(out).all()
+    assert model.blocks[0].cross.kv.weight.grad is not None

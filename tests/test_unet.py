@@ -94,3 +94,11 @@ def test_named_sizes_and_config_round_trip_through_json():
     assert again.config == model.config and again.config.channel_mult == (1, 2, 2)
     again.load_state_dict(model.state_dict())
     assert again.downsample_factor == 4
+
+
+def test_runs_and_backpropagates_under_bf16_autocast_with_channels_last():
+    model = create_model("unet-tiny", channels_last=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(torch.randn(2, 3, 8, 8), torch.tensor([1.0, 2.0]), _text_cond(2))
+    out.float().square().mean().backward()
+    assert out.shape == (2, 3, 8, 8) and model.conv_out.weight.grad is not None
