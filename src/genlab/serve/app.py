@@ -265,6 +265,7 @@ def _add_routes(api: FastAPI, server: Server) -> None:
 
     @api.get("/api/health", tags=["meta"])
     async def health():
+        """Liveness, version and the queue's state (running, waiting, its bound)."""
         return {
             "status": "ok",
             "version": __version__,
@@ -275,6 +276,7 @@ def _add_routes(api: FastAPI, server: Server) -> None:
 
     @api.get("/api/models", tags=["meta"])
     async def models():
+        """The models a request may name: kind, image size, samplers, and which is the default."""
         return {"models": catalog.public(), "default": catalog.default}
 
     @api.post("/api/generate", status_code=202, tags=["jobs"])
