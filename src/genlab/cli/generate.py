@@ -144,8 +144,11 @@ def _write(result, paths: list[Path]) -> list[Path]:
     written: list[Path] = []
     try:
         for image, meta, path in zip(result.images, result.metadata, paths, strict=True):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            save_image(path, image, meta)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                save_image(path, image, meta)
+            except OSError as e:
+                raise GenlabError(f"--out: cannot write {path} ({e.strerror or e})") from None
             written.append(path)
     except BaseException:
         for path in written:
