@@ -433,6 +433,8 @@ def test_agent_streams_its_steps_and_its_run_is_stored(client):
     images = [i for s in steps if s["type"] == "tool_result" for i in s.get("images", [])]
     assert images, "the agent generated at least one image"
     assert client.get(f"/api/images/{images[0]}").status_code == 200
+    info = client.get(f"/api/images/{images[0]}/info").json()
+    assert info["model"] == "tiny", "the agent draws with the server's model"
     run = client.get(f"/api/runs/{end[1]['run_id']}").json()
     assert run["kind"] == "agent" and run["request"] == body["request"]
 

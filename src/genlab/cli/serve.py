@@ -113,6 +113,10 @@ def run(args) -> int:
         ) from None
     host, port = sock.getsockname()[:2]
     print(f"genlab: serving on http://{host}:{port}/", flush=True)
+    if token:
+        print(
+            f"genlab: in a browser, open http://{host}:{port}/?token=<your token> once", flush=True
+        )
     server = uvicorn.Server(
         uvicorn.Config(app, log_level=args.log_level, timeout_graceful_shutdown=5)
     )

@@ -88,11 +88,16 @@ def agent_session(server, body: AgentRequest):
         if isinstance(value, bool) or not isinstance(value, expected):
             raise InvalidArgument(f"options.{key}", AGENT_OPTION_TYPES[expected], value)
         kwargs[AGENT_OPTION_NAMES.get(key, key)] = value
-    image_model = server.catalog.resolve(kwargs.pop("image_model", None))
+    catalog = server.catalog
+    image_model = catalog.resolve(kwargs.pop("image_model", None))
+    videos = [name for name, e in catalog.entries.items() if e.kind == "text2video"]
     return AgentSession(
         body.request,
         backend=body.backend,
-        model=server.catalog.entries[image_model].source,
+        model=image_model,
+        pipeline=catalog.shared(image_model),  # one copy of the model, shared with the jobs
+        video_model=videos[0] if videos else None,
+        video_pipeline=catalog.shared(videos[0]) if videos else None,
         store=server.history,
         max_seconds=server.config.agent_max_seconds,
         **kwargs,

@@ -106,6 +106,11 @@ class ModelCatalog:
                 self._pipes[name] = genlab.load(self.entries[name].source)
         return self._pipes[name], self._locks[name]
 
+    def shared(self, name: str) -> LockedPipeline:
+        """The server's copy of a model for other callers (the agent), behind the same lock."""
+        pipe, lock = self.pipeline(name)
+        return LockedPipeline(pipe, lock)
+
     def samplers(self, name: str) -> list[str] | None:
         """The sampler names a genlab diffusion model takes (None: the model decides itself)."""
         if self.entries[name].kind not in BUILTIN_DIFFUSION_KINDS:
@@ -132,6 +137,24 @@ class ModelCatalog:
 
     def _known(self) -> str:
         return ", ".join(self.entries) or "(none)"
+
+
+class LockedPipeline:
+    """A pipeline whose calls (generate and edit) take its lock; everything else passes through."""
+
+    def __init__(self, pipe, lock: threading.Lock):
+        self._pipe, self._lock = pipe, lock
+
+    def __call__(self, *args, **kwargs):
+        with self._lock:
+            return self._pipe(*args, **kwargs)
+
+    def edit(self, *args, **kwargs):
+        with self._lock:
+            return self._pipe.edit(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._pipe, name)
 
 
 def _describe_model(name: str, source: str) -> ModelEntry:
