@@ -1,0 +1,81 @@
+"""Specification of text-to-image training: the world corpus, condition dropout to the learned null,
+and the world-t2i / world-t2i-dit recipes end to end at tiny size."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+import genlab
+from genlab.diffusion import NoiseSchedule
+from genlab.models import create_model
+from genlab.text import TextEncoder
+from genlab.train import RecipeOptions, run_recipe
+from genlab.train.text2image import TextToImageTask, world_corpus, world_vocabulary
+
+
+def test_corpus_depends_on_the_seed_only_not_on_chunking():
+    tok = world_vocabulary()
+    a = world_corpus(12, size=16, seed=3, tokenizer=tok, max_length=48, chunk=5, workers=1,
+                     progress=False)  # fmt: skip
+    b = world_corpus(12, size=16, seed=3, tokenizer=tok, max_length=48, chunk=12, workers=1,
+                     progress=False)  # fmt: skip
+    assert a["images"].shape == (12, 16, 16, 3) and a["images"].dtype == torch.uint8
+    assert a["tokens"].shape == (12, 4, 48)
+    assert torch.equal(a["images"], b["images"]) and torch.equal(a["tokens"], b["tokens"])
+    # The vocabulary covers every caption word (no [UNK]), and the 4 captions differ.
+    assert not (a["tokens"] == 1).any()
+    assert any(len({tuple(c.tolist()) for c in row}) > 1 for row in a["tokens"])
+
+
+def test_condition_dropout_trains_the_learned_null_instead_of_the_caption():
+    tok = world_vocabulary()
+    corpus = world_corpus(4, size=16, tokenizer=tok, max_length=48, workers=1, progress=False)
+
+    def grads(cond_dropout):
+        torch.manual_seed(0)
+        encoder = TextEncoder(vocab=tok.vocab, width=32, depth=1, num_heads=2, max_length=48)
+        denoiser = create_model("unet-tiny")
+        with torch.no_grad():  # leave the zero init, so gradients reach the text at step one
+            for p in denoiser.parameters():
+                p.add_(torch.randn_like(p) * 0.05)
+        task = TextToImageTask(denoiser, encoder, NoiseSchedule.create("cosine"),
+                               cond_dropout=cond_dropout)  # fmt: skip
+        loss, _ = task.training_step(corpus, "main")
+        loss.backward()
+        return encoder.null_pooled.grad, encoder.token_embedding.weight.grad
+
+    null_grad, word_grad = grads(1.0)
+    assert null_grad.abs().sum() > 0 and word_grad.abs().sum() == 0
+    null_grad, word_grad = grads(0.0)
+    assert null_grad.abs().sum() == 0 and word_grad.abs().sum() > 0
+
+
+def test_world_t2i_tiny_recipe_trains_exports_a_loadable_model_and_card(tmp_path):
+    summary = run_recipe(
+        "world-t2i", RecipeOptions(tiny=True, out_dir=str(tmp_path), progress=False, device="cpu")
+    )
+    assert summary["steps"] == 20 and summary["skipped_steps"] == 0
+    assert math.isfinite(summary["last_logs"]["loss"])
+    assert (tmp_path / "samples" / "step_0000020.png").is_file()
+    pipe = genlab.load(summary["model"], device="cpu")
+    result = pipe("a red circle above a blue square", seed=0, num_inference_steps=2)
+    assert result.images[0].size == (16, 16)
+    assert pipe.info["training"]["recipe"] == "world-t2i"
+    tensors, _ = genlab.io.load_checkpoint(summary["model"])
+    assert all(t.dtype == torch.float16 for t in tensors.values() if t.is_floating_point())
+    card = (tmp_path / "world-t2i.md").read_text()
+    for fact in ("| steps | 20 |", "| images seen | 160 |", "| hardware |", "| wall time |",
+                 "GFLOPs", "v_prediction"):  # fmt: skip
+        assert fact in card, fact
+
+
+def test_world_t2i_dit_recipe_trains_a_dit(tmp_path):
+    options = RecipeOptions(tiny=True, steps=4, out_dir=str(tmp_path), progress=False)
+    summary = run_recipe("world-t2i-dit", options)
+    pipe = genlab.load(summary["model"], device="cpu")
+    assert pipe.denoiser.config.arch == "dit"
+    image = np.asarray(pipe("a star", seed=1, num_inference_steps=2).images[0])
+    assert image.shape == (16, 16, 3)
