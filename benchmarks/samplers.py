@@ -234,9 +234,11 @@ def build_parser() -> ArgumentParser:
     p.add_argument(
         "--device",
         default=None,
-        help="cpu or cuda (default: the loader's choice, cuda when available)",
+        help="cpu or cuda; None lets the loader choose (cuda when available)",
     )
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    p.add_argument(
+        "--threads", type=int, default=None, help="torch CPU threads; None keeps torch's own choice"
+    )
     p.add_argument(
         "--out-dir",
         default="benchmarks/results/samplers",
