@@ -29,6 +29,7 @@ CONDITIONS = {
     "noise": dict(noise=6.0, blur=0.0),
     "blur": dict(noise=0.0, blur=0.5),
     "noise+blur": dict(noise=6.0, blur=0.5),
+    "blur1.0": dict(noise=0.0, blur=1.0),  # stronger than "mild": a stress row, no target
 }
 SEED_OFFSET = 1_000_000  # scenes never used by tests or training seeds 0..N
 
@@ -95,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[32, 64], help="image sizes")
     parser.add_argument(
         "--conditions", nargs="+", default=list(CONDITIONS), choices=list(CONDITIONS),
-        help="image corruptions to test",
+        help="image corruptions: Gaussian noise sigma 6/255, Gaussian blur sigma 0.5 px (mild), "
+        "blur sigma 1.0 px (stress)",
     )  # fmt: skip
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes")
     parser.add_argument("--speed-n", type=int, default=4000, help="scenes timed for render speed")

@@ -26,6 +26,9 @@ _BG_NAMES = list(BACKGROUNDS)
 _BG_RGB = np.array([BACKGROUNDS[b] for b in _BG_NAMES], dtype=np.float32)
 _BG_NEAR = 48.0  # a pixel within this RGB distance of a palette background counts as background
 _MAX_RESIDUAL = 70.0  # farther than this from every (background, color) mix: not an object pixel
+_BLUR_GRID = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0)  # Gaussian blurs (pixels) tried first
+_GOOD_FIT = 0.002  # mean squared coverage error below which a sharp fit is accepted at once
+_MARGIN = 3  # pixels around a blob's box that still hold its anti-aliased or blurred rim
 # Size boundary: geometric mean of the two radii, so each size wins on a log scale.
 _SIZE_NAMES = sorted(SIZES, key=SIZES.get)
 
@@ -135,25 +138,63 @@ def _coverage_per_color(pixels: np.ndarray, bg: np.ndarray) -> tuple[np.ndarray,
     return alpha, residual
 
 
+def _golden_min(f, lo: float, hi: float, tol: float = 0.02) -> tuple[float, float]:
+    """Minimum of a unimodal f on [lo, hi] by golden-section search: (argmin, min)."""
+    ratio = (math.sqrt(5) - 1) / 2
+    a, b = lo, hi
+    c, d = b - ratio * (b - a), a + ratio * (b - a)
+    fc, fd = f(c), f(d)
+    while b - a > tol:
+        if fc < fd:
+            b, d, fd = d, c, fc
+            c = b - ratio * (b - a)
+            fc = f(c)
+        else:
+            a, c, fc = c, d, fd
+            d = a + ratio * (b - a)
+            fd = f(d)
+    return (c, fc) if fc < fd else (d, fd)
+
+
 def _fit_shape(
     alpha: np.ndarray, x0: int, y0: int
 ) -> tuple[str, float, tuple[float, float], float]:
-    """Best shape for a coverage patch: (shape, radius px, center px, mean squared error)."""
+    """Best shape for a coverage patch: (shape, radius px, center px, mean squared error).
+
+    Each shape is drawn with the observed area at the observed centroid. If no sharp shape fits
+    (a blurry image, e.g. from a generative model), each shape is blurred by the Gaussian that
+    fits it best, so that a blurred square is not mistaken for a sharper circle.
+    """
+    from scipy import ndimage
+
     h, w = alpha.shape
     px = (np.arange(x0, x0 + w) + 0.5)[None, :]
     py = (np.arange(y0, y0 + h) + 0.5)[:, None]
     mass = float(alpha.sum())
     cx = float((alpha * px).sum() / mass)
     cy = float((alpha * py).sum() / mass)
-    best = None
+    fits = []
     for shape in SHAPES:
         radius = math.sqrt(mass / SHAPE_AREA[shape])  # same area as the observed blob
         ox, oy = SHAPE_CENTROID[shape] * radius  # centroid offset from the shape's center
         template = coverage(shape, cx - ox, cy - oy, radius, px, py)
         err = float(((alpha - template) ** 2).mean())
-        if best is None or err < best[3]:
-            best = (shape, radius, (cx - ox, cy - oy), err)
-    return best
+        fits.append([err, shape, radius, (cx - ox, cy - oy), template])
+    if min(f[0] for f in fits) > _GOOD_FIT:
+        for fit in fits:
+            template = fit[4]
+
+            def blurred_error(sigma: float, template=template) -> float:
+                t = ndimage.gaussian_filter(template, sigma, mode="constant")
+                return float(((alpha - t) ** 2).mean())
+
+            grid = [(blurred_error(s), s) for s in _BLUR_GRID]
+            _, start = min(grid)
+            step = _BLUR_GRID[1] - _BLUR_GRID[0]
+            lo, hi = max(start - step, 0.0), start + step
+            fit[0] = min(fit[0], _golden_min(blurred_error, lo, hi)[1])
+    err, shape, radius, center, _ = min(fits, key=lambda f: f[0])
+    return shape, radius, center, err
 
 
 def _size_name(radius_frac: float) -> str:
@@ -197,10 +238,10 @@ def parse_image(image, *, min_area: float | None = None) -> ParsedScene:
             continue
         mask = labels[sl] == index
         color_k = int(np.bincount(best_map[sl][mask], minlength=len(_COLOR_NAMES)).argmax())
-        # Window: the blob's box plus a 2-pixel margin for its anti-aliased rim, without the
+        # Window: the blob's box plus a margin for its anti-aliased or blurred rim, without the
         # pixels of any other blob (grown by one pixel so their rims do not leak in).
-        y0, y1 = max(sl[0].start - 2, 0), min(sl[0].stop + 2, h)
-        x0, x1 = max(sl[1].start - 2, 0), min(sl[1].stop + 2, w)
+        y0, y1 = max(sl[0].start - _MARGIN, 0), min(sl[0].stop + _MARGIN, h)
+        x0, x1 = max(sl[1].start - _MARGIN, 0), min(sl[1].stop + _MARGIN, w)
         window = kept_labels[y0:y1, x0:x1]
         others = ndimage.binary_dilation((window != 0) & (window != index)) & (window != index)
         patch = np.where(others, 0.0, alpha_map[y0:y1, x0:x1, color_k])
