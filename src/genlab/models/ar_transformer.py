@@ -261,7 +261,7 @@ class ARTransformer(nn.Module):
 
 AR_MODELS = {
     "ar-world": dict(dim=128, depth=6, heads=4, text_len=24),  # ~1.2M parameters
-    "ar-world-s": dict(dim=128, depth=4, heads=4, text_len=24),
+    "ar-world-s": dict(dim=96, depth=3, heads=3, text_len=24),  # CPU-trainable
     "ar-tiny": dict(dim=32, depth=2, heads=2, text_len=8, image_vocab_size=16, image_tokens=16),
 }
 

@@ -235,7 +235,8 @@ def class_histogram(labels: torch.Tensor, num_classes: int) -> dict[str, object]
 
 GAN_MODELS = {
     "gan-digits-mlp": dict(net="mlp", image_size=28, in_channels=1, z_dim=64, hidden=64),
-    "dcgan-digits": dict(net="dcgan", image_size=28, in_channels=1, z_dim=64, hidden=32),
+    "dcgan-digits": dict(net="dcgan", image_size=16, in_channels=1, z_dim=64, hidden=16),
+    "dcgan-digits-28": dict(net="dcgan", image_size=28, in_channels=1, z_dim=64, hidden=32),
     "dcgan-world": dict(net="dcgan", image_size=32, in_channels=3, z_dim=128, hidden=32),
     "gan-tiny": dict(net="dcgan", image_size=16, in_channels=1, z_dim=8, hidden=4),
 }
