@@ -12,7 +12,7 @@ from genlab.history import HistoryStore
 from genlab.io import load_image, read_params, save_checkpoint
 from genlab.pipelines.base import GenerationResult
 from genlab.pipelines.registry import register_pipeline
-from genlab.world import COLORS, parse_prompt, realize, render
+from genlab.world import COLORS, SIZES, parse_prompt, realize, render
 from genlab.world.parser import parse_image
 from genlab.world.video import render_video
 
@@ -212,6 +212,29 @@ def test_edit_instruction_repaints_only_the_named_object(store):
     after = {o.shape: o.color for o in parse_image(load_image(new.path)).objects}
     assert before == {"circle": "red", "square": "blue"}
     assert after == {"circle": "green", "square": "blue"}
+
+
+def test_edit_instruction_on_a_cluttered_image_describes_just_the_object(store):
+    from genlab.world.render import blank, draw, to_uint8
+
+    canvas = blank("black", 32)
+    cells = [(0, 0), (0, 2), (1, 1), (2, 0), (2, 2)]  # five objects: not a valid world scene
+    for (row, col), color in zip(cells, ["red", "blue", "yellow", "pink", "orange"]):
+        draw(
+            canvas,
+            "square" if color == "red" else "star",
+            color,
+            (col + 0.5) / 3,
+            (row + 0.5) / 3,
+            SIZES["large"],
+        )
+    ctx = context(store)
+    rec = ctx.save(Image.fromarray(to_uint8(canvas)), {"prompt": "clutter"})
+    out = call(
+        make_toolbox(ctx), "edit_image", image_id=rec.id, instruction="make the square green"
+    )
+    assert not out.is_error, out.content
+    assert out.content["prompt"] == "a large green square in the top left on a black background"
 
 
 def test_edit_with_a_prompt_alone_is_img2img_and_with_a_region_inpaints(store):

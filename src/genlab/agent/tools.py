@@ -246,9 +246,8 @@ def refine_prompt(ctx: ToolContext, description: str, style: str | None = None) 
         "unsupported_words": unsupported,
     }
     if unsupported:
-        out["note"] = (
-            f"the world cannot draw: {', '.join(unsupported)}; the rest is drawn. {world_vocabulary()}"
-        )
+        out["note"] = f"the world cannot draw: {', '.join(unsupported)}; the rest is drawn"
+        out["world_can_draw"] = world_vocabulary()
     return out
 
 
@@ -337,13 +336,18 @@ def edit_image(
     if instruction:
         scene = parse_image(image)
         target, change = _instruction_edit(scene, instruction)
-        objects = []
+        objects, edited = [], None
         for o in scene.objects:
             attrs = {"shape": o.shape, "color": o.color, "size": o.size}
             if o is target:
                 attrs.update(change)
             objects.append(Obj(attrs["shape"], attrs["color"], attrs["size"], o.row, o.col))
-        prompt = prompt or canonical_caption(Scene(tuple(objects), scene.background))
+            edited = objects[-1] if o is target else edited
+        if not prompt:
+            try:  # the whole scene, changed: the model sees the context it repaints into
+                prompt = canonical_caption(Scene(tuple(objects), scene.background))
+            except InvalidArgument:  # a cluttered image is no valid scene: describe the object
+                prompt = canonical_caption(Scene((edited,), scene.background))
         mask = _box_mask(target.bbox, image.size)
         if "size" in change:  # a larger object needs room: repaint its whole cell
             mask |= _cell_mask(target.row, target.col, image.size)

@@ -29,18 +29,18 @@ def register(subparsers) -> None:
     p.add_argument(
         "--model",
         default=None,
-        help="LLM model name for the anthropic/openai backends "
-        "(default: $ANTHROPIC_MODEL / $OPENAI_MODEL, else the backend's default)",
+        help="LLM model name for the anthropic/openai backends; "
+        "unset: $ANTHROPIC_MODEL / $OPENAI_MODEL, else the backend's own choice",
     )
     p.add_argument(
         "--base-url",
         default=None,
-        help="LLM server URL (default: $ANTHROPIC_BASE_URL / $OPENAI_BASE_URL, else the vendor's)",
+        help="LLM server URL; unset: $ANTHROPIC_BASE_URL / $OPENAI_BASE_URL, else the vendor's",
     )
     p.add_argument(
         "--api-key",
         default=None,
-        help="LLM API key (default: $ANTHROPIC_API_KEY / $OPENAI_API_KEY)",
+        help="LLM API key; unset: $ANTHROPIC_API_KEY / $OPENAI_API_KEY",
     )
     p.add_argument(
         "--image-model",
