@@ -33,7 +33,7 @@ def server(tmp_path_factory, tiny_model):
         home,
         models={"tiny": str(tiny_model)},
         token=TOKEN,
-        extra_args=["--max-queued", "3", "--max-body-mb", "1"],
+        extra_args=["--max-queued", "3", "--max-body-mb", "1", "--openai-steps", str(STEPS)],
     ) as srv:
         yield srv
 
@@ -216,7 +216,7 @@ def test_a_full_queue_answers_429_with_retry_after_and_accepted_jobs_all_finish(
     accepted, refused = [], []
 
     def post():
-        body = {"prompt": "a green star", "num_inference_steps": 30, "seed": 0}
+        body = {"prompt": "a green star", "num_inference_steps": 12, "seed": 0}
         r = client.post("/api/generate", json=body)
         (accepted if r.status_code == 202 else refused).append(r)
 

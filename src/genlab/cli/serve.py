@@ -51,6 +51,12 @@ def register(subparsers) -> None:
     p.add_argument(
         "--agent-max-seconds", type=float, default=300.0, help="wall-time limit of one agent run"
     )
+    p.add_argument(
+        "--openai-steps",
+        type=int,
+        default=20,
+        help="denoising steps for /v1/images/generations requests (OpenAI's API has no such field)",
+    )
     p.add_argument("--log-level", default="warning", help="uvicorn log level")
     p.set_defaults(func=run)
 
@@ -78,6 +84,8 @@ def run(args) -> int:
         raise InvalidArgument("--max-queued", "an integer ≥ 1", args.max_queued)
     if not args.agent_max_seconds > 0:
         raise InvalidArgument("--agent-max-seconds", "a number > 0", args.agent_max_seconds)
+    if not 1 <= args.openai_steps <= 1000:
+        raise InvalidArgument("--openai-steps", "an integer in 1..1000", args.openai_steps)
     if not args.max_body_mb > 0:
         raise InvalidArgument("--max-body-mb", "a number > 0", args.max_body_mb)
     models = parse_models(args.model)
@@ -95,6 +103,7 @@ def run(args) -> int:
         default_model=args.default_model,
         include_bundled=not args.no_bundled,
         agent_max_seconds=args.agent_max_seconds,
+        openai_steps=args.openai_steps,
     )
     app = create_app(config)
     if args.host not in ("127.0.0.1", "localhost") and token is None:

@@ -67,6 +67,7 @@ class ServeConfig:
     include_bundled: bool = True
     history_path: Path | None = None  # default: genlab.paths.history_db()
     agent_max_seconds: float = 300.0
+    openai_steps: int = 20  # denoising steps for /v1/images/generations (it has no such field)
 
 
 class Server:

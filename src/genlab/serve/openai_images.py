@@ -50,14 +50,15 @@ def add_openai_routes(api: FastAPI, server) -> None:
     async def images_generations(body: OpenAIImageRequest, request: Request):
         """Generate like OpenAI's Images API: b64_json or url per image. The model draws at its
         native resolution and the image is scaled (nearest neighbour) to `size`; a model name
-        this server does not know (e.g. dall-e-3) means its default model."""
+        this server does not know (e.g. dall-e-3) means its default model; the number of
+        denoising steps is the server's --openai-steps."""
         try:
             parse_size(body.size, (MAX_SIDE, MAX_SIDE))
             model = body.model if body.model in server.catalog.entries else None
             params = {
                 "prompt": body.prompt,
                 "negative_prompt": None,
-                "num_inference_steps": 20,
+                "num_inference_steps": server.config.openai_steps,
                 "guidance_scale": None,
                 "sampler": None,
                 "seed": new_seed(),
