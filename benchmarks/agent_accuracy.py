@@ -171,17 +171,25 @@ def main(argv=None) -> int:
             print(f"{category:11s} {text}")
         return 0
 
+    from genlab.agent.tools import load_pipeline
+    from genlab.history import HistoryStore
+
+    pipe = load_pipeline(args.model)
+    with tempfile.TemporaryDirectory(prefix="genlab-agent-bench-") as home:
+        store = HistoryStore(os.path.join(home, "history.sqlite"))  # not the user's history
+        rows = run_requests(requests, pipe, store, args)
+    report(rows, args)
+    return 0
+
+
+def run_requests(requests, pipe, store, args) -> list[dict]:
     from tqdm import tqdm
 
     from genlab.agent import run_agent
-    from genlab.agent.tools import load_pipeline, parse_request
+    from genlab.agent.tools import parse_request
     from genlab.errors import GenlabError
-    from genlab.history import HistoryStore
     from genlab.io import load_image
 
-    pipe = load_pipeline(args.model)
-    home = tempfile.mkdtemp(prefix="genlab-agent-bench-")
-    store = HistoryStore(os.path.join(home, "history.sqlite"))
     rows = []
     for category, text, req in tqdm(requests, desc="requests", file=sys.stderr):
         gen = dict(num_inference_steps=args.steps, guidance_scale=args.guidance, seed=args.seed)
@@ -218,7 +226,10 @@ def main(argv=None) -> int:
                 "stop_reason": out.stop_reason,
             }
         )
+    return rows
 
+
+def report(rows: list[dict], args) -> None:
     def acc(key, subset=None):
         chosen = [r for r in rows if subset is None or r["category"] == subset]
         return sum(r[key] for r in chosen) / max(1, len(chosen))
@@ -228,6 +239,8 @@ def main(argv=None) -> int:
     print(f"{'category':12s} {'n':>4s} {'raw':>6s} {'refined':>8s} {'agent':>6s}")
     for c in (*CATEGORIES, None):
         n = sum(1 for r in rows if c is None or r["category"] == c)
+        if n == 0:
+            continue
         vals = [acc(k, c) for k in ("single_shot_raw", "single_shot_refined", "agent")]
         by_cat[c or "overall"] = dict(
             zip(("single_shot_raw", "single_shot_refined", "agent"), vals)
@@ -251,7 +264,6 @@ def main(argv=None) -> int:
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"summary": summary, "rows": rows}, f, indent=2)
-    return 0
 
 
 if __name__ == "__main__":
