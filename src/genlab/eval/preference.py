@@ -343,8 +343,7 @@ def preference_router(
             "url_b": image_url.format(id=p.image_b),
         }
 
-    @router.post(f"{api_prefix}/vote")
-    def vote(body: VoteIn) -> dict:
+    def vote(body) -> dict:
         try:
             v = store.vote(body.image_a, body.image_b, body.winner, body.rater)
         except NotFound as e:
@@ -352,6 +351,11 @@ def preference_router(
         except InvalidArgument as e:
             raise HTTPException(422, str(e)) from None
         return asdict(v)
+
+    # The body's model is local to this function, so give FastAPI the class, not the string
+    # annotation that `from __future__ import annotations` would leave it.
+    vote.__annotations__["body"] = VoteIn
+    router.post(f"{api_prefix}/vote")(vote)
 
     @router.get(f"{api_prefix}/ratings")
     def get_ratings() -> list[dict]:

@@ -238,7 +238,7 @@ def digits_classifier(options: RecipeOptions) -> TrainJob:
     """Evaluation classifier for digits models (sklearn digits at 28 px), ~1 CPU minute."""
     train, test = _digits("train", 28), _digits("test", 28)
     task = ClassifierTask("digits-classifier", test)
-    steps = 20 if options.tiny else 800
+    steps = 20 if options.tiny else 400
     config = _config(options, "digits-classifier", steps, 64, 2e-3)
     config.extra = {"training images": f"{len(train['images']):,} (sklearn digits, train split)"}
     return TrainJob(task, TensorSource(train), config)

@@ -76,13 +76,23 @@ class EvalOptions:
 
 
 class Sampler:
-    """Calls any genlab pipeline with the arguments it accepts; returns PIL images."""
+    """Calls any genlab pipeline with the arguments it accepts; returns PIL images.
+
+    Pipelines whose `prompt` takes a list (the text-to-image pipeline) get many captions per call.
+    """
+
+    batch_prompts = 16  # captions per call when the pipeline takes a list of prompts
 
     def __init__(self, pipe, name: str):
         self.pipe, self.name = pipe, name
         params = inspect.signature(pipe.__call__).parameters
         self.accepts = set(params)
-        caps = pipe.capabilities() if hasattr(pipe, "capabilities") else {}
+        self.takes_lists = "prompt" in params and "list" in str(params["prompt"].annotation)
+        caps = {}
+        for method in ("capabilities", "describe"):  # diffusers/hosted backends; genlab pipelines
+            if callable(getattr(pipe, method, None)):
+                caps = getattr(pipe, method)()
+                break
         self.samplers = list(caps.get("samplers") or [])
         self.images_generated = 0
         self.seconds = 0.0
@@ -91,24 +101,33 @@ class Sampler:
     def steps_matter(self) -> bool:
         return "num_inference_steps" in self.accepts and bool(self.samplers)
 
-    def __call__(self, prompt: str, n: int, seed: int, **kw) -> list[Image.Image]:
+    def __call__(self, prompt, n: int, seed: int, **kw) -> list[Image.Image]:
+        """`n` images for a prompt (or for each prompt of a list, prompt-major), seeds from `seed`."""
         kwargs = {k: v for k, v in kw.items() if v is not None and k in self.accepts}
         t0 = time.perf_counter()
         result = self.pipe(prompt, seed=seed, num_images=n, **kwargs)
         self.seconds += time.perf_counter() - t0
-        self.images_generated += n
+        self.images_generated += len(result.images)
         return [im.convert("RGB") for im in result.images]
 
     def image_set(
         self, captions: list[str], per_caption: int, seed: int, progress=True, **kw
     ) -> ImageSet:
+        """`per_caption` images for every caption, with seeds that differ per caption."""
         images, caps = [], []
-        for i, c in enumerate(
-            tqdm(captions, desc=f"sampling {self.name}", disable=not progress, leave=False)
-        ):
-            out = self(c, per_caption, seed + 7919 * i, **kw)
+        step = self.batch_prompts if self.takes_lists else 1
+        bar = tqdm(
+            total=len(captions), desc=f"sampling {self.name}", disable=not progress, leave=False
+        )
+        for i in range(0, len(captions), step):
+            chunk = captions[i : i + step]
+            out = self(chunk if self.takes_lists else chunk[0], per_caption, seed + 7919 * i, **kw)
+            if len(out) != len(chunk) * per_caption:
+                raise InvalidArgument("pipeline", f"{len(chunk) * per_caption} images", len(out))
             images += out
-            caps += [c] * len(out)
+            caps += [c for c in chunk for _ in range(per_caption)]
+            bar.update(len(chunk))
+        bar.close()
         return from_pils(images, caps, source=self.name)
 
 
