@@ -59,3 +59,16 @@ def test_two_processes_with_batch_b_match_one_process_with_batch_2b(tmp_path):
     for key in final_one:
         if key.startswith("module/"):
             torch.testing.assert_close(final_one[key], final_resumed[key], rtol=1e-4, atol=1e-6)
+
+
+def test_each_rank_and_micro_step_reads_its_own_shard_of_the_global_batch():
+    from genlab.train.data import IndexStream, shard_of
+
+    stream = IndexStream(length=100, seed=0)
+    batch = stream.indices(40, 16)  # step 2.5 of batch 16: spans the same epoch
+    shards = [shard_of(batch, m, r, world_size=2, accum=2) for m in range(2) for r in range(2)]
+    assert all(len(s) == 4 for s in shards)
+    assert sorted(torch.cat(shards).tolist()) == sorted(batch.tolist())  # disjoint, complete
+    # Epochs are permutations: 100 positions from any start cover each sample once per epoch.
+    assert sorted(stream.indices(0, 100).tolist()) == list(range(100))
+    assert not torch.equal(stream.indices(0, 100), stream.indices(100, 100))

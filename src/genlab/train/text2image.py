@@ -324,13 +324,14 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options:
     apply_options(config, options, name)
     config.budget_start = options.started  # --time-budget covers rendering and setup too
     build_s = time.monotonic() - t_start  # counted in the time budget (options.started)
-    flops = forward_flops(denoiser, text_encoder.width, size, spec.max_length)
     config.extra = {
-        "denoiser forward FLOPs per image": f"{flops / 1e9:.2f} GFLOPs",
         "training images": f"{n:,} world scenes × {corpus['tokens'].shape[1]} captions, "
         f"{corpus['images'].shape[1]}×{corpus['images'].shape[2]}",
         "corpus build time": f"{build_s:.0f} s",
     }
+    if not tiny:  # counting takes seconds: worth it for the real model's card only
+        flops = forward_flops(denoiser, text_encoder.width, size, spec.max_length)
+        config.extra["denoiser forward FLOPs per image"] = f"{flops / 1e9:.2f} GFLOPs"
     return TrainJob(task, TensorSource(corpus), config)
 
 

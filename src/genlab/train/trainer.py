@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import platform
 import random
 import sys
@@ -81,10 +82,13 @@ class TrainConfig:
 
 
 def resolve_device(name: str) -> torch.device:
+    """ "auto", "cpu", "cuda" or "cuda:N"; under torchrun plain "cuda" means this rank's GPU."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        name = "cuda" if torch.cuda.is_available() else "cpu"
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise InvalidArgument("device", "an available device (CUDA is not available here)", name)
+    if name == "cuda" and "LOCAL_RANK" in os.environ:
+        return torch.device("cuda", int(os.environ["LOCAL_RANK"]))
     try:
         return torch.device(name)
     except RuntimeError:
