@@ -99,6 +99,9 @@ def test_token_is_accepted_as_bearer_header_or_from_a_browser_link(server):
     headers = {"X-Genlab-Token": TOKEN}
     assert httpx.get(server.url + "/api/models", headers=headers).status_code == 200
     with httpx.Client(base_url=server.url) as browser:
+        door = browser.get("/", headers={"Accept": "text/html"})
+        assert door.status_code == 401 and 'name="token"' in door.text  # a form asks for it
+        assert browser.get("/?token=wrong").status_code == 401
         link = browser.get(f"/?token={TOKEN}")
         assert link.status_code == 303 and link.headers["location"] == "/"
         assert "HttpOnly" in link.headers["set-cookie"]

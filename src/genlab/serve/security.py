@@ -11,6 +11,13 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 TOKEN_COOKIE = "genlab_token"
+LOGIN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>genlab</title>
+<style>body{font-family:system-ui,sans-serif;background:#0f1117;color:#e6e8ef;display:grid;
+place-items:center;height:100vh;margin:0}form{display:flex;gap:8px}input,button{font:inherit;
+padding:8px 12px;border-radius:8px;border:1px solid #2a2f3f;background:#1e2230;color:inherit}
+</style></head><body><div><h2>This genlab server needs its token</h2>
+<form method="get" action="/"><input name="token" type="password" placeholder="token" autofocus>
+<button>Open</button></form></div></body></html>"""
 
 
 async def _send_json(send, status: int, body: dict, headers: list[tuple[bytes, bytes]] = ()):
@@ -73,6 +80,21 @@ class TokenAuth:
                 }
             )
             return await send({"type": "http.response.body", "body": b""})
+        if scope["path"] == "/" and "text/html" in headers.get("accept", ""):
+            # A person at the front door: say how to get in, in their browser's language.
+            page = LOGIN_PAGE.encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 401,
+                    "headers": [
+                        (b"content-type", b"text/html; charset=utf-8"),
+                        (b"content-length", str(len(page)).encode()),
+                        (b"www-authenticate", b"Bearer"),
+                    ],
+                }
+            )
+            return await send({"type": "http.response.body", "body": page})
         await _send_json(
             send,
             401,
