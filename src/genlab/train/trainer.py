@@ -155,6 +155,7 @@ class Trainer:
         if device.type == "cuda":
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
+            torch.backends.cudnn.benchmark = True  # fixed training shapes: pick the fastest convs
         use_bf16 = config.precision == "bf16" or (
             config.precision == "auto" and device.type == "cuda"
         )
