@@ -361,6 +361,7 @@ def test_uploaded_image_is_inpainted_under_a_mask_and_kept_with_its_parent(clien
     assert r.status_code == 202, r.text
     job = wait_done(client, r.json()["job_id"])
     assert job["status"] == "done", job["error"]
+    assert "mask" not in job["params"], "status updates do not echo the mask back"
     result = job["results"][0]
     assert result["parent_id"] == source["image_id"]
     edited = np.asarray(Image.open(io.BytesIO(client.get(result["url"]).content)))

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 STATUSES = ("queued", "running", "done", "failed")
+BULKY_PARAMS = ("mask",)
 
 
 class QueueFull(Exception):
@@ -58,7 +59,8 @@ class Job:
             "step": self.step,
             "total_steps": self.total_steps,
             "queue_position": queue_position,
-            "params": self.params,
+            # Large inputs (an edit's mask) stay out of every status update and event.
+            "params": {k: v for k, v in self.params.items() if k not in BULKY_PARAMS},
             "results": self.results,
             "error": self.error,
             "created": self.created,
