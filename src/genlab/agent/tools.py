@@ -116,8 +116,10 @@ def parse_request(text: str):
     """PromptParse of `text`; GenlabError naming what the world can draw if nothing is drawable."""
     from genlab.world.grammar import parse_prompt
 
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str):
         raise InvalidArgument("request", "a description of what to draw", text)
+    if not text.strip():
+        raise GenlabError(f"nothing drawable found: the request is empty; {world_vocabulary()}")
     parsed = parse_prompt(text)
     if not parsed.request.objects:
         unknown = (

@@ -101,10 +101,10 @@ def run(args) -> int:
         print(f"stopped: {out.stop_reason}")
         print(f"run: {out.run_id} ({out.seconds:.1f} s; `genlab history show {out.run_id}`)")
     if out.status != "done":
-        print(
-            f"genlab: error: nothing was drawn: {out.final_text or out.stop_reason}",
-            file=sys.stderr,
-        )
+        message = out.final_text or out.stop_reason
+        if not message.lower().startswith("nothing was drawn"):
+            message = f"nothing was drawn: {message}"
+        print(f"genlab: error: {message[0].lower()}{message[1:]}", file=sys.stderr)
         return 2
     return 0
 
