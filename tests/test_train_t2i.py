@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 import genlab
+from genlab.data.world import prerender
 from genlab.diffusion import NoiseSchedule
 from genlab.models import create_model
 from genlab.text import TextEncoder
@@ -25,6 +26,8 @@ def test_corpus_depends_on_the_seed_only_not_on_chunking():
     assert a["images"].shape == (12, 16, 16, 3) and a["images"].dtype == torch.uint8
     assert a["tokens"].shape == (12, 4, 48)
     assert torch.equal(a["images"], b["images"]) and torch.equal(a["tokens"], b["tokens"])
+    # The images are genlab.data.world's training stream, the same that prerender gives.
+    assert torch.equal(a["images"], prerender(12, size=16, seed=3, workers=1)["images"])
     # The vocabulary covers every caption word (no [UNK]), and the 4 captions differ.
     assert not (a["tokens"] == 1).any()
     assert any(len({tuple(c.tolist()) for c in row}) > 1 for row in a["tokens"])

@@ -141,22 +141,27 @@ def world_vocabulary(seed: int = 0, n_scenes: int = 4000) -> Tokenizer:
 
 
 def _render_chunk(job) -> tuple[np.ndarray, np.ndarray]:
-    """Worker: scenes [start, stop) of `seed` -> images (n, S, S, 3) uint8, tokens (n, K, L)."""
-    start, stop, seed, size, k, max_length, vocab = job
-    from genlab.world import caption, render, sample_scene
+    """Worker: items [start, stop) of the world stream -> images (n, S, S, 3), tokens (n, K, L).
 
-    index = {w: i for i, w in enumerate(vocab)}
+    Item i is genlab.data.world's scene i (the same image `prerender` gives) with its caption,
+    plus K - 1 more captions of other templates drawn with (seed, i, k).
+    """
+    from genlab.data.world import world_item
     from genlab.text import split_words
+    from genlab.world import caption, render
 
+    start, stop, seed, size, k, max_length, vocab = job
+    index = {w: i for i, w in enumerate(vocab)}
     n = stop - start
     images = np.empty((n, size, size, 3), np.uint8)
     tokens = np.zeros((n, k, max_length), np.int16)
     for j in range(n):
-        rng = np.random.default_rng([seed, start + j])  # scene i depends on (seed, i) only
-        scene = sample_scene(rng)
+        scene, text = world_item(seed, start + j)
         images[j] = render(scene, size)
         for c in range(k):
-            ids = [index.get(w, 1) for w in split_words(caption(scene, rng))][:max_length]
+            if c:
+                text = caption(scene, np.random.default_rng([seed, start + j, c]))
+            ids = [index.get(w, 1) for w in split_words(text)][:max_length]
             tokens[j, c, : len(ids)] = ids
     return images, tokens
 
@@ -173,7 +178,8 @@ def world_corpus(
     chunk: int = 2000,
     progress: bool = True,
 ) -> dict[str, torch.Tensor]:
-    """Render `n` training scenes (held-out pairs excluded) with K captions each, tokenized once.
+    """Render the first `n` training scenes of the world stream (held-out pairs excluded, as
+    genlab.data.world.prerender) with K captions each, tokenized once.
 
     Returns {"images": uint8 (n, size, size, 3), "tokens": int16 (n, K, max_length)}. Work is
     spread over a process pool ("spawn", safe next to CUDA); the result depends only on seed.
