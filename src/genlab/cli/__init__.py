@@ -30,6 +30,12 @@ COMMAND_MODULES = [
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
     """Shows each option's default and keeps descriptions' line breaks."""
 
+    def _get_help_string(self, action):
+        # "(default: None)" and "(default: False)" say nothing: the help text says what happens.
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
 
 class ArgumentParser(argparse.ArgumentParser):
     def __init__(self, *args, **kwargs):
