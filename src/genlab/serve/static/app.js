@@ -254,23 +254,45 @@ function short(value, limit = 240) {
   return text.length > limit ? `${text.slice(0, limit)}…` : text;
 }
 
+// A tool result in one line: an analysis by its score and what is wrong, anything else as JSON.
+function summarize(content) {
+  if (content && typeof content.score === "number") {
+    const problems = content.problems || [];
+    return `score ${content.score.toFixed(2)}${problems.length ? ` — ${problems.join("; ")}` : " — every requested attribute is there"}`;
+  }
+  return short(content);
+}
+
+let lastAssistant = null;
+
 function renderStep(step) {
   switch (step.type) {
-    case "user": return bubble("user", step.text);
-    case "assistant": return step.text ? bubble("assistant", step.text) : null;
+    case "user": lastAssistant = null; return bubble("user", step.text);
+    case "assistant":
+      if (!step.text) return null;
+      lastAssistant = { text: step.text, node: bubble("assistant", step.text) };
+      return lastAssistant.node;
     case "tool_call":
       return bubble("tool", el("span", { class: "name", text: `→ ${step.name}` }), ` ${short(step.arguments)}`);
     case "tool_result": {
       const node = bubble(`tool${step.is_error ? " err" : ""}`,
-        el("span", { class: "name", text: `← ${step.name}` }), ` ${short(step.content)}`);
+        el("span", { class: "name", text: `← ${step.name}` }), ` ${summarize(step.content)}`);
       if (step.images && step.images.length) {
         node.append(el("div", { class: "imgs" },
           ...step.images.map((id) => mediaFor({ image_id: id, url: `/api/images/${id}` }))));
       }
       return node;
     }
-    case "final":
-      return bubble("final", step.text || "Done.", el("div", { class: "muted", text: step.stop_reason || "" }));
+    case "final": {
+      const reason = el("div", { class: "muted", text: step.stop_reason || "" });
+      if (lastAssistant && lastAssistant.text === step.text) {  // the answer is already shown
+        lastAssistant.node.classList.add("final");
+        lastAssistant.node.append(reason);
+        $("#chat").scrollTop = $("#chat").scrollHeight;
+        return lastAssistant.node;
+      }
+      return bubble("final", step.text || "Done.", reason);
+    }
     case "error": return bubble("err", step.message);
     default: return null;
   }
