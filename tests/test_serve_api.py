@@ -205,6 +205,14 @@ def test_history_is_paged_newest_first_and_searchable_by_prompt(client):
     assert runs["items"][0]["kind"] == "generate" and runs["items"][0]["status"] == "done"
 
 
+def test_a_prompt_longer_than_the_encoder_takes_is_drawn_with_a_warning(client):
+    long_prompt = " ".join(["a red circle above a blue square"] * 10)  # 70 words
+    job = wait_done(client, generate(client, prompt=long_prompt)["job_id"])
+    assert job["status"] == "done"
+    (warning,) = job["warnings"]
+    assert warning.startswith("prompt too long for the model: dropped")
+
+
 def test_client_leaving_mid_stream_does_not_lose_the_job(client, server):
     accepted = generate(client, prompt="a yellow triangle", num_inference_steps=30)
     with client.stream("GET", accepted["events_url"]) as response:

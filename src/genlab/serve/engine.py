@@ -239,6 +239,7 @@ class JobRunner:
                     "num_frames", "no value: this model makes images", p["num_frames"]
                 )
             kwargs["num_frames"] = p["num_frames"]
+        job.warnings += _prompt_warnings(pipe, p["prompt"], p.get("negative_prompt"))
         report(0, steps)
         with lock:
             result = pipe(**kwargs, **_progress_kwargs(pipe, report, steps))
@@ -267,6 +268,7 @@ class JobRunner:
         for key in ("negative_prompt", "num_inference_steps", "guidance_scale", "sampler", "seed"):
             if key in accepted and p.get(key) is not None:
                 kwargs[key] = p[key]
+        job.warnings += _prompt_warnings(pipe, p["prompt"], p.get("negative_prompt"))
         report(0, steps)
         with lock:
             result = pipe.edit(
@@ -342,6 +344,20 @@ def _output_params(job: Job, metadata: list[dict[str, Any]], i: int) -> dict[str
     out = dict(request, **(metadata[i] if i < len(metadata) else {}))
     out["model"] = job.params["model"]
     out["job_id"] = job.id
+    return out
+
+
+def _prompt_warnings(pipe, *prompts: str | None) -> list[str]:
+    """Say which words a pipeline's text encoder will drop (for pipelines that can tell)."""
+    truncated_words = getattr(pipe, "truncated_words", None)
+    if truncated_words is None:
+        return []
+    out = []
+    for prompt in prompts:
+        dropped = truncated_words(prompt) if prompt else []
+        if dropped:
+            shown = " ".join(dropped[:12]) + (" …" if len(dropped) > 12 else "")
+            out.append(f"prompt too long for the model: dropped {len(dropped)} words ({shown})")
     return out
 
 

@@ -39,6 +39,7 @@ class Job:
     total_steps: int = 0
     results: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
+    warnings: list[str] = field(default_factory=list)  # e.g. words of a prompt the model dropped
     created: float = field(default_factory=time.time)
     started: float | None = None
     finished: float | None = None
@@ -63,6 +64,7 @@ class Job:
             "params": {k: v for k, v in self.params.items() if k not in BULKY_PARAMS},
             "results": self.results,
             "error": self.error,
+            "warnings": list(self.warnings),
             "created": self.created,
             "started": self.started,
             "finished": self.finished,

@@ -108,6 +108,7 @@ function showProgress(box, snap) {
   } else {
     text.textContent = snap.status;
   }
+  if (snap.warnings && snap.warnings.length) text.textContent += ` — ${snap.warnings.join("; ")}`;
 }
 
 // ------------------------------------------------------------------ rendering results
