@@ -36,13 +36,16 @@ def test_the_suite_is_a_fixed_seeded_sample():
         comp.suite(601, categories=("single_object",))
 
 
-def _oracle(prompt, n, seed):
-    return WorldOracle()(prompt, seed=seed, num_images=n).images
+def _oracle(prompts, n, seed):
+    oracle = WorldOracle()
+    return [
+        im for i, p in enumerate(prompts) for im in oracle(p, seed=seed + i, num_images=n).images
+    ]
 
 
-def _ignores_prompt(prompt, n, seed):
+def _ignores_prompt(prompts, n, seed):
     # Always draws one small pink circle: a model that does not listen to the prompt.
-    return WorldOracle()("a small pink circle", seed=seed, num_images=n).images
+    return _oracle(["a small pink circle"] * len(prompts), n, seed)
 
 
 def test_the_oracle_scores_near_perfect_and_a_model_that_ignores_prompts_scores_low():

@@ -103,6 +103,12 @@ def register(subparsers) -> None:
         help="comma-separated guidance scales for the trade-off curve",
     )
     p.add_argument(
+        "--sweep-prompts",
+        type=int,
+        default=12,
+        help="compositional prompts per sweep point (12: one per category and split)",
+    )
+    p.add_argument(
         "--to-history",
         action="store_true",
         help="store the compositional images in the history, for preference votes",
@@ -255,6 +261,7 @@ def run_eval(args) -> int:
         sweep_steps=args.sweep_steps,
         sweep_samplers=tuple(s for s in args.sweep_samplers.split(",") if s),
         sweep_guidance=args.sweep_guidance,
+        sweep_prompts=args.sweep_prompts,
         to_history=args.to_history,
         progress=not args.quiet,
     )

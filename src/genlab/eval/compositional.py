@@ -192,24 +192,29 @@ def score_image(prompt: str, image) -> tuple[bool, float, list[str], str]:
 
 
 def run_suite(
-    generate: Callable[[str, int, int], list],
+    generate: Callable[[list[str], int, int], list],
     prompts: list[SuitePrompt],
     images_per_prompt: int = 4,
     seed: int = 0,
     progress: bool = True,
 ) -> list[ImageResult]:
-    """Generate `images_per_prompt` images per prompt with `generate(prompt, n, seed)` and score them."""
+    """Score `images_per_prompt` images per prompt. `generate(prompt_texts, n, seed)` returns n
+    images for each text, prompt-major: a list of images, or an ImageSet whose `seeds` say how
+    to regenerate each (genlab.eval.report.Sampler.image_set, batched)."""
+    images = generate([p.prompt for p in prompts], images_per_prompt, seed)
+    seeds = [seed] * len(images)
+    if hasattr(images, "pils"):
+        seeds = [s if s is not None else seed for s in (images.seeds or seeds)]
+        images = images.pils()
+    if len(images) != len(prompts) * images_per_prompt:
+        raise InvalidArgument("generate", f"{len(prompts) * images_per_prompt} images", len(images))
     results = []
-    for i, p in enumerate(tqdm(prompts, desc="compositional suite", disable=not progress)):
-        base = seed + 1000 * i
-        images = generate(p.prompt, images_per_prompt, base)
-        for k, image in enumerate(images):
-            ok, score, reasons, parsed = score_image(p.prompt, image)
-            results.append(
-                ImageResult(
-                    p.category, p.split, p.prompt, base + k, ok, score, reasons, parsed, image
-                )
-            )
+    for i, image in enumerate(tqdm(images, desc="scoring", disable=not progress, leave=False)):
+        p = prompts[i // images_per_prompt]
+        ok, score, reasons, parsed = score_image(p.prompt, image)
+        results.append(
+            ImageResult(p.category, p.split, p.prompt, seeds[i], ok, score, reasons, parsed, image)
+        )
     return results
 
 

@@ -25,6 +25,7 @@ class ImageSet:
     names: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     source: str = ""
+    seeds: list[int | None] | None = None  # per image, from the pipeline's metadata
 
     def __len__(self) -> int:
         return len(self.images)
@@ -32,6 +33,9 @@ class ImageSet:
     @property
     def size(self) -> tuple[int, int]:
         return tuple(self.images.shape[-2:])
+
+    def pils(self) -> list[Image.Image]:
+        return [Image.fromarray(t.permute(1, 2, 0).numpy()) for t in self.images]
 
     def split(self, n: int) -> tuple[ImageSet, ImageSet]:
         a = ImageSet(self.images[:n], self.captions[:n] if self.captions else None, self.names[:n])

@@ -7,6 +7,7 @@ et al. 2016); genlab supplies the feature networks and computes features once pe
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -85,9 +86,11 @@ def kid_from_features(
     check_count("kid", len(fake), "generated images")
     # Subsets must be smaller than the sets, or every subset is the whole set and std is 0.
     subset_size = min(1000, len(real) // 2, len(fake) // 2)
-    metric = KernelInceptionDistance(
-        feature=_Precomputed(real.shape[1]), subsets=subsets, subset_size=subset_size
-    )
+    with warnings.catch_warnings():  # "features kept in memory": they are already
+        warnings.simplefilter("ignore")
+        metric = KernelInceptionDistance(
+            feature=_Precomputed(real.shape[1]), subsets=subsets, subset_size=subset_size
+        )
     metric.update(real, real=True)
     metric.update(fake, real=False)
     with torch.random.fork_rng():
@@ -110,7 +113,9 @@ def inception_score_from_logits(logits: torch.Tensor, splits: int = 10, seed: in
     logits = as_features(logits, "class logits")
     check_count("is", len(logits))
     splits = max(1, min(splits, len(logits) // 5))
-    metric = TMInceptionScore(feature=_Precomputed(logits.shape[1]), splits=splits)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        metric = TMInceptionScore(feature=_Precomputed(logits.shape[1]), splits=splits)
     metric.update(logits)
     with torch.random.fork_rng():
         torch.manual_seed(seed)

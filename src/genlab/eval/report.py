@@ -48,6 +48,9 @@ class EvalOptions:
     sweep_steps: tuple[int, ...] = (5, 10, 20)
     sweep_samplers: tuple[str, ...] = ("ddim", "euler", "dpmpp_2m")
     sweep_guidance: tuple[float, ...] = (1.0, 2.0, 4.0, 7.5)
+    sweep_prompts: int = (
+        12  # compositional prompts per sweep point (12: one per category and split)
+    )
     to_history: bool = False  # record the suite's images in the history (for preference votes)
     progress: bool = True
     notes: list[str] = field(default_factory=list)
@@ -60,6 +63,7 @@ class EvalOptions:
             "images_per_prompt",
             "images_per_caption",
             "num_inference_steps",
+            "sweep_prompts",
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -108,13 +112,19 @@ class Sampler:
         result = self.pipe(prompt, seed=seed, num_images=n, **kwargs)
         self.seconds += time.perf_counter() - t0
         self.images_generated += len(result.images)
+        meta = list(result.metadata or [])
+        self.last_seeds = (
+            [m.get("seed") for m in meta]
+            if len(meta) == len(result.images)
+            else [None] * len(result.images)
+        )
         return [im.convert("RGB") for im in result.images]
 
     def image_set(
         self, captions: list[str], per_caption: int, seed: int, progress=True, **kw
     ) -> ImageSet:
         """`per_caption` images for every caption, with seeds that differ per caption."""
-        images, caps = [], []
+        images, caps, seeds = [], [], []
         step = self.batch_prompts if self.takes_lists else 1
         bar = tqdm(
             total=len(captions), desc=f"sampling {self.name}", disable=not progress, leave=False
@@ -125,10 +135,13 @@ class Sampler:
             if len(out) != len(chunk) * per_caption:
                 raise InvalidArgument("pipeline", f"{len(chunk) * per_caption} images", len(out))
             images += out
+            seeds += self.last_seeds
             caps += [c for c in chunk for _ in range(per_caption)]
             bar.update(len(chunk))
         bar.close()
-        return from_pils(images, caps, source=self.name)
+        out = from_pils(images, caps, source=self.name)
+        out.seeds = seeds
+        return out
 
 
 # ---------------------------------------------------------------------- measurements
@@ -226,7 +239,7 @@ def evaluate(pipe, name: str, options: EvalOptions) -> dict:
     if "compositional" in suites:
         prompts = comp.suite(options.prompts_per_category, seed=options.seed)
         results = comp.run_suite(
-            lambda p, k, s: sampler(p, k, s, **gen_kw),
+            lambda texts, k, s: sampler.image_set(texts, k, s, options.progress, **gen_kw),
             prompts,
             options.images_per_prompt,
             options.seed,
@@ -306,13 +319,20 @@ def sweeps(
     n_caps = math.ceil(n / options.images_per_caption)
     captions = real.captions[:n_caps]
     prompts = comp.suite(1, seed=options.seed + 1)  # one prompt per category and split
+    if options.sweep_prompts < len(prompts):  # spread the fewer prompts over the categories
+        picks = np.linspace(0, len(prompts) - 1, max(1, options.sweep_prompts)).round().astype(int)
+        prompts = [prompts[i] for i in picks]
     scorer = load_clip_scorer(options.clip)
 
     def point(**kw) -> dict:
         fake = sampler.image_set(captions, options.images_per_caption, options.seed, False, **kw)
         feats = net.features(fake.images[:n])
         res = comp.run_suite(
-            lambda p, k, s: sampler(p, k, s, **kw), prompts, 1, options.seed, False
+            lambda texts, k, s: sampler.image_set(texts, k, s, False, **kw),
+            prompts,
+            1,
+            options.seed,
+            False,
         )
         fake_n = ImageSet(fake.images[:n], fake.captions[:n])
         return {
