@@ -1,6 +1,7 @@
 """A server killed in the middle of its work loses nothing: after a restart its unfinished jobs
 are marked failed (with the reason), and every stored file is whole and recorded."""
 
+import json
 import time
 
 import httpx
@@ -47,10 +48,18 @@ def test_jobs_interrupted_by_a_crash_are_marked_failed_and_no_file_is_half_writt
             "/api/generate", json={"prompt": "a red circle", "num_inference_steps": 2}
         )
         assert again.status_code == 202
+        # An agent run still going when the server is stopped (gracefully) is closed as stopped.
+        long_run = {"request": "a red circle", "options": {"max_rounds": 20, "num_candidates": 1}}
+        with client.stream("POST", "/api/agent", json=long_run) as response:
+            data = next(line for line in response.iter_lines() if line.startswith("data:"))
+        agent_run_id = json.loads(data[5:])["run_id"]
 
     store = HistoryStore(home / "history.sqlite")
-    statuses = {run.status for run in store.list_runs(per_page=200).items}
-    assert statuses <= {"done", "failed"}, "a stopped server leaves no run hanging"
+    runs = {run.id: run for run in store.list_runs(per_page=200).items}
+    assert runs[agent_run_id].status == "stopped"
+    assert "server stopped" in runs[agent_run_id].stop_reason
+    statuses = {run.status for run in runs.values()}
+    assert statuses <= {"done", "failed", "stopped"}, "a stopped server leaves no run hanging"
     recorded = {im.path for im in store.list_images(per_page=200).items}
     on_disk = {str(p) for p in (home / "images").rglob("*") if p.is_file()}
     assert on_disk == recorded, "every file is recorded and every record has its file"

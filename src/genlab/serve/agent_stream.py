@@ -37,6 +37,16 @@ class AgentRunner:
         self.server = server
         self._lock = threading.Lock()
         self._active = 0
+        self._runs: list[AgentRun] = []
+
+    def close_unfinished(self) -> None:
+        """At shutdown: runs still going are closed as stopped (their steps so far are kept)."""
+        with self._lock:
+            unfinished = [r for r in self._runs if not r.finished and r.run_id]
+        for run in unfinished:
+            self.server.history.finish_run(
+                run.run_id, status="stopped", stop_reason="the server stopped during the run"
+            )
 
     def start(self, body: AgentRequest) -> AgentRun:
         from genlab.serve.jobs import QueueFull
@@ -52,6 +62,8 @@ class AgentRunner:
                 self._active -= 1
             raise
         run = AgentRun()
+        with self._lock:
+            self._runs = [r for r in self._runs if not r.finished] + [run]
         thread = threading.Thread(target=self._run, args=(run, body, session), daemon=True)
         thread.start()
         return run
@@ -122,7 +134,7 @@ AGENT_OPTION_TYPES = {str: "a string", int: "an integer", (int, float): "a numbe
 
 
 def add_agent_route(api: FastAPI, server) -> None:
-    runner = AgentRunner(server)
+    runner = server.agents
 
     @api.post(
         "/api/agent",

@@ -84,6 +84,9 @@ class Server:
             on_finish=self._finish,
         )
         self.recovered = self._close_interrupted_runs()
+        from genlab.serve.agent_stream import AgentRunner
+
+        self.agents = AgentRunner(self)
 
     def _close_interrupted_runs(self) -> int:
         """Jobs a previous server accepted but never finished are marked failed, not lost."""
@@ -108,6 +111,7 @@ class Server:
     def shutdown(self) -> None:
         """Let running jobs finish (briefly); close what cannot finish as failed, with the reason."""
         self.queue.stop(timeout=5.0)
+        self.agents.close_unfinished()
         for job in self.queue.unfinished():
             self.history.finish_run(
                 job.id, status="failed", error="the server stopped before this job finished"
