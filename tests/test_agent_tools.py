@@ -244,6 +244,24 @@ def test_edit_with_a_prompt_alone_is_img2img_and_with_a_region_inpaints(store):
     assert part.content["repainted_pixels"] == 10 * 10
 
 
+def test_edit_with_a_stored_mask_inpaints_its_white_pixels(store):
+    ctx = context(store)
+    box = make_toolbox(ctx)
+    (image_id,) = call(box, "generate_image", prompt="a red circle").images
+    white = np.zeros((32, 32), np.uint8)
+    white[:16, :8] = 255
+    mask = ctx.save(Image.fromarray(white).convert("RGB"), {"prompt": "mask"})
+    out = call(box, "edit_image", image_id=image_id, prompt="a blue star", mask_id=mask.id)
+    assert not out.is_error and out.content["repainted_pixels"] == 16 * 8
+    small = ctx.save(Image.new("RGB", (16, 16), "white"), {"prompt": "mask"})
+    black = ctx.save(Image.new("RGB", (32, 32), "black"), {"prompt": "mask"})
+    for bad, message in [(small, "16×16"), (black, "all-black")]:
+        out = call(box, "edit_image", image_id=image_id, prompt="x", mask_id=bad.id)
+        assert (
+            out.is_error and message in out.content["error"] and "mask_id" in out.content["error"]
+        )
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),  # each edit is refused with a message naming what was wrong
     [

@@ -307,19 +307,21 @@ def edit_image(
     instruction: str | None = None,
     prompt: str | None = None,
     region: str | None = None,
+    mask_id: str | None = None,
     strength: float | None = None,
     seed: int | None = None,
 ) -> dict:
-    """Edit an earlier image: repaint one object, a region, or the whole image (img2img).
+    """Edit an earlier image: repaint one object, a region, a mask, or the whole image (img2img).
 
     'make the circle green' finds the circle with the scene parser and inpaints it green; a
-    prompt with a region inpaints that region; a prompt alone redraws the image with img2img.
+    prompt with a region or a mask inpaints there; a prompt alone redraws the image (img2img).
 
     Args:
         image_id: id of the image to edit (from generate_image or edit_image).
         instruction: an edit in words, e.g. 'make the circle green' or 'make the red square large'.
         prompt: the full description of the wanted image (used with region, or for img2img).
         region: where to repaint: 'top left', 'center', 'right', ... or a box 'x0,y0,x1,y1' in fractions.
+        mask_id: id of a stored black-and-white image of the same size; white is repainted.
         strength: img2img strength in (0, 1]: how far to move away from the original.
         seed: seed of the edit; omit for a fresh one.
     """
@@ -353,8 +355,12 @@ def edit_image(
         mask = _box_mask(target.bbox, image.size)
         if "size" in change:  # a larger object needs room: repaint its whole cell
             mask |= _cell_mask(target.row, target.col, image.size)
+    elif region and mask_id:
+        raise InvalidArgument("region", "either a region or a mask_id, not both", region)
     elif region:
         mask = _region_mask(region, image.size)
+    elif mask_id:
+        mask = _stored_mask(ctx, mask_id, image.size)
     edit_seed = seed if seed is not None else ctx.take_seeds(1)[0]
     result = ctx.pipe.edit(
         image,
@@ -376,6 +382,23 @@ def edit_image(
         "prompt": prompt,
         "repainted_pixels": int(mask.sum()) if mask is not None else None,
     }
+
+
+def _stored_mask(ctx: ToolContext, mask_id: str, size: tuple[int, int]) -> np.ndarray:
+    """A stored mask image as (H, W) bool (white = repaint), checked against the image's size."""
+    from genlab.io import load_image
+
+    mask = load_image(ctx.image(mask_id).path, name="mask_id")
+    if mask.size != size:
+        raise InvalidArgument(
+            "mask_id",
+            f"a mask of the image's size {size[0]}×{size[1]}",
+            f"{mask.width}×{mask.height}",
+        )
+    repaint = np.asarray(mask.convert("L")) > 127
+    if not repaint.any():
+        raise InvalidArgument("mask_id", "a mask with white pixels to repaint", "an all-black mask")
+    return repaint
 
 
 def _cell_mask(row: int, col: int, size: tuple[int, int]) -> np.ndarray:
