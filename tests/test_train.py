@@ -209,6 +209,7 @@ def test_time_budget_stops_cleanly_saves_and_exports(tmp_path):
 
     summary = Trainer(Slow(), data(), config(tmp_path, steps=10_000, time_budget=0.5)).run()
     assert summary["stopped_early"] and 0 < summary["steps"] < 100
+    assert summary["stop_reason"] == "time budget"
     state = read_checkpoint_config(tmp_path / "checkpoint.safetensors")
     assert state["trainer"]["step"] == summary["steps"]
     exported = read_checkpoint_config(tmp_path / "test.safetensors")
@@ -285,3 +286,25 @@ def test_cli_trains_and_resumes(tmp_path, capsys):
     assert cli_main([*args, "--no-progress"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["resumed"] and summary["steps_this_run"] == 10 and summary["steps"] == 20
+
+
+def test_sigterm_stops_after_the_step_and_saves(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    cmd = [sys.executable, "-m", "genlab", "train", "--recipe", "toy-regression", "--steps",
+           "100000000", "--out", str(tmp_path), "--no-progress"]  # fmt: skip
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "log.jsonl").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)  # wait until training runs
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "SIGTERM received at step" in err and "stopped (SIGTERM)" in out
+    step = read_checkpoint_config(tmp_path / "checkpoint.safetensors")["trainer"]["step"]
+    assert 10 <= step < 100_000_000 and f"at step {step}" in out

@@ -98,7 +98,7 @@ def run(args) -> int:
 
 
 def _print_summary(s: dict) -> None:
-    how = "stopped by the time budget" if s["stopped_early"] else "done"
+    how = f"stopped ({s['stop_reason']})" if s["stopped_early"] else "done"
     print(
         f"{s['recipe']}: {how} at step {s['steps']} ({s['samples_seen']:,} samples, "
         f"{s['wall_time_s']:.1f} s, {s['skipped_steps']} skipped)"

@@ -67,10 +67,15 @@ class TextToImageTask(Task):
     def ema_modules(self):
         return ["denoiser", "text_encoder"]
 
+    def clean_sample(self, batch) -> torch.Tensor:
+        """x₀ the denoiser learns: here pixels; the latent task (genlab.train.latent) encodes."""
+        images = batch["images"]  # uint8 (B, H, W, 3)
+        return images.permute(0, 3, 1, 2).float() / 127.5 - 1.0  # -> (B, 3, H, W) in [-1, 1]
+
     def training_step(self, batch, optimizer_name):
-        images, tokens = batch["images"], batch["tokens"]
+        tokens = batch["tokens"]
         B, K = tokens.shape[:2]
-        x0 = images.permute(0, 3, 1, 2).float() / 127.5 - 1.0  # (B, H, W, 3) uint8 -> (B, 3, H, W)
+        x0 = self.clean_sample(batch)
         pick = torch.randint(0, K, (B,), device=tokens.device)
         ids = tokens[torch.arange(B, device=tokens.device), pick].long()  # (B, K, L) -> (B, L)
         dropped = torch.rand(B, device=ids.device) < self.cond_dropout

@@ -10,7 +10,9 @@ import math
 import os
 import platform
 import random
+import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +66,7 @@ class TrainConfig:
     progress: bool = True
     export_name: str | None = None  # file stem of the exported model (default: the recipe name)
     export_dtype: str = "float32"  # "float16" for bundled weights
+    export_with_checkpoints: bool = True  # export the model at every periodic checkpoint too
     recipe: str = ""
     extra: dict[str, Any] = field(default_factory=dict)  # recipe facts for the model card
 
@@ -399,36 +402,45 @@ class Trainer:
             dynamic_ncols=True,
         )
         sums: dict[str, float] = {}
-        n_logged, t_log, stopped_early = 0, time.monotonic(), False
-        while self.step < end:
-            logs = self.train_step(self.step)
-            self.step += 1
-            self.samples_seen += c.batch_size
-            for k, v in logs.items():
-                sums[k] = sums.get(k, 0.0) + v
-            n_logged += 1
-            now = time.monotonic()
-            self.wall_time = wall_before + (now - t0)
-            bar.update(1)
-            if self.step % c.log_every == 0 or self.step == end:
-                self._log(sums, n_logged, now - t_log, bar)
-                sums, n_logged, t_log = {}, 0, now
-            if c.sample_every and self.step % c.sample_every == 0:
-                self.save_samples()
-            due = (c.checkpoint_every and self.step % c.checkpoint_every == 0) or (
-                c.checkpoint_every_s and now - last_ckpt >= c.checkpoint_every_s
-            )
-            if D.any_rank(bool(due), self.dist, self.device):
-                self.save_state()
-                last_ckpt = time.monotonic()
-            out_of_time = deadline is not None and now >= deadline
-            if D.any_rank(out_of_time, self.dist, self.device) and self.step < end:
-                stopped_early = True
-                tqdm.write(
-                    f"time budget of {c.time_budget:g} s spent at step {self.step}: saving",
-                    file=sys.stderr,
+        n_logged, t_log, stop_reason = 0, time.monotonic(), None
+        signals = GracefulStop()  # SIGTERM/SIGINT: finish the step, save, export, exit
+        try:
+            while self.step < end:
+                logs = self.train_step(self.step)
+                self.step += 1
+                self.samples_seen += c.batch_size
+                for k, v in logs.items():
+                    sums[k] = sums.get(k, 0.0) + v
+                n_logged += 1
+                now = time.monotonic()
+                self.wall_time = wall_before + (now - t0)
+                bar.update(1)
+                if self.step % c.log_every == 0 or self.step == end:
+                    self._log(sums, n_logged, now - t_log, bar)
+                    sums, n_logged, t_log = {}, 0, now
+                if c.sample_every and self.step % c.sample_every == 0:
+                    self.save_samples()
+                due = (c.checkpoint_every and self.step % c.checkpoint_every == 0) or (
+                    c.checkpoint_every_s and now - last_ckpt >= c.checkpoint_every_s
                 )
-                break
+                if D.any_rank(bool(due), self.dist, self.device):
+                    self.save_state()
+                    if c.export_with_checkpoints and self.dist.is_main:
+                        self.export()  # a usable model survives even a hard kill later on
+                    last_ckpt = time.monotonic()
+                out_of_time = deadline is not None and now >= deadline
+                stop = out_of_time or signals.received is not None
+                if D.any_rank(stop, self.dist, self.device) and self.step < end:
+                    stop_reason = "time budget" if out_of_time else signals.received
+                    why = (
+                        f"time budget of {c.time_budget:g} s spent"
+                        if out_of_time
+                        else f"{signals.received} received"
+                    )
+                    tqdm.write(f"{why} at step {self.step}: saving", file=sys.stderr)
+                    break
+        finally:
+            signals.restore()
         if n_logged:
             self._log(sums, n_logged, time.monotonic() - t_log, bar)
         bar.close()
@@ -442,7 +454,8 @@ class Trainer:
             "samples_seen": self.samples_seen,
             "skipped_steps": self.skipped,
             "wall_time_s": self.wall_time,
-            "stopped_early": stopped_early or self.step < c.steps,
+            "stopped_early": self.step < c.steps,
+            "stop_reason": stop_reason or ("done" if self.step >= c.steps else "stop_at"),
             "state": str(self.state_path),
             "last_logs": self.log_history[-1] if self.log_history else {},
         }
@@ -554,6 +567,31 @@ class Trainer:
             lines += ["", extra.strip()]
         lines += ["", "Measured metrics: (added after evaluation)", ""]
         return "\n".join(lines)
+
+
+class GracefulStop:
+    """Turns the first SIGTERM or SIGINT into a request to stop after the current step (the
+    loop then saves and exports); a second one acts as usual. Main thread only."""
+
+    SIGNALS = ("SIGTERM", "SIGINT")
+
+    def __init__(self):
+        self.received: str | None = None
+        self._previous: dict[int, Any] = {}
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for name in self.SIGNALS:
+            sig = getattr(signal, name)
+            self._previous[sig] = signal.signal(sig, self._handle)
+
+    def _handle(self, signum, frame) -> None:
+        self.received = signal.Signals(signum).name
+        self.restore()
+
+    def restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous = {}
 
 
 def hardware_description(device: torch.device, world_size: int) -> str:

@@ -1,0 +1,359 @@
+"""Text-to-video training on the built-in world: the video diffusion task, a staged clip source
+(images → short clips → longer clips, one length per batch) and the progressive `world-t2v` recipes.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import torch
+
+from genlab.diffusion import NoiseSchedule, diffusion_loss
+from genlab.errors import InvalidArgument
+from genlab.pipelines.text2video import Text2VideoPipeline
+from genlab.text import TextEncoder, Tokenizer
+from genlab.train.data import BatchSource
+from genlab.train.recipes import RecipeOptions, TrainJob, apply_options, register_recipe
+from genlab.train.task import Task
+from genlab.train.trainer import TrainConfig, resolve_device
+
+PAD_ID = 0
+
+
+@dataclass
+class Stage:
+    """One stage of progressive training: from `start_step` on, each batch has one clip length
+    drawn from `lengths` (a bucket), so no clip is padded. Length 1 is a still image."""
+
+    start_step: int
+    lengths: tuple[int, ...]
+
+
+class StagedClipSource(BatchSource):
+    """World clips whose length follows the training stage. Endless (length None), so the trainer
+    asks for samples in order: index i is sample i of the run and step = i // batch_size decides
+    the stage and the bucket, which keeps resume exact. Scene i % corpus_size is rendered (and
+    cached) at the clip length; its caption is drawn anew with (seed, i), so each epoch sees other
+    templates. One-frame items are images: their captions name no motion."""
+
+    length = None
+
+    def __init__(
+        self,
+        stages: list[Stage],
+        batch_size: int,
+        tokenizer: Tokenizer,
+        max_length: int,
+        *,
+        size: int = 32,
+        corpus_size: int = 4000,
+        seed: int = 0,
+        n_objects=(1, 2),
+        motions=None,
+    ):
+        if not stages or stages[0].start_step != 0:
+            raise InvalidArgument("stages", "a list starting at step 0", stages)
+        self.stages = sorted(stages, key=lambda s: s.start_step)
+        self.batch_size, self.tokenizer, self.max_length = batch_size, tokenizer, max_length
+        self.size, self.corpus_size, self.seed = size, corpus_size, seed
+        self.n_objects, self.motions = n_objects, motions
+        self._cache: dict[tuple[int, int], np.ndarray] = {}
+
+    def stage_of(self, step: int) -> Stage:
+        return [s for s in self.stages if s.start_step <= step][-1]
+
+    def length_at(self, step: int) -> int:
+        """The clip length of every sample in step `step`'s batch (bucket drawn with (seed, step))."""
+        lengths = self.stage_of(step).lengths
+        return lengths[int(np.random.default_rng([self.seed, step, 11]).integers(len(lengths)))]
+
+    def scene(self, index: int):
+        from genlab.world.video import sample_video_scene
+
+        rng = np.random.default_rng([self.seed, index])
+        return sample_video_scene(
+            rng, n_objects=self.n_objects, motions=self.motions, exclude_held_out=True
+        )
+
+    def clip(self, index: int, num_frames: int) -> np.ndarray:
+        """(T, S, S, 3) uint8 frames of corpus scene `index` (cached)."""
+        from genlab.world import render
+        from genlab.world.video import render_video
+
+        key = (index, num_frames)
+        if key not in self._cache:
+            scene = self.scene(index)
+            if num_frames == 1:
+                self._cache[key] = render(scene, self.size)[None]
+            else:
+                self._cache[key] = render_video(scene, num_frames, self.size)
+        return self._cache[key]
+
+    def fetch(self, indices: torch.Tensor) -> dict[str, torch.Tensor]:
+        from genlab.world import Scene, caption
+
+        indices = [int(i) for i in indices]
+        T = self.length_at(indices[0] // self.batch_size)
+        clips, texts = [], []
+        for i in indices:
+            k = i % self.corpus_size
+            scene = self.scene(k)
+            if T == 1:  # an image: the caption must not promise motion
+                scene = Scene(scene.objects, scene.background)
+            clips.append(self.clip(k, T))
+            texts.append(caption(scene, np.random.default_rng([self.seed, i, 3])))
+        tokens = self.tokenizer(texts, self.max_length).ids
+        return {"videos": torch.from_numpy(np.stack(clips)), "tokens": tokens}
+
+
+class TextToVideoTask(Task):
+    """ε/v/x₀ diffusion loss of `video_dit(x_t, t, text_encoder(caption))` over clips
+    (B, 3, T, H, W), both trained jointly, with 10% of captions dropped to the learned null
+    (classifier-free guidance, Ho & Salimans 2022). Batches: `videos` uint8 (B, T, H, W, 3),
+    `tokens` (B, L)."""
+
+    def __init__(
+        self,
+        denoiser: torch.nn.Module,
+        text_encoder: TextEncoder,
+        schedule: NoiseSchedule,
+        prediction_type: str = "v_prediction",
+        *,
+        cond_dropout: float = 0.1,
+        name: str = "world-t2v",
+        image_size: int = 32,
+        num_frames: int = 8,
+        sample_prompts: list[str] | None = None,
+        stages: list[Stage] | None = None,
+    ):
+        self.denoiser, self.text_encoder = denoiser, text_encoder
+        self.schedule, self.prediction_type = schedule, prediction_type
+        self.cond_dropout = cond_dropout
+        self.pipeline = Text2VideoPipeline(
+            denoiser,
+            text_encoder,
+            schedule,
+            prediction_type,
+            name=name,
+            image_size=image_size,
+            num_frames=num_frames,
+        )
+        self.sample_prompts = sample_prompts or []
+        self.stages = stages or []
+
+    def modules(self):
+        return {"denoiser": self.denoiser, "text_encoder": self.text_encoder}
+
+    def ema_modules(self):
+        return ["denoiser", "text_encoder"]
+
+    def training_step(self, batch, optimizer_name):
+        videos, ids = batch["videos"], batch["tokens"].long()
+        # (B, T, H, W, 3) uint8 -> (B, 3, T, H, W) in [-1, 1]
+        x0 = videos.permute(0, 4, 1, 2, 3).float() / 127.5 - 1.0
+        B = x0.shape[0]
+        dropped = torch.rand(B, device=ids.device) < self.cond_dropout
+        ids = ids.masked_fill(dropped[:, None], PAD_ID)  # no words -> the learned null
+        tokens, mask, pooled = self.text_encoder(ids, ids != PAD_ID)
+        cond = {"tokens": tokens, "mask": mask, "pooled": pooled}
+        t = torch.randint(0, self.schedule.num_train_timesteps, (B,), device=x0.device)
+        loss = diffusion_loss(self.denoiser, x0, cond, self.schedule, self.prediction_type, t=t)
+        return loss, {"frames": float(x0.shape[2])}
+
+    def sample_grid(self):
+        if not self.sample_prompts:
+            return None
+        result = self.pipeline(self.sample_prompts, num_inference_steps=20, seed=0)
+        return [f for video in result.frames for f in video]  # one row of frames per prompt
+
+    def export(self):
+        return self.pipeline.checkpoint()
+
+    def model_card(self) -> str:
+        cfg = self.denoiser.config
+        stages = "; ".join(
+            f"from step {s.start_step}: {'/'.join(map(str, s.lengths))} frames" for s in self.stages
+        )
+        return "\n".join(
+            [
+                f"Generates {self.pipeline.image_size}×{self.pipeline.image_size} videos "
+                f"({self.pipeline.valid_frames[0]}–{self.pipeline.max_frames} frames, default "
+                f"{self.pipeline.num_frames}) of the built-in world from text prompts.",
+                "",
+                f"- denoiser: `video-dit` ({cfg.attention} attention), depth {cfg.depth}, width "
+                f"{cfg.hidden_size}, patch {cfg.patch_size_t}×{cfg.patch_size}×{cfg.patch_size}, "
+                f"{_count(self.denoiser):,} parameters",
+                f"- text encoder: {_count(self.text_encoder):,} parameters, "
+                f"{len(self.text_encoder.tokenizer)} words",
+                f"- schedule: {self.schedule.name}; prediction: {self.prediction_type}; "
+                f"condition dropout {self.cond_dropout:g}",
+                f"- progressive stages: {stages}",
+                "",
+                "```python",
+                "import genlab",
+                f'pipe = genlab.load("{self.pipeline.name}")',
+                'frames = pipe("a red circle moving right", num_frames=8, seed=0).frames[0]',
+                "```",
+            ]
+        )
+
+
+def _count(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def video_vocabulary(seed: int = 0, n_scenes: int = 4000) -> Tokenizer:
+    """The world's vocabulary plus every word the captioner writes for still and moving scenes."""
+    from genlab.world import Scene, caption
+    from genlab.world.video import sample_video_scene
+
+    rng = np.random.default_rng([seed, 8])
+    texts = []
+    for _ in range(n_scenes):
+        scene = sample_video_scene(rng)
+        texts += [caption(scene, rng), caption(Scene(scene.objects, scene.background), rng)]
+    return Tokenizer.from_texts(texts)
+
+
+def video_sample_prompts(n: int = 4, seed: int = 1234) -> list[str]:
+    """Fixed canonical captions of one-object moving scenes: the progress grid's prompts."""
+    from genlab.world import canonical_caption
+    from genlab.world.video import sample_video_scene
+
+    rng = np.random.default_rng(seed)
+    return [canonical_caption(sample_video_scene(rng, n_objects=1)) for _ in range(n)]
+
+
+# --------------------------------------------------------------------------- recipes
+
+
+@dataclass
+class WorldT2VSpec:
+    """Sizes of a world text-to-video recipe. `stages` are (fraction of steps, clip lengths)."""
+
+    denoiser: dict = field(
+        default_factory=lambda: dict(hidden_size=128, depth=4, num_heads=4, patch_size=4)
+    )
+    attention: str = "factored"
+    text_width: int = 128
+    text_depth: int = 2
+    text_heads: int = 4
+    max_length: int = 48
+    image_size: int = 32
+    num_frames: int = 8
+    max_frames: int = 16
+    stages: tuple = ((0.0, (1,)), (0.25, (4,)), (0.5, (8,)))
+    steps: int = 4000
+    batch_size: int = 16
+    lr: float = 5e-4
+    corpus: int = 8000
+    n_objects: tuple = (1, 1)
+
+
+TINY = dict(hidden_size=32, depth=1, num_heads=2, patch_size=4)
+
+
+def build_world_t2v(name: str, spec: WorldT2VSpec, options: RecipeOptions) -> TrainJob:
+    """Shared body of the world-t2v recipes: vocabulary, models, staged data, task, config."""
+    from genlab.models import create_model
+
+    t_start = time.monotonic()
+    tiny = options.tiny
+    resolve_device(options.device)  # fail now if CUDA is asked for and absent
+    tokenizer = video_vocabulary()
+    torch.manual_seed(options.seed)
+    text_kw = dict(width=spec.text_width, depth=spec.text_depth, num_heads=spec.text_heads)
+    if tiny:
+        text_kw = dict(width=32, depth=1, num_heads=2)
+    text_encoder = TextEncoder(vocab=tokenizer.vocab, max_length=spec.max_length, **text_kw)
+    size = 16 if tiny else spec.image_size
+    denoiser = create_model(
+        "video-dit-world-s",
+        **(TINY if tiny else spec.denoiser),
+        attention=spec.attention,
+        input_size=size,
+        max_frames=spec.max_frames,
+        context_dim=text_encoder.width,
+        pooled_dim=text_encoder.width,
+    )
+    config = TrainConfig(
+        steps=12 if tiny else spec.steps,
+        batch_size=4 if tiny else spec.batch_size,
+        lr=spec.lr,
+        warmup_steps=2 if tiny else 100,
+        weight_decay=0.0,
+        grad_clip=1.0,
+        ema_decay=0.999,
+        log_every=4 if tiny else 50,
+        sample_every=0,
+        checkpoint_every_s=0 if tiny else 120,
+        export_dtype="float16",
+    )
+    apply_options(config, options, name)
+    config.budget_start = options.started
+    stages = [
+        Stage(int(round(frac * config.steps)), (min(n, 4),) if tiny else tuple(lengths))
+        for frac, lengths in spec.stages
+        for n in [max(lengths)]
+    ]
+    source = StagedClipSource(
+        stages,
+        config.batch_size,
+        tokenizer,
+        spec.max_length,
+        size=size,
+        corpus_size=64 if tiny else (options.data_size or spec.corpus),
+        seed=options.seed,
+        n_objects=spec.n_objects,
+    )
+    task = TextToVideoTask(
+        denoiser,
+        text_encoder,
+        NoiseSchedule.create("cosine"),
+        "v_prediction",
+        name=name,
+        image_size=size,
+        num_frames=4 if tiny else spec.num_frames,
+        sample_prompts=video_sample_prompts(2 if tiny else 4),
+        stages=stages,
+    )
+    config.extra = {
+        "training clips": f"{source.corpus_size:,} world scenes ({spec.n_objects[0]}–"
+        f"{spec.n_objects[1]} objects), {size}×{size}, captions redrawn every epoch",
+        "progressive stages": ", ".join(
+            f"step {s.start_step}: {'/'.join(map(str, s.lengths))} frames" for s in stages
+        ),
+        "setup time": f"{time.monotonic() - t_start:.0f} s",
+    }
+    return TrainJob(task, source, config)
+
+
+@register_recipe("world-t2v")
+def world_t2v(options: RecipeOptions) -> TrainJob:
+    """Text-to-video DiT (factored attention), progressive: images, 4-frame, then 8-frame clips."""
+    return build_world_t2v("world-t2v", WorldT2VSpec(), options)
+
+
+@register_recipe("world-t2v-full")
+def world_t2v_full(options: RecipeOptions) -> TrainJob:
+    """world-t2v with full 3D attention instead of factored attention (the comparison)."""
+    return build_world_t2v("world-t2v-full", replace(WorldT2VSpec(), attention="full"), options)
+
+
+@register_recipe("world-t2v-long")
+def world_t2v_long(options: RecipeOptions) -> TrainJob:
+    """Progressive to 16 frames: images, 4-frame clips, then mixed 8/12/16-frame buckets (GPU)."""
+    spec = WorldT2VSpec(
+        denoiser=dict(hidden_size=256, depth=8, num_heads=4, patch_size=2),
+        text_width=192,
+        text_depth=3,
+        stages=((0.0, (1,)), (0.2, (4,)), (0.4, (8, 12, 16))),
+        steps=60_000,
+        batch_size=64,
+        lr=3e-4,
+        corpus=100_000,
+        n_objects=(1, 4),
+    )
+    return build_world_t2v("world-t2v-long", spec, options)
