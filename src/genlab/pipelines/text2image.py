@@ -37,7 +37,9 @@ class Text2ImagePipeline:
     """`pipe(prompt, ...)` -> GenerationResult; `pipe.edit(image, prompt, mask=..., strength=...)`.
 
     Holds a denoiser `model(x_t, t, cond)`, a TextEncoder (with its tokenizer and learned null),
-    the noise schedule and the prediction type the denoiser was trained for.
+    the noise schedule and the prediction type the denoiser was trained for. With an `autoencoder`
+    (genlab.models.autoencoder_kl) the denoiser works in its latent space: edits encode the image,
+    samples are decoded at the end; height/width stay in pixels.
     """
 
     def __init__(
@@ -51,8 +53,10 @@ class Text2ImagePipeline:
         image_size: int = 32,
         default_guidance_scale: float = 3.0,
         info: dict[str, Any] | None = None,
+        autoencoder: torch.nn.Module | None = None,
     ):
         check_choice("prediction_type", prediction_type, PREDICTION_TYPES)
+        self.autoencoder = autoencoder
         self.denoiser, self.text_encoder = denoiser, text_encoder
         self.schedule, self.prediction_type = schedule, prediction_type
         self.name, self.image_size = name, image_size
@@ -81,6 +85,13 @@ class Text2ImagePipeline:
             _load_prefixed(denoiser, tensors, "denoiser.")
             _load_prefixed(text_encoder, tensors, "text_encoder.")
             schedule = NoiseSchedule.from_config(config["schedule"])
+            autoencoder = None
+            if "autoencoder" in config:  # a latent model: its decoder is part of the checkpoint
+                from genlab.models.autoencoder_kl import autoencoder_from_checkpoint
+
+                autoencoder = autoencoder_from_checkpoint(
+                    tensors, config["autoencoder"], "autoencoder."
+                ).to(device)
         except (KeyError, RuntimeError, TypeError, ValueError) as e:
             raise CheckpointError(f"{path}: text2image checkpoint does not load ({e})") from None
         pipe = cls(
@@ -92,6 +103,7 @@ class Text2ImagePipeline:
             image_size=int(config.get("image_size", 32)),
             default_guidance_scale=float(config.get("default_guidance_scale", 3.0)),
             info=config,
+            autoencoder=autoencoder,
         )
         return pipe
 
@@ -99,6 +111,10 @@ class Text2ImagePipeline:
         """(tensors, config) of this pipeline, as `genlab.io.save_checkpoint` writes them."""
         tensors = {f"denoiser.{k}": v for k, v in self.denoiser.state_dict().items()}
         tensors.update({f"text_encoder.{k}": v for k, v in self.text_encoder.state_dict().items()})
+        if self.autoencoder is not None:
+            tensors.update(
+                {f"autoencoder.{k}": v for k, v in self.autoencoder.state_dict().items()}
+            )
         config = {
             **{k: v for k, v in self.info.items() if k != "training"},
             "pipeline": KIND,
@@ -110,6 +126,8 @@ class Text2ImagePipeline:
             "image_size": self.image_size,
             "default_guidance_scale": self.default_guidance_scale,
         }
+        if self.autoencoder is not None:  # holds the latent scaling factor
+            config["autoencoder"] = self.autoencoder.config.to_dict()
         return tensors, config
 
     # ------------------------------------------------------------------ facts
@@ -265,6 +283,8 @@ class Text2ImagePipeline:
         )
         denoise = classifier_free_guidance(self.denoiser, cond, uncond, guidance_scale)
         C = self.denoiser.config.in_channels
+        f = self._latent_factor()
+        H, W = H // f, W // f  # the denoiser's grid: pixels, or latents of a latent model
         # Per-image starting noise on the CPU (same on every device), seed + i for image i.
         x_T = torch.stack(
             [
@@ -274,11 +294,17 @@ class Text2ImagePipeline:
         ).to(device)
         kwargs: dict[str, Any] = {}
         if init is not None:
-            init = init.to(device).unsqueeze(0).expand(B, -1, -1, -1)
+            init = init.to(device).unsqueeze(0)
+            if self.autoencoder is not None:  # (1, 3, H·f, W·f) -> (1, C, H, W) scaled latents
+                init = self.autoencoder.encode_latents(init)
+            init = init.expand(B, -1, -1, -1)
             if strength is not None:
                 kwargs.update(init=init, strength=strength)
             if mask is not None:
-                kwargs.update(mask=mask.to(device).expand(B, C, H, W), known=init)
+                mask = mask.to(device)
+                if f > 1:  # a latent cell is regenerated if any of its pixels is
+                    mask = torch.nn.functional.max_pool2d(mask, f)
+                kwargs.update(mask=mask.expand(B, C, H, W), known=init)
         images = sample(
             denoise,
             (B, C, H, W),
@@ -293,6 +319,9 @@ class Text2ImagePipeline:
             callback=callback,
             **kwargs,
         )
+        if self.autoencoder is not None:
+            images = self.autoencoder.decode_latents(images)
+            H, W = H * f, W * f
         pils = [to_pil(img) for img in images.clamp(-1, 1).cpu()]
         truncated = self.text_encoder.tokenizer(expanded, self.max_prompt_tokens).truncated
         metadata = []
@@ -320,10 +349,14 @@ class Text2ImagePipeline:
             metadata.append(meta)
         return GenerationResult(images=pils, metadata=metadata)
 
+    def _latent_factor(self) -> int:
+        return 1 if self.autoencoder is None else int(self.autoencoder.downsample_factor)
+
     def _check_size(self, H, W) -> None:
         f = getattr(self.denoiser, "downsample_factor", None) or getattr(
             self.denoiser.config, "patch_size", 1
         )
+        f *= self._latent_factor()
         for name, v in (("height", H), ("width", W)):
             if isinstance(v, bool) or not isinstance(v, int) or v < f or v % f or v > 1024:
                 raise InvalidArgument(name, f"a multiple of {f} between {f} and 1024", v)
