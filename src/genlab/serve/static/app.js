@@ -215,7 +215,9 @@ function galleryCard(item) {
   if (p.guidance_scale != null) bits.push(`cfg ${p.guidance_scale}`);
   if (p.sampler) bits.push(p.sampler);
   if (item.model) bits.push(item.model);
-  const canReuse = Boolean(item.prompt);
+  // Reuse regenerates from the prompt and seed: right for generations, not for edits or uploads.
+  const canReuse = Boolean(item.prompt) && !item.parent_id;
+  if (item.parent_id) bits.push(`edit of ${item.parent_id}`);
   return el("div", { class: "card", "data-image-id": item.image_id },
     mediaFor(item),
     el("div", { class: "info" },
