@@ -54,6 +54,12 @@ def test_never_satisfied_request_returns_the_best_of_all_rounds_with_reasons(sto
     assert out.score == max(scores)
 
 
+def test_many_rounds_fit_in_the_default_turn_budget(store):
+    painter = WorldPainter(wrong_seeds=set(range(100)), wrong_edits=True)
+    out = run_agent(REQUEST, pipeline=painter, store=store, max_rounds=10, num_candidates=1)
+    assert out.rounds == 10 and out.stop_reason.startswith("10 rounds done")
+
+
 def test_repair_edit_turns_a_wrong_object_into_the_missing_one(store):
     painter = WorldPainter(wrong_seeds=set(range(100)))  # generation never gets it right
     out = run_agent(REQUEST, pipeline=painter, store=store, max_rounds=2, num_candidates=2)

@@ -300,6 +300,8 @@ def test_video_is_generated_stored_and_analysed_with_its_motion(store):
     assert analysis["found"][0]["motion"] == "right"
     wrong = call(box, "analyze_image", image_id=rec.id, question="a red circle moving up").content
     assert not wrong["satisfied"] and any("up" in p for p in wrong["problems"])
+    edit = call(box, "edit_image", image_id=rec.id, instruction="make the circle green")
+    assert edit.is_error and "videos cannot be edited" in edit.content["error"]
 
 
 def test_still_image_is_not_judged_on_motion(store):

@@ -93,7 +93,7 @@ class AgentSession:
         seed: int = 0,
         steps: int = 20,
         guidance: float = 4.0,
-        max_steps: int = 24,
+        max_steps: int | None = None,
         max_seconds: float = 300.0,
         store: HistoryStore | None = None,
         pipeline: Any = None,
@@ -135,7 +135,8 @@ class AgentSession:
             self.backend,
             make_toolbox(self.ctx),
             system=SYSTEM_PROMPT.format(max_rounds=max_rounds),
-            max_steps=max_steps,
+            # Enough turns for every round (generate, analyse, maybe a fallback) plus the rest.
+            max_steps=max_steps or max(24, 3 * max_rounds + 4),
             max_seconds=max_seconds,
         )
         self.run_id: str | None = None

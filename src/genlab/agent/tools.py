@@ -333,6 +333,8 @@ def edit_image(
     if strength is not None and not 0 < strength <= 1:
         raise InvalidArgument("strength", "a number in (0, 1]", strength)
     rec = ctx.image(image_id)
+    if rec.kind != "image":
+        raise InvalidArgument("image_id", "an image (videos cannot be edited)", image_id)
     from genlab.io import load_image
 
     image = load_image(rec.path)

@@ -54,7 +54,12 @@ def register(subparsers) -> None:
     )
     p.add_argument("--steps", type=int, default=20, help="denoising steps of the first round")
     p.add_argument("--guidance", type=float, default=4.0, help="guidance scale of the first round")
-    p.add_argument("--max-steps", type=int, default=24, help="model turns at most")
+    p.add_argument(
+        "--max-steps",
+        type=int,
+        default=None,
+        help="model turns at most; unset: enough for --max-rounds (at least 24)",
+    )
     p.add_argument("--max-seconds", type=float, default=300.0, help="wall-time limit of the run")
     p.add_argument(
         "--json", action="store_true", help="print the whole transcript and outcome as JSON"
