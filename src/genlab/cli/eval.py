@@ -319,7 +319,12 @@ def run_fid(args) -> int:
         )
     M.check_count("fid", len(a), f"images in {args.source_a}")
     M.check_count("fid", len(b), f"images in {args.source_b}")
-    if args.source_a in ("world", "world-held-out", "digits"):
+    if args.source_a == "digits":  # the test split has 360 digits: take the floor from train
+        from genlab.eval.images import digits_set
+
+        floor_ref, floor_set = a, digits_set(min(len(a), 1437), split="train", seed=args.seed)
+        floor_note = f"digits (test split) vs digits (train split), n={len(floor_set)}"
+    elif args.source_a in ("world", "world-held-out"):
         floor_ref, floor_set = a, load_source(args.source_a, args, seed_offset=2)
         floor_note = f"{args.source_a} vs an independent {args.source_a} set, n={len(floor_set)}"
     else:
