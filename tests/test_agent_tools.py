@@ -183,6 +183,7 @@ def test_analyze_image_scores_against_the_request(store):
     good = call(box, "analyze_image", image_id=ids[0]).content
     bad = call(box, "analyze_image", image_id=ids[1]).content
     assert good["satisfied"] and good["score"] == 1.0 and good["problems"] == []
+    assert "red circle" in good["description"] and "blue square" in good["description"]
     assert not bad["satisfied"] and bad["score"] < 1.0
     assert any("red circle" in p for p in bad["problems"])
     assert [o["requested"] for o in bad["found"]].count(False) == 1

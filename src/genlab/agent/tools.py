@@ -455,6 +455,7 @@ def analyze_image(ctx: ToolContext, image_id: str, question: str | None = None) 
         "image_id": image_id,
         "kind": rec.kind,
         "compared_with": wanted.canonical,
+        "description": parsed.describe() if hasattr(parsed, "describe") else None,
         "found": found,
         "missing": missing,
         "background": parsed.background,
