@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import subprocess
 import sys
 import threading
@@ -56,6 +57,12 @@ class LocalServer:
         deadline = time.monotonic() + self.startup_timeout
         line = b""
         while time.monotonic() < deadline:
+            # Wait for output with a timeout, so that a silent, hung server cannot block us.
+            ready, _, _ = select.select([self.proc.stdout], [], [], 0.5)
+            if not ready:
+                if self.proc.poll() is not None:
+                    break
+                continue
             line = self.proc.stdout.readline()
             if not line and self.proc.poll() is not None:
                 break
