@@ -227,16 +227,16 @@ def test_a_full_queue_answers_429_with_retry_after_and_accepted_jobs_all_finish(
     accepted, refused = [], []
 
     def post():
-        body = {"prompt": "a green star", "num_inference_steps": 12, "seed": 0}
+        body = {"prompt": "a green star", "num_inference_steps": 24, "seed": 0}
         r = client.post("/api/generate", json=body)
         (accepted if r.status_code == 202 else refused).append(r)
 
-    threads = [threading.Thread(target=post) for _ in range(10)]
+    threads = [threading.Thread(target=post) for _ in range(12)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert refused, "10 jobs at once against a queue of 3 must refuse some"
+    assert refused, "12 jobs at once against a queue of 3 must refuse some"
     for r in refused:
         assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
     for r in accepted:
