@@ -157,7 +157,7 @@ def _golden_min(f, lo: float, hi: float, tol: float = 0.02) -> tuple[float, floa
 
 
 def _fit_shape(
-    alpha: np.ndarray, x0: int, y0: int
+    alpha: np.ndarray, x0: int, y0: int, noise_floor: float = 0.0
 ) -> tuple[str, float, tuple[float, float], float]:
     """Best shape for a coverage patch: (shape, radius px, center px, mean squared error).
 
@@ -180,7 +180,7 @@ def _fit_shape(
         template = coverage(shape, cx - ox, cy - oy, radius, px, py)
         err = float(((alpha - template) ** 2).mean())
         fits.append([err, shape, radius, (cx - ox, cy - oy), template])
-    if min(f[0] for f in fits) > _GOOD_FIT:
+    if min(f[0] for f in fits) > _GOOD_FIT + 2 * noise_floor:
         for fit in fits:
             template = fit[4]
 
@@ -233,6 +233,8 @@ def parse_image(image, *, min_area: float | None = None) -> ParsedScene:
     kept = np.zeros(n + 1, dtype=bool)
     kept[1:] = sizes[1:] >= min_area
     kept_labels = np.where(kept[labels], labels, 0)
+    background_far = ~ndimage.binary_dilation(foreground, iterations=_MARGIN)
+    noise_floor: dict[int, float] = {}
     for index, sl in enumerate(slices, start=1):
         if sl is None or not kept[index]:
             continue
@@ -246,7 +248,12 @@ def parse_image(image, *, min_area: float | None = None) -> ParsedScene:
         others = ndimage.binary_dilation((window != 0) & (window != index)) & (window != index)
         patch = np.where(others, 0.0, alpha_map[y0:y1, x0:x1, color_k])
         area = float(patch.sum())
-        shape, radius, (cx, cy), err = _fit_shape(patch, x0, y0)
+        if color_k not in noise_floor:
+            # Mean squared coverage of this color where there is surely no object: the part of
+            # a fit's error that pixel noise alone explains.
+            far = alpha_map[..., color_k][background_far]
+            noise_floor[color_k] = float((far**2).mean()) if far.size else 0.0
+        shape, radius, (cx, cy), err = _fit_shape(patch, x0, y0, noise_floor[color_k])
         center = (cx / side, cy / float(h))
         objects.append(
             ParsedObject(
