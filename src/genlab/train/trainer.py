@@ -191,7 +191,7 @@ class Trainer:
             raise InvalidArgument("optimizer_groups", "groups with trainable parameters", 0)
         wd = c.weight_decay if group.weight_decay is None else group.weight_decay
         lr = c.lr if group.lr is None else group.lr
-        # nanoGPT's rule: decay matrices and kernels (dim ≥ 2), never biases, norms or embeddings' gains
+        # nanoGPT's rule: decay matrices, kernels and embeddings (dim ≥ 2), never biases or norm gains
         decay = [p for p in params if p.dim() >= 2]
         no_decay = [p for p in params if p.dim() < 2]
         param_groups = [
@@ -240,6 +240,7 @@ class Trainer:
             "samples_seen": self.samples_seen,
             "loss_mean": self.loss_mean,
             "skipped": self.skipped,
+            "consecutive_spikes": self._spikes,
             "ema_updates": self.ema.updates,
             "wall_time": self.wall_time,
             "world_size": self.dist.world_size,
@@ -285,6 +286,7 @@ class Trainer:
         self.samples_seen = state["samples_seen"]
         self.loss_mean = state["loss_mean"]
         self.skipped = state["skipped"]
+        self._spikes = dict(state.get("consecutive_spikes", {}))
         self.ema.updates = state["ema_updates"]
         self.wall_time = state["wall_time"]
         return True
