@@ -41,7 +41,7 @@ def list_runs(args) -> int:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created))
         score = "  -  " if r.score is None else f"{r.score:.2f}"
         print(
-            f"{r.id}  {when}  {r.kind:8s} {r.status:7s} {score}  {r.num_images:2d} img  {r.request}"
+            f"{r.id}  {when}  {r.kind:8s} {r.status:7s} {score}  {r.num_images:2d} img  {r.request or '(empty request)'}"
         )
     print(f"page {page.page}/{page.pages} ({page.total} runs)")
     return 0
