@@ -121,3 +121,14 @@ def test_world_commands_run_as_a_program(tmp_path):
     )
     assert proc.returncode == 0 and "background: white" in proc.stdout
     assert parse_image(np.asarray(Image.open(out))).objects == []
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".mp4"])
+def test_parse_reads_motions_from_a_drawn_video(tmp_path, capsys, suffix):
+    out = tmp_path / f"clip{suffix}"
+    prompt = "a red circle moving right while a blue star shrinks on a white background"
+    rc, _, _ = run(capsys, "draw", prompt, "--size", "32", "--frames", "8", "--out", str(out))
+    assert rc == 0
+    rc, text, _ = run(capsys, "parse", str(out), "--prompt", prompt)
+    assert rc == 0 and "motion=right" in text and "motion=shrink" in text
+    assert "score 1.00 (satisfied)" in text

@@ -102,3 +102,27 @@ def test_match_reports_the_wrong_motion():
     (motion_check,) = [c for c in result.checks if c.kind == "motion"]
     assert not motion_check.ok
     assert motion_check.reason == "asked for a red circle moving right, found it moving left"
+
+
+def test_realized_motions_start_at_the_right_size_and_stay_inside_the_grid():
+    request = parse_prompt("a star growing, a square shrinking and a circle moving right").request
+    for seed in range(10):
+        scene = realize(request, seed)
+        sizes = {o.shape: o.size for o in scene.objects}
+        assert sizes["star"] == "small" and sizes["square"] == "large"
+        (circle,) = [o for o in scene.objects if o.shape == "circle"]
+        assert circle.col < 2, "room to move one cell right"
+
+
+def test_objects_moving_the_same_way_may_follow_each_other():
+    request = parse_prompt("four circles moving left").request
+    scene = realize(request, 0)
+    assert match(request, parse_video(render_video(scene, 8, 32))).satisfied
+
+
+@pytest.mark.parametrize(
+    "prompt", ["a large red circle growing", "a red circle in the top right moving right"]
+)
+def test_motions_that_cannot_happen_are_refused(prompt):
+    with pytest.raises(InvalidArgument, match="^prompt:"):
+        realize(parse_prompt(prompt).request, 0)

@@ -61,7 +61,10 @@ def register(subparsers) -> None:
         help="detect the objects of an image with the scene parser",
         description="Print the objects (shape, color, size, position) the scene parser finds.",
     )
-    pa.add_argument("image", help="image file (PNG, JPEG, ...)")
+    pa.add_argument(
+        "image",
+        help="image file (PNG, JPEG, ...), or a video (animated GIF, MP4): objects + motions",
+    )
     pa.add_argument("--json", action="store_true", help="print the parsed scene as JSON")
     pa.add_argument(
         "--prompt", default=None, help="also check the image against this prompt (score, reasons)"
@@ -193,13 +196,57 @@ def _sample(args) -> int:
     return 0
 
 
+def _read_frames(path: str):
+    """The frames of an animated GIF or an MP4 as uint8 arrays, or None for a still image."""
+    import numpy as np
+    from PIL import Image, ImageSequence
+
+    if path.lower().endswith(".mp4"):
+        import av
+
+        from genlab.io import _existing_file
+
+        _existing_file(path, "image")
+        try:
+            with av.open(path) as container:
+                return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+        except Exception as e:  # PyAV raises many types for damaged files
+            raise InvalidArgument("image", "a readable MP4 video", f"{path} ({e})") from None
+    with Image.open(path) as im:
+        if getattr(im, "n_frames", 1) < 2:
+            return None
+        return [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(im)]
+
+
 def _parse(args) -> int:
     from genlab.io import load_image
     from genlab.world.grammar import canonical_caption
     from genlab.world.match import match
     from genlab.world.parser import parse_image
+    from genlab.world.video import parse_video
 
-    image = load_image(args.image)
+    if not args.image.lower().endswith(".mp4"):
+        image = load_image(args.image)  # clear errors for missing or unreadable files
+    frames = _read_frames(args.image)
+    if frames is not None:
+        parsed = parse_video(frames)
+        result = match(args.prompt, parsed) if args.prompt is not None else None
+        if args.json:
+            out = {"parsed": parsed.to_dict()}
+            if result is not None:
+                out["match"] = result.to_dict()
+            print(json.dumps(out, indent=2, sort_keys=True))
+            return 0
+        print(f"background: {parsed.background}  ({parsed.num_frames} frames)")
+        for i, o in enumerate(parsed.objects):
+            x, y = o.center
+            print(
+                f"{i:2d}  {o.size:5s} {o.color:6s} {o.shape:8s} starts at ({x:.3f}, {y:.3f}) "
+                f"motion={o.motion}"
+            )
+        if result is not None:
+            print(result.summary())
+        return 0
     parsed = parse_image(image)
     scene = parsed.to_scene()
     text = canonical_caption(scene) if scene is not None else parsed.describe()

@@ -40,6 +40,8 @@ from genlab.world.spec import (
     Scene,
     relation_between,
 )
+from genlab.world.video import DIRECTIONS as _DIRECTIONS
+from genlab.world.video import start_size, target_cell
 
 DETAILS = ("full", "objects", "counts", "relation")
 
@@ -498,10 +500,28 @@ def _place(
     cells = [(r, c) for r in range(GRID) for c in range(GRID)]
     chosen: list[tuple[int, int]] = []
 
+    def sweep(k: int, cell) -> tuple[int, int] | None:
+        motion = req.objects[instances[k]].motion
+        return target_cell(*cell, motion) if motion else None
+
     def ok(k: int, cell) -> bool:
         g = instances[k]
         if not req.objects[g].allows_cell(*cell):
             return False
+        # A moving object needs the cell it moves (or bounces) into: inside the grid and free.
+        target = sweep(k, cell)
+        if target is not None and not (0 <= target[0] < GRID and 0 <= target[1] < GRID):
+            return False
+        motion = req.objects[g].motion
+        for j in range(k):
+            other = sweep(j, chosen[j])
+            # Objects moving the same way move in lockstep, so one may follow another into the
+            # cell it leaves; anything else must not enter a cell that is used.
+            lockstep = motion in _DIRECTIONS and req.objects[instances[j]].motion == motion
+            if target is not None and (target == other or (target == chosen[j] and not lockstep)):
+                return False
+            if other is not None and other == cell and not lockstep:
+                return False
         for rel in req.relations:
             for j in range(k):
                 h = instances[j]
@@ -542,13 +562,14 @@ def _place(
 
 
 def _fill(o: ObjectRequest, rng: np.random.Generator, exclude_held_out: bool):
+    """(shape, color, size) for one object of group o, drawing what o leaves open."""
     shapes = [o.shape] if o.shape else list(SHAPES)
     colors = [o.color] if o.color else list(COLORS)
     pairs = [(c, s) for c in colors for s in shapes]
     if exclude_held_out and (o.shape is None or o.color is None):
         pairs = [p for p in pairs if p not in HELD_OUT] or pairs
     color, shape = pairs[int(rng.integers(len(pairs)))]
-    size = o.size or list(SIZES)[int(rng.integers(len(SIZES)))]
+    size = o.size or start_size(o.motion) or list(SIZES)[int(rng.integers(len(SIZES)))]
     return shape, color, size
 
 
@@ -569,12 +590,21 @@ def realize(
     total = request.total_objects
     if total > MAX_OBJECTS:
         raise InvalidArgument("objects", f"at most {MAX_OBJECTS} objects in a scene", total)
+    for o in request.objects:
+        needed = start_size(o.motion)
+        if needed is not None and o.size not in (None, needed):
+            raise InvalidArgument(
+                "prompt",
+                f"a {needed} object when it is to {o.motion}",
+                canonical_caption(request),
+                hint=f"{o.motion} goes between the small and the large size",
+            )
     instances = [g for g, o in enumerate(request.objects) for _ in range(o.count)]
     cells = _place(instances, request, rng)
     if cells is None:
         raise InvalidArgument(
             "prompt",
-            "positions and relations that fit one 3×3 grid",
+            "positions, relations and motions that fit one 3×3 grid",
             canonical_caption(request),
             hint="no arrangement satisfies all of them",
         )

@@ -19,17 +19,26 @@ STEP = 1 / GRID  # left/right/up/down move the object by one cell over the clip
 BOUNCE_HEIGHT = 0.6 / GRID  # a bounce rises into the cell above and comes back, twice
 BOUNCES = 2
 MIN_FRAMES, MAX_FRAMES = 2, 32
-_DIRECTIONS = {"left": (0, -1), "right": (0, 1), "up": (-1, 0), "down": (1, 0)}
+DIRECTIONS = {"left": (0, -1), "right": (0, 1), "up": (-1, 0), "down": (1, 0)}
+
+
+def target_cell(row: int, col: int, motion: str) -> tuple[int, int] | None:
+    """The extra grid cell a motion from (row, col) sweeps into (None for in-place motions)."""
+    if motion in DIRECTIONS:
+        dr, dc = DIRECTIONS[motion]
+        return row + dr, col + dc
+    if motion == "bounce":
+        return row - 1, col
+    return None
 
 
 def motion_target(obj: Obj, motion: str) -> tuple[int, int] | None:
-    """The extra grid cell a motion sweeps into (None for in-place motions)."""
-    if motion in _DIRECTIONS:
-        dr, dc = _DIRECTIONS[motion]
-        return obj.row + dr, obj.col + dc
-    if motion == "bounce":
-        return obj.row - 1, obj.col
-    return None
+    return target_cell(obj.row, obj.col, motion)
+
+
+def start_size(motion: str) -> str | None:
+    """The size an object must have at the first frame: growing starts small, shrinking large."""
+    return {"grow": "small", "shrink": "large"}.get(motion)
 
 
 def motion_feasible(obj: Obj, motion: str, reserved: set[tuple[int, int]]) -> bool:
@@ -47,8 +56,8 @@ def object_state(obj: Obj, motion: str, t: float) -> tuple[float, float, float]:
     """(cx, cy, radius) of `obj` at time t in [0, 1] of the clip."""
     cx, cy = obj.center
     radius = obj.radius
-    if motion in _DIRECTIONS:
-        dr, dc = _DIRECTIONS[motion]
+    if motion in DIRECTIONS:
+        dr, dc = DIRECTIONS[motion]
         cx, cy = cx + dc * STEP * t, cy + dr * STEP * t
     elif motion == "bounce":
         cy -= BOUNCE_HEIGHT * abs(math.sin(math.pi * BOUNCES * t))
@@ -80,8 +89,8 @@ def sample_video_scene(rng, *, motions=None, n_objects=None, **scene_kwargs) -> 
         options = []
         for m in allowed:
             resized = o
-            if m in ("grow", "shrink"):
-                resized = replace(o, size="small" if m == "grow" else "large")
+            if start_size(m) is not None:
+                resized = replace(o, size=start_size(m))
             if motion_feasible(resized, m, reserved):
                 options.append((m, resized))
         if not options:  # every allowed motion is blocked here: stay still
@@ -164,6 +173,23 @@ class ParsedVideo:
     objects: list[TrackedObject]
     background: str
     num_frames: int
+
+    def to_dict(self) -> dict:
+        return {
+            "background": self.background,
+            "num_frames": self.num_frames,
+            "objects": [
+                {
+                    "shape": o.shape,
+                    "color": o.color,
+                    "size": o.size,
+                    "center": list(o.center),
+                    "motion": o.motion,
+                    "frames_seen": sum(d is not None for d in o.track.detections),
+                }
+                for o in self.objects
+            ],
+        }
 
 
 def track_objects(frames) -> tuple[list[Track], str]:
