@@ -19,13 +19,32 @@ NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "
 CAPTION_TEMPLATES = ("the digit {d}", "a handwritten {d}", "the number {w}", "a {w}")
 
 
-@lru_cache(maxsize=8)
-def _digits(size: int) -> tuple[np.ndarray, np.ndarray]:
-    """All digits as float32 (N, size, size) in [0, 1] (ink bright) and int64 labels (N,)."""
+def _raw_digits() -> tuple[np.ndarray, np.ndarray]:
+    """(images (N, 8, 8) with values 0..16, labels (N,)) as scikit-learn bundles them.
+
+    The CSV is read straight from the installed package (importing sklearn.datasets takes
+    seconds); sklearn's own loader is the fallback if the file is not where it used to be.
+    """
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("sklearn")
+    if spec is not None and spec.submodule_search_locations:
+        csv = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / "digits.csv.gz"
+        if csv.is_file():
+            table = np.loadtxt(csv, delimiter=",", dtype=np.float32)  # (N, 65): pixels, label
+            return table[:, :-1].reshape(-1, 8, 8), table[:, -1].astype(np.int64)
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
-    images = bunch.images.astype(np.float32) / 16.0  # (N, 8, 8), values 0..16
+    return bunch.images.astype(np.float32), bunch.target.astype(np.int64)
+
+
+@lru_cache(maxsize=8)
+def _digits(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """All digits as float32 (N, size, size) in [0, 1] (ink bright) and int64 labels (N,)."""
+    raw, labels = _raw_digits()
+    images = raw / 16.0  # (N, 8, 8), values 0..16
     # Bicubic upsampling of each 8×8 bitmap (PIL's float mode keeps full precision).
     up = np.stack(
         [
@@ -33,7 +52,7 @@ def _digits(size: int) -> tuple[np.ndarray, np.ndarray]:
             for im in images
         ]
     )
-    return np.clip(up, 0.0, 1.0), bunch.target.astype(np.int64)
+    return np.clip(up, 0.0, 1.0), labels
 
 
 class DigitsDataset(Dataset):
