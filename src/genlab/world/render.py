@@ -15,6 +15,7 @@ from genlab.errors import InvalidArgument
 from genlab.world.spec import BACKGROUNDS, COLORS, SHAPES, Scene
 
 MIN_SIZE = 16
+MAX_SIZE = 4096  # a guard against typos: a 4096² float canvas is already 200 MB
 STAR_INNER_RATIO = 0.5  # inner / outer radius of the five-pointed star: chunky enough at 32 px
 DIAMOND_WIDTH = 0.72  # half-width of the diamond relative to its half-height
 
@@ -93,8 +94,12 @@ def coverage(
 
 
 def check_size(size, name: str = "size") -> int:
-    if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < MIN_SIZE:
-        raise InvalidArgument(name, f"an integer image size ≥ {MIN_SIZE}", size)
+    if (
+        isinstance(size, bool)
+        or not isinstance(size, int | np.integer)
+        or not MIN_SIZE <= size <= MAX_SIZE
+    ):
+        raise InvalidArgument(name, f"an integer image size in {MIN_SIZE}..{MAX_SIZE}", size)
     return int(size)
 
 
