@@ -137,3 +137,32 @@ def test_vae_pipeline_reconstructs_and_interpolates(checkpoints):
 def test_family_options_are_refused_by_models_without_them(checkpoints):
     with pytest.raises(InvalidArgument, match="option"):
         genlab.load(checkpoints["gan"])("the digit 1", seed=0, temperature=0.7)
+
+
+@pytest.mark.parametrize(
+    "name, prompt",
+    [("digits-vae", "the digit 7"), ("digits-dcgan", "seven"), ("world-vq-ar", "a red circle")],
+)
+def test_bundled_classic_models_generate_through_the_cli(name, prompt, tmp_path, capsys):
+    from genlab.cli import main
+    from genlab.io import read_params
+
+    out = tmp_path / "out.png"
+    assert main(["generate", prompt, "--model", name, "--seed", "3", "--out", str(out)]) == 0
+    params = read_params(out)
+    assert params["model"] == name and params["seed"] == 3 and params["prompt"] == prompt
+
+
+@pytest.mark.parametrize("name", ["digits-vae", "digits-dcgan"])
+def test_bundled_digit_models_draw_the_digit_asked_for(name):
+    from genlab.io import to_tensor
+    from genlab.train.classic import DigitsMonitor
+
+    pipe = genlab.load(name)
+    images, asked = [], []
+    for k in range(10):
+        images += pipe(f"the digit {k}", seed=k, num_images=4).images
+        asked += [k] * 4
+    predicted = DigitsMonitor().predict(torch.stack([to_tensor(im) for im in images]))
+    accuracy = (predicted == torch.tensor(asked)).float().mean().item()
+    assert accuracy > 0.6, f"{name}: only {accuracy:.0%} of samples show the digit asked for"

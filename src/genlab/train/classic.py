@@ -274,12 +274,18 @@ class GANTask(Task):
         grid = list(self.gan.sample(len(cond), cond, gen))
         if self.monitor is not None:
             n = 500 if self.condition.class_names is not None else 64
-            many, _ = self.condition.grid(math.ceil(n / len(names)), self.device)
-            stats = self.monitor(self.gan.sample(len(many), many, gen))
+            per = math.ceil(n / len(names))
+            many, _ = self.condition.grid(per, self.device)
+            samples = self.gan.sample(len(many), many, gen)
+            stats = self.monitor(samples)
+            # Collapse inside a condition: per-pixel std over the samples of one condition.
+            grouped = samples.float().reshape(len(names), per, -1)
+            stats["within_condition_std"] = float(grouped.std(1).mean())
             self.monitor_log.append(stats)
             tqdm.write(
                 f"mode-collapse monitor: class entropy {stats['entropy']:.3f}, "
-                f"{stats['classes_covered']} classes covered, counts {stats['counts']}"
+                f"{stats['classes_covered']} classes covered, counts {stats['counts']}, "
+                f"pixel std within a condition {stats['within_condition_std']:.3f}"
             )
         return grid
 
@@ -299,7 +305,8 @@ class GANTask(Task):
         return (
             "Mode-collapse monitor at the end of training (classes predicted for samples drawn "
             f"evenly over the conditions): normalised class entropy {last['entropy']:.3f}, "
-            f"{last['classes_covered']} classes covered, counts {last['counts']}."
+            f"{last['classes_covered']} classes covered, counts {last['counts']}; per-pixel std "
+            f"between samples of one condition {last['within_condition_std']:.3f} (0 = collapsed)."
         )
 
 
@@ -510,15 +517,15 @@ VQ_AR_SETTINGS = {
         vq_share=0.3,
     ),
     "cpu": dict(
-        images=12_000,
+        images=8_000,
         vqvae="vqvae-world-s",
-        vq_steps=400,
-        vq_batch=64,
+        vq_steps=1500,
+        vq_batch=32,
         ar="ar-world-s",
         ar_steps=1500,
         ar_batch=32,
         ar_lr=1e-3,
-        vq_share=0.35,
+        vq_share=0.5,
     ),
 }
 
