@@ -273,8 +273,8 @@ def load_autoencoder(name_or_path: str, device: str = "cpu") -> AutoencoderKL:
 # fmt: off
 AUTOENCODER_KL_MODELS: dict[str, dict] = {
     "kl-tiny":     dict(base_channels=8, channel_mult=(1, 2, 2), num_res_blocks=1, image_size=16),
-    "kl-world-f4": dict(base_channels=32, channel_mult=(1, 2, 2), num_res_blocks=1, image_size=32),
-    "kl-world-f8": dict(base_channels=32, channel_mult=(1, 2, 2, 4), num_res_blocks=1, image_size=64),
+    "kl-world-f4": dict(base_channels=16, channel_mult=(1, 2, 4), num_res_blocks=1, image_size=32),
+    "kl-world-f8": dict(base_channels=16, channel_mult=(1, 2, 4, 4), num_res_blocks=1, image_size=64),
     "kl-f4":       dict(base_channels=128, channel_mult=(1, 2, 4), num_res_blocks=2, image_size=256),
     "kl-f8":       dict(base_channels=128, channel_mult=(1, 2, 4, 4), num_res_blocks=2, image_size=256),
 }

@@ -212,7 +212,7 @@ def world_kl_f4(options: RecipeOptions) -> TrainJob:
 
     tiny = options.tiny
     size = 16 if tiny else 32
-    n = options.data_size or (128 if tiny else 20_000)
+    n = options.data_size or (128 if tiny else 10_000)
     torch.manual_seed(options.seed)
     ae = create_model("kl-tiny" if tiny else "kl-world-f4", kl_weight=1e-5)
     images = _world_images(n, size, options.seed)
@@ -224,8 +224,8 @@ def world_kl_f4(options: RecipeOptions) -> TrainJob:
         eval_images=uint8_to_signed(held_out),
     )
     config = TrainConfig(
-        steps=10 if tiny else 3000,
-        batch_size=8 if tiny else 64,
+        steps=10 if tiny else 1500,
+        batch_size=8 if tiny else 32,
         lr=1e-3,
         warmup_steps=2 if tiny else 100,
         lr_schedule="cosine",

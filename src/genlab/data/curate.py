@@ -1,0 +1,449 @@
+"""Data curation: read a source (image folder, shards, MNIST IDX, the world), filter, deduplicate,
+clean and re-caption in a process pool, then write WebDataset shards with a manifest of counts.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import itertools
+import json
+import os
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from genlab.data.shards import RawSample, ShardWriter
+from genlab.errors import GenlabError, InvalidArgument, check_choice
+from genlab.io import atomic_write_text
+
+# Removal reasons, in the order the steps run; the report lists every one (0 when it removed none).
+REASONS = (
+    "corrupt",
+    "too small",
+    "aspect ratio",
+    "no caption",
+    "caption length",
+    "near duplicate",
+    "low quality",
+)
+RECAPTION_MODES = ("off", "missing", "all")
+
+# --------------------------------------------------------------------------- captions
+
+_BOILERPLATE = [
+    r"<[^>]+>",  # HTML tags
+    r"https?://\S+|www\.\S+",  # links
+    r"\b[\w-]+\.(?:jpe?g|png|gif|webp|bmp|tiff?)\b",  # file names: IMG_1234.jpg
+    r"\b(?:IMG|DSC|DSCN|DCIM|PXL|MVIMG)[_-]?\d+\b",  # camera names without extension
+    r"\bclick (?:here )?to (?:enlarge|zoom|view|see more)\b",
+    r"\b(?:stock (?:photo|image)|royalty[- ]free|all rights reserved|image may contain:?)",
+    r"\b(?:no description available|untitled|placeholder)\b",
+]
+_BOILERPLATE_RE = re.compile("|".join(f"(?:{p})" for p in _BOILERPLATE), re.IGNORECASE)
+_SPACE_RE = re.compile(r"\s+")
+_EDGE_PUNCT = " \t\n-–—|:;,.·•*_~\"'()[]{}"
+
+
+def clean_caption(text: str | None) -> str | None:
+    """Strip boilerplate (file names like "IMG_1234.jpg", "click to enlarge", links, HTML), HTML
+    entities and extra whitespace; None when nothing meaningful is left."""
+    if text is None:
+        return None
+    text = html.unescape(text)
+    text = _BOILERPLATE_RE.sub(" ", text)
+    text = _SPACE_RE.sub(" ", text).strip(_EDGE_PUNCT)
+    return text if re.search(r"[^\W\d_]", text) else None  # at least one letter
+
+
+def world_captioner(image) -> str | None:
+    """The world's scene parser (genlab.world.parse_image) + canonical caption; None if the image
+    does not parse as a valid world scene."""
+    from genlab.world import canonical_caption, parse_image
+
+    scene = parse_image(np.asarray(image.convert("RGB"))).to_scene()
+    return canonical_caption(scene) if scene is not None else None
+
+
+CAPTIONERS: dict[str, Callable] = {"world": world_captioner}
+
+
+# --------------------------------------------------------------------------- settings
+
+
+@dataclass
+class CurationConfig:
+    """Which steps run and their thresholds; None or False switches a step off."""
+
+    min_size: int | None = 8  # shorter side in pixels
+    max_aspect: float | None = 2.0  # longer side / shorter side
+    dedup: bool = True
+    dedup_threshold: int = 4  # max Hamming distance between 64-bit perceptual hashes
+    clean_captions: bool = True
+    min_caption_words: int = 1
+    max_caption_words: int = 64
+    recaption: str = "off"  # "off", "missing" (only samples without a usable caption), "all"
+    captioner: str = "world"  # a CAPTIONERS name (the Python API also takes a callable)
+    quality_threshold: float | None = None  # keep samples whose quality score is ≥ this
+    resize: int | None = None  # store images as size×size (None: as they are)
+    shard_size: int = 1000
+    workers: int | None = None  # processes (None: every CPU, at most 8; 1: this process)
+
+    def validate(self) -> None:
+        for name in ("min_size", "resize"):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+                raise InvalidArgument(name, "an integer ≥ 1 or None", v)
+        if self.max_aspect is not None and not self.max_aspect >= 1:
+            raise InvalidArgument("max_aspect", "a ratio ≥ 1 or None", self.max_aspect)
+        t = self.dedup_threshold
+        if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t <= 64:
+            raise InvalidArgument(
+                "dedup_threshold", "a Hamming distance in [0, 64]", self.dedup_threshold
+            )
+        if not 0 <= self.min_caption_words <= self.max_caption_words:
+            raise InvalidArgument(
+                "caption words", "0 ≤ min ≤ max", (self.min_caption_words, self.max_caption_words)
+            )
+        check_choice("recaption", self.recaption, RECAPTION_MODES)
+        if self.workers is not None and self.workers < 1:
+            raise InvalidArgument("workers", "an integer ≥ 1", self.workers)
+
+
+@dataclass
+class _Result:
+    """What a worker returns for one sample: the kept image (PNG) or the reason it was removed."""
+
+    index: int
+    key: str
+    reason: str | None = None
+    png: bytes = b""
+    width: int = 0
+    height: int = 0
+    phash: int = 0
+    caption: str | None = None
+    caption_source: str = "original"  # "original", "cleaned" or "recaptioned"
+    meta: dict = field(default_factory=dict)
+
+
+def _process(job) -> _Result:
+    """Worker: decode, size and aspect filters, resize, hash, clean and (re)caption one sample."""
+    import imagehash
+    from PIL import Image
+
+    index, sample, config, captioner = job
+    out = _Result(index, sample.key, meta=sample.meta)
+    try:
+        with Image.open(io.BytesIO(sample.data)) as im:
+            im.load()
+            image = im.convert("RGB")
+    except Exception:
+        out.reason = "corrupt"
+        return out
+    w, h = image.size
+    if config.min_size is not None and min(w, h) < config.min_size:
+        out.reason = "too small"
+        return out
+    if config.max_aspect is not None and max(w, h) / min(w, h) > config.max_aspect:
+        out.reason = "aspect ratio"
+        return out
+    if config.resize is not None and image.size != (config.resize, config.resize):
+        image = image.resize((config.resize, config.resize), Image.BICUBIC)
+    caption = sample.caption
+    if config.clean_captions and caption is not None:
+        cleaned = clean_caption(caption)
+        if cleaned != caption.strip():
+            out.caption_source = "cleaned"
+        caption = cleaned
+    if caption is not None and not caption.strip():
+        caption = None
+    if config.recaption == "all" or (config.recaption == "missing" and caption is None):
+        new = captioner(image)
+        if new:
+            caption, out.caption_source = new, "recaptioned"
+    if caption is None:
+        out.reason = "no caption"
+        return out
+    words = len(caption.split())
+    if not config.min_caption_words <= words <= config.max_caption_words:
+        out.reason = "caption length"
+        return out
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    out.png, (out.width, out.height), out.caption = buf.getvalue(), image.size, caption
+    out.phash = int(str(imagehash.phash(image)), 16)  # 64-bit DCT hash (8×8 low frequencies)
+    return out
+
+
+def _popcount64(x: np.ndarray) -> np.ndarray:
+    """Bits set in each uint64 (SWAR popcount, Hacker's Delight §5-1)."""
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return (x * np.uint64(0x0101010101010101)) >> np.uint64(56)
+
+
+class NearDuplicateFilter:
+    """Keeps the first of every group of images whose perceptual hashes differ in at most
+    `threshold` bits (pHash, Zauner 2010); `is_new(hash)` remembers the hashes it accepts."""
+
+    def __init__(self, threshold: int):
+        self.threshold = threshold
+        self.kept = np.zeros(1024, np.uint64)
+        self.n = 0
+
+    def is_new(self, phash: int) -> bool:
+        h = np.uint64(phash)
+        if self.n and _popcount64(self.kept[: self.n] ^ h).min() <= self.threshold:
+            return False
+        if self.n == len(self.kept):
+            self.kept = np.concatenate([self.kept, np.zeros_like(self.kept)])
+        self.kept[self.n] = h
+        self.n += 1
+        return True
+
+
+# --------------------------------------------------------------------------- sources
+
+
+def open_source(source: str | Path):
+    """An object with `iter_raw()` (RawSamples), `len()` and a `skipped` Counter, for:
+    "world:N" (N rendered world scenes), a folder of .tar shards or a .tar, a folder with MNIST
+    IDX files, or an image folder with captions."""
+    from genlab.data.folders import ImageFolder
+
+    text = str(source)
+    if text.startswith("world:"):
+        return WorldSource(text.split(":", 1)[1])
+    path = Path(source)
+    if not path.exists():
+        raise InvalidArgument("source", "an existing folder, .tar shard or world:N", text)
+    if path.suffix == ".tar" or (path.is_dir() and any(path.glob("*.tar"))):
+        from genlab.data.shards import ShardDataset
+
+        return ShardDataset(path)
+    if path.is_dir() and any(path.glob("*idx3-ubyte*")):
+        from genlab.data.mnist import MNISTDataset
+
+        split = "train" if any(path.glob("train-images*")) else "t10k"
+        return _MNISTSource(MNISTDataset(path, split=split))
+    return ImageFolder(path)
+
+
+class _MNISTSource:
+    def __init__(self, dataset):
+        self.dataset, self.skipped = dataset, Counter()
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def iter_raw(self) -> Iterator[RawSample]:
+        return self.dataset.iter_raw()
+
+
+class WorldSource:
+    """The first N training scenes of the world stream (genlab.data.world) as PNG samples."""
+
+    def __init__(self, n, size: int = 32, seed: int = 0):
+        try:
+            self.n = int(n)
+        except ValueError:
+            raise InvalidArgument(
+                "source", "world:N with N a number of scenes", f"world:{n}"
+            ) from None
+        if self.n < 1:
+            raise InvalidArgument("source", "world:N with N ≥ 1", f"world:{n}")
+        self.size, self.seed, self.skipped = size, seed, Counter()
+
+    def __len__(self) -> int:
+        return self.n
+
+    def iter_raw(self) -> Iterator[RawSample]:
+        from PIL import Image
+
+        from genlab.data.world import world_item
+        from genlab.world import render
+
+        for i in range(self.n):
+            scene, text = world_item(self.seed, i)
+            buf = io.BytesIO()
+            Image.fromarray(render(scene, self.size)).save(buf, format="PNG")
+            yield RawSample(
+                f"world-{i:07d}", buf.getvalue(), ".png", text, {"scene": scene.to_json()}
+            )
+
+
+# --------------------------------------------------------------------------- the pipeline
+
+
+def world_clip_quality(images, captions) -> list[float]:
+    """Quality hook: the bundled domain CLIP's cosine similarity of each image and its caption."""
+    import torch
+
+    from genlab.eval.features import load_clip_scorer
+    from genlab.io import to_tensor
+
+    scorer = load_clip_scorer("world")
+    x = torch.stack([to_tensor(im) for im in images])
+    img = torch.nn.functional.normalize(scorer.embed_images(x).float(), dim=-1)
+    txt = torch.nn.functional.normalize(scorer.embed_texts(list(captions)).float(), dim=-1)
+    return (img * txt).sum(-1).tolist()
+
+
+QUALITY_SCORERS: dict[str, Callable] = {"world-clip": world_clip_quality}
+
+
+def prepare(
+    source,
+    out_dir: str | Path,
+    config: CurationConfig | None = None,
+    *,
+    captioner: Callable | None = None,
+    quality: Callable | None = None,
+    progress: bool = True,
+    overwrite: bool = False,
+) -> dict:
+    """Curate `source` (a path, "world:N", or an object with iter_raw()) into WebDataset shards in
+    `out_dir` plus `manifest.json`; return the manifest: counts read, removed per reason (every
+    step reports, 0 included), captions changed, kept, shards and statistics.
+
+    captioner(PIL image) -> str | None overrides config.captioner (it runs in the worker
+    processes, so it must be picklable: a module-level function). quality(images, captions) ->
+    scores is the quality hook, applied with config.quality_threshold in this process.
+    """
+    config = config or CurationConfig()
+    config.validate()
+    if config.quality_threshold is not None and quality is None:
+        quality = world_clip_quality
+    captioner = captioner or CAPTIONERS.get(config.captioner)
+    if captioner is None:
+        raise InvalidArgument("captioner", "one of " + ", ".join(CAPTIONERS), config.captioner)
+    src = open_source(source) if isinstance(source, str | Path) else source
+    out_dir = Path(out_dir)
+    old = list(out_dir.glob("*.tar")) + list(out_dir.glob("manifest.json"))
+    if old and not overwrite:
+        raise InvalidArgument("out", "an empty or new folder (or overwrite)", str(out_dir))
+    for p in old:
+        p.unlink()
+
+    t0 = time.monotonic()
+    removed = Counter({r: 0 for r in REASONS})
+    captions_changed = Counter({"cleaned": 0, "recaptioned": 0})
+    dedup = NearDuplicateFilter(config.dedup_threshold) if config.dedup else None
+    stats = _Stats()
+    pending: list[_Result] = []
+    total = len(src) if hasattr(src, "__len__") else None
+    read = 0
+
+    with ShardWriter(out_dir, max_count=config.shard_size) as writer:
+
+        def flush_quality():
+            scores = [None] * len(pending)
+            if config.quality_threshold is not None and pending:
+                from PIL import Image
+
+                images = [Image.open(io.BytesIO(r.png)).convert("RGB") for r in pending]
+                scores = quality(images, [r.caption for r in pending])
+            for r, score in zip(pending, scores):
+                if score is not None and score < config.quality_threshold:
+                    removed["low quality"] += 1
+                    continue
+                meta = {**r.meta, "source_key": r.key, "caption_source": r.caption_source}
+                if score is not None:
+                    meta["quality"] = round(float(score), 4)
+                writer.write(f"{stats.count:08d}", r.png, r.caption, meta)
+                stats.add(r)
+            pending.clear()
+
+        bar = tqdm(total=total, desc="curating", unit="img", disable=not progress)
+        for r in _run_workers(src.iter_raw(), config, captioner):
+            read += 1
+            bar.update(1)
+            if r.reason is not None:
+                removed[r.reason] += 1
+                continue
+            if dedup is not None and not dedup.is_new(r.phash):
+                removed["near duplicate"] += 1
+                continue
+            if r.caption_source != "original":
+                captions_changed[r.caption_source] += 1
+            pending.append(r)
+            if len(pending) >= 256:
+                flush_quality()
+        flush_quality()
+        bar.close()
+
+    source_skipped = dict(getattr(src, "skipped", {}))
+    manifest = {
+        "source": str(source) if isinstance(source, str | Path) else type(source).__name__,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "config": asdict(config),
+        "report": {
+            "read": read,
+            "skipped_by_source": source_skipped,
+            "removed": dict(removed),
+            "captions_changed": dict(captions_changed),
+            "kept": stats.count,
+        },
+        "shards": writer.shards,
+        "stats": stats.summary(),
+        "seconds": round(time.monotonic() - t0, 2),
+    }
+    if stats.count == 0:
+        raise GenlabError(
+            f"prepare: no sample of {read} survived curation (removed: "
+            + ", ".join(f"{k} {v}" for k, v in removed.items() if v)
+            + ")"
+        )
+    atomic_write_text(out_dir / "manifest.json", json.dumps(manifest, indent=2))
+    return manifest
+
+
+def _run_workers(
+    samples: Iterable[RawSample], config: CurationConfig, captioner
+) -> Iterator[_Result]:
+    """_process over samples, in order; in a process pool unless config.workers == 1."""
+    workers = config.workers or min(os.cpu_count() or 1, 8)
+    jobs = ((i, s, config, captioner) for i, s in enumerate(samples))
+    if workers == 1:
+        yield from map(_process, jobs)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        while chunk := list(itertools.islice(jobs, 1024)):  # bounded memory for big sources
+            yield from pool.map(_process, chunk, chunksize=32)
+
+
+class _Stats:
+    """Running statistics of the kept samples, for the manifest."""
+
+    def __init__(self):
+        self.count = 0
+        self.sizes: Counter = Counter()
+        self.words: list[int] = []
+        self.bytes = 0
+
+    def add(self, r: _Result) -> None:
+        self.count += 1
+        self.sizes[f"{r.width}x{r.height}"] += 1
+        self.words.append(len(r.caption.split()))
+        self.bytes += len(r.png)
+
+    def summary(self) -> dict:
+        words = np.array(self.words or [0])
+        return {
+            "samples": self.count,
+            "image_sizes": dict(self.sizes.most_common(10)),
+            "caption_words": {
+                "min": int(words.min()),
+                "mean": round(float(words.mean()), 2),
+                "max": int(words.max()),
+            },
+            "image_bytes": self.bytes,
+        }
