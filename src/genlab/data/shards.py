@@ -148,7 +148,7 @@ class ShardDataset(Dataset):
     """Map-style dataset over complete samples of WebDataset shards: item i is {"image": float
     (3, H, W) in [-1, 1], "caption": str, "key": str}. A sample needs an image member and a
     caption (a .txt member, or "text"/"caption" in its .json); others are skipped and counted in
-    `skipped` ("missing image", "missing caption", "unreadable shard")."""
+    `skipped` ("missing image", "missing caption"; a damaged tar counts once as "truncated shard")."""
 
     def __init__(self, source, *, size: int | None = None):
         self.paths = shard_paths(source)
@@ -162,14 +162,25 @@ class ShardDataset(Dataset):
 
     def _index(self, i: int, path: Path) -> None:
         groups: dict[str, dict[str, tarfile.TarInfo]] = {}
+        file_size, truncated = path.stat().st_size, False
         try:
             with tarfile.open(path, "r") as tar:
                 for info in tar:
+                    if info.offset_data + info.size > file_size:  # cut off: drop the member
+                        truncated = True
+                        continue
                     if info.isfile():
                         key, ext = _sample_key(info.name)
                         groups.setdefault(key, {})[ext] = info
+                end = tar.offset  # after the last member tarfile could read
+            with open(path, "rb") as f:  # a complete tar ends with ≥ 2 zero blocks of 512 bytes
+                f.seek(end)
+                tail = f.read()
+                truncated = truncated or len(tail) < 1024 or any(tail)
         except (tarfile.TarError, OSError, EOFError):
-            self.skipped["unreadable shard"] += 1  # keep what was indexed before the damage
+            truncated = True  # keep what was indexed before the damage
+        if truncated:
+            self.skipped["truncated shard"] += 1
         for key, members in groups.items():
             image = next((members[e] for e in IMAGE_EXTENSIONS if e in members), None)
             if image is None:
