@@ -261,14 +261,15 @@ class GANPipeline(_ConditionedPipeline):
 
     def __init__(self, gan: GAN, name, condition_config, text_encoder=None, device="cpu"):
         super().__init__(name, gan.config.image_size, condition_config, text_encoder, device)
-        self.gan = gan.to(self.device).eval()
+        self.config = gan.config
+        self.generator = gan.generator.to(self.device).eval()  # the discriminator is not kept
 
     def prepare(self, prompts, negative_prompt, guidance_scale, options):
         self._no_options(options)
         return self.condition(prompts)
 
     def generate(self, cond, seeds):
-        return self.gan.generator(self._noise(seeds, self.gan.config.z_dim), cond)
+        return self.generator(self._noise(seeds, self.config.z_dim), cond)
 
 
 class VQARPipeline(ClassicPipeline):
