@@ -467,7 +467,7 @@ def _world_data(options: RecipeOptions, n: int, text_len: int) -> tuple[dict, To
     """Pre-rendered world scenes (n of them; 64 at 16 px when tiny) and the world tokenizer."""
     tokenizer = Tokenizer()
     size = 16 if options.tiny else 32
-    n = 64 if options.tiny else n
+    n = 64 if options.tiny else (getattr(options, "data_size", None) or n)  # --data-size
     return world_tensors(n, size, options.seed, tokenizer, text_len), tokenizer, size
 
 
