@@ -234,21 +234,21 @@ class WorldT2VSpec:
     """Sizes of a world text-to-video recipe. `stages` are (fraction of steps, clip lengths)."""
 
     denoiser: dict = field(
-        default_factory=lambda: dict(hidden_size=128, depth=4, num_heads=4, patch_size=4)
+        default_factory=lambda: dict(hidden_size=96, depth=3, num_heads=4, patch_size=8)
     )
     attention: str = "factored"
-    text_width: int = 128
+    text_width: int = 96
     text_depth: int = 2
     text_heads: int = 4
     max_length: int = 48
     image_size: int = 32
     num_frames: int = 8
     max_frames: int = 16
-    stages: tuple = ((0.0, (1,)), (0.25, (4,)), (0.5, (8,)))
-    steps: int = 4000
+    stages: tuple = ((0.0, (1,)), (0.4, (4,)), (0.7, (8,)))
+    steps: int = 200  # sized for ~20 minutes of a shared 2-core CPU
     batch_size: int = 16
-    lr: float = 5e-4
-    corpus: int = 8000
+    lr: float = 1e-3
+    corpus: int = 4000
     n_objects: tuple = (1, 1)
 
 
@@ -282,7 +282,7 @@ def build_world_t2v(name: str, spec: WorldT2VSpec, options: RecipeOptions) -> Tr
         steps=12 if tiny else spec.steps,
         batch_size=4 if tiny else spec.batch_size,
         lr=spec.lr,
-        warmup_steps=2 if tiny else 100,
+        warmup_steps=2 if tiny else min(100, spec.steps // 10),
         weight_decay=0.0,
         grad_clip=1.0,
         ema_decay=0.999,
@@ -332,7 +332,7 @@ def build_world_t2v(name: str, spec: WorldT2VSpec, options: RecipeOptions) -> Tr
 
 @register_recipe("world-t2v")
 def world_t2v(options: RecipeOptions) -> TrainJob:
-    """Text-to-video DiT (factored attention), progressive: images, 4-frame, then 8-frame clips."""
+    """Text-to-video DiT (factored attention, patch 8), progressive: images, 4-, 8-frame clips; CPU."""
     return build_world_t2v("world-t2v", WorldT2VSpec(), options)
 
 
@@ -357,3 +357,255 @@ def world_t2v_long(options: RecipeOptions) -> TrainJob:
         n_objects=(1, 4),
     )
     return build_world_t2v("world-t2v-long", spec, options)
+
+
+# --------------------------------------------------------------------------- helper networks
+
+
+def labelled_clips(n: int, *, size: int = 32, num_frames: int = 8, seed: int = 0, progress=False):
+    """n world clips (1–2 objects) with class targets of their main object, as tensors."""
+    from tqdm import tqdm
+
+    from genlab.eval.video import feature_targets
+    from genlab.world.video import render_video, sample_video_scene
+
+    clips = np.empty((n, num_frames, size, size, 3), np.uint8)
+    targets = {"motion": [], "color": [], "shape": []}
+    for i in tqdm(range(n), desc="render clips", unit="clip", disable=not progress):
+        scene = sample_video_scene(np.random.default_rng([seed, i, 5]), n_objects=(1, 2))
+        clips[i] = render_video(scene, num_frames, size)
+        for k, v in feature_targets(scene).items():
+            targets[k].append(v)
+    out = {"videos": torch.from_numpy(clips)}
+    out.update({k: torch.tensor(v) for k, v in targets.items()})
+    return out
+
+
+class VideoFeaturesTask(Task):
+    """Cross-entropy of the video feature network's motion, color and shape heads: features that
+    must see both appearance and movement, which is what FVD needs of them."""
+
+    def __init__(self, net):
+        self.net = net
+
+    def modules(self):
+        return {"net": self.net}
+
+    def training_step(self, batch, optimizer_name):
+        logits = self.net(batch["videos"])
+        losses = {k: torch.nn.functional.cross_entropy(v, batch[k]) for k, v in logits.items()}
+        accuracy = {
+            f"acc/{k}": (v.argmax(-1) == batch[k]).float().mean() for k, v in logits.items()
+        }
+        return sum(losses.values()), accuracy
+
+    def export(self):
+        from genlab.eval.video import FEATURES_KIND
+
+        return dict(self.net.state_dict()), {
+            "kind": FEATURES_KIND,
+            "model": self.net.config.to_dict(),
+        }
+
+    def model_card(self) -> str:
+        return (
+            "A 3D CNN over 8-frame 32×32 world clips (heads: motion, color, shape of the main "
+            "object); its pooled features are the FVD features of `genlab.eval.video.fvd`."
+        )
+
+
+@register_recipe("world-t2v-fvd")
+def world_t2v_fvd(options: RecipeOptions) -> TrainJob:
+    """The FVD feature network: a small 3D CNN naming motion, color and shape of world clips."""
+    from genlab.eval.video import VideoFeatureNet
+    from genlab.train.data import TensorSource
+
+    torch.manual_seed(options.seed)
+    tiny = options.tiny
+    net = VideoFeatureNet(channels=(8, 8, 16) if tiny else (8, 16, 32))
+    n = options.data_size or (32 if tiny else 2000)
+    data = labelled_clips(n, seed=options.seed, progress=options.progress)
+    config = TrainConfig(
+        steps=6 if tiny else 600,
+        batch_size=8 if tiny else 32,
+        lr=2e-3,
+        warmup_steps=0 if tiny else 30,
+        lr_schedule="cosine",
+        ema_decay=0.99,
+        log_every=3 if tiny else 50,
+        export_dtype="float16",
+    )
+    apply_options(config, options, "world-t2v-fvd")
+    config.extra = {"training clips": f"{n:,} world clips, 8 frames, 1–2 objects"}
+    return TrainJob(VideoFeaturesTask(net), TensorSource(data), config)
+
+
+class UpscalerTask(Task):
+    """L1 between the upscaler's output for a world image rendered at S and the same scene
+    rendered at factor·S (the renderer draws any size exactly: true high-resolution targets)."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def modules(self):
+        return {"upscaler": self.model}
+
+    def ema_modules(self):
+        return ["upscaler"]
+
+    def training_step(self, batch, optimizer_name):
+        lo = batch["low"].permute(0, 3, 1, 2).float() / 127.5 - 1  # (B, S, S, 3) -> (B, 3, S, S)
+        hi = batch["high"].permute(0, 3, 1, 2).float() / 127.5 - 1
+        out = self.model(lo)
+        base = torch.nn.functional.interpolate(
+            lo, scale_factor=self.model.config.factor, mode="bicubic"
+        )
+        return (out - hi).abs().mean(), {"l1_bicubic": (base - hi).abs().mean()}
+
+    def export(self):
+        from genlab.pipelines.postprocess import UPSCALER_KIND
+
+        return dict(self.model.state_dict()), {
+            "kind": UPSCALER_KIND,
+            "model": self.model.config.to_dict(),
+        }
+
+    def model_card(self) -> str:
+        f = self.model.config.factor
+        return f"Upscales world frames {f}× (ESPCN-style residual over bicubic, L1 loss)."
+
+
+@register_recipe("world-upscaler")
+def world_upscaler(options: RecipeOptions) -> TrainJob:
+    """The learned 2× frame upscaler (32 -> 64 px) trained on world scenes rendered at both sizes."""
+    from genlab.pipelines.postprocess import Upscaler
+    from genlab.train.data import TensorSource
+    from genlab.world import render, sample_scene
+
+    torch.manual_seed(options.seed)
+    tiny = options.tiny
+    size = 16 if tiny else 32
+    n = options.data_size or (32 if tiny else 2000)
+    low = np.empty((n, size, size, 3), np.uint8)
+    high = np.empty((n, 2 * size, 2 * size, 3), np.uint8)
+    for i in range(n):
+        scene = sample_scene(np.random.default_rng([options.seed, i, 6]))
+        low[i], high[i] = render(scene, size), render(scene, 2 * size)
+    model = Upscaler(factor=2, channels=8 if tiny else 32)
+    config = TrainConfig(
+        steps=6 if tiny else 500,
+        batch_size=8 if tiny else 16,
+        lr=2e-3,
+        warmup_steps=0 if tiny else 50,
+        lr_schedule="cosine",
+        ema_decay=0.99,
+        log_every=3 if tiny else 50,
+        export_dtype="float16",
+    )
+    apply_options(config, options, "world-upscaler")
+    config.extra = {"training images": f"{n:,} world scenes rendered at {size} and {2 * size} px"}
+    data = {"low": torch.from_numpy(low), "high": torch.from_numpy(high)}
+    return TrainJob(UpscalerTask(model), TensorSource(data), config)
+
+
+# --------------------------------------------------------------------------- the 3D VAE
+
+
+class VAE3DTask(Task):
+    """Reconstruction + KL + temporal-difference loss of the causal 3D VAE on world clips; clips
+    are `videos` uint8 (B, T, H, W, 3) with T = 1 + 4k."""
+
+    def __init__(self, vae, kl_weight: float = 1e-4, temporal_weight: float = 1.0):
+        self.vae, self.kl_weight, self.temporal_weight = vae, kl_weight, temporal_weight
+        self.eval_clips: torch.Tensor | None = None
+
+    def modules(self):
+        return {"vae": self.vae}
+
+    def ema_modules(self):
+        return ["vae"]
+
+    def training_step(self, batch, optimizer_name):
+        from genlab.models.vae3d import vae3d_loss
+
+        x = batch["videos"].permute(0, 4, 1, 2, 3).float() / 127.5 - 1  # -> (B, 3, T, H, W)
+        return vae3d_loss(self.vae, x, self.kl_weight, self.temporal_weight)
+
+    def sample_grid(self):
+        if self.eval_clips is None:
+            return None
+        x = self.eval_clips[:2].to(self.device).permute(0, 4, 1, 2, 3).float() / 127.5 - 1
+        recon = self.vae.decode(self.vae.encode(x)[0]).clamp(-1, 1)
+        return [f for pair in zip(x, recon) for clip in pair for f in clip.transpose(0, 1)]
+
+    def export(self):
+        return dict(self.vae.state_dict()), {"kind": "vae3d", "model": self.vae.config.to_dict()}
+
+
+def evaluate_vae3d(vae, videos: torch.Tensor) -> dict:
+    """PSNR per frame (dB) and flicker of reconstructions vs. the originals' flicker, on uint8
+    clips (N, T, H, W, 3)."""
+    from genlab.eval.video import flicker
+    from genlab.models.vae3d import psnr_per_frame
+
+    vae.eval()
+    with torch.inference_mode():
+        x = videos.permute(0, 4, 1, 2, 3).float() / 127.5 - 1
+        recon = vae.decode(vae.encode(x)[0]).clamp(-1, 1)
+    psnr = psnr_per_frame(recon, x)
+    frames = ((recon + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 4, 1).numpy()
+    return {
+        "psnr_per_frame": [round(float(p), 2) for p in psnr],
+        "psnr": float(psnr.mean()),
+        "flicker": float(np.mean([flicker(v) for v in frames])),
+        "flicker_original": float(np.mean([flicker(v) for v in videos.numpy()])),
+    }
+
+
+@torch.inference_mode()
+def cache_latents(vae, videos: torch.Tensor, path, batch_size: int = 32, progress: bool = False):
+    """Encode uint8 clips (N, T, H, W, 3) once and save their latent means (N, C, 1+k, h, w) to a
+    safetensors file, so latent diffusion training reads latents instead of running the encoder."""
+    from tqdm import tqdm
+
+    from genlab.io import save_checkpoint
+
+    vae.eval()
+    means = []
+    for i in tqdm(range(0, len(videos), batch_size), desc="encode", disable=not progress):
+        x = videos[i : i + batch_size].permute(0, 4, 1, 2, 3).float() / 127.5 - 1
+        means.append(vae.encode(x)[0])
+    latents = torch.cat(means)
+    save_checkpoint(
+        path, {"latents": latents}, {"kind": "latent-cache", "vae": vae.config.to_dict()}
+    )
+    return latents
+
+
+@register_recipe("world-vae3d")
+def world_vae3d(options: RecipeOptions) -> TrainJob:
+    """Causal 3D VAE (4× space, 4× time, first frame kept) on 9-frame world clips."""
+    from genlab.models import create_model
+    from genlab.train.data import TensorSource
+
+    torch.manual_seed(options.seed)
+    tiny = options.tiny
+    vae = create_model("vae3d-tiny" if tiny else "vae3d-world-s")
+    n = options.data_size or (16 if tiny else 2000)
+    size = 16 if tiny else 32
+    data = labelled_clips(n, size=size, num_frames=9 if not tiny else 5, seed=options.seed)
+    config = TrainConfig(
+        steps=4 if tiny else 1500,
+        batch_size=4 if tiny else 16,
+        lr=1e-3,
+        warmup_steps=0 if tiny else 50,
+        lr_schedule="cosine",
+        ema_decay=0.99,
+        log_every=2 if tiny else 50,
+        export_dtype="float16",
+    )
+    apply_options(config, options, "world-vae3d")
+    task = VAE3DTask(vae)
+    task.eval_clips = data["videos"][:2]
+    config.extra = {"training clips": f"{n:,} world clips of {data['videos'].shape[1]} frames"}
+    return TrainJob(task, TensorSource({"videos": data["videos"]}), config)

@@ -1,0 +1,254 @@
+"""Video metrics: Fréchet video distance over a small world video network, motion and attribute
+accuracy from tracked objects (scene parser), subject consistency across frames, and flicker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from genlab.errors import CheckpointError, InvalidArgument
+from genlab.eval.metrics import fid_from_features
+from genlab.nn import ModelConfig
+from genlab.world.spec import COLORS, MOTIONS, SHAPES
+
+FEATURES_KIND = "video-features"
+FEATURE_FRAMES = 8  # clips are resampled to this many frames before the feature network
+
+
+# --------------------------------------------------------------------------- the feature network
+
+
+@dataclass
+class VideoFeatureConfig(ModelConfig):
+    """A small 3D CNN trained to name the motion, color and shape of a world clip's main object;
+    its pooled features play the role of I3D's in FVD (Unterthiner et al. 2018)."""
+
+    arch = "video-features"
+    channels: tuple[int, ...] = (16, 32, 64)
+    image_size: int = 32
+
+
+class VideoFeatureNet(nn.Module):
+    """uint8 clips (B, T, H, W, 3) -> features (B, D); heads give motion / color / shape logits."""
+
+    def __init__(self, config: VideoFeatureConfig | None = None, **overrides):
+        super().__init__()
+        self.config = config = (config or VideoFeatureConfig()).replace(**overrides)
+        layers, c_in = [], 3
+        for i, c in enumerate(config.channels):
+            stride = (1, 2, 2) if i == 0 else (2, 2, 2)  # (T, H, W): 8×32² -> 8×16² -> 4×8² -> 2×4²
+            layers += [
+                nn.Conv3d(c_in, c, 3, stride=stride, padding=1),
+                nn.GroupNorm(8, c),
+                nn.SiLU(),
+            ]
+            c_in = c
+        self.body = nn.Sequential(*layers)
+        self.heads = nn.ModuleDict(
+            {
+                "motion": nn.Linear(c_in, len(MOTIONS)),
+                "color": nn.Linear(c_in, len(COLORS)),
+                "shape": nn.Linear(c_in, len(SHAPES)),
+            }
+        )
+
+    @property
+    def dim(self) -> int:
+        return self.config.channels[-1]
+
+    def preprocess(self, clips: torch.Tensor) -> torch.Tensor:
+        """(B, T, H, W, 3) uint8 -> (B, 3, FEATURE_FRAMES, S, S) in [-1, 1] (frames resampled)."""
+        if clips.dtype != torch.uint8 or clips.ndim != 5 or clips.shape[-1] != 3:
+            raise InvalidArgument("videos", "uint8 (B, T, H, W, 3) clips", tuple(clips.shape))
+        x = clips.permute(0, 4, 1, 2, 3).float() / 127.5 - 1
+        S = self.config.image_size
+        return nn.functional.interpolate(x, size=(FEATURE_FRAMES, S, S), mode="trilinear")
+
+    def embed(self, clips: torch.Tensor) -> torch.Tensor:
+        return self.body(self.preprocess(clips)).mean(dim=(2, 3, 4))  # (B, D)
+
+    def forward(self, clips: torch.Tensor) -> dict[str, torch.Tensor]:
+        h = self.embed(clips)
+        return {name: head(h) for name, head in self.heads.items()}
+
+
+def feature_targets(scene) -> dict[str, int]:
+    """Class targets of a scene's largest object (the one a clip shows most of)."""
+    from genlab.world.spec import SIZES
+
+    i = max(range(len(scene.objects)), key=lambda k: SIZES[scene.objects[k].size])
+    o = scene.objects[i]
+    return {
+        "motion": MOTIONS.index(scene.motions[i]),
+        "color": list(COLORS).index(o.color),
+        "shape": SHAPES.index(o.shape),
+    }
+
+
+def load_video_features(name_or_path: str = "world-t2v-fvd") -> VideoFeatureNet:
+    from genlab.io import load_checkpoint
+    from genlab.pipelines.registry import resolve_path
+
+    path = resolve_path(name_or_path)
+    if path is None:
+        raise InvalidArgument(
+            "features", "a bundled video feature net or a checkpoint", name_or_path
+        )
+    tensors, config = load_checkpoint(path, dtype=torch.float32)
+    if config.get("kind") != FEATURES_KIND:
+        raise CheckpointError(f"{path}: not a video feature network (kind {config.get('kind')!r})")
+    model = VideoFeatureNet(VideoFeatureConfig.from_dict(config["model"]))
+    model.load_state_dict(tensors)
+    return model.eval()
+
+
+@torch.inference_mode()
+def video_features(videos, net: VideoFeatureNet, batch_size: int = 64) -> torch.Tensor:
+    """(N, D) features of N clips (uint8 (N, T, H, W, 3) tensor/array or a list of clips)."""
+    clips = _as_clips(videos)
+    return torch.cat(
+        [net.embed(clips[i : i + batch_size]).double() for i in range(0, len(clips), batch_size)]
+    )
+
+
+def fvd(real, fake, net: VideoFeatureNet | None = None) -> float:
+    """Fréchet video distance: the Fréchet distance (Heusel et al. 2017, eq. 6) between Gaussians
+    fitted to the video network's features of real and generated clips."""
+    net = net or load_video_features()
+    return fid_from_features(video_features(real, net), video_features(fake, net))
+
+
+def _as_clips(videos) -> torch.Tensor:
+    if isinstance(videos, torch.Tensor):
+        return videos
+    if isinstance(videos, np.ndarray):
+        return torch.from_numpy(videos)
+    from genlab.pipelines.postprocess import as_frames
+
+    clips = [as_frames(v) for v in videos]
+    if len({c.shape for c in clips}) != 1:
+        raise InvalidArgument("videos", "clips of one shape", sorted({c.shape for c in clips}))
+    return torch.from_numpy(np.stack(clips))
+
+
+# --------------------------------------------------------------------------- per-video metrics
+
+
+def flicker(frames) -> float:
+    """Mean |x_{t+1} - 2 x_t + x_{t-1}| / 255: the second temporal difference, zero for still
+    frames and for motion at constant speed, large when frames jitter back and forth."""
+    from genlab.pipelines.postprocess import as_frames
+
+    x = as_frames(frames).astype(np.float32)
+    if len(x) < 3:
+        return 0.0
+    return float(np.abs(x[2:] - 2 * x[1:-1] + x[:-2]).mean() / 255)
+
+
+def subject_consistency(frames, net=None) -> float:
+    """Mean cosine similarity of each frame's world-classifier features to the first frame's and
+    to the previous frame's (as VBench's subject consistency, with the domain's own network)."""
+    from genlab.eval.features import load_feature_net
+    from genlab.pipelines.postprocess import as_frames
+
+    x = torch.from_numpy(as_frames(frames)).permute(0, 3, 1, 2).contiguous()  # (T, 3, H, W)
+    if len(x) < 2:
+        return 1.0
+    f = nn.functional.normalize((net or load_feature_net("world")).features(x).float(), dim=-1)
+    to_first = (f[1:] * f[0]).sum(-1)
+    to_prev = (f[1:] * f[:-1]).sum(-1)
+    return float(((to_first + to_prev) / 2).mean())
+
+
+@dataclass
+class VideoScore:
+    """What the parser found in one video against its prompt."""
+
+    prompt: str
+    motion_ok: int
+    motion_total: int
+    object_ok: int
+    object_total: int
+    score: float
+
+
+def score_video(prompt: str, frames) -> VideoScore:
+    """Track objects with the scene parser, classify their motions and match against the prompt:
+    counts of passing motion checks and object (shape, color, size) checks."""
+    from genlab.pipelines.postprocess import as_frames
+    from genlab.world.match import match
+    from genlab.world.video import parse_video
+
+    m = match(prompt, parse_video(as_frames(frames)))
+    motion = [c.ok for c in m.checks if c.kind == "motion"]
+    objects = [c.ok for c in m.checks if c.kind == "object"]
+    return VideoScore(prompt, sum(motion), len(motion), sum(objects), len(objects), m.score)
+
+
+def motion_accuracy(prompts: list[str], videos) -> dict[str, float]:
+    """Fractions of motion checks and of object-attribute checks that pass over a set of videos,
+    plus the mean match score; one prompt per video."""
+    if len(prompts) != len(videos):
+        raise InvalidArgument("prompts", "one prompt per video", (len(prompts), len(videos)))
+    scores = [score_video(p, v) for p, v in zip(prompts, videos)]
+    mt = sum(s.motion_total for s in scores)
+    ot = sum(s.object_total for s in scores)
+    return {
+        "motion_accuracy": sum(s.motion_ok for s in scores) / mt if mt else float("nan"),
+        "attribute_accuracy": sum(s.object_ok for s in scores) / ot if ot else float("nan"),
+        "match_score": float(np.mean([s.score for s in scores])) if scores else float("nan"),
+        "videos": len(scores),
+    }
+
+
+def motion_prompts(n: int, seed: int = 0, n_objects=(1, 1), size: int = 32, num_frames: int = 8):
+    """n in-distribution evaluation items: (canonical prompts, real clips (n, T, S, S, 3) uint8)
+    of moving scenes outside the training stream's seeds."""
+    from genlab.world import canonical_caption
+    from genlab.world.video import render_video, sample_video_scene
+
+    rng = np.random.default_rng([seed, 9001])
+    prompts, clips = [], []
+    for _ in range(n):
+        scene = sample_video_scene(rng, n_objects=n_objects, exclude_held_out=True)
+        prompts.append(canonical_caption(scene))
+        clips.append(render_video(scene, num_frames, size))
+    return prompts, np.stack(clips)
+
+
+def evaluate_pipeline(
+    pipe, n: int = 32, *, num_frames: int = 8, steps: int = 20, seed: int = 0, n_objects=(1, 1)
+) -> dict[str, float]:
+    """Generate one video per evaluation prompt and report motion / attribute accuracy, FVD
+    against the real clips, the real-vs-real FVD floor, flicker and subject consistency."""
+    from tqdm import tqdm
+
+    prompts, real = motion_prompts(n, seed, n_objects, pipe.image_size, num_frames)
+    _, real2 = motion_prompts(n, seed + 1, n_objects, pipe.image_size, num_frames)
+    fake = []
+    for i, p in enumerate(tqdm(prompts, desc="generating videos", unit="video")):
+        video = pipe(p, num_frames=num_frames, num_inference_steps=steps, seed=seed + i).frames[0]
+        fake.append(np.stack([np.asarray(f) for f in video]))
+    fake = np.stack(fake)
+    out = motion_accuracy(prompts, list(fake))
+    net = load_video_features()
+    if n >= 10:
+        out["fvd"] = fvd(real, fake, net)
+        out["fvd_real_vs_real"] = fvd(real, real2, net)
+    out["flicker"] = float(np.mean([flicker(v) for v in fake]))
+    out["flicker_real"] = float(np.mean([flicker(v) for v in real]))
+    out["subject_consistency"] = float(np.mean([subject_consistency(v) for v in fake]))
+    return out
+
+
+def save_features_checkpoint(path: str | Path, model: VideoFeatureNet) -> Path:
+    from genlab.io import save_checkpoint
+
+    return save_checkpoint(
+        path, model.state_dict(), {"kind": FEATURES_KIND, "model": model.config.to_dict()}
+    )

@@ -1,0 +1,229 @@
+"""Text → video with genlab's video diffusion transformer: prompt → text encoder → sampler ⇄ video
+DiT over (C, T, H, W) clips → frames; image → video keeps a given first frame (inpainting in time).
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from genlab.diffusion import SAMPLERS, NoiseSchedule, classifier_free_guidance, sample
+from genlab.errors import CheckpointError, InvalidArgument, check_choice
+from genlab.io import load_checkpoint, to_pil
+from genlab.pipelines.base import GenerationResult, check_generation_args
+from genlab.pipelines.registry import register_pipeline
+from genlab.pipelines.text2image import (
+    DEFAULT_SAMPLER,
+    Text2ImagePipeline,
+    _image_tensor,
+    _load_prefixed,
+)
+
+KIND = "text2video"
+
+
+class Text2VideoPipeline(Text2ImagePipeline):
+    """`pipe(prompt, num_frames=8, ...)` -> GenerationResult whose `.frames[i]` is video i (a list
+    of PIL frames) and `.images[i]` its first frame; `pipe.animate(image, prompt)` starts from an
+    image. Text encoding, prompt truncation and size checks are the text-to-image pipeline's."""
+
+    def __init__(self, *args, num_frames: int = 8, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.num_frames = num_frames
+
+    # ------------------------------------------------------------------ checkpoints
+
+    @classmethod
+    def from_checkpoint(cls, path, config=None, *, device=None) -> Text2VideoPipeline:
+        from genlab.models import create_model
+        from genlab.text import TextEncoder, TextEncoderConfig
+
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        tensors, config = load_checkpoint(path, device="cpu", dtype=torch.float32)
+        if config.get("pipeline") != KIND:
+            raise CheckpointError(f"{path}: not a text2video checkpoint")
+        try:
+            denoiser = create_model(dict(config["denoiser"]))
+            text_encoder = TextEncoder(TextEncoderConfig.from_dict(config["text_encoder"]))
+            _load_prefixed(denoiser, tensors, "denoiser.")
+            _load_prefixed(text_encoder, tensors, "text_encoder.")
+            schedule = NoiseSchedule.from_config(config["schedule"])
+        except (KeyError, RuntimeError, TypeError, ValueError) as e:
+            raise CheckpointError(f"{path}: text2video checkpoint does not load ({e})") from None
+        return cls(
+            denoiser.to(device).eval(),
+            text_encoder.to(device).eval(),
+            schedule,
+            config.get("prediction_type", "epsilon"),
+            name=config.get("name", Path(path).stem),
+            image_size=int(config.get("image_size", 32)),
+            num_frames=int(config.get("num_frames", 8)),
+            default_guidance_scale=float(config.get("default_guidance_scale", 3.0)),
+            info=config,
+        )
+
+    def checkpoint(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        tensors, config = super().checkpoint()
+        config.update(pipeline=KIND, num_frames=self.num_frames)
+        return tensors, config
+
+    # ------------------------------------------------------------------ facts
+
+    @property
+    def max_frames(self) -> int:
+        return int(self.denoiser.config.max_frames)
+
+    @property
+    def valid_frames(self) -> list[int]:
+        """Clip lengths the model produces: multiples of its temporal patch up to max_frames."""
+        pt = int(self.denoiser.config.patch_size_t)
+        return list(range(pt, self.max_frames + 1, pt))
+
+    def check_num_frames(self, num_frames) -> int:
+        valid = self.valid_frames
+        if (
+            isinstance(num_frames, bool)
+            or not isinstance(num_frames, int)
+            or num_frames not in valid
+        ):
+            step = f" in steps of {valid[0]}" if valid[0] > 1 else ""
+            raise InvalidArgument(
+                "num_frames", f"an integer from {valid[0]} to {valid[-1]}{step}", num_frames
+            )
+        return num_frames
+
+    def describe(self) -> dict[str, Any]:
+        info = super().describe()
+        info.update(
+            kind=KIND,
+            supports=["generate", "negative_prompt", "image_to_video"],
+            num_frames=self.num_frames,
+            valid_frames=self.valid_frames,
+            attention=self.denoiser.config.attention,
+        )
+        return info
+
+    # ------------------------------------------------------------------ generation
+
+    @torch.inference_mode()
+    def __call__(
+        self,
+        prompt: str | list[str],
+        negative_prompt: str | None = None,
+        num_inference_steps: int = 20,
+        guidance_scale: float | None = None,
+        sampler: str = DEFAULT_SAMPLER,
+        seed: int | None = None,
+        num_images: int = 1,
+        height: int | None = None,
+        width: int | None = None,
+        num_frames: int | None = None,
+        *,
+        image=None,
+        eta: float | None = None,
+        callback=None,
+    ) -> GenerationResult:
+        """Generate `num_images` videos per prompt; video i starts from noise seeded seed + i.
+
+        image: a first frame to keep (path, PIL, uint8 array or tensor): image → video.
+        """
+        prompts = [prompt] if isinstance(prompt, str) else list(prompt)
+        num_frames = self.num_frames if num_frames is None else num_frames
+        if guidance_scale is None:
+            guidance_scale = self.default_guidance_scale
+        check_generation_args(
+            num_inference_steps=num_inference_steps,
+            guidance_scale=guidance_scale,
+            seed=seed,
+            num_images=num_images,
+        )
+        check_choice("sampler", sampler, sorted(SAMPLERS))
+        if not prompts or not all(isinstance(p, str) for p in prompts):
+            raise InvalidArgument("prompt", "a string or a non-empty list of strings", prompts)
+        if negative_prompt is not None and not isinstance(negative_prompt, str):
+            raise InvalidArgument("negative_prompt", "a string or None", negative_prompt)
+        T = self.check_num_frames(num_frames)
+        first = None if image is None else _image_tensor(image)
+        H = first.shape[1] if first is not None else (height or self.image_size)
+        W = first.shape[2] if first is not None else (width or self.image_size)
+        self._check_size(H, W)
+        if seed is None:
+            seed = random.SystemRandom().randrange(2**31)
+        device = self.device
+
+        expanded = [p for p in prompts for _ in range(num_images)]
+        B, C = len(expanded), self.denoiser.config.in_channels
+        cond = self.encode(expanded).cond
+        uncond = (
+            self.text_encoder.encode([negative_prompt]).cond
+            if negative_prompt
+            else self.text_encoder.null(1).cond
+        )
+        denoise = classifier_free_guidance(self.denoiser, cond, uncond, guidance_scale)
+        x_T = torch.stack(
+            [
+                torch.randn((C, T, H, W), generator=torch.Generator().manual_seed(seed + i))
+                for i in range(B)
+            ]
+        ).to(device)  # (B, C, T, H, W), the same noise on every device
+        kwargs: dict[str, Any] = {}
+        if first is not None:
+            # Image → video as inpainting in time: frame 0 is known, frames 1.. are generated.
+            known = first.to(device)[None, :, None].expand(B, C, T, H, W)
+            mask = torch.ones(B, C, T, H, W, device=device)
+            mask[:, :, 0] = 0
+            kwargs.update(mask=mask, known=known)
+        videos = sample(
+            denoise,
+            (B, C, T, H, W),
+            schedule=self.schedule,
+            prediction_type=self.prediction_type,
+            sampler=sampler,
+            num_inference_steps=num_inference_steps,
+            generator=torch.Generator().manual_seed(seed),
+            eta=eta,
+            x_T=x_T,
+            device=device,
+            callback=callback,
+            **kwargs,
+        ).clamp(-1, 1)
+        frames = [[to_pil(f) for f in v.transpose(0, 1).cpu()] for v in videos]  # (C,T,H,W)
+        truncated = self.text_encoder.tokenizer(expanded, self.max_prompt_tokens).truncated
+        metadata = []
+        for i, p in enumerate(expanded):
+            meta = {
+                "prompt": p,
+                "negative_prompt": negative_prompt,
+                "seed": seed + i,
+                "batch_seed": seed,
+                "num_inference_steps": num_inference_steps,
+                "guidance_scale": float(guidance_scale),
+                "sampler": sampler,
+                "model": self.name,
+                "height": H,
+                "width": W,
+                "num_frames": T,
+            }
+            if eta is not None:
+                meta["eta"] = eta
+            if first is not None:
+                meta["edit"] = "image_to_video"
+            if truncated[i]:
+                meta["truncated"] = True
+            metadata.append(meta)
+        return GenerationResult(images=[f[0] for f in frames], frames=frames, metadata=metadata)
+
+    def animate(self, image, prompt: str, **kwargs) -> GenerationResult:
+        """Image → video: `image` is kept as the first frame, the rest follows `prompt`."""
+        return self(prompt, image=image, **kwargs)
+
+    def edit(self, *args, **kwargs):
+        raise InvalidArgument("operation", "generate or animate (image → video)", "edit")
+
+
+@register_pipeline(KIND)
+def load_text2video(path, config, **kwargs) -> Text2VideoPipeline:
+    return Text2VideoPipeline.from_checkpoint(path, config, device=kwargs.get("device"))
