@@ -1,0 +1,108 @@
+"""Specification of the KL autoencoder: latent shapes for f = 4 and 8, the diagonal Gaussian's KL,
+a scaling factor measured from data that makes latents unit-variance and travels in the checkpoint,
+reconstruction metrics, training that lowers the loss, and the world-kl-f4 recipe."""
+
+import pytest
+import torch
+
+from genlab.errors import CheckpointError, InvalidArgument, NotFound
+from genlab.io import save_checkpoint
+from genlab.models import create_model
+from genlab.models.autoencoder_kl import DiagonalGaussian, fingerprint, load_autoencoder
+from genlab.train import RecipeOptions, run_recipe
+from genlab.train.latent import psnr, reconstruction_metrics, ssim
+
+
+@pytest.mark.parametrize(("name", "factor"), [("kl-tiny", 4), ("kl-world-f8", 8)])
+def test_latents_are_four_channels_at_one_over_f_of_the_side(name, factor):
+    ae = create_model(name, base_channels=8)
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    posterior = ae.encode(x)
+    assert posterior.mean.shape == (2, 4, 32 // factor, 32 // factor)
+    assert ae.downsample_factor == factor
+    assert ae.decode(posterior.sample()).shape == x.shape
+
+
+def test_kl_is_zero_for_the_standard_normal_and_positive_otherwise():
+    zeros = torch.zeros(3, 8, 2, 2)
+    assert torch.allclose(DiagonalGaussian(zeros).kl(), torch.zeros(3))
+    shifted = zeros.clone()
+    shifted[:, :4] = 1.0  # mean 1 in 16 elements: KL = ½ · 16 · 1² = 8
+    assert torch.allclose(DiagonalGaussian(shifted).kl(), torch.full((3,), 8.0))
+
+
+def test_measured_scaling_factor_gives_unit_variance_latents_and_survives_a_checkpoint(tmp_path):
+    torch.manual_seed(0)
+    ae = create_model("kl-tiny").eval()
+    images = torch.rand(64, 3, 16, 16) * 2 - 1
+    factor = ae.measure_scaling_factor(images)
+    assert ae.config.scaling_factor == factor != 1.0
+    torch.manual_seed(1)
+    scaled = torch.cat([ae.encode(images).sample() for _ in range(4)]) * ae.scaling_factor
+    assert abs(scaled.std().item() - 1.0) < 0.05
+    path = tmp_path / "ae.safetensors"
+    save_checkpoint(path, ae.state_dict(), {"kind": "autoencoder-kl", "model": ae.config.to_dict()})
+    loaded = load_autoencoder(str(path))
+    assert loaded.config.scaling_factor == pytest.approx(factor)
+    assert fingerprint(loaded) == fingerprint(ae)
+    assert torch.allclose(loaded.encode_latents(images[:2]), ae.encode_latents(images[:2]))
+
+
+def test_a_few_steps_lower_the_reconstruction_loss():
+    torch.manual_seed(0)
+    ae = create_model("kl-tiny")
+    blocks = torch.rand(8, 3, 2, 2) * 2 - 1  # flat color blocks, like the world's shapes
+    x = torch.nn.functional.interpolate(blocks, scale_factor=8, mode="nearest")
+    opt = torch.optim.Adam(ae.parameters(), lr=3e-3)
+    first = ae.loss(x)[0].item()
+    for _ in range(20):
+        loss, logs = ae.loss(x)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert loss.item() < 0.8 * first and set(logs) == {"recon_l1", "kl"}
+
+
+def test_bad_inputs_are_named():
+    ae = create_model("kl-tiny")
+    with pytest.raises(InvalidArgument, match="multiples of 4"):
+        ae.encode(torch.zeros(1, 3, 18, 18))
+    with pytest.raises(InvalidArgument, match="images"):
+        ae.encode(torch.zeros(1, 1, 16, 16))
+    with pytest.raises(InvalidArgument, match="scaling_factor"):
+        create_model("kl-tiny", scaling_factor=0.0)
+    with pytest.raises(NotFound, match="world-kl-f4"):
+        load_autoencoder("no-such-autoencoder")
+
+
+def test_load_autoencoder_refuses_other_checkpoints(tmp_path):
+    path = tmp_path / "other.safetensors"
+    save_checkpoint(path, {"w": torch.zeros(1)}, {"kind": "vae"})
+    with pytest.raises(CheckpointError, match="not a KL autoencoder"):
+        load_autoencoder(str(path))
+
+
+def test_psnr_and_ssim_are_perfect_for_identical_images_and_drop_with_noise():
+    torch.manual_seed(0)
+    x = torch.rand(2, 3, 16, 16) * 2 - 1
+    assert torch.allclose(ssim(x, x), torch.ones(2))
+    assert (psnr(x, x) > 90).all()
+    noise = torch.randn_like(x)
+    noisy, noisier = (x + 0.2 * noise).clamp(-1, 1), (x + 0.6 * noise).clamp(-1, 1)
+    assert (ssim(noisier, x) < ssim(noisy, x)).all() and (ssim(noisy, x) < 0.99).all()
+    assert (psnr(noisier, x) < psnr(noisy, x)).all() and (psnr(noisy, x) < 25).all()
+    # MSE 0.04 on a peak-to-peak range of 2: 10·log10(4 / 0.04) = 20 dB
+    assert psnr(x + 0.2, x).mean().item() == pytest.approx(20.0, abs=1e-3)
+
+
+def test_world_kl_f4_tiny_recipe_exports_scaling_factor_and_reconstruction_metrics(tmp_path):
+    summary = run_recipe(
+        "world-kl-f4", RecipeOptions(tiny=True, out_dir=str(tmp_path), progress=False)
+    )
+    ae = load_autoencoder(summary["model"])
+    assert ae.config.scaling_factor != 1.0
+    card = (tmp_path / "world-kl-f4.md").read_text()
+    assert "PSNR" in card and "SSIM" in card and "scaling factor" in card
+    images = torch.rand(4, 3, 16, 16) * 2 - 1
+    metrics = reconstruction_metrics(ae, images)
+    assert set(metrics) == {"psnr", "ssim"} and metrics["psnr"] > 0
