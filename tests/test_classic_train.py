@@ -76,3 +76,17 @@ def test_digits_monitor_recognises_real_test_digits():
 def test_condition_needs_exactly_one_kind():
     with pytest.raises(ValueError, match="condition"):
         Condition()
+
+
+def test_world_monitor_histograms_the_shapes_the_parser_finds():
+    from genlab.io import to_tensor
+    from genlab.train.classic import WorldShapeMonitor
+    from genlab.world import SHAPES, Obj, Scene, render
+
+    scenes = [Scene((Obj(shape, "red", "large", 1, 1),)) for shape in ("circle", "circle", "star")]
+    images = torch.stack([to_tensor(render(s, 32)) for s in scenes])
+    blank = torch.full((1, 3, 32, 32), -1.0)  # nothing to find: counted as "none"
+    stats = WorldShapeMonitor()(torch.cat([images, blank]))
+    counts = stats["counts"]
+    assert counts[SHAPES.index("circle")] == 2 and counts[SHAPES.index("star")] == 1
+    assert counts[len(SHAPES)] == 1 and stats["classes_covered"] == 3
