@@ -49,7 +49,7 @@ def register(subparsers) -> None:
         help="which measurements to run ('all' adds the sweeps)",
     )
     p.add_argument(
-        "--n", type=int, default=200, help="images for FID/KID/IS/CLIP score (and each real set)"
+        "--n", type=int, default=100, help="images for FID/KID/IS/CLIP score (and each real set)"
     )
     p.add_argument(
         "--out", default="eval-report", help="output folder for report.html and report.json"
@@ -62,11 +62,14 @@ def register(subparsers) -> None:
     p.add_argument(
         "--prompts-per-category",
         type=int,
-        default=4,
-        help="compositional prompts per category and split",
+        default=None,
+        help="compositional prompts per category and split (default: max(1, n // 40))",
     )
     p.add_argument(
-        "--images-per-prompt", type=int, default=2, help="compositional images per prompt"
+        "--images-per-prompt",
+        type=int,
+        default=None,
+        help="compositional images per prompt (default: 2 from n = 100, else 1)",
     )
     p.add_argument(
         "--features",
@@ -83,30 +86,33 @@ def register(subparsers) -> None:
         "--no-sweep", action="store_true", help="skip the steps/sampler and guidance sweeps"
     )
     p.add_argument(
-        "--sweep-n", type=int, default=None, help="images per sweep point (default: n/2)"
+        "--sweep-n",
+        type=int,
+        default=None,
+        help="images per sweep point (default: max(10, n // 4))",
     )
     p.add_argument(
         "--sweep-steps",
         type=_ints,
-        default=(5, 10, 20),
+        default="5,10,20",
         help="comma-separated step counts for the sweep",
     )
     p.add_argument(
         "--sweep-samplers",
-        default="ddim,euler,dpmpp_2m",
+        default="ddim,dpmpp_2m",
         help="comma-separated samplers for the sweep",
     )
     p.add_argument(
         "--sweep-guidance",
         type=_floats,
-        default=(1.0, 2.0, 4.0, 7.5),
+        default="1,3,7.5",
         help="comma-separated guidance scales for the trade-off curve",
     )
     p.add_argument(
         "--sweep-prompts",
         type=int,
-        default=12,
-        help="compositional prompts per sweep point (12: one per category and split)",
+        default=6,
+        help="compositional prompts per sweep point, spread over the categories",
     )
     p.add_argument(
         "--to-history",

@@ -33,9 +33,11 @@ SUITES = ("all", "fid", "clip", "compositional")
 @dataclass
 class EvalOptions:
     suite: str = "all"
-    n: int = 200  # images for FID/KID/IS/CLIP score (and the real sets they are compared with)
-    prompts_per_category: int = 4  # per category and split in the compositional suite
-    images_per_prompt: int = 2
+    n: int = 100  # images for FID/KID/IS/CLIP score (and the real sets they are compared with)
+    # Compositional suite per category and split; None scales with n: max(1, n // 40) prompts,
+    # 2 images each from n = 100 (GenEval uses 4), else 1.
+    prompts_per_category: int | None = None
+    images_per_prompt: int | None = None
     images_per_caption: int = 4  # FID samples: n/4 captions × 4 seeds (batched generation)
     num_inference_steps: int = 20
     guidance_scale: float | None = None  # None: the pipeline's default
@@ -57,6 +59,11 @@ class EvalOptions:
 
     def validate(self) -> None:
         check_choice("suite", self.suite, SUITES)
+        if isinstance(self.n, int) and not isinstance(self.n, bool):
+            if self.prompts_per_category is None:
+                self.prompts_per_category = max(1, self.n // 40)
+            if self.images_per_prompt is None:
+                self.images_per_prompt = 2 if self.n >= 100 else 1
         for name in (
             "n",
             "prompts_per_category",
@@ -304,7 +311,7 @@ def sweeps(
     if not sampler.steps_matter:
         options.notes.append("sweeps skipped: this pipeline has no samplers or steps to vary")
         return out
-    n = options.sweep_n or max(M.MIN_SAMPLES["fid"], options.n // 2)
+    n = options.sweep_n or max(M.MIN_SAMPLES["fid"], options.n // 4)
     n = min(n, options.n)
     net = net or load_feature_net(options.features)
     if real_feats is None:
