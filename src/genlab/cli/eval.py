@@ -121,6 +121,12 @@ def register(subparsers) -> None:
     )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument(
+        "--device",
+        default=None,
+        help="device for the model's sampling, e.g. cuda (default: the pipeline's own); "
+        "feature networks and the scene parser run on the CPU",
+    )
+    p.add_argument(
         "--threads",
         type=int,
         default=0,
@@ -278,7 +284,7 @@ def run_eval(args) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    pipe = genlab.load(args.model)
+    pipe = genlab.load(args.model, **({"device": args.device} if args.device else {}))
     report = evaluate(pipe, args.model, options)
     html_path, json_path = write_report(report, args.out)
     if "fid" in report:
