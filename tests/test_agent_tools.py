@@ -82,7 +82,8 @@ class WorldVideoPainter:
 
     name = "world-video-painter"
 
-    def __call__(self, prompt, num_frames=8, seed=None, num_images=1, **kw):
+    def __call__(self, prompt, num_frames=8, seed=None, num_images=1, image=None, **kw):
+        self.first_frame = image
         scene = realize(parse_prompt(prompt).request, seed or 0)
         frames = [Image.fromarray(f) for f in render_video(scene, num_frames, 32)]
         return GenerationResult([], [frames], [{"prompt": prompt, "seed": seed}])
@@ -303,6 +304,16 @@ def test_video_is_generated_stored_and_analysed_with_its_motion(store):
     assert not wrong["satisfied"] and any("up" in p for p in wrong["problems"])
     edit = call(box, "edit_image", image_id=rec.id, instruction="make the circle green")
     assert edit.is_error and "videos cannot be edited" in edit.content["error"]
+
+
+def test_generate_video_can_animate_an_earlier_image(store):
+    ctx = context(store, request="a red circle moving right")
+    ctx.video_pipeline = WorldVideoPainter()
+    box = make_toolbox(ctx)
+    (image_id,) = call(box, "generate_image", prompt="a red circle").images
+    out = call(box, "generate_video", prompt="a red circle moving right", image_id=image_id)
+    assert not out.is_error and ctx.video_pipeline.first_frame.size == (32, 32)
+    assert store.get_image(out.images[0]).params["animated"] == image_id
 
 
 def test_still_image_is_not_judged_on_motion(store):

@@ -517,7 +517,11 @@ def _reason(check: dict) -> str:
 
 
 def generate_video(
-    ctx: ToolContext, prompt: str, num_frames: int = 8, seed: int | None = None
+    ctx: ToolContext,
+    prompt: str,
+    num_frames: int = 8,
+    seed: int | None = None,
+    image_id: str | None = None,
 ) -> dict:
     """Generate a short video (moving objects) from a prompt; returns its id and file path.
 
@@ -525,6 +529,7 @@ def generate_video(
         prompt: what to draw and how it moves, e.g. 'a red circle moving right'.
         num_frames: number of frames, 8 to 16.
         seed: seed of the video; omit for a fresh one.
+        image_id: an earlier image to animate (it becomes the first frame); omit to start fresh.
     """
     if not 8 <= num_frames <= 16:
         raise InvalidArgument("num_frames", "8 to 16 frames", num_frames)
@@ -538,13 +543,26 @@ def generate_video(
             )
         pipe = ctx.video_pipeline = load_pipeline(model)
     model = model or getattr(pipe, "name", "text2video")
+    first_frame = None
+    if image_id is not None:
+        from genlab.io import load_image
+
+        first_frame = load_image(ctx.image(image_id).path)
     s = seed if seed is not None else ctx.take_seeds(1)[0]
-    result = pipe(prompt, num_frames=num_frames, seed=s, num_images=1)
+    options = {"image": first_frame} if first_frame is not None else {}
+    result = pipe(
+        prompt,
+        num_inference_steps=ctx.num_inference_steps,
+        seed=s,
+        num_images=1,
+        num_frames=num_frames,
+        **options,
+    )
     from genlab.io import to_pil
 
     frames = [to_pil(f) for f in result.frames[0]]
     meta = dict(result.metadata[0]) if result.metadata else {}
-    meta.update(prompt=prompt, seed=s, num_frames=num_frames, model=model)
+    meta.update(prompt=prompt, seed=s, num_frames=num_frames, model=model, animated=image_id)
     with tempfile.TemporaryDirectory() as tmp:
         # Lossless animated WebP (as the server stores videos): exact colors for the parser.
         path = Path(tmp) / "video.webp"
