@@ -1,0 +1,97 @@
+"""Latent cache speed-up: one latent text-to-image training step (forward, backward, AdamW) reading
+cached latents vs encoding the batch's images with the KL autoencoder each step.
+
+    .venv/bin/python benchmarks/cache_speedup.py --n 256 --batch-size 32 --steps 10 --threads 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=256, help="world images to render and cache")
+    parser.add_argument("--batch-size", type=int, default=32, help="images per training step")
+    parser.add_argument("--steps", type=int, default=10, help="timed steps per variant")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument(
+        "--autoencoder",
+        default="world-kl-f4",
+        help="bundled name or checkpoint; an untrained kl-world-f4 if it is not there",
+    )
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    from genlab.data.cache import LatentCache, build_cache
+    from genlab.data.curate import CurationConfig, prepare
+    from genlab.errors import NotFound
+    from genlab.models import create_model
+    from genlab.models.autoencoder_kl import load_autoencoder
+    from genlab.train import RecipeOptions, TensorSource
+    from genlab.train.latent import LATENT_UNET, build_latent_t2i
+    from genlab.train.text2image import WorldT2ISpec, world_vocabulary
+
+    try:
+        ae = load_autoencoder(args.autoencoder)
+        ae_name = args.autoencoder
+    except NotFound:
+        torch.manual_seed(0)
+        ae, ae_name = create_model("kl-world-f4").eval(), "kl-world-f4 (untrained)"
+    tmp = Path(tempfile.mkdtemp(prefix="cache-bench-"))
+    prepare(
+        f"world:{args.n}", tmp / "shards", CurationConfig(workers=1, dedup=False), progress=False
+    )
+    t0 = time.perf_counter()
+    build_cache(
+        tmp / "shards", ae, tmp / "c.safetensors", tokenizer=world_vocabulary(), progress=False
+    )
+    cache_s = time.perf_counter() - t0
+    cache = LatentCache.load(tmp / "c.safetensors", autoencoder=ae)
+
+    spec = WorldT2ISpec(denoiser="unet-latent-world-m", denoiser_overrides=LATENT_UNET)
+    options = RecipeOptions(data_size=args.n, out_dir=str(tmp / "run"), progress=False)
+    job = build_latent_t2i("bench", spec, {}, options, ae)  # renders the same n images
+    task = job.task
+    sources = {
+        "encode each step": job.data,  # uint8 images + tokens in memory
+        "cached latents": TensorSource(
+            {"latents": cache.latents, "tokens": job.data.tensors["tokens"]}
+        ),
+    }
+    params = [p for m in task.modules().values() for p in m.parameters()]
+    opt = torch.optim.AdamW(params, lr=1e-4)
+    g = torch.Generator().manual_seed(0)
+    step_times: dict[str, list[float]] = {name: [] for name in sources}
+    # Interleaved (A, B, A, B, ...) and summarised by the median: on a shared CPU the load drifts,
+    # and interleaving spreads that drift over both variants equally.
+    for step in range(args.steps + 1):
+        for name, source in sources.items():
+            batch = source.fetch(torch.randint(0, args.n, (args.batch_size,), generator=g))
+            t0 = time.perf_counter()
+            loss, _ = task.training_step(batch, "main")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            if step:  # the first round warms up and is not timed
+                step_times[name].append(time.perf_counter() - t0)
+    times = {name: float(np.median(ts)) for name, ts in step_times.items()}
+
+    print(f"autoencoder {ae_name}; denoiser unet-latent-world-m {LATENT_UNET}; batch {args.batch_size}; "
+          f"{args.threads} thread(s); cache of {args.n} images built in {cache_s:.1f} s")  # fmt: skip
+    print("| training step | median seconds/step | images/s |")
+    print("|---|---|---|")
+    for name, t in times.items():
+        print(f"| {name} | {t:.3f} | {args.batch_size / t:.0f} |")
+    speedup = times["encode each step"] / times["cached latents"]
+    print(f"speed-up with the cache: {speedup:.2f}×")
+
+
+if __name__ == "__main__":
+    main()
