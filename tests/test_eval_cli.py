@@ -175,3 +175,25 @@ def test_eval_rejects_bad_numbers_and_unknown_models_before_sampling(capsys):
     assert main(["eval", "no-such-model", "--n", "20"]) == 2
     assert "unknown model" in capsys.readouterr().err
     assert main(["metrics", "ratings", "--db", "/nonexistent-dir/x/h.sqlite"]) in (0, 2)
+
+
+def test_eval_to_history_gives_preference_pairs_and_ratings_list_the_models(
+    tmp_path, monkeypatch, capsys
+):
+    from genlab.eval.preference import PreferenceStore
+
+    monkeypatch.setenv("GENLAB_HOME", str(tmp_path / "home"))
+    base = ["--suite", "compositional", "--prompts-per-category", "1", "--images-per-prompt", "1"]
+    for model in ("world-oracle", "world-oracle:blur=1.5"):
+        assert (
+            main(["eval", model, *base, "--to-history", "--out", str(tmp_path / model), "--quiet"])
+            == 0
+        )
+    store = PreferenceStore()
+    pair = store.next_pair(seed=0)
+    assert {pair.model_a, pair.model_b} == {"world-oracle", "world-oracle:blur=1.5"}
+    store.vote(pair.image_a, pair.image_b, "a" if pair.model_a == "world-oracle" else "b")
+    capsys.readouterr()
+    assert main(["metrics", "ratings"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].startswith("world-oracle ") and "1/0/0" in lines[1]

@@ -443,6 +443,10 @@ def _plots(sw: dict) -> list[str]:
     return tags
 
 
+def _clip_text(text: str, limit: int = 240) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _fmt(v) -> str:
     if isinstance(v, float):
         return f"{v:.4g}"
@@ -588,7 +592,7 @@ def render_html(report: dict) -> str:
         for r in comp.worst_failures(results):
             parts.append(
                 f"<div class='fail'>{_img_tag(_upscale(r.image, 128))}<br><b>{html.escape(r.prompt)}</b> "
-                f"({r.category}, {r.split}, seed {r.seed}, score {r.score:.2f})<br>parsed: {html.escape(r.parsed)}<br>"
+                f"({r.category}, {r.split}, seed {r.seed}, score {r.score:.2f})<br>parsed: {html.escape(_clip_text(r.parsed))}<br>"
                 + "<br>".join("✗ " + html.escape(x) for x in r.reasons)
                 + "</div>"
             )
