@@ -172,6 +172,7 @@ form.addEventListener("submit", async (event) => {
     const grid = $("#results");
     grid.replaceChildren(...snap.results.map(resultCard));
     loadGallery();
+    checkHealth();
   } catch (err) {
     $("#form-error").textContent = err.message;
     box.classList.add("hidden");
@@ -429,6 +430,7 @@ $("#edit-form").addEventListener("submit", async (event) => {
     showProgress(box, snap);
     $("#edit-results").replaceChildren(...snap.results.map(resultCard));
     loadGallery();
+    checkHealth();
   } catch (err) {
     $("#edit-error").textContent = err.message;
   } finally {
