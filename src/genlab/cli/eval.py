@@ -164,6 +164,16 @@ def register(subparsers) -> None:
     c.add_argument("--clip", default="world", help="world (bundled domain CLIP) or clip:PATH")
     _source_options(c)
     c.set_defaults(func=run_clip)
+    q = sub.add_parser(
+        "retrieve", help="text→image retrieval with the domain CLIP: the best matches in a set"
+    )
+    q.add_argument(
+        "query", metavar="TEXT", help="what to look for, e.g. 'a red circle above a blue star'"
+    )
+    q.add_argument("source", metavar="SOURCE", help=SOURCES_HELP)
+    q.add_argument("--k", type=int, default=5, help="how many matches to print")
+    _source_options(q)
+    q.set_defaults(func=run_retrieve)
     r = sub.add_parser(
         "ratings", help="Elo and Bradley–Terry ratings from pairwise preference votes"
     )
@@ -401,6 +411,30 @@ def run_clip(args) -> int:
     result = clip_metrics(load_clip_scorer(args.clip), s, args.seed)
     result.update({"n": len(s), "skipped": len(s.skipped)})
     _print(result, args.json)
+    return 0
+
+
+def run_retrieve(args) -> int:
+    from genlab.eval.features import bundled_path
+    from genlab.text.clip import DomainCLIP, retrieve
+
+    if args.k < 1:
+        raise InvalidArgument("k", "an integer ≥ 1", args.k)
+    s = load_source(args.source, args)
+    _skipped_note(s)
+    model = DomainCLIP.load(bundled_path("world-clip"))
+    hits = retrieve(model, args.query, s.images, args.k)
+    rows = [
+        {"rank": r + 1, "score": score, "image": s.names[i] if s.names else i}
+        | ({"caption": s.captions[i]} if s.captions else {})
+        for r, (i, score) in enumerate(hits)
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            extra = f"  ({row['caption']})" if "caption" in row else ""
+            print(f"{row['rank']:>3}. {row['score']:6.2f}  {row['image']}{extra}")
     return 0
 
 

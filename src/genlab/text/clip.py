@@ -148,3 +148,14 @@ def retrieval_recall(
     own = sims.diagonal().unsqueeze(1)
     rank = (sims > own).sum(1)  # images scoring strictly higher than the right one
     return {f"recall@{k}": float((rank < k).float().mean()) for k in ks}
+
+
+@torch.inference_mode()
+def retrieve(
+    model: DomainCLIP, query: str, images: torch.Tensor, k: int = 5
+) -> list[tuple[int, float]]:
+    """Text→image retrieval: indices of the k images most similar to `query`, with 100·cosine."""
+    img = torch.cat([model.encode_images(images[i : i + 256]) for i in range(0, len(images), 256)])
+    sims = (img @ model.encode_texts([query])[0]) * 100  # (N,)
+    top = sims.topk(min(k, len(sims)))
+    return [(int(i), float(s)) for s, i in zip(top.values, top.indices)]
