@@ -49,7 +49,10 @@ def test_jobs_interrupted_by_a_crash_are_marked_failed_and_no_file_is_half_writt
         )
         assert again.status_code == 202
         # An agent run still going when the server is stopped (gracefully) is closed as stopped.
-        long_run = {"request": "a red circle", "options": {"max_rounds": 20, "num_candidates": 1}}
+        long_run = {
+            "request": "two green triangles left of a pink star",
+            "options": {"max_rounds": 20, "num_candidates": 1},
+        }
         with client.stream("POST", "/api/agent", json=long_run) as response:
             data = next(line for line in response.iter_lines() if line.startswith("data:"))
         agent_run_id = json.loads(data[5:])["run_id"]
