@@ -191,7 +191,9 @@ def _source_options(p) -> None:
         help="images per generated set, and at most this many from a folder",
     )
     p.add_argument("--features", default="world", help="world, digits, inception:PATH, clip:PATH")
-    p.add_argument("--resize", type=int, default=None, help="resize folder images to N×N first")
+    p.add_argument(
+        "--resize", type=int, default=None, help="resize every set's images to N×N first"
+    )
     p.add_argument("--size", type=int, default=32, help="side of generated world scenes")
     p.add_argument(
         "--prompts", default=None, help="text file, one prompt per line, for model:NAME sources"
@@ -204,7 +206,22 @@ def _source_options(p) -> None:
 
 
 def load_source(spec: str, args, seed_offset: int = 0):
-    """An ImageSet from a SOURCE spec (see SOURCES_HELP)."""
+    """An ImageSet from a SOURCE spec (see SOURCES_HELP), resized to --resize N if given."""
+    if args.resize is not None and args.resize < 8:
+        raise InvalidArgument("resize", "a side of at least 8 pixels", args.resize)
+    return _resized(_load_source(spec, args, seed_offset), args.resize)
+
+
+def _resized(s, side: int | None):
+    if side and s.size != (side, side):
+        import torch.nn.functional as F
+
+        x = F.interpolate(s.images.float(), size=(side, side), mode="bicubic", antialias=True)
+        s.images = x.round().clamp(0, 255).to(s.images.dtype)
+    return s
+
+
+def _load_source(spec: str, args, seed_offset: int = 0):
     from genlab.eval.images import digits_set, from_pils, load_folder, world_set
 
     n, seed = args.n, args.seed + seed_offset
@@ -344,7 +361,10 @@ def run_fid(args) -> int:
     if args.source_a == "digits":  # the test split has 360 digits: take the floor from train
         from genlab.eval.images import digits_set
 
-        floor_ref, floor_set = a, digits_set(min(len(a), 1437), split="train", seed=args.seed)
+        floor_set = _resized(
+            digits_set(min(len(a), 1437), split="train", seed=args.seed), args.resize
+        )
+        floor_ref = a
         floor_note = f"digits (test split) vs digits (train split), n={len(floor_set)}"
     elif args.source_a in ("world", "world-held-out"):
         floor_ref, floor_set = a, load_source(args.source_a, args, seed_offset=2)
