@@ -1,0 +1,65 @@
+"""Video metrics: flicker is zero for still or steadily moving frames, the tracked parser scores
+real world clips as matching their prompts, subject consistency and FVD order what they should."""
+
+import numpy as np
+import pytest
+import torch
+
+from genlab.errors import InvalidArgument
+from genlab.eval.video import (
+    VideoFeatureNet,
+    flicker,
+    fvd,
+    motion_accuracy,
+    motion_prompts,
+    score_video,
+    subject_consistency,
+)
+from genlab.world import Obj, Scene, render_video
+
+
+def test_flicker_is_zero_for_a_still_video_and_high_for_alternating_frames():
+    scene = Scene((Obj("circle", "red", "large", 1, 1),), "black", {"motions": ["still"]})
+    still = render_video(scene, 6, 32)
+    assert flicker(still) == 0.0
+    other = render_video(Scene(scene.objects, "white", {"motions": ["still"]}), 6, 32)
+    alternating = np.stack([still[0], other[0]] * 3)
+    assert flicker(alternating) > 0.5
+
+
+def test_real_world_clips_score_full_motion_and_attribute_accuracy():
+    prompts, clips = motion_prompts(8, seed=3)
+    result = motion_accuracy(prompts, list(clips))
+    assert result["videos"] == 8
+    assert result["motion_accuracy"] >= 0.85 and result["attribute_accuracy"] == 1.0
+
+
+def test_a_clip_played_backwards_fails_its_motion_check():
+    scene = Scene((Obj("square", "blue", "large", 1, 1),), "black", {"motions": ["right"]})
+    clip = render_video(scene, 8, 32)
+    prompt = "a large blue square in the center moving right on a black background"
+    forward, backward = score_video(prompt, clip), score_video(prompt, clip[::-1])
+    assert forward.motion_ok == 1 and backward.motion_ok == 0 and backward.motion_total == 1
+
+
+def test_motion_accuracy_wants_one_prompt_per_video():
+    with pytest.raises(InvalidArgument, match="one prompt per video"):
+        motion_accuracy(["a red circle"], [])
+
+
+def test_subject_consistency_is_higher_for_one_scene_than_for_unrelated_frames():
+    _, clips = motion_prompts(8, seed=4)
+    same = subject_consistency(clips[0])
+    mixed = subject_consistency(clips[:, 0])  # first frames of 8 different scenes
+    assert same > 0.9 and mixed < same
+
+
+def test_fvd_is_near_zero_for_one_set_and_grows_for_broken_videos():
+    torch.manual_seed(0)
+    net = VideoFeatureNet(channels=(8, 8, 16)).eval()
+    _, real = motion_prompts(12, seed=5)
+    _, real2 = motion_prompts(12, seed=6)
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 256, real.shape, dtype=np.uint8)
+    assert fvd(real, real, net) < 1e-6
+    assert fvd(real, real2, net) < fvd(real, noise, net)
