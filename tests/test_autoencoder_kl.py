@@ -106,3 +106,14 @@ def test_world_kl_f4_tiny_recipe_exports_scaling_factor_and_reconstruction_metri
     images = torch.rand(4, 3, 16, 16) * 2 - 1
     metrics = reconstruction_metrics(ae, images)
     assert set(metrics) == {"psnr", "ssim"} and metrics["psnr"] > 0
+
+
+def test_bundled_world_kl_f4_reconstructs_world_scenes_with_unit_variance_latents():
+    from genlab.data.world import prerender
+
+    ae = load_autoencoder("world-kl-f4")
+    images = prerender(16, 32, seed=99, workers=1)["images"].permute(0, 3, 1, 2).float() / 127.5 - 1
+    latents = ae.encode_latents(images)
+    assert latents.shape == (16, 4, 8, 8)
+    assert 0.6 < latents.std().item() < 1.4  # the stored scaling factor was measured on this data
+    assert reconstruction_metrics(ae, images)["psnr"] > 24
