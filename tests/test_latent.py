@@ -140,3 +140,14 @@ def test_cli_cache_writes_the_file_and_names_the_autoencoder(tiny_ae_and_shards,
     assert read_checkpoint_config(out)["autoencoder"] == "tiny-a"
     assert main(["data", "cache", str(root / "shards"), "--autoencoder", "nope", "--out", str(out)]) == 2  # fmt: skip
     assert "no checkpoint or bundled autoencoder" in capsys.readouterr().err
+
+
+def test_latent_dit_recipe_trains_a_dit_on_latents(tmp_path):
+    summary = run_recipe(
+        "world-t2i-latent-dit",
+        RecipeOptions(tiny=True, out_dir=str(tmp_path), progress=False, steps=2),
+    )
+    config = read_checkpoint_config(summary["model"])
+    assert config["denoiser"]["arch"] == "dit" and config["denoiser"]["in_channels"] == 4
+    pipe = genlab.load(summary["model"], device="cpu")
+    assert pipe("a red circle", num_inference_steps=1, seed=0).images[0].size == (16, 16)
