@@ -117,3 +117,22 @@ def test_bundled_world_kl_f4_reconstructs_world_scenes_with_unit_variance_latent
     assert latents.shape == (16, 4, 8, 8)
     assert 0.6 < latents.std().item() < 1.4  # the stored scaling factor was measured on this data
     assert reconstruction_metrics(ae, images)["psnr"] > 24
+
+
+def test_optional_patch_gan_trains_a_discriminator_beside_the_autoencoder(tmp_path):
+    from genlab.train import TensorSource, TrainConfig, Trainer
+    from genlab.train.latent import AutoencoderKLTask
+
+    torch.manual_seed(0)
+    task = AutoencoderKLTask(create_model("kl-tiny"), disc_weight=0.1, disc_start=1)
+    images = torch.randint(0, 256, (16, 16, 16, 3), dtype=torch.uint8)
+    config = TrainConfig(steps=3, batch_size=4, out_dir=str(tmp_path), progress=False, log_every=1)
+    before = [p.clone() for p in task.discriminator.parameters()]
+    trainer = Trainer(task, TensorSource({"images": images}), config)
+    try:
+        summary = trainer.run()
+    finally:
+        trainer.close()
+    assert set(task.optimizer_groups()) == {"autoencoder", "discriminator"}
+    assert "g_loss" in summary["last_logs"] and "loss/discriminator" in summary["last_logs"]
+    assert any(not torch.equal(a, b) for a, b in zip(before, task.discriminator.parameters()))
