@@ -174,7 +174,7 @@ class AgentSession:
         refinement = getattr(self.backend, "refinement", None)
         outcome = AgentOutcome(
             run_id=self.run_id,
-            status="done" if ctx.images else ("stopped" if interrupted else "failed"),
+            status="stopped" if interrupted else ("done" if ctx.images else "failed"),
             stop_reason=reason,
             final_text=loop.final_text or (loop.error or ""),
             image_ids=list(ctx.images),
