@@ -113,3 +113,18 @@ def test_psnr_per_frame_gives_one_value_per_frame_and_rises_with_accuracy():
     psnr = psnr_per_frame(noisy, x)
     assert psnr.shape == (4,)
     assert (psnr_per_frame(x + 0.01 * torch.randn_like(x), x) > psnr).all()
+
+
+def test_cached_latents_are_the_encoder_means_saved_once_to_a_file(tmp_path):
+    from genlab.io import load_checkpoint
+    from genlab.train.video import cache_latents
+
+    torch.manual_seed(0)
+    vae = create_model("vae3d-tiny").eval()
+    videos = torch.randint(0, 256, (3, 5, 16, 16, 3), dtype=torch.uint8)
+    latents = cache_latents(vae, videos, tmp_path / "latents.safetensors", batch_size=2)
+    tensors, config = load_checkpoint(tmp_path / "latents.safetensors")
+    assert tensors["latents"].shape == (3, 4, 2, 4, 4) and config["kind"] == "latent-cache"
+    x = videos[:1].permute(0, 4, 1, 2, 3).float() / 127.5 - 1
+    assert torch.allclose(tensors["latents"][:1], vae.encode(x)[0], atol=1e-5)
+    assert torch.equal(latents, tensors["latents"])
