@@ -55,7 +55,9 @@ def bench_t2v(args) -> dict:
 
     torch.set_num_threads(args.threads)
     pipe = genlab.load(args.model, device="cpu")
-    return evaluate_pipeline(pipe, args.n, num_frames=args.frames, steps=args.steps)
+    return evaluate_pipeline(
+        pipe, args.n, num_frames=args.frames, steps=args.steps, features=args.features
+    )
 
 
 def main() -> None:
@@ -66,6 +68,7 @@ def main() -> None:
     p.add_argument("--n", type=int, default=32, help="clips / images / prompts")
     p.add_argument("--frames", type=int, default=8, help="frames per generated video (t2v)")
     p.add_argument("--steps", type=int, default=20, help="sampling steps (t2v)")
+    p.add_argument("--features", default="world-t2v-fvd", help="FVD feature network (t2v)")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     args = p.parse_args()
     result = {"vae": bench_vae, "upscaler": bench_upscaler, "t2v": bench_t2v}[args.what](args)

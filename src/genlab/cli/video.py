@@ -75,6 +75,9 @@ def register(subparsers) -> None:
     e.add_argument("--frames", default="8", help="frames per video")
     e.add_argument("--steps", default="20", help="denoising steps")
     e.add_argument("--seed", default="0", help="seed of prompts and noise")
+    e.add_argument(
+        "--features", default="world-t2v-fvd", help="FVD feature network: bundled name or path"
+    )
     e.add_argument("--json", action="store_true", help="print the result as JSON")
     e.set_defaults(func=run_eval)
 
@@ -168,6 +171,7 @@ def run_eval(args) -> int:
         num_frames=pipe.check_num_frames(_int("--frames", args.frames, 1)),
         steps=_int("--steps", args.steps, 1),
         seed=_int("--seed", args.seed),
+        features=args.features,
     )
     if args.json:
         print(json.dumps(result, indent=2))

@@ -222,7 +222,14 @@ def motion_prompts(n: int, seed: int = 0, n_objects=(1, 1), size: int = 32, num_
 
 
 def evaluate_pipeline(
-    pipe, n: int = 32, *, num_frames: int = 8, steps: int = 20, seed: int = 0, n_objects=(1, 1)
+    pipe,
+    n: int = 32,
+    *,
+    num_frames: int = 8,
+    steps: int = 20,
+    seed: int = 0,
+    n_objects=(1, 1),
+    features: str = "world-t2v-fvd",
 ) -> dict[str, float]:
     """Generate one video per evaluation prompt and report motion / attribute accuracy, FVD
     against the real clips, the real-vs-real FVD floor, flicker and subject consistency."""
@@ -236,7 +243,7 @@ def evaluate_pipeline(
         fake.append(np.stack([np.asarray(f) for f in video]))
     fake = np.stack(fake)
     out = motion_accuracy(prompts, list(fake))
-    net = load_video_features()
+    net = load_video_features(features)
     if n >= 10:
         out["fvd"] = fvd(real, fake, net)
         out["fvd_real_vs_real"] = fvd(real, real2, net)
