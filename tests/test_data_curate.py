@@ -203,3 +203,11 @@ def test_shards_are_complete_tar_files_with_png_txt_json(messy_folder, tmp_path)
         Image.open(io.BytesIO(tar.extractfile("00000000.png").read())).verify()
     assert names[:3] == ["00000000.png", "00000000.txt", "00000000.json"]
     assert meta["source_key"] and meta["caption_source"] in ("original", "cleaned")
+
+
+def test_clean_captions_are_left_alone():
+    from genlab.data.world import world_item
+
+    for i in range(50):
+        text = world_item(0, i)[1]
+        assert clean_caption(text) == text

@@ -49,7 +49,7 @@ _BOILERPLATE = [
 ]
 _BOILERPLATE_RE = re.compile("|".join(f"(?:{p})" for p in _BOILERPLATE), re.IGNORECASE)
 _SPACE_RE = re.compile(r"\s+")
-_EDGE_PUNCT = " \t\n-–—|:;,.·•*_~\"'()[]{}"
+_EDGE_JUNK = " \t\n-–—|:;,·•*_~"  # separators left at the ends once boilerplate is cut out
 
 
 def clean_caption(text: str | None) -> str | None:
@@ -59,7 +59,7 @@ def clean_caption(text: str | None) -> str | None:
         return None
     text = html.unescape(text)
     text = _BOILERPLATE_RE.sub(" ", text)
-    text = _SPACE_RE.sub(" ", text).strip(_EDGE_PUNCT)
+    text = _SPACE_RE.sub(" ", text).strip(_EDGE_JUNK)
     return text if re.search(r"[^\W\d_]", text) else None  # at least one letter
 
 
@@ -288,10 +288,10 @@ def world_clip_quality(images, captions) -> list[float]:
     import torch
 
     from genlab.eval.features import load_clip_scorer
-    from genlab.io import to_tensor
 
     scorer = load_clip_scorer("world")
-    x = torch.stack([to_tensor(im) for im in images])
+    arrays = [np.asarray(im.convert("RGB")) for im in images]
+    x = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2)  # uint8 (N, H, W, 3) -> (N, 3, H, W)
     img = torch.nn.functional.normalize(scorer.embed_images(x).float(), dim=-1)
     txt = torch.nn.functional.normalize(scorer.embed_texts(list(captions)).float(), dim=-1)
     return (img * txt).sum(-1).tolist()
