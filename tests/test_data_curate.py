@@ -211,3 +211,16 @@ def test_clean_captions_are_left_alone():
     for i in range(50):
         text = world_item(0, i)[1]
         assert clean_caption(text) == text
+
+
+def test_world_clip_quality_scores_matching_captions_above_swapped_ones():
+    from genlab.data.curate import world_clip_quality
+    from genlab.data.world import world_item
+    from genlab.world import render
+
+    items = [world_item(0, i) for i in range(12)]
+    images = [Image.fromarray(render(scene, 32)) for scene, _ in items]
+    captions = [text for _, text in items]
+    matched = np.mean(world_clip_quality(images, captions))
+    swapped = np.mean(world_clip_quality(images, captions[1:] + captions[:1]))
+    assert matched > swapped
