@@ -123,6 +123,19 @@ def test_motion_request_without_video_model_falls_back_to_still_images(store):
     assert errors and all(e["name"] == "generate_video" for e in errors)
 
 
+def test_general_model_gets_the_words_as_written_and_one_round(store):
+    from hosted_servers import KEY, OpenAIImagesServer
+
+    from genlab.pipelines.hosted import OpenAIImages
+
+    with OpenAIImagesServer() as server:
+        pipe = OpenAIImages("dall-e-2", api_key=KEY, base_url=server.url + "/v1")
+        out = run_agent("a cat astronaut", pipeline=pipe, store=store, num_candidates=2)
+    assert out.status == "done" and len(out.image_ids) == 2 and out.score is None
+    assert "general model" in out.stop_reason
+    assert store.get_image(out.best_image_id).prompt == "a cat astronaut"
+
+
 def test_bad_options_are_invalid_arguments(store):
     with pytest.raises(InvalidArgument, match="backend"):
         AgentSession(REQUEST, backend="gpt", store=store)

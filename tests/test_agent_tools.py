@@ -151,6 +151,17 @@ def test_refine_prompt_resolves_synonyms_and_reports_unsupported_words(store):
     assert "hat" in out.content["unsupported_words"] and "hat" in out.content["note"]
 
 
+def test_refine_prompt_passes_plain_english_to_a_general_model(store):
+    from genlab.pipelines.hosted import OpenAIImages
+
+    ctx = context(store)
+    ctx.pipeline = OpenAIImages(api_key="k", base_url="http://127.0.0.1:9/v1")  # never called
+    out = call(
+        make_toolbox(ctx), "refine_prompt", description="a cat  astronaut", style="watercolor"
+    )
+    assert not out.is_error and out.content["prompt"] == "a cat astronaut, watercolor"
+
+
 @pytest.mark.parametrize("text", ["", "   ", "qwzx blorp fnord"])
 def test_refine_prompt_on_nothing_drawable_says_what_the_world_can_draw(store, text):
     out = call(make_toolbox(context(store)), "refine_prompt", description=text)

@@ -81,9 +81,12 @@ class OfflinePlanner:
             return
         info = refined["content"]
         prompt = info["prompt"]
+        general = info.get("objects") is None  # a general model: the world parser cannot judge
         request_spec = parse_prompt(prompt).request
         variants = []
-        for k in range(self.num_variants):  # concrete layouts: positions pinned, same content
+        for k in range(
+            0 if general else self.num_variants
+        ):  # concrete layouts: positions pinned, same content
             try:
                 variant = canonical_caption(realize(request_spec, self.seed + 1000 + k))
             except ValueError:
@@ -129,6 +132,12 @@ class OfflinePlanner:
                 errors = "; ".join(r["content"]["error"] for r in made if r["is_error"])
                 self.stop_reason = f"generation failed: {errors}"
                 yield AssistantTurn(f"Nothing was drawn: {errors}")
+                return
+            if general:
+                self.stop_reason = "drawn by a general model, which the world's parser cannot judge"
+                yield AssistantTurn(
+                    f"Drew {len(ids)} candidates: {', '.join(ids)}; {self.stop_reason}."
+                )
                 return
             analysed = yield AssistantTurn(
                 f"Checking {len(ids)} images against the request.",

@@ -228,16 +228,37 @@ def _instruction_edit(parsed_scene, instruction: str):
 # --------------------------------------------------------------------------- the tools
 
 
+def _reads_plain_english(ctx: ToolContext) -> bool:
+    """Whether the drawing model is a general one (diffusers, hosted APIs) that wants the user's
+    own words rather than the world's canonical caption. An unloadable model counts as a world
+    model here: generate_image reports the real problem."""
+    from genlab.pipelines.diffusers_backend import DiffusersPipeline
+    from genlab.pipelines.hosted import OpenAIImages, StabilityImages
+
+    try:
+        pipe = ctx.pipe
+    except GenlabError:
+        return False
+    return isinstance(pipe, DiffusersPipeline | OpenAIImages | StabilityImages)
+
+
 def refine_prompt(ctx: ToolContext, description: str, style: str | None = None) -> dict:
     """Turn a person's description into the prompt the image model understands best.
 
     For the built-in world model this is the canonical caption (synonyms resolved, counts in
-    words); words the world cannot draw are listed so you can tell the user.
+    words); words the world cannot draw are listed so you can tell the user. General models
+    (diffusers, hosted APIs) get the description as written, with the style appended.
 
     Args:
         description: what the user wants, in their own words.
         style: optional style words; the built-in world has no styles, so they are reported back.
     """
+    if _reads_plain_english(ctx):
+        prompt = " ".join(description.split()) + (f", {style}" if style else "")
+        if not prompt:
+            raise InvalidArgument("description", "a description of what to draw", description)
+        note = "a general model: the description is passed on as written"
+        return {"prompt": prompt, "objects": None, "unsupported_words": [], "note": note}
     parsed = parse_request(description)
     unsupported = [w for w in parsed.unknown_words if w.lower() not in REQUEST_WORDS]
     if style:
