@@ -313,7 +313,8 @@ def generate_image(
     ids, paths = [], []
     for i, image in enumerate(result.images):
         meta = dict(result.metadata[i]) if i < len(result.metadata) else {}
-        meta.update(prompt=prompt, negative_prompt=negative_prompt, seed=seeds[i])
+        meta.update(prompt=prompt, negative_prompt=negative_prompt)
+        meta.setdefault("seed", seeds[i])  # a hosted API reports None: its images are not seeded
         meta.setdefault("num_inference_steps", steps)
         meta.setdefault("guidance_scale", guidance)
         rec = ctx.save(image, meta)
