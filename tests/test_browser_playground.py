@@ -17,8 +17,9 @@ from genlab.serve.launch import LocalServer, tiny_text2image_checkpoint
 CHROMIUM = "/usr/bin/chromium"
 TOKEN = "browser-token"
 SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "playground.png"
-# GENLAB_UPDATE_SCREENSHOT=1 refreshes the README's picture (drawn by world-t2i when bundled).
+# GENLAB_UPDATE_SCREENSHOT=1 refreshes the README's picture, drawn by the best bundled model.
 UPDATE_SCREENSHOT = bool(os.environ.get("GENLAB_UPDATE_SCREENSHOT"))
+SHOWCASE = next((m for m in ("world-t2i", "world-vq-ar") if m in bundled_models()), None)
 
 pytestmark = [
     pytest.mark.browser,
@@ -32,8 +33,8 @@ pytestmark = [
 def server(tmp_path_factory):
     model = tiny_text2image_checkpoint(tmp_path_factory.mktemp("model") / "tiny.safetensors")
     models = {"world-tiny": str(model)}
-    if UPDATE_SCREENSHOT and "world-t2i" in bundled_models():  # pictures worth looking at
-        models["world-t2i"] = str(bundled_models()["world-t2i"])
+    if UPDATE_SCREENSHOT and SHOWCASE:  # pictures worth looking at
+        models[SHOWCASE] = str(bundled_models()[SHOWCASE])
     extra = ["--default-model", "world-tiny"]
     with LocalServer(tmp_path_factory.mktemp("home"), models, extra, token=TOKEN) as srv:
         yield srv
@@ -191,8 +192,8 @@ def test_api_reference_page_is_drawn_from_the_schema_without_a_cdn(page, server)
 
 def test_screenshot_of_the_playground(page, tmp_path):
     page.click(".tab[data-tab='generate']")
-    if page.locator("#model option[value='world-t2i']").count():
-        page.select_option("#model", "world-t2i")
+    if UPDATE_SCREENSHOT and SHOWCASE:
+        page.select_option("#model", SHOWCASE)
         page.fill("#num_inference_steps", "16")
     page.fill("#prompt", "a red circle above a blue square")
     page.fill("#num_images", "4")
