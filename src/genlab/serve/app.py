@@ -197,6 +197,10 @@ def create_app(config: ServeConfig | None = None):
 
     add_agent_route(api, server)
     add_openai_routes(api, server)
+    from genlab.eval.preference import preference_router
+
+    # pairwise human preference: /preference (page) and /api/preference/{pair,vote,ratings}
+    api.include_router(preference_router(db_path=server.history.path), tags=["preference"])
     api.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app = BodyLimit(TokenAuth(api, config.token), config.max_body_bytes)
     if config.host in LOOPBACK_HOSTS:
