@@ -2,9 +2,9 @@
 
 import httpx
 import pytest
+from test_serve_api import wait_done
 
 from genlab.serve.launch import LocalServer, tiny_text2image_checkpoint
-from test_serve_api import wait_done
 
 
 @pytest.fixture(scope="module")
