@@ -131,6 +131,8 @@ def main() -> None:
         flops = forward_flops(task.denoiser, task.text_encoder.width, side, 48)
         trainer = Trainer(task, job.data, job.config)
         try:
+            if args.resume:
+                trainer.resume()
             summary = trainer.run()
         finally:
             trainer.close()
@@ -166,7 +168,8 @@ def print_table(out: Path) -> None:
         raise SystemExit(f"no results-*.json in {out}: run the benchmark first")
     rows = {kind: r["row"] for kind, r in sorted(results.items(), reverse=True)}  # pixel, latent
     a = next(iter(results.values()))["args"]
-    print(f"equal compute: {a['seconds']:.0f} s of training each on this machine "
+    seconds = next(iter(rows.values()))["train seconds"]
+    print(f"equal compute: {seconds:.0f} s of training each on this machine "
           f"({a['threads']} thread(s)), {a['size']}×{a['size']} world images, batch {a['batch_size']}")  # fmt: skip
     keys = [k for k in next(iter(rows.values())) if k != "model"]
     print("| | " + " | ".join(rows) + " |")
