@@ -52,6 +52,7 @@ class StagedClipSource(BatchSource):
         seed: int = 0,
         n_objects=(1, 2),
         motions=None,
+        max_cached: int = 50_000,
     ):
         if not stages or stages[0].start_step != 0:
             raise InvalidArgument("stages", "a list starting at step 0", stages)
@@ -59,6 +60,7 @@ class StagedClipSource(BatchSource):
         self.batch_size, self.tokenizer, self.max_length = batch_size, tokenizer, max_length
         self.size, self.corpus_size, self.seed = size, corpus_size, seed
         self.n_objects, self.motions = n_objects, motions
+        self.max_cached = max_cached  # rendered clips kept in memory (a bound for big corpora)
         self._cache: dict[tuple[int, int], np.ndarray] = {}
 
     def stage_of(self, step: int) -> Stage:
@@ -83,13 +85,16 @@ class StagedClipSource(BatchSource):
         from genlab.world.video import render_video
 
         key = (index, num_frames)
-        if key not in self._cache:
-            scene = self.scene(index)
-            if num_frames == 1:
-                self._cache[key] = render(scene, self.size)[None]
-            else:
-                self._cache[key] = render_video(scene, num_frames, self.size)
-        return self._cache[key]
+        if key in self._cache:
+            return self._cache[key]
+        scene = self.scene(index)
+        if num_frames == 1:
+            frames = render(scene, self.size)[None]
+        else:
+            frames = render_video(scene, num_frames, self.size)
+        if len(self._cache) < self.max_cached:
+            self._cache[key] = frames
+        return frames
 
     def fetch(self, indices: torch.Tensor) -> dict[str, torch.Tensor]:
         from genlab.world import Scene, caption
@@ -293,10 +298,10 @@ def build_world_t2v(name: str, spec: WorldT2VSpec, options: RecipeOptions) -> Tr
     )
     apply_options(config, options, name)
     config.budget_start = options.started
+    # tiny runs cap clips at 4 frames so that a smoke run stays within seconds
     stages = [
-        Stage(int(round(frac * config.steps)), (min(n, 4),) if tiny else tuple(lengths))
+        Stage(int(round(frac * config.steps)), (min(max(lengths), 4),) if tiny else tuple(lengths))
         for frac, lengths in spec.stages
-        for n in [max(lengths)]
     ]
     source = StagedClipSource(
         stages,
