@@ -92,7 +92,8 @@ class VideoDiT(DiT):
     def __init__(self, config: VideoDiTConfig | None = None, **overrides):
         config = (config or VideoDiTConfig()).replace(**overrides)
         check_choice("attention", config.attention, ATTENTION_MODES)
-        super().__init__(config)
+        super().__init__(config)  # embedders, conditioning and final layer are DiT's own
+        # Replace the 2D parts: patch embedding, blocks and the final layer's patch size.
         D, p, pt = config.hidden_size, config.patch_size, config.patch_size_t
         # 3D patch embedding: a (pt, p, p) patch of C channels -> one D-vector.
         self.x_embedder = nn.Conv3d(config.in_channels, D, (pt, p, p), stride=(pt, p, p))
