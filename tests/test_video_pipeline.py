@@ -148,3 +148,17 @@ def test_agent_animates_an_earlier_image_through_the_image_to_video_path(pipe, t
     out = generate_video(ctx, "a blue square moving right", num_frames=8, image_id=rec.id)
     frames = load_frames(out["paths"][0])
     assert len(frames) == 8 and np.array_equal(np.asarray(frames[0]), first)
+
+
+def test_cli_animates_an_image_given_as_the_first_frame(checkpoint, tmp_path):
+    from PIL import Image
+
+    first = np.zeros((16, 16, 3), np.uint8)
+    first[8:14, 2:8] = (0, 255, 0)
+    Image.fromarray(first).save(tmp_path / "first.png")
+    out = tmp_path / "animated.gif"
+    argv = ["video", "a green square moving right", "--model", str(checkpoint), "--steps", "1"]
+    assert main([*argv, "--image", str(tmp_path / "first.png"), "--out", str(out)]) == 0
+    frames, _ = read_video(out)
+    assert np.array_equal(frames[0], first)
+    assert read_video_params(out)["edit"] == "image_to_video"
