@@ -77,3 +77,20 @@ def test_real_pipeline_inpaints_a_region_and_img2img(tiny_checkpoint, tmp_path):
     assert read_params(store.get_image(region.images[0]).path)["edit"] == "inpaint"
     assert read_params(store.get_image(whole.images[0]).path)["edit"] == "img2img"
     assert store.get_image(whole.images[0]).parent_id == image_id
+
+
+def test_bundled_text_to_video_model_draws_through_generate_video(tmp_path):
+    from genlab.agent.tools import find_video_model
+
+    model = find_video_model()
+    if model is None:
+        pytest.skip("no text2video model is bundled in this checkout")
+    store = HistoryStore(tmp_path / "h.sqlite")
+    ctx = ToolContext("a red circle moving right", store=store, num_inference_steps=2)
+    box = make_toolbox(ctx)
+    out = box.call(ToolCall("1", "generate_video", {"prompt": "a red circle moving right"}))
+    assert not out.is_error, out.content
+    rec = store.get_image(out.images[0])
+    assert rec.kind == "video" and rec.model == model and out.content["num_frames"] >= 1
+    analysis = box.call(ToolCall("2", "analyze_image", {"image_id": rec.id}))
+    assert not analysis.is_error and 0.0 <= analysis.content["score"] <= 1.0

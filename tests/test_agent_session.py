@@ -5,7 +5,12 @@ import json
 
 import pytest
 from llm_servers import SERVERS, Turn, base_url_for
-from test_agent_tools import WorldPainter, WorldVideoPainter, painter_checkpoint
+from test_agent_tools import (  # noqa: F401 (no_bundled_models is a fixture)
+    WorldPainter,
+    WorldVideoPainter,
+    no_bundled_models,
+    painter_checkpoint,
+)
 
 from genlab.agent import AgentSession, run_agent
 from genlab.cli import main
@@ -114,6 +119,7 @@ def test_motion_request_draws_videos_when_a_video_model_is_there(store):
     assert out.satisfied and store.get_image(out.best_image_id).kind == "video"
 
 
+@pytest.mark.usefixtures("no_bundled_models")
 def test_motion_request_without_video_model_falls_back_to_still_images(store):
     out = run_agent("a crimson ball sliding right", pipeline=WorldPainter(), store=store)
     assert out.satisfied and store.get_image(out.best_image_id).kind == "image"

@@ -295,7 +295,15 @@ def test_bad_edits_are_error_results_naming_the_problem(store, arguments, messag
     assert store.counts()["images"] == 1, "a refused edit adds nothing"
 
 
-def test_generate_video_is_not_available_without_a_text2video_model(store):
+@pytest.fixture
+def no_bundled_models(tmp_path, monkeypatch):
+    """An install whose weights folder is empty: no bundled text-to-video model (world-t2v is)."""
+    from genlab.pipelines import registry
+
+    monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path / "no-weights")
+
+
+def test_generate_video_is_not_available_without_a_text2video_model(store, no_bundled_models):
     out = call(make_toolbox(context(store)), "generate_video", prompt="a red circle moving right")
     assert out.is_error and "not available" in out.content["error"]
 
