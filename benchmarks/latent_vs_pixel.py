@@ -107,6 +107,11 @@ def main() -> None:
         help="run one model only (e.g. both at once in two processes, under the same load)",
     )
     parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the runs in --out for another --seconds each (same other arguments)",
+    )
+    parser.add_argument(
         "--table", action="store_true", help="only print the table of the results already in --out"
     )
     parser.add_argument(
