@@ -47,6 +47,12 @@ class AnthropicBackend:
             api_key=api_key, base_url=self.base_url, max_retries=max_retries, timeout=timeout
         )
 
+    def ask(self, system: str, text: str, image_png: bytes | None = None) -> str:
+        """A plain answer (no tools), optionally about an image: the vision critic's call."""
+        from genlab.agent.vision import anthropic_ask
+
+        return anthropic_ask(self, system, text, image_png)
+
     def complete(
         self, system: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
     ) -> AssistantTurn:

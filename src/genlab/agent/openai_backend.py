@@ -50,6 +50,12 @@ class OpenAIBackend:
             api_key=api_key, base_url=self.base_url, max_retries=max_retries, timeout=timeout
         )
 
+    def ask(self, system: str, text: str, image_png: bytes | None = None) -> str:
+        """A plain answer (no tools), optionally about an image: the vision critic's call."""
+        from genlab.agent.vision import openai_ask
+
+        return openai_ask(self, system, text, image_png)
+
     def complete(
         self, system: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
     ) -> AssistantTurn:

@@ -130,6 +130,7 @@ class AgentSession:
             pipeline=pipeline,
             video_model=video_model,
             video_pipeline=video_pipeline,
+            llm=self.backend if hasattr(self.backend, "ask") else None,
         )
         self.loop = AgentLoop(
             self.backend,

@@ -54,6 +54,7 @@ class ToolContext:
     video_model: str | None = None
     pipeline: Any = None  # an already loaded pipeline (e.g. the server's); else genlab.load(model)
     video_pipeline: Any = None  # likewise for generate_video; else video_model or a bundled one
+    llm: Any = None  # an API backend with ask(): critic and prompt writer for general models
     analyses: dict[str, dict[str, Any]] = field(default_factory=dict)  # image id -> analyze_image
     images: dict[str, ImageRecord] = field(default_factory=dict)
     _next_seed: int | None = None
@@ -254,10 +255,16 @@ def refine_prompt(ctx: ToolContext, description: str, style: str | None = None) 
         style: optional style words; the built-in world has no styles, so they are reported back.
     """
     if _reads_plain_english(ctx):
-        prompt = " ".join(description.split()) + (f", {style}" if style else "")
-        if not prompt:
+        if not description.strip():
             raise InvalidArgument("description", "a description of what to draw", description)
-        note = "a general model: the description is passed on as written"
+        if ctx.llm is not None:
+            from genlab.agent.vision import write_prompt
+
+            prompt = write_prompt(ctx.llm, description, style)
+            note = f"a general model: prompt written by {ctx.llm.name}:{ctx.llm.model}"
+        else:
+            prompt = " ".join(description.split()) + (f", {style}" if style else "")
+            note = "a general model: the description is passed on as written"
         return {"prompt": prompt, "objects": None, "unsupported_words": [], "note": note}
     parsed = parse_request(description)
     unsupported = [w for w in parsed.unknown_words if w.lower() not in REQUEST_WORDS]
@@ -446,6 +453,8 @@ def analyze_image(ctx: ToolContext, image_id: str, question: str | None = None) 
     from genlab.world.match import match
 
     rec = ctx.image(image_id)
+    if _reads_plain_english(ctx):
+        return _critique_general(ctx, rec, image_id, question)
     against = question or ctx.request
     try:
         wanted = parse_request(against)
@@ -488,6 +497,24 @@ def analyze_image(ctx: ToolContext, image_id: str, question: str | None = None) 
     }
     if notes:
         out["notes"] = notes
+    if question is None:
+        ctx.analyses[image_id] = out
+        ctx.store.set_image_score(image_id, out["score"])
+    return out
+
+
+def _critique_general(ctx: ToolContext, rec, image_id: str, question: str | None) -> dict:
+    """analyze_image for images of a general model: the scene parser only reads the built-in
+    world, so a vision-capable LLM (the run's API backend) describes and scores the image."""
+    if ctx.llm is None:
+        raise GenlabError(
+            "analyze_image: this image comes from a general model and the scene parser only reads "
+            "the built-in world; run the agent with --backend anthropic or openai (a vision model)"
+        )
+    from genlab.agent.vision import critique
+
+    out = {"image_id": image_id, "kind": rec.kind, "compared_with": question or ctx.request}
+    out.update(critique(ctx.llm, Path(rec.path).read_bytes(), ctx.request, question))
     if question is None:
         ctx.analyses[image_id] = out
         ctx.store.set_image_score(image_id, out["score"])
