@@ -49,3 +49,12 @@ def test_png_carries_generation_parameters(tmp_path):
 def test_save_image_rejects_non_png_path(tmp_path):
     with pytest.raises(InvalidArgument, match="out"):
         save_image(tmp_path / "x.jpg", torch.zeros(3, 8, 8))
+
+
+def test_atomic_writes_get_normal_file_permissions(tmp_path):
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    path = save_image(tmp_path / "x.png", torch.zeros(3, 8, 8))
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask

@@ -21,6 +21,8 @@ from genlab.errors import CheckpointError, GenlabError, InvalidArgument
 CONFIG_KEY = "genlab_config"
 FORMAT_VERSION = 1
 PARAMS_KEY = "genlab"  # PNG text chunk holding the generation parameters as JSON
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 @contextlib.contextmanager
@@ -34,6 +36,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file normal permissions
     try:
         yield tmp_path
         os.replace(tmp_path, path)
