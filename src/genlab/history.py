@@ -161,6 +161,17 @@ class Page:
         }
 
 
+_WRITER_LOCKS: dict[str, threading.Lock] = {}
+_WRITER_LOCKS_GUARD = threading.Lock()
+
+
+def _writer_lock(path: Path) -> threading.Lock:
+    """One lock per database file in this process: every store on it shares the writer path."""
+    key = str(Path(path).resolve())
+    with _WRITER_LOCKS_GUARD:
+        return _WRITER_LOCKS.setdefault(key, threading.Lock())
+
+
 class HistoryStore:
     """Runs, steps and images in SQLite (WAL) plus PNG files; safe to share between threads.
 
@@ -177,7 +188,7 @@ class HistoryStore:
             default_images = self.path.parent / "images"
         self.images_dir = Path(images_dir) if images_dir is not None else default_images
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
+        self._lock = _writer_lock(self.path)
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -209,9 +220,18 @@ class HistoryStore:
         finally:
             conn.close()
 
+    def reader(self):
+        """A short-lived connection for reads (other tables in this database use it too)."""
+        return self._connect()
+
+    def writer(self):
+        """The one writer path of this database file, for other tables in it too."""
+        return self._write()
+
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """The one writer path: an immediate transaction, committed whole or rolled back whole."""
+        """The one writer path: an immediate transaction, committed whole or rolled back whole.
+        Every store on the same file shares one lock, so writes queue in-process."""
         with self._lock, self._connect() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:

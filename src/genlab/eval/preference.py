@@ -7,13 +7,9 @@ different models form a pair. `preference_router()` gives the serve engineer a p
 
 from __future__ import annotations
 
-import contextlib
 import math
-import sqlite3
-import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -77,32 +73,12 @@ class PreferenceStore:
 
         self.history = HistoryStore(path)  # creates the database and its images table if needed
         self.path = self.history.path
-        self._lock = threading.Lock()
+        # reads and writes go through the history store's paths: one writer per database file
+        self._connect, self._write = self.history.reader, self.history.writer
         with self._write() as conn:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
-
-    @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA busy_timeout=30000")
-        try:
-            yield conn
-        finally:
-            conn.close()
-
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock, self._connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
 
     # ------------------------------------------------------------------ pairs and votes
 
