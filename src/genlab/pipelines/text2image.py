@@ -253,45 +253,21 @@ class Text2ImagePipeline:
         mask=None,
         strength=None,
     ) -> GenerationResult:
-        if guidance_scale is None:
-            guidance_scale = self.default_guidance_scale
-        check_generation_args(
-            num_inference_steps=num_inference_steps,
-            guidance_scale=guidance_scale,
-            seed=seed,
-            num_images=num_images,
+        guidance_scale, seed = self._check_request(
+            prompts, negative_prompt, num_inference_steps, guidance_scale, sampler, seed, num_images
         )
-        check_choice("sampler", sampler, sorted(SAMPLERS))
-        if not prompts or not all(isinstance(p, str) for p in prompts):
-            raise InvalidArgument("prompt", "a string or a non-empty list of strings", prompts)
-        if negative_prompt is not None and not isinstance(negative_prompt, str):
-            raise InvalidArgument("negative_prompt", "a string or None", negative_prompt)
         H = self.image_size if height is None else height
         W = self.image_size if width is None else width
         self._check_size(H, W)
-        if seed is None:
-            seed = random.SystemRandom().randrange(2**31)
         device = self.device
 
         expanded = [p for p in prompts for _ in range(num_images)]
         B = len(expanded)
-        cond = self.encode(expanded).cond
-        uncond = (
-            self.text_encoder.encode([negative_prompt]).cond
-            if negative_prompt
-            else self.text_encoder.null(1).cond
-        )
-        denoise = classifier_free_guidance(self.denoiser, cond, uncond, guidance_scale)
+        denoise = self._guided_denoiser(expanded, negative_prompt, guidance_scale)
         C = self.denoiser.config.in_channels
         f = self._latent_factor()
         H, W = H // f, W // f  # the denoiser's grid: pixels, or latents of a latent model
-        # Per-image starting noise on the CPU (same on every device), seed + i for image i.
-        x_T = torch.stack(
-            [
-                torch.randn((C, H, W), generator=torch.Generator().manual_seed(seed + i))
-                for i in range(B)
-            ]
-        ).to(device)
+        x_T = self._initial_noise((C, H, W), seed, B)
         kwargs: dict[str, Any] = {}
         if init is not None:
             init = init.to(device).unsqueeze(0)
@@ -323,9 +299,89 @@ class Text2ImagePipeline:
             images = self.autoencoder.decode_latents(images)
             H, W = H * f, W * f
         pils = [to_pil(img) for img in images.clamp(-1, 1).cpu()]
-        truncated = self.text_encoder.tokenizer(expanded, self.max_prompt_tokens).truncated
+        extra: dict[str, Any] = {}
+        if init is not None:
+            extra["edit"] = "inpaint" if mask is not None else "img2img"
+            if strength is not None:
+                extra["strength"] = strength
+        metadata = self._metadata(
+            expanded,
+            negative_prompt,
+            seed,
+            num_inference_steps,
+            guidance_scale,
+            sampler,
+            eta,
+            height=H,
+            width=W,
+            **extra,
+        )
+        return GenerationResult(images=pils, metadata=metadata)
+
+    # ------------------------------------------------------------------ steps shared with video
+
+    def _check_request(
+        self,
+        prompts,
+        negative_prompt,
+        num_inference_steps,
+        guidance_scale,
+        sampler,
+        seed,
+        num_images,
+    ) -> tuple[float, int]:
+        """Validate the common arguments; return (guidance_scale, seed) with defaults filled in."""
+        if guidance_scale is None:
+            guidance_scale = self.default_guidance_scale
+        check_generation_args(
+            num_inference_steps=num_inference_steps,
+            guidance_scale=guidance_scale,
+            seed=seed,
+            num_images=num_images,
+        )
+        check_choice("sampler", sampler, sorted(SAMPLERS))
+        if not prompts or not all(isinstance(p, str) for p in prompts):
+            raise InvalidArgument("prompt", "a string or a non-empty list of strings", prompts)
+        if negative_prompt is not None and not isinstance(negative_prompt, str):
+            raise InvalidArgument("negative_prompt", "a string or None", negative_prompt)
+        if seed is None:
+            seed = random.SystemRandom().randrange(2**31)
+        return guidance_scale, seed
+
+    def _guided_denoiser(self, prompts: list[str], negative_prompt, guidance_scale):
+        """CFG denoiser: the prompts against the negative prompt (or the learned null)."""
+        cond = self.encode(prompts).cond
+        uncond = (
+            self.text_encoder.encode([negative_prompt]).cond
+            if negative_prompt
+            else self.text_encoder.null(1).cond
+        )
+        return classifier_free_guidance(self.denoiser, cond, uncond, guidance_scale)
+
+    def _initial_noise(self, item_shape: tuple[int, ...], seed: int, batch: int) -> torch.Tensor:
+        """Per-item starting noise drawn on the CPU (the same on every device), seed + i for item i."""
+        return torch.stack(
+            [
+                torch.randn(item_shape, generator=torch.Generator().manual_seed(seed + i))
+                for i in range(batch)
+            ]
+        ).to(self.device)
+
+    def _metadata(
+        self,
+        prompts,
+        negative_prompt,
+        seed,
+        num_inference_steps,
+        guidance_scale,
+        sampler,
+        eta,
+        **extra,
+    ) -> list[dict[str, Any]]:
+        """One dict per output with everything needed to regenerate it alone."""
+        truncated = self.text_encoder.tokenizer(prompts, self.max_prompt_tokens).truncated
         metadata = []
-        for i, p in enumerate(expanded):
+        for i, p in enumerate(prompts):
             meta = {
                 "prompt": p,
                 "negative_prompt": negative_prompt,
@@ -335,19 +391,15 @@ class Text2ImagePipeline:
                 "guidance_scale": float(guidance_scale),
                 "sampler": sampler,
                 "model": self.name,
-                "height": H,
-                "width": W,
+                **{k: v for k, v in extra.items() if k in ("height", "width", "num_frames")},
             }
             if eta is not None:
                 meta["eta"] = eta
-            if init is not None:
-                meta["edit"] = "inpaint" if mask is not None else "img2img"
-                if strength is not None:
-                    meta["strength"] = strength
+            meta.update({k: v for k, v in extra.items() if k not in meta})
             if truncated[i]:
                 meta["truncated"] = True
             metadata.append(meta)
-        return GenerationResult(images=pils, metadata=metadata)
+        return metadata
 
     def _latent_factor(self) -> int:
         return 1 if self.autoencoder is None else int(self.autoencoder.downsample_factor)

@@ -4,16 +4,15 @@ DiT over (C, T, H, W) clips → frames; image → video keeps a given first fram
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from genlab.diffusion import SAMPLERS, NoiseSchedule, classifier_free_guidance, sample
-from genlab.errors import CheckpointError, InvalidArgument, check_choice
+from genlab.diffusion import NoiseSchedule, sample
+from genlab.errors import CheckpointError, InvalidArgument
 from genlab.io import load_checkpoint, to_pil
-from genlab.pipelines.base import GenerationResult, check_generation_args
+from genlab.pipelines.base import GenerationResult
 from genlab.pipelines.registry import register_pipeline
 from genlab.pipelines.text2image import (
     DEFAULT_SAMPLER,
@@ -132,43 +131,20 @@ class Text2VideoPipeline(Text2ImagePipeline):
         """
         prompts = [prompt] if isinstance(prompt, str) else list(prompt)
         num_frames = self.num_frames if num_frames is None else num_frames
-        if guidance_scale is None:
-            guidance_scale = self.default_guidance_scale
-        check_generation_args(
-            num_inference_steps=num_inference_steps,
-            guidance_scale=guidance_scale,
-            seed=seed,
-            num_images=num_images,
+        guidance_scale, seed = self._check_request(
+            prompts, negative_prompt, num_inference_steps, guidance_scale, sampler, seed, num_images
         )
-        check_choice("sampler", sampler, sorted(SAMPLERS))
-        if not prompts or not all(isinstance(p, str) for p in prompts):
-            raise InvalidArgument("prompt", "a string or a non-empty list of strings", prompts)
-        if negative_prompt is not None and not isinstance(negative_prompt, str):
-            raise InvalidArgument("negative_prompt", "a string or None", negative_prompt)
         T = self.check_num_frames(num_frames)
         first = None if image is None else _image_tensor(image)
         H = first.shape[1] if first is not None else (height or self.image_size)
         W = first.shape[2] if first is not None else (width or self.image_size)
         self._check_size(H, W)
-        if seed is None:
-            seed = random.SystemRandom().randrange(2**31)
         device = self.device
 
         expanded = [p for p in prompts for _ in range(num_images)]
         B, C = len(expanded), self.denoiser.config.in_channels
-        cond = self.encode(expanded).cond
-        uncond = (
-            self.text_encoder.encode([negative_prompt]).cond
-            if negative_prompt
-            else self.text_encoder.null(1).cond
-        )
-        denoise = classifier_free_guidance(self.denoiser, cond, uncond, guidance_scale)
-        x_T = torch.stack(
-            [
-                torch.randn((C, T, H, W), generator=torch.Generator().manual_seed(seed + i))
-                for i in range(B)
-            ]
-        ).to(device)  # (B, C, T, H, W), the same noise on every device
+        denoise = self._guided_denoiser(expanded, negative_prompt, guidance_scale)
+        x_T = self._initial_noise((C, T, H, W), seed, B)  # (B, C, T, H, W)
         kwargs: dict[str, Any] = {}
         if first is not None:
             # Image → video as inpainting in time: frame 0 is known, frames 1.. are generated.
@@ -191,29 +167,20 @@ class Text2VideoPipeline(Text2ImagePipeline):
             **kwargs,
         ).clamp(-1, 1)
         frames = [[to_pil(f) for f in v.transpose(0, 1).cpu()] for v in videos]  # (C,T,H,W)
-        truncated = self.text_encoder.tokenizer(expanded, self.max_prompt_tokens).truncated
-        metadata = []
-        for i, p in enumerate(expanded):
-            meta = {
-                "prompt": p,
-                "negative_prompt": negative_prompt,
-                "seed": seed + i,
-                "batch_seed": seed,
-                "num_inference_steps": num_inference_steps,
-                "guidance_scale": float(guidance_scale),
-                "sampler": sampler,
-                "model": self.name,
-                "height": H,
-                "width": W,
-                "num_frames": T,
-            }
-            if eta is not None:
-                meta["eta"] = eta
-            if first is not None:
-                meta["edit"] = "image_to_video"
-            if truncated[i]:
-                meta["truncated"] = True
-            metadata.append(meta)
+        extra = {"edit": "image_to_video"} if first is not None else {}
+        metadata = self._metadata(
+            expanded,
+            negative_prompt,
+            seed,
+            num_inference_steps,
+            guidance_scale,
+            sampler,
+            eta,
+            height=H,
+            width=W,
+            num_frames=T,
+            **extra,
+        )
         return GenerationResult(images=[f[0] for f in frames], frames=frames, metadata=metadata)
 
     def animate(self, image, prompt: str, **kwargs) -> GenerationResult:
