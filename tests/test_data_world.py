@@ -126,3 +126,18 @@ def test_digit_captions_can_vary():
     captions = {ds[i]["caption"] for i in range(8)}
     assert any(c.startswith("a handwritten") for c in captions)
     assert any(c.startswith("the number") for c in captions)
+
+
+def test_balanced_stream_mixes_small_and_alike_scenes_without_held_out_pairs():
+    from genlab.data.world import balanced_item
+
+    counts, alike = {1: 0, 2: 0, 3: 0, 4: 0}, 0
+    for i in range(1000):
+        scene, text = balanced_item(0, i)
+        counts[len(scene.objects)] += 1
+        alike += len(scene.objects) > 1 and len({o.shape for o in scene.objects}) == 1
+        assert not any((o.color, o.shape) in HELD_OUT for o in scene.objects)
+        assert parse_prompt(text).unknown_words == []
+    assert counts[1] + counts[2] > 600  # one and two objects: what prompts ask for most
+    assert alike > 150  # 2-4 objects of one shape: counts to learn from
+    assert balanced_item(0, 7) == balanced_item(0, 7)

@@ -115,3 +115,38 @@ def test_benchmark_refuses_an_unknown_sampler_in_one_line(tiny_checkpoint, tmp_p
     assert rc == 2
     err = capsys.readouterr().err
     assert err.startswith("genlab: error: --samplers") and "dpmpp_2m" in err
+
+
+_cpu_spec = importlib.util.spec_from_file_location(
+    "cpu_sampling_benchmark", Path(__file__).parents[1] / "benchmarks" / "cpu_sampling.py"
+)
+cpu_bench = importlib.util.module_from_spec(_cpu_spec)
+_cpu_spec.loader.exec_module(cpu_bench)
+
+
+def test_cpu_sampling_benchmark_times_each_config_and_checks_before_equals_after(
+    tiny_checkpoint, tmp_path, capsys
+):
+    out = tmp_path / "cpu"
+    rc = cpu_bench.main(
+        ["--models", str(tiny_checkpoint), "--samplers", "ddim", "euler_a", "--steps", "2",
+         "--num-images", "3", "--num-before", "2", "--out-dir", str(out)]
+    )  # fmt: skip
+    assert rc == 0
+    report = json.loads((out / "cpu_sampling.json").read_text())
+    rows = report["models"][str(tiny_checkpoint)]["rows"]
+    assert set(rows) == {"ddim", "euler_a"}
+    for row in rows.values():
+        assert all(row[c] > 0 for c in ("before", "threads", "after"))
+    # The slow loop and the batched pipeline draw the same pixels (deterministic sampler only).
+    assert rows["ddim"]["max_abs_diff_before_vs_after"] <= 2 / 127.5
+    assert "max_abs_diff_before_vs_after" not in rows["euler_a"]
+    assert "after/before" in capsys.readouterr().out
+
+
+def test_cpu_sampling_benchmark_refuses_bad_counts_in_one_line(tiny_checkpoint, capsys):
+    rc = cpu_bench.main(
+        ["--models", str(tiny_checkpoint), "--num-before", "9", "--num-images", "4"]
+    )
+    assert rc == 2
+    assert capsys.readouterr().err.startswith("genlab: error: --num-before")

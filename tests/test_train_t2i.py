@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 import torch
 
 import genlab
@@ -82,3 +83,19 @@ def test_world_t2i_dit_recipe_trains_a_dit(tmp_path):
     assert pipe.denoiser.config.arch == "dit"
     image = np.asarray(pipe("a star", seed=1, num_inference_steps=2).images[0])
     assert image.shape == (16, 16, 3)
+
+
+def test_balanced_corpus_with_varied_captions_is_deterministic_and_checks_its_options():
+    from genlab.errors import InvalidArgument
+
+    tok = world_vocabulary()
+    kw = dict(size=16, seed=1, tokenizer=tok, max_length=48, workers=1, progress=False)
+    a = world_corpus(10, scenes="balanced", captions="varied", chunk=4, **kw)
+    b = world_corpus(10, scenes="balanced", captions="varied", chunk=10, **kw)
+    assert torch.equal(a["images"], b["images"]) and torch.equal(a["tokens"], b["tokens"])
+    assert not (a["tokens"] == 1).any()  # varied captions stay within the vocabulary
+    plain = world_corpus(10, **kw)
+    assert not torch.equal(a["images"], plain["images"])
+    for key, value in (("scenes", "odd"), ("captions", "short")):
+        with pytest.raises(InvalidArgument, match=key):
+            world_corpus(2, **{key: value}, **kw)

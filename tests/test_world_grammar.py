@@ -216,3 +216,35 @@ def test_canonical_text_of_chained_relations_reads_back_the_same(prompt):
     again = parse_prompt(canonical_caption(request))
     assert again.unknown_words == [] and again.request.normalized() == request.normalized()
     assert match(request, realize(request, 1)).satisfied
+
+
+def test_varied_captions_are_true_of_their_scene_and_read_back():
+    from genlab.world.caption import varied_caption
+
+    rng = np.random.default_rng(0)
+    left_out = counted = 0
+    for seed in range(400):
+        scene = sample_scene(seed)
+        text, request = varied_caption(scene, rng)
+        parsed = parse_prompt(text)
+        assert parsed.unknown_words == [], text
+        assert parsed.request.normalized() == request.normalized(), text
+        assert match(text, scene).score == 1.0, text  # a partial caption is still true
+        left_out += any(o.color is None or o.size is None for o in request.objects)
+        counted += any(o.count > 1 for o in request.objects)
+    assert left_out > 200 and counted > 10  # attributes do go unsaid; alike objects are counted
+
+
+def test_varied_captions_count_alike_objects_without_ambiguity():
+    from genlab.world.caption import varied_caption
+
+    scene = Scene(
+        tuple(Obj("square", c, "small", r, 0) for r, c in enumerate(("red", "blue", "red"))),
+        "gray",
+    )
+    texts = {varied_caption(scene, s, keep_color=0.0)[0] for s in range(200)}
+    # With colors unsaid, the three squares are only ever "three squares" (never "two squares
+    # and a square"), whatever the template.
+    assert any("three" in t for t in texts)
+    for t in texts:
+        assert match(t, scene).score == 1.0, t

@@ -16,7 +16,7 @@ from genlab.errors import InvalidArgument
 from genlab.world.caption import caption
 from genlab.world.render import check_size, render
 from genlab.world.sample import sample_scene
-from genlab.world.spec import Scene
+from genlab.world.spec import COLORS, HELD_OUT, SHAPES, SIZES, Scene
 from genlab.world.video import check_num_frames, render_video, sample_video_scene
 
 _CHUNK = 1024  # scenes per process-pool task
@@ -35,6 +35,40 @@ def world_item(
     rng = np.random.default_rng([seed, index])
     scene = sample_scene(rng, n_objects=n_objects, exclude_held_out=not include_held_out)
     return scene, caption(scene, None if canonical else rng)
+
+
+# Scene mix of text-to-image training (kind, share): the plain stream, then scenes of the sizes
+# people ask for most (one or two objects), then 2-4 alike objects so that counts appear at all
+# (in the plain stream, four objects of one shape are a 1-in-125 event).
+BALANCED_MIX = (("any", 0.3), ("one", 0.2), ("two", 0.3), ("alike", 0.2))
+
+
+def balanced_scene(rng) -> Scene:
+    """A scene from BALANCED_MIX (held-out pairs excluded): rebalanced training data."""
+    u, kind = rng.random(), BALANCED_MIX[-1][0]
+    for name, share in BALANCED_MIX:
+        if u < share:
+            kind = name
+            break
+        u -= share
+    if kind == "any":
+        return sample_scene(rng)
+    if kind in ("one", "two"):
+        return sample_scene(rng, n_objects=1 if kind == "one" else 2)
+    shape = SHAPES[int(rng.integers(len(SHAPES)))]
+    colors = [c for c in COLORS if (c, shape) not in HELD_OUT]
+    if rng.random() < 0.5:  # one color for all, or any colors
+        colors = [colors[int(rng.integers(len(colors)))]]
+    sizes = [list(SIZES)[int(rng.integers(len(SIZES)))]] if rng.random() < 0.5 else None
+    n = int(rng.integers(2, 5))
+    return sample_scene(rng, n_objects=n, shapes=[shape], colors=colors, sizes=sizes)
+
+
+def balanced_item(seed: int, index: int) -> tuple[Scene, str]:
+    """Scene and full caption number `index` of the rebalanced text-to-image stream."""
+    rng = np.random.default_rng([seed, index, 1])
+    scene = balanced_scene(rng)
+    return scene, caption(scene, rng)
 
 
 def video_item(

@@ -14,6 +14,7 @@ import torch
 from tqdm import tqdm
 
 from genlab.diffusion import NoiseSchedule, diffusion_loss
+from genlab.errors import InvalidArgument
 from genlab.pipelines.text2image import Text2ImagePipeline
 from genlab.text import TextEncoder, Tokenizer
 from genlab.train.data import TensorSource
@@ -148,24 +149,31 @@ def world_vocabulary(seed: int = 0, n_scenes: int = 4000) -> Tokenizer:
 def _render_chunk(job) -> tuple[np.ndarray, np.ndarray]:
     """Worker: items [start, stop) of the world stream -> images (n, S, S, 3), tokens (n, K, L).
 
-    Item i is genlab.data.world's scene i (the same image `prerender` gives) with its caption,
-    plus K - 1 more captions of other templates drawn with (seed, i, k).
+    scenes "plain": item i is genlab.data.world's scene i (the same image `prerender` gives);
+    "balanced": the rebalanced stream (genlab.data.world.balanced_item). Caption 0 is the
+    item's full caption; captions 1..K-1 are drawn with (seed, i, k): full ones ("plain") or
+    ones that may leave colors and sizes unsaid and count alike objects ("varied").
     """
-    from genlab.data.world import world_item
+    from genlab.data.world import balanced_item, world_item
     from genlab.text import split_words
     from genlab.world import caption, render
+    from genlab.world.caption import varied_caption
 
-    start, stop, seed, size, k, max_length, vocab = job
+    start, stop, seed, size, k, max_length, vocab, scenes, captions = job
+    item = balanced_item if scenes == "balanced" else world_item
     index = {w: i for i, w in enumerate(vocab)}
     n = stop - start
     images = np.empty((n, size, size, 3), np.uint8)
     tokens = np.zeros((n, k, max_length), np.int16)
     for j in range(n):
-        scene, text = world_item(seed, start + j)
+        scene, text = item(seed, start + j)
         images[j] = render(scene, size)
         for c in range(k):
-            if c:
-                text = caption(scene, np.random.default_rng([seed, start + j, c]))
+            rng = np.random.default_rng([seed, start + j, c])
+            if c and captions == "varied":
+                text = varied_caption(scene, rng)[0]
+            elif c:
+                text = caption(scene, rng)
             ids = [index.get(w, 1) for w in split_words(text)][:max_length]
             tokens[j, c, : len(ids)] = ids
     return images, tokens
@@ -182,16 +190,24 @@ def world_corpus(
     workers: int | None = None,
     chunk: int = 2000,
     progress: bool = True,
+    scenes: str = "plain",
+    captions: str = "plain",
 ) -> dict[str, torch.Tensor]:
     """Render the first `n` training scenes of the world stream (held-out pairs excluded, as
-    genlab.data.world.prerender) with K captions each, tokenized once.
+    genlab.data.world.prerender) with K captions each, tokenized once. `scenes` ("plain" or
+    "balanced") and `captions` ("plain" or "varied") choose the mix, see `_render_chunk`.
 
     Returns {"images": uint8 (n, size, size, 3), "tokens": int16 (n, K, max_length)}. Work is
     spread over a process pool ("spawn", safe next to CUDA); the result depends only on seed.
     """
+    if scenes not in ("plain", "balanced"):
+        raise InvalidArgument("scenes", "'plain' or 'balanced'", scenes)
+    if captions not in ("plain", "varied"):
+        raise InvalidArgument("captions", "'plain' or 'varied'", captions)
     workers = workers or max(1, min(os.cpu_count() or 1, 32))
+    vocab = tokenizer.vocab
     jobs = [
-        (s, min(s + chunk, n), seed, size, captions_per_image, max_length, tokenizer.vocab)
+        (s, min(s + chunk, n), seed, size, captions_per_image, max_length, vocab, scenes, captions)
         for s in range(0, n, chunk)
     ]
     bar = tqdm(total=n, desc="rendering world", unit="img", disable=not progress)
@@ -255,6 +271,9 @@ class WorldT2ISpec:
     batch_size: int = 512
     lr: float = 5e-4
     warmup_steps: int = 500
+    scenes: str = "balanced"  # see world_corpus
+    captions: str = "varied"
+    min_snr_gamma: float | None = None
 
 
 UNET_S = dict(
@@ -302,6 +321,8 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options:
         max_length=spec.max_length,
         workers=1 if n <= 2000 else None,
         progress=options.progress,
+        scenes=spec.scenes,
+        captions=spec.captions,
     )
     if cuda and not tiny:
         # The whole corpus lives on the GPU as uint8: batches are one indexing op, no loader.
@@ -312,6 +333,7 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options:
         schedule,
         spec.prediction_type,
         cond_dropout=0.1,
+        min_snr_gamma=spec.min_snr_gamma,
         name=name,
         image_size=size,
         sample_prompts=sample_prompts(4 if tiny else 16),

@@ -4,11 +4,12 @@ the prompt grammar reads back to the request they were written from.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from genlab.world.grammar import (
     SceneRequest,
     canonical_caption,
+    group_alike,
     phrase_request,
     request_of,
 )
@@ -91,3 +92,41 @@ def caption(scene: Scene, rng=None) -> str:
     if rng is None:
         return canonical_caption(scene)
     return caption_and_request(scene, rng)[0]
+
+
+def varied_caption(
+    scene: Scene, rng=None, *, keep_color: float = 0.7, keep_size: float = 0.4
+) -> tuple[str, SceneRequest]:
+    """A true caption of `scene` that may leave attributes unsaid, and the request it states.
+
+    Each shape keeps its color with probability `keep_color` and its size with `keep_size`;
+    with the "counts" detail, objects that read alike afterwards are grouped ("three circles",
+    "two red squares and a star"). Text-to-image training mixes these with the full captions so
+    that a model meets prompts as people write them ("a circle", "two circles", "a red circle
+    above a square"), not only exhaustive lists: the recaptioning lesson of DALL-E 3 (Betker et
+    al. 2023, §3), in miniature.
+    """
+    rng = as_generator(rng)
+    template = random_template(scene, rng)
+    request = request_of(scene, template.detail, with_background=template.with_background)
+    # One decision per shape: "two squares and a small square" would be ambiguous.
+    keep = {o.shape: (rng.random() < keep_color, rng.random() < keep_size) for o in request.objects}
+    objects = [
+        replace(
+            o,
+            color=o.color if keep[o.shape][0] else None,
+            size=o.size if keep[o.shape][1] else None,
+        )
+        for o in request.objects
+    ]
+    if template.detail == "counts":
+        objects = group_alike(objects)
+    request = replace(request, objects=tuple(objects))
+
+    def pick(options):
+        return options[int(rng.integers(len(options)))]
+
+    text = template.prefix + phrase_request(request, pick, joiner=template.joiner)
+    if template.capitalize:
+        text = text[0].upper() + text[1:] + "."
+    return text, request

@@ -124,6 +124,16 @@ def _attrs(o: ObjectRequest) -> tuple:
     return (o.shape, o.color, o.size, o.count, o.motion)
 
 
+def group_alike(objects) -> list[ObjectRequest]:
+    """Alike single objects (same stated shape, color, size, motion) as one group with a count,
+    in order of first appearance: red circle, blue square, red circle -> two red circles, ..."""
+    grouped: dict[tuple, int] = {}
+    for o in objects:
+        key = (o.shape, o.color, o.size, o.motion)
+        grouped[key] = grouped.get(key, 0) + o.count
+    return [ObjectRequest(s, c, z, n, motion=m) for (s, c, z, m), n in grouped.items()]
+
+
 @dataclass
 class PromptParse:
     """Result of parse_prompt: the request, the words not understood, and the canonical text."""
@@ -303,10 +313,7 @@ def request_of(
         objects.append(ObjectRequest(o.shape, o.color, o.size, 1, *at, motion))
     relations: tuple[RelationRequest, ...] = ()
     if detail == "counts":
-        grouped: dict[tuple, int] = {}
-        for o in objects:
-            grouped[_attrs(o)] = grouped.get(_attrs(o), 0) + 1
-        objects = [ObjectRequest(s, c, z, n, motion=m) for (s, c, z, _, m), n in grouped.items()]
+        objects = group_alike(objects)
     elif detail == "relation":
         if len(objects) != 2:
             raise InvalidArgument(
