@@ -197,3 +197,16 @@ def test_eval_to_history_gives_preference_pairs_and_ratings_list_the_models(
     assert main(["metrics", "ratings"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[1].startswith("world-oracle ") and "1/0/0" in lines[1]
+
+
+def test_eval_compositional_on_one_split_only(tmp_path, capsys):
+    out = tmp_path / "rep"
+    argv = ["eval", "world-oracle", "--suite", "compositional", "--prompts-per-category", "2",
+            "--images-per-prompt", "1", "--splits", "held_out", "--out", str(out), "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert set(report["compositional"]) >= {"held_out"}
+    assert "in_distribution" not in report["compositional"]
+    assert report["compositional"]["held_out"]["images"] == 12  # 6 categories × 2 prompts
+    assert main([*argv[:-5], "--splits", "train", "--out", str(out)]) == 2
+    assert "splits" in capsys.readouterr().err

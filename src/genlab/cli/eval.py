@@ -66,6 +66,11 @@ def register(subparsers) -> None:
         help="compositional prompts per category and split (default: max(1, n // 40))",
     )
     p.add_argument(
+        "--splits",
+        default="in_distribution,held_out",
+        help="comma-separated compositional splits: in_distribution, held_out",
+    )
+    p.add_argument(
         "--images-per-prompt",
         type=int,
         default=None,
@@ -289,6 +294,7 @@ def run_eval(args) -> int:
         n=args.n,
         prompts_per_category=args.prompts_per_category,
         images_per_prompt=args.images_per_prompt,
+        splits=tuple(x.strip() for x in args.splits.split(",") if x.strip()),
         num_inference_steps=args.steps,
         guidance_scale=args.guidance,
         sampler=args.sampler,

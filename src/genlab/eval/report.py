@@ -38,6 +38,7 @@ class EvalOptions:
     # 2 images each from n = 100 (GenEval uses 4), else 1.
     prompts_per_category: int | None = None
     images_per_prompt: int | None = None
+    splits: tuple[str, ...] = ("in_distribution", "held_out")  # compositional prompt splits
     images_per_caption: int = 4  # FID samples: n/4 captions × 4 seeds (batched generation)
     num_inference_steps: int = 20
     guidance_scale: float | None = None  # None: the pipeline's default
@@ -75,6 +76,8 @@ class EvalOptions:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InvalidArgument(name, "an integer ≥ 1", value)
+        if not self.splits or any(s not in comp.SPLITS for s in self.splits):
+            raise InvalidArgument("splits", "one or more of " + ", ".join(comp.SPLITS), self.splits)
         if self.suite in ("all", "fid"):
             M.check_count("fid", self.n, "n")
         if self.guidance_scale is not None and (
@@ -244,7 +247,7 @@ def evaluate(pipe, name: str, options: EvalOptions) -> dict:
             "real": clip_metrics(scorer, real, options.seed),
         }
     if "compositional" in suites:
-        prompts = comp.suite(options.prompts_per_category, seed=options.seed)
+        prompts = comp.suite(options.prompts_per_category, seed=options.seed, splits=options.splits)
         results = comp.run_suite(
             lambda texts, k, s: sampler.image_set(texts, k, s, options.progress, **gen_kw),
             prompts,
