@@ -99,3 +99,16 @@ def test_balanced_corpus_with_varied_captions_is_deterministic_and_checks_its_op
     for key, value in (("scenes", "odd"), ("captions", "short")):
         with pytest.raises(InvalidArgument, match=key):
             world_corpus(2, **{key: value}, **kw)
+
+
+@pytest.mark.parametrize(
+    "recipe, arch, export", [("world-t2i-cpu", "dit", "world-t2i"),
+                             ("world-t2i-cpu-unet", "unet", "world-t2i-unet")]
+)  # fmt: skip
+def test_cpu_recipes_export_their_denoiser_under_their_names(tmp_path, recipe, arch, export):
+    options = RecipeOptions(tiny=True, steps=3, out_dir=str(tmp_path), progress=False)
+    summary = run_recipe(recipe, options)
+    assert summary["model"].endswith(f"{export}.safetensors")
+    pipe = genlab.load(summary["model"], device="cpu")
+    assert pipe.denoiser.config.arch == arch and pipe.info["training"]["recipe"] == recipe
+    assert f"`{recipe}`" in (tmp_path / f"{export}.md").read_text()

@@ -1,7 +1,8 @@
-"""CPU-sized recipes for the bundled world text-to-image model, for machines without a GPU: a small
-U-Net (`world-t2i-cpu`) and a DiT over 4×4 pixel patches (`world-t2i-cpu-dit`) with the same data,
-text encoder, objective and optimizer, so that the two can be compared at equal compute (run them
-side by side with one thread each and the same --time-budget).
+"""CPU-sized recipes for the bundled world text-to-image model, for machines without a GPU: a DiT over
+4×4 pixel patches (`world-t2i-cpu`, the bundled `world-t2i`) and a small U-Net
+(`world-t2i-cpu-unet`) with the same data, text encoder, objective and optimizer, so that the two
+can be compared at equal compute (run them side by side with one thread each and the same
+--time-budget; docs/training.md has the measured comparison).
 
 The GPU recipes (`world-t2i`, `world-t2i-dit`) are the ones to use where a GPU is available;
 these are what the bundled weights were trained with when no GPU time was left.
@@ -37,18 +38,18 @@ def _cpu_spec(denoiser: str, overrides: dict) -> WorldT2ISpec:
 
 @register_recipe("world-t2i-cpu")
 def world_t2i_cpu(options: RecipeOptions) -> TrainJob:
-    """Text-to-image U-Net (≈1.9M, 0.67 GFLOPs/image) + text encoder on 100k rebalanced world
+    """Text-to-image DiT-p4 (≈5.1M, 0.44 GFLOPs/image) + text encoder on 100k rebalanced world
     scenes with varied captions, sized for a 2-core CPU; exported as the bundled `world-t2i`."""
-    job = build_world_t2i("world-t2i", _cpu_spec("unet-world-s", UNET_CPU), TINY_UNET, options)
+    job = build_world_t2i("world-t2i", _cpu_spec("dit-world-s", DIT_CPU), TINY_DIT, options)
     job.config.recipe = "world-t2i-cpu"
     job.config.export_name = "world-t2i"  # the bundled name
     return job
 
 
-@register_recipe("world-t2i-cpu-dit")
-def world_t2i_cpu_dit(options: RecipeOptions) -> TrainJob:
-    """world-t2i-cpu with a DiT-p4 denoiser (≈5.1M, 0.44 GFLOPs/image): the equal-compute rival."""
-    job = build_world_t2i("world-t2i", _cpu_spec("dit-world-s", DIT_CPU), TINY_DIT, options)
-    job.config.recipe = "world-t2i-cpu-dit"
-    job.config.export_name = "world-t2i-dit"
+@register_recipe("world-t2i-cpu-unet")
+def world_t2i_cpu_unet(options: RecipeOptions) -> TrainJob:
+    """world-t2i-cpu with a U-Net denoiser (≈1.9M, 0.67 GFLOPs/image): the equal-compute rival."""
+    job = build_world_t2i("world-t2i", _cpu_spec("unet-world-s", UNET_CPU), TINY_UNET, options)
+    job.config.recipe = "world-t2i-cpu-unet"
+    job.config.export_name = "world-t2i-unet"
     return job
