@@ -68,6 +68,18 @@ def random_template(scene: Scene, rng) -> Template:
     )
 
 
+def write(template: Template, request: SceneRequest, rng) -> str:
+    """The text of `request` in `template`'s wording, synonyms drawn with `rng`."""
+
+    def pick(options):
+        return options[int(rng.integers(len(options)))]
+
+    text = template.prefix + phrase_request(request, pick, joiner=template.joiner)
+    if template.capitalize:
+        text = text[0].upper() + text[1:] + "."
+    return text
+
+
 def caption_and_request(scene: Scene, rng=None, template: Template | None = None):
     """A random caption of `scene` and the SceneRequest it states (what the grammar reads back)."""
     rng = as_generator(rng)
@@ -76,14 +88,7 @@ def caption_and_request(scene: Scene, rng=None, template: Template | None = None
     request: SceneRequest = request_of(
         scene, template.detail, with_background=template.with_background
     )
-
-    def pick(options):
-        return options[int(rng.integers(len(options)))]
-
-    text = template.prefix + phrase_request(request, pick, joiner=template.joiner)
-    if template.capitalize:
-        text = text[0].upper() + text[1:] + "."
-    return text, request
+    return write(template, request, rng), request
 
 
 def caption(scene: Scene, rng=None) -> str:
@@ -122,11 +127,4 @@ def varied_caption(
     if template.detail == "counts":
         objects = group_alike(objects)
     request = replace(request, objects=tuple(objects))
-
-    def pick(options):
-        return options[int(rng.integers(len(options)))]
-
-    text = template.prefix + phrase_request(request, pick, joiner=template.joiner)
-    if template.capitalize:
-        text = text[0].upper() + text[1:] + "."
-    return text, request
+    return write(template, request, rng), request
