@@ -125,7 +125,7 @@ def bench_model(name: str, samplers, steps: int, n: int, n_before: int, compile_
                 pipeline_images(pipe, sampler, 2, n, 0)
                 dt, _ = timed(pipeline_images, pipe, sampler, steps, n, 0)
                 rows[sampler]["after+compile"] = n / dt
-        configs.append("after+compile")
+            configs.append("after+compile")
     return {"rows": rows, "configs": configs, "compile_s": compile_s}
 
 

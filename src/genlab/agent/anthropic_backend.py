@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from genlab.agent.loop import AssistantTurn
@@ -71,14 +73,8 @@ class AnthropicBackend:
         }
         if system:
             kwargs["system"] = system
-        try:
+        with api_errors(self):
             response = self.client.messages.create(**kwargs)
-        except self._sdk.APIConnectionError as e:
-            raise GenlabError(f"anthropic backend: cannot reach {self.base_url} ({e})") from None
-        except self._sdk.APIStatusError as e:
-            raise GenlabError(
-                f"anthropic backend: {self.base_url} answered HTTP {e.status_code}: {_message(e)}"
-            ) from None
         text, calls = [], []
         for block in response.content:
             if block.type == "text":
@@ -116,6 +112,23 @@ def to_anthropic_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]
             else:
                 out.append({"role": "user", "content": [block]})
     return out
+
+
+@contextmanager
+def api_errors(backend) -> Iterator[None]:
+    """Turn the SDK's connection and HTTP-status errors of one call into a one-line GenlabError
+    naming the backend and its URL (both SDKs share these exception names)."""
+    try:
+        yield
+    except backend._sdk.APIConnectionError as e:
+        raise GenlabError(
+            f"{backend.name} backend: cannot reach {backend.base_url} ({e})"
+        ) from None
+    except backend._sdk.APIStatusError as e:
+        raise GenlabError(
+            f"{backend.name} backend: {backend.base_url} answered HTTP {e.status_code}: "
+            f"{_message(e)}"
+        ) from None
 
 
 def _message(e: Exception) -> str:

@@ -8,7 +8,7 @@ import json
 import os
 from typing import Any
 
-from genlab.agent.anthropic_backend import _message
+from genlab.agent.anthropic_backend import api_errors
 from genlab.agent.loop import AssistantTurn
 from genlab.agent.toolkit import ToolCall
 from genlab.errors import GenlabError
@@ -59,19 +59,13 @@ class OpenAIBackend:
     def complete(
         self, system: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
     ) -> AssistantTurn:
-        try:
+        with api_errors(self):
             response = self.client.chat.completions.create(
                 model=self.model,
                 max_tokens=self.max_tokens,
                 messages=to_openai_messages(system, messages),
                 tools=[{"type": "function", "function": t} for t in tools],
             )
-        except self._sdk.APIConnectionError as e:
-            raise GenlabError(f"openai backend: cannot reach {self.base_url} ({e})") from None
-        except self._sdk.APIStatusError as e:
-            raise GenlabError(
-                f"openai backend: {self.base_url} answered HTTP {e.status_code}: {_message(e)}"
-            ) from None
         if not response.choices:
             raise GenlabError(f"openai backend: {self.base_url} returned no choices")
         message = response.choices[0].message

@@ -13,6 +13,7 @@ import json
 import re
 from typing import Any
 
+from genlab.agent.anthropic_backend import api_errors
 from genlab.errors import GenlabError
 
 CRITIC_SYSTEM = (
@@ -35,19 +36,13 @@ def anthropic_ask(backend, system: str, text: str, image_png: bytes | None = Non
             {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": data}}
         )
     content.append({"type": "text", "text": text})
-    try:
+    with api_errors(backend):
         response = backend.client.messages.create(
             model=backend.model,
             max_tokens=backend.max_tokens,
             system=system,
             messages=[{"role": "user", "content": content}],
         )
-    except backend._sdk.APIConnectionError:
-        raise GenlabError(f"anthropic backend: cannot reach {backend.base_url}") from None
-    except backend._sdk.APIStatusError as e:
-        raise GenlabError(
-            f"anthropic backend: {backend.base_url} answered HTTP {e.status_code}"
-        ) from None
     return "".join(b.text for b in response.content if b.type == "text")
 
 
@@ -57,18 +52,12 @@ def openai_ask(backend, system: str, text: str, image_png: bytes | None = None) 
     if image_png is not None:
         url = "data:image/png;base64," + base64.b64encode(image_png).decode()
         content.append({"type": "image_url", "image_url": {"url": url}})
-    try:
+    with api_errors(backend):
         response = backend.client.chat.completions.create(
             model=backend.model,
             max_tokens=backend.max_tokens,
             messages=[{"role": "system", "content": system}, {"role": "user", "content": content}],
         )
-    except backend._sdk.APIConnectionError:
-        raise GenlabError(f"openai backend: cannot reach {backend.base_url}") from None
-    except backend._sdk.APIStatusError as e:
-        raise GenlabError(
-            f"openai backend: {backend.base_url} answered HTTP {e.status_code}"
-        ) from None
     if not response.choices:
         raise GenlabError(f"openai backend: {backend.base_url} returned no choices")
     return response.choices[0].message.content or ""

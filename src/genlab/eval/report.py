@@ -76,8 +76,10 @@ class EvalOptions:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InvalidArgument(name, "an integer ≥ 1", value)
-        if not self.splits or any(s not in comp.SPLITS for s in self.splits):
+        if not self.splits:
             raise InvalidArgument("splits", "one or more of " + ", ".join(comp.SPLITS), self.splits)
+        for split in self.splits:
+            check_choice("splits", split, comp.SPLITS)
         if self.suite in ("all", "fid"):
             M.check_count("fid", self.n, "n")
         if self.guidance_scale is not None and (

@@ -14,7 +14,7 @@ import torch
 from tqdm import tqdm
 
 from genlab.diffusion import NoiseSchedule, diffusion_loss
-from genlab.errors import InvalidArgument
+from genlab.errors import check_choice
 from genlab.pipelines.text2image import Text2ImagePipeline
 from genlab.text import TextEncoder, Tokenizer
 from genlab.train.data import TensorSource
@@ -200,10 +200,8 @@ def world_corpus(
     Returns {"images": uint8 (n, size, size, 3), "tokens": int16 (n, K, max_length)}. Work is
     spread over a process pool ("spawn", safe next to CUDA); the result depends only on seed.
     """
-    if scenes not in ("plain", "balanced"):
-        raise InvalidArgument("scenes", "'plain' or 'balanced'", scenes)
-    if captions not in ("plain", "varied"):
-        raise InvalidArgument("captions", "'plain' or 'varied'", captions)
+    check_choice("scenes", scenes, ("plain", "balanced"))
+    check_choice("captions", captions, ("plain", "varied"))
     workers = workers or max(1, min(os.cpu_count() or 1, 32))
     vocab = tokenizer.vocab
     jobs = [
