@@ -112,3 +112,23 @@ def test_cpu_recipes_export_their_denoiser_under_their_names(tmp_path, recipe, a
     pipe = genlab.load(summary["model"], device="cpu")
     assert pipe.denoiser.config.arch == arch and pipe.info["training"]["recipe"] == recipe
     assert f"`{recipe}`" in (tmp_path / f"{export}.md").read_text()
+
+
+def test_clip_recipe_keeps_the_pretrained_text_tower_frozen_and_learns_only_its_null(tmp_path):
+    from genlab.eval.features import bundled_path
+    from genlab.text.clip import DomainCLIP
+
+    clip = DomainCLIP.load(bundled_path("world-clip")).text_encoder
+    options = RecipeOptions(tiny=True, steps=4, out_dir=str(tmp_path), progress=False)
+    summary = run_recipe("world-t2i-cpu-clip", options)
+    pipe = genlab.load(summary["model"], device="cpu")
+    text = pipe.text_encoder
+    assert text.tokenizer.vocab == clip.tokenizer.vocab
+    assert pipe.denoiser.config.context_dim == clip.width
+    trained = dict(text.named_parameters())
+    for name, p in clip.named_parameters():
+        if name in ("null_tokens", "null_pooled"):  # CFG's "no text": learned here
+            assert not torch.allclose(trained[name], p.half().float()), name
+        else:  # exported in fp16: equal to the pretrained weights up to that rounding
+            assert torch.equal(trained[name], p.half().float()), name
+    assert "world-clip's text tower, frozen" in (tmp_path / "world-t2i-clip.md").read_text()

@@ -47,6 +47,7 @@ class TextToImageTask(Task):
         image_size: int = 32,
         sample_prompts: list[str] | None = None,
         default_guidance_scale: float = 3.0,
+        text_encoder_source: str = "trained jointly with the denoiser",
     ):
         self.denoiser, self.text_encoder = denoiser, text_encoder
         self.schedule, self.prediction_type = schedule, prediction_type
@@ -61,12 +62,13 @@ class TextToImageTask(Task):
             default_guidance_scale=default_guidance_scale,
         )
         self.sample_prompts = sample_prompts or []
+        self.text_encoder_source = text_encoder_source
 
     def modules(self):
         return {"denoiser": self.denoiser, "text_encoder": self.text_encoder}
 
     def ema_modules(self):
-        return ["denoiser", "text_encoder"]
+        return ["denoiser", "text_encoder"]  # the EMA skips frozen parameters
 
     def clean_sample(self, batch) -> torch.Tensor:
         """x₀ the denoiser learns: here pixels; the latent task (genlab.train.latent) encodes."""
@@ -112,7 +114,8 @@ class TextToImageTask(Task):
             "",
             f"- denoiser: `{self.denoiser.config.arch}` {_count(self.denoiser):,} parameters",
             f"- text encoder: {_count(self.text_encoder):,} parameters, "
-            f"{len(self.text_encoder.tokenizer)} words, {self.text_encoder.config.max_length} tokens",
+            f"{len(self.text_encoder.tokenizer)} words, {self.text_encoder.config.max_length} tokens; "
+            f"{self.text_encoder_source}",
             f"- schedule: {self.schedule.name}, {self.schedule.num_train_timesteps} steps; "
             f"prediction: {self.prediction_type}; condition dropout {self.cond_dropout:g}",
             "- training data: world scenes without the held-out (color, shape) pairs",
@@ -272,6 +275,28 @@ class WorldT2ISpec:
     scenes: str = "balanced"  # see world_corpus
     captions: str = "varied"
     min_snr_gamma: float | None = None
+    text_encoder: str = "joint"  # see TEXT_ENCODER_SOURCES
+
+
+TEXT_ENCODER_SOURCES = {
+    "joint": "a new text encoder trained jointly with the denoiser",
+    "world-clip": "the bundled world-clip's text tower, frozen (its learned null stays trainable)",
+}
+
+
+def pretrained_text_encoder(name: str) -> TextEncoder:
+    """The text tower of a bundled domain CLIP, frozen except the learned null (tokens and pooled),
+    which CLIP never trained and classifier-free guidance needs: like Stable Diffusion's frozen
+    CLIP text encoder, the denoiser gets captions whose synonyms and wording are already resolved.
+    """
+    from genlab.eval.features import bundled_path
+    from genlab.text.clip import DomainCLIP
+
+    text_encoder = DomainCLIP.load(bundled_path(name)).text_encoder
+    text_encoder.requires_grad_(False)
+    text_encoder.null_tokens.requires_grad_(True)
+    text_encoder.null_pooled.requires_grad_(True)
+    return text_encoder
 
 
 UNET_S = dict(
@@ -296,12 +321,17 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options:
     tiny = options.tiny
     device = resolve_device(options.device)  # fail now, not after rendering, if CUDA is absent
     cuda = device.type == "cuda"
-    tokenizer = world_vocabulary()
-    text_kw = dict(width=spec.text_width, depth=spec.text_depth, num_heads=spec.text_heads)
-    if tiny:
-        text_kw = dict(width=32, depth=1, num_heads=2)
+    check_choice("text_encoder", spec.text_encoder, TEXT_ENCODER_SOURCES)
     torch.manual_seed(options.seed)
-    text_encoder = TextEncoder(vocab=tokenizer.vocab, max_length=spec.max_length, **text_kw)
+    if spec.text_encoder == "joint":
+        tokenizer = world_vocabulary()
+        text_kw = dict(width=spec.text_width, depth=spec.text_depth, num_heads=spec.text_heads)
+        if tiny:
+            text_kw = dict(width=32, depth=1, num_heads=2)
+        text_encoder = TextEncoder(vocab=tokenizer.vocab, max_length=spec.max_length, **text_kw)
+    else:  # pretrained and frozen, at every scale (it is small)
+        text_encoder = pretrained_text_encoder(spec.text_encoder)
+        tokenizer = text_encoder.tokenizer
     overrides = dict(tiny_denoiser if tiny else spec.denoiser_overrides)
     overrides.update(context_dim=text_encoder.width, pooled_dim=text_encoder.width)
     if cuda and spec.denoiser.startswith("unet"):
@@ -316,7 +346,7 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options:
         size=size,
         seed=options.seed,
         tokenizer=tokenizer,
-        max_length=spec.max_length,
+        max_length=text_encoder.config.max_length,
         workers=1 if n <= 2000 else None,
         progress=options.progress,
         scenes=spec.scenes,
@@ -335,6 +365,7 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options:
         name=name,
         image_size=size,
         sample_prompts=sample_prompts(4 if tiny else 16),
+        text_encoder_source=TEXT_ENCODER_SOURCES[spec.text_encoder],
     )
     config = TrainConfig(
         steps=20 if tiny else spec.steps,

@@ -99,13 +99,17 @@ def resolve_device(name: str) -> torch.device:
 
 
 class EMA:
-    """Exponential moving average of parameters only: buffers (e.g. norm statistics) are never
-    averaged; the live buffers are used whenever EMA weights are swapped in."""
+    """Exponential moving average of trainable parameters only: buffers (e.g. norm statistics) are
+    never averaged, nor are frozen parameters (their average is themselves); the live ones are used
+    whenever EMA weights are swapped in."""
 
     def __init__(self, modules: dict[str, torch.nn.Module], decay: float, warmup: bool):
         self.decay, self.warmup, self.updates = decay, warmup, 0
         self.params = {
-            f"{m}.{n}": p for m, mod in modules.items() for n, p in mod.named_parameters()
+            f"{m}.{n}": p
+            for m, mod in modules.items()
+            for n, p in mod.named_parameters()
+            if p.requires_grad
         }
         self.shadow = {k: p.detach().clone() for k, p in self.params.items()}
 

@@ -53,3 +53,15 @@ def world_t2i_cpu_unet(options: RecipeOptions) -> TrainJob:
     job.config.recipe = "world-t2i-cpu-unet"
     job.config.export_name = "world-t2i-unet"
     return job
+
+
+@register_recipe("world-t2i-cpu-clip")
+def world_t2i_cpu_clip(options: RecipeOptions) -> TrainJob:
+    """world-t2i-cpu with the bundled world-clip's text tower, frozen, instead of a new encoder
+    trained jointly: the denoiser gets captions whose wording and synonyms are already resolved."""
+    spec = _cpu_spec("dit-world-s", DIT_CPU)
+    spec.text_encoder = "world-clip"
+    job = build_world_t2i("world-t2i", spec, TINY_DIT, options)
+    job.config.recipe = "world-t2i-cpu-clip"
+    job.config.export_name = "world-t2i-clip"
+    return job
