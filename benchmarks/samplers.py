@@ -3,6 +3,12 @@
 
     python benchmarks/samplers.py --model world-dit-s                  # a bundled model's name
     python benchmarks/samplers.py --model runs/x/model.safetensors --num-prompts 16 --steps 5 10 20
+    python benchmarks/samplers.py --model world-t2i --reference ddpm:1000 --num-prompts 120
+
+`--reference SAMPLER:STEPS` (e.g. ddpm:1000, the ancestral sampler over every training step)
+draws the same prompts and seeds once more with that sampler, and each sampler at 20 steps is
+compared with it image by image: the paired differences of accuracy and of mean match score,
+with 95% confidence intervals (normal approximation over prompts).
 
 Prompts are random world scenes captioned with random templates (genlab.world.sample_scene and
 caption_and_request); an image counts as correct when every check of genlab.world.match passes
@@ -65,6 +71,7 @@ def compositional_accuracy(
     by the sampler, steps or guidance.
     """
     satisfied, scores = [], []
+    bar = tqdm(total=len(prompts), desc=f"{sampler} {steps} steps", leave=False)
     for start in range(0, len(prompts), batch_size):
         chunk = prompts[start : start + batch_size]
         result = pipe(
@@ -78,7 +85,33 @@ def compositional_accuracy(
             verdict = match(request, parse_image(image))
             satisfied.append(verdict.satisfied)
             scores.append(verdict.score)
-    return {"accuracy": float(np.mean(satisfied)), "mean_score": float(np.mean(scores))}
+        bar.update(len(chunk))
+    bar.close()
+    return {
+        "accuracy": float(np.mean(satisfied)),
+        "mean_score": float(np.mean(scores)),
+        "per_prompt": {
+            "satisfied": [bool(v) for v in satisfied],
+            "score": [float(v) for v in scores],
+        },
+    }
+
+
+def paired_difference(a: list[float], b: list[float]) -> dict[str, float]:
+    """Mean of a - b over the same prompts and its 95% interval (normal approximation)."""
+    d = np.asarray(a, float) - np.asarray(b, float)
+    half = 1.96 * float(d.std(ddof=1)) / np.sqrt(len(d)) if len(d) > 1 else float("nan")
+    return {"mean": float(d.mean()), "ci95": [float(d.mean() - half), float(d.mean() + half)]}
+
+
+def parse_reference(text: str) -> tuple[str, int]:
+    """'ddpm:1000' -> ("ddpm", 1000), checked."""
+    name, _, steps = text.partition(":")
+    if name not in SAMPLERS or not steps.isdigit() or int(steps) < 1:
+        raise InvalidArgument(
+            "--reference", "SAMPLER:STEPS with a sampler from " + ", ".join(sorted(SAMPLERS)), text
+        )
+    return name, int(steps)
 
 
 def plot_curves(curves: dict[str, list[tuple[float, float]]], xlabel: str, title: str, path: Path):
@@ -125,9 +158,13 @@ def run(args) -> dict:
         "accuracy_vs_steps": {},
         "accuracy_vs_guidance": {},
     }
+    reference = parse_reference(args.reference) if args.reference else None
+    if reference is not None and args.compare_steps not in args.steps:
+        raise InvalidArgument("--compare-steps", f"one of --steps {args.steps}", args.compare_steps)
     total = len(args.samplers) * (1 + len(args.steps)) + len(args.guidance_samplers) * len(
         args.guidance
     )
+    total += reference is not None
     bar = tqdm(total=total, desc="samplers benchmark")
     for name in args.samplers:
         ips = images_per_second(pipe, name, steps=args.speed_steps, num_images=args.speed_images)
@@ -151,6 +188,27 @@ def run(args) -> dict:
             )
             results["accuracy_vs_guidance"][name].append({"guidance_scale": scale, **acc})
             bar.update()
+    if reference is not None:
+        ref_name, ref_steps = reference
+        ref = compositional_accuracy(
+            pipe, prompts, sampler=ref_name, steps=ref_steps, seed=args.seed
+        )
+        bar.update()
+        gaps = {}
+        for name, rows in results["accuracy_vs_steps"].items():
+            row = next((r for r in rows if r["steps"] == args.compare_steps), None)
+            if row is None:
+                continue
+            gaps[name] = {
+                "steps": args.compare_steps,
+                "accuracy": paired_difference(
+                    row["per_prompt"]["satisfied"], ref["per_prompt"]["satisfied"]
+                ),
+                "mean_score": paired_difference(
+                    row["per_prompt"]["score"], ref["per_prompt"]["score"]
+                ),
+            }
+        results["reference"] = {"sampler": ref_name, "steps": ref_steps, **ref, "gaps": gaps}
     bar.close()
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -185,6 +243,22 @@ def report(results: dict) -> str:
         "|---|---|",
     ]
     lines += [f"| {n} | {r['images_per_s']:.2f} |" for n, r in results["speed"].items()]
+    ref = results.get("reference")
+    if ref:
+        lines += [
+            "",
+            f"reference {ref['sampler']} at {ref['steps']} steps: accuracy {ref['accuracy']:.3f}, "
+            f"mean score {ref['mean_score']:.3f}",
+            "",
+            "| sampler | steps | accuracy − reference (95% CI) | mean score − reference (95% CI) |",
+            "|---|---|---|---|",
+        ]
+        for n, g in ref["gaps"].items():
+            a, m = g["accuracy"], g["mean_score"]
+            lines.append(
+                f"| {n} | {g['steps']} | {a['mean']:+.3f} ({a['ci95'][0]:+.3f}, {a['ci95'][1]:+.3f})"
+                f" | {m['mean']:+.3f} ({m['ci95'][0]:+.3f}, {m['ci95'][1]:+.3f}) |"
+            )
     for key, col in (("accuracy_vs_steps", "steps"), ("accuracy_vs_guidance", "guidance_scale")):
         if results[key]:
             lines += ["", f"| sampler | {col} | accuracy | mean score |", "|---|---|---|---|"]
@@ -228,6 +302,17 @@ def build_parser() -> ArgumentParser:
         help="samplers in the guidance sweep",
     )
     p.add_argument("--guidance-steps", type=int, default=20, help="steps in the guidance sweep")
+    p.add_argument(
+        "--reference",
+        default=None,
+        help="SAMPLER:STEPS drawn once more as the reference, e.g. ddpm:1000 (default: none)",
+    )
+    p.add_argument(
+        "--compare-steps",
+        type=int,
+        default=20,
+        help="the step count (one of --steps) compared with the reference",
+    )
     p.add_argument(
         "--seed", type=int, default=0, help="seed of the prompts and of every image's noise"
     )

@@ -54,7 +54,8 @@ def test_a_pipeline_that_draws_every_prompt_scores_full_accuracy():
     acc = bench.compositional_accuracy(
         pipe, prompts, sampler="euler", steps=7, seed=100, batch_size=8
     )
-    assert acc == {"accuracy": 1.0, "mean_score": 1.0}
+    assert (acc["accuracy"], acc["mean_score"]) == (1.0, 1.0)
+    assert acc["per_prompt"] == {"satisfied": [True] * 20, "score": [1.0] * 20}
     assert pipe.calls == [(8, 7, "euler", 100), (8, 7, "euler", 108), (4, 7, "euler", 116)]
 
 
@@ -106,6 +107,40 @@ def test_benchmark_runs_end_to_end_on_a_tiny_random_model(tiny_checkpoint, tmp_p
         with Image.open(out / png) as im:
             assert im.format == "PNG" and im.width > 100
     assert "| dpmpp_2m |" in capsys.readouterr().out
+
+
+def test_paired_difference_is_the_mean_gap_with_an_interval_around_it():
+    d = bench.paired_difference([1, 1, 0, 1], [1, 0, 0, 0])
+    assert d["mean"] == 0.5 and d["ci95"][0] < 0.5 < d["ci95"][1]
+    assert bench.paired_difference([0.5] * 3, [0.5] * 3) == {"mean": 0.0, "ci95": [0.0, 0.0]}
+
+
+def test_reference_compares_each_sampler_with_the_same_prompts_and_seeds(
+    tiny_checkpoint, tmp_path, capsys
+):
+    out = tmp_path / "ref"
+    rc = bench.main(
+        [
+            "--model", str(tiny_checkpoint), "--device", "cpu", "--num-prompts", "3",
+            "--samplers", "ddim", "dpmpp_2m", "--steps", "2", "--speed-steps", "1",
+            "--speed-images", "1", "--guidance", "3", "--guidance-steps", "1",
+            "--reference", "ddpm:5", "--compare-steps", "2", "--out-dir", str(out),
+        ]
+    )  # fmt: skip
+    assert rc == 0
+    ref = json.loads((out / "samplers.json").read_text())["reference"]
+    assert (ref["sampler"], ref["steps"]) == ("ddpm", 5) and len(ref["per_prompt"]["score"]) == 3
+    assert set(ref["gaps"]) == {"ddim", "dpmpp_2m"}
+    for gap in ref["gaps"].values():
+        lo, hi = gap["mean_score"]["ci95"]
+        assert lo <= gap["mean_score"]["mean"] <= hi
+    assert "reference ddpm at 5 steps" in capsys.readouterr().out
+    for bad, flag in (
+        (["--reference", "plms:9"], "--reference"),
+        (["--reference", "ddpm:5", "--compare-steps", "7"], "--compare-steps"),
+    ):
+        rc = bench.main(["--model", str(tiny_checkpoint), "--steps", "2", *bad])
+        assert rc == 2 and capsys.readouterr().err.startswith(f"genlab: error: {flag}")
 
 
 def test_benchmark_refuses_an_unknown_sampler_in_one_line(tiny_checkpoint, tmp_path, capsys):
