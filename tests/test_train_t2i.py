@@ -103,6 +103,7 @@ def test_balanced_corpus_with_varied_captions_is_deterministic_and_checks_its_op
 
 @pytest.mark.parametrize(
     "recipe, arch, export", [("world-t2i-cpu", "dit", "world-t2i"),
+                             ("world-t2i-cpu-joint", "dit", "world-t2i-joint"),
                              ("world-t2i-cpu-unet", "unet", "world-t2i-unet")]
 )  # fmt: skip
 def test_cpu_recipes_export_their_denoiser_under_their_names(tmp_path, recipe, arch, export):
@@ -114,13 +115,13 @@ def test_cpu_recipes_export_their_denoiser_under_their_names(tmp_path, recipe, a
     assert f"`{recipe}`" in (tmp_path / f"{export}.md").read_text()
 
 
-def test_clip_recipe_keeps_the_pretrained_text_tower_frozen_and_learns_only_its_null(tmp_path):
+def test_bundled_recipe_keeps_the_pretrained_text_tower_frozen_and_learns_only_its_null(tmp_path):
     from genlab.eval.features import bundled_path
     from genlab.text.clip import DomainCLIP
 
     clip = DomainCLIP.load(bundled_path("world-clip")).text_encoder
     options = RecipeOptions(tiny=True, steps=4, out_dir=str(tmp_path), progress=False)
-    summary = run_recipe("world-t2i-cpu-clip", options)
+    summary = run_recipe("world-t2i-cpu", options)
     pipe = genlab.load(summary["model"], device="cpu")
     text = pipe.text_encoder
     assert text.tokenizer.vocab == clip.tokenizer.vocab
@@ -131,4 +132,4 @@ def test_clip_recipe_keeps_the_pretrained_text_tower_frozen_and_learns_only_its_
             assert not torch.allclose(trained[name], p.half().float()), name
         else:  # exported in fp16: equal to the pretrained weights up to that rounding
             assert torch.equal(trained[name], p.half().float()), name
-    assert "world-clip's text tower, frozen" in (tmp_path / "world-t2i-clip.md").read_text()
+    assert "world-clip's text tower, frozen" in (tmp_path / "world-t2i.md").read_text()

@@ -1,8 +1,14 @@
-"""CPU-sized recipes for the bundled world text-to-image model, for machines without a GPU: a DiT over
-4×4 pixel patches (`world-t2i-cpu`, the bundled `world-t2i`) and a small U-Net
-(`world-t2i-cpu-unet`) with the same data, text encoder, objective and optimizer, so that the two
-can be compared at equal compute (run them side by side with one thread each and the same
---time-budget; docs/training.md has the measured comparison).
+"""CPU-sized recipes for the bundled world text-to-image model, for machines without a GPU:
+
+- `world-t2i-cpu` (the bundled `world-t2i`): a DiT over 4×4 pixel patches conditioned on the
+  bundled world-clip's text tower, frozen;
+- `world-t2i-cpu-joint`: the same DiT with a new text encoder trained jointly, the comparison
+  point for the pretrained encoder;
+- `world-t2i-cpu-unet`: a small U-Net with the jointly trained encoder and the same data,
+  objective and optimizer, the equal-compute rival of `world-t2i-cpu-joint` (run them side by
+  side with one thread each and the same --time-budget).
+
+docs/training.md has the measured comparisons.
 
 The GPU recipes (`world-t2i`, `world-t2i-dit`) are the ones to use where a GPU is available;
 these are what the bundled weights were trained with when no GPU time was left.
@@ -23,7 +29,7 @@ UNET_CPU = dict(
 DIT_CPU = dict(hidden_size=192, depth=6, num_heads=4, patch_size=4, in_channels=3, input_size=32)
 
 
-def _cpu_spec(denoiser: str, overrides: dict) -> WorldT2ISpec:
+def _cpu_spec(denoiser: str, overrides: dict, text_encoder: str = "joint") -> WorldT2ISpec:
     return WorldT2ISpec(
         denoiser=denoiser,
         denoiser_overrides=overrides,
@@ -33,35 +39,36 @@ def _cpu_spec(denoiser: str, overrides: dict) -> WorldT2ISpec:
         lr=6e-4,
         warmup_steps=200,
         min_snr_gamma=5.0,
+        text_encoder=text_encoder,
     )
 
 
 @register_recipe("world-t2i-cpu")
 def world_t2i_cpu(options: RecipeOptions) -> TrainJob:
-    """Text-to-image DiT-p4 (≈5.1M, 0.44 GFLOPs/image) + text encoder on 100k rebalanced world
-    scenes with varied captions, sized for a 2-core CPU; exported as the bundled `world-t2i`."""
-    job = build_world_t2i("world-t2i", _cpu_spec("dit-world-s", DIT_CPU), TINY_DIT, options)
+    """Text-to-image DiT-p4 (≈5.1M, 0.44 GFLOPs/image) on the bundled world-clip's frozen text
+    tower, 100k rebalanced world scenes with varied captions, sized for a 2-core CPU; exported as
+    the bundled `world-t2i`."""
+    spec = _cpu_spec("dit-world-s", DIT_CPU, text_encoder="world-clip")
+    job = build_world_t2i("world-t2i", spec, TINY_DIT, options)
     job.config.recipe = "world-t2i-cpu"
     job.config.export_name = "world-t2i"  # the bundled name
     return job
 
 
-@register_recipe("world-t2i-cpu-unet")
-def world_t2i_cpu_unet(options: RecipeOptions) -> TrainJob:
-    """world-t2i-cpu with a U-Net denoiser (≈1.9M, 0.67 GFLOPs/image): the equal-compute rival."""
-    job = build_world_t2i("world-t2i", _cpu_spec("unet-world-s", UNET_CPU), TINY_UNET, options)
-    job.config.recipe = "world-t2i-cpu-unet"
-    job.config.export_name = "world-t2i-unet"
+@register_recipe("world-t2i-cpu-joint")
+def world_t2i_cpu_joint(options: RecipeOptions) -> TrainJob:
+    """world-t2i-cpu with a new text encoder (1.4M) trained jointly instead of world-clip's."""
+    job = build_world_t2i("world-t2i", _cpu_spec("dit-world-s", DIT_CPU), TINY_DIT, options)
+    job.config.recipe = "world-t2i-cpu-joint"
+    job.config.export_name = "world-t2i-joint"
     return job
 
 
-@register_recipe("world-t2i-cpu-clip")
-def world_t2i_cpu_clip(options: RecipeOptions) -> TrainJob:
-    """world-t2i-cpu with the bundled world-clip's text tower, frozen, instead of a new encoder
-    trained jointly: the denoiser gets captions whose wording and synonyms are already resolved."""
-    spec = _cpu_spec("dit-world-s", DIT_CPU)
-    spec.text_encoder = "world-clip"
-    job = build_world_t2i("world-t2i", spec, TINY_DIT, options)
-    job.config.recipe = "world-t2i-cpu-clip"
-    job.config.export_name = "world-t2i-clip"
+@register_recipe("world-t2i-cpu-unet")
+def world_t2i_cpu_unet(options: RecipeOptions) -> TrainJob:
+    """world-t2i-cpu-joint with a U-Net denoiser (≈1.9M, 0.67 GFLOPs/image): the equal-compute
+    rival."""
+    job = build_world_t2i("world-t2i", _cpu_spec("unet-world-s", UNET_CPU), TINY_UNET, options)
+    job.config.recipe = "world-t2i-cpu-unet"
+    job.config.export_name = "world-t2i-unet"
     return job
