@@ -72,3 +72,13 @@ def world_t2i_cpu_unet(options: RecipeOptions) -> TrainJob:
     job.config.recipe = "world-t2i-cpu-unet"
     job.config.export_name = "world-t2i-unet"
     return job
+
+
+@register_recipe("world-t2i-cpu-unet-clip")
+def world_t2i_cpu_unet_clip(options: RecipeOptions) -> TrainJob:
+    """world-t2i-cpu with the U-Net denoiser: both denoisers on world-clip's frozen text tower."""
+    spec = _cpu_spec("unet-world-s", UNET_CPU, text_encoder="world-clip")
+    job = build_world_t2i("world-t2i", spec, TINY_UNET, options)
+    job.config.recipe = "world-t2i-cpu-unet-clip"
+    job.config.export_name = "world-t2i-unet-clip"
+    return job
