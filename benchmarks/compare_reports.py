@@ -1,0 +1,117 @@
+"""Compare compositional reports of several models drawn on the same prompts and seeds (`genlab eval
+MODEL --suite compositional --seed S` gives every model the same prompts): per-category accuracy,
+the pooled accuracy with its 95% interval, the mean match score, and each model's paired
+difference from the first one (image by image, 95% interval by the normal approximation).
+
+    .venv/bin/python benchmarks/compare_reports.py runs/eval/a/report.json runs/eval/b/report.json \
+        --names joint clip --split in_distribution
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from genlab.cli import ArgumentParser
+from genlab.errors import GenlabError, InvalidArgument
+
+
+def load_images(path: str | Path, split: str) -> list[dict]:
+    """The report's per-image results of `split`, in the order they were drawn."""
+    try:
+        report = json.loads(Path(path).read_text())
+        images = [r for r in report["compositional_images"] if r["split"] == split]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise InvalidArgument(
+            "report", "a genlab eval report.json with compositional images", path
+        ) from e
+    if not images:
+        raise InvalidArgument("--split", f"a split the report {path} has", split)
+    return images
+
+
+def paired(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
+    """Mean of a - b and its 95% interval."""
+    d = a - b
+    half = 1.96 * d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float("nan")
+    return float(d.mean()), float(d.mean() - half), float(d.mean() + half)
+
+
+def compare(reports: list[list[dict]], names: list[str]) -> dict:
+    """Per-model summaries and paired differences from the first model."""
+    keys = [(r["category"], r["prompt"], r["seed"]) for r in reports[0]]
+    for name, images in zip(names[1:], reports[1:]):
+        if [(r["category"], r["prompt"], r["seed"]) for r in images] != keys:
+            raise InvalidArgument(
+                "reports",
+                f"the same prompts and seeds as {names[0]!r} (evaluate with one --seed)",
+                name,
+            )
+    categories = list(dict.fromkeys(k[0] for k in keys))
+    base_ok = np.array([r["satisfied"] for r in reports[0]], float)
+    base_score = np.array([r["score"] for r in reports[0]], float)
+    out = {"images": len(keys), "categories": categories, "models": {}}
+    for name, images in zip(names, reports):
+        ok = np.array([r["satisfied"] for r in images], float)
+        score = np.array([r["score"] for r in images], float)
+        p, n = ok.mean(), len(ok)
+        # Wilson interval of the pooled accuracy
+        z = 1.96
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+        out["models"][name] = {
+            "accuracy": float(p),
+            "ci95": [float(centre - half), float(centre + half)],
+            "mean_score": float(score.mean()),
+            "per_category": {c: float(ok[[k[0] == c for k in keys]].mean()) for c in categories},
+            "minus_first": {
+                "accuracy": paired(ok, base_ok),
+                "mean_score": paired(score, base_score),
+            },
+        }
+    return out
+
+
+def table(result: dict) -> str:
+    cats = " / ".join(c.replace("_", " ") for c in result["categories"])
+    lines = [
+        f"| model | accuracy (95% CI) | {cats} | mean score | accuracy − first (95% CI) |",
+        "|---|---|---|---|---|",
+    ]
+    for name, m in result["models"].items():
+        d = m["minus_first"]["accuracy"]
+        per = " / ".join(f"{v:.3f}" for v in m["per_category"].values())
+        lines.append(
+            f"| {name} | {m['accuracy']:.3f} ({m['ci95'][0]:.3f}-{m['ci95'][1]:.3f}) | {per} "
+            f"| {m['mean_score']:.3f} | {d[0]:+.3f} ({d[1]:+.3f}, {d[2]:+.3f}) |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("reports", nargs="+", help="report.json files of genlab eval")
+    p.add_argument("--names", nargs="+", default=None, help="a name per report (default: paths)")
+    p.add_argument("--split", default="in_distribution", help="in_distribution or held_out")
+    p.add_argument("--json", default=None, help="also write the comparison to this JSON file")
+    args = p.parse_args(argv)
+    try:
+        names = args.names or args.reports
+        if len(names) != len(args.reports):
+            raise InvalidArgument("--names", f"{len(args.reports)} names, one per report", names)
+        result = compare([load_images(r, args.split) for r in args.reports], names)
+    except GenlabError as e:
+        print(f"genlab: error: {e}", file=sys.stderr)
+        return 2
+    print(f"{result['images']} images per model, split {args.split}\n")
+    print(table(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""benchmarks/compare_reports.py on small hand-made reports."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+_spec = importlib.util.spec_from_file_location(
+    "compare_reports", Path(__file__).parents[1] / "benchmarks" / "compare_reports.py"
+)
+bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench)
+
+
+def _report(path: Path, satisfied: list[bool], prompts=None) -> Path:
+    prompts = prompts or [f"p{i}" for i in range(len(satisfied))]
+    images = [
+        {"category": "single_object" if i % 2 else "counting", "split": "in_distribution",
+         "prompt": p, "seed": i, "satisfied": ok, "score": 1.0 if ok else 0.5}
+        for i, (p, ok) in enumerate(zip(prompts, satisfied))
+    ]  # fmt: skip
+    path.write_text(json.dumps({"compositional_images": images}))
+    return path
+
+
+def test_paired_difference_and_per_category_accuracy(tmp_path, capsys):
+    a = _report(tmp_path / "a.json", [False, False, True, False])
+    b = _report(tmp_path / "b.json", [True, True, True, False])
+    out = tmp_path / "cmp.json"
+    assert bench.main([str(a), str(b), "--names", "old", "new", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    new = result["models"]["new"]
+    assert new["accuracy"] == 0.75 and new["mean_score"] == 0.875
+    assert new["per_category"] == {"counting": 1.0, "single_object": 0.5}
+    mean, lo, hi = new["minus_first"]["accuracy"]
+    assert mean == 0.5 and lo < 0.5 < hi
+    assert result["models"]["old"]["minus_first"]["accuracy"] == [0.0, 0.0, 0.0]
+    lo, hi = new["ci95"]
+    assert 0 < lo < 0.75 < hi <= 1
+    assert "| new | 0.750" in capsys.readouterr().out
+
+
+def test_reports_of_other_prompts_or_names_are_refused_in_one_line(tmp_path, capsys):
+    a = _report(tmp_path / "a.json", [True, False])
+    b = _report(tmp_path / "b.json", [True, False], prompts=["x", "y"])
+    assert bench.main([str(a), str(b)]) == 2
+    assert capsys.readouterr().err.startswith("genlab: error: reports")
+    assert bench.main([str(a), str(a), "--names", "one"]) == 2
+    assert capsys.readouterr().err.startswith("genlab: error: --names")
+    assert bench.main([str(a), "--split", "held_out"]) == 2
+    assert capsys.readouterr().err.startswith("genlab: error: --split")
+    (tmp_path / "bad.json").write_text("{not json")
+    assert bench.main([str(tmp_path / "bad.json")]) == 2
+    assert capsys.readouterr().err.startswith("genlab: error: report")
+
+
+def test_one_image_has_no_interval_but_does_not_fail(tmp_path):
+    a = _report(tmp_path / "a.json", [True])
+    result = bench.compare([bench.load_images(a, "in_distribution")], ["only"])
+    assert result["models"]["only"]["accuracy"] == 1.0
