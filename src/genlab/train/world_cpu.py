@@ -1,17 +1,17 @@
-"""CPU-sized recipes for the bundled world text-to-image model, for machines without a GPU:
+"""CPU-sized recipes for the bundled world text-to-image model, for machines without a GPU. Two
+denoisers (a small U-Net; a DiT over 4×4 pixel patches) and two text encoders (the bundled
+world-clip's text tower, frozen; a new encoder trained jointly), with the same data, objective
+and optimizer:
 
-- `world-t2i-cpu` (the bundled `world-t2i`): a DiT over 4×4 pixel patches conditioned on the
-  bundled world-clip's text tower, frozen;
-- `world-t2i-cpu-joint`: the same DiT with a new text encoder trained jointly, the comparison
-  point for the pretrained encoder;
-- `world-t2i-cpu-unet`: a small U-Net with the jointly trained encoder and the same data,
-  objective and optimizer, the equal-compute rival of `world-t2i-cpu-joint` (run them side by
-  side with one thread each and the same --time-budget).
+| recipe | denoiser | text encoder | export |
+|---|---|---|---|
+| `world-t2i-cpu` | U-Net | world-clip, frozen | `world-t2i` (bundled) |
+| `world-t2i-cpu-dit` | DiT | world-clip, frozen | `world-t2i-dit` |
+| `world-t2i-cpu-joint` | U-Net | joint | `world-t2i-joint` |
+| `world-t2i-cpu-dit-joint` | DiT | joint | `world-t2i-dit-joint` |
 
-docs/training.md has the measured comparisons.
-
-The GPU recipes (`world-t2i`, `world-t2i-dit`) are the ones to use where a GPU is available;
-these are what the bundled weights were trained with when no GPU time was left.
+Run two side by side with one thread each and the same --time-budget to compare them at equal
+compute; docs/training.md has the measured comparisons.
 """
 
 from __future__ import annotations
@@ -43,42 +43,33 @@ def _cpu_spec(denoiser: str, overrides: dict, text_encoder: str = "joint") -> Wo
     )
 
 
-@register_recipe("world-t2i-cpu")
-def world_t2i_cpu(options: RecipeOptions) -> TrainJob:
-    """Text-to-image DiT-p4 (≈5.1M, 0.44 GFLOPs/image) on the bundled world-clip's frozen text
-    tower, 100k rebalanced world scenes with varied captions, sized for a 2-core CPU; exported as
-    the bundled `world-t2i`."""
-    spec = _cpu_spec("dit-world-s", DIT_CPU, text_encoder="world-clip")
-    job = build_world_t2i("world-t2i", spec, TINY_DIT, options)
-    job.config.recipe = "world-t2i-cpu"
-    job.config.export_name = "world-t2i"  # the bundled name
-    return job
+# name: (denoiser, its CPU sizes, its tiny sizes, text encoder, export name, description)
+CPU_RECIPES = {
+    "world-t2i-cpu": ("unet-world-s", UNET_CPU, TINY_UNET, "world-clip", "world-t2i",
+                      "U-Net (≈1.9M, 0.67 GFLOPs/image) on world-clip's frozen text tower; "
+                      "exported as the bundled world-t2i"),
+    "world-t2i-cpu-dit": ("dit-world-s", DIT_CPU, TINY_DIT, "world-clip", "world-t2i-dit",
+                          "DiT over 4×4 patches (≈5.1M, 0.44 GFLOPs/image) on world-clip's "
+                          "frozen text tower"),
+    "world-t2i-cpu-joint": ("unet-world-s", UNET_CPU, TINY_UNET, "joint", "world-t2i-joint",
+                            "world-t2i-cpu's U-Net with a new text encoder (1.4M) trained jointly"),
+    "world-t2i-cpu-dit-joint": ("dit-world-s", DIT_CPU, TINY_DIT, "joint", "world-t2i-dit-joint",
+                                "world-t2i-cpu-dit's DiT with a new text encoder trained jointly"),
+}  # fmt: skip
 
 
-@register_recipe("world-t2i-cpu-joint")
-def world_t2i_cpu_joint(options: RecipeOptions) -> TrainJob:
-    """world-t2i-cpu with a new text encoder (1.4M) trained jointly instead of world-clip's."""
-    job = build_world_t2i("world-t2i", _cpu_spec("dit-world-s", DIT_CPU), TINY_DIT, options)
-    job.config.recipe = "world-t2i-cpu-joint"
-    job.config.export_name = "world-t2i-joint"
-    return job
+def _cpu_recipe(name: str):
+    denoiser, sizes, tiny, text_encoder, export, description = CPU_RECIPES[name]
+
+    def build(options: RecipeOptions) -> TrainJob:
+        spec = _cpu_spec(denoiser, sizes, text_encoder=text_encoder)
+        job = build_world_t2i("world-t2i", spec, tiny, options)
+        job.config.recipe, job.config.export_name = name, export
+        return job
+
+    build.__doc__ = f"Text-to-image for a 2-core CPU, 100k world scenes: {description}."
+    return register_recipe(name)(build)
 
 
-@register_recipe("world-t2i-cpu-unet")
-def world_t2i_cpu_unet(options: RecipeOptions) -> TrainJob:
-    """world-t2i-cpu-joint with a U-Net denoiser (≈1.9M, 0.67 GFLOPs/image): the equal-compute
-    rival."""
-    job = build_world_t2i("world-t2i", _cpu_spec("unet-world-s", UNET_CPU), TINY_UNET, options)
-    job.config.recipe = "world-t2i-cpu-unet"
-    job.config.export_name = "world-t2i-unet"
-    return job
-
-
-@register_recipe("world-t2i-cpu-unet-clip")
-def world_t2i_cpu_unet_clip(options: RecipeOptions) -> TrainJob:
-    """world-t2i-cpu with the U-Net denoiser: both denoisers on world-clip's frozen text tower."""
-    spec = _cpu_spec("unet-world-s", UNET_CPU, text_encoder="world-clip")
-    job = build_world_t2i("world-t2i", spec, TINY_UNET, options)
-    job.config.recipe = "world-t2i-cpu-unet-clip"
-    job.config.export_name = "world-t2i-unet-clip"
-    return job
+for _name in CPU_RECIPES:
+    _cpu_recipe(_name)
