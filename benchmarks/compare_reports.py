@@ -17,6 +17,7 @@ import numpy as np
 
 from genlab.cli import ArgumentParser
 from genlab.errors import GenlabError, InvalidArgument
+from genlab.eval.metrics import paired_difference, wilson_interval
 
 
 def load_images(path: str | Path, split: str) -> list[dict]:
@@ -31,13 +32,6 @@ def load_images(path: str | Path, split: str) -> list[dict]:
     if not images:
         raise InvalidArgument("--split", f"a split the report {path} has", split)
     return images
-
-
-def paired(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
-    """Mean of a - b and its 95% interval."""
-    d = a - b
-    half = 1.96 * d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float("nan")
-    return float(d.mean()), float(d.mean() - half), float(d.mean() + half)
 
 
 def compare(reports: list[list[dict]], names: list[str]) -> dict:
@@ -57,19 +51,14 @@ def compare(reports: list[list[dict]], names: list[str]) -> dict:
     for name, images in zip(names, reports):
         ok = np.array([r["satisfied"] for r in images], float)
         score = np.array([r["score"] for r in images], float)
-        p, n = ok.mean(), len(ok)
-        # Wilson interval of the pooled accuracy
-        z = 1.96
-        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
         out["models"][name] = {
-            "accuracy": float(p),
-            "ci95": [float(centre - half), float(centre + half)],
+            "accuracy": float(ok.mean()),
+            "ci95": list(wilson_interval(int(ok.sum()), len(ok))),
             "mean_score": float(score.mean()),
             "per_category": {c: float(ok[[k[0] == c for k in keys]].mean()) for c in categories},
             "minus_first": {
-                "accuracy": paired(ok, base_ok),
-                "mean_score": paired(score, base_score),
+                "accuracy": paired_difference(ok, base_ok),
+                "mean_score": paired_difference(score, base_score),
             },
         }
     return out

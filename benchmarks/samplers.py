@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 from genlab.cli import ArgumentParser
 from genlab.diffusion import SAMPLERS
 from genlab.errors import GenlabError, InvalidArgument
+from genlab.eval import metrics
 from genlab.world import caption_and_request, match, parse_image, sample_scene
 
 DEFAULT_SAMPLERS = ("ddim", "ddpm", "dpmpp_2m", "euler", "euler_a", "heun")
@@ -98,10 +99,9 @@ def compositional_accuracy(
 
 
 def paired_difference(a: list[float], b: list[float]) -> dict[str, float]:
-    """Mean of a - b over the same prompts and its 95% interval (normal approximation)."""
-    d = np.asarray(a, float) - np.asarray(b, float)
-    half = 1.96 * float(d.std(ddof=1)) / np.sqrt(len(d)) if len(d) > 1 else float("nan")
-    return {"mean": float(d.mean()), "ci95": [float(d.mean() - half), float(d.mean() + half)]}
+    """Mean of a - b over the same prompts and its 95% interval, as JSON."""
+    mean, low, high = metrics.paired_difference(a, b)
+    return {"mean": mean, "ci95": [low, high]}
 
 
 def parse_reference(text: str) -> tuple[str, int]:

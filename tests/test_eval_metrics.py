@@ -196,3 +196,15 @@ def test_text_to_image_retrieval_finds_the_scene_a_caption_describes(real_sets):
         i in {j for j, _ in retrieve(model, a.captions[i], a.images, k=5)} for i in range(20)
     )
     assert found >= 18  # recall@5 among 96 images (0.998 among 1,000 on the model card)
+
+
+def test_paired_difference_is_the_mean_gap_with_a_normal_interval():
+    from genlab.eval.metrics import paired_difference
+
+    mean, low, high = paired_difference([1, 1, 0, 1], [1, 0, 0, 0])
+    assert mean == 0.5 and low < 0.5 < high
+    assert (
+        abs((high - low) / 2 - 1.96 * (1 / 3) ** 0.5 / 2) < 1e-9
+    )  # z·sd(d)/√n, sd(0,1,0,1)=√(1/3)
+    mean, low, high = paired_difference([0.3], [0.1])
+    assert abs(mean - 0.2) < 1e-12 and low != low and high != high  # one pair: no interval

@@ -10,6 +10,7 @@ import math
 import warnings
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -142,3 +143,12 @@ def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, flo
     center = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
     return max(0.0, center - half), min(1.0, center + half)
+
+
+def paired_difference(a, b, z: float = 1.96) -> tuple[float, float, float]:
+    """Mean of a - b over paired items (same prompts and seeds) and its interval by the normal
+    approximation: (mean, low, high); the interval is NaN for a single pair."""
+    d = np.asarray(a, float) - np.asarray(b, float)
+    mean = float(d.mean())
+    half = z * float(d.std(ddof=1)) / math.sqrt(len(d)) if len(d) > 1 else float("nan")
+    return mean, mean - half, mean + half
