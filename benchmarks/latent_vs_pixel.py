@@ -1,187 +1,78 @@
-"""Pixel vs latent text-to-image diffusion at equal training compute (the same wall-clock seconds on
-the same machine): training and sampling speed and compositional accuracy, printed as one table.
+"""Pixel vs latent text-to-image diffusion at equal training compute: training and sampling speed
+and compositional accuracy of models trained for the same wall-clock seconds on the same machine,
+printed as one table.
 
-    .venv/bin/python benchmarks/latent_vs_pixel.py --seconds 600 --size 32 --threads 1
+Train the two side by side (one thread each, so both run under the same load):
 
-Both models share everything but the space they denoise: the world-t2i task, text encoder, v-
-prediction on the cosine schedule, corpus, batch and learning rate (genlab.train.text2image /
-genlab.train.latent). The latent model works on world-kl-f4 latents (8×8×4 for 32 px images).
+    OMP_NUM_THREADS=1 genlab train --recipe world-t2i-64-cpu --time-budget 3600 --out runs/px64 &
+    OMP_NUM_THREADS=1 genlab train --recipe world-t2i-latent-64-cpu --time-budget 3600 --out runs/lat64
+
+evaluate each on the same prompts and seeds (`genlab eval MODEL --suite compositional
+--prompts-per-category 100 --images-per-prompt 1 --splits in_distribution --threads 1 --out DIR`),
+then:
+
+    .venv/bin/python benchmarks/latent_vs_pixel.py runs/px64/world-t2i-64.safetensors \
+        runs/lat64/world-t2i-latent-64.safetensors --names pixel latent \
+        --reports runs/ev-px64/report.json runs/ev-lat64/report.json
+
+The recipes share everything but the space they denoise: the world-t2i task and corpus, the frozen
+world-clip text tower, v-prediction on the cosine schedule with min-SNR weighting, batch and
+learning rate (genlab/train/world_cpu.py). The latent model encodes each batch with its frozen
+autoencoder inside its time budget.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
+from compare_reports import compare, load_images
 
-# CPU-sized denoisers: the pixel U-Net sees 32×32×3, the latent U-Net 8×8×4.
-PIXEL_UNET = dict(
-    model_channels=32, channel_mult=(1, 2, 2), num_res_blocks=1, attention_levels=(2,), head_dim=32
-)
-
-
-def build(kind: str, args):
-    from genlab.train import RecipeOptions
-    from genlab.train.latent import LATENT_UNET, build_latent_t2i
-    from genlab.train.text2image import WorldT2ISpec, build_world_t2i
-
-    options = RecipeOptions(
-        out_dir=str(Path(args.out) / kind),
-        batch_size=args.batch_size,
-        data_size=args.data_size,
-        time_budget=args.seconds,
-        seed=args.seed,
-        progress=not args.no_progress,
-    )
-    common = dict(image_size=args.size, text_width=128, text_depth=2, lr=args.lr, warmup_steps=100)
-    if kind == "pixel":
-        spec = WorldT2ISpec(denoiser="unet-world-s", denoiser_overrides=PIXEL_UNET, **common)
-        job = build_world_t2i(f"world-t2i-{kind}-cpu", spec, {}, options)
-    else:
-        spec = WorldT2ISpec(
-            denoiser="unet-latent-world-m", denoiser_overrides=LATENT_UNET, **common
-        )
-        job = build_latent_t2i(f"world-t2i-{kind}-cpu", spec, {}, options, args.autoencoder)
-    job.config.budget_start = None  # the budget covers training only, not rendering the corpus
-    job.config.checkpoint_every_s = 0
-    return job
+from genlab.cli import ArgumentParser
+from genlab.errors import GenlabError, InvalidArgument
 
 
-def sampling_speed(pipe, prompts, steps: int) -> float:
-    pipe(prompts[:2], num_inference_steps=2, seed=0)  # warm-up
+def sampling_speed(pipe, prompts: list[str], steps: int, sampler: str) -> float:
+    """Images per second of `pipe` drawing one image per prompt (batched, with CFG)."""
+    pipe(prompts[:2], num_inference_steps=2, seed=0, sampler=sampler)  # warm-up
     t0 = time.perf_counter()
-    pipe(prompts, num_inference_steps=steps, seed=0)
+    pipe(prompts, num_inference_steps=steps, seed=0, sampler=sampler)
     return len(prompts) / (time.perf_counter() - t0)
 
 
-def compositional(pipe, n_per_category: int, images_per_prompt: int, steps: int) -> dict:
-    from genlab.eval.compositional import score_image, suite
-
-    prompts = suite(n_per_category, splits=("in_distribution",))
-    ok, scores = [], []
-    for p in prompts:
-        images = pipe(
-            p.prompt, num_inference_steps=steps, seed=0, num_images=images_per_prompt
-        ).images
-        for image in images:
-            satisfied, score, _, _ = score_image(p.prompt, image)
-            ok.append(satisfied)
-            scores.append(score)
-    return {
-        "accuracy": float(np.mean(ok)),
-        "match_score": float(np.mean(scores)),
-        "images": len(ok),
-    }
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--seconds", type=float, default=600, help="training wall-clock seconds per model"
-    )
-    parser.add_argument(
-        "--size", type=int, default=32, help="image side in pixels (64 asked; 32 fits this CPU)"
-    )
-    parser.add_argument("--data-size", type=int, default=20_000, help="world scenes in the corpus")
-    parser.add_argument("--batch-size", type=int, default=32, help="training batch size")
-    parser.add_argument("--lr", type=float, default=5e-4, help="AdamW learning rate (both models)")
-    parser.add_argument(
-        "--autoencoder", default="world-kl-f4", help="autoencoder of the latent model"
-    )
-    parser.add_argument(
-        "--prompts", type=int, default=3, help="suite prompts per category (in-distribution)"
-    )
-    parser.add_argument("--images-per-prompt", type=int, default=2, help="images scored per prompt")
-    parser.add_argument("--sample-steps", type=int, default=20, help="sampler steps (dpmpp_2m)")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    parser.add_argument(
-        "--seed", type=int, default=0, help="seed of data, initialisation and noise"
-    )
-    parser.add_argument(
-        "--only",
-        choices=["pixel", "latent"],
-        help="run one model only (e.g. both at once in two processes, under the same load)",
-    )
-    parser.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue the runs in --out for another --seconds each (same other arguments)",
-    )
-    parser.add_argument(
-        "--table", action="store_true", help="only print the table of the results already in --out"
-    )
-    parser.add_argument(
-        "--out", default="runs/latent_vs_pixel", help="folder for both runs and results.json"
-    )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    if args.table:
-        print_table(Path(args.out))
-        return
-
+def measure(path: str, steps: int, sampler: str, n_prompts: int) -> dict:
+    """A trained model's sizes, its training figures (from the checkpoint) and sampling speed."""
     import genlab
-    from genlab.train import Trainer
     from genlab.train.text2image import forward_flops, sample_prompts
 
-    rows = {}
-    for kind in [args.only] if args.only else ["pixel", "latent"]:
-        job = build(kind, args)
-        task = job.task
-        side = args.size // (task.autoencoder.downsample_factor if kind == "latent" else 1)
-        flops = forward_flops(task.denoiser, task.text_encoder.width, side, 48)
-        trainer = Trainer(task, job.data, job.config)
-        try:
-            if args.resume:
-                trainer.resume()
-            summary = trainer.run()
-        finally:
-            trainer.close()
-        pipe = genlab.load(summary["model"], device="cpu")
-        rows[kind] = {
-            "denoiser input": f"{task.denoiser.config.in_channels}×{side}×{side}",
-            "denoiser parameters": sum(p.numel() for p in task.denoiser.parameters()),
-            "forward GFLOPs/image": flops / 1e9,
-            "train seconds": summary["wall_time_s"],
-            "train steps": summary["steps"],
-            "train images/s": summary["samples_seen"] / summary["wall_time_s"],
-            "final loss": (summary.get("last_logs") or {}).get("loss"),
-            "sampling images/s": sampling_speed(pipe, sample_prompts(8), args.sample_steps),
-            **compositional(pipe, args.prompts, args.images_per_prompt, args.sample_steps),
-            "model": summary["model"],
-        }
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    for kind, row in rows.items():
-        (out / f"results-{kind}.json").write_text(
-            json.dumps({"args": vars(args), "row": row}, indent=2)
-        )
-    print_table(out)
-
-
-def print_table(out: Path) -> None:
-    """One table of every results-*.json in `out` (runs made together or with --only each)."""
-    results = {
-        p.stem.split("-", 1)[1]: json.loads(p.read_text())
-        for p in sorted(out.glob("results-*.json"))
+    pipe = genlab.load(path, device="cpu")
+    training = pipe.info.get("training") or {}
+    if not training.get("wall_time_s"):
+        raise InvalidArgument("model", "a checkpoint exported by genlab train", path)
+    denoiser, ae = pipe.denoiser, pipe.autoencoder
+    size = pipe.info["image_size"]
+    side = size // ae.downsample_factor if ae is not None else size
+    length = pipe.text_encoder.config.max_length
+    flops = forward_flops(denoiser, pipe.text_encoder.width, side, length)
+    space = f"{denoiser.config.in_channels}×{side}×{side}"
+    return {
+        "recipe": training.get("recipe"),
+        "space": space + (f" (KL latents, f = {ae.downsample_factor})" if ae else " (pixels)"),
+        "image size": f"{size}×{size}",
+        "denoiser parameters": sum(p.numel() for p in denoiser.parameters()),
+        "forward GFLOPs/image": flops / 1e9,
+        "hardware": training.get("hardware"),
+        "train seconds": training["wall_time_s"],
+        "train steps": training["steps"],
+        "train images": training["samples_seen"],
+        "train images/s": training["samples_seen"] / training["wall_time_s"],
+        f"sampling images/s ({sampler}, {steps} steps, CFG)": sampling_speed(
+            pipe, sample_prompts(n_prompts), steps, sampler
+        ),
     }
-    if not results:
-        raise SystemExit(f"no results-*.json in {out}: run the benchmark first")
-    rows = {kind: r["row"] for kind, r in sorted(results.items(), reverse=True)}  # pixel, latent
-    a = next(iter(results.values()))["args"]
-    seconds = next(iter(rows.values()))["train seconds"]
-    print(f"equal compute: {seconds:.0f} s of training each on this machine "
-          f"({a['threads']} thread(s)), {a['size']}×{a['size']} world images, batch {a['batch_size']}")  # fmt: skip
-    keys = [k for k in next(iter(rows.values())) if k != "model"]
-    print("| | " + " | ".join(rows) + " |")
-    print("|---|" + "---|" * len(rows))
-    for k in keys:
-        cells = [_fmt(rows[kind][k]) for kind in rows]
-        print(f"| {k} | " + " | ".join(cells) + " |")
 
 
 def _fmt(v) -> str:
@@ -192,5 +83,72 @@ def _fmt(v) -> str:
     return str(v)
 
 
+def table(rows: dict[str, dict], comparison: dict | None) -> str:
+    names = list(rows)
+    lines = ["| | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for key in rows[names[0]]:
+        lines.append(f"| {key} | " + " | ".join(_fmt(rows[n][key]) for n in names) + " |")
+    if comparison is not None:
+        models = comparison["models"]
+        cell = {
+            f"compositional accuracy ({comparison['images']} images, 95% CI)": lambda m: (
+                f"{m['accuracy']:.3f} ({m['ci95'][0]:.3f}-{m['ci95'][1]:.3f})"
+            ),
+            "mean match score": lambda m: f"{m['mean_score']:.3f}",
+            f"accuracy − {names[0]} (paired, 95% CI)": lambda m: (
+                "{:+.3f} ({:+.3f}, {:+.3f})".format(*m["minus_first"]["accuracy"])
+            ),
+        }
+        for c in comparison["categories"]:
+            cell[f"· {c.replace('_', ' ')}"] = lambda m, c=c: f"{m['per_category'][c]:.3f}"
+        for key, fmt in cell.items():
+            lines.append(f"| {key} | " + " | ".join(fmt(models[n]) for n in names) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("models", nargs="+", help="checkpoints exported by genlab train")
+    p.add_argument("--names", nargs="+", default=None, help="a name per model (default: paths)")
+    p.add_argument(
+        "--reports",
+        nargs="+",
+        default=None,
+        help="a genlab eval report.json per model, drawn on the same prompts and seeds",
+    )
+    p.add_argument("--split", default="in_distribution", help="compositional split to compare")
+    p.add_argument("--steps", type=int, default=20, help="sampler steps for the speed figure")
+    p.add_argument("--sampler", default="dpmpp_2m", help="sampler for the speed figure")
+    p.add_argument("--speed-prompts", type=int, default=16, help="images drawn for the speed")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    p.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    try:
+        names = args.names or args.models
+        if len(names) != len(args.models):
+            raise InvalidArgument("--names", f"{len(args.models)} names, one per model", names)
+        if args.reports is not None and len(args.reports) != len(args.models):
+            raise InvalidArgument(
+                "--reports", f"{len(args.models)} reports, one per model", args.reports
+            )
+        comparison = None
+        if args.reports:
+            comparison = compare([load_images(r, args.split) for r in args.reports], names)
+        rows = {
+            n: measure(m, args.steps, args.sampler, args.speed_prompts)
+            for n, m in zip(names, args.models)
+        }
+    except GenlabError as e:
+        print(f"genlab: error: {e}", file=sys.stderr)
+        return 2
+    print(table(rows, comparison))
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps({"models": rows, "compositional": comparison}, indent=2) + "\n"
+        )
+    return 0
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

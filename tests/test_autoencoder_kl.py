@@ -108,15 +108,31 @@ def test_world_kl_f4_tiny_recipe_exports_scaling_factor_and_reconstruction_metri
     assert set(metrics) == {"psnr", "ssim"} and metrics["psnr"] > 0
 
 
-def test_bundled_world_kl_f4_reconstructs_world_scenes_with_unit_variance_latents():
+def test_world_kl_f4_64_recipe_starts_from_the_bundled_32_px_autoencoder(tmp_path):
+    options = RecipeOptions(steps=1, data_size=40, out_dir=str(tmp_path), progress=False)
+    summary = run_recipe("world-kl-f4-64", options)
+    ae, start = load_autoencoder(summary["model"]), load_autoencoder("world-kl-f4")
+    assert ae.config.image_size == 64
+    moved = [(a - b).abs().max().item() for a, b in zip(ae.parameters(), start.parameters())]
+    assert max(moved) < 0.01  # one warm-up step from world-kl-f4's weights, not from scratch
+    assert "`world-kl-f4` (bundled)" in (tmp_path / "world-kl-f4-64.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "name, size, min_psnr", [("world-kl-f4", 32, 24), ("world-kl-f4-64", 64, 24)]
+)
+def test_bundled_world_autoencoders_reconstruct_scenes_with_unit_variance_latents(
+    name, size, min_psnr
+):
     from genlab.data.world import prerender
 
-    ae = load_autoencoder("world-kl-f4")
-    images = prerender(16, 32, seed=99, workers=1)["images"].permute(0, 3, 1, 2).float() / 127.5 - 1
+    ae = load_autoencoder(name)
+    images = prerender(16, size, seed=99, workers=1)["images"].permute(0, 3, 1, 2).float()
+    images = images / 127.5 - 1
     latents = ae.encode_latents(images)
-    assert latents.shape == (16, 4, 8, 8)
+    assert latents.shape == (16, 4, size // 4, size // 4)
     assert 0.6 < latents.std().item() < 1.4  # the stored scaling factor was measured on this data
-    assert reconstruction_metrics(ae, images)["psnr"] > 24
+    assert reconstruction_metrics(ae, images)["psnr"] > min_psnr
 
 
 def test_optional_patch_gan_trains_a_discriminator_beside_the_autoencoder(tmp_path):

@@ -105,7 +105,9 @@ def test_balanced_corpus_with_varied_captions_is_deterministic_and_checks_its_op
     "recipe, arch, export", [("world-t2i-cpu", "unet", "world-t2i"),
                              ("world-t2i-cpu-dit", "dit", "world-t2i-dit"),
                              ("world-t2i-cpu-joint", "unet", "world-t2i-joint"),
-                             ("world-t2i-cpu-dit-joint", "dit", "world-t2i-dit-joint")]
+                             ("world-t2i-cpu-dit-joint", "dit", "world-t2i-dit-joint"),
+                             ("world-t2i-64-cpu", "unet", "world-t2i-64"),
+                             ("world-t2i-latent-64-cpu", "unet", "world-t2i-latent-64")]
 )  # fmt: skip
 def test_cpu_recipes_export_their_denoiser_under_their_names(tmp_path, recipe, arch, export):
     options = RecipeOptions(tiny=True, steps=3, out_dir=str(tmp_path), progress=False)
@@ -113,6 +115,11 @@ def test_cpu_recipes_export_their_denoiser_under_their_names(tmp_path, recipe, a
     assert summary["model"].endswith(f"{export}.safetensors")
     pipe = genlab.load(summary["model"], device="cpu")
     assert pipe.denoiser.config.arch == arch and pipe.info["training"]["recipe"] == recipe
+    latent = "latent" in recipe
+    assert (pipe.autoencoder is not None) == latent
+    assert pipe.denoiser.config.in_channels == (4 if latent else 3)
+    image = pipe("a red circle", num_inference_steps=2, seed=0).images[0]
+    assert image.size == (16, 16)  # --tiny renders 16 px scenes in every recipe
     assert f"`{recipe}`" in (tmp_path / f"{export}.md").read_text()
 
 
