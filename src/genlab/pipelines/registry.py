@@ -51,7 +51,7 @@ def _import_all() -> None:
 
 def bundled_models() -> dict[str, Path]:
     """Bundled checkpoints by name (file stem)."""
-    return {p.stem: p for p in sorted(WEIGHTS_DIR.glob("*.safetensors"))}
+    return {p.stem: p for p in sorted(WEIGHTS_DIR.glob("*.safetensors"), key=lambda p: p.stem)}
 
 
 def resolve_path(name_or_path: str) -> Path | None:
