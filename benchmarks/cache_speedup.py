@@ -2,6 +2,10 @@
 cached latents vs encoding the batch's images with the KL autoencoder each step.
 
     .venv/bin/python benchmarks/cache_speedup.py --n 256 --batch-size 32 --steps 10 --threads 1
+    .venv/bin/python benchmarks/cache_speedup.py --recipe world-t2i-latent-64-cpu --batch-size 64
+
+With --recipe, the step is that latent CPU recipe's (genlab/train/world_cpu.py): its denoiser, text
+encoder, image size and autoencoder.
 """
 
 from __future__ import annotations
@@ -23,42 +27,51 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument(
         "--autoencoder",
-        default="world-kl-f4",
-        help="bundled name or checkpoint; an untrained kl-world-f4 if it is not there",
+        default=None,
+        help="bundled name or checkpoint (default: the recipe's, else world-kl-f4); an untrained "
+        "kl-world-f4 if it is not there",
+    )
+    parser.add_argument(
+        "--recipe", default=None, help="a latent CPU recipe whose training step is timed"
     )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
     from genlab.data.cache import LatentCache, build_cache
-    from genlab.data.curate import CurationConfig, prepare
+    from genlab.data.curate import CurationConfig, WorldSource, prepare
     from genlab.errors import NotFound
     from genlab.models import create_model
     from genlab.models.autoencoder_kl import load_autoencoder
     from genlab.train import RecipeOptions, TensorSource
     from genlab.train.latent import LATENT_UNET, build_latent_t2i
-    from genlab.train.text2image import WorldT2ISpec, world_vocabulary
+    from genlab.train.text2image import WorldT2ISpec
+    from genlab.train.world_cpu import CPU_RECIPES, cpu_spec
 
+    if args.recipe is not None:
+        recipe = CPU_RECIPES.get(args.recipe)
+        if recipe is None or recipe.autoencoder is None:
+            latent = [n for n, r in CPU_RECIPES.items() if r.autoencoder]
+            parser.error(f"--recipe: expected one of {', '.join(latent)}, got {args.recipe!r}")
+        spec, ae_name = cpu_spec(recipe), args.autoencoder or recipe.autoencoder
+    else:
+        spec = WorldT2ISpec(denoiser="unet-latent-world-m", denoiser_overrides=LATENT_UNET)
+        ae_name = args.autoencoder or "world-kl-f4"
     try:
-        ae = load_autoencoder(args.autoencoder)
-        ae_name = args.autoencoder
+        ae = load_autoencoder(ae_name)
     except NotFound:
         torch.manual_seed(0)
         ae, ae_name = create_model("kl-world-f4").eval(), "kl-world-f4 (untrained)"
     tmp = Path(tempfile.mkdtemp(prefix="cache-bench-"))
-    prepare(
-        f"world:{args.n}", tmp / "shards", CurationConfig(workers=1, dedup=False), progress=False
-    )
+    options = RecipeOptions(data_size=args.n, out_dir=str(tmp / "run"), progress=False)
+    job = build_latent_t2i("bench", spec, {}, options, ae)  # renders n scenes
+    task = job.task
+    world = WorldSource(args.n, size=spec.image_size)  # n scenes of that size as PNG samples
+    prepare(world, tmp / "shards", CurationConfig(workers=1, dedup=False), progress=False)
     t0 = time.perf_counter()
-    build_cache(
-        tmp / "shards", ae, tmp / "c.safetensors", tokenizer=world_vocabulary(), progress=False
-    )
+    tokenizer = task.text_encoder.tokenizer
+    build_cache(tmp / "shards", ae, tmp / "c.safetensors", tokenizer=tokenizer, progress=False)
     cache_s = time.perf_counter() - t0
     cache = LatentCache.load(tmp / "c.safetensors", autoencoder=ae)
-
-    spec = WorldT2ISpec(denoiser="unet-latent-world-m", denoiser_overrides=LATENT_UNET)
-    options = RecipeOptions(data_size=args.n, out_dir=str(tmp / "run"), progress=False)
-    job = build_latent_t2i("bench", spec, {}, options, ae)  # renders the same n images
-    task = job.task
     sources = {
         "encode each step": job.data,  # uint8 images + tokens in memory
         "cached latents": TensorSource(
@@ -83,8 +96,9 @@ def main() -> None:
                 step_times[name].append(time.perf_counter() - t0)
     times = {name: float(np.median(ts)) for name, ts in step_times.items()}
 
-    print(f"autoencoder {ae_name}; denoiser unet-latent-world-m {LATENT_UNET}; batch {args.batch_size}; "
-          f"{args.threads} thread(s); cache of {args.n} images built in {cache_s:.1f} s")  # fmt: skip
+    print(f"autoencoder {ae_name}; denoiser {spec.denoiser} {spec.denoiser_overrides}; "
+          f"{spec.image_size} px images; batch {args.batch_size}; {args.threads} thread(s); "
+          f"cache of {args.n} images built in {cache_s:.1f} s")  # fmt: skip
     print("| training step | median seconds/step | images/s |")
     print("|---|---|---|")
     for name, t in times.items():

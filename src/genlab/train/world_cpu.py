@@ -76,7 +76,7 @@ CPU_RECIPES = {
 }  # fmt: skip
 
 
-def _cpu_spec(r: CpuRecipe) -> WorldT2ISpec:
+def cpu_spec(r: CpuRecipe) -> WorldT2ISpec:
     return WorldT2ISpec(
         denoiser=r.denoiser,
         denoiser_overrides=r.sizes,
@@ -95,7 +95,7 @@ def _cpu_recipe(name: str):
     r = CPU_RECIPES[name]
 
     def build(options: RecipeOptions) -> TrainJob:
-        spec = _cpu_spec(r)
+        spec = cpu_spec(r)
         if r.autoencoder is None:
             job = build_world_t2i("world-t2i", spec, r.tiny, options)
         else:
