@@ -35,16 +35,18 @@ from genlab.cli import ArgumentParser
 from genlab.errors import GenlabError, InvalidArgument
 
 
-def sampling_speed(pipe, prompts: list[str], steps: int, sampler: str) -> float:
-    """Images per second of `pipe` drawing one image per prompt (batched, with CFG)."""
+def sampling_speed(pipe, prompts: list[str], steps: int, sampler: str) -> tuple[float, list]:
+    """Images per second of `pipe` drawing one image per prompt (batched, with CFG), and the
+    images."""
     pipe(prompts[:2], num_inference_steps=2, seed=0, sampler=sampler)  # warm-up
     t0 = time.perf_counter()
-    pipe(prompts, num_inference_steps=steps, seed=0, sampler=sampler)
-    return len(prompts) / (time.perf_counter() - t0)
+    images = pipe(prompts, num_inference_steps=steps, seed=0, sampler=sampler).images
+    return len(prompts) / (time.perf_counter() - t0), images
 
 
-def measure(path: str, steps: int, sampler: str, n_prompts: int) -> dict:
-    """A trained model's sizes, its training figures (from the checkpoint) and sampling speed."""
+def measure(path: str, steps: int, sampler: str, n_prompts: int) -> tuple[dict, list]:
+    """A trained model's sizes, its training figures (from the checkpoint) and sampling speed;
+    and the images drawn for the speed (the same prompts and seed for every model)."""
     import genlab
     from genlab.train.text2image import forward_flops, sample_prompts
 
@@ -58,7 +60,8 @@ def measure(path: str, steps: int, sampler: str, n_prompts: int) -> dict:
     length = pipe.text_encoder.config.max_length
     flops = forward_flops(denoiser, pipe.text_encoder.width, side, length)
     space = f"{denoiser.config.in_channels}×{side}×{side}"
-    return {
+    speed, images = sampling_speed(pipe, sample_prompts(n_prompts), steps, sampler)
+    row = {
         "recipe": training.get("recipe"),
         "space": space + (f" (KL latents, f = {ae.downsample_factor})" if ae else " (pixels)"),
         "image size": f"{size}×{size}",
@@ -69,10 +72,9 @@ def measure(path: str, steps: int, sampler: str, n_prompts: int) -> dict:
         "train steps": training["steps"],
         "train images": training["samples_seen"],
         "train images/s": training["samples_seen"] / training["wall_time_s"],
-        f"sampling images/s ({sampler}, {steps} steps, CFG)": sampling_speed(
-            pipe, sample_prompts(n_prompts), steps, sampler
-        ),
+        f"sampling images/s ({sampler}, {steps} steps, CFG)": speed,
     }
+    return row, images
 
 
 def _fmt(v) -> str:
@@ -122,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--speed-prompts", type=int, default=16, help="images drawn for the speed")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    p.add_argument(
+        "--grid", default=None, help="also write the speed run's images to this PNG, a row a model"
+    )
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     try:
@@ -135,14 +140,21 @@ def main(argv: list[str] | None = None) -> int:
         comparison = None
         if args.reports:
             comparison = compare([load_images(r, args.split) for r in args.reports], names)
-        rows = {
+        measured = {
             n: measure(m, args.steps, args.sampler, args.speed_prompts)
             for n, m in zip(names, args.models)
         }
     except GenlabError as e:
         print(f"genlab: error: {e}", file=sys.stderr)
         return 2
+    rows = {n: row for n, (row, _) in measured.items()}
     print(table(rows, comparison))
+    if args.grid:
+        from genlab.io import image_grid
+
+        images = [im for _, ims in measured.values() for im in ims]
+        image_grid(images, ncols=args.speed_prompts, scale=2).save(args.grid)
+        print(f"grid: {args.grid} (rows: {', '.join(names)}; same prompts and seed)")
     if args.json:
         Path(args.json).write_text(
             json.dumps({"models": rows, "compositional": comparison}, indent=2) + "\n"

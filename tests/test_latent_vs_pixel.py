@@ -26,7 +26,8 @@ def test_table_of_a_tiny_pixel_and_latent_pair(tmp_path):
         reports.append(str(out / "eval" / "report.json"))
     result = tmp_path / "cmp.json"
     cmd = [sys.executable, str(SCRIPT), *models, "--names", "pixel", "latent",
-           "--reports", *reports, "--steps", "2", "--speed-prompts", "2", "--json", str(result)]  # fmt: skip
+           "--reports", *reports, "--steps", "2", "--speed-prompts", "2", "--json", str(result),
+           "--grid", str(tmp_path / "grid.png")]  # fmt: skip
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     figures = json.loads(result.read_text())
@@ -38,6 +39,13 @@ def test_table_of_a_tiny_pixel_and_latent_pair(tmp_path):
     assert figures["compositional"]["images"] == 6
     assert figures["compositional"]["models"]["pixel"]["minus_first"]["accuracy"] == [0.0] * 3
     assert "| forward GFLOPs/image |" in run.stdout and "accuracy − pixel" in run.stdout
+    from PIL import Image
+
+    assert Image.open(tmp_path / "grid.png").size == (2 * (2 * 18 + 2), 2 * (2 * 18 + 2))
     # one report too few: a one-line error naming the option, exit code 2
-    bad = subprocess.run(cmd[:-5] + [reports[0]], capture_output=True, text=True, timeout=300)
-    assert bad.returncode == 2 and "--reports" in bad.stderr
+    bad = [sys.executable, str(SCRIPT), *models, "--reports", reports[0]]
+    run = subprocess.run(bad, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines() == [
+        f"genlab: error: --reports: expected 2 reports, one per model, got {[reports[0]]!r}"
+    ]
