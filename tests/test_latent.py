@@ -151,3 +151,21 @@ def test_latent_dit_recipe_trains_a_dit_on_latents(tmp_path):
     assert config["denoiser"]["arch"] == "dit" and config["denoiser"]["in_channels"] == 4
     pipe = genlab.load(summary["model"], device="cpu")
     assert pipe("a red circle", num_inference_steps=1, seed=0).images[0].size == (16, 16)
+
+
+def test_bundled_latent_model_draws_64_px_images_that_follow_the_background(tmp_path):
+    """world-t2i-latent-64 from a fresh clone: `genlab generate --model world-t2i-latent-64`
+    writes 64×64 PNGs, and the prompt's background reaches the pixels through the latents."""
+    from PIL import Image
+
+    means = {}
+    for background in ("black", "white"):
+        out = tmp_path / f"{background}.png"
+        argv = ["generate", f"a red circle on a {background} background", "--model",
+                "world-t2i-latent-64", "--steps", "10", "--seed", "0", "--out", str(out)]  # fmt: skip
+        assert main(argv) == 0
+        image = Image.open(out)
+        assert image.size == (64, 64)
+        assert read_params(out)["model"] == "world-t2i-latent-64"
+        means[background] = float(np.asarray(image.convert("L")).mean())
+    assert means["white"] - means["black"] > 100

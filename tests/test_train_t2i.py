@@ -120,7 +120,10 @@ def test_cpu_recipes_export_their_denoiser_under_their_names(tmp_path, recipe, a
     assert pipe.denoiser.config.in_channels == (4 if latent else 3)
     image = pipe("a red circle", num_inference_steps=2, seed=0).images[0]
     assert image.size == (16, 16)  # --tiny renders 16 px scenes in every recipe
-    assert f"`{recipe}`" in (tmp_path / f"{export}.md").read_text()
+    card = (tmp_path / f"{export}.md").read_text()
+    assert f"`{recipe}`" in card and f'genlab.load("{export}")' in card
+    assert ("world-clip's text tower, frozen" in card) == ("joint" not in recipe)
+    assert "Generates 16×16 images" in card
 
 
 def test_bundled_recipe_keeps_the_pretrained_text_tower_frozen_and_learns_only_its_null(tmp_path):

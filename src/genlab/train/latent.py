@@ -337,6 +337,7 @@ def build_latent_t2i(
         name=name,
         image_size=size,
         sample_prompts=pixel.sample_prompts,
+        text_encoder_source=pixel.text_encoder_source,
     )
     if cache is not None:
         latents = LatentCache.load(cache, autoencoder=ae)

@@ -110,7 +110,8 @@ class TextToImageTask(Task):
 
     def model_card(self) -> str:
         lines = [
-            "Generates 32×32 images of the built-in world from text prompts.",
+            f"Generates {self.pipeline.image_size}×{self.pipeline.image_size} images of the "
+            "built-in world from text prompts.",
             "",
             f"- denoiser: `{self.denoiser.config.arch}` {_count(self.denoiser):,} parameters",
             f"- text encoder: {_count(self.text_encoder):,} parameters, "

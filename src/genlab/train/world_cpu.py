@@ -97,12 +97,12 @@ def _cpu_recipe(name: str):
     def build(options: RecipeOptions) -> TrainJob:
         spec = cpu_spec(r)
         if r.autoencoder is None:
-            job = build_world_t2i("world-t2i", spec, r.tiny, options)
+            job = build_world_t2i(r.export, spec, r.tiny, options)
         else:
             from genlab.train.latent import TINY_LATENT_UNET, _tiny_autoencoder, build_latent_t2i
 
             ae = _tiny_autoencoder() if options.tiny else r.autoencoder
-            job = build_latent_t2i("world-t2i", spec, TINY_LATENT_UNET, options, ae)
+            job = build_latent_t2i(r.export, spec, TINY_LATENT_UNET, options, ae)
         job.config.recipe, job.config.export_name = name, r.export
         return job
 
