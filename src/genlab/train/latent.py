@@ -254,8 +254,9 @@ def world_kl_f4(options: RecipeOptions) -> TrainJob:
 
 @register_recipe("world-kl-f4-64")
 def world_kl_f4_64(options: RecipeOptions) -> TrainJob:
-    """KL autoencoder (f = 4) of 64 px world images (16×16×4 latents), fine-tuned from the bundled
-    32 px world-kl-f4, whose 20 dB at 64 px blurs the finer edges; CPU minutes, bundled."""
+    """KL autoencoder (f = 4) of 64 px world images, fine-tuned from world-kl-f4; CPU, bundled.
+
+    16×16×4 latents; the 32 px world-kl-f4 reaches only 20 dB at 64 px (it blurs finer edges)."""
     return _world_kl(options, "world-kl-f4-64", 64, init="world-kl-f4")
 
 
