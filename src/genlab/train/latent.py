@@ -317,10 +317,13 @@ def build_latent_t2i(
     cache: str | Path | None = None,
 ) -> TrainJob:
     """build_world_t2i (same corpus, text encoder, schedule and settings) with the denoiser in
-    latent space; `cache` (a genlab.data.cache file) replaces the rendered images by latents."""
+    latent space; `cache` (a genlab.data.cache file) replaces the rendered images by latents.
+    An autoencoder given by name becomes an untrained kl-tiny under --tiny."""
     from genlab.data.cache import LatentCache
 
-    ae = load_autoencoder(autoencoder) if isinstance(autoencoder, str) else autoencoder
+    ae = autoencoder
+    if isinstance(autoencoder, str):
+        ae = _tiny_autoencoder() if options.tiny else load_autoencoder(autoencoder)
     size = 16 if options.tiny else spec.image_size
     f = ae.downsample_factor
     if size % f:
@@ -354,16 +357,14 @@ def build_latent_t2i(
 def world_t2i_latent(options: RecipeOptions) -> TrainJob:
     """Latent text-to-image U-Net on world-kl-f4 latents (8×8×4): world-t2i's task and data."""
     spec = WorldT2ISpec(denoiser="unet-latent-world-m", denoiser_overrides=LATENT_UNET)
-    ae = _tiny_autoencoder() if options.tiny else "world-kl-f4"
-    return build_latent_t2i("world-t2i-latent", spec, TINY_LATENT_UNET, options, ae)
+    return build_latent_t2i("world-t2i-latent", spec, TINY_LATENT_UNET, options, "world-kl-f4")
 
 
 @register_recipe("world-t2i-latent-dit")
 def world_t2i_latent_dit(options: RecipeOptions) -> TrainJob:
     """Latent DiT (patch 1 on 8×8×4 world-kl-f4 latents), the latent twin of world-t2i-dit."""
     spec = WorldT2ISpec(denoiser="dit-latent-world-m", denoiser_overrides=LATENT_DIT, lr=3e-4)
-    ae = _tiny_autoencoder() if options.tiny else "world-kl-f4"
-    return build_latent_t2i("world-t2i-latent-dit", spec, TINY_LATENT_DIT, options, ae)
+    return build_latent_t2i("world-t2i-latent-dit", spec, TINY_LATENT_DIT, options, "world-kl-f4")
 
 
 def _tiny_autoencoder() -> AutoencoderKL:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from genlab.train.latent import TINY_LATENT_UNET, build_latent_t2i
 from genlab.train.recipes import RecipeOptions, TrainJob, register_recipe
 from genlab.train.text2image import TINY_DIT, TINY_UNET, WorldT2ISpec, build_world_t2i
 
@@ -70,7 +71,7 @@ CPU_RECIPES = {
         "64×64 pixels, world-t2i-cpu's U-Net with a level on top (≈2.3M) on world-clip's "
         "frozen text tower", image_size=64),
     "world-t2i-latent-64-cpu": CpuRecipe(
-        "unet-world-s", UNET_CPU_LATENT, None, "world-clip", "world-t2i-latent-64",
+        "unet-world-s", UNET_CPU_LATENT, TINY_LATENT_UNET, "world-clip", "world-t2i-latent-64",
         "64×64 images through world-kl-f4-64's 16×16×4 latents, world-t2i-cpu's U-Net "
         "(≈1.9M) on world-clip's frozen text tower", image_size=64, autoencoder="world-kl-f4-64"),
 }  # fmt: skip
@@ -99,10 +100,7 @@ def _cpu_recipe(name: str):
         if r.autoencoder is None:
             job = build_world_t2i(r.export, spec, r.tiny, options)
         else:
-            from genlab.train.latent import TINY_LATENT_UNET, _tiny_autoencoder, build_latent_t2i
-
-            ae = _tiny_autoencoder() if options.tiny else r.autoencoder
-            job = build_latent_t2i(r.export, spec, TINY_LATENT_UNET, options, ae)
+            job = build_latent_t2i(r.export, spec, r.tiny, options, r.autoencoder)
         job.config.recipe, job.config.export_name = name, r.export
         return job
 
