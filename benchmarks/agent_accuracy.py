@@ -26,6 +26,7 @@ import time
 from collections import defaultdict
 
 import numpy as np
+import torch
 
 from genlab.world.grammar import ObjectRequest, RelationRequest, SceneRequest, realize
 from genlab.world.lexicon import (
@@ -161,6 +162,13 @@ def main(argv=None) -> int:
     p.add_argument("--candidates", type=int, default=4, help="agent candidates per round")
     p.add_argument("--steps", type=int, default=20, help="denoising steps (first round)")
     p.add_argument("--guidance", type=float, default=4.0, help="guidance scale (first round)")
+    p.add_argument("--max-images", type=int, default=32, help="agent images per request at most")
+    p.add_argument(
+        "--time-budget", type=float, default=14.0, help="agent seconds per request (0: no limit)"
+    )
+    p.add_argument(
+        "--no-compose", dest="compose", action="store_false", help="agent: whole-prompt rounds only"
+    )
     p.add_argument("--json", default=None, help="also write the full results to this JSON file")
     p.add_argument("--print-requests", action="store_true", help="print the requests and exit")
     args = p.parse_args(argv)
@@ -209,6 +217,9 @@ def run_requests(requests, pipe, store, args) -> list[dict]:
             seed=args.seed,
             steps=args.steps,
             guidance=args.guidance,
+            max_images=args.max_images,
+            time_budget=args.time_budget or None,
+            compose=args.compose,
         )
         seconds = time.perf_counter() - t0
         agent_ok = out.best_path is not None and judge(req, load_image(out.best_path))
@@ -235,7 +246,10 @@ def report(rows: list[dict], args) -> None:
         return sum(r[key] for r in chosen) / max(1, len(chosen))
 
     by_cat = defaultdict(dict)
-    print(f"model {args.model}; {len(rows)} requests; {args.max_rounds} rounds × {args.candidates}")
+    print(
+        f"model {args.model}; {len(rows)} requests; {args.max_rounds} rounds × {args.candidates}; "
+        f"at most {args.max_images} images; composing {'on' if args.compose else 'off'}"
+    )
     print(f"{'category':12s} {'n':>4s} {'raw':>6s} {'refined':>8s} {'agent':>6s}")
     for c in (*CATEGORIES, None):
         n = sum(1 for r in rows if c is None or r["category"] == c)
@@ -251,6 +265,12 @@ def report(rows: list[dict], args) -> None:
     summary = {
         "model": args.model,
         "n": len(rows),
+        "max_rounds": args.max_rounds,
+        "candidates": args.candidates,
+        "max_images": args.max_images,
+        "time_budget": args.time_budget,
+        "compose": args.compose,
+        "torch_threads": torch.get_num_threads(),
         "accuracy": dict(by_cat),
         "mean_rounds": statistics.mean(rounds) if rounds else None,
         "mean_seconds": statistics.mean(secs),

@@ -5,6 +5,10 @@ difference from the first one (image by image, 95% interval by the normal approx
 
     .venv/bin/python benchmarks/compare_reports.py runs/eval/a/report.json runs/eval/b/report.json \
         --names joint clip --split in_distribution
+
+When the reports differ by one number (guidance scale, steps), name each by its value and add
+`--plot out.png --xlabel "guidance scale"` for accuracy against that number: overall with its
+95% interval, and each category.
 """
 
 from __future__ import annotations
@@ -80,18 +84,62 @@ def table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def plot(result: dict, path: str | Path, xlabel: str, title: str = "") -> None:
+    """Accuracy against the reports' numeric names: overall (95% interval shaded) and per category."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    try:
+        xs = [float(name) for name in result["models"]]
+    except ValueError:
+        raise InvalidArgument(
+            "--names", "numbers (one value per report) with --plot", list(result["models"])
+        ) from None
+    models = list(result["models"].values())
+    order = np.argsort(xs)
+    x = np.array(xs)[order]
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for c in result["categories"]:
+        y = [models[i]["per_category"][c] for i in order]
+        ax.plot(x, y, marker=".", linewidth=1, alpha=0.7, label=c.replace("_", " "))
+    overall = [models[i]["accuracy"] for i in order]
+    lo = [models[i]["ci95"][0] for i in order]
+    hi = [models[i]["ci95"][1] for i in order]
+    ax.fill_between(x, lo, hi, color="black", alpha=0.12, linewidth=0)
+    ax.plot(x, overall, color="black", marker="o", linewidth=2.2, label="overall (95% CI)")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("compositional accuracy")
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    ax.set_title(title or f"{result['images']} images per point")
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("reports", nargs="+", help="report.json files of genlab eval")
     p.add_argument("--names", nargs="+", default=None, help="a name per report (default: paths)")
     p.add_argument("--split", default="in_distribution", help="in_distribution or held_out")
     p.add_argument("--json", default=None, help="also write the comparison to this JSON file")
+    p.add_argument(
+        "--plot", default=None, help="also plot accuracy against the (numeric) names to this PNG"
+    )
+    p.add_argument("--xlabel", default="value", help="x-axis label of --plot")
     args = p.parse_args(argv)
     try:
         names = args.names or args.reports
         if len(names) != len(args.reports):
             raise InvalidArgument("--names", f"{len(args.reports)} names, one per report", names)
         result = compare([load_images(r, args.split) for r in args.reports], names)
+        if args.plot:
+            plot(
+                result, args.plot, args.xlabel, f"{result['images']} images per point, {args.split}"
+            )
     except GenlabError as e:
         print(f"genlab: error: {e}", file=sys.stderr)
         return 2

@@ -34,7 +34,9 @@ def test_a_right_first_candidate_stops_after_one_round(store):
 
 def test_wrong_candidates_are_revised_until_every_attribute_holds(store):
     painter = WorldPainter(wrong_seeds={0, 1, 2, 3})  # all of round 1 is wrong
-    session = AgentSession(REQUEST, pipeline=painter, store=store, max_rounds=3, num_candidates=4)
+    session = AgentSession(
+        REQUEST, pipeline=painter, store=store, max_rounds=3, num_candidates=4, compose=False
+    )
     steps = list(session.run())
     out = session.outcome
     assert out.satisfied and out.rounds == 2
@@ -61,13 +63,17 @@ def test_never_satisfied_request_returns_the_best_of_all_rounds_with_reasons(sto
 
 def test_many_rounds_fit_in_the_default_turn_budget(store):
     painter = WorldPainter(wrong_seeds=set(range(100)), wrong_edits=True)
-    out = run_agent(REQUEST, pipeline=painter, store=store, max_rounds=10, num_candidates=1)
+    out = run_agent(
+        REQUEST, pipeline=painter, store=store, max_rounds=10, num_candidates=1, compose=False
+    )
     assert out.rounds == 10 and out.stop_reason.startswith("10 rounds done")
 
 
 def test_repair_edit_turns_a_wrong_object_into_the_missing_one(store):
     painter = WorldPainter(wrong_seeds=set(range(100)))  # generation never gets it right
-    out = run_agent(REQUEST, pipeline=painter, store=store, max_rounds=2, num_candidates=2)
+    out = run_agent(
+        REQUEST, pipeline=painter, store=store, max_rounds=2, num_candidates=2, compose=False
+    )
     run = store.get_run(out.run_id)
     edits = [s for s in run.steps if s["type"] == "tool_call" and s["name"] == "edit_image"]
     assert edits and "red circle" in edits[0]["arguments"]["instruction"]

@@ -21,11 +21,11 @@ class WorldPainter:
     """A stand-in text-to-image model: draws the world's rendering of the prompt (a perfect model),
     except for seeds in `wrong_seeds`, where the first object gets another color (a mistake the
     agent must notice and fix). `edit` inpaints the prompt's rendering inside the mask (with every
-    object miscolored if `wrong_edits`)."""
+    object miscolored if `wrong_edits` is True or holds the edit's seed)."""
 
     def __init__(self, wrong_seeds=(), size=32, wrong_edits=False):
         self.wrong_seeds, self.size, self.wrong_edits = set(wrong_seeds), size, wrong_edits
-        self.calls = []
+        self.calls, self.edits = [], []
 
     def _paint(self, prompt, seed, negative_prompt=None, miscolor="none"):
         """Render the prompt; miscolor 'first' or 'all' objects (avoiding negative-prompt colors)."""
@@ -49,7 +49,9 @@ class WorldPainter:
         **kw,
     ):
         seed = 0 if seed is None else seed
-        self.calls.append({"prompt": prompt, "seed": seed, "negative_prompt": negative_prompt})
+        self.calls.append(
+            {"prompt": prompt, "seed": seed, "negative_prompt": negative_prompt, "n": num_images}
+        )
         seeds = range(seed, seed + num_images)
         images = [
             self._paint(prompt, s, negative_prompt, "first" if s in self.wrong_seeds else "none")
@@ -67,14 +69,19 @@ class WorldPainter:
         ]
         return GenerationResult(images, None, meta)
 
-    def edit(self, image, prompt, mask=None, strength=None, seed=None, **kw):
-        painted = np.asarray(
-            self._paint(prompt, seed or 0, None, "all" if self.wrong_edits else "none")
-        )
-        if mask is not None:
-            keep = np.asarray(mask)[..., None] < 128
-            painted = np.where(keep, np.asarray(image), painted)
-        return GenerationResult([Image.fromarray(painted)], None, [{"model": "world-painter"}])
+    def edit(self, image, prompt, mask=None, strength=None, seed=None, num_images=1, **kw):
+        seed = 0 if seed is None else seed
+        self.edits.append({"prompt": prompt, "seed": seed, "n": num_images, **kw})
+        images = []
+        for s in range(seed, seed + num_images):
+            wrong = self.wrong_edits is True or s in (self.wrong_edits or ())
+            painted = np.asarray(self._paint(prompt, s, None, "all" if wrong else "none"))
+            if mask is not None:
+                keep = np.asarray(mask)[..., None] < 128
+                painted = np.where(keep, np.asarray(image), painted)
+            images.append(Image.fromarray(painted))
+        meta = [{"model": "world-painter", "seed": s} for s in range(seed, seed + num_images)]
+        return GenerationResult(images, None, meta)
 
 
 class WorldVideoPainter:

@@ -57,3 +57,16 @@ def test_one_image_has_no_interval_but_does_not_fail(tmp_path):
     a = _report(tmp_path / "a.json", [True])
     result = bench.compare([bench.load_images(a, "in_distribution")], ["only"])
     assert result["models"]["only"]["accuracy"] == 1.0
+
+
+def test_numeric_names_plot_accuracy_against_the_value(tmp_path, capsys):
+    reports = [
+        _report(tmp_path / f"g{g}.json", [g > 2, g > 4, True, False])
+        for g in (5, 1, 3)  # out of order: the plot sorts by value
+    ]
+    png = tmp_path / "acc.png"
+    args = [*map(str, reports), "--names", "5", "1", "3", "--plot", str(png), "--xlabel", "g"]
+    assert bench.main(args) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+    assert bench.main([*map(str, reports), "--plot", str(tmp_path / "x.png")]) == 2
+    assert "numbers" in capsys.readouterr().err

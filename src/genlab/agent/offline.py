@@ -1,5 +1,7 @@
 """The offline backend: a deterministic planner in place of an LLM. It reads the request with the
 world's grammar (refine_prompt), then runs refinement rounds (generate, analyze_image, revise).
+When the whole prompt fails for a request of several objects, later rounds compose the scene
+object by object instead (genlab.agent.compose: a layout, then one inpainting per object).
 
 It speaks the loop's protocol like any model: each `complete()` returns the next tool calls, and
 the results come back in the messages, so its transcript looks exactly like an LLM's.
@@ -8,11 +10,13 @@ the results come back in the messages, so its transcript looks exactly like an L
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Generator
 from typing import Any
 
+from genlab.agent.compose import Composition, composable
 from genlab.agent.loop import AssistantTurn
-from genlab.agent.refine import Refinement, batch_calls
+from genlab.agent.refine import Refinement, Round, batch_calls
 from genlab.agent.toolkit import ToolCall
 
 Results = list[dict[str, Any]]  # tool results of the previous turn: {name, content, is_error}
@@ -33,16 +37,56 @@ class OfflinePlanner:
         steps: int = 20,
         guidance: float = 4.0,
         num_variants: int = 2,
+        compose: bool = True,
+        compose_tries: int = 6,
+        compose_batch: int = 2,
+        max_images: int = 32,
+        time_budget: float | None = 14.0,
     ):
         self.max_rounds, self.num_candidates, self.seed = max_rounds, num_candidates, seed
         self.steps, self.guidance, self.num_variants = steps, guidance, num_variants
+        self.compose, self.compose_tries, self.max_images = compose, compose_tries, max_images
+        # Small batches: a step usually passes within a few candidates, and on this CPU two
+        # images in a batch cost the same per image as four (0.34 s each at 32 px, 2 threads).
+        self.compose_batch = compose_batch
+        self.images_made = 0  # generated and edited images: the budget that bounds a request
+        # Wall time: no new batch starts unless it should end within time_budget seconds of the
+        # first turn, judged by the last batch's seconds per image (None: images bound alone).
+        self.time_budget = time_budget
+        self._started: float | None = None
+        self._batch: tuple[float, int] | None = None  # (when a drawing turn was handed out, images)
+        self._seconds_per_image = 0.0
         self._plan: Generator[AssistantTurn, Results, None] | None = None
         self._calls = 0
         self.refinement: Refinement | None = None
         self.stop_reason: str | None = None
 
     def complete(self, system, messages, tools) -> AssistantTurn:
+        if self._batch is not None:  # the tools of the previous turn drew this many images
+            began, images = self._batch
+            self._seconds_per_image = (time.monotonic() - began) / images
+        turn = self._next(messages)
+        drawn = sum(
+            c.arguments.get("n", 1)
+            for c in turn.tool_calls
+            if c.name in ("generate_image", "edit_image", "generate_video")
+        )
+        self._batch = (time.monotonic(), drawn) if drawn else None
+        return turn
+
+    def budget_spent(self, n: int) -> str | None:
+        """Why n more images do not fit this request's budget (images, then time), or None."""
+        if self.images_made + n > self.max_images:
+            return f"the image budget of {self.max_images} is spent"
+        if self.time_budget is not None and self._started is not None:
+            expected = time.monotonic() - self._started + n * self._seconds_per_image
+            if expected > self.time_budget:
+                return f"the time budget of {self.time_budget:g} s is spent"
+        return None
+
+    def _next(self, messages) -> AssistantTurn:
         if self._plan is None:
+            self._started = time.monotonic()
             self._plan = self._run(messages[0]["content"])
             return next(self._plan)
         results = []
@@ -56,6 +100,12 @@ class OfflinePlanner:
         except StopIteration:
             return AssistantTurn("(plan finished)")
 
+    def max_turns(self, max_rounds: int) -> int:
+        """Model turns this planner can need: two (draw, check) per batch the image budget
+        allows at the smallest batch, a check and a message per round, and the first reading."""
+        batches = -(-self.max_images // min(self.compose_batch, self.num_candidates))
+        return 2 * batches + 3 * max_rounds + 4
+
     def _call(self, name: str, **arguments) -> ToolCall:
         self._calls += 1
         return ToolCall(f"offline_{self._calls}", name, arguments)
@@ -66,7 +116,71 @@ class OfflinePlanner:
                 self._call("generate_video", prompt=c.prompt, seed=c.seed) for c in rnd.candidates
             ]
         calls = [self._call("generate_image", **a) for a in batch_calls(rnd.candidates)]
+        self.images_made += len(rnd.candidates) + len(rnd.edits)
         return calls + [self._call("edit_image", **e) for e in rnd.edits]
+
+    def _draw(self, name: str, **arguments) -> ToolCall:
+        self.images_made += arguments.get("n", 1)
+        return self._call(name, **arguments)
+
+    def _compose(self, comp: Composition, rnd: Round) -> Generator[AssistantTurn, Results, None]:
+        """One composition round: the first object, then each further object inpainted into its
+        cell, every step checked with analyze_image and retried with fresh seeds and more
+        guidance; finally the composed (or partly composed) image is analysed against the request."""
+        n = min(self.compose_batch, self.num_candidates)
+        seed = self.seed + 10_000 * rnd.index
+        while not comp.complete:
+            step = comp.done
+            for attempt in range(comp.tries):
+                spent = self.budget_spent(n)
+                if spent:
+                    comp.log.append(spent)
+                    break
+                g = comp.guidance(attempt)
+                if step == 0:
+                    what = f"the first object alone: '{comp.first_prompt()}'"
+                    call = self._draw(
+                        "generate_image", prompt=comp.first_prompt(), seed=seed, n=n, guidance=g
+                    )
+                    question = comp.first_question()
+                else:
+                    what = f"{comp.describe_next()}, inpainted into image {comp.current}"
+                    call = self._draw(
+                        "edit_image",
+                        image_id=comp.current,
+                        prompt=comp.next_prompt(),
+                        region=comp.next_region(),
+                        seed=seed,
+                        n=n,
+                        guidance=g,
+                    )
+                    question = comp.next_question()
+                seed += n
+                again = f" (try {attempt + 1}, guidance {g:g})" if attempt else ""
+                made = yield AssistantTurn(f"Composing, step {step + 1}: {what}{again}.", [call])
+                ids = [i for r in made if not r["is_error"] for i in r["content"]["image_ids"]]
+                if not ids:
+                    comp.log.append("; ".join(r["content"]["error"] for r in made))
+                    break
+                analysed = yield AssistantTurn(
+                    f"Checking {len(ids)} candidates for '{question}'.",
+                    [self._call("analyze_image", image_id=i, question=question) for i in ids],
+                )
+                analyses = [r["content"] for r in analysed if not r["is_error"]]
+                kept = comp.accept_first(analyses) if step == 0 else comp.accept_next(analyses)
+                if kept is not None:
+                    break
+            if comp.done == step:  # this step failed every try (or the budget ran out)
+                comp.log.append(f"step {step + 1} failed")
+                break
+        if comp.current is None:
+            return
+        final = yield AssistantTurn(
+            f"Composed {comp.done} of {len(comp.objects)} objects ({'; '.join(comp.log)}); "
+            "checking the result against the request.",
+            [self._call("analyze_image", image_id=comp.current)],
+        )
+        rnd.analyses = [r["content"] for r in final if not r["is_error"]]
 
     def _run(self, request: str) -> Generator[AssistantTurn, Results, None]:
         from genlab.world.grammar import canonical_caption, parse_prompt, realize
@@ -108,7 +222,30 @@ class OfflinePlanner:
         )
         note = f" ({info['note']})" if info.get("note") else ""
         video = any(g.motion for g in groups)  # motion asked for: draw videos if we can
+        compose = self.compose and not general and composable(request_spec)
+        comp: Composition | None = None
         for _ in range(self.max_rounds):
+            spent = self.budget_spent(self.num_candidates)
+            if spent:
+                note += f" ({spent})"
+                break
+            if compose and ref.rounds:  # the whole prompt failed: compose object by object
+                index = len(ref.rounds) + 1
+                if comp is not None and comp.done >= 2 and not comp.complete:
+                    comp.log = []  # go on from the objects drawn so far, the failed one moved
+                    comp.replan()
+                else:
+                    comp = Composition(
+                        request_spec, seed=self.seed + index, tries=self.compose_tries
+                    )
+                if comp.possible:
+                    rnd = Round(index, [])
+                    ref.rounds.append(rnd)
+                    yield from self._compose(comp, rnd)
+                    if ref.best is not None and ref.best["satisfied"]:
+                        break
+                    continue
+                compose = False  # no arrangement fits: fall back to plain rounds
             rnd = ref.next_round()
             ref.rounds.append(rnd)
             if video:

@@ -93,6 +93,9 @@ class AgentSession:
         seed: int = 0,
         steps: int = 20,
         guidance: float = 4.0,
+        compose: bool = True,
+        max_images: int = 32,
+        time_budget: float | None = 14.0,
         max_steps: int | None = None,
         max_seconds: float = 300.0,
         store: HistoryStore | None = None,
@@ -106,6 +109,10 @@ class AgentSession:
         check_range("num_candidates", num_candidates, 1, 8)
         check_range("steps", steps, 1, 1000)
         check_range("guidance", guidance, 0)
+        if isinstance(max_images, bool) or not isinstance(max_images, int) or max_images < 1:
+            raise InvalidArgument("max_images", "an integer ≥ 1", max_images)
+        if time_budget is not None:
+            check_range("time_budget", time_budget, 0, low_open=True)
         self.request, self.backend_name, self.model = request, backend, model
         self.max_rounds = max_rounds
         self.backend = make_backend(
@@ -118,7 +125,11 @@ class AgentSession:
             seed=seed,
             steps=steps,
             guidance=guidance,
+            compose=compose,
+            max_images=max_images,
+            time_budget=time_budget,
         )
+        planner_turns = getattr(self.backend, "max_turns", lambda rounds: 0)
         self.store = store or HistoryStore()
         self.ctx = ToolContext(
             request=request,
@@ -136,8 +147,9 @@ class AgentSession:
             self.backend,
             make_toolbox(self.ctx),
             system=SYSTEM_PROMPT.format(max_rounds=max_rounds),
-            # Enough turns for every round (generate, analyse, maybe a fallback) plus the rest.
-            max_steps=max_steps or max(24, 3 * max_rounds + 4),
+            # Enough turns for every round (generate, analyse, maybe a fallback) plus the rest;
+            # the offline planner knows what composing within its image budget can take.
+            max_steps=max_steps or max(24, 3 * max_rounds + 4, planner_turns(max_rounds)),
             max_seconds=max_seconds,
         )
         self.run_id: str | None = None

@@ -339,11 +339,14 @@ def edit_image(
     mask_id: str | None = None,
     strength: float | None = None,
     seed: int | None = None,
+    guidance: float | None = None,
+    n: int = 1,
 ) -> dict:
     """Edit an earlier image: repaint one object, a region, a mask, or the whole image (img2img).
 
     'make the circle green' finds the circle with the scene parser and inpaints it green; a
     prompt with a region or a mask inpaints there; a prompt alone redraws the image (img2img).
+    With n > 1, n candidate edits from consecutive seeds.
 
     Args:
         image_id: id of the image to edit (from generate_image or edit_image).
@@ -352,13 +355,17 @@ def edit_image(
         region: where to repaint: 'top left', 'center', 'right', ... or a box 'x0,y0,x1,y1' in fractions.
         mask_id: id of a stored black-and-white image of the same size; white is repainted.
         strength: img2img strength in (0, 1]: how far to move away from the original.
-        seed: seed of the edit; omit for a fresh one.
+        seed: seed of the (first) edit; omit for a fresh one.
+        guidance: classifier-free guidance scale of the edit (higher follows the prompt more).
+        n: how many candidate edits to make, 1 to 8.
     """
     from genlab.world import Obj, Scene, canonical_caption
     from genlab.world.parser import parse_image
 
     if not instruction and not prompt:
         raise InvalidArgument("instruction", "an instruction or a prompt", None)
+    if not 1 <= n <= MAX_IMAGES_PER_CALL:
+        raise InvalidArgument("n", f"1 to {MAX_IMAGES_PER_CALL} edits", n)
     if strength is not None and not 0 < strength <= 1:
         raise InvalidArgument("strength", "a number in (0, 1]", strength)
     rec = ctx.image(image_id)
@@ -392,24 +399,31 @@ def edit_image(
         mask = _region_mask(region, image.size)
     elif mask_id:
         mask = _stored_mask(ctx, mask_id, image.size)
-    edit_seed = seed if seed is not None else ctx.take_seeds(1)[0]
+    seeds = list(range(seed, seed + n)) if seed is not None else ctx.take_seeds(n)
+    guidance = ctx.guidance_scale if guidance is None else guidance
     result = ctx.pipe.edit(
         image,
         prompt,
         mask=None if mask is None else Image.fromarray(mask.astype(np.uint8) * 255, "L"),
         strength=None if mask is not None else (strength or DEFAULT_EDIT_STRENGTH),
-        seed=edit_seed,
+        seed=seeds[0],
         num_inference_steps=ctx.num_inference_steps,
-        guidance_scale=ctx.guidance_scale,
+        guidance_scale=guidance,
+        num_images=n,
     )
-    meta = dict(result.metadata[0]) if result.metadata else {}
-    meta.update(prompt=prompt, seed=edit_seed, edit_of=rec.id, instruction=instruction)
-    meta["edit"] = "inpaint" if mask is not None else "img2img"
-    new = ctx.save(result.images[0], meta, parent_id=rec.id)
+    edit = "inpaint" if mask is not None else "img2img"
+    made = []
+    for i, edited in enumerate(result.images):
+        meta = dict(result.metadata[i]) if i < len(result.metadata) else {}
+        meta.update(prompt=prompt, seed=seeds[i], edit_of=rec.id, instruction=instruction)
+        meta.setdefault("guidance_scale", guidance)
+        meta["edit"] = edit
+        made.append(ctx.save(edited, meta, parent_id=rec.id))
     return {
-        "image_ids": [new.id],
-        "paths": [new.path],
-        "edit": meta["edit"],
+        "image_ids": [m.id for m in made],
+        "paths": [m.path for m in made],
+        "seeds": seeds[: len(made)],  # a hosted API may return fewer edits than asked
+        "edit": edit,
         "prompt": prompt,
         "repainted_pixels": int(mask.sum()) if mask is not None else None,
     }

@@ -55,6 +55,26 @@ def register(subparsers) -> None:
     p.add_argument("--steps", type=int, default=20, help="denoising steps of the first round")
     p.add_argument("--guidance", type=float, default=4.0, help="guidance scale of the first round")
     p.add_argument(
+        "--no-compose",
+        dest="compose",
+        action="store_false",
+        help="offline backend: never compose a scene object by object (only whole-prompt rounds)",
+    )
+    p.add_argument(
+        "--max-images",
+        type=int,
+        default=32,
+        help="offline backend: images made per request at most (bounds the time: about 14 s "
+        "for 32 on a 2-core CPU)",
+    )
+    p.add_argument(
+        "--time-budget",
+        type=float,
+        default=14.0,
+        help="offline backend: start no batch of images expected to end later than this many "
+        "seconds into the request (0: no limit, --max-images alone bounds it)",
+    )
+    p.add_argument(
         "--max-steps",
         type=int,
         default=None,
@@ -82,6 +102,9 @@ def run(args) -> int:
         seed=args.seed,
         steps=args.steps,
         guidance=args.guidance,
+        compose=args.compose,
+        max_images=args.max_images,
+        time_budget=args.time_budget or None,
         max_steps=args.max_steps,
         max_seconds=args.max_seconds,
     )

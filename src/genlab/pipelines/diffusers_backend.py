@@ -308,12 +308,17 @@ class DiffusersPipeline:
         guidance_scale: float | None = None,
         seed: int | None = None,
         sampler: str | None = None,
+        num_images: int = 1,
     ) -> GenerationResult:
-        """Inpaint (`mask`: white = repaint) or img2img (`strength` in (0, 1]) on `image`."""
+        """Inpaint (`mask`: white = repaint) or img2img (`strength` in (0, 1]) on `image`;
+        edit i of `num_images` starts from seed + i, as in generation."""
         from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting
 
         check_generation_args(
-            num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, seed=seed
+            num_inference_steps=num_inference_steps,
+            guidance_scale=guidance_scale,
+            seed=seed,
+            num_images=num_images,
         )
         if mask is None and strength is None:
             raise InvalidArgument(
@@ -333,9 +338,9 @@ class DiffusersPipeline:
             ) from None
         pipe.set_progress_bar_config(disable=True)
         sampler_name = self._set_sampler(pipe, sampler)
-        seed, gens = self._generators(seed, 1)
+        seed, gens = self._generators(seed, num_images)
         kwargs: dict[str, Any] = {
-            "prompt": prompt,
+            "prompt": [prompt] * num_images,
             "image": image.convert("RGB"),
             "num_inference_steps": num_inference_steps,
             "generator": gens,
@@ -346,23 +351,24 @@ class DiffusersPipeline:
         if strength is not None:
             kwargs["strength"] = float(strength)
         if negative_prompt:
-            kwargs["negative_prompt"] = negative_prompt
+            kwargs["negative_prompt"] = [negative_prompt] * num_images
         if guidance_scale is not None:
             kwargs["guidance_scale"] = float(guidance_scale)
         out = pipe(**kwargs)
-        meta = {
+        params = {
             "prompt": prompt,
             "negative_prompt": negative_prompt,
             "num_inference_steps": num_inference_steps,
             "guidance_scale": guidance_scale,
             "sampler": sampler_name,
-            "seed": seed,
             "model": self.name,
             "backend": "diffusers",
             "edit": "inpaint" if mask is not None else "img2img",
             "strength": strength,
         }
-        return GenerationResult(images=list(out.images), metadata=[meta])
+        images = list(out.images)
+        meta = [dict(params, seed=seed + i) for i in range(len(images))]
+        return GenerationResult(images=images, metadata=meta)
 
 
 @register_resolver

@@ -128,6 +128,7 @@ AGENT_OPTIONS = {
     "steps": int,
     "guidance": (int, float),
     "max_steps": int,
+    "max_images": int,
 }
 AGENT_OPTION_NAMES = {"model": "llm_model"}
 AGENT_OPTION_TYPES = {str: "a string", int: "an integer", (int, float): "a number"}
