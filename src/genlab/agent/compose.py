@@ -54,6 +54,11 @@ def composable(request: SceneRequest) -> bool:
     return request.total_objects > 1 and not any(o.motion for o in request.objects)
 
 
+def placed(o: ObjectRequest, cell: Cell) -> ObjectRequest:
+    """One object of group `o` pinned to `cell`."""
+    return ObjectRequest(o.shape, o.color, o.size, 1, *cell)
+
+
 def position_phrase(cell: Cell) -> str:
     """The region name edit_image understands for a cell ('top left', 'center', ...)."""
     return POSITION_WORDS[cell][0]
@@ -103,21 +108,14 @@ class Composition:
         return GUIDANCES[min(attempt // TRIES_PER_GUIDANCE, len(GUIDANCES) - 1)]
 
     def _placed(self, k: int) -> ObjectRequest:
-        o = self.objects[k]
-        row, col = self.cells[k]
-        return ObjectRequest(o.shape, o.color, o.size, 1, row, col)
+        return placed(self.objects[k], self.cells[k])
 
     # ------------------------------------------------------------------ step 0: the first object
 
     def first_prompt(self) -> str:
         """The first object alone, at the first arrangement's cell (a hint: any valid cell will do)."""
-        o = self.objects[0]
-        row, col = next(iter(self.layouts))
-        return canonical_caption(
-            SceneRequest(
-                (ObjectRequest(o.shape, o.color, o.size, 1, row, col),), (), self.background
-            )
-        )
+        first = placed(self.objects[0], next(iter(self.layouts)))
+        return canonical_caption(SceneRequest((first,), (), self.background))
 
     def first_question(self) -> str:
         """What the first image must show: that object (anywhere) on the right background."""

@@ -111,12 +111,12 @@ class OfflinePlanner:
         return ToolCall(f"offline_{self._calls}", name, arguments)
 
     def _round_calls(self, rnd, video: bool) -> list[ToolCall]:
+        self.images_made += len(rnd.candidates) + (0 if video else len(rnd.edits))
         if video:
             return [
                 self._call("generate_video", prompt=c.prompt, seed=c.seed) for c in rnd.candidates
             ]
         calls = [self._call("generate_image", **a) for a in batch_calls(rnd.candidates)]
-        self.images_made += len(rnd.candidates) + len(rnd.edits)
         return calls + [self._call("edit_image", **e) for e in rnd.edits]
 
     def _draw(self, name: str, **arguments) -> ToolCall:

@@ -69,7 +69,10 @@ class ToolContext:
             self.pipeline = load_pipeline(self.model)
         return self.pipeline
 
-    def take_seeds(self, n: int) -> list[int]:
+    def take_seeds(self, n: int, first: int | None = None) -> list[int]:
+        """n consecutive seeds from `first`, or the run's next fresh ones when it is None."""
+        if first is not None:
+            return list(range(first, first + n))
         seeds = list(range(self._next_seed, self._next_seed + n))
         self._next_seed += n
         return seeds
@@ -300,13 +303,12 @@ def generate_image(
         guidance: classifier-free guidance scale (higher follows the prompt more closely).
         n: how many images (candidates) to make, 1 to 8.
     """
-    if not 1 <= n <= MAX_IMAGES_PER_CALL:
-        raise InvalidArgument("n", f"1 to {MAX_IMAGES_PER_CALL} images", n)
+    _check_count(n, "images")
     if not prompt.strip():
         raise InvalidArgument("prompt", "a non-empty prompt", prompt)
     steps = steps or ctx.num_inference_steps
     guidance = ctx.guidance_scale if guidance is None else guidance
-    seeds = list(range(seed, seed + n)) if seed is not None else ctx.take_seeds(n)
+    seeds = ctx.take_seeds(n, seed)
     # One batched call: image i starts from seed + i (the pipeline contract), so each image is
     # still reproducible alone from its own seed.
     result = ctx.pipe(
@@ -364,8 +366,7 @@ def edit_image(
 
     if not instruction and not prompt:
         raise InvalidArgument("instruction", "an instruction or a prompt", None)
-    if not 1 <= n <= MAX_IMAGES_PER_CALL:
-        raise InvalidArgument("n", f"1 to {MAX_IMAGES_PER_CALL} edits", n)
+    _check_count(n, "edits")
     if strength is not None and not 0 < strength <= 1:
         raise InvalidArgument("strength", "a number in (0, 1]", strength)
     rec = ctx.image(image_id)
@@ -399,7 +400,7 @@ def edit_image(
         mask = _region_mask(region, image.size)
     elif mask_id:
         mask = _stored_mask(ctx, mask_id, image.size)
-    seeds = list(range(seed, seed + n)) if seed is not None else ctx.take_seeds(n)
+    seeds = ctx.take_seeds(n, seed)
     guidance = ctx.guidance_scale if guidance is None else guidance
     result = ctx.pipe.edit(
         image,
@@ -427,6 +428,11 @@ def edit_image(
         "prompt": prompt,
         "repainted_pixels": int(mask.sum()) if mask is not None else None,
     }
+
+
+def _check_count(n: int, what: str) -> None:
+    if not 1 <= n <= MAX_IMAGES_PER_CALL:
+        raise InvalidArgument("n", f"1 to {MAX_IMAGES_PER_CALL} {what}", n)
 
 
 def _stored_mask(ctx: ToolContext, mask_id: str, size: tuple[int, int]) -> np.ndarray:
