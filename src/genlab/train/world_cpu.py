@@ -22,16 +22,17 @@ from dataclasses import dataclass
 
 from genlab.train.latent import TINY_LATENT_UNET, build_latent_t2i
 from genlab.train.recipes import RecipeOptions, TrainJob, register_recipe
-from genlab.train.text2image import TINY_DIT, TINY_UNET, WorldT2ISpec, build_world_t2i
-
-UNET_CPU = dict(
-    model_channels=32,
-    channel_mult=(1, 2, 2),
-    num_res_blocks=1,
-    attention_levels=(1, 2),
-    head_dim=32,
+from genlab.train.text2image import (
+    DIT_WORLD,
+    TINY_DIT,
+    TINY_UNET,
+    UNET_WORLD,
+    WorldT2ISpec,
+    build_world_t2i,
 )
-DIT_CPU = dict(hidden_size=192, depth=6, num_heads=4, patch_size=4, in_channels=3, input_size=32)
+
+UNET_CPU = UNET_WORLD  # the GPU recipes' sizes: the CPU recipes differ in data, batch and rate
+DIT_CPU = DIT_WORLD
 
 
 # The 64 px pixel U-Net adds a level on top of UNET_CPU so that its attention runs at the same
