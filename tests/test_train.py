@@ -94,6 +94,43 @@ def test_twenty_steps_equal_ten_plus_resume_plus_ten_bit_for_bit(tmp_path):
         assert torch.equal(a[key], b[key]), key
 
 
+class ChannelsLastTask(Task):
+    """A convolution kept channels-last, as the U-Net is on CUDA."""
+
+    def __init__(self):
+        torch.manual_seed(0)
+        self.net = nn.Conv2d(2, 4, 3, padding=1).to(memory_format=torch.channels_last)
+
+    def modules(self):
+        return {"net": self.net}
+
+    def training_step(self, batch, optimizer_name):
+        x = batch["x"].view(-1, 2, 2, 1).expand(-1, 2, 2, 2)
+        loss = self.net(x.contiguous(memory_format=torch.channels_last)).square().mean()
+        return loss, {}
+
+    def sample_grid(self):
+        return None
+
+    def export(self):
+        return dict(self.net.state_dict()), {"pipeline": "none", "kind": "test"}
+
+
+def test_resumed_optimizer_moments_keep_the_parameters_memory_layout(tmp_path):
+    # Checkpoints store contiguous tensors; CUDA's fused AdamW refuses moments whose strides
+    # differ from their channels-last parameter's (seen on an H100), so resume restores them.
+    Trainer(ChannelsLastTask(), data(), config(tmp_path)).run(stop_at=3)
+    trainer = Trainer(ChannelsLastTask(), data(), config(tmp_path))
+    assert trainer.resume()
+    (opt,) = trainer.optimizers.values()
+    weight = trainer.modules["net"].weight
+    assert not weight.is_contiguous() and weight.is_contiguous(memory_format=torch.channels_last)
+    for key in ("exp_avg", "exp_avg_sq"):
+        assert opt.state[weight][key].stride() == weight.stride(), key
+    trainer.run(stop_at=5)
+    assert trainer.step == 5
+
+
 def test_ema_averages_parameters_and_never_buffers(tmp_path):
     trainer = Trainer(NoisyTask(), data(), config(tmp_path, steps=6))
     trainer.run()

@@ -48,6 +48,13 @@ def restore_optimizer(name: str, opt: torch.optim.Optimizer, tensors: dict, meta
                 group[flag] = live[flag]
         groups.append(group)
     opt.load_state_dict({"state": state, "param_groups": groups})
+    # Checkpoints hold contiguous tensors; a channels-last parameter's moments must be laid out
+    # like it again, or CUDA's fused AdamW refuses them ("same dtype, device, and layout").
+    for param, param_state in opt.state.items():
+        for key, value in param_state.items():
+            if torch.is_tensor(value) and value.shape == param.shape:
+                if value.stride() != param.stride():
+                    param_state[key] = torch.empty_like(param, dtype=value.dtype).copy_(value)
 
 
 def save_training_state(
