@@ -52,9 +52,10 @@ def restore_optimizer(name: str, opt: torch.optim.Optimizer, tensors: dict, meta
     # like it again, or CUDA's fused AdamW refuses them ("same dtype, device, and layout").
     for param, param_state in opt.state.items():
         for key, value in param_state.items():
-            if torch.is_tensor(value) and value.shape == param.shape:
-                if value.stride() != param.stride():
-                    param_state[key] = torch.empty_like(param, dtype=value.dtype).copy_(value)
+            if not torch.is_tensor(value) or value.shape != param.shape:
+                continue  # scalars such as AdamW's step
+            if value.stride() != param.stride():
+                param_state[key] = torch.empty_like(param, dtype=value.dtype).copy_(value)
 
 
 def save_training_state(
