@@ -401,28 +401,27 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options:
     return TrainJob(task, TensorSource(corpus), config)
 
 
+def gpu_spec(denoiser: str, sizes: dict, lr: float) -> WorldT2ISpec:
+    """The GPU recipes: 400k scenes, batch 512, world-clip's frozen text tower, min-SNR-5."""
+    return WorldT2ISpec(
+        denoiser=denoiser,
+        denoiser_overrides=sizes,
+        text_encoder="world-clip",
+        min_snr_gamma=5.0,
+        lr=lr,
+    )
+
+
 @register_recipe("world-t2i")
 def world_t2i(options: RecipeOptions) -> TrainJob:
     """The bundled world-t2i on a GPU: U-Net (1.9M) on world-clip's frozen text tower, 400k world
     scenes, batch 512, bf16, EMA."""
-    spec = WorldT2ISpec(
-        denoiser="unet-world-s",
-        denoiser_overrides=UNET_WORLD,
-        text_encoder="world-clip",
-        min_snr_gamma=5.0,
-        lr=8e-4,
-    )
+    spec = gpu_spec("unet-world-s", UNET_WORLD, lr=8e-4)
     return build_world_t2i("world-t2i", spec, TINY_UNET, options)
 
 
 @register_recipe("world-t2i-dit")
 def world_t2i_dit(options: RecipeOptions) -> TrainJob:
     """world-t2i with a DiT denoiser over 4×4 patches (5.1M, 0.44 GFLOPs per image)."""
-    spec = WorldT2ISpec(
-        denoiser="dit-world-s",
-        denoiser_overrides=DIT_WORLD,
-        text_encoder="world-clip",
-        min_snr_gamma=5.0,
-        lr=3e-4,
-    )
+    spec = gpu_spec("dit-world-s", DIT_WORLD, lr=3e-4)
     return build_world_t2i("world-t2i-dit", spec, TINY_DIT, options)
