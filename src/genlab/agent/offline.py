@@ -49,7 +49,9 @@ class OfflinePlanner:
         # Small batches: a step usually passes within a few candidates, and on this CPU two
         # images in a batch cost the same per image as four (0.34 s each at 32 px, 2 threads).
         self.compose_batch = compose_batch
-        self.images_made = 0  # generated and edited images: the budget that bounds a request
+        # Generated and edited images (videos count one each) of the turns handed out so far:
+        # the budget that bounds a request, counted once, from the tool calls in complete().
+        self.images_made = 0
         # Wall time: no new batch starts unless it should end within time_budget seconds of the
         # first turn, judged by the last batch's seconds per image (None: images bound alone).
         self.time_budget = time_budget
@@ -71,6 +73,7 @@ class OfflinePlanner:
             for c in turn.tool_calls
             if c.name in ("generate_image", "edit_image", "generate_video")
         )
+        self.images_made += drawn
         self._batch = (time.monotonic(), drawn) if drawn else None
         return turn
 
@@ -111,17 +114,12 @@ class OfflinePlanner:
         return ToolCall(f"offline_{self._calls}", name, arguments)
 
     def _round_calls(self, rnd, video: bool) -> list[ToolCall]:
-        self.images_made += len(rnd.candidates) + (0 if video else len(rnd.edits))
         if video:
             return [
                 self._call("generate_video", prompt=c.prompt, seed=c.seed) for c in rnd.candidates
             ]
         calls = [self._call("generate_image", **a) for a in batch_calls(rnd.candidates)]
         return calls + [self._call("edit_image", **e) for e in rnd.edits]
-
-    def _draw(self, name: str, **arguments) -> ToolCall:
-        self.images_made += arguments.get("n", 1)
-        return self._call(name, **arguments)
 
     def _compose(self, comp: Composition, rnd: Round) -> Generator[AssistantTurn, Results, None]:
         """One composition round: the first object, then each further object inpainted into its
@@ -139,13 +137,13 @@ class OfflinePlanner:
                 g = comp.guidance(attempt)
                 if step == 0:
                     what = f"the first object alone: '{comp.first_prompt()}'"
-                    call = self._draw(
+                    call = self._call(
                         "generate_image", prompt=comp.first_prompt(), seed=seed, n=n, guidance=g
                     )
                     question = comp.first_question()
                 else:
                     what = f"{comp.describe_next()}, inpainted into image {comp.current}"
-                    call = self._draw(
+                    call = self._call(
                         "edit_image",
                         image_id=comp.current,
                         prompt=comp.next_prompt(),

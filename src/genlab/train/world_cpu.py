@@ -31,14 +31,10 @@ from genlab.train.text2image import (
     build_world_t2i,
 )
 
-UNET_CPU = UNET_WORLD  # the GPU recipes' sizes: the CPU recipes differ in data, batch and rate
-DIT_CPU = DIT_WORLD
-
-
-# The 64 px pixel U-Net adds a level on top of UNET_CPU so that its attention runs at the same
-# 16×16 and 8×8 as the 32 px model's; the latent U-Net is UNET_CPU itself on 16×16×4 latents.
-UNET_CPU_64 = dict(UNET_CPU, channel_mult=(1, 2, 2, 2), attention_levels=(2, 3))
-UNET_CPU_LATENT = dict(UNET_CPU, in_channels=4)
+# The 64 px pixel U-Net adds a level on top of UNET_WORLD so that its attention runs at the same
+# 16×16 and 8×8 as the 32 px model's; the latent U-Net is UNET_WORLD itself on 16×16×4 latents.
+UNET_CPU_64 = dict(UNET_WORLD, channel_mult=(1, 2, 2, 2), attention_levels=(2, 3))
+UNET_CPU_LATENT = dict(UNET_WORLD, in_channels=4)
 
 
 @dataclass(frozen=True)
@@ -55,17 +51,17 @@ class CpuRecipe:
 
 CPU_RECIPES = {
     "world-t2i-cpu": CpuRecipe(
-        "unet-world-s", UNET_CPU, TINY_UNET, "world-clip", "world-t2i",
+        "unet-world-s", UNET_WORLD, TINY_UNET, "world-clip", "world-t2i",
         "U-Net (≈1.9M, 0.67 GFLOPs/image) on world-clip's frozen text tower; "
         "exported as the bundled world-t2i"),
     "world-t2i-cpu-dit": CpuRecipe(
-        "dit-world-s", DIT_CPU, TINY_DIT, "world-clip", "world-t2i-dit",
+        "dit-world-s", DIT_WORLD, TINY_DIT, "world-clip", "world-t2i-dit",
         "DiT over 4×4 patches (≈5.1M, 0.44 GFLOPs/image) on world-clip's frozen text tower"),
     "world-t2i-cpu-joint": CpuRecipe(
-        "unet-world-s", UNET_CPU, TINY_UNET, "joint", "world-t2i-joint",
+        "unet-world-s", UNET_WORLD, TINY_UNET, "joint", "world-t2i-joint",
         "world-t2i-cpu's U-Net with a new text encoder (1.4M) trained jointly"),
     "world-t2i-cpu-dit-joint": CpuRecipe(
-        "dit-world-s", DIT_CPU, TINY_DIT, "joint", "world-t2i-dit-joint",
+        "dit-world-s", DIT_WORLD, TINY_DIT, "joint", "world-t2i-dit-joint",
         "world-t2i-cpu-dit's DiT with a new text encoder trained jointly"),
     "world-t2i-64-cpu": CpuRecipe(
         "unet-world-s", UNET_CPU_64, TINY_UNET, "world-clip", "world-t2i-64",
