@@ -1,70 +1,119 @@
 #!/usr/bin/env bash
 # What one lent GPU session runs, in one call of the device tool (about 10 minutes):
-#   1. benchmarks/gpu_dit.py: DiT-B/2, S/2 and XL/2 training and sampling speed (issue #11),
-#      each size under its own time limit so that one slow compile cannot cost the others;
-#   2. a chunk of `genlab train --recipe world-t2i` (the bundled text-to-image model) on the GPU
-#      for the rest of the time, resumed from the last chunk's checkpoint when one is given.
-# Results go to OUT_DIR in at most 8 files (the device tool's limit): the two logs, the training
-# checkpoint split into parts under 16 MiB, and run.tgz (exported model, card, log, samples,
-# benchmark JSON).
+#   1. a DiT speed benchmark (issue #11), each run under its own time limit so that one slow
+#      compile cannot cost the rest, alone on the GPU;
+#   2. one or more training recipes at once on the one GPU (small models leave it idle between
+#      kernels: two processes fill each other's gaps), each for what is left of the time,
+#      world-t2i resumed from an earlier chunk's checkpoint when one is given.
+# Results go to OUT_DIR in at most 8 files (the device tool's limit): session.log, run.tgz
+# (logs, cards, samples, benchmark JSON) and, per recipe, its training state split into parts
+# under 16 MiB when it is small enough to bring back (else its exported model, split).
 #
-#   scripts/gpu_session.sh OUT_DIR [TOTAL_SECONDS] [all|train] [RESUME_DIR]
+#   scripts/gpu_session.sh OUT_DIR [TOTAL_SECONDS] [BENCH] [TRAIN] [RESUME_DIR]
 #
-# Training runs in runs/gpu-session/world-t2i and resumes from a checkpoint there (a second call
-# on the same warm machine goes on: `train` skips the benchmark), else from RESUME_DIR's
-# checkpoint.part-* (an earlier session's, joined with cat). Locally, a smoke test of the script:
-# GENLAB_SESSION_TINY=1 PYTHON=.venv/bin/python scripts/gpu_session.sh /tmp/out 120
+#   BENCH       table: DiT-B/2, S/2, XL/2, every mode (the #11 table; default)
+#               b2-autotune: DiT-B/2, bf16 + whole-model compile, max-autotune
+#               none
+#   TRAIN       comma-separated recipes (default world-t2i), or none
+#   RESUME_DIR  a folder of checkpoint.part-* from an earlier world-t2i chunk (joined with cat)
+#   T2I_ARGS    (environment) more arguments for world-t2i, e.g. "--steps 6591 --decay-steps 2500"
+#
+# Training runs in runs/gpu-session/RECIPE and resumes from a checkpoint there, so a second call
+# on the same warm machine goes on. Locally, a smoke test of the script:
+#   GENLAB_SESSION_TINY=1 PYTHON=.venv/bin/python scripts/gpu_session.sh /tmp/out 150 table \
+#       world-t2i,world-t2v-long
 set -u
-OUT=${1:?usage: scripts/gpu_session.sh OUT_DIR [TOTAL_SECONDS] [all|train] [RESUME_DIR]}
+OUT=${1:?usage: scripts/gpu_session.sh OUT_DIR [TOTAL_SECONDS] [BENCH] [TRAIN] [RESUME_DIR]}
 TOTAL=${2:-570}
-MODE=${3:-all}
-RESUME=${4:-}
+BENCH=${3:-table}
+TRAIN=${4:-world-t2i}
+RESUME=${5:-}
 START=$(date +%s)
 PY=${PYTHON:-python3}
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 mkdir -p "$OUT"
-RUN=runs/gpu-session/world-t2i
-mkdir -p "$RUN/bench"
+RUNS=runs/gpu-session
+mkdir -p "$RUNS/bench"
+LOG="$OUT/session.log"
 if [ -n "${GENLAB_SESSION_TINY:-}" ]; then
-    BENCH_ARGS=(--tiny) TRAIN_ARGS=(--tiny --device cpu) LIMITS=(30 30 30)
+    TINY=1 BENCH_ARGS=(--tiny) TRAIN_ARGS=(--tiny --device cpu)
 else
-    BENCH_ARGS=() TRAIN_ARGS=(--device cuda) LIMITS=(120 80 80)
+    TINY='' BENCH_ARGS=() TRAIN_ARGS=(--device cuda)
 fi
 elapsed() { echo $(($(date +%s) - START)); }
+say() { echo "== $* (at $(elapsed) s)" | tee -a "$LOG"; }
 
 {
     nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv 2>&1
     "$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda)"
-} | tee "$OUT/gpu_dit.log"
+} | tee "$LOG"
 
-# 1. DiT speed, the target size first.
-i=0
-[ "$MODE" = train ] && SIZES=() || SIZES=(DiT-B/2 DiT-S/2 DiT-XL/2)
-for size in "${SIZES[@]}"; do
-    tag=${size//\//-}
-    echo "== $size (limit ${LIMITS[$i]} s, at $(elapsed) s)" | tee -a "$OUT/gpu_dit.log"
-    timeout "${LIMITS[$i]}" "$PY" benchmarks/gpu_dit.py --sizes "$size" --train-steps 10 \
-        "${BENCH_ARGS[@]}" --out "$RUN/bench/$tag.json" 2>&1 | tee -a "$OUT/gpu_dit.log"
-    i=$((i + 1))
+# 1. DiT speed: size, time limit, extra arguments per run.
+bench() {  # NAME LIMIT ARGS...
+    local name=$1 limit=$2
+    shift 2
+    [ -n "$TINY" ] && limit=30
+    say "bench $name (limit $limit s)"
+    timeout "$limit" "$PY" benchmarks/gpu_dit.py "$@" "${BENCH_ARGS[@]}" \
+        --out "$RUNS/bench/$name.json" 2>&1 | tee -a "$LOG"
+}
+case $BENCH in
+    table)
+        bench DiT-B-2 120 --sizes DiT-B/2 --train-steps 10
+        bench DiT-S-2 80 --sizes DiT-S/2 --train-steps 10
+        bench DiT-XL-2 80 --sizes DiT-XL/2 --train-steps 10
+        ;;
+    b2-autotune)
+        bench DiT-B-2-model-autotune 120 --sizes DiT-B/2 --train-steps 10 --no-sample \
+            --modes bf16,bf16+compile --compile-scope model \
+            --compile-mode max-autotune-no-cudagraphs
+        ;;
+    none) ;;
+    *) echo "BENCH: expected table, b2-autotune or none, got '$BENCH'" >&2; exit 2 ;;
+esac
+
+# 2. Train every recipe at once for what is left (the budget counts data preparation; 30 s are
+# kept for export and packing).
+budget=$(($TOTAL - $(elapsed) - 30))
+pids=()
+IFS=, read -r -a RECIPES <<<"$TRAIN"
+[ "$TRAIN" = none ] && RECIPES=()
+for recipe in "${RECIPES[@]}"; do
+    run="$RUNS/$recipe"
+    mkdir -p "$run"
+    args=("${TRAIN_ARGS[@]}" --time-budget "$budget" --out "$run" --no-progress)
+    if [ "$recipe" = world-t2i ]; then
+        # shellcheck disable=SC2206
+        args+=(${T2I_ARGS:-})
+        if [ ! -f "$run/checkpoint.safetensors" ] && [ -n "$RESUME" ]; then
+            cat "$RESUME"/checkpoint.part-* >"$run/checkpoint.safetensors"
+        fi
+    fi
+    [ -f "$run/checkpoint.safetensors" ] && args+=(--resume)
+    say "train $recipe: ${args[*]}"
+    "$PY" -m genlab train --recipe "$recipe" "${args[@]}" >"$run/train.log" 2>&1 &
+    pids+=($!)
+done
+for i in "${!pids[@]}"; do
+    wait "${pids[$i]}"
+    say "${RECIPES[$i]} exited with $?"
+    tail -n 5 "$RUNS/${RECIPES[$i]}/train.log" | tee -a "$LOG"
 done
 
-# 2. Train for what is left (the budget counts the corpus rendering; 15 s kept for packing).
-budget=$((TOTAL - $(elapsed) - 15))
-resume=()
-if [ -f "$RUN/checkpoint.safetensors" ]; then
-    resume=(--resume)
-elif [ -n "$RESUME" ]; then
-    cat "$RESUME"/checkpoint.part-* >"$RUN/checkpoint.safetensors" && resume=(--resume)
-fi
-echo "== world-t2i: ${budget} s from $(elapsed) s ${resume[*]}" | tee "$OUT/train.log"
-"$PY" -m genlab train --recipe world-t2i "${TRAIN_ARGS[@]}" --time-budget "$budget" \
-    --out "$RUN" --no-progress "${resume[@]}" 2>&1 | tee -a "$OUT/train.log"
-
-# 3. Pack: checkpoint parts under 16 MiB each, everything else in one archive.
-if [ -f "$RUN/checkpoint.safetensors" ]; then
-    split -b 15M "$RUN/checkpoint.safetensors" "$OUT/checkpoint.part-"
-    sha256sum "$RUN/checkpoint.safetensors" | tee -a "$OUT/train.log"
-fi
-tar czf "$OUT/run.tgz" --exclude checkpoint.safetensors -C "$(dirname "$RUN")" world-t2i
-echo "== done at $(elapsed) s" | tee -a "$OUT/train.log"
-ls -la "$OUT"
+# 3. Pack: per recipe, its training state in parts under 16 MiB when it is at most 48 MB (three
+# parts), else its exported model; everything else in one archive.
+for recipe in "${RECIPES[@]}"; do
+    run="$RUNS/$recipe"
+    state="$run/checkpoint.safetensors" model="$run/$recipe.safetensors"
+    if [ -f "$state" ] && [ "$(stat -c %s "$state")" -le 48000000 ]; then
+        split -b 15M "$state" "$OUT/$recipe.state.part-"
+        sha256sum "$state" | tee -a "$LOG"
+    elif [ -f "$model" ]; then
+        split -b 15M "$model" "$OUT/$recipe.model.part-"
+        sha256sum "$model" | tee -a "$LOG"
+    fi
+done
+tar czf "$OUT/run.tgz" --exclude checkpoint.safetensors --exclude '*.part-*' \
+    --exclude 'world-t2v*.safetensors' -C "$RUNS" .
+say "done"
+ls -la "$OUT" | tee -a "$LOG"

@@ -236,6 +236,24 @@ def test_learning_rate_warms_up_linearly_then_follows_the_cosine(tmp_path):
     assert t.lr_factor(104) == pytest.approx(0.1, abs=1e-3)
 
 
+def test_decay_steps_anneal_the_end_of_a_constant_run(tmp_path):
+    """Warm-up–stable–decay: constant until the last `decay_steps`, then a cosine to 0.1×."""
+    cfg = config(tmp_path, steps=100, warmup_steps=5, lr_schedule="constant", decay_steps=40)
+    t = Trainer(NoisyTask(), data(), cfg)
+    assert t.lr_factor(10) == t.lr_factor(59) == 1.0
+    assert t.lr_factor(60) == pytest.approx(1.0)
+    assert t.lr_factor(80) == pytest.approx(0.55)
+    assert t.lr_factor(99) == pytest.approx(0.1, abs=2e-3)
+    factors = [t.lr_factor(s) for s in range(60, 100)]
+    assert all(a >= b for a, b in zip(factors, factors[1:]))
+    for bad in (-1, 101, 2.5):
+        with pytest.raises(InvalidArgument, match="decay_steps"):
+            bad_cfg = config(tmp_path, steps=100, lr_schedule="constant", decay_steps=bad)
+            Trainer(NoisyTask(), data(), bad_cfg)
+    with pytest.raises(InvalidArgument, match="decay_steps"):
+        Trainer(NoisyTask(), data(), config(tmp_path, lr_schedule="cosine", decay_steps=10))
+
+
 def test_time_budget_stops_cleanly_saves_and_exports(tmp_path):
     class Slow(NoisyTask):
         def training_step(self, batch, optimizer_name):

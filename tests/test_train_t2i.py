@@ -101,6 +101,33 @@ def test_balanced_corpus_with_varied_captions_is_deterministic_and_checks_its_op
             world_corpus(2, **{key: value}, **kw)
 
 
+def test_varied_corpus_ends_each_caption_set_with_a_canonical_request():
+    """The last caption of each image is written as refine_prompt writes prompts: canonical words,
+    no opening; it must still be true of the image (the grammar reads it back and it matches)."""
+    from genlab.data.world import balanced_item
+    from genlab.text import split_words
+    from genlab.world import canonical_caption, match, parse_prompt
+
+    tok = world_vocabulary()
+    n = 40
+    corpus = world_corpus(
+        n, size=16, seed=2, tokenizer=tok, max_length=48, workers=1, progress=False,
+        scenes="balanced", captions="varied",
+    )  # fmt: skip
+    words = {i: w for i, w in enumerate(tok.vocab)}
+    count_first = 0
+    for i in range(n):
+        ids = [int(t) for t in corpus["tokens"][i, -1] if t]
+        text = " ".join(words[t] for t in ids)
+        scene, _ = balanced_item(2, i)
+        parsed = parse_prompt(text)
+        assert parsed.unknown_words == [], text
+        assert split_words(canonical_caption(parsed.request)) == split_words(text), text
+        assert match(parsed.request, scene).score == 1.0, text  # true of its image
+        count_first += text.split()[0] in ("two", "three", "four")
+    assert count_first > 0
+
+
 @pytest.mark.parametrize(
     "recipe, arch, export", [("world-t2i-cpu", "unet", "world-t2i"),
                              ("world-t2i-cpu-dit", "dit", "world-t2i-dit"),

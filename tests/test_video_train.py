@@ -32,6 +32,21 @@ def test_the_same_sample_index_gives_the_same_clip_and_caption_after_a_restart()
     assert torch.equal(x["videos"], y["videos"]) and torch.equal(x["tokens"], y["tokens"])
 
 
+def test_prerendered_clips_are_the_ones_rendered_on_demand():
+    warm = source()
+    assert warm.lengths() == [1, 4, 8, 12]
+    assert warm.prerender(workers=2, progress=False) == 20 * 4  # a process pool, every length
+    cold = source()
+    for i in (0, 7, 19):
+        for n in (1, 4, 12):
+            assert np.array_equal(warm._cache[(i, n)], cold.clip(i, n))
+    x, y = warm.fetch(torch.arange(28, 32)), cold.fetch(torch.arange(28, 32))
+    assert torch.equal(x["videos"], y["videos"]) and torch.equal(x["tokens"], y["tokens"])
+    bounded = source(max_cached=9)
+    bounded.prerender(workers=1, progress=False)
+    assert len(bounded._cache) <= 9
+
+
 def test_still_images_are_captioned_without_motion_and_clips_with_it():
     src = source()
     tok = src.tokenizer

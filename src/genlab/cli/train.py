@@ -50,6 +50,12 @@ def register(subparsers) -> None:
         type=int,
         help="samples to prepare for recipes that render their data (default: the recipe's)",
     )
+    p.add_argument(
+        "--decay-steps",
+        type=int,
+        help="end with this many steps of cosine learning-rate decay (to 0.1×): the last chunk "
+        "of a run trained in chunks at a constant rate (recipes with a constant schedule)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar (logs only)")
     p.add_argument("--json", action="store_true", help="print the run summary as JSON")
     p.set_defaults(func=run)
@@ -72,6 +78,8 @@ def run(args) -> int:
         raise InvalidArgument("--batch-size", "an integer ≥ 1", args.batch_size)
     if args.data_size is not None and args.data_size < 1:
         raise InvalidArgument("--data-size", "an integer ≥ 1", args.data_size)
+    if args.decay_steps is not None and args.decay_steps < 0:
+        raise InvalidArgument("--decay-steps", "an integer ≥ 0", args.decay_steps)
     if args.time_budget is not None and not (
         math.isfinite(args.time_budget) and args.time_budget > 0
     ):
@@ -85,6 +93,7 @@ def run(args) -> int:
         seed=args.seed,
         tiny=args.tiny,
         data_size=args.data_size,
+        decay_steps=args.decay_steps,
         progress=not args.no_progress,
         started=process_start(),  # --time-budget covers the whole command
     )

@@ -29,6 +29,7 @@ class RecipeOptions:
     seed: int = 0
     tiny: bool = False  # tiny model and data: a smoke run that takes seconds on a CPU
     data_size: int | None = None  # samples to prepare, for recipes that generate their data
+    decay_steps: int | None = None  # end the run with this many steps of learning-rate decay
     progress: bool = True
     started: float = field(default_factory=time.monotonic)  # when the command started
 
@@ -95,6 +96,8 @@ def apply_options(config: TrainConfig, options: RecipeOptions, name: str) -> Tra
         config.steps = options.steps
     if options.batch_size is not None:
         config.batch_size = options.batch_size
+    if options.decay_steps is not None:
+        config.decay_steps = options.decay_steps
     config.out_dir = options.out_dir or f"runs/{name}"
     config.device = options.device
     config.time_budget = options.time_budget  # counted from Trainer.run(); a recipe that

@@ -47,6 +47,7 @@ class TrainConfig:
     warmup_steps: int = 0  # linear warm-up from 0 to lr
     lr_schedule: str = "constant"  # after warm-up: "constant" or "cosine" (down to min_lr_ratio·lr)
     min_lr_ratio: float = 0.1
+    decay_steps: int = 0  # "constant" only: the last N steps decay (cosine) to min_lr_ratio·lr
     grad_clip: float | None = 1.0
     ema_decay: float = 0.999
     ema_warmup: bool = True  # decay min(ema_decay, (1+n)/(10+n)): short runs still average well
@@ -77,6 +78,14 @@ class TrainConfig:
                 raise InvalidArgument(name, "an integer ≥ 1", value)
         check_range("lr", self.lr, 0, low_open=True)
         check_choice("lr_schedule", self.lr_schedule, ("constant", "cosine"))
+        if isinstance(self.decay_steps, bool) or not isinstance(self.decay_steps, int):
+            raise InvalidArgument("decay_steps", "an integer ≥ 0", self.decay_steps)
+        if self.decay_steps and not 0 < self.decay_steps <= self.steps:
+            raise InvalidArgument("decay_steps", f"0 or 1..steps ({self.steps})", self.decay_steps)
+        if self.decay_steps and self.lr_schedule != "constant":
+            raise InvalidArgument(
+                "decay_steps", "0 with a cosine schedule (it decays already)", self.decay_steps
+            )
         check_choice("precision", self.precision, ("auto", "fp32", "bf16"))
         check_choice("export_dtype", self.export_dtype, ("float32", "float16", "bfloat16"))
         check_range("ema_decay", self.ema_decay, 0, 1)
@@ -209,15 +218,22 @@ class Trainer:
         return torch.optim.AdamW(param_groups, **kwargs)
 
     def lr_factor(self, step: int) -> float:
-        """Multiplier of the base learning rate at `step`: linear warm-up, then constant/cosine."""
+        """Multiplier of the base learning rate at `step`: linear warm-up, then constant/cosine.
+
+        With `decay_steps` the constant schedule becomes warm-up–stable–decay: the last
+        `decay_steps` of the run fall along a cosine to min_lr_ratio, so a long run trained in
+        chunks at constant rate can be ended (annealed) by its final chunk."""
         c = self.config
         if c.warmup_steps and step < c.warmup_steps:
             return (step + 1) / c.warmup_steps
         if c.lr_schedule == "cosine":
             span = max(1, c.steps - c.warmup_steps)
             progress = min(1.0, (step - c.warmup_steps) / span)
-            return c.min_lr_ratio + (1 - c.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
-        return 1.0
+        elif c.decay_steps and step >= c.steps - c.decay_steps:
+            progress = min(1.0, (step - (c.steps - c.decay_steps)) / c.decay_steps)
+        else:
+            return 1.0
+        return c.min_lr_ratio + (1 - c.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
     def _seed_step(self, step: int) -> None:
         # Every step's randomness (noise, timesteps, dropout) derives from (seed, step, rank):
@@ -554,7 +570,13 @@ class Trainer:
             f"| steps | {t['steps']:,} |",
             f"| images seen | {t['samples_seen']:,} |",
             f"| global batch | {c.batch_size} |",
-            f"| learning rate | {c.lr:g} ({c.lr_schedule}, {c.warmup_steps} warm-up steps) |",
+            f"| learning rate | {c.lr:g} ({c.lr_schedule}, {c.warmup_steps} warm-up steps"
+            + (
+                f"; the last {c.decay_steps} steps decayed to {c.min_lr_ratio * c.lr:g}"
+                if c.decay_steps
+                else ""
+            )
+            + ") |",
             f"| EMA decay | {c.ema_decay:g} |",
             f"| precision | {t['precision']} |",
             f"| hardware | {t['hardware']} |",
