@@ -71,3 +71,55 @@ def test_tiny_progressive_recipe_trains_through_its_stages_and_exports_a_video_m
     assert len(video.frames[0]) == 4 and np.asarray(video.frames[0][0]).shape == (16, 16, 3)
     card = (tmp_path / "world-t2v.md").read_text()
     assert "progressive stages" in card
+
+
+def test_clip_text_recipe_trains_only_the_words_the_clip_lacks(tmp_path):
+    """world-t2v-clip: world-clip's tower stays frozen, the motion words it lacks get embeddings
+    of their own that train, and the exported model reads them."""
+    from genlab.train.text2image import pretrained_text_encoder
+
+    clip = pretrained_text_encoder("world-clip")
+    known = len(clip.tokenizer)
+    options = RecipeOptions(tiny=True, steps=4, out_dir=str(tmp_path), progress=False)
+    summary = run_recipe("world-t2v-clip", options)
+    pipe = genlab.load(summary["model"], device="cpu")
+    text = pipe.text_encoder
+    assert text.tokenizer.vocab[:known] == clip.tokenizer.vocab
+    assert {"rising", "sliding", "while"} <= set(text.tokenizer.vocab[known:])
+    trained = text.token_embedding.weight.float()
+    torch.testing.assert_close(trained[:known], clip.token_embedding.weight.half().float())
+    mean = clip.token_embedding.weight.mean(0).half().float()
+    assert (trained[known:] - mean).abs().amax() > 0  # the new rows moved from their start
+    for name, p in clip.state_dict().items():
+        if name != "token_embedding.weight" and not name.startswith("null"):
+            torch.testing.assert_close(text.state_dict()[name].float(), p.half().float())
+    video = pipe("a red circle rising", num_frames=4, num_inference_steps=1, seed=0)
+    assert len(video.frames[0]) == 4
+
+
+def test_prefetching_the_next_batch_changes_nothing(tmp_path, monkeypatch):
+    """The clip source lets the Trainer fetch step s+1 on a thread while step s trains; the run
+    must be the same, bit for bit, as one that fetches each batch when it needs it; and a run
+    stopped and resumed (a prefetch left in flight) must be the same as one run through."""
+    from genlab.io import load_checkpoint
+
+    def run(out, prefetch, stop_at=None):
+        monkeypatch.setattr(StagedClipSource, "prefetch", prefetch)
+        options = RecipeOptions(tiny=True, steps=8, out_dir=str(tmp_path / out), progress=False)
+        from genlab.train import get_recipe
+        from genlab.train.trainer import Trainer
+
+        job = get_recipe("world-t2v").build(options)
+        trainer = Trainer(job.task, job.data, job.config)
+        assert (trainer._fetcher is not None) == prefetch
+        trainer.resume()
+        trainer.run(stop_at=stop_at)
+        return tmp_path / out / "checkpoint.safetensors"
+
+    plain = load_checkpoint(run("plain", False))[0]
+    fetched = load_checkpoint(run("fetched", True))[0]
+    run("resumed", True, stop_at=5)
+    resumed = load_checkpoint(run("resumed", True))[0]
+    for name, value in plain.items():
+        assert torch.equal(value, fetched[name]), name
+        assert torch.equal(value, resumed[name]), name

@@ -126,6 +126,23 @@ class TextEncoder(nn.Module):
         pooled = torch.where(is_null[:, None], self.null_pooled.to(pooled.dtype), pooled)
         return tokens, mask, pooled
 
+    def with_words(self, words: Sequence[str]) -> TextEncoder:
+        """A copy whose vocabulary is extended by `words` (those it lacks, in order), every weight
+        kept; each new word's embedding starts at the mean of the known ones (so a new word first
+        reads as "some word" rather than as noise). Returns self when nothing is new."""
+        new = [w for w in dict.fromkeys(words) if w not in self.tokenizer.index]
+        if not new:
+            return self
+        bigger = TextEncoder(self.config.replace(vocab=list(self.config.vocab) + new))
+        state = dict(self.state_dict())
+        old = state.pop("token_embedding.weight")
+        bigger.load_state_dict(state, strict=False)
+        with torch.no_grad():
+            weight = bigger.token_embedding.weight
+            weight[: len(old)] = old
+            weight[len(old) :] = old.mean(0)
+        return bigger.to(old.device)
+
     def encode(self, prompts: str | Sequence[str]) -> TextEncoding:
         """Tokenize and encode prompts; "" (or a prompt with no words) gives the learned null."""
         batch = self.tokenizer(prompts, self.config.max_length)

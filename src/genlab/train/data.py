@@ -16,9 +16,15 @@ from genlab.errors import InvalidArgument
 
 
 class BatchSource:
-    """A dataset addressed by sample index: `length` (None = endless) and `fetch(indices)`."""
+    """A dataset addressed by sample index: `length` (None = endless) and `fetch(indices)`.
+
+    `prefetch = True` lets the Trainer fetch step s+1's batch on a background thread while step s
+    runs (the GPU waits less on host work). Only for sources whose fetch is a pure function of
+    the indices (no global RNG) and may run on another thread; one fetch runs at a time.
+    """
 
     length: int | None = None
+    prefetch: bool = False
 
     def fetch(self, indices: torch.Tensor) -> Any:
         raise NotImplementedError

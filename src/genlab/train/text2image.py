@@ -290,18 +290,30 @@ TEXT_ENCODER_SOURCES = {
 }
 
 
-def pretrained_text_encoder(name: str) -> TextEncoder:
+def pretrained_text_encoder(name: str, extra_words=()) -> TextEncoder:
     """The text tower of a bundled domain CLIP, frozen except the learned null (tokens and pooled),
     which CLIP never trained and classifier-free guidance needs: like Stable Diffusion's frozen
     CLIP text encoder, the denoiser gets captions whose synonyms and wording are already resolved.
+
+    `extra_words` the CLIP never saw (a video model's motion words) are added to its vocabulary
+    and only their embedding rows train: a gradient hook zeroes the known rows' gradients, so
+    (with no weight decay) AdamW leaves them exactly as they were.
     """
     from genlab.eval.features import bundled_path
     from genlab.text.clip import DomainCLIP
 
     text_encoder = DomainCLIP.load(bundled_path(name)).text_encoder
+    known = len(text_encoder.tokenizer)
+    text_encoder = text_encoder.with_words(extra_words)
     text_encoder.requires_grad_(False)
     text_encoder.null_tokens.requires_grad_(True)
     text_encoder.null_pooled.requires_grad_(True)
+    if len(text_encoder.tokenizer) > known:
+        weight = text_encoder.token_embedding.weight
+        weight.requires_grad_(True)
+        new_rows = torch.zeros(weight.shape[0], 1, dtype=weight.dtype, device=weight.device)
+        new_rows[known:] = 1.0
+        weight.register_hook(lambda grad: grad * new_rows.to(grad.device, grad.dtype))
     return text_encoder
 
 

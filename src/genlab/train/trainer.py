@@ -187,6 +187,12 @@ class Trainer:
         ema_names = task.ema_modules()
         self.ema = EMA({n: self.modules[n] for n in ema_names}, config.ema_decay, config.ema_warmup)
         self.stream = IndexStream(data.length, config.seed, config.shuffle)
+        self._fetcher = None  # one background thread, for sources that allow prefetching
+        self._pending: tuple[int, Any] | None = None  # (step, Future of its host batches)
+        if getattr(data, "prefetch", False):
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._fetcher = ThreadPoolExecutor(1, thread_name_prefix="genlab-prefetch")
         self.step = 0
         self.samples_seen = 0
         self.loss_mean: dict[str, float] = {}
@@ -313,18 +319,32 @@ class Trainer:
 
     # ------------------------------------------------------------------ the loop
 
-    def _batches(self, step: int) -> list[Any]:
+    def _host_batches(self, step: int) -> list[Any]:
+        """This rank's micro-batches of `step`, as the source gives them (on the host)."""
         c = self.config
         indices = self.stream.indices(step * c.batch_size, c.batch_size)
         return [
-            _to_device(
-                self.data.fetch(
-                    shard_of(indices, m, self.dist.rank, self.dist.world_size, c.grad_accum)
-                ),
-                self.device,
+            self.data.fetch(
+                shard_of(indices, m, self.dist.rank, self.dist.world_size, c.grad_accum)
             )
             for m in range(c.grad_accum)
         ]
+
+    def _take_pending(self, step: int | None = None) -> list[Any] | None:
+        """Wait for the prefetch in flight; its batches if it was for `step`, else None."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return None
+        batches = pending[1].result()  # always waited for: one fetch at a time
+        return batches if pending[0] == step else None
+
+    def _batches(self, step: int) -> list[Any]:
+        batches = self._take_pending(step)
+        if batches is None:
+            batches = self._host_batches(step)
+        if self._fetcher is not None and step + 1 < self.config.steps:
+            self._pending = (step + 1, self._fetcher.submit(self._host_batches, step + 1))
+        return [_to_device(b, self.device) for b in batches]
 
     def train_step(self, step: int) -> dict[str, float]:
         """One optimizer step for every group that is due; returns this step's logs."""
@@ -463,6 +483,8 @@ class Trainer:
                     break
         finally:
             signals.restore()
+            with contextlib.suppress(Exception):  # a prefetch for a step this run won't take
+                self._take_pending()
         if n_logged:
             self._log(sums, n_logged, time.monotonic() - t_log, bar)
         bar.close()

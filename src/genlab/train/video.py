@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from genlab.diffusion import NoiseSchedule, diffusion_loss
-from genlab.errors import InvalidArgument
+from genlab.errors import InvalidArgument, check_choice
 from genlab.pipelines.text2video import Text2VideoPipeline
 from genlab.text import TextEncoder, Tokenizer
 from genlab.train.data import BatchSource
@@ -39,6 +39,7 @@ class StagedClipSource(BatchSource):
     templates. One-frame items are images: their captions name no motion."""
 
     length = None
+    prefetch = True  # fetch is a pure function of the indices (numpy RNGs seeded per sample)
 
     def __init__(
         self,
@@ -293,6 +294,7 @@ class WorldT2VSpec:
         default_factory=lambda: dict(hidden_size=96, depth=3, num_heads=4, patch_size=8)
     )
     attention: str = "factored"
+    text_encoder: str = "joint"  # or "world-clip": its frozen tower, motion words added (trained)
     text_width: int = 96
     text_depth: int = 2
     text_heads: int = 4
@@ -320,12 +322,19 @@ def build_world_t2v(name: str, spec: WorldT2VSpec, options: RecipeOptions) -> Tr
     t_start = time.monotonic()
     tiny = options.tiny
     resolve_device(options.device)  # fail now if CUDA is asked for and absent
+    check_choice("text_encoder", spec.text_encoder, ("joint", "world-clip"))
     tokenizer = video_vocabulary()
     torch.manual_seed(options.seed)
-    text_kw = dict(width=spec.text_width, depth=spec.text_depth, num_heads=spec.text_heads)
-    if tiny:
-        text_kw = dict(width=32, depth=1, num_heads=2)
-    text_encoder = TextEncoder(vocab=tokenizer.vocab, max_length=spec.max_length, **text_kw)
+    if spec.text_encoder == "world-clip":  # at every scale: it is small
+        from genlab.train.text2image import pretrained_text_encoder
+
+        text_encoder = pretrained_text_encoder("world-clip", extra_words=tokenizer.vocab)
+        tokenizer = text_encoder.tokenizer
+    else:
+        text_kw = dict(width=spec.text_width, depth=spec.text_depth, num_heads=spec.text_heads)
+        if tiny:
+            text_kw = dict(width=32, depth=1, num_heads=2)
+        text_encoder = TextEncoder(vocab=tokenizer.vocab, max_length=spec.max_length, **text_kw)
     size = 16 if tiny else spec.image_size
     denoiser = create_model(
         "video-dit-world-s",
@@ -383,6 +392,9 @@ def build_world_t2v(name: str, spec: WorldT2VSpec, options: RecipeOptions) -> Tr
     config.extra = {
         "training clips": f"{source.corpus_size:,} world scenes ({spec.n_objects[0]}–"
         f"{spec.n_objects[1]} objects), {size}×{size}, captions redrawn every epoch",
+        "text encoder": "world-clip's text tower, frozen; the words it lacks added and trained"
+        if spec.text_encoder == "world-clip"
+        else "trained jointly with the denoiser",
         "progressive stages": ", ".join(
             f"step {s.start_step}: {'/'.join(map(str, s.lengths))} frames" for s in stages
         ),
@@ -406,10 +418,14 @@ def world_t2v_full(options: RecipeOptions) -> TrainJob:
 @register_recipe("world-t2v-long")
 def world_t2v_long(options: RecipeOptions) -> TrainJob:
     """Progressive to 16 frames: images, 4-frame clips, then mixed 8/12/16-frame buckets (GPU)."""
+    return build_world_t2v("world-t2v-long", _long_spec(), options)
+
+
+def _long_spec() -> WorldT2VSpec:
     # A GPU run is normally ended by --time-budget long before `steps`: the stages start early
     # (images until step 600, 4-frame clips until 1,800) so that most of the time goes to the
     # long clips whatever the budget.
-    spec = WorldT2VSpec(
+    return WorldT2VSpec(
         denoiser=dict(hidden_size=192, depth=6, num_heads=4, patch_size=4),
         text_width=192,
         text_depth=3,
@@ -422,7 +438,13 @@ def world_t2v_long(options: RecipeOptions) -> TrainJob:
         n_objects=(1, 2),
         prerender=True,
     )
-    return build_world_t2v("world-t2v-long", spec, options)
+
+
+@register_recipe("world-t2v-clip")
+def world_t2v_clip(options: RecipeOptions) -> TrainJob:
+    """world-t2v-long on world-clip's frozen text tower (motion words added), batch 256 (GPU)."""
+    spec = replace(_long_spec(), text_encoder="world-clip", batch_size=256, lr=8e-4)
+    return build_world_t2v("world-t2v-clip", spec, options)
 
 
 # --------------------------------------------------------------------------- helper networks
