@@ -254,6 +254,20 @@ def test_decay_steps_anneal_the_end_of_a_constant_run(tmp_path):
         Trainer(NoisyTask(), data(), config(tmp_path, lr_schedule="cosine", decay_steps=10))
 
 
+def test_rewarm_starts_a_second_warm_up_for_a_chunk_after_the_decay(tmp_path):
+    """A run decayed by step 100 and continued to 200: from `rewarm_at` the rate climbs again
+    over the warm-up steps (times whatever the schedule says), not in one jump."""
+    cfg = config(tmp_path, steps=200, warmup_steps=10, lr_schedule="constant", decay_steps=50)
+    cfg.rewarm_at = 100
+    t = Trainer(NoisyTask(), data(), cfg)
+    assert t.lr_factor(99) == 1.0  # before the second warm-up: the stable phase of this run
+    assert [t.lr_factor(s) for s in (100, 104, 109, 110)] == pytest.approx([0.1, 0.5, 1.0, 1.0])
+    assert t.lr_factor(199) == pytest.approx(0.1, abs=2e-3)  # the new decay still ends the run
+    for bad in (-1, 200, 1.5):
+        with pytest.raises(InvalidArgument, match="rewarm_at"):
+            Trainer(NoisyTask(), data(), config(tmp_path, steps=200, rewarm_at=bad))
+
+
 def test_time_budget_stops_cleanly_saves_and_exports(tmp_path):
     class Slow(NoisyTask):
         def training_step(self, batch, optimizer_name):
@@ -316,6 +330,13 @@ def test_cli_lists_recipes_and_rejects_unknown_ones(capsys):
     assert "unknown recipe 'nope'" in err and "toy-regression" in err
     assert cli_main(["train", "--recipe", "toy-regression", "--steps", "0"]) == 2
     assert "--steps" in capsys.readouterr().err
+    for flag, value in (("--decay-steps", "-1"), ("--rewarm-at", "-5")):
+        assert cli_main(["train", "--recipe", "toy-regression", flag, value]) == 2
+        assert flag in capsys.readouterr().err
+    # a decay longer than the run is caught by the config, named by its field
+    args = ["train", "--recipe", "toy-regression", "--steps", "5", "--decay-steps", "9"]
+    assert cli_main(args) == 2
+    assert "decay_steps" in capsys.readouterr().err
 
 
 def test_cli_trains_and_resumes(tmp_path, capsys):

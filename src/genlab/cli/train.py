@@ -56,6 +56,12 @@ def register(subparsers) -> None:
         help="end with this many steps of cosine learning-rate decay (to 0.1×): the last chunk "
         "of a run trained in chunks at a constant rate (recipes with a constant schedule)",
     )
+    p.add_argument(
+        "--rewarm-at",
+        type=int,
+        help="warm the learning rate up again (over the recipe's warm-up steps) from this step: "
+        "a chunk that resumes a run whose rate was decayed",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar (logs only)")
     p.add_argument("--json", action="store_true", help="print the run summary as JSON")
     p.set_defaults(func=run)
@@ -80,6 +86,8 @@ def run(args) -> int:
         raise InvalidArgument("--data-size", "an integer ≥ 1", args.data_size)
     if args.decay_steps is not None and args.decay_steps < 0:
         raise InvalidArgument("--decay-steps", "an integer ≥ 0", args.decay_steps)
+    if args.rewarm_at is not None and args.rewarm_at < 0:
+        raise InvalidArgument("--rewarm-at", "a step ≥ 0", args.rewarm_at)
     if args.time_budget is not None and not (
         math.isfinite(args.time_budget) and args.time_budget > 0
     ):
@@ -94,6 +102,7 @@ def run(args) -> int:
         tiny=args.tiny,
         data_size=args.data_size,
         decay_steps=args.decay_steps,
+        rewarm_at=args.rewarm_at,
         progress=not args.no_progress,
         started=process_start(),  # --time-budget covers the whole command
     )

@@ -136,7 +136,9 @@ class TextEncoder(nn.Module):
         bigger = TextEncoder(self.config.replace(vocab=list(self.config.vocab) + new))
         state = dict(self.state_dict())
         old = state.pop("token_embedding.weight")
-        bigger.load_state_dict(state, strict=False)
+        missing, unexpected = bigger.load_state_dict(state, strict=False)
+        if missing != ["token_embedding.weight"] or unexpected:  # only the embedding differs
+            raise RuntimeError(f"with_words: state mismatch {missing} {unexpected}")
         with torch.no_grad():
             weight = bigger.token_embedding.weight
             weight[: len(old)] = old

@@ -30,6 +30,7 @@ class RecipeOptions:
     tiny: bool = False  # tiny model and data: a smoke run that takes seconds on a CPU
     data_size: int | None = None  # samples to prepare, for recipes that generate their data
     decay_steps: int | None = None  # end the run with this many steps of learning-rate decay
+    rewarm_at: int | None = None  # warm the learning rate up again from this step
     progress: bool = True
     started: float = field(default_factory=time.monotonic)  # when the command started
 
@@ -98,6 +99,8 @@ def apply_options(config: TrainConfig, options: RecipeOptions, name: str) -> Tra
         config.batch_size = options.batch_size
     if options.decay_steps is not None:
         config.decay_steps = options.decay_steps
+    if options.rewarm_at is not None:
+        config.rewarm_at = options.rewarm_at
     config.out_dir = options.out_dir or f"runs/{name}"
     config.device = options.device
     config.time_budget = options.time_budget  # counted from Trainer.run(); a recipe that

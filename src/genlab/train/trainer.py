@@ -48,6 +48,7 @@ class TrainConfig:
     lr_schedule: str = "constant"  # after warm-up: "constant" or "cosine" (down to min_lr_ratio·lr)
     min_lr_ratio: float = 0.1
     decay_steps: int = 0  # "constant" only: the last N steps decay (cosine) to min_lr_ratio·lr
+    rewarm_at: int | None = None  # warm up again over warmup_steps from this step (a new chunk)
     grad_clip: float | None = 1.0
     ema_decay: float = 0.999
     ema_warmup: bool = True  # decay min(ema_decay, (1+n)/(10+n)): short runs still average well
@@ -82,6 +83,12 @@ class TrainConfig:
             raise InvalidArgument("decay_steps", "an integer ≥ 0", self.decay_steps)
         if self.decay_steps and not 0 < self.decay_steps <= self.steps:
             raise InvalidArgument("decay_steps", f"0 or 1..steps ({self.steps})", self.decay_steps)
+        if self.rewarm_at is not None and (
+            isinstance(self.rewarm_at, bool)
+            or not isinstance(self.rewarm_at, int)
+            or not 0 <= self.rewarm_at < self.steps
+        ):
+            raise InvalidArgument("rewarm_at", f"a step in 0..{self.steps - 1}", self.rewarm_at)
         if self.decay_steps and self.lr_schedule != "constant":
             raise InvalidArgument(
                 "decay_steps", "0 with a cosine schedule (it decays already)", self.decay_steps
@@ -228,10 +235,18 @@ class Trainer:
 
         With `decay_steps` the constant schedule becomes warm-up–stable–decay: the last
         `decay_steps` of the run fall along a cosine to min_lr_ratio, so a long run trained in
-        chunks at constant rate can be ended (annealed) by its final chunk."""
+        chunks at constant rate can be ended (annealed) by its final chunk. `rewarm_at` starts a
+        second linear warm-up there (a chunk that goes on after such an end)."""
         c = self.config
         if c.warmup_steps and step < c.warmup_steps:
             return (step + 1) / c.warmup_steps
+        ramp = 1.0  # a second warm-up, for a chunk that resumes after the rate was decayed
+        if c.rewarm_at is not None and c.warmup_steps and step >= c.rewarm_at:
+            ramp = min(1.0, (step - c.rewarm_at + 1) / c.warmup_steps)
+        return ramp * self._scheduled(step)
+
+    def _scheduled(self, step: int) -> float:
+        c = self.config
         if c.lr_schedule == "cosine":
             span = max(1, c.steps - c.warmup_steps)
             progress = min(1.0, (step - c.warmup_steps) / span)
@@ -598,6 +613,7 @@ class Trainer:
                 if c.decay_steps
                 else ""
             )
+            + (f"; warmed up again from step {c.rewarm_at}" if c.rewarm_at is not None else "")
             + ") |",
             f"| EMA decay | {c.ema_decay:g} |",
             f"| precision | {t['precision']} |",
