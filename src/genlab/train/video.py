@@ -125,17 +125,15 @@ class StagedClipSource(BatchSource):
             for s in range(0, n, chunk)
         ]
         bar = tqdm(total=n, desc="rendering clips", unit="scene", disable=not progress)
-        if workers == 1 or len(jobs) == 1:
-            parts = map(_render_clips, jobs)
-            for part in parts:
+        pool = mp.get_context("spawn").Pool(workers) if workers > 1 and len(jobs) > 1 else None
+        try:
+            for part in (pool.imap if pool else map)(_render_clips, jobs):
                 self._cache.update(part)
                 bar.update(len(part) // len(lengths))
-        else:
-            with mp.get_context("spawn").Pool(workers) as pool:
-                for part in pool.imap(_render_clips, jobs):
-                    self._cache.update(part)
-                    bar.update(len(part) // len(lengths))
-        bar.close()
+        finally:
+            if pool is not None:
+                pool.terminate()
+            bar.close()
         return len(self._cache)
 
     def fetch(self, indices: torch.Tensor) -> dict[str, torch.Tensor]:
