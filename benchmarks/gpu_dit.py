@@ -136,7 +136,65 @@ def make_optimizer(model: nn.Module, device: torch.device) -> torch.optim.Optimi
         return torch.optim.AdamW(params, lr=1e-4, weight_decay=0, foreach=True)
 
 
-def train_speed(model, mode, batch, shape, num_classes, steps, warmup, device, schedule) -> dict:
+# Kernel families of a profile, by name (first match wins; CUDA kernel names, or CPU op names).
+KERNEL_FAMILIES = (
+    ("attention", ("flash", "fmha", "attention", "_efficient_attention")),
+    ("gemm", ("gemm", "cutlass", "cublas", "sm90_xmma", "sm80_xmma", "nvjet", "aten::mm",
+              "aten::addmm", "aten::bmm", "aten::linear", "aten::convolution", "triton_mm")),
+    ("optimizer + EMA", ("adam", "foreach", "multi_tensor", "lerp")),
+    ("fused elementwise (triton)", ("triton_",)),
+    ("normalization", ("layer_norm", "layernorm", "group_norm")),
+)  # fmt: skip
+
+
+def kernel_family(name: str) -> str:
+    low = name.lower()
+    for family, keys in KERNEL_FAMILIES:
+        if any(k in low for k in keys):
+            return family
+    return "other"
+
+
+def profile_steps(step, steps: int, device: torch.device, top: int = 12) -> dict:
+    """Where a training step's time goes: torch.profiler over `steps` steps, self time per kernel
+    (CUDA) or per op (CPU), summed by family (gemm, attention, optimizer, ...) and the top ones."""
+    from torch.profiler import ProfilerActivity, profile
+
+    activities = [ProfilerActivity.CPU]
+    if device.type == "cuda":
+        activities.append(ProfilerActivity.CUDA)
+    with profile(activities=activities) as prof:
+        for _ in range(steps):
+            step()
+        synchronize(device)
+    rows = []
+    for event in prof.key_averages():
+        if device.type == "cuda":
+            us = getattr(event, "self_device_time_total", None)
+            if us is None:
+                us = getattr(event, "self_cuda_time_total", 0)
+            if getattr(event, "device_type", None) is not None and "CUDA" not in str(
+                event.device_type
+            ):
+                continue
+        else:
+            us = event.self_cpu_time_total
+        if us > 0:
+            rows.append((event.key, us / 1000 / steps))
+    total = sum(ms for _, ms in rows) or 1.0
+    families: dict[str, float] = {}
+    for name, ms in rows:
+        families[kernel_family(name)] = families.get(kernel_family(name), 0.0) + ms
+    rows.sort(key=lambda r: -r[1])
+    return {
+        "device_ms_per_step": total,
+        "families_ms": dict(sorted(families.items(), key=lambda kv: -kv[1])),
+        "top": [{"kernel": name[:120], "ms": ms, "share": ms / total} for name, ms in rows[:top]],
+    }
+
+
+def train_speed(model, mode, batch, shape, num_classes, steps, warmup, device, schedule,
+                profile: int = 0) -> dict:  # fmt: skip
     """Images/s of full training steps: noise → forward → MSE(ε) → backward → AdamW → EMA."""
     torch.backends.cuda.matmul.allow_tf32 = mode == "tf32"
     torch.backends.cudnn.allow_tf32 = mode == "tf32"
@@ -174,11 +232,11 @@ def train_speed(model, mode, batch, shape, num_classes, steps, warmup, device, s
     loss = float(loss.detach())
     if not math.isfinite(loss):
         raise RuntimeError(f"training loss is {loss}")
-    return {
-        "images_per_s": steps * batch / elapsed,
-        "step_ms": 1000 * elapsed / steps,
-        "loss": float(loss),
-    }
+    out = {"images_per_s": steps * batch / elapsed, "step_ms": 1000 * elapsed / steps,
+           "loss": float(loss)}  # fmt: skip
+    if profile:
+        out["profile"] = profile_steps(step, profile, device)
+    return out
 
 
 def sample_speed(model, mode, batch, shape, num_classes, steps, device, schedule, repeats) -> dict:
@@ -280,6 +338,14 @@ def parse_args(argv=None):
     )
     p.add_argument("--no-sample", action="store_true", help="skip the sampling measurements")
     p.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="STEPS",
+        help="after timing, profile this many training steps per mode: time per kernel family "
+        "(gemm, attention, optimizer, fused elementwise, ...) and the top kernels (default off)",
+    )
+    p.add_argument(
         "--compile-scope",
         choices=("blocks", "model"),
         default="blocks",
@@ -338,7 +404,7 @@ def measure_mode(model, mode, name, batch, shape, num_classes, flops, args, devi
                 log(f"  {mode}: torch.compile unavailable here, measuring eager")
     reset_memory(device)
     r = train_speed(model, mode, batch, shape, num_classes, args.train_steps, args.warmup,
-                    device, schedule)  # fmt: skip
+                    device, schedule, profile=args.profile)  # fmt: skip
     tflops = r["images_per_s"] * train_flops / 1e12
     peak = args.peak_tflops
     run.update(train_images_per_s=r["images_per_s"], step_ms=r["step_ms"], train_tflops=tflops,
@@ -348,6 +414,14 @@ def measure_mode(model, mode, name, batch, shape, num_classes, flops, args, devi
         log(f"  {mode}: torch.compile failed, measured eager instead: {model.compile_error}")
     log(f"  train {mode:13s} {r['images_per_s']:9.1f} img/s  {tflops:7.1f} TFLOP/s  "
         f"MFU {100 * tflops / peak:5.1f}%  peak mem {fmt_gib(run['train_peak_mem_gib'])}")  # fmt: skip
+    if "profile" in r:
+        prof = run["profile"] = r["profile"]
+        total = prof["device_ms_per_step"]
+        log(f"    profile: {total:.1f} ms of {'GPU' if device.type == 'cuda' else 'CPU'} time "
+            f"per step (wall {r['step_ms']:.1f} ms): " + ", ".join(
+                f"{k} {v:.1f} ({100 * v / total:.0f}%)" for k, v in prof["families_ms"].items()))  # fmt: skip
+        for row in prof["top"]:
+            log(f"      {row['ms']:7.2f} ms {100 * row['share']:5.1f}%  {row['kernel']}")
     yield run
     if args.no_sample or mode == "tf32":
         return

@@ -13,6 +13,7 @@
 #
 #   BENCH       table: DiT-B/2, S/2, XL/2, every mode (the #11 table; default)
 #               b2-autotune: DiT-B/2, bf16 + whole-model compile, max-autotune
+#               b2-profile: DiT-B/2, bf16 and bf16 + compile, then time per kernel family
 #               none
 #   TRAIN       comma-separated recipes (default world-t2i), or none
 #   RESUME_DIR  a folder of checkpoint.part-* from an earlier world-t2i chunk (joined with cat)
@@ -68,8 +69,12 @@ case $BENCH in
             --modes bf16,bf16+compile --compile-scope model \
             --compile-mode max-autotune-no-cudagraphs
         ;;
+    b2-profile)
+        bench DiT-B-2-profile 100 --sizes DiT-B/2 --train-steps 10 --no-sample \
+            --modes bf16,bf16+compile --profile 3
+        ;;
     none) ;;
-    *) echo "BENCH: expected table, b2-autotune or none, got '$BENCH'" >&2; exit 2 ;;
+    *) echo "BENCH: expected table, b2-autotune, b2-profile or none, got '$BENCH'" >&2; exit 2 ;;
 esac
 
 # 2. Train every recipe at once for what is left (the budget counts data preparation; 30 s are

@@ -54,3 +54,19 @@ def test_unknown_mode_is_refused_with_a_usage_error(bench):
     with pytest.raises(SystemExit) as exit_info:
         bench.parse_args(["--modes", "fp8"])
     assert exit_info.value.code == 2
+
+
+def test_profile_splits_a_training_step_by_kernel_family(bench, tmp_path, capsys):
+    out = tmp_path / "results.json"
+    argv = ["--tiny", "--sizes", "DiT-S/2", "--modes", "bf16", "--no-sample", "--profile", "2",
+            "--out", str(out)]  # fmt: skip
+    assert bench.main(argv) == 0
+    prof = json.loads(out.read_text())["runs"][0]["profile"]
+    families = prof["families_ms"]
+    assert {"gemm", "attention", "optimizer + EMA"} <= set(families)  # the DiT's own parts
+    assert sum(families.values()) == pytest.approx(prof["device_ms_per_step"])
+    assert prof["top"] and all(0 < row["share"] <= 1 for row in prof["top"])
+    assert "profile:" in capsys.readouterr().out
+    assert bench.kernel_family("sm90_xmma_gemm_bf16bf16_bf16f32") == "gemm"
+    assert bench.kernel_family("pytorch_flash::flash_fwd_kernel") == "attention"
+    assert bench.kernel_family("triton_poi_fused_add_mul_0") == "fused elementwise (triton)"
