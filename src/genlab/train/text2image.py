@@ -177,12 +177,12 @@ def _render_chunk(job) -> tuple[np.ndarray, np.ndarray]:
         images[j] = render(scene, size)
         for c in range(k):
             rng = np.random.default_rng([seed, start + j, c])
-            if c and captions == "varied" and k >= 3 and c == k - 1:
-                text = canonical_caption(varied_caption(scene, rng)[1])
-            elif c and captions == "varied":
-                text = varied_caption(scene, rng)[0]
-            elif c:
+            if c and captions != "varied":
                 text = caption(scene, rng)
+            elif c == k - 1 >= 2:  # the last of three or more: a canonical request
+                text = canonical_caption(varied_caption(scene, rng)[1])
+            elif c:
+                text = varied_caption(scene, rng)[0]
             ids = [index.get(w, 1) for w in split_words(text)][:max_length]
             tokens[j, c, : len(ids)] = ids
     return images, tokens
