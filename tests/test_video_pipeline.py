@@ -71,6 +71,62 @@ def test_image_to_video_keeps_the_given_first_frame(pipe):
     assert not np.array_equal(np.asarray(result.frames[0][2]), first)
 
 
+@pytest.fixture(scope="module")
+def image_pipe(tmp_path_factory):
+    """A tiny random text-to-image model drawing 16×16 images, saved as a checkpoint."""
+    from genlab.pipelines.text2image import Text2ImagePipeline
+    from genlab.text import TEXT_ENCODERS, TextEncoderConfig
+
+    torch.manual_seed(1)
+    denoiser = create_model("dit-tiny")
+    for p in denoiser.parameters():  # untrained but not the zero-initialised identity
+        torch.nn.init.normal_(p, std=0.05)
+    image = Text2ImagePipeline(
+        denoiser.eval(),
+        TextEncoder(TextEncoderConfig(**TEXT_ENCODERS["text-tiny"])).eval(),
+        NoiseSchedule.create("cosine"), "v_prediction", name="tiny-t2i", image_size=16,
+    )  # fmt: skip
+    path = tmp_path_factory.mktemp("t2i") / "tiny-t2i.safetensors"
+    save_checkpoint(path, *image.checkpoint())
+    return image, path
+
+
+def test_a_keyframe_model_draws_each_first_frame_and_the_video_model_animates_it(pipe, image_pipe):
+    """text → image → video: video i's first frame is exactly what the image model draws for its
+    prompt with seed + i, and the metadata says which model drew it."""
+    image, _ = image_pipe
+    prompts = ["a red circle moving right", "a blue square moving up"]
+    result = pipe(
+        prompts, num_images=2, num_frames=4, num_inference_steps=2, seed=3, keyframe=image
+    )
+    stills = image(prompts, num_images=2, num_inference_steps=2, seed=3)
+    assert len(result.frames) == 4 and stills.images[0].tobytes() != stills.images[1].tobytes()
+    for video, still, meta in zip(result.frames, stills.images, result.metadata, strict=True):
+        assert np.array_equal(np.asarray(video[0]), np.asarray(still))
+        assert not np.array_equal(np.asarray(video[3]), np.asarray(still))
+        assert meta["edit"] == "keyframe_to_video" and meta["keyframe_model"] == "tiny-t2i"
+    with pytest.raises(InvalidArgument, match="keyframe: expected a text-to-image pipeline"):
+        pipe("a red circle", num_inference_steps=1, keyframe=pipe)
+    with pytest.raises(InvalidArgument, match="keyframe: expected None when a first frame"):
+        pipe("a red circle", num_inference_steps=1, image=np.zeros((16, 16, 3), np.uint8),
+             keyframe=image)  # fmt: skip
+
+
+def test_cli_keyframe_writes_the_video_and_refuses_a_video_model_as_keyframe(
+    checkpoint, image_pipe, tmp_path, capsys
+):
+    _, image_checkpoint = image_pipe
+    out = tmp_path / "k.gif"
+    argv = ["video", "a red circle moving right", "--model", str(checkpoint), "--steps", "1"]
+    assert main([*argv, "--keyframe", str(image_checkpoint), "--seed", "2", "--out", str(out)]) == 0
+    params = read_video_params(out)
+    assert params["keyframe_model"] == "tiny-t2i" and params["seed"] == 2
+    bad = tmp_path / "bad.gif"
+    assert main([*argv, "--keyframe", str(checkpoint), "--out", str(bad)]) == 2
+    assert "--keyframe: expected a text-to-image model" in capsys.readouterr().err
+    assert not bad.exists()
+
+
 def test_a_text2video_checkpoint_loads_with_genlab_load_and_reproduces_the_video(pipe, checkpoint):
     loaded = genlab.load(str(checkpoint), device="cpu")
     assert isinstance(loaded, Text2VideoPipeline) and loaded.num_frames == 4

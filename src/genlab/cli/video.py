@@ -30,6 +30,11 @@ def register(subparsers) -> None:
     p.add_argument("--negative", help="negative prompt: what to steer away from")
     p.add_argument("--seed", help="integer seed (default: random, recorded in the file)")
     p.add_argument("--image", help="first frame to animate (image → video)")
+    p.add_argument(
+        "--keyframe",
+        help="text-to-image model (name or path) that draws the first frame from the prompt, "
+        "which the video model then animates (text → image → video)",
+    )
     p.add_argument("--model", default=DEFAULT_MODEL, help="bundled model name or checkpoint path")
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     p.add_argument("--fps", default="8", help="frames per second of the written video")
@@ -76,6 +81,9 @@ def register(subparsers) -> None:
     e.add_argument("--steps", default="20", help="denoising steps")
     e.add_argument("--seed", default="0", help="seed of prompts and noise")
     e.add_argument(
+        "--keyframe", help="text-to-image model drawing each first frame (text → image → video)"
+    )
+    e.add_argument(
         "--features", default="world-t2v-fvd", help="FVD feature network: bundled name or path"
     )
     e.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -88,6 +96,23 @@ def _load(model: str, device: str | None):
     pipe = genlab.load(model, **({"device": device} if device else {}))
     if not hasattr(pipe, "valid_frames"):
         raise InvalidArgument("--model", "a text-to-video model", model)
+    return pipe
+
+
+def _load_keyframe(model: str | None, device: str | None):
+    """The --keyframe text-to-image pipeline, or None."""
+    if model is None:
+        return None
+    import genlab
+    from genlab.pipelines.text2image import Text2ImagePipeline
+
+    pipe = genlab.load(model, **({"device": device} if device else {}))
+    if isinstance(pipe, Text2ImagePipeline):
+        ok = not hasattr(pipe, "valid_frames")
+    else:  # a diffusers pipeline says what it makes
+        ok = hasattr(pipe, "capabilities") and bool(pipe.capabilities().get("image"))
+    if not ok:
+        raise InvalidArgument("--keyframe", "a text-to-image model", model)
     return pipe
 
 
@@ -117,9 +142,16 @@ def run_video(args) -> int:
         "seed": seed,
     }
     kwargs = {k: v for k, v in kwargs.items() if v is not None}
+    if args.image and args.keyframe:
+        raise InvalidArgument(
+            "--keyframe", "to be left out when --image gives the first frame", args.keyframe
+        )
     pipe = _load(args.model, args.device)
     if args.image:
         kwargs["image"] = args.image
+    keyframe = _load_keyframe(args.keyframe, args.device)
+    if keyframe is not None:
+        kwargs["keyframe"] = keyframe
     result = pipe(args.prompt, **kwargs)
     frames, params = result.frames[0], dict(result.metadata[0])
     if args.interpolate:
@@ -172,6 +204,7 @@ def run_eval(args) -> int:
         steps=_int("--steps", args.steps, 1),
         seed=_int("--seed", args.seed),
         features=args.features,
+        keyframe=_load_keyframe(args.keyframe, None),
     )
     if args.json:
         print(json.dumps(result, indent=2))

@@ -230,16 +230,21 @@ def evaluate_pipeline(
     seed: int = 0,
     n_objects=(1, 1),
     features: str = "world-t2v-fvd",
+    keyframe=None,
 ) -> dict[str, float]:
     """Generate one video per evaluation prompt and report motion / attribute accuracy, FVD
-    against the real clips, the real-vs-real FVD floor, flicker and subject consistency."""
+    against the real clips, the real-vs-real FVD floor, flicker and subject consistency.
+    `keyframe`: a text-to-image pipeline drawing each first frame (see Text2VideoPipeline)."""
     from tqdm import tqdm
 
     prompts, real = motion_prompts(n, seed, n_objects, pipe.image_size, num_frames)
     _, real2 = motion_prompts(n, seed + 1, n_objects, pipe.image_size, num_frames)
     fake = []
     for i, p in enumerate(tqdm(prompts, desc="generating videos", unit="video")):
-        video = pipe(p, num_frames=num_frames, num_inference_steps=steps, seed=seed + i).frames[0]
+        extra = {} if keyframe is None else {"keyframe": keyframe}
+        video = pipe(
+            p, num_frames=num_frames, num_inference_steps=steps, seed=seed + i, **extra
+        ).frames[0]
         fake.append(np.stack([np.asarray(f) for f in video]))
     fake = np.stack(fake)
     out = motion_accuracy(prompts, list(fake))

@@ -122,12 +122,18 @@ class Text2VideoPipeline(Text2ImagePipeline):
         num_frames: int | None = None,
         *,
         image=None,
+        keyframe=None,
         eta: float | None = None,
         callback=None,
     ) -> GenerationResult:
         """Generate `num_images` videos per prompt; video i starts from noise seeded seed + i.
 
         image: a first frame to keep (path, PIL, uint8 array or tensor): image → video.
+        keyframe: a text-to-image pipeline that draws each video's first frame from its prompt
+            (same seed, steps and negative prompt, the image model's own guidance), which this
+            model then animates: text → image → video, the factorisation of Emu Video (Girdhar
+            et al. 2023). The image model fixes what the objects look like; the video model only
+            has to move them.
         """
         prompts = [prompt] if isinstance(prompt, str) else list(prompt)
         num_frames = self.num_frames if num_frames is None else num_frames
@@ -135,20 +141,30 @@ class Text2VideoPipeline(Text2ImagePipeline):
             prompts, negative_prompt, num_inference_steps, guidance_scale, sampler, seed, num_images
         )
         T = self.check_num_frames(num_frames)
-        first = None if image is None else _image_tensor(image)
-        H = first.shape[1] if first is not None else (height or self.image_size)
-        W = first.shape[2] if first is not None else (width or self.image_size)
+        expanded = [p for p in prompts for _ in range(num_images)]
+        B, C = len(expanded), self.denoiser.config.in_channels
+        first, extra = None, {}
+        if image is not None and keyframe is not None:
+            raise InvalidArgument("keyframe", "None when a first frame (image) is given", keyframe)
+        if image is not None:
+            first = _image_tensor(image)[None].expand(B, -1, -1, -1)  # (B, C, H, W)
+            extra = {"edit": "image_to_video"}
+        elif keyframe is not None:
+            first, extra = self._keyframes(
+                keyframe, prompts, negative_prompt, num_inference_steps, seed, num_images, height,
+                width,
+            )  # fmt: skip
+        H = first.shape[2] if first is not None else (height or self.image_size)
+        W = first.shape[3] if first is not None else (width or self.image_size)
         self._check_size(H, W)
         device = self.device
 
-        expanded = [p for p in prompts for _ in range(num_images)]
-        B, C = len(expanded), self.denoiser.config.in_channels
         denoise = self._guided_denoiser(expanded, negative_prompt, guidance_scale)
         x_T = self._initial_noise((C, T, H, W), seed, B)  # (B, C, T, H, W)
         kwargs: dict[str, Any] = {}
         if first is not None:
             # Image → video as inpainting in time: frame 0 is known, frames 1.. are generated.
-            known = first.to(device)[None, :, None].expand(B, C, T, H, W)
+            known = first.to(device)[:, :, None].expand(B, C, T, H, W)
             mask = torch.ones(B, C, T, H, W, device=device)
             mask[:, :, 0] = 0
             kwargs.update(mask=mask, known=known)
@@ -167,7 +183,6 @@ class Text2VideoPipeline(Text2ImagePipeline):
             **kwargs,
         ).clamp(-1, 1)
         frames = [[to_pil(f) for f in v.transpose(0, 1).cpu()] for v in videos]  # (C,T,H,W)
-        extra = {"edit": "image_to_video"} if first is not None else {}
         metadata = self._metadata(
             expanded,
             negative_prompt,
@@ -182,6 +197,32 @@ class Text2VideoPipeline(Text2ImagePipeline):
             **extra,
         )
         return GenerationResult(images=[f[0] for f in frames], frames=frames, metadata=metadata)
+
+    def _keyframes(
+        self, keyframe, prompts, negative_prompt, steps, seed, num_images, height, width
+    ) -> tuple[torch.Tensor, dict[str, Any]]:
+        """(B, C, H, W) first frames drawn by the text-to-image pipeline `keyframe`, in the order
+        of the videos (prompt-major, seed + i), and the metadata that regenerates them."""
+        if isinstance(keyframe, Text2VideoPipeline) or not callable(keyframe):
+            raise InvalidArgument("keyframe", "a text-to-image pipeline", type(keyframe).__name__)
+        size = (height or self.image_size, width or self.image_size)
+        stills = keyframe(
+            prompts,
+            negative_prompt=negative_prompt,
+            num_inference_steps=steps,
+            seed=seed,
+            num_images=num_images,
+            height=size[0],
+            width=size[1],
+        )
+        first = torch.stack([_image_tensor(im) for im in stills.images])
+        meta = stills.metadata[0]
+        return first, {
+            "edit": "keyframe_to_video",
+            "keyframe_model": meta.get("model"),
+            "keyframe_guidance_scale": meta.get("guidance_scale"),
+            "keyframe_sampler": meta.get("sampler"),
+        }
 
     def animate(self, image, prompt: str, **kwargs) -> GenerationResult:
         """Image → video: `image` is kept as the first frame, the rest follows `prompt`."""

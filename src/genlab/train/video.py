@@ -452,6 +452,27 @@ def world_t2v_clip(options: RecipeOptions) -> TrainJob:
     return build_world_t2v("world-t2v-clip", spec, options)
 
 
+@register_recipe("world-t2v-clip-cpu")
+def world_t2v_clip_cpu(options: RecipeOptions) -> TrainJob:
+    """world-t2v-clip sized for the 2-core CPU: one-object clips, depth 4, width 128 (2.0M);
+    images, then 4-frame, then 8-frame clips (~80 min on 2 threads)."""
+    spec = replace(
+        WorldT2VSpec(),
+        denoiser=dict(hidden_size=128, depth=4, num_heads=4, patch_size=4),
+        text_encoder="world-clip",
+        # step costs on 2 threads (batch 32): images 0.22 s, 4-frame 0.8 s, 8-frame 1.7 s
+        stages=((0.0, (1,)), (1 / 3, (4,)), (5 / 9, (8,))),
+        steps=4500,
+        batch_size=32,
+        lr=6e-4,
+        warmup_steps=200,
+        corpus=20_000,
+        n_objects=(1, 1),
+        prerender=True,
+    )
+    return build_world_t2v("world-t2v-clip-cpu", spec, options)
+
+
 # --------------------------------------------------------------------------- helper networks
 
 
