@@ -32,6 +32,21 @@ def test_real_world_clips_score_full_motion_and_attribute_accuracy():
     result = motion_accuracy(prompts, list(clips))
     assert result["videos"] == 8
     assert result["motion_accuracy"] >= 0.85 and result["attribute_accuracy"] == 1.0
+    assert result["later_frame_attributes"] == 1.0
+
+
+def test_an_object_seen_only_in_the_first_frame_fails_the_later_frame_check():
+    """The attribute checks read the first frame, so a video that keeps a given first frame
+    (image → video) and loses the object after it still passes them; the later-frame measure
+    does not."""
+    prompts, clips = motion_prompts(8, seed=3)
+    vanished = clips.copy()
+    vanished[:, 1:] = clips[:, :1, :1, :1]  # every later frame: the background color only
+    result = motion_accuracy(prompts, list(vanished))
+    assert result["attribute_accuracy"] == 1.0 and result["later_frame_attributes"] == 0.0
+    half = clips.copy()
+    half[:, 4:] = clips[:, :1, :1, :1]  # the object is gone from frame 4 on: 3 of 7 frames seen
+    assert motion_accuracy(prompts, list(half))["later_frame_attributes"] == pytest.approx(3 / 7)
 
 
 def test_a_clip_played_backwards_fails_its_motion_check():

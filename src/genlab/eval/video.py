@@ -175,32 +175,51 @@ class VideoScore:
     object_ok: int
     object_total: int
     score: float
+    later_ok: int = 0  # (frame, asked object) pairs after the first frame where it is seen
+    later_total: int = 0
 
 
 def score_video(prompt: str, frames) -> VideoScore:
     """Track objects with the scene parser, classify their motions and match against the prompt:
-    counts of passing motion checks and object (shape, color, size) checks."""
+    counts of passing motion checks and object (shape, color, size) checks. The object checks
+    read the track's first frame (and shape and color's majority over its frames), so a video
+    whose object vanishes after frame 0 can still pass them; `later_ok / later_total` counts,
+    for every frame after the first, whether each asked object's shape and color is seen there
+    (size is left out: growing and shrinking change it)."""
     from genlab.pipelines.postprocess import as_frames
+    from genlab.world import parse_image, parse_prompt
     from genlab.world.match import match
     from genlab.world.video import parse_video
 
-    m = match(prompt, parse_video(as_frames(frames)))
+    clip = as_frames(frames)
+    m = match(prompt, parse_video(clip))
     motion = [c.ok for c in m.checks if c.kind == "motion"]
     objects = [c.ok for c in m.checks if c.kind == "object"]
-    return VideoScore(prompt, sum(motion), len(motion), sum(objects), len(objects), m.score)
+    asked = [(o.shape, o.color) for o in parse_prompt(prompt).request.objects]
+    later = []
+    for frame in clip[1:]:
+        seen = {(d.shape, d.color) for d in parse_image(frame).objects}
+        later += [(s, c) in seen for s, c in asked]
+    return VideoScore(
+        prompt, sum(motion), len(motion), sum(objects), len(objects), m.score,
+        sum(later), len(later),
+    )  # fmt: skip
 
 
 def motion_accuracy(prompts: list[str], videos) -> dict[str, float]:
     """Fractions of motion checks and of object-attribute checks that pass over a set of videos,
-    plus the mean match score; one prompt per video."""
+    of asked objects seen (shape and color) in each frame after the first, and the mean match
+    score; one prompt per video."""
     if len(prompts) != len(videos):
         raise InvalidArgument("prompts", "one prompt per video", (len(prompts), len(videos)))
     scores = [score_video(p, v) for p, v in zip(prompts, videos)]
     mt = sum(s.motion_total for s in scores)
     ot = sum(s.object_total for s in scores)
+    lt = sum(s.later_total for s in scores)
     return {
         "motion_accuracy": sum(s.motion_ok for s in scores) / mt if mt else float("nan"),
         "attribute_accuracy": sum(s.object_ok for s in scores) / ot if ot else float("nan"),
+        "later_frame_attributes": sum(s.later_ok for s in scores) / lt if lt else float("nan"),
         "match_score": float(np.mean([s.score for s in scores])) if scores else float("nan"),
         "videos": len(scores),
     }
