@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import itertools
 import os
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from genlab.data.parallel import spawn_map
 from genlab.errors import InvalidArgument
 from genlab.world.caption import caption
 from genlab.world.render import check_size, render
@@ -196,15 +196,9 @@ def _prerender(
 
     bar = tqdm(total=n, desc=f"render {kind}s", unit=kind, disable=not progress)
     results = []
-    if workers == 1 or len(tasks) == 1:
-        for t in tasks:
-            results.append(_render_chunk(t))
-            bar.update(t[3] - t[2])
-    else:
-        with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
-            for t, r in zip(tasks, pool.map(_render_chunk, tasks)):
-                results.append(r)
-                bar.update(t[3] - t[2])
+    for t, r in zip(tasks, spawn_map(_render_chunk, tasks, workers), strict=True):
+        results.append(r)
+        bar.update(t[3] - t[2])
     bar.close()
     images = torch.from_numpy(np.concatenate([r[0] for r in results]))
     captions = [c for r in results for c in r[1]]

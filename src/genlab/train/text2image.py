@@ -4,7 +4,6 @@ condition dropout), a pre-rendered in-memory corpus, and the `world-t2i` recipes
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 import time
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from genlab.data.parallel import spawn_map
 from genlab.diffusion import NoiseSchedule, diffusion_loss
 from genlab.errors import check_choice
 from genlab.pipelines.text2image import Text2ImagePipeline
@@ -219,15 +219,9 @@ def world_corpus(
     ]
     bar = tqdm(total=n, desc="rendering world", unit="img", disable=not progress)
     parts = []
-    if workers == 1 or len(jobs) == 1:
-        for job in jobs:
-            parts.append(_render_chunk(job))
-            bar.update(job[1] - job[0])
-    else:
-        with mp.get_context("spawn").Pool(workers) as pool:
-            for part in pool.imap(_render_chunk, jobs):
-                parts.append(part)
-                bar.update(len(part[0]))
+    for part in spawn_map(_render_chunk, jobs, workers):
+        parts.append(part)
+        bar.update(len(part[0]))
     bar.close()
     images = torch.from_numpy(np.concatenate([p[0] for p in parts]))
     tokens = torch.from_numpy(np.concatenate([p[1] for p in parts]))

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
+from genlab.data.parallel import spawn_map
 from genlab.diffusion import NoiseSchedule, diffusion_loss
 from genlab.errors import InvalidArgument, check_choice
 from genlab.pipelines.text2video import Text2VideoPipeline
@@ -111,7 +112,6 @@ class StagedClipSource(BatchSource):
         """Render every corpus scene at every stage's clip length into the cache, over a process
         pool ("spawn", safe next to CUDA), so that the training loop only indexes and stacks.
         Returns the number of clips cached (bounded by `max_cached`)."""
-        import multiprocessing as mp
         import os
 
         from tqdm import tqdm
@@ -124,16 +124,10 @@ class StagedClipSource(BatchSource):
             (s, min(s + chunk, n), self.seed, self.size, lengths, self.n_objects, self.motions)
             for s in range(0, n, chunk)
         ]
-        bar = tqdm(total=n, desc="rendering clips", unit="scene", disable=not progress)
-        pool = mp.get_context("spawn").Pool(workers) if workers > 1 and len(jobs) > 1 else None
-        try:
-            for part in (pool.imap if pool else map)(_render_clips, jobs):
+        with tqdm(total=n, desc="rendering clips", unit="scene", disable=not progress) as bar:
+            for part in spawn_map(_render_clips, jobs, workers):
                 self._cache.update(part)
                 bar.update(len(part) // len(lengths))
-        finally:
-            if pool is not None:
-                pool.terminate()
-            bar.close()
         return len(self._cache)
 
     def fetch(self, indices: torch.Tensor) -> dict[str, torch.Tensor]:
