@@ -4,7 +4,11 @@ a text-to-video model (motion / attribute accuracy, FVD against its real-vs-real
 
     .venv/bin/python benchmarks/video_quality.py vae --checkpoint runs/world-vae3d/world-vae3d.safetensors
     .venv/bin/python benchmarks/video_quality.py upscaler --checkpoint world-upscaler
-    .venv/bin/python benchmarks/video_quality.py t2v --model world-t2v --n 32
+    .venv/bin/python benchmarks/video_quality.py t2v --model world-t2v --n 32 [--keyframe world-t2i]
+    .venv/bin/python benchmarks/video_quality.py samples --model world-t2v --n 6 --out grid.png
+
+`samples` draws, for the first n evaluation prompts, the generated clip (seed i) above the real
+one, one frame per column, and prints each prompt with what the scene parser found.
 """
 
 from __future__ import annotations
@@ -49,29 +53,79 @@ def bench_upscaler(args) -> dict:
     }
 
 
-def bench_t2v(args) -> dict:
+def _pipelines(args):
     import genlab
-    from genlab.eval.video import evaluate_pipeline
 
     torch.set_num_threads(args.threads)
     pipe = genlab.load(args.model, device="cpu")
+    keyframe = genlab.load(args.keyframe, device="cpu") if args.keyframe else None
+    return pipe, keyframe
+
+
+def bench_t2v(args) -> dict:
+    from genlab.eval.video import evaluate_pipeline
+
+    pipe, keyframe = _pipelines(args)
     return evaluate_pipeline(
-        pipe, args.n, num_frames=args.frames, steps=args.steps, features=args.features
+        pipe,
+        args.n,
+        num_frames=args.frames,
+        steps=args.steps,
+        features=args.features,
+        keyframe=keyframe,
     )
+
+
+def bench_samples(args) -> dict:
+    from PIL import Image
+
+    from genlab.eval.video import motion_prompts, score_video
+
+    pipe, keyframe = _pipelines(args)
+    prompts, real = motion_prompts(args.n, 0, num_frames=args.frames)
+    rows, found = [], []
+    for i, prompt in enumerate(prompts):
+        extra = {"keyframe": keyframe} if keyframe is not None else {}
+        video = pipe(
+            prompt, num_frames=args.frames, num_inference_steps=args.steps, seed=i, **extra
+        )
+        clip = np.stack([np.asarray(f) for f in video.frames[0]])
+        score = score_video(prompt, clip)
+        found.append(
+            {
+                "prompt": prompt,
+                "motion_ok": score.motion_ok,
+                "object_ok": score.object_ok,
+                "later_frames_seen": f"{score.later_ok}/{score.later_total}",
+            }
+        )
+        rows.append(
+            np.concatenate([np.concatenate(list(clip), 1), np.concatenate(list(real[i]), 1)])
+        )
+    grid = np.concatenate(rows)
+    Image.fromarray(grid).resize((grid.shape[1] * 3, grid.shape[0] * 3), Image.NEAREST).save(
+        args.out
+    )
+    return {"grid": args.out, "rows": "generated above real, per prompt", "videos": found}
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("what", choices=["vae", "upscaler", "t2v"], help="which part to measure")
+    p.add_argument(
+        "what", choices=["vae", "upscaler", "t2v", "samples"], help="which part to measure"
+    )
     p.add_argument("--checkpoint", default="world-upscaler", help="VAE or upscaler checkpoint")
     p.add_argument("--model", default="world-t2v", help="text-to-video model (t2v)")
     p.add_argument("--n", type=int, default=32, help="clips / images / prompts")
     p.add_argument("--frames", type=int, default=8, help="frames per generated video (t2v)")
     p.add_argument("--steps", type=int, default=20, help="sampling steps (t2v)")
     p.add_argument("--features", default="world-t2v-fvd", help="FVD feature network (t2v)")
+    p.add_argument("--keyframe", help="text-to-image model drawing each first frame (t2v, samples)")
+    p.add_argument("--out", default="t2v_samples.png", help="grid image (samples)")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     args = p.parse_args()
-    result = {"vae": bench_vae, "upscaler": bench_upscaler, "t2v": bench_t2v}[args.what](args)
+    benches = {"vae": bench_vae, "upscaler": bench_upscaler, "t2v": bench_t2v}
+    result = {**benches, "samples": bench_samples}[args.what](args)
     print(json.dumps(result, indent=2))
 
 
