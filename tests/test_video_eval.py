@@ -47,6 +47,14 @@ def test_an_object_seen_only_in_the_first_frame_fails_the_later_frame_check():
     half = clips.copy()
     half[:, 4:] = clips[:, :1, :1, :1]  # the object is gone from frame 4 on: 3 of 7 frames seen
     assert motion_accuracy(prompts, list(half))["later_frame_attributes"] == pytest.approx(3 / 7)
+    noisy = clips.copy()
+    rng = np.random.default_rng(0)
+    for video in noisy:
+        for frame in video[1:]:  # scatter 3×3 blobs of random colors: strays, not the object
+            for y, x in rng.integers(0, 29, (6, 2)):
+                frame[y : y + 3, x : x + 3] = rng.integers(0, 256, 3)
+    result = motion_accuracy(prompts, list(noisy))
+    assert result["later_frame_attributes"] < 0.2
 
 
 def test_a_clip_played_backwards_fails_its_motion_check():

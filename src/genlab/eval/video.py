@@ -185,7 +185,8 @@ def score_video(prompt: str, frames) -> VideoScore:
     read the track's first frame (and shape and color's majority over its frames), so a video
     whose object vanishes after frame 0 can still pass them; `later_ok / later_total` counts,
     for every frame after the first, whether each asked object's shape and color is seen there
-    (size is left out: growing and shrinking change it)."""
+    in a frame with no more objects than asked (size is left out: growing and shrinking change
+    it; a frame of noisy blobs would otherwise match some by chance)."""
     from genlab.pipelines.postprocess import as_frames
     from genlab.world import parse_image, parse_prompt
     from genlab.world.match import match
@@ -195,11 +196,15 @@ def score_video(prompt: str, frames) -> VideoScore:
     m = match(prompt, parse_video(clip))
     motion = [c.ok for c in m.checks if c.kind == "motion"]
     objects = [c.ok for c in m.checks if c.kind == "object"]
-    asked = [(o.shape, o.color) for o in parse_prompt(prompt).request.objects]
+    request = parse_prompt(prompt).request
+    asked = [(o.shape, o.color) for o in request.objects]
+    n_asked = sum(o.count for o in request.objects)
     later = []
     for frame in clip[1:]:
-        seen = {(d.shape, d.color) for d in parse_image(frame).objects}
-        later += [(s, c) in seen for s, c in asked]
+        found = parse_image(frame).objects
+        seen = {(d.shape, d.color) for d in found}
+        clean = len(found) <= n_asked  # stray blobs (noise) must not pass by chance
+        later += [clean and (s, c) in seen for s, c in asked]
     return VideoScore(
         prompt, sum(motion), len(motion), sum(objects), len(objects), m.score,
         sum(later), len(later),
