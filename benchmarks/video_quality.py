@@ -7,6 +7,12 @@ a text-to-video model (motion / attribute accuracy, FVD against its real-vs-real
     .venv/bin/python benchmarks/video_quality.py t2v --model world-t2v --n 32 [--keyframe world-t2i]
     .venv/bin/python benchmarks/video_quality.py samples --model world-t2v --n 6 --out grid.png
 
+`temporal` measures how much a video model's frames listen to each other: the mean change of
+its prediction for frames 1..T-1 when only frame 0's noisy input is replaced, next to the change
+of frame 0's own prediction (at timesteps 100, 500, 900, over n prompts). A model that denoises
+each frame on its own scores 0 (then a kept first frame, as in text → image → video, cannot
+carry over).
+
 `samples` draws, for the first n evaluation prompts, the generated clip (seed i) above the real
 one, one frame per column, and prints each prompt with what the scene parser found.
 """
@@ -76,6 +82,31 @@ def bench_t2v(args) -> dict:
     )
 
 
+def bench_temporal(args) -> dict:
+    from genlab.eval.video import motion_prompts
+
+    pipe, _ = _pipelines(args)
+    prompts, _ = motion_prompts(args.n, 0, num_frames=args.frames)
+    cond = pipe.encode(prompts).cond
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(args.n, 3, args.frames, pipe.image_size, pipe.image_size, generator=g)
+    x_other = x.clone()
+    x_other[:, :, 0] = torch.randn(x[:, :, 0].shape, generator=g)
+    out = {}
+    with torch.inference_mode():
+        for step in (100, 500, 900):
+            t = torch.full((args.n,), step)
+            a, b = pipe.denoiser(x, t, cond), pipe.denoiser(x_other, t, cond)
+            own = float((a[:, :, 0] - b[:, :, 0]).abs().mean())
+            others = float((a[:, :, 1:] - b[:, :, 1:]).abs().mean())
+            out[f"t={step}"] = {
+                "frame0_change": round(own, 4),
+                "later_frames_change": round(others, 4),
+                "ratio": round(others / own, 4),
+            }
+    return out
+
+
 def bench_samples(args) -> dict:
     from PIL import Image
 
@@ -112,7 +143,9 @@ def bench_samples(args) -> dict:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument(
-        "what", choices=["vae", "upscaler", "t2v", "samples"], help="which part to measure"
+        "what",
+        choices=["vae", "upscaler", "t2v", "temporal", "samples"],
+        help="which part to measure",
     )
     p.add_argument("--checkpoint", default="world-upscaler", help="VAE or upscaler checkpoint")
     p.add_argument("--model", default="world-t2v", help="text-to-video model (t2v)")
@@ -125,7 +158,7 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     args = p.parse_args()
     benches = {"vae": bench_vae, "upscaler": bench_upscaler, "t2v": bench_t2v}
-    result = {**benches, "samples": bench_samples}[args.what](args)
+    result = {**benches, "temporal": bench_temporal, "samples": bench_samples}[args.what](args)
     print(json.dumps(result, indent=2))
 
 

@@ -397,13 +397,36 @@ def build_world_t2v(name: str, spec: WorldT2VSpec, options: RecipeOptions) -> Tr
 
 @register_recipe("world-t2v")
 def world_t2v(options: RecipeOptions) -> TrainJob:
-    """Text-to-video DiT (factored attention, patch 8), progressive: images, 4-, 8-frame clips; CPU."""
-    return build_world_t2v("world-t2v", WorldT2VSpec(), options)
+    """The bundled text-to-video model (CPU): world-clip's frozen text tower, video DiT depth 4,
+    width 128, patch 4 (2.0M), one-object clips: images, 4-frame, then 8-frame clips (~80 min on
+    2 threads)."""
+    spec = replace(
+        WorldT2VSpec(),
+        denoiser=dict(hidden_size=128, depth=4, num_heads=4, patch_size=4),
+        text_encoder="world-clip",
+        # step costs on 2 threads (batch 32): images 0.22 s, 4-frame 0.8 s, 8-frame 1.7 s
+        stages=((0.0, (1,)), (1 / 3, (4,)), (5 / 9, (8,))),
+        steps=4500,
+        batch_size=32,
+        lr=6e-4,
+        warmup_steps=200,
+        corpus=20_000,
+        n_objects=(1, 1),
+        prerender=True,
+    )
+    return build_world_t2v("world-t2v", spec, options)
+
+
+@register_recipe("world-t2v-joint")
+def world_t2v_joint(options: RecipeOptions) -> TrainJob:
+    """The first CPU video model: a text encoder trained jointly, DiT patch 8 (0.9M); progressive
+    images, 4-, 8-frame clips."""
+    return build_world_t2v("world-t2v-joint", WorldT2VSpec(), options)
 
 
 @register_recipe("world-t2v-full")
 def world_t2v_full(options: RecipeOptions) -> TrainJob:
-    """world-t2v with full 3D attention instead of factored attention (the comparison)."""
+    """world-t2v-joint with full 3D attention instead of factored attention (the comparison)."""
     return build_world_t2v("world-t2v-full", replace(WorldT2VSpec(), attention="full"), options)
 
 
@@ -444,27 +467,6 @@ def world_t2v_clip(options: RecipeOptions) -> TrainJob:
         lr=8e-4,
     )
     return build_world_t2v("world-t2v-clip", spec, options)
-
-
-@register_recipe("world-t2v-clip-cpu")
-def world_t2v_clip_cpu(options: RecipeOptions) -> TrainJob:
-    """world-t2v-clip sized for the 2-core CPU: one-object clips, depth 4, width 128 (2.0M);
-    images, then 4-frame, then 8-frame clips (~80 min on 2 threads)."""
-    spec = replace(
-        WorldT2VSpec(),
-        denoiser=dict(hidden_size=128, depth=4, num_heads=4, patch_size=4),
-        text_encoder="world-clip",
-        # step costs on 2 threads (batch 32): images 0.22 s, 4-frame 0.8 s, 8-frame 1.7 s
-        stages=((0.0, (1,)), (1 / 3, (4,)), (5 / 9, (8,))),
-        steps=4500,
-        batch_size=32,
-        lr=6e-4,
-        warmup_steps=200,
-        corpus=20_000,
-        n_objects=(1, 1),
-        prerender=True,
-    )
-    return build_world_t2v("world-t2v-clip-cpu", spec, options)
 
 
 # --------------------------------------------------------------------------- helper networks
