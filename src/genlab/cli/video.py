@@ -104,14 +104,10 @@ def _load_keyframe(model: str | None, device: str | None):
     if model is None:
         return None
     import genlab
-    from genlab.pipelines.text2image import Text2ImagePipeline
+    from genlab.pipelines.text2video import is_image_pipeline
 
     pipe = genlab.load(model, **({"device": device} if device else {}))
-    if isinstance(pipe, Text2ImagePipeline):
-        ok = not hasattr(pipe, "valid_frames")
-    else:  # a diffusers pipeline says what it makes
-        ok = hasattr(pipe, "capabilities") and bool(pipe.capabilities().get("image"))
-    if not ok:
+    if not is_image_pipeline(pipe):
         raise InvalidArgument("--keyframe", "a text-to-image model", model)
     return pipe
 

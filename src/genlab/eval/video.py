@@ -188,20 +188,21 @@ def score_video(prompt: str, frames) -> VideoScore:
     in a frame with no more objects than asked (size is left out: growing and shrinking change
     it; a frame of noisy blobs would otherwise match some by chance)."""
     from genlab.pipelines.postprocess import as_frames
-    from genlab.world import parse_image, parse_prompt
+    from genlab.world import parse_prompt
     from genlab.world.match import match
     from genlab.world.video import parse_video
 
     clip = as_frames(frames)
-    m = match(prompt, parse_video(clip))
+    parsed = parse_video(clip)
+    m = match(prompt, parsed)
     motion = [c.ok for c in m.checks if c.kind == "motion"]
     objects = [c.ok for c in m.checks if c.kind == "object"]
     request = parse_prompt(prompt).request
     asked = [(o.shape, o.color) for o in request.objects]
     n_asked = sum(o.count for o in request.objects)
     later = []
-    for frame in clip[1:]:
-        found = parse_image(frame).objects
+    for k in range(1, len(clip)):  # every frame, also when nothing was found in any
+        found = parsed.frame_objects(k)
         seen = {(d.shape, d.color) for d in found}
         clean = len(found) <= n_asked  # stray blobs (noise) must not pass by chance
         later += [clean and (s, c) in seen for s, c in asked]
@@ -264,8 +265,8 @@ def evaluate_pipeline(
     prompts, real = motion_prompts(n, seed, n_objects, pipe.image_size, num_frames)
     _, real2 = motion_prompts(n, seed + 1, n_objects, pipe.image_size, num_frames)
     fake = []
+    extra = {} if keyframe is None else {"keyframe": keyframe}
     for i, p in enumerate(tqdm(prompts, desc="generating videos", unit="video")):
-        extra = {} if keyframe is None else {"keyframe": keyframe}
         video = pipe(
             p, num_frames=num_frames, num_inference_steps=steps, seed=seed + i, **extra
         ).frames[0]

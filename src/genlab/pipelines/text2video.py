@@ -203,7 +203,7 @@ class Text2VideoPipeline(Text2ImagePipeline):
     ) -> tuple[torch.Tensor, dict[str, Any]]:
         """(B, C, H, W) first frames drawn by the text-to-image pipeline `keyframe`, in the order
         of the videos (prompt-major, seed + i), and the metadata that regenerates them."""
-        if isinstance(keyframe, Text2VideoPipeline) or not callable(keyframe):
+        if not is_image_pipeline(keyframe):
             raise InvalidArgument("keyframe", "a text-to-image pipeline", type(keyframe).__name__)
         size = (height or self.image_size, width or self.image_size)
         stills = keyframe(
@@ -230,6 +230,14 @@ class Text2VideoPipeline(Text2ImagePipeline):
 
     def edit(self, *args, **kwargs):
         raise InvalidArgument("operation", "generate or animate (image → video)", "edit")
+
+
+def is_image_pipeline(pipe) -> bool:
+    """Whether `pipe` draws still images from text (what a keyframe model must do): a genlab
+    text-to-image pipeline, or a diffusers or hosted one whose capabilities say "image"."""
+    if isinstance(pipe, Text2ImagePipeline):
+        return not isinstance(pipe, Text2VideoPipeline)
+    return callable(getattr(pipe, "capabilities", None)) and bool(pipe.capabilities().get("image"))
 
 
 @register_pipeline(KIND)

@@ -174,6 +174,10 @@ class ParsedVideo:
     background: str
     num_frames: int
 
+    def frame_objects(self, k: int) -> list:
+        """Every object the parser found in frame k (each frame's detections all sit in tracks)."""
+        return [o.track.detections[k] for o in self.objects if o.track.detections[k] is not None]
+
     def to_dict(self) -> dict:
         return {
             "background": self.background,
