@@ -5,9 +5,10 @@
 #   2. one or more training recipes at once on the one GPU (small models leave it idle between
 #      kernels: two processes fill each other's gaps), each for what is left of the time,
 #      world-t2i resumed from an earlier chunk's checkpoint when one is given.
-# Results go to OUT_DIR in at most 8 files (the device tool's limit): session.log, run.tgz
-# (logs, cards, samples, benchmark JSON) and, per recipe, its training state split into parts
-# under 16 MiB when it is small enough to bring back (else its exported model, split).
+# Results go to OUT_DIR in at most 8 files (the device tool's limit): run.tgz (session.log,
+# logs, cards, samples, profiles, exported models, benchmark JSON) and, per recipe, its training
+# state split into parts under 16 MiB when it is small enough to bring back (else its exported
+# model, split).
 #
 #   scripts/gpu_session.sh OUT_DIR [TOTAL_SECONDS] [BENCH] [TRAIN] [RESUME_DIR]
 #
@@ -18,6 +19,8 @@
 #   TRAIN       comma-separated recipes (default world-t2i), or none
 #   RESUME_DIR  a folder of checkpoint.part-* from an earlier world-t2i chunk (joined with cat)
 #   T2I_ARGS    (environment) more arguments for world-t2i, e.g. "--steps 6591 --decay-steps 2500"
+#   T2V_ARGS    (environment) more arguments for the world-t2v* recipes
+#   TRAIN_EXTRA (environment) more arguments for every recipe, e.g. "--profile-steps 10"
 #
 # Training runs in runs/gpu-session/RECIPE and resumes from a checkpoint there, so a second call
 # on the same warm machine goes on. Locally, a smoke test of the script:
@@ -35,7 +38,7 @@ export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 mkdir -p "$OUT"
 RUNS=runs/gpu-session
 mkdir -p "$RUNS/bench"
-LOG="$OUT/session.log"
+LOG="$RUNS/session.log"
 if [ -n "${GENLAB_SESSION_TINY:-}" ]; then
     TINY=1 BENCH_ARGS=(--tiny) TRAIN_ARGS=(--tiny --device cpu)
 else
@@ -86,11 +89,15 @@ IFS=, read -r -a RECIPES <<<"$TRAIN"
 for recipe in "${RECIPES[@]}"; do
     run="$RUNS/$recipe"
     mkdir -p "$run"
-    args=("${TRAIN_ARGS[@]}" --time-budget "$budget" --out "$run" --no-progress)
+    # shellcheck disable=SC2206
+    args=("${TRAIN_ARGS[@]}" --time-budget "$budget" --out "$run" --no-progress ${TRAIN_EXTRA:-})
+    # shellcheck disable=SC2206
+    case $recipe in world-t2v*) args+=(${T2V_ARGS:-}) ;; esac
     if [ "$recipe" = world-t2i ]; then
         # shellcheck disable=SC2206
         args+=(${T2I_ARGS:-})
-        if [ ! -f "$run/checkpoint.safetensors" ] && [ -n "$RESUME" ]; then
+        if [ ! -f "$run/checkpoint.safetensors" ] && [ -n "$RESUME" ] &&
+            compgen -G "$RESUME/checkpoint.part-*" >/dev/null; then
             cat "$RESUME"/checkpoint.part-* >"$run/checkpoint.safetensors"
         fi
     fi
@@ -105,12 +112,13 @@ for i in "${!pids[@]}"; do
     tail -n 5 "$RUNS/${RECIPES[$i]}/train.log" | tee -a "$LOG"
 done
 
-# 3. Pack: per recipe, its training state in parts under 16 MiB when it is at most 48 MB (three
-# parts), else its exported model; everything else in one archive.
+# 3. Pack: per recipe, its training state in parts under 16 MiB when it is at most 62 MB (four
+# parts; two recipes' states and the archive make at most 8 files), else its exported model;
+# everything else, exported models included, in one archive.
 for recipe in "${RECIPES[@]}"; do
     run="$RUNS/$recipe"
     state="$run/checkpoint.safetensors" model="$run/$recipe.safetensors"
-    if [ -f "$state" ] && [ "$(stat -c %s "$state")" -le 48000000 ]; then
+    if [ -f "$state" ] && [ "$(stat -c %s "$state")" -le 62000000 ]; then
         split -b 15M "$state" "$OUT/$recipe.state.part-"
         sha256sum "$state" | tee -a "$LOG"
     elif [ -f "$model" ]; then
@@ -118,7 +126,11 @@ for recipe in "${RECIPES[@]}"; do
         sha256sum "$model" | tee -a "$LOG"
     fi
 done
-tar czf "$OUT/run.tgz" --exclude checkpoint.safetensors --exclude '*.part-*' \
-    --exclude 'world-t2v*.safetensors' -C "$RUNS" .
-say "done"
+say "packed"
 ls -la "$OUT" | tee -a "$LOG"
+tar czf "$OUT/run.tgz" --exclude checkpoint.safetensors --exclude '*.part-*' -C "$RUNS" .
+if [ "$(stat -c %s "$OUT/run.tgz")" -gt 16000000 ]; then  # too big to come back: no models
+    tar czf "$OUT/run.tgz" --exclude checkpoint.safetensors --exclude '*.part-*' \
+        --exclude '*.safetensors' -C "$RUNS" .
+fi
+ls -la "$OUT/run.tgz"

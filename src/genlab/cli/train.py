@@ -62,6 +62,13 @@ def register(subparsers) -> None:
         help="warm the learning rate up again (over the recipe's warm-up steps) from this step: "
         "a chunk that resumes a run whose rate was decayed",
     )
+    p.add_argument(
+        "--profile-steps",
+        type=int,
+        default=0,
+        help="profile this many steps (from the 20th of this run) with torch.profiler: where a "
+        "step's time goes, written to OUT/profile.txt",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar (logs only)")
     p.add_argument("--json", action="store_true", help="print the run summary as JSON")
     p.set_defaults(func=run)
@@ -88,6 +95,8 @@ def run(args) -> int:
         raise InvalidArgument("--decay-steps", "an integer ≥ 0", args.decay_steps)
     if args.rewarm_at is not None and args.rewarm_at < 0:
         raise InvalidArgument("--rewarm-at", "a step ≥ 0", args.rewarm_at)
+    if args.profile_steps < 0:
+        raise InvalidArgument("--profile-steps", "an integer ≥ 0", args.profile_steps)
     if args.time_budget is not None and not (
         math.isfinite(args.time_budget) and args.time_budget > 0
     ):
@@ -103,6 +112,7 @@ def run(args) -> int:
         data_size=args.data_size,
         decay_steps=args.decay_steps,
         rewarm_at=args.rewarm_at,
+        profile_steps=args.profile_steps,
         progress=not args.no_progress,
         started=process_start(),  # --time-budget covers the whole command
     )

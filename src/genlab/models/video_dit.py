@@ -36,6 +36,11 @@ class VideoDiTConfig(DiTConfig):
     patch_size_t: int = 1
     attention: str = "factored"
     max_frames: int = 16  # the longest clip the model is meant to produce (pipeline check)
+    # First-frame conditioning (image → video as in Emu Video / Stable Video Diffusion): the clean
+    # first frame and a 0/1 "given" channel are concatenated to every frame's input channels, so
+    # each frame's tokens see what frame 0 holds at every position (spatial attention can then
+    # fetch a moved object from where it started). Absent from the condition = all zeros.
+    frame_cond: bool = False
 
 
 class VideoDiTBlock(nn.Module):
@@ -95,8 +100,10 @@ class VideoDiT(DiT):
         super().__init__(config)  # embedders, conditioning and final layer are DiT's own
         # Replace the 2D parts: patch embedding, blocks and the final layer's patch size.
         D, p, pt = config.hidden_size, config.patch_size, config.patch_size_t
-        # 3D patch embedding: a (pt, p, p) patch of C channels -> one D-vector.
-        self.x_embedder = nn.Conv3d(config.in_channels, D, (pt, p, p), stride=(pt, p, p))
+        # 3D patch embedding: a (pt, p, p) patch of C channels (+ C + 1 first-frame channels)
+        # -> one D-vector.
+        c_in = config.in_channels * (2 if config.frame_cond else 1) + int(config.frame_cond)
+        self.x_embedder = nn.Conv3d(c_in, D, (pt, p, p), stride=(pt, p, p))
         self.blocks = nn.ModuleList(
             VideoDiTBlock(
                 D, config.num_heads, config.mlp_ratio, config.context_dim, config.attention
@@ -113,6 +120,23 @@ class VideoDiT(DiT):
         time = sincos_1d(torch.arange(t), D).float()  # (t, D)
         return (time[:, None, :] + space[None]).reshape(1, t * h * w, D).to(self.pos_embed.device)
 
+    def first_frame_channels(self, x: torch.Tensor, cond: dict | None) -> torch.Tensor:
+        """(B, C + 1, T, H, W): cond["first_frame"] (B, C, H, W) repeated over time, then the
+        "given" channel, cond["first_frame_given"] (B,) (default: all given); zeros without one."""
+        B, C, T, H, W = x.shape
+        first = (cond or {}).get("first_frame")
+        if first is None:
+            return x.new_zeros(B, C + 1, T, H, W)
+        if tuple(first.shape) != (B, C, H, W):
+            raise InvalidArgument(
+                "first_frame", f"a tensor of shape {(B, C, H, W)}", tuple(first.shape)
+            )
+        given = (cond or {}).get("first_frame_given")
+        given = x.new_ones(B) if given is None else given.to(x.dtype)
+        first = first.to(x.dtype) * given[:, None, None, None]
+        flag = given[:, None, None, None, None].expand(B, 1, T, H, W)
+        return torch.cat([first[:, :, None].expand(B, C, T, H, W), flag], dim=1)
+
     def forward(self, x: torch.Tensor, t: torch.Tensor, cond: dict | None = None) -> torch.Tensor:
         cfg = self.config
         p, pt = cfg.patch_size, cfg.patch_size_t
@@ -126,6 +150,8 @@ class VideoDiT(DiT):
         if W % p:
             raise InvalidArgument("x_t", f"a width divisible by {p}", W)
         tt, h, w = T // pt, H // p, W // p
+        if cfg.frame_cond:
+            x = torch.cat([x, self.first_frame_channels(x, cond)], dim=1)
         x = self.x_embedder(x).flatten(2).transpose(1, 2)  # (B, C, T, H, W) -> (B, tt*h*w, D)
         x = x + self.positions_3d(tt, h, w).to(x.dtype)
         c, context, mask = self.condition(t, cond)

@@ -348,15 +348,16 @@ class Text2ImagePipeline:
             seed = random.SystemRandom().randrange(2**31)
         return guidance_scale, seed
 
-    def _guided_denoiser(self, prompts: list[str], negative_prompt, guidance_scale):
-        """CFG denoiser: the prompts against the negative prompt (or the learned null)."""
+    def _guided_denoiser(self, prompts: list[str], negative_prompt, guidance_scale, model=None):
+        """CFG denoiser: the prompts against the negative prompt (or the learned null); `model`
+        (default: the denoiser) is what is called with (x, t, cond)."""
         cond = self.encode(prompts).cond
         uncond = (
             self.text_encoder.encode([negative_prompt]).cond
             if negative_prompt
             else self.text_encoder.null(1).cond
         )
-        return classifier_free_guidance(self.denoiser, cond, uncond, guidance_scale)
+        return classifier_free_guidance(model or self.denoiser, cond, uncond, guidance_scale)
 
     def _initial_noise(self, item_shape: tuple[int, ...], seed: int, batch: int) -> torch.Tensor:
         """Per-item starting noise drawn on the CPU (the same on every device), seed + i for item i."""

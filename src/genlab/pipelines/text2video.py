@@ -102,6 +102,7 @@ class Text2VideoPipeline(Text2ImagePipeline):
             num_frames=self.num_frames,
             valid_frames=self.valid_frames,
             attention=self.denoiser.config.attention,
+            first_frame_conditioning=bool(getattr(self.denoiser.config, "frame_cond", False)),
         )
         return info
 
@@ -159,7 +160,16 @@ class Text2VideoPipeline(Text2ImagePipeline):
         self._check_size(H, W)
         device = self.device
 
-        denoise = self._guided_denoiser(expanded, negative_prompt, guidance_scale)
+        model = None
+        if first is not None and getattr(self.denoiser.config, "frame_cond", False):
+            # the model was trained to see the first frame in its input channels as well
+            given = first.to(device)
+
+            def model(x, t, cond):  # x is (B, ...) or (2B, ...) under guidance: tile the frame
+                frames = given.repeat(x.shape[0] // B, 1, 1, 1)
+                return self.denoiser(x, t, {**cond, "first_frame": frames})
+
+        denoise = self._guided_denoiser(expanded, negative_prompt, guidance_scale, model)
         x_T = self._initial_noise((C, T, H, W), seed, B)  # (B, C, T, H, W)
         kwargs: dict[str, Any] = {}
         if first is not None:

@@ -31,6 +31,7 @@ class RecipeOptions:
     data_size: int | None = None  # samples to prepare, for recipes that generate their data
     decay_steps: int | None = None  # end the run with this many steps of learning-rate decay
     rewarm_at: int | None = None  # warm the learning rate up again from this step
+    profile_steps: int = 0  # steps to profile with torch.profiler (Trainer: profile.txt)
     progress: bool = True
     started: float = field(default_factory=time.monotonic)  # when the command started
 
@@ -101,6 +102,7 @@ def apply_options(config: TrainConfig, options: RecipeOptions, name: str) -> Tra
         config.decay_steps = options.decay_steps
     if options.rewarm_at is not None:
         config.rewarm_at = options.rewarm_at
+    config.profile_steps = options.profile_steps
     config.out_dir = options.out_dir or f"runs/{name}"
     config.device = options.device
     config.time_budget = options.time_budget  # counted from Trainer.run(); a recipe that

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch.profiler import record_function
 from tqdm import tqdm
 
 from genlab.errors import InvalidArgument, check_choice, check_range
@@ -63,6 +64,7 @@ class TrainConfig:
     budget_start: float | None = None  # time.monotonic() the budget counts from (None: run())
     spike_factor: float = 0.0  # skip a step whose loss exceeds factor × running mean (0: off)
     spike_warmup: int = 50  # steps before the spike test applies
+    profile_steps: int = 0  # > 0: profile that many steps from this run's 20th (profile.txt)
     out_dir: str = "runs/default"
     device: str = "auto"
     progress: bool = True
@@ -365,7 +367,8 @@ class Trainer:
         """One optimizer step for every group that is due; returns this step's logs."""
         c = self.config
         self._seed_step(step)
-        batches = self._batches(step)
+        with record_function("genlab: batches"):
+            batches = self._batches(step)
         factor = self.lr_factor(step)
         logs: dict[str, float] = {}
         for name, group in self.groups.items():
@@ -378,9 +381,10 @@ class Trainer:
             loss_sum = torch.zeros((), device=self.device)
             step_logs: dict[str, torch.Tensor | float] = {}
             for batch in batches:
-                with self._autocast():
+                with record_function("genlab: forward"), self._autocast():
                     loss, extra = self.task.training_step(batch, name)
-                (loss / c.grad_accum).backward()
+                with record_function("genlab: backward"):
+                    (loss / c.grad_accum).backward()
                 loss_sum += loss.detach().float()
                 for k, v in extra.items():
                     v = v.detach().float() if torch.is_tensor(v) else float(v)
@@ -390,20 +394,23 @@ class Trainer:
             loss_value = D.mean_scalar(loss_sum / c.grad_accum, self.dist)
             clip = c.grad_clip if group.grad_clip is None else group.grad_clip
             grad_norm = torch.nn.utils.clip_grad_norm_(params, clip if clip else float("inf"))
-            loss_f, norm_f = float(loss_value), float(grad_norm)
+            with record_function("genlab: sync (loss, grad norm)"):
+                loss_f, norm_f = float(loss_value), float(grad_norm)
             problem = self._guard(name, loss_f, norm_f, step)
             if problem:
                 self.skipped += 1
                 opt.zero_grad(set_to_none=True)
                 tqdm.write(f"step {step}: {name} update skipped: {problem}", file=sys.stderr)
             else:
-                opt.step()
+                with record_function("genlab: optimizer"):
+                    opt.step()
             key = "loss" if len(self.groups) == 1 else f"loss/{name}"
             logs[key] = loss_f
             logs[f"grad_norm/{name}" if len(self.groups) > 1 else "grad_norm"] = norm_f
             for k, v in step_logs.items():
                 logs[k] = float(v)
-        self.ema.update()
+        with record_function("genlab: ema"):
+            self.ema.update()
         logs["lr"] = c.lr * factor
         return logs
 
@@ -461,9 +468,19 @@ class Trainer:
         sums: dict[str, float] = {}
         n_logged, t_log, stop_reason = 0, time.monotonic(), None
         signals = GracefulStop()  # SIGTERM/SIGINT: finish the step, save, export, exit
+        profiler = None
+        if c.profile_steps and self.dist.is_main:
+            first = start_step + min(20, max(0, end - start_step - c.profile_steps))
+            profiler = StepProfiler(
+                self.out_dir / "profile.txt", first, c.profile_steps, self.device
+            )
         try:
             while self.step < end:
+                if profiler is not None:
+                    profiler.before(self.step)
                 logs = self.train_step(self.step)
+                if profiler is not None:
+                    profiler.after(self.step)
                 self.step += 1
                 self.samples_seen += c.batch_size
                 for k, v in logs.items():
@@ -633,6 +650,84 @@ class Trainer:
             lines += ["", extra.strip()]
         lines += ["", "Measured metrics: (added after evaluation)", ""]
         return "\n".join(lines)
+
+
+class StepProfiler:
+    """torch.profiler over steps [first, first + count) of a run; `profile.txt` says where a
+    step's time went: wall time, device busy time, the trainer's phases (record_function
+    "genlab: ..."), then operators by device and by host time. It never stops training: a
+    profiler failure is written to the report instead."""
+
+    def __init__(self, path: Path, first: int, count: int, device: torch.device):
+        self.path, self.first, self.last = Path(path), first, first + count - 1
+        self.count, self.device = count, device
+        self.prof, self.t0 = None, 0.0
+
+    def _sync(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
+    def before(self, step: int) -> None:
+        if step != self.first:
+            return
+        from torch.profiler import ProfilerActivity, profile
+
+        activities = [ProfilerActivity.CPU]
+        if self.device.type == "cuda":
+            activities.append(ProfilerActivity.CUDA)
+        try:
+            self._sync()
+            self.prof = profile(activities=activities, record_shapes=False)
+            self.prof.__enter__()
+        except Exception as e:  # noqa: BLE001 - a report, not a failure
+            self.prof = None
+            atomic_write_text(self.path, f"profiler did not start: {e!r}\n")
+        self.t0 = time.monotonic()
+
+    def after(self, step: int) -> None:
+        if step != self.last or self.prof is None:
+            return
+        self._sync()
+        wall_ms = (time.monotonic() - self.t0) * 1000 / self.count
+        prof, self.prof = self.prof, None
+        try:
+            prof.__exit__(None, None, None)
+            atomic_write_text(self.path, self.report(prof, wall_ms))
+        except Exception as e:  # noqa: BLE001
+            atomic_write_text(
+                self.path, f"profile of steps {self.first}-{self.last} failed: {e!r}\n"
+            )
+
+    def report(self, prof, wall_ms: float) -> str:
+        n = self.count
+        events = prof.key_averages()
+        dev = "self_device_time_total"
+        cuda = self.device.type == "cuda"
+
+        def device_us(e) -> float:
+            return float(getattr(e, dev, 0.0) or 0.0)
+
+        busy_ms = sum(device_us(e) for e in events) / 1000 / n if cuda else float("nan")
+        lines = [
+            f"steps {self.first}-{self.last} on {self.device} (torch {torch.__version__})",
+            f"wall time per step: {wall_ms:.2f} ms (profiler overhead included)",
+        ]
+        if cuda:
+            lines.append(
+                f"device busy per step: {busy_ms:.2f} ms ({busy_ms / wall_ms:.0%} of the wall "
+                "time; the rest the GPU waits for the host)"
+            )
+        lines += ["", "trainer phases (host time per step, ms; device time they launched):"]
+        for e in sorted(events, key=lambda e: -e.cpu_time_total):
+            if e.key.startswith("genlab: "):
+                lines.append(
+                    f"  {e.key[8:]:28s} host {e.cpu_time_total / 1000 / n:8.2f}"
+                    + (f"   device {e.device_time_total / 1000 / n:8.2f}" if cuda else "")
+                )
+        if cuda:
+            lines += ["", "by device time:", events.table(sort_by=dev, row_limit=25)]
+        lines += ["", "by host time:", events.table(sort_by="self_cpu_time_total", row_limit=25)]
+        return "\n".join(lines) + "\n"
 
 
 class GracefulStop:

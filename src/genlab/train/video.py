@@ -176,7 +176,15 @@ class TextToVideoTask(Task):
         num_frames: int = 8,
         sample_prompts: list[str] | None = None,
         stages: list[Stage] | None = None,
+        first_frame_prob: float = 0.0,
     ):
+        if not 0.0 <= first_frame_prob <= 1.0:
+            raise InvalidArgument("first_frame_prob", "a probability in [0, 1]", first_frame_prob)
+        if first_frame_prob and not getattr(denoiser.config, "frame_cond", False):
+            raise InvalidArgument(
+                "first_frame_prob", "0 for a denoiser without frame_cond", first_frame_prob
+            )
+        self.first_frame_prob = first_frame_prob
         self.denoiser, self.text_encoder = denoiser, text_encoder
         self.schedule, self.prediction_type = schedule, prediction_type
         self.cond_dropout = cond_dropout
@@ -207,8 +215,16 @@ class TextToVideoTask(Task):
         ids = ids.masked_fill(dropped[:, None], PAD_ID)  # no words -> the learned null
         tokens, mask, pooled = self.text_encoder(ids, ids != PAD_ID)
         cond = {"tokens": tokens, "mask": mask, "pooled": pooled}
+        if self.first_frame_prob and x0.shape[2] > 1:
+            # image → video: the clean first frame given to a share of the clips (never to
+            # stills, whose only frame it would be: there is nothing to learn from copying it)
+            given = torch.rand(B, device=x0.device) < self.first_frame_prob
+            cond.update(first_frame=x0[:, :, 0], first_frame_given=given.float())
         t = torch.randint(0, self.schedule.num_train_timesteps, (B,), device=x0.device)
-        loss = diffusion_loss(self.denoiser, x0, cond, self.schedule, self.prediction_type, t=t)
+        noise = torch.randn_like(x0)  # on x0's device (the same numbers as before on a CPU)
+        loss = diffusion_loss(
+            self.denoiser, x0, cond, self.schedule, self.prediction_type, noise=noise, t=t
+        )
         return loss, {"frames": float(x0.shape[2])}
 
     def sample_grid(self):
@@ -302,6 +318,7 @@ class WorldT2VSpec:
     corpus: int = 4000
     n_objects: tuple = (1, 1)
     prerender: bool = False  # render the whole corpus up front over a process pool (GPU runs)
+    first_frame_prob: float = 0.0  # > 0: a frame-conditioned denoiser, given frame 0 this often
 
 
 TINY = dict(hidden_size=32, depth=1, num_heads=2, patch_size=4)
@@ -332,6 +349,7 @@ def build_world_t2v(name: str, spec: WorldT2VSpec, options: RecipeOptions) -> Tr
         "video-dit-world-s",
         **(TINY if tiny else spec.denoiser),
         attention=spec.attention,
+        frame_cond=spec.first_frame_prob > 0,
         input_size=size,
         max_frames=spec.max_frames,
         context_dim=text_encoder.width,
@@ -380,6 +398,7 @@ def build_world_t2v(name: str, spec: WorldT2VSpec, options: RecipeOptions) -> Tr
         num_frames=4 if tiny else spec.num_frames,
         sample_prompts=video_sample_prompts(2),
         stages=stages,
+        first_frame_prob=spec.first_frame_prob,
     )
     config.extra = {
         "training clips": f"{source.corpus_size:,} world scenes ({spec.n_objects[0]}–"
@@ -390,6 +409,10 @@ def build_world_t2v(name: str, spec: WorldT2VSpec, options: RecipeOptions) -> Tr
         "progressive stages": ", ".join(
             f"step {s.start_step}: {'/'.join(map(str, s.lengths))} frames" for s in stages
         ),
+        "first-frame conditioning": f"the clean first frame given to {spec.first_frame_prob:.0%} "
+        "of clips (image → video)"
+        if spec.first_frame_prob
+        else "none",
         "setup time": f"{time.monotonic() - t_start:.0f} s",
     }
     return TrainJob(task, source, config)
@@ -457,14 +480,19 @@ def _long_spec() -> WorldT2VSpec:
 
 @register_recipe("world-t2v-clip")
 def world_t2v_clip(options: RecipeOptions) -> TrainJob:
-    """world-t2v-long on world-clip's frozen text tower (motion words added), width 128 (3.0M,
-    so that its fp16 export stays about 7 MB), batch 256 (GPU)."""
+    """GPU: world-clip's frozen text tower (motion words added), video DiT width 128, depth 6
+    (3.0M, about 7 MB in fp16), first-frame conditioned (image → video) on 60% of clips, batch
+    256, 1-2 objects: images, 4-frame, then 8/12/16-frame clips."""
     spec = replace(
         _long_spec(),
         denoiser=dict(hidden_size=128, depth=6, num_heads=4, patch_size=4),
         text_encoder="world-clip",
+        # sized for one ~8-minute GPU chunk (about 7 steps/s beside a world-t2i run)
+        stages=((0.0, (1,)), (0.1, (4,)), (0.25, (8, 12, 16))),
+        steps=3000,
         batch_size=256,
         lr=8e-4,
+        first_frame_prob=0.6,
     )
     return build_world_t2v("world-t2v-clip", spec, options)
 
