@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pytest
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from genlab.errors import InvalidArgument
 from genlab.nn import (
@@ -165,3 +166,26 @@ def test_failed_compilation_falls_back_to_eager_and_says_why():
     assert "this backend cannot compile" in model.compile_error
     assert any("falling back to eager" in str(w.message) for w in caught)
     assert all(b._compiled_call_impl is None for b in model.blocks)
+
+
+def test_attention_over_one_token_is_its_value_without_the_attention_kernel():
+    """N = 1 takes the shortcut (the output is proj(v)); it must equal real attention, in the
+    output and in every parameter's gradient (q and k get none: their gradient is exactly 0)."""
+    torch.manual_seed(0)
+    attn = Attention(16, 4)
+    x = torch.randn(5, 1, 16, requires_grad=True)
+    fast = attn(x)
+    fast.square().sum().backward()
+    grads = {n: p.grad.clone() for n, p in attn.named_parameters()}
+    x_grad = x.grad.clone()
+    attn.zero_grad()
+    x.grad = None
+    B, N, D = x.shape
+    q, k, v = attn.qkv(x).view(B, N, 3, 4, 4).permute(2, 0, 3, 1, 4).unbind(0)
+    ref = attn.proj(F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(B, N, D))
+    ref.square().sum().backward()
+    torch.testing.assert_close(fast, ref)
+    torch.testing.assert_close(x_grad, x.grad)
+    for n, p in attn.named_parameters():
+        torch.testing.assert_close(grads[n], p.grad, atol=1e-6, rtol=1e-5)
+    assert torch.count_nonzero(grads["qkv.weight"][:32]) == 0

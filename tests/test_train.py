@@ -330,7 +330,7 @@ def test_cli_lists_recipes_and_rejects_unknown_ones(capsys):
     assert "unknown recipe 'nope'" in err and "toy-regression" in err
     assert cli_main(["train", "--recipe", "toy-regression", "--steps", "0"]) == 2
     assert "--steps" in capsys.readouterr().err
-    for flag, value in (("--decay-steps", "-1"), ("--rewarm-at", "-5")):
+    for flag, value in (("--decay-steps", "-1"), ("--rewarm-at", "-5"), ("--profile-steps", "-2")):
         assert cli_main(["train", "--recipe", "toy-regression", flag, value]) == 2
         assert flag in capsys.readouterr().err
     # a decay longer than the run is caught by the config, named by its field
@@ -384,3 +384,88 @@ def test_sigterm_stops_after_the_step_and_saves(tmp_path):
     assert "SIGTERM received at step" in err and "stopped (SIGTERM)" in out
     step = read_checkpoint_config(tmp_path / "checkpoint.safetensors")["trainer"]["step"]
     assert 10 <= step < 100_000_000 and f"at step {step}" in out
+
+
+def test_profiled_steps_report_where_the_time_went_and_change_no_result(tmp_path):
+    """--profile-steps: torch.profiler over a window of the run writes profile.txt (wall time,
+    the trainer's phases, operators); the trained weights are those of an unprofiled run."""
+    plain = Trainer(NoisyTask(), data(), config(tmp_path / "a", steps=12))
+    plain.run()
+    profiled = Trainer(NoisyTask(), data(), config(tmp_path / "b", steps=12, profile_steps=3))
+    profiled.run()
+    report = (tmp_path / "b" / "profile.txt").read_text()
+    assert report.startswith("steps 9-11 on cpu")  # the last 3 steps: the run is short
+    assert "wall time per step:" in report
+    for phase in ("forward", "backward", "optimizer", "ema", "batches"):
+        assert f"  {phase} " in report
+    assert "by host time:" in report and "aten::" in report
+    assert not (tmp_path / "a" / "profile.txt").exists()
+    a, _ = load_checkpoint(tmp_path / "a" / "checkpoint.safetensors")
+    b, _ = load_checkpoint(tmp_path / "b" / "checkpoint.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+class Block(nn.Module):  # defined here: dynamo does not trace torch's own nn modules' frames
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(4, 4)
+
+    def forward(self, x):
+        return torch.tanh(self.linear(x))
+
+
+class BlockNet(nn.Module):
+    """A model with repeated blocks and genlab's regional `compile`, as the real denoisers."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.blocks = nn.ModuleList(Block() for _ in range(3))
+        self.head = nn.Linear(4, 1)
+
+    def forward(self, x):
+        for block in self.blocks:
+            x = x + block(x)
+        return self.head(x).squeeze(-1)
+
+    def compile(self, **kwargs) -> bool:
+        from genlab.nn import compile_blocks
+
+        return compile_blocks(self, [self.blocks], **kwargs)
+
+
+class BlockTask(NoisyTask):
+    def __init__(self):
+        self.net = BlockNet()
+
+
+def test_compiled_training_matches_eager_and_a_failed_compilation_goes_on_eager(tmp_path, capsys):
+    """--compile compiles the blocks in place (same parameters, same checkpoint keys); when the
+    compiler fails the run says why, goes back to eager and retakes the step: its weights are the
+    eager run's, bit for bit."""
+    import torch._dynamo
+
+    def broken_backend(gm, example_inputs):
+        raise RuntimeError("no compiler on this machine")
+
+    runs = {}
+    for name, kw in (
+        ("eager", {}),
+        ("compiled", dict(compile=True, compile_kwargs={"backend": "eager"})),
+        ("broken", dict(compile=True, compile_kwargs={"backend": broken_backend})),
+    ):
+        torch._dynamo.reset()
+        trainer = Trainer(BlockTask(), data(), config(tmp_path / name, steps=6, **kw))
+        summary = trainer.run()
+        runs[name] = load_checkpoint(tmp_path / name / "checkpoint.safetensors")[0]
+        if name == "compiled":
+            assert summary["compiled"] == ["net"] and summary["compile_error"] is None
+            assert trainer.modules["net"].blocks[0]._compiled_call_impl is not None
+        if name == "broken":
+            assert summary["compiled"] == [] and "no compiler" in summary["compile_error"]
+            assert "torch.compile failed" in capsys.readouterr().err
+    torch._dynamo.reset()
+    assert runs["eager"].keys() == runs["compiled"].keys() == runs["broken"].keys()
+    for k, v in runs["eager"].items():
+        torch.testing.assert_close(runs["compiled"][k], v)
+        assert torch.equal(runs["broken"][k], v), k

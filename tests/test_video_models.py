@@ -128,3 +128,49 @@ def test_cached_latents_are_the_encoder_means_saved_once_to_a_file(tmp_path):
     x = videos[:1].permute(0, 4, 1, 2, 3).float() / 127.5 - 1
     assert torch.allclose(tensors["latents"][:1], vae.encode(x)[0], atol=1e-5)
     assert torch.equal(latents, tensors["latents"])
+
+
+def randomized(model):
+    torch.manual_seed(0)
+    for p in model.parameters():  # leave the zero init so that every branch is active
+        torch.nn.init.normal_(p, std=0.1)
+    return model.eval()
+
+
+def test_a_frame_conditioned_video_dit_sees_the_first_frame_in_every_frame():
+    model = randomized(create_model("video-dit-tiny", frame_cond=True))
+    assert model.x_embedder.in_channels == 3 + 3 + 1  # x_t, the first frame, the "given" flag
+    cond, t = text_cond(2), torch.tensor([300.0, 300.0])
+    x, first = torch.randn(2, 3, 4, 16, 16), torch.randn(2, 3, 16, 16)
+    plain = model(x, t, cond)
+    given = model(x, t, {**cond, "first_frame": first})
+    assert given.shape == x.shape
+    # even with temporal attention switched off every frame changes: each frame reads frame 0
+    for block in model.blocks:
+        block.attn_t.proj.weight.data.zero_()
+        block.attn_t.proj.bias.data.zero_()
+    plain = model(x, t, cond)
+    given = model(x, t, {**cond, "first_frame": first})
+    assert ((given - plain).abs().amax(dim=(1, 3, 4)) > 0).all()
+    # a sample marked "not given" is exactly the unconditioned one, whatever frame it carries
+    mixed = model(x, t, {**cond, "first_frame": first, "first_frame_given": torch.tensor([1, 0])})
+    torch.testing.assert_close(mixed[0], given[0])
+    torch.testing.assert_close(mixed[1], plain[1])
+
+
+def test_a_first_frame_of_the_wrong_shape_is_refused():
+    model = create_model("video-dit-tiny", frame_cond=True)
+    with pytest.raises(
+        InvalidArgument, match=r"first_frame: expected a tensor of shape \(1, 3, 16, 16\)"
+    ):
+        model(torch.randn(1, 3, 2, 16, 16), torch.tensor([1.0]),
+              {**text_cond(1), "first_frame": torch.randn(1, 3, 8, 8)})  # fmt: skip
+
+
+def test_a_model_without_frame_cond_ignores_a_first_frame_and_keeps_its_channels():
+    model = randomized(create_model("video-dit-tiny"))
+    assert model.x_embedder.in_channels == 3
+    x, t, cond = torch.randn(1, 3, 2, 16, 16), torch.tensor([50.0]), text_cond(1)
+    torch.testing.assert_close(
+        model(x, t, cond), model(x, t, {**cond, "first_frame": torch.randn(1, 3, 16, 16)})
+    )

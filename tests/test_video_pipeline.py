@@ -218,3 +218,26 @@ def test_cli_animates_an_image_given_as_the_first_frame(checkpoint, tmp_path):
     frames, _ = read_video(out)
     assert np.array_equal(frames[0], first)
     assert read_video_params(out)["edit"] == "image_to_video"
+
+
+def test_a_frame_conditioned_model_is_given_the_first_frame_in_both_guidance_halves():
+    torch.manual_seed(0)
+    text_encoder = TextEncoder(width=32, depth=1, num_heads=2, max_length=16)
+    denoiser = create_model("video-dit-tiny", max_frames=8, frame_cond=True)
+    for p in denoiser.parameters():
+        torch.nn.init.normal_(p, std=0.05)
+    pipe = Text2VideoPipeline(
+        denoiser.eval(), text_encoder.eval(), NoiseSchedule.create("cosine"), "v_prediction",
+        name="tiny-i2v", image_size=16, num_frames=4,
+    )  # fmt: skip
+    seen = []
+    denoiser.register_forward_pre_hook(lambda m, args: seen.append(args[2].get("first_frame")))
+    firsts = [np.full((16, 16, 3), v, np.uint8) for v in (0, 255)]
+    result = pipe.animate(firsts[1], "a red square moving right", num_frames=4,
+                          num_inference_steps=2, num_images=2, guidance_scale=3.0)  # fmt: skip
+    assert len(result.frames) == 2 and pipe.describe()["first_frame_conditioning"]
+    assert seen and all(f is not None and f.shape == (4, 3, 16, 16) for f in seen)  # 2 × (u, c)
+    assert torch.all(seen[0] == 1.0)  # the white frame, in [-1, 1], in every row
+    seen.clear()
+    pipe("a red square moving right", num_frames=4, num_inference_steps=1)
+    assert seen == [None]  # text only: no first frame, the model's zeros

@@ -74,14 +74,14 @@ def test_tiny_progressive_recipe_trains_through_its_stages_and_exports_a_video_m
 
 
 def test_clip_text_recipe_trains_only_the_words_the_clip_lacks(tmp_path):
-    """world-t2v-clip: world-clip's tower stays frozen, the motion words it lacks get embeddings
+    """world-t2v: world-clip's tower stays frozen, the motion words it lacks get embeddings
     of their own that train, and the exported model reads them."""
     from genlab.train.text2image import pretrained_text_encoder
 
     clip = pretrained_text_encoder("world-clip")
     known = len(clip.tokenizer)
     options = RecipeOptions(tiny=True, steps=4, out_dir=str(tmp_path), progress=False)
-    summary = run_recipe("world-t2v-clip", options)
+    summary = run_recipe("world-t2v", options)
     pipe = genlab.load(summary["model"], device="cpu")
     text = pipe.text_encoder
     assert text.tokenizer.vocab[:known] == clip.tokenizer.vocab
@@ -123,3 +123,42 @@ def test_prefetching_the_next_batch_changes_nothing(tmp_path, monkeypatch):
     for name, value in plain.items():
         assert torch.equal(value, fetched[name]), name
         assert torch.equal(value, resumed[name]), name
+
+
+def test_a_frame_conditioned_recipe_trains_the_first_frame_channels_and_refuses_a_plain_model(
+    tmp_path,
+):
+    """world-t2v gives the clean first frame to a share of its clips (never to stills): the
+    loss reaches the patch embedding's first-frame weights; a task may not ask it of a denoiser
+    without those channels."""
+    import pytest
+
+    from genlab.diffusion import NoiseSchedule
+    from genlab.errors import InvalidArgument
+    from genlab.models import create_model
+    from genlab.text import TextEncoder
+    from genlab.train.video import TextToVideoTask
+
+    options = RecipeOptions(tiny=True, steps=8, out_dir=str(tmp_path), progress=False)
+    summary = run_recipe("world-t2v", options)
+    pipe = genlab.load(summary["model"], device="cpu")
+    assert pipe.denoiser.config.frame_cond and pipe.describe()["first_frame_conditioning"]
+    assert "first-frame conditioning" in (tmp_path / "world-t2v.md").read_text()
+
+    torch.manual_seed(0)
+    text = TextEncoder(width=32, depth=1, num_heads=2, max_length=16)
+    schedule = NoiseSchedule.create("cosine")
+    denoiser = create_model("video-dit-tiny", frame_cond=True)
+    for p in denoiser.parameters():
+        torch.nn.init.normal_(p, std=0.05)
+    task = TextToVideoTask(denoiser, text, schedule, first_frame_prob=1.0)
+    tokens = torch.randint(1, 10, (2, 16))
+    for frames, reached in ((1, False), (4, True)):
+        denoiser.zero_grad()
+        videos = torch.randint(0, 256, (2, frames, 16, 16, 3), dtype=torch.uint8)
+        loss, _ = task.training_step({"videos": videos, "tokens": tokens}, "main")
+        loss.backward()
+        grad = denoiser.x_embedder.weight.grad[:, 3:6]  # the first frame's channels
+        assert bool(grad.abs().amax() > 0) == reached  # stills: no first frame to copy
+    with pytest.raises(InvalidArgument, match="first_frame_prob"):
+        TextToVideoTask(create_model("video-dit-tiny"), text, schedule, first_frame_prob=0.5)

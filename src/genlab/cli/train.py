@@ -69,6 +69,12 @@ def register(subparsers) -> None:
         help="profile this many steps (from the 20th of this run) with torch.profiler: where a "
         "step's time goes, written to OUT/profile.txt",
     )
+    p.add_argument(
+        "--compile",
+        action="store_true",
+        help="torch.compile the models' repeated blocks (regional; back to eager, saying why, if "
+        "compilation fails): fuses the many small kernels of small models on a GPU",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar (logs only)")
     p.add_argument("--json", action="store_true", help="print the run summary as JSON")
     p.set_defaults(func=run)
@@ -113,6 +119,7 @@ def run(args) -> int:
         decay_steps=args.decay_steps,
         rewarm_at=args.rewarm_at,
         profile_steps=args.profile_steps,
+        compile=args.compile,
         progress=not args.no_progress,
         started=process_start(),  # --time-budget covers the whole command
     )

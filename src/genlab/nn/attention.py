@@ -53,6 +53,12 @@ class Attention(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         B, N, D = x.shape
+        if N == 1 and mask is None:
+            # One token attends only to itself: softmax over one key is exactly 1, the output is
+            # its value. Skips attention kernels on B one-token sequences (a video model's
+            # temporal attention over still images: on a GPU they cost more than the rest).
+            bias = None if self.qkv.bias is None else self.qkv.bias[2 * D :]
+            return self.proj(F.linear(x, self.qkv.weight[2 * D :], bias))
         # (B, N, 3D) -> (3, B, heads, N, D/heads)
         qkv = self.qkv(x).view(B, N, 3, self.num_heads, D // self.num_heads).permute(2, 0, 3, 1, 4)
         q, k, v = qkv.unbind(0)

@@ -32,6 +32,7 @@ class RecipeOptions:
     decay_steps: int | None = None  # end the run with this many steps of learning-rate decay
     rewarm_at: int | None = None  # warm the learning rate up again from this step
     profile_steps: int = 0  # steps to profile with torch.profiler (Trainer: profile.txt)
+    compile: bool = False  # torch.compile the models' blocks (Trainer falls back to eager)
     progress: bool = True
     started: float = field(default_factory=time.monotonic)  # when the command started
 
@@ -103,6 +104,7 @@ def apply_options(config: TrainConfig, options: RecipeOptions, name: str) -> Tra
     if options.rewarm_at is not None:
         config.rewarm_at = options.rewarm_at
     config.profile_steps = options.profile_steps
+    config.compile = options.compile
     config.out_dir = options.out_dir or f"runs/{name}"
     config.device = options.device
     config.time_budget = options.time_budget  # counted from Trainer.run(); a recipe that

@@ -65,6 +65,8 @@ class TrainConfig:
     spike_factor: float = 0.0  # skip a step whose loss exceeds factor × running mean (0: off)
     spike_warmup: int = 50  # steps before the spike test applies
     profile_steps: int = 0  # > 0: profile that many steps from this run's 20th (profile.txt)
+    compile: bool = False  # torch.compile the models' repeated blocks (eager again if it fails)
+    compile_kwargs: dict[str, Any] = field(default_factory=dict)  # e.g. {"mode": ...}
     out_dir: str = "runs/default"
     device: str = "auto"
     progress: bool = True
@@ -191,6 +193,16 @@ class Trainer:
         for m in self.modules.values():
             m.to(device)
             m.train()
+        # Regional compilation of the models that offer it (their repeated blocks, in place: the
+        # parameters, state dicts and checkpoints are those of the eager model).
+        self.compiled = [
+            name
+            for name, m in self.modules.items()
+            if config.compile
+            and type(m).compile is not torch.nn.Module.compile
+            and m.compile(**config.compile_kwargs)
+        ]
+        self.compile_error: str | None = None
         self.groups = task.optimizer_groups()
         self.optimizers = {name: self._make_optimizer(g) for name, g in self.groups.items()}
         ema_names = task.ema_modules()
@@ -414,6 +426,33 @@ class Trainer:
         logs["lr"] = c.lr * factor
         return logs
 
+    def _compiled_step(self, step: int) -> dict[str, float]:
+        """train_step; when torch.compile fails (at a first call or at a new shape), the models
+        go back to eager, the run says why and the step is taken again from its start (a
+        compilation error is raised before any update: forward and backward are compiled when
+        the forward first runs)."""
+        if not self.compiled:
+            return self.train_step(step)
+        from torch._dynamo.exc import TorchDynamoException
+
+        from genlab.nn.utils import uncompile
+
+        try:
+            return self.train_step(step)
+        except TorchDynamoException as e:
+            lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+            self.compile_error = f"{type(e).__name__}: {' '.join(lines[:2])[:300]}"
+            tqdm.write(
+                f"step {step}: torch.compile failed ({self.compile_error}); going on eager",
+                file=sys.stderr,
+            )
+            for name in self.compiled:
+                uncompile(self.modules[name])
+            self.compiled = []
+            for opt in self.optimizers.values():
+                opt.zero_grad(set_to_none=True)
+            return self.train_step(step)
+
     def _guard(self, name: str, loss: float, grad_norm: float, step: int) -> str | None:
         """Why this update must be skipped (non-finite loss/gradient, loss spike), or None."""
         if not math.isfinite(loss):
@@ -478,7 +517,7 @@ class Trainer:
             while self.step < end:
                 if profiler is not None:
                     profiler.before(self.step)
-                logs = self.train_step(self.step)
+                logs = self._compiled_step(self.step)
                 if profiler is not None:
                     profiler.after(self.step)
                 self.step += 1
@@ -535,6 +574,9 @@ class Trainer:
             "state": str(self.state_path),
             "last_logs": self.log_history[-1] if self.log_history else {},
         }
+        if c.compile:
+            summary["compiled"] = self.compiled
+            summary["compile_error"] = self.compile_error
         if self.dist.is_main:
             grid = self.save_samples()
             summary["samples"] = str(grid) if grid else None
@@ -602,7 +644,8 @@ class Trainer:
             "batch_size": c.batch_size,
             "wall_time_s": round(self.wall_time, 1),
             "hardware": hardware_description(self.device, self.dist.world_size),
-            "precision": "bf16" if self.autocast_dtype else "fp32",
+            "precision": ("bf16" if self.autocast_dtype else "fp32")
+            + (", torch.compile" if self.compiled else ""),
         }
         path = self.out_dir / f"{name}.safetensors"
         save_checkpoint(path, tensors, config, dtype=getattr(torch, c.export_dtype))

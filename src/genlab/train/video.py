@@ -319,6 +319,7 @@ class WorldT2VSpec:
     n_objects: tuple = (1, 1)
     prerender: bool = False  # render the whole corpus up front over a process pool (GPU runs)
     first_frame_prob: float = 0.0  # > 0: a frame-conditioned denoiser, given frame 0 this often
+    decay_steps: int = 0  # the last steps decay the learning rate (cosine, to 0.1×)
 
 
 TINY = dict(hidden_size=32, depth=1, num_heads=2, patch_size=4)
@@ -367,6 +368,7 @@ def build_world_t2v(name: str, spec: WorldT2VSpec, options: RecipeOptions) -> Tr
         sample_every=0,
         checkpoint_every_s=0 if tiny else 120,
         export_dtype="float16",
+        decay_steps=0 if tiny else spec.decay_steps,
     )
     apply_options(config, options, name)
     config.budget_start = options.started
@@ -418,11 +420,11 @@ def build_world_t2v(name: str, spec: WorldT2VSpec, options: RecipeOptions) -> Tr
     return TrainJob(task, source, config)
 
 
-@register_recipe("world-t2v")
-def world_t2v(options: RecipeOptions) -> TrainJob:
-    """The bundled text-to-video model (CPU): world-clip's frozen text tower, video DiT depth 4,
-    width 128, patch 4 (2.0M), one-object clips: images, 4-frame, then 8-frame clips (~80 min on
-    2 threads)."""
+@register_recipe("world-t2v-cpu")
+def world_t2v_cpu(options: RecipeOptions) -> TrainJob:
+    """The CPU text-to-video model (bundled until 2026-11-27): world-clip's frozen text tower,
+    video DiT depth 4, width 128, patch 4 (2.0M), one-object clips: images, 4-frame, then 8-frame
+    clips (~80 min on 2 threads)."""
     spec = replace(
         WorldT2VSpec(),
         denoiser=dict(hidden_size=128, depth=4, num_heads=4, patch_size=4),
@@ -437,7 +439,7 @@ def world_t2v(options: RecipeOptions) -> TrainJob:
         n_objects=(1, 1),
         prerender=True,
     )
-    return build_world_t2v("world-t2v", spec, options)
+    return build_world_t2v("world-t2v-cpu", spec, options)
 
 
 @register_recipe("world-t2v-joint")
@@ -478,23 +480,25 @@ def _long_spec() -> WorldT2VSpec:
     )
 
 
-@register_recipe("world-t2v-clip")
-def world_t2v_clip(options: RecipeOptions) -> TrainJob:
-    """GPU: world-clip's frozen text tower (motion words added), video DiT width 128, depth 6
-    (3.0M, about 7 MB in fp16), first-frame conditioned (image → video) on 60% of clips, batch
-    256, 1-2 objects: images, 4-frame, then 8/12/16-frame clips."""
+@register_recipe("world-t2v")
+def world_t2v(options: RecipeOptions) -> TrainJob:
+    """The bundled text-to-video model (GPU, ~10 min on one H100): world-clip's frozen text tower
+    (motion words added), video DiT width 128, depth 6 (3.0M, 7 MB in fp16), first-frame
+    conditioned (image → video) on 60% of clips, batch 256, 1-2 objects: images, 4-frame, then
+    8/12/16-frame clips, the last 1,000 steps decaying."""
     spec = replace(
         _long_spec(),
         denoiser=dict(hidden_size=128, depth=6, num_heads=4, patch_size=4),
         text_encoder="world-clip",
-        # sized for one ~8-minute GPU chunk (about 7 steps/s beside a world-t2i run)
+        # sized for one GPU session (about 4.5 steps/s on an H100 shared with a world-t2i run)
         stages=((0.0, (1,)), (0.1, (4,)), (0.25, (8, 12, 16))),
-        steps=3000,
+        steps=3200,
+        decay_steps=1000,
         batch_size=256,
         lr=8e-4,
         first_frame_prob=0.6,
     )
-    return build_world_t2v("world-t2v-clip", spec, options)
+    return build_world_t2v("world-t2v", spec, options)
 
 
 # --------------------------------------------------------------------------- helper networks
