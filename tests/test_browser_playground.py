@@ -31,13 +31,36 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    model = tiny_text2image_checkpoint(tmp_path_factory.mktemp("model") / "tiny.safetensors")
-    models = {"world-tiny": str(model)}
+    folder = tmp_path_factory.mktemp("model")
+    model = tiny_text2image_checkpoint(folder / "tiny.safetensors")
+    models = {"world-tiny": str(model), "video-tiny": str(tiny_video_checkpoint(folder))}
     if UPDATE_SCREENSHOT and SHOWCASE:  # pictures worth looking at
         models[SHOWCASE] = str(bundled_models()[SHOWCASE])
     extra = ["--default-model", "world-tiny"]
     with LocalServer(tmp_path_factory.mktemp("home"), models, extra, token=TOKEN) as srv:
         yield srv
+
+
+def tiny_video_checkpoint(folder: Path) -> Path:
+    """A tiny first-frame-conditioned text-to-video model (16×16, like world-tiny's images)."""
+    import torch
+
+    from genlab.diffusion import NoiseSchedule
+    from genlab.io import save_checkpoint
+    from genlab.models import create_model
+    from genlab.pipelines.text2video import Text2VideoPipeline
+    from genlab.text import TextEncoder
+
+    torch.manual_seed(0)
+    denoiser = create_model("video-dit-tiny", max_frames=8, frame_cond=True)
+    for p in denoiser.parameters():
+        torch.nn.init.normal_(p, std=0.05)
+    pipe = Text2VideoPipeline(
+        denoiser, TextEncoder(width=32, depth=1, num_heads=2, max_length=16),
+        NoiseSchedule.create("cosine"), "v_prediction", name="video-tiny", image_size=16,
+        num_frames=4,
+    )  # fmt: skip
+    return save_checkpoint(folder / "video-tiny.safetensors", *pipe.checkpoint())
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +122,33 @@ def test_typing_a_prompt_shows_progress_then_the_image(page, server):
     # The gallery lists the new image with its parameters.
     page.wait_for_selector(".card .prompt:text('a red circle above a blue square')")
     assert "seed 42" in page.text_content(".card .params")
+
+
+def test_a_video_model_offers_an_image_model_for_the_first_frame(page, server):
+    """Choosing a video model shows Frames and First frame (the server's image models); with
+    world-tiny drawing it, the result is a video whose stored parameters name it."""
+    assert page.locator("#keyframe-field").is_hidden()  # an image model is selected
+    page.select_option("#model", "video-tiny")
+    assert (
+        page.locator("#frames-field").is_visible() and page.locator("#keyframe-field").is_visible()
+    )
+    options = page.eval_on_selector_all("#keyframe_model option", "os => os.map(o => o.value)")
+    assert options == ["", "world-tiny"]
+    page.select_option("#keyframe_model", "world-tiny")
+    page.fill("#prompt", "a red circle moving right")
+    page.fill("#num_inference_steps", "2")
+    page.fill("#num_frames", "4")
+    page.fill("#seed", "9")
+    generate_from_form(page)
+    assert page.text_content("#results .meta .badge") == "video"
+    items = httpx.get(
+        server.url + "/api/history",
+        params={"q": "moving right"},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    ).json()["items"]
+    assert items[0]["kind"] == "video" and items[0]["params"]["keyframe_model"] == "world-tiny"
+    page.select_option("#model", "world-tiny")  # back to the image model for the other tests
+    assert page.locator("#keyframe-field").is_hidden()
 
 
 def test_reusing_a_history_entry_regenerates_the_same_image(page, server):

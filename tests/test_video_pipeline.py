@@ -241,3 +241,31 @@ def test_a_frame_conditioned_model_is_given_the_first_frame_in_both_guidance_hal
     seen.clear()
     pipe("a red square moving right", num_frames=4, num_inference_steps=1)
     assert seen == [None]  # text only: no first frame, the model's zeros
+
+
+def test_the_agent_draws_the_first_frame_with_its_image_model_for_a_frame_conditioned_video_model(
+    image_pipe, tmp_path
+):
+    """generate_video without an image: a video model trained on first frames gets one from the
+    agent's image model (text → image → video), recorded in the history; a plain one does not."""
+    from genlab.agent.tools import ToolContext, generate_video, load_frames
+    from genlab.history import HistoryStore
+
+    image, _ = image_pipe
+    torch.manual_seed(0)
+    denoiser = create_model("video-dit-tiny", max_frames=8, frame_cond=True)
+    for p in denoiser.parameters():
+        torch.nn.init.normal_(p, std=0.05)
+    video = Text2VideoPipeline(
+        denoiser.eval(), TextEncoder(width=32, depth=1, num_heads=2, max_length=16).eval(),
+        NoiseSchedule.create("cosine"), "v_prediction", name="tiny-i2v", image_size=16,
+    )  # fmt: skip
+    store = HistoryStore(tmp_path / "history.sqlite")
+    ctx = ToolContext(request="a red circle moving right", store=store, num_inference_steps=2)
+    ctx.video_pipeline, ctx.pipeline = video, image
+    out = generate_video(ctx, "a red circle moving right", num_frames=8, seed=4)
+    still = image("a red circle moving right", num_inference_steps=2, seed=4).images[0]
+    frames = load_frames(out["paths"][0])
+    assert np.array_equal(np.asarray(frames[0]), np.asarray(still))
+    assert out["first_frame_model"] == "tiny-t2i"
+    assert store.get_image(out["image_ids"][0]).params["keyframe_model"] == "tiny-t2i"

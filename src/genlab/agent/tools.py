@@ -585,6 +585,14 @@ def _reason(check: dict) -> str:
     return ", ".join(f"{k}={v}" for k, v in check.items() if k != "ok")
 
 
+def _animates_first_frames(pipe) -> bool:
+    """Whether a video pipeline was trained to see a given first frame (frame conditioning)."""
+    try:
+        return bool(pipe.describe().get("first_frame_conditioning"))
+    except Exception:  # noqa: BLE001 - a foreign pipeline without describe(): plain text → video
+        return False
+
+
 def generate_video(
     ctx: ToolContext,
     prompt: str,
@@ -618,7 +626,18 @@ def generate_video(
 
         first_frame = load_image(ctx.image(image_id).path)
     s = seed if seed is not None else ctx.take_seeds(1)[0]
-    options = {"image": first_frame} if first_frame is not None else {}
+    options: dict = {"image": first_frame} if first_frame is not None else {}
+    if first_frame is None and _animates_first_frames(pipe):
+        # text → image → video: the agent's image model draws frame 0, the video model animates
+        # it (a frame-conditioned model does far better so; its card has the figures)
+        from genlab.pipelines.text2video import is_image_pipeline
+
+        try:
+            image_pipe = ctx.pipe
+        except GenlabError:  # no image model to draw it: the video model starts from text
+            image_pipe = None
+        if image_pipe is not None and is_image_pipeline(image_pipe):
+            options["keyframe"] = image_pipe
     result = pipe(
         prompt,
         num_inference_steps=ctx.num_inference_steps,
@@ -641,7 +660,10 @@ def generate_video(
         )  # fmt: skip
         rec = ctx.store.add_file(path, meta, kind="video", run_id=ctx.run_id, model=model)
     ctx.images[rec.id] = rec
-    return {"image_ids": [rec.id], "paths": [rec.path], "num_frames": len(frames)}
+    out = {"image_ids": [rec.id], "paths": [rec.path], "num_frames": len(frames)}
+    if "keyframe" in options:
+        out["first_frame_model"] = meta.get("keyframe_model")
+    return out
 
 
 def find_video_model() -> str | None:

@@ -247,6 +247,9 @@ def is_image_pipeline(pipe) -> bool:
     text-to-image pipeline, or a diffusers or hosted one whose capabilities say "image"."""
     if isinstance(pipe, Text2ImagePipeline):
         return not isinstance(pipe, Text2VideoPipeline)
+    describe = getattr(pipe, "describe", None)  # a wrapped genlab pipeline (the server's, locked)
+    if callable(describe) and describe().get("kind") == "text2image":
+        return True
     return callable(getattr(pipe, "capabilities", None)) and bool(pipe.capabilities().get("image"))
 
 

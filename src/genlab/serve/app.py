@@ -295,6 +295,7 @@ def _add_routes(api: FastAPI, server: Server) -> None:
         params["model"] = catalog.resolve(body.model)
         catalog.check_sampler(params["model"], body.sampler)
         catalog.check_frames(params["model"], body.num_frames)
+        params["keyframe_model"] = catalog.check_keyframe(params["model"], body.keyframe_model)
         params["seed"] = body.seed if body.seed is not None else new_seed()
         job = await asyncio.to_thread(server.submit, "generate", params)
         return _accepted(queue, job)

@@ -129,6 +129,21 @@ class ModelCatalog:
         if num_frames is not None and kind is not None and kind != "text2video":
             raise InvalidArgument("num_frames", "no value: this model makes images", num_frames)
 
+    def check_keyframe(self, name: str, keyframe: str | None) -> str | None:
+        """The image model that draws a video's first frame: only for a text-to-video `name`,
+        only a text-to-image model; its resolved name (None when not asked)."""
+        if keyframe is None:
+            return None
+        if self.entries[name].kind != "text2video":
+            raise InvalidArgument("keyframe_model", "no value: this model makes images", keyframe)
+        images = [n for n, e in self.entries.items() if e.kind == "text2image"]
+        if keyframe not in images:
+            known = ", ".join(images) or "(none)"
+            raise InvalidArgument(
+                "keyframe_model", f"a text-to-image model: one of {known}", keyframe
+            )
+        return keyframe
+
     def public(self) -> list[dict[str, Any]]:
         return [
             dict(e.public(), default=e.name == self.default, samplers=self.samplers(e.name))
@@ -239,6 +254,8 @@ class JobRunner:
                     "num_frames", "no value: this model makes images", p["num_frames"]
                 )
             kwargs["num_frames"] = p["num_frames"]
+        if p.get("keyframe_model"):  # its own lock, taken while it draws the first frames
+            kwargs["keyframe"] = self.catalog.shared(p["keyframe_model"])
         job.warnings += _prompt_warnings(pipe, p["prompt"], p.get("negative_prompt"))
         report(0, steps)
         with lock:
@@ -342,7 +359,9 @@ def _output_params(job: Job, metadata: list[dict[str, Any]], i: int) -> dict[str
     request = {k: v for k, v in job.params.items() if k not in ("mask",) and v is not None}
     request.pop("num_images", None)
     out = dict(request, **(metadata[i] if i < len(metadata) else {}))
-    out["model"] = job.params["model"]
+    out["model"] = job.params["model"]  # the server's names, which a reuse asks for again
+    if job.params.get("keyframe_model"):
+        out["keyframe_model"] = job.params["keyframe_model"]
     out["job_id"] = job.id
     return out
 

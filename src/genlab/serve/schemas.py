@@ -47,6 +47,12 @@ class GenerateRequest(_Strict):
         None, ge=2, le=64, description="Frames of a video (text-to-video models only)."
     )
     model: str | None = Field(None, max_length=200, description="A name from GET /api/models.")
+    keyframe_model: str | None = Field(
+        None,
+        max_length=200,
+        description="Text-to-video models only: a text-to-image model from GET /api/models that "
+        "draws each video's first frame, which the video model animates (text → image → video).",
+    )
 
 
 class EditRequest(_Strict):

@@ -132,7 +132,7 @@ function resultCard(result) {
 // ------------------------------------------------------------------ generate
 
 const form = $("#generate-form");
-const formFields = ["prompt", "negative_prompt", "num_inference_steps", "guidance_scale", "sampler", "seed", "num_images", "num_frames", "model"];
+const formFields = ["prompt", "negative_prompt", "num_inference_steps", "guidance_scale", "sampler", "seed", "num_images", "num_frames", "keyframe_model", "model"];
 
 function readForm() {
   const body = {};
@@ -153,7 +153,7 @@ function fillForm(params) {
     if (name === "sampler" && value && ![...input.options].some((o) => o.value === value)) {
       input.append(el("option", { text: value }));
     }
-    if (name === "model" && value && ![...input.options].some((o) => o.value === value)) continue;
+    if ((name === "model" || name === "keyframe_model") && value && ![...input.options].some((o) => o.value === value)) continue;
     input.value = value ?? "";
   }
 }
@@ -231,6 +231,7 @@ function galleryCard(item) {
 
 function reuse(item) {
   fillForm({ ...item.params, prompt: item.prompt, seed: item.seed ?? item.params.seed, model: item.model });
+  showSamplers($("#model").value);  // the fields of the reused model (frames, first frame)
   selectTab("generate");
   $("#prompt").focus();
 }
@@ -453,6 +454,8 @@ function showSamplers(modelName) {
   const current = select.value;
   const info = modelInfo.get(modelName) || {};
   $("#frames-field").classList.toggle("hidden", !info.video);
+  // text → image → video: offered when the server has an image model to draw the first frame
+  $("#keyframe-field").classList.toggle("hidden", !info.video || $("#keyframe_model").options.length < 2);
   const names = info.samplers || [];
   select.replaceChildren(el("option", { value: "", text: "default" }), ...names.map((n) => el("option", { text: n })));
   if (names.includes(current)) select.value = current;
@@ -462,6 +465,8 @@ async function loadModels() {
   const { models, default: fallback } = await api("/api/models");
   const select = $("#model");
   for (const m of models) modelInfo.set(m.name, m);
+  $("#keyframe_model").replaceChildren(el("option", { value: "", text: "from the video model" }),
+    ...models.filter((m) => m.kind === "text2image").map((m) => el("option", { value: m.name, text: m.name })));
   select.replaceChildren(...models.map((m) => el("option", { value: m.name, text: m.kind === "text2video" ? `${m.name} (video)` : m.name })));
   if (fallback) select.value = fallback;
   showSamplers(select.value);
