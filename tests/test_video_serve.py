@@ -40,9 +40,9 @@ def client(tmp_path_factory):
         yield c
 
 
-def test_a_generated_video_is_stored_and_served_as_an_animation_with_its_frames(client):
-    body = {"prompt": "a red circle moving right", "model": "tiny-t2v", "num_frames": 6}
-    r = client.post("/api/generate", json={**body, "num_inference_steps": 2, "seed": 3})
+def _run(client, body):
+    """POST /api/generate, wait for the job, return its one result."""
+    r = client.post("/api/generate", json=body)
     assert r.status_code == 202, r.text
     job_id = r.json()["job_id"]
     deadline = time.monotonic() + 60
@@ -51,6 +51,12 @@ def test_a_generated_video_is_stored_and_served_as_an_animation_with_its_frames(
         time.sleep(0.05)
     assert job["status"] == "done", job
     (result,) = job["results"]
+    return result
+
+
+def test_a_generated_video_is_stored_and_served_as_an_animation_with_its_frames(client):
+    body = {"prompt": "a red circle moving right", "model": "tiny-t2v", "num_frames": 6}
+    result = _run(client, {**body, "num_inference_steps": 2, "seed": 3})
     assert result["kind"] == "video" and result["params"]["num_frames"] == 6
     video = Image.open(io.BytesIO(client.get(result["url"]).content))
     assert video.size == (16, 16) and len(list(ImageSequence.Iterator(video))) == 6
@@ -85,18 +91,6 @@ def keyframe_client(tmp_path_factory):
         httpx.Client(base_url=srv.url, headers=AUTH, timeout=60) as c,
     ):
         yield c
-
-
-def _run(client, body):
-    r = client.post("/api/generate", json=body)
-    assert r.status_code == 202, r.text
-    job_id = r.json()["job_id"]
-    deadline = time.monotonic() + 60
-    while (job := client.get(f"/api/jobs/{job_id}").json())["status"] not in ("done", "failed"):
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    assert job["status"] == "done", job
-    return job["results"][0]
 
 
 def test_a_video_request_may_have_its_first_frame_drawn_by_an_image_model(keyframe_client):
