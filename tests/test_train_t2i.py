@@ -171,3 +171,67 @@ def test_bundled_recipe_keeps_the_pretrained_text_tower_frozen_and_learns_only_i
         else:  # exported in fp16: equal to the pretrained weights up to that rounding
             assert torch.equal(trained[name], p.half().float()), name
     assert "world-clip's text tower, frozen" in (tmp_path / "world-t2i.md").read_text()
+
+
+def test_a_word_residual_starts_as_the_plain_tower_and_tells_relation_words_apart_once_trained():
+    """world-clip's tower hardly separates "above" from "below" (its contrastive training did
+    not need it); the word residual starts at zero (same outputs), is the only new trainable
+    table, survives with_words, and once it moves the two prompts come apart."""
+    from genlab.train.text2image import pretrained_text_encoder
+
+    plain = pretrained_text_encoder("world-clip").eval()
+    words = pretrained_text_encoder("world-clip", word_residual=True).eval()
+    prompts = ["a red circle above a blue square", "a red circle below a blue square"]
+    a, b = plain.encode(prompts), words.encode(prompts)
+    torch.testing.assert_close(a.tokens, b.tokens)
+    torch.testing.assert_close(a.pooled, b.pooled)
+
+    def closest_tokens(enc):  # the least alike pair of output tokens of the two prompts
+        return torch.nn.functional.cosine_similarity(enc.tokens[0], enc.tokens[1], dim=-1).min()
+
+    assert torch.nn.functional.cosine_similarity(a.pooled[0], a.pooled[1], dim=0) > 0.99
+    assert closest_tokens(a) > 0.95  # the blind spot the residual is for
+    trainable = {n for n, p in words.named_parameters() if p.requires_grad}
+    assert trainable == {"null_tokens", "null_pooled", "word_residual.weight"}
+    with torch.no_grad():
+        words.word_residual.weight[words.tokenizer.index["above"]] = 1.0
+    assert closest_tokens(words.encode(prompts)) < 0.8
+    bigger = words.with_words(["zooming"])
+    assert bigger.word_residual.weight.shape[0] == len(words.tokenizer) + 1
+    assert torch.equal(bigger.word_residual.weight[:-1], words.word_residual.weight)
+    assert torch.count_nonzero(bigger.word_residual.weight[-1]) == 0
+
+
+def test_a_recipe_can_start_from_an_exported_model_and_keep_its_new_parameters(tmp_path, capsys):
+    """--init-from: world-t2i-words starts from a world-t2i export: every tensor the export has
+    is loaded (the EMA too), only the word residual is new; a file that fits nothing, or an
+    unknown name, is a clear error with exit code 2."""
+    from genlab.cli import main
+    from genlab.io import load_checkpoint
+    from genlab.train import get_recipe
+    from genlab.train.trainer import Trainer
+
+    base = run_recipe("world-t2i", RecipeOptions(tiny=True, steps=3, out_dir=str(tmp_path / "a"),
+                                                 progress=False))  # fmt: skip
+    job = get_recipe("world-t2i-words").build(
+        RecipeOptions(tiny=True, steps=2, out_dir=str(tmp_path / "b"), progress=False)
+    )
+    trainer = Trainer(job.task, job.data, job.config)
+    new = trainer.init_from(base["model"])
+    assert new == {"denoiser": [], "text_encoder": ["word_residual.weight"]}
+    exported, _ = load_checkpoint(base["model"])
+    for key, value in trainer.modules["denoiser"].state_dict().items():
+        assert torch.equal(value, exported[f"denoiser.{key}"].to(value.dtype)), key
+    for key, value in trainer.ema.shadow.items():
+        torch.testing.assert_close(value, trainer.ema.params[key].detach())
+    summary = run_recipe("world-t2i-words", RecipeOptions(tiny=True, steps=2, progress=False,
+                         out_dir=str(tmp_path / "c")), init_from=base["model"])  # fmt: skip
+    assert summary["init_from"]["new"]["text_encoder"] == ["word_residual.weight"]
+    assert "started from" in (tmp_path / "c" / "world-t2i-words.md").read_text()
+    args = ["train", "--recipe", "world-t2i-words", "--tiny", "--out", str(tmp_path / "d")]
+    assert main([*args, "--init-from", "no-such-model"]) == 2
+    assert "--init-from" in capsys.readouterr().err
+    video = run_recipe("world-t2v", RecipeOptions(tiny=True, steps=2, out_dir=str(tmp_path / "v"),
+                                                  progress=False))  # fmt: skip
+    assert main([*args, "--init-from", video["model"]]) == 2
+    assert "not a model this recipe can start from" in capsys.readouterr().err

@@ -70,6 +70,12 @@ def register(subparsers) -> None:
         "step's time goes, written to OUT/profile.txt",
     )
     p.add_argument(
+        "--init-from",
+        metavar="MODEL",
+        help="start from the weights of an exported model (a bundled name or a file); new "
+        "parameters keep their initialisation, the optimizer and schedule start fresh",
+    )
+    p.add_argument(
         "--compile",
         action="store_true",
         help="torch.compile the models' repeated blocks (regional; back to eager, saying why, if "
@@ -123,7 +129,7 @@ def run(args) -> int:
         progress=not args.no_progress,
         started=process_start(),  # --time-budget covers the whole command
     )
-    summary = run_recipe(args.recipe, options, resume=args.resume)
+    summary = run_recipe(args.recipe, options, resume=args.resume, init_from=args.init_from)
     if summary.get("rank", 0) == 0:
         if args.json:
             print(json.dumps(summary, indent=2, default=str))

@@ -27,6 +27,9 @@ class TextEncoderConfig(ModelConfig):
     mlp_ratio: float = 4.0
     dropout: float = 0.0
     num_null_tokens: int = 1  # length of the learned null sequence used for "" prompts
+    # A per-word vector added to each output token (zero at the start): word identity that a
+    # frozen contrastive tower blurs ("above" and "below" come out 0.99 alike) reaches the model.
+    word_residual: bool = False
     gradient_checkpointing: bool = False
 
 
@@ -78,6 +81,7 @@ class TextEncoder(nn.Module):
         self.pool_proj = nn.Linear(D, D)
         self.null_tokens = nn.Parameter(torch.zeros(config.num_null_tokens, D))
         self.null_pooled = nn.Parameter(torch.zeros(D))
+        self.word_residual = nn.Embedding(len(self.tokenizer), D) if config.word_residual else None
         self._init_weights()
 
     def _init_weights(self) -> None:
@@ -91,6 +95,8 @@ class TextEncoder(nn.Module):
                 nn.init.normal_(m.weight, std=0.02)
         for p in (self.pos_embedding, self.null_tokens, self.null_pooled):
             nn.init.normal_(p, std=0.02)
+        if self.word_residual is not None:  # starts as the plain encoder
+            nn.init.zeros_(self.word_residual.weight)
 
     @property
     def device(self) -> torch.device:
@@ -112,6 +118,8 @@ class TextEncoder(nn.Module):
         for block in self.blocks:
             x = maybe_checkpoint(block, x, mask, enabled=self.config.gradient_checkpointing)
         x = self.norm(x)
+        if self.word_residual is not None:
+            x = x + self.word_residual(ids)
         weights = mask.to(x.dtype).unsqueeze(-1)  # (B, L, 1)
         mean = (x * weights).sum(1) / weights.sum(1).clamp(min=1.0)
         pooled = self.pool_proj(mean)  # (B, D)
@@ -136,13 +144,20 @@ class TextEncoder(nn.Module):
         bigger = TextEncoder(self.config.replace(vocab=list(self.config.vocab) + new))
         state = dict(self.state_dict())
         old = state.pop("token_embedding.weight")
+        residual = state.pop("word_residual.weight", None)
         missing, unexpected = bigger.load_state_dict(state, strict=False)
-        if missing != ["token_embedding.weight"] or unexpected:  # only the embedding differs
+        per_word = ["token_embedding.weight"] + (
+            ["word_residual.weight"] if residual is not None else []
+        )
+        if sorted(missing) != sorted(per_word) or unexpected:  # only the per-word tables differ
             raise RuntimeError(f"with_words: state mismatch {missing} {unexpected}")
         with torch.no_grad():
             weight = bigger.token_embedding.weight
             weight[: len(old)] = old
             weight[len(old) :] = old.mean(0)
+            if residual is not None:  # new words start with no residual of their own
+                bigger.word_residual.weight.zero_()
+                bigger.word_residual.weight[: len(old)] = residual
         return bigger.to(old.device)
 
     def encode(self, prompts: str | Sequence[str]) -> TextEncoding:

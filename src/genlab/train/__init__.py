@@ -3,6 +3,7 @@
 See docs/training.md for the Task contract, recipes and multi-process/multi-node launches.
 """
 
+from genlab.errors import InvalidArgument
 from genlab.train.data import BatchSource, DatasetSource, IndexStream, TensorSource
 from genlab.train.recipes import (
     RecipeOptions,
@@ -16,14 +17,34 @@ from genlab.train.task import OptimizerGroup, Task
 from genlab.train.trainer import EMA, TrainConfig, Trainer
 
 
-def run_recipe(name: str, options: RecipeOptions | None = None, *, resume: bool = False) -> dict:
-    """Build the recipe `name`, train it (resuming from OUT/checkpoint.safetensors if asked)."""
+def run_recipe(
+    name: str,
+    options: RecipeOptions | None = None,
+    *,
+    resume: bool = False,
+    init_from: str | None = None,
+) -> dict:
+    """Build the recipe `name`, train it (resuming from OUT/checkpoint.safetensors if asked; else,
+    with `init_from`, starting from an exported model's weights: a bundled name or a path)."""
     job = get_recipe(name).build(options or RecipeOptions())
     trainer = Trainer(job.task, job.data, job.config)
     try:
         resumed = trainer.resume() if resume else False
+        started_from = None
+        if init_from and not resumed:  # a resumed run already holds what it started from
+            from genlab.pipelines.registry import resolve_path
+
+            path = resolve_path(init_from)
+            if path is None:
+                raise InvalidArgument(
+                    "--init-from", "a bundled model name or a model file", init_from
+                )
+            started_from = {"model": str(path), "new": trainer.init_from(path)}
+            job.config.extra["started from"] = f"the weights of {path.name}"
         summary = trainer.run()
         summary["resumed"] = resumed
+        if started_from:
+            summary["init_from"] = started_from
         return summary
     finally:
         trainer.close()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -281,10 +281,12 @@ class WorldT2ISpec:
 TEXT_ENCODER_SOURCES = {
     "joint": "a new text encoder trained jointly with the denoiser",
     "world-clip": "the bundled world-clip's text tower, frozen (its learned null stays trainable)",
+    "world-clip+words": "the bundled world-clip's text tower, frozen, plus a trainable per-word "
+    "vector added to its output tokens (zero at the start)",
 }
 
 
-def pretrained_text_encoder(name: str, extra_words=()) -> TextEncoder:
+def pretrained_text_encoder(name: str, extra_words=(), word_residual: bool = False) -> TextEncoder:
     """The text tower of a bundled domain CLIP, frozen except the learned null (tokens and pooled),
     which CLIP never trained and classifier-free guidance needs: like Stable Diffusion's frozen
     CLIP text encoder, the denoiser gets captions whose synonyms and wording are already resolved.
@@ -292,16 +294,29 @@ def pretrained_text_encoder(name: str, extra_words=()) -> TextEncoder:
     `extra_words` the CLIP never saw (a video model's motion words) are added to its vocabulary
     and only their embedding rows train: a gradient hook zeroes the known rows' gradients, so
     (with no weight decay) AdamW leaves them exactly as they were.
+
+    `word_residual` adds a trainable per-word vector to the tower's output tokens, zero at the
+    start (the encoder's outputs are unchanged until it trains): a contrastive tower encodes
+    colors, shapes and sizes but hardly relations, counts or which color goes with which shape
+    ("a red circle above a blue square" and "... below ..." come out 0.999 alike), which the
+    denoiser then cannot learn from it.
     """
     from genlab.eval.features import bundled_path
     from genlab.text.clip import DomainCLIP
 
     text_encoder = DomainCLIP.load(bundled_path(name)).text_encoder
+    if word_residual:
+        with_residual = TextEncoder(text_encoder.config.replace(word_residual=True))
+        missing, unexpected = with_residual.load_state_dict(text_encoder.state_dict(), strict=False)
+        assert missing == ["word_residual.weight"] and not unexpected, (missing, unexpected)
+        text_encoder = with_residual
     known = len(text_encoder.tokenizer)
     text_encoder = text_encoder.with_words(extra_words)
     text_encoder.requires_grad_(False)
     text_encoder.null_tokens.requires_grad_(True)
     text_encoder.null_pooled.requires_grad_(True)
+    if text_encoder.word_residual is not None:
+        text_encoder.word_residual.requires_grad_(True)
     if len(text_encoder.tokenizer) > known:
         weight = text_encoder.token_embedding.weight
         weight.requires_grad_(True)
@@ -345,7 +360,8 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options:
             text_kw = dict(width=32, depth=1, num_heads=2)
         text_encoder = TextEncoder(vocab=tokenizer.vocab, max_length=spec.max_length, **text_kw)
     else:  # pretrained and frozen, at every scale (it is small)
-        text_encoder = pretrained_text_encoder(spec.text_encoder)
+        tower, _, words = spec.text_encoder.partition("+")
+        text_encoder = pretrained_text_encoder(tower, word_residual=words == "words")
         tokenizer = text_encoder.tokenizer
     overrides = dict(tiny_denoiser if tiny else spec.denoiser_overrides)
     overrides.update(context_dim=text_encoder.width, pooled_dim=text_encoder.width)
@@ -436,3 +452,12 @@ def world_t2i_dit(options: RecipeOptions) -> TrainJob:
     """world-t2i with a DiT denoiser over 4×4 patches (5.1M, 0.44 GFLOPs per image)."""
     spec = gpu_spec("dit-world-s", DIT_WORLD, lr=3e-4)
     return build_world_t2i("world-t2i-dit", spec, TINY_DIT, options)
+
+
+@register_recipe("world-t2i-words")
+def world_t2i_words(options: RecipeOptions) -> TrainJob:
+    """world-t2i with a trainable per-word vector on world-clip's output tokens (zero at the
+    start), for relations, counts and binding; meant to go on from the bundled weights:
+    --init-from world-t2i."""
+    spec = replace(gpu_spec("unet-world-s", UNET_WORLD, lr=8e-4), text_encoder="world-clip+words")
+    return build_world_t2i("world-t2i-words", spec, TINY_UNET, options)

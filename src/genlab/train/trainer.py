@@ -318,6 +318,40 @@ class Trainer:
         D.barrier(self.dist)
         return path
 
+    def init_from(self, path: str | Path) -> dict[str, list[str]]:
+        """Start from the weights of an exported model (`path`, e.g. a bundled model's file):
+        each module takes the tensors named `<module>.<parameter>`; parameters the file lacks
+        (new ones, e.g. a text encoder's word residual) keep their initialisation; optimizer,
+        step and schedule start fresh, the EMA from the loaded weights. Returns what was new.
+        A tensor of another shape, or a file that fills none of the modules, is an error."""
+        from genlab.errors import CheckpointError
+        from genlab.io import load_checkpoint
+
+        tensors, _ = load_checkpoint(path, device=self.device)
+        new: dict[str, list[str]] = {}
+        loaded = 0
+        for name, module in self.modules.items():
+            own = module.state_dict()
+            prefix = f"{name}."
+            theirs = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+            for key, value in theirs.items():
+                if key in own and own[key].shape != value.shape:
+                    raise CheckpointError(
+                        f"{path}: {prefix}{key} has shape {tuple(value.shape)}, the model's "
+                        f"{tuple(own[key].shape)}: not a model this recipe can start from"
+                    )
+            missing, _ = module.load_state_dict(
+                {k: v for k, v in theirs.items() if k in own}, strict=False
+            )
+            loaded += len(own) - len(missing)
+            new[name] = list(missing)
+        if loaded == 0:
+            raise CheckpointError(f"{path}: none of its tensors fit this recipe's models")
+        with torch.no_grad():
+            for key, p in self.ema.params.items():
+                self.ema.shadow[key].copy_(p)
+        return new
+
     def resume(self, path: str | Path | None = None) -> bool:
         """Load the training state from `path` (default: OUT/checkpoint.safetensors) if it exists."""
         path = Path(path) if path else self.state_path
