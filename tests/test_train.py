@@ -330,7 +330,13 @@ def test_cli_lists_recipes_and_rejects_unknown_ones(capsys):
     assert "unknown recipe 'nope'" in err and "toy-regression" in err
     assert cli_main(["train", "--recipe", "toy-regression", "--steps", "0"]) == 2
     assert "--steps" in capsys.readouterr().err
-    for flag, value in (("--decay-steps", "-1"), ("--rewarm-at", "-5"), ("--profile-steps", "-2")):
+    for flag, value in (
+        ("--decay-steps", "-1"),
+        ("--rewarm-at", "-5"),
+        ("--profile-steps", "-2"),
+        ("--lr", "nan"),
+        ("--lr", "0"),
+    ):
         assert cli_main(["train", "--recipe", "toy-regression", flag, value]) == 2
         assert flag in capsys.readouterr().err
     # a decay longer than the run is caught by the config, named by its field

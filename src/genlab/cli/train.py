@@ -70,6 +70,9 @@ def register(subparsers) -> None:
         "step's time goes, written to OUT/profile.txt",
     )
     p.add_argument(
+        "--lr", type=float, help="peak learning rate (default: the recipe's), e.g. to fine-tune"
+    )
+    p.add_argument(
         "--init-from",
         metavar="MODEL",
         help="start from the weights of an exported model (a bundled name or a file); new "
@@ -107,6 +110,8 @@ def run(args) -> int:
         raise InvalidArgument("--decay-steps", "an integer ≥ 0", args.decay_steps)
     if args.rewarm_at is not None and args.rewarm_at < 0:
         raise InvalidArgument("--rewarm-at", "a step ≥ 0", args.rewarm_at)
+    if args.lr is not None and not (math.isfinite(args.lr) and args.lr > 0):
+        raise InvalidArgument("--lr", "a learning rate > 0", args.lr)
     if args.profile_steps < 0:
         raise InvalidArgument("--profile-steps", "an integer ≥ 0", args.profile_steps)
     if args.time_budget is not None and not (
@@ -126,6 +131,7 @@ def run(args) -> int:
         rewarm_at=args.rewarm_at,
         profile_steps=args.profile_steps,
         compile=args.compile,
+        lr=args.lr,
         progress=not args.no_progress,
         started=process_start(),  # --time-budget covers the whole command
     )

@@ -33,6 +33,7 @@ class RecipeOptions:
     rewarm_at: int | None = None  # warm the learning rate up again from this step
     profile_steps: int = 0  # steps to profile with torch.profiler (Trainer: profile.txt)
     compile: bool = False  # torch.compile the models' blocks (Trainer falls back to eager)
+    lr: float | None = None  # peak learning rate (default: the recipe's), e.g. to fine-tune
     progress: bool = True
     started: float = field(default_factory=time.monotonic)  # when the command started
 
@@ -104,6 +105,8 @@ def apply_options(config: TrainConfig, options: RecipeOptions, name: str) -> Tra
     if options.rewarm_at is not None:
         config.rewarm_at = options.rewarm_at
     config.profile_steps = options.profile_steps
+    if options.lr is not None:
+        config.lr = options.lr
     config.compile = options.compile
     config.out_dir = options.out_dir or f"runs/{name}"
     config.device = options.device
