@@ -227,6 +227,7 @@ def test_a_recipe_can_start_from_an_exported_model_and_keep_its_new_parameters(t
     summary = run_recipe("world-t2i-words", RecipeOptions(tiny=True, steps=2, progress=False,
                          out_dir=str(tmp_path / "c")), init_from=base["model"])  # fmt: skip
     assert summary["init_from"]["new"]["text_encoder"] == ["word_residual.weight"]
+    assert "new, at their initialisation: text_encoder.word_residual.weight" in capsys.readouterr().err
     assert "started from" in (tmp_path / "c" / "world-t2i-words.md").read_text()
     args = ["train", "--recipe", "world-t2i-words", "--tiny", "--out", str(tmp_path / "d")]
     assert main([*args, "--init-from", "no-such-model"]) == 2

@@ -3,6 +3,8 @@
 See docs/training.md for the Task contract, recipes and multi-process/multi-node launches.
 """
 
+import sys
+
 from genlab.errors import InvalidArgument
 from genlab.train.data import BatchSource, DatasetSource, IndexStream, TensorSource
 from genlab.train.recipes import (
@@ -40,6 +42,13 @@ def run_recipe(
                     "--init-from", "a bundled model name or a model file", init_from
                 )
             started_from = {"model": str(path), "new": trainer.init_from(path)}
+            fresh = [f"{m}.{k}" for m, keys in started_from["new"].items() for k in keys]
+            shown = ", ".join(fresh[:6]) + (f" and {len(fresh) - 6} more" if len(fresh) > 6 else "")
+            print(
+                f"starting from the weights of {path}"
+                + (f"; new, at their initialisation: {shown}" if fresh else ""),
+                file=sys.stderr,
+            )
             job.config.extra["started from"] = f"the weights of {path.name}"
         summary = trainer.run()
         summary["resumed"] = resumed
