@@ -18,7 +18,9 @@
 #               none
 #   TRAIN       comma-separated recipes (default world-t2i), or none
 #   RESUME_DIR  a folder of checkpoint.part-* from an earlier world-t2i chunk (joined with cat)
-#   T2I_ARGS    (environment) more arguments for world-t2i, e.g. "--steps 6591 --decay-steps 2500"
+#   T2I_ARGS    (environment) more arguments for the world-t2i* recipes, e.g. "--steps 6591
+#               --decay-steps 2500", or "--init-from world-t2i" (start from the bundled weights:
+#               nothing to carry)
 #   T2V_ARGS    (environment) more arguments for the world-t2v* recipes
 #   TRAIN_EXTRA (environment) more arguments for every recipe, e.g. "--profile-steps 10"
 #
@@ -92,10 +94,11 @@ for recipe in "${RECIPES[@]}"; do
     # shellcheck disable=SC2206
     args=("${TRAIN_ARGS[@]}" --time-budget "$budget" --out "$run" --no-progress ${TRAIN_EXTRA:-})
     # shellcheck disable=SC2206
-    case $recipe in world-t2v*) args+=(${T2V_ARGS:-}) ;; esac
+    case $recipe in
+        world-t2v*) args+=(${T2V_ARGS:-}) ;;
+        world-t2i*) args+=(${T2I_ARGS:-}) ;;
+    esac
     if [ "$recipe" = world-t2i ]; then
-        # shellcheck disable=SC2206
-        args+=(${T2I_ARGS:-})
         if [ ! -f "$run/checkpoint.safetensors" ] && [ -n "$RESUME" ] &&
             compgen -G "$RESUME/checkpoint.part-*" >/dev/null; then
             cat "$RESUME"/checkpoint.part-* >"$run/checkpoint.safetensors"
