@@ -165,6 +165,18 @@ class TextEncoder(nn.Module):
                 bigger.word_residual.weight[: len(old)] = residual
         return bigger.to(old.device)
 
+    def with_word_residual(self) -> TextEncoder:
+        """A copy with a word residual (`TextEncoderConfig.word_residual`), every weight kept; the
+        residual starts at zero, so the copy encodes exactly as this one. Returns self when it
+        already has one."""
+        if self.word_residual is not None:
+            return self
+        copy = TextEncoder(self.config.replace(word_residual=True))
+        missing, unexpected = copy.load_state_dict(self.state_dict(), strict=False)
+        if missing != ["word_residual.weight"] or unexpected:  # only the residual is new
+            raise RuntimeError(f"with_word_residual: state mismatch {missing} {unexpected}")
+        return copy.to(self.device)
+
     def encode(self, prompts: str | Sequence[str]) -> TextEncoding:
         """Tokenize and encode prompts; "" (or a prompt with no words) gives the learned null."""
         batch = self.tokenizer(prompts, self.config.max_length)

@@ -306,10 +306,7 @@ def pretrained_text_encoder(name: str, extra_words=(), word_residual: bool = Fal
 
     text_encoder = DomainCLIP.load(bundled_path(name)).text_encoder
     if word_residual:
-        with_residual = TextEncoder(text_encoder.config.replace(word_residual=True))
-        missing, unexpected = with_residual.load_state_dict(text_encoder.state_dict(), strict=False)
-        assert missing == ["word_residual.weight"] and not unexpected, (missing, unexpected)
-        text_encoder = with_residual
+        text_encoder = text_encoder.with_word_residual()
     known = len(text_encoder.tokenizer)
     text_encoder = text_encoder.with_words(extra_words)
     text_encoder.requires_grad_(False)
