@@ -15,7 +15,7 @@ from genlab.data.world import (
     prerender_videos,
 )
 from genlab.errors import InvalidArgument
-from genlab.world import HELD_OUT, Scene, parse_prompt, render
+from genlab.world import HELD_OUT, Obj, Scene, parse_prompt, render
 
 
 def test_world_item_is_an_image_caption_and_scene():
@@ -141,3 +141,56 @@ def test_balanced_stream_mixes_small_and_alike_scenes_without_held_out_pairs():
     assert counts[1] + counts[2] > 600  # one and two objects: what prompts ask for most
     assert alike > 150  # 2-4 objects of one shape: counts to learn from
     assert balanced_item(0, 7) == balanced_item(0, 7)
+
+
+def test_focus_stream_states_relations_counts_and_bindings_truly():
+    """The fine-tuning mix: each kind near its share, every caption true of its scene, the
+    relation drawn among those that hold (so "above" is said of diagonal pairs too), binding
+    pairs of two colors and two shapes, no held-out pair anywhere."""
+    from genlab.data.world import FOCUS_MIX, focus_item
+    from genlab.world import match
+    from genlab.world.spec import relation_between
+
+    n = 1200
+    kinds = {"relation": 0, "counts": 0, "objects": 0, None: 0}
+    relations, diagonal_vertical = set(), 0
+    for i in range(n):
+        scene, text, detail, relation = focus_item(0, i)
+        kinds[detail] += 1
+        parsed = parse_prompt(text)
+        assert parsed.unknown_words == [], text
+        assert match(parsed.request, scene).score == 1.0, text
+        assert not any((o.color, o.shape) in HELD_OUT for o in scene.objects)
+        if detail == "relation":
+            a, b = scene.objects
+            assert relation in relation_between(a, b) and len(parsed.request.relations) == 1
+            assert parsed.request.relations[0].relation == relation, text
+            relations.add(relation)
+            diagonal_vertical += relation in ("above", "below") and a.col != b.col
+        if detail == "objects":
+            a, b = scene.objects
+            assert a.color != b.color and a.shape != b.shape
+            assert {o.color for o in parsed.request.objects} == {a.color, b.color}, text
+        if detail == "counts":
+            assert len({o.shape for o in scene.objects}) == 1
+    shares = dict(FOCUS_MIX)
+    for detail, kind in (("relation", "relation"), ("counts", "counts"), ("objects", "binding"),
+                         (None, "balanced")):  # fmt: skip
+        assert abs(kinds[detail] / n - shares[kind]) < 0.05, (kind, kinds)
+    assert relations == {"left of", "right of", "above", "below"}
+    assert diagonal_vertical > 50  # the plain captioner never says this
+    assert focus_item(0, 7) == focus_item(0, 7)
+
+
+def test_request_of_states_a_chosen_relation_only_if_it_holds():
+    from genlab.errors import InvalidArgument
+    from genlab.world.grammar import request_of
+
+    a, b = Obj("circle", "red", "small", 0, 0), Obj("square", "blue", "small", 1, 1)
+    scene = Scene((a, b), "gray")
+    assert request_of(scene, "relation").relations[0].relation == "left of"  # the first
+    assert request_of(scene, "relation", relation="above").relations[0].relation == "above"
+    with pytest.raises(InvalidArgument, match="relation"):
+        request_of(scene, "relation", relation="below")
+    with pytest.raises(InvalidArgument, match="relation"):
+        request_of(scene, "full", relation="above")

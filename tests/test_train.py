@@ -339,6 +339,12 @@ def test_cli_lists_recipes_and_rejects_unknown_ones(capsys):
     ):
         assert cli_main(["train", "--recipe", "toy-regression", flag, value]) == 2
         assert flag in capsys.readouterr().err
+    # --scenes: only for the recipes that render world scenes, and only a known mix
+    assert cli_main(["train", "--recipe", "toy-regression", "--scenes", "focus"]) == 2
+    err = capsys.readouterr().err
+    assert "--scenes" in err and "world-t2i" in err
+    assert cli_main(["train", "--recipe", "world-t2i", "--scenes", "odd"]) == 2
+    assert "focus" in capsys.readouterr().err
     # a decay longer than the run is caught by the config, named by its field
     args = ["train", "--recipe", "toy-regression", "--steps", "5", "--decay-steps", "9"]
     assert cli_main(args) == 2

@@ -101,6 +101,32 @@ def test_balanced_corpus_with_varied_captions_is_deterministic_and_checks_its_op
             world_corpus(2, **{key: value}, **kw)
 
 
+def test_focus_corpus_states_each_scene_at_its_detail_in_every_caption():
+    """scenes="focus": all K captions of a relation scene state its one relation (the same one),
+    and those of an alike scene count; every caption is true of its image."""
+    from genlab.data.world import focus_item
+    from genlab.world import match, parse_prompt
+
+    tok = world_vocabulary()
+    n = 24
+    corpus = world_corpus(
+        n, size=16, seed=3, tokenizer=tok, max_length=48, workers=1, progress=False,
+        scenes="focus", captions="varied",
+    )  # fmt: skip
+    words = {i: w for i, w in enumerate(tok.vocab)}
+    seen = set()
+    for i in range(n):
+        scene, _, detail, relation = focus_item(3, i)
+        seen.add(detail)
+        for k in range(corpus["tokens"].shape[1]):
+            text = " ".join(words[int(t)] for t in corpus["tokens"][i, k] if t)
+            parsed = parse_prompt(text)
+            assert match(parsed.request, scene).score == 1.0, text
+            if detail == "relation":
+                assert [r.relation for r in parsed.request.relations] == [relation], text
+    assert {"relation", "counts", "objects"} <= seen
+
+
 def test_varied_corpus_ends_each_caption_set_with_a_canonical_request():
     """The last caption of each image is written as refine_prompt writes prompts: canonical words,
     no opening; it must still be true of the image (the grammar reads it back and it matches)."""
@@ -227,7 +253,9 @@ def test_a_recipe_can_start_from_an_exported_model_and_keep_its_new_parameters(t
     summary = run_recipe("world-t2i-words", RecipeOptions(tiny=True, steps=2, progress=False,
                          out_dir=str(tmp_path / "c")), init_from=base["model"])  # fmt: skip
     assert summary["init_from"]["new"]["text_encoder"] == ["word_residual.weight"]
-    assert "new, at their initialisation: text_encoder.word_residual.weight" in capsys.readouterr().err
+    assert (
+        "new, at their initialisation: text_encoder.word_residual.weight" in capsys.readouterr().err
+    )
     assert "started from" in (tmp_path / "c" / "world-t2i-words.md").read_text()
     args = ["train", "--recipe", "world-t2i-words", "--tiny", "--out", str(tmp_path / "d")]
     assert main([*args, "--init-from", "no-such-model"]) == 2

@@ -84,6 +84,12 @@ def register(subparsers) -> None:
         help="torch.compile the models' repeated blocks (regional; back to eager, saying why, if "
         "compilation fails): fuses the many small kernels of small models on a GPU",
     )
+    p.add_argument(
+        "--scenes",
+        metavar="MIX",
+        help="world-t2i recipes: the scene mix to render, plain, balanced (their default) or "
+        "focus (counting, relations and binding, for fine-tuning; see docs/training.md)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar (logs only)")
     p.add_argument("--json", action="store_true", help="print the run summary as JSON")
     p.set_defaults(func=run)
@@ -99,7 +105,17 @@ def run(args) -> int:
         return 0
     if not args.recipe:
         raise InvalidArgument("--recipe", "a recipe name (genlab train --list shows them)")
-    get_recipe(args.recipe)  # unknown names fail here, listing the known ones
+    recipe = get_recipe(args.recipe)  # unknown names fail here, listing the known ones
+    if args.scenes is not None:
+        from genlab.train.text2image import SCENE_MIXES
+
+        if "scenes" not in recipe.takes:
+            takers = [n for n, r in list_recipes().items() if "scenes" in r.takes]
+            raise InvalidArgument(
+                "--scenes", "only with the recipes " + ", ".join(takers), args.scenes
+            )
+        if args.scenes not in SCENE_MIXES:
+            raise InvalidArgument("--scenes", "one of " + ", ".join(SCENE_MIXES), args.scenes)
     if args.steps is not None and args.steps < 1:
         raise InvalidArgument("--steps", "an integer ≥ 1", args.steps)
     if args.batch_size is not None and args.batch_size < 1:
@@ -132,6 +148,7 @@ def run(args) -> int:
         profile_steps=args.profile_steps,
         compile=args.compile,
         lr=args.lr,
+        scenes=args.scenes,
         progress=not args.no_progress,
         started=process_start(),  # --time-budget covers the whole command
     )

@@ -34,6 +34,7 @@ class RecipeOptions:
     profile_steps: int = 0  # steps to profile with torch.profiler (Trainer: profile.txt)
     compile: bool = False  # torch.compile the models' blocks (Trainer falls back to eager)
     lr: float | None = None  # peak learning rate (default: the recipe's), e.g. to fine-tune
+    scenes: str | None = None  # world-t2i recipes: the scene mix to render (SCENE_MIXES)
     progress: bool = True
     started: float = field(default_factory=time.monotonic)  # when the command started
 
@@ -52,19 +53,21 @@ class Recipe:
     name: str
     build: Callable[[RecipeOptions], TrainJob]
     description: str
+    takes: tuple[str, ...] = ()  # RecipeOptions fields beyond the common ones that it reads
 
 
 _RECIPES: dict[str, Recipe] = {}
 _imported = False
 
 
-def register_recipe(name: str):
+def register_recipe(name: str, takes: tuple[str, ...] = ()):
     """Decorator for `build(options: RecipeOptions) -> TrainJob`; its docstring's first line
-    describes the recipe in `genlab train --list`."""
+    describes the recipe in `genlab train --list`. `takes` names the recipe-specific options it
+    reads (e.g. "scenes"); the command line refuses them for the other recipes."""
 
     def deco(fn):
         doc = (fn.__doc__ or "").strip().splitlines()
-        _RECIPES[name] = Recipe(name, fn, doc[0] if doc else "")
+        _RECIPES[name] = Recipe(name, fn, doc[0] if doc else "", tuple(takes))
         return fn
 
     return deco

@@ -154,38 +154,53 @@ def _render_chunk(job) -> tuple[np.ndarray, np.ndarray]:
     """Worker: items [start, stop) of the world stream -> images (n, S, S, 3), tokens (n, K, L).
 
     scenes "plain": item i is genlab.data.world's scene i (the same image `prerender` gives);
-    "balanced": the rebalanced stream (genlab.data.world.balanced_item). Caption 0 is the
+    "balanced": the rebalanced stream (genlab.data.world.balanced_item); "focus": relations,
+    counts and binding (genlab.data.world.focus_item), every caption of a scene stating it at
+    the scene's detail. Caption 0 is the
     item's full caption; captions 1..K-1 are drawn with (seed, i, k): full ones ("plain") or
     ones that may leave colors and sizes unsaid and count alike objects ("varied"). With
     "varied" and K ≥ 3 the last one is such a request in canonical words with no opening
     ("three red circles"): what the agent's refine_prompt writes, which random openings alone
     left rare (a caption starting with a count word was 0.4% of them).
     """
-    from genlab.data.world import balanced_item, world_item
+    from genlab.data.world import balanced_item, focus_item, world_item
     from genlab.text import split_words
-    from genlab.world import canonical_caption, caption, render
-    from genlab.world.caption import varied_caption
+    from genlab.world import canonical_caption, render
+    from genlab.world.caption import caption_and_request, random_template, varied_caption
 
     start, stop, seed, size, k, max_length, vocab, scenes, captions = job
-    item = balanced_item if scenes == "balanced" else world_item
     index = {w: i for i, w in enumerate(vocab)}
     n = stop - start
     images = np.empty((n, size, size, 3), np.uint8)
     tokens = np.zeros((n, k, max_length), np.int16)
     for j in range(n):
-        scene, text = item(seed, start + j)
+        detail = relation = None  # "focus": every caption states what the scene is there for
+        if scenes == "focus":
+            scene, text, detail, relation = focus_item(seed, start + j)
+        else:
+            scene, text = (balanced_item if scenes == "balanced" else world_item)(seed, start + j)
         images[j] = render(scene, size)
+        how = dict(detail=detail, relation=relation)
         for c in range(k):
             rng = np.random.default_rng([seed, start + j, c])
             if c and captions != "varied":
-                text = caption(scene, rng)
+                text = caption_and_request(
+                    scene, rng, random_template(scene, rng, detail), relation
+                )[0]
             elif c == k - 1 >= 2:  # the last of three or more: a canonical request
-                text = canonical_caption(varied_caption(scene, rng)[1])
+                text = canonical_caption(varied_caption(scene, rng, **how)[1])
             elif c:
-                text = varied_caption(scene, rng)[0]
+                text = varied_caption(scene, rng, **how)[0]
             ids = [index.get(w, 1) for w in split_words(text)][:max_length]
             tokens[j, c, : len(ids)] = ids
     return images, tokens
+
+
+SCENE_MIXES = {
+    "plain": "the world's scene stream as sampled",
+    "balanced": "rebalanced: more one- and two-object scenes and alike objects (BALANCED_MIX)",
+    "focus": "for counting, relations and binding, a quarter balanced (FOCUS_MIX)",
+}
 
 
 def world_corpus(
@@ -204,12 +219,12 @@ def world_corpus(
 ) -> dict[str, torch.Tensor]:
     """Render the first `n` training scenes of the world stream (held-out pairs excluded, as
     genlab.data.world.prerender) with K captions each, tokenized once. `scenes` ("plain" or
-    "balanced") and `captions` ("plain" or "varied") choose the mix, see `_render_chunk`.
+    "balanced" or "focus", SCENE_MIXES) and `captions` ("plain" or "varied") choose the mix, see `_render_chunk`.
 
     Returns {"images": uint8 (n, size, size, 3), "tokens": int16 (n, K, max_length)}. Work is
     spread over a process pool ("spawn", safe next to CUDA); the result depends only on seed.
     """
-    check_choice("scenes", scenes, ("plain", "balanced"))
+    check_choice("scenes", scenes, SCENE_MIXES)
     check_choice("captions", captions, ("plain", "varied"))
     workers = workers or max(1, min(os.cpu_count() or 1, 32))
     vocab = tokenizer.vocab
@@ -377,7 +392,7 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options:
         max_length=text_encoder.config.max_length,
         workers=1 if n <= 2000 else None,
         progress=options.progress,
-        scenes=spec.scenes,
+        scenes=options.scenes or spec.scenes,
         captions=spec.captions,
     )
     if cuda and not tiny:
@@ -415,7 +430,8 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options:
     config.budget_start = options.started  # --time-budget covers rendering and setup too
     build_s = time.monotonic() - t_start  # counted in the time budget (options.started)
     config.extra = {
-        "training images": f"{n:,} world scenes × {corpus['tokens'].shape[1]} captions, "
+        "training images": f"{n:,} world scenes ({options.scenes or spec.scenes} mix) × "
+        f"{corpus['tokens'].shape[1]} captions, "
         f"{corpus['images'].shape[1]}×{corpus['images'].shape[2]}",
         "corpus build time": f"{build_s:.0f} s",
     }
@@ -436,7 +452,7 @@ def gpu_spec(denoiser: str, sizes: dict, lr: float) -> WorldT2ISpec:
     )
 
 
-@register_recipe("world-t2i")
+@register_recipe("world-t2i", takes=("scenes",))
 def world_t2i(options: RecipeOptions) -> TrainJob:
     """The bundled world-t2i on a GPU: U-Net (1.9M) on world-clip's frozen text tower, 400k world
     scenes, batch 512, bf16, EMA."""
@@ -444,14 +460,14 @@ def world_t2i(options: RecipeOptions) -> TrainJob:
     return build_world_t2i("world-t2i", spec, TINY_UNET, options)
 
 
-@register_recipe("world-t2i-dit")
+@register_recipe("world-t2i-dit", takes=("scenes",))
 def world_t2i_dit(options: RecipeOptions) -> TrainJob:
     """world-t2i with a DiT denoiser over 4×4 patches (5.1M, 0.44 GFLOPs per image)."""
     spec = gpu_spec("dit-world-s", DIT_WORLD, lr=3e-4)
     return build_world_t2i("world-t2i-dit", spec, TINY_DIT, options)
 
 
-@register_recipe("world-t2i-words")
+@register_recipe("world-t2i-words", takes=("scenes",))
 def world_t2i_words(options: RecipeOptions) -> TrainJob:
     """world-t2i with a trainable per-word vector on world-clip's output tokens (zero at the
     start), for relations, counts and binding; meant to go on from the bundled weights:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from genlab.errors import InvalidArgument
 from genlab.world.grammar import (
     SceneRequest,
     canonical_caption,
@@ -54,9 +55,14 @@ TEMPLATES: tuple[Template, ...] = tuple(
 )
 
 
-def random_template(scene: Scene, rng) -> Template:
-    """One of the TEMPLATES that applies to `scene`, each choice drawn independently (uniform)."""
+def random_template(scene: Scene, rng, detail: str | None = None) -> Template:
+    """One of the TEMPLATES that applies to `scene`, each choice drawn independently (uniform);
+    `detail` fixes the level of detail (the other choices stay random)."""
     details = ["full", "objects", "counts"] + (["relation"] if len(scene.objects) == 2 else [])
+    if detail is not None:
+        if detail not in details:
+            raise InvalidArgument("detail", "one of " + ", ".join(details), detail)
+        details = [detail]
     joiners = ["list", "while"] if "motions" in scene.extras else ["list"]
     k = rng.integers(1 << 30)
     return Template(
@@ -80,13 +86,16 @@ def write(template: Template, request: SceneRequest, rng) -> str:
     return text
 
 
-def caption_and_request(scene: Scene, rng=None, template: Template | None = None):
-    """A random caption of `scene` and the SceneRequest it states (what the grammar reads back)."""
+def caption_and_request(
+    scene: Scene, rng=None, template: Template | None = None, relation: str | None = None
+):
+    """A random caption of `scene` and the SceneRequest it states (what the grammar reads back);
+    `relation` picks the one stated by a "relation" template (request_of)."""
     rng = as_generator(rng)
     if template is None:
         template = random_template(scene, rng)
     request: SceneRequest = request_of(
-        scene, template.detail, with_background=template.with_background
+        scene, template.detail, with_background=template.with_background, relation=relation
     )
     return write(template, request, rng), request
 
@@ -100,7 +109,13 @@ def caption(scene: Scene, rng=None) -> str:
 
 
 def varied_caption(
-    scene: Scene, rng=None, *, keep_color: float = 0.7, keep_size: float = 0.4
+    scene: Scene,
+    rng=None,
+    *,
+    keep_color: float = 0.7,
+    keep_size: float = 0.4,
+    detail: str | None = None,
+    relation: str | None = None,
 ) -> tuple[str, SceneRequest]:
     """A true caption of `scene` that may leave attributes unsaid, and the request it states.
 
@@ -110,10 +125,14 @@ def varied_caption(
     that a model meets prompts as people write them ("a circle", "two circles", "a red circle
     above a square"), not only exhaustive lists: the recaptioning lesson of DALL-E 3 (Betker et
     al. 2023, §3), in miniature.
+
+    `detail` and `relation` fix the level of detail and the relation stated (request_of).
     """
     rng = as_generator(rng)
-    template = random_template(scene, rng)
-    request = request_of(scene, template.detail, with_background=template.with_background)
+    template = random_template(scene, rng, detail)
+    request = request_of(
+        scene, template.detail, with_background=template.with_background, relation=relation
+    )
     # One decision per shape: "two squares and a small square" would be ambiguous.
     keep = {o.shape: (rng.random() < keep_color, rng.random() < keep_size) for o in request.objects}
     objects = [

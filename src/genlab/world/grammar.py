@@ -296,14 +296,18 @@ def request_of(
     *,
     with_background: bool = True,
     with_motion: bool = True,
+    relation: str | None = None,
 ) -> SceneRequest:
     """What a caption of `scene` says, at a level of detail.
 
     full: every object with its cell; objects: every object, no positions; counts: alike objects
-    grouped ("two red circles"); relation: two objects and one relation between them.
+    grouped ("two red circles"); relation: two objects and one relation between them, `relation`
+    if given (it must hold), else the first that holds (left/right before above/below).
     """
     if detail not in DETAILS:
         raise InvalidArgument("detail", "one of " + ", ".join(DETAILS), detail)
+    if relation is not None and detail != "relation":
+        raise InvalidArgument("relation", "None unless detail is 'relation'", relation)
     motions = (
         scene.motions if with_motion and "motions" in scene.extras else [None] * len(scene.objects)
     )
@@ -319,7 +323,12 @@ def request_of(
             raise InvalidArgument(
                 "detail", "'relation' only for scenes of two objects", len(scene.objects)
             )
-        relations = (RelationRequest(0, relation_between(*scene.objects)[0], 1),)
+        holds = relation_between(*scene.objects)
+        if relation is not None and relation not in holds:
+            raise InvalidArgument(
+                "relation", "one that holds between the two objects: " + ", ".join(holds), relation
+            )
+        relations = (RelationRequest(0, relation or holds[0], 1),)
     background = scene.background if with_background else None
     return SceneRequest(tuple(objects), relations, background)
 
