@@ -52,11 +52,11 @@ def main(argv=None) -> int:
         try:
             pipe = genlab.load(name)
         except GenlabError as e:
-            print(f"error: {e}", file=sys.stderr)
+            print(f"genlab: error: {e}", file=sys.stderr)
             return 2
         encoder = getattr(pipe, "text_encoder", None)
         if encoder is None:
-            print(f"error: {name} has no text encoder", file=sys.stderr)
+            print(f"genlab: error: {name} has no text encoder", file=sys.stderr)
             return 2
         encoder.eval()
         results[name] = [(kind, a, b, *separation(encoder, a, b)) for kind, a, b in PAIRS]
