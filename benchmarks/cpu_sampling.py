@@ -116,7 +116,7 @@ def bench_model(name: str, samplers, steps: int, n: int, n_before: int, compile_
     if compile_:
         torch.set_num_threads(cores)
         start = time.perf_counter()
-        compiled = pipe.denoiser.compile()
+        compiled = pipe.compile()
         if compiled:
             pipeline_images(pipe, samplers[0], 2, n, 0)  # compile for this batch shape
             pipeline_images(pipe, samplers[0], 2, 1, 0)

@@ -183,3 +183,12 @@ def test_models_lists_local_checkpoints_with_kind_size_and_support(tmp_path, cap
 
     rows = json.loads(stdout)
     assert any(r["kind"] == "text2image" and r["source"] == "local" for r in rows)
+
+
+def test_compile_is_refused_for_models_without_a_denoiser(tmp_path, capsys):
+    code, _, err = run(
+        capsys, "generate", "a red circle", "--model", "world-vq-ar", "--compile",
+        "--out", str(tmp_path),
+    )  # fmt: skip
+    assert code == 2 and err.startswith("genlab: error: --compile") and "diffusion" in err
+    assert not list(tmp_path.iterdir())

@@ -187,3 +187,44 @@ def test_corrupt_or_foreign_checkpoints_are_clear_errors(tmp_path, ckpt):
     save_checkpoint(broken, {"denoiser.nothing": torch.zeros(1)}, config)
     with pytest.raises(CheckpointError, match="does not load"):
         genlab.load(str(broken))
+
+
+def _failing_backend(graph_module, example_inputs):
+    raise RuntimeError("this backend cannot compile anything")
+
+
+@pytest.fixture
+def fresh_dynamo():
+    """Dynamo's cache is global: start and leave it empty (other tests compile the same blocks)."""
+    torch._dynamo.reset()
+    yield
+    torch._dynamo.reset()
+
+
+def test_compiled_sampling_draws_the_same_images_and_falls_back_to_eager(ckpt, fresh_dynamo):
+    """pipe.compile(): traced by dynamo with static shapes (backend "eager" here, to keep the test
+    fast; inductor is what benchmarks/cpu_sampling.py --compile times), the same pixels as eager;
+    a backend that fails sends the pipeline back to eager with a warning and the same images."""
+    kw = dict(num_inference_steps=3, seed=5, num_images=2)
+    eager = genlab.load(str(ckpt), device="cpu")
+    expected = pixels(eager("a red circle", **kw))
+    traced = genlab.load(str(ckpt), device="cpu")
+    assert traced.compile(backend="eager")
+    for a, b in zip(pixels(traced("a red circle", **kw)), expected):
+        np.testing.assert_array_equal(a, b)
+    assert traced.compile_error is None
+    torch._dynamo.reset()  # blocks share code, and so compiled graphs, across pipelines
+    failing = genlab.load(str(ckpt), device="cpu")
+    assert failing.compile(backend=_failing_backend)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        again = pixels(failing("a red circle", **kw))
+    for a, b in zip(again, expected):
+        np.testing.assert_array_equal(a, b)
+    assert "cannot compile" in failing.compile_error
+    assert any("falling back to eager" in str(w.message) for w in caught)
+    with pytest.raises(InvalidArgument, match="mode"):
+        eager.compile(mode="fastest")
+    with pytest.raises(InvalidArgument, match="sampler"):  # bad input is not a compile failure
+        traced("a red circle", sampler="nope", **kw)
+    assert traced.compile_error is None

@@ -54,6 +54,13 @@ def compile_blocks(model: nn.Module, block_lists: list[nn.ModuleList], **compile
         warnings.warn("torch.compile unavailable; running eager", stacklevel=2)
         return False
     compile_kwargs.setdefault("dynamic", False)  # shapes are static in training and sampling
+    # Blocks of one class share their code object, and so dynamo's cache: each distinct input
+    # shape (a U-Net's stages differ in width and resolution) is one more entry, and past the
+    # recompile limit (8 by default) dynamo silently leaves the rest eager.
+    n_blocks = sum(len(blocks) for blocks in block_lists)
+    config = torch._dynamo.config
+    if hasattr(config, "recompile_limit"):
+        config.recompile_limit = max(config.recompile_limit, 4 * n_blocks + 8)
     for blocks in block_lists:
         for block in blocks:
             block.compile(**compile_kwargs)
@@ -76,8 +83,12 @@ def run_with_compile_fallback(model: nn.Module, fn: Callable, *args, **kwargs):
 
     The reason is kept in `model.compile_error` (None while compilation works).
     """
+    from genlab.errors import GenlabError
+
     try:
         return fn(*args, **kwargs)
+    except GenlabError:  # bad input, not the compiler
+        raise
     except Exception as e:
         if not getattr(model, "_genlab_compiled", False):
             raise
