@@ -309,6 +309,7 @@ class Text2ImagePipeline:
                 if f > 1:  # a latent cell is regenerated if any of its pixels is
                     mask = torch.nn.functional.max_pool2d(mask, f)
                 kwargs.update(mask=mask.expand(B, C, H, W), known=init)
+
         def draw():  # a fresh generator each time: a retry after a compile failure is the same
             return sample(
                 denoise,
