@@ -1,6 +1,7 @@
 """How far apart a text-to-image model's text encoder puts prompts that differ in one thing: the
 cosine similarity of the pooled outputs and of the least alike aligned output tokens, for
-relations, counts, binding, absolute position, color and size. A denoiser can only learn what
+relations, counts, binding, absolute position, color and size, and for video models motion
+direction, kind and binding (pairs whose words a model does not know are left out). A denoiser can only learn what
 its conditioning tells apart: near 1.0 means "almost the same prompt" to the model.
 
 Usage: python benchmarks/text_separation.py [MODEL ...] [--json PATH]
@@ -29,7 +30,20 @@ PAIRS = (  # (what differs, prompt a, prompt b)
     ("absolute position", "a red circle in the top left", "a red circle in the bottom right"),
     ("color", "a red circle", "a blue circle"),
     ("size", "a small red circle", "a large red circle"),
+    # video models: what a motion caption must get across
+    ("motion direction", "a red circle moving left", "a red circle moving right"),
+    ("motion direction", "a red circle moving up", "a red circle moving down"),
+    ("motion kind", "a red circle growing", "a red circle shrinking"),
+    ("motion binding", "a red circle moving right while a blue square grows",
+     "a blue circle moving right while a red square grows"),
 )  # fmt: skip
+
+
+def knows(text_encoder, *prompts: str) -> bool:
+    """Whether every word of the prompts is in the encoder's vocabulary."""
+    from genlab.text import split_words
+
+    return all(w in text_encoder.tokenizer.index for p in prompts for w in split_words(p))
 
 
 @torch.inference_mode()
@@ -59,7 +73,12 @@ def main(argv=None) -> int:
             print(f"genlab: error: {name} has no text encoder", file=sys.stderr)
             return 2
         encoder.eval()
-        results[name] = [(kind, a, b, *separation(encoder, a, b)) for kind, a, b in PAIRS]
+        results[name] = [
+            (kind, a, b, *separation(encoder, a, b))
+            if knows(encoder, a, b)
+            else (kind, a, b, None, None)  # words it has never seen: no figure
+            for kind, a, b in PAIRS
+        ]
     labels = [Path(n).stem if n.endswith(".safetensors") else n for n in results]
     width = max(len(n) for n in labels)
     print(f"{'differs in':18s} {'prompt a / prompt b':62s} " + " ".join(
@@ -67,8 +86,13 @@ def main(argv=None) -> int:
     print(f"{'':18s} {'':62s} " + " ".join(
         f"{'pooled  token':>{max(width, 13)}s}" for _ in results))  # fmt: skip
     for i, (kind, a, b) in enumerate(PAIRS):
+        if all(results[n][i][3] is None for n in results):
+            continue
         cells = " ".join(
-            f"{results[n][i][3]:>{max(width, 13) - 7}.3f} {results[n][i][4]:6.3f}" for n in results
+            f"{'n/a':>{max(width, 13)}s}"
+            if results[n][i][3] is None
+            else f"{results[n][i][3]:>{max(width, 13) - 7}.3f} {results[n][i][4]:6.3f}"
+            for n in results
         )
         print(f"{kind:18s} {(a + ' / ' + b)[:62]:62s} {cells}")
     if args.json:

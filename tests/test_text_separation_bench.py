@@ -19,7 +19,19 @@ def test_bundled_tower_hardly_tells_relations_apart_but_does_colors(tmp_path, ca
     rows = {r["differs"] + ":" + r["a"]: r for r in json.loads(out.read_text())["world-t2i"]}
     assert rows["relation:a red circle above a blue square"]["pooled"] > 0.99
     assert rows["color:a red circle"]["pooled"] < 0.7
+    binding = "motion binding:a red circle moving right while a blue square grows"
+    assert rows[binding]["pooled"] is None  # words it lacks ("while"): no figure
     assert "relation" in capsys.readouterr().out
+
+
+def test_the_bundled_video_model_hears_no_direction(tmp_path):
+    """The finding behind world-t2v-words: world-t2v's encoder puts "moving left" and "moving
+    right" (pooled) at cosine ≥ 0.99."""
+    out = tmp_path / "sep.json"
+    assert bench.main(["world-t2v", "--json", str(out)]) == 0
+    rows = {r["a"]: r for r in json.loads(out.read_text())["world-t2v"]}
+    assert rows["a red circle moving left"]["pooled"] > 0.99
+    assert rows["a red circle"]["pooled"] < 0.7
 
 
 def test_a_word_residual_separates_what_the_tower_does_not():

@@ -3,6 +3,7 @@ follows the stage, still images are captioned without motion, and the tiny recip
 the stages in one run and exports a loadable text2video checkpoint."""
 
 import numpy as np
+import pytest
 import torch
 
 import genlab
@@ -95,6 +96,26 @@ def test_clip_text_recipe_trains_only_the_words_the_clip_lacks(tmp_path):
             torch.testing.assert_close(text.state_dict()[name].float(), p.half().float())
     video = pipe("a red circle rising", num_frames=4, num_inference_steps=1, seed=0)
     assert len(video.frames[0]) == 4
+
+
+@pytest.mark.parametrize("recipe", ["world-t2v-words", "world-t2v-words-cpu"])
+def test_word_residual_recipes_train_the_residual_and_keep_the_tower(tmp_path, recipe):
+    """world-t2v-words(-cpu): the frozen tower plus a per-word residual (zero at the start, so
+    --init-from world-t2v begins as the bundled model) that trains, for known words like "left"
+    as well as the motion words; the exported model carries it."""
+    from genlab.train.text2image import pretrained_text_encoder
+
+    clip = pretrained_text_encoder("world-clip")
+    options = RecipeOptions(tiny=True, steps=4, out_dir=str(tmp_path), progress=False)
+    summary = run_recipe(recipe, options)
+    text = genlab.load(summary["model"], device="cpu").text_encoder
+    assert text.word_residual is not None
+    residual = text.word_residual.weight.float()
+    assert residual[text.tokenizer.index["left"]].abs().amax() > 0  # a known word's row moved
+    for name, p in clip.state_dict().items():
+        if name != "token_embedding.weight" and not name.startswith("null"):
+            torch.testing.assert_close(text.state_dict()[name].float(), p.half().float())
+    assert "per-word vector" in (tmp_path / "world-t2v-words.md").read_text()
 
 
 def test_prefetching_the_next_batch_changes_nothing(tmp_path, monkeypatch):

@@ -332,13 +332,17 @@ def build_world_t2v(name: str, spec: WorldT2VSpec, options: RecipeOptions) -> Tr
     t_start = time.monotonic()
     tiny = options.tiny
     resolve_device(options.device)  # fail now if CUDA is asked for and absent
-    check_choice("text_encoder", spec.text_encoder, ("joint", "world-clip"))
+    check_choice("text_encoder", spec.text_encoder, ("joint", "world-clip", "world-clip+words"))
     tokenizer = video_vocabulary()
     torch.manual_seed(options.seed)
-    if spec.text_encoder == "world-clip":  # at every scale: it is small
+    if spec.text_encoder.startswith("world-clip"):  # at every scale: it is small
         from genlab.train.text2image import pretrained_text_encoder
 
-        text_encoder = pretrained_text_encoder("world-clip", extra_words=tokenizer.vocab)
+        text_encoder = pretrained_text_encoder(
+            "world-clip",
+            extra_words=tokenizer.vocab,
+            word_residual=spec.text_encoder == "world-clip+words",
+        )
         tokenizer = text_encoder.tokenizer
     else:
         text_kw = dict(width=spec.text_width, depth=spec.text_depth, num_heads=spec.text_heads)
@@ -405,9 +409,11 @@ def build_world_t2v(name: str, spec: WorldT2VSpec, options: RecipeOptions) -> Tr
     config.extra = {
         "training clips": f"{source.corpus_size:,} world scenes ({spec.n_objects[0]}–"
         f"{spec.n_objects[1]} objects), {size}×{size}, captions redrawn every epoch",
-        "text encoder": "world-clip's text tower, frozen; the words it lacks added and trained"
-        if spec.text_encoder == "world-clip"
-        else "trained jointly with the denoiser",
+        "text encoder": {
+            "world-clip": "world-clip's text tower, frozen; the words it lacks added and trained",
+            "world-clip+words": "world-clip's text tower, frozen; the words it lacks added and "
+            "trained; a trainable per-word vector on its output tokens (zero at the start)",
+        }.get(spec.text_encoder, "trained jointly with the denoiser"),
         "progressive stages": ", ".join(
             f"step {s.start_step}: {'/'.join(map(str, s.lengths))} frames" for s in stages
         ),
@@ -486,7 +492,11 @@ def world_t2v(options: RecipeOptions) -> TrainJob:
     (motion words added), video DiT width 128, depth 6 (3.0M, 7 MB in fp16), first-frame
     conditioned (image → video) on 60% of clips, batch 256, 1-2 objects: images, 4-frame, then
     8/12/16-frame clips, the last 1,000 steps decaying."""
-    spec = replace(
+    return build_world_t2v("world-t2v", _world_t2v_spec(), options)
+
+
+def _world_t2v_spec() -> WorldT2VSpec:
+    return replace(
         _long_spec(),
         denoiser=dict(hidden_size=128, depth=6, num_heads=4, patch_size=4),
         text_encoder="world-clip",
@@ -498,7 +508,33 @@ def world_t2v(options: RecipeOptions) -> TrainJob:
         lr=8e-4,
         first_frame_prob=0.6,
     )
-    return build_world_t2v("world-t2v", spec, options)
+
+
+@register_recipe("world-t2v-words")
+def world_t2v_words(options: RecipeOptions) -> TrainJob:
+    """world-t2v with a trainable per-word vector on the frozen tower's output tokens: the tower
+    encodes "moving left" and "moving right" 1.000 alike, so no direction reaches the denoiser;
+    meant to go on from the bundled weights (--init-from world-t2v)."""
+    spec = replace(_world_t2v_spec(), text_encoder="world-clip+words")
+    return build_world_t2v("world-t2v-words", spec, options)
+
+
+@register_recipe("world-t2v-words-cpu")
+def world_t2v_words_cpu(options: RecipeOptions) -> TrainJob:
+    """world-t2v-words as a fine-tune on a CPU (--init-from world-t2v): 8-frame clips of 1-2
+    objects only, batch 16, lr 3e-4, frame-conditioned 60%."""
+    spec = replace(
+        _world_t2v_spec(),
+        text_encoder="world-clip+words",
+        stages=((0.0, (8,)),),
+        steps=1500,
+        decay_steps=300,
+        batch_size=16,
+        lr=3e-4,
+        warmup_steps=50,
+        corpus=8000,
+    )
+    return build_world_t2v("world-t2v-words", spec, options)
 
 
 # --------------------------------------------------------------------------- helper networks
