@@ -216,6 +216,30 @@ def test_several_optimizers_step_in_order_and_honour_every(tmp_path):
     assert {"loss/a", "loss/b"} <= set(summary["last_logs"])
 
 
+def test_lr_scales_give_named_parameters_their_own_rate_through_warmup_and_decay(tmp_path):
+    """Task.lr_scales: parameters named by prefix train at lr × factor, following the same
+    schedule; the others are untouched by it; an unknown prefix or a bad factor is refused."""
+    from genlab.train.toy import RegressionTask, regression_data
+
+    task = RegressionTask()
+    task.lr_scales = {"net.0": 10.0}  # the first layer
+    trainer = Trainer(task, regression_data(), config(tmp_path, steps=3, warmup_steps=2))
+    lr_of = {id(p): g["initial_lr"] for g in trainer.optimizers["main"].param_groups
+             for p in g["params"]}  # fmt: skip
+    base = trainer.config.lr
+    for name, p in task.net.named_parameters():
+        assert lr_of[id(p)] == pytest.approx(base * (10 if name.startswith("0.") else 1)), name
+    trainer.run()
+    for g in trainer.optimizers["main"].param_groups:
+        assert g["lr"] == pytest.approx(g["initial_lr"] * trainer.lr_factor(2))
+    task.lr_scales = {"net.nothing": 2.0}
+    with pytest.raises(InvalidArgument, match="lr_scales"):
+        Trainer(task, regression_data(), config(tmp_path / "b", steps=1))
+    task.lr_scales = {"net.0": 0.0}
+    with pytest.raises(InvalidArgument, match="lr_scales"):
+        Trainer(task, regression_data(), config(tmp_path / "c", steps=1))
+
+
 def test_gradient_accumulation_matches_one_big_batch(tmp_path):
     from genlab.train.toy import RegressionTask, regression_data
 

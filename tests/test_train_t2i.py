@@ -228,6 +228,23 @@ def test_a_word_residual_starts_as_the_plain_tower_and_tells_relation_words_apar
     assert torch.count_nonzero(bigger.word_residual.weight[-1]) == 0
 
 
+@pytest.mark.parametrize("recipe", ["world-t2i-words", "world-t2v-words-cpu"])
+def test_word_residual_recipes_train_the_residual_ten_times_faster(tmp_path, recipe):
+    """A fine-tune moves pretrained weights gently; the residual starts at zero and must travel:
+    the words recipes give it 10× the learning rate (in the same schedule), and say so."""
+    from genlab.train import get_recipe
+    from genlab.train.trainer import Trainer
+
+    job = get_recipe(recipe).build(RecipeOptions(tiny=True, out_dir=str(tmp_path), progress=False))
+    trainer = Trainer(job.task, job.data, job.config)
+    residual = job.task.text_encoder.word_residual.weight
+    lr_of = {id(p): g["initial_lr"] for g in trainer.optimizers["main"].param_groups
+             for p in g["params"]}  # fmt: skip
+    assert lr_of[id(residual)] == pytest.approx(10 * job.config.lr)
+    assert sorted(set(lr_of.values())) == pytest.approx([job.config.lr, 10 * job.config.lr])
+    assert "× 10 for the word residual" in job.config.extra["word residual"]
+
+
 def test_a_recipe_can_start_from_an_exported_model_and_keep_its_new_parameters(tmp_path, capsys):
     """--init-from: world-t2i-words starts from a world-t2i export: every tensor the export has
     is loaded (the EMA too), only the word residual is new; a file that fits nothing, or an

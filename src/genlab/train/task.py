@@ -4,12 +4,14 @@ one step computes its loss; the Trainer owns optimizers, EMA, precision, checkpo
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
+
+from genlab.errors import InvalidArgument
 
 
 @dataclass
@@ -23,6 +25,9 @@ class OptimizerGroup:
 
     params: Iterable[nn.Parameter]
     lr: float | None = None
+    # (parameters, factor): these train at lr × factor (e.g. a new parameter next to
+    # pretrained ones when fine-tuning); the warm-up and decay apply to them alike
+    lr_scales: Sequence[tuple[Iterable[nn.Parameter], float]] = ()
     betas: tuple[float, float] | None = None
     weight_decay: float | None = None
     grad_clip: float | None = None
@@ -42,10 +47,26 @@ class Task:
         """Required. Every module whose state is trained and checkpointed, by a stable name."""
         raise NotImplementedError
 
+    # {"module.parameter-name prefix": factor}: the default optimizer trains those parameters at
+    # lr × factor (a recipe sets it, e.g. {"text_encoder.word_residual": 10.0})
+    lr_scales: dict[str, float] = {}
+
     def optimizer_groups(self) -> dict[str, OptimizerGroup]:
-        """Optimizers by name, stepped in this order. Default: one group "main" over all params."""
-        params = [p for m in self.modules().values() for p in m.parameters() if p.requires_grad]
-        return {"main": OptimizerGroup(params)}
+        """Optimizers by name, stepped in this order. Default: one group "main" over all params,
+        those named in `lr_scales` at their own multiple of the learning rate."""
+        named = [
+            (f"{m_name}.{p_name}", p)
+            for m_name, m in self.modules().items()
+            for p_name, p in m.named_parameters()
+            if p.requires_grad
+        ]
+        scales = []
+        for prefix, factor in self.lr_scales.items():
+            chosen = [p for n, p in named if n.startswith(prefix)]
+            if not chosen:
+                raise InvalidArgument("lr_scales", "prefixes of trainable parameters", prefix)
+            scales.append((chosen, float(factor)))
+        return {"main": OptimizerGroup([p for _, p in named], lr_scales=scales)}
 
     def training_step(self, batch: Any, optimizer_name: str) -> tuple[torch.Tensor, dict]:
         """Required. Loss (a scalar tensor) for `optimizer_name`'s update, plus scalar logs.

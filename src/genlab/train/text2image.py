@@ -291,6 +291,7 @@ class WorldT2ISpec:
     captions: str = "varied"
     min_snr_gamma: float | None = None
     text_encoder: str = "joint"  # see TEXT_ENCODER_SOURCES
+    residual_lr_scale: float = 1.0  # the word residual's learning rate, × the recipe's
 
 
 TEXT_ENCODER_SOURCES = {
@@ -410,6 +411,11 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options:
         sample_prompts=sample_prompts(4 if tiny else 16),
         text_encoder_source=TEXT_ENCODER_SOURCES[spec.text_encoder],
     )
+    if text_encoder.word_residual is not None and spec.residual_lr_scale != 1.0:
+        task.lr_scales = {"text_encoder.word_residual": spec.residual_lr_scale}
+        residual_note = f"learning rate × {spec.residual_lr_scale:g} for the word residual"
+    else:
+        residual_note = ""
     config = TrainConfig(
         steps=20 if tiny else spec.steps,
         batch_size=8 if tiny else spec.batch_size,
@@ -435,6 +441,8 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options:
         f"{corpus['images'].shape[1]}×{corpus['images'].shape[2]}",
         "corpus build time": f"{build_s:.0f} s",
     }
+    if residual_note:
+        config.extra["word residual"] = residual_note
     if not tiny:  # counting takes seconds: worth it for the real model's card only
         flops = forward_flops(denoiser, text_encoder.width, size, spec.max_length)
         config.extra["denoiser forward FLOPs per image"] = f"{flops / 1e9:.2f} GFLOPs"
@@ -472,5 +480,11 @@ def world_t2i_words(options: RecipeOptions) -> TrainJob:
     """world-t2i with a trainable per-word vector on world-clip's output tokens (zero at the
     start), for relations, counts and binding; meant to go on from the bundled weights:
     --init-from world-t2i."""
-    spec = replace(gpu_spec("unet-world-s", UNET_WORLD, lr=8e-4), text_encoder="world-clip+words")
+    spec = replace(
+        gpu_spec("unet-world-s", UNET_WORLD, lr=8e-4),
+        text_encoder="world-clip+words",
+        # a fine-tune moves the pretrained weights gently (--lr) while the new residual, at
+        # zero, must travel: ×10 its rate (and ×√width its output, see TextEncoder.forward)
+        residual_lr_scale=10.0,
+    )
     return build_world_t2i("world-t2i-words", spec, TINY_UNET, options)

@@ -231,14 +231,25 @@ class Trainer:
             raise InvalidArgument("optimizer_groups", "groups with trainable parameters", 0)
         wd = c.weight_decay if group.weight_decay is None else group.weight_decay
         lr = c.lr if group.lr is None else group.lr
-        # nanoGPT's rule: decay matrices, kernels and embeddings (dim ≥ 2), never biases or norm gains
-        decay = [p for p in params if p.dim() >= 2]
-        no_decay = [p for p in params if p.dim() < 2]
-        param_groups = [
-            {"params": ps, "weight_decay": w, "initial_lr": lr}
-            for ps, w in ((decay, wd), (no_decay, 0.0))
-            if ps
-        ]
+        scale = {id(p): 1.0 for p in params}
+        for chosen, factor in group.lr_scales:
+            if not (math.isfinite(factor) and factor > 0):
+                raise InvalidArgument("lr_scales", "factors > 0", factor)
+            for p in chosen:
+                if id(p) in scale:
+                    scale[id(p)] = factor
+        param_groups = []
+        for factor in sorted(set(scale.values())):
+            ps = [p for p in params if scale[id(p)] == factor]
+            # nanoGPT's rule: decay matrices, kernels and embeddings (dim ≥ 2), never biases
+            # or norm gains
+            decay = [p for p in ps if p.dim() >= 2]
+            no_decay = [p for p in ps if p.dim() < 2]
+            param_groups += [
+                {"params": chosen, "weight_decay": w, "initial_lr": lr * factor}
+                for chosen, w in ((decay, wd), (no_decay, 0.0))
+                if chosen
+            ]
         kwargs: dict[str, Any] = {"lr": lr, "betas": tuple(group.betas or c.betas)}
         if self.device.type == "cuda":
             kwargs["fused"] = True

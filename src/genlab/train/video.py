@@ -320,6 +320,7 @@ class WorldT2VSpec:
     prerender: bool = False  # render the whole corpus up front over a process pool (GPU runs)
     first_frame_prob: float = 0.0  # > 0: a frame-conditioned denoiser, given frame 0 this often
     decay_steps: int = 0  # the last steps decay the learning rate (cosine, to 0.1×)
+    residual_lr_scale: float = 1.0  # the word residual's learning rate, × the recipe's
 
 
 TINY = dict(hidden_size=32, depth=1, num_heads=2, patch_size=4)
@@ -406,6 +407,11 @@ def build_world_t2v(name: str, spec: WorldT2VSpec, options: RecipeOptions) -> Tr
         stages=stages,
         first_frame_prob=spec.first_frame_prob,
     )
+    if text_encoder.word_residual is not None and spec.residual_lr_scale != 1.0:
+        task.lr_scales = {"text_encoder.word_residual": spec.residual_lr_scale}
+        residual_note = f"learning rate × {spec.residual_lr_scale:g} for the word residual"
+    else:
+        residual_note = ""
     config.extra = {
         "training clips": f"{source.corpus_size:,} world scenes ({spec.n_objects[0]}–"
         f"{spec.n_objects[1]} objects), {size}×{size}, captions redrawn every epoch",
@@ -423,6 +429,8 @@ def build_world_t2v(name: str, spec: WorldT2VSpec, options: RecipeOptions) -> Tr
         else "none",
         "setup time": f"{time.monotonic() - t_start:.0f} s",
     }
+    if residual_note:
+        config.extra["word residual"] = residual_note
     return TrainJob(task, source, config)
 
 
@@ -515,22 +523,23 @@ def world_t2v_words(options: RecipeOptions) -> TrainJob:
     """world-t2v with a trainable per-word vector on the frozen tower's output tokens: the tower
     encodes "moving left" and "moving right" 1.000 alike, so no direction reaches the denoiser;
     meant to go on from the bundled weights (--init-from world-t2v)."""
-    spec = replace(_world_t2v_spec(), text_encoder="world-clip+words")
+    spec = replace(_world_t2v_spec(), text_encoder="world-clip+words", residual_lr_scale=10.0)
     return build_world_t2v("world-t2v-words", spec, options)
 
 
 @register_recipe("world-t2v-words-cpu")
 def world_t2v_words_cpu(options: RecipeOptions) -> TrainJob:
     """world-t2v-words as a fine-tune on a CPU (--init-from world-t2v): 8-frame clips of 1-2
-    objects only, batch 16, lr 3e-4, frame-conditioned 60%."""
+    objects only, batch 16, lr 1e-4 (the residual 1e-3), frame-conditioned 60%."""
     spec = replace(
         _world_t2v_spec(),
         text_encoder="world-clip+words",
+        residual_lr_scale=10.0,
         stages=((0.0, (8,)),),
-        steps=1500,
-        decay_steps=300,
+        steps=1000,
+        decay_steps=250,
         batch_size=16,
-        lr=3e-4,
+        lr=1e-4,
         warmup_steps=50,
         corpus=8000,
     )
