@@ -6,12 +6,19 @@ a text-to-video model (motion / attribute accuracy, FVD against its real-vs-real
     .venv/bin/python benchmarks/video_quality.py upscaler --checkpoint world-upscaler
     .venv/bin/python benchmarks/video_quality.py t2v --model world-t2v --n 32 [--keyframe world-t2i]
     .venv/bin/python benchmarks/video_quality.py samples --model world-t2v --n 6 --out grid.png
+    .venv/bin/python benchmarks/video_quality.py direction --model world-t2v --n 4 --keyframe world-t2i
 
 `temporal` measures how much a video model's frames listen to each other: the mean change of
 its prediction for frames 1..T-1 when only frame 0's noisy input is replaced, next to the change
 of frame 0's own prediction (at timesteps 100, 500, 900, over n prompts). A model that denoises
 each frame on its own scores 0 (then a kept first frame, as in text → image → video, cannot
 carry over).
+
+`direction` measures whether the motion asked reaches the video: for n seeds, the same object
+"moving left / right / up / down" (same seed, and the same first frame with --keyframe), the mean
+|difference| in 0-255 pixels between the frames after the first of opposite directions, next to
+how much a video's frames change from one to the next. A model deaf to the direction draws the
+same video for both (a difference near 0 against a frame-to-frame change of several levels).
 
 `samples` draws, for the first n evaluation prompts, the generated clip (seed i) above the real
 one, one frame per column, and prints each prompt with what the scene parser found.
@@ -107,6 +114,31 @@ def bench_temporal(args) -> dict:
     return out
 
 
+def bench_direction(args) -> dict:
+    pipe, keyframe = _pipelines(args)
+    extra = {"keyframe": keyframe} if keyframe is not None else {}
+    videos = {}
+    for d in ("left", "right", "up", "down"):
+        result = pipe(
+            f"a red circle moving {d}", num_frames=args.frames, num_inference_steps=args.steps,
+            seed=0, num_images=args.n, **extra,
+        )  # fmt: skip
+        videos[d] = np.stack(
+            [np.stack([np.asarray(f, np.float32) for f in v]) for v in result.frames]
+        )
+
+    def apart(a, b):
+        return round(float(np.abs(videos[a][:, 1:] - videos[b][:, 1:]).mean()), 3)
+
+    return {
+        "left_vs_right": apart("left", "right"),
+        "up_vs_down": apart("up", "down"),
+        "left_vs_up": apart("left", "up"),
+        "frame_to_frame": round(float(np.abs(np.diff(videos["left"], axis=1)).mean()), 3),
+        "videos_per_direction": args.n,
+    }
+
+
 def bench_samples(args) -> dict:
     from PIL import Image
 
@@ -144,7 +176,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument(
         "what",
-        choices=["vae", "upscaler", "t2v", "temporal", "samples"],
+        choices=["vae", "upscaler", "t2v", "temporal", "direction", "samples"],
         help="which part to measure",
     )
     p.add_argument("--checkpoint", default="world-upscaler", help="VAE or upscaler checkpoint")
@@ -158,7 +190,8 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     args = p.parse_args()
     benches = {"vae": bench_vae, "upscaler": bench_upscaler, "t2v": bench_t2v}
-    result = {**benches, "temporal": bench_temporal, "samples": bench_samples}[args.what](args)
+    benches.update(temporal=bench_temporal, direction=bench_direction, samples=bench_samples)
+    result = benches[args.what](args)
     print(json.dumps(result, indent=2))
 
 
