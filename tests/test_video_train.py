@@ -115,7 +115,8 @@ def test_word_residual_recipes_train_the_residual_and_keep_the_tower(tmp_path, r
     for name, p in clip.state_dict().items():
         if name != "token_embedding.weight" and not name.startswith("null"):
             torch.testing.assert_close(text.state_dict()[name].float(), p.half().float())
-    assert "per-word vector" in (tmp_path / "world-t2v-words.md").read_text()
+    card = (tmp_path / "world-t2v-words.md").read_text()
+    assert "per-word vector" in card and f"`genlab train --recipe {recipe}`" in card
 
 
 def test_prefetching_the_next_batch_changes_nothing(tmp_path, monkeypatch):

@@ -543,7 +543,9 @@ def world_t2v_words_cpu(options: RecipeOptions) -> TrainJob:
         warmup_steps=50,
         corpus=8000,
     )
-    return build_world_t2v("world-t2v-words", spec, options)
+    job = build_world_t2v("world-t2v-words", spec, options)
+    job.config.recipe, job.config.export_name = "world-t2v-words-cpu", "world-t2v-words"
+    return job
 
 
 # --------------------------------------------------------------------------- helper networks
