@@ -274,6 +274,11 @@ def test_a_recipe_can_start_from_an_exported_model_and_keep_its_new_parameters(t
         "new, at their initialisation: text_encoder.word_residual.weight" in capsys.readouterr().err
     )
     assert "started from" in (tmp_path / "c" / "world-t2i-words.md").read_text()
+    assert trainer.init_unused == []
+    # the other way round: a plain recipe from a model with a residual says what it leaves out
+    run_recipe("world-t2i", RecipeOptions(tiny=True, steps=1, progress=False,
+               out_dir=str(tmp_path / "e")), init_from=summary["model"])  # fmt: skip
+    assert "left out: text_encoder.word_residual.weight" in capsys.readouterr().err
     args = ["train", "--recipe", "world-t2i-words", "--tiny", "--out", str(tmp_path / "d")]
     assert main([*args, "--init-from", "no-such-model"]) == 2
     assert "--init-from" in capsys.readouterr().err

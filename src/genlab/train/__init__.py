@@ -44,9 +44,18 @@ def run_recipe(
             started_from = {"model": str(path), "new": trainer.init_from(path)}
             fresh = [f"{m}.{k}" for m, keys in started_from["new"].items() for k in keys]
             shown = ", ".join(fresh[:6]) + (f" and {len(fresh) - 6} more" if len(fresh) > 6 else "")
+            unused = trainer.init_unused
+            left = ", ".join(unused[:6]) + (
+                f" and {len(unused) - 6} more" if len(unused) > 6 else ""
+            )
             print(
                 f"starting from the weights of {path}"
-                + (f"; new, at their initialisation: {shown}" if fresh else ""),
+                + (f"; new, at their initialisation: {shown}" if fresh else "")
+                + (
+                    f"; in the file but not in this recipe's models, left out: {left}"
+                    if unused
+                    else ""
+                ),
                 file=sys.stderr,
             )
             job.config.extra["started from"] = f"the weights of {path.name}"

@@ -333,14 +333,17 @@ class Trainer:
         """Start from the weights of an exported model (`path`, e.g. a bundled model's file):
         each module takes the tensors named `<module>.<parameter>`; parameters the file lacks
         (new ones, e.g. a text encoder's word residual) keep their initialisation; optimizer,
-        step and schedule start fresh, the EMA from the loaded weights. Returns what was new.
-        A tensor of another shape, or a file that fills none of the modules, is an error."""
+        step and schedule start fresh, the EMA from the loaded weights. Returns what was new;
+        the file's tensors that no parameter takes (e.g. a word residual the recipe's encoder
+        lacks) are listed in `self.init_unused`. A tensor of another shape, or a file that
+        fills none of the modules, is an error."""
         from genlab.errors import CheckpointError
         from genlab.io import load_checkpoint
 
         tensors, _ = load_checkpoint(path, device=self.device)
         new: dict[str, list[str]] = {}
         loaded = 0
+        used: set[str] = set()
         for name, module in self.modules.items():
             own = module.state_dict()
             prefix = f"{name}."
@@ -351,6 +354,7 @@ class Trainer:
                         f"{path}: {prefix}{key} has shape {tuple(value.shape)}, the model's "
                         f"{tuple(own[key].shape)}: not a model this recipe can start from"
                     )
+            used |= {prefix + k for k in theirs if k in own}
             missing, _ = module.load_state_dict(
                 {k: v for k, v in theirs.items() if k in own}, strict=False
             )
@@ -358,6 +362,7 @@ class Trainer:
             new[name] = list(missing)
         if loaded == 0:
             raise CheckpointError(f"{path}: none of its tensors fit this recipe's models")
+        self.init_unused = sorted(set(tensors) - used)
         with torch.no_grad():
             for key, p in self.ema.params.items():
                 self.ema.shadow[key].copy_(p)
