@@ -101,25 +101,30 @@ def test_balanced_corpus_with_varied_captions_is_deterministic_and_checks_its_op
             world_corpus(2, **{key: value}, **kw)
 
 
+def _corpus_captions(n: int, seed: int, scenes: str) -> list[list[str]]:
+    """The K captions of each of the first n images of a varied world corpus, decoded."""
+    tok = world_vocabulary()
+    corpus = world_corpus(
+        n, size=16, seed=seed, tokenizer=tok, max_length=48, workers=1, progress=False,
+        scenes=scenes, captions="varied",
+    )  # fmt: skip
+    words = {i: w for i, w in enumerate(tok.vocab)}
+    return [
+        [" ".join(words[int(t)] for t in ids if t) for ids in corpus["tokens"][i]] for i in range(n)
+    ]
+
+
 def test_focus_corpus_states_each_scene_at_its_detail_in_every_caption():
     """scenes="focus": all K captions of a relation scene state its one relation (the same one),
     and those of an alike scene count; every caption is true of its image."""
     from genlab.data.world import focus_item
     from genlab.world import match, parse_prompt
 
-    tok = world_vocabulary()
-    n = 24
-    corpus = world_corpus(
-        n, size=16, seed=3, tokenizer=tok, max_length=48, workers=1, progress=False,
-        scenes="focus", captions="varied",
-    )  # fmt: skip
-    words = {i: w for i, w in enumerate(tok.vocab)}
     seen = set()
-    for i in range(n):
+    for i, texts in enumerate(_corpus_captions(24, 3, "focus")):
         scene, _, detail, relation = focus_item(3, i)
         seen.add(detail)
-        for k in range(corpus["tokens"].shape[1]):
-            text = " ".join(words[int(t)] for t in corpus["tokens"][i, k] if t)
+        for text in texts:
             parsed = parse_prompt(text)
             assert match(parsed.request, scene).score == 1.0, text
             if detail == "relation":
@@ -134,17 +139,9 @@ def test_varied_corpus_ends_each_caption_set_with_a_canonical_request():
     from genlab.text import split_words
     from genlab.world import canonical_caption, match, parse_prompt
 
-    tok = world_vocabulary()
-    n = 40
-    corpus = world_corpus(
-        n, size=16, seed=2, tokenizer=tok, max_length=48, workers=1, progress=False,
-        scenes="balanced", captions="varied",
-    )  # fmt: skip
-    words = {i: w for i, w in enumerate(tok.vocab)}
     count_first = 0
-    for i in range(n):
-        ids = [int(t) for t in corpus["tokens"][i, -1] if t]
-        text = " ".join(words[t] for t in ids)
+    for i, texts in enumerate(_corpus_captions(40, 2, "balanced")):
+        text = texts[-1]
         scene, _ = balanced_item(2, i)
         parsed = parse_prompt(text)
         assert parsed.unknown_words == [], text

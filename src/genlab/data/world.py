@@ -44,14 +44,19 @@ def world_item(
 BALANCED_MIX = (("any", 0.3), ("one", 0.2), ("two", 0.3), ("alike", 0.2))
 
 
+def draw_kind(rng, mix) -> str:
+    """One kind of a ((kind, share), ...) mix, drawn with one rng.random()."""
+    u, kind = rng.random(), mix[-1][0]
+    for name, share in mix:
+        if u < share:
+            return name
+        u -= share
+    return kind
+
+
 def balanced_scene(rng) -> Scene:
     """A scene from BALANCED_MIX (held-out pairs excluded): rebalanced training data."""
-    u, kind = rng.random(), BALANCED_MIX[-1][0]
-    for name, share in BALANCED_MIX:
-        if u < share:
-            kind = name
-            break
-        u -= share
+    kind = draw_kind(rng, BALANCED_MIX)
     if kind == "any":
         return sample_scene(rng)
     if kind in ("one", "two"):
@@ -89,12 +94,7 @@ FOCUS_MIX = (("balanced", 0.25), ("relation", 0.3), ("counts", 0.25), ("binding"
 def focus_scene(rng) -> tuple[Scene, str | None, str | None]:
     """A scene from FOCUS_MIX and how its captions must state it: (scene, detail, relation);
     detail None for the balanced share (any template)."""
-    u, kind = rng.random(), FOCUS_MIX[-1][0]
-    for name, share in FOCUS_MIX:
-        if u < share:
-            kind = name
-            break
-        u -= share
+    kind = draw_kind(rng, FOCUS_MIX)
     if kind == "balanced":
         return balanced_scene(rng), None, None
     if kind == "relation":

@@ -310,23 +310,9 @@ class Text2ImagePipeline:
                     mask = torch.nn.functional.max_pool2d(mask, f)
                 kwargs.update(mask=mask.expand(B, C, H, W), known=init)
 
-        def draw():  # a fresh generator each time: a retry after a compile failure is the same
-            return sample(
-                denoise,
-                (B, C, H, W),
-                schedule=self.schedule,
-                prediction_type=self.prediction_type,
-                sampler=sampler,
-                num_inference_steps=num_inference_steps,
-                generator=torch.Generator().manual_seed(seed),
-                eta=eta,
-                x_T=x_T,
-                device=device,
-                callback=callback,
-                **kwargs,
-            )
-
-        images = run_with_compile_fallback(self.denoiser, draw)
+        images = self._sample(
+            denoise, (B, C, H, W), sampler, num_inference_steps, seed, eta, x_T, callback, **kwargs
+        )
         if self.autoencoder is not None:
             images = self.autoencoder.decode_latents(images)
             H, W = H * f, W * f
@@ -379,6 +365,28 @@ class Text2ImagePipeline:
         if seed is None:
             seed = random.SystemRandom().randrange(2**31)
         return guidance_scale, seed
+
+    def _sample(self, denoise, shape, sampler, steps, seed, eta, x_T, callback, **kwargs):
+        """Run the sampler from x_T; if the compiled denoiser fails to compile, the same draw
+        again eagerly (a fresh generator each time: the retry gives the same images)."""
+
+        def draw():
+            return sample(
+                denoise,
+                shape,
+                schedule=self.schedule,
+                prediction_type=self.prediction_type,
+                sampler=sampler,
+                num_inference_steps=steps,
+                generator=torch.Generator().manual_seed(seed),
+                eta=eta,
+                x_T=x_T,
+                device=self.device,
+                callback=callback,
+                **kwargs,
+            )
+
+        return run_with_compile_fallback(self.denoiser, draw)
 
     def _guided_denoiser(self, prompts: list[str], negative_prompt, guidance_scale, model=None):
         """CFG denoiser: the prompts against the negative prompt (or the learned null); `model`

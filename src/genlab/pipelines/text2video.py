@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from genlab.diffusion import NoiseSchedule, sample
+from genlab.diffusion import NoiseSchedule
 from genlab.errors import CheckpointError, InvalidArgument
 from genlab.io import load_checkpoint, to_pil
 from genlab.pipelines.base import GenerationResult
@@ -178,20 +178,10 @@ class Text2VideoPipeline(Text2ImagePipeline):
             mask = torch.ones(B, C, T, H, W, device=device)
             mask[:, :, 0] = 0
             kwargs.update(mask=mask, known=known)
-        videos = sample(
-            denoise,
-            (B, C, T, H, W),
-            schedule=self.schedule,
-            prediction_type=self.prediction_type,
-            sampler=sampler,
-            num_inference_steps=num_inference_steps,
-            generator=torch.Generator().manual_seed(seed),
-            eta=eta,
-            x_T=x_T,
-            device=device,
-            callback=callback,
+        videos = self._sample(
+            denoise, (B, C, T, H, W), sampler, num_inference_steps, seed, eta, x_T, callback,
             **kwargs,
-        ).clamp(-1, 1)
+        ).clamp(-1, 1)  # fmt: skip
         frames = [[to_pil(f) for f in v.transpose(0, 1).cpu()] for v in videos]  # (C,T,H,W)
         metadata = self._metadata(
             expanded,
