@@ -462,7 +462,7 @@ def gpu_spec(denoiser: str, sizes: dict, lr: float) -> WorldT2ISpec:
 
 @register_recipe("world-t2i", takes=("scenes",))
 def world_t2i(options: RecipeOptions) -> TrainJob:
-    """The bundled world-t2i on a GPU: U-Net (1.9M) on world-clip's frozen text tower, 400k world
+    """The bundled world-t2i's GPU pretraining: U-Net (1.9M) on world-clip's frozen text tower, 400k world
     scenes, batch 512, bf16, EMA."""
     spec = gpu_spec("unet-world-s", UNET_WORLD, lr=8e-4)
     return build_world_t2i("world-t2i", spec, TINY_UNET, options)
