@@ -78,6 +78,12 @@ def uncompile(model: nn.Module) -> None:
         torch._dynamo.reset()
 
 
+def compile_failure(e: BaseException) -> str:
+    """A compiler error in one line: its type and the first two lines of its message."""
+    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+    return f"{type(e).__name__}: {' '.join(lines[:2])[:300]}"
+
+
 def run_with_compile_fallback(model: nn.Module, fn: Callable, *args, **kwargs):
     """Call fn(*args); if a compiled model fails to compile, revert to eager, warn, and retry.
 
@@ -92,8 +98,7 @@ def run_with_compile_fallback(model: nn.Module, fn: Callable, *args, **kwargs):
     except Exception as e:
         if not getattr(model, "_genlab_compiled", False):
             raise
-        lines = [line.strip() for line in str(e).splitlines() if line.strip()]
-        reason = f"{type(e).__name__}: {' '.join(lines[:2])[:300]}"
+        reason = compile_failure(e)
         warnings.warn(f"torch.compile failed ({reason}); falling back to eager", stacklevel=2)
         model.compile_error = reason
         uncompile(model)

@@ -179,7 +179,6 @@ class Text2ImagePipeline:
 
     # ------------------------------------------------------------------ generation
 
-    @torch.inference_mode()
     def compile(self, mode: str | None = None, **compile_kwargs) -> bool:
         """torch.compile the denoiser's repeated blocks for sampling (regional, static shapes: a
         batch and image size compiles once, at its first call, and is reused after). `mode` is
@@ -206,6 +205,7 @@ class Text2ImagePipeline:
         """Why compilation failed and the pipeline went back to eager (None if it did not)."""
         return getattr(self.denoiser, "compile_error", None)
 
+    @torch.inference_mode()
     def __call__(
         self,
         prompt: str | list[str],

@@ -43,21 +43,14 @@ def run_recipe(
                 )
             started_from = {"model": str(path), "new": trainer.init_from(path)}
             fresh = [f"{m}.{k}" for m, keys in started_from["new"].items() for k in keys]
-            shown = ", ".join(fresh[:6]) + (f" and {len(fresh) - 6} more" if len(fresh) > 6 else "")
             unused = trainer.init_unused
-            left = ", ".join(unused[:6]) + (
-                f" and {len(unused) - 6} more" if len(unused) > 6 else ""
-            )
             print(
                 f"starting from the weights of {path}"
-                + (f"; new, at their initialisation: {shown}" if fresh else "")
-                + (
-                    f"; in the file but not in this recipe's models, left out: {left}"
-                    if unused
-                    else ""
-                ),
+                + (f"; new, at their initialisation: {_some(fresh)}" if fresh else "")
+                + (f"; in the file but not in this recipe's models, left out: {_some(unused)}"
+                   if unused else ""),
                 file=sys.stderr,
-            )
+            )  # fmt: skip
             job.config.extra["started from"] = f"the weights of {path.name}"
         summary = trainer.run()
         summary["resumed"] = resumed
@@ -86,3 +79,9 @@ __all__ = [
     "register_recipe",
     "run_recipe",
 ]
+
+
+def _some(names: list[str], shown: int = 6) -> str:
+    """The first `shown` names, and how many more."""
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "")

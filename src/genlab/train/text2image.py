@@ -156,9 +156,9 @@ def _render_chunk(job) -> tuple[np.ndarray, np.ndarray]:
     scenes "plain": item i is genlab.data.world's scene i (the same image `prerender` gives);
     "balanced": the rebalanced stream (genlab.data.world.balanced_item); "focus": relations,
     counts and binding (genlab.data.world.focus_item), every caption of a scene stating it at
-    the scene's detail. Caption 0 is the
-    item's full caption; captions 1..K-1 are drawn with (seed, i, k): full ones ("plain") or
-    ones that may leave colors and sizes unsaid and count alike objects ("varied"). With
+    the scene's detail. Caption 0 is the item's full caption; captions 1..K-1 are drawn with
+    (seed, i, k): full ones ("plain") or ones that may leave colors and sizes unsaid and count
+    alike objects ("varied"). With
     "varied" and K ≥ 3 the last one is such a request in canonical words with no opening
     ("three red circles"): what the agent's refine_prompt writes, which random openings alone
     left rare (a caption starting with a count word was 0.4% of them).
@@ -218,8 +218,8 @@ def world_corpus(
     captions: str = "plain",
 ) -> dict[str, torch.Tensor]:
     """Render the first `n` training scenes of the world stream (held-out pairs excluded, as
-    genlab.data.world.prerender) with K captions each, tokenized once. `scenes` ("plain" or
-    "balanced" or "focus", SCENE_MIXES) and `captions` ("plain" or "varied") choose the mix, see `_render_chunk`.
+    genlab.data.world.prerender) with K captions each, tokenized once. `scenes` (SCENE_MIXES)
+    and `captions` ("plain" or "varied") choose the mix, see `_render_chunk`.
 
     Returns {"images": uint8 (n, size, size, 3), "tokens": int16 (n, K, max_length)}. Work is
     spread over a process pool ("spawn", safe next to CUDA); the result depends only on seed.
@@ -339,6 +339,14 @@ def pretrained_text_encoder(name: str, extra_words=(), word_residual: bool = Fal
     return text_encoder
 
 
+def speed_up_word_residual(task, scale: float, config: TrainConfig) -> None:
+    """Train the text encoder's word residual (if it has one) at `scale` × the learning rate,
+    and say so in the model card."""
+    if task.text_encoder.word_residual is not None and scale != 1.0:
+        task.lr_scales = {"text_encoder.word_residual": scale}
+        config.extra["word residual"] = f"learning rate × {scale:g} for the word residual"
+
+
 # The bundled world-t2i's denoiser (≈1.9M, 0.67 GFLOPs per image): small enough to sample fast
 # on a CPU, trained on a GPU by `world-t2i` or on a CPU by `world-t2i-cpu` (genlab.train.world_cpu).
 UNET_WORLD = dict(
@@ -411,11 +419,6 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options:
         sample_prompts=sample_prompts(4 if tiny else 16),
         text_encoder_source=TEXT_ENCODER_SOURCES[spec.text_encoder],
     )
-    if text_encoder.word_residual is not None and spec.residual_lr_scale != 1.0:
-        task.lr_scales = {"text_encoder.word_residual": spec.residual_lr_scale}
-        residual_note = f"learning rate × {spec.residual_lr_scale:g} for the word residual"
-    else:
-        residual_note = ""
     config = TrainConfig(
         steps=20 if tiny else spec.steps,
         batch_size=8 if tiny else spec.batch_size,
@@ -441,8 +444,7 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options:
         f"{corpus['images'].shape[1]}×{corpus['images'].shape[2]}",
         "corpus build time": f"{build_s:.0f} s",
     }
-    if residual_note:
-        config.extra["word residual"] = residual_note
+    speed_up_word_residual(task, spec.residual_lr_scale, config)
     if not tiny:  # counting takes seconds: worth it for the real model's card only
         flops = forward_flops(denoiser, text_encoder.width, size, spec.max_length)
         config.extra["denoiser forward FLOPs per image"] = f"{flops / 1e9:.2f} GFLOPs"
@@ -462,8 +464,8 @@ def gpu_spec(denoiser: str, sizes: dict, lr: float) -> WorldT2ISpec:
 
 @register_recipe("world-t2i", takes=("scenes",))
 def world_t2i(options: RecipeOptions) -> TrainJob:
-    """The bundled world-t2i's GPU pretraining: U-Net (1.9M) on world-clip's frozen text tower, 400k world
-    scenes, batch 512, bf16, EMA."""
+    """The bundled world-t2i's GPU pretraining: U-Net (1.9M) on world-clip's frozen text tower,
+    400k world scenes, batch 512, bf16, EMA (its CPU fine-tune: world-t2i-words --scenes focus)."""
     spec = gpu_spec("unet-world-s", UNET_WORLD, lr=8e-4)
     return build_world_t2i("world-t2i", spec, TINY_UNET, options)
 

@@ -342,8 +342,7 @@ class Trainer:
 
         tensors, _ = load_checkpoint(path, device=self.device)
         new: dict[str, list[str]] = {}
-        loaded = 0
-        used: set[str] = set()
+        used: set[str] = set()  # the file's tensors some parameter took
         for name, module in self.modules.items():
             own = module.state_dict()
             prefix = f"{name}."
@@ -358,9 +357,8 @@ class Trainer:
             missing, _ = module.load_state_dict(
                 {k: v for k, v in theirs.items() if k in own}, strict=False
             )
-            loaded += len(own) - len(missing)
             new[name] = list(missing)
-        if loaded == 0:
+        if not used:
             raise CheckpointError(f"{path}: none of its tensors fit this recipe's models")
         self.init_unused = sorted(set(tensors) - used)
         with torch.no_grad():
@@ -485,13 +483,12 @@ class Trainer:
             return self.train_step(step)
         from torch._dynamo.exc import TorchDynamoException
 
-        from genlab.nn.utils import uncompile
+        from genlab.nn.utils import compile_failure, uncompile
 
         try:
             return self.train_step(step)
         except TorchDynamoException as e:
-            lines = [line.strip() for line in str(e).splitlines() if line.strip()]
-            self.compile_error = f"{type(e).__name__}: {' '.join(lines[:2])[:300]}"
+            self.compile_error = compile_failure(e)
             tqdm.write(
                 f"step {step}: torch.compile failed ({self.compile_error}); going on eager",
                 file=sys.stderr,

@@ -407,11 +407,6 @@ def build_world_t2v(name: str, spec: WorldT2VSpec, options: RecipeOptions) -> Tr
         stages=stages,
         first_frame_prob=spec.first_frame_prob,
     )
-    if text_encoder.word_residual is not None and spec.residual_lr_scale != 1.0:
-        task.lr_scales = {"text_encoder.word_residual": spec.residual_lr_scale}
-        residual_note = f"learning rate × {spec.residual_lr_scale:g} for the word residual"
-    else:
-        residual_note = ""
     config.extra = {
         "training clips": f"{source.corpus_size:,} world scenes ({spec.n_objects[0]}–"
         f"{spec.n_objects[1]} objects), {size}×{size}, captions redrawn every epoch",
@@ -429,8 +424,9 @@ def build_world_t2v(name: str, spec: WorldT2VSpec, options: RecipeOptions) -> Tr
         else "none",
         "setup time": f"{time.monotonic() - t_start:.0f} s",
     }
-    if residual_note:
-        config.extra["word residual"] = residual_note
+    from genlab.train.text2image import speed_up_word_residual
+
+    speed_up_word_residual(task, spec.residual_lr_scale, config)
     return TrainJob(task, source, config)
 
 
