@@ -31,7 +31,13 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from genlab.diffusion import NoiseSchedule, classifier_free_guidance, sample
 from genlab.models import create_model, model_config
-from genlab.nn import run_with_compile_fallback, uncompile
+from genlab.nn import (
+    attention_backend,
+    prefer_attention_backend,
+    run_with_compile_fallback,
+    uncompile,
+)
+from genlab.nn.attention import SDPA_BACKENDS
 
 TRAIN_MODES = ("tf32", "bf16", "bf16+compile")
 DEFAULT_BATCH = {"DiT-S/2": 256, "DiT-B/2": 256, "DiT-L/2": 128, "DiT-XL/2": 64}
@@ -138,7 +144,7 @@ def make_optimizer(model: nn.Module, device: torch.device) -> torch.optim.Optimi
 
 # Kernel families of a profile, by name (first match wins; CUDA kernel names, or CPU op names).
 KERNEL_FAMILIES = (
-    ("attention", ("flash", "fmha", "attention", "_efficient_attention")),
+    ("attention", ("flash", "fmha", "attention", "_efficient_attention", "sdpa")),
     ("gemm", ("gemm", "cutlass", "cublas", "sm90_xmma", "sm80_xmma", "nvjet", "aten::mm",
               "aten::addmm", "aten::bmm", "aten::linear", "aten::convolution", "triton_mm")),
     ("optimizer + EMA", ("adam", "foreach", "multi_tensor", "lerp")),
@@ -358,6 +364,12 @@ def parse_args(argv=None):
         help="torch.compile mode (default: torch's default)",
     )
     p.add_argument(
+        "--attention",
+        choices=("auto", *SDPA_BACKENDS),
+        default="auto",
+        help="SDPA kernel to try first (cudnn: cuDNN's fused attention; default: torch's order)",
+    )
+    p.add_argument(
         "--tiny", action="store_true", help="toy widths on 8×8 inputs, few steps: a CPU smoke run"
     )
     p.add_argument(
@@ -388,6 +400,20 @@ def compile_model(model: nn.Module, scope: str, mode: str | None) -> bool:
     nn.Module.compile(model, dynamic=False, **kwargs)
     model._genlab_compiled = True
     return True
+
+
+def attention_kernel(config, batch: int, device: torch.device) -> str:
+    """The SDPA kernel torch picks for this DiT's self-attention in bf16 (fp32 on a CPU), laid
+    out as the model's fused qkv gives it."""
+    side = config.input_size // config.patch_size
+    heads, d = config.num_heads, config.hidden_size // config.num_heads
+    dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+    qkv = torch.randn(batch, side * side, 3, heads, d, device=device, dtype=dtype)
+    q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
+    try:
+        return attention_backend(q, k, v)
+    except (RuntimeError, ValueError) as e:  # no kernel accepts them: SDPA itself would say so
+        return f"none ({e})"
 
 
 def measure_mode(model, mode, name, batch, shape, num_classes, flops, args, device, schedule, log):
@@ -453,6 +479,9 @@ def main(argv=None) -> int:
 
     args.peak_tflops = measure_matmul_peak(device, args.tiny)
     results["bf16_matmul_peak_tflops"] = args.peak_tflops
+    results["attention"] = args.attention
+    if args.attention != "auto":
+        prefer_attention_backend(args.attention)
     log(f"device {results['device']}, torch {torch.__version__}; "
         f"bf16 matmul peak {args.peak_tflops:.1f} TFLOP/s")  # fmt: skip
     save()
@@ -468,13 +497,16 @@ def main(argv=None) -> int:
         shape = (batch, model.config.in_channels, side, side)
         flops = count_flops(model, shape, num_classes, device)
         n_params = sum(p.numel() for p in model.parameters())
+        kernel = attention_kernel(model.config, batch, device)
         log(f"{name}: {n_params / 1e6:.1f}M params, {flops[0] / 1e9:.2f} GFLOP forward / image, "
-            f"{flops[1] / 1e9:.2f} GFLOP train step / image, batch {batch}, input {tuple(shape[1:])}")  # fmt: skip
+            f"{flops[1] / 1e9:.2f} GFLOP train step / image, batch {batch}, input {tuple(shape[1:])}, "
+            f"attention kernel {kernel} (asked: {args.attention})")  # fmt: skip
         for mode in args.modes:
-            run = {"model": name, "mode": mode, "batch": batch}
+            run = {"model": name, "mode": mode, "batch": batch, "attention_kernel": kernel}
             try:
                 for run in measure_mode(model, mode, name, batch, shape, num_classes, flops, args,
                                         device, schedule, log):  # fmt: skip
+                    run["attention_kernel"] = kernel
                     if run not in results["runs"]:
                         results["runs"].append(run)
                     save()
@@ -508,7 +540,8 @@ def format_table(results) -> str:
         f"{'MFU':>6s} {'vs tf32':>7s} {'mem GiB':>7s} {'sample img/s':>12s}"
     )
     lines = [
-        f"DiT speed on {results['device']} (cond: {results['cond']}; bf16 matmul peak "
+        f"DiT speed on {results['device']} (cond: {results['cond']}; attention: "
+        f"{results.get('attention', 'auto')}; bf16 matmul peak "
         f"{results['bf16_matmul_peak_tflops']:.0f} TFLOP/s)",
         head,
         "-" * len(head),

@@ -10,7 +10,9 @@ from genlab.nn.attention import (
     SelfAttention2d,
     TransformerBlock,
     attention,
+    attention_backend,
     key_padding_bias,
+    prefer_attention_backend,
 )
 from genlab.nn.config import ModelConfig
 from genlab.nn.embeddings import (
@@ -45,11 +47,13 @@ __all__ = [
     "TransformerBlock",
     "Upsample",
     "attention",
+    "attention_backend",
     "compile_blocks",
     "group_norm",
     "key_padding_bias",
     "maybe_checkpoint",
     "modulate",
+    "prefer_attention_backend",
     "require_cond",
     "run_with_compile_fallback",
     "sincos_1d",

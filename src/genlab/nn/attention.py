@@ -39,6 +39,49 @@ def attention(
     return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, is_causal=causal)
 
 
+# SDPA kernels by the names genlab's options use, as torch.nn.attention.SDPBackend calls them.
+SDPA_BACKENDS = {
+    "flash": "FLASH_ATTENTION",
+    "efficient": "EFFICIENT_ATTENTION",
+    "cudnn": "CUDNN_ATTENTION",
+    "math": "MATH",
+}
+
+
+def prefer_attention_backend(name: str | None) -> None:
+    """Make SDPA try the `name` kernel first (then torch's usual order), for every later call,
+    compiled graphs traced afterwards included; None restores torch's default order. On a GPU
+    that kernel must still accept the inputs, else SDPA falls back to the next one that does.
+    """
+    from torch.nn.attention import SDPBackend
+
+    setter = getattr(torch._C, "_set_sdp_priority_order", None)
+    default = getattr(prefer_attention_backend, "_default", None)
+    if default is None and hasattr(torch._C, "_get_sdp_priority_order"):
+        default = prefer_attention_backend._default = list(torch._C._get_sdp_priority_order())
+    if name is None:
+        if setter is not None and default is not None:
+            setter(default)
+        return
+    if name not in SDPA_BACKENDS:
+        raise ValueError(
+            f"attention backend must be one of {', '.join(SDPA_BACKENDS)}, got {name!r}"
+        )
+    if setter is None or default is None:
+        raise RuntimeError(f"this torch ({torch.__version__}) cannot reorder SDPA's kernels")
+    first = int(getattr(SDPBackend, SDPA_BACKENDS[name]))
+    setter([first] + [b for b in default if b != first])
+
+
+def attention_backend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> str:
+    """The name of the SDPA kernel torch picks for these (B, heads, N, d) inputs, now."""
+    from torch.nn.attention import SDPBackend
+
+    choice = SDPBackend(torch._fused_sdp_choice(q, k, v))
+    names = {v: k for k, v in SDPA_BACKENDS.items()}
+    return names.get(choice.name, choice.name.lower())
+
+
 class Attention(nn.Module):
     """Multi-head self-attention over (B, N, D) with one fused qkv projection."""
 
