@@ -20,8 +20,10 @@ from genlab.nn import (
     ResBlock,
     SelfAttention2d,
     TransformerBlock,
+    attention_backend,
     compile_blocks,
     maybe_checkpoint,
+    prefer_attention_backend,
     run_with_compile_fallback,
     sincos_2d,
     timestep_embedding,
@@ -189,3 +191,23 @@ def test_attention_over_one_token_is_its_value_without_the_attention_kernel():
     for n, p in attn.named_parameters():
         torch.testing.assert_close(grads[n], p.grad, atol=1e-6, rtol=1e-5)
     assert torch.count_nonzero(grads["qkv.weight"][:32]) == 0
+
+
+def test_prefer_attention_backend_reorders_and_restores_sdpa_kernels():
+    before = list(torch._C._get_sdp_priority_order())
+    try:
+        prefer_attention_backend("cudnn")
+        order = list(torch._C._get_sdp_priority_order())
+        assert order[0] == int(torch.nn.attention.SDPBackend.CUDNN_ATTENTION)
+        assert sorted(order) == sorted(before)  # the others keep their places, none dropped
+        prefer_attention_backend("efficient")
+        assert torch._C._get_sdp_priority_order()[0] == int(
+            torch.nn.attention.SDPBackend.EFFICIENT_ATTENTION
+        )
+    finally:
+        prefer_attention_backend(None)
+    assert list(torch._C._get_sdp_priority_order()) == before
+    with pytest.raises(ValueError, match="attention backend must be one of flash"):
+        prefer_attention_backend("fastest")
+    q = torch.randn(2, 2, 16, 8)
+    assert attention_backend(q, q, q) in ("flash", "efficient", "cudnn", "math")
