@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from genlab.diffusion import NoiseSchedule, classifier_free_guidance, sample
+from genlab.diffusion import NoiseSchedule, Objective, classifier_free_guidance, sample
 from genlab.models.video_dit import VideoDiT
 
 SIZE, FRAMES, SIDE, SPEED = 32, 8, 4, 1
@@ -77,6 +77,20 @@ def score(video: torch.Tensor, labels: torch.Tensor) -> dict:
     }
 
 
+def save_grid(video: torch.Tensor, path: Path, scale: int = 4) -> None:
+    """Clips (B, 1, T, H, W) in [-1, 1] as one PNG: a row per clip, a column per frame."""
+    from PIL import Image
+
+    B, _, T, H, W = video.shape
+    pixels = ((video[:, 0].clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)  # (B, T, H, W)
+    grid = torch.full((B * (H + 2), T * (W + 2)), 128, dtype=torch.uint8)
+    for b in range(B):
+        for t in range(T):
+            grid[b * (H + 2) : b * (H + 2) + H, t * (W + 2) : t * (W + 2) + W] = pixels[b, t]
+    image = Image.fromarray(grid.numpy(), mode="L")
+    image.resize((image.width * scale, image.height * scale), Image.NEAREST).save(path)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -92,6 +106,12 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=1, help="torch threads (default %(default)s)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="write the results as JSON here")
+    p.add_argument(
+        "--grid",
+        default=None,
+        help="write 4 sampled clips per direction as PNG here (one per sampling mode: "
+        "NAME.first_frame.png, NAME.label_only.png; rows: left, left, ..., right; columns: frames)",
+    )
     args = p.parse_args(argv)
     for name in ("steps", "batch", "samples", "width", "depth", "threads"):
         if getattr(args, name) < 1:
@@ -105,7 +125,8 @@ def main(argv=None) -> int:
         input_size=SIZE, num_classes=2, context_dim=None, pooled_dim=None,
         attention=args.attention, frame_cond=True, max_frames=FRAMES,
     )  # fmt: skip
-    schedule = NoiseSchedule.create("cosine")
+    schedule = NoiseSchedule.create("cosine")  # with v-prediction, as world-t2v trains
+    objective = Objective(schedule, "v_prediction")
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0)
     n_params = sum(q.numel() for q in model.parameters())
     print(f"VideoDiT {args.attention}, {n_params / 1e6:.2f}M params, {args.steps} steps of "
@@ -124,7 +145,7 @@ def main(argv=None) -> int:
         given = (torch.rand(args.batch, generator=g) < 0.5).float()
         cond = {"labels": labels, "first_frame": x0[:, :, 0], "first_frame_given": given}
         pred = model(schedule.add_noise(x0, noise, t), t.float(), cond)
-        loss = F.mse_loss(pred, noise)
+        loss = F.mse_loss(pred, objective.training_target(x0, noise, t))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -147,8 +168,14 @@ def main(argv=None) -> int:
         denoise = classifier_free_guidance(model, cond, uncond, args.guidance)
         with torch.inference_mode():
             video = sample(denoise, (labels.shape[0], 1, FRAMES, SIZE, SIZE), schedule=schedule,
-                           sampler="ddim", num_inference_steps=20, generator=args.seed)  # fmt: skip
+                           prediction_type="v_prediction", sampler="ddim",
+                           num_inference_steps=20, generator=args.seed)  # fmt: skip
         results[mode] = score(video, labels)
+        if args.grid:
+            picks = torch.cat(
+                [video[:4], video[args.samples : args.samples + 4]]
+            )  # 4 left, 4 right
+            save_grid(picks, Path(args.grid).with_suffix(f".{mode}.png"))
         print(f"{mode:12s} " + "  ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
                                           for k, v in results[mode].items()), flush=True)  # fmt: skip
     real = clips(labels, g)
