@@ -4,7 +4,8 @@ Clips of 8 frames, 32×32, one channel: a white 4×4 square on black that moves 
 left or right, from a start drawn so that either direction fits (the first frame says nothing
 about the direction). The direction is a class label (0 left, 1 right; no text tower in the way).
 The model is `VideoDiT` with the world models' tokenization (4×4 patches, factored attention by
-default) and first-frame conditioning on half of the training clips, as `world-t2v` trains.
+default) and first-frame conditioning on half of the training clips, as `world-t2v` trains
+(v-prediction on a cosine schedule, AdamW with warm-up and a cosine decay, samples from an EMA).
 After training it samples 64 clips per direction, with the first frame given (image → video)
 and without (text → video), and reads the square's horizontal centroid in each frame:
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -99,6 +101,12 @@ def main(argv=None) -> int:
     p.add_argument("--batch", type=int, default=32, help="clips per step (default %(default)s)")
     p.add_argument("--lr", type=float, default=5e-4, help="AdamW rate (default %(default)s)")
     p.add_argument("--attention", choices=("factored", "full"), default="factored")
+    p.add_argument(
+        "--time-embedding",
+        choices=("sum", "separate"),
+        default="sum",
+        help="how tokens know their frame (VideoDiTConfig.time_embedding; default %(default)s)",
+    )
     p.add_argument("--width", type=int, default=96, help="hidden size (default %(default)s)")
     p.add_argument("--depth", type=int, default=4, help="blocks (default %(default)s)")
     p.add_argument("--samples", type=int, default=64, help="clips per direction and mode")
@@ -124,18 +132,25 @@ def main(argv=None) -> int:
         depth=args.depth, hidden_size=args.width, num_heads=4, patch_size=4, in_channels=1,
         input_size=SIZE, num_classes=2, context_dim=None, pooled_dim=None,
         attention=args.attention, frame_cond=True, max_frames=FRAMES,
+        time_embedding=args.time_embedding,
     )  # fmt: skip
     schedule = NoiseSchedule.create("cosine")  # with v-prediction, as world-t2v trains
     objective = Objective(schedule, "v_prediction")
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0)
+    # EMA of the weights (what is sampled), decay min(0.999, (1+n)/(10+n)) as genlab's Trainer
+    params = list(model.parameters())
+    ema = [q.detach().clone() for q in params]
     n_params = sum(q.numel() for q in model.parameters())
-    print(f"VideoDiT {args.attention}, {n_params / 1e6:.2f}M params, {args.steps} steps of "
-          f"{args.batch} clips", flush=True)  # fmt: skip
+    print(f"VideoDiT, {args.attention} attention, {args.time_embedding} time embedding, "
+          f"{n_params / 1e6:.2f}M params, {args.steps} steps of {args.batch} clips",
+          flush=True)  # fmt: skip
     start = time.perf_counter()
     losses = []
     bar = tqdm(range(args.steps), desc="train", unit="step")
     for step in bar:
-        lr = args.lr * min(1.0, (step + 1) / 100)
+        # 100 warm-up steps, then a cosine from lr down to lr/10 at the last step
+        done = max(0.0, (step - 100) / max(1, args.steps - 100))
+        lr = args.lr * min(1.0, (step + 1) / 100) * (0.55 + 0.45 * math.cos(math.pi * done))
         for group in opt.param_groups:
             group["lr"] = lr
         labels = torch.randint(0, 2, (args.batch,), generator=g)
@@ -150,13 +165,18 @@ def main(argv=None) -> int:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
+        with torch.no_grad():
+            torch._foreach_lerp_(ema, params, 1 - min(0.999, (1 + step) / (10 + step)))
         losses.append(float(loss.detach()))
         if step % 50 == 0:
             bar.set_postfix(loss=f"{sum(losses[-50:]) / len(losses[-50:]):.4f}")
     train_s = time.perf_counter() - start
 
+    with torch.no_grad():
+        for q, e in zip(params, ema, strict=True):
+            q.copy_(e)
     model.eval()
-    results = {"attention": args.attention, "params_m": n_params / 1e6, "steps": args.steps,
+    results = {"attention": args.attention, "time_embedding": args.time_embedding, "params_m": n_params / 1e6, "steps": args.steps,
                "batch": args.batch, "lr": args.lr, "train_s": train_s,
                "final_loss": sum(losses[-100:]) / len(losses[-100:])}  # fmt: skip
     labels = torch.arange(2).repeat_interleave(args.samples)

@@ -1,17 +1,12 @@
 """benchmarks/agent_accuracy.py end to end on a stand-in model that paints the world's rendering
 (wrong on the seeds single-shot generation and the agent's first round use)."""
 
-import importlib.util
 import json
-from pathlib import Path
 
+from benchmark_scripts import load_benchmark
 from test_agent_tools import painter_checkpoint
 
-_spec = importlib.util.spec_from_file_location(
-    "agent_accuracy", Path(__file__).parents[1] / "benchmarks" / "agent_accuracy.py"
-)
-bench = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench)
+bench = load_benchmark("agent_accuracy")
 
 
 def test_requests_cover_every_category_and_are_drawable():

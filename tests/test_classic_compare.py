@@ -1,11 +1,10 @@
 """benchmarks/compare_families.py: one table row and one grid row per model, with timing,
 parameters and the alignment figure of its domain."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import torch
+from benchmark_scripts import load_benchmark
 from PIL import Image
 
 from genlab.io import save_checkpoint
@@ -15,14 +14,9 @@ from genlab.models.vqvae import VQVAE, VQVAE_MODELS
 from genlab.text.tokenizer import Tokenizer
 from genlab.train.classic import ARTask, Condition, GANTask
 
-SCRIPT = Path(__file__).parents[1] / "benchmarks" / "compare_families.py"
-
 
 def _script():
-    spec = importlib.util.spec_from_file_location("compare_families", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("compare_families")
 
 
 def _tiny_models(tmp_path) -> list[str]:

@@ -1,14 +1,11 @@
 """benchmarks/compare_reports.py on small hand-made reports."""
 
-import importlib.util
 import json
 from pathlib import Path
 
-_spec = importlib.util.spec_from_file_location(
-    "compare_reports", Path(__file__).parents[1] / "benchmarks" / "compare_reports.py"
-)
-bench = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench)
+from benchmark_scripts import load_benchmark
+
+bench = load_benchmark("compare_reports")
 
 
 def _report(path: Path, satisfied: list[bool], prompts=None) -> Path:

@@ -1,13 +1,12 @@
 """benchmarks/samplers.py: its scoring on a pipeline that draws the prompt exactly, and a whole
 run on a tiny random text2image checkpoint."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from benchmark_scripts import load_benchmark
 from PIL import Image
 from test_diffusion_samplers import one_thread  # noqa: F401  (fixture)
 
@@ -18,11 +17,7 @@ from genlab.world import parse_prompt, realize, render
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-_spec = importlib.util.spec_from_file_location(
-    "samplers_benchmark", Path(__file__).parents[1] / "benchmarks" / "samplers.py"
-)
-bench = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench)
+bench = load_benchmark("samplers")
 
 
 class DrawingPipeline:
@@ -152,11 +147,7 @@ def test_benchmark_refuses_an_unknown_sampler_in_one_line(tiny_checkpoint, tmp_p
     assert err.startswith("genlab: error: --samplers") and "dpmpp_2m" in err
 
 
-_cpu_spec = importlib.util.spec_from_file_location(
-    "cpu_sampling_benchmark", Path(__file__).parents[1] / "benchmarks" / "cpu_sampling.py"
-)
-cpu_bench = importlib.util.module_from_spec(_cpu_spec)
-_cpu_spec.loader.exec_module(cpu_bench)
+cpu_bench = load_benchmark("cpu_sampling")
 
 
 def test_cpu_sampling_benchmark_times_each_config_and_checks_before_equals_after(

@@ -1,21 +1,15 @@
 """benchmarks/gpu_dit.py runs end to end on the CPU with --tiny: every measurement present,
 results written as JSON, the table printed, and bad options refused."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_dit.py"
+from benchmark_scripts import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("gpu_dit", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("gpu_dit")
 
 
 def test_tiny_run_measures_training_and_sampling_and_writes_json(bench, tmp_path, capsys):

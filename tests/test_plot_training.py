@@ -1,16 +1,10 @@
 """benchmarks/plot_training.py: a Trainer log becomes a loss/speed figure; bad logs are refused."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
+from benchmark_scripts import load_benchmark
 from PIL import Image
 
-_spec = importlib.util.spec_from_file_location(
-    "plot_training", Path(__file__).parent.parent / "benchmarks" / "plot_training.py"
-)
-plot = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(plot)
+plot = load_benchmark("plot_training")
 
 
 def test_a_real_trainer_log_is_plotted_with_its_skipped_steps(tmp_path, capsys):

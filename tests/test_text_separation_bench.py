@@ -1,16 +1,11 @@
 """benchmarks/text_separation.py on the bundled world-t2i and on an encoder with a word residual."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import torch
+from benchmark_scripts import load_benchmark
 
-_spec = importlib.util.spec_from_file_location(
-    "text_separation", Path(__file__).parents[1] / "benchmarks" / "text_separation.py"
-)
-bench = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench)
+bench = load_benchmark("text_separation")
 
 
 def test_bundled_tower_hardly_tells_relations_apart_but_does_colors(tmp_path, capsys):

@@ -1,22 +1,16 @@
 """benchmarks/video_direction_probe.py: its clips move as labelled, its scorer reads them right,
 and a tiny run trains, samples both ways and writes JSON."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 import torch
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "video_direction_probe.py"
+from benchmark_scripts import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def probe():
-    spec = importlib.util.spec_from_file_location("video_direction_probe", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("video_direction_probe")
 
 
 def test_clips_move_one_pixel_per_frame_in_the_labelled_direction(probe):

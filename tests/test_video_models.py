@@ -174,3 +174,20 @@ def test_a_model_without_frame_cond_ignores_a_first_frame_and_keeps_its_channels
     torch.testing.assert_close(
         model(x, t, cond), model(x, t, {**cond, "first_frame": torch.randn(1, 3, 16, 16)})
     )
+
+
+def test_separate_time_embedding_gives_the_frame_its_own_dimensions():
+    model = create_model("video-dit-tiny", time_embedding="separate")  # width 32: 24 + 8
+    pos = model.positions_3d(3, 2, 2)[0].reshape(3, 4, 32)  # (frames, patches, D)
+    space, time = pos[..., :24], pos[..., 24:]
+    assert torch.equal(space[0], space[2])  # the patch part is the same in every frame
+    assert torch.equal(time[:, 0], time[:, 3])  # the frame part is the same at every patch
+    assert not torch.equal(time[0], time[1])
+    summed = create_model("video-dit-tiny").positions_3d(3, 2, 2)[0].reshape(3, 4, 32)
+    assert not torch.equal(summed[0], summed[1])  # "sum": every dimension carries both
+    x = torch.randn(1, 3, 2, 16, 16)
+    assert model(x, torch.tensor([3.0]), text_cond(1)).shape == x.shape
+    with pytest.raises(InvalidArgument, match="multiple of 16"):
+        create_model("video-dit-tiny", hidden_size=40, time_embedding="separate")
+    with pytest.raises(InvalidArgument, match="time_embedding"):
+        create_model("video-dit-tiny", time_embedding="rotary")

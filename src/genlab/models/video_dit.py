@@ -24,6 +24,7 @@ from genlab.nn import (
 )
 
 ATTENTION_MODES = ("factored", "full")
+TIME_EMBEDDINGS = ("sum", "separate")
 
 
 @dataclass
@@ -41,6 +42,10 @@ class VideoDiTConfig(DiTConfig):
     # each frame's tokens see what frame 0 holds at every position (spatial attention can then
     # fetch a moved object from where it started). Absent from the condition = all zeros.
     frame_cond: bool = False
+    # How a token knows its frame: "sum" adds a 1-D sin-cos of the frame to the 2-D sin-cos of
+    # the patch in the same dimensions (the first models); "separate" gives the frame its own
+    # quarter of the dimensions (the patch the other three quarters), so neither blurs the other.
+    time_embedding: str = "sum"
 
 
 class VideoDiTBlock(nn.Module):
@@ -97,6 +102,11 @@ class VideoDiT(DiT):
     def __init__(self, config: VideoDiTConfig | None = None, **overrides):
         config = (config or VideoDiTConfig()).replace(**overrides)
         check_choice("attention", config.attention, ATTENTION_MODES)
+        check_choice("time_embedding", config.time_embedding, TIME_EMBEDDINGS)
+        if config.time_embedding == "separate" and config.hidden_size % 16:
+            raise InvalidArgument(
+                "hidden_size", "a multiple of 16 with time_embedding='separate'", config.hidden_size
+            )
         super().__init__(config)  # embedders, conditioning and final layer are DiT's own
         # Replace the 2D parts: patch embedding, blocks and the final layer's patch size.
         D, p, pt = config.hidden_size, config.patch_size, config.patch_size_t
@@ -114,11 +124,18 @@ class VideoDiT(DiT):
         self._init_weights()  # DiT's: Xavier linears, adaLN-Zero (every gate 0), zero final layer
 
     def positions_3d(self, t: int, h: int, w: int) -> torch.Tensor:
-        """(1, t*h*w, D): fixed 2D sin-cos of the patch position plus 1D sin-cos of the frame."""
+        """(1, t*h*w, D): fixed 2D sin-cos of the patch position and 1D sin-cos of the frame,
+        summed in the same D dimensions ("sum") or side by side in 3D/4 and D/4 ("separate")."""
         D = self.config.hidden_size
-        space = sincos_2d(h, w, D)  # (h*w, D)
-        time = sincos_1d(torch.arange(t), D).float()  # (t, D)
-        return (time[:, None, :] + space[None]).reshape(1, t * h * w, D).to(self.pos_embed.device)
+        if self.config.time_embedding == "separate":
+            space = sincos_2d(h, w, D - D // 4)[None].expand(t, h * w, D - D // 4)
+            time = sincos_1d(torch.arange(t), D // 4).float()[:, None].expand(t, h * w, D // 4)
+            pos = torch.cat([space, time], dim=-1)
+        else:
+            space = sincos_2d(h, w, D)  # (h*w, D)
+            time = sincos_1d(torch.arange(t), D).float()  # (t, D)
+            pos = time[:, None, :] + space[None]
+        return pos.reshape(1, t * h * w, D).to(self.pos_embed.device)
 
     def first_frame_channels(self, x: torch.Tensor, cond: dict | None) -> torch.Tensor:
         """(B, C + 1, T, H, W): cond["first_frame"] (B, C, H, W) repeated over time, then the
