@@ -36,6 +36,7 @@ from tqdm import tqdm
 
 from genlab.diffusion import NoiseSchedule, Objective, classifier_free_guidance, sample
 from genlab.models.video_dit import VideoDiT
+from genlab.train.trainer import EMA
 
 SIZE, FRAMES, SIDE, SPEED = 32, 8, 4, 1
 
@@ -137,9 +138,7 @@ def main(argv=None) -> int:
     schedule = NoiseSchedule.create("cosine")  # with v-prediction, as world-t2v trains
     objective = Objective(schedule, "v_prediction")
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0)
-    # EMA of the weights (what is sampled), decay min(0.999, (1+n)/(10+n)) as genlab's Trainer
-    params = list(model.parameters())
-    ema = [q.detach().clone() for q in params]
+    ema = EMA({"model": model}, decay=0.999, warmup=True)  # genlab's Trainer's: what is sampled
     n_params = sum(q.numel() for q in model.parameters())
     print(f"VideoDiT, {args.attention} attention, {args.time_embedding} time embedding, "
           f"{n_params / 1e6:.2f}M params, {args.steps} steps of {args.batch} clips",
@@ -165,19 +164,16 @@ def main(argv=None) -> int:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        with torch.no_grad():
-            torch._foreach_lerp_(ema, params, 1 - min(0.999, (1 + step) / (10 + step)))
+        ema.update()
         losses.append(float(loss.detach()))
         if step % 50 == 0:
             bar.set_postfix(loss=f"{sum(losses[-50:]) / len(losses[-50:]):.4f}")
     train_s = time.perf_counter() - start
 
-    with torch.no_grad():
-        for q, e in zip(params, ema, strict=True):
-            q.copy_(e)
     model.eval()
-    results = {"attention": args.attention, "time_embedding": args.time_embedding, "params_m": n_params / 1e6, "steps": args.steps,
-               "batch": args.batch, "lr": args.lr, "train_s": train_s,
+    results = {"attention": args.attention, "time_embedding": args.time_embedding,
+               "params_m": n_params / 1e6, "steps": args.steps, "batch": args.batch,
+               "lr": args.lr, "train_s": train_s,
                "final_loss": sum(losses[-100:]) / len(losses[-100:])}  # fmt: skip
     labels = torch.arange(2).repeat_interleave(args.samples)
     first = clips(labels, g)[:, :, 0]
@@ -186,7 +182,7 @@ def main(argv=None) -> int:
         cond = {"labels": labels, "first_frame": first, "first_frame_given": given}
         uncond = dict(cond, labels=torch.full_like(labels, 2))  # the learned null class
         denoise = classifier_free_guidance(model, cond, uncond, args.guidance)
-        with torch.inference_mode():
+        with ema.swapped_in(), torch.inference_mode():  # sample the EMA weights
             video = sample(denoise, (labels.shape[0], 1, FRAMES, SIZE, SIZE), schedule=schedule,
                            prediction_type="v_prediction", sampler="ddim",
                            num_inference_steps=20, generator=args.seed)  # fmt: skip

@@ -48,6 +48,14 @@ SDPA_BACKENDS = {
 }
 
 
+# torch's own order of SDPA kernels, read once at import (None where torch cannot reorder them).
+_SDPA_DEFAULT_ORDER = (
+    list(torch._C._get_sdp_priority_order())
+    if hasattr(torch._C, "_get_sdp_priority_order") and hasattr(torch._C, "_set_sdp_priority_order")
+    else None
+)
+
+
 def prefer_attention_backend(name: str | None) -> None:
     """Make SDPA try the `name` kernel first (then torch's usual order), for every later call,
     compiled graphs traced afterwards included; None restores torch's default order. On a GPU
@@ -55,22 +63,19 @@ def prefer_attention_backend(name: str | None) -> None:
     """
     from torch.nn.attention import SDPBackend
 
-    setter = getattr(torch._C, "_set_sdp_priority_order", None)
-    default = getattr(prefer_attention_backend, "_default", None)
-    if default is None and hasattr(torch._C, "_get_sdp_priority_order"):
-        default = prefer_attention_backend._default = list(torch._C._get_sdp_priority_order())
-    if name is None:
-        if setter is not None and default is not None:
-            setter(default)
-        return
-    if name not in SDPA_BACKENDS:
+    if name is not None and name not in SDPA_BACKENDS:
         raise ValueError(
             f"attention backend must be one of {', '.join(SDPA_BACKENDS)}, got {name!r}"
         )
-    if setter is None or default is None:
+    if _SDPA_DEFAULT_ORDER is None:
+        if name is None:
+            return
         raise RuntimeError(f"this torch ({torch.__version__}) cannot reorder SDPA's kernels")
-    first = int(getattr(SDPBackend, SDPA_BACKENDS[name]))
-    setter([first] + [b for b in default if b != first])
+    order = list(_SDPA_DEFAULT_ORDER)
+    if name is not None:
+        first = int(getattr(SDPBackend, SDPA_BACKENDS[name]))
+        order = [first] + [b for b in order if b != first]
+    torch._C._set_sdp_priority_order(order)
 
 
 def attention_backend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> str:

@@ -353,10 +353,9 @@ class Trainer:
                         f"{path}: {prefix}{key} has shape {tuple(value.shape)}, the model's "
                         f"{tuple(own[key].shape)}: not a model this recipe can start from"
                     )
-            used |= {prefix + k for k in theirs if k in own}
-            missing, _ = module.load_state_dict(
-                {k: v for k, v in theirs.items() if k in own}, strict=False
-            )
+            fit = {k: v for k, v in theirs.items() if k in own}
+            used |= {prefix + k for k in fit}
+            missing, _ = module.load_state_dict(fit, strict=False)
             new[name] = list(missing)
         if not used:
             raise CheckpointError(f"{path}: none of its tensors fit this recipe's models")
