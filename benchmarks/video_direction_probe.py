@@ -36,6 +36,7 @@ from tqdm import tqdm
 
 from genlab.diffusion import NoiseSchedule, Objective, classifier_free_guidance, sample
 from genlab.models.video_dit import VideoDiT
+from genlab.models.video_unet import VideoUNet
 from genlab.train.trainer import EMA
 
 SIZE, FRAMES, SIDE, SPEED = 32, 8, 4, 1
@@ -94,6 +95,25 @@ def save_grid(video: torch.Tensor, path: Path, scale: int = 4) -> None:
     image.resize((image.width * scale, image.height * scale), Image.NEAREST).save(path)
 
 
+def build_model(args) -> torch.nn.Module:
+    """The denoiser under test, label-conditioned (2 classes and the null), first frame given."""
+    if args.model == "unet":
+        # The image U-Net of the world models frame by frame, temporal attention after each
+        # stage; `--width` is its base channels, `--depth` is ignored.
+        return VideoUNet(
+            in_channels=1, model_channels=args.width, channel_mult=(1, 2, 2), num_res_blocks=1,
+            attention_levels=(2,), head_dim=args.width, temporal_head_dim=args.width,
+            num_classes=2, context_dim=None, pooled_dim=None, frame_cond=True,
+            max_frames=FRAMES,
+        )  # fmt: skip
+    return VideoDiT(
+        depth=args.depth, hidden_size=args.width, num_heads=4, patch_size=args.patch,
+        in_channels=1, input_size=SIZE, num_classes=2, context_dim=None, pooled_dim=None,
+        attention=args.attention, frame_cond=True, max_frames=FRAMES,
+        time_embedding=args.time_embedding,
+    )  # fmt: skip
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -101,14 +121,26 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=1500, help="training steps (default %(default)s)")
     p.add_argument("--batch", type=int, default=32, help="clips per step (default %(default)s)")
     p.add_argument("--lr", type=float, default=5e-4, help="AdamW rate (default %(default)s)")
-    p.add_argument("--attention", choices=("factored", "full"), default="factored")
+    p.add_argument(
+        "--model",
+        choices=("dit", "unet"),
+        default="dit",
+        help="the video DiT (default) or the video U-Net (genlab.models.video_unet)",
+    )
+    p.add_argument("--attention", choices=("factored", "full"), default="factored", help="DiT")
+    p.add_argument("--patch", type=int, default=4, help="DiT patch side (default %(default)s)")
     p.add_argument(
         "--time-embedding",
         choices=("sum", "separate"),
         default="sum",
         help="how tokens know their frame (VideoDiTConfig.time_embedding; default %(default)s)",
     )
-    p.add_argument("--width", type=int, default=96, help="hidden size (default %(default)s)")
+    p.add_argument(
+        "--width",
+        type=int,
+        default=96,
+        help="DiT hidden size, U-Net base channels (default %(default)s)",
+    )
     p.add_argument("--depth", type=int, default=4, help="blocks (default %(default)s)")
     p.add_argument("--samples", type=int, default=64, help="clips per direction and mode")
     p.add_argument("--guidance", type=float, default=3.0, help="CFG scale (default %(default)s)")
@@ -122,26 +154,23 @@ def main(argv=None) -> int:
         "NAME.first_frame.png, NAME.label_only.png; rows: left, left, ..., right; columns: frames)",
     )
     args = p.parse_args(argv)
-    for name in ("steps", "batch", "samples", "width", "depth", "threads"):
+    for name in ("steps", "batch", "samples", "width", "depth", "threads", "patch"):
         if getattr(args, name) < 1:
             p.error(f"--{name}: expected a positive integer, got {getattr(args, name)}")
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     g = torch.Generator().manual_seed(args.seed)
 
-    model = VideoDiT(
-        depth=args.depth, hidden_size=args.width, num_heads=4, patch_size=4, in_channels=1,
-        input_size=SIZE, num_classes=2, context_dim=None, pooled_dim=None,
-        attention=args.attention, frame_cond=True, max_frames=FRAMES,
-        time_embedding=args.time_embedding,
-    )  # fmt: skip
+    model = build_model(args)
     schedule = NoiseSchedule.create("cosine")  # with v-prediction, as world-t2v trains
     objective = Objective(schedule, "v_prediction")
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0)
     ema = EMA({"model": model}, decay=0.999, warmup=True)  # genlab's Trainer's: what is sampled
     n_params = sum(q.numel() for q in model.parameters())
-    print(f"VideoDiT, {args.attention} attention, {args.time_embedding} time embedding, "
-          f"{n_params / 1e6:.2f}M params, {args.steps} steps of {args.batch} clips",
+    kind = ("video U-Net, temporal attention after each stage" if args.model == "unet" else
+            f"VideoDiT, {args.attention} attention, {args.time_embedding} time embedding, "
+            f"{args.patch}x{args.patch} patches")  # fmt: skip
+    print(f"{kind}, {n_params / 1e6:.2f}M params, {args.steps} steps of {args.batch} clips",
           flush=True)  # fmt: skip
     start = time.perf_counter()
     losses = []
@@ -171,7 +200,7 @@ def main(argv=None) -> int:
     train_s = time.perf_counter() - start
 
     model.eval()
-    results = {"attention": args.attention, "time_embedding": args.time_embedding,
+    results = {"model": args.model, "patch": args.patch, "attention": args.attention, "time_embedding": args.time_embedding,
                "params_m": n_params / 1e6, "steps": args.steps, "batch": args.batch,
                "lr": args.lr, "train_s": train_s,
                "final_loss": sum(losses[-100:]) / len(losses[-100:])}  # fmt: skip

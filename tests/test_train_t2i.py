@@ -283,3 +283,35 @@ def test_a_recipe_can_start_from_an_exported_model_and_keep_its_new_parameters(t
                                                   progress=False))  # fmt: skip
     assert main([*args, "--init-from", video["model"]]) == 2
     assert "not a model this recipe can start from" in capsys.readouterr().err
+
+
+def test_the_tower_recipe_trains_the_towers_last_block_and_leaves_the_first_as_it_was(tmp_path):
+    """world-t2i-tower: the last block of world-clip's tower (its output norm and pooled
+    projection too) trains at 2.5× the rate beside the 10× residual; the first block and the
+    token table stay exactly as world-clip has them; a count of blocks the tower lacks is refused."""
+    from genlab.train import get_recipe
+    from genlab.train.text2image import unfreeze_tower
+    from genlab.train.trainer import Trainer
+
+    options = RecipeOptions(tiny=True, steps=4, out_dir=str(tmp_path), progress=False)
+    job = get_recipe("world-t2i-tower").build(options)
+    encoder = job.task.text_encoder
+    before = {k: v.clone() for k, v in encoder.state_dict().items()}
+    trainer = Trainer(job.task, job.data, job.config)
+    lr_of = {id(p): g["initial_lr"] for g in trainer.optimizers["main"].param_groups
+             for p in g["params"]}  # fmt: skip
+    lr = job.config.lr
+    assert lr_of[id(encoder.blocks[1].attn.qkv.weight)] == pytest.approx(2.5 * lr)
+    assert lr_of[id(encoder.pool_proj.weight)] == pytest.approx(2.5 * lr)
+    assert lr_of[id(encoder.word_residual.weight)] == pytest.approx(10 * lr)
+    assert id(encoder.blocks[0].attn.qkv.weight) not in lr_of
+    trainer.run()
+    after = encoder.state_dict()
+    assert not torch.equal(after["blocks.1.attn.qkv.weight"], before["blocks.1.attn.qkv.weight"])
+    for key in ("blocks.0.attn.qkv.weight", "blocks.0.mlp.fc1.weight", "token_embedding.weight"):
+        assert torch.equal(after[key], before[key]), key
+    assert "last 1 of 2 blocks" in job.config.extra["text tower"]
+    from genlab.errors import InvalidArgument
+
+    with pytest.raises(InvalidArgument, match="tower_layers_trained"):
+        unfreeze_tower(job.task, 3, 1.0, job.config)

@@ -184,3 +184,55 @@ def test_a_frame_conditioned_recipe_trains_the_first_frame_channels_and_refuses_
         assert bool(grad.abs().amax() > 0) == reached  # stills: no first frame to copy
     with pytest.raises(InvalidArgument, match="first_frame_prob"):
         TextToVideoTask(create_model("video-dit-tiny"), text, schedule, first_frame_prob=0.5)
+
+
+def test_the_video_unet_recipe_starts_as_world_t2i_frame_by_frame_and_trains(tmp_path):
+    """world-t2v-unet inflates the bundled world-t2i: before a step, its denoiser on a clip is
+    world-t2i's U-Net on each frame and its encoder reads prompts as world-t2i's does; a tiny
+    run trains the temporal layers, exports a video model that loads, and says where it began."""
+    from genlab.train import get_recipe
+
+    image = genlab.load("world-t2i", device="cpu")
+    options = RecipeOptions(tiny=True, steps=3, out_dir=str(tmp_path), progress=False)
+    job = get_recipe("world-t2v-unet").build(options)
+    denoiser, text = job.task.denoiser.eval(), job.task.text_encoder.eval()
+    prompts = ["a red circle above a blue square", "three green stars"]
+    torch.manual_seed(0)
+    with torch.no_grad():
+        ours, theirs = text.encode(prompts), image.text_encoder.encode(prompts)
+        torch.testing.assert_close(ours.tokens, theirs.tokens)
+        torch.testing.assert_close(ours.pooled, theirs.pooled)
+        cond = {"tokens": ours.tokens, "mask": ours.mask, "pooled": ours.pooled}
+        x, t = torch.randn(2, 3, 3, 16, 16), torch.tensor([50.0, 600.0])
+        video = denoiser(x, t, dict(cond, first_frame=torch.randn(2, 3, 16, 16)))
+        frames = torch.stack([image.denoiser(x[:, :, i], t, cond) for i in range(3)], dim=2)
+    torch.testing.assert_close(video, frames, atol=1e-4, rtol=1e-3)
+    assert "moving" in text.tokenizer.index  # the motion words were added
+
+    summary = run_recipe("world-t2v-unet", options)
+    pipe = genlab.load(summary["model"], device="cpu")
+    assert type(pipe.denoiser).__name__ == "VideoUNet"
+    assert any(
+        (pipe.denoiser.state_dict()[k] != 0).any() for k in pipe.denoiser.state_dict()
+        if k.startswith("temporal.") and k.endswith("proj.weight")
+    )  # fmt: skip
+    card = (tmp_path / "world-t2v-unet.md").read_text()
+    assert "started from" in card and "video-unet" in card
+    assert len(pipe("a red circle moving left", num_frames=4, seed=0, num_inference_steps=2)
+               .frames[0]) == 4  # fmt: skip
+
+
+def test_a_video_recipe_refuses_an_image_model_it_cannot_start_from():
+    import pytest
+
+    from genlab.errors import InvalidArgument
+    from genlab.train.video import WorldT2VSpec, build_world_t2v, image_model
+
+    with pytest.raises(InvalidArgument, match="U-Net denoiser"):
+        image_model("world-t2v")  # a video model, not a text-to-image U-Net
+    options = RecipeOptions(tiny=True, steps=1, progress=False)
+    bad = WorldT2VSpec(init_image="world-t2i", text_encoder="init-image")  # a DiT denoiser
+    with pytest.raises(InvalidArgument, match="init_image"):
+        build_world_t2v("bad", bad, options)
+    with pytest.raises(InvalidArgument, match="text_encoder"):
+        build_world_t2v("bad", WorldT2VSpec(text_encoder="init-image"), options)

@@ -48,6 +48,26 @@ class VideoDiTConfig(DiTConfig):
     time_embedding: str = "sum"
 
 
+def first_frame_channels(x: torch.Tensor, cond: dict | None) -> torch.Tensor:
+    """(B, C + 1, T, H, W) for a clip x (B, C, T, H, W): cond["first_frame"] (B, C, H, W) repeated
+    over time, then the "given" channel, cond["first_frame_given"] (B,) (default: all given);
+    zeros without a first frame. What video denoisers with `frame_cond` concatenate to their input.
+    """
+    B, C, T, H, W = x.shape
+    first = (cond or {}).get("first_frame")
+    if first is None:
+        return x.new_zeros(B, C + 1, T, H, W)
+    if tuple(first.shape) != (B, C, H, W):
+        raise InvalidArgument(
+            "first_frame", f"a tensor of shape {(B, C, H, W)}", tuple(first.shape)
+        )
+    given = (cond or {}).get("first_frame_given")
+    given = x.new_ones(B) if given is None else given.to(x.dtype)
+    first = first.to(x.dtype) * given[:, None, None, None]
+    flag = given[:, None, None, None, None].expand(B, 1, T, H, W)
+    return torch.cat([first[:, :, None].expand(B, C, T, H, W), flag], dim=1)
+
+
 class VideoDiTBlock(nn.Module):
     """adaLN-Zero block over tokens (B, T·N, D) of T frames with N patches each.
 
@@ -137,23 +157,6 @@ class VideoDiT(DiT):
             pos = time[:, None, :] + space[None]
         return pos.reshape(1, t * h * w, D).to(self.pos_embed.device)
 
-    def first_frame_channels(self, x: torch.Tensor, cond: dict | None) -> torch.Tensor:
-        """(B, C + 1, T, H, W): cond["first_frame"] (B, C, H, W) repeated over time, then the
-        "given" channel, cond["first_frame_given"] (B,) (default: all given); zeros without one."""
-        B, C, T, H, W = x.shape
-        first = (cond or {}).get("first_frame")
-        if first is None:
-            return x.new_zeros(B, C + 1, T, H, W)
-        if tuple(first.shape) != (B, C, H, W):
-            raise InvalidArgument(
-                "first_frame", f"a tensor of shape {(B, C, H, W)}", tuple(first.shape)
-            )
-        given = (cond or {}).get("first_frame_given")
-        given = x.new_ones(B) if given is None else given.to(x.dtype)
-        first = first.to(x.dtype) * given[:, None, None, None]
-        flag = given[:, None, None, None, None].expand(B, 1, T, H, W)
-        return torch.cat([first[:, :, None].expand(B, C, T, H, W), flag], dim=1)
-
     def forward(self, x: torch.Tensor, t: torch.Tensor, cond: dict | None = None) -> torch.Tensor:
         cfg = self.config
         p, pt = cfg.patch_size, cfg.patch_size_t
@@ -168,7 +171,7 @@ class VideoDiT(DiT):
             raise InvalidArgument("x_t", f"a width divisible by {p}", W)
         tt, h, w = T // pt, H // p, W // p
         if cfg.frame_cond:
-            x = torch.cat([x, self.first_frame_channels(x, cond)], dim=1)
+            x = torch.cat([x, first_frame_channels(x, cond)], dim=1)
         x = self.x_embedder(x).flatten(2).transpose(1, 2)  # (B, C, T, H, W) -> (B, tt*h*w, D)
         x = x + self.positions_3d(tt, h, w).to(x.dtype)
         c, context, mask = self.condition(t, cond)

@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from genlab.data.parallel import spawn_map
 from genlab.diffusion import NoiseSchedule, diffusion_loss
-from genlab.errors import check_choice
+from genlab.errors import InvalidArgument, check_choice
 from genlab.pipelines.text2image import Text2ImagePipeline
 from genlab.text import TextEncoder, Tokenizer
 from genlab.train.data import TensorSource
@@ -292,6 +292,11 @@ class WorldT2ISpec:
     min_snr_gamma: float | None = None
     text_encoder: str = "joint"  # see TEXT_ENCODER_SOURCES
     residual_lr_scale: float = 1.0  # the word residual's learning rate, × the recipe's
+    # A pretrained tower's last N blocks (with its output norm and pooled projection) train too,
+    # at tower_lr_scale × the recipe's rate: what a per-word residual cannot learn (a relation
+    # word's meaning depends on the objects around it) needs the tower's attention.
+    tower_layers_trained: int = 0
+    tower_lr_scale: float = 1.0
 
 
 TEXT_ENCODER_SOURCES = {
@@ -320,7 +325,18 @@ def pretrained_text_encoder(name: str, extra_words=(), word_residual: bool = Fal
     from genlab.eval.features import bundled_path
     from genlab.text.clip import DomainCLIP
 
-    text_encoder = DomainCLIP.load(bundled_path(name)).text_encoder
+    return frozen_tower(
+        DomainCLIP.load(bundled_path(name)).text_encoder, extra_words, word_residual
+    )
+
+
+def frozen_tower(
+    text_encoder: TextEncoder, extra_words=(), word_residual: bool = False
+) -> TextEncoder:
+    """`text_encoder` frozen as `pretrained_text_encoder` describes: the learned null, the word
+    residual (added if asked and absent) and the rows of `extra_words` it lacks stay trainable.
+    Also for a text-to-image model's own encoder (null and residual as that model trained them),
+    when a video model starts from it."""
     if word_residual:
         text_encoder = text_encoder.with_word_residual()
     known = len(text_encoder.tokenizer)
@@ -343,8 +359,31 @@ def speed_up_word_residual(task, scale: float, config: TrainConfig) -> None:
     """Train the text encoder's word residual (if it has one) at `scale` × the learning rate,
     and say so in the model card."""
     if task.text_encoder.word_residual is not None and scale != 1.0:
-        task.lr_scales = {"text_encoder.word_residual": scale}
+        task.lr_scales = {**task.lr_scales, "text_encoder.word_residual": scale}
         config.extra["word residual"] = f"learning rate × {scale:g} for the word residual"
+
+
+def unfreeze_tower(task, layers: int, scale: float, config: TrainConfig) -> None:
+    """Let a frozen tower's last `layers` transformer blocks train again, with the output norm
+    and pooled projection they feed, at `scale` × the learning rate; the model card says so."""
+    encoder = task.text_encoder
+    depth = len(encoder.blocks)
+    if isinstance(layers, bool) or not isinstance(layers, int) or not 0 <= layers <= depth:
+        raise InvalidArgument("tower_layers_trained", f"an integer from 0 to {depth}", layers)
+    if not layers:
+        return
+    for i in range(depth - layers, depth):
+        encoder.blocks[i].requires_grad_(True)
+    encoder.norm.requires_grad_(True)
+    encoder.pool_proj.requires_grad_(True)
+    if scale != 1.0:
+        prefixes = [f"text_encoder.blocks.{i}." for i in range(depth - layers, depth)]
+        prefixes += ["text_encoder.norm.", "text_encoder.pool_proj."]
+        task.lr_scales = {**task.lr_scales, **dict.fromkeys(prefixes, scale)}
+    config.extra["text tower"] = (
+        f"its last {layers} of {depth} blocks, output norm and pooled projection trained "
+        f"(learning rate × {scale:g})"
+    )
 
 
 # The bundled world-t2i's denoiser (≈1.9M, 0.67 GFLOPs per image): small enough to sample fast
@@ -417,7 +456,11 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options:
         name=name,
         image_size=size,
         sample_prompts=sample_prompts(4 if tiny else 16),
-        text_encoder_source=TEXT_ENCODER_SOURCES[spec.text_encoder],
+        text_encoder_source=TEXT_ENCODER_SOURCES[spec.text_encoder].replace(
+            "frozen", f"frozen but for its last {spec.tower_layers_trained} block(s)"
+        )
+        if spec.tower_layers_trained
+        else TEXT_ENCODER_SOURCES[spec.text_encoder],
     )
     config = TrainConfig(
         steps=20 if tiny else spec.steps,
@@ -445,6 +488,12 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options:
         "corpus build time": f"{build_s:.0f} s",
     }
     speed_up_word_residual(task, spec.residual_lr_scale, config)
+    if spec.tower_layers_trained:
+        if spec.text_encoder == "joint":
+            raise InvalidArgument(
+                "tower_layers_trained", "0 with a jointly trained encoder (it all trains)", 1
+            )
+        unfreeze_tower(task, spec.tower_layers_trained, spec.tower_lr_scale, config)
     if not tiny:  # counting takes seconds: worth it for the real model's card only
         flops = forward_flops(denoiser, text_encoder.width, size, spec.max_length)
         config.extra["denoiser forward FLOPs per image"] = f"{flops / 1e9:.2f} GFLOPs"
@@ -490,3 +539,19 @@ def world_t2i_words(options: RecipeOptions) -> TrainJob:
         residual_lr_scale=10.0,
     )
     return build_world_t2i("world-t2i-words", spec, TINY_UNET, options)
+
+
+@register_recipe("world-t2i-tower", takes=("scenes",))
+def world_t2i_tower(options: RecipeOptions) -> TrainJob:
+    """world-t2i-words with the text tower's last block (and its output norm and pooled
+    projection) trained too, at 2.5× the rate: the tower's attention, which can tie "above" to
+    the objects around it, learns from the denoiser's loss. Meant to go on from the bundled
+    weights (--init-from world-t2i --scenes focus)."""
+    spec = replace(
+        gpu_spec("unet-world-s", UNET_WORLD, lr=8e-4),
+        text_encoder="world-clip+words",
+        residual_lr_scale=10.0,
+        tower_layers_trained=1,
+        tower_lr_scale=2.5,
+    )
+    return build_world_t2i("world-t2i-tower", spec, TINY_UNET, options)

@@ -158,8 +158,8 @@ def _render_clips(job) -> dict[tuple[int, int], np.ndarray]:
 
 
 class TextToVideoTask(Task):
-    """ε/v/x₀ diffusion loss of `video_dit(x_t, t, text_encoder(caption))` over clips
-    (B, 3, T, H, W), both trained jointly, with 10% of captions dropped to the learned null
+    """ε/v/x₀ diffusion loss of `denoiser(x_t, t, text_encoder(caption))` (a video DiT or U-Net)
+    over clips (B, 3, T, H, W), both trained jointly, with 10% of captions dropped to the learned null
     (classifier-free guidance, Ho & Salimans 2022). Batches: `videos` uint8 (B, T, H, W, 3),
     `tokens` (B, L)."""
 
@@ -237,7 +237,6 @@ class TextToVideoTask(Task):
         return self.pipeline.checkpoint()
 
     def model_card(self) -> str:
-        cfg = self.denoiser.config
         stages = "; ".join(
             f"from step {s.start_step}: {'/'.join(map(str, s.lengths))} frames" for s in self.stages
         )
@@ -247,8 +246,7 @@ class TextToVideoTask(Task):
                 f"({self.pipeline.valid_frames[0]}–{self.pipeline.max_frames} frames, default "
                 f"{self.pipeline.num_frames}) of the built-in world from text prompts.",
                 "",
-                f"- denoiser: `video-dit` ({cfg.attention} attention), depth {cfg.depth}, width "
-                f"{cfg.hidden_size}, patch {cfg.patch_size_t}×{cfg.patch_size}×{cfg.patch_size}, "
+                f"- denoiser: {describe_denoiser(self.denoiser)}, "
                 f"{_count(self.denoiser):,} parameters",
                 f"- text encoder: {_count(self.text_encoder):,} parameters, "
                 f"{len(self.text_encoder.tokenizer)} words",
@@ -263,6 +261,21 @@ class TextToVideoTask(Task):
                 "```",
             ]
         )
+
+
+def describe_denoiser(denoiser: torch.nn.Module) -> str:
+    """One line of a model card: the video denoiser's architecture and sizes."""
+    cfg = denoiser.config
+    if cfg.arch == "video-unet":
+        return (
+            f"`video-unet` (the image U-Net frame by frame, temporal attention after each stage), "
+            f"{cfg.model_channels} base channels × {'-'.join(map(str, cfg.channel_mult))}, "
+            f"{cfg.num_res_blocks} res block(s) per level"
+        )
+    return (
+        f"`video-dit` ({cfg.attention} attention), depth {cfg.depth}, width {cfg.hidden_size}, "
+        f"patch {cfg.patch_size_t}×{cfg.patch_size}×{cfg.patch_size}"
+    )
 
 
 def _count(module: torch.nn.Module) -> int:
@@ -302,7 +315,14 @@ class WorldT2VSpec:
         default_factory=lambda: dict(hidden_size=96, depth=3, num_heads=4, patch_size=8)
     )
     attention: str = "factored"
-    text_encoder: str = "joint"  # or "world-clip": its frozen tower, motion words added (trained)
+    # "video-dit", or "video-unet": an image U-Net frame by frame with temporal attention
+    denoiser_arch: str = "video-dit"
+    # A text-to-image model (a bundled name or a file) whose U-Net the video U-Net starts from
+    # (inflated: temporal layers new, zero at the start) and whose text encoder it reads.
+    init_image: str | None = None
+    # "joint", "world-clip" (its frozen tower, motion words added and trained), "world-clip+words"
+    # (and a trainable per-word residual) or "init-image" (init_image's encoder, frozen the same)
+    text_encoder: str = "joint"
     text_width: int = 96
     text_depth: int = 2
     text_heads: int = 4
@@ -324,6 +344,24 @@ class WorldT2VSpec:
 
 
 TINY = dict(hidden_size=32, depth=1, num_heads=2, patch_size=4)
+TINY_UNET = dict(
+    model_channels=16, channel_mult=(1, 2), num_res_blocks=1, attention_levels=(1,), head_dim=16,
+    temporal_head_dim=16,
+)  # fmt: skip
+
+
+def image_model(name_or_path: str):
+    """A text-to-image pipeline with a U-Net, for a video U-Net to start from (its weights)."""
+    import genlab
+    from genlab.models.unet import UNet
+    from genlab.pipelines.text2image import Text2ImagePipeline
+
+    pipe = genlab.load(name_or_path)
+    if not isinstance(pipe, Text2ImagePipeline) or type(pipe.denoiser) is not UNet:
+        raise InvalidArgument(
+            "init_image", "a text-to-image model with a U-Net denoiser", name_or_path
+        )
+    return pipe
 
 
 def build_world_t2v(name: str, spec: WorldT2VSpec, options: RecipeOptions) -> TrainJob:
@@ -333,10 +371,34 @@ def build_world_t2v(name: str, spec: WorldT2VSpec, options: RecipeOptions) -> Tr
     t_start = time.monotonic()
     tiny = options.tiny
     resolve_device(options.device)  # fail now if CUDA is asked for and absent
-    check_choice("text_encoder", spec.text_encoder, ("joint", "world-clip", "world-clip+words"))
+    check_choice(
+        "text_encoder", spec.text_encoder, ("joint", "world-clip", "world-clip+words", "init-image")
+    )
+    check_choice("denoiser_arch", spec.denoiser_arch, ("video-dit", "video-unet"))
+    image = None
+    if spec.init_image is not None:
+        if spec.denoiser_arch != "video-unet" or spec.text_encoder != "init-image":
+            raise InvalidArgument(
+                "init_image",
+                "a video-unet denoiser reading the image model's text encoder (text_encoder="
+                "'init-image')",
+                f"{spec.denoiser_arch}, text_encoder={spec.text_encoder!r}",
+            )
+        image = image_model(spec.init_image)
+    elif spec.text_encoder == "init-image":
+        raise InvalidArgument("text_encoder", "'init-image' only with an init_image", "no image")
     tokenizer = video_vocabulary()
     torch.manual_seed(options.seed)
-    if spec.text_encoder.startswith("world-clip"):  # at every scale: it is small
+    if image is not None:  # the image model's encoder (its null and word residual) + motion words
+        from genlab.train.text2image import frozen_tower
+
+        text_encoder = frozen_tower(
+            image.text_encoder,
+            extra_words=tokenizer.vocab,
+            word_residual=image.text_encoder.word_residual is not None,
+        )
+        tokenizer = text_encoder.tokenizer
+    elif spec.text_encoder.startswith("world-clip"):  # at every scale: it is small
         from genlab.train.text2image import pretrained_text_encoder
 
         text_encoder = pretrained_text_encoder(
@@ -351,16 +413,28 @@ def build_world_t2v(name: str, spec: WorldT2VSpec, options: RecipeOptions) -> Tr
             text_kw = dict(width=32, depth=1, num_heads=2)
         text_encoder = TextEncoder(vocab=tokenizer.vocab, max_length=spec.max_length, **text_kw)
     size = 16 if tiny else spec.image_size
-    denoiser = create_model(
-        "video-dit-world-s",
-        **(TINY if tiny else spec.denoiser),
-        attention=spec.attention,
+    video = dict(
         frame_cond=spec.first_frame_prob > 0,
-        input_size=size,
         max_frames=spec.max_frames,
         context_dim=text_encoder.width,
         pooled_dim=text_encoder.width,
     )
+    if image is not None:  # the image U-Net's sizes at every scale: its weights must fit
+        fields = {k: v for k, v in image.denoiser.config.to_dict().items() if k != "arch"}
+        denoiser = create_model("video-unet-world-s", **{**fields, **video})
+        new = denoiser.load_image_weights(image.denoiser.state_dict())
+    elif spec.denoiser_arch == "video-unet":
+        denoiser = create_model(
+            "video-unet-world-s", **(TINY_UNET if tiny else spec.denoiser), **video
+        )
+    else:
+        denoiser = create_model(
+            "video-dit-world-s",
+            **(TINY if tiny else spec.denoiser),
+            attention=spec.attention,
+            input_size=size,
+            **video,
+        )
     config = TrainConfig(
         steps=12 if tiny else spec.steps,
         batch_size=4 if tiny else spec.batch_size,
@@ -414,6 +488,8 @@ def build_world_t2v(name: str, spec: WorldT2VSpec, options: RecipeOptions) -> Tr
             "world-clip": "world-clip's text tower, frozen; the words it lacks added and trained",
             "world-clip+words": "world-clip's text tower, frozen; the words it lacks added and "
             "trained; a trainable per-word vector on its output tokens (zero at the start)",
+            "init-image": f"{spec.init_image}'s (world-clip's tower with that model's null and "
+            "word residual, trained on), frozen; the words it lacks added and trained",
         }.get(spec.text_encoder, "trained jointly with the denoiser"),
         "progressive stages": ", ".join(
             f"step {s.start_step}: {'/'.join(map(str, s.lengths))} frames" for s in stages
@@ -424,6 +500,11 @@ def build_world_t2v(name: str, spec: WorldT2VSpec, options: RecipeOptions) -> Tr
         else "none",
         "setup time": f"{time.monotonic() - t_start:.0f} s",
     }
+    if image is not None:
+        config.extra["started from"] = (
+            f"the U-Net and text encoder of {spec.init_image} (image → video inflation: "
+            f"{len(new)} new temporal-layer tensors, zero-initialised outputs)"
+        )
     from genlab.train.text2image import speed_up_word_residual
 
     speed_up_word_residual(task, spec.residual_lr_scale, config)
@@ -541,6 +622,47 @@ def world_t2v_words_cpu(options: RecipeOptions) -> TrainJob:
     )
     job = build_world_t2v("world-t2v-words", spec, options)
     job.config.recipe, job.config.export_name = "world-t2v-words-cpu", "world-t2v-words"
+    return job
+
+
+def _unet_spec() -> WorldT2VSpec:
+    # The bundled world-t2i's U-Net, inflated: it draws the world's objects from the first step,
+    # so there is no stage of still images and a lower rate than a model learning from scratch.
+    # The toy probe (benchmarks/video_direction_probe.py --model unet) is why: at its scale the
+    # video DiT learned no direction, the U-Net with temporal attention did.
+    return replace(
+        _world_t2v_spec(),
+        denoiser_arch="video-unet",
+        denoiser={},
+        init_image="world-t2i",
+        text_encoder="init-image",
+        residual_lr_scale=10.0,
+        stages=((0.0, (4,)), (0.1, (8, 12, 16))),
+        steps=3000,
+        decay_steps=800,
+        batch_size=64,
+        lr=3e-4,
+        warmup_steps=200,
+    )
+
+
+@register_recipe("world-t2v-unet")
+def world_t2v_unet(options: RecipeOptions) -> TrainJob:
+    """A video U-Net started from the bundled world-t2i (GPU): its U-Net frame by frame with
+    temporal attention after each stage (zero at the start) and its text encoder (motion words
+    added), first-frame conditioned on 60% of clips, batch 64 of 4-, then 8/12/16-frame clips."""
+    return build_world_t2v("world-t2v-unet", _unet_spec(), options)
+
+
+@register_recipe("world-t2v-unet-cpu")
+def world_t2v_unet_cpu(options: RecipeOptions) -> TrainJob:
+    """world-t2v-unet on a CPU: 8-frame clips only, batch 8, 1,000 steps."""
+    spec = replace(
+        _unet_spec(), stages=((0.0, (8,)),), steps=1000, decay_steps=250, batch_size=8,
+        warmup_steps=50, corpus=8000,
+    )  # fmt: skip
+    job = build_world_t2v("world-t2v-unet", spec, options)
+    job.config.recipe = "world-t2v-unet-cpu"
     return job
 
 

@@ -1,0 +1,225 @@
+"""Video U-Net: the image U-Net applied to every frame, with temporal attention after each of its
+stages (a "(2+1)D" or inflated U-Net, as in Video Diffusion Models, Make-A-Video, AnimateDiff and
+Stable Video Diffusion).
+
+Frames are folded into the batch, so the spatial layers (convolutions, self- and cross-attention)
+are exactly the image U-Net's; between them, each pixel of each feature map attends across the
+clip's frames. Every temporal layer ends in a zero-initialised projection, so a new video U-Net is
+the image U-Net frame by frame and can start from an image model's weights
+(`VideoUNet.load_image_weights`): it draws what the image model draws from its first step and
+only has to learn the motion.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from genlab.errors import CheckpointError, InvalidArgument
+from genlab.models.registry import register_architecture, register_models
+from genlab.models.unet import UNet, UNetConfig
+from genlab.models.video_dit import first_frame_channels
+from genlab.nn import (
+    Attention,
+    ResBlock,
+    compile_blocks,
+    group_norm,
+    maybe_checkpoint,
+    require_cond,
+    sincos_1d,
+    zero_,
+)
+
+
+@dataclass
+class VideoUNetConfig(UNetConfig):
+    """A U-Net over clips (B, C, T, H, W). The image U-Net's fields, plus: `max_frames`, the
+    longest clip the model is meant to produce (a pipeline check); `frame_cond`, the clean first
+    frame and a 0/1 "given" channel concatenated to every frame's input (image → video, as for
+    `VideoDiTConfig`); `temporal_head_dim`, the width of a temporal attention head."""
+
+    arch = "video-unet"
+    attention: str = "factored"  # spatial (the image U-Net's), then temporal: the only layout
+    max_frames: int = 16
+    frame_cond: bool = False
+    temporal_head_dim: int = 32
+
+    @property
+    def patch_size_t(self) -> int:
+        """Frames per temporal patch: every frame is its own (what pipelines read of a denoiser)."""
+        return 1
+
+
+class TemporalAttention(nn.Module):
+    """Attention across frames at each position of a feature map (B·T, C, H, W) → the same.
+
+    GN → + 1-D sin-cos of the frame index → multi-head self-attention over the T frames of each
+    pixel → zero-initialised output projection → + input: the identity at initialisation.
+    """
+
+    def __init__(self, channels: int, head_dim: int):
+        super().__init__()
+        self.norm = group_norm(channels)
+        self.attn = Attention(channels, max(1, channels // head_dim))
+        zero_(self.attn.proj)
+
+    def forward(self, x: torch.Tensor, frames: int) -> torch.Tensor:
+        BT, C, H, W = x.shape
+        B = BT // frames
+        h = self.norm(x)
+        # (B·T, C, H, W) -> (B·H·W, T, C): one sequence of T frames per pixel
+        h = h.reshape(B, frames, C, H, W).permute(0, 3, 4, 1, 2).reshape(B * H * W, frames, C)
+        h = h + sincos_1d(torch.arange(frames, device=x.device), C).to(h.dtype)
+        h = self.attn(h)
+        h = h.reshape(B, H, W, frames, C).permute(0, 3, 4, 1, 2).reshape(BT, C, H, W)
+        return x + h
+
+
+def _stage_channels(stage: nn.Module) -> int | None:
+    """Output channels of a U-Net stage: those of its last ResBlock (None: a stage without one)."""
+    blocks = [m for m in stage if isinstance(m, ResBlock)]
+    return blocks[-1].conv2.out_channels if blocks else None
+
+
+class VideoUNet(UNet):
+    """`model(x_t, t, cond) -> prediction` with x_t (B, C, T, H, W); cond as for UNet, plus
+    "first_frame" (B, C, H, W) and "first_frame_given" (B,) with `frame_cond`. A single image is a
+    one-frame clip (B, C, 1, H, W) (progressive training starts there)."""
+
+    def __init__(self, config: VideoUNetConfig | None = None, **overrides):
+        config = (config or VideoUNetConfig()).replace(**overrides)
+        if config.attention != "factored":
+            raise InvalidArgument("attention", "'factored' for a video U-Net", config.attention)
+        if config.temporal_head_dim < 1:
+            raise InvalidArgument(
+                "temporal_head_dim", "a positive integer", config.temporal_head_dim
+            )
+        super().__init__(config)
+        mc = config.model_channels
+        if config.frame_cond:  # the first frame's C channels and the "given" flag, to every frame
+            c_in = 2 * config.in_channels + 1
+            self.input_blocks[0][0] = nn.Conv2d(c_in, mc, 3, padding=1)
+        # One temporal layer after every stage with a ResBlock (the input conv and the
+        # down-sampling stages have none), keyed by where it sits.
+        self.temporal = nn.ModuleDict()
+        stages = {
+            "input": self.input_blocks,
+            "middle": self.middle_block,
+            "output": self.output_blocks,
+        }
+        for part, blocks in stages.items():
+            for i, stage in enumerate(blocks):
+                ch = _stage_channels(stage)
+                if ch is not None:
+                    self.temporal[f"{part}_{i}"] = TemporalAttention(ch, config.temporal_head_dim)
+        if config.channels_last:
+            self.to(memory_format=torch.channels_last)
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, cond: dict | None = None) -> torch.Tensor:
+        cond = cond or {}
+        cfg, f = self.config, self.downsample_factor
+        if x.ndim != 5 or x.shape[1] != cfg.in_channels or x.shape[3] % f or x.shape[4] % f:
+            raise InvalidArgument(
+                "x_t",
+                f"(B, {cfg.in_channels}, T, H, W) with H and W divisible by {f}",
+                tuple(x.shape),
+            )
+        B, C, T, H, W = x.shape
+        if cfg.frame_cond:
+            x = torch.cat([x, first_frame_channels(x, cond)], dim=1)
+        h = x.transpose(1, 2).reshape(B * T, x.shape[1], H, W)  # frames folded into the batch
+        if cfg.channels_last:
+            h = h.contiguous(memory_format=torch.channels_last)
+        # One embedding per clip (label dropout draws once per clip), repeated for its frames.
+        emb = self.embedding(t, cond).repeat_interleave(T, dim=0)
+        context = mask = None
+        if cfg.context_dim is not None:
+            context = require_cond(cond, "tokens").repeat_interleave(T, dim=0)
+            mask = cond.get("mask")
+            mask = None if mask is None else mask.repeat_interleave(T, dim=0)
+        ckpt = cfg.gradient_checkpointing and self.training
+
+        def run(key, stage, h):
+            h = maybe_checkpoint(stage, h, emb, context, mask, enabled=ckpt)
+            if key in self.temporal:
+                h = maybe_checkpoint(self.temporal[key], h, T, enabled=ckpt)
+            return h
+
+        hs = []
+        for i, stage in enumerate(self.input_blocks):
+            h = run(f"input_{i}", stage, h)
+            hs.append(h)
+        h = run("middle_0", self.middle_block[0], h)
+        for i, stage in enumerate(self.output_blocks):
+            h = run(f"output_{i}", stage, torch.cat([h, hs.pop()], dim=1))
+        out = self.conv_out(self.out(h))  # (B·T, C_out, H, W)
+        return out.reshape(B, T, out.shape[1], H, W).transpose(1, 2)
+
+    @torch.no_grad()
+    def load_image_weights(self, state: dict[str, torch.Tensor]) -> list[str]:
+        """Inflate an image U-Net: take every tensor of its state dict (`UNet.state_dict()` names)
+        into the same spatial layer; with `frame_cond` the input convolution's first-frame
+        channels start at zero, so the model begins as the image model frame by frame. Returns the
+        parameters the image model did not have (the temporal layers). A tensor of another shape,
+        or a state dict that is not an image U-Net's, is an error."""
+        own = self.state_dict()
+        conv_in = "input_blocks.0.0.weight"
+        taken = set()
+        for key, value in state.items():
+            if key not in own:
+                raise CheckpointError(f"image weights: {key!r} is not a layer of this video U-Net")
+            target = own[key]
+            if (
+                key == conv_in
+                and self.config.frame_cond
+                and value.shape[1] * 2 + 1 == target.shape[1]
+            ):
+                target.zero_()
+                target[:, : value.shape[1]].copy_(value)
+            elif target.shape != value.shape:
+                raise CheckpointError(
+                    f"image weights: {key} has shape {tuple(value.shape)}, this video U-Net's "
+                    f"{tuple(target.shape)}"
+                )
+            else:
+                target.copy_(value)
+            taken.add(key)
+        new = sorted(k for k in own if k not in taken)
+        if any(not k.startswith("temporal.") for k in new):
+            missing = [k for k in new if not k.startswith("temporal.")]
+            raise CheckpointError(
+                f"image weights: no tensor for {missing[0]} ({len(missing)} missing)"
+            )
+        return new
+
+    def compile(self, **compile_kwargs) -> bool:
+        """Compile the stages and the temporal layers in place (regional compilation)."""
+        return compile_blocks(
+            self,
+            [
+                self.input_blocks,
+                self.middle_block,
+                self.output_blocks,
+                list(self.temporal.values()),
+            ],
+            **compile_kwargs,
+        )
+
+
+# Text-conditioned pixel models for the world's 32×32 clips; "world-s" is world-t2i's U-Net
+# (context and pooled width 128: world-clip's text tower), so it can start from those weights.
+# fmt: off
+VIDEO_UNET_MODELS: dict[str, dict] = {
+    "video-unet-tiny":    dict(model_channels=16, channel_mult=(1, 2), num_res_blocks=1,
+                               attention_levels=(1,), head_dim=16, temporal_head_dim=16,
+                               context_dim=32, pooled_dim=32),
+    "video-unet-world-s": dict(model_channels=32, channel_mult=(1, 2, 2), num_res_blocks=1,
+                               attention_levels=(1, 2), head_dim=32, context_dim=128,
+                               pooled_dim=128),
+}
+# fmt: on
+
+register_architecture(VideoUNetConfig, VideoUNet)
+register_models(VideoUNetConfig.arch, VIDEO_UNET_MODELS)

@@ -1,0 +1,129 @@
+"""The video U-Net: the image U-Net frame by frame plus temporal attention. It keeps the clip shape,
+mixes frames only through its temporal layers, starts as an image U-Net's weights exactly (the
+inflation that lets a video model begin from world-t2i), and refuses weights that do not fit."""
+
+import pytest
+import torch
+
+from genlab.errors import CheckpointError, InvalidArgument
+from genlab.models import create_model
+from genlab.models.video_unet import VideoUNet
+
+IMAGE_FIELDS = dict(
+    model_channels=16,
+    channel_mult=(1, 2),
+    num_res_blocks=1,
+    attention_levels=(1,),
+    head_dim=16,
+    context_dim=32,
+    pooled_dim=32,
+)
+
+
+def text_cond(B, width=32, L=5):
+    return {
+        "tokens": torch.randn(B, L, width),
+        "mask": torch.ones(B, L, dtype=torch.bool),
+        "pooled": torch.randn(B, width),
+    }
+
+
+def randomise(model):
+    torch.manual_seed(1)
+    for p in model.parameters():  # leave the zero inits so that every branch is active
+        torch.nn.init.normal_(p, std=0.05)
+    return model
+
+
+def test_predicts_a_clip_of_its_input_shape_for_any_length_and_starts_at_zero():
+    model = create_model("video-unet-tiny")
+    for T in (1, 3, 8):
+        x = torch.randn(2, 3, T, 16, 16)
+        out = model(x, torch.tensor([10.0, 900.0]), text_cond(2))
+        assert out.shape == x.shape
+        assert torch.count_nonzero(out) == 0  # the U-Net's zeroed output convolution
+
+
+def test_frames_meet_only_in_the_temporal_layers():
+    model = randomise(create_model("video-unet-tiny")).eval()
+    cond, t = text_cond(1), torch.tensor([100.0])
+    x = torch.randn(1, 3, 4, 16, 16)
+    y = x.clone()
+    y[:, :, 3] += 1.0  # change the last frame only
+    with torch.no_grad():
+        changed = (model(x, t, cond) - model(y, t, cond)).abs().amax(dim=(0, 1, 3, 4))
+        assert (changed[:3] > 0).all()
+        for layer in model.temporal.values():  # without them each frame is on its own
+            layer.attn.proj.weight.zero_()
+            layer.attn.proj.bias.zero_()
+        changed = (model(x, t, cond) - model(y, t, cond)).abs().amax(dim=(0, 1, 3, 4))
+    assert torch.all(changed[:3] == 0) and changed[3] > 0
+
+
+def test_the_temporal_layers_know_the_order_of_the_frames():
+    """Reversing the clip must not just reverse the output: frame positions reach attention."""
+    model = randomise(create_model("video-unet-tiny")).eval()
+    for p in model.temporal.parameters():  # attention far from uniform, as after training
+        torch.nn.init.normal_(p, std=0.5)
+    cond, t = text_cond(1), torch.tensor([300.0])
+    x = torch.randn(1, 3, 4, 16, 16)
+    with torch.no_grad():
+        forward = model(x, t, cond)
+        backward = model(x.flip(2), t, cond).flip(2)
+    assert (forward - backward).abs().max() > 0.01 * forward.abs().max()
+
+
+@pytest.mark.parametrize("frame_cond", [False, True])
+def test_inflated_from_an_image_unet_it_is_that_unet_frame_by_frame(frame_cond):
+    image = randomise(create_model("unet-tiny", **IMAGE_FIELDS)).eval()
+    video = create_model("video-unet-tiny", frame_cond=frame_cond).eval()
+    new = video.load_image_weights(image.state_dict())
+    assert new and all(k.startswith("temporal.") for k in new)
+    cond = text_cond(2)
+    x, t = torch.randn(2, 3, 5, 16, 16), torch.tensor([30.0, 700.0])
+    if frame_cond:
+        cond["first_frame"] = torch.randn(2, 3, 16, 16)  # zero weights on it: no effect yet
+    with torch.no_grad():
+        out = video(x, t, cond)
+        per_frame = torch.stack([image(x[:, :, i], t, cond) for i in range(5)], dim=2)
+    torch.testing.assert_close(out, per_frame, atol=1e-5, rtol=1e-4)
+
+
+def test_a_frame_conditioned_video_unet_sees_the_first_frame_in_every_frame():
+    model = randomise(create_model("video-unet-tiny", frame_cond=True)).eval()
+    cond, t = text_cond(1), torch.tensor([500.0])
+    x = torch.randn(1, 3, 3, 16, 16)
+    first = torch.randn(1, 3, 16, 16)
+    with torch.no_grad():
+        plain = model(x, t, cond)
+        given = model(x, t, dict(cond, first_frame=first))
+        not_given = model(x, t, dict(cond, first_frame=first, first_frame_given=torch.zeros(1)))
+    assert ((plain - given).abs().amax(dim=(0, 1, 3, 4)) > 0).all()
+    torch.testing.assert_close(not_given, plain)  # "not given" is the same as no first frame
+    with pytest.raises(InvalidArgument, match="first_frame"):
+        model(x, t, dict(cond, first_frame=torch.randn(1, 3, 8, 8)))
+
+
+def test_image_weights_that_do_not_fit_are_refused_with_the_tensor_named():
+    video = create_model("video-unet-tiny")
+    other = create_model("unet-tiny", **dict(IMAGE_FIELDS, model_channels=32, head_dim=32))
+    with pytest.raises(CheckpointError, match="has shape"):
+        video.load_image_weights(other.state_dict())
+    image = create_model("unet-tiny", **IMAGE_FIELDS).state_dict()
+    with pytest.raises(CheckpointError, match="no tensor for"):
+        video.load_image_weights({k: v for k, v in image.items() if "conv_out" not in k})
+    with pytest.raises(CheckpointError, match="not a layer"):
+        video.load_image_weights({**image, "blocks.0.attn.weight": torch.zeros(1)})
+
+
+def test_bad_input_and_config_are_refused_clearly():
+    model = create_model("video-unet-tiny")
+    with pytest.raises(InvalidArgument, match="x_t"):
+        model(torch.randn(1, 3, 16, 16), torch.tensor([1.0]), text_cond(1))  # an image, not a clip
+    with pytest.raises(InvalidArgument, match="divisible by 2"):
+        model(torch.randn(1, 3, 2, 15, 16), torch.tensor([1.0]), text_cond(1))
+    with pytest.raises(InvalidArgument, match="attention"):
+        VideoUNet(attention="full")
+    assert model.config.patch_size_t == 1  # every frame its own: what pipelines read
+    again = create_model(model.config.to_dict())
+    assert isinstance(again, VideoUNet) and again.config == model.config
