@@ -123,6 +123,7 @@ class TextToImageTask(Task):
             "",
             "```python",
             "import genlab",
+            "",
             f'pipe = genlab.load("{self.pipeline.name}")',
             'pipe("a red circle above a blue square", seed=0).images[0].save("out.png")',
             "```",

@@ -256,6 +256,7 @@ class TextToVideoTask(Task):
                 "",
                 "```python",
                 "import genlab",
+                "",
                 f'pipe = genlab.load("{self.pipeline.name}")',
                 'frames = pipe("a red circle moving right", num_frames=8, seed=0).frames[0]',
                 "```",
