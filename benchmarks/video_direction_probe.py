@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from genlab.diffusion import NoiseSchedule, Objective, classifier_free_guidance, sample
-from genlab.models.video_dit import VideoDiT
+from genlab.models.video_dit import ATTENTION_MODES, TIME_EMBEDDINGS, VideoDiT
 from genlab.models.video_unet import VideoUNet
 from genlab.train.trainer import EMA
 
@@ -127,11 +127,11 @@ def main(argv=None) -> int:
         default="dit",
         help="the video DiT (default) or the video U-Net (genlab.models.video_unet)",
     )
-    p.add_argument("--attention", choices=("factored", "full"), default="factored", help="DiT")
+    p.add_argument("--attention", choices=ATTENTION_MODES, default="factored", help="DiT")
     p.add_argument("--patch", type=int, default=4, help="DiT patch side (default %(default)s)")
     p.add_argument(
         "--time-embedding",
-        choices=("sum", "separate"),
+        choices=TIME_EMBEDDINGS,
         default="sum",
         help="how tokens know their frame (VideoDiTConfig.time_embedding; default %(default)s)",
     )

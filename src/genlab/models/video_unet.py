@@ -186,9 +186,9 @@ class VideoUNet(UNet):
             else:
                 target.copy_(value)
             taken.add(key)
-        new = sorted(k for k in own if k not in taken)
-        if any(not k.startswith("temporal.") for k in new):
-            missing = [k for k in new if not k.startswith("temporal.")]
+        new = sorted(set(own) - taken)
+        missing = [k for k in new if not k.startswith("temporal.")]
+        if missing:
             raise CheckpointError(
                 f"image weights: no tensor for {missing[0]} ({len(missing)} missing)"
             )

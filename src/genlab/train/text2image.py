@@ -447,6 +447,11 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options:
     if cuda and not tiny:
         # The whole corpus lives on the GPU as uint8: batches are one indexing op, no loader.
         corpus = {k: v.to(device) for k, v in corpus.items()}
+    source = TEXT_ENCODER_SOURCES[spec.text_encoder]
+    if spec.tower_layers_trained:
+        source = source.replace(
+            "frozen", f"frozen but for its last {spec.tower_layers_trained} block(s)"
+        )
     task = TextToImageTask(
         denoiser,
         text_encoder,
@@ -457,11 +462,7 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options:
         name=name,
         image_size=size,
         sample_prompts=sample_prompts(4 if tiny else 16),
-        text_encoder_source=TEXT_ENCODER_SOURCES[spec.text_encoder].replace(
-            "frozen", f"frozen but for its last {spec.tower_layers_trained} block(s)"
-        )
-        if spec.tower_layers_trained
-        else TEXT_ENCODER_SOURCES[spec.text_encoder],
+        text_encoder_source=source,
     )
     config = TrainConfig(
         steps=20 if tiny else spec.steps,

@@ -345,10 +345,6 @@ class WorldT2VSpec:
 
 
 TINY = dict(hidden_size=32, depth=1, num_heads=2, patch_size=4)
-TINY_UNET = dict(
-    model_channels=16, channel_mult=(1, 2), num_res_blocks=1, attention_levels=(1,), head_dim=16,
-    temporal_head_dim=16,
-)  # fmt: skip
 
 
 def image_model(name_or_path: str):
@@ -424,9 +420,11 @@ def build_world_t2v(name: str, spec: WorldT2VSpec, options: RecipeOptions) -> Tr
         fields = {k: v for k, v in image.denoiser.config.to_dict().items() if k != "arch"}
         denoiser = create_model("video-unet-world-s", **{**fields, **video})
         new = denoiser.load_image_weights(image.denoiser.state_dict())
-    elif spec.denoiser_arch == "video-unet":
+    elif spec.denoiser_arch == "video-unet":  # tiny: the registry's tiny size
         denoiser = create_model(
-            "video-unet-world-s", **(TINY_UNET if tiny else spec.denoiser), **video
+            "video-unet-tiny" if tiny else "video-unet-world-s",
+            **({} if tiny else spec.denoiser),
+            **video,
         )
     else:
         denoiser = create_model(
