@@ -16,6 +16,7 @@ and without (text → video), and reads the square's horizontal centroid in each
 
     python benchmarks/video_direction_probe.py --steps 1500 --out probe.json
     python benchmarks/video_direction_probe.py --attention full    # 3D attention instead
+    python benchmarks/video_direction_probe.py --model unet --width 16 --temporal-conv
 
 It tells whether the bundled world-t2v's motion at chance (issue #9) is the architecture and
 objective failing or the world model's scale: here the direction is the only thing to learn.
@@ -104,7 +105,7 @@ def build_model(args) -> torch.nn.Module:
             in_channels=1, model_channels=args.width, channel_mult=(1, 2, 2), num_res_blocks=1,
             attention_levels=(2,), head_dim=args.width, temporal_head_dim=args.width,
             num_classes=2, context_dim=None, pooled_dim=None, frame_cond=True,
-            max_frames=FRAMES,
+            max_frames=FRAMES, temporal_conv=args.temporal_conv,
         )  # fmt: skip
     return VideoDiT(
         depth=args.depth, hidden_size=args.width, num_heads=4, patch_size=args.patch,
@@ -126,6 +127,12 @@ def main(argv=None) -> int:
         choices=("dit", "unet"),
         default="dit",
         help="the video DiT (default) or the video U-Net (genlab.models.video_unet)",
+    )
+    p.add_argument(
+        "--temporal-conv",
+        action="store_true",
+        help="U-Net: a 3-D convolution block before each temporal attention "
+        "(VideoUNetConfig.temporal_conv)",
     )
     p.add_argument("--attention", choices=ATTENTION_MODES, default="factored", help="DiT")
     p.add_argument("--patch", type=int, default=4, help="DiT patch side (default %(default)s)")
@@ -167,7 +174,8 @@ def main(argv=None) -> int:
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0)
     ema = EMA({"model": model}, decay=0.999, warmup=True)  # genlab's Trainer's: what is sampled
     n_params = sum(q.numel() for q in model.parameters())
-    kind = ("video U-Net, temporal attention after each stage" if args.model == "unet" else
+    kind = ("video U-Net, " + ("3-D conv + " if args.temporal_conv else "") +
+            "temporal attention after each stage" if args.model == "unet" else
             f"VideoDiT, {args.attention} attention, {args.time_embedding} time embedding, "
             f"{args.patch}x{args.patch} patches")  # fmt: skip
     print(f"{kind}, {n_params / 1e6:.2f}M params, {args.steps} steps of {args.batch} clips",
@@ -200,7 +208,7 @@ def main(argv=None) -> int:
     train_s = time.perf_counter() - start
 
     model.eval()
-    results = {"model": args.model, "patch": args.patch, "attention": args.attention, "time_embedding": args.time_embedding,
+    results = {"model": args.model, "temporal_conv": args.temporal_conv, "patch": args.patch, "attention": args.attention, "time_embedding": args.time_embedding,
                "params_m": n_params / 1e6, "steps": args.steps, "batch": args.batch,
                "lr": args.lr, "train_s": train_s,
                "final_loss": sum(losses[-100:]) / len(losses[-100:])}  # fmt: skip

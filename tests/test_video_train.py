@@ -222,6 +222,23 @@ def test_the_video_unet_recipe_starts_as_world_t2i_frame_by_frame_and_trains(tmp
                .frames[0]) == 4  # fmt: skip
 
 
+def test_the_3d_conv_video_unet_recipe_starts_from_world_t2i_and_exports_its_conv_blocks(tmp_path):
+    """world-t2v-unet3d-cpu: the same inflation with a 3-D convolution block before each temporal
+    attention (zero at the start: still world-t2i frame by frame); the blocks train and export."""
+    from genlab.train import get_recipe
+
+    options = RecipeOptions(tiny=True, steps=2, out_dir=str(tmp_path), progress=False)
+    job = get_recipe("world-t2v-unet3d-cpu").build(options)
+    assert job.task.denoiser.config.temporal_conv and len(job.task.denoiser.temporal_conv) > 0
+    summary = run_recipe("world-t2v-unet3d-cpu", options)
+    pipe = genlab.load(summary["model"], device="cpu")
+    state = pipe.denoiser.state_dict()
+    assert pipe.denoiser.config.temporal_conv
+    assert any((state[k] != 0).any() for k in state if k.endswith("conv2.weight") and
+               k.startswith("temporal_conv."))  # fmt: skip
+    assert "3-D convolution" in (tmp_path / "world-t2v-unet3d-cpu.md").read_text()
+
+
 def test_a_video_recipe_refuses_an_image_model_it_cannot_start_from():
     import pytest
 

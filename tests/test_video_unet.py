@@ -60,6 +60,28 @@ def test_frames_meet_only_in_the_temporal_layers():
     assert torch.all(changed[:3] == 0) and changed[3] > 0
 
 
+def test_the_temporal_convolution_relates_neighbouring_frames_and_hears_the_prompt():
+    """A 3×3×3 block: a change to one frame reaches its neighbours even with every temporal
+    attention silenced, and the clip's pooled text changes what the block adds."""
+    model = randomise(create_model("video-unet-tiny", temporal_conv=True)).eval()
+    for layer in model.temporal.values():
+        layer.attn.proj.weight.data.zero_()
+        layer.attn.proj.bias.data.zero_()
+    cond, t = text_cond(1), torch.tensor([100.0])
+    x = torch.randn(1, 3, 6, 16, 16)
+    y = x.clone()
+    y[:, :, 5] += 1.0
+    with torch.no_grad():
+        changed = (model(x, t, cond) - model(y, t, cond)).abs().amax(dim=(0, 1, 3, 4))
+        assert (changed > 0).all()  # through stacked 3×3×3 layers: every frame
+        block = next(iter(model.temporal_conv.values()))
+        h = torch.randn(2 * 4, block.norm1.num_channels, 8, 8)  # 2 clips of 4 frames
+        emb = torch.randn(1, block.emb_proj[1].in_features)
+        same, other = block(h, 4, emb.expand(2, -1)), block(h, 4, torch.cat([emb, -emb]))
+    assert (same[:4] - other[:4]).abs().max() == 0  # the first clip's embedding is the same
+    assert (same[4:] - other[4:]).abs().max() > 0  # the second's differs: so does its motion
+
+
 def test_the_temporal_layers_know_the_order_of_the_frames():
     """Reversing the clip must not just reverse the output: frame positions reach attention."""
     model = randomise(create_model("video-unet-tiny")).eval()
@@ -73,12 +95,15 @@ def test_the_temporal_layers_know_the_order_of_the_frames():
     assert (forward - backward).abs().max() > 0.01 * forward.abs().max()
 
 
-@pytest.mark.parametrize("frame_cond", [False, True])
-def test_inflated_from_an_image_unet_it_is_that_unet_frame_by_frame(frame_cond):
+@pytest.mark.parametrize("frame_cond, temporal_conv", [(False, False), (True, False), (True, True)])
+def test_inflated_from_an_image_unet_it_is_that_unet_frame_by_frame(frame_cond, temporal_conv):
     image = randomise(create_model("unet-tiny", **IMAGE_FIELDS)).eval()
-    video = create_model("video-unet-tiny", frame_cond=frame_cond).eval()
+    video = create_model(
+        "video-unet-tiny", frame_cond=frame_cond, temporal_conv=temporal_conv
+    ).eval()
     new = video.load_image_weights(image.state_dict())
-    assert new and all(k.startswith("temporal.") for k in new)
+    assert new and all(k.startswith(("temporal.", "temporal_conv.")) for k in new)
+    assert any(k.startswith("temporal_conv.") for k in new) == temporal_conv
     cond = text_cond(2)
     x, t = torch.randn(2, 3, 5, 16, 16), torch.tensor([30.0, 700.0])
     if frame_cond:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from genlab.errors import CheckpointError, InvalidArgument
@@ -38,13 +39,16 @@ class VideoUNetConfig(UNetConfig):
     """A U-Net over clips (B, C, T, H, W). The image U-Net's fields, plus: `max_frames`, the
     longest clip the model is meant to produce (a pipeline check); `frame_cond`, the clean first
     frame and a 0/1 "given" channel concatenated to every frame's input (image → video, as for
-    `VideoDiTConfig`); `temporal_head_dim`, the width of a temporal attention head."""
+    `VideoDiTConfig`); `temporal_head_dim`, the width of a temporal attention head;
+    `temporal_conv`, a 3-D convolution block (space and time, conditioned on the clip's embedding)
+    before each temporal attention, as Video LDM's temporal layers have it."""
 
     arch = "video-unet"
     attention: str = "factored"  # spatial (the image U-Net's), then temporal: the only layout
     max_frames: int = 16
     frame_cond: bool = False
     temporal_head_dim: int = 32
+    temporal_conv: bool = False
 
     @property
     def patch_size_t(self) -> int:
@@ -77,6 +81,37 @@ class TemporalAttention(nn.Module):
         return x + h
 
 
+class TemporalConvBlock(nn.Module):
+    """A residual block over space and time: (B·T, C, H, W) → the same, frames of one clip together.
+
+    GN → SiLU → 3×3×3 conv → GN·(1+scale)+shift from the clip's embedding → SiLU → zero-initialised
+    3×1×1 conv → + input (the identity at initialisation; Blattmann et al. 2023, Video LDM §3.1).
+
+    Why: motion is a shift between neighbouring frames. Attention across the frames of one pixel
+    (TemporalAttention) sees a pixel's history, not where its content went; a 3×3×3 kernel relates
+    a pixel to its neighbours in the next frame, and the embedding's scale and shift (the prompt's
+    pooled text, or the class) choose which of those kernels act, so the words can steer the
+    direction. The time axis is zero-padded: the first and last frames have one neighbour.
+    """
+
+    def __init__(self, channels: int, emb_dim: int):
+        super().__init__()
+        self.norm1 = group_norm(channels)
+        self.conv1 = nn.Conv3d(channels, channels, 3, padding=1)
+        self.emb_proj = nn.Sequential(nn.SiLU(), nn.Linear(emb_dim, 2 * channels))
+        self.norm2 = group_norm(channels)
+        self.conv2 = zero_(nn.Conv3d(channels, channels, (3, 1, 1), padding=(1, 0, 0)))
+
+    def forward(self, x: torch.Tensor, frames: int, emb: torch.Tensor) -> torch.Tensor:
+        BT, C, H, W = x.shape
+        B = BT // frames
+        h = x.reshape(B, frames, C, H, W).transpose(1, 2)  # (B, C, T, H, W)
+        h = self.conv1(F.silu(self.norm1(h)))
+        scale, shift = self.emb_proj(emb)[:, :, None, None, None].chunk(2, dim=1)  # (B, C, 1,1,1)
+        h = self.conv2(F.silu(self.norm2(h) * (1 + scale) + shift))
+        return x + h.transpose(1, 2).reshape(BT, C, H, W)
+
+
 def _stage_channels(stage: nn.Module) -> int | None:
     """Output channels of a U-Net stage: those of its last ResBlock (None: a stage without one)."""
     blocks = [m for m in stage if isinstance(m, ResBlock)]
@@ -104,6 +139,8 @@ class VideoUNet(UNet):
         # One temporal layer after every stage with a ResBlock (the input conv and the
         # down-sampling stages have none), keyed by where it sits.
         self.temporal = nn.ModuleDict()
+        # With temporal_conv, a 3-D convolution block before each temporal attention, same keys.
+        self.temporal_conv = nn.ModuleDict()
         stages = {
             "input": self.input_blocks,
             "middle": self.middle_block,
@@ -114,6 +151,8 @@ class VideoUNet(UNet):
                 ch = _stage_channels(stage)
                 if ch is not None:
                     self.temporal[f"{part}_{i}"] = TemporalAttention(ch, config.temporal_head_dim)
+                    if config.temporal_conv:
+                        self.temporal_conv[f"{part}_{i}"] = TemporalConvBlock(ch, 4 * mc)
         if config.channels_last:
             self.to(memory_format=torch.channels_last)
 
@@ -133,7 +172,8 @@ class VideoUNet(UNet):
         if cfg.channels_last:
             h = h.contiguous(memory_format=torch.channels_last)
         # One embedding per clip (label dropout draws once per clip), repeated for its frames.
-        emb = self.embedding(t, cond).repeat_interleave(T, dim=0)
+        clip_emb = self.embedding(t, cond)
+        emb = clip_emb.repeat_interleave(T, dim=0)
         context = mask = None
         if cfg.context_dim is not None:
             context = require_cond(cond, "tokens").repeat_interleave(T, dim=0)
@@ -143,6 +183,8 @@ class VideoUNet(UNet):
 
         def run(key, stage, h):
             h = maybe_checkpoint(stage, h, emb, context, mask, enabled=ckpt)
+            if key in self.temporal_conv:
+                h = maybe_checkpoint(self.temporal_conv[key], h, T, clip_emb, enabled=ckpt)
             if key in self.temporal:
                 h = maybe_checkpoint(self.temporal[key], h, T, enabled=ckpt)
             return h
@@ -187,7 +229,7 @@ class VideoUNet(UNet):
                 target.copy_(value)
             taken.add(key)
         new = sorted(set(own) - taken)
-        missing = [k for k in new if not k.startswith("temporal.")]
+        missing = [k for k in new if not k.startswith(("temporal.", "temporal_conv."))]
         if missing:
             raise CheckpointError(
                 f"image weights: no tensor for {missing[0]} ({len(missing)} missing)"
@@ -203,6 +245,7 @@ class VideoUNet(UNet):
                 self.middle_block,
                 self.output_blocks,
                 list(self.temporal.values()),
+                list(self.temporal_conv.values()),
             ],
             **compile_kwargs,
         )

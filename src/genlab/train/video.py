@@ -269,7 +269,9 @@ def describe_denoiser(denoiser: torch.nn.Module) -> str:
     cfg = denoiser.config
     if cfg.arch == "video-unet":
         return (
-            f"`video-unet` (the image U-Net frame by frame, temporal attention after each stage), "
+            f"`video-unet` (the image U-Net frame by frame, "
+            f"{'a 3-D convolution block and ' if cfg.temporal_conv else ''}temporal attention "
+            "after each stage), "
             f"{cfg.model_channels} base channels × {'-'.join(map(str, cfg.channel_mult))}, "
             f"{cfg.num_res_blocks} res block(s) per level"
         )
@@ -321,6 +323,8 @@ class WorldT2VSpec:
     # A text-to-image model (a bundled name or a file) whose U-Net the video U-Net starts from
     # (inflated: temporal layers new, zero at the start) and whose text encoder it reads.
     init_image: str | None = None
+    # video-unet: a 3-D convolution block before each temporal attention (VideoUNetConfig)
+    temporal_conv: bool = False
     # "joint", "world-clip" (its frozen tower, motion words added and trained), "world-clip+words"
     # (and a trainable per-word residual) or "init-image" (init_image's encoder, frozen the same)
     text_encoder: str = "joint"
@@ -418,13 +422,16 @@ def build_world_t2v(name: str, spec: WorldT2VSpec, options: RecipeOptions) -> Tr
     )
     if image is not None:  # the image U-Net's sizes at every scale: its weights must fit
         fields = {k: v for k, v in image.denoiser.config.to_dict().items() if k != "arch"}
-        denoiser = create_model("video-unet-world-s", **{**fields, **video})
+        denoiser = create_model(
+            "video-unet-world-s", **{**fields, **video}, temporal_conv=spec.temporal_conv
+        )
         new = denoiser.load_image_weights(image.denoiser.state_dict())
     elif spec.denoiser_arch == "video-unet":  # tiny: the registry's tiny size
         denoiser = create_model(
             "video-unet-tiny" if tiny else "video-unet-world-s",
             **({} if tiny else spec.denoiser),
             **video,
+            temporal_conv=spec.temporal_conv,
         )
     else:
         denoiser = create_model(
@@ -653,15 +660,29 @@ def world_t2v_unet(options: RecipeOptions) -> TrainJob:
     return build_world_t2v("world-t2v-unet", _unet_spec(), options)
 
 
-@register_recipe("world-t2v-unet-cpu")
-def world_t2v_unet_cpu(options: RecipeOptions) -> TrainJob:
-    """world-t2v-unet on a CPU: 8-frame clips only, batch 8, 1,000 steps."""
-    spec = replace(
+def _unet_cpu_spec() -> WorldT2VSpec:
+    return replace(
         _unet_spec(), stages=((0.0, (8,)),), steps=1000, decay_steps=250, batch_size=8,
         warmup_steps=50, corpus=8000,
     )  # fmt: skip
-    job = build_world_t2v("world-t2v-unet", spec, options)
+
+
+@register_recipe("world-t2v-unet-cpu")
+def world_t2v_unet_cpu(options: RecipeOptions) -> TrainJob:
+    """world-t2v-unet on a CPU: 8-frame clips only, batch 8, 1,000 steps."""
+    job = build_world_t2v("world-t2v-unet", _unet_cpu_spec(), options)
     job.config.recipe = "world-t2v-unet-cpu"
+    return job
+
+
+@register_recipe("world-t2v-unet3d-cpu")
+def world_t2v_unet3d_cpu(options: RecipeOptions) -> TrainJob:
+    """world-t2v-unet-cpu with a 3-D convolution block before each temporal attention (motion as
+    a shift between neighbouring frames, steered by the prompt): 8-frame clips, batch 8, 1,000
+    steps."""
+    spec = replace(_unet_cpu_spec(), temporal_conv=True)
+    job = build_world_t2v("world-t2v-unet3d", spec, options)
+    job.config.recipe = "world-t2v-unet3d-cpu"
     return job
 
 
