@@ -1,6 +1,8 @@
 """Video metrics: flicker is zero for still or steadily moving frames, the tracked parser scores
 real world clips as matching their prompts, subject consistency and FVD order what they should."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -63,6 +65,24 @@ def test_a_clip_played_backwards_fails_its_motion_check():
     prompt = "a large blue square in the center moving right on a black background"
     forward, backward = score_video(prompt, clip), score_video(prompt, clip[::-1])
     assert forward.motion_ok == 1 and backward.motion_ok == 0 and backward.motion_total == 1
+    assert forward.motions == [("right", "right")] and backward.motions == [("right", "left")]
+
+
+def test_motion_accuracy_breaks_down_by_the_motion_asked():
+    """Per asked motion: its accuracy, how often it was asked and what was found most often; here
+    every clip played backwards, so "left" is read as "right" (a "growing" object starts large
+    played backwards: not the small one asked, so not found)."""
+    prompts, clips = motion_prompts(24, seed=3)
+    result = motion_accuracy(prompts, list(clips[:, ::-1]))
+    by_kind = result["motion_by_kind"]
+    assert sum(k["asked"] for k in by_kind.values()) == 24
+    opposite = {"left": "right", "right": "left", "up": "down", "down": "up", "grow": "shrink",
+                "shrink": "grow", "still": "still", "bounce": "bounce"}  # fmt: skip
+    for kind, row in by_kind.items():
+        assert row["most_found"] in (opposite[kind], "nothing"), kind
+        assert row["accuracy"] == (1.0 if opposite[kind] == kind else 0.0), kind
+    assert {by_kind[k]["most_found"] for k in ("left", "right", "up", "down") if k in by_kind} <= {
+        "left", "right", "up", "down"}  # fmt: skip
 
 
 def test_motion_accuracy_wants_one_prompt_per_video():
@@ -86,3 +106,15 @@ def test_fvd_is_near_zero_for_one_set_and_grows_for_broken_videos():
     noise = rng.integers(0, 256, real.shape, dtype=np.uint8)
     assert fvd(real, real, net) < 1e-6
     assert fvd(real, real2, net) < fvd(real, noise, net)
+
+
+def test_the_video_eval_command_prints_each_asked_motion(capsys):
+    from genlab.cli import main
+
+    args = ["video-eval", "--n", "3", "--steps", "2", "--frames", "4"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "motion_accuracy:" in out and "found most often:" in out and "videos: 3" in out
+    assert main([*args, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert sum(row["asked"] for row in result["motion_by_kind"].values()) == 3

@@ -206,6 +206,13 @@ def run_eval(args) -> int:
         print(json.dumps(result, indent=2))
     else:
         for key, value in result.items():
-            print(f"{key}: {value:.4f}" if isinstance(value, float) else f"{key}: {value}")
+            if key == "motion_by_kind":  # one line per motion asked
+                for kind, row in value.items():
+                    print(
+                        f"  {kind}: {row['accuracy']:.3f} of {row['asked']} "
+                        f"(found most often: {row['most_found']})"
+                    )
+            else:
+                print(f"{key}: {value:.4f}" if isinstance(value, float) else f"{key}: {value}")
     sys.stdout.flush()
     return 0

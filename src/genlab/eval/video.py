@@ -4,7 +4,7 @@ accuracy from tracked objects (scene parser), subject consistency across frames,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -177,6 +177,8 @@ class VideoScore:
     score: float
     later_ok: int = 0  # (frame, asked object) pairs after the first frame where it is seen
     later_total: int = 0
+    # (asked motion, motion found: the parser's name, or "nothing") per motion check
+    motions: list[tuple[str, str]] = field(default_factory=list)
 
 
 def score_video(prompt: str, frames) -> VideoScore:
@@ -198,6 +200,9 @@ def score_video(prompt: str, frames) -> VideoScore:
     motion = [c.ok for c in m.checks if c.kind == "motion"]
     objects = [c.ok for c in m.checks if c.kind == "object"]
     request = parse_prompt(prompt).request
+    # the matcher writes one motion check per object group with a motion, in the request's order
+    asked_motions = [o.motion for o in request.objects if o.motion is not None]
+    found_motions = [c.found.split(",")[0] for c in m.checks if c.kind == "motion"]
     asked = [(o.shape, o.color) for o in request.objects]
     n_asked = sum(o.count for o in request.objects)
     later = []
@@ -208,7 +213,7 @@ def score_video(prompt: str, frames) -> VideoScore:
         later += [clean and (s, c) in seen for s, c in asked]
     return VideoScore(
         prompt, sum(motion), len(motion), sum(objects), len(objects), m.score,
-        sum(later), len(later),
+        sum(later), len(later), list(zip(asked_motions, found_motions)),
     )  # fmt: skip
 
 
@@ -222,8 +227,20 @@ def motion_accuracy(prompts: list[str], videos) -> dict[str, float]:
     mt = sum(s.motion_total for s in scores)
     ot = sum(s.object_total for s in scores)
     lt = sum(s.later_total for s in scores)
+    pairs = [pair for s in scores for pair in s.motions]
+    by_kind = {}
+    for kind in MOTIONS:
+        found = [f for a, f in pairs if a == kind]
+        if found:  # accuracy, how many were asked, and what was found most often instead
+            wrong = [f for f in found if f != kind]
+            by_kind[kind] = {
+                "accuracy": 1 - len(wrong) / len(found),
+                "asked": len(found),
+                "most_found": max(set(found), key=found.count),
+            }
     return {
         "motion_accuracy": sum(s.motion_ok for s in scores) / mt if mt else float("nan"),
+        "motion_by_kind": by_kind,
         "attribute_accuracy": sum(s.object_ok for s in scores) / ot if ot else float("nan"),
         "later_frame_attributes": sum(s.later_ok for s in scores) / lt if lt else float("nan"),
         "match_score": float(np.mean([s.score for s in scores])) if scores else float("nan"),
