@@ -212,31 +212,28 @@ def test_the_video_unet_recipe_starts_as_world_t2i_frame_by_frame_and_trains(tmp
     summary = run_recipe("world-t2v-unet", options)
     pipe = genlab.load(summary["model"], device="cpu")
     assert type(pipe.denoiser).__name__ == "VideoUNet"
-    assert any(
-        (pipe.denoiser.state_dict()[k] != 0).any() for k in pipe.denoiser.state_dict()
-        if k.startswith("temporal.") and k.endswith("proj.weight")
-    )  # fmt: skip
+    state = pipe.denoiser.state_dict()
+    assert pipe.denoiser.config.temporal_conv  # a 3-D convolution block before each attention
+    for layer, out in (("temporal.", "proj.weight"), ("temporal_conv.", "conv2.weight")):
+        assert any((state[k] != 0).any() for k in state if k.startswith(layer) and
+                   k.endswith(out)), layer  # zero at the start, trained now  # fmt: skip
     card = (tmp_path / "world-t2v-unet.md").read_text()
-    assert "started from" in card and "video-unet" in card
+    assert "started from" in card and "video-unet" in card and "3-D convolution" in card
     assert len(pipe("a red circle moving left", num_frames=4, seed=0, num_inference_steps=2)
                .frames[0]) == 4  # fmt: skip
 
 
-def test_the_3d_conv_video_unet_recipe_starts_from_world_t2i_and_exports_its_conv_blocks(tmp_path):
-    """world-t2v-unet3d-cpu: the same inflation with a 3-D convolution block before each temporal
-    attention (zero at the start: still world-t2i frame by frame); the blocks train and export."""
+def test_the_cpu_video_unet_recipes_differ_only_in_the_3d_convolution():
     from genlab.train import get_recipe
 
-    options = RecipeOptions(tiny=True, steps=2, out_dir=str(tmp_path), progress=False)
-    job = get_recipe("world-t2v-unet3d-cpu").build(options)
-    assert job.task.denoiser.config.temporal_conv and len(job.task.denoiser.temporal_conv) > 0
-    summary = run_recipe("world-t2v-unet3d-cpu", options)
-    pipe = genlab.load(summary["model"], device="cpu")
-    state = pipe.denoiser.state_dict()
-    assert pipe.denoiser.config.temporal_conv
-    assert any((state[k] != 0).any() for k in state if k.endswith("conv2.weight") and
-               k.startswith("temporal_conv."))  # fmt: skip
-    assert "3-D convolution" in (tmp_path / "world-t2v-unet3d-cpu.md").read_text()
+    options = RecipeOptions(tiny=True, steps=1, progress=False)
+    plain = get_recipe("world-t2v-unet-cpu").build(options)
+    conv = get_recipe("world-t2v-unet3d-cpu").build(options)
+    assert not plain.task.denoiser.config.temporal_conv and not plain.task.denoiser.temporal_conv
+    assert conv.task.denoiser.config.temporal_conv
+    assert set(conv.task.denoiser.temporal_conv) == set(conv.task.denoiser.temporal)
+    assert conv.config.recipe == "world-t2v-unet3d-cpu"
+    assert plain.task.denoiser.config.replace(temporal_conv=True) == conv.task.denoiser.config
 
 
 def test_a_video_recipe_refuses_an_image_model_it_cannot_start_from():

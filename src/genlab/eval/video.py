@@ -234,7 +234,7 @@ def motion_accuracy(prompts: list[str], videos) -> dict[str, float]:
         if found:  # accuracy, how many were asked, and what was found most often instead
             wrong = [f for f in found if f != kind]
             by_kind[kind] = {
-                "accuracy": 1 - len(wrong) / len(found),
+                "accuracy": round(1 - len(wrong) / len(found), 4),
                 "asked": len(found),
                 "most_found": max(set(found), key=found.count),
             }

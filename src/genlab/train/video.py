@@ -654,10 +654,11 @@ def _unet_spec() -> WorldT2VSpec:
 
 @register_recipe("world-t2v-unet")
 def world_t2v_unet(options: RecipeOptions) -> TrainJob:
-    """A video U-Net started from the bundled world-t2i (GPU): its U-Net frame by frame with
-    temporal attention after each stage (zero at the start) and its text encoder (motion words
-    added), first-frame conditioned on 60% of clips, batch 64 of 4-, then 8/12/16-frame clips."""
-    return build_world_t2v("world-t2v-unet", _unet_spec(), options)
+    """A video U-Net started from the bundled world-t2i (GPU): its U-Net frame by frame with a
+    3-D convolution block and temporal attention after each stage (zero at the start) and its
+    text encoder (motion words added), first-frame conditioned on 60% of clips, batch 64 of 4-,
+    then 8/12/16-frame clips."""
+    return build_world_t2v("world-t2v-unet", replace(_unet_spec(), temporal_conv=True), options)
 
 
 def _unet_cpu_spec() -> WorldT2VSpec:
