@@ -118,3 +118,8 @@ def test_the_video_eval_command_prints_each_asked_motion(capsys):
     assert main([*args, "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert sum(row["asked"] for row in result["motion_by_kind"].values()) == 3
+    assert result["guidance_scale"] == 3.0  # the model's default
+    assert main([*args, "--guidance", "5", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["guidance_scale"] == 5.0
+    assert main([*args, "--guidance", "-1"]) == 2
+    assert "guidance" in capsys.readouterr().err

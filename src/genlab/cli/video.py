@@ -79,6 +79,7 @@ def register(subparsers) -> None:
     e.add_argument("--n", default="32", help="number of prompts / videos")
     e.add_argument("--frames", default="8", help="frames per video")
     e.add_argument("--steps", default="20", help="denoising steps")
+    e.add_argument("--guidance", help="classifier-free guidance scale ≥ 0 (default: the model's)")
     e.add_argument("--seed", default="0", help="seed of prompts and noise")
     e.add_argument(
         "--keyframe", help="text-to-image model drawing each first frame (text → image → video)"
@@ -199,6 +200,7 @@ def run_eval(args) -> int:
         num_frames=pipe.check_num_frames(_int("--frames", args.frames, 1)),
         steps=_int("--steps", args.steps, 1),
         seed=_int("--seed", args.seed),
+        guidance_scale=_float("--guidance", args.guidance, "a number ≥ 0"),
         features=args.features,
         keyframe=_load_keyframe(args.keyframe, None),
     )

@@ -270,13 +270,15 @@ def evaluate_pipeline(
     num_frames: int = 8,
     steps: int = 20,
     seed: int = 0,
+    guidance_scale: float | None = None,
     n_objects=(1, 1),
     features: str = "world-t2v-fvd",
     keyframe=None,
 ) -> dict[str, float]:
     """Generate one video per evaluation prompt and report motion / attribute accuracy, FVD
     against the real clips, the real-vs-real FVD floor, flicker and subject consistency.
-    `keyframe`: a text-to-image pipeline drawing each first frame (see Text2VideoPipeline)."""
+    `keyframe`: a text-to-image pipeline drawing each first frame (see Text2VideoPipeline);
+    `guidance_scale`: None is the model's default."""
     from tqdm import tqdm
 
     prompts, real = motion_prompts(n, seed, n_objects, pipe.image_size, num_frames)
@@ -285,8 +287,9 @@ def evaluate_pipeline(
     extra = {} if keyframe is None else {"keyframe": keyframe}
     for i, p in enumerate(tqdm(prompts, desc="generating videos", unit="video")):
         video = pipe(
-            p, num_frames=num_frames, num_inference_steps=steps, seed=seed + i, **extra
-        ).frames[0]
+            p, num_frames=num_frames, num_inference_steps=steps, seed=seed + i,
+            guidance_scale=guidance_scale, **extra,
+        ).frames[0]  # fmt: skip
         fake.append(np.stack([np.asarray(f) for f in video]))
     fake = np.stack(fake)
     out = motion_accuracy(prompts, list(fake))
@@ -294,6 +297,9 @@ def evaluate_pipeline(
     if n >= 10:
         out["fvd"] = fvd(real, fake, net)
         out["fvd_real_vs_real"] = fvd(real, real2, net)
+    out["guidance_scale"] = (
+        pipe.default_guidance_scale if guidance_scale is None else float(guidance_scale)
+    )
     out["flicker"] = float(np.mean([flicker(v) for v in fake]))
     out["flicker_real"] = float(np.mean([flicker(v) for v in real]))
     out["subject_consistency"] = float(np.mean([subject_consistency(v) for v in fake]))
