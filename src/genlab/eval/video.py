@@ -4,6 +4,7 @@ accuracy from tracked objects (scene parser), subject consistency across frames,
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -236,7 +237,7 @@ def motion_accuracy(prompts: list[str], videos) -> dict[str, float]:
             by_kind[kind] = {
                 "accuracy": round(1 - len(wrong) / len(found), 4),
                 "asked": len(found),
-                "most_found": max(set(found), key=found.count),
+                "most_found": Counter(found).most_common(1)[0][0],  # ties: first found
             }
     return {
         "motion_accuracy": sum(s.motion_ok for s in scores) / mt if mt else float("nan"),
@@ -286,20 +287,18 @@ def evaluate_pipeline(
     fake = []
     extra = {} if keyframe is None else {"keyframe": keyframe}
     for i, p in enumerate(tqdm(prompts, desc="generating videos", unit="video")):
-        video = pipe(
+        result = pipe(
             p, num_frames=num_frames, num_inference_steps=steps, seed=seed + i,
             guidance_scale=guidance_scale, **extra,
-        ).frames[0]  # fmt: skip
-        fake.append(np.stack([np.asarray(f) for f in video]))
+        )  # fmt: skip
+        fake.append(np.stack([np.asarray(f) for f in result.frames[0]]))
     fake = np.stack(fake)
     out = motion_accuracy(prompts, list(fake))
     net = load_video_features(features)
     if n >= 10:
         out["fvd"] = fvd(real, fake, net)
         out["fvd_real_vs_real"] = fvd(real, real2, net)
-    out["guidance_scale"] = (
-        pipe.default_guidance_scale if guidance_scale is None else float(guidance_scale)
-    )
+    out["guidance_scale"] = result.metadata[0]["guidance_scale"]  # the scale the pipeline used
     out["flicker"] = float(np.mean([flicker(v) for v in fake]))
     out["flicker_real"] = float(np.mean([flicker(v) for v in real]))
     out["subject_consistency"] = float(np.mean([subject_consistency(v) for v in fake]))
