@@ -2,6 +2,9 @@
 follows the stage, still images are captioned without motion, and the tiny recipe trains through
 the stages in one run and exports a loadable text2video checkpoint."""
 
+from dataclasses import replace
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -234,6 +237,26 @@ def test_the_cpu_video_unet_recipes_differ_only_in_the_3d_convolution():
     assert set(conv.task.denoiser.temporal_conv) == set(conv.task.denoiser.temporal)
     assert conv.config.recipe == "world-t2v-unet3d-cpu"
     assert plain.task.denoiser.config.replace(temporal_conv=True) == conv.task.denoiser.config
+
+
+def test_the_token_query_recipe_goes_on_from_a_3d_block_model_with_only_the_queries_new(tmp_path):
+    """world-t2v-unet3dq-cpu is world-t2v-unet3d-cpu plus the token queries, and starts from its
+    export (the bundled world-t2v's recipe) with the queries as the only new parameters."""
+    from genlab.train import get_recipe
+
+    options = RecipeOptions(tiny=True, steps=1, progress=False)
+    conv = get_recipe("world-t2v-unet3d-cpu").build(options)
+    query = get_recipe("world-t2v-unet3dq-cpu").build(options)
+    assert query.config.recipe == "world-t2v-unet3dq-cpu"
+    assert conv.task.denoiser.config.replace(temporal_text=True) == query.task.denoiser.config
+    base = run_recipe("world-t2v-unet3d-cpu", replace(options, out_dir=str(tmp_path / "a")))
+    summary = run_recipe("world-t2v-unet3dq-cpu", replace(options, out_dir=str(tmp_path / "b")),
+                         init_from=base["model"])  # fmt: skip
+    new = summary["init_from"]["new"]["denoiser"]
+    assert new and all(k.startswith("temporal_text.") for k in new)
+    pipe = genlab.load(summary["model"], device="cpu")
+    assert pipe.denoiser.config.temporal_text
+    assert "learned queries" in Path(summary["model"]).with_suffix(".md").read_text()
 
 
 def test_a_video_recipe_refuses_an_image_model_it_cannot_start_from():

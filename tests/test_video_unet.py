@@ -7,7 +7,7 @@ import torch
 
 from genlab.errors import CheckpointError, InvalidArgument
 from genlab.models import create_model
-from genlab.models.video_unet import VideoUNet
+from genlab.models.video_unet import TokenQueryPool, VideoUNet
 
 IMAGE_FIELDS = dict(
     model_channels=16,
@@ -95,15 +95,63 @@ def test_the_temporal_layers_know_the_order_of_the_frames():
     assert (forward - backward).abs().max() > 0.01 * forward.abs().max()
 
 
-@pytest.mark.parametrize("frame_cond, temporal_conv", [(False, False), (True, False), (True, True)])
-def test_inflated_from_an_image_unet_it_is_that_unet_frame_by_frame(frame_cond, temporal_conv):
+def test_token_queries_read_the_real_tokens_and_start_at_zero():
+    pool = TokenQueryPool(32, 64, num_queries=3)
+    tokens, mask = torch.randn(2, 6, 32), torch.tensor([[1, 1, 1, 0, 0, 0], [1] * 6]).bool()
+    assert pool(tokens, mask).shape == (2, 64) and pool(tokens, mask).abs().max() == 0
+    randomise(pool)
+    with torch.no_grad():
+        out = pool(tokens, mask)
+        padded = tokens.clone()
+        padded[0, 3:] = torch.randn(3, 32)  # the first prompt's padding: nothing it reads
+        torch.testing.assert_close(pool(padded, mask)[0], out[0])
+        named = tokens.clone()
+        named[0, 1] = torch.randn(32)  # one real token, e.g. "left" -> "right"
+        assert (pool(named, mask)[0] - out[0]).abs().max() > 1e-3
+        torch.testing.assert_close(pool(named, mask)[1], out[1])  # the other prompt: unchanged
+        assert torch.isfinite(pool(tokens, torch.zeros_like(mask))).all()  # no real token at all
+    with pytest.raises(InvalidArgument, match="temporal_text_queries"):
+        TokenQueryPool(32, 64, num_queries=0)
+
+
+def test_token_queries_steer_the_3d_blocks_where_the_pooled_text_is_the_same():
+    """Two prompts with one pooled vector and different tokens ("moving left" / "moving right" as
+    the pooled text hears them): the 3-D blocks are steered apart only with temporal_text."""
+    cond = text_cond(2)
+    cond["pooled"] = cond["pooled"][:1].expand(2, -1)
+    x, t = torch.randn(2, 3, 4, 16, 16), torch.tensor([200.0, 200.0])
+    for temporal_text in (False, True):
+        model = randomise(
+            create_model("video-unet-tiny", temporal_conv=True, temporal_text=temporal_text)
+        ).eval()
+        seen = []
+        block = next(iter(model.temporal_conv.values()))
+        hook = block.register_forward_hook(lambda m, args, out, seen=seen: seen.append(args[2]))
+        with torch.no_grad():
+            model(x, t, cond)
+        hook.remove()
+        apart = (seen[0][0] - seen[0][1]).abs().max()
+        assert (apart > 1e-3) == temporal_text, temporal_text
+
+
+@pytest.mark.parametrize(
+    "frame_cond, temporal_conv, temporal_text",
+    [(False, False, False), (True, False, False), (True, True, False), (True, True, True)],
+)
+def test_inflated_from_an_image_unet_it_is_that_unet_frame_by_frame(
+    frame_cond, temporal_conv, temporal_text
+):
     image = randomise(create_model("unet-tiny", **IMAGE_FIELDS)).eval()
     video = create_model(
-        "video-unet-tiny", frame_cond=frame_cond, temporal_conv=temporal_conv
+        "video-unet-tiny",
+        frame_cond=frame_cond,
+        temporal_conv=temporal_conv,
+        temporal_text=temporal_text,
     ).eval()
     new = video.load_image_weights(image.state_dict())
-    assert new and all(k.startswith(("temporal.", "temporal_conv.")) for k in new)
+    assert new and all(k.startswith(("temporal.", "temporal_conv.", "temporal_text.")) for k in new)
     assert any(k.startswith("temporal_conv.") for k in new) == temporal_conv
+    assert any(k.startswith("temporal_text.") for k in new) == temporal_text
     cond = text_cond(2)
     x, t = torch.randn(2, 3, 5, 16, 16), torch.tensor([30.0, 700.0])
     if frame_cond:
@@ -149,6 +197,11 @@ def test_bad_input_and_config_are_refused_clearly():
         model(torch.randn(1, 3, 2, 15, 16), torch.tensor([1.0]), text_cond(1))
     with pytest.raises(InvalidArgument, match="attention"):
         VideoUNet(attention="full")
+    with pytest.raises(InvalidArgument, match="temporal_text: expected temporal_conv=True"):
+        create_model("video-unet-tiny", temporal_text=True)  # no 3-D blocks to steer
+    with pytest.raises(InvalidArgument, match="temporal_text"):
+        create_model("video-unet-tiny", temporal_conv=True, temporal_text=True, context_dim=None,
+                     pooled_dim=None, num_classes=4)  # fmt: skip
     assert model.config.patch_size_t == 1  # every frame its own: what pipelines read
     again = create_model(model.config.to_dict())
     assert isinstance(again, VideoUNet) and again.config == model.config

@@ -27,6 +27,7 @@ from genlab.nn import (
     ResBlock,
     compile_blocks,
     group_norm,
+    key_padding_bias,
     maybe_checkpoint,
     require_cond,
     sincos_1d,
@@ -41,7 +42,9 @@ class VideoUNetConfig(UNetConfig):
     frame and a 0/1 "given" channel concatenated to every frame's input (image → video, as for
     `VideoDiTConfig`); `temporal_head_dim`, the width of a temporal attention head;
     `temporal_conv`, a 3-D convolution block (space and time, conditioned on the clip's embedding)
-    before each temporal attention, as Video LDM's temporal layers have it."""
+    before each temporal attention, as Video LDM's temporal layers have it; `temporal_text`
+    (with `temporal_conv` and text tokens), the prompt's tokens read by learned queries
+    (`TokenQueryPool`) and added to the embedding those blocks are steered by."""
 
     arch = "video-unet"
     attention: str = "factored"  # spatial (the image U-Net's), then temporal: the only layout
@@ -49,6 +52,8 @@ class VideoUNetConfig(UNetConfig):
     frame_cond: bool = False
     temporal_head_dim: int = 32
     temporal_conv: bool = False
+    temporal_text: bool = False
+    temporal_text_queries: int = 4
 
     @property
     def patch_size_t(self) -> int:
@@ -112,6 +117,42 @@ class TemporalConvBlock(nn.Module):
         return x + h.transpose(1, 2).reshape(BT, C, H, W)
 
 
+class TokenQueryPool(nn.Module):
+    """Learned queries read a prompt's tokens: (B, L, C) tokens and a (B, L) mask (True = real)
+    → (B, out_dim), zero at initialisation.
+
+    LN → each of `num_queries` learned vectors takes a softmax-weighted mean of the tokens (keys a
+    linear map of them, values the normalised tokens themselves) → the means concatenated → a
+    zero-initialised linear map.
+
+    Why: the pooled text vector is one average over the whole prompt. In the world's text tower
+    "a red circle moving left" and "… moving right" pool to vectors 0.99 alike in cosine, though
+    their direction tokens differ by most of a token's norm; a query can learn to put its weight
+    on the token that names the motion.
+    """
+
+    def __init__(self, context_dim: int, out_dim: int, num_queries: int = 4):
+        super().__init__()
+        if num_queries < 1:
+            raise InvalidArgument("temporal_text_queries", "a positive integer", num_queries)
+        self.norm = nn.LayerNorm(context_dim)
+        self.queries = nn.Parameter(torch.randn(num_queries, context_dim) * context_dim**-0.5)
+        self.key = nn.Linear(context_dim, context_dim)
+        self.proj = zero_(nn.Linear(num_queries * context_dim, out_dim))
+
+    def forward(self, tokens: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.norm(tokens)
+        logits = torch.einsum("qc,blc->bql", self.queries, self.key(h)) * h.shape[-1] ** -0.5
+        if mask is not None:  # padding never attended (an all-padding prompt: every token)
+            logits = logits.masked_fill(~key_padding_bias(mask)[:, 0], float("-inf"))
+        weights = logits.float().softmax(dim=-1).to(h.dtype)  # (B, queries, L)
+        return self.proj(torch.einsum("bql,blc->bqc", weights, h).flatten(1))
+
+
+# the parameters a video U-Net has beyond its image U-Net's
+TEMPORAL_PREFIXES = ("temporal.", "temporal_conv.", "temporal_text.")
+
+
 def _stage_channels(stage: nn.Module) -> int | None:
     """Output channels of a U-Net stage: those of its last ResBlock (None: a stage without one)."""
     blocks = [m for m in stage if isinstance(m, ResBlock)]
@@ -130,6 +171,12 @@ class VideoUNet(UNet):
         if config.temporal_head_dim < 1:
             raise InvalidArgument(
                 "temporal_head_dim", "a positive integer", config.temporal_head_dim
+            )
+        if config.temporal_text and not (config.temporal_conv and config.context_dim):
+            raise InvalidArgument(
+                "temporal_text",
+                "temporal_conv=True and a context_dim (the blocks it steers, the tokens it reads)",
+                config.temporal_text,
             )
         super().__init__(config)
         mc = config.model_channels
@@ -153,6 +200,11 @@ class VideoUNet(UNet):
                     self.temporal[f"{part}_{i}"] = TemporalAttention(ch, config.temporal_head_dim)
                     if config.temporal_conv:
                         self.temporal_conv[f"{part}_{i}"] = TemporalConvBlock(ch, 4 * mc)
+        self.temporal_text = None
+        if config.temporal_text:  # one pool for all the blocks: each reads the sum its own way
+            self.temporal_text = TokenQueryPool(
+                config.context_dim, 4 * mc, config.temporal_text_queries
+            )
         if config.channels_last:
             self.to(memory_format=torch.channels_last)
 
@@ -179,12 +231,17 @@ class VideoUNet(UNet):
             context = require_cond(cond, "tokens").repeat_interleave(T, dim=0)
             mask = cond.get("mask")
             mask = None if mask is None else mask.repeat_interleave(T, dim=0)
+        motion_emb = clip_emb  # what the 3-D blocks are steered by
+        if self.temporal_text is not None:
+            motion_emb = clip_emb + self.temporal_text(
+                require_cond(cond, "tokens"), cond.get("mask")
+            )
         ckpt = cfg.gradient_checkpointing and self.training
 
         def run(key, stage, h):
             h = maybe_checkpoint(stage, h, emb, context, mask, enabled=ckpt)
             if key in self.temporal_conv:
-                h = maybe_checkpoint(self.temporal_conv[key], h, T, clip_emb, enabled=ckpt)
+                h = maybe_checkpoint(self.temporal_conv[key], h, T, motion_emb, enabled=ckpt)
             if key in self.temporal:
                 h = maybe_checkpoint(self.temporal[key], h, T, enabled=ckpt)
             return h
@@ -229,7 +286,7 @@ class VideoUNet(UNet):
                 target.copy_(value)
             taken.add(key)
         new = sorted(set(own) - taken)
-        missing = [k for k in new if not k.startswith(("temporal.", "temporal_conv."))]
+        missing = [k for k in new if not k.startswith(TEMPORAL_PREFIXES)]
         if missing:
             raise CheckpointError(
                 f"image weights: no tensor for {missing[0]} ({len(missing)} missing)"

@@ -268,9 +268,12 @@ def describe_denoiser(denoiser: torch.nn.Module) -> str:
     """One line of a model card: the video denoiser's architecture and sizes."""
     cfg = denoiser.config
     if cfg.arch == "video-unet":
+        conv = ""
+        if cfg.temporal_conv:
+            steer = " steered by learned queries over the prompt's tokens" * cfg.temporal_text
+            conv = f"a 3-D convolution block{steer} and "
         return (
-            f"`video-unet` (the image U-Net frame by frame, "
-            f"{'a 3-D convolution block and ' if cfg.temporal_conv else ''}temporal attention "
+            f"`video-unet` (the image U-Net frame by frame, {conv}temporal attention "
             "after each stage), "
             f"{cfg.model_channels} base channels × {'-'.join(map(str, cfg.channel_mult))}, "
             f"{cfg.num_res_blocks} res block(s) per level"
@@ -323,8 +326,10 @@ class WorldT2VSpec:
     # A text-to-image model (a bundled name or a file) whose U-Net the video U-Net starts from
     # (inflated: temporal layers new, zero at the start) and whose text encoder it reads.
     init_image: str | None = None
-    # video-unet: a 3-D convolution block before each temporal attention (VideoUNetConfig)
+    # video-unet: a 3-D convolution block before each temporal attention, and the prompt's
+    # tokens read by learned queries to steer those blocks (VideoUNetConfig)
     temporal_conv: bool = False
+    temporal_text: bool = False
     # "joint", "world-clip" (its frozen tower, motion words added and trained), "world-clip+words"
     # (and a trainable per-word residual) or "init-image" (init_image's encoder, frozen the same)
     text_encoder: str = "joint"
@@ -420,18 +425,17 @@ def build_world_t2v(name: str, spec: WorldT2VSpec, options: RecipeOptions) -> Tr
         context_dim=text_encoder.width,
         pooled_dim=text_encoder.width,
     )
+    temporal = dict(temporal_conv=spec.temporal_conv, temporal_text=spec.temporal_text)
     if image is not None:  # the image U-Net's sizes at every scale: its weights must fit
         fields = {k: v for k, v in image.denoiser.config.to_dict().items() if k != "arch"}
-        denoiser = create_model(
-            "video-unet-world-s", **{**fields, **video}, temporal_conv=spec.temporal_conv
-        )
+        denoiser = create_model("video-unet-world-s", **{**fields, **video}, **temporal)
         new = denoiser.load_image_weights(image.denoiser.state_dict())
     elif spec.denoiser_arch == "video-unet":  # tiny: the registry's tiny size
         denoiser = create_model(
             "video-unet-tiny" if tiny else "video-unet-world-s",
             **({} if tiny else spec.denoiser),
             **video,
-            temporal_conv=spec.temporal_conv,
+            **temporal,
         )
     else:
         denoiser = create_model(
@@ -676,6 +680,17 @@ def world_t2v_unet_cpu(options: RecipeOptions) -> TrainJob:
     spec = replace(_unet_cpu_spec(), temporal_conv=False)
     job = build_world_t2v("world-t2v-unet", spec, options)
     job.config.recipe = "world-t2v-unet-cpu"
+    return job
+
+
+@register_recipe("world-t2v-unet3dq-cpu")
+def world_t2v_unet3dq_cpu(options: RecipeOptions) -> TrainJob:
+    """world-t2v-unet3d-cpu whose 3-D blocks also hear the prompt's tokens through learned queries
+    (the pooled text hears "left" and "right" 0.99 alike): meant to go on from the bundled
+    world-t2v (--init-from world-t2v; the queries' projection starts at zero)."""
+    spec = replace(_unet_cpu_spec(), temporal_text=True)
+    job = build_world_t2v("world-t2v-unet3dq", spec, options)
+    job.config.recipe = "world-t2v-unet3dq-cpu"
     return job
 
 
