@@ -4,6 +4,10 @@ relations, counts, binding, absolute position, color and size, and for video mod
 direction, kind and binding (pairs whose words a model does not know are left out). A denoiser can only learn what
 its conditioning tells apart: near 1.0 means "almost the same prompt" to the model.
 
+For a video U-Net with 3-D convolution blocks it also prints what steers those blocks: the cosine
+of the prompt's part of their embedding, the pooled text's projection alone ("pooled path") and,
+with `temporal_text`, plus the learned queries' reading of the tokens ("with queries").
+
 Usage: python benchmarks/text_separation.py [MODEL ...] [--json PATH]
 (bundled names or checkpoint files of text-to-image models; default: world-t2i)
 """
@@ -56,12 +60,35 @@ def separation(text_encoder, a: str, b: str) -> tuple[float, float]:
     return float(pooled), float(tokens.min())
 
 
+@torch.inference_mode()
+def steering(denoiser, text_encoder, a: str, b: str) -> tuple[float, float | None]:
+    """(pooled path, with queries) cosines of the prompt part of what steers a video U-Net's 3-D
+    blocks (the timestep's part, the same for both, left out); None without queries."""
+    enc = text_encoder.encode([a, b])
+    pooled = denoiser.pooled_embed(enc.pooled)
+    plain = float(torch.cosine_similarity(pooled[0], pooled[1], dim=0))
+    if getattr(denoiser, "temporal_text", None) is None:
+        return plain, None
+    steer = pooled + denoiser.temporal_text(enc.tokens, enc.mask)
+    return plain, float(torch.cosine_similarity(steer[0], steer[1], dim=0))
+
+
+def print_steering(results: dict) -> None:
+    print("\nwhat steers the video U-Net's 3-D blocks (cosine of the prompt's part)")
+    print(f"{'model':28s} {'prompt a / prompt b':62s} {'pooled path':>12s} {'with queries':>13s}")
+    for name, rows in results.items():
+        name = Path(name).stem if name.endswith(".safetensors") else name
+        for _, a, b, plain, queried in rows:
+            q = "n/a" if queried is None else f"{queried:.3f}"
+            print(f"{name[:28]:28s} {(a + ' / ' + b)[:62]:62s} {plain:12.3f} {q:>13s}")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("models", nargs="*", default=["world-t2i"])
     ap.add_argument("--json", help="also write the figures here")
     args = ap.parse_args(argv)
-    results = {}
+    results, steered = {}, {}
     for name in args.models:
         try:
             pipe = genlab.load(name)
@@ -79,6 +106,14 @@ def main(argv=None) -> int:
             else (kind, a, b, None, None)  # words it has never seen: no figure
             for kind, a, b in PAIRS
         ]
+        denoiser = pipe.denoiser
+        if getattr(denoiser, "temporal_conv", None):  # a video U-Net with 3-D blocks
+            denoiser.eval()
+            steered[name] = [
+                (kind, a, b, *steering(denoiser, encoder, a, b))
+                for kind, a, b in PAIRS
+                if kind.startswith("motion") and knows(encoder, a, b)
+            ]
     labels = [Path(n).stem if n.endswith(".safetensors") else n for n in results]
     width = max(len(n) for n in labels)
     print(f"{'differs in':18s} {'prompt a / prompt b':62s} " + " ".join(
@@ -95,11 +130,17 @@ def main(argv=None) -> int:
             for n in results
         )
         print(f"{kind:18s} {(a + ' / ' + b)[:62]:62s} {cells}")
+    if steered:
+        print_steering(steered)
     if args.json:
         rows = {
             n: [dict(differs=k, a=a, b=b, pooled=p, token=t) for k, a, b, p, t in r]
             for n, r in results.items()
         }
+        for n, r in steered.items():
+            rows[f"{n} (3-D blocks' steering)"] = [
+                dict(differs=k, a=a, b=b, pooled_path=p, with_queries=q) for k, a, b, p, q in r
+            ]
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)
     return 0

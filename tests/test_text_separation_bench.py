@@ -45,3 +45,27 @@ def test_a_word_residual_separates_what_the_tower_does_not():
 def test_unknown_model_is_one_line_and_exit_2(capsys):
     assert bench.main(["no-such-model"]) == 2
     assert capsys.readouterr().err.startswith("genlab: error:")
+
+
+def test_what_steers_the_3d_blocks_separates_direction_only_through_the_queries(tmp_path, capsys):
+    """The steering table: world-t2v's 3-D blocks hear "left" and "right" through the pooled text
+    only (cosine ≈ 1); learned queries over the tokens can tell them apart."""
+    import genlab
+    from genlab.models import create_model
+
+    out = tmp_path / "sep.json"
+    assert bench.main(["world-t2v", "--json", str(out)]) == 0
+    assert "what steers the video U-Net's 3-D blocks" in capsys.readouterr().out
+    rows = json.loads(out.read_text())["world-t2v (3-D blocks' steering)"]
+    left_right = next(r for r in rows if r["a"] == "a red circle moving left")
+    assert left_right["pooled_path"] > 0.98 and left_right["with_queries"] is None
+
+    encoder = genlab.load("world-t2v").text_encoder.eval()
+    width = encoder.width
+    denoiser = create_model("video-unet-tiny", context_dim=width, pooled_dim=width,
+                            temporal_conv=True, temporal_text=True).eval()  # fmt: skip
+    torch.manual_seed(0)
+    torch.nn.init.normal_(denoiser.temporal_text.proj.weight, std=0.5)  # as if trained
+    a, b = "a red circle moving left", "a red circle moving right"
+    plain, queried = bench.steering(denoiser, encoder, a, b)
+    assert queried < plain
