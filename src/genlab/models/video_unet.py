@@ -227,15 +227,13 @@ class VideoUNet(UNet):
         clip_emb = self.embedding(t, cond)
         emb = clip_emb.repeat_interleave(T, dim=0)
         context = mask = None
-        if cfg.context_dim is not None:
-            context = require_cond(cond, "tokens").repeat_interleave(T, dim=0)
-            mask = cond.get("mask")
-            mask = None if mask is None else mask.repeat_interleave(T, dim=0)
         motion_emb = clip_emb  # what the 3-D blocks are steered by
-        if self.temporal_text is not None:
-            motion_emb = clip_emb + self.temporal_text(
-                require_cond(cond, "tokens"), cond.get("mask")
-            )
+        if cfg.context_dim is not None:  # a clip's tokens, per clip and repeated for its frames
+            tokens, token_mask = require_cond(cond, "tokens"), cond.get("mask")
+            context = tokens.repeat_interleave(T, dim=0)
+            mask = None if token_mask is None else token_mask.repeat_interleave(T, dim=0)
+            if self.temporal_text is not None:
+                motion_emb = clip_emb + self.temporal_text(tokens, token_mask)
         ckpt = cfg.gradient_checkpointing and self.training
 
         def run(key, stage, h):

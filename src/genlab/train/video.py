@@ -270,7 +270,9 @@ def describe_denoiser(denoiser: torch.nn.Module) -> str:
     if cfg.arch == "video-unet":
         conv = ""
         if cfg.temporal_conv:
-            steer = " steered by learned queries over the prompt's tokens" * cfg.temporal_text
+            steer = (
+                " steered by learned queries over the prompt's tokens" if cfg.temporal_text else ""
+            )
             conv = f"a 3-D convolution block{steer} and "
         return (
             f"`video-unet` (the image U-Net frame by frame, {conv}temporal attention "
