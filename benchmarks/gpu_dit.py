@@ -364,6 +364,13 @@ def parse_args(argv=None):
         help="torch.compile mode (default: torch's default)",
     )
     p.add_argument(
+        "--coordinate-descent",
+        action="store_true",
+        help="let inductor tune each generated kernel's launch configuration by coordinate descent "
+        "(torch._inductor.config.coordinate_descent_tuning): slower to compile, may speed up the "
+        "fused normalization and elementwise kernels",
+    )
+    p.add_argument(
         "--attention",
         choices=("auto", *SDPA_BACKENDS),
         default="auto",
@@ -423,7 +430,9 @@ def measure_mode(model, mode, name, batch, shape, num_classes, flops, args, devi
            "params_m": sum(p.numel() for p in model.parameters()) / 1e6,
            "fwd_gflop_per_image": fwd_flops / 1e9, "train_gflop_per_image": train_flops / 1e9}  # fmt: skip
     if mode.endswith("+compile"):
-        run["compile"] = f"{args.compile_scope}, mode={args.compile_mode or 'default'}"
+        run["compile"] = f"{args.compile_scope}, mode={args.compile_mode or 'default'}" + (
+            ", coordinate-descent tuning" if args.coordinate_descent else ""
+        )
         if not getattr(model, "_genlab_compiled", False):
             run["compiled"] = compile_model(model, args.compile_scope, args.compile_mode)
             if not run["compiled"]:
@@ -480,6 +489,11 @@ def main(argv=None) -> int:
     args.peak_tflops = measure_matmul_peak(device, args.tiny)
     results["bf16_matmul_peak_tflops"] = args.peak_tflops
     results["attention"] = args.attention
+    results["coordinate_descent_tuning"] = args.coordinate_descent
+    if args.coordinate_descent:
+        import torch._inductor.config as inductor_config
+
+        inductor_config.coordinate_descent_tuning = True
     if args.attention != "auto":
         prefer_attention_backend(args.attention)
     log(f"device {results['device']}, torch {torch.__version__}; "

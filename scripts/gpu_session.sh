@@ -17,6 +17,8 @@
 #               b2-profile: DiT-B/2, bf16 and bf16 + compile, then time per kernel family
 #               b2-attention: DiT-B/2, bf16 + compile with torch's attention kernel and with
 #               cuDNN's first (regional compile, profiled), then cuDNN with whole-model compile
+#               b2-tuning: DiT-B/2, bf16 + whole-model compile, without and with inductor's
+#               coordinate-descent tuning of its generated kernels
 #               none
 #   TRAIN       comma-separated recipes (default world-t2i), or none
 #   RESUME_DIR  a folder of checkpoint.part-* from an earlier world-t2i chunk (joined with cat)
@@ -88,8 +90,14 @@ case $BENCH in
         bench DiT-B-2-model-cudnn 80 --sizes DiT-B/2 --train-steps 10 --no-sample \
             --modes bf16+compile --attention cudnn --compile-scope model
         ;;
+    b2-tuning)
+        bench DiT-B-2-model 75 --sizes DiT-B/2 --train-steps 10 --no-sample \
+            --modes bf16+compile --compile-scope model
+        bench DiT-B-2-model-coordinate-descent 110 --sizes DiT-B/2 --train-steps 10 --no-sample \
+            --modes bf16+compile --compile-scope model --coordinate-descent
+        ;;
     none) ;;
-    *) echo "BENCH: expected table, b2-autotune, b2-profile, b2-attention or none, got '$BENCH'" >&2; exit 2 ;;
+    *) echo "BENCH: expected table, b2-autotune, b2-profile, b2-attention, b2-tuning or none, got '$BENCH'" >&2; exit 2 ;;
 esac
 
 # 2. Train every recipe at once for what is left (the budget counts data preparation; 30 s are

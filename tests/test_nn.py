@@ -211,3 +211,18 @@ def test_prefer_attention_backend_reorders_and_restores_sdpa_kernels():
         prefer_attention_backend("fastest")
     q = torch.randn(2, 2, 16, 8)
     assert attention_backend(q, q, q) in ("flash", "efficient", "cudnn", "math")
+
+
+def test_attention_in_chunks_of_sequences_equals_one_call():
+    """Above a GPU kernel's batch limit attention runs in chunks of sequences: the same output,
+    with a per-sequence key mask split along and a shared (batch-1) mask reused."""
+    from genlab.nn.attention import sdpa_in_chunks
+
+    torch.manual_seed(0)
+    q, k, v = (torch.randn(7, 2, 5, 4) for _ in range(3))
+    keys = torch.rand(7, 1, 1, 5) > 0.3
+    keys[..., 0] = True
+    shared = torch.ones(5, 5, dtype=torch.bool).tril()[None, None]
+    for mask, causal in ((None, False), (None, True), (keys, False), (shared, False)):
+        whole = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal)
+        torch.testing.assert_close(sdpa_in_chunks(q, k, v, mask, causal, 3), whole)

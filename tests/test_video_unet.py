@@ -82,6 +82,25 @@ def test_the_temporal_convolution_relates_neighbouring_frames_and_hears_the_prom
     assert (same[4:] - other[4:]).abs().max() > 0  # the second's differs: so does its motion
 
 
+def test_channels_last_lays_out_2d_and_3d_convolutions_and_changes_no_output():
+    """channels_last (the CUDA default) puts 4-D kernels in NHWC and the 3-D blocks' 5-D kernels
+    in NDHWC, and computes what the default layout does."""
+    torch.manual_seed(0)
+    plain = randomise(create_model("video-unet-tiny", temporal_conv=True)).eval()
+    nhwc = create_model("video-unet-tiny", temporal_conv=True, channels_last=True).eval()
+    nhwc.load_state_dict(plain.state_dict())
+    shapes = {p.dim() for p in nhwc.parameters()}
+    assert {4, 5} <= shapes
+    for p in nhwc.parameters():
+        if p.dim() == 4:
+            assert p.is_contiguous(memory_format=torch.channels_last)
+        elif p.dim() == 5:
+            assert p.is_contiguous(memory_format=torch.channels_last_3d)
+    x, t, cond = torch.randn(1, 3, 4, 16, 16), torch.tensor([300.0]), text_cond(1)
+    with torch.no_grad():
+        torch.testing.assert_close(nhwc(x, t, cond), plain(x, t, cond), rtol=1e-4, atol=1e-5)
+
+
 def test_the_temporal_layers_know_the_order_of_the_frames():
     """Reversing the clip must not just reverse the output: frame positions reach attention."""
     model = randomise(create_model("video-unet-tiny")).eval()

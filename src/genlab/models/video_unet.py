@@ -205,8 +205,11 @@ class VideoUNet(UNet):
             self.temporal_text = TokenQueryPool(
                 config.context_dim, 4 * mc, config.temporal_text_queries
             )
-        if config.channels_last:
-            self.to(memory_format=torch.channels_last)
+        if config.channels_last:  # NHWC for the 2-D convolutions, NDHWC for the 3-D ones
+            for param in self.parameters():
+                if param.dim() in (4, 5):
+                    fmt = torch.channels_last if param.dim() == 4 else torch.channels_last_3d
+                    param.data = param.data.contiguous(memory_format=fmt)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, cond: dict | None = None) -> torch.Tensor:
         cond = cond or {}

@@ -36,7 +36,28 @@ def attention(
         tri = torch.ones(n, m, dtype=torch.bool, device=q.device).tril(m - n)
         attn_mask = attn_mask & tri
         causal = False
+    if q.is_cuda and q.shape[0] > MAX_CUDA_SDPA_BATCH:
+        return sdpa_in_chunks(q, k, v, attn_mask, causal, MAX_CUDA_SDPA_BATCH)
     return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, is_causal=causal)
+
+
+# Sequences per SDPA call on a GPU. A video model's temporal attention has one sequence per clip
+# and pixel (64 clips at 32×32: 65,536), and cuDNN's fused backward failed on that many (H200,
+# torch 2.11: "mha_graph.execute(...).is_good()") where 32,768 trained: larger batches go in chunks.
+MAX_CUDA_SDPA_BATCH = 32768
+
+
+def sdpa_in_chunks(q, k, v, attn_mask, causal: bool, max_batch: int) -> torch.Tensor:
+    """scaled_dot_product_attention over the batch in chunks of at most `max_batch` sequences
+    (the same result: every sequence attends only within itself); a mask of batch 1 is shared."""
+    outs = []
+    for start in range(0, q.shape[0], max_batch):
+        part = slice(start, start + max_batch)
+        m = attn_mask if attn_mask is None or attn_mask.shape[0] == 1 else attn_mask[part]
+        outs.append(
+            F.scaled_dot_product_attention(q[part], k[part], v[part], attn_mask=m, is_causal=causal)
+        )
+    return torch.cat(outs)
 
 
 # SDPA kernels by the names genlab's options use, as torch.nn.attention.SDPBackend calls them.

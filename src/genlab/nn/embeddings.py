@@ -70,7 +70,9 @@ class LabelEmbedder(nn.Module):
 
 def sincos_1d(positions: torch.Tensor, dim: int) -> torch.Tensor:
     """(N,) positions -> (N, dim) fixed embedding [sin | cos] with frequencies 1/10000^(2i/dim)."""
-    omega = 1.0 / 10000 ** (torch.arange(dim // 2, dtype=torch.float64) / (dim / 2.0))
+    omega = 1.0 / 10000 ** (
+        torch.arange(dim // 2, dtype=torch.float64, device=positions.device) / (dim / 2.0)
+    )
     args = positions.double()[:, None] * omega[None]  # (N, dim/2)
     return torch.cat([torch.sin(args), torch.cos(args)], dim=1)
 
