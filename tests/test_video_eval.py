@@ -123,3 +123,5 @@ def test_the_video_eval_command_prints_each_asked_motion(capsys):
     assert json.loads(capsys.readouterr().out)["guidance_scale"] == 5.0
     assert main([*args, "--guidance", "-1"]) == 2
     assert "guidance" in capsys.readouterr().err
+    assert main([*args, "--keyframe-candidates", "2"]) == 2  # without --keyframe
+    assert "keyframe_candidates: expected 1 unless a keyframe model" in capsys.readouterr().err

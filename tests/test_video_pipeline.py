@@ -112,6 +112,43 @@ def test_a_keyframe_model_draws_each_first_frame_and_the_video_model_animates_it
              keyframe=image)  # fmt: skip
 
 
+def test_keyframe_candidates_animate_the_best_still_and_record_its_seed(pipe, image_pipe):
+    """With N candidates the image model draws N rounds of stills (round j seeded seed + j·B);
+    each video animates the still its score rates highest, and `keyframe_seed` regenerates it."""
+    image, _ = image_pipe
+    prompts = ["a red circle moving right", "a blue square moving up"]
+    B = len(prompts)
+    rounds = [image(prompts, num_inference_steps=2, seed=3 + j * B).images for j in range(3)]
+    want = {prompts[0]: 2, prompts[1]: 1}  # which round the score below prefers per prompt
+
+    def score(prompt, still):
+        ranks = [r[prompts.index(prompt)].tobytes() for r in rounds]
+        return 1.0 if ranks.index(still.tobytes()) == want[prompt] else 0.0
+
+    result = pipe(prompts, num_frames=2, num_inference_steps=2, seed=3, keyframe=image,
+                  keyframe_candidates=3, keyframe_score=score)  # fmt: skip
+    for i, (video, meta) in enumerate(zip(result.frames, result.metadata, strict=True)):
+        best = rounds[want[prompts[i]]][i]
+        assert np.array_equal(np.asarray(video[0]), np.asarray(best))
+        assert (
+            meta["keyframe_candidates"] == 3
+            and meta["keyframe_seed"] == 3 + want[prompts[i]] * B + i
+        )
+        alone = image(prompts[i], num_inference_steps=2, seed=meta["keyframe_seed"]).images[0]
+        assert np.array_equal(np.asarray(alone), np.asarray(best))
+    # the default score is the world's keyframe fit: it runs on world prompts
+    default = pipe(prompts[0], num_frames=2, num_inference_steps=1, seed=0, keyframe=image,
+                   keyframe_candidates=2)  # fmt: skip
+    assert default.metadata[0]["keyframe_seed"] in (0, 1)
+    with pytest.raises(InvalidArgument, match="keyframe_candidates: expected an integer ≥ 1"):
+        pipe(prompts[0], num_inference_steps=1, keyframe=image, keyframe_candidates=0)
+    with pytest.raises(InvalidArgument, match="keyframe_candidates: expected 1"):
+        pipe(prompts[0], num_inference_steps=1, keyframe_candidates=2)
+    with pytest.raises(InvalidArgument, match="keyframe_score"):
+        pipe(prompts[0], num_inference_steps=1, keyframe=image, keyframe_candidates=2,
+             keyframe_score="clip")  # fmt: skip
+
+
 def test_cli_keyframe_writes_the_video_and_refuses_a_video_model_as_keyframe(
     checkpoint, image_pipe, tmp_path, capsys
 ):
@@ -124,6 +161,13 @@ def test_cli_keyframe_writes_the_video_and_refuses_a_video_model_as_keyframe(
     bad = tmp_path / "bad.gif"
     assert main([*argv, "--keyframe", str(checkpoint), "--out", str(bad)]) == 2
     assert "--keyframe: expected a text-to-image model" in capsys.readouterr().err
+    assert not bad.exists()
+    four = tmp_path / "k4.gif"
+    argv4 = [*argv, "--keyframe", str(image_checkpoint), "--keyframe-candidates", "2"]
+    assert main([*argv4, "--seed", "2", "--out", str(four)]) == 0
+    assert read_video_params(four)["keyframe_candidates"] == 2
+    assert main([*argv, "--keyframe-candidates", "2", "--out", str(bad)]) == 2
+    assert "--keyframe-candidates: expected 1 unless --keyframe is given" in capsys.readouterr().err
     assert not bad.exists()
 
 

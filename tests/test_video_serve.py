@@ -115,3 +115,10 @@ def test_a_video_request_may_have_its_first_frame_drawn_by_an_image_model(keyfra
     ):
         r = c.post("/api/generate", json={**common, **body})
         assert r.status_code == 422 and "keyframe_model" in r.text and says in r.text, r.text
+    best = _run(c, {**common, "model": "tiny-i2v", "keyframe_model": "tiny-t2i",
+                    "keyframe_candidates": 2, "num_frames": 4, "num_inference_steps": 2})  # fmt: skip
+    assert best["params"]["keyframe_candidates"] == 2 and best["params"]["keyframe_seed"] in (5, 6)
+    for body in ({"model": "tiny-i2v", "keyframe_candidates": 2},
+                 {"model": "tiny-i2v", "keyframe_model": "tiny-t2i", "keyframe_candidates": 0}):  # fmt: skip
+        r = c.post("/api/generate", json={**common, **body})
+        assert r.status_code == 422 and "keyframe_candidates" in r.text, r.text

@@ -126,3 +126,27 @@ def test_objects_moving_the_same_way_may_follow_each_other():
 def test_motions_that_cannot_happen_are_refused(prompt):
     with pytest.raises(InvalidArgument, match="^prompt:"):
         realize(parse_prompt(prompt).request, 0)
+
+
+def test_keyframe_fit_scores_where_the_asked_motion_can_start():
+    """A still is a good first frame when it shows what was asked and the asked motion can play
+    from there: an object in the left column cannot move left, a large one cannot grow."""
+    from genlab.world.render import render
+    from genlab.world.video import keyframe_fit
+
+    left_column = render(Scene((Obj("circle", "red", "small", 1, 0),), "black"))
+    middle = render(Scene((Obj("circle", "red", "large", 1, 1),), "black"))
+    assert keyframe_fit("a red circle moving right", left_column) == 1.0
+    assert keyframe_fit("a red circle moving left", left_column) == 0.5
+    assert keyframe_fit("a red circle moving left", middle) == 1.0
+    assert keyframe_fit("a red circle growing", left_column) == 1.0
+    assert keyframe_fit("a red circle growing", middle) == 0.5  # large: cannot grow
+    assert keyframe_fit("a blue square moving left", middle) < 0.5  # not there: cannot move
+    assert keyframe_fit("a red circle", middle) == 1.0  # no motion: the match alone
+    # a second object in the cell the move needs blocks it
+    blocked = render(
+        Scene((Obj("circle", "red", "small", 1, 1), Obj("square", "blue", "small", 1, 0)), "black")
+    )
+    assert keyframe_fit("a red circle moving left and a blue square", blocked) == 0.5
+    with pytest.raises(InvalidArgument, match="prompt"):
+        keyframe_fit("", middle)

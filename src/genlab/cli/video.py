@@ -35,6 +35,12 @@ def register(subparsers) -> None:
         help="text-to-image model (name or path) that draws the first frame from the prompt, "
         "which the video model then animates (text → image → video)",
     )
+    p.add_argument(
+        "--keyframe-candidates",
+        default="1",
+        help="with --keyframe: first frames to draw, the one the asked motion can best start "
+        "from is animated (built-in world prompts; default %(default)s)",
+    )
     p.add_argument("--model", default=DEFAULT_MODEL, help="bundled model name or checkpoint path")
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     p.add_argument("--fps", default="8", help="frames per second of the written video")
@@ -83,6 +89,12 @@ def register(subparsers) -> None:
     e.add_argument("--seed", default="0", help="seed of prompts and noise")
     e.add_argument(
         "--keyframe", help="text-to-image model drawing each first frame (text → image → video)"
+    )
+    e.add_argument(
+        "--keyframe-candidates",
+        default="1",
+        help="with --keyframe: first frames drawn per video, the best by the world's keyframe "
+        "fit animated (default %(default)s)",
     )
     e.add_argument(
         "--features", default="world-t2v-fvd", help="FVD feature network: bundled name or path"
@@ -146,9 +158,13 @@ def run_video(args) -> int:
     pipe = _load(args.model, args.device)
     if args.image:
         kwargs["image"] = args.image
+    candidates = _int("--keyframe-candidates", args.keyframe_candidates, 1)
+    if candidates != 1 and not args.keyframe:
+        raise InvalidArgument("--keyframe-candidates", "1 unless --keyframe is given", candidates)
     keyframe = _load_keyframe(args.keyframe, args.device)
     if keyframe is not None:
         kwargs["keyframe"] = keyframe
+        kwargs["keyframe_candidates"] = candidates
     result = pipe(args.prompt, **kwargs)
     frames, params = result.frames[0], dict(result.metadata[0])
     if args.interpolate:
@@ -203,6 +219,7 @@ def run_eval(args) -> int:
         guidance_scale=_float("--guidance", args.guidance, "a number ≥ 0"),
         features=args.features,
         keyframe=_load_keyframe(args.keyframe, None),
+        keyframe_candidates=_int("--keyframe-candidates", args.keyframe_candidates, 1),
     )
     if args.json:
         print(json.dumps(result, indent=2))

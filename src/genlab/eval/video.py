@@ -275,17 +275,24 @@ def evaluate_pipeline(
     n_objects=(1, 1),
     features: str = "world-t2v-fvd",
     keyframe=None,
+    keyframe_candidates: int = 1,
 ) -> dict[str, float]:
     """Generate one video per evaluation prompt and report motion / attribute accuracy, FVD
     against the real clips, the real-vs-real FVD floor, flicker and subject consistency.
-    `keyframe`: a text-to-image pipeline drawing each first frame (see Text2VideoPipeline);
-    `guidance_scale`: None is the model's default."""
+    `keyframe`: a text-to-image pipeline drawing each first frame (see Text2VideoPipeline), the
+    best of `keyframe_candidates` by the world's keyframe fit; `guidance_scale`: None is the
+    model's default."""
     from tqdm import tqdm
 
     prompts, real = motion_prompts(n, seed, n_objects, pipe.image_size, num_frames)
     _, real2 = motion_prompts(n, seed + 1, n_objects, pipe.image_size, num_frames)
     fake = []
-    extra = {} if keyframe is None else {"keyframe": keyframe}
+    extra = {}
+    if keyframe is not None:
+        extra = {"keyframe": keyframe, "keyframe_candidates": keyframe_candidates}
+    elif keyframe_candidates != 1:
+        raise InvalidArgument("keyframe_candidates", "1 unless a keyframe model is given",
+                              keyframe_candidates)  # fmt: skip
     for i, p in enumerate(tqdm(prompts, desc="generating videos", unit="video")):
         result = pipe(
             p, num_frames=num_frames, num_inference_steps=steps, seed=seed + i,

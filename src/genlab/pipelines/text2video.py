@@ -124,6 +124,8 @@ class Text2VideoPipeline(Text2ImagePipeline):
         *,
         image=None,
         keyframe=None,
+        keyframe_candidates: int = 1,
+        keyframe_score=None,
         eta: float | None = None,
         callback=None,
     ) -> GenerationResult:
@@ -135,6 +137,11 @@ class Text2VideoPipeline(Text2ImagePipeline):
             model then animates: text → image → video, the factorisation of Emu Video (Girdhar
             et al. 2023). The image model fixes what the objects look like; the video model only
             has to move them.
+        keyframe_candidates: first frames the keyframe model draws per video (round j seeded
+            seed + j·B for the B videos); the one `keyframe_score(prompt, image)` rates highest is
+            animated (ties: the earliest). Default score: `genlab.world.video.keyframe_fit`, which
+            needs prompts of the built-in world (a frame the asked motion can start from, with
+            the asked objects); pass your own for other prompts.
         """
         prompts = [prompt] if isinstance(prompt, str) else list(prompt)
         num_frames = self.num_frames if num_frames is None else num_frames
@@ -153,7 +160,12 @@ class Text2VideoPipeline(Text2ImagePipeline):
         elif keyframe is not None:
             first, extra = self._keyframes(
                 keyframe, prompts, negative_prompt, num_inference_steps, seed, num_images, height,
-                width,
+                width, keyframe_candidates, keyframe_score,
+            )  # fmt: skip
+        elif keyframe_candidates != 1 or keyframe_score is not None:
+            raise InvalidArgument(
+                "keyframe_candidates", "1 and no keyframe_score unless a keyframe model is given",
+                keyframe_candidates,
             )  # fmt: skip
         H = first.shape[2] if first is not None else (height or self.image_size)
         W = first.shape[3] if first is not None else (width or self.image_size)
@@ -183,6 +195,7 @@ class Text2VideoPipeline(Text2ImagePipeline):
             **kwargs,
         ).clamp(-1, 1)  # fmt: skip
         frames = [[to_pil(f) for f in v.transpose(0, 1).cpu()] for v in videos]  # (C,T,H,W)
+        keyframe_seeds = extra.pop("keyframe_seeds", None)
         metadata = self._metadata(
             expanded,
             negative_prompt,
@@ -196,33 +209,60 @@ class Text2VideoPipeline(Text2ImagePipeline):
             num_frames=T,
             **extra,
         )
+        if keyframe_seeds is not None:  # the chosen still: keyframe(prompt, seed=keyframe_seed)
+            for meta, kf_seed in zip(metadata, keyframe_seeds):
+                meta["keyframe_seed"] = kf_seed
         return GenerationResult(images=[f[0] for f in frames], frames=frames, metadata=metadata)
 
     def _keyframes(
-        self, keyframe, prompts, negative_prompt, steps, seed, num_images, height, width
-    ) -> tuple[torch.Tensor, dict[str, Any]]:
+        self, keyframe, prompts, negative_prompt, steps, seed, num_images, height, width,
+        candidates=1, score=None,
+    ) -> tuple[torch.Tensor, dict[str, Any]]:  # fmt: skip
         """(B, C, H, W) first frames drawn by the text-to-image pipeline `keyframe`, in the order
-        of the videos (prompt-major, seed + i), and the metadata that regenerates them."""
+        of the videos (prompt-major, seed + i), and the metadata that regenerates them; with
+        `candidates` > 1, per video the best of that many by `score` (see __call__)."""
         if not is_image_pipeline(keyframe):
             raise InvalidArgument("keyframe", "a text-to-image pipeline", type(keyframe).__name__)
+        if isinstance(candidates, bool) or not isinstance(candidates, int) or candidates < 1:
+            raise InvalidArgument("keyframe_candidates", "an integer ≥ 1", candidates)
+        if score is not None and not callable(score):
+            raise InvalidArgument("keyframe_score", "a function (prompt, image) -> float", score)
         size = (height or self.image_size, width or self.image_size)
-        stills = keyframe(
-            prompts,
-            negative_prompt=negative_prompt,
-            num_inference_steps=steps,
-            seed=seed,
-            num_images=num_images,
-            height=size[0],
-            width=size[1],
-        )
-        first = torch.stack([_image_tensor(im) for im in stills.images])
+        expanded = [p for p in prompts for _ in range(num_images)]
+        B = len(expanded)
+        rounds = []
+        for j in range(candidates):
+            stills = keyframe(
+                prompts,
+                negative_prompt=negative_prompt,
+                num_inference_steps=steps,
+                seed=seed + j * B,
+                num_images=num_images,
+                height=size[0],
+                width=size[1],
+            )
+            rounds.append(stills.images)
+        chosen = [0] * B
+        if candidates > 1:
+            if score is None:
+                from genlab.world.video import keyframe_fit as score
+            for i, prompt in enumerate(expanded):
+                fits = [float(score(prompt, rounds[j][i])) for j in range(candidates)]
+                chosen[i] = max(range(candidates), key=lambda j: (fits[j], -j))
+        first = torch.stack([_image_tensor(rounds[chosen[i]][i]) for i in range(B)])
         meta = stills.metadata[0]
-        return first, {
+        extra = {
             "edit": "keyframe_to_video",
             "keyframe_model": meta.get("model"),
             "keyframe_guidance_scale": meta.get("guidance_scale"),
             "keyframe_sampler": meta.get("sampler"),
         }
+        if candidates > 1:  # video i's first frame is the keyframe model's image of this seed
+            extra.update(
+                keyframe_candidates=candidates,
+                keyframe_seeds=[seed + chosen[i] * B + i for i in range(B)],
+            )
+        return first, extra
 
     def animate(self, image, prompt: str, **kwargs) -> GenerationResult:
         """Image → video: `image` is kept as the first frame, the rest follows `prompt`."""

@@ -296,6 +296,14 @@ def _add_routes(api: FastAPI, server: Server) -> None:
         catalog.check_sampler(params["model"], body.sampler)
         catalog.check_frames(params["model"], body.num_frames)
         params["keyframe_model"] = catalog.check_keyframe(params["model"], body.keyframe_model)
+        if params["keyframe_model"] is None:
+            if body.keyframe_candidates != 1:
+                raise InvalidArgument(
+                    "keyframe_candidates",
+                    "1 unless keyframe_model is given",
+                    body.keyframe_candidates,
+                )
+            del params["keyframe_candidates"]  # nothing to choose among: not a parameter here
         params["seed"] = body.seed if body.seed is not None else new_seed()
         job = await asyncio.to_thread(server.submit, "generate", params)
         return _accepted(queue, job)

@@ -256,6 +256,7 @@ class JobRunner:
             kwargs["num_frames"] = p["num_frames"]
         if p.get("keyframe_model"):  # its own lock, taken while it draws the first frames
             kwargs["keyframe"] = self.catalog.shared(p["keyframe_model"])
+            kwargs["keyframe_candidates"] = p.get("keyframe_candidates") or 1
         job.warnings += _prompt_warnings(pipe, p["prompt"], p.get("negative_prompt"))
         report(0, steps)
         with lock:

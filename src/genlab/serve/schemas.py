@@ -53,6 +53,13 @@ class GenerateRequest(_Strict):
         description="Text-to-video models only: a text-to-image model from GET /api/models that "
         "draws each video's first frame, which the video model animates (text → image → video).",
     )
+    keyframe_candidates: int = Field(
+        1,
+        ge=1,
+        le=16,
+        description="With keyframe_model: first frames drawn per video; the one the asked motion "
+        "can best start from (the built-in world's scene parser) is animated.",
+    )
 
 
 class EditRequest(_Strict):

@@ -42,14 +42,55 @@ def start_size(motion: str) -> str | None:
 
 
 def motion_feasible(obj: Obj, motion: str, reserved: set[tuple[int, int]]) -> bool:
+    return motion_feasible_at(obj.row, obj.col, obj.size, motion, reserved)
+
+
+def motion_feasible_at(
+    row: int, col: int, size: str, motion: str, reserved: set[tuple[int, int]]
+) -> bool:
+    """Whether the world can play `motion` for an object of `size` in cell (row, col): grow
+    starts small, shrink large; a move or bounce needs its next cell on the grid and free."""
     if motion == "grow":
-        return obj.size == "small"
+        return size == "small"
     if motion == "shrink":
-        return obj.size == "large"
-    target = motion_target(obj, motion)
+        return size == "large"
+    target = target_cell(row, col, motion)
     if target is None:
         return True
     return 0 <= target[0] < GRID and 0 <= target[1] < GRID and target not in reserved
+
+
+def keyframe_fit(prompt: str, image) -> float:
+    """How well `image` can start a world video of `prompt`, in [0, 1]: the mean of the scene
+    matcher's score for the still picture (objects, counts, relations; motions left out) and the
+    fraction of the asked motions the world could play from where (and at what size) the parser
+    finds their objects. A keyframe model that ignores motion words draws, say, "a red circle
+    moving left" in the left column as often as elsewhere, and a video model given that frame can
+    only leave it still or move it the other way; choosing among keyframes by this fit avoids it.
+    """
+    from genlab.world.grammar import SceneRequest, parse_prompt
+    from genlab.world.match import found_objects, match
+
+    request = parse_prompt(prompt).request
+    if not isinstance(request, SceneRequest) or not request.objects:
+        raise InvalidArgument("prompt", "a prompt naming objects of the built-in world", prompt)
+    still = replace(request, objects=tuple(replace(o, motion=None) for o in request.objects))
+    parsed = parse_image(image)
+    score = match(still, parsed).score
+    found, _ = found_objects(parsed)
+    moving = [o for o in request.objects if o.motion is not None]
+    if not moving:
+        return float(score)
+    feasible = 0
+    for group in moving:
+        others = [f for f in found if not group.matches(f.shape, f.color, f.size)]
+        reserved = {f.cell for f in others}
+        feasible += any(
+            motion_feasible_at(*f.cell, f.size, group.motion, reserved)
+            for f in found
+            if group.matches(f.shape, f.color, f.size)
+        )
+    return 0.5 * float(score) + 0.5 * feasible / len(moving)
 
 
 def object_state(obj: Obj, motion: str, t: float) -> tuple[float, float, float]:
