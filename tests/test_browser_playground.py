@@ -134,7 +134,10 @@ def test_a_video_model_offers_an_image_model_for_the_first_frame(page, server):
     )
     options = page.eval_on_selector_all("#keyframe_model option", "os => os.map(o => o.value)")
     assert options == ["", "world-tiny"]
+    assert page.locator("#keyframe-candidates-field").is_hidden()  # no image model chosen yet
     page.select_option("#keyframe_model", "world-tiny")
+    assert page.locator("#keyframe-candidates-field").is_visible()
+    page.fill("#keyframe_candidates", "2")
     page.fill("#prompt", "a red circle moving right")
     page.fill("#num_inference_steps", "2")
     page.fill("#num_frames", "4")
@@ -146,9 +149,12 @@ def test_a_video_model_offers_an_image_model_for_the_first_frame(page, server):
         params={"q": "moving right"},
         headers={"Authorization": f"Bearer {TOKEN}"},
     ).json()["items"]
-    assert items[0]["kind"] == "video" and items[0]["params"]["keyframe_model"] == "world-tiny"
+    params = items[0]["params"]
+    assert items[0]["kind"] == "video" and params["keyframe_model"] == "world-tiny"
+    assert params["keyframe_candidates"] == 2 and params["keyframe_seed"] in (9, 10)
     page.select_option("#model", "world-tiny")  # back to the image model for the other tests
     assert page.locator("#keyframe-field").is_hidden()
+    assert page.locator("#keyframe-candidates-field").is_hidden()
 
 
 def test_reusing_a_history_entry_regenerates_the_same_image(page, server):

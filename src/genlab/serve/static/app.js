@@ -132,7 +132,7 @@ function resultCard(result) {
 // ------------------------------------------------------------------ generate
 
 const form = $("#generate-form");
-const formFields = ["prompt", "negative_prompt", "num_inference_steps", "guidance_scale", "sampler", "seed", "num_images", "num_frames", "keyframe_model", "model"];
+const formFields = ["prompt", "negative_prompt", "num_inference_steps", "guidance_scale", "sampler", "seed", "num_images", "num_frames", "keyframe_model", "keyframe_candidates", "model"];
 
 function readForm() {
   const body = {};
@@ -154,8 +154,9 @@ function fillForm(params) {
       input.append(el("option", { text: value }));
     }
     if ((name === "model" || name === "keyframe_model") && value && ![...input.options].some((o) => o.value === value)) continue;
-    input.value = value ?? "";
+    input.value = value ?? (name === "keyframe_candidates" ? 1 : "");
   }
+  showKeyframeCandidates();
 }
 
 form.addEventListener("submit", async (event) => {
@@ -456,10 +457,18 @@ function showSamplers(modelName) {
   $("#frames-field").classList.toggle("hidden", !info.video);
   // text → image → video: offered when the server has an image model to draw the first frame
   $("#keyframe-field").classList.toggle("hidden", !info.video || $("#keyframe_model").options.length < 2);
+  showKeyframeCandidates();
   const names = info.samplers || [];
   select.replaceChildren(el("option", { value: "", text: "default" }), ...names.map((n) => el("option", { text: n })));
   if (names.includes(current)) select.value = current;
 }
+
+// The number of first frames to choose among, offered once an image model draws them.
+function showKeyframeCandidates() {
+  const drawn = !$("#keyframe-field").classList.contains("hidden") && $("#keyframe_model").value !== "";
+  $("#keyframe-candidates-field").classList.toggle("hidden", !drawn);
+}
+$("#keyframe_model").addEventListener("change", showKeyframeCandidates);
 
 async function loadModels() {
   const { models, default: fallback } = await api("/api/models");
