@@ -287,12 +287,9 @@ def evaluate_pipeline(
     prompts, real = motion_prompts(n, seed, n_objects, pipe.image_size, num_frames)
     _, real2 = motion_prompts(n, seed + 1, n_objects, pipe.image_size, num_frames)
     fake = []
-    extra = {}
-    if keyframe is not None:
+    extra = {}  # the pipeline checks them (candidates without a keyframe model are refused)
+    if keyframe is not None or keyframe_candidates != 1:
         extra = {"keyframe": keyframe, "keyframe_candidates": keyframe_candidates}
-    elif keyframe_candidates != 1:
-        raise InvalidArgument("keyframe_candidates", "1 unless a keyframe model is given",
-                              keyframe_candidates)  # fmt: skip
     for i, p in enumerate(tqdm(prompts, desc="generating videos", unit="video")):
         result = pipe(
             p, num_frames=num_frames, num_inference_steps=steps, seed=seed + i,

@@ -151,20 +151,20 @@ class Text2VideoPipeline(Text2ImagePipeline):
         T = self.check_num_frames(num_frames)
         expanded = [p for p in prompts for _ in range(num_images)]
         B, C = len(expanded), self.denoiser.config.in_channels
-        first, extra = None, {}
+        first, extra, keyframe_seeds = None, {}, None
         if image is not None and keyframe is not None:
             raise InvalidArgument("keyframe", "None when a first frame (image) is given", keyframe)
         if image is not None:
             first = _image_tensor(image)[None].expand(B, -1, -1, -1)  # (B, C, H, W)
             extra = {"edit": "image_to_video"}
         elif keyframe is not None:
-            first, extra = self._keyframes(
+            first, extra, keyframe_seeds = self._keyframes(
                 keyframe, prompts, negative_prompt, num_inference_steps, seed, num_images, height,
                 width, keyframe_candidates, keyframe_score,
             )  # fmt: skip
         elif keyframe_candidates != 1 or keyframe_score is not None:
             raise InvalidArgument(
-                "keyframe_candidates", "1 and no keyframe_score unless a keyframe model is given",
+                "keyframe_candidates", "1 unless a keyframe model is given (and no keyframe_score)",
                 keyframe_candidates,
             )  # fmt: skip
         H = first.shape[2] if first is not None else (height or self.image_size)
@@ -195,7 +195,6 @@ class Text2VideoPipeline(Text2ImagePipeline):
             **kwargs,
         ).clamp(-1, 1)  # fmt: skip
         frames = [[to_pil(f) for f in v.transpose(0, 1).cpu()] for v in videos]  # (C,T,H,W)
-        keyframe_seeds = extra.pop("keyframe_seeds", None)
         metadata = self._metadata(
             expanded,
             negative_prompt,
@@ -217,10 +216,11 @@ class Text2VideoPipeline(Text2ImagePipeline):
     def _keyframes(
         self, keyframe, prompts, negative_prompt, steps, seed, num_images, height, width,
         candidates=1, score=None,
-    ) -> tuple[torch.Tensor, dict[str, Any]]:  # fmt: skip
+    ) -> tuple[torch.Tensor, dict[str, Any], list[int] | None]:  # fmt: skip
         """(B, C, H, W) first frames drawn by the text-to-image pipeline `keyframe`, in the order
         of the videos (prompt-major, seed + i), and the metadata that regenerates them; with
-        `candidates` > 1, per video the best of that many by `score` (see __call__)."""
+        `candidates` > 1, per video the best of that many by `score` (see __call__), and each
+        chosen still's seed (None with one candidate: video i's still is seeded seed + i)."""
         if not is_image_pipeline(keyframe):
             raise InvalidArgument("keyframe", "a text-to-image pipeline", type(keyframe).__name__)
         if isinstance(candidates, bool) or not isinstance(candidates, int) or candidates < 1:
@@ -257,12 +257,10 @@ class Text2VideoPipeline(Text2ImagePipeline):
             "keyframe_guidance_scale": meta.get("guidance_scale"),
             "keyframe_sampler": meta.get("sampler"),
         }
-        if candidates > 1:  # video i's first frame is the keyframe model's image of this seed
-            extra.update(
-                keyframe_candidates=candidates,
-                keyframe_seeds=[seed + chosen[i] * B + i for i in range(B)],
-            )
-        return first, extra
+        if candidates == 1:
+            return first, extra, None
+        extra["keyframe_candidates"] = candidates
+        return first, extra, [seed + chosen[i] * B + i for i in range(B)]
 
     def animate(self, image, prompt: str, **kwargs) -> GenerationResult:
         """Image → video: `image` is kept as the first frame, the rest follows `prompt`."""

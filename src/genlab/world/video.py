@@ -50,10 +50,8 @@ def motion_feasible_at(
 ) -> bool:
     """Whether the world can play `motion` for an object of `size` in cell (row, col): grow
     starts small, shrink large; a move or bounce needs its next cell on the grid and free."""
-    if motion == "grow":
-        return size == "small"
-    if motion == "shrink":
-        return size == "large"
+    if start_size(motion) is not None:
+        return size == start_size(motion)
     target = target_cell(row, col, motion)
     if target is None:
         return True
@@ -83,12 +81,12 @@ def keyframe_fit(prompt: str, image) -> float:
         return float(score)
     feasible = 0
     for group in moving:
-        others = [f for f in found if not group.matches(f.shape, f.color, f.size)]
-        reserved = {f.cell for f in others}
+        mine = [group.matches(f.shape, f.color, f.size) for f in found]
+        reserved = {f.cell for f, m in zip(found, mine) if not m}
         feasible += any(
             motion_feasible_at(*f.cell, f.size, group.motion, reserved)
-            for f in found
-            if group.matches(f.shape, f.color, f.size)
+            for f, m in zip(found, mine)
+            if m
         )
     return 0.5 * float(score) + 0.5 * feasible / len(moving)
 
