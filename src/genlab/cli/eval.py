@@ -60,6 +60,11 @@ def register(subparsers) -> None:
     )
     p.add_argument("--sampler", default=None, help="sampler name (default: the model's own)")
     p.add_argument(
+        "--no-layout",
+        action="store_true",
+        help="a two-stage model (with a layout planner): draw from the text alone, no plan",
+    )
+    p.add_argument(
         "--prompts-per-category",
         type=int,
         default=None,
@@ -298,6 +303,7 @@ def run_eval(args) -> int:
         num_inference_steps=args.steps,
         guidance_scale=args.guidance,
         sampler=args.sampler,
+        plan_layout=False if args.no_layout else None,
         features=args.features,
         clip=args.clip,
         seed=args.seed,
@@ -318,6 +324,11 @@ def run_eval(args) -> int:
 
         torch.set_num_threads(args.threads)
     pipe = genlab.load(args.model, **({"device": args.device} if args.device else {}))
+    if args.no_layout:
+        from genlab.pipelines.text2image import Text2ImagePipeline
+
+        if not isinstance(pipe, Text2ImagePipeline):
+            raise InvalidArgument("--no-layout", "a genlab text-to-image model", args.model)
     report = evaluate(pipe, args.model, options)
     html_path, json_path = write_report(report, args.out)
     if "fid" in report:

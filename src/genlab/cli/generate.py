@@ -31,6 +31,11 @@ def register(subparsers) -> None:
         help="torch.compile the denoiser's blocks first: pays off over many images (--n) or "
         "steps; eager again, with a warning, if compilation fails",
     )
+    gen.add_argument(
+        "--no-layout",
+        action="store_true",
+        help="a two-stage model (with a layout planner): draw from the text alone, no plan",
+    )
     gen.set_defaults(func=run_generate)
 
     edit = subparsers.add_parser(
@@ -207,6 +212,12 @@ def run_generate(args) -> int:
                 print(
                     f"genlab: warning: --compile: sampling stays eager ({reasons})", file=sys.stderr
                 )
+    if args.no_layout:
+        from genlab.pipelines.text2image import Text2ImagePipeline
+
+        if not isinstance(pipe, Text2ImagePipeline):
+            raise InvalidArgument("--no-layout", "a genlab text-to-image model", args.model)
+        kwargs["plan_layout"] = False
     result = _run_quietly_reporting_truncation(lambda: pipe(args.prompt, **kwargs))
     if getattr(pipe, "compile_error", None):
         print(

@@ -43,6 +43,7 @@ class EvalOptions:
     num_inference_steps: int = 20
     guidance_scale: float | None = None  # None: the pipeline's default
     sampler: str | None = None
+    plan_layout: bool | None = None  # a two-stage model: False draws from text alone
     features: str = "world"
     clip: str = "world"
     seed: int = 0
@@ -207,6 +208,8 @@ def evaluate(pipe, name: str, options: EvalOptions) -> dict:
         guidance_scale=options.guidance_scale,
         sampler=options.sampler,
     )
+    if options.plan_layout is not None:  # only two-stage text-to-image models take it
+        gen_kw["plan_layout"] = options.plan_layout
     report: dict = {
         "model": name,
         "options": {k: v for k, v in vars(options).items() if k not in ("notes",)},

@@ -49,6 +49,10 @@ class UNetConfig(ModelConfig):
     dropout: float = 0.0
     gradient_checkpointing: bool = False
     channels_last: bool = False  # NHWC convolutions (faster with cuDNN under bf16)
+    # > 0: a layout (cond["layout"], (B, layout_channels, g, g) features of a g×g grid, e.g.
+    # genlab.world.layout) is added at each resolution's first feature map through small adapters
+    # whose last conv starts at zero (the model starts as it was); zeros = no layout.
+    layout_channels: int = 0
 
 
 class SpatialTransformer(nn.Module):
@@ -159,6 +163,23 @@ class UNet(nn.Module):
             nn.Conv2d(ch, config.out_channels or config.in_channels, 3, padding=1)
         )
         self.downsample_factor = 2**last
+        # Layout adapters: after the input conv and after each Downsample, in stage order.
+        self.layout_stages: list[int] = []
+        self.layout_adapters = None
+        if config.layout_channels > 0:
+            widths = []
+            for i, stage in enumerate(self.input_blocks):
+                if i == 0 or isinstance(stage[0], Downsample):
+                    self.layout_stages.append(i)
+                    widths.append(mc if i == 0 else stage[0].conv.out_channels)
+            self.layout_adapters = nn.ModuleList(
+                nn.Sequential(
+                    nn.Conv2d(config.layout_channels, w, 1),
+                    nn.SiLU(),
+                    zero_(nn.Conv2d(w, w, 3, padding=1)),
+                )
+                for w in widths
+            )
         if config.channels_last:
             self.to(memory_format=torch.channels_last)
 
@@ -192,15 +213,33 @@ class UNet(nn.Module):
         def run(stage, h):
             return maybe_checkpoint(stage, h, emb, context, mask, enabled=ckpt)
 
+        layout = self._layout(cond, B, x)
         hs = []
         h = x
-        for stage in self.input_blocks:
+        for i, stage in enumerate(self.input_blocks):
             h = run(stage, h)
+            if layout is not None and i in self.layout_stages:
+                grid = torch.nn.functional.interpolate(layout, size=h.shape[-2:], mode="nearest")
+                h = h + self.layout_adapters[self.layout_stages.index(i)](grid)
             hs.append(h)
         h = run(self.middle_block[0], h)
         for stage in self.output_blocks:
             h = run(stage, torch.cat([h, hs.pop()], dim=1))  # skip connection on channels
         return self.conv_out(self.out(h))
+
+    def _layout(self, cond: dict, B: int, x: torch.Tensor) -> torch.Tensor | None:
+        """The layout features to add (zeros when cond has none), or None for a model without."""
+        if self.layout_adapters is None:
+            return None
+        C = self.config.layout_channels
+        layout = cond.get("layout")
+        if layout is None:
+            return x.new_zeros(B, C, 1, 1)
+        if layout.dim() != 4 or layout.shape[0] != B or layout.shape[1] != C:
+            raise InvalidArgument(
+                "cond['layout']", f"({B}, {C}, g, g) features", tuple(layout.shape)
+            )
+        return layout.to(x.dtype)
 
     def compile(self, **compile_kwargs) -> bool:
         """Compile each stage in place (regional compilation; same-shaped stages share code)."""

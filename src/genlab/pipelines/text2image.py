@@ -41,7 +41,10 @@ class Text2ImagePipeline:
     Holds a denoiser `model(x_t, t, cond)`, a TextEncoder (with its tokenizer and learned null),
     the noise schedule and the prediction type the denoiser was trained for. With an `autoencoder`
     (genlab.models.autoencoder_kl) the denoiser works in its latent space: edits encode the image,
-    samples are decoded at the end; height/width stay in pixels.
+    samples are decoded at the end; height/width stay in pixels. With a `layout_planner`
+    (genlab.models.layout_planner) and a denoiser that reads layouts (`layout_channels`), each
+    image is drawn in two stages: the planner samples where each object goes from the prompt, the
+    denoiser draws that plan (`plan_layout=False` draws from the text alone).
     """
 
     def __init__(
@@ -56,9 +59,15 @@ class Text2ImagePipeline:
         default_guidance_scale: float = 3.0,
         info: dict[str, Any] | None = None,
         autoencoder: torch.nn.Module | None = None,
+        layout_planner: torch.nn.Module | None = None,
     ):
         check_choice("prediction_type", prediction_type, PREDICTION_TYPES)
+        if layout_planner is not None and not getattr(denoiser.config, "layout_channels", 0):
+            raise InvalidArgument(
+                "layout_planner", "a denoiser that reads layouts (layout_channels > 0)", None
+            )
         self.autoencoder = autoencoder
+        self.layout_planner = layout_planner
         self.denoiser, self.text_encoder = denoiser, text_encoder
         self.schedule, self.prediction_type = schedule, prediction_type
         self.name, self.image_size = name, image_size
@@ -94,6 +103,11 @@ class Text2ImagePipeline:
                 autoencoder = autoencoder_from_checkpoint(
                     tensors, config["autoencoder"], "autoencoder."
                 ).to(device)
+            planner = None
+            if "layout_planner" in config:  # a two-stage model: its planner rides along
+                planner = create_model(config["layout_planner"])
+                _load_prefixed(planner, tensors, "layout_planner.")
+                planner = planner.to(device).eval()
         except (KeyError, RuntimeError, TypeError, ValueError) as e:
             raise CheckpointError(f"{path}: text2image checkpoint does not load ({e})") from None
         pipe = cls(
@@ -106,6 +120,7 @@ class Text2ImagePipeline:
             default_guidance_scale=float(config.get("default_guidance_scale", 3.0)),
             info=config,
             autoencoder=autoencoder,
+            layout_planner=planner,
         )
         return pipe
 
@@ -116,6 +131,10 @@ class Text2ImagePipeline:
         if self.autoencoder is not None:
             tensors.update(
                 {f"autoencoder.{k}": v for k, v in self.autoencoder.state_dict().items()}
+            )
+        if self.layout_planner is not None:
+            tensors.update(
+                {f"layout_planner.{k}": v for k, v in self.layout_planner.state_dict().items()}
             )
         config = {
             **{k: v for k, v in self.info.items() if k != "training"},
@@ -130,6 +149,8 @@ class Text2ImagePipeline:
         }
         if self.autoencoder is not None:  # holds the latent scaling factor
             config["autoencoder"] = self.autoencoder.config.to_dict()
+        if self.layout_planner is not None:
+            config["layout_planner"] = self.layout_planner.config.to_dict()
         return tensors, config
 
     # ------------------------------------------------------------------ facts
@@ -147,13 +168,17 @@ class Text2ImagePipeline:
         return sorted(SAMPLERS)
 
     def describe(self) -> dict[str, Any]:
-        n = sum(p.numel() for m in (self.denoiser, self.text_encoder) for p in m.parameters())
+        modules = [self.denoiser, self.text_encoder, self.layout_planner]
+        n = sum(p.numel() for m in modules if m is not None for p in m.parameters())
+        supports = ["generate", "negative_prompt", "img2img", "inpaint"]
+        if self.layout_planner is not None:
+            supports.append("layout")
         return {
             "name": self.name,
             "kind": KIND,
             "parameters": n,
             "image_size": self.image_size,
-            "supports": ["generate", "negative_prompt", "img2img", "inpaint"],
+            "supports": supports,
             "samplers": self.samplers,
         }
 
@@ -220,14 +245,26 @@ class Text2ImagePipeline:
         *,
         eta: float | None = None,
         callback=None,
+        plan_layout: bool | None = None,
     ) -> GenerationResult:
         """Generate `num_images` images per prompt. Image i of the batch starts from noise drawn
         with seed + i, so with a deterministic sampler (ddim, euler, heun, dpmpp_2m) every image
-        can be regenerated alone from its metadata; the same arguments give identical pixels."""
+        can be regenerated alone from its metadata; the same arguments give identical pixels.
+
+        `plan_layout` (default: True if the model has a layout planner): image i's layout is
+        sampled from its prompt with seed + i, then drawn; its metadata says it ("layout")."""
         prompts = [prompt] if isinstance(prompt, str) else list(prompt)
+        if plan_layout is None:
+            plan_layout = self.layout_planner is not None
+        if not isinstance(plan_layout, bool):
+            raise InvalidArgument("plan_layout", "True, False or None", plan_layout)
+        if plan_layout and self.layout_planner is None:
+            raise InvalidArgument(
+                "plan_layout", f"False: model {self.name!r} has no layout planner", True
+            )
         return self._run(
             prompts, negative_prompt, num_inference_steps, guidance_scale, sampler, seed,
-            num_images, height, width, eta=eta, callback=callback,
+            num_images, height, width, eta=eta, callback=callback, plan_layout=plan_layout,
         )  # fmt: skip
 
     @torch.inference_mode()
@@ -280,6 +317,7 @@ class Text2ImagePipeline:
         init=None,
         mask=None,
         strength=None,
+        plan_layout=False,
     ) -> GenerationResult:
         guidance_scale, seed = self._check_request(
             prompts, negative_prompt, num_inference_steps, guidance_scale, sampler, seed, num_images
@@ -291,7 +329,8 @@ class Text2ImagePipeline:
 
         expanded = [p for p in prompts for _ in range(num_images)]
         B = len(expanded)
-        denoise = self._guided_denoiser(expanded, negative_prompt, guidance_scale)
+        layouts = self.plan_layouts(expanded, seed) if plan_layout else None
+        denoise = self._guided_denoiser(expanded, negative_prompt, guidance_scale, layout=layouts)
         C = self.denoiser.config.in_channels
         f = self._latent_factor()
         H, W = H // f, W // f  # the denoiser's grid: pixels, or latents of a latent model
@@ -334,6 +373,11 @@ class Text2ImagePipeline:
             width=W,
             **extra,
         )
+        if layouts is not None:  # the plan each image was drawn from
+            from genlab.world.layout import describe_layout
+
+            for meta, row in zip(metadata, layouts.tolist(), strict=True):
+                meta["layout"] = describe_layout(row)
         return GenerationResult(images=pils, metadata=metadata)
 
     # ------------------------------------------------------------------ steps shared with video
@@ -388,15 +432,35 @@ class Text2ImagePipeline:
 
         return run_with_compile_fallback(self.denoiser, draw)
 
-    def _guided_denoiser(self, prompts: list[str], negative_prompt, guidance_scale, model=None):
+    def plan_layouts(self, prompts: list[str], seed: int) -> torch.Tensor:
+        """(B, 9) layouts the planner samples for `prompts`, prompt i with seed + i."""
+        if self.layout_planner is None:
+            raise InvalidArgument(
+                "plan_layout", f"False: model {self.name!r} has no layout planner"
+            )
+        tokens = self.text_encoder.tokenizer(prompts, self.max_prompt_tokens)
+        generators = [torch.Generator().manual_seed(seed + i) for i in range(len(prompts))]
+        return self.layout_planner.sample(
+            tokens.ids.to(self.device), tokens.mask.to(self.device), generators
+        )
+
+    def _guided_denoiser(
+        self, prompts: list[str], negative_prompt, guidance_scale, model=None, layout=None
+    ):
         """CFG denoiser: the prompts against the negative prompt (or the learned null); `model`
-        (default: the denoiser) is what is called with (x, t, cond)."""
+        (default: the denoiser) is what is called with (x, t, cond). `layout` (B, 9) conditions
+        the prompts' half; the other half has none (so guidance also pushes towards the plan)."""
         cond = self.encode(prompts).cond
         uncond = (
             self.text_encoder.encode([negative_prompt]).cond
             if negative_prompt
             else self.text_encoder.null(1).cond
         )
+        if layout is not None:
+            from genlab.world.layout import layout_features, null_layout_features
+
+            cond = {**cond, "layout": layout_features(layout).to(self.device)}
+            uncond = {**uncond, "layout": null_layout_features(1, self.device)}
         return classifier_free_guidance(model or self.denoiser, cond, uncond, guidance_scale)
 
     def _initial_noise(self, item_shape: tuple[int, ...], seed: int, batch: int) -> torch.Tensor:

@@ -254,6 +254,12 @@ class JobRunner:
                     "num_frames", "no value: this model makes images", p["num_frames"]
                 )
             kwargs["num_frames"] = p["num_frames"]
+        if p.get("plan_layout") is not None:
+            if "plan_layout" not in _parameters(pipe):
+                raise InvalidArgument(
+                    "plan_layout", "null: this model draws without a layout plan", p["plan_layout"]
+                )
+            kwargs["plan_layout"] = p["plan_layout"]
         if p.get("keyframe_model"):  # its own lock, taken while it draws the first frames
             kwargs["keyframe"] = self.catalog.shared(p["keyframe_model"])
             kwargs["keyframe_candidates"] = p.get("keyframe_candidates") or 1

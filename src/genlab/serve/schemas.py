@@ -60,6 +60,11 @@ class GenerateRequest(_Strict):
         description="With keyframe_model: first frames drawn per video; the one the asked motion "
         "can best start from (the built-in world's scene parser) is animated.",
     )
+    plan_layout: bool | None = Field(
+        None,
+        description="Two-stage text-to-image models (with a layout planner): false draws from "
+        "the text alone; null plans where the model can (each image's plan is in its metadata).",
+    )
 
 
 class EditRequest(_Strict):

@@ -32,6 +32,13 @@ class TextToImageTask(Task):
     image, one picked at random each time. With probability `cond_dropout` the caption is
     dropped (all padding), so the encoder returns its learned null: the unconditional model
     classifier-free guidance needs (Ho & Salimans 2022, §3.2).
+
+    A denoiser that reads layouts (`layout_channels`) gets the scene's true layout (batch
+    `layouts` (B, 9), genlab.world.layout) except where the caption is dropped and, besides, with
+    probability `layout_dropout` (so it still draws from text alone). A `layout_planner` learns
+    to write those layouts from all K captions of each image (cross-entropy, × `planner_weight`:
+    AdamW's steps do not depend on the scale, and a small one keeps its gradients from dominating
+    the clipped global norm).
     """
 
     def __init__(
@@ -48,8 +55,14 @@ class TextToImageTask(Task):
         sample_prompts: list[str] | None = None,
         default_guidance_scale: float = 3.0,
         text_encoder_source: str = "trained jointly with the denoiser",
+        layout_planner: torch.nn.Module | None = None,
+        layout_dropout: float = 0.1,
+        planner_weight: float = 0.01,
     ):
         self.denoiser, self.text_encoder = denoiser, text_encoder
+        self.layout_planner = layout_planner
+        self.reads_layout = bool(getattr(denoiser.config, "layout_channels", 0))
+        self.layout_dropout, self.planner_weight = layout_dropout, planner_weight
         self.schedule, self.prediction_type = schedule, prediction_type
         self.cond_dropout, self.min_snr_gamma = cond_dropout, min_snr_gamma
         self.pipeline = Text2ImagePipeline(
@@ -60,15 +73,19 @@ class TextToImageTask(Task):
             name=name,
             image_size=image_size,
             default_guidance_scale=default_guidance_scale,
+            layout_planner=layout_planner,
         )
         self.sample_prompts = sample_prompts or []
         self.text_encoder_source = text_encoder_source
 
     def modules(self):
-        return {"denoiser": self.denoiser, "text_encoder": self.text_encoder}
+        modules = {"denoiser": self.denoiser, "text_encoder": self.text_encoder}
+        if self.layout_planner is not None:
+            modules["layout_planner"] = self.layout_planner
+        return modules
 
     def ema_modules(self):
-        return ["denoiser", "text_encoder"]  # the EMA skips frozen parameters
+        return list(self.modules())  # the EMA skips frozen parameters
 
     def clean_sample(self, batch) -> torch.Tensor:
         """x₀ the denoiser learns: here pixels; the latent task (genlab.train.latent) encodes."""
@@ -85,6 +102,13 @@ class TextToImageTask(Task):
         ids = ids.masked_fill(dropped[:, None], PAD_ID)  # no words -> the learned null
         text_tokens, mask, pooled = self.text_encoder(ids, ids != PAD_ID)
         cond = {"tokens": text_tokens, "mask": mask, "pooled": pooled}
+        logs = {}
+        if self.reads_layout:
+            from genlab.world.layout import layout_features
+
+            layouts = batch["layouts"]
+            keep = ~dropped & (torch.rand(B, device=ids.device) >= self.layout_dropout)
+            cond["layout"] = layout_features(layouts) * keep[:, None, None, None]
         t = torch.randint(0, self.schedule.num_train_timesteps, (B,), device=x0.device)
         noise = torch.randn_like(x0)
         loss = diffusion_loss(
@@ -97,7 +121,14 @@ class TextToImageTask(Task):
             t=t,
             min_snr_gamma=self.min_snr_gamma,
         )
-        return loss, {}
+        if self.layout_planner is not None:  # every caption of every image, teacher-forced
+            all_ids = tokens.flatten(0, 1).long()
+            all_ids = all_ids[:, : int((all_ids != PAD_ID).sum(1).max().clamp(min=1))]  # no padding
+            targets = batch["layouts"].long().repeat_interleave(K, dim=0)
+            plan = self.layout_planner.loss(all_ids, all_ids != PAD_ID, targets)
+            logs["planner_loss"] = plan.detach()
+            loss = loss + self.planner_weight * plan
+        return loss, logs
 
     def sample_grid(self):
         if not self.sample_prompts:
@@ -152,7 +183,8 @@ def world_vocabulary(seed: int = 0, n_scenes: int = 4000) -> Tokenizer:
 
 
 def _render_chunk(job) -> tuple[np.ndarray, np.ndarray]:
-    """Worker: items [start, stop) of the world stream -> images (n, S, S, 3), tokens (n, K, L).
+    """Worker: items [start, stop) of the world stream -> images (n, S, S, 3), tokens (n, K, L),
+    layouts (n, 9) (genlab.world.layout).
 
     scenes "plain": item i is genlab.data.world's scene i (the same image `prerender` gives);
     "balanced": the rebalanced stream (genlab.data.world.balanced_item); "focus": relations,
@@ -168,12 +200,14 @@ def _render_chunk(job) -> tuple[np.ndarray, np.ndarray]:
     from genlab.text import split_words
     from genlab.world import canonical_caption, render
     from genlab.world.caption import caption_and_request, random_template, varied_caption
+    from genlab.world.layout import CELLS, scene_layout
 
     start, stop, seed, size, k, max_length, vocab, scenes, captions = job
     index = {w: i for i, w in enumerate(vocab)}
     n = stop - start
     images = np.empty((n, size, size, 3), np.uint8)
     tokens = np.zeros((n, k, max_length), np.int16)
+    layouts = np.zeros((n, CELLS), np.int8)
     for j in range(n):
         detail = relation = None  # "focus": every caption states what the scene is there for
         if scenes == "focus":
@@ -181,6 +215,7 @@ def _render_chunk(job) -> tuple[np.ndarray, np.ndarray]:
         else:
             scene, text = (balanced_item if scenes == "balanced" else world_item)(seed, start + j)
         images[j] = render(scene, size)
+        layouts[j] = scene_layout(scene)
         how = dict(detail=detail, relation=relation)
         for c in range(k):
             rng = np.random.default_rng([seed, start + j, c])
@@ -194,7 +229,7 @@ def _render_chunk(job) -> tuple[np.ndarray, np.ndarray]:
                 text = varied_caption(scene, rng, **how)[0]
             ids = [index.get(w, 1) for w in split_words(text)][:max_length]
             tokens[j, c, : len(ids)] = ids
-    return images, tokens
+    return images, tokens, layouts
 
 
 SCENE_MIXES = {
@@ -222,7 +257,8 @@ def world_corpus(
     genlab.data.world.prerender) with K captions each, tokenized once. `scenes` (SCENE_MIXES)
     and `captions` ("plain" or "varied") choose the mix, see `_render_chunk`.
 
-    Returns {"images": uint8 (n, size, size, 3), "tokens": int16 (n, K, max_length)}. Work is
+    Returns {"images": uint8 (n, size, size, 3), "tokens": int16 (n, K, max_length),
+    "layouts": int8 (n, 9) (each scene's objects per grid cell, genlab.world.layout)}. Work is
     spread over a process pool ("spawn", safe next to CUDA); the result depends only on seed.
     """
     check_choice("scenes", scenes, SCENE_MIXES)
@@ -241,7 +277,8 @@ def world_corpus(
     bar.close()
     images = torch.from_numpy(np.concatenate([p[0] for p in parts]))
     tokens = torch.from_numpy(np.concatenate([p[1] for p in parts]))
-    return {"images": images, "tokens": tokens}
+    layouts = torch.from_numpy(np.concatenate([p[2] for p in parts]))
+    return {"images": images, "tokens": tokens, "layouts": layouts}
 
 
 def forward_flops(denoiser: torch.nn.Module, text_width: int, size: int, length: int) -> float:
@@ -298,6 +335,11 @@ class WorldT2ISpec:
     # word's meaning depends on the objects around it) needs the tower's attention.
     tower_layers_trained: int = 0
     tower_lr_scale: float = 1.0
+    # Two stages: a layout planner (genlab.models.layout_planner) learns to write each scene's
+    # layout from its captions while the denoiser learns to draw given layouts (its adapters and
+    # the planner at layout_lr_scale × the recipe's rate, both new when fine-tuning).
+    layout: bool = False
+    layout_lr_scale: float = 1.0
 
 
 TEXT_ENCODER_SOURCES = {
@@ -426,6 +468,18 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options:
         tokenizer = text_encoder.tokenizer
     overrides = dict(tiny_denoiser if tiny else spec.denoiser_overrides)
     overrides.update(context_dim=text_encoder.width, pooled_dim=text_encoder.width)
+    planner = None
+    if spec.layout:
+        from genlab.world.layout import LAYOUT_CHANNELS
+
+        overrides["layout_channels"] = LAYOUT_CHANNELS
+        planner_kw = dict(width=32, encoder_depth=1, decoder_depth=1, num_heads=2) if tiny else {}
+        planner = create_model(
+            {"arch": "layout-planner"},
+            vocab_size=len(tokenizer),
+            max_length=text_encoder.config.max_length,
+            **planner_kw,
+        )
     if cuda and spec.denoiser.startswith("unet"):
         overrides["channels_last"] = True
     denoiser = create_model(spec.denoiser, **overrides)
@@ -463,6 +517,7 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options:
         image_size=size,
         sample_prompts=sample_prompts(4 if tiny else 16),
         text_encoder_source=source,
+        layout_planner=planner,
     )
     config = TrainConfig(
         steps=20 if tiny else spec.steps,
@@ -490,6 +545,18 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options:
         "corpus build time": f"{build_s:.0f} s",
     }
     speed_up_word_residual(task, spec.residual_lr_scale, config)
+    if spec.layout:
+        if spec.layout_lr_scale != 1.0:
+            task.lr_scales = {
+                **task.lr_scales,
+                "denoiser.layout_adapters.": spec.layout_lr_scale,
+                "layout_planner.": spec.layout_lr_scale,
+            }
+        config.extra["layout"] = (
+            f"a layout planner ({_count(planner):,} parameters) learns each scene's layout from "
+            f"its captions; the denoiser draws true layouts (dropped with the caption and 10% "
+            f"besides); both new parts at × {spec.layout_lr_scale:g} the learning rate"
+        )
     if spec.tower_layers_trained:
         if spec.text_encoder == "joint":
             raise InvalidArgument(
@@ -557,3 +624,19 @@ def world_t2i_tower(options: RecipeOptions) -> TrainJob:
         tower_lr_scale=2.5,
     )
     return build_world_t2i("world-t2i-tower", spec, TINY_UNET, options)
+
+
+@register_recipe("world-t2i-layout", takes=("scenes",))
+def world_t2i_layout(options: RecipeOptions) -> TrainJob:
+    """world-t2i-words in two stages: a layout planner learns to write where each object goes
+    from the prompt, and the denoiser (through zero-initialised layout adapters) to draw a given
+    layout. Meant to go on from the bundled weights (--init-from world-t2i --scenes focus); the
+    adapters and the planner, new, learn at 20× the rate."""
+    spec = replace(
+        gpu_spec("unet-world-s", UNET_WORLD, lr=8e-4),
+        text_encoder="world-clip+words",
+        residual_lr_scale=10.0,
+        layout=True,
+        layout_lr_scale=20.0,
+    )
+    return build_world_t2i("world-t2i-layout", spec, TINY_UNET, options)

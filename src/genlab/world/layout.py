@@ -1,0 +1,95 @@
+"""Layouts: a scene's objects as one class per grid cell, the plan a layout planner writes from a
+prompt and a layout-conditioned denoiser draws (genlab.models.layout_planner, UNetConfig's
+`layout_channels`).
+
+A layout is 9 integers, the cells in reading order (row 0 left to right, then row 1, ...): 0 for
+an empty cell, else 1 + an index over (color, shape, size). The background is not part of it (the
+text says it, and the denoiser reads it there).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from genlab.errors import InvalidArgument
+from genlab.world.spec import COLORS, GRID, SHAPES, SIZES, Obj, Scene, position_name
+
+CELLS = GRID * GRID
+_COLORS, _SIZES = tuple(COLORS), tuple(SIZES)
+OBJECT_CLASSES = len(_COLORS) * len(SHAPES) * len(_SIZES)
+LAYOUT_CLASSES = 1 + OBJECT_CLASSES  # 0 = empty
+# Feature channels per cell: empty, then one-hots of color, shape and size.
+LAYOUT_CHANNELS = 1 + len(_COLORS) + len(SHAPES) + len(_SIZES)
+
+
+def object_class(obj: Obj) -> int:
+    """1 + the index of (color, shape, size)."""
+    c, s, z = _COLORS.index(obj.color), SHAPES.index(obj.shape), _SIZES.index(obj.size)
+    return 1 + (c * len(SHAPES) + s) * len(_SIZES) + z
+
+
+def class_parts(k: int) -> tuple[str, str, str]:
+    """(color, shape, size) of object class k ≥ 1."""
+    if not 1 <= k < LAYOUT_CLASSES:
+        raise InvalidArgument("layout class", f"an integer in 1..{LAYOUT_CLASSES - 1}", k)
+    k -= 1
+    z = k % len(_SIZES)
+    k //= len(_SIZES)
+    return _COLORS[k // len(SHAPES)], SHAPES[k % len(SHAPES)], _SIZES[z]
+
+
+def scene_layout(scene: Scene) -> np.ndarray:
+    """(9,) int8: the class in each cell of `scene`."""
+    out = np.zeros(CELLS, np.int8)
+    for obj in scene.objects:
+        out[obj.row * GRID + obj.col] = object_class(obj)
+    return out
+
+
+def layout_objects(layout) -> list[Obj]:
+    """The objects a layout places, in reading order, at their cells' centers."""
+    cells = [int(k) for k in layout]
+    if len(cells) != CELLS:
+        raise InvalidArgument("layout", f"{CELLS} cell classes", len(cells))
+    objects = []
+    for i, k in enumerate(cells):
+        if k:
+            color, shape, size = class_parts(k)
+            objects.append(Obj(shape, color, size, i // GRID, i % GRID))
+    return objects
+
+
+def describe_layout(layout) -> str:
+    """'small red circle (top left), large blue square (bottom)' ('empty' if none)."""
+    objects = layout_objects(layout)
+    if not objects:
+        return "empty"
+    return ", ".join(f"{o.describe()} ({position_name(o.row, o.col)})" for o in objects)
+
+
+def layout_features(layout: torch.Tensor) -> torch.Tensor:
+    """(B, 9) classes -> (B, LAYOUT_CHANNELS, 3, 3) float features: per cell a one-hot "empty" or
+    one-hots of its object's color, shape and size. A null layout (no plan) is all zeros, which
+    no real layout gives (every cell is empty or holds an object)."""
+    if layout.dim() != 2 or layout.shape[1] != CELLS:
+        raise InvalidArgument("layout", f"(B, {CELLS}) cell classes", tuple(layout.shape))
+    k = layout.long()
+    occupied = k > 0
+    j = (k - 1).clamp(min=0)
+    size = j % len(_SIZES)
+    shape = (j // len(_SIZES)) % len(SHAPES)
+    color = j // (len(_SIZES) * len(SHAPES))
+    feats = [
+        (~occupied).float()[..., None],
+        torch.nn.functional.one_hot(color, len(_COLORS)) * occupied[..., None],
+        torch.nn.functional.one_hot(shape, len(SHAPES)) * occupied[..., None],
+        torch.nn.functional.one_hot(size, len(_SIZES)) * occupied[..., None],
+    ]
+    f = torch.cat([t.float() for t in feats], dim=-1)  # (B, 9, C)
+    return f.transpose(1, 2).reshape(len(k), LAYOUT_CHANNELS, GRID, GRID)
+
+
+def null_layout_features(batch: int = 1, device=None) -> torch.Tensor:
+    """The features of "no plan": zeros."""
+    return torch.zeros(batch, LAYOUT_CHANNELS, GRID, GRID, device=device)

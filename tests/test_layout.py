@@ -1,0 +1,288 @@
+"""Layouts (genlab.world.layout), the layout planner, the U-Net's layout adapters and the two-stage
+text-to-image pipeline (planner -> denoiser), trained end to end at tiny size."""
+
+import time
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import genlab
+from genlab.errors import InvalidArgument
+from genlab.models import create_model
+from genlab.world import Obj, Scene
+from genlab.world.layout import (
+    CELLS,
+    LAYOUT_CHANNELS,
+    LAYOUT_CLASSES,
+    class_parts,
+    describe_layout,
+    layout_features,
+    layout_objects,
+    null_layout_features,
+    object_class,
+    scene_layout,
+)
+
+
+def test_every_object_class_round_trips_and_a_scene_layout_places_its_objects():
+    seen = set()
+    for k in range(1, LAYOUT_CLASSES):
+        color, shape, size = class_parts(k)
+        assert object_class(Obj(shape, color, size, 0, 0)) == k
+        seen.add((color, shape, size))
+    assert len(seen) == LAYOUT_CLASSES - 1
+    scene = Scene(
+        (Obj("circle", "red", "small", 0, 2), Obj("square", "blue", "large", 2, 0)), "gray"
+    )
+    layout = scene_layout(scene)
+    assert layout.shape == (CELLS,) and (layout != 0).sum() == 2
+    assert layout[2] == object_class(scene.objects[0]) and layout[6] == object_class(
+        scene.objects[1]
+    )
+    back = layout_objects(layout)
+    assert [(o.shape, o.color, o.size, o.row, o.col) for o in back] == [
+        ("circle", "red", "small", 0, 2), ("square", "blue", "large", 2, 0)
+    ]  # fmt: skip
+    assert (
+        describe_layout(layout) == "small red circle (top right), large blue square (bottom left)"
+    )
+    assert describe_layout(np.zeros(CELLS)) == "empty"
+    with pytest.raises(InvalidArgument, match="layout class"):
+        class_parts(LAYOUT_CLASSES)
+    with pytest.raises(InvalidArgument, match="layout"):
+        layout_objects([0] * 8)
+
+
+def test_layout_features_are_one_hot_per_cell_and_null_is_zero():
+    layouts = torch.tensor([[0, 1, 2, 0, 80, 0, 0, 41, 0], [0] * CELLS])
+    f = layout_features(layouts)
+    assert f.shape == (2, LAYOUT_CHANNELS, 3, 3)
+    cells = f.flatten(2).transpose(1, 2)  # (B, 9, C)
+    empty = cells[..., 0] == 1
+    assert torch.equal(empty, layouts == 0)
+    # an occupied cell: exactly one color, one shape and one size; an empty one: nothing else
+    assert torch.equal(cells[..., 1:].sum(-1), torch.where(empty, 0.0, 3.0))
+    color, shape, size = class_parts(80)
+    assert cells[0, 4, 1 + 7] == 1 and color == "pink"  # the last color
+    assert null_layout_features(2).abs().sum() == 0 and null_layout_features(2).shape == f.shape
+    with pytest.raises(InvalidArgument, match="layout"):
+        layout_features(torch.zeros(2, 8, dtype=torch.long))
+
+
+def test_unet_layout_adapters_start_at_zero_and_then_steer_every_resolution():
+    torch.manual_seed(0)
+    unet = create_model("unet-tiny", layout_channels=LAYOUT_CHANNELS).eval()
+    x, t = torch.randn(2, 3, 16, 16), torch.tensor([10.0, 500.0])
+    cond = {"tokens": torch.randn(2, 5, 32), "mask": torch.ones(2, 5, dtype=torch.bool),
+            "pooled": torch.randn(2, 32)}  # fmt: skip
+    layout = layout_features(torch.randint(0, LAYOUT_CLASSES, (2, CELLS)))
+    with torch.no_grad():
+        base = unet(x, t, cond)
+        assert torch.equal(unet(x, t, {**cond, "layout": layout}), base)  # zero-init: no change
+        assert len(unet.layout_adapters) == len(unet.config.channel_mult)
+        for adapter in unet.layout_adapters:
+            adapter[-1].weight.normal_(0, 0.1)
+        unet.conv_out.weight.normal_(0, 0.1)
+        with_layout = unet(x, t, {**cond, "layout": layout})
+        assert not torch.allclose(with_layout, unet(x, t, cond))
+        # no layout in cond = the null layout (zeros)
+        null = {**cond, "layout": null_layout_features(2)}
+        assert torch.allclose(unet(x, t, cond), unet(x, t, null))
+    with pytest.raises(InvalidArgument, match="layout"):
+        unet(x, t, {**cond, "layout": torch.zeros(2, 3, 3, 3)})
+
+
+def _planner(vocab_size=20):
+    torch.manual_seed(0)
+    return create_model(
+        {"arch": "layout-planner"}, vocab_size=vocab_size, max_length=8, width=32,
+        encoder_depth=1, decoder_depth=1, num_heads=2,
+    )  # fmt: skip
+
+
+def test_planner_is_causal_over_cells_and_samples_reproducibly():
+    planner = _planner().eval()
+    ids = torch.tensor([[3, 4, 5, 0], [6, 7, 0, 0]])
+    mask = ids != 0
+    layout = torch.randint(0, LAYOUT_CLASSES, (2, CELLS))
+    changed = layout.clone()
+    changed[:, 5] = (changed[:, 5] + 1) % LAYOUT_CLASSES
+    with torch.no_grad():
+        a, b = planner(ids, mask, layout), planner(ids, mask, changed)
+    assert a.shape == (2, CELLS, LAYOUT_CLASSES)
+    assert torch.equal(a[:, :6], b[:, :6]) and not torch.allclose(a[:, 6:], b[:, 6:])
+
+    def draw(seed):
+        return planner.sample(
+            ids, mask, [torch.Generator().manual_seed(seed + i) for i in range(2)]
+        )
+
+    first = draw(3)
+    assert first.shape == (2, CELLS) and int(first.min()) >= 0 and int(first.max()) < LAYOUT_CLASSES
+    assert torch.equal(first, draw(3))
+    with pytest.raises(ValueError, match="generators"):
+        planner.sample(ids, mask, [torch.Generator()])
+
+
+def test_planner_learns_where_a_relation_word_puts_each_object():
+    """Two prompts that differ only in "above" / "below" must get opposite layouts: what the
+    frozen contrastive tower could not tell the denoiser, the planner learns from its own loss."""
+    from genlab.train.text2image import world_vocabulary
+
+    tok = world_vocabulary(n_scenes=200)
+    red = Obj("circle", "red", "small", 0, 1)
+    blue = Obj("square", "blue", "small", 2, 1)
+    above = scene_layout(Scene((red, blue), "gray"))
+    below = scene_layout(Scene((Obj("circle", "red", "small", 2, 1),
+                                Obj("square", "blue", "small", 0, 1)), "gray"))  # fmt: skip
+    batch = tok(["a red circle above a blue square", "a red circle below a blue square"], 8)
+    targets = torch.tensor(np.stack([above, below])).long()
+    planner = _planner(len(tok))
+    opt = torch.optim.AdamW(planner.parameters(), lr=3e-3)
+    for _ in range(150):
+        loss = planner.loss(batch.ids, batch.mask, targets)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    planner.eval()
+    drawn = planner.sample(batch.ids, batch.mask, [torch.Generator().manual_seed(0)] * 2)
+    assert loss.item() < 0.05
+    assert torch.equal(drawn, targets)
+
+
+def test_two_stage_recipe_trains_exports_and_samples_with_its_plan(tmp_path):
+    from genlab.train import run_recipe
+    from genlab.train.recipes import RecipeOptions
+
+    summary = run_recipe(
+        "world-t2i-layout",
+        RecipeOptions(tiny=True, steps=6, out_dir=str(tmp_path), progress=False, device="cpu"),
+    )
+    assert np.isfinite(summary["last_logs"]["planner_loss"])
+    pipe = genlab.load(summary["model"], device="cpu")
+    assert pipe.layout_planner is not None and "layout" in pipe.describe()["supports"]
+    a = pipe("a red circle above a blue square", seed=5, num_inference_steps=2, num_images=2)
+    b = pipe("a red circle above a blue square", seed=5, num_inference_steps=2, num_images=2)
+    assert [np.asarray(i).tolist() for i in a.images] == [np.asarray(i).tolist() for i in b.images]
+    assert [m["layout"] for m in a.metadata] == [m["layout"] for m in b.metadata]
+    # image 1 alone, from its metadata's seed, is image 1 of the batch (layout and pixels)
+    one = pipe("a red circle above a blue square", seed=6, num_inference_steps=2)
+    assert one.metadata[0]["layout"] == a.metadata[1]["layout"]
+    assert np.array_equal(np.asarray(one.images[0]), np.asarray(a.images[1]))
+    plain = pipe(
+        "a red circle above a blue square", seed=5, num_inference_steps=2, plan_layout=False
+    )
+    assert "layout" not in plain.metadata[0]
+    with pytest.raises(InvalidArgument, match="plan_layout"):
+        pipe("a circle", plan_layout="yes")
+    # the export carries the planner; a model without one refuses plan_layout=True
+    tensors, config = genlab.io.load_checkpoint(summary["model"])
+    assert "layout_planner" in config and any(k.startswith("layout_planner.") for k in tensors)
+    assert config["denoiser"]["layout_channels"] == LAYOUT_CHANNELS
+    plain_model = run_recipe(
+        "world-t2i", RecipeOptions(tiny=True, steps=2, out_dir=str(tmp_path / "p"), progress=False)
+    )["model"]
+    with pytest.raises(InvalidArgument, match="no layout planner"):
+        genlab.load(plain_model, device="cpu")("a circle", plan_layout=True)
+
+
+def test_the_corpus_carries_each_scenes_layout():
+    from genlab.data.world import focus_item
+    from genlab.train.text2image import world_corpus, world_vocabulary
+
+    corpus = world_corpus(6, size=16, seed=3, tokenizer=world_vocabulary(n_scenes=200),
+                          max_length=48, workers=1, progress=False, scenes="focus")  # fmt: skip
+    assert corpus["layouts"].shape == (6, CELLS) and corpus["layouts"].dtype == torch.int8
+    for i in range(6):
+        scene = focus_item(3, i)[0]
+        assert corpus["layouts"][i].tolist() == scene_layout(scene).tolist()
+
+
+def make_two_stage_checkpoint(path):
+    """A tiny, untrained two-stage checkpoint (planner + a denoiser that reads layouts), weights
+    perturbed away from zero so that the plan changes the pixels."""
+    from genlab.diffusion import NoiseSchedule
+    from genlab.io import save_checkpoint
+    from genlab.pipelines.text2image import Text2ImagePipeline
+    from genlab.text import TextEncoder
+
+    torch.manual_seed(0)
+    encoder = TextEncoder(width=32, depth=1, num_heads=2, max_length=8)
+    denoiser = create_model(
+        "unet-tiny", context_dim=32, pooled_dim=32, model_channels=8, head_dim=8,
+        layout_channels=LAYOUT_CHANNELS,
+    )  # fmt: skip
+    with torch.no_grad():
+        for p in denoiser.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    planner = _planner(len(encoder.tokenizer))
+    pipe = Text2ImagePipeline(
+        denoiser, encoder, NoiseSchedule.create("cosine"), "v_prediction", name="two-stage",
+        image_size=16, layout_planner=planner,
+    )  # fmt: skip
+    save_checkpoint(path, *pipe.checkpoint())
+    return path
+
+
+def test_a_planner_needs_a_denoiser_that_reads_layouts():
+    from genlab.diffusion import NoiseSchedule
+    from genlab.pipelines.text2image import Text2ImagePipeline
+    from genlab.text import TextEncoder
+
+    encoder = TextEncoder(width=32, depth=1, num_heads=2, max_length=8)
+    unet = create_model("unet-tiny")
+    with pytest.raises(InvalidArgument, match="layout_channels"):
+        Text2ImagePipeline(unet, encoder, NoiseSchedule.create("cosine"), layout_planner=_planner())
+
+
+def test_generate_cli_writes_the_plan_into_the_png_and_no_layout_leaves_it_out(tmp_path, capsys):
+    from genlab.cli import main
+    from genlab.io import read_params
+
+    model = str(make_two_stage_checkpoint(tmp_path / "two-stage.safetensors"))
+    base = ["generate", "a red circle above a blue square", "--model", model, "--steps", "2",
+            "--seed", "4", "--device", "cpu"]  # fmt: skip
+    assert main([*base, "--out", str(tmp_path / "a.png")]) == 0
+    assert main([*base, "--no-layout", "--out", str(tmp_path / "b.png")]) == 0
+    capsys.readouterr()
+    planned, plain = read_params(tmp_path / "a.png"), read_params(tmp_path / "b.png")
+    expected = genlab.load(model, device="cpu").plan_layouts(
+        ["a red circle above a blue square"], 4
+    )
+    assert planned["layout"] == describe_layout(expected[0].tolist())
+    assert "layout" not in plain
+    a, b = (np.asarray(Image.open(tmp_path / f"{x}.png")) for x in "ab")
+    assert not np.array_equal(a, b)  # the plan reaches the pixels
+
+
+def test_rest_generate_plans_by_default_and_plan_layout_false_draws_from_text(tmp_path):
+    import httpx
+
+    from genlab.serve.launch import LocalServer
+
+    model = make_two_stage_checkpoint(tmp_path / "two-stage.safetensors")
+    with (
+        LocalServer(tmp_path / "home", models={"two": str(model)}) as srv,
+        httpx.Client(base_url=srv.url, timeout=60) as client,
+    ):
+
+        def params(**body):
+            body = {"prompt": "a red circle above a blue square", "num_inference_steps": 2,
+                    "seed": 3, **body}  # fmt: skip
+            job = client.post("/api/generate", json=body)
+            assert job.status_code == 202, job.text
+            job_id = job.json()["job_id"]
+            for _ in range(600):
+                view = client.get(f"/api/jobs/{job_id}").json()
+                if view["status"] in ("done", "failed"):
+                    break
+                time.sleep(0.05)
+            assert view["status"] == "done", view
+            return view["results"][0]["params"]
+
+        assert "layout" in params() and "layout" in params(plan_layout=True)
+        assert "layout" not in params(plan_layout=False)
+        bad = client.post("/api/generate", json={"prompt": "a circle", "plan_layout": "maybe"})
+        assert bad.status_code == 422 and "plan_layout" in bad.text
