@@ -10,6 +10,7 @@ import httpx
 import numpy as np
 import pytest
 from PIL import Image
+from test_layout import make_two_stage_checkpoint
 
 from genlab.pipelines.registry import bundled_models
 from genlab.serve.launch import LocalServer, tiny_text2image_checkpoint
@@ -33,7 +34,11 @@ pytestmark = [
 def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("model")
     model = tiny_text2image_checkpoint(folder / "tiny.safetensors")
-    models = {"world-tiny": str(model), "video-tiny": str(tiny_video_checkpoint(folder))}
+    models = {
+        "world-tiny": str(model),
+        "video-tiny": str(tiny_video_checkpoint(folder)),
+        "layout-tiny": str(make_two_stage_checkpoint(folder / "layout-tiny.safetensors")),
+    }
     if UPDATE_SCREENSHOT and SHOWCASE:  # pictures worth looking at
         models[SHOWCASE] = str(bundled_models()[SHOWCASE])
     extra = ["--default-model", "world-tiny"]
@@ -155,6 +160,36 @@ def test_a_video_model_offers_an_image_model_for_the_first_frame(page, server):
     page.select_option("#model", "world-tiny")  # back to the image model for the other tests
     assert page.locator("#keyframe-field").is_hidden()
     assert page.locator("#keyframe-candidates-field").is_hidden()
+
+
+def test_a_two_stage_model_shows_its_plan_and_can_draw_from_text_alone(page, server):
+    """A model with a layout planner offers Layout; each result shows the plan it was drawn
+    from, and "text only" draws without one (stored as plan_layout false)."""
+    assert page.locator("#layout-field").is_hidden()  # world-tiny has no planner
+    page.select_option("#model", "layout-tiny")
+    assert page.locator("#layout-field").is_visible()
+    page.fill("#prompt", "a red circle left of a blue star")
+    page.fill("#num_inference_steps", "2")
+    page.fill("#seed", "3")
+    page.click("#generate-btn")
+    page.wait_for_selector("#results .result .plan")
+    assert page.text_content("#results .result .plan").startswith("plan: ")
+    page.select_option("#plan_layout", "false")
+    page.fill("#prompt", "a green square right of a pink circle")
+    page.click("#generate-btn")
+    page.wait_for_function(
+        "() => { const r = document.querySelector('#results .result');"
+        " return r && !r.querySelector('.plan') && r.querySelector('img').complete }"
+    )
+    items = httpx.get(
+        server.url + "/api/history",
+        params={"q": "green square right of"},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    ).json()["items"]
+    assert items[0]["params"]["plan_layout"] is False and "layout" not in items[0]["params"]
+    page.select_option("#plan_layout", "")
+    page.select_option("#model", "world-tiny")  # back to the plain image model
+    assert page.locator("#layout-field").is_hidden()
 
 
 def test_reusing_a_history_entry_regenerates_the_same_image(page, server):

@@ -174,7 +174,8 @@ def test_two_stage_recipe_trains_exports_and_samples_with_its_plan(tmp_path):
     plain = pipe(
         "a red circle above a blue square", seed=5, num_inference_steps=2, plan_layout=False
     )
-    assert "layout" not in plain.metadata[0]
+    assert "layout" not in plain.metadata[0] and plain.metadata[0]["plan_layout"] is False
+    assert a.metadata[0]["plan_layout"] is True
     with pytest.raises(InvalidArgument, match="plan_layout"):
         pipe("a circle", plan_layout="yes")
     # the export carries the planner; a model without one refuses plan_layout=True
@@ -283,6 +284,8 @@ def test_rest_generate_plans_by_default_and_plan_layout_false_draws_from_text(tm
             return view["results"][0]["params"]
 
         assert "layout" in params() and "layout" in params(plan_layout=True)
-        assert "layout" not in params(plan_layout=False)
+        plain = params(plan_layout=False)
+        assert "layout" not in plain and plain["plan_layout"] is False
+        assert client.get("/api/models").json()["models"][0]["layout"] is True
         bad = client.post("/api/generate", json={"prompt": "a circle", "plan_layout": "maybe"})
         assert bad.status_code == 422 and "plan_layout" in bad.text

@@ -373,6 +373,9 @@ class Text2ImagePipeline:
             width=W,
             **extra,
         )
+        if self.layout_planner is not None and init is None:  # drawn with or without a plan
+            for meta in metadata:
+                meta["plan_layout"] = layouts is not None
         if layouts is not None:  # the plan each image was drawn from
             from genlab.world.layout import describe_layout
 

@@ -44,6 +44,7 @@ class ModelEntry:
             "kind": self.kind,
             "image_size": size,
             "video": self.kind == "text2video",
+            "layout": "layout_planner" in self.config,  # two-stage: plan_layout applies
         }
 
 

@@ -126,13 +126,14 @@ function resultCard(result) {
     mediaFor(result),
     el("div", { class: "meta" },
       el("span", { text: `seed ${result.seed ?? params.seed ?? "?"}` }),
-      result.kind === "video" ? el("span", { class: "badge", text: "video" }) : el("span", { text: params.sampler || "" })));
+      result.kind === "video" ? el("span", { class: "badge", text: "video" }) : el("span", { text: params.sampler || "" })),
+    params.layout ? el("div", { class: "plan", text: `plan: ${params.layout}` }) : null);
 }
 
 // ------------------------------------------------------------------ generate
 
 const form = $("#generate-form");
-const formFields = ["prompt", "negative_prompt", "num_inference_steps", "guidance_scale", "sampler", "seed", "num_images", "num_frames", "keyframe_model", "keyframe_candidates", "model"];
+const formFields = ["prompt", "negative_prompt", "num_inference_steps", "guidance_scale", "sampler", "seed", "num_images", "num_frames", "keyframe_model", "keyframe_candidates", "plan_layout", "model"];
 
 function readForm() {
   const body = {};
@@ -140,7 +141,8 @@ function readForm() {
     const input = $(`#${name}`);
     const raw = input.value.trim();
     if (raw === "" || input.closest(".hidden")) continue;
-    body[name] = input.type === "number" ? Number(raw) : raw;
+    if (name === "plan_layout") body[name] = raw === "true";
+    else body[name] = input.type === "number" ? Number(raw) : raw;
   }
   return body;
 }
@@ -148,6 +150,7 @@ function readForm() {
 function fillForm(params) {
   for (const name of formFields) {
     if (name === "num_images") { $("#num_images").value = 1; continue; }
+    if (name === "plan_layout") { $("#plan_layout").value = params.plan_layout === false ? "false" : ""; continue; }
     const value = params[name];
     const input = $(`#${name}`);
     if (name === "sampler" && value && ![...input.options].some((o) => o.value === value)) {
@@ -455,6 +458,7 @@ function showSamplers(modelName) {
   const current = select.value;
   const info = modelInfo.get(modelName) || {};
   $("#frames-field").classList.toggle("hidden", !info.video);
+  $("#layout-field").classList.toggle("hidden", !info.layout);
   // text → image → video: offered when the server has an image model to draw the first frame
   $("#keyframe-field").classList.toggle("hidden", !info.video || $("#keyframe_model").options.length < 2);
   showKeyframeCandidates();
