@@ -5,8 +5,14 @@ denoiser draws it; LayoutGPT, LLM-grounded diffusion) at the world's scale: the 
 circle above a square" is one word for a diffusion loss, but it is most of the answer for a
 model whose only job is to say where things go.
 
-`planner(ids, mask, layout)` -> logits (B, 9, LAYOUT_CLASSES) of each cell given the cells
-before it (teacher forcing); `planner.sample(ids, mask, generators)` -> (B, 9) classes.
+Each cell is written as three tokens, its shape (or "empty"), then its color, then its size: 27
+decoding steps. Attributes as separate tokens, not one class per (color, shape, size), let the
+planner write a pair it never saw together ("a red triangle" is held out of the world's training
+data); writing the color after the shape keeps "a red circle and a blue square" from becoming a
+red square. An empty cell's color and size are "none", forced, and not trained.
+
+`planner(ids, mask, layout)` -> per-token logits (teacher forcing on (B, 9) layouts);
+`planner.loss(ids, mask, layout)`; `planner.sample(ids, mask, generators)` -> (B, 9) classes.
 """
 
 from __future__ import annotations
@@ -20,7 +26,37 @@ from torch import nn
 from genlab.models.registry import register_architecture
 from genlab.nn import ModelConfig
 from genlab.nn.attention import TransformerBlock
-from genlab.world.layout import CELLS, LAYOUT_CLASSES
+from genlab.world.layout import CELLS
+from genlab.world.spec import COLORS, SHAPES, SIZES
+
+# Token values per attribute: shape 0 = empty, 1.. the shapes; color and size 0 = none.
+ATTRIBUTES = (("shape", len(SHAPES) + 1), ("color", len(COLORS) + 1), ("size", len(SIZES) + 1))
+TOKENS_PER_CELL = len(ATTRIBUTES)
+_OFFSETS = (0, ATTRIBUTES[0][1], ATTRIBUTES[0][1] + ATTRIBUTES[1][1])
+VOCAB = sum(n for _, n in ATTRIBUTES)  # every attribute's values in one table (+1: the start)
+
+
+def layout_tokens(layout: torch.Tensor) -> torch.Tensor:
+    """(B, 9) classes (genlab.world.layout) -> (B, 27) tokens: per cell (shape, color, size),
+    each attribute's own values (shape 0 = empty; color and size 0 = none)."""
+    k = layout.long()
+    occupied = k > 0
+    j = (k - 1).clamp(min=0)
+    size = j % len(SIZES)
+    shape = (j // len(SIZES)) % len(SHAPES)
+    color = j // (len(SIZES) * len(SHAPES))
+    parts = [(shape + 1) * occupied, (color + 1) * occupied, (size + 1) * occupied]
+    return torch.stack(parts, dim=-1).flatten(1)
+
+
+def tokens_layout(tokens: torch.Tensor) -> torch.Tensor:
+    """(B, 27) tokens -> (B, 9) classes; a cell is empty when its shape token is."""
+    t = tokens.long().view(len(tokens), CELLS, TOKENS_PER_CELL)
+    shape, color, size = t[..., 0], t[..., 1], t[..., 2]
+    occupied = shape > 0
+    k = 1 + (((color - 1).clamp(min=0) * len(SHAPES) + (shape - 1).clamp(min=0)) * len(SIZES))
+    k = k + (size - 1).clamp(min=0)
+    return torch.where(occupied, k, torch.zeros_like(k))
 
 
 @dataclass
@@ -32,7 +68,6 @@ class LayoutPlannerConfig(ModelConfig):
     encoder_depth: int = 2
     decoder_depth: int = 2
     num_heads: int = 4
-    num_classes: int = LAYOUT_CLASSES
     cells: int = CELLS
 
 
@@ -40,6 +75,8 @@ class LayoutPlanner(nn.Module):
     def __init__(self, config: LayoutPlannerConfig | None = None, **overrides):
         super().__init__()
         config = (config or LayoutPlannerConfig()).replace(**overrides)
+        if config.cells * TOKENS_PER_CELL > 64:
+            raise ValueError(f"cells: at most {64 // TOKENS_PER_CELL}")
         self.config = config
         D = config.width
         self.token_embedding = nn.Embedding(config.vocab_size, D)
@@ -48,47 +85,70 @@ class LayoutPlanner(nn.Module):
             TransformerBlock(D, config.num_heads) for _ in range(config.encoder_depth)
         )
         self.encoder_norm = nn.LayerNorm(D)
-        # Cell i reads the class of cell i-1 (a start symbol for cell 0) and its own position.
-        self.class_embedding = nn.Embedding(config.num_classes + 1, D)
-        self.cell_position = nn.Parameter(torch.zeros(config.cells, D))
+        # Step p reads the token written at step p-1 (a start symbol at p = 0) and its position.
+        self.layout_embedding = nn.Embedding(VOCAB + 1, D)
+        self.layout_position = nn.Parameter(torch.zeros(config.cells * TOKENS_PER_CELL, D))
         self.decoder = nn.ModuleList(
             TransformerBlock(D, config.num_heads, causal=True, context_dim=D)
             for _ in range(config.decoder_depth)
         )
-        self.head = nn.Sequential(nn.LayerNorm(D), nn.Linear(D, config.num_classes))
+        self.norm = nn.LayerNorm(D)
+        self.heads = nn.ModuleList(nn.Linear(D, n) for _, n in ATTRIBUTES)
         nn.init.normal_(self.text_position, std=0.02)
-        nn.init.normal_(self.cell_position, std=0.02)
+        nn.init.normal_(self.layout_position, std=0.02)
 
     @property
-    def start_class(self) -> int:
-        return self.config.num_classes
+    def steps(self) -> int:
+        return self.config.cells * TOKENS_PER_CELL
 
     def encode(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        L = ids.shape[1]
-        if self.config.max_length < L:
-            raise ValueError(f"{L} tokens, the planner takes at most {self.config.max_length}")
-        x = self.token_embedding(ids) + self.text_position[:L]
+        length = ids.shape[1]
+        if length > self.config.max_length:
+            raise ValueError(f"{length} tokens, the planner takes at most {self.config.max_length}")
+        x = self.token_embedding(ids) + self.text_position[:length]
         for block in self.encoder:
             x = block(x, mask)
         return self.encoder_norm(x)
 
-    def decode(self, memory, mask, previous: torch.Tensor) -> torch.Tensor:
-        """Logits for cells 0..n-1 given `previous` (B, n): the start symbol, then cells 0..n-2."""
+    def _decode(self, memory, mask, previous: torch.Tensor) -> torch.Tensor:
+        """Hidden states of steps 0..n-1 given `previous` (B, n) table ids: start, then 0..n-2."""
         n = previous.shape[1]
-        x = self.class_embedding(previous) + self.cell_position[:n]
+        x = self.layout_embedding(previous) + self.layout_position[:n]
         for block in self.decoder:
             x = block(x, context=memory, context_mask=mask)
-        return self.head(x)
+        return self.norm(x)
+
+    @staticmethod
+    def _table_ids(tokens: torch.Tensor) -> torch.Tensor:
+        """(B, n) attribute tokens -> ids in the shared embedding table."""
+        offsets = torch.tensor(_OFFSETS, device=tokens.device).repeat(CELLS)[: tokens.shape[1]]
+        return tokens + offsets
 
     def forward(self, ids: torch.Tensor, mask: torch.Tensor, layout: torch.Tensor):
-        """Teacher-forced logits (B, 9, classes) of `layout` (B, 9) given the prompt."""
-        start = torch.full_like(layout[:, :1], self.start_class)
-        previous = torch.cat([start, layout[:, :-1]], dim=1).long()
-        return self.decode(self.encode(ids, mask), mask, previous)
+        """Teacher-forced logits of `layout` (B, 9): a list of three (B, 9, n_values) tensors,
+        one per attribute (shape, color, size), each cell's given the cells and attributes
+        written before it."""
+        tokens = layout_tokens(layout)
+        start = torch.full_like(tokens[:, :1], VOCAB)
+        previous = torch.cat([start, self._table_ids(tokens)[:, :-1]], dim=1)
+        h = self._decode(self.encode(ids, mask), mask, previous)
+        h = h.view(len(h), self.config.cells, TOKENS_PER_CELL, -1)
+        return [head(h[:, :, a]) for a, head in enumerate(self.heads)]
 
     def loss(self, ids, mask, layout) -> torch.Tensor:
+        """Cross-entropy per written token: every cell's shape, and an object's color and size
+        (an empty cell's are forced to none and not trained)."""
+        target = layout_tokens(layout).view(len(layout), self.config.cells, TOKENS_PER_CELL)
         logits = self(ids, mask, layout)
-        return F.cross_entropy(logits.flatten(0, 1).float(), layout.flatten().long())
+        occupied = target[..., 0] > 0
+        total = F.cross_entropy(
+            logits[0].flatten(0, 1).float(), target[..., 0].flatten(), reduction="sum"
+        )
+        for a in (1, 2):
+            total = total + F.cross_entropy(
+                logits[a][occupied].float(), target[..., a][occupied], reduction="sum"
+            )
+        return total / (occupied.sum() * 2 + target[..., 0].numel())
 
     @torch.no_grad()
     def sample(
@@ -98,21 +158,31 @@ class LayoutPlanner(nn.Module):
         generators: list[torch.Generator],
         temperature: float = 1.0,
     ) -> torch.Tensor:
-        """(B, 9) classes, cell by cell; row b draws with generators[b] (on the CPU, so a seed
-        gives the same layout on every device)."""
+        """(B, 9) classes, token by token; row b draws with generators[b] (on the CPU, so a
+        seed gives the same layout on every device)."""
         B = ids.shape[0]
         if len(generators) != B:
             raise ValueError(f"{len(generators)} generators for {B} prompts")
         memory = self.encode(ids, mask)
-        previous = torch.full((B, 1), self.start_class, dtype=torch.long, device=ids.device)
-        for _ in range(self.config.cells):
-            logits = self.decode(memory, mask, previous)[:, -1].float().cpu()
+        previous = torch.full((B, 1), VOCAB, dtype=torch.long, device=ids.device)
+        tokens = torch.zeros(B, 0, dtype=torch.long)
+        for p in range(self.steps):
+            a = p % TOKENS_PER_CELL
+            logits = self.heads[a](self._decode(memory, mask, previous)[:, -1]).float().cpu()
+            if a:  # color and size: none for an empty cell, never none for an object
+                empty = tokens[:, p - a] == 0
+                forced = torch.full_like(logits, float("-inf"))
+                forced[:, 0] = 0.0
+                logits[:, 0] = float("-inf")
+                logits = torch.where(empty[:, None], forced, logits)
             probs = torch.softmax(logits / max(temperature, 1e-6), dim=-1)
-            picks = torch.stack(
+            picks = torch.cat(
                 [torch.multinomial(probs[b], 1, generator=generators[b]) for b in range(B)]
             )
-            previous = torch.cat([previous, picks.to(ids.device)], dim=1)
-        return previous[:, 1:]
+            tokens = torch.cat([tokens, picks[:, None]], dim=1)
+            table = picks.to(ids.device) + _OFFSETS[a]
+            previous = torch.cat([previous, table[:, None]], dim=1)
+        return tokens_layout(tokens)
 
 
 register_architecture(LayoutPlannerConfig, LayoutPlanner)

@@ -58,11 +58,18 @@ class TextToImageTask(Task):
         layout_planner: torch.nn.Module | None = None,
         layout_dropout: float = 0.1,
         planner_weight: float = 0.01,
+        planner_only: bool = False,
     ):
         self.denoiser, self.text_encoder = denoiser, text_encoder
         self.layout_planner = layout_planner
         self.reads_layout = bool(getattr(denoiser.config, "layout_channels", 0))
         self.layout_dropout, self.planner_weight = layout_dropout, planner_weight
+        self.planner_only = planner_only
+        if planner_only:
+            if layout_planner is None:
+                raise InvalidArgument("planner_only", "a layout planner to train", None)
+            denoiser.requires_grad_(False)  # only the planner learns: no diffusion loss at all
+            text_encoder.requires_grad_(False)
         self.schedule, self.prediction_type = schedule, prediction_type
         self.cond_dropout, self.min_snr_gamma = cond_dropout, min_snr_gamma
         self.pipeline = Text2ImagePipeline(
@@ -95,6 +102,9 @@ class TextToImageTask(Task):
     def training_step(self, batch, optimizer_name):
         tokens = batch["tokens"]
         B, K = tokens.shape[:2]
+        if self.planner_only:
+            plan = self._planner_loss(tokens, batch["layouts"])
+            return plan, {"planner_loss": plan.detach()}
         x0 = self.clean_sample(batch)
         pick = torch.randint(0, K, (B,), device=tokens.device)
         ids = tokens[torch.arange(B, device=tokens.device), pick].long()  # (B, K, L) -> (B, L)
@@ -121,14 +131,19 @@ class TextToImageTask(Task):
             t=t,
             min_snr_gamma=self.min_snr_gamma,
         )
-        if self.layout_planner is not None:  # every caption of every image, teacher-forced
-            all_ids = tokens.flatten(0, 1).long()
-            all_ids = all_ids[:, : int((all_ids != PAD_ID).sum(1).max().clamp(min=1))]  # no padding
-            targets = batch["layouts"].long().repeat_interleave(K, dim=0)
-            plan = self.layout_planner.loss(all_ids, all_ids != PAD_ID, targets)
+        if self.layout_planner is not None:
+            plan = self._planner_loss(tokens, batch["layouts"])
             logs["planner_loss"] = plan.detach()
             loss = loss + self.planner_weight * plan
         return loss, logs
+
+    def _planner_loss(self, tokens: torch.Tensor, layouts: torch.Tensor) -> torch.Tensor:
+        """The planner's loss on every caption (B, K, L) of every image, teacher-forced."""
+        K = tokens.shape[1]
+        ids = tokens.flatten(0, 1).long()
+        ids = ids[:, : int((ids != PAD_ID).sum(1).max().clamp(min=1))]  # no all-padding columns
+        targets = layouts.long().repeat_interleave(K, dim=0)
+        return self.layout_planner.loss(ids, ids != PAD_ID, targets)
 
     def sample_grid(self):
         if not self.sample_prompts:
@@ -340,6 +355,7 @@ class WorldT2ISpec:
     # the planner at layout_lr_scale × the recipe's rate, both new when fine-tuning).
     layout: bool = False
     layout_lr_scale: float = 1.0
+    planner_only: bool = False  # train the planner alone (the rest frozen, as --init-from gives it)
 
 
 TEXT_ENCODER_SOURCES = {
@@ -518,6 +534,7 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options:
         sample_prompts=sample_prompts(4 if tiny else 16),
         text_encoder_source=source,
         layout_planner=planner,
+        planner_only=spec.planner_only,
     )
     config = TrainConfig(
         steps=20 if tiny else spec.steps,
@@ -557,6 +574,12 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options:
             f"its captions; the denoiser draws true layouts (dropped with the caption and 10% "
             f"besides); both new parts at × {spec.layout_lr_scale:g} the learning rate"
         )
+        if spec.planner_only:
+            config.extra["layout"] = (
+                f"only the layout planner ({_count(planner):,} parameters) trains, on all "
+                f"{corpus['tokens'].shape[1]} captions of each scene; the denoiser and the text "
+                "encoder stay as they were"
+            )
     if spec.tower_layers_trained:
         if spec.text_encoder == "joint":
             raise InvalidArgument(
@@ -640,3 +663,21 @@ def world_t2i_layout(options: RecipeOptions) -> TrainJob:
         layout_lr_scale=20.0,
     )
     return build_world_t2i("world-t2i-layout", spec, TINY_UNET, options)
+
+
+@register_recipe("world-t2i-planner", takes=("scenes",))
+def world_t2i_planner(options: RecipeOptions) -> TrainJob:
+    """Only the layout planner of a two-stage model trains, on the captions and layouts of many
+    scenes (text in, layout out: no image is denoised, so a step costs a small fraction of a
+    denoiser step and the planner can see far more captions). Meant to go on from a
+    world-t2i-layout export (--init-from FILE): its denoiser and text encoder are kept as they
+    are and exported with the trained planner."""
+    spec = replace(
+        gpu_spec("unet-world-s", UNET_WORLD, lr=1e-3),
+        text_encoder="world-clip+words",
+        layout=True,
+        planner_only=True,
+        scenes="focus",
+        batch_size=256,
+    )
+    return build_world_t2i("world-t2i-planner", spec, TINY_UNET, options)
