@@ -6,6 +6,11 @@ ceiling), per category, beside how often the plan is drawn from the text alone.
     python benchmarks/layout_planner.py world-t2i --prompts-per-category 500 --splits in_distribution
 
 Prompt i of the suite's seeded sample is planned with seed i.
+
+`--draw N` also measures the other stage alone: for N prompts per category, a plan that
+satisfies the prompt is looked for (the planner sampled up to --tries times, each rendering
+parsed), and the model draws it (`pipe(prompt, layout=plan)`, 20 DPM-Solver++ steps, seed i):
+how faithfully the denoiser draws a right plan.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0, help="the suite's sampling seed")
     p.add_argument("--size", type=int, default=32, help="side of the rendered plans")
     p.add_argument("--batch", type=int, default=64, help="prompts planned per call")
+    p.add_argument("--draw", type=int, default=0, help="prompts per category to draw (0: none)")
+    p.add_argument("--tries", type=int, default=30, help="plans sampled per prompt for --draw")
     p.add_argument("--json", default=None, help="also write the figures to this file")
     args = p.parse_args(argv)
 
@@ -72,11 +79,50 @@ def main(argv=None) -> int:
           f" {seconds:.0f} s, plans with no or over {MAX_OBJECTS} objects {invalid}")  # fmt: skip
     for split, row in table.items():
         print(f"  {split:>16}: " + "  ".join(f"{k} {v:.3f}" for k, v in row.items()))
+    out = {"model": args.model, "prompts_per_category": args.prompts_per_category,
+           "seed": args.seed, "invalid_plans": invalid, "seconds": seconds, "ceiling": table}  # fmt: skip
+    if args.draw:
+        out["drawing"] = _drawing(pipe, args, splits[0])
     if args.json:
-        out = {"model": args.model, "prompts_per_category": args.prompts_per_category,
-               "seed": args.seed, "invalid_plans": invalid, "seconds": seconds, "ceiling": table}  # fmt: skip
         Path(args.json).write_text(json.dumps(out, indent=2))
     return 0
+
+
+def _drawing(pipe, args, split: str) -> dict:
+    """Accuracy of images drawn from plans that satisfy their prompts (see the module doc)."""
+    from genlab.eval.compositional import score_image, suite
+    from genlab.world import Scene, render
+    from genlab.world.grammar import parse_prompt
+    from genlab.world.layout import layout_objects
+    from genlab.world.spec import MAX_OBJECTS
+
+    start = time.perf_counter()
+    drawn: dict[str, list[bool]] = defaultdict(list)
+    no_plan: dict[str, int] = defaultdict(int)
+    for i, item in enumerate(suite(args.draw, seed=args.seed, splits=(split,))):
+        background = parse_prompt(item.prompt).request.background or "gray"
+        plan = None
+        for t in range(args.tries):
+            layout = pipe.plan_layouts([item.prompt], seed=1000 * i + t)[0]
+            objects = layout_objects(layout.tolist())
+            if 1 <= len(objects) <= MAX_OBJECTS:
+                scene = Scene(tuple(objects), background)
+                if score_image(item.prompt, render(scene, args.size))[0]:
+                    plan = layout
+                    break
+        if plan is None:
+            no_plan[item.category] += 1
+            continue
+        image = pipe(item.prompt, seed=i, num_inference_steps=20, layout=plan).images[0]
+        drawn[item.category].append(score_image(item.prompt, image)[0])
+    rates = {c: round(sum(v) / len(v), 3) for c, v in drawn.items()}
+    pooled = [x for v in drawn.values() for x in v]
+    rates["overall"] = round(sum(pooled) / len(pooled), 3) if pooled else None
+    print(f"  drawing a right plan ({split}, {len(pooled)} images, "
+          f"{time.perf_counter() - start:.0f} s): "
+          + "  ".join(f"{k} {v:.3f}" for k, v in rates.items() if v is not None)
+          + (f"; no right plan in {args.tries} tries: {dict(no_plan)}" if no_plan else ""))  # fmt: skip
+    return {"split": split, "accuracy": rates, "images": len(pooled), "no_plan": dict(no_plan)}
 
 
 if __name__ == "__main__":

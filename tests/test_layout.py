@@ -331,3 +331,29 @@ def test_planner_recipe_trains_only_the_planner_of_a_two_stage_model(tmp_path):
         assert same != key.startswith("layout_planner."), key  # the planner alone moved
     pipe = genlab.load(second["model"], device="cpu")
     assert "layout" in pipe("a red circle", seed=0, num_inference_steps=2).metadata[0]
+
+
+def test_a_given_layout_is_drawn_as_the_same_plan_would_be_and_bad_ones_are_refused(tmp_path):
+    pipe = genlab.load(str(make_two_stage_checkpoint(tmp_path / "m.safetensors")), device="cpu")
+    prompt = "a red circle above a blue square"
+    planned = pipe(prompt, seed=5, num_inference_steps=2)
+    cells = planned.metadata[0]["layout_cells"]
+    assert len(cells) == CELLS and planned.metadata[0]["layout"] == describe_layout(cells)
+    given = pipe(prompt, seed=5, num_inference_steps=2, layout=cells)
+    assert given.metadata[0]["layout_cells"] == cells and given.metadata[0]["plan_layout"] is False
+    assert np.array_equal(np.asarray(given.images[0]), np.asarray(planned.images[0]))
+    two = pipe(prompt, seed=5, num_inference_steps=2, num_images=2, layout=[cells, [0] * CELLS])
+    assert [m["layout_cells"] for m in two.metadata] == [cells, [0] * CELLS]
+    for bad in ([0] * 8, [0.5] * CELLS, [LAYOUT_CLASSES] * CELLS, [[0] * CELLS] * 3, "top left"):
+        with pytest.raises(InvalidArgument, match="layout"):
+            pipe(prompt, num_inference_steps=2, num_images=2, layout=bad)
+    with pytest.raises(InvalidArgument, match="plan_layout"):
+        pipe(prompt, layout=cells, plan_layout=True)
+    plain = str(make_two_stage_checkpoint(tmp_path / "p.safetensors"))
+    tensors, config = genlab.io.load_checkpoint(plain)
+    config["denoiser"]["layout_channels"] = 0
+    config.pop("layout_planner")
+    kept = {k: v for k, v in tensors.items() if "layout" not in k}
+    genlab.io.save_checkpoint(tmp_path / "q.safetensors", kept, config)
+    with pytest.raises(InvalidArgument, match="does not read layouts"):
+        genlab.load(str(tmp_path / "q.safetensors"), device="cpu")("a circle", layout=cells)

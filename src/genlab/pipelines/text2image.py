@@ -246,14 +246,22 @@ class Text2ImagePipeline:
         eta: float | None = None,
         callback=None,
         plan_layout: bool | None = None,
+        layout=None,
     ) -> GenerationResult:
         """Generate `num_images` images per prompt. Image i of the batch starts from noise drawn
         with seed + i, so with a deterministic sampler (ddim, euler, heun, dpmpp_2m) every image
         can be regenerated alone from its metadata; the same arguments give identical pixels.
 
         `plan_layout` (default: True if the model has a layout planner): image i's layout is
-        sampled from its prompt with seed + i, then drawn; its metadata says it ("layout")."""
+        sampled from its prompt with seed + i, then drawn; its metadata says it ("layout", and
+        "layout_cells": the 9 cell classes of genlab.world.layout). `layout` gives the plan
+        instead (a model whose denoiser reads layouts, with or without a planner): 9 cell
+        classes for every image, or one row of 9 per image."""
         prompts = [prompt] if isinstance(prompt, str) else list(prompt)
+        if layout is not None:
+            if plan_layout:
+                raise InvalidArgument("plan_layout", "None or False when a layout is given", True)
+            plan_layout = False
         if plan_layout is None:
             plan_layout = self.layout_planner is not None
         if not isinstance(plan_layout, bool):
@@ -262,9 +270,12 @@ class Text2ImagePipeline:
             raise InvalidArgument(
                 "plan_layout", f"False: model {self.name!r} has no layout planner", True
             )
+        if layout is not None:
+            layout = self._given_layout(layout, len(prompts) * num_images)
         return self._run(
             prompts, negative_prompt, num_inference_steps, guidance_scale, sampler, seed,
             num_images, height, width, eta=eta, callback=callback, plan_layout=plan_layout,
+            layout=layout,
         )  # fmt: skip
 
     @torch.inference_mode()
@@ -318,6 +329,7 @@ class Text2ImagePipeline:
         mask=None,
         strength=None,
         plan_layout=False,
+        layout=None,
     ) -> GenerationResult:
         guidance_scale, seed = self._check_request(
             prompts, negative_prompt, num_inference_steps, guidance_scale, sampler, seed, num_images
@@ -329,7 +341,7 @@ class Text2ImagePipeline:
 
         expanded = [p for p in prompts for _ in range(num_images)]
         B = len(expanded)
-        layouts = self.plan_layouts(expanded, seed) if plan_layout else None
+        layouts = self.plan_layouts(expanded, seed) if plan_layout else layout
         denoise = self._guided_denoiser(expanded, negative_prompt, guidance_scale, layout=layouts)
         C = self.denoiser.config.in_channels
         f = self._latent_factor()
@@ -375,12 +387,13 @@ class Text2ImagePipeline:
         )
         if self.layout_planner is not None and init is None:  # drawn with or without a plan
             for meta in metadata:
-                meta["plan_layout"] = layouts is not None
-        if layouts is not None:  # the plan each image was drawn from
+                meta["plan_layout"] = bool(plan_layout)
+        if layouts is not None:  # the plan each image was drawn from (planned or given)
             from genlab.world.layout import describe_layout
 
             for meta, row in zip(metadata, layouts.tolist(), strict=True):
                 meta["layout"] = describe_layout(row)
+                meta["layout_cells"] = row
         return GenerationResult(images=pils, metadata=metadata)
 
     # ------------------------------------------------------------------ steps shared with video
@@ -434,6 +447,31 @@ class Text2ImagePipeline:
             )
 
         return run_with_compile_fallback(self.denoiser, draw)
+
+    def _given_layout(self, layout, batch: int) -> torch.Tensor:
+        """A user's plan as (batch, 9) classes, checked."""
+        from genlab.world.layout import CELLS, LAYOUT_CLASSES
+
+        if not getattr(self.denoiser.config, "layout_channels", 0):
+            raise InvalidArgument("layout", f"None: model {self.name!r} does not read layouts")
+        expected = f"{CELLS} integer cell classes in 0..{LAYOUT_CLASSES - 1}, or one row per image"
+        try:
+            t = torch.as_tensor(layout)
+        except (TypeError, ValueError, RuntimeError):
+            raise InvalidArgument("layout", expected, layout) from None
+        if t.dim() == 1:
+            t = t[None]
+        if (
+            t.dim() != 2
+            or t.shape[1] != CELLS
+            or t.shape[0] not in (1, batch)
+            or t.is_floating_point()
+            or t.dtype == torch.bool
+            or int(t.min()) < 0
+            or int(t.max()) >= LAYOUT_CLASSES
+        ):
+            raise InvalidArgument("layout", expected, layout)
+        return t.long().expand(batch, CELLS).clone()
 
     def plan_layouts(self, prompts: list[str], seed: int) -> torch.Tensor:
         """(B, 9) layouts the planner samples for `prompts`, prompt i with seed + i."""
