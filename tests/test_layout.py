@@ -357,3 +357,24 @@ def test_a_given_layout_is_drawn_as_the_same_plan_would_be_and_bad_ones_are_refu
     genlab.io.save_checkpoint(tmp_path / "q.safetensors", kept, config)
     with pytest.raises(InvalidArgument, match="does not read layouts"):
         genlab.load(str(tmp_path / "q.safetensors"), device="cpu")("a circle", layout=cells)
+
+
+def test_bundled_two_stage_model_plans_then_draws_from_the_command_line(tmp_path, capsys):
+    """world-t2i-layout from a fresh clone: `genlab generate` writes the plan it drew into the
+    PNG; the plan for a relation prompt holds both objects, in cells that satisfy it."""
+    from genlab.cli import main
+    from genlab.io import read_params
+    from genlab.world import match, parse_prompt
+
+    prompt = "a red circle above a blue square"
+    out = tmp_path / "out.png"
+    argv = ["generate", prompt, "--model", "world-t2i-layout", "--steps", "10", "--seed", "0",
+            "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    capsys.readouterr()
+    params = read_params(out)
+    assert params["model"] == "world-t2i-layout" and params["plan_layout"] is True
+    plan = layout_objects(params["layout_cells"])
+    assert params["layout"] == describe_layout(params["layout_cells"])
+    assert match(parse_prompt(prompt).request, Scene(tuple(plan), "gray")).satisfied
+    assert Image.open(out).size == (32, 32)
