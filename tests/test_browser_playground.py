@@ -138,7 +138,7 @@ def test_a_video_model_offers_an_image_model_for_the_first_frame(page, server):
         page.locator("#frames-field").is_visible() and page.locator("#keyframe-field").is_visible()
     )
     options = page.eval_on_selector_all("#keyframe_model option", "os => os.map(o => o.value)")
-    assert options == ["", "world-tiny"]
+    assert options == ["", "world-tiny", "layout-tiny"]  # the image models
     assert page.locator("#keyframe-candidates-field").is_hidden()  # no image model chosen yet
     page.select_option("#keyframe_model", "world-tiny")
     assert page.locator("#keyframe-candidates-field").is_visible()

@@ -349,6 +349,12 @@ def test_a_given_layout_is_drawn_as_the_same_plan_would_be_and_bad_ones_are_refu
             pipe(prompt, num_inference_steps=2, num_images=2, layout=bad)
     with pytest.raises(InvalidArgument, match="plan_layout"):
         pipe(prompt, layout=cells, plan_layout=True)
+    cool = pipe(prompt, seed=5, num_inference_steps=2, layout_temperature=0.5)
+    assert cool.metadata[0]["layout_temperature"] == 0.5
+    assert cool.metadata[0]["layout_cells"] == pipe.plan_layouts([prompt], 5, 0.5)[0].tolist()
+    for bad in (0, -1.0, float("nan"), "cold", True):
+        with pytest.raises(InvalidArgument, match="layout_temperature"):
+            pipe(prompt, layout_temperature=bad)
     plain = str(make_two_stage_checkpoint(tmp_path / "p.safetensors"))
     tensors, config = genlab.io.load_checkpoint(plain)
     config["denoiser"]["layout_channels"] = 0

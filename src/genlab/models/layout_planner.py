@@ -26,7 +26,7 @@ from torch import nn
 from genlab.models.registry import register_architecture
 from genlab.nn import ModelConfig
 from genlab.nn.attention import TransformerBlock
-from genlab.world.layout import CELLS
+from genlab.world.layout import CELLS, class_indices
 from genlab.world.spec import COLORS, SHAPES, SIZES
 
 # Token values per attribute: shape 0 = empty, 1.. the shapes; color and size 0 = none.
@@ -39,12 +39,7 @@ VOCAB = sum(n for _, n in ATTRIBUTES)  # every attribute's values in one table (
 def layout_tokens(layout: torch.Tensor) -> torch.Tensor:
     """(B, 9) classes (genlab.world.layout) -> (B, 27) tokens: per cell (shape, color, size),
     each attribute's own values (shape 0 = empty; color and size 0 = none)."""
-    k = layout.long()
-    occupied = k > 0
-    j = (k - 1).clamp(min=0)
-    size = j % len(SIZES)
-    shape = (j // len(SIZES)) % len(SHAPES)
-    color = j // (len(SIZES) * len(SHAPES))
+    occupied, color, shape, size = class_indices(layout)
     parts = [(shape + 1) * occupied, (color + 1) * occupied, (size + 1) * occupied]
     return torch.stack(parts, dim=-1).flatten(1)
 

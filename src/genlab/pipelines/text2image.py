@@ -247,6 +247,7 @@ class Text2ImagePipeline:
         callback=None,
         plan_layout: bool | None = None,
         layout=None,
+        layout_temperature: float = 1.0,
     ) -> GenerationResult:
         """Generate `num_images` images per prompt. Image i of the batch starts from noise drawn
         with seed + i, so with a deterministic sampler (ddim, euler, heun, dpmpp_2m) every image
@@ -256,7 +257,8 @@ class Text2ImagePipeline:
         sampled from its prompt with seed + i, then drawn; its metadata says it ("layout", and
         "layout_cells": the 9 cell classes of genlab.world.layout). `layout` gives the plan
         instead (a model whose denoiser reads layouts, with or without a planner): 9 cell
-        classes for every image, or one row of 9 per image."""
+        classes for every image, or one row of 9 per image. `layout_temperature` < 1 samples
+        plans closer to the planner's most likely one (less varied, more often right)."""
         prompts = [prompt] if isinstance(prompt, str) else list(prompt)
         if layout is not None:
             if plan_layout:
@@ -270,12 +272,16 @@ class Text2ImagePipeline:
             raise InvalidArgument(
                 "plan_layout", f"False: model {self.name!r} has no layout planner", True
             )
-        if layout is not None:
-            layout = self._given_layout(layout, len(prompts) * num_images)
+        if (
+            isinstance(layout_temperature, bool)
+            or not isinstance(layout_temperature, int | float)
+            or not 0 < layout_temperature <= 10
+        ):
+            raise InvalidArgument("layout_temperature", "a number in (0, 10]", layout_temperature)
         return self._run(
             prompts, negative_prompt, num_inference_steps, guidance_scale, sampler, seed,
             num_images, height, width, eta=eta, callback=callback, plan_layout=plan_layout,
-            layout=layout,
+            layout=layout, layout_temperature=float(layout_temperature),
         )  # fmt: skip
 
     @torch.inference_mode()
@@ -330,6 +336,7 @@ class Text2ImagePipeline:
         strength=None,
         plan_layout=False,
         layout=None,
+        layout_temperature=1.0,
     ) -> GenerationResult:
         guidance_scale, seed = self._check_request(
             prompts, negative_prompt, num_inference_steps, guidance_scale, sampler, seed, num_images
@@ -341,7 +348,9 @@ class Text2ImagePipeline:
 
         expanded = [p for p in prompts for _ in range(num_images)]
         B = len(expanded)
-        layouts = self.plan_layouts(expanded, seed) if plan_layout else layout
+        if layout is not None:  # a plan given by the caller, checked once num_images is
+            layout = self._given_layout(layout, B)
+        layouts = self.plan_layouts(expanded, seed, layout_temperature) if plan_layout else layout
         denoise = self._guided_denoiser(expanded, negative_prompt, guidance_scale, layout=layouts)
         C = self.denoiser.config.in_channels
         f = self._latent_factor()
@@ -388,6 +397,8 @@ class Text2ImagePipeline:
         if self.layout_planner is not None and init is None:  # drawn with or without a plan
             for meta in metadata:
                 meta["plan_layout"] = bool(plan_layout)
+                if plan_layout and layout_temperature != 1.0:
+                    meta["layout_temperature"] = layout_temperature
         if layouts is not None:  # the plan each image was drawn from (planned or given)
             from genlab.world.layout import describe_layout
 
@@ -473,7 +484,7 @@ class Text2ImagePipeline:
             raise InvalidArgument("layout", expected, layout)
         return t.long().expand(batch, CELLS).clone()
 
-    def plan_layouts(self, prompts: list[str], seed: int) -> torch.Tensor:
+    def plan_layouts(self, prompts: list[str], seed: int, temperature: float = 1.0) -> torch.Tensor:
         """(B, 9) layouts the planner samples for `prompts`, prompt i with seed + i."""
         if self.layout_planner is None:
             raise InvalidArgument(
@@ -482,7 +493,7 @@ class Text2ImagePipeline:
         tokens = self.text_encoder.tokenizer(prompts, self.max_prompt_tokens)
         generators = [torch.Generator().manual_seed(seed + i) for i in range(len(prompts))]
         return self.layout_planner.sample(
-            tokens.ids.to(self.device), tokens.mask.to(self.device), generators
+            tokens.ids.to(self.device), tokens.mask.to(self.device), generators, temperature
         )
 
     def _guided_denoiser(

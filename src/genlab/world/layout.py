@@ -68,18 +68,23 @@ def describe_layout(layout) -> str:
     return ", ".join(f"{o.describe()} ({position_name(o.row, o.col)})" for o in objects)
 
 
+def class_indices(layout: torch.Tensor):
+    """Tensors of cell classes -> (occupied, color, shape, size): a bool mask and the indices
+    into COLORS, SHAPES and SIZES (0 where the cell is empty), the inverse of `object_class`."""
+    k = layout.long()
+    j = (k - 1).clamp(min=0)
+    size = j % len(_SIZES)
+    shape = (j // len(_SIZES)) % len(SHAPES)
+    return k > 0, j // (len(_SIZES) * len(SHAPES)), shape, size
+
+
 def layout_features(layout: torch.Tensor) -> torch.Tensor:
     """(B, 9) classes -> (B, LAYOUT_CHANNELS, 3, 3) float features: per cell a one-hot "empty" or
     one-hots of its object's color, shape and size. A null layout (no plan) is all zeros, which
     no real layout gives (every cell is empty or holds an object)."""
     if layout.dim() != 2 or layout.shape[1] != CELLS:
         raise InvalidArgument("layout", f"(B, {CELLS}) cell classes", tuple(layout.shape))
-    k = layout.long()
-    occupied = k > 0
-    j = (k - 1).clamp(min=0)
-    size = j % len(_SIZES)
-    shape = (j // len(_SIZES)) % len(SHAPES)
-    color = j // (len(_SIZES) * len(SHAPES))
+    occupied, color, shape, size = class_indices(layout)
     feats = [
         (~occupied).float()[..., None],
         torch.nn.functional.one_hot(color, len(_COLORS)) * occupied[..., None],
@@ -87,7 +92,7 @@ def layout_features(layout: torch.Tensor) -> torch.Tensor:
         torch.nn.functional.one_hot(size, len(_SIZES)) * occupied[..., None],
     ]
     f = torch.cat([t.float() for t in feats], dim=-1)  # (B, 9, C)
-    return f.transpose(1, 2).reshape(len(k), LAYOUT_CHANNELS, GRID, GRID)
+    return f.transpose(1, 2).reshape(len(layout), LAYOUT_CHANNELS, GRID, GRID)
 
 
 def null_layout_features(batch: int = 1, device=None) -> torch.Tensor:
