@@ -31,17 +31,13 @@ def main(argv=None) -> int:
     p.add_argument("--splits", default="in_distribution,held_out")
     p.add_argument("--seed", type=int, default=0, help="the suite's sampling seed")
     p.add_argument("--size", type=int, default=32, help="side of the rendered plans")
-    p.add_argument("--batch", type=int, default=64, help="prompts planned per call")
     p.add_argument("--draw", type=int, default=0, help="prompts per category to draw (0: none)")
     p.add_argument("--tries", type=int, default=30, help="plans sampled per prompt for --draw")
     p.add_argument("--json", default=None, help="also write the figures to this file")
     args = p.parse_args(argv)
 
     import genlab
-    from genlab.eval.compositional import score_image, suite
-    from genlab.world import Scene, render
-    from genlab.world.grammar import parse_prompt
-    from genlab.world.layout import layout_objects
+    from genlab.eval.compositional import suite
     from genlab.world.spec import MAX_OBJECTS
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
@@ -53,21 +49,10 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     passed: dict[tuple[str, str], list[bool]] = defaultdict(list)
     invalid = 0
-    for b in range(0, len(items), args.batch):
-        chunk = items[b : b + args.batch]
-        # prompt i planned with seed i, one per call
-        layouts = torch.cat(
-            [pipe.plan_layouts([item.prompt], seed=b + j) for j, item in enumerate(chunk)]
-        )
-        for item, layout in zip(chunk, layouts.tolist(), strict=True):
-            objects = layout_objects(layout)
-            if not 1 <= len(objects) <= MAX_OBJECTS:  # no world scene: the plan fails
-                invalid += 1
-                passed[item.category, item.split].append(False)
-                continue
-            background = parse_prompt(item.prompt).request.background or "gray"
-            image = render(Scene(tuple(objects), background), args.size)
-            passed[item.category, item.split].append(score_image(item.prompt, image)[0])
+    for i, item in enumerate(items):  # prompt i planned with seed i
+        ok = _plan_satisfies(item.prompt, pipe.plan_layouts([item.prompt], seed=i)[0], args.size)
+        invalid += ok is None
+        passed[item.category, item.split].append(bool(ok))
     seconds = time.perf_counter() - start
     table = {}
     for split in splits:
@@ -88,28 +73,36 @@ def main(argv=None) -> int:
     return 0
 
 
-def _drawing(pipe, args, split: str) -> dict:
-    """Accuracy of images drawn from plans that satisfy their prompts (see the module doc)."""
-    from genlab.eval.compositional import score_image, suite
+def _plan_satisfies(prompt: str, layout, size: int) -> bool | None:
+    """Whether `layout` rendered exactly (on the prompt's background) satisfies `prompt` by the
+    scene parser; None when it is no world scene (no object, or more than the world allows)."""
+    from genlab.eval.compositional import score_image
     from genlab.world import Scene, render
     from genlab.world.grammar import parse_prompt
     from genlab.world.layout import layout_objects
     from genlab.world.spec import MAX_OBJECTS
 
+    objects = layout_objects(layout.tolist())
+    if not 1 <= len(objects) <= MAX_OBJECTS:
+        return None
+    background = parse_prompt(prompt).request.background or "gray"
+    return bool(score_image(prompt, render(Scene(tuple(objects), background), size))[0])
+
+
+def _drawing(pipe, args, split: str) -> dict:
+    """Accuracy of images drawn from plans that satisfy their prompts (see the module doc)."""
+    from genlab.eval.compositional import score_image, suite
+
     start = time.perf_counter()
     drawn: dict[str, list[bool]] = defaultdict(list)
     no_plan: dict[str, int] = defaultdict(int)
     for i, item in enumerate(suite(args.draw, seed=args.seed, splits=(split,))):
-        background = parse_prompt(item.prompt).request.background or "gray"
         plan = None
         for t in range(args.tries):
             layout = pipe.plan_layouts([item.prompt], seed=1000 * i + t)[0]
-            objects = layout_objects(layout.tolist())
-            if 1 <= len(objects) <= MAX_OBJECTS:
-                scene = Scene(tuple(objects), background)
-                if score_image(item.prompt, render(scene, args.size))[0]:
-                    plan = layout
-                    break
+            if _plan_satisfies(item.prompt, layout, args.size):
+                plan = layout
+                break
         if plan is None:
             no_plan[item.category] += 1
             continue

@@ -26,7 +26,7 @@ from torch import nn
 from genlab.models.registry import register_architecture
 from genlab.nn import ModelConfig
 from genlab.nn.attention import TransformerBlock
-from genlab.world.layout import CELLS, class_indices
+from genlab.world.layout import CELLS, class_indices, classes_of
 from genlab.world.spec import COLORS, SHAPES, SIZES
 
 # Token values per attribute: shape 0 = empty, 1.. the shapes; color and size 0 = none.
@@ -47,11 +47,9 @@ def layout_tokens(layout: torch.Tensor) -> torch.Tensor:
 def tokens_layout(tokens: torch.Tensor) -> torch.Tensor:
     """(B, 27) tokens -> (B, 9) classes; a cell is empty when its shape token is."""
     t = tokens.long().view(len(tokens), CELLS, TOKENS_PER_CELL)
-    shape, color, size = t[..., 0], t[..., 1], t[..., 2]
-    occupied = shape > 0
-    k = 1 + (((color - 1).clamp(min=0) * len(SHAPES) + (shape - 1).clamp(min=0)) * len(SIZES))
-    k = k + (size - 1).clamp(min=0)
-    return torch.where(occupied, k, torch.zeros_like(k))
+    color, shape, size = ((t[..., a] - 1).clamp(min=0) for a in (1, 0, 2))
+    k = classes_of(color, shape, size)
+    return torch.where(t[..., 0] > 0, k, torch.zeros_like(k))
 
 
 @dataclass

@@ -163,14 +163,15 @@ class UNet(nn.Module):
             nn.Conv2d(ch, config.out_channels or config.in_channels, 3, padding=1)
         )
         self.downsample_factor = 2**last
-        # Layout adapters: after the input conv and after each Downsample, in stage order.
-        self.layout_stages: list[int] = []
+        # Layout adapters: after the input conv and after each Downsample, in stage order;
+        # layout_at maps an input stage's index to its adapter's.
+        self.layout_at: dict[int, int] = {}
         self.layout_adapters = None
         if config.layout_channels > 0:
             widths = []
             for i, stage in enumerate(self.input_blocks):
                 if i == 0 or isinstance(stage[0], Downsample):
-                    self.layout_stages.append(i)
+                    self.layout_at[i] = len(widths)
                     widths.append(mc if i == 0 else stage[0].conv.out_channels)
             self.layout_adapters = nn.ModuleList(
                 nn.Sequential(
@@ -218,9 +219,9 @@ class UNet(nn.Module):
         h = x
         for i, stage in enumerate(self.input_blocks):
             h = run(stage, h)
-            if layout is not None and i in self.layout_stages:
+            if layout is not None and i in self.layout_at:
                 grid = torch.nn.functional.interpolate(layout, size=h.shape[-2:], mode="nearest")
-                h = h + self.layout_adapters[self.layout_stages.index(i)](grid)
+                h = h + self.layout_adapters[self.layout_at[i]](grid)
             hs.append(h)
         h = run(self.middle_block[0], h)
         for stage in self.output_blocks:

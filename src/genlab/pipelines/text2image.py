@@ -268,10 +268,6 @@ class Text2ImagePipeline:
             plan_layout = self.layout_planner is not None
         if not isinstance(plan_layout, bool):
             raise InvalidArgument("plan_layout", "True, False or None", plan_layout)
-        if plan_layout and self.layout_planner is None:
-            raise InvalidArgument(
-                "plan_layout", f"False: model {self.name!r} has no layout planner", True
-            )
         if (
             isinstance(layout_temperature, bool)
             or not isinstance(layout_temperature, int | float)

@@ -26,7 +26,13 @@ LAYOUT_CHANNELS = 1 + len(_COLORS) + len(SHAPES) + len(_SIZES)
 def object_class(obj: Obj) -> int:
     """1 + the index of (color, shape, size)."""
     c, s, z = _COLORS.index(obj.color), SHAPES.index(obj.shape), _SIZES.index(obj.size)
-    return 1 + (c * len(SHAPES) + s) * len(_SIZES) + z
+    return int(classes_of(c, s, z))
+
+
+def classes_of(color, shape, size):
+    """Cell classes of objects given by their indices into COLORS, SHAPES and SIZES (ints or
+    tensors); the inverse of `class_indices` for occupied cells."""
+    return 1 + (color * len(SHAPES) + shape) * len(_SIZES) + size
 
 
 def class_parts(k: int) -> tuple[str, str, str]:
