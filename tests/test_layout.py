@@ -94,11 +94,11 @@ def test_unet_layout_adapters_start_at_zero_and_then_steer_every_resolution():
         unet(x, t, {**cond, "layout": torch.zeros(2, 3, 3, 3)})
 
 
-def _planner(vocab_size=20):
+def _planner(vocab_size=20, **overrides):
     torch.manual_seed(0)
     return create_model(
         {"arch": "layout-planner"}, vocab_size=vocab_size, max_length=8, width=32,
-        encoder_depth=1, decoder_depth=1, num_heads=2,
+        encoder_depth=1, decoder_depth=1, num_heads=2, **overrides,
     )  # fmt: skip
 
 
@@ -142,6 +142,44 @@ def test_planner_is_causal_over_cells_and_samples_reproducibly():
     assert torch.equal(first, draw(3))
     with pytest.raises(ValueError, match="generators"):
         planner.sample(ids, mask, [torch.Generator()])
+
+
+def test_the_word_window_mixes_each_word_with_the_words_just_before_it_only():
+    """Before attention, word i takes in words i-2 .. i (a shape word reads its color and size
+    words): changing word 2 changes what words 2..4 carry in, nothing before it or past the window."""
+    torch.manual_seed(0)
+    planner = create_model(
+        {"arch": "layout-planner"}, vocab_size=20, max_length=8, width=16, encoder_depth=0,
+        num_heads=2, word_window=2,
+    ).eval()  # fmt: skip
+    ids = torch.tensor([[3, 4, 5, 6, 7, 8, 9, 0]])
+    changed = ids.clone()
+    changed[0, 2] = 11
+    with torch.no_grad():
+        moved = (planner.encode(ids, ids != 0) - planner.encode(changed, changed != 0)).abs()
+    moved = moved.amax(-1)[0]
+    assert (moved[2:5] > 1e-4).all() and (moved[:2] == 0).all() and (moved[5:] == 0).all()
+    none = create_model({"arch": "layout-planner"}, vocab_size=20, word_window=0)
+    assert none.word_mix is None and not any("word_mix" in k for k in none.state_dict())
+    with pytest.raises(ValueError, match="word_window"):
+        create_model({"arch": "layout-planner"}, vocab_size=20, word_window=-1)
+
+
+def test_a_two_stage_file_from_before_the_word_window_still_loads(tmp_path):
+    """A planner saved before `word_window` existed had none: its config lacks the field, its
+    tensors the window's; it loads as word_window 0 and plans as it did."""
+    from genlab.io import load_checkpoint, save_checkpoint
+
+    path = make_two_stage_checkpoint(tmp_path / "now.safetensors", word_window=0)
+    tensors, config = load_checkpoint(path)
+    config = {**config, "layout_planner": dict(config["layout_planner"])}
+    del config["layout_planner"]["word_window"]
+    old = save_checkpoint(tmp_path / "old.safetensors", tensors, config)
+    now, before = genlab.load(str(path)), genlab.load(str(old))
+    assert before.layout_planner.config.word_window == 0
+    assert torch.equal(
+        now.plan_layouts(["a red circle"], 4), before.plan_layouts(["a red circle"], 4)
+    )
 
 
 def test_planner_learns_where_a_relation_word_puts_each_object():
@@ -219,7 +257,7 @@ def test_the_corpus_carries_each_scenes_layout():
         assert corpus["layouts"][i].tolist() == scene_layout(scene).tolist()
 
 
-def make_two_stage_checkpoint(path):
+def make_two_stage_checkpoint(path, **planner_overrides):
     """A tiny, untrained two-stage checkpoint (planner + a denoiser that reads layouts), weights
     perturbed away from zero so that the plan changes the pixels."""
     from genlab.diffusion import NoiseSchedule
@@ -236,7 +274,7 @@ def make_two_stage_checkpoint(path):
     with torch.no_grad():
         for p in denoiser.parameters():
             p.add_(torch.randn_like(p) * 0.05)
-    planner = _planner(len(encoder.tokenizer))
+    planner = _planner(len(encoder.tokenizer), **planner_overrides)
     pipe = Text2ImagePipeline(
         denoiser, encoder, NoiseSchedule.create("cosine"), "v_prediction", name="two-stage",
         image_size=16, layout_planner=planner,
@@ -279,11 +317,20 @@ def test_generate_cli_writes_the_plan_into_the_png_and_no_layout_leaves_it_out(t
 def test_rest_generate_plans_by_default_and_plan_layout_false_draws_from_text(tmp_path):
     import httpx
 
+    from genlab.io import load_checkpoint, save_checkpoint
     from genlab.serve.launch import LocalServer
 
     model = make_two_stage_checkpoint(tmp_path / "two-stage.safetensors")
+    tensors, config = load_checkpoint(model)  # the same model without its planner: one stage
+    del config["layout_planner"]
+    plain_model = save_checkpoint(
+        tmp_path / "one-stage.safetensors",
+        {k: v for k, v in tensors.items() if not k.startswith("layout_planner.")},
+        config,
+    )
+    models = {"two": str(model), "one": str(plain_model)}
     with (
-        LocalServer(tmp_path / "home", models={"two": str(model)}) as srv,
+        LocalServer(tmp_path / "home", models=models) as srv,
         httpx.Client(base_url=srv.url, timeout=60) as client,
     ):
 
@@ -307,6 +354,11 @@ def test_rest_generate_plans_by_default_and_plan_layout_false_draws_from_text(tm
         assert client.get("/api/models").json()["models"][0]["layout"] is True
         bad = client.post("/api/generate", json={"prompt": "a circle", "plan_layout": "maybe"})
         assert bad.status_code == 422 and "plan_layout" in bad.text
+        # a model with no planner refuses plan_layout=true at once (no job), draws with false
+        one = {"prompt": "a circle", "model": "one", "plan_layout": True}
+        bad = client.post("/api/generate", json=one)
+        assert bad.status_code == 422 and "no layout planner" in bad.text, bad.text
+        assert params(model="one", plan_layout=False)["plan_layout"] is False
 
 
 def test_planner_recipe_trains_only_the_planner_of_a_two_stage_model(tmp_path):

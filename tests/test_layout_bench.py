@@ -51,3 +51,33 @@ def test_ceiling_counts_exactly_the_prompts_the_one_plan_satisfies(tmp_path):
     # one prompt per category drawn when the plan fits it; the others have no right plan
     assert drawing["images"] + sum(drawing["no_plan"].values()) == 6
     assert drawing["no_plan"].get("two_objects") == 1
+
+
+def test_word_window_benchmark_picks_binding_scenes_and_reports_each_window(tmp_path):
+    bench = load_benchmark("planner_word_window")
+
+    def layout(*objects):
+        return torch.tensor(scene_layout(Scene(objects, "gray"))).long()
+
+    red_circle, blue_square = (
+        Obj("circle", "red", "small", 0, 0),
+        Obj("square", "blue", "large", 2, 2),
+    )
+    rows = torch.stack([
+        layout(red_circle, blue_square),  # binding: colors and shapes both differ
+        layout(red_circle, Obj("square", "red", "small", 2, 2)),  # one color
+        layout(red_circle, Obj("circle", "blue", "small", 2, 2)),  # one shape
+        layout(red_circle),  # one object
+        layout(red_circle, blue_square, Obj("star", "green", "small", 1, 1)),  # three
+    ])  # fmt: skip
+    assert bench.binding_rows(rows).tolist() == [True, False, False, False, False]
+
+    out = tmp_path / "window.json"
+    args = ["--steps", "2", "--every", "1", "--batch-size", "4", "--data-size", "40",
+            "--val-size", "60", "--json", str(out)]  # fmt: skip
+    assert bench.main(args) == 0
+    results = json.loads(out.read_text())["results"]
+    assert set(results) == {"word_window=0", "word_window=2"}
+    for curve in results.values():
+        assert [r["step"] for r in curve] == [1, 2]
+        assert all(0 <= r["binding"] <= 1 and r["loss"] > 0 for r in curve)

@@ -105,7 +105,8 @@ class Text2ImagePipeline:
                 ).to(device)
             planner = None
             if "layout_planner" in config:  # a two-stage model: its planner rides along
-                planner = create_model(config["layout_planner"])
+                # a planner saved before the word window existed has none
+                planner = create_model({"word_window": 0, **config["layout_planner"]})
                 _load_prefixed(planner, tensors, "layout_planner.")
                 planner = planner.to(device).eval()
         except (KeyError, RuntimeError, TypeError, ValueError) as e:

@@ -130,6 +130,21 @@ class ModelCatalog:
         if num_frames is not None and kind is not None and kind != "text2video":
             raise InvalidArgument("num_frames", "no value: this model makes images", num_frames)
 
+    def check_plan_layout(self, name: str, plan_layout: bool | None) -> None:
+        """plan_layout applies to genlab's text-to-image models; true, to those with a layout
+        planner (refused here, with a 422, rather than failing the job in the worker)."""
+        entry = self.entries[name]
+        if plan_layout is None or entry.kind is None:  # unknown kind: the pipeline decides
+            return
+        if entry.kind != "text2image":
+            raise InvalidArgument(
+                "plan_layout", f"null: model {name!r} draws without a layout plan", plan_layout
+            )
+        if plan_layout and "layout_planner" not in entry.config:
+            raise InvalidArgument(
+                "plan_layout", f"null or false: model {name!r} has no layout planner", plan_layout
+            )
+
     def check_keyframe(self, name: str, keyframe: str | None) -> str | None:
         """The image model that draws a video's first frame: only for a text-to-video `name`,
         only a text-to-image model; its resolved name (None when not asked)."""
