@@ -17,7 +17,9 @@ the words just before it. Attention alone can learn that, but slowly: the first 
 plans satisfied 0.70 of the binding prompts. So before attention each word takes in the
 `word_window` words before it through a convolution over the sequence (a phrase window, as in "a
 huge crimson star"): trained the same way for 1,800 steps, the planner's plans satisfy 0.99 of
-them (benchmarks/layout_planner.py; benchmarks/planner_word_window.py compares windows).
+them (benchmarks/layout_planner.py). Side by side (benchmarks/planner_word_window.py, 200 steps,
+the same data and initial seed): the color it gives each of two objects is right 0.994 of the time
+with the window, 0.815 without.
 
 `planner(ids, mask, layout)` -> per-token logits (teacher forcing on (B, 9) layouts);
 `planner.loss(ids, mask, layout)`; `planner.sample(ids, mask, generators)` -> (B, 9) classes.
