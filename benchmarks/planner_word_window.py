@@ -98,9 +98,7 @@ def main(argv=None) -> int:
             for group in opt.param_groups:
                 group["lr"] = 1e-3 * min(1.0, step / 200)
             pick = torch.randint(0, len(tokens), (args.batch_size,), generator=batches)
-            ids = tokens[pick].flatten(0, 1)
-            ids = ids[:, : int((ids != 0).sum(1).max())]
-            loss = planner.loss(ids, ids != 0, layouts[pick].repeat_interleave(k, 0))
+            loss = planner.captions_loss(tokens[pick], layouts[pick])
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(planner.parameters(), 1.0)

@@ -162,6 +162,13 @@ class LayoutPlanner(nn.Module):
             )
         return total / (occupied.sum() * 2 + target[..., 0].numel())
 
+    def captions_loss(self, tokens: torch.Tensor, layouts: torch.Tensor) -> torch.Tensor:
+        """`loss` over every caption (B, K, L) word ids (0 = padding) of every scene's layout
+        (B, 9): the K captions of a scene all target its layout."""
+        ids = tokens.flatten(0, 1).long()
+        ids = ids[:, : int((ids != 0).sum(1).max().clamp(min=1))]  # no all-padding columns
+        return self.loss(ids, ids != 0, layouts.long().repeat_interleave(tokens.shape[1], dim=0))
+
     @torch.no_grad()
     def sample(
         self,

@@ -103,7 +103,7 @@ class TextToImageTask(Task):
         tokens = batch["tokens"]
         B, K = tokens.shape[:2]
         if self.planner_only:
-            plan = self._planner_loss(tokens, batch["layouts"])
+            plan = self.layout_planner.captions_loss(tokens, batch["layouts"])
             return plan, {"planner_loss": plan.detach()}
         x0 = self.clean_sample(batch)
         pick = torch.randint(0, K, (B,), device=tokens.device)
@@ -132,18 +132,10 @@ class TextToImageTask(Task):
             min_snr_gamma=self.min_snr_gamma,
         )
         if self.layout_planner is not None:
-            plan = self._planner_loss(tokens, batch["layouts"])
+            plan = self.layout_planner.captions_loss(tokens, batch["layouts"])
             logs["planner_loss"] = plan.detach()
             loss = loss + self.planner_weight * plan
         return loss, logs
-
-    def _planner_loss(self, tokens: torch.Tensor, layouts: torch.Tensor) -> torch.Tensor:
-        """The planner's loss on every caption (B, K, L) of every image, teacher-forced."""
-        K = tokens.shape[1]
-        ids = tokens.flatten(0, 1).long()
-        ids = ids[:, : int((ids != PAD_ID).sum(1).max().clamp(min=1))]  # no all-padding columns
-        targets = layouts.long().repeat_interleave(K, dim=0)
-        return self.layout_planner.loss(ids, ids != PAD_ID, targets)
 
     def sample_grid(self):
         if not self.sample_prompts:
