@@ -10,7 +10,7 @@ requested attribute in the image (genlab.world.match(...).satisfied). Compared:
   single-shot (refined)   pipe(refine_prompt's canonical prompt, seed)
   agent                   the offline agent's best image over its rounds
 
-    .venv/bin/python benchmarks/agent_accuracy.py --model world-t2i            # ≥ 200 requests
+    .venv/bin/python benchmarks/agent_accuracy.py                   # the default model, ≥ 200 requests
     .venv/bin/python benchmarks/agent_accuracy.py --model runs/x/model.safetensors --n 20
 """
 
@@ -28,6 +28,7 @@ from collections import defaultdict
 import numpy as np
 import torch
 
+from genlab.paths import DEFAULT_IMAGE_MODEL
 from genlab.world.grammar import ObjectRequest, RelationRequest, SceneRequest, realize
 from genlab.world.lexicon import (
     BACKGROUND_WORDS,
@@ -155,7 +156,9 @@ def judge(request: SceneRequest, image) -> bool:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--model", default="world-t2i", help="image model: bundled name or checkpoint")
+    p.add_argument(
+        "--model", default=DEFAULT_IMAGE_MODEL, help="image model: bundled name or checkpoint"
+    )
     p.add_argument("--n", type=int, default=210, help="number of requests (≥ 200 for the report)")
     p.add_argument("--seed", type=int, default=0, help="seed of the request set and generation")
     p.add_argument("--max-rounds", type=int, default=3, help="agent refinement rounds at most")

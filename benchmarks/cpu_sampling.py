@@ -7,7 +7,8 @@ Configurations (the same model, prompt, seeds, sampler and 20 steps in each):
 
 - before: what a straightforward sampling loop does: one image at a time, the conditional and
   unconditional passes of classifier-free guidance as two forward calls, autograd left on
-  (no torch.no_grad / inference_mode), one thread.
+  (no torch.no_grad / inference_mode), one thread. A two-stage model (a layout planner) plans
+  each image's layout in the loop too, with the seed the pipeline gives it.
 - threads: the same loop on every core (torch.set_num_threads(os.cpu_count())).
 - after: `pipe(prompt, num_images=N)` as shipped: the N images in one batch, both guidance halves
   in one forward call, torch.inference_mode, every core.
@@ -48,8 +49,13 @@ def naive_images(pipe, sampler: str, steps: int, n: int, seed: int) -> torch.Ten
     C, S = denoiser.config.in_channels, pipe.image_size
     out = []
     with torch.enable_grad():
-        cond = pipe.text_encoder.encode([PROMPT]).cond
+        text = pipe.text_encoder.encode([PROMPT]).cond
         uncond = pipe.text_encoder.null(1).cond
+        cond = text
+        if pipe.layout_planner is not None:  # a two-stage model: the null plan in the other half
+            from genlab.world.layout import layout_features, null_layout_features
+
+            uncond = {**uncond, "layout": null_layout_features(1, pipe.device)}
 
         def denoise(x, t):
             eps_c = denoiser(x, t, cond)
@@ -57,6 +63,12 @@ def naive_images(pipe, sampler: str, steps: int, n: int, seed: int) -> torch.Ten
             return eps_u + guidance * (eps_c - eps_u)
 
         for i in range(n):
+            if pipe.layout_planner is not None:  # image i's plan, sampled with seed + i
+                tokens = pipe.text_encoder.tokenizer([PROMPT], pipe.max_prompt_tokens)
+                plan = pipe.layout_planner.sample(
+                    tokens.ids, tokens.mask, [torch.Generator().manual_seed(seed + i)]
+                )
+                cond = {**text, "layout": layout_features(plan)}
             x_T = torch.randn((1, C, S, S), generator=torch.Generator().manual_seed(seed + i))
             x0 = sample(
                 denoise,

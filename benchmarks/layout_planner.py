@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -31,6 +32,9 @@ def main(argv=None) -> int:
     p.add_argument("--splits", default="in_distribution,held_out")
     p.add_argument("--seed", type=int, default=0, help="the suite's sampling seed")
     p.add_argument("--size", type=int, default=32, help="side of the rendered plans")
+    p.add_argument(
+        "--temperature", type=float, default=1.0, help="the planner's sampling temperature"
+    )
     p.add_argument("--draw", type=int, default=0, help="prompts per category to draw (0: none)")
     p.add_argument("--tries", type=int, default=30, help="plans sampled per prompt for --draw")
     p.add_argument("--json", default=None, help="also write the figures to this file")
@@ -38,7 +42,7 @@ def main(argv=None) -> int:
 
     import genlab
     from genlab.eval.compositional import suite
-    from genlab.world.spec import MAX_OBJECTS
+    from genlab.world.spec import MAX_OBJECTS, RELATIONS
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
     pipe = genlab.load(args.model, device="cpu")
@@ -48,11 +52,19 @@ def main(argv=None) -> int:
     items = suite(args.prompts_per_category, seed=args.seed, splits=splits)
     start = time.perf_counter()
     passed: dict[tuple[str, str], list[bool]] = defaultdict(list)
+    cells: dict[str, list[int]] = defaultdict(list)  # split -> cells of single objects' plans
+    relations: dict[tuple[str, str], list[bool]] = defaultdict(list)  # (split, relation) -> passed
     invalid = 0
     for i, item in enumerate(items):  # prompt i planned with seed i
-        ok = _plan_satisfies(item.prompt, pipe.plan_layouts([item.prompt], seed=i)[0], args.size)
+        layout = pipe.plan_layouts([item.prompt], seed=i, temperature=args.temperature)[0]
+        ok = _plan_satisfies(item.prompt, layout, args.size)
         invalid += ok is None
         passed[item.category, item.split].append(bool(ok))
+        if item.category == "single_object":  # no position asked: where does the plan put it?
+            cells[item.split] += [c for c, k in enumerate(layout.tolist()) if k]
+        if item.category == "position":
+            relation = next((r for r in RELATIONS if f" {r} " in item.prompt), "other")
+            relations[item.split, relation].append(bool(ok))
     seconds = time.perf_counter() - start
     table = {}
     for split in splits:
@@ -61,16 +73,34 @@ def main(argv=None) -> int:
         pooled = [x for v in rows.values() for x in v]
         table[split]["overall"] = round(sum(pooled) / len(pooled), 3)
     print(f"{args.model}: planner ceiling (plans rendered exactly, parsed), {len(items)} prompts,"
+          f" temperature {args.temperature:g},"
           f" {seconds:.0f} s, plans with no or over {MAX_OBJECTS} objects {invalid}")  # fmt: skip
     for split, row in table.items():
         print(f"  {split:>16}: " + "  ".join(f"{k} {v:.3f}" for k, v in row.items()))
+    by_relation = {split: {r: round(sum(v) / len(v), 3) for (s, r), v in relations.items()
+                           if s == split} for split in splits}  # fmt: skip
+    for split, row in by_relation.items():
+        if row:
+            print(f"  {split:>16}: position by relation: "
+                  + "  ".join(f"{k} {v:.3f}" for k, v in row.items()))  # fmt: skip
+    variety = {split: _entropy_bits(c) for split, c in cells.items()}
+    for split, bits in variety.items():
+        print(f"  {split:>16}: variety of placement: the cells single_object plans use, entropy"
+              f" {bits:.2f} bits (one cell: 0, all 9 alike: {math.log2(9):.2f})")  # fmt: skip
     out = {"model": args.model, "prompts_per_category": args.prompts_per_category,
-           "seed": args.seed, "invalid_plans": invalid, "seconds": seconds, "ceiling": table}  # fmt: skip
+           "seed": args.seed, "temperature": args.temperature, "invalid_plans": invalid, "seconds": seconds, "ceiling": table,
+           "position_by_relation": by_relation, "single_object_cell_entropy_bits": variety}  # fmt: skip
     if args.draw:
         out["drawing"] = _drawing(pipe, args, splits[0])
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2))
     return 0
+
+
+def _entropy_bits(values: list[int]) -> float:
+    counts = torch.bincount(torch.tensor(values, dtype=torch.long)).double()
+    p = counts[counts > 0] / counts.sum()
+    return float(-(p * p.log2()).sum())
 
 
 def _plan_satisfies(prompt: str, layout, size: int) -> bool | None:

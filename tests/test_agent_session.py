@@ -16,6 +16,7 @@ from genlab.agent import AgentSession, run_agent
 from genlab.cli import main
 from genlab.errors import InvalidArgument
 from genlab.history import HistoryStore
+from genlab.paths import DEFAULT_IMAGE_MODEL
 
 REQUEST = "a crimson ball to the left of a cobalt box"
 
@@ -89,7 +90,7 @@ def test_run_is_recorded_with_transcript_images_scores_and_models(store):
     assert run.status == "done" and run.score == 1.0 and run.stop_reason == out.stop_reason
     assert [s["type"] for s in run.steps][:2] == ["user", "assistant"]
     assert run.steps[-1]["type"] == "final"
-    assert len(run.images) == 2 and all(im.model == "world-t2i" for im in run.images)
+    assert len(run.images) == 2 and all(im.model == DEFAULT_IMAGE_MODEL for im in run.images)
     assert all(im.score is not None for im in run.images)
     assert run.result["best_image_id"] == out.best_image_id
 

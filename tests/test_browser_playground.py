@@ -168,13 +168,17 @@ def test_a_two_stage_model_shows_its_plan_and_can_draw_from_text_alone(page, ser
     assert page.locator("#layout-field").is_hidden()  # world-tiny has no planner
     page.select_option("#model", "layout-tiny")
     assert page.locator("#layout-field").is_visible()
+    assert page.locator("#layout-temperature-field").is_visible()
+    assert page.get_attribute("#layout_temperature", "placeholder") == "1"  # the model's own
     page.fill("#prompt", "a red circle left of a blue star")
     page.fill("#num_inference_steps", "2")
     page.fill("#seed", "3")
+    page.fill("#layout_temperature", "0.5")
     page.click("#generate-btn")
     page.wait_for_selector("#results .result .plan")
     assert page.text_content("#results .result .plan").startswith("plan: ")
     page.select_option("#plan_layout", "false")
+    assert page.locator("#layout-temperature-field").is_hidden()  # nothing is planned
     page.fill("#prompt", "a green square right of a pink circle")
     page.click("#generate-btn")
     page.wait_for_function(
@@ -187,7 +191,14 @@ def test_a_two_stage_model_shows_its_plan_and_can_draw_from_text_alone(page, ser
         headers={"Authorization": f"Bearer {TOKEN}"},
     ).json()["items"]
     assert items[0]["params"]["plan_layout"] is False and "layout" not in items[0]["params"]
+    planned = httpx.get(
+        server.url + "/api/history",
+        params={"q": "red circle left of"},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    ).json()["items"]
+    assert planned[0]["params"]["layout_temperature"] == 0.5
     page.select_option("#plan_layout", "")
+    page.fill("#layout_temperature", "")
     page.select_option("#model", "world-tiny")  # back to the plain image model
     assert page.locator("#layout-field").is_hidden()
 

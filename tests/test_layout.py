@@ -257,7 +257,7 @@ def test_the_corpus_carries_each_scenes_layout():
         assert corpus["layouts"][i].tolist() == scene_layout(scene).tolist()
 
 
-def make_two_stage_checkpoint(path, **planner_overrides):
+def make_two_stage_checkpoint(path, *, layout_temperature: float = 1.0, **planner_overrides):
     """A tiny, untrained two-stage checkpoint (planner + a denoiser that reads layouts), weights
     perturbed away from zero so that the plan changes the pixels."""
     from genlab.diffusion import NoiseSchedule
@@ -277,10 +277,92 @@ def make_two_stage_checkpoint(path, **planner_overrides):
     planner = _planner(len(encoder.tokenizer), **planner_overrides)
     pipe = Text2ImagePipeline(
         denoiser, encoder, NoiseSchedule.create("cosine"), "v_prediction", name="two-stage",
-        image_size=16, layout_planner=planner,
+        image_size=16, layout_planner=planner, default_layout_temperature=layout_temperature,
     )  # fmt: skip
     save_checkpoint(path, *pipe.checkpoint())
     return path
+
+
+def test_a_models_own_layout_temperature_rides_in_its_checkpoint(tmp_path):
+    """A two-stage model samples its plans at its `default_layout_temperature` unless a call
+    says otherwise; the metadata says which; the value survives a save; files without it
+    plan at 1."""
+    from genlab.io import load_checkpoint, save_checkpoint
+    from genlab.pipelines.text2image import Text2ImagePipeline
+
+    prompt = "a red circle above a blue square"
+    path = make_two_stage_checkpoint(tmp_path / "cool.safetensors", layout_temperature=0.4)
+    pipe = genlab.load(str(path), device="cpu")
+    assert pipe.default_layout_temperature == 0.4
+    assert pipe.describe()["default_layout_temperature"] == 0.4
+    for asked, used in ((None, 0.4), (1.0, 1.0), (0.2, 0.2)):
+        meta = pipe(prompt, seed=5, num_inference_steps=2, layout_temperature=asked).metadata[0]
+        assert meta["layout_temperature"] == used
+        assert meta["layout_cells"] == pipe.plan_layouts([prompt], 5, used)[0].tolist()
+    # a different temperature gives different plans somewhere among a few seeds
+    cool, warm = (pipe.plan_layouts([prompt] * 8, 0, t).tolist() for t in (0.4, 3.0))
+    assert cool != warm
+    assert (
+        "layout_temperature"
+        not in pipe(prompt, num_inference_steps=2, plan_layout=False).metadata[0]
+    )
+    save_checkpoint(tmp_path / "again.safetensors", *pipe.checkpoint())
+    assert (
+        genlab.load(str(tmp_path / "again.safetensors"), device="cpu").default_layout_temperature
+        == 0.4
+    )
+    tensors, config = load_checkpoint(path)
+    del config["default_layout_temperature"]
+    save_checkpoint(tmp_path / "older.safetensors", tensors, config)
+    assert (
+        genlab.load(str(tmp_path / "older.safetensors"), device="cpu").default_layout_temperature
+        == 1.0
+    )
+    for bad in (0, -0.5, float("nan"), 11, "warm"):
+        with pytest.raises(InvalidArgument, match="default_layout_temperature"):
+            Text2ImagePipeline(
+                pipe.denoiser, pipe.text_encoder, pipe.schedule,
+                layout_planner=pipe.layout_planner, default_layout_temperature=bad,
+            )  # fmt: skip
+
+
+def test_layout_temperature_flags_of_generate_and_eval(tmp_path, capsys):
+    """--layout-temperature reaches the plan and the PNG; it is refused, naming the flag, beside
+    --no-layout, out of (0, 10], or for a model with no planner."""
+    from genlab.cli import main
+    from genlab.io import load_checkpoint, read_params, save_checkpoint
+
+    prompt = "a red circle above a blue square"
+    model = str(make_two_stage_checkpoint(tmp_path / "two-stage.safetensors"))
+    base = ["generate", prompt, "--model", model, "--steps", "2", "--seed", "4", "--device", "cpu"]
+    assert main([*base, "--layout-temperature", "0.3", "--out", str(tmp_path / "a.png")]) == 0
+    params = read_params(tmp_path / "a.png")
+    assert params["layout_temperature"] == 0.3
+    expected = genlab.load(model, device="cpu").plan_layouts([prompt], 4, 0.3)[0].tolist()
+    assert params["layout_cells"] == expected
+    tensors, config = load_checkpoint(model)  # the same model without its planner
+    del config["layout_planner"], config["default_layout_temperature"]
+    one = save_checkpoint(
+        tmp_path / "one.safetensors",
+        {k: v for k, v in tensors.items() if not k.startswith("layout_planner.")},
+        config,
+    )
+    for extra, why in (
+        (["--layout-temperature", "0"], "(0, 10]"),
+        (["--layout-temperature", "12"], "(0, 10]"),
+        (["--layout-temperature", "0.5", "--no-layout"], "with --no-layout"),
+        (["--layout-temperature", "0.5", "--model", str(one)], "no layout planner"),
+    ):
+        capsys.readouterr()
+        assert main([*base, *extra, "--out", str(tmp_path / "x.png")]) == 2, extra
+        err = capsys.readouterr().err
+        assert "--layout-temperature" in err and why in err, err
+    assert not (tmp_path / "x.png").exists()
+    argv = ["eval", model, "--suite", "compositional", "--out", str(tmp_path / "ev")]
+    assert main([*argv, "--layout-temperature", "-1"]) == 2
+    assert "layout_temperature" in capsys.readouterr().err
+    assert main([*argv, "--layout-temperature", "0.5", "--no-layout"]) == 2
+    assert "with --no-layout" in capsys.readouterr().err
 
 
 def test_a_planner_needs_a_denoiser_that_reads_layouts():
@@ -359,6 +441,27 @@ def test_rest_generate_plans_by_default_and_plan_layout_false_draws_from_text(tm
         bad = client.post("/api/generate", json=one)
         assert bad.status_code == 422 and "no layout planner" in bad.text, bad.text
         assert params(model="one", plan_layout=False)["plan_layout"] is False
+        # the planner's temperature: the model's own unless asked, refused where nothing plans
+        assert params()["layout_temperature"] == 1.0
+        cool = params(layout_temperature=0.25)
+        assert cool["layout_temperature"] == 0.25
+        assert (
+            cool["layout_cells"]
+            == genlab.load(str(model), device="cpu")
+            .plan_layouts([cool["prompt"]], 3, 0.25)[0]
+            .tolist()
+        )
+        listed = {m["name"]: m for m in client.get("/api/models").json()["models"]}
+        assert listed["two"]["layout_temperature"] == 1.0
+        assert listed["one"]["layout_temperature"] is None
+        for body, why in (
+            ({"layout_temperature": 0}, "layout_temperature"),
+            ({"layout_temperature": 10.5}, "layout_temperature"),
+            ({"layout_temperature": 0.5, "plan_layout": False}, "plan_layout is false"),
+            ({"layout_temperature": 0.5, "model": "one"}, "no layout planner"),
+        ):
+            bad = client.post("/api/generate", json={"prompt": "a circle", **body})
+            assert bad.status_code == 422 and why in bad.text, (body, bad.text)
 
 
 def test_planner_recipe_trains_only_the_planner_of_a_two_stage_model(tmp_path):

@@ -9,6 +9,9 @@ import os
 from pathlib import Path
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
+# The bundled text-to-image model `genlab generate`, the agent and the server use when none is
+# named: the two-stage model (plan, then draw) follows prompts best of the bundled ones (its card).
+DEFAULT_IMAGE_MODEL = "world-t2i-layout"
 
 
 def data_dir() -> Path:

@@ -13,6 +13,7 @@ from genlab.agent.loop import AgentLoop
 from genlab.agent.tools import ToolContext, make_toolbox
 from genlab.errors import InvalidArgument, check_choice, check_range
 from genlab.history import HistoryStore
+from genlab.paths import DEFAULT_IMAGE_MODEL
 
 BACKENDS = ("offline", "anthropic", "openai")
 
@@ -84,7 +85,7 @@ class AgentSession:
         request: str,
         *,
         backend: str = "offline",
-        model: str = "world-t2i",
+        model: str = DEFAULT_IMAGE_MODEL,
         llm_model: str | None = None,
         base_url: str | None = None,
         api_key: str | None = None,

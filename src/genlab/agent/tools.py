@@ -17,6 +17,7 @@ from PIL import Image
 from genlab.agent.toolkit import Tool, Toolbox, tool
 from genlab.errors import GenlabError, InvalidArgument, NotFound
 from genlab.history import HistoryStore, ImageRecord
+from genlab.paths import DEFAULT_IMAGE_MODEL
 
 MAX_IMAGES_PER_CALL = 8
 DEFAULT_EDIT_STRENGTH = 0.75  # img2img: keep the layout, repaint the details
@@ -45,7 +46,7 @@ class ToolContext:
     """Shared state of one agent run: which model draws, where images go, what was analysed."""
 
     request: str
-    model: str = "world-t2i"
+    model: str = DEFAULT_IMAGE_MODEL
     store: HistoryStore | None = None
     run_id: str | None = None
     seed: int = 0  # first seed; each generated image without an explicit seed takes the next one

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import sys
 
+from genlab.paths import DEFAULT_IMAGE_MODEL
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -44,7 +46,7 @@ def register(subparsers) -> None:
     )
     p.add_argument(
         "--image-model",
-        default="world-t2i",
+        default=DEFAULT_IMAGE_MODEL,
         help="text-to-image model that draws: a bundled name or a checkpoint path",
     )
     p.add_argument("--max-rounds", type=int, default=3, help="refinement rounds at most")

@@ -65,6 +65,12 @@ def register(subparsers) -> None:
         help="a two-stage model (with a layout planner): draw from the text alone, no plan",
     )
     p.add_argument(
+        "--layout-temperature",
+        type=float,
+        default=None,
+        help="a two-stage model: its planner's sampling temperature (default: the model's own)",
+    )
+    p.add_argument(
         "--prompts-per-category",
         type=int,
         default=None,
@@ -292,6 +298,7 @@ def _print(result: dict, as_json: bool) -> None:
 def run_eval(args) -> int:
     import genlab
     import genlab.eval.reference  # noqa: F401  (registers world-oracle)
+    from genlab.cli.generate import check_layout_flags
     from genlab.eval.report import EvalOptions, evaluate, write_report
 
     options = EvalOptions(
@@ -304,6 +311,7 @@ def run_eval(args) -> int:
         guidance_scale=args.guidance,
         sampler=args.sampler,
         plan_layout=False if args.no_layout else None,
+        layout_temperature=args.layout_temperature,
         features=args.features,
         clip=args.clip,
         seed=args.seed,
@@ -324,11 +332,7 @@ def run_eval(args) -> int:
 
         torch.set_num_threads(args.threads)
     pipe = genlab.load(args.model, **({"device": args.device} if args.device else {}))
-    if args.no_layout:
-        from genlab.pipelines.text2image import Text2ImagePipeline
-
-        if not isinstance(pipe, Text2ImagePipeline):
-            raise InvalidArgument("--no-layout", "a genlab text-to-image model", args.model)
+    check_layout_flags(pipe, args)
     report = evaluate(pipe, args.model, options)
     html_path, json_path = write_report(report, args.out)
     if "fid" in report:

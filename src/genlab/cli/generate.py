@@ -11,8 +11,7 @@ import warnings
 from pathlib import Path
 
 from genlab.errors import GenlabError, InvalidArgument
-
-DEFAULT_MODEL = "world-t2i"
+from genlab.paths import DEFAULT_IMAGE_MODEL
 
 
 def register(subparsers) -> None:
@@ -35,6 +34,13 @@ def register(subparsers) -> None:
         "--no-layout",
         action="store_true",
         help="a two-stage model (with a layout planner): draw from the text alone, no plan",
+    )
+    gen.add_argument(
+        "--layout-temperature",
+        type=float,
+        default=None,
+        help="a two-stage model: its planner's sampling temperature (below 1: plans nearer the "
+        "most likely one; default: the model's own)",
     )
     gen.set_defaults(func=run_generate)
 
@@ -69,7 +75,7 @@ def _common_options(p) -> None:
     p.add_argument("--n", default="1", help="number of images")
     p.add_argument(
         "--model",
-        default=DEFAULT_MODEL,
+        default=DEFAULT_IMAGE_MODEL,
         help="bundled model name, checkpoint path or configured model (see genlab models)",
     )
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
@@ -191,6 +197,28 @@ def _check_prompt(prompt: str) -> None:
 # --------------------------------------------------------------------------- commands
 
 
+def check_layout_flags(pipe, args) -> None:
+    """--no-layout and --layout-temperature (generate, eval): options of genlab's text-to-image
+    models; a temperature only for one with a layout planner, and not beside --no-layout."""
+    from genlab.pipelines.text2image import Text2ImagePipeline, check_layout_temperature
+
+    temperature = args.layout_temperature
+    if not isinstance(pipe, Text2ImagePipeline):
+        for flag, given in (("--no-layout", args.no_layout), ("--layout-temperature", temperature)):
+            if given not in (None, False):
+                raise InvalidArgument(flag, "a genlab text-to-image model", args.model)
+    if temperature is None:
+        return
+    if args.no_layout:
+        raise InvalidArgument("--layout-temperature", "no value with --no-layout", temperature)
+    if pipe.layout_planner is None:
+        raise InvalidArgument(
+            "--layout-temperature", f"no value: model {args.model!r} has no layout planner",
+            temperature,
+        )  # fmt: skip
+    check_layout_temperature(temperature, "--layout-temperature")
+
+
 def run_generate(args) -> int:
     _check_prompt(args.prompt)
     kwargs = _generation_kwargs(args)
@@ -212,12 +240,11 @@ def run_generate(args) -> int:
                 print(
                     f"genlab: warning: --compile: sampling stays eager ({reasons})", file=sys.stderr
                 )
+    check_layout_flags(pipe, args)
     if args.no_layout:
-        from genlab.pipelines.text2image import Text2ImagePipeline
-
-        if not isinstance(pipe, Text2ImagePipeline):
-            raise InvalidArgument("--no-layout", "a genlab text-to-image model", args.model)
         kwargs["plan_layout"] = False
+    if args.layout_temperature is not None:
+        kwargs["layout_temperature"] = args.layout_temperature
     result = _run_quietly_reporting_truncation(lambda: pipe(args.prompt, **kwargs))
     if getattr(pipe, "compile_error", None):
         print(

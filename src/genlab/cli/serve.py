@@ -41,7 +41,8 @@ def register(subparsers) -> None:
     p.add_argument(
         "--default-model",
         default=None,
-        help="model used when a request names none (None: world-t2i if offered, else the first)",
+        help="model used when a request names none (default: world-t2i-layout if offered, "
+        "else world-t2i, else the first)",
     )
     p.add_argument(
         "--no-bundled",

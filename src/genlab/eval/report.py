@@ -44,6 +44,7 @@ class EvalOptions:
     guidance_scale: float | None = None  # None: the pipeline's default
     sampler: str | None = None
     plan_layout: bool | None = None  # a two-stage model: False draws from text alone
+    layout_temperature: float | None = None  # a two-stage model's planner; None: the model's own
     features: str = "world"
     clip: str = "world"
     seed: int = 0
@@ -87,6 +88,10 @@ class EvalOptions:
             math.isnan(self.guidance_scale) or self.guidance_scale < 0
         ):
             raise InvalidArgument("guidance_scale", "a number ≥ 0", self.guidance_scale)
+        if self.layout_temperature is not None:
+            from genlab.pipelines.text2image import check_layout_temperature
+
+            check_layout_temperature(self.layout_temperature)
 
 
 # ---------------------------------------------------------------------- sampling a model
@@ -210,6 +215,8 @@ def evaluate(pipe, name: str, options: EvalOptions) -> dict:
     )
     if options.plan_layout is not None:  # only two-stage text-to-image models take it
         gen_kw["plan_layout"] = options.plan_layout
+    if options.layout_temperature is not None:
+        gen_kw["layout_temperature"] = options.layout_temperature
     report: dict = {
         "model": name,
         "options": {k: v for k, v in vars(options).items() if k not in ("notes",)},
@@ -218,6 +225,11 @@ def evaluate(pipe, name: str, options: EvalOptions) -> dict:
         "notes": options.notes,
         "_images": {},
     }
+    if getattr(pipe, "layout_planner", None) is not None and options.plan_layout is not False:
+        # the temperature the plans were sampled at (the model's own unless asked)
+        report["options"]["layout_temperature"] = (
+            options.layout_temperature or pipe.default_layout_temperature
+        )
     t_start = time.perf_counter()
     probe = sampler("a red circle", 1, options.seed, **gen_kw)[0]
     size = probe.size[0]

@@ -60,8 +60,10 @@ class Text2ImagePipeline:
         info: dict[str, Any] | None = None,
         autoencoder: torch.nn.Module | None = None,
         layout_planner: torch.nn.Module | None = None,
+        default_layout_temperature: float = 1.0,
     ):
         check_choice("prediction_type", prediction_type, PREDICTION_TYPES)
+        check_layout_temperature(default_layout_temperature, "default_layout_temperature")
         if layout_planner is not None and not getattr(denoiser.config, "layout_channels", 0):
             raise InvalidArgument(
                 "layout_planner", "a denoiser that reads layouts (layout_channels > 0)", None
@@ -72,6 +74,8 @@ class Text2ImagePipeline:
         self.schedule, self.prediction_type = schedule, prediction_type
         self.name, self.image_size = name, image_size
         self.default_guidance_scale = default_guidance_scale
+        # the planner's sampling temperature when a call gives none (a measured choice per model)
+        self.default_layout_temperature = float(default_layout_temperature)
         self.info = dict(info or {})
 
     # ------------------------------------------------------------------ checkpoints
@@ -122,6 +126,7 @@ class Text2ImagePipeline:
             info=config,
             autoencoder=autoencoder,
             layout_planner=planner,
+            default_layout_temperature=float(config.get("default_layout_temperature", 1.0)),
         )
         return pipe
 
@@ -152,6 +157,7 @@ class Text2ImagePipeline:
             config["autoencoder"] = self.autoencoder.config.to_dict()
         if self.layout_planner is not None:
             config["layout_planner"] = self.layout_planner.config.to_dict()
+            config["default_layout_temperature"] = self.default_layout_temperature
         return tensors, config
 
     # ------------------------------------------------------------------ facts
@@ -174,7 +180,7 @@ class Text2ImagePipeline:
         supports = ["generate", "negative_prompt", "img2img", "inpaint"]
         if self.layout_planner is not None:
             supports.append("layout")
-        return {
+        facts = {
             "name": self.name,
             "kind": KIND,
             "parameters": n,
@@ -182,6 +188,9 @@ class Text2ImagePipeline:
             "supports": supports,
             "samplers": self.samplers,
         }
+        if self.layout_planner is not None:
+            facts["default_layout_temperature"] = self.default_layout_temperature
+        return facts
 
     # ------------------------------------------------------------------ text
 
@@ -248,7 +257,7 @@ class Text2ImagePipeline:
         callback=None,
         plan_layout: bool | None = None,
         layout=None,
-        layout_temperature: float = 1.0,
+        layout_temperature: float | None = None,
     ) -> GenerationResult:
         """Generate `num_images` images per prompt. Image i of the batch starts from noise drawn
         with seed + i, so with a deterministic sampler (ddim, euler, heun, dpmpp_2m) every image
@@ -259,7 +268,8 @@ class Text2ImagePipeline:
         "layout_cells": the 9 cell classes of genlab.world.layout). `layout` gives the plan
         instead (a model whose denoiser reads layouts, with or without a planner): 9 cell
         classes for every image, or one row of 9 per image. `layout_temperature` < 1 samples
-        plans closer to the planner's most likely one (less varied, more often right)."""
+        plans closer to the planner's most likely one (less varied, more often right); None
+        takes the model's `default_layout_temperature` (its card says how it was chosen)."""
         prompts = [prompt] if isinstance(prompt, str) else list(prompt)
         if layout is not None:
             if plan_layout:
@@ -269,12 +279,9 @@ class Text2ImagePipeline:
             plan_layout = self.layout_planner is not None
         if not isinstance(plan_layout, bool):
             raise InvalidArgument("plan_layout", "True, False or None", plan_layout)
-        if (
-            isinstance(layout_temperature, bool)
-            or not isinstance(layout_temperature, int | float)
-            or not 0 < layout_temperature <= 10
-        ):
-            raise InvalidArgument("layout_temperature", "a number in (0, 10]", layout_temperature)
+        if layout_temperature is None:
+            layout_temperature = self.default_layout_temperature
+        check_layout_temperature(layout_temperature)
         return self._run(
             prompts, negative_prompt, num_inference_steps, guidance_scale, sampler, seed,
             num_images, height, width, eta=eta, callback=callback, plan_layout=plan_layout,
@@ -394,7 +401,7 @@ class Text2ImagePipeline:
         if self.layout_planner is not None and init is None:  # drawn with or without a plan
             for meta in metadata:
                 meta["plan_layout"] = bool(plan_layout)
-                if plan_layout and layout_temperature != 1.0:
+                if plan_layout:
                     meta["layout_temperature"] = layout_temperature
         if layouts is not None:  # the plan each image was drawn from (planned or given)
             from genlab.world.layout import describe_layout
@@ -566,6 +573,12 @@ class Text2ImagePipeline:
         for name, v in (("height", H), ("width", W)):
             if isinstance(v, bool) or not isinstance(v, int) or v < f or v % f or v > 1024:
                 raise InvalidArgument(name, f"a multiple of {f} between {f} and 1024", v)
+
+
+def check_layout_temperature(value, name: str = "layout_temperature") -> None:
+    """A layout planner's sampling temperature: a number in (0, 10]."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 10:
+        raise InvalidArgument(name, "a number in (0, 10]", value)
 
 
 def _load_prefixed(module: torch.nn.Module, tensors: dict, prefix: str) -> None:

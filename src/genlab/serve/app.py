@@ -295,7 +295,7 @@ def _add_routes(api: FastAPI, server: Server) -> None:
         params["model"] = catalog.resolve(body.model)
         catalog.check_sampler(params["model"], body.sampler)
         catalog.check_frames(params["model"], body.num_frames)
-        catalog.check_plan_layout(params["model"], body.plan_layout)
+        catalog.check_plan_layout(params["model"], body.plan_layout, body.layout_temperature)
         params["keyframe_model"] = catalog.check_keyframe(params["model"], body.keyframe_model)
         if params["keyframe_model"] is None:
             if body.keyframe_candidates != 1:

@@ -20,6 +20,7 @@ from PIL import Image
 
 from genlab.errors import GenlabError, InvalidArgument, NotFound
 from genlab.history import HistoryStore
+from genlab.paths import DEFAULT_IMAGE_MODEL
 from genlab.serve.jobs import Job
 
 MAX_SEED = 2**31 - 1
@@ -45,6 +46,12 @@ class ModelEntry:
             "image_size": size,
             "video": self.kind == "text2video",
             "layout": "layout_planner" in self.config,  # two-stage: plan_layout applies
+            # the planner's temperature when a request gives none (null: no planner)
+            "layout_temperature": (
+                float(self.config.get("default_layout_temperature", 1.0))
+                if "layout_planner" in self.config
+                else None
+            ),
         }
 
 
@@ -82,8 +89,9 @@ class ModelCatalog:
             self.entries.setdefault(name, ModelEntry(name, name, backend))
         if default is not None and default not in self.entries:
             raise InvalidArgument("default model", "one of " + self._known(), default)
-        self.default = default or (
-            "world-t2i" if "world-t2i" in self.entries else next(iter(self.entries), None)
+        fallback = next(iter(self.entries), None)
+        self.default = default or next(
+            (m for m in (DEFAULT_IMAGE_MODEL, "world-t2i") if m in self.entries), fallback
         )
         self._pipes: dict[str, Any] = {}
         self._locks: dict[str, threading.Lock] = {name: threading.Lock() for name in self.entries}
@@ -130,10 +138,24 @@ class ModelCatalog:
         if num_frames is not None and kind is not None and kind != "text2video":
             raise InvalidArgument("num_frames", "no value: this model makes images", num_frames)
 
-    def check_plan_layout(self, name: str, plan_layout: bool | None) -> None:
-        """plan_layout applies to genlab's text-to-image models; true, to those with a layout
-        planner (refused here, with a 422, rather than failing the job in the worker)."""
+    def check_plan_layout(
+        self, name: str, plan_layout: bool | None, layout_temperature: float | None = None
+    ) -> None:
+        """plan_layout applies to genlab's text-to-image models; true, and a layout_temperature,
+        to those with a layout planner (refused here, with a 422, rather than failing the job in
+        the worker)."""
         entry = self.entries[name]
+        if layout_temperature is not None:
+            if plan_layout is False:
+                raise InvalidArgument(
+                    "layout_temperature", "null when plan_layout is false", layout_temperature
+                )
+            if entry.kind is not None and "layout_planner" not in entry.config:
+                raise InvalidArgument(
+                    "layout_temperature",
+                    f"null: model {name!r} has no layout planner",
+                    layout_temperature,
+                )
         if plan_layout is None or entry.kind is None:  # unknown kind: the pipeline decides
             return
         if entry.kind != "text2image":
@@ -276,6 +298,13 @@ class JobRunner:
                     "plan_layout", "null: this model draws without a layout plan", p["plan_layout"]
                 )
             kwargs["plan_layout"] = p["plan_layout"]
+        if p.get("layout_temperature") is not None:
+            if "layout_temperature" not in _parameters(pipe):
+                raise InvalidArgument(
+                    "layout_temperature", "null: this model has no layout planner",
+                    p["layout_temperature"],
+                )  # fmt: skip
+            kwargs["layout_temperature"] = p["layout_temperature"]
         if p.get("keyframe_model"):  # its own lock, taken while it draws the first frames
             kwargs["keyframe"] = self.catalog.shared(p["keyframe_model"])
             kwargs["keyframe_candidates"] = p.get("keyframe_candidates") or 1

@@ -65,6 +65,14 @@ class GenerateRequest(_Strict):
         description="Two-stage text-to-image models (with a layout planner): false draws from "
         "the text alone; null plans where the model can (each image's plan is in its metadata).",
     )
+    layout_temperature: float | None = Field(
+        None,
+        gt=0,
+        le=10,
+        allow_inf_nan=False,
+        description="Two-stage text-to-image models: the planner's sampling temperature (below 1: "
+        "plans nearer its most likely one, less varied); null: the model's own.",
+    )
 
 
 class EditRequest(_Strict):

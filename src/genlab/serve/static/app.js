@@ -133,7 +133,7 @@ function resultCard(result) {
 // ------------------------------------------------------------------ generate
 
 const form = $("#generate-form");
-const formFields = ["prompt", "negative_prompt", "num_inference_steps", "guidance_scale", "sampler", "seed", "num_images", "num_frames", "keyframe_model", "keyframe_candidates", "plan_layout", "model"];
+const formFields = ["prompt", "negative_prompt", "num_inference_steps", "guidance_scale", "sampler", "seed", "num_images", "num_frames", "keyframe_model", "keyframe_candidates", "plan_layout", "layout_temperature", "model"];
 
 function readForm() {
   const body = {};
@@ -151,6 +151,7 @@ function fillForm(params) {
   for (const name of formFields) {
     if (name === "num_images") { $("#num_images").value = 1; continue; }
     if (name === "plan_layout") { $("#plan_layout").value = params.plan_layout === false ? "false" : ""; continue; }
+    if (name === "layout_temperature") { $("#layout_temperature").value = params.plan_layout === false ? "" : (params.layout_temperature ?? ""); continue; }
     const value = params[name];
     const input = $(`#${name}`);
     if (name === "sampler" && value && ![...input.options].some((o) => o.value === value)) {
@@ -160,6 +161,7 @@ function fillForm(params) {
     input.value = value ?? (name === "keyframe_candidates" ? 1 : "");
   }
   showKeyframeCandidates();
+  showLayoutTemperature();
 }
 
 form.addEventListener("submit", async (event) => {
@@ -459,6 +461,8 @@ function showSamplers(modelName) {
   const info = modelInfo.get(modelName) || {};
   $("#frames-field").classList.toggle("hidden", !info.video);
   $("#layout-field").classList.toggle("hidden", !info.layout);
+  $("#layout_temperature").placeholder = info.layout_temperature ?? "";
+  showLayoutTemperature();
   // text → image → video: offered when the server has an image model to draw the first frame
   $("#keyframe-field").classList.toggle("hidden", !info.video || $("#keyframe_model").options.length < 2);
   showKeyframeCandidates();
@@ -473,6 +477,13 @@ function showKeyframeCandidates() {
   $("#keyframe-candidates-field").classList.toggle("hidden", !drawn);
 }
 $("#keyframe_model").addEventListener("change", showKeyframeCandidates);
+
+// The planner's temperature, offered while the model plans (a two-stage model, "plan first").
+function showLayoutTemperature() {
+  const planning = !$("#layout-field").classList.contains("hidden") && $("#plan_layout").value !== "false";
+  $("#layout-temperature-field").classList.toggle("hidden", !planning);
+}
+$("#plan_layout").addEventListener("change", showLayoutTemperature);
 
 async function loadModels() {
   const { models, default: fallback } = await api("/api/models");
