@@ -12,6 +12,7 @@ from test_pipeline_t2i import make_tiny_checkpoint
 
 from genlab.cli import main
 from genlab.io import read_params
+from genlab.paths import DEFAULT_IMAGE_MODEL
 
 
 @pytest.fixture(scope="module")
@@ -183,6 +184,10 @@ def test_models_lists_local_checkpoints_with_kind_size_and_support(tmp_path, cap
 
     rows = json.loads(stdout)
     assert any(r["kind"] == "text2image" and r["source"] == "local" for r in rows)
+    # the bundled model generate, the agent and the server use unasked is marked, alone
+    assert [r["name"] for r in rows if r["default"]] == [DEFAULT_IMAGE_MODEL]
+    code, stdout, _ = run(capsys, "models")
+    assert f"{DEFAULT_IMAGE_MODEL} (default)" in stdout and stdout.count("(default)") == 1
 
 
 def test_compile_is_refused_for_models_without_a_denoiser(tmp_path, capsys):

@@ -53,6 +53,8 @@ def describe(info) -> dict:
     else:
         caps = [k for k in ("image", "video", "edit") if d.get(k) is True]
         supports = ", ".join(caps) or "see its backend"
+    from genlab.paths import DEFAULT_IMAGE_MODEL
+
     return {
         "name": info.name,
         "source": info.source,
@@ -60,6 +62,8 @@ def describe(info) -> dict:
         "kind": info.kind,
         "size": size,
         "supports": supports,
+        # what generate, the agent and the server draw with when no model is named
+        "default": info.name == DEFAULT_IMAGE_MODEL and info.source == "bundled",
     }
 
 
@@ -74,6 +78,9 @@ def run(args) -> int:
     if not rows:
         print("no models found (bundled weights are trained with `genlab train --recipe NAME`)")
         return 0
+    for r in rows:
+        if r["default"]:
+            r["name"] += " (default)"
     headers = ["name", "source", "kind", "size", "supports"]
     widths = {h: max(len(h), *(len(str(r[h])) for r in rows)) for h in headers[:-1]}
     print("  ".join(h.ljust(widths.get(h, 0)) for h in headers).rstrip())

@@ -59,7 +59,6 @@ class TextToImageTask(Task):
         layout_dropout: float = 0.1,
         planner_weight: float = 0.01,
         planner_only: bool = False,
-        default_layout_temperature: float = 1.0,
     ):
         self.denoiser, self.text_encoder = denoiser, text_encoder
         self.layout_planner = layout_planner
@@ -82,7 +81,6 @@ class TextToImageTask(Task):
             image_size=image_size,
             default_guidance_scale=default_guidance_scale,
             layout_planner=layout_planner,
-            default_layout_temperature=default_layout_temperature,
         )
         self.sample_prompts = sample_prompts or []
         self.text_encoder_source = text_encoder_source
@@ -350,9 +348,6 @@ class WorldT2ISpec:
     layout: bool = False
     layout_lr_scale: float = 1.0
     planner_only: bool = False  # train the planner alone (the rest frozen, as --init-from gives it)
-    # The exported model's planner temperature when a call gives none (chosen by measurement:
-    # the bundled world-t2i-layout's card).
-    layout_temperature: float = 1.0
 
 
 TEXT_ENCODER_SOURCES = {
@@ -532,7 +527,6 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options:
         text_encoder_source=source,
         layout_planner=planner,
         planner_only=spec.planner_only,
-        default_layout_temperature=spec.layout_temperature,
     )
     config = TrainConfig(
         steps=20 if tiny else spec.steps,
