@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from genlab.paths import DEFAULT_IMAGE_MODEL
+
 # What each genlab pipeline kind can do (the CLI commands and pipeline methods it serves).
 SUPPORTS = {
     "text2image": "generate, negative prompt, samplers, guidance, edit (img2img, inpaint)",
@@ -53,8 +55,6 @@ def describe(info) -> dict:
     else:
         caps = [k for k in ("image", "video", "edit") if d.get(k) is True]
         supports = ", ".join(caps) or "see its backend"
-    from genlab.paths import DEFAULT_IMAGE_MODEL
-
     return {
         "name": info.name,
         "source": info.source,
