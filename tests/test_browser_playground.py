@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 from test_layout import make_two_stage_checkpoint
 
+from genlab.paths import DEFAULT_IMAGE_MODEL
 from genlab.pipelines.registry import bundled_models
 from genlab.serve.launch import LocalServer, tiny_text2image_checkpoint
 
@@ -20,7 +21,9 @@ TOKEN = "browser-token"
 SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "playground.png"
 # GENLAB_UPDATE_SCREENSHOT=1 refreshes the README's picture, drawn by the best bundled model.
 UPDATE_SCREENSHOT = bool(os.environ.get("GENLAB_UPDATE_SCREENSHOT"))
-SHOWCASE = next((m for m in ("world-t2i", "world-vq-ar") if m in bundled_models()), None)
+SHOWCASE = next(
+    (m for m in (DEFAULT_IMAGE_MODEL, "world-t2i", "world-vq-ar") if m in bundled_models()), None
+)
 
 pytestmark = [
     pytest.mark.browser,
@@ -138,7 +141,8 @@ def test_a_video_model_offers_an_image_model_for_the_first_frame(page, server):
         page.locator("#frames-field").is_visible() and page.locator("#keyframe-field").is_visible()
     )
     options = page.eval_on_selector_all("#keyframe_model option", "os => os.map(o => o.value)")
-    assert options == ["", "world-tiny", "layout-tiny"]  # the image models
+    showcase = [SHOWCASE] if UPDATE_SCREENSHOT and SHOWCASE else []  # offered when refreshing
+    assert options == ["", "world-tiny", "layout-tiny", *showcase]  # the image models
     assert page.locator("#keyframe-candidates-field").is_hidden()  # no image model chosen yet
     page.select_option("#keyframe_model", "world-tiny")
     assert page.locator("#keyframe-candidates-field").is_visible()
