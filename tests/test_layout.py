@@ -1,6 +1,7 @@
 """Layouts (genlab.world.layout), the layout planner, the U-Net's layout adapters and the two-stage
 text-to-image pipeline (planner -> denoiser), trained end to end at tiny size."""
 
+import json
 import time
 
 import numpy as np
@@ -539,3 +540,110 @@ def test_bundled_two_stage_model_plans_then_draws_from_the_command_line(tmp_path
     assert params["layout"] == describe_layout(params["layout_cells"])
     assert match(parse_prompt(prompt).request, Scene(tuple(plan), "gray")).satisfied
     assert Image.open(out).size == (32, 32)
+
+
+def test_mask_cells_and_place_in_cells():
+    from genlab.world.layout import mask_cells, place_in_cells
+
+    mask = torch.zeros(1, 1, 30, 30)
+    mask[..., 0:10, 20:30] = 1  # the top-right cell, whole
+    mask[..., 10:14, 0:10] = 1  # 40% of the middle-left one
+    assert mask_cells(mask) == [2]
+    assert mask_cells(mask[0, 0], min_coverage=0.3) == [2, 3]
+    small = torch.zeros(30, 30)
+    small[12:15, 12:15] = 1  # a corner of the center cell only: still the one it opens
+    assert mask_cells(small) == [4] and mask_cells(torch.zeros(30, 30)) == []
+    plan = [0, 5, 0, 0, 7, 0, 0, 0, 9]  # objects in cells 1, 4 and 8
+    assert place_in_cells(plan, [4, 6]) == [
+        0,
+        0,
+        0,
+        0,
+        7,
+        0,
+        5,
+        0,
+        0,
+    ]  # 7 stays, 5 moves, 9 dropped
+    assert place_in_cells(plan, []) == [0] * CELLS
+
+
+def test_a_two_stage_model_inpaints_its_plan_where_the_mask_is(tmp_path):
+    """With a mask, edit plans the prompt and draws the plan's objects in the cells the mask
+    opens (nothing elsewhere); plan_layout=False draws from the text alone; img2img does unless
+    asked; a given layout is drawn as given."""
+    from genlab.world.layout import mask_cells, place_in_cells
+
+    pipe = genlab.load(str(make_two_stage_checkpoint(tmp_path / "m.safetensors")), device="cpu")
+    image = np.full((16, 16, 3), 128, np.uint8)
+    mask = np.zeros((16, 16), np.uint8)
+    mask[11:16, 0:6] = 255  # the bottom-left cell
+    prompt = "a red circle above a blue square"
+    result = pipe.edit(image, prompt, mask=mask, seed=3, num_inference_steps=2, num_images=2)
+    for i, meta in enumerate(result.metadata):
+        planned = pipe.plan_layouts([prompt], 3 + i)[0].tolist()
+        cells = mask_cells(torch.from_numpy(mask / 255.0))
+        assert cells == [6]
+        assert meta["plan_layout"] is True and meta["edit"] == "inpaint"
+        assert meta["layout_cells"] == place_in_cells(planned, cells)
+        assert meta["layout_temperature"] == 1.0
+    assert any(result.metadata[0]["layout_cells"])  # the plan's first object, in cell 6
+    plain = pipe.edit(image, prompt, mask=mask, seed=3, num_inference_steps=2, plan_layout=False)
+    assert plain.metadata[0]["plan_layout"] is False and "layout" not in plain.metadata[0]
+    assert not np.array_equal(np.asarray(plain.images[0]), np.asarray(result.images[0]))
+    sdedit = pipe.edit(image, prompt, strength=0.5, seed=3, num_inference_steps=2)
+    assert sdedit.metadata[0]["plan_layout"] is False and "layout" not in sdedit.metadata[0]
+    planned = pipe.edit(
+        image, prompt, strength=0.5, seed=3, num_inference_steps=2, plan_layout=True
+    )
+    assert planned.metadata[0]["layout_cells"] == pipe.plan_layouts([prompt], 3)[0].tolist()
+    given = [0] * CELLS
+    given[6] = 5
+    drawn = pipe.edit(image, prompt, mask=mask, seed=3, num_inference_steps=2, layout=given)
+    assert drawn.metadata[0]["layout_cells"] == given and drawn.metadata[0]["plan_layout"] is False
+    with pytest.raises(InvalidArgument, match="plan_layout"):
+        pipe.edit(image, prompt, mask=mask, layout=given, plan_layout=True)
+    with pytest.raises(InvalidArgument, match="layout_temperature"):
+        pipe.edit(image, prompt, mask=mask, layout_temperature=0)
+
+
+def test_inpainting_benchmark_measures_both_ways_of_a_two_stage_model(tmp_path, capsys):
+    from benchmark_scripts import load_benchmark
+
+    bench = load_benchmark("inpainting")
+    path = make_two_stage_checkpoint(tmp_path / "m.safetensors")
+    out = tmp_path / "inpaint.json"
+    assert bench.main(["--models", str(path), "--n", "2", "--steps", "2", "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert set(rows) == {f"{path} (plan in the mask)", f"{path} (text only)"}
+    for row in rows.values():
+        assert 0 <= row["added"] <= 1 and 0 <= row["kept"] <= 1
+    assert "object added in its cell" in capsys.readouterr().out
+
+
+def test_edit_cli_inpaints_the_plan_in_the_mask_and_no_layout_leaves_it_out(tmp_path, capsys):
+    from genlab.cli import main
+    from genlab.io import read_params
+    from genlab.world.layout import layout_objects
+
+    model = str(make_two_stage_checkpoint(tmp_path / "two-stage.safetensors"))
+    Image.fromarray(np.full((16, 16, 3), 90, np.uint8)).save(tmp_path / "in.png")
+    mask = np.zeros((16, 16), np.uint8)
+    mask[0:6, 11:16] = 255  # the top-right cell
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    base = ["edit", str(tmp_path / "in.png"), "--prompt", "a red circle", "--mask",
+            str(tmp_path / "mask.png"), "--model", model, "--steps", "2", "--seed", "1"]  # fmt: skip
+    assert main([*base, "--out", str(tmp_path / "a.png")]) == 0
+    assert main([*base, "--no-layout", "--out", str(tmp_path / "b.png")]) == 0
+    planned, plain = read_params(tmp_path / "a.png"), read_params(tmp_path / "b.png")
+    assert planned["plan_layout"] is True and plain["plan_layout"] is False
+    assert all((o.row, o.col) == (0, 2) for o in layout_objects(planned["layout_cells"]))
+    assert "layout" not in plain
+    capsys.readouterr()
+    assert (
+        main(
+            [*base, "--no-layout", "--layout-temperature", "0.5", "--out", str(tmp_path / "c.png")]
+        )
+        == 2
+    )
+    assert "--layout-temperature" in capsys.readouterr().err

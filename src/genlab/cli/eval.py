@@ -298,7 +298,7 @@ def _print(result: dict, as_json: bool) -> None:
 def run_eval(args) -> int:
     import genlab
     import genlab.eval.reference  # noqa: F401  (registers world-oracle)
-    from genlab.cli.generate import check_layout_flags
+    from genlab.cli.generate import layout_kwargs
     from genlab.eval.report import EvalOptions, evaluate, write_report
 
     options = EvalOptions(
@@ -332,7 +332,7 @@ def run_eval(args) -> int:
 
         torch.set_num_threads(args.threads)
     pipe = genlab.load(args.model, **({"device": args.device} if args.device else {}))
-    check_layout_flags(pipe, args)
+    layout_kwargs(pipe, args)  # checks the flags (the options carry them)
     report = evaluate(pipe, args.model, options)
     html_path, json_path = write_report(report, args.out)
     if "fid" in report:

@@ -30,18 +30,7 @@ def register(subparsers) -> None:
         help="torch.compile the denoiser's blocks first: pays off over many images (--n) or "
         "steps; eager again, with a warning, if compilation fails",
     )
-    gen.add_argument(
-        "--no-layout",
-        action="store_true",
-        help="a two-stage model (with a layout planner): draw from the text alone, no plan",
-    )
-    gen.add_argument(
-        "--layout-temperature",
-        type=float,
-        default=None,
-        help="a two-stage model: its planner's sampling temperature (below 1: plans nearer the "
-        "most likely one; default: the model's own)",
-    )
+    _layout_options(gen, "draw from the text alone, no plan")
     gen.set_defaults(func=run_generate)
 
     edit = subparsers.add_parser(
@@ -50,7 +39,8 @@ def register(subparsers) -> None:
         description=(
             "Edit IMAGE towards --prompt. --strength S alone: img2img (noise the image that far, "
             "then denoise). --mask M: regenerate the white pixels of M and keep the black ones "
-            "(with --strength too, start from the noised image instead of pure noise)."
+            "(with --strength too, start from the noised image instead of pure noise). A "
+            "two-stage model inpaints its plan of the prompt in the cells the mask opens."
         ),
     )
     edit.add_argument("image", help="the image to edit (PNG, JPEG, ...)")
@@ -60,7 +50,19 @@ def register(subparsers) -> None:
     )
     edit.add_argument("--strength", help="how far to noise the image, in (0, 1]; 1 = redraw fully")
     _common_options(edit)
+    _layout_options(edit, "inpaint from the text alone, without placing a plan in the mask")
     edit.set_defaults(func=run_edit)
+
+
+def _layout_options(p, no_layout_help: str) -> None:
+    p.add_argument("--no-layout", action="store_true", help=f"a two-stage model: {no_layout_help}")
+    p.add_argument(
+        "--layout-temperature",
+        type=float,
+        default=None,
+        help="a two-stage model: its planner's sampling temperature (below 1: plans nearer the "
+        "most likely one; default: the model's own)",
+    )
 
 
 def _common_options(p) -> None:
@@ -197,9 +199,10 @@ def _check_prompt(prompt: str) -> None:
 # --------------------------------------------------------------------------- commands
 
 
-def check_layout_flags(pipe, args) -> None:
-    """--no-layout and --layout-temperature (generate, eval): options of genlab's text-to-image
-    models; a temperature only for one with a layout planner, and not beside --no-layout."""
+def layout_kwargs(pipe, args) -> dict:
+    """The pipeline arguments of --no-layout and --layout-temperature (generate, edit, eval),
+    checked: options of genlab's text-to-image models; a temperature only for one with a layout
+    planner, and not beside --no-layout."""
     from genlab.pipelines.text2image import Text2ImagePipeline, check_layout_temperature
 
     temperature = args.layout_temperature
@@ -208,7 +211,7 @@ def check_layout_flags(pipe, args) -> None:
             if given not in (None, False):
                 raise InvalidArgument(flag, "a genlab text-to-image model", args.model)
     if temperature is None:
-        return
+        return {"plan_layout": False} if args.no_layout else {}
     if args.no_layout:
         raise InvalidArgument("--layout-temperature", "no value with --no-layout", temperature)
     if pipe.layout_planner is None:
@@ -217,6 +220,7 @@ def check_layout_flags(pipe, args) -> None:
             temperature,
         )  # fmt: skip
     check_layout_temperature(temperature, "--layout-temperature")
+    return {"layout_temperature": temperature}
 
 
 def run_generate(args) -> int:
@@ -240,11 +244,7 @@ def run_generate(args) -> int:
                 print(
                     f"genlab: warning: --compile: sampling stays eager ({reasons})", file=sys.stderr
                 )
-    check_layout_flags(pipe, args)
-    if args.no_layout:
-        kwargs["plan_layout"] = False
-    if args.layout_temperature is not None:
-        kwargs["layout_temperature"] = args.layout_temperature
+    kwargs.update(layout_kwargs(pipe, args))
     result = _run_quietly_reporting_truncation(lambda: pipe(args.prompt, **kwargs))
     if getattr(pipe, "compile_error", None):
         print(
@@ -278,6 +278,7 @@ def run_edit(args) -> int:
     pipe = _load(args.model, args.device)
     if not hasattr(pipe, "edit"):
         raise GenlabError(f"model {args.model!r} cannot edit images (it only generates)")
+    kwargs.update(layout_kwargs(pipe, args))
     result = _run_quietly_reporting_truncation(
         lambda: pipe.edit(image, args.prompt, mask=mask, strength=strength, **kwargs)
     )

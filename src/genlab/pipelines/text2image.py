@@ -271,17 +271,9 @@ class Text2ImagePipeline:
         plans closer to the planner's most likely one (less varied, more often right); None
         takes the model's `default_layout_temperature` (its card says how it was chosen)."""
         prompts = [prompt] if isinstance(prompt, str) else list(prompt)
-        if layout is not None:
-            if plan_layout:
-                raise InvalidArgument("plan_layout", "None or False when a layout is given", True)
-            plan_layout = False
-        if plan_layout is None:
-            plan_layout = self.layout_planner is not None
-        if not isinstance(plan_layout, bool):
-            raise InvalidArgument("plan_layout", "True, False or None", plan_layout)
-        if layout_temperature is None:
-            layout_temperature = self.default_layout_temperature
-        check_layout_temperature(layout_temperature)
+        plan_layout, layout_temperature = self._layout_options(
+            plan_layout, layout, layout_temperature, self.layout_planner is not None
+        )
         return self._run(
             prompts, negative_prompt, num_inference_steps, guidance_scale, sampler, seed,
             num_images, height, width, eta=eta, callback=callback, plan_layout=plan_layout,
@@ -304,22 +296,51 @@ class Text2ImagePipeline:
         *,
         eta: float | None = None,
         callback=None,
+        plan_layout: bool | None = None,
+        layout=None,
+        layout_temperature: float | None = None,
     ) -> GenerationResult:
         """Edit `image` (path, PIL, uint8 array or (3,H,W) tensor in [-1, 1]) towards `prompt`.
 
         strength in (0, 1] alone: img2img (noise the image that far, then denoise, SDEdit).
         mask (white/1 = regenerate, black/0 = keep; same height and width as the image):
         inpainting, from pure noise, or from the noised image when strength is also given.
+
+        A two-stage model inpaints from a plan (`plan_layout`, default True with a mask): the
+        planner plans the prompt (image i with seed + i) and its objects are moved into the
+        cells the mask opens (genlab.world.layout.mask_cells, place_in_cells), so they are drawn
+        where the mask is; `plan_layout=False` draws from the text alone, as img2img does unless
+        asked (then the plan is drawn where the planner put it). `layout` gives the plan.
         """
         if mask is None and strength is None:
             raise InvalidArgument("strength", "a value in (0, 1] or a mask (what to edit)")
+        plan_layout, layout_temperature = self._layout_options(
+            plan_layout, layout, layout_temperature, self.layout_planner is not None and mask is not None
+        )  # fmt: skip
         init = _image_tensor(image)
         _, H, W = init.shape
         mask_t = None if mask is None else _mask_tensor(mask, H, W)
         return self._run(
             [prompt], negative_prompt, num_inference_steps, guidance_scale, sampler, seed,
             num_images, H, W, eta=eta, callback=callback, init=init, mask=mask_t, strength=strength,
+            plan_layout=plan_layout, layout=layout, layout_temperature=layout_temperature,
         )  # fmt: skip
+
+    def _layout_options(self, plan_layout, layout, layout_temperature, default: bool):
+        """(plan_layout, layout_temperature) of a call, checked: a given layout excludes a plan;
+        None means `default` and the model's own temperature."""
+        if layout is not None:
+            if plan_layout:
+                raise InvalidArgument("plan_layout", "None or False when a layout is given", True)
+            plan_layout = False
+        if plan_layout is None:
+            plan_layout = default
+        if not isinstance(plan_layout, bool):
+            raise InvalidArgument("plan_layout", "True, False or None", plan_layout)
+        if layout_temperature is None:
+            layout_temperature = self.default_layout_temperature
+        check_layout_temperature(layout_temperature)
+        return plan_layout, float(layout_temperature)
 
     def _run(
         self,
@@ -355,6 +376,11 @@ class Text2ImagePipeline:
         if layout is not None:  # a plan given by the caller, checked once num_images is
             layout = self._given_layout(layout, B)
         layouts = self.plan_layouts(expanded, seed, layout_temperature) if plan_layout else layout
+        if plan_layout and mask is not None:  # inpainting: the plan goes where the mask opens
+            from genlab.world.layout import mask_cells, place_in_cells
+
+            cells = mask_cells(mask)
+            layouts = torch.tensor([place_in_cells(row, cells) for row in layouts.tolist()])
         denoise = self._guided_denoiser(expanded, negative_prompt, guidance_scale, layout=layouts)
         C = self.denoiser.config.in_channels
         f = self._latent_factor()
@@ -398,7 +424,7 @@ class Text2ImagePipeline:
             width=W,
             **extra,
         )
-        if self.layout_planner is not None and init is None:  # drawn with or without a plan
+        if self.layout_planner is not None:  # drawn with or without a plan
             for meta in metadata:
                 meta["plan_layout"] = bool(plan_layout)
                 if plan_layout:

@@ -104,3 +104,32 @@ def layout_features(layout: torch.Tensor) -> torch.Tensor:
 def null_layout_features(batch: int = 1, device=None) -> torch.Tensor:
     """The features of "no plan": zeros."""
     return torch.zeros(batch, LAYOUT_CHANNELS, GRID, GRID, device=device)
+
+
+def mask_cells(mask: torch.Tensor, min_coverage: float = 0.5) -> list[int]:
+    """The cells an inpainting mask (H, W) or (1, 1, H, W), 1 = repaint, opens: those it covers
+    at least `min_coverage` of, most covered first; when it covers none that much, the one it
+    covers most (none when the mask is empty)."""
+    m = mask.float().reshape(mask.shape[-2], mask.shape[-1])
+    if not m.any():
+        return []
+    coverage = torch.nn.functional.adaptive_avg_pool2d(m[None, None], GRID).flatten()
+    order = sorted(range(CELLS), key=lambda i: -float(coverage[i]))
+    return [i for i in order if coverage[i] >= min_coverage] or order[:1]
+
+
+def place_in_cells(layout, cells: list[int]) -> list[int]:
+    """`layout` (9 classes) with its objects moved into `cells` (a plan written for a prompt,
+    drawn where an inpainting mask opens): an object already in one of them stays, the others
+    fill the free ones in reading order; objects beyond the cells are dropped, and every cell
+    outside them is empty."""
+    row = [int(k) for k in layout]
+    out = [0] * CELLS
+    staying = [i for i in cells if row[i]]
+    for i in staying:
+        out[i] = row[i]
+    free = [i for i in cells if not row[i]]
+    movers = [k for i, k in enumerate(row) if k and i not in staying]
+    for i, k in zip(free, movers, strict=False):
+        out[i] = k
+    return out
