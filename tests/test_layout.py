@@ -455,6 +455,38 @@ def test_rest_generate_plans_by_default_and_plan_layout_false_draws_from_text(tm
         listed = {m["name"]: m for m in client.get("/api/models").json()["models"]}
         assert listed["two"]["layout_temperature"] == 1.0
         assert listed["one"]["layout_temperature"] is None
+        # edits: the plan goes where the mask opens (here the top-left cell); false: text only
+        import base64
+        import io
+
+        source = client.get("/api/history", params={"q": "red circle above"}).json()["items"][0]
+        mask = np.zeros((16, 16), np.uint8)
+        mask[0:6, 0:6] = 255
+        buffer = io.BytesIO()
+        Image.fromarray(mask).save(buffer, format="PNG")
+        png = base64.b64encode(buffer.getvalue()).decode()
+
+        def edited(**body):
+            body = {"image_id": source["image_id"], "prompt": "a red circle", "mask": png,
+                    "num_inference_steps": 2, "seed": 1, **body}  # fmt: skip
+            job = client.post("/api/edit", json=body)
+            assert job.status_code == 202, job.text
+            job_id = job.json()["job_id"]
+            for _ in range(600):
+                view = client.get(f"/api/jobs/{job_id}").json()
+                if view["status"] in ("done", "failed"):
+                    break
+                time.sleep(0.05)
+            assert view["status"] == "done", view
+            return view["results"][0]["params"]
+
+        inpainted = edited()
+        assert inpainted["plan_layout"] is True
+        assert all((o.row, o.col) == (0, 0) for o in layout_objects(inpainted["layout_cells"]))
+        assert edited(plan_layout=False)["plan_layout"] is False
+        bad = client.post("/api/edit", json={"image_id": source["image_id"], "prompt": "a circle",
+                                             "mask": png, "model": "one", "plan_layout": True})  # fmt: skip
+        assert bad.status_code == 422 and "no layout planner" in bad.text, bad.text
         for body, why in (
             ({"layout_temperature": 0}, "layout_temperature"),
             ({"layout_temperature": 10.5}, "layout_temperature"),

@@ -337,6 +337,11 @@ class JobRunner:
         for key in ("negative_prompt", "num_inference_steps", "guidance_scale", "sampler", "seed"):
             if key in accepted and p.get(key) is not None:
                 kwargs[key] = p[key]
+        for key in ("plan_layout", "layout_temperature"):  # checked against the model's kind
+            if p.get(key) is not None:
+                if key not in accepted:
+                    raise InvalidArgument(key, "null: this model edits without a plan", p[key])
+                kwargs[key] = p[key]
         job.warnings += _prompt_warnings(pipe, p["prompt"], p.get("negative_prompt"))
         report(0, steps)
         with lock:

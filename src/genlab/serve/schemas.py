@@ -93,6 +93,19 @@ class EditRequest(_Strict):
     guidance_scale: float | None = Field(None, ge=0, le=50, allow_inf_nan=False)
     seed: int | None = Field(None, ge=0, le=2**31 - 1)
     model: str | None = Field(None, max_length=200)
+    plan_layout: bool | None = Field(
+        None,
+        description="Two-stage text-to-image models: null inpaints the prompt's plan in the cells "
+        "the mask opens (img2img: from the text); false draws from the text alone; true also "
+        "plans an img2img edit.",
+    )
+    layout_temperature: float | None = Field(
+        None,
+        gt=0,
+        le=10,
+        allow_inf_nan=False,
+        description="Two-stage text-to-image models: the planner's sampling temperature.",
+    )
 
     @model_validator(mode="after")
     def _mask_or_strength(self):
