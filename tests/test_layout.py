@@ -420,7 +420,10 @@ def test_rest_generate_plans_by_default_and_plan_layout_false_draws_from_text(tm
         def params(**body):
             body = {"prompt": "a red circle above a blue square", "num_inference_steps": 2,
                     "seed": 3, **body}  # fmt: skip
-            job = client.post("/api/generate", json=body)
+            return finished(client.post("/api/generate", json=body))
+
+        def finished(job) -> dict:
+            """The first result's parameters once the queued job is done."""
             assert job.status_code == 202, job.text
             job_id = job.json()["job_id"]
             for _ in range(600):
@@ -469,16 +472,7 @@ def test_rest_generate_plans_by_default_and_plan_layout_false_draws_from_text(tm
         def edited(**body):
             body = {"image_id": source["image_id"], "prompt": "a red circle", "mask": png,
                     "num_inference_steps": 2, "seed": 1, **body}  # fmt: skip
-            job = client.post("/api/edit", json=body)
-            assert job.status_code == 202, job.text
-            job_id = job.json()["job_id"]
-            for _ in range(600):
-                view = client.get(f"/api/jobs/{job_id}").json()
-                if view["status"] in ("done", "failed"):
-                    break
-                time.sleep(0.05)
-            assert view["status"] == "done", view
-            return view["results"][0]["params"]
+            return finished(client.post("/api/edit", json=body))
 
         inpainted = edited()
         assert inpainted["plan_layout"] is True

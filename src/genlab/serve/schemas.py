@@ -18,6 +18,16 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", ser_json_inf_nan="null")
 
 
+_LAYOUT_TEMPERATURE = Field(
+    None,
+    gt=0,
+    le=10,
+    allow_inf_nan=False,
+    description="Two-stage text-to-image models: the planner's sampling temperature (below 1: "
+    "plans nearer its most likely one, less varied); null: the model's own.",
+)
+
+
 class GenerateRequest(_Strict):
     """Text to image (or video, for a text-to-video model)."""
 
@@ -65,14 +75,7 @@ class GenerateRequest(_Strict):
         description="Two-stage text-to-image models (with a layout planner): false draws from "
         "the text alone; null plans where the model can (each image's plan is in its metadata).",
     )
-    layout_temperature: float | None = Field(
-        None,
-        gt=0,
-        le=10,
-        allow_inf_nan=False,
-        description="Two-stage text-to-image models: the planner's sampling temperature (below 1: "
-        "plans nearer its most likely one, less varied); null: the model's own.",
-    )
+    layout_temperature: float | None = _LAYOUT_TEMPERATURE
 
 
 class EditRequest(_Strict):
@@ -99,13 +102,7 @@ class EditRequest(_Strict):
         "the mask opens (img2img: from the text); false draws from the text alone; true also "
         "plans an img2img edit.",
     )
-    layout_temperature: float | None = Field(
-        None,
-        gt=0,
-        le=10,
-        allow_inf_nan=False,
-        description="Two-stage text-to-image models: the planner's sampling temperature.",
-    )
+    layout_temperature: float | None = _LAYOUT_TEMPERATURE
 
     @model_validator(mode="after")
     def _mask_or_strength(self):
