@@ -36,6 +36,7 @@ from torch import nn
 from genlab.models.registry import register_architecture
 from genlab.nn import ModelConfig
 from genlab.nn.attention import TransformerBlock
+from genlab.text.tokenizer import PAD_ID
 from genlab.world.layout import CELLS, class_indices, classes_of
 from genlab.world.spec import COLORS, SHAPES, SIZES
 
@@ -163,11 +164,13 @@ class LayoutPlanner(nn.Module):
         return total / (occupied.sum() * 2 + target[..., 0].numel())
 
     def captions_loss(self, tokens: torch.Tensor, layouts: torch.Tensor) -> torch.Tensor:
-        """`loss` over every caption (B, K, L) word ids (0 = padding) of every scene's layout
-        (B, 9): the K captions of a scene all target its layout."""
+        """`loss` over every caption (B, K, L) word ids (PAD_ID = padding) of every scene's
+        layout (B, 9): the K captions of a scene all target its layout."""
         ids = tokens.flatten(0, 1).long()
-        ids = ids[:, : int((ids != 0).sum(1).max().clamp(min=1))]  # no all-padding columns
-        return self.loss(ids, ids != 0, layouts.long().repeat_interleave(tokens.shape[1], dim=0))
+        ids = ids[:, : int((ids != PAD_ID).sum(1).max().clamp(min=1))]  # no all-padding columns
+        return self.loss(
+            ids, ids != PAD_ID, layouts.long().repeat_interleave(tokens.shape[1], dim=0)
+        )
 
     @torch.no_grad()
     def sample(

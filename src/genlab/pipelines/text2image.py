@@ -277,7 +277,7 @@ class Text2ImagePipeline:
         return self._run(
             prompts, negative_prompt, num_inference_steps, guidance_scale, sampler, seed,
             num_images, height, width, eta=eta, callback=callback, plan_layout=plan_layout,
-            layout=layout, layout_temperature=float(layout_temperature),
+            layout=layout, layout_temperature=layout_temperature,
         )  # fmt: skip
 
     @torch.inference_mode()

@@ -210,6 +210,18 @@ class LockedPipeline:
         return getattr(self._pipe, name)
 
 
+def _layout_kwargs(p: dict[str, Any], accepted) -> dict[str, Any]:
+    """A job's plan_layout and layout_temperature, for a pipeline call taking `accepted`
+    arguments (the catalog checked them against the model's kind before queueing)."""
+    out = {}
+    for key in ("plan_layout", "layout_temperature"):
+        if p.get(key) is not None:
+            if key not in accepted:
+                raise InvalidArgument(key, "null: this model draws without a layout plan", p[key])
+            out[key] = p[key]
+    return out
+
+
 def _describe_model(name: str, source: str) -> ModelEntry:
     from genlab.io import read_checkpoint_config
     from genlab.pipelines.registry import resolve_path
@@ -292,19 +304,7 @@ class JobRunner:
                     "num_frames", "no value: this model makes images", p["num_frames"]
                 )
             kwargs["num_frames"] = p["num_frames"]
-        if p.get("plan_layout") is not None:
-            if "plan_layout" not in _parameters(pipe):
-                raise InvalidArgument(
-                    "plan_layout", "null: this model draws without a layout plan", p["plan_layout"]
-                )
-            kwargs["plan_layout"] = p["plan_layout"]
-        if p.get("layout_temperature") is not None:
-            if "layout_temperature" not in _parameters(pipe):
-                raise InvalidArgument(
-                    "layout_temperature", "null: this model has no layout planner",
-                    p["layout_temperature"],
-                )  # fmt: skip
-            kwargs["layout_temperature"] = p["layout_temperature"]
+        kwargs.update(_layout_kwargs(p, _parameters(pipe)))
         if p.get("keyframe_model"):  # its own lock, taken while it draws the first frames
             kwargs["keyframe"] = self.catalog.shared(p["keyframe_model"])
             kwargs["keyframe_candidates"] = p.get("keyframe_candidates") or 1
@@ -337,11 +337,7 @@ class JobRunner:
         for key in ("negative_prompt", "num_inference_steps", "guidance_scale", "sampler", "seed"):
             if key in accepted and p.get(key) is not None:
                 kwargs[key] = p[key]
-        for key in ("plan_layout", "layout_temperature"):  # checked against the model's kind
-            if p.get(key) is not None:
-                if key not in accepted:
-                    raise InvalidArgument(key, "null: this model edits without a plan", p[key])
-                kwargs[key] = p[key]
+        kwargs.update(_layout_kwargs(p, accepted))
         job.warnings += _prompt_warnings(pipe, p["prompt"], p.get("negative_prompt"))
         report(0, steps)
         with lock:
