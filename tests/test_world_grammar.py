@@ -124,14 +124,22 @@ def test_motion_words_are_parsed_after_their_object():
 
 def test_unknown_words_are_listed_and_the_rest_still_understood():
     parsed = parse_prompt("a fluffy red elephant next to a star, please")
-    assert parsed.unknown_words == ["fluffy", "elephant", "please"]
+    assert parsed.unknown_words == ["fluffy", "elephant"]
     assert parsed.request.objects == (ObjectRequest(None, "red"), ObjectRequest("star"))
-    assert parsed.canonical == "a red object and a star"
+    assert parsed.canonical == "a red object next to a star"
+    assert not parsed.understood
+    assert parsed.warnings() == ["not understood: fluffy, elephant"]
 
 
-def test_background_words_before_a_noun_are_not_object_colors():
+def test_background_words_before_a_noun_are_reported_as_colors_the_world_lacks():
     parsed = parse_prompt("a white circle")
-    assert parsed.unknown_words == ["white"] and parsed.request.background is None
+    assert parsed.unknown_words == [] and parsed.request.background is None
+    assert parsed.unsupported == [("color", "white")]
+    assert parsed.request.objects == (ObjectRequest("circle"),)
+    assert parsed.warnings() == [
+        "white is not a color of this world; it knows red, orange, yellow, green, cyan, blue, "
+        "purple, pink"
+    ]
 
 
 @pytest.mark.parametrize(

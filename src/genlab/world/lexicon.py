@@ -174,3 +174,151 @@ def _check_complete() -> None:
 
 
 _check_complete()
+
+
+# ----------------------------------------------------------------------------------------------
+# Words people write that the captioner never does. The grammar reads them (so they never reach
+# a model's training captions or tokenizer); the paraphrase split of the compositional suite
+# writes them. Each maps onto the world's own value.
+
+READ_SHAPE_WORDS: dict[str, list[tuple[str, str]]] = {
+    "circle": [("disk", "disks"), ("sphere", "spheres"), ("orb", "orbs"), ("spot", "spots")],
+    "square": [("cube", "cubes"), ("tile", "tiles"), ("quadrate", "quadrates")],
+    "triangle": [("wedge", "wedges")],
+    "diamond": [("rhomb", "rhombs"), ("rhombi", "rhombi"), ("gem", "gems")],
+    "star": [("starlet", "starlets")],
+}
+READ_COLOR_WORDS: dict[str, list[str]] = {
+    "red": ["ruby", "cherry", "reddish"],
+    "orange": ["amber", "orangey", "orangish", "apricot"],
+    "yellow": ["gold", "yellowish", "mustard", "canary"],
+    "green": ["mint", "jade", "greenish"],
+    "cyan": [
+        "teal",
+        "aquamarine",
+        "sky blue",
+        "light blue",
+        "baby blue",
+        "turquoise blue",
+        "aqua blue",
+        "cyan blue",
+    ],  # fmt: skip
+    "blue": ["navy", "azure", "bluish", "blueish", "cerulean"],
+    "purple": ["lavender", "lilac", "purplish", "mauve", "amethyst"],
+    "pink": ["magenta", "pinkish", "rosy", "blush"],
+}
+# A shade before a color word keeps the color: the world has one shade of each ("light green",
+# "dark red", "navy blue", "golden yellow": the last two are two words for one color).
+SHADE_WORDS = ("light", "dark", "bright", "deep", "pale", "vivid", "pastel", "hot", "neon",
+               "soft", "rich", "royal", "dull", "strong", "pure", "plain", "solid")  # fmt: skip
+READ_SIZE_WORDS: dict[str, list[str]] = {
+    "small": ["smaller", "mini", "miniature", "petite", "teeny", "wee"],
+    "large": ["larger", "bigger", "giant", "enormous", "massive", "jumbo"],
+}
+READ_RELATION_WORDS: dict[str, list[str]] = {
+    "left of": [
+        "to the left side of",
+        "on the left side of",
+        "left to",
+        "at the left of",
+        "just left of",
+        "leftward of",
+        "west of",
+    ],  # fmt: skip
+    "right of": [
+        "to the right side of",
+        "on the right side of",
+        "right to",
+        "at the right of",
+        "just right of",
+        "rightward of",
+        "east of",
+    ],  # fmt: skip
+    "above": [
+        "on top of",
+        "atop",
+        "up above",
+        "higher than",
+        "over the top of",
+        "sitting above",
+        "floating above",
+        "placed above",
+        "hovering above",
+        "sitting on top of",
+        "resting on top of",
+        "north of",
+    ],  # fmt: skip
+    "below": [
+        "down below",
+        "lower than",
+        "sitting below",
+        "placed below",
+        "sitting under",
+        "resting under",
+        "sitting beneath",
+        "south of",
+        "at the foot of",
+    ],  # fmt: skip
+    "beside": ["beside", "next to", "alongside", "by the side of", "side by side with"],
+}
+# "beside" says only that two objects share a row, one on either side; the grammar reads it as
+# a relation of its own, which `match` checks as "left of or right of".
+SIDE_RELATIONS = ("beside",)
+# Counts written as phrases: "a pair of red balls", "a couple of boxes", "a single star".
+READ_COUNT_WORDS: dict[int, list[str]] = {
+    1: ["single", "a single", "one single", "a lone", "lone", "just one", "only one"],
+    2: ["pair of", "a pair of", "couple of", "a couple of", "twin", "two of", "2x"],
+    3: ["trio of", "a trio of", "triple", "three of", "3x"],
+    4: ["quartet of", "a quartet of", "four of", "4x"],
+}
+# What people put around a description ("please draw ...", "I'd like to see ..."): no meaning here.
+# fmt: off
+LEAD_IN_WORDS = frozenset([
+    "please", "pls", "kindly", "draw", "drawn", "make", "made", "create", "generate", "render",
+    "paint", "sketch", "depict", "produce", "illustrate", "display", "give", "me", "i", "id",
+    "want", "would", "like", "love", "need", "can", "could", "you", "let", "us", "see", "get",
+    "here", "we", "have", "having", "be", "should", "must", "just", "simple", "simply", "quick",
+    "new", "visualize", "visualise", "imagine", "picture", "pic", "img", "image", "images",
+    "art", "artwork", "illustration", "graphic", "view", "now", "thanks", "thank", "sitting",
+    "placed", "located", "positioned", "resting", "lying", "set", "put", "appears", "appear",
+    "appearing", "being", "was", "were", "is", "are", "am", "theres", "featuring", "feature",
+    "features", "depicting", "including", "include", "includes", "holds", "holding", "shown",
+    "showing", "displayed", "displaying", "drawn", "rendered", "where", "what", "somewhere",
+    "something", "d", "s", "ll", "m", "ve",
+])
+# fmt: on
+# Colors, shapes and relations people ask for that this world does not have: reported by name
+# ("white is not a color of this world") instead of being dropped or drawn as something else.
+FOREIGN_COLORS = (
+    "white",
+    "black",
+    "gray",
+    "grey",
+    "brown",
+    "beige",
+    "silver",
+    "tan",
+    "khaki",
+    "maroon",
+    "olive",
+    "indigo",
+    "bronze",
+    "copper",
+    "cream",
+    "ivory",
+    "charcoal",
+    "coral",
+    "salmon",
+    "peach",
+    "burgundy",
+    "transparent",
+    "rainbow",
+)  # fmt: skip
+FOREIGN_SHAPES = ("hexagon", "pentagon", "octagon", "oval", "ellipse", "rectangle", "heart",
+                  "cross", "arrow", "crescent", "moon", "ring", "line", "cylinder", "cone",
+                  "spiral", "trapezoid", "parallelogram", "polygon", "cloud", "flower", "tree",
+                  "house", "car", "dog", "cat", "person", "letter", "number", "cuboid",
+                  "prism", "torus")  # fmt: skip
+FOREIGN_RELATIONS = ("between", "inside", "behind", "in front of", "around", "near",
+                     "far from", "touching", "overlapping", "within", "across from",
+                     "diagonal to", "surrounding", "encircling")  # fmt: skip
