@@ -180,85 +180,44 @@ _check_complete()
 # Words people write that the captioner never does. The grammar reads them (so they never reach
 # a model's training captions or tokenizer); the paraphrase split of the compositional suite
 # writes them. Each maps onto the world's own value.
-
+# fmt: off
 READ_SHAPE_WORDS: dict[str, list[tuple[str, str]]] = {
     "circle": [("disk", "disks"), ("sphere", "spheres"), ("orb", "orbs"), ("spot", "spots")],
-    "square": [("cube", "cubes"), ("tile", "tiles"), ("quadrate", "quadrates")],
+    "square": [("cube", "cubes"), ("tile", "tiles")],
     "triangle": [("wedge", "wedges")],
-    "diamond": [("rhomb", "rhombs"), ("rhombi", "rhombi"), ("gem", "gems")],
-    "star": [("starlet", "starlets")],
+    "diamond": [("rhomb", "rhombs"), ("gem", "gems")],
+    "star": [("asterisk", "asterisks")],
 }
 READ_COLOR_WORDS: dict[str, list[str]] = {
     "red": ["ruby", "cherry", "reddish"],
     "orange": ["amber", "orangey", "orangish", "apricot"],
     "yellow": ["gold", "yellowish", "mustard", "canary"],
     "green": ["mint", "jade", "greenish"],
-    "cyan": [
-        "teal",
-        "aquamarine",
-        "sky blue",
-        "light blue",
-        "baby blue",
-        "turquoise blue",
-        "aqua blue",
-        "cyan blue",
-    ],  # fmt: skip
+    # the world's blue is a deep one; a light or sky blue is nearest its cyan
+    "cyan": ["teal", "aquamarine", "sky blue", "light blue", "baby blue", "turquoise blue",
+             "aqua blue", "cyan blue"],
     "blue": ["navy", "azure", "bluish", "blueish", "cerulean"],
     "purple": ["lavender", "lilac", "purplish", "mauve", "amethyst"],
     "pink": ["magenta", "pinkish", "rosy", "blush"],
 }
 # A shade before a color word keeps the color: the world has one shade of each ("light green",
-# "dark red", "navy blue", "golden yellow": the last two are two words for one color).
+# "dark red"); two color words of one color are that color ("navy blue", "golden yellow").
 SHADE_WORDS = ("light", "dark", "bright", "deep", "pale", "vivid", "pastel", "hot", "neon",
-               "soft", "rich", "royal", "dull", "strong", "pure", "plain", "solid")  # fmt: skip
+               "soft", "rich", "royal", "dull", "strong", "pure", "plain", "solid")
 READ_SIZE_WORDS: dict[str, list[str]] = {
     "small": ["smaller", "mini", "miniature", "petite", "teeny", "wee"],
     "large": ["larger", "bigger", "giant", "enormous", "massive", "jumbo"],
 }
 READ_RELATION_WORDS: dict[str, list[str]] = {
-    "left of": [
-        "to the left side of",
-        "on the left side of",
-        "left to",
-        "at the left of",
-        "just left of",
-        "leftward of",
-        "west of",
-    ],  # fmt: skip
-    "right of": [
-        "to the right side of",
-        "on the right side of",
-        "right to",
-        "at the right of",
-        "just right of",
-        "rightward of",
-        "east of",
-    ],  # fmt: skip
-    "above": [
-        "on top of",
-        "atop",
-        "up above",
-        "higher than",
-        "over the top of",
-        "sitting above",
-        "floating above",
-        "placed above",
-        "hovering above",
-        "sitting on top of",
-        "resting on top of",
-        "north of",
-    ],  # fmt: skip
-    "below": [
-        "down below",
-        "lower than",
-        "sitting below",
-        "placed below",
-        "sitting under",
-        "resting under",
-        "sitting beneath",
-        "south of",
-        "at the foot of",
-    ],  # fmt: skip
+    "left of": ["to the left side of", "on the left side of", "at the left of", "just left of",
+                "west of"],
+    "right of": ["to the right side of", "on the right side of", "at the right of",
+                 "just right of", "east of"],
+    "above": ["on top of", "atop", "up above", "higher than", "over the top of", "sitting above",
+              "floating above", "placed above", "hovering above", "sitting on top of",
+              "resting on top of", "north of"],
+    "below": ["down below", "lower than", "sitting below", "placed below", "sitting under",
+              "resting under", "sitting beneath", "south of", "at the foot of"],
     "beside": ["beside", "next to", "alongside", "by the side of", "side by side with"],
 }
 # "beside" says only that two objects share a row, one on either side; the grammar reads it as
@@ -266,13 +225,12 @@ READ_RELATION_WORDS: dict[str, list[str]] = {
 SIDE_RELATIONS = ("beside",)
 # Counts written as phrases: "a pair of red balls", "a couple of boxes", "a single star".
 READ_COUNT_WORDS: dict[int, list[str]] = {
-    1: ["single", "a single", "one single", "a lone", "lone", "just one", "only one"],
-    2: ["pair of", "a pair of", "couple of", "a couple of", "twin", "two of", "2x"],
-    3: ["trio of", "a trio of", "triple", "three of", "3x"],
-    4: ["quartet of", "a quartet of", "four of", "4x"],
+    1: ["a single", "single", "one single", "a lone", "lone", "just one", "only one"],
+    2: ["a pair of", "a couple of", "pair of", "couple of"],
+    3: ["a trio of", "trio of"],
+    4: ["a quartet of", "quartet of"],
 }
 # What people put around a description ("please draw ...", "I'd like to see ..."): no meaning here.
-# fmt: off
 LEAD_IN_WORDS = frozenset([
     "please", "pls", "kindly", "draw", "drawn", "make", "made", "create", "generate", "render",
     "paint", "sketch", "depict", "produce", "illustrate", "display", "give", "me", "i", "id",
@@ -283,42 +241,20 @@ LEAD_IN_WORDS = frozenset([
     "placed", "located", "positioned", "resting", "lying", "set", "put", "appears", "appear",
     "appearing", "being", "was", "were", "is", "are", "am", "theres", "featuring", "feature",
     "features", "depicting", "including", "include", "includes", "holds", "holding", "shown",
-    "showing", "displayed", "displaying", "drawn", "rendered", "where", "what", "somewhere",
-    "something", "d", "s", "ll", "m", "ve",
+    "showing", "displayed", "displaying", "rendered", "where", "what", "somewhere", "something",
+    "d", "s", "ll", "m", "ve",
 ])
-# fmt: on
 # Colors, shapes and relations people ask for that this world does not have: reported by name
 # ("white is not a color of this world") instead of being dropped or drawn as something else.
-FOREIGN_COLORS = (
-    "white",
-    "black",
-    "gray",
-    "grey",
-    "brown",
-    "beige",
-    "silver",
-    "tan",
-    "khaki",
-    "maroon",
-    "olive",
-    "indigo",
-    "bronze",
-    "copper",
-    "cream",
-    "ivory",
-    "charcoal",
-    "coral",
-    "salmon",
-    "peach",
-    "burgundy",
-    "transparent",
-    "rainbow",
-)  # fmt: skip
+FOREIGN_COLORS = ("white", "black", "gray", "grey", "brown", "beige", "silver", "tan", "khaki",
+                  "maroon", "olive", "indigo", "bronze", "copper", "cream", "ivory", "charcoal",
+                  "coral", "salmon", "peach", "burgundy", "transparent", "rainbow")
 FOREIGN_SHAPES = ("hexagon", "pentagon", "octagon", "oval", "ellipse", "rectangle", "heart",
                   "cross", "arrow", "crescent", "moon", "ring", "line", "cylinder", "cone",
                   "spiral", "trapezoid", "parallelogram", "polygon", "cloud", "flower", "tree",
-                  "house", "car", "dog", "cat", "person", "letter", "number", "cuboid",
-                  "prism", "torus")  # fmt: skip
-FOREIGN_RELATIONS = ("between", "inside", "behind", "in front of", "around", "near",
-                     "far from", "touching", "overlapping", "within", "across from",
-                     "diagonal to", "surrounding", "encircling")  # fmt: skip
+                  "house", "car", "dog", "cat", "person", "letter", "number", "cuboid", "prism",
+                  "torus")
+FOREIGN_RELATIONS = ("between", "inside", "behind", "in front of", "around", "near", "far from",
+                     "touching", "overlapping", "within", "across from", "diagonal to",
+                     "surrounding", "encircling")
+# fmt: on
