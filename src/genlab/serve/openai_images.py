@@ -81,8 +81,14 @@ def add_openai_routes(api: FastAPI, server) -> None:
             return openai_error(503, job.error or "generation failed", None, "server_error")
         data = []
         for result in job.results:
+            # The prompt as the model read it (a world model's canonical caption), and what it
+            # could not read or draw ("white is not a color of this world; ...").
+            params = result.get("params", {})
+            read = {"revised_prompt": params.get("read_as", body.prompt)}
+            if params.get("warnings"):
+                read["warnings"] = params["warnings"]
             if body.response_format == "url":
-                data.append({"url": f"{str(request.base_url).rstrip('/')}{result['url']}"})
+                data.append({"url": f"{str(request.base_url).rstrip('/')}{result['url']}", **read})
                 continue
             record = server.history.get_image(result["image_id"])
             with Image.open(record.path) as im:
@@ -90,5 +96,5 @@ def add_openai_routes(api: FastAPI, server) -> None:
             size = parse_size(body.size, image.size)
             if size != image.size:
                 image = image.resize(size, Image.NEAREST)
-            data.append({"b64_json": encode_png(image), "revised_prompt": body.prompt})
+            data.append({"b64_json": encode_png(image), **read})
         return {"created": int(time.time()), "data": data}
