@@ -26,7 +26,6 @@ from genlab.world.layout import (
     scene_layout,
 )
 
-
 # A prompt in which the grammar reads no object, so the learned planner writes the plan.
 PLANNER_PROMPT = "something on a black background"
 

@@ -281,7 +281,10 @@ def test_varied_captions_count_alike_objects_without_ambiguity():
         ("a pink star beneath a purple diamond!", "a pink star below a purple diamond"),
         ("a cyan ball underneath an orange block", "a cyan circle below an orange square"),
         ("three tiny crimson dots", "three small red circles"),
-        ("4 big violet stars on a black background", "four large purple stars on a black background"),
+        (
+            "4 big violet stars on a black background",
+            "four large purple stars on a black background",
+        ),
         ("a single orange pyramid", "an orange triangle"),
         ("DRAW A RED CIRCLE ON TOP OF A BLUE SQUARE", "a red circle above a blue square"),
     ],
