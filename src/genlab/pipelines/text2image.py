@@ -411,11 +411,7 @@ class Text2ImagePipeline:
 
             cells = mask_cells(mask)
             layouts = torch.tensor([place_in_cells(row, cells) for row in layouts.tolist()])
-        # What the denoiser reads: the grammar's canonical caption where it read objects.
-        texts = [
-            r.canonical if r is not None and r.request.objects else p
-            for p, r in zip(expanded, read or [None] * B)
-        ]
+        texts = self._model_texts(expanded, read)
         denoise = self._guided_denoiser(texts, negative_prompt, guidance_scale, layout=layouts)
         C = self.denoiser.config.in_channels
         f = self._latent_factor()
@@ -470,14 +466,10 @@ class Text2ImagePipeline:
             for meta, row in zip(metadata, layouts.tolist(), strict=True):
                 meta["layout"] = describe_layout(row)
                 meta["layout_cells"] = row
-        for i, meta in enumerate(metadata):
-            if sources is not None:
-                meta["layout_source"] = sources[i]
-            if read is not None:
-                if texts[i] != expanded[i]:
-                    meta["read_as"] = texts[i]
-                if read[i].warnings():
-                    meta["warnings"] = read[i].warnings()
+        if sources is not None:
+            for meta, source in zip(metadata, sources, strict=True):
+                meta["layout_source"] = source
+        self._note_readings(metadata, expanded, texts, read)
         return GenerationResult(images=pils, metadata=metadata)
 
     # ------------------------------------------------------------------ steps shared with video
@@ -600,33 +592,36 @@ class Text2ImagePipeline:
 
     @property
     def reads_world_prompts(self) -> bool:
-        """Whether the model speaks the built-in world's words (its tokenizer has every shape
-        and color), so that its prompts are read with the world grammar."""
-        index = getattr(self.text_encoder.tokenizer, "index", {})
-        return all(w in index for w in (*SHAPES, *COLORS))
+        """Whether the model speaks the built-in world's words, so that its prompts are read
+        with the world grammar."""
+        return speaks_world(getattr(self.text_encoder.tokenizer, "index", {}))
 
     def read_prompts(self, prompts: list[str]):
         """Each prompt's PromptParse for a model of the world (None for any other model), or
-        InvalidArgument for a prompt it cannot draw: empty, too long, or no word it knows."""
+        InvalidArgument for a prompt it cannot draw (see read_world_prompt)."""
         if not self.reads_world_prompts:
             return None
-        from genlab.world.grammar import parse_prompt
+        return [read_world_prompt(p) for p in prompts]
 
-        readings = []
-        for prompt in prompts:
-            if not prompt.strip():
-                raise InvalidArgument("prompt", f"a description of {WORLD_CONTENT}", prompt)
-            reading = parse_prompt(prompt)
-            r = reading.request
-            if not (r.objects or r.background or reading.unsupported) and reading.unknown_words:
-                raise InvalidArgument(
-                    "prompt",
-                    f"a description of {WORLD_CONTENT}",
-                    prompt,
-                    hint="no word of it is known: " + ", ".join(reading.unknown_words[:8]),
-                )
-            readings.append(reading)
-        return readings
+    @staticmethod
+    def _model_texts(prompts: list[str], readings) -> list[str]:
+        """What the denoiser reads: the grammar's canonical caption where it read objects (the
+        words the model was trained on), else the prompt as written."""
+        if readings is None:
+            return list(prompts)
+        return [r.canonical if r.request.objects else p for p, r in zip(prompts, readings)]
+
+    @staticmethod
+    def _note_readings(metadata, prompts, texts, readings) -> None:
+        """Each output's metadata says how its prompt was read ("read_as") and what of it could
+        not be read or drawn ("warnings")."""
+        if readings is None:
+            return
+        for meta, prompt, text, reading in zip(metadata, prompts, texts, readings, strict=True):
+            if text != prompt:
+                meta["read_as"] = text
+            if reading.warnings():
+                meta["warnings"] = reading.warnings()
 
     def _guided_denoiser(
         self, prompts: list[str], negative_prompt, guidance_scale, model=None, layout=None
@@ -701,6 +696,31 @@ class Text2ImagePipeline:
         for name, v in (("height", H), ("width", W)):
             if isinstance(v, bool) or not isinstance(v, int) or v < f or v % f or v > 1024:
                 raise InvalidArgument(name, f"a multiple of {f} between {f} and 1024", v)
+
+
+def speaks_world(vocab) -> bool:
+    """Whether a tokenizer vocabulary (words, or a word -> id map) has every shape and color of
+    the built-in world: its model draws the world, and its prompts are read with the grammar."""
+    return all(w in vocab for w in (*SHAPES, *COLORS))
+
+
+def read_world_prompt(prompt: str):
+    """PromptParse of a prompt for a model of the world, or InvalidArgument for one it cannot
+    draw: empty, over the grammar's length, or not one word of it known."""
+    from genlab.world.grammar import parse_prompt
+
+    if not prompt.strip():
+        raise InvalidArgument("prompt", f"a description of {WORLD_CONTENT}", prompt)
+    reading = parse_prompt(prompt)
+    r = reading.request
+    if not (r.objects or r.background or reading.unsupported) and reading.unknown_words:
+        raise InvalidArgument(
+            "prompt",
+            f"a description of {WORLD_CONTENT}",
+            prompt,
+            hint="no word of it is known: " + ", ".join(reading.unknown_words[:8]),
+        )
+    return reading
 
 
 def check_layout_temperature(value, name: str = "layout_temperature") -> None:

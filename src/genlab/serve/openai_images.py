@@ -65,6 +65,7 @@ def add_openai_routes(api: FastAPI, server) -> None:
                 "num_images": body.n,
                 "model": server.catalog.resolve(model),
             }
+            server.catalog.check_prompt(params["model"], body.prompt)
             job = await asyncio.to_thread(server.submit, "generate", params)
         except QueueFull as e:
             return openai_error(

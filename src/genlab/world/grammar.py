@@ -29,6 +29,7 @@ from genlab.world.lexicon import (
     POSITION_WORDS,
     READ_COLOR_WORDS,
     READ_COUNT_WORDS,
+    READ_MOTION_WORDS,
     READ_RELATION_WORDS,
     READ_SHAPE_WORDS,
     READ_SIZE_WORDS,
@@ -451,6 +452,7 @@ def _build_lexicon() -> dict[tuple[str, ...], tuple[str, object]]:
         (words.relations, "rel"),
         (MOTION_WORDS, "motion"),
         (MOTION_VERBS, "motion"),
+        (READ_MOTION_WORDS, "motion"),
     ):
         for value, names in table.items():
             for w in names:

@@ -242,7 +242,9 @@ LEAD_IN_WORDS = frozenset([
     "appearing", "being", "was", "were", "is", "are", "am", "theres", "featuring", "feature",
     "features", "depicting", "including", "include", "includes", "holds", "holding", "shown",
     "showing", "displayed", "displaying", "rendered", "where", "what", "somewhere", "something",
-    "d", "s", "ll", "m", "ve",
+    "d", "s", "ll", "m", "ve", "across", "screen", "frame", "canvas", "slowly", "quickly",
+    "steadily", "gently", "smoothly", "fast", "continuously", "video", "clip", "animation",
+    "animated", "movie", "gif",
 ])
 # Colors, shapes and relations people ask for that this world does not have: reported by name
 # ("white is not a color of this world") instead of being dropped or drawn as something else.
@@ -258,3 +260,54 @@ FOREIGN_RELATIONS = ("between", "inside", "behind", "in front of", "around", "ne
                      "touching", "overlapping", "within", "across from", "diagonal to",
                      "surrounding", "encircling")
 # fmt: on
+
+
+def _read_motion_words() -> dict[str, list[str]]:
+    """Motion as people write it: a verb in any form and a direction ("drifting rightward",
+    "moves toward the right", "heading up"), verbs that carry their direction ("sinking",
+    "rose"), and "from left to right"."""
+    verbs = ["moving", "moves", "moved", "move", "travelling", "traveling", "travels", "travel",
+             "drifting", "drifts", "drift", "sliding", "slides", "slid", "slide", "gliding",
+             "glides", "glide", "going", "goes", "go", "heading", "heads", "head", "rolling",
+             "rolls", "roll", "running", "runs", "flying", "flies", "floating", "floats",
+             "shifting", "shifts", "sweeping", "sweeps", "passing", "passes", "zooming",
+             "zooms", "racing", "races", "speeding", "speeds", "inching", "inches",
+             "creeping", "creeps", "walking", "walks", "scrolling", "scrolls", "panning"]  # fmt: skip
+    directions = {
+        "left": ["left", "leftward", "leftwards", "to the left", "toward the left",
+                 "towards the left", "to the left side", "toward the left side", "westward"],
+        "right": ["right", "rightward", "rightwards", "to the right", "toward the right",
+                  "towards the right", "to the right side", "toward the right side", "eastward"],
+        "up": ["up", "upward", "upwards", "toward the top", "towards the top", "to the top",
+               "skyward", "higher"],
+        "down": ["down", "downward", "downwards", "toward the bottom", "towards the bottom",
+                 "to the bottom", "lower"],
+    }  # fmt: skip
+    out: dict[str, list[str]] = {m: [] for m in MOTION_WORDS}
+    for motion, ways in directions.items():
+        out[motion] += [f"{v} {w}" for v in verbs for w in ways]
+    spans = {
+        "left": ["from right to left", "from the right to the left", "right to left"],
+        "right": ["from left to right", "from the left to the right", "left to right"],
+        "up": ["from bottom to top", "from the bottom to the top"],
+        "down": ["from top to bottom", "from the top to the bottom"],
+    }
+    for motion, phrases in spans.items():
+        out[motion] += phrases + [f"{v} {p}" for v in verbs for p in phrases]
+    out["up"] += ["rises", "rose", "risen",
+                  "ascending", "ascends", "climbing", "climbs", "lifting", "lifts"]  # fmt: skip
+    out["down"] += ["falls", "fell",
+                    "sinking", "sinks", "sank", "dropping", "drops", "dropped", "descending",
+                    "descends", "plunging", "plunges"]  # fmt: skip
+    out["bounce"] += ["bounces", "bounced", "bouncing around", "bouncing up and down",
+                      "jumping", "jumps", "hopping up and down"]  # fmt: skip
+    out["grow"] += ["grows", "grew", "getting larger", "gets bigger", "gets larger",
+                    "enlarging", "swelling", "scaling up", "becoming bigger"]  # fmt: skip
+    out["shrink"] += ["shrinks", "shrank", "gets smaller", "getting tinier", "scaling down",
+                      "becoming smaller"]  # fmt: skip
+    out["still"] += ["still", "motionless", "stationary", "staying put", "not moving at all",
+                     "at rest", "resting still", "holding still", "stays put"]  # fmt: skip
+    return out
+
+
+READ_MOTION_WORDS = _read_motion_words()
