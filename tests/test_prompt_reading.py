@@ -10,12 +10,12 @@ import time
 import httpx
 import numpy as np
 import pytest
+from test_layout import make_two_stage_checkpoint
 
 import genlab
 from genlab.errors import InvalidArgument
 from genlab.world.grammar import parse_prompt, realize
 from genlab.world.layout import scene_layout
-from test_layout import make_two_stage_checkpoint
 
 BAD_PROMPTS = [("", "prompt"), ("a cozy cabin in the snow", "no word of it is known"),
                ("circle " * 10_000, "at most")]  # fmt: skip
