@@ -27,6 +27,24 @@ MAX_SEED = 2**31 - 1
 MAX_IMAGE_SIDE = 1024  # uploads and masks larger than this are refused
 BUILTIN_DIFFUSION_KINDS = ("text2image", "text2video")
 GENERATIVE_KINDS = (*BUILTIN_DIFFUSION_KINDS, "vae", "gan", "vq-ar")  # pipelines taking a prompt
+# What each kind of model can do in the playground's tabs, and which request fields it reads;
+# None is a model whose kind the server cannot read (diffusers, hosted APIs: general models).
+MODEL_TASKS = {
+    "text2image": ("generate", "edit", "agent"),
+    "text2video": ("generate",),  # its edit() refuses; the agent draws images
+    "vq-ar": ("generate", "agent"),
+    "vae": ("generate",),  # class-conditional (digits): the agent's requests are scenes
+    "gan": ("generate",),
+    None: ("generate", "edit", "agent"),
+}
+MODEL_CONTROLS = {
+    "text2image": ("negative_prompt", "num_inference_steps", "guidance_scale", "sampler"),
+    "text2video": ("negative_prompt", "num_inference_steps", "guidance_scale", "sampler"),
+    "vq-ar": ("negative_prompt", "guidance_scale"),  # one step per token, no sampler
+    "vae": (),  # one decoder pass
+    "gan": (),
+    None: ("negative_prompt", "num_inference_steps", "guidance_scale"),
+}
 
 
 @dataclass
@@ -45,6 +63,8 @@ class ModelEntry:
             "kind": self.kind,
             "image_size": size,
             "video": self.kind == "text2video",
+            "tasks": list(MODEL_TASKS.get(self.kind, ("generate",))),
+            "controls": list(MODEL_CONTROLS.get(self.kind, MODEL_CONTROLS[None])),
             "layout": "layout_planner" in self.config,  # two-stage: plan_layout applies
             # the planner's temperature when a request gives none (null: no planner)
             "layout_temperature": (
@@ -392,7 +412,7 @@ def describe_record(record) -> dict[str, Any]:
     """What a client sees of a stored image: its id, where to fetch it, how it was made."""
     return {
         "image_id": record.id,
-        "url": f"/api/images/{record.id}",
+        "url": f"/api/images/{record.id}{Path(record.path).suffix.lower()}",
         "kind": record.kind,
         "prompt": record.prompt,
         "seed": record.seed,
