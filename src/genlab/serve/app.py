@@ -447,7 +447,7 @@ def _image_record(history: HistoryStore, image_id: str):
 def download_name(record, suffix: str) -> str:
     """The file name a browser saves an image under: genlab-MODEL-seedSEED-ID.png."""
     parts = ["genlab", record.model, f"seed{record.seed}" if record.seed is not None else None]
-    stem = "-".join(re.sub(r"[^A-Za-z0-9_.]+", "_", p) for p in parts if p)
+    stem = "-".join(re.sub(r"[^A-Za-z0-9_.-]+", "_", p) for p in parts if p)
     return f"{stem}-{record.id}{suffix}"
 
 

@@ -325,7 +325,7 @@ async function runJob(path, body, ui) {
 
 function downloadName(item) {
   const ext = (item.url.match(/\.\w+$/) || [item.kind === "video" ? ".webp" : ".png"])[0];
-  const safe = (s) => String(s).replace(/[^A-Za-z0-9_.]+/g, "_");
+  const safe = (s) => String(s).replace(/[^A-Za-z0-9_.-]+/g, "_");
   const parts = ["genlab", item.model, item.seed != null ? `seed${item.seed}` : null].filter(Boolean);
   return `${parts.map(safe).join("-")}-${item.image_id}${ext}`;
 }
