@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 from test_browser_playground import tiny_video_checkpoint
 
+from genlab.io import read_params
 from genlab.serve.launch import LocalServer, tiny_text2image_checkpoint
 
 
@@ -144,3 +145,17 @@ def test_the_agents_answer_names_its_pick_and_history_marks_it(client):
     items = client.get("/api/history", params={"per_page": 50}).json()["items"]
     picked = [i["image_id"] for i in items if i["agent_pick"]]
     assert picked == [outcome["best_image_id"]]
+
+
+def test_a_video_file_carries_its_parameters_too(client, tmp_path):
+    body = {"prompt": "a red circle moving right", "model": "video-tiny", "num_inference_steps": 2}
+    job = client.post("/api/generate", json=dict(body, num_frames=4, seed=3)).json()
+    result = wait_final(client, job["job_id"])["results"][0]
+    assert result["url"].endswith(".webp")
+    r = client.get(result["url"])
+    assert r.headers["content-type"] == "image/webp" and ".webp" in r.headers["content-disposition"]
+    saved = tmp_path / "video.webp"
+    saved.write_bytes(r.content)
+    params = read_params(saved)
+    assert params["prompt"] == "a red circle moving right" and params["seed"] == 3
+    assert Image.open(saved).n_frames == 4

@@ -387,8 +387,9 @@ class JobRunner:
         return [describe_record(r) for r in records]
 
     def _store_video(self, frames, params, run_id, parent_id, model):
-        # An animated WebP plays in every browser's <img> and needs no video codec.
-        from genlab.io import to_pil
+        # An animated WebP plays in every browser's <img> and needs no video codec; its
+        # parameters ride in XMP (WebP has no PNG text chunk), as genlab.io.read_params reads.
+        from genlab.io import params_xmp, to_pil
 
         pils = [to_pil(f) for f in frames]
         fps = int(params.get("fps") or 8)
@@ -402,6 +403,7 @@ class JobRunner:
                 duration=1000 // fps,
                 loop=0,
                 lossless=True,
+                xmp=params_xmp(params),
             )
             return self.history.add_file(
                 path, params, kind="video", run_id=run_id, parent_id=parent_id, model=model

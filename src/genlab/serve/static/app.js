@@ -655,6 +655,8 @@ async function renderOutcome(outcome, runNode) {
   const problems = outcome.problems || [];
   const node = answer || bubble("assistant", "");
   node.classList.add("final");
+  const text = node.firstChild;  // "Best image 3361e1a5a58e scores …": the image is right below
+  if (text && text.nodeType === Node.TEXT_NODE) text.textContent = text.textContent.replace(best, "(below)");
   node.append(el("div", { class: "answer" }, imageCard(item),
     el("div", {},
       scoreNode,
