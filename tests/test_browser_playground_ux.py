@@ -441,3 +441,28 @@ def test_image_files_open_full_size_from_history(desktop, server):
     assert href.endswith(".png")
     r = desktop.request.get(server.url + href)
     assert r.ok and Image.open(io.BytesIO(r.body())).size == (32, 32)
+
+
+def test_compare_with_nothing_to_compare_says_so_and_links_back(browser, server):
+    page = open_page(browser, server, PHONE)
+    failed = []
+    page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
+    page.click("a.navlink:text('Compare')")
+    page.wait_for_function("() => document.querySelector('#msg').textContent")
+    assert page.text_content("#msg").startswith("Nothing to compare yet")
+    assert page.locator("#pair").is_hidden() and page.locator("button[data-w='tie']").is_hidden()
+    page.wait_for_selector("#no-ratings", state="visible")
+    assert page.locator("#ratings").is_hidden()
+    assert overflow(page) <= 0
+    if AXE.exists():
+        page.add_script_tag(path=str(AXE))
+        serious = page.evaluate(
+            "async () => (await axe.run(document)).violations"
+            ".filter(v => ['serious', 'critical'].includes(v.impact)).map(v => v.id)"
+        )
+        assert serious == []
+    page.click("a:text('← playground')")
+    page.wait_for_selector("#model option[value='world-tiny']", state="attached")
+    assert failed == [], f"requests that failed: {failed}"
+    assert not page.errors
+    page.context.close()
