@@ -128,6 +128,9 @@ def test_no_tab_scrolls_sideways_from_360_px_to_desktop(browser, server):
             box = page.locator("#agent-input").bounding_box()
             panel = page.locator("#view-agent").bounding_box()
             assert box["width"] >= 0.95 * panel["width"]
+        page.click("a.navlink:text('API')")  # the API reference fits too
+        page.wait_for_selector("section.op")
+        assert overflow(page) <= 0, f"/docs at {viewport['width']} px scrolls sideways"
         assert not page.errors
         page.context.close()
 

@@ -271,7 +271,7 @@ async function load(){
   for (const id of ["pair", "tie-row"]) $(id).hidden = !pair;
   $("prompt").textContent = pair ? "“" + pair.prompt + "”" : "";
   $("msg").textContent = pair ? "" : "Nothing to compare yet: generate the same prompt with two "
-    + "different models in the playground, then come back." + (body.detail ? " (" + body.detail + ")" : "");
+    + "different models in the playground (or run `genlab eval` on two models), then come back.";
   if (pair) { $("img-a").src = pair.url_a; $("img-b").src = pair.url_b; }
 }
 async function ratings(){
