@@ -250,12 +250,15 @@ def test_a_running_generation_can_be_cancelled_and_the_header_status_is_pushed(d
     )
 
 
-def test_the_agents_answer_shows_its_pick_and_the_chat_survives_a_reload(phone):
+def test_the_agents_answer_shows_its_pick_and_the_chat_survives_reloads(phone):
     page = phone
     page.click(".tab[data-tab='agent']")
     page.fill("#agent-rounds", "1")
     page.fill("#agent-input", "a red circle")
     page.click("#agent-send")
+    page.wait_for_selector(".bubble.tool")
+    page.reload()  # mid-run: the page picks the run up again and follows it to its end
+    page.click(".tab[data-tab='agent']")
     answer = page.locator(".bubble.final .answer")
     answer.wait_for(timeout=120_000)
     pick = answer.locator(".result").get_attribute("data-image-id")

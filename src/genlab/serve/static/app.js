@@ -484,6 +484,7 @@ form.addEventListener("submit", async (event) => {
   const prompt = $("#prompt");
   if (!prompt.value.trim()) { setFieldError(prompt, "Write what to draw."); prompt.focus(); return; }
   if (!checkLength(prompt) || !checkLength($("#negative_prompt"))) return;
+  await checkPrompt();  // the unknown-word warning is up by the time the job is queued
   await runJob("/api/generate", readForm(), {
     button: $("#generate-btn"), cancel: $("#generate-cancel"), progress: $("#progress"),
     warnings: $("#progress-warnings"), results: $("#results"), error: $("#form-error"), names: {},
@@ -734,12 +735,16 @@ async function showRun(runId) {
     return false;
   }
   chatState.lastAssistant = null;
-  for (const step of run.steps || []) renderStep(step.data || step);
-  if (run.status === "running") {
-    bubble("system", "This run was still going when the page was loaded; its images appear in the history as they are made.");
-  } else {
-    await renderOutcome(run.result && Object.keys(run.result).length ? run.result : null);
+  let shown = 0;
+  for (;;) {  // a run still going (the page was reloaded mid-run) is followed until it ends
+    for (const step of (run.steps || []).slice(shown)) renderStep(step.data || step);
+    shown = (run.steps || []).length;
+    if (run.status !== "running") break;
+    await new Promise((r) => setTimeout(r, 1000));
+    try { run = await api(`/api/runs/${runId}`); } catch { break; }
   }
+  if (run.status !== "running") await renderOutcome(run.result && Object.keys(run.result).length ? run.result : null);
+  loadGallery();
   return true;
 }
 
