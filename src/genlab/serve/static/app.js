@@ -349,7 +349,7 @@ function imageCard(item, { inGallery = false } = {}) {
     item.agent_pick ? el("span", { class: "pick", text: "agent’s pick" }) : null);
   if (item.agent_pick) node.classList.add("winner");
   if (inGallery) {
-    const bits = [`seed ${item.seed ?? "—"}`];
+    const bits = [p.source === "upload" ? "uploaded" : `seed ${item.seed ?? "—"}`];
     if (p.num_inference_steps && !["vae", "gan"].includes(modelKind(item.model))) bits.push(`${p.num_inference_steps} steps`);
     if (p.guidance_scale != null) bits.push(`cfg ${p.guidance_scale}`);
     if (p.sampler) bits.push(p.sampler);
