@@ -35,6 +35,9 @@ MODEL_TASKS = {
     "vq-ar": ("generate", "agent"),
     "vae": ("generate",),  # class-conditional (digits): the agent's requests are scenes
     "gan": ("generate",),
+    "diffusers": ("generate", "edit", "agent"),  # models.toml entries: general models
+    "openai": ("generate", "edit", "agent"),
+    "stability": ("generate", "edit", "agent"),
     None: ("generate", "edit", "agent"),
 }
 MODEL_CONTROLS = {
@@ -43,6 +46,9 @@ MODEL_CONTROLS = {
     "vq-ar": ("negative_prompt", "guidance_scale"),  # one step per token, no sampler
     "vae": (),  # one decoder pass
     "gan": (),
+    "diffusers": ("negative_prompt", "num_inference_steps", "guidance_scale"),
+    "openai": (),  # a hosted model takes the prompt (and seed, size) only
+    "stability": ("negative_prompt",),
     None: ("negative_prompt", "num_inference_steps", "guidance_scale"),
 }
 
