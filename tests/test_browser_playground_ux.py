@@ -279,6 +279,10 @@ def test_the_agents_answer_shows_its_pick_and_the_chat_survives_reloads(phone):
     assert page.locator(".bubble.final .answer .result").get_attribute("data-image-id") == pick
     page.click("#agent-new")
     assert page.locator(".bubble.user").count() == 0
+    page.click("#agent-runs summary")  # the earlier runs, from the server's history
+    page.locator("#agent-runs-list button", has_text="a red circle").first.click()
+    page.wait_for_selector(".bubble.final .answer .result")
+    assert page.locator(".bubble.user").first.text_content() == "a red circle"
 
 
 def touch_stroke(page, points):

@@ -145,6 +145,9 @@ def test_the_agents_answer_names_its_pick_and_history_marks_it(client):
     items = client.get("/api/history", params={"per_page": 50}).json()["items"]
     picked = [i["image_id"] for i in items if i["agent_pick"]]
     assert picked == [outcome["best_image_id"]]
+    runs = client.get("/api/history", params={"view": "runs", "kind": "agent"}).json()["items"]
+    assert [r["id"] for r in runs] == [done["run_id"]]  # the jobs' runs are left out
+    assert client.get("/api/history", params={"view": "runs", "kind": "x"}).status_code == 422
 
 
 def test_a_video_file_carries_its_parameters_too(client, tmp_path):

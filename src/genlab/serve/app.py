@@ -352,10 +352,13 @@ def _add_routes(api: FastAPI, server: Server) -> None:
         per_page: int = Query(24, ge=1, le=200),
         q: str | None = Query(None, max_length=200, description="Search the prompts."),
         view: str = Query("images", pattern="^(images|runs)$"),
+        kind: str | None = Query(
+            None, pattern="^(generate|edit|agent)$", description="Runs of one kind."
+        ),
     ):
         """Past generations, newest first: images (with their parameters) or runs."""
         if view == "runs":
-            listing = await asyncio.to_thread(history.list_runs, page, per_page, q or None)
+            listing = await asyncio.to_thread(history.list_runs, page, per_page, q or None, kind)
             return listing.to_dict()
         listing = await asyncio.to_thread(history.list_images, page, per_page, q or None)
         out = listing.to_dict()

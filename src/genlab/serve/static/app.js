@@ -764,11 +764,11 @@ $("#agent-new").addEventListener("click", () => {
 async function loadAgentRuns() {
   let listing;
   try {
-    listing = await api("/api/history?view=runs&per_page=50");
+    listing = await api("/api/history?view=runs&kind=agent&per_page=10");
   } catch {
     return;
   }
-  const runs = listing.items.filter((r) => r.kind === "agent").slice(0, 10);
+  const runs = listing.items;
   $("#agent-runs").classList.toggle("hidden", !runs.length);
   $("#agent-runs-list").replaceChildren(...runs.map((r) => el("li", {},
     el("button", { type: "button", onclick: async () => {
