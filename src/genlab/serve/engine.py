@@ -27,6 +27,30 @@ MAX_SEED = 2**31 - 1
 MAX_IMAGE_SIDE = 1024  # uploads and masks larger than this are refused
 BUILTIN_DIFFUSION_KINDS = ("text2image", "text2video")
 GENERATIVE_KINDS = (*BUILTIN_DIFFUSION_KINDS, "vae", "gan", "vq-ar")  # pipelines taking a prompt
+# What each kind of model can do in the playground's tabs, and which request fields it reads;
+# None is a model whose kind the server cannot read (diffusers, hosted APIs: general models).
+MODEL_TASKS = {
+    "text2image": ("generate", "edit", "agent"),
+    "text2video": ("generate",),  # its edit() refuses; the agent draws images
+    "vq-ar": ("generate", "agent"),
+    "vae": ("generate",),  # class-conditional (digits): the agent's requests are scenes
+    "gan": ("generate",),
+    "diffusers": ("generate", "edit", "agent"),  # models.toml entries: general models
+    "openai": ("generate", "edit", "agent"),
+    "stability": ("generate", "edit", "agent"),
+    None: ("generate", "edit", "agent"),
+}
+MODEL_CONTROLS = {
+    "text2image": ("negative_prompt", "num_inference_steps", "guidance_scale", "sampler"),
+    "text2video": ("negative_prompt", "num_inference_steps", "guidance_scale", "sampler"),
+    "vq-ar": ("negative_prompt", "guidance_scale"),  # one step per token, no sampler
+    "vae": (),  # one decoder pass
+    "gan": (),
+    "diffusers": ("negative_prompt", "num_inference_steps", "guidance_scale"),
+    "openai": (),  # a hosted model takes the prompt (and seed, size) only
+    "stability": ("negative_prompt",),
+    None: ("negative_prompt", "num_inference_steps", "guidance_scale"),
+}
 
 
 @dataclass
@@ -45,6 +69,8 @@ class ModelEntry:
             "kind": self.kind,
             "image_size": size,
             "video": self.kind == "text2video",
+            "tasks": list(MODEL_TASKS.get(self.kind, ("generate",))),
+            "controls": list(MODEL_CONTROLS.get(self.kind, MODEL_CONTROLS[None])),
             "layout": "layout_planner" in self.config,  # two-stage: plan_layout applies
             # the planner's temperature when a request gives none (null: no planner)
             "layout_temperature": (
@@ -378,8 +404,9 @@ class JobRunner:
         return [describe_record(r) for r in records]
 
     def _store_video(self, frames, params, run_id, parent_id, model):
-        # An animated WebP plays in every browser's <img> and needs no video codec.
-        from genlab.io import to_pil
+        # An animated WebP plays in every browser's <img> and needs no video codec; its
+        # parameters ride in XMP (WebP has no PNG text chunk), as genlab.io.read_params reads.
+        from genlab.io import params_xmp, to_pil
 
         pils = [to_pil(f) for f in frames]
         fps = int(params.get("fps") or 8)
@@ -393,6 +420,7 @@ class JobRunner:
                 duration=1000 // fps,
                 loop=0,
                 lossless=True,
+                xmp=params_xmp(params),
             )
             return self.history.add_file(
                 path, params, kind="video", run_id=run_id, parent_id=parent_id, model=model
@@ -403,7 +431,7 @@ def describe_record(record) -> dict[str, Any]:
     """What a client sees of a stored image: its id, where to fetch it, how it was made."""
     return {
         "image_id": record.id,
-        "url": f"/api/images/{record.id}",
+        "url": f"/api/images/{record.id}{Path(record.path).suffix.lower()}",
         "kind": record.kind,
         "prompt": record.prompt,
         "seed": record.seed,
