@@ -51,6 +51,12 @@ def test_the_prompt_check_names_the_words_a_world_model_cannot_read(client):
     assert {"cozy", "cabin", "snow"} <= set(body["unknown_words"])
     fine = client.post("/api/prompt/check", json={"prompt": "a red circle", "model": "tiny"}).json()
     assert fine["unknown_words"] == [] and fine["understood"] == "a red circle"
+    assert fine["unsupported"] == []
+    white = client.post("/api/prompt/check", json={"prompt": "a white square"}).json()
+    assert white["unsupported"] == [
+        "white is not a color of this world; it knows red, orange, yellow, green, cyan, blue, "
+        "purple, pink"
+    ]
     bad = client.post("/api/prompt/check", json={"prompt": "x", "model": "nope"})
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "model"]
 

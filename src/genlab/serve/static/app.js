@@ -190,7 +190,9 @@ function watchPrompt(input, note, modelSelect) {
     }
     if (input.value.trim() !== prompt || modelSelect.value !== model) return;  // stale answer
     const unknown = check.unknown_words || [];
-    note.classList.toggle("warn", unknown.length > 0);
+    const lacking = check.unsupported || [];
+    note.classList.toggle("warn", unknown.length + lacking.length > 0);
+    if (check.checked && lacking.length) { note.textContent = lacking.join("; ") + "."; return; }
     if (!check.checked || !unknown.length) { note.textContent = ""; return; }
     const words = unknown.slice(0, 10).map((w) => `“${w}”`).join(", ") + (unknown.length > 10 ? " …" : "");
     note.textContent = check.understood
