@@ -297,6 +297,21 @@ def unknown_words(pipe, prompt: str) -> list[str]:
     return [w for w in split_words(prompt) if tokenizer.index.get(w, UNK_ID) == UNK_ID]
 
 
+def filler_words() -> set[str]:
+    """Words of the prompt maker's lead-ins ("can you show me", "I'd like", ...) and "please":
+    words that ask for nothing in the picture."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "outsider_prompts_make", Path(__file__).with_name("outsider_prompts_make.py")
+    )
+    make = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make)
+    from genlab.text.tokenizer import split_words
+
+    return {w for lead in make.LEAD_INS for w in split_words(lead)} | {"please"}
+
+
 def generate_and_judge(pipe, items, base_seed: int, batch: int, cache: Path, log=print) -> list:
     """One image per prompt (prompt i with seed base_seed + i), judged; results are appended to
     `cache` (JSON lines) as they come, and prompts already there are not drawn again. Each
@@ -372,13 +387,15 @@ def _judge_one(pipe, item, index, image, meta, parse_image, said) -> dict:
 
 
 def failure_grid(rows, pictures: Path, path: Path, n: int = 24, columns: int = 4) -> int:
-    """A PNG of the first `n` failures: each picture (read from `pictures`/NNN.png) 4x enlarged
+    """A PNG of the first `n` failures, taken from the categories in turn: each picture (read from `pictures`/NNN.png) 4x enlarged
     with its prompt, what the judge found wrong and what was detected."""
     import textwrap
 
     from PIL import Image, ImageDraw
 
-    failed = [r for r in rows if not r["passed"]][:n]
+    # the first failures of each category in turn, so every category shows
+    by_category = [[r for r in rows if not r["passed"] and r["category"] == c] for c in CATEGORIES]
+    failed = [r for group in itertools.zip_longest(*by_category) for r in group if r][:n]
     if not failed:
         return 0
     images = [Image.open(pictures / f"{r['index']:03d}.png").convert("RGB") for r in failed]
@@ -425,11 +442,16 @@ def print_table(model: str, seed: int, rows: list[dict], log=print) -> dict:
         f"accuracy on them {sum(r['passed'] for r in unk) / max(1, len(unk)):.3f}, on the rest "
         f"{sum(r['passed'] for r in rows if not r['unknown_words']) / max(1, len(rows) - len(unk)):.3f}")  # fmt: skip
     log("  unknown words: " + ", ".join(f"{w} {n}" for w, n in words.most_common()))
+    content = [r for r in rows if set(r["unknown_words"]) - filler_words()]
+    log(f"  of them, with an unknown word that names a color, shape, count, size, position, "
+        f"relation or background (not a lead-in or 'please'): {len(content)}/{len(rows)}, "
+        f"accuracy {sum(r['passed'] for r in content) / max(1, len(content)):.3f}")  # fmt: skip
     noted = sum(1 for r in rows if r["notes"] or r["warnings"])
     log(f"prompts whose result carried a warning or an unknown-word note: {noted}")
     summary["reasons"] = dict(reasons)
     summary["unknown_word_prompts"] = len(unk)
     summary["unknown_words"] = dict(words)
+    summary["unknown_content_word_prompts"] = len(content)
     summary["noted_prompts"] = noted
     return summary
 
