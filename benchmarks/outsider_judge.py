@@ -446,6 +446,12 @@ def print_table(model: str, seed: int, rows: list[dict], log=print) -> dict:
     log(f"  of them, with an unknown word that names a color, shape, count, size, position, "
         f"relation or background (not a lead-in or 'please'): {len(content)}/{len(rows)}, "
         f"accuracy {sum(r['passed'] for r in content) / max(1, len(content)):.3f}")  # fmt: skip
+    by_unknown = {}
+    for label, lo, hi in (("0", 0, 0), ("1", 1, 1), ("2", 2, 2), ("3+", 3, 10**6)):
+        rs = [r for r in rows if lo <= len(r["unknown_words"]) <= hi]
+        by_unknown[label] = {"n": len(rs), "passed": sum(r["passed"] for r in rs)}
+    log("  accuracy by the number of unknown words in the prompt: " + ", ".join(
+        f"{k}: {v['passed']}/{v['n']}" for k, v in by_unknown.items()))  # fmt: skip
     noted = sum(1 for r in rows if r["notes"] or r["warnings"])
     log(f"prompts whose result carried a warning or an unknown-word note: {noted}")
     summary["reasons"] = dict(reasons)
@@ -453,6 +459,7 @@ def print_table(model: str, seed: int, rows: list[dict], log=print) -> dict:
     summary["unknown_words"] = dict(words)
     summary["unknown_content_word_prompts"] = len(content)
     summary["noted_prompts"] = noted
+    summary["by_unknown_word_count"] = by_unknown
     return summary
 
 
