@@ -287,6 +287,14 @@ def test_varied_captions_count_alike_objects_without_ambiguity():
         ),
         ("a single orange pyramid", "an orange triangle"),
         ("DRAW A RED CIRCLE ON TOP OF A BLUE SQUARE", "a red circle above a blue square"),
+        ("three golden yellow diamond shapes", "three yellow diamonds"),
+        ("three violet square tiles", "three purple squares"),
+        ("an orange five-pointed star", "an orange star"),
+        ("a triangular shape", "a triangle"),
+        ("two green star-shaped objects", "two green stars"),
+        ("a round red thing next to a cube", "a red circle next to a square"),
+        ("a yellow circle travelling leftward", "a yellow circle moving left"),
+        ("a blue box moving from left to right across the screen", "a blue square moving right"),
     ],
 )
 def test_prompts_as_people_write_them_are_read_fully(prompt, canonical):

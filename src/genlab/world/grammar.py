@@ -35,6 +35,7 @@ from genlab.world.lexicon import (
     READ_SIZE_WORDS,
     RELATION_WORDS,
     SHADE_WORDS,
+    SHAPE_ADJECTIVES,
     SHAPE_WORDS,
     SIDE_RELATIONS,
     SIZE_WORDS,
@@ -469,6 +470,11 @@ def _build_lexicon() -> dict[tuple[str, ...], tuple[str, object]]:
     add("other", "other", None)
     for w in ("background", "backdrop"):
         add(w, "background", None)
+    for shape, names in SHAPE_ADJECTIVES.items():
+        for w in names:
+            add(w, "shape adjective", shape)
+        for singular, _ in words.shapes[shape]:
+            add(f"{singular} shaped", "shape adjective", shape)
     # What this world does not have, named in a warning rather than dropped.
     for w in FOREIGN_COLORS:
         add(w, "foreign color", w)
@@ -549,8 +555,8 @@ def parse_prompt(text: str) -> PromptParse:
 
     def flush() -> None:
         """Attributes without a noun ("a red one", "something big") still name an object."""
-        if pending.get("color") or pending.get("size") or pending.get("foreign"):
-            add_object(None, False)
+        if any(pending.get(k) for k in ("color", "size", "foreign", "shape")):
+            add_object(pending.get("shape"), False)
         pending.clear()
 
     for k, (kind, value, words) in enumerate(tokens):
@@ -567,8 +573,13 @@ def parse_prompt(text: str) -> PromptParse:
             pending[kind] = value
         elif kind == "the":
             pending["definite"] = True
+        elif kind == "shape" and _same_noun(tokens, k):
+            pending["shape"] = value[0]  # "star shapes", "square tiles": one noun, two words
         elif kind == "shape":
-            add_object(*value)
+            shape, plural = value
+            add_object(shape if shape is not None else pending.get("shape"), plural)
+        elif kind == "shape adjective":  # "a triangular shape", "a round red thing"
+            pending["shape"] = value
         elif kind == "foreign shape":
             unsupported.append(("shape", value[0]))
             add_object(None, value[1])  # counted and colored as asked, its shape left open
@@ -631,6 +642,15 @@ def parse_prompt(text: str) -> PromptParse:
     request = SceneRequest(tuple(objects), tuple(relations), background)
     canonical = canonical_caption(request) if objects or background else ""
     return PromptParse(request, unknown, canonical, unsupported)
+
+
+def _same_noun(tokens, k: int) -> bool:
+    """Whether the shape noun at k and the next word name one object: "star shapes", "diamond
+    object", "square tiles" (a generic noun, or a noun of the same shape, right after it)."""
+    if k + 1 >= len(tokens) or tokens[k + 1][0] != "shape":
+        return False
+    shape, following = tokens[k][1][0], tokens[k + 1][1][0]
+    return shape is not None and following in (None, shape)
 
 
 def _beside_side(cell, relations, last) -> bool:

@@ -186,7 +186,17 @@ READ_SHAPE_WORDS: dict[str, list[tuple[str, str]]] = {
     "square": [("cube", "cubes"), ("tile", "tiles")],
     "triangle": [("wedge", "wedges")],
     "diamond": [("rhomb", "rhombs"), ("gem", "gems")],
-    "star": [("asterisk", "asterisks")],
+    "star": [("asterisk", "asterisks"), ("five pointed star", "five pointed stars"),
+             ("5 pointed star", "5 pointed stars"), ("pointed star", "pointed stars")],
+}
+# Adjectives that say the shape: "a triangular shape", "a round red thing" ("star shaped" and
+# the like are made from every shape noun).
+SHAPE_ADJECTIVES: dict[str, list[str]] = {
+    "circle": ["round", "circular", "spherical"],
+    "square": ["squared", "squarish", "boxy", "cubic"],
+    "triangle": ["triangular", "three sided", "3 sided"],
+    "diamond": ["rhombic", "diamond like"],
+    "star": ["starry", "star like", "five pointed", "5 pointed"],
 }
 READ_COLOR_WORDS: dict[str, list[str]] = {
     "red": ["ruby", "cherry", "reddish"],
