@@ -20,10 +20,16 @@ from genlab.diffusion import (
     classifier_free_guidance,
     sample,
 )
+from genlab.diffusion.samplers import takes_eta
 from genlab.errors import CheckpointError, InvalidArgument, check_choice
 from genlab.io import load_checkpoint, load_image, to_pil, to_tensor
 from genlab.nn.utils import run_with_compile_fallback
-from genlab.pipelines.base import GenerationResult, check_generation_args
+from genlab.pipelines.base import (
+    GenerationResult,
+    check_generation_args,
+    diffusers_call,
+    move_modules,
+)
 from genlab.pipelines.registry import register_pipeline
 
 KIND = "text2image"
@@ -166,6 +172,12 @@ class Text2ImagePipeline:
     def device(self) -> torch.device:
         return next(self.denoiser.parameters()).device
 
+    def to(self, device: str | torch.device) -> Text2ImagePipeline:
+        """Move every model of the pipeline to `device` (as diffusers' `pipe.to`); returns self.
+        Starting noise is drawn on the CPU, so a seed gives the same images on every device."""
+        move_modules(self, torch.device(device))
+        return self
+
     @property
     def max_prompt_tokens(self) -> int:
         return int(self.text_encoder.config.max_length)
@@ -240,6 +252,7 @@ class Text2ImagePipeline:
         """Why compilation failed and the pipeline went back to eager (None if it did not)."""
         return getattr(self.denoiser, "compile_error", None)
 
+    @diffusers_call
     @torch.inference_mode()
     def __call__(
         self,
@@ -280,6 +293,7 @@ class Text2ImagePipeline:
             layout=layout, layout_temperature=layout_temperature,
         )  # fmt: skip
 
+    @diffusers_call
     @torch.inference_mode()
     def edit(
         self,
@@ -580,7 +594,7 @@ class Text2ImagePipeline:
                 "model": self.name,
                 **{k: v for k, v in extra.items() if k in ("height", "width", "num_frames")},
             }
-            if eta is not None:
+            if eta is not None and takes_eta(sampler):  # other samplers ignore it
                 meta["eta"] = eta
             meta.update({k: v for k, v in extra.items() if k not in meta})
             if truncated[i]:
