@@ -186,6 +186,28 @@ def save_image(path: str | os.PathLike, image, params: Mapping[str, Any] | None 
     return path
 
 
+def fit_image(image: Image.Image, width: int, height: int) -> Image.Image:
+    """`image` at width×height without distortion: cropped (centred) to that aspect, then scaled;
+    nearest neighbour when both sides scale by the same whole factor, up or down (the built-in
+    world's flat shapes stay crisp, and a whole-factor upscale scales back exactly), else Lanczos."""
+    w, h = image.size
+    if (w, h) == (width, height):
+        return image
+    if w * height != h * width:  # crop the longer side to the target's aspect
+        if w * height > h * width:
+            cw, ch = round(h * width / height), h
+        else:
+            cw, ch = w, round(w * height / width)
+        left, top = (w - cw) // 2, (h - ch) // 2
+        image = image.crop((left, top, left + cw, top + ch))
+        w, h = image.size
+    up, down = width // w if width >= w else 0, w // width if w >= width else 0
+    whole = (up and up * w == width and up * h == height) or (
+        down and down * width == w and down * height == h
+    )
+    return image.resize((width, height), Image.NEAREST if whole else Image.LANCZOS)
+
+
 def load_image(path: str | os.PathLike, *, name: str = "image") -> Image.Image:
     """Open an image file as RGB, with a clear error if it is missing or unreadable."""
     path = _existing_file(path, name)

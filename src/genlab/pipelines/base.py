@@ -98,6 +98,15 @@ def check_generation_args(
         raise InvalidArgument("num_images", "an integer ≥ 1", num_images)
 
 
+def aspect_size(native: int, multiple: int, width: int, height: int) -> tuple[int, int]:
+    """(height, width) at which a model of `native` square size draws the aspect width:height:
+    the shorter side `native`, the longer one the nearest multiple of `multiple` (as SDXL-style
+    aspect buckets keep the pixel count near the trained one)."""
+    short, ratio = native, max(width, height) / min(width, height)
+    long = max(multiple, round(short * ratio / multiple) * multiple)
+    return (short, long) if width >= height else (long, short)
+
+
 def check_output_type(output_type) -> None:
     if output_type not in OUTPUT_TYPES:
         raise InvalidArgument("output_type", "one of " + ", ".join(OUTPUT_TYPES), output_type)

@@ -605,11 +605,17 @@ class Text2ImagePipeline:
     def _latent_factor(self) -> int:
         return 1 if self.autoencoder is None else int(self.autoencoder.downsample_factor)
 
-    def _check_size(self, H, W) -> None:
+    @property
+    def size_multiple(self) -> int:
+        """Heights and widths this pipeline draws are multiples of this (its denoiser's
+        downsampling or patch size, times the autoencoder's factor for a latent model)."""
         f = getattr(self.denoiser, "downsample_factor", None) or getattr(
             self.denoiser.config, "patch_size", 1
         )
-        f *= self._latent_factor()
+        return int(f) * self._latent_factor()
+
+    def _check_size(self, H, W) -> None:
+        f = self.size_multiple
         for name, v in (("height", H), ("width", W)):
             if isinstance(v, bool) or not isinstance(v, int) or v < f or v % f or v > 1024:
                 raise InvalidArgument(name, f"a multiple of {f} between {f} and 1024", v)
