@@ -185,6 +185,13 @@ def _write(result, paths: list[Path]) -> list[Path]:
     return written
 
 
+def _report_prompt_warnings(result) -> None:
+    """What the world grammar could not read or the world cannot draw, one line each, once."""
+    seen = dict.fromkeys(w for meta in result.metadata for w in meta.get("warnings", ()))
+    for warning in seen:
+        print(f"genlab: warning: {warning}", file=sys.stderr)
+
+
 def _run_quietly_reporting_truncation(fn):
     """Call fn(); a PromptTruncated warning becomes one 'genlab: warning:' line on stderr."""
     from genlab.pipelines.text2image import PromptTruncated
@@ -308,6 +315,7 @@ def run_generate(args) -> int:
     if Path(args.model).is_file():  # a checkpoint file: its path lets --from-png load it again
         for meta in result.metadata:
             meta["checkpoint"] = str(Path(args.model).resolve())
+    _report_prompt_warnings(result)
     for path in _write(result, paths):
         print(path)
     return 0
@@ -344,6 +352,7 @@ def run_edit(args) -> int:
         meta["source_image"] = str(args.image)
         if args.mask:
             meta["mask"] = str(args.mask)
+    _report_prompt_warnings(result)
     for path in _write(result, paths):
         print(path)
     return 0

@@ -294,6 +294,7 @@ def _add_routes(api: FastAPI, server: Server) -> None:
         params = body.model_dump()
         params["model"] = catalog.resolve(body.model)
         catalog.check_sampler(params["model"], body.sampler)
+        catalog.check_prompt(params["model"], body.prompt)
         catalog.check_frames(params["model"], body.num_frames)
         catalog.check_plan_layout(params["model"], body.plan_layout, body.layout_temperature)
         params["keyframe_model"] = catalog.check_keyframe(params["model"], body.keyframe_model)
@@ -314,6 +315,7 @@ def _add_routes(api: FastAPI, server: Server) -> None:
         """Queue an edit of a stored image: inpaint under a mask, or img2img with a strength."""
         params = body.model_dump()
         params["model"] = catalog.resolve(body.model)
+        catalog.check_prompt(params["model"], body.prompt)
         catalog.check_plan_layout(params["model"], body.plan_layout, body.layout_temperature)
         params["seed"] = body.seed if body.seed is not None else new_seed()
         record = _image_record(history, body.image_id)

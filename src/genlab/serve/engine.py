@@ -168,6 +168,17 @@ class ModelCatalog:
                 "plan_layout", f"null or false: model {name!r} has no layout planner", plan_layout
             )
 
+    def check_prompt(self, name: str, prompt: str) -> None:
+        """A model of the built-in world refuses here, with a 422, a prompt it cannot draw
+        (empty, too long, no word it knows) rather than failing the job in the worker."""
+        from genlab.pipelines.text2image import read_world_prompt, speaks_world
+
+        entry = self.entries[name]
+        vocab = entry.config.get("text_encoder", {}).get("vocab")
+        world = isinstance(vocab, list) and speaks_world(vocab)
+        if entry.kind in ("text2image", "text2video") and world:
+            read_world_prompt(prompt)
+
     def check_keyframe(self, name: str, keyframe: str | None) -> str | None:
         """The image model that draws a video's first frame: only for a text-to-video `name`,
         only a text-to-image model; its resolved name (None when not asked)."""
@@ -441,11 +452,16 @@ def _output_params(job: Job, metadata: list[dict[str, Any]], i: int) -> dict[str
 
 
 def _prompt_warnings(pipe, *prompts: str | None) -> list[str]:
-    """Say which words a pipeline's text encoder will drop (for pipelines that can tell)."""
+    """Say which words a pipeline's text encoder will drop (for pipelines that can tell), and,
+    for a model of the world, what of the prompt its grammar cannot read or the world lacks."""
+    out = []
+    read = getattr(pipe, "read_prompts", None)
+    if read is not None and prompts and prompts[0]:
+        readings = read([prompts[0]])
+        out += readings[0].warnings() if readings else []
     truncated_words = getattr(pipe, "truncated_words", None)
     if truncated_words is None:
-        return []
-    out = []
+        return out
     for prompt in prompts:
         dropped = truncated_words(prompt) if prompt else []
         if dropped:

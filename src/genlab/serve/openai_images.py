@@ -130,6 +130,7 @@ def add_openai_routes(api: FastAPI, server) -> None:
             params = _params(
                 body.prompt, model, body.n, size, quality=body.quality, style=body.style
             )
+            catalog.check_prompt(model, body.prompt)  # a world model refuses what it cannot read
             return await _run(server, "generate", params, body.response_format, request)
 
         return await _answer(run)
@@ -161,6 +162,7 @@ def add_openai_routes(api: FastAPI, server) -> None:
                     "mask",
                 )  # fmt: skip
             model = _model(fields.model)
+            catalog.check_prompt(model, fields.prompt)
             size = parse_size(fields.size, image.size)
             source = await _source(server, model, image, size, "openai-edit")
             params = _params(fields.prompt, model, fields.n, size, quality=fields.quality)
@@ -354,13 +356,18 @@ async def _run(server, kind: str, params: dict[str, Any], response_format, reque
     data = []
     base = str(request.base_url).rstrip("/")
     for result in job.results:
+        # The prompt as the model read it (a world model's canonical caption), and what it
+        # could not read or draw ("white is not a color of this world; ...").
+        stored = result.get("params", {})
+        read = {"revised_prompt": stored.get("read_as", params["prompt"])}
+        if stored.get("warnings"):
+            read["warnings"] = stored["warnings"]
         if response_format == "url":
-            data.append({"url": f"{base}{result['url']}", "revised_prompt": params["prompt"]})
+            data.append({"url": f"{base}{result['url']}", **read})
             continue
         record = server.history.get_image(result["image_id"])
         raw = await asyncio.to_thread(_read_bytes, record.path)
-        b64 = base64.b64encode(raw).decode()
-        data.append({"b64_json": b64, "revised_prompt": params["prompt"]})
+        data.append({"b64_json": base64.b64encode(raw).decode(), **read})
     return {"created": int(time.time()), "data": data}
 
 
