@@ -145,6 +145,27 @@ class OpenAIServer(_Server):
 
     path = "/chat/completions"
 
+    def __init__(self, policy, *, rejects: str | None = None, style: str = "openai", **kwargs):
+        """`rejects`: a parameter this server refuses with a 400, as OpenAI refuses max_tokens
+        for its reasoning models (style "openai": `error.param` names it) or as an older
+        compatible server refuses max_completion_tokens (style "vllm": only the message does)."""
+        super().__init__(policy, **kwargs)
+        self.rejects, self.style = rejects, style
+
+    def handle(self, path, headers, body):
+        if self.rejects and self.rejects in body:
+            if self.style == "openai":
+                message = (
+                    f"Unsupported parameter: '{self.rejects}' is not supported with this model."
+                )
+                error = {"message": message, "type": "invalid_request_error",
+                         "param": self.rejects, "code": "unsupported_parameter"}  # fmt: skip
+            else:
+                message = f"Unrecognized request argument supplied: {self.rejects}"
+                error = {"message": message, "type": "BadRequestError", "param": None, "code": 400}
+            return 400, {"error": error}, {}
+        return super().handle(path, headers, body)
+
     @staticmethod
     def key_of(headers):
         auth = headers.get("Authorization") or ""

@@ -168,3 +168,51 @@ def test_step_limit_bounds_a_model_that_never_stops():
     assert sum(s.type == "assistant" for s in steps) == 3
     assert loop.stop_reason == "step limit (3 model turns) reached"
     assert steps[-1].type == "final"
+
+
+@pytest.mark.parametrize(
+    ("model", "rejects", "style", "sent"),
+    [
+        # a reasoning model is asked with the current name at once
+        ("o3-mini", "max_tokens", "openai", ["max_completion_tokens", "max_completion_tokens"]),
+        # a model that needs it on a server whose name for it the backend did not know: OpenAI's
+        # 400 names the parameter; the retry and every later call use the other name
+        (
+            "gpt-4.1",
+            "max_tokens",
+            "openai",
+            ["max_tokens", "max_completion_tokens"] + ["max_completion_tokens"],
+        ),
+        # an older compatible server that knows only max_tokens
+        (
+            "o1",
+            "max_completion_tokens",
+            "vllm",
+            ["max_completion_tokens", "max_tokens", "max_tokens"],
+        ),
+    ],
+)
+def test_the_answer_limit_is_sent_under_the_name_the_server_takes(model, rejects, style, sent):
+    def policy(results, body):
+        if not results:
+            return Turn("", [("mix", {"first": "red", "second": "blue"})])
+        return Turn("done")
+
+    with SERVERS["openai"](policy, rejects=rejects, style=style) as server:
+        b = OpenAIBackend(model, api_key="test-key", base_url=server.url + "/v1", max_tokens=77)
+        loop = AgentLoop(b, tools())
+        list(loop.run("mix red and blue"))
+    assert loop.final_text == "done"
+    names = [
+        next(p for p in ("max_completion_tokens", "max_tokens") if p in r) for r in server.requests
+    ]
+    assert names == sent
+    assert all(r[n] == 77 for r, n in zip(server.requests, names))
+
+
+def test_a_400_about_something_else_is_not_retried():
+    with SERVERS["openai"](lambda r, b: Turn("hi"), rejects="tools", style="openai") as server:
+        b = OpenAIBackend("gpt-4.1", api_key="test-key", base_url=server.url + "/v1", max_retries=0)
+        loop = AgentLoop(b, tools())
+        list(loop.run("hi"))
+    assert len(server.requests) == 1 and "HTTP 400" in loop.error

@@ -197,3 +197,44 @@ def test_compile_is_refused_for_models_without_a_denoiser(tmp_path, capsys):
     )  # fmt: skip
     assert code == 2 and err.startswith("genlab: error: --compile") and "diffusion" in err
     assert not list(tmp_path.iterdir())
+
+
+def test_from_png_regenerates_the_same_pixels_from_either_chunk(tmp_path, capsys, model):
+    from PIL import PngImagePlugin
+
+    first = tmp_path / "first.png"
+    code, _, _ = run(
+        capsys, "generate", "a red circle", "--model", model, "--seed", "11", "--steps", "3",
+        "--sampler", "ddim", "--negative", "blue", "--out", str(first), "--device", "cpu",
+    )  # fmt: skip
+    assert code == 0
+    again = tmp_path / "again.png"
+    code, _, err = run(capsys, "generate", "--from-png", str(first), "--out", str(again))
+    assert code == 0, err
+    assert np.array_equal(np.asarray(Image.open(first)), np.asarray(Image.open(again)))
+    assert read_params(again) == read_params(first)
+    # the same image with only the A1111 chunk (as an image browser that rewrites it keeps it)
+    with Image.open(first) as im:
+        infotext, pixels = im.text["parameters"], im.convert("RGB")
+    info = PngImagePlugin.PngInfo()
+    info.add_text("parameters", infotext)
+    a1111 = tmp_path / "a1111.png"
+    pixels.save(a1111, pnginfo=info)
+    third = tmp_path / "third.png"
+    code, _, err = run(capsys, "generate", "--from-png", str(a1111), "--out", str(third))
+    assert code == 0, err
+    assert np.array_equal(np.asarray(Image.open(first)), np.asarray(Image.open(third)))
+    # an option given as well wins
+    fourth = tmp_path / "fourth.png"
+    code, _, _ = run(
+        capsys, "generate", "--from-png", str(first), "--seed", "12", "--out", str(fourth)
+    )
+    assert code == 0 and read_params(fourth)["seed"] == 12
+
+
+def test_from_png_without_parameters_is_one_line_exit_2(tmp_path, capsys):
+    Image.new("RGB", (8, 8)).save(tmp_path / "bare.png")
+    code, _, err = run(capsys, "generate", "--from-png", str(tmp_path / "bare.png"))
+    assert code == 2 and "--from-png" in err and len(err.strip().splitlines()) == 1
+    code, _, err = run(capsys, "generate")
+    assert code == 2 and "prompt" in err

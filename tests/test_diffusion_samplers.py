@@ -215,7 +215,6 @@ def test_denoiser_receives_float_timesteps_of_the_batch_size():
         ({"sampler": "plms"}, "sampler"),
         ({"spacing": "random"}, "spacing"),
         ({"prediction_type": "score"}, "prediction_type"),
-        ({"sampler": "euler", "eta": 0.5}, "eta"),
         ({"sampler": "ddim", "eta": -1.0}, "eta"),
         ({"sampler": "ddim", "eta": float("nan")}, "eta"),
         ({"x_T": torch.zeros(2, 3)}, "x_T"),
@@ -228,6 +227,32 @@ def test_bad_sampling_arguments_name_the_argument(kwargs, name):
     with pytest.raises(InvalidArgument) as err:
         sample(exact_denoiser(schedule, "epsilon"), (4, 3), **args)
     assert err.value.name == name
+
+
+@pytest.mark.parametrize("sampler", ["euler", "heun", "dpmpp_2m", "ddpm"])
+def test_samplers_without_eta_ignore_it_as_diffusers_does(sampler):
+    schedule = NoiseSchedule.create("linear")
+    args = {"schedule": schedule, "num_inference_steps": 4, "sampler": sampler}
+    denoise = exact_denoiser(schedule, "epsilon")
+    plain = sample(denoise, (4, 3), generator=0, **args)
+    assert torch.equal(sample(denoise, (4, 3), generator=0, eta=0.5, **args), plain)
+
+
+def test_a_four_argument_callback_gets_each_timestep_and_may_replace_x():
+    schedule = NoiseSchedule.create("linear")
+    seen = []
+
+    def callback(step, total, x, t):
+        seen.append((step, total, int(t)))
+        return torch.zeros_like(x) if step == total else None
+
+    out = sample(
+        exact_denoiser(schedule, "epsilon"), (4, 3), schedule=schedule, num_inference_steps=3,
+        sampler="ddim", generator=0, callback=callback,
+    )  # fmt: skip
+    timesteps = schedule.timesteps(3, "trailing").tolist()
+    assert seen == [(i + 1, 3, int(t)) for i, t in enumerate(timesteps)]
+    assert torch.equal(out, torch.zeros(4, 3))
 
 
 def test_unknown_sampler_error_lists_the_valid_ones():

@@ -391,37 +391,7 @@ def test_img2img_edit_with_strength_and_bad_edit_requests(client):
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "strength"
 
 
-# --------------------------------------------------------------------------- OpenAI clients
-
-
-def test_openai_client_generates_b64_images_at_the_requested_size(server):
-    from openai import OpenAI
-
-    client = OpenAI(base_url=server.url + "/v1", api_key=TOKEN, max_retries=0)
-    response = client.images.generate(
-        prompt="a pink diamond", n=2, size="256x256", response_format="b64_json"
-    )
-    assert len(response.data) == 2
-    for item in response.data:
-        image = Image.open(io.BytesIO(base64.b64decode(item.b64_json)))
-        assert image.size == (256, 256)
-    urls = client.images.generate(prompt="a pink diamond", response_format="url").data
-    fetched = httpx.get(urls[0].url, headers=AUTH)
-    assert fetched.status_code == 200 and fetched.headers["content-type"] == "image/png"
-
-
-def test_openai_client_sees_errors_in_openai_form(server):
-    import openai
-
-    bad_key = openai.OpenAI(base_url=server.url + "/v1", api_key="wrong", max_retries=0)
-    with pytest.raises(openai.AuthenticationError):
-        bad_key.images.generate(prompt="a pink diamond")
-    client = openai.OpenAI(base_url=server.url + "/v1", api_key=TOKEN, max_retries=0)
-    with pytest.raises(openai.UnprocessableEntityError) as err:
-        client.images.generate(prompt="a pink diamond", n=50)
-    assert err.value.body["param"] == "n"
-    with pytest.raises(openai.UnprocessableEntityError):
-        client.images.generate(prompt="a pink diamond", size="5000x5000")
+# OpenAI clients: tests/test_openai_images_api.py
 
 
 # --------------------------------------------------------------------------- agent

@@ -5,6 +5,7 @@ their generation parameters in a PNG text chunk, and atomic writes so nothing is
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import tempfile
@@ -21,6 +22,7 @@ from genlab.errors import CheckpointError, GenlabError, InvalidArgument
 CONFIG_KEY = "genlab_config"
 FORMAT_VERSION = 1
 PARAMS_KEY = "genlab"  # PNG text chunk holding the generation parameters as JSON
+INFOTEXT_KEY = "parameters"  # PNG text chunk A1111-style readers read (genlab.infotext)
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
@@ -158,18 +160,52 @@ def to_tensor(image: Image.Image | np.ndarray) -> torch.Tensor:
     return torch.from_numpy(arr.copy()).permute(2, 0, 1).float() / 127.5 - 1.0
 
 
-def save_image(path: str | os.PathLike, image, params: Mapping[str, Any] | None = None) -> Path:
-    """Save an image as PNG, atomically, with `params` (prompt, seed, ...) as JSON in a text chunk."""
-    path = Path(path)
-    if path.suffix.lower() != ".png":
-        raise InvalidArgument("out", "a path ending in .png", str(path))
+def png_bytes(image, params: Mapping[str, Any] | None = None) -> bytes:
+    """An image as PNG bytes carrying `params` twice: as JSON in the `genlab` text chunk (exact,
+    typed) and as AUTOMATIC1111 infotext in the `parameters` chunk (what A1111-style readers show).
+    The one encoder of every PNG genlab writes, so a file and an API's base64 are the same bytes."""
+    from genlab.infotext import format_infotext
+
     pil = to_pil(image)
     info = PngImagePlugin.PngInfo()
     if params is not None:
         info.add_text(PARAMS_KEY, json.dumps(dict(params), sort_keys=True, default=str))
-    with atomic_path(path) as tmp:
-        pil.save(tmp, format="PNG", pnginfo=info)
+        info.add_text(INFOTEXT_KEY, format_infotext(params, pil.size))
+    buf = io.BytesIO()
+    pil.save(buf, format="PNG", pnginfo=info)
+    return buf.getvalue()
+
+
+def save_image(path: str | os.PathLike, image, params: Mapping[str, Any] | None = None) -> Path:
+    """Save an image as PNG, atomically, with `params` (prompt, seed, ...) in its text chunks
+    (`png_bytes`)."""
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise InvalidArgument("out", "a path ending in .png", str(path))
+    atomic_write_bytes(path, png_bytes(image, params))
     return path
+
+
+def fit_image(image: Image.Image, width: int, height: int) -> Image.Image:
+    """`image` at width×height without distortion: cropped (centred) to that aspect, then scaled;
+    nearest neighbour when both sides scale by the same whole factor, up or down (the built-in
+    world's flat shapes stay crisp, and a whole-factor upscale scales back exactly), else Lanczos."""
+    w, h = image.size
+    if (w, h) == (width, height):
+        return image
+    if w * height != h * width:  # crop the longer side to the target's aspect
+        if w * height > h * width:
+            cw, ch = round(h * width / height), h
+        else:
+            cw, ch = w, round(w * height / width)
+        left, top = (w - cw) // 2, (h - ch) // 2
+        image = image.crop((left, top, left + cw, top + ch))
+        w, h = image.size
+    up, down = width // w if width >= w else 0, w // width if w >= width else 0
+    whole = (up and up * w == width and up * h == height) or (
+        down and down * width == w and down * height == h
+    )
+    return image.resize((width, height), Image.NEAREST if whole else Image.LANCZOS)
 
 
 def load_image(path: str | os.PathLike, *, name: str = "image") -> Image.Image:
@@ -198,21 +234,32 @@ def params_xmp(params: Mapping[str, Any]) -> bytes:
 
 
 def read_params(path: str | os.PathLike) -> dict[str, Any] | None:
-    """Generation parameters stored by `save_image` (PNG) or `params_xmp` (XMP, e.g. a WebP
-    video), or None if there are none."""
+    """Generation parameters stored in an image: genlab's JSON chunk (PNG), its XMP packet
+    (`params_xmp`, e.g. a WebP video), else an A1111 `parameters` infotext (genlab's or another
+    tool's) parsed; None if there are none."""
     import re
     from xml.sax.saxutils import unescape
 
     path = _existing_file(path, "image")
-    with Image.open(path) as im:
-        text = getattr(im, "text", {}).get(PARAMS_KEY)
-        xmp = im.info.get("xmp") or b""
-    if not text and xmp:
+    try:
+        with Image.open(path) as im:
+            chunks = dict(getattr(im, "text", {}) or {})
+            xmp = im.info.get("xmp") or b""
+    except Exception as e:  # PIL raises many types for broken files
+        raise GenlabError(f"image: cannot read {path} ({type(e).__name__}: {e})") from None
+    if chunks.get(PARAMS_KEY):
+        return json.loads(chunks[PARAMS_KEY])
+    if xmp:
         if isinstance(xmp, bytes):
             xmp = xmp.decode("utf-8", "replace")
         found = re.search(rf"<genlab:{PARAMS_KEY}>(.*?)</genlab:{PARAMS_KEY}>", xmp, re.S)
-        text = unescape(found.group(1)) if found else None
-    return json.loads(text) if text else None
+        if found:
+            return json.loads(unescape(found.group(1)))
+    if chunks.get(INFOTEXT_KEY):
+        from genlab.infotext import parse_infotext
+
+        return parse_infotext(chunks[INFOTEXT_KEY])
+    return None
 
 
 def image_grid(images, ncols: int | None = None, pad: int = 2, scale: int = 1) -> Image.Image:

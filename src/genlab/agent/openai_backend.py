@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Any
 
 from genlab.agent.anthropic_backend import api_errors
@@ -15,6 +16,10 @@ from genlab.errors import GenlabError
 
 DEFAULT_MODEL = "gpt-4o-mini"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+# The chat-completions parameter bounding the answer: OpenAI's current name, which its reasoning
+# models (o1, o3, gpt-5) require, and the older one that many compatible servers still expect.
+TOKEN_LIMIT_PARAMS = ("max_completion_tokens", "max_tokens")
+_REASONING = re.compile(r"^(o\d|gpt-5)")  # OpenAI model names that refuse max_tokens
 
 
 class OpenAIBackend:
@@ -45,6 +50,11 @@ class OpenAIBackend:
                 )
             api_key = "unused"  # local servers (Ollama, llama.cpp) ignore it; the SDK wants one
         self.max_tokens = max_tokens
+        # OpenAI's API takes the current name for every model and its reasoning models take no
+        # other; another server is first asked with the older name, which it most likely knows.
+        # A 400 naming the parameter switches to the other name (chat).
+        current = self.base_url.rstrip("/") == DEFAULT_BASE_URL or _REASONING.match(self.model)
+        self.token_limit_param = TOKEN_LIMIT_PARAMS[0 if current else 1]
         self._sdk = openai
         self.client = openai.OpenAI(
             api_key=api_key, base_url=self.base_url, max_retries=max_retries, timeout=timeout
@@ -59,13 +69,10 @@ class OpenAIBackend:
     def complete(
         self, system: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
     ) -> AssistantTurn:
-        with api_errors(self):
-            response = self.client.chat.completions.create(
-                model=self.model,
-                max_tokens=self.max_tokens,
-                messages=to_openai_messages(system, messages),
-                tools=[{"type": "function", "function": t} for t in tools],
-            )
+        response = self.chat(
+            messages=to_openai_messages(system, messages),
+            tools=[{"type": "function", "function": t} for t in tools],
+        )
         if not response.choices:
             raise GenlabError(f"openai backend: {self.base_url} returned no choices")
         message = response.choices[0].message
@@ -77,6 +84,36 @@ class OpenAIBackend:
                 args = c.function.arguments  # kept raw: the loop answers with an error result
             calls.append(ToolCall(c.id, c.function.name, args))
         return AssistantTurn(message.content or "", calls)
+
+    def chat(self, **kwargs):
+        """One chat-completions call with the answer bounded by `max_tokens`, under the name the
+        server takes (TOKEN_LIMIT_PARAMS): a 400 that names the one sent is retried once with the
+        other, which is then kept for the backend's later calls."""
+        with api_errors(self):
+            try:
+                return self._create(self.token_limit_param, kwargs)
+            except self._sdk.BadRequestError as e:
+                if not _names_parameter(e, self.token_limit_param):
+                    raise
+                other = next(p for p in TOKEN_LIMIT_PARAMS if p != self.token_limit_param)
+                response = self._create(other, kwargs)
+                self.token_limit_param = other
+                return response
+
+    def _create(self, token_param: str, kwargs: dict[str, Any]):
+        return self.client.chat.completions.create(
+            model=self.model, **{token_param: self.max_tokens}, **kwargs
+        )
+
+
+def _names_parameter(error, name: str) -> bool:
+    """Whether a 400 refuses the parameter `name` (OpenAI says so in `error.param`; compatible
+    servers in the message, e.g. "Unrecognized request argument supplied: max_completion_tokens")."""
+    body = getattr(error, "body", None)
+    err = body.get("error", body) if isinstance(body, dict) else None
+    if isinstance(err, dict) and err.get("param") == name:
+        return True
+    return name in str(getattr(error, "message", "") or error)
 
 
 def to_openai_messages(system: str, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:

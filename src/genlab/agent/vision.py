@@ -52,12 +52,9 @@ def openai_ask(backend, system: str, text: str, image_png: bytes | None = None) 
     if image_png is not None:
         url = "data:image/png;base64," + base64.b64encode(image_png).decode()
         content.append({"type": "image_url", "image_url": {"url": url}})
-    with api_errors(backend):
-        response = backend.client.chat.completions.create(
-            model=backend.model,
-            max_tokens=backend.max_tokens,
-            messages=[{"role": "system", "content": system}, {"role": "user", "content": content}],
-        )
+    response = backend.chat(
+        messages=[{"role": "system", "content": system}, {"role": "user", "content": content}]
+    )
     if not response.choices:
         raise GenlabError(f"openai backend: {backend.base_url} returned no choices")
     return response.choices[0].message.content or ""

@@ -31,8 +31,11 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescript
     """Shows each option's default and keeps descriptions' line breaks."""
 
     def _get_help_string(self, action):
-        # "(default: None)" and "(default: False)" say nothing: the help text says what happens.
-        if action.default is None or action.default is False:
+        # "(default: None)", "(default: False)" and "(default: [])" say nothing, nor does a
+        # flag's "(default: True)" (--no-compose): the help text says what happens.
+        if action.default is None or action.default is False or action.nargs == 0:
+            return action.help
+        if isinstance(action.default, list | tuple) and not action.default:
             return action.help
         return super()._get_help_string(action)
 

@@ -20,7 +20,15 @@ def register(subparsers) -> None:
         help="generate images from a text prompt",
         description="Generate images from a prompt and write them as PNGs with their parameters.",
     )
-    gen.add_argument("prompt", help="what to draw, e.g. 'a red circle above a blue square'")
+    gen.add_argument(
+        "prompt", nargs="?", help="what to draw, e.g. 'a red circle above a blue square'"
+    )
+    gen.add_argument(
+        "--from-png",
+        metavar="IMAGE",
+        help="regenerate IMAGE from the parameters it carries (genlab's chunk, or an A1111 "
+        "'parameters' infotext); options given as well override them",
+    )
     _common_options(gen)
     gen.add_argument("--height", help="image height in pixels (default: the model's size)")
     gen.add_argument("--width", help="image width in pixels (default: the model's size)")
@@ -77,8 +85,9 @@ def _common_options(p) -> None:
     p.add_argument("--n", default="1", help="number of images")
     p.add_argument(
         "--model",
-        default=DEFAULT_IMAGE_MODEL,
-        help="bundled model name, checkpoint path or configured model (see genlab models)",
+        default=None,
+        help="bundled model name, checkpoint path or configured model (see genlab models; "
+        f"default: {DEFAULT_IMAGE_MODEL})",
     )
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     p.add_argument(
@@ -230,7 +239,52 @@ def layout_kwargs(pipe, args) -> dict:
     return {"layout_temperature": temperature}
 
 
+# the options --from-png fills from a PNG's parameters when they are not given
+_FROM_PNG_OPTIONS = {
+    "prompt": "prompt",
+    "negative_prompt": "negative",
+    "num_inference_steps": "steps",
+    "guidance_scale": "guidance",
+    "sampler": "sampler",
+    "seed": "seed",
+    "model": "model",
+    "height": "height",
+    "width": "width",
+    "layout_temperature": "layout_temperature",
+}
+
+
+def apply_png_params(args) -> None:
+    """Fill the options of `genlab generate --from-png IMAGE` that were not given from the
+    parameters IMAGE carries (genlab.io.read_params: genlab's JSON chunk, else A1111 infotext)."""
+    from genlab.io import read_params
+
+    params = read_params(args.from_png)
+    if not params or not params.get("prompt"):
+        raise InvalidArgument(
+            "--from-png", "a PNG with generation parameters (genlab or A1111)", args.from_png
+        )
+    if params.get("edit"):
+        raise InvalidArgument(
+            "--from-png", "an image made by generate (this one is an edit: use genlab edit)",
+            args.from_png,
+        )  # fmt: skip
+    for key, option in _FROM_PNG_OPTIONS.items():
+        if getattr(args, option) is None and params.get(key) is not None:
+            setattr(args, option, params[key])
+    checkpoint = params.get("checkpoint")  # a model loaded from a file: that file, if still there
+    if checkpoint and Path(checkpoint).is_file() and args.model == params.get("model"):
+        args.model = checkpoint
+    if params.get("plan_layout") is False and args.layout_temperature is None:
+        args.no_layout = True
+
+
 def run_generate(args) -> int:
+    if args.from_png:
+        apply_png_params(args)
+    if args.prompt is None:
+        raise InvalidArgument("prompt", "a prompt, or --from-png IMAGE", None)
+    args.model = args.model or DEFAULT_IMAGE_MODEL
     _check_prompt(args.prompt)
     kwargs = _generation_kwargs(args)
     for name in ("height", "width"):
@@ -258,6 +312,9 @@ def run_generate(args) -> int:
             f"genlab: warning: --compile failed, drew eagerly ({pipe.compile_error})",
             file=sys.stderr,
         )
+    if Path(args.model).is_file():  # a checkpoint file: its path lets --from-png load it again
+        for meta in result.metadata:
+            meta["checkpoint"] = str(Path(args.model).resolve())
     _report_prompt_warnings(result)
     for path in _write(result, paths):
         print(path)
@@ -267,6 +324,7 @@ def run_generate(args) -> int:
 def run_edit(args) -> int:
     from genlab.io import load_image
 
+    args.model = args.model or DEFAULT_IMAGE_MODEL
     _check_prompt(args.prompt)
     kwargs = _generation_kwargs(args)
     strength = _float("--strength", args.strength, "a number in (0, 1]")

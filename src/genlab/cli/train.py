@@ -90,6 +90,14 @@ def register(subparsers) -> None:
         help="world-t2i recipes: the scene mix to render, plain, balanced (their default) or "
         "focus (counting, relations and binding, for fine-tuning; see docs/training.md)",
     )
+    p.add_argument(
+        "--data",
+        metavar="SHARDS_OR_FOLDER",
+        help="text-to-image recipes: train on your own data instead of world scenes, the shards "
+        "of genlab data prepare (or any WebDataset .tar shards) or a folder of images with "
+        "captions (name.txt beside name.png, or metadata.jsonl); images are cropped to squares "
+        "and scaled to the recipe's size (see docs/data.md)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar (logs only)")
     p.add_argument("--json", action="store_true", help="print the run summary as JSON")
     p.set_defaults(func=run)
@@ -116,6 +124,9 @@ def run(args) -> int:
             )
         if args.scenes not in SCENE_MIXES:
             raise InvalidArgument("--scenes", "one of " + ", ".join(SCENE_MIXES), args.scenes)
+    if args.data is not None and "data" not in recipe.takes:
+        takers = [n for n, r in list_recipes().items() if "data" in r.takes]
+        raise InvalidArgument("--data", "only with the recipes " + ", ".join(takers), args.data)
     if args.steps is not None and args.steps < 1:
         raise InvalidArgument("--steps", "an integer ≥ 1", args.steps)
     if args.batch_size is not None and args.batch_size < 1:
@@ -149,6 +160,7 @@ def run(args) -> int:
         compile=args.compile,
         lr=args.lr,
         scenes=args.scenes,
+        data=args.data,
         progress=not args.no_progress,
         started=process_start(),  # --time-budget covers the whole command
     )

@@ -85,7 +85,13 @@ class CurationConfig:
     min_size: int | None = 8  # shorter side in pixels
     max_aspect: float | None = 2.0  # longer side / shorter side
     dedup: bool = True
-    dedup_threshold: int = 4  # max Hamming distance between 64-bit perceptual hashes
+    # Near duplicates: a HASHES name and the largest Hamming distance that counts as a copy.
+    # Chosen by benchmarks/dedup_hashes.py on 1000 world scenes and copies of 200 of them
+    # (results in benchmarks/results/dedup_hashes.json): a 64-bit pHash merges distinct small
+    # scenes at any threshold (128 of 1000 at 0, 323 at 4); 256 bits at 4 merge 2 and find every
+    # exact copy and most 2× upscales (see docs/data.md).
+    dedup_hash: str = "phash16"
+    dedup_threshold: int = 4
     clean_captions: bool = True
     min_caption_words: int = 1
     max_caption_words: int = 64
@@ -103,10 +109,11 @@ class CurationConfig:
                 raise InvalidArgument(name, "an integer ≥ 1 or None", v)
         if self.max_aspect is not None and not self.max_aspect >= 1:
             raise InvalidArgument("max_aspect", "a ratio ≥ 1 or None", self.max_aspect)
-        t = self.dedup_threshold
-        if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t <= 64:
+        check_choice("dedup_hash", self.dedup_hash, HASHES)
+        t, bits = self.dedup_threshold, HASH_BITS[self.dedup_hash]
+        if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t <= bits:
             raise InvalidArgument(
-                "dedup_threshold", "a Hamming distance in [0, 64]", self.dedup_threshold
+                "dedup_threshold", f"a Hamming distance in [0, {bits}]", self.dedup_threshold
             )
         if not 0 <= self.min_caption_words <= self.max_caption_words:
             raise InvalidArgument(
@@ -127,7 +134,7 @@ class _Result:
     png: bytes = b""
     width: int = 0
     height: int = 0
-    phash: int = 0
+    hash: int = 0  # the perceptual hash (config.dedup_hash)
     caption: str | None = None
     caption_source: str = "original"  # "original", "cleaned" or "recaptioned"
     meta: dict = field(default_factory=dict)
@@ -135,7 +142,6 @@ class _Result:
 
 def _process(job) -> _Result:
     """Worker: decode, size and aspect filters, resize, hash, clean and (re)caption one sample."""
-    import imagehash
     from PIL import Image
 
     index, sample, config, captioner = job
@@ -178,8 +184,59 @@ def _process(job) -> _Result:
     buf = io.BytesIO()
     image.save(buf, format="PNG")
     out.png, (out.width, out.height), out.caption = buf.getvalue(), image.size, caption
-    out.phash = int(str(imagehash.phash(image)), 16)  # 64-bit DCT hash (8×8 low frequencies)
+    if config.dedup:
+        out.hash = HASHES[config.dedup_hash](image)
     return out
+
+
+def _bits(h) -> int:
+    """An imagehash.ImageHash as an int (its bits, row-major)."""
+    return int.from_bytes(np.packbits(np.asarray(h.hash, bool).ravel()).tobytes(), "big")
+
+
+def _per_channel(fn, image, **kw) -> int:
+    """`fn` (an imagehash function) on R, G and B, concatenated: a luminance hash alone cannot
+    tell a red circle from a green one in the same place (equal structure, same signs)."""
+    out = 0
+    for channel in image.convert("RGB").split():
+        h = fn(channel, **kw)
+        out = (out << h.hash.size) | _bits(h)
+    return out
+
+
+def _phash(image, size=8):
+    import imagehash
+
+    return _bits(imagehash.phash(image, hash_size=size))
+
+
+def _phash_rgb(image, size=8):
+    import imagehash
+
+    return _per_channel(imagehash.phash, image, hash_size=size)
+
+
+def _dhash_rgb(image, size=8):
+    import imagehash
+
+    return _per_channel(imagehash.dhash, image, hash_size=size)
+
+
+# name -> function(PIL image) -> int (imagehash on the image); benchmarks/dedup_hashes.py
+# measures them
+HASHES: dict[str, Callable] = {
+    "phash": _phash,  # 64-bit DCT hash of the luminance (pHash, Zauner 2010)
+    "phash16": lambda im: _phash(im, 16),  # 256 bits
+    "phash-rgb": _phash_rgb,  # 3 × 64 bits
+    "phash16-rgb": lambda im: _phash_rgb(im, 16),  # 3 × 256 bits
+    "dhash-rgb": _dhash_rgb,  # 3 × 64 bits of horizontal gradients
+}
+HASH_BITS = {"phash": 64, "phash16": 256, "phash-rgb": 192, "phash16-rgb": 768, "dhash-rgb": 192}
+
+
+def hash_distance(a: int, b: int) -> int:
+    """Hamming distance of two hashes."""
+    return (a ^ b).bit_count()
 
 
 def _popcount64(x: np.ndarray) -> np.ndarray:
@@ -192,17 +249,21 @@ def _popcount64(x: np.ndarray) -> np.ndarray:
 
 class NearDuplicateFilter:
     """Keeps the first of every group of images whose perceptual hashes differ in at most
-    `threshold` bits (pHash, Zauner 2010); `is_new(hash)` remembers the hashes it accepts."""
+    `threshold` bits (pHash, Zauner 2010); `is_new(hash)` remembers the hashes it accepts.
+    Hashes of `bits` bits are held as rows of 64-bit words, compared all at once."""
 
-    def __init__(self, threshold: int):
-        self.threshold = threshold
-        self.kept = np.zeros(1024, np.uint64)
+    def __init__(self, threshold: int, bits: int = 64):
+        self.threshold, self.words = threshold, -(-bits // 64)
+        self.kept = np.zeros((1024, self.words), np.uint64)
         self.n = 0
 
-    def is_new(self, phash: int) -> bool:
-        h = np.uint64(phash)
-        if self.n and _popcount64(self.kept[: self.n] ^ h).min() <= self.threshold:
-            return False
+    def is_new(self, hash_value: int) -> bool:
+        raw = hash_value.to_bytes(self.words * 8, "big")
+        h = np.frombuffer(raw, dtype=">u8").astype(np.uint64)  # (words,)
+        if self.n:
+            distances = _popcount64(self.kept[: self.n] ^ h).sum(axis=1)
+            if distances.min() <= self.threshold:
+                return False
         if self.n == len(self.kept):
             self.kept = np.concatenate([self.kept, np.zeros_like(self.kept)])
         self.kept[self.n] = h
@@ -336,7 +397,9 @@ def prepare(
     t0 = time.monotonic()
     removed = Counter({r: 0 for r in REASONS})
     captions_changed = Counter({"cleaned": 0, "recaptioned": 0})
-    dedup = NearDuplicateFilter(config.dedup_threshold) if config.dedup else None
+    dedup = None
+    if config.dedup:
+        dedup = NearDuplicateFilter(config.dedup_threshold, HASH_BITS[config.dedup_hash])
     stats = _Stats()
     pending: list[_Result] = []
     total = len(src) if hasattr(src, "__len__") else None
@@ -369,7 +432,7 @@ def prepare(
             if r.reason is not None:
                 removed[r.reason] += 1
                 continue
-            if dedup is not None and not dedup.is_new(r.phash):
+            if dedup is not None and not dedup.is_new(r.hash):
                 removed["near duplicate"] += 1
                 continue
             if r.caption_source != "original":

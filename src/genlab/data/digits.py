@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from genlab.errors import InvalidArgument, check_choice
+from genlab.errors import GenlabError, InvalidArgument, check_choice
 
 SPLITS = ("train", "test", "all")
 TEST_EVERY = 5  # every 5th digit (by index) is in the test split: 360 test, 1,437 train
@@ -34,7 +34,12 @@ def _raw_digits() -> tuple[np.ndarray, np.ndarray]:
         if csv.is_file():
             table = np.loadtxt(csv, delimiter=",", dtype=np.float32)  # (N, 65): pixels, label
             return table[:, :-1].reshape(-1, 8, 8), table[:, -1].astype(np.int64)
-    from sklearn.datasets import load_digits
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError:
+        raise GenlabError(
+            "digits: the digits data ships with scikit-learn: pip install 'genlab[digits]'"
+        ) from None
 
     bunch = load_digits()
     return bunch.images.astype(np.float32), bunch.target.astype(np.int64)

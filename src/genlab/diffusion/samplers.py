@@ -11,6 +11,7 @@ convert back. The last step always lands on clean data: ᾱ = 1, σ = 0.
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
 from typing import ClassVar
@@ -233,16 +234,19 @@ SAMPLERS: dict[str, type[Sampler]] = {
 def make_sampler(
     sampler: str, schedule: NoiseSchedule, timesteps: torch.Tensor, eta: float | None = None
 ) -> Sampler:
-    """The named sampler over `timesteps`, with eta checked (only ddim and euler_a take one)."""
+    """The named sampler over `timesteps`, with eta checked (only ddim and euler_a take one;
+    the others ignore it, as diffusers' pipelines pass eta only to schedulers that take it)."""
     cls = SAMPLERS[check_choice("sampler", sampler, SAMPLERS)]
     if eta is not None:
-        if cls.default_eta is None:
-            takes = ", ".join(n for n, c in SAMPLERS.items() if c.default_eta is not None)
-            raise InvalidArgument(
-                "eta", f"None for sampler {sampler!r} (only {takes} take eta)", eta
-            )
         check_range("eta", eta, 0)
+        if not takes_eta(sampler):
+            eta = None
     return cls(schedule, timesteps, eta)
+
+
+def takes_eta(sampler: str) -> bool:
+    """Whether the named sampler uses eta (its stochasticity)."""
+    return SAMPLERS[sampler].default_eta is not None
 
 
 def _generator(generator) -> torch.Generator | None:
@@ -290,7 +294,8 @@ def sample(
     mask, known: inpainting — where mask is 1 the sampler generates, where 0 it keeps `known`,
         re-imposed after every step noised to the current level.
     clip_sample: clamp x̂_0 to [-c, c] at every step (ε̂ is recomputed to match).
-    callback: called as callback(step, total, x) after each step.
+    callback: called as callback(step, total, x) after each step, or as callback(step, total,
+        x, t) (t: that step's timestep) if it takes four arguments; a tensor it returns replaces x.
     """
     objective = Objective(schedule, prediction_type)
     generator = _generator(generator)
@@ -333,6 +338,7 @@ def sample(
         return x0, eps
 
     n = len(stepper)
+    wants_timestep = callback is not None and _takes_four_args(callback)
     steps = range(n)
     if progress:
         from tqdm.auto import tqdm
@@ -344,8 +350,20 @@ def sample(
             t_next = int(timesteps[i + 1]) if i + 1 < n else None
             x = impose_known(x, known, mask, noise, schedule, t_next)
         if callback is not None:
-            callback(i + 1, n, x)
+            args = (i + 1, n, x, timesteps[i]) if wants_timestep else (i + 1, n, x)
+            replaced = callback(*args)
+            if isinstance(replaced, torch.Tensor):
+                x = replaced
     return x
+
+
+def _takes_four_args(fn) -> bool:
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 4 or any(p.kind == p.VAR_POSITIONAL for p in params)
 
 
 def _infer_device(*tensors) -> torch.device:

@@ -17,7 +17,12 @@ from genlab.models.ar_transformer import ARTransformer, check_sampling_args
 from genlab.models.gan import GAN
 from genlab.models.vae import VAE
 from genlab.models.vqvae import VQVAE
-from genlab.pipelines.base import GenerationResult, check_generation_args
+from genlab.pipelines.base import (
+    GenerationResult,
+    check_generation_args,
+    diffusers_call,
+    move_modules,
+)
 from genlab.pipelines.registry import register_pipeline
 from genlab.text.tokenizer import UNK_ID, Tokenizer, split_words
 
@@ -103,8 +108,15 @@ class ClassicPipeline:
     def __init__(self, name: str, image_size: int, device: str | torch.device = "cpu"):
         self.name, self.image_size, self.device = name, image_size, torch.device(device)
 
+    def to(self, device: str | torch.device) -> ClassicPipeline:
+        """Move the pipeline's models to `device` (as diffusers' `pipe.to`); returns self."""
+        self.device = torch.device(device)
+        move_modules(self, self.device)
+        return self
+
     # subclasses: prepare(prompts, negative, options) -> state; generate(state, seeds) -> (B,C,S,S)
 
+    @diffusers_call
     def __call__(
         self,
         prompt: str | list[str],
@@ -131,7 +143,8 @@ class ClassicPipeline:
                     f"{self.image_size} (this model makes {self.image_size}×{self.image_size})",
                     value,
                 )
-        prompts = [prompt] * num_images if isinstance(prompt, str) else list(prompt)
+        prompts = [prompt] if isinstance(prompt, str) else list(prompt)
+        prompts = [p for p in prompts for _ in range(num_images)]  # num_images per prompt
         if not prompts:
             raise InvalidArgument("prompt", "a prompt or a non-empty list of prompts", prompt)
         if seed is None:

@@ -13,10 +13,11 @@ import random
 from pathlib import Path
 from typing import Any
 
+import torch
 from PIL import Image
 
 from genlab.errors import GenlabError, InvalidArgument
-from genlab.pipelines.base import GenerationResult, check_generation_args
+from genlab.pipelines.base import GenerationResult, check_generation_args, diffusers_call
 from genlab.pipelines.registry import register_resolver
 
 # genlab sampler name -> diffusers scheduler class (and the config overrides that make it so).
@@ -213,9 +214,16 @@ class DiffusersPipeline:
         gens = [torch.Generator("cpu").manual_seed(seed + i) for i in range(n)]
         return seed, gens
 
+    def to(self, device: str) -> DiffusersPipeline:
+        """Move the diffusers pipeline to `device`; returns self."""
+        self.device = _auto_device(str(device))
+        self.pipe.to(self.device)
+        return self
+
+    @diffusers_call
     def __call__(
         self,
-        prompt: str,
+        prompt: str | list[str],
         negative_prompt: str | None = None,
         num_inference_steps: int = 30,
         guidance_scale: float | None = None,
@@ -226,7 +234,13 @@ class DiffusersPipeline:
         width: int | None = None,
         num_frames: int | None = None,
         callback=None,
+        eta: float | None = None,
     ) -> GenerationResult:
+        """Images of each prompt (a list: num_images each, image i from seed + i); `eta` goes to
+        the diffusers pipeline, whose scheduler uses it or not."""
+        prompts = [prompt] if isinstance(prompt, str) else list(prompt)
+        if not prompts or not all(isinstance(p, str) for p in prompts):
+            raise InvalidArgument("prompt", "a string or a non-empty list of strings", prompt)
         check_generation_args(
             num_inference_steps=num_inference_steps,
             guidance_scale=guidance_scale,
@@ -234,10 +248,10 @@ class DiffusersPipeline:
             num_images=num_images,
         )
         self._check_size(height, width)
-        kwargs: dict[str, Any] = {
-            "prompt": [prompt] * num_images,
-            "num_inference_steps": num_inference_steps,
-        }
+        expanded = [p for p in prompts for _ in range(num_images)]
+        kwargs: dict[str, Any] = {"prompt": expanded, "num_inference_steps": num_inference_steps}
+        if eta is not None and "eta" in self._call_params:
+            kwargs["eta"] = eta
         if negative_prompt:
             if "negative_prompt" not in self._call_params:
                 raise InvalidArgument(
@@ -245,7 +259,7 @@ class DiffusersPipeline:
                     f"not supported by {type(self.pipe).__name__}; leave it empty",
                     negative_prompt,
                 )
-            kwargs["negative_prompt"] = [negative_prompt] * num_images
+            kwargs["negative_prompt"] = [negative_prompt] * len(expanded)
         if guidance_scale is not None:
             kwargs["guidance_scale"] = float(guidance_scale)
         if height is not None:
@@ -263,15 +277,16 @@ class DiffusersPipeline:
         if callback is not None and "callback_on_step_end" in self._call_params:
 
             def on_step_end(pipe, step, timestep, tensors):
-                callback(step + 1, num_inference_steps)
+                replaced = callback(step + 1, num_inference_steps, tensors.get("latents"), timestep)
+                if isinstance(replaced, torch.Tensor):
+                    tensors = dict(tensors, latents=replaced)
                 return tensors
 
             kwargs["callback_on_step_end"] = on_step_end
         sampler_name = self._set_sampler(self.pipe, sampler)
-        seed, kwargs["generator"] = self._generators(seed, num_images)
+        seed, kwargs["generator"] = self._generators(seed, len(expanded))
         out = self.pipe(**kwargs)
         params = {
-            "prompt": prompt,
             "negative_prompt": negative_prompt,
             "num_inference_steps": num_inference_steps,
             "guidance_scale": guidance_scale,
@@ -286,17 +301,20 @@ class DiffusersPipeline:
             ]
             h, w = frames[0][0].height, frames[0][0].width
             meta = [
-                dict(params, seed=seed + i, height=h, width=w, num_frames=len(v))
+                dict(
+                    params, prompt=expanded[i], seed=seed + i, height=h, width=w, num_frames=len(v)
+                )
                 for i, v in enumerate(frames)
             ]
             return GenerationResult(images=[v[0] for v in frames], frames=frames, metadata=meta)
         images = list(out.images)
         meta = [
-            dict(params, seed=seed + i, height=im.height, width=im.width)
+            dict(params, prompt=expanded[i], seed=seed + i, height=im.height, width=im.width)
             for i, im in enumerate(images)
         ]
         return GenerationResult(images=images, metadata=meta)
 
+    @diffusers_call
     def edit(
         self,
         image: Image.Image,

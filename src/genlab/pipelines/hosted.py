@@ -16,7 +16,7 @@ from typing import Any
 from PIL import Image
 
 from genlab.errors import GenlabError, InvalidArgument
-from genlab.pipelines.base import GenerationResult, check_generation_args
+from genlab.pipelines.base import GenerationResult, check_generation_args, diffusers_call
 
 # Sizes and image counts each OpenAI model accepts (from the Images API reference).
 OPENAI_MODELS: dict[str, dict[str, Any]] = {
@@ -62,7 +62,13 @@ def _size_text(height: int | None, width: int | None, default: str) -> str:
     return f"{width}x{height}"
 
 
-class OpenAIImages:
+class _Remote:
+    def to(self, device):
+        """A hosted model runs on its service: nothing moves (for code that calls `pipe.to`)."""
+        return self
+
+
+class OpenAIImages(_Remote):
     """OpenAI's Images API (or any server that speaks it, via `base_url`).
 
     Negative prompts and seeds are not part of this API: a negative prompt is refused rather than
@@ -164,6 +170,7 @@ class OpenAIImages:
             )
         return GenerationResult(images=images, metadata=meta)
 
+    @diffusers_call(one_prompt=True)
     def __call__(
         self,
         prompt: str,
@@ -210,6 +217,7 @@ class OpenAIImages:
         }
         return self._result(response, params)
 
+    @diffusers_call
     def edit(
         self,
         image: Image.Image,
@@ -262,7 +270,7 @@ def _openai_message(e) -> str:
     return str(getattr(e, "message", e))
 
 
-class StabilityImages:
+class StabilityImages(_Remote):
     """Stability AI's Stable Image API (v2beta) through httpx: generate (core, ultra, sd3) and inpaint."""
 
     def __init__(
@@ -338,6 +346,7 @@ class StabilityImages:
             raise HostedAPIError(f"{self.name}: the response held no image data")
         return Image.open(io.BytesIO(base64.b64decode(body["image"]))).convert("RGB")
 
+    @diffusers_call(one_prompt=True)
     def __call__(
         self,
         prompt: str,
@@ -395,6 +404,7 @@ class StabilityImages:
             )
         return GenerationResult(images=images, metadata=meta)
 
+    @diffusers_call
     def edit(
         self,
         image: Image.Image,

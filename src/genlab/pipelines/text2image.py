@@ -20,10 +20,16 @@ from genlab.diffusion import (
     classifier_free_guidance,
     sample,
 )
+from genlab.diffusion.samplers import takes_eta
 from genlab.errors import CheckpointError, InvalidArgument, check_choice
 from genlab.io import load_checkpoint, load_image, to_pil, to_tensor
 from genlab.nn.utils import run_with_compile_fallback
-from genlab.pipelines.base import GenerationResult, check_generation_args
+from genlab.pipelines.base import (
+    GenerationResult,
+    check_generation_args,
+    diffusers_call,
+    move_modules,
+)
 from genlab.pipelines.registry import register_pipeline
 from genlab.world.spec import COLORS, SHAPES
 
@@ -169,6 +175,12 @@ class Text2ImagePipeline:
     def device(self) -> torch.device:
         return next(self.denoiser.parameters()).device
 
+    def to(self, device: str | torch.device) -> Text2ImagePipeline:
+        """Move every model of the pipeline to `device` (as diffusers' `pipe.to`); returns self.
+        Starting noise is drawn on the CPU, so a seed gives the same images on every device."""
+        move_modules(self, torch.device(device))
+        return self
+
     @property
     def max_prompt_tokens(self) -> int:
         return int(self.text_encoder.config.max_length)
@@ -243,6 +255,7 @@ class Text2ImagePipeline:
         """Why compilation failed and the pipeline went back to eager (None if it did not)."""
         return getattr(self.denoiser, "compile_error", None)
 
+    @diffusers_call
     @torch.inference_mode()
     def __call__(
         self,
@@ -294,6 +307,7 @@ class Text2ImagePipeline:
             layout=layout, layout_temperature=layout_temperature, layout_source=layout_source,
         )  # fmt: skip
 
+    @diffusers_call
     @torch.inference_mode()
     def edit(
         self,
@@ -677,7 +691,7 @@ class Text2ImagePipeline:
                 "model": self.name,
                 **{k: v for k, v in extra.items() if k in ("height", "width", "num_frames")},
             }
-            if eta is not None:
+            if eta is not None and takes_eta(sampler):  # other samplers ignore it
                 meta["eta"] = eta
             meta.update({k: v for k, v in extra.items() if k not in meta})
             if truncated[i]:
@@ -688,11 +702,17 @@ class Text2ImagePipeline:
     def _latent_factor(self) -> int:
         return 1 if self.autoencoder is None else int(self.autoencoder.downsample_factor)
 
-    def _check_size(self, H, W) -> None:
+    @property
+    def size_multiple(self) -> int:
+        """Heights and widths this pipeline draws are multiples of this (its denoiser's
+        downsampling or patch size, times the autoencoder's factor for a latent model)."""
         f = getattr(self.denoiser, "downsample_factor", None) or getattr(
             self.denoiser.config, "patch_size", 1
         )
-        f *= self._latent_factor()
+        return int(f) * self._latent_factor()
+
+    def _check_size(self, H, W) -> None:
+        f = self.size_multiple
         for name, v in (("height", H), ("width", W)):
             if isinstance(v, bool) or not isinstance(v, int) or v < f or v % f or v > 1024:
                 raise InvalidArgument(name, f"a multiple of {f} between {f} and 1024", v)

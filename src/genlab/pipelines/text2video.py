@@ -12,7 +12,7 @@ import torch
 from genlab.diffusion import NoiseSchedule
 from genlab.errors import CheckpointError, InvalidArgument
 from genlab.io import load_checkpoint, to_pil
-from genlab.pipelines.base import GenerationResult
+from genlab.pipelines.base import GenerationResult, diffusers_call
 from genlab.pipelines.registry import register_pipeline
 from genlab.pipelines.text2image import (
     DEFAULT_SAMPLER,
@@ -108,6 +108,7 @@ class Text2VideoPipeline(Text2ImagePipeline):
 
     # ------------------------------------------------------------------ generation
 
+    @diffusers_call
     @torch.inference_mode()
     def __call__(
         self,

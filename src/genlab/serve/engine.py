@@ -20,6 +20,7 @@ from PIL import Image
 
 from genlab.errors import GenlabError, InvalidArgument, NotFound
 from genlab.history import HistoryStore
+from genlab.io import fit_image
 from genlab.paths import DEFAULT_IMAGE_MODEL
 from genlab.serve.jobs import Job
 
@@ -342,6 +343,8 @@ class JobRunner:
                 )
             kwargs["num_frames"] = p["num_frames"]
         kwargs.update(_layout_kwargs(p, _parameters(pipe)))
+        if p.get("output_size"):  # drawn at the asked aspect, scaled when stored
+            kwargs.update(drawing_size(pipe, *p["output_size"]))
         if p.get("keyframe_model"):  # its own lock, taken while it draws the first frames
             kwargs["keyframe"] = self.catalog.shared(p["keyframe_model"])
             kwargs["keyframe_candidates"] = p.get("keyframe_candidates") or 1
@@ -371,7 +374,10 @@ class JobRunner:
         steps = p["num_inference_steps"]
         kwargs = {"mask": mask, "strength": p.get("strength")}
         accepted = _parameters(pipe.edit)
-        for key in ("negative_prompt", "num_inference_steps", "guidance_scale", "sampler", "seed"):
+        for key in (
+            "negative_prompt", "num_inference_steps", "guidance_scale", "sampler", "seed",
+            "num_images",
+        ):  # fmt: skip
             if key in accepted and p.get(key) is not None:
                 kwargs[key] = p[key]
         kwargs.update(_layout_kwargs(p, accepted))
@@ -396,6 +402,8 @@ class JobRunner:
         else:
             for i, image in enumerate(result.images):
                 params = _output_params(job, metadata, i)
+                if job.params.get("output_size"):  # e.g. an OpenAI request's size
+                    image = fit_image(image, *job.params["output_size"])
                 records.append(
                     self.history.add_image(
                         image, params, run_id=job.id, parent_id=parent_id, model=model
@@ -425,6 +433,19 @@ class JobRunner:
             return self.history.add_file(
                 path, params, kind="video", run_id=run_id, parent_id=parent_id, model=model
             )
+
+
+def drawing_size(pipe, width: int, height: int) -> dict[str, int]:
+    """The height and width at which `pipe` draws an output of aspect width:height
+    (genlab.pipelines.base.aspect_size), or {} for a pipeline that draws one size only (its
+    square output is then cropped to the aspect, never stretched: genlab.io.fit_image)."""
+    native, multiple = getattr(pipe, "image_size", None), getattr(pipe, "size_multiple", None)
+    if not native or not multiple or not {"height", "width"} <= _parameters(pipe):
+        return {}
+    from genlab.pipelines.base import aspect_size
+
+    h, w = aspect_size(int(native), int(multiple), width, height)
+    return {"height": h, "width": w}
 
 
 def describe_record(record) -> dict[str, Any]:

@@ -353,14 +353,14 @@ def build_latent_t2i(
     return job
 
 
-@register_recipe("world-t2i-latent", takes=("scenes",))
+@register_recipe("world-t2i-latent", takes=("scenes", "data"))
 def world_t2i_latent(options: RecipeOptions) -> TrainJob:
     """Latent text-to-image U-Net on world-kl-f4 latents (8×8×4): world-t2i's task and data."""
     spec = WorldT2ISpec(denoiser="unet-latent-world-m", denoiser_overrides=LATENT_UNET)
     return build_latent_t2i("world-t2i-latent", spec, TINY_LATENT_UNET, options, "world-kl-f4")
 
 
-@register_recipe("world-t2i-latent-dit", takes=("scenes",))
+@register_recipe("world-t2i-latent-dit", takes=("scenes", "data"))
 def world_t2i_latent_dit(options: RecipeOptions) -> TrainJob:
     """Latent DiT (patch 1 on 8×8×4 world-kl-f4 latents), the latent twin of world-t2i-dit."""
     spec = WorldT2ISpec(denoiser="dit-latent-world-m", denoiser_overrides=LATENT_DIT, lr=3e-4)

@@ -35,6 +35,7 @@ class RecipeOptions:
     compile: bool = False  # torch.compile the models' blocks (Trainer falls back to eager)
     lr: float | None = None  # peak learning rate (default: the recipe's), e.g. to fine-tune
     scenes: str | None = None  # world-t2i recipes: the scene mix to render (SCENE_MIXES)
+    data: str | None = None  # text-to-image recipes: your shards or captioned image folder
     progress: bool = True
     started: float = field(default_factory=time.monotonic)  # when the command started
 

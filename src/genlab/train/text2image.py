@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -84,6 +85,7 @@ class TextToImageTask(Task):
         )
         self.sample_prompts = sample_prompts or []
         self.text_encoder_source = text_encoder_source
+        self.data_description = "world scenes without the held-out (color, shape) pairs"
 
     def modules(self):
         modules = {"denoiser": self.denoiser, "text_encoder": self.text_encoder}
@@ -148,8 +150,8 @@ class TextToImageTask(Task):
 
     def model_card(self) -> str:
         lines = [
-            f"Generates {self.pipeline.image_size}×{self.pipeline.image_size} images of the "
-            "built-in world from text prompts.",
+            f"Generates {self.pipeline.image_size}×{self.pipeline.image_size} images from text "
+            "prompts.",
             "",
             f"- denoiser: `{self.denoiser.config.arch}` {_count(self.denoiser):,} parameters",
             f"- text encoder: {_count(self.text_encoder):,} parameters, "
@@ -157,7 +159,7 @@ class TextToImageTask(Task):
             f"{self.text_encoder_source}",
             f"- schedule: {self.schedule.name}, {self.schedule.num_train_timesteps} steps; "
             f"prediction: {self.prediction_type}; condition dropout {self.cond_dropout:g}",
-            "- training data: world scenes without the held-out (color, shape) pairs",
+            f"- training data: {self.data_description}",
             "",
             "```python",
             "import genlab",
@@ -464,15 +466,28 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options:
     cuda = device.type == "cuda"
     check_choice("text_encoder", spec.text_encoder, TEXT_ENCODER_SOURCES)
     torch.manual_seed(options.seed)
+    size = 16 if tiny else spec.image_size
+    user = None  # your data (--data): images at the recipe's size and their captions
+    if options.data is not None:
+        from genlab.train.user_data import caption_words, read_data
+
+        if spec.layout:
+            raise InvalidArgument(
+                "--data", f"a recipe without a layout planner ({name} learns world layouts)",
+                options.data,
+            )  # fmt: skip
+        user = read_data(options.data, size, progress=options.progress)
     if spec.text_encoder == "joint":
-        tokenizer = world_vocabulary()
+        # captions are open vocabulary: the tokenizer learns every word of yours
+        tokenizer = world_vocabulary() if user is None else Tokenizer.from_texts(user[1])
         text_kw = dict(width=spec.text_width, depth=spec.text_depth, num_heads=spec.text_heads)
         if tiny:
             text_kw = dict(width=32, depth=1, num_heads=2)
         text_encoder = TextEncoder(vocab=tokenizer.vocab, max_length=spec.max_length, **text_kw)
     else:  # pretrained and frozen, at every scale (it is small)
         tower, _, words = spec.text_encoder.partition("+")
-        text_encoder = pretrained_text_encoder(tower, word_residual=words == "words")
+        new_words = caption_words(user[1]) if user is not None else ()  # their rows train
+        text_encoder = pretrained_text_encoder(tower, new_words, word_residual=words == "words")
         tokenizer = text_encoder.tokenizer
     overrides = dict(tiny_denoiser if tiny else spec.denoiser_overrides)
     overrides.update(context_dim=text_encoder.width, pooled_dim=text_encoder.width)
@@ -494,18 +509,23 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options:
     schedule = NoiseSchedule.create(spec.schedule)
 
     n = options.data_size or (256 if tiny else spec.corpus)
-    size = 16 if tiny else spec.image_size
-    corpus = world_corpus(
-        n,
-        size=size,
-        seed=options.seed,
-        tokenizer=tokenizer,
-        max_length=text_encoder.config.max_length,
-        workers=1 if n <= 2000 else None,
-        progress=options.progress,
-        scenes=options.scenes or spec.scenes,
-        captions=spec.captions,
-    )
+    if user is not None:
+        from genlab.train.user_data import data_corpus
+
+        corpus = data_corpus(*user, tokenizer, text_encoder.config.max_length)
+        n = len(user[1])
+    else:
+        corpus = world_corpus(
+            n,
+            size=size,
+            seed=options.seed,
+            tokenizer=tokenizer,
+            max_length=text_encoder.config.max_length,
+            workers=1 if n <= 2000 else None,
+            progress=options.progress,
+            scenes=options.scenes or spec.scenes,
+            captions=spec.captions,
+        )
     if cuda and not tiny:
         # The whole corpus lives on the GPU as uint8: batches are one indexing op, no loader.
         corpus = {k: v.to(device) for k, v in corpus.items()}
@@ -523,7 +543,7 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options:
         min_snr_gamma=spec.min_snr_gamma,
         name=name,
         image_size=size,
-        sample_prompts=sample_prompts(4 if tiny else 16),
+        sample_prompts=sample_prompts(4 if tiny else 16) if user is None else user[1][:16],
         text_encoder_source=source,
         layout_planner=planner,
         planner_only=spec.planner_only,
@@ -547,9 +567,12 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options:
     apply_options(config, options, name)
     config.budget_start = options.started  # --time-budget covers rendering and setup too
     build_s = time.monotonic() - t_start  # counted in the time budget (options.started)
+    what = f"{n:,} world scenes ({options.scenes or spec.scenes} mix)"
+    if user is not None:
+        what = f"{n:,} captioned images of {options.data} (cropped to squares, scaled)"
+        task.data_description = f"{n:,} captioned images of your own ({Path(options.data).name})"
     config.extra = {
-        "training images": f"{n:,} world scenes ({options.scenes or spec.scenes} mix) × "
-        f"{corpus['tokens'].shape[1]} captions, "
+        "training images": f"{what} × {corpus['tokens'].shape[1]} captions, "
         f"{corpus['images'].shape[1]}×{corpus['images'].shape[2]}",
         "corpus build time": f"{build_s:.0f} s",
     }
@@ -595,7 +618,7 @@ def gpu_spec(denoiser: str, sizes: dict, lr: float) -> WorldT2ISpec:
     )
 
 
-@register_recipe("world-t2i", takes=("scenes",))
+@register_recipe("world-t2i", takes=("scenes", "data"))
 def world_t2i(options: RecipeOptions) -> TrainJob:
     """The bundled world-t2i's GPU pretraining: U-Net (1.9M) on world-clip's frozen text tower,
     400k world scenes, batch 512, bf16, EMA (its CPU fine-tune: world-t2i-words --scenes focus)."""
@@ -603,14 +626,14 @@ def world_t2i(options: RecipeOptions) -> TrainJob:
     return build_world_t2i("world-t2i", spec, TINY_UNET, options)
 
 
-@register_recipe("world-t2i-dit", takes=("scenes",))
+@register_recipe("world-t2i-dit", takes=("scenes", "data"))
 def world_t2i_dit(options: RecipeOptions) -> TrainJob:
     """world-t2i with a DiT denoiser over 4×4 patches (5.1M, 0.44 GFLOPs per image)."""
     spec = gpu_spec("dit-world-s", DIT_WORLD, lr=3e-4)
     return build_world_t2i("world-t2i-dit", spec, TINY_DIT, options)
 
 
-@register_recipe("world-t2i-words", takes=("scenes",))
+@register_recipe("world-t2i-words", takes=("scenes", "data"))
 def world_t2i_words(options: RecipeOptions) -> TrainJob:
     """world-t2i with a trainable per-word vector on world-clip's output tokens (zero at the
     start), for relations, counts and binding; meant to go on from the bundled weights:
@@ -625,7 +648,7 @@ def world_t2i_words(options: RecipeOptions) -> TrainJob:
     return build_world_t2i("world-t2i-words", spec, TINY_UNET, options)
 
 
-@register_recipe("world-t2i-tower", takes=("scenes",))
+@register_recipe("world-t2i-tower", takes=("scenes", "data"))
 def world_t2i_tower(options: RecipeOptions) -> TrainJob:
     """world-t2i-words with the text tower's last block (and its output norm and pooled
     projection) trained too, at 2.5× the rate: the tower's attention, which can tie "above" to

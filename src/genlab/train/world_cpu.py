@@ -102,7 +102,7 @@ def _cpu_recipe(name: str):
         return job
 
     build.__doc__ = f"Text-to-image for a 2-core CPU, 100k world scenes: {r.description}."
-    return register_recipe(name, takes=("scenes",))(build)
+    return register_recipe(name, takes=("scenes", "data"))(build)
 
 
 for _name in CPU_RECIPES:
