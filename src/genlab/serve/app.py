@@ -319,10 +319,10 @@ def _add_routes(api: FastAPI, server: Server) -> None:
         """Queue an edit of a stored image: inpaint under a mask, or img2img with a strength."""
         params = body.model_dump()
         params["model"] = catalog.resolve(body.model)
-        catalog.check_prompt(params["model"], body.prompt)
         catalog.check_plan_layout(params["model"], body.plan_layout, body.layout_temperature)
         params["seed"] = body.seed if body.seed is not None else new_seed()
         record = _image_record(history, body.image_id)
+        catalog.check_prompt(params["model"], body.prompt)  # after the image: an unknown id is 404
         if record.kind != "image":
             raise InvalidArgument("image_id", "the id of an image (not a video)", body.image_id)
         if body.mask:
