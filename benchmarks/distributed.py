@@ -4,8 +4,8 @@ old hand-rolled gradient all-reduce (genlab at --baseline, from git) vs Distribu
 
     .venv/bin/python benchmarks/distributed.py --baseline 6d11295 --steps 30 --prepare-n 5000
 
-The training runs share the machine's --cpus: 1 process gets all of them as torch threads, 2
-processes one share each. The variants alternate (A B A B) so a busy machine slows them alike;
+Every training process runs --threads torch threads (1: each process has a core of its own, so
+2 processes can at best double 1 process's images/s). The variants alternate (A B A B) so a busy machine slows them alike;
 --repeats R runs each R times and reports the median. Writes JSON and Markdown to --out.
 """
 
@@ -39,8 +39,7 @@ def baseline_tree(commit: str, into: Path) -> Path:
 
 def train_once(src: Path, nproc: int, args, out: Path) -> dict:
     """One torchrun training run; its summary's step time and images/s."""
-    threads = max(1, args.cpus // nproc)
-    env = dict(os.environ, PYTHONPATH=str(src), OMP_NUM_THREADS=str(threads))
+    env = dict(os.environ, PYTHONPATH=str(src), OMP_NUM_THREADS=str(args.threads))
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
     cmd += [f"--nproc-per-node={nproc}", "-m", "genlab", "train", "--recipe", args.recipe]
     cmd += ["--steps", str(args.steps), "--batch-size", str(args.batch_size)]
@@ -81,7 +80,7 @@ def bench_training(args, tmp: Path) -> dict:
             {
                 "variant": name,
                 "processes": nproc,
-                "threads_per_process": max(1, args.cpus // nproc),
+                "threads_per_process": args.threads,
                 "step_ms": 1000 * statistics.median(x["step_s"] for x in results),
                 "images_per_s": statistics.median(x["images_per_s"] for x in results),
                 "runs": len(results),
@@ -131,7 +130,7 @@ def markdown(result: dict, command: str) -> str:
         a = result["args"]
         lines += [
             f"## Training: `{a['recipe']}`{' --tiny' if a['tiny'] else ''}, {a['steps']} steps, global batch {a['batch_size']}, "
-            f"gloo, {a['cpus']} CPUs shared by the processes",
+            f"gloo, {a['threads']} torch thread(s) per process",
             "",
             "| variant | processes | threads each | ms/step | images/s |",
             "|---|---|---|---|---|",
@@ -197,7 +196,8 @@ def main() -> None:
         help="the recipe's full model (default: its --tiny one; a full world-t2i-cpu step takes "
         "tens of seconds on a shared 2-core CPU)",
     )
-    parser.add_argument("--cpus", type=int, default=2, help="CPUs the processes share")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per process")
+    parser.add_argument("--cpus", type=int, default=2, help="CPUs of data prepare's engines")
     parser.add_argument("--repeats", type=int, default=1, help="runs of each training variant")
     parser.add_argument(
         "--prepare-n", type=int, default=5000, help="world images for data prepare (0: skip)"

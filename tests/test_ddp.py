@@ -140,6 +140,7 @@ def test_fsdp_matches_one_process_and_resumes_at_another_world_size(tmp_path):
     train_one_process(tmp_path / "fsdp", steps=10, batch_size=32)
     launcher = ["-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
     args = [*TRAIN, "--steps", "20", "--batch-size", "32", "--strategy", "fsdp", "--resume"]
+    args += ["--grad-accum", "2"]  # set_requires_gradient_sync(False) on the first micro-step
     args += ["--out", str(tmp_path / "fsdp"), "--json"]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.run(

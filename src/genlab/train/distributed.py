@@ -121,13 +121,15 @@ def shard_modules(
 
 
 def gradient_sync(wrapper: Any, modules: Iterable[nn.Module], sync: bool):
-    """Context of one micro-step: with `sync` False the gradients only accumulate locally (DDP's
-    `no_sync`, FSDP2's `set_requires_gradient_sync(False)`); the last micro-step synchronises."""
-    if sync:
+    """Context of one micro-step: with `sync` False the gradients only accumulate locally (the
+    DDP `wrapper`'s `no_sync`, or FSDP2's `set_requires_gradient_sync(False)` on the sharded
+    `modules`); the last micro-step synchronises."""
+    modules = list(modules)
+    if sync or (wrapper is None and not modules):  # one process: nothing to hold back
         return contextlib.nullcontext()
-    if isinstance(wrapper, nn.parallel.DistributedDataParallel):
+    if wrapper is not None:
         return wrapper.no_sync()
-    return _fsdp_no_sync(list(modules))
+    return _fsdp_no_sync(modules)
 
 
 @contextlib.contextmanager

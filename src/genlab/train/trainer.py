@@ -461,7 +461,7 @@ class Trainer:
             for m, batch in enumerate(batches):
                 # DDP/FSDP reduce the gradients during the last micro-step's backward only
                 sync = m == len(batches) - 1
-                with D.gradient_sync(wrapper, self.modules.values(), sync):
+                with D.gradient_sync(wrapper, [self.modules[n] for n in self.sharded], sync):
                     with record_function("genlab: forward"), self._autocast():
                         if wrapper is not None:
                             loss, extra = wrapper(batch)
