@@ -5,8 +5,9 @@ old hand-rolled gradient all-reduce (genlab at --baseline, from git) vs Distribu
     .venv/bin/python benchmarks/distributed.py --baseline 6d11295 --steps 30 --prepare-n 5000
 
 Every training process runs --threads torch threads (1: each process has a core of its own, so
-2 processes can at best double 1 process's images/s). The variants alternate (A B A B) so a busy machine slows them alike;
---repeats R runs each R times and reports the median. Writes JSON and Markdown to --out.
+2 processes can at best double 1 process's images/s). The variants alternate (A B, then B A) so a busy machine slows them
+alike; --repeats R runs each R times and reports the median. At 1 process both trees run the same
+code (no wrapper at world size 1): the gap between those two rows is the noise of the machine. Writes JSON and Markdown to --out.
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ def bench_training(args, tmp: Path) -> dict:
     runs: dict[tuple[str, int], list[dict]] = {}
     for r in range(args.repeats):
         for nproc in (1, 2):
-            for name, src in variants.items():
+            order = list(variants.items())
+            for name, src in order[:: 1 if r % 2 == 0 else -1]:  # A B, then B A: no favourite
                 out = tmp / f"run-{len(runs)}-{r}-{nproc}"
                 result = train_once(src, nproc, args, out)
                 runs.setdefault((name, nproc), []).append(result)

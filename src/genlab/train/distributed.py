@@ -69,10 +69,11 @@ class GroupStep(nn.Module):
     def __init__(self, task, group_name: str, params: Iterable[nn.Parameter]):
         super().__init__()
         self.group_params = nn.ParameterList(list(params))
-        self.task, self.group_name = task, group_name
+        # the bound method, not the task: a task that were a Module must not become a submodule
+        self.training_step, self.group_name = task.training_step, group_name
 
     def forward(self, batch: Any):
-        return self.task.training_step(batch, self.group_name)
+        return self.training_step(batch, self.group_name)
 
 
 def wrap_ddp(
