@@ -2,12 +2,13 @@
 old hand-rolled gradient all-reduce (genlab at --baseline, from git) vs DistributedDataParallel
 (this tree), and `data prepare` of world:N on the local process pool vs Ray Data; prints ratios.
 
-    .venv/bin/python benchmarks/distributed.py --baseline 6d11295 --steps 30 --prepare-n 5000
+    .venv/bin/python benchmarks/distributed.py --baseline 6d11295 --steps 15 --repeats 3
 
 Every training process runs --threads torch threads (1: each process has a core of its own, so
-2 processes can at best double 1 process's images/s). The variants alternate (A B, then B A) so a busy machine slows them
-alike; --repeats R runs each R times and reports the median. At 1 process both trees run the same
-code (no wrapper at world size 1): the gap between those two rows is the noise of the machine. Writes JSON and Markdown to --out.
+2 processes can at best double 1 process's images/s). The variants alternate (A B, then B A) so
+a busy machine slows them alike; --repeats R runs each R times and reports the median. At 1
+process both trees run the same code (no wrapper at world size 1): the gap between those two
+rows is the noise of the machine. Writes JSON and Markdown to --out.
 """
 
 from __future__ import annotations
