@@ -86,6 +86,8 @@ def collect_training_state(
 ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """(tensors, config) of a training-state file, every tensor whole: under FSDP2 each rank
     must call it (gathering shards is a collective), in the same order."""
+    # whole tensors in one file rather than torch.distributed.checkpoint's folder of shards: the
+    # file stays what export, genlab.load and a resume at any world size read as it is
     tensors: dict[str, torch.Tensor] = {}
     for mname, module in modules.items():
         for key, value in module.state_dict().items():
