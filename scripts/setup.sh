@@ -9,4 +9,4 @@ PY=${PYTHON:-python3}
 if ! .venv/bin/python -c "import torch" 2>/dev/null; then
   .venv/bin/pip install -q "torch==${GENLAB_TORCH_VERSION:-2.13.0}"
 fi
-.venv/bin/pip install -q -e ".[all,dev]"
+.venv/bin/pip install -q -e ".[all,dev,ray]"

@@ -94,6 +94,18 @@ def register(subparsers) -> None:
         "--workers", type=int, help="worker processes (default: every CPU, at most 8; 1 = no pool)"
     )
     prep.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
+        help="local: a process pool; ray: a Ray Data pipeline (a local Ray with --workers CPUs, "
+        "or the cluster at --ray-address); both keep the same samples",
+    )
+    prep.add_argument(
+        "--ray-address",
+        help="--engine ray: join this Ray cluster (HOST:PORT of `ray start --head`, "
+        "ray://HOST:10001 or auto) instead of starting a local Ray",
+    )
+    prep.add_argument(
         "--overwrite", action="store_true", help="replace shards and manifest already in --out"
     )
     prep.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -158,6 +170,8 @@ def run_prepare(args) -> int:
         config,
         progress=not args.no_progress,
         overwrite=args.overwrite,
+        engine=args.engine,
+        ray_address=args.ray_address,
     )
     if args.json:
         print(json.dumps(manifest, indent=2))

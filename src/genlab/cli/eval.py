@@ -149,6 +149,21 @@ def register(subparsers) -> None:
         default=0,
         help="torch CPU threads (0: torch's default); 1 is much faster on a busy, shared CPU",
     )
+    p.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
+        help="draw the image sets in this process (local) or over Ray actors that each load the "
+        "model once (ray: a local Ray, or the cluster at --ray-address); same images either way",
+    )
+    p.add_argument(
+        "--ray-address",
+        help="--engine ray: join this Ray cluster (HOST:PORT of `ray start --head`, "
+        "ray://HOST:10001 or auto) instead of starting a local Ray",
+    )
+    p.add_argument(
+        "--workers", type=int, help="--engine ray: model replicas (default: one per Ray CPU)"
+    )
     p.set_defaults(func=run_eval)
 
     m = subparsers.add_parser(
@@ -300,7 +315,12 @@ def run_eval(args) -> int:
     import genlab
     import genlab.eval.reference  # noqa: F401  (registers world-oracle)
     from genlab.cli.generate import layout_kwargs
+    from genlab.cluster import check_engine
     from genlab.eval.report import EvalOptions, evaluate, write_report
+
+    check_engine(args.engine, args.ray_address)
+    if args.workers is not None and (args.engine != "ray" or args.workers < 1):
+        raise InvalidArgument("--workers", "an integer ≥ 1, with --engine ray", args.workers)
 
     options = EvalOptions(
         suite=args.suite,
@@ -334,7 +354,14 @@ def run_eval(args) -> int:
         torch.set_num_threads(args.threads)
     pipe = genlab.load(args.model, **({"device": args.device} if args.device else {}))
     layout_kwargs(pipe, args)  # checks the flags (the options carry them)
-    report = evaluate(pipe, args.model, options)
+    sampler = None
+    if args.engine == "ray":
+        from genlab.eval.ray_sampler import RaySampler
+
+        sampler = RaySampler(
+            pipe, args.model, device=args.device, address=args.ray_address, workers=args.workers
+        )
+    report = evaluate(pipe, args.model, options, sampler)
     html_path, json_path = write_report(report, args.out)
     if "fid" in report:
         f = report["fid"]

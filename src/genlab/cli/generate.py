@@ -18,7 +18,9 @@ def register(subparsers) -> None:
     gen = subparsers.add_parser(
         "generate",
         help="generate images from a text prompt",
-        description="Generate images from a prompt and write them as PNGs with their parameters.",
+        description="Generate images from a prompt and write them as PNGs with their parameters. "
+        "--from-file: every prompt of a file (one a line) into --out DIR with DIR/index.jsonl "
+        "(prompt → files), in this process or over Ray workers (--engine ray).",
     )
     gen.add_argument(
         "prompt", nargs="?", help="what to draw, e.g. 'a red circle above a blue square'"
@@ -30,6 +32,27 @@ def register(subparsers) -> None:
         "'parameters' infotext); options given as well override them",
     )
     _common_options(gen)
+    gen.add_argument(
+        "--from-file",
+        metavar="PROMPTS",
+        help="a text file of prompts, one a line: --n images of each into --out DIR, named "
+        "LINE-WORDS-K.png (stable), prompt i from seed + i·n, listed in DIR/index.jsonl",
+    )
+    gen.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
+        help="--from-file: draw in this process (local) or over Ray actors that each load the "
+        "model once (ray: a local Ray, or the cluster at --ray-address)",
+    )
+    gen.add_argument(
+        "--ray-address",
+        help="--engine ray: join this Ray cluster (HOST:PORT of `ray start --head`, "
+        "ray://HOST:10001 or auto) instead of starting a local Ray",
+    )
+    gen.add_argument(
+        "--workers", type=int, help="--engine ray: model replicas (default: one per Ray CPU)"
+    )
     gen.add_argument("--height", help="image height in pixels (default: the model's size)")
     gen.add_argument("--width", help="image width in pixels (default: the model's size)")
     gen.add_argument(
@@ -279,12 +302,59 @@ def apply_png_params(args) -> None:
         args.no_layout = True
 
 
+def run_batch(args) -> int:
+    """generate --from-file: every prompt of the file, written with an index."""
+    from genlab.cluster import check_engine
+    from genlab.pipelines.batch import generate_batch, read_prompts
+
+    if args.prompt is not None:
+        raise InvalidArgument(
+            "prompt", "no PROMPT with --from-file (the file holds them)", args.prompt
+        )
+    if args.compile:
+        raise InvalidArgument("--compile", "no --compile with --from-file")
+    check_engine(args.engine, args.ray_address)
+    prompts = read_prompts(args.from_file)
+    kwargs = _generation_kwargs(args)
+    for name in ("height", "width"):
+        value = _int(f"--{name}", getattr(args, name), 1)
+        if value is not None:
+            kwargs[name] = value
+    if args.no_layout or args.layout_temperature is not None:  # checked against the model
+        kwargs.update(layout_kwargs(_load(args.model, args.device), args))
+    n, seed = kwargs.pop("num_images"), kwargs.pop("seed")
+    rows = generate_batch(
+        args.model,
+        prompts,
+        args.out,
+        n=n,
+        seed=seed,
+        generation=kwargs,
+        device=args.device,
+        engine=args.engine,
+        ray_address=args.ray_address,
+        workers=args.workers,
+    )
+    print(f"{sum(len(r['files']) for r in rows)} images of {len(rows)} prompts in {args.out}")
+    print(Path(args.out) / "index.jsonl")
+    return 0
+
+
 def run_generate(args) -> int:
     if args.from_png:
         apply_png_params(args)
-    if args.prompt is None:
-        raise InvalidArgument("prompt", "a prompt, or --from-png IMAGE", None)
     args.model = args.model or DEFAULT_IMAGE_MODEL
+    if args.from_file is not None:
+        return run_batch(args)
+    if args.prompt is None:
+        raise InvalidArgument("prompt", "a prompt, --from-png IMAGE or --from-file PROMPTS", None)
+    for flag, given in (
+        ("--engine", args.engine != "local"),
+        ("--ray-address", args.ray_address is not None),
+        ("--workers", args.workers is not None),
+    ):
+        if given:
+            raise InvalidArgument(flag, "only with --from-file (a batch of prompts)")
     _check_prompt(args.prompt)
     kwargs = _generation_kwargs(args)
     for name in ("height", "width"):

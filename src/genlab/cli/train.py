@@ -16,7 +16,8 @@ def register(subparsers) -> None:
         help="train a model with a named recipe",
         description=(
             "Train with a named recipe. Several processes: torchrun --nproc_per_node N -m genlab "
-            "train --recipe NAME (see docs/training.md)."
+            "train --recipe NAME; several machines: torchrun --nnodes N --rdzv-backend c10d "
+            "--rdzv-endpoint HOST:PORT (see docs/scale.md)."
         ),
     )
     p.add_argument("--recipe", help="recipe name (see --list)")
@@ -98,6 +99,20 @@ def register(subparsers) -> None:
         "captions (name.txt beside name.png, or metadata.jsonl); images are cropped to squares "
         "and scaled to the recipe's size (see docs/data.md)",
     )
+    p.add_argument(
+        "--strategy",
+        choices=["ddp", "fsdp"],
+        default="ddp",
+        help="under torchrun: ddp (DistributedDataParallel: whole model on every rank, gradients "
+        "all-reduced during backward) or fsdp (FSDP2 fully_shard: parameters, gradients and "
+        "optimizer state sharded over the ranks)",
+    )
+    p.add_argument(
+        "--grad-accum",
+        type=int,
+        help="micro-steps per optimizer step (default: the recipe's); the global batch stays "
+        "--batch-size, each rank's micro-batch is batch / (ranks × grad-accum)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar (logs only)")
     p.add_argument("--json", action="store_true", help="print the run summary as JSON")
     p.set_defaults(func=run)
@@ -137,6 +152,8 @@ def run(args) -> int:
         raise InvalidArgument("--decay-steps", "an integer ≥ 0", args.decay_steps)
     if args.rewarm_at is not None and args.rewarm_at < 0:
         raise InvalidArgument("--rewarm-at", "a step ≥ 0", args.rewarm_at)
+    if args.grad_accum is not None and args.grad_accum < 1:
+        raise InvalidArgument("--grad-accum", "an integer ≥ 1", args.grad_accum)
     if args.lr is not None and not (math.isfinite(args.lr) and args.lr > 0):
         raise InvalidArgument("--lr", "a learning rate > 0", args.lr)
     if args.profile_steps < 0:
@@ -161,6 +178,8 @@ def run(args) -> int:
         lr=args.lr,
         scenes=args.scenes,
         data=args.data,
+        strategy=args.strategy,
+        grad_accum=args.grad_accum,
         progress=not args.no_progress,
         started=process_start(),  # --time-budget covers the whole command
     )

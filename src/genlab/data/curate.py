@@ -1,5 +1,6 @@
 """Data curation: read a source (image folder, shards, MNIST IDX, the world), filter, deduplicate,
-clean and re-caption in a process pool, then write WebDataset shards with a manifest of counts.
+clean and re-caption in a process pool (or on Ray: data/ray_curate.py), then write WebDataset
+shards with a manifest of counts.
 """
 
 from __future__ import annotations
@@ -327,18 +328,21 @@ class WorldSource:
         return self.n
 
     def iter_raw(self) -> Iterator[RawSample]:
-        from PIL import Image
-
-        from genlab.data.world import world_item
-        from genlab.world import render
-
         for i in range(self.n):
-            scene, text = world_item(self.seed, i)
-            buf = io.BytesIO()
-            Image.fromarray(render(scene, self.size)).save(buf, format="PNG")
-            yield RawSample(
-                f"world-{i:07d}", buf.getvalue(), ".png", text, {"scene": scene.to_json()}
-            )
+            yield world_raw_sample(i, self.size, self.seed)
+
+
+def world_raw_sample(i: int, size: int, seed: int) -> RawSample:
+    """Scene i of the world stream, rendered as a PNG sample."""
+    from PIL import Image
+
+    from genlab.data.world import world_item
+    from genlab.world import render
+
+    scene, text = world_item(seed, i)
+    buf = io.BytesIO()
+    Image.fromarray(render(scene, size)).save(buf, format="PNG")
+    return RawSample(f"world-{i:07d}", buf.getvalue(), ".png", text, {"scene": scene.to_json()})
 
 
 # --------------------------------------------------------------------------- the pipeline
@@ -370,6 +374,8 @@ def prepare(
     quality: Callable | None = None,
     progress: bool = True,
     overwrite: bool = False,
+    engine: str = "local",
+    ray_address: str | None = None,
 ) -> dict:
     """Curate `source` (a path, "world:N", or an object with iter_raw()) into WebDataset shards in
     `out_dir` plus `manifest.json`; return the manifest: counts read, removed per reason (every
@@ -378,7 +384,14 @@ def prepare(
     captioner(PIL image) -> str | None overrides config.captioner (it runs in the worker
     processes, so it must be picklable: a module-level function). quality(images, captions) ->
     scores is the quality hook, applied with config.quality_threshold in this process.
+
+    engine "ray" runs reading, filters, captions and hashes as a Ray Data pipeline (a local Ray,
+    or the cluster at `ray_address`); dedup and the shard writer stay here, on the results in
+    source order, so both engines keep the same samples in the same shards.
     """
+    from genlab.cluster import check_engine
+
+    check_engine(engine, ray_address)
     config = config or CurationConfig()
     config.validate()
     if config.quality_threshold is not None and quality is None:
@@ -387,6 +400,10 @@ def prepare(
     if captioner is None:
         raise InvalidArgument("captioner", "one of " + ", ".join(CAPTIONERS), config.captioner)
     src = open_source(source) if isinstance(source, str | Path) else source
+    if engine == "ray":  # join Ray before touching OUT: a missing Ray leaves it as it was
+        from genlab.cluster import ray_init
+
+        ray_init(ray_address, None if ray_address else config.workers)
     out_dir = Path(out_dir)
     old = list(out_dir.glob("*.tar")) + list(out_dir.glob("manifest.json"))
     if old and not overwrite:
@@ -426,7 +443,13 @@ def prepare(
             pending.clear()
 
         bar = tqdm(total=total, desc="curating", unit="img", disable=not progress)
-        for r in _run_workers(src.iter_raw(), config, captioner):
+        if engine == "ray":
+            from genlab.data.ray_curate import ray_results
+
+            results = ray_results(src, config, captioner, ray_address)
+        else:
+            results = _run_workers(src.iter_raw(), config, captioner)
+        for r in results:
             read += 1
             bar.update(1)
             if r.reason is not None:
@@ -448,6 +471,7 @@ def prepare(
         "source": str(source) if isinstance(source, str | Path) else type(source).__name__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "config": asdict(config),
+        "engine": engine,
         "report": {
             "read": read,
             "skipped_by_source": source_skipped,

@@ -12,6 +12,7 @@ import io
 import json
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -144,22 +145,32 @@ class Sampler:
         """`per_caption` images for every caption, with seeds that differ per caption."""
         images, caps, seeds = [], [], []
         step = self.batch_prompts if self.takes_lists else 1
+        chunks = [captions[i : i + step] for i in range(0, len(captions), step)]
+        chunk_seeds = [seed + 7919 * i for i in range(0, len(captions), step)]
         bar = tqdm(
             total=len(captions), desc=f"sampling {self.name}", disable=not progress, leave=False
         )
-        for i in range(0, len(captions), step):
-            chunk = captions[i : i + step]
-            out = self(chunk if self.takes_lists else chunk[0], per_caption, seed + 7919 * i, **kw)
+        drawn = self.draw_chunks(chunks, per_caption, chunk_seeds, kw)
+        for chunk, (out, out_seeds) in zip(chunks, drawn):
             if len(out) != len(chunk) * per_caption:
                 raise InvalidArgument("pipeline", f"{len(chunk) * per_caption} images", len(out))
             images += out
-            seeds += self.last_seeds
+            seeds += out_seeds
             caps += [c for c in chunk for _ in range(per_caption)]
             bar.update(len(chunk))
         bar.close()
         out = from_pils(images, caps, source=self.name)
         out.seeds = seeds
         return out
+
+    def draw_chunks(
+        self, chunks: list[list[str]], per_caption: int, seeds: list[int], kw: dict
+    ) -> Iterator[tuple[list[Image.Image], list]]:
+        """(images, seeds) of each chunk of captions, in order (eval/ray_sampler.py spreads the
+        chunks over Ray workers)."""
+        for chunk, seed in zip(chunks, seeds):
+            out = self(chunk if self.takes_lists else chunk[0], per_caption, seed, **kw)
+            yield out, self.last_seeds
 
 
 # ---------------------------------------------------------------------- measurements
@@ -203,10 +214,11 @@ def clip_metrics(scorer, images: ImageSet, seed: int = 0) -> dict:
 # ---------------------------------------------------------------------- the evaluation
 
 
-def evaluate(pipe, name: str, options: EvalOptions) -> dict:
-    """Run the chosen suites; returns the report dict (numbers, plus images under '_images')."""
+def evaluate(pipe, name: str, options: EvalOptions, sampler: Sampler | None = None) -> dict:
+    """Run the chosen suites; returns the report dict (numbers, plus images under '_images').
+    `sampler` draws the image sets (default: Sampler(pipe, name), in this process)."""
     options.validate()
-    sampler = Sampler(pipe, name)
+    sampler = sampler or Sampler(pipe, name)
     suites = {"fid", "clip", "compositional"} if options.suite == "all" else {options.suite}
     gen_kw = dict(
         num_inference_steps=options.num_inference_steps,

@@ -1,5 +1,6 @@
 """Training-state checkpoints: modules, EMA, optimizers and the trainer's counters in ONE safetensors
 file (no pickle), written atomically by rank 0, so a crash mid-write never loses the last good one.
+FSDP2 shards are gathered into whole tensors first, so any world size and strategy can resume it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import torch
 
 from genlab.errors import CheckpointError
 from genlab.io import load_checkpoint, save_checkpoint
+from genlab.train.distributed import full_tensor, shard_like
 
 STATE_KIND = "genlab-training-state"
 # Optimizer flags that describe the current machine, not the training run: keep the live values.
@@ -24,7 +26,7 @@ def flatten_optimizer(name: str, opt: torch.optim.Optimizer) -> tuple[dict, dict
     for pid, state in sd["state"].items():
         for key, value in state.items():
             if torch.is_tensor(value):
-                tensors[f"optim/{name}/{pid}/{key}"] = value
+                tensors[f"optim/{name}/{pid}/{key}"] = full_tensor(value)
             else:
                 scalars[f"{pid}/{key}"] = value
     return tensors, {"param_groups": sd["param_groups"], "scalars": scalars}
@@ -40,6 +42,13 @@ def restore_optimizer(name: str, opt: torch.optim.Optimizer, tensors: dict, meta
     for key, value in meta["scalars"].items():
         pid, field = key.split("/", 1)
         state.setdefault(int(pid), {})[field] = value
+    # state_dict() numbers the parameters in param_groups order; a sharded (FSDP2) parameter
+    # takes its moments as shards of the saved whole tensors
+    params = [p for group in opt.param_groups for p in group["params"]]
+    for pid, param_state in state.items():
+        for key, value in param_state.items():
+            if torch.is_tensor(value) and value.shape == params[pid].shape:
+                param_state[key] = shard_like(value, params[pid])
     groups = []
     for saved, live in zip(meta["param_groups"], opt.param_groups, strict=True):
         group = dict(saved)
@@ -65,19 +74,33 @@ def save_training_state(
     optimizers: dict[str, torch.optim.Optimizer],
     trainer_state: dict[str, Any],
 ) -> Path:
+    tensors, config = collect_training_state(modules, ema_shadow, optimizers, trainer_state)
+    return save_checkpoint(path, tensors, config)
+
+
+def collect_training_state(
+    modules: dict[str, torch.nn.Module],
+    ema_shadow: dict[str, torch.Tensor],
+    optimizers: dict[str, torch.optim.Optimizer],
+    trainer_state: dict[str, Any],
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """(tensors, config) of a training-state file, every tensor whole: under FSDP2 each rank
+    must call it (gathering shards is a collective), in the same order."""
+    # whole tensors in one file rather than torch.distributed.checkpoint's folder of shards: the
+    # file stays what export, genlab.load and a resume at any world size read as it is
     tensors: dict[str, torch.Tensor] = {}
     for mname, module in modules.items():
         for key, value in module.state_dict().items():
-            tensors[f"module/{mname}/{key}"] = value
+            tensors[f"module/{mname}/{key}"] = full_tensor(value)
     for key, value in ema_shadow.items():
-        tensors[f"ema/{key}"] = value
+        tensors[f"ema/{key}"] = full_tensor(value)
     optim_meta = {}
     for name, opt in optimizers.items():
         t, meta = flatten_optimizer(name, opt)
         tensors.update(t)
         optim_meta[name] = meta
     config = {"kind": STATE_KIND, "trainer": trainer_state, "optimizers": optim_meta}
-    return save_checkpoint(path, tensors, config)
+    return tensors, config
 
 
 def load_training_state(path: Path, device: torch.device) -> tuple[dict, dict]:
@@ -91,7 +114,9 @@ def load_training_state(path: Path, device: torch.device) -> tuple[dict, dict]:
 def restore_modules(modules: dict[str, torch.nn.Module], tensors: dict) -> None:
     for mname, module in modules.items():
         prefix = f"module/{mname}/"
+        own = module.state_dict()
         sd = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+        sd = {k: shard_like(v, own[k]) if k in own else v for k, v in sd.items()}
         try:
             module.load_state_dict(sd)
         except RuntimeError as e:

@@ -1,16 +1,21 @@
-"""Multi-process data parallelism under torchrun: process-group setup from the environment and the
-gradient all-reduce that makes N ranks × batch B step exactly like one process with batch N·B.
+"""Multi-process training under torchrun through torch's own wrappers: DistributedDataParallel
+(the default) or FSDP2's `fully_shard` (`strategy="fsdp"`), so N ranks × batch B step like one
+process with batch N·B; plus the process group from the environment and full-tensor checkpoints.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.distributed as dist
+from torch import nn
 
-BUCKET_ELEMENTS = 25_000_000  # gradients are all-reduced in flat buckets of about 100 MB (fp32)
+STRATEGIES = ("ddp", "fsdp")
 
 
 @dataclass
@@ -50,41 +55,128 @@ def teardown(info: DistInfo) -> None:
         dist.destroy_process_group()
 
 
-def average_gradients(params: list[torch.nn.Parameter], info: DistInfo) -> None:
-    """Replace every gradient by its mean over ranks (a missing gradient counts as zeros)."""
-    if not info.enabled:
-        return
-    for p in params:
-        if p.grad is None:
-            p.grad = torch.zeros_like(p)
-    bucket: list[torch.Tensor] = []
-    size = 0
-    for p in params:
-        bucket.append(p.grad)
-        size += p.grad.numel()
-        if size >= BUCKET_ELEMENTS:
-            _reduce_bucket(bucket, info.world_size)
-            bucket, size = [], 0
-    if bucket:
-        _reduce_bucket(bucket, info.world_size)
+# ---------------------------------------------------------------------------------- DDP
 
 
-def _reduce_bucket(grads: list[torch.Tensor], world_size: int) -> None:
-    flat = torch.cat([g.reshape(-1).float() for g in grads])
-    dist.all_reduce(flat)
-    flat /= world_size
-    offset = 0
-    for g in grads:
-        n = g.numel()
-        g.copy_(flat[offset : offset + n].view_as(g))
-        offset += n
+class GroupStep(nn.Module):
+    """One optimizer group's parameters as a module whose forward is the task's training step.
+
+    DDP must see each forward to prepare the backward's bucketed all-reduce; tasks call their own
+    modules (and may compute a group's loss through several of them), so the group, not a model,
+    is what DDP wraps. The parameters are the task's own objects: state dicts are unchanged.
+    """
+
+    def __init__(self, task, group_name: str, params: Iterable[nn.Parameter]):
+        super().__init__()
+        self.group_params = nn.ParameterList(list(params))
+        # the bound method, not the task: a task that were a Module must not become a submodule
+        self.training_step, self.group_name = task.training_step, group_name
+
+    def forward(self, batch: Any):
+        return self.training_step(batch, self.group_name)
+
+
+def wrap_ddp(
+    task, group_name: str, params: list[nn.Parameter], device: torch.device
+) -> nn.parallel.DistributedDataParallel:
+    """DistributedDataParallel over one optimizer group (see GroupStep).
+
+    `find_unused_parameters`: a task may leave some of a group's parameters out of a step (a GAN's
+    generator when the discriminator steps, a planner-only stage); DDP then marks them ready
+    instead of waiting for their gradients forever.
+    """
+    return nn.parallel.DistributedDataParallel(
+        GroupStep(task, group_name, params),
+        device_ids=[device.index] if device.type == "cuda" else None,
+        find_unused_parameters=True,
+    )
+
+
+# ---------------------------------------------------------------------------------- FSDP2
+
+
+def shard_modules(
+    modules: dict[str, nn.Module], device: torch.device, world_size: int, param_dtype=None
+) -> list[str]:
+    """FSDP2: `fully_shard` every repeated block (each child of an nn.ModuleList) of each module
+    with trainable parameters, then the module itself; frozen modules stay whole. With
+    `param_dtype` (bf16) the wrapper computes in it and reduces gradients in fp32. Returns the
+    names of the sharded modules."""
+    from torch.distributed.device_mesh import init_device_mesh
+    from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
+
+    mesh = init_device_mesh(device.type, (world_size,))
+    policy = MixedPrecisionPolicy(param_dtype=param_dtype, reduce_dtype=torch.float32)
+    sharded = []
+    for name, module in modules.items():
+        if not any(p.requires_grad for p in module.parameters()):
+            continue
+        for sub in module.modules():
+            if isinstance(sub, nn.ModuleList):
+                for block in sub:
+                    if any(p.requires_grad for p in block.parameters()):
+                        fully_shard(block, mesh=mesh, mp_policy=policy)
+        fully_shard(module, mesh=mesh, mp_policy=policy)
+        sharded.append(name)
+    return sharded
+
+
+def gradient_sync(wrapper: Any, modules: Iterable[nn.Module], sync: bool):
+    """Context of one micro-step: with `sync` False the gradients only accumulate locally (the
+    DDP `wrapper`'s `no_sync`, or FSDP2's `set_requires_gradient_sync(False)` on the sharded
+    `modules`); the last micro-step synchronises."""
+    modules = list(modules)
+    if sync or (wrapper is None and not modules):  # one process: nothing to hold back
+        return contextlib.nullcontext()
+    if wrapper is not None:
+        return wrapper.no_sync()
+    return _fsdp_no_sync(modules)
+
+
+@contextlib.contextmanager
+def _fsdp_no_sync(modules: list[nn.Module]):
+    from torch.distributed.fsdp import FSDPModule
+
+    fsdp = [m for m in modules if isinstance(m, FSDPModule)]
+    for m in fsdp:
+        m.set_requires_gradient_sync(False)
+    try:
+        yield
+    finally:
+        for m in fsdp:
+            m.set_requires_gradient_sync(True)
+
+
+def is_sharded(value: Any) -> bool:
+    from torch.distributed.tensor import DTensor
+
+    return isinstance(value, DTensor)
+
+
+def full_tensor(value: torch.Tensor) -> torch.Tensor:
+    """The whole tensor of a DTensor shard (a collective: every rank calls it, in the same order);
+    a plain tensor as it is."""
+    return value.full_tensor() if is_sharded(value) else value
+
+
+def shard_like(full: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """`full` laid out as `like`: this rank's shard where `like` is a DTensor (a collective), the
+    tensor itself otherwise. Checkpoints hold whole tensors, so any world size can resume them."""
+    if not is_sharded(like):
+        return full
+    from torch.distributed.tensor import distribute_tensor
+
+    return distribute_tensor(full.to(like.dtype), like.device_mesh, like.placements)
+
+
+# ---------------------------------------------------------------------------------- scalars
 
 
 def mean_scalar(value: torch.Tensor, info: DistInfo) -> torch.Tensor:
-    """Mean of a scalar tensor over ranks (identity without a process group)."""
+    """Mean of a scalar log value over ranks (identity without a process group)."""
     if not info.enabled:
         return value
-    value = value.detach().float().clone()
+    value = full_tensor(value).detach().float().clone()
     dist.all_reduce(value)
     return value / info.world_size
 

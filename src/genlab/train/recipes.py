@@ -36,6 +36,8 @@ class RecipeOptions:
     lr: float | None = None  # peak learning rate (default: the recipe's), e.g. to fine-tune
     scenes: str | None = None  # world-t2i recipes: the scene mix to render (SCENE_MIXES)
     data: str | None = None  # text-to-image recipes: your shards or captioned image folder
+    strategy: str = "ddp"  # several processes: "ddp" (DistributedDataParallel) or "fsdp" (FSDP2)
+    grad_accum: int | None = None  # micro-steps per optimizer step (default: the recipe's)
     progress: bool = True
     started: float = field(default_factory=time.monotonic)  # when the command started
 
@@ -112,6 +114,9 @@ def apply_options(config: TrainConfig, options: RecipeOptions, name: str) -> Tra
     if options.lr is not None:
         config.lr = options.lr
     config.compile = options.compile
+    config.strategy = options.strategy
+    if options.grad_accum is not None:
+        config.grad_accum = options.grad_accum
     config.out_dir = options.out_dir or f"runs/{name}"
     config.device = options.device
     config.time_budget = options.time_budget  # counted from Trainer.run(); a recipe that

@@ -1,5 +1,6 @@
-"""The one training loop every family reuses: batch → loss → backward → all-reduce → clip → step →
-EMA, with warm-up, bf16 on CUDA, a NaN/spike guard, sample grids, atomic checkpoints and exact resume.
+"""The one training loop every family reuses: batch → loss → backward (DDP or FSDP2 reduce the
+gradients under torchrun) → clip → step → EMA, with warm-up, bf16 on CUDA, a NaN/spike guard, sample
+grids, atomic checkpoints and exact resume at any world size.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ class TrainConfig:
     profile_steps: int = 0  # > 0: profile that many steps from this run's 20th (profile.txt)
     compile: bool = False  # torch.compile the models' repeated blocks (eager again if it fails)
     compile_kwargs: dict[str, Any] = field(default_factory=dict)  # e.g. {"mode": ...}
+    strategy: str = "ddp"  # several processes: "ddp" (DistributedDataParallel) or "fsdp" (FSDP2)
     out_dir: str = "runs/default"
     device: str = "auto"
     progress: bool = True
@@ -98,6 +100,7 @@ class TrainConfig:
                 "decay_steps", "0 with a cosine schedule (it decays already)", self.decay_steps
             )
         check_choice("precision", self.precision, ("auto", "fp32", "bf16"))
+        check_choice("strategy", self.strategy, D.STRATEGIES)
         check_choice("export_dtype", self.export_dtype, ("float32", "float16", "bfloat16"))
         check_range("ema_decay", self.ema_decay, 0, 1)
         if self.time_budget is not None:
@@ -193,6 +196,13 @@ class Trainer:
         for m in self.modules.values():
             m.to(device)
             m.train()
+        # FSDP2 shards parameters in place (the optimizers, EMA and checkpoints then hold
+        # DTensors); DDP wraps each optimizer group below, once its parameters are known.
+        self.sharded: list[str] = []
+        if self.dist.enabled and config.strategy == "fsdp":
+            self.sharded = D.shard_modules(
+                self.modules, device, self.dist.world_size, self.autocast_dtype
+            )
         # Regional compilation of the models that offer it (their repeated blocks, in place: the
         # parameters, state dicts and checkpoints are those of the eager model).
         self.compiled = [
@@ -205,6 +215,11 @@ class Trainer:
         self.compile_error: str | None = None
         self.groups = task.optimizer_groups()
         self.optimizers = {name: self._make_optimizer(g) for name, g in self.groups.items()}
+        self.ddp: dict[str, torch.nn.parallel.DistributedDataParallel] = {}
+        if self.dist.enabled and config.strategy == "ddp":
+            self.ddp = {
+                name: D.wrap_ddp(task, name, self._params(name), device) for name in self.groups
+            }
         ema_names = task.ema_modules()
         self.ema = EMA({n: self.modules[n] for n in ema_names}, config.ema_decay, config.ema_warmup)
         self.stream = IndexStream(data.length, config.seed, config.shuffle)
@@ -223,6 +238,9 @@ class Trainer:
         self.log_history: list[dict[str, float]] = []
 
     # ------------------------------------------------------------------ setup
+
+    def _params(self, group_name: str) -> list[torch.nn.Parameter]:
+        return [p for pg in self.optimizers[group_name].param_groups for p in pg["params"]]
 
     def _make_optimizer(self, group) -> torch.optim.Optimizer:
         c = self.config
@@ -310,22 +328,22 @@ class Trainer:
             "ema_updates": self.ema.updates,
             "wall_time": self.wall_time,
             "world_size": self.dist.world_size,
+            "strategy": self.config.strategy,
             "batch_size": self.config.batch_size,
             "recipe": self.config.recipe,
             "seed": self.config.seed,
         }
 
     def save_state(self) -> Path | None:
-        """Write the training state (rank 0 only; other ranks wait) and return its path."""
+        """Write the training state, whole tensors in one file (rank 0 writes; under FSDP every
+        rank first gathers its shards), and return its path."""
         path = None
-        if self.dist.is_main:
-            path = ckpt.save_training_state(
-                self.state_path,
-                self.modules,
-                self.ema.shadow,
-                self.optimizers,
-                self.trainer_state(),
+        if self.dist.is_main or self.sharded:
+            tensors, config = ckpt.collect_training_state(
+                self.modules, self.ema.shadow, self.optimizers, self.trainer_state()
             )
+            if self.dist.is_main:
+                path = save_checkpoint(self.state_path, tensors, config)
         D.barrier(self.dist)
         return path
 
@@ -353,7 +371,7 @@ class Trainer:
                         f"{path}: {prefix}{key} has shape {tuple(value.shape)}, the model's "
                         f"{tuple(own[key].shape)}: not a model this recipe can start from"
                     )
-            fit = {k: v for k, v in theirs.items() if k in own}
+            fit = {k: D.shard_like(v, own[k]) for k, v in theirs.items() if k in own}
             used |= {prefix + k for k in fit}
             missing, _ = module.load_state_dict(fit, strict=False)
             new[name] = list(missing)
@@ -381,7 +399,7 @@ class Trainer:
         ckpt.restore_modules(self.modules, tensors)
         with torch.no_grad():
             for key, value in self.ema.shadow.items():
-                value.copy_(tensors[f"ema/{key}"])
+                value.copy_(D.shard_like(tensors[f"ema/{key}"], value))
         for name, opt in self.optimizers.items():
             ckpt.restore_optimizer(name, opt, tensors, config["optimizers"][name])
         self.step = state["step"]
@@ -439,20 +457,27 @@ class Trainer:
             opt.zero_grad(set_to_none=True)
             loss_sum = torch.zeros((), device=self.device)
             step_logs: dict[str, torch.Tensor | float] = {}
-            for batch in batches:
-                with record_function("genlab: forward"), self._autocast():
-                    loss, extra = self.task.training_step(batch, name)
-                with record_function("genlab: backward"):
-                    (loss / c.grad_accum).backward()
-                loss_sum += loss.detach().float()
+            wrapper = self.ddp.get(name)
+            for m, batch in enumerate(batches):
+                # DDP/FSDP reduce the gradients during the last micro-step's backward only
+                sync = m == len(batches) - 1
+                with D.gradient_sync(wrapper, [self.modules[n] for n in self.sharded], sync):
+                    with record_function("genlab: forward"), self._autocast():
+                        if wrapper is not None:
+                            loss, extra = wrapper(batch)
+                        else:
+                            loss, extra = self.task.training_step(batch, name)
+                    with record_function("genlab: backward"):
+                        (loss / c.grad_accum).backward()
+                loss_sum += D.full_tensor(loss.detach()).float()
                 for k, v in extra.items():
                     v = v.detach().float() if torch.is_tensor(v) else float(v)
                     step_logs[k] = step_logs.get(k, 0.0) + v / c.grad_accum
-            params = [p for pg in opt.param_groups for p in pg["params"]]
-            D.average_gradients(params, self.dist)
+            params = self._params(name)
             loss_value = D.mean_scalar(loss_sum / c.grad_accum, self.dist)
             clip = c.grad_clip if group.grad_clip is None else group.grad_clip
             grad_norm = torch.nn.utils.clip_grad_norm_(params, clip if clip else float("inf"))
+            grad_norm = D.full_tensor(grad_norm)  # FSDP2: the norm over every rank's shards
             with record_function("genlab: sync (loss, grad norm)"):
                 loss_f, norm_f = float(loss_value), float(grad_norm)
             problem = self._guard(name, loss_f, norm_f, step)
@@ -584,7 +609,7 @@ class Trainer:
                 )
                 if D.any_rank(bool(due), self.dist, self.device):
                     self.save_state()
-                    if c.export_with_checkpoints and self.dist.is_main:
+                    if c.export_with_checkpoints and (self.dist.is_main or self.sharded):
                         self.export()  # a usable model survives even a hard kill later on
                     last_ckpt = time.monotonic()
                 out_of_time = deadline is not None and now >= deadline
@@ -610,6 +635,7 @@ class Trainer:
             "recipe": c.recipe,
             "rank": self.dist.rank,
             "world_size": self.dist.world_size,
+            "strategy": c.strategy,
             "steps": self.step,
             "steps_this_run": self.step - start_step,
             "samples_seen": self.samples_seen,
@@ -623,11 +649,12 @@ class Trainer:
         if c.compile:
             summary["compiled"] = self.compiled
             summary["compile_error"] = self.compile_error
-        if self.dist.is_main:
+        if self.dist.is_main or self.sharded:  # FSDP: every rank takes part in the forwards
             grid = self.save_samples()
-            summary["samples"] = str(grid) if grid else None
             exported = self.export()
-            summary["model"] = str(exported) if exported else None
+            if self.dist.is_main:
+                summary["samples"] = str(grid) if grid else None
+                summary["model"] = str(exported) if exported else None
         D.barrier(self.dist)
         return summary
 
@@ -647,7 +674,9 @@ class Trainer:
     # ------------------------------------------------------------------ outputs
 
     def save_samples(self) -> Path | None:
-        if not self.dist.is_main:
+        """Rank 0 draws the task's sample grid with EMA weights and writes it; under FSDP every
+        rank draws (the sharded forwards are collectives) and rank 0 writes."""
+        if not (self.dist.is_main or self.sharded):
             return None
         for m in self.modules.values():
             m.eval()
@@ -657,7 +686,7 @@ class Trainer:
         finally:
             for m in self.modules.values():
                 m.train()
-        if not images:
+        if not images or not self.dist.is_main:
             return None
         path = self.out_dir / "samples" / f"step_{self.step:07d}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -667,7 +696,8 @@ class Trainer:
         return path
 
     def export(self) -> Path | None:
-        """Write the task's final checkpoint (EMA weights) and its model card into OUT."""
+        """Write the task's final checkpoint (EMA weights, whole tensors) and its model card into
+        OUT (rank 0; under FSDP every rank calls it to gather the shards)."""
         c = self.config
         for m in self.modules.values():
             m.eval()
@@ -680,6 +710,9 @@ class Trainer:
         if exported is None:
             return None
         tensors, config = exported
+        tensors = {k: D.full_tensor(v) for k, v in tensors.items()}
+        if not self.dist.is_main:
+            return None
         name = c.export_name or c.recipe or "model"
         config = dict(config)
         config.setdefault("name", name)
