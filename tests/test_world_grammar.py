@@ -294,6 +294,11 @@ def test_varied_captions_count_alike_objects_without_ambiguity():
         ("two green star-shaped objects", "two green stars"),
         ("a round red thing next to a cube", "a red circle next to a square"),
         ("a yellow circle travelling leftward", "a yellow circle moving left"),
+        ("a green square with a violet ball above it", "a green square below a purple circle"),
+        (
+            "a cyan pyramid with a purple pyramid on its left",
+            "a cyan triangle right of a purple triangle",
+        ),
         ("a blue box moving from left to right across the screen", "a blue square moving right"),
     ],
 )

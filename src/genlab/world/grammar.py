@@ -468,6 +468,8 @@ def _build_lexicon() -> dict[tuple[str, ...], tuple[str, object]]:
         add(w, "sep", None)
     add("the", "the", None)
     add("other", "other", None)
+    for w in ("it", "its", "them", "their"):  # "... with a red ball above it / on its left"
+        add(w, "pronoun", w)
     for w in ("background", "backdrop"):
         add(w, "background", None)
     for shape, names in SHAPE_ADJECTIVES.items():
@@ -532,10 +534,12 @@ def parse_prompt(text: str) -> PromptParse:
     pending_cell = None  # a position phrase seen before its object
     pending_rel = None  # (subject index, relation) waiting for its target
     last = None  # index of the last object mentioned
+    before = None  # the one mentioned before it: what "it" refers to ("X with Y above it")
     fresh_clause = True  # a separator came after the last object
+    owner = None  # "its": the object whose side the next position phrase names
 
     def add_object(shape, plural: bool) -> None:
-        nonlocal pending, pending_cell, pending_rel, last, fresh_clause
+        nonlocal pending, pending_cell, pending_rel, last, before, fresh_clause
         count = pending.get("count") or (2 if plural else 1)
         new = ObjectRequest(shape, pending.get("color"), pending.get("size"), count)
         index = None
@@ -551,6 +555,8 @@ def parse_prompt(text: str) -> PromptParse:
             index = len(objects) - 1
         if pending_rel is not None and pending_rel[0] != index:
             relations.append(RelationRequest(pending_rel[0], pending_rel[1], index))
+        if index != last:
+            before = last
         pending, pending_cell, pending_rel, last, fresh_clause = {}, None, None, index, False
 
     def flush() -> None:
@@ -595,6 +601,17 @@ def parse_prompt(text: str) -> PromptParse:
         elif kind == "foreign relation":
             flush()
             unsupported.append(("relation", value))
+        elif kind == "pronoun":
+            if pending_rel is not None and before is not None and words in ("it", "them"):
+                relations.append(RelationRequest(pending_rel[0], pending_rel[1], before))
+                pending_rel = None  # "a square with a red ball above it"
+            elif words in ("its", "their") and before is not None and last is not None:
+                owner = before  # "a square with a red ball on its left"
+            else:
+                unknown.append(words)
+        elif kind == "pos" and owner is not None and value in _SIDES:
+            relations.append(RelationRequest(last, _SIDES[value], owner))
+            owner = None
         elif kind == "pos" and _beside_side(value, relations, last):
             # "a red circle beside a blue square, on the right": the side of "beside"
             rel = relations[-1]
@@ -642,6 +659,10 @@ def parse_prompt(text: str) -> PromptParse:
     request = SceneRequest(tuple(objects), tuple(relations), background)
     canonical = canonical_caption(request) if objects or background else ""
     return PromptParse(request, unknown, canonical, unsupported)
+
+
+# The side a position phrase names after "its": "on its left" = left of it.
+_SIDES = {(None, 0): "left of", (None, 2): "right of", (0, None): "above", (2, None): "below"}
 
 
 def _same_noun(tokens, k: int) -> bool:
