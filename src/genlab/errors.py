@@ -51,3 +51,40 @@ def check_range(name: str, value, low=None, high=None, *, low_open=False, high_o
     if high is not None and (value >= high if high_open else value > high):
         raise InvalidArgument(name, f"a value {'<' if high_open else '≤'} {high}", value)
     return value
+
+
+_REASONS = {
+    400: "bad request",
+    401: "authentication failed",
+    403: "forbidden",
+    404: "not found",
+    408: "timeout",
+    409: "conflict",
+    413: "request too large",
+    422: "unprocessable request",
+    429: "rate limited",
+    500: "server error",
+    502: "bad gateway",
+    503: "unavailable",
+    504: "gateway timeout",
+}
+
+
+def remote_error_summary(status: int, body: object = None) -> str:
+    """A remote service's error, summarised: `HTTP 401 (authentication failed, invalid_api_key)`.
+
+    The remote's own words are never repeated (they reach event streams and history, and a
+    remote may say anything); only its status and, when it gives one, an identifier-like error
+    type or code (`rate_limit_exceeded`, `content_policy_violation`) are kept.
+    """
+    import re
+
+    parts = [_REASONS.get(int(status), "server error" if int(status) >= 500 else "error")]
+    err = body.get("error", body) if isinstance(body, dict) else None
+    if isinstance(err, dict):
+        for key in ("code", "type", "name"):
+            value = err.get(key)
+            if isinstance(value, str) and re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]{0,47}", value):
+                parts.append(value)
+                break
+    return f"HTTP {int(status)} ({', '.join(parts)})"

@@ -19,6 +19,7 @@ from fastapi import FastAPI, File, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from genlab import __version__
@@ -37,7 +38,7 @@ from genlab.serve.schemas import (
     EditRequest,
     GenerateRequest,
 )
-from genlab.serve.security import BodyLimit, BodyTooLarge, TokenAuth, inside
+from genlab.serve.security import BodyLimit, BodyTooLarge, TokenAuth, inside, public, scrub_paths
 
 STATIC_DIR = Path(__file__).parent / "static"
 JOB_KINDS = ("generate", "edit")
@@ -68,6 +69,7 @@ class ServeConfig:
     history_path: Path | None = None  # default: genlab.paths.history_db()
     agent_max_seconds: float = 300.0
     openai_steps: int = 20  # denoising steps for /v1/images/generations (it has no such field)
+    public_url: str | None = None  # where clients reach the server (image links); not Host-derived
 
 
 class Server:
@@ -84,8 +86,9 @@ class Server:
             on_finish=self._finish,
         )
         self.recovered = self._close_interrupted_runs()
-        from genlab.serve.agent_stream import AgentRunner
+        from genlab.serve.agent_stream import AgentRunner, agent_backends
 
+        self.agent_backends = agent_backends()  # the operator's, read once: requests pick by name
         self.agents = AgentRunner(self)
 
     def _close_interrupted_runs(self) -> int:
@@ -222,12 +225,12 @@ def _add_error_handlers(api: FastAPI) -> None:
     @api.exception_handler(InvalidArgument)
     async def _invalid(request: Request, e: InvalidArgument):
         field_name = error_field(e)
-        detail = [{"loc": ["body", field_name], "msg": str(e), "type": "value_error"}]
+        detail = [{"loc": ["body", field_name], "msg": scrub_paths(str(e)), "type": "value_error"}]
         return JSONResponse({"detail": detail}, status_code=422)
 
     @api.exception_handler(NotFound)
     async def _not_found(request: Request, e: NotFound):
-        return JSONResponse({"detail": str(e)}, status_code=404)
+        return JSONResponse({"detail": scrub_paths(str(e))}, status_code=404)
 
     @api.exception_handler(QueueFull)
     async def _full(request: Request, e: QueueFull):
@@ -241,7 +244,13 @@ def _add_error_handlers(api: FastAPI) -> None:
 
     @api.exception_handler(GenlabError)
     async def _genlab(request: Request, e: GenlabError):
-        return JSONResponse({"detail": str(e)}, status_code=400)
+        return JSONResponse({"detail": scrub_paths(str(e))}, status_code=400)
+
+    @api.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, e: StarletteHTTPException):
+        # Routers of lower layers (the preference page) raise these with their own messages.
+        detail = scrub_paths(e.detail) if isinstance(e.detail, str) else e.detail
+        return JSONResponse({"detail": detail}, status_code=e.status_code, headers=e.headers)
 
     @api.exception_handler(RequestValidationError)
     async def _validation(request: Request, e: RequestValidationError):
@@ -281,6 +290,7 @@ def _add_routes(api: FastAPI, server: Server) -> None:
             "queue": queue.stats(),
             "models": len(catalog.entries),
             "auth": server.config.token is not None,
+            "agent_backends": list(server.agent_backends),
         }
 
     @api.get("/api/models", tags=["meta"])
@@ -329,7 +339,7 @@ def _add_routes(api: FastAPI, server: Server) -> None:
     @api.get("/api/jobs/{job_id}", tags=["jobs"])
     async def job_status(job_id: str):
         """Status, progress (0..1), queue position and, once done, the stored images."""
-        return await asyncio.to_thread(server.job_view, job_id)
+        return public(await asyncio.to_thread(server.job_view, job_id))
 
     @api.get("/api/jobs/{job_id}/events", tags=["jobs"])
     async def job_events(job_id: str, request: Request):
@@ -352,7 +362,7 @@ def _add_routes(api: FastAPI, server: Server) -> None:
         """Past generations, newest first: images (with their parameters) or runs."""
         if view == "runs":
             listing = await asyncio.to_thread(history.list_runs, page, per_page, q or None)
-            return listing.to_dict()
+            return public(listing.to_dict())
         listing = await asyncio.to_thread(history.list_images, page, per_page, q or None)
         out = listing.to_dict()
         out["items"] = [describe_record(r) for r in listing.items]
@@ -369,7 +379,7 @@ def _add_routes(api: FastAPI, server: Server) -> None:
             raise NotFound(f"run: no run with id {run_id!r}") from None
         out = run.to_dict()
         out["images"] = [describe_record(r) for r in run.images or []]
-        return out
+        return public(out)  # an agent's steps and outcome name files on disk
 
     @api.get(
         "/api/images/{image_id}",
@@ -433,7 +443,8 @@ def _image_record(history: HistoryStore, image_id: str):
 
 
 def sse(event: str, data: dict[str, Any]) -> str:
-    return f"event: {event}\ndata: {json.dumps(data, default=str)}\n\n"
+    """One server-sent event, its data without the server's file paths (security.public)."""
+    return f"event: {event}\ndata: {json.dumps(public(data), default=str)}\n\n"
 
 
 async def _job_stream(queue: JobQueue, job: Job | None, first: dict[str, Any], request: Request):

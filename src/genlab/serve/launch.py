@@ -83,6 +83,7 @@ class LocalServer:
             for line in self.proc.stdout:
                 if self._log:
                     self._log.write(line)
+                    self._log.flush()  # so that log_text() sees it at once
         except (ValueError, OSError):  # closed by stop()
             pass
 

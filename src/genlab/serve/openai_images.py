@@ -8,7 +8,7 @@ import asyncio
 import time
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from PIL import Image
 
@@ -16,6 +16,7 @@ from genlab.errors import InvalidArgument
 from genlab.serve.engine import new_seed
 from genlab.serve.jobs import QueueFull
 from genlab.serve.schemas import OpenAIImageRequest
+from genlab.serve.security import scrub_paths
 
 MAX_SIDE = 1024
 JOB_TIMEOUT = 600.0  # seconds one request may wait for its images
@@ -47,11 +48,19 @@ def add_openai_routes(api: FastAPI, server) -> None:
     from genlab.serve.app import encode_png
 
     @api.post("/v1/images/generations", tags=["openai"])
-    async def images_generations(body: OpenAIImageRequest, request: Request):
+    async def images_generations(body: OpenAIImageRequest):
         """Generate like OpenAI's Images API: b64_json or url per image. The model draws at its
         native resolution and the image is scaled (nearest neighbour) to `size`; a model name
         this server does not know (e.g. dall-e-3) means its default model; the number of
         denoising steps is the server's --openai-steps."""
+        if body.response_format == "url" and not server.config.public_url:
+            return openai_error(
+                422,
+                "response_format: url needs the server's public address (genlab serve "
+                "--public-url); ask for b64_json",
+                "response_format",
+                "invalid_request_error",
+            )
         try:
             parse_size(body.size, (MAX_SIDE, MAX_SIDE))
             model = body.model if body.model in server.catalog.entries else None
@@ -78,11 +87,13 @@ def add_openai_routes(api: FastAPI, server) -> None:
                 return openai_error(504, f"job {job.id} did not finish in time", None, "timeout")
             await asyncio.sleep(0.05)
         if job.status == "failed":
-            return openai_error(503, job.error or "generation failed", None, "server_error")
+            error = scrub_paths(job.error or "generation failed")
+            return openai_error(503, error, None, "server_error")
         data = []
         for result in job.results:
             if body.response_format == "url":
-                data.append({"url": f"{str(request.base_url).rstrip('/')}{result['url']}"})
+                # The operator's address, never the request's Host header (the client writes that).
+                data.append({"url": server.config.public_url + result["url"]})
                 continue
             record = server.history.get_image(result["image_id"])
             with Image.open(record.path) as im:

@@ -115,10 +115,17 @@ class AgentRequest(_Strict):
     """A request for the agent, which plans, generates, checks and refines."""
 
     request: str = Field(min_length=1, max_length=TEXT_LIMIT)
-    backend: Literal["offline", "anthropic", "openai"] = "offline"
+    backend: str = Field(
+        "offline",
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="An agent backend this server offers (GET /api/health lists them): offline, "
+        "anthropic, openai, or one its operator configured. Endpoints and keys are the "
+        "operator's; a request cannot give them.",
+    )
     options: dict[str, str | int | float | bool | None] = Field(
         default_factory=dict,
-        description="Backend options: model, base_url, max_rounds, max_steps, seed ...",
+        description="Backend options: model (the LLM's), image_model, max_rounds, max_steps, "
+        "seed, steps, guidance, num_candidates, max_images.",
         max_length=20,
     )
 

@@ -497,11 +497,22 @@ async function loadModels() {
   select.addEventListener("change", () => showSamplers(select.value));
 }
 
+function showAgentBackends(names) {
+  // The operator's backends, by name (offline, anthropic, openai and configured ones).
+  const select = $("#agent-backend");
+  const shown = [...select.options].map((o) => o.value);
+  if (!names.length || names.join() === shown.join()) return;
+  const chosen = select.value;
+  select.replaceChildren(...names.map((name) => new Option(name, name)));
+  if (names.includes(chosen)) select.value = chosen;
+}
+
 async function checkHealth() {
   try {
     const health = await api("/api/health");
     $("#health-dot").className = "dot ok";
     const q = health.queue;
+    showAgentBackends(health.agent_backends || []);
     $("#health-text").textContent = `v${health.version} · ${q.running} running · ${q.queued} queued`;
   } catch {
     $("#health-dot").className = "dot bad";
