@@ -201,7 +201,9 @@ def test_responses_and_streams_name_no_file_of_the_server(setup):
             client.post(
                 "/api/preference/vote", json={"image_a": "nope1", "image_b": "nope2", "winner": "a"}
             ).text,
-            client.post("/api/edit", json={"image_id": "nope", "prompt": "x", "strength": 0.5}).text,
+            client.post(
+                "/api/edit", json={"image_id": "nope", "prompt": "x", "strength": 0.5}
+            ).text,
         ]
     for text in answers:
         assert home not in text and "/tmp/" not in text, text[:300]
