@@ -35,6 +35,8 @@ class RecipeOptions:
     compile: bool = False  # torch.compile the models' blocks (Trainer falls back to eager)
     lr: float | None = None  # peak learning rate (default: the recipe's), e.g. to fine-tune
     scenes: str | None = None  # world-t2i recipes: the scene mix to render (SCENE_MIXES)
+    save_every: int | None = None  # steps between training-state checkpoints (0: none by steps)
+    save_every_minutes: float | None = None  # minutes between them (0: none by time)
     progress: bool = True
     started: float = field(default_factory=time.monotonic)  # when the command started
 
@@ -117,6 +119,10 @@ def apply_options(config: TrainConfig, options: RecipeOptions, name: str) -> Tra
     # prepares data first sets config.budget_start = options.started to count that time too
     config.seed = options.seed
     config.progress = options.progress
+    if options.save_every is not None:
+        config.checkpoint_every = options.save_every
+    if options.save_every_minutes is not None:
+        config.checkpoint_every_s = options.save_every_minutes * 60
     return config
 
 
