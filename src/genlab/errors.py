@@ -32,6 +32,15 @@ class CheckpointError(GenlabError):
     """A checkpoint file is corrupt, truncated or not a genlab checkpoint."""
 
 
+class StorageError(GenlabError):
+    """Where genlab keeps things cannot be written: read-only, not permitted, or (`full`) out of
+    space. The server answers 503 (507 when full); the CLI says so in one line."""
+
+    def __init__(self, message: str, *, full: bool = False):
+        super().__init__(message)
+        self.full = full
+
+
 def check_choice(name: str, value: str, choices) -> str:
     """Return `value` if it is one of `choices`, else raise InvalidArgument listing them."""
     choices = list(choices)
@@ -88,3 +97,40 @@ def remote_error_summary(status: int, body: object = None) -> str:
                 parts.append(value)
                 break
     return f"HTTP {int(status)} ({', '.join(parts)})"
+
+
+_FULL_ERRNOS = {28, 122}  # ENOSPC, EDQUOT
+_SQLITE_NOT_WRITABLE = ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_PERM")
+
+
+def storage_error(e: BaseException, where: str, path=None) -> StorageError | None:
+    """The StorageError that `e` (an OSError or sqlite3 error raised while writing `where`, on the
+    file system of `path`) means, or None when it is not about storage (a bug, a missing row)."""
+    if isinstance(e, StorageError):
+        return e
+    name = getattr(e, "sqlite_errorname", None)
+    if name is not None:
+        # SQLite reports a full disk as SQLITE_FULL, or (growing its WAL index) as an I/O error.
+        if name.startswith("SQLITE_FULL") or (name.startswith("SQLITE_IOERR") and _no_space(path)):
+            return StorageError(f"{where}: the disk is full ({e})", full=True)
+        if name.startswith(_SQLITE_NOT_WRITABLE):
+            return StorageError(f"{where}: cannot be written ({e})")
+        return None
+    if isinstance(e, OSError) and e.errno is not None:
+        if e.errno in _FULL_ERRNOS:
+            return StorageError(f"{where}: the disk is full ({e.strerror})", full=True)
+        return StorageError(f"{where}: cannot be written ({e.strerror})")
+    return None
+
+
+def _no_space(path, reserve: int = 1 << 20) -> bool:
+    """Whether the file system holding `path` has less than `reserve` bytes left for a user."""
+    import os
+
+    if path is None:
+        return False
+    try:
+        fs = os.statvfs(path)
+    except OSError:
+        return False
+    return fs.f_bavail * fs.f_frsize < reserve

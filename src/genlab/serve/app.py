@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from genlab import __version__
-from genlab.errors import GenlabError, InvalidArgument, NotFound
+from genlab.errors import GenlabError, InvalidArgument, NotFound, StorageError
 from genlab.history import HistoryStore
 from genlab.serve.engine import (
     JobRunner,
@@ -114,11 +114,12 @@ class Server:
     def shutdown(self) -> None:
         """Let running jobs finish (briefly); close what cannot finish as failed, with the reason."""
         self.queue.stop(timeout=5.0)
-        self.agents.close_unfinished()
-        for job in self.queue.unfinished():
-            self.history.finish_run(
-                job.id, status="failed", error="the server stopped before this job finished"
-            )
+        with contextlib.suppress(StorageError):  # what cannot be written now is closed at restart
+            self.agents.close_unfinished()
+            for job in self.queue.unfinished():
+                self.history.finish_run(
+                    job.id, status="failed", error="the server stopped before this job finished"
+                )
 
     def submit(self, kind: str, params: dict[str, Any]) -> Job:
         def record() -> str:
@@ -241,6 +242,11 @@ def _add_error_handlers(api: FastAPI) -> None:
     @api.exception_handler(BodyTooLarge)
     async def _too_large(request: Request, e: BodyTooLarge):
         return JSONResponse({"detail": "request body too large"}, status_code=413)
+
+    @api.exception_handler(StorageError)
+    async def _storage(request: Request, e: StorageError):
+        # 507 Insufficient Storage when the disk is full; 503 when it cannot be written at all.
+        return JSONResponse({"detail": scrub_paths(str(e))}, status_code=507 if e.full else 503)
 
     @api.exception_handler(GenlabError)
     async def _genlab(request: Request, e: GenlabError):

@@ -39,6 +39,7 @@ class Job:
     total_steps: int = 0
     results: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
+    failure: Exception | None = field(default=None, repr=False)  # what failed it, for the routes
     warnings: list[str] = field(default_factory=list)  # e.g. words of a prompt the model dropped
     created: float = field(default_factory=time.time)
     started: float | None = None
@@ -198,6 +199,7 @@ class JobQueue:
                 outcome, error = "done", None
             except Exception as e:  # a failed job is reported to its client, never kills a worker
                 results, outcome, error = [], "failed", _describe(e)
+                job.failure = e
             job_final = dict(results=results, status=outcome, error=error)
             if self.on_finish is not None:
                 # Persist before anyone can see "done": a client that sees it finds it in history.
@@ -206,6 +208,7 @@ class JobQueue:
                     self.on_finish(job, outcome)
                 except Exception as e:
                     job_final.update(results=[], status="failed", error=_describe(e))
+                    job.failure = e
             with self._cond:
                 job.results = job_final["results"]
                 job.error = job_final["error"]

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from PIL import Image
 
-from genlab.errors import InvalidArgument
+from genlab.errors import InvalidArgument, StorageError
 from genlab.serve.engine import new_seed
 from genlab.serve.jobs import QueueFull
 from genlab.serve.schemas import OpenAIImageRequest
@@ -29,6 +29,10 @@ def openai_error(status: int, message: str, param: str | None, type_: str, heade
         "detail": message,
     }
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _storage_error(e: StorageError):
+    return openai_error(507 if e.full else 503, scrub_paths(str(e)), None, "server_error")
 
 
 def parse_size(size: str | None, native: tuple[int, int]) -> tuple[int, int]:
@@ -81,12 +85,16 @@ def add_openai_routes(api: FastAPI, server) -> None:
             )
         except InvalidArgument as e:
             return openai_error(422, str(e), e.name, "invalid_request_error")
+        except StorageError as e:
+            return _storage_error(e)
         deadline = time.monotonic() + JOB_TIMEOUT
         while job.status not in ("done", "failed"):
             if time.monotonic() > deadline:
                 return openai_error(504, f"job {job.id} did not finish in time", None, "timeout")
             await asyncio.sleep(0.05)
         if job.status == "failed":
+            if isinstance(job.failure, StorageError):
+                return _storage_error(job.failure)
             error = scrub_paths(job.error or "generation failed")
             return openai_error(503, error, None, "server_error")
         data = []
