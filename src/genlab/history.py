@@ -378,6 +378,17 @@ class HistoryStore:
             for f in files:
                 Path(f).unlink(missing_ok=True)
 
+    def delete_images(self, run_id: str) -> int:
+        """Remove a run's images (rows, then files) and keep the run: what a re-run replaces."""
+        with self._write() as conn:
+            files = [
+                r[0] for r in conn.execute("SELECT path FROM images WHERE run_id = ?", (run_id,))
+            ]
+            conn.execute("DELETE FROM images WHERE run_id = ?", (run_id,))
+        for f in files:
+            Path(f).unlink(missing_ok=True)
+        return len(files)
+
     # ------------------------------------------------------------------ images
 
     def add_image(

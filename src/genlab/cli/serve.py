@@ -59,6 +59,12 @@ def register(subparsers) -> None:
         help="denoising steps for /v1/images/generations requests (OpenAI's API has no such field)",
     )
     p.add_argument(
+        "--no-requeue",
+        action="store_true",
+        help="at start, close the jobs a killed server left unfinished as failed (interrupted) "
+        "instead of running them again",
+    )
+    p.add_argument(
         "--public-url",
         default=None,
         help="the address clients reach this server at (e.g. https://gen.example.org behind a "
@@ -127,6 +133,7 @@ def run(args) -> int:
         include_bundled=not args.no_bundled,
         agent_max_seconds=args.agent_max_seconds,
         openai_steps=args.openai_steps,
+        requeue_interrupted=not args.no_requeue,
     )
     import uvicorn
 

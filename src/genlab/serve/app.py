@@ -32,7 +32,7 @@ from genlab.serve.engine import (
     new_seed,
     open_image_bytes,
 )
-from genlab.serve.jobs import Job, JobQueue, QueueFull
+from genlab.serve.jobs import Job, JobJournal, JobQueue, QueueFull
 from genlab.serve.schemas import (
     ID_PATTERN,
     EditRequest,
@@ -69,6 +69,7 @@ class ServeConfig:
     history_path: Path | None = None  # default: genlab.paths.history_db()
     agent_max_seconds: float = 300.0
     openai_steps: int = 20  # denoising steps for /v1/images/generations (it has no such field)
+    requeue_interrupted: bool = True  # at start, run again the jobs a killed server left unfinished
     public_url: str | None = None  # where clients reach the server (image links); not Host-derived
 
 
@@ -85,31 +86,52 @@ class Server:
             max_queued=config.max_queued,
             on_finish=self._finish,
         )
-        self.recovered = self._close_interrupted_runs()
+        self.journal = JobJournal(self.history.path.parent / "queue")
+        self.recovered = self._recover_interrupted_runs()
         from genlab.serve.agent_stream import AgentRunner, agent_backends
 
         self.agent_backends = agent_backends()  # the operator's, read once: requests pick by name
         self.agents = AgentRunner(self)
 
-    def _close_interrupted_runs(self) -> int:
-        """Jobs a previous server accepted but never finished are marked failed, not lost."""
-        closed = 0
+    def _recover_interrupted_runs(self) -> int:
+        """Jobs a previous server accepted but never finished (it was killed) are queued again
+        under their own ids, their partial outputs removed: the same seed and settings make the
+        same images, so a re-run gives what the first run would have. With `requeue_interrupted`
+        off, or when their inputs were not written down, they are closed as failed, with the
+        reason. Returns how many were queued again."""
+        pending = self.journal.pending()
+        interrupted = []
         for kind in JOB_KINDS:
             page = 1
             while True:
                 listing = self.history.list_runs(page=page, per_page=200, kind=kind)
-                for run in listing.items:
-                    if run.status == "running" and run.params.get("origin") == ORIGIN:
-                        self.history.finish_run(
-                            run.id,
-                            status="failed",
-                            error="the server stopped before this job finished",
-                        )
-                        closed += 1
+                interrupted += [
+                    run
+                    for run in listing.items
+                    if run.status == "running" and run.params.get("origin") == ORIGIN
+                ]
                 if page >= listing.pages:
                     break
                 page += 1
-        return closed
+        requeued = 0
+        for run in sorted(interrupted, key=lambda r: r.created):
+            if self.config.requeue_interrupted and run.id in pending:
+                kind, params = pending[run.id]
+                self.history.delete_images(run.id)
+                self.queue.submit(kind, params, new_id=lambda rid=run.id: rid, recovered=True)
+                requeued += 1
+            else:
+                self.history.finish_run(
+                    run.id,
+                    status="failed",
+                    error="interrupted: the server stopped before this job finished; submit it "
+                    "again (same seed, same image)",
+                )
+                self.journal.remove(run.id)
+        live = {run.id for run in interrupted}
+        for job_id in set(pending) - live:  # finished, but killed before its note was removed
+            self.journal.remove(job_id)
+        return requeued
 
     def shutdown(self) -> None:
         """Let running jobs finish (briefly); close what cannot finish as failed, with the reason."""
@@ -120,15 +142,23 @@ class Server:
                 self.history.finish_run(
                     job.id, status="failed", error="the server stopped before this job finished"
                 )
+                self.journal.remove(job.id)
 
     def submit(self, kind: str, params: dict[str, Any]) -> Job:
         def record() -> str:
             stored = {k: v for k, v in params.items() if k != "mask"}
             stored["origin"] = ORIGIN
             stored["has_mask"] = bool(params.get("mask"))
-            return self.history.add_run(
+            run_id = self.history.add_run(
                 kind, params["prompt"], model=params["model"], params=stored
             )
+            try:
+                self.journal.add(run_id, kind, params)  # what a restart after a crash re-runs
+            except BaseException:
+                with contextlib.suppress(StorageError):
+                    self.history.finish_run(run_id, status="failed", error="not queued")
+                raise
+            return run_id
 
         return self.queue.submit(kind, params, new_id=record)
 
@@ -141,6 +171,7 @@ class Server:
             error=job.error,
             stop_reason="finished" if outcome == "done" else "failed",
         )
+        self.journal.remove(job.id)  # recorded as finished: nothing left to re-run
 
     def job_view(self, job_id: str) -> dict[str, Any]:
         """A job's state: live from the queue, else (an older or interrupted job) from history."""

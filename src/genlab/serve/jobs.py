@@ -7,12 +7,14 @@ retry delay estimated from how long recent jobs took.
 from __future__ import annotations
 
 import collections
+import json
 import math
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 STATUSES = ("queued", "running", "done", "failed")
@@ -128,16 +130,20 @@ class JobQueue:
     # ------------------------------------------------------------------ clients
 
     def submit(
-        self, kind: str, params: dict[str, Any], new_id: Callable[[], str] | None = None
+        self,
+        kind: str,
+        params: dict[str, Any],
+        new_id: Callable[[], str] | None = None,
+        *,
+        recovered: bool = False,
     ) -> Job:
         """Queue a job, or raise QueueFull when `max_queued` jobs are already waiting.
 
         `new_id()` (called only once the job is accepted) names it, e.g. by recording it in history.
+        A `recovered` job (one a previous server accepted) is queued whatever the bound.
         """
         with self._cond:
-            if self._stopping:
-                raise QueueFull(self._retry_after())
-            if len(self._pending) >= self.max_queued:
+            if not recovered and (self._stopping or len(self._pending) >= self.max_queued):
                 raise QueueFull(self._retry_after())
             job = Job(kind=kind, params=params)
             if new_id is not None:
@@ -245,3 +251,33 @@ def _describe(e: Exception) -> str:
     if isinstance(e, GenlabError):
         return str(e)
     return f"{type(e).__name__}: {e}"
+
+
+class JobJournal:
+    """The jobs accepted but not finished, one JSON file each (written atomically) in `folder`:
+    what a server restarted after a crash runs again. History keeps the record; this keeps the
+    inputs a re-run needs that history does not (an edit's mask)."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+
+    def add(self, job_id: str, kind: str, params: dict[str, Any]) -> None:
+        from genlab.io import atomic_write_text
+
+        data = json.dumps({"kind": kind, "params": params}, default=str)
+        atomic_write_text(self.folder / f"{job_id}.json", data)
+
+    def remove(self, job_id: str) -> None:
+        (self.folder / f"{job_id}.json").unlink(missing_ok=True)
+
+    def pending(self) -> dict[str, tuple[str, dict[str, Any]]]:
+        """job id -> (kind, params) of every job written down and not removed (unreadable files,
+        e.g. of a disk that filled up, count as none)."""
+        out = {}
+        for path in sorted(self.folder.glob("*.json")) if self.folder.is_dir() else []:
+            try:
+                entry = json.loads(path.read_text())
+                out[path.stem] = (str(entry["kind"]), dict(entry["params"]))
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+        return out
