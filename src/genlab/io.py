@@ -182,6 +182,21 @@ def verify_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     return load_checkpoint(path)[1]
 
 
+def check_out_folder(path: str | os.PathLike | None, name: str = "--out") -> None:
+    """A folder output goes to: one that exists, or one that can be made. Checked before any
+    work, so that a file already at that path costs nothing."""
+    if path is None:
+        return
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InvalidArgument(name, "a folder (this is an existing file)", str(path))
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InvalidArgument(name, f"a folder ({parent} is a file)", str(path))
+            break
+
+
 def _existing_file(path: str | os.PathLike, what: str) -> Path:
     path = Path(path)
     if not path.is_file():

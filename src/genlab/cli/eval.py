@@ -300,7 +300,9 @@ def run_eval(args) -> int:
     import genlab.eval.reference  # noqa: F401  (registers world-oracle)
     from genlab.cli.generate import layout_kwargs
     from genlab.eval.report import EvalOptions, evaluate, write_report
+    from genlab.io import check_out_folder
 
+    check_out_folder(args.out)
     options = EvalOptions(
         suite=args.suite,
         n=args.n,

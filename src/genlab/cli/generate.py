@@ -12,6 +12,7 @@ from pathlib import Path
 
 from genlab.errors import GenlabError, InvalidArgument
 from genlab.paths import DEFAULT_IMAGE_MODEL
+from genlab.pipelines.base import MAX_GUIDANCE, MAX_SEED, check_device, check_prompt
 
 
 def register(subparsers) -> None:
@@ -91,13 +92,15 @@ def _common_options(p) -> None:
 # --------------------------------------------------------------------------- argument checks
 
 
-def _int(name: str, text, low: int | None = None):
+def _int(name: str, text, low: int | None = None, high: int | None = None):
     if text is None:
         return None
     try:
         value = int(str(text), 10)
     except ValueError:
         raise InvalidArgument(name, "an integer", text) from None
+    if high is not None and not (low or 0) <= value <= high:
+        raise InvalidArgument(name, f"an integer in {low or 0}..{high}", value)
     if low is not None and value < low:
         raise InvalidArgument(name, f"an integer ≥ {low}", value)
     return value
@@ -115,18 +118,24 @@ def _float(name: str, text, expected: str):
     return value
 
 
+def guidance(text) -> float | None:
+    """--guidance, bounded like every other face's guidance_scale (0..MAX_GUIDANCE)."""
+    value = _float("--guidance", text, f"a number in 0..{MAX_GUIDANCE:g}")
+    if value is not None and not 0 <= value <= MAX_GUIDANCE:
+        raise InvalidArgument("--guidance", f"a number in 0..{MAX_GUIDANCE:g}", text)
+    return value
+
+
 def _generation_kwargs(args) -> dict:
     """The pipeline arguments the user gave; others are left to the model's defaults."""
     kwargs = {
         "negative_prompt": args.negative,
         "num_inference_steps": _int("--steps", args.steps, 1),
-        "guidance_scale": _float("--guidance", args.guidance, "a number ≥ 0"),
+        "guidance_scale": guidance(args.guidance),
         "sampler": args.sampler,
-        "seed": _int("--seed", args.seed),
+        "seed": _int("--seed", args.seed, 0, MAX_SEED),
         "num_images": _int("--n", args.n, 1),
     }
-    if kwargs["guidance_scale"] is not None and kwargs["guidance_scale"] < 0:
-        raise InvalidArgument("--guidance", "a number ≥ 0", args.guidance)
     if kwargs["num_images"] > 64:
         raise InvalidArgument("--n", "at most 64 images per command", kwargs["num_images"])
     if kwargs["seed"] is None:
@@ -152,6 +161,7 @@ def output_paths(out: str, n: int, prompt: str, seed: int) -> list[Path]:
 def _load(model: str, device: str | None):
     import genlab
 
+    check_device(device, "--device")
     kwargs = {"device": device} if device else {}
     return genlab.load(model, **kwargs)
 
@@ -192,8 +202,7 @@ def _run_quietly_reporting_truncation(fn):
 
 
 def _check_prompt(prompt: str) -> None:
-    if not prompt.strip():
-        raise InvalidArgument("prompt", "a non-empty prompt", prompt)
+    check_prompt(prompt)
 
 
 # --------------------------------------------------------------------------- commands

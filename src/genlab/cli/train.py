@@ -154,6 +154,12 @@ def run(args) -> int:
         math.isfinite(args.time_budget) and args.time_budget > 0
     ):
         raise InvalidArgument("--time-budget", "a number of seconds > 0", args.time_budget)
+    from genlab.io import check_out_folder
+    from genlab.pipelines.base import check_device
+
+    check_out_folder(args.out)
+    if args.device != "auto":
+        check_device(args.device, "--device")
     options = RecipeOptions(
         steps=args.steps,
         out_dir=args.out,

@@ -9,8 +9,9 @@ import re
 import sys
 from pathlib import Path
 
-from genlab.cli.generate import _float, _int
+from genlab.cli.generate import _check_prompt, _float, _int, guidance
 from genlab.errors import InvalidArgument
+from genlab.pipelines.base import MAX_SEED, check_device
 
 DEFAULT_MODEL = "world-t2v"
 
@@ -137,7 +138,9 @@ def run_video(args) -> int:
         write_video,
     )
 
-    seed = _int("--seed", args.seed)
+    _check_prompt(args.prompt)
+    check_device(args.device, "--device")
+    seed = _int("--seed", args.seed, 0, MAX_SEED)
     seed = random.SystemRandom().randrange(2**31) if seed is None else seed
     fps = check_fps(_float("--fps", args.fps, "a number > 0"))
     out = Path(args.out) if args.out else _default_out(args.prompt, seed)
@@ -145,7 +148,7 @@ def run_video(args) -> int:
     smooth = _float("--smooth", args.smooth, "a number > 0")
     kwargs = {
         "num_inference_steps": _int("--steps", args.steps, 1),
-        "guidance_scale": _float("--guidance", args.guidance, "a number ≥ 0"),
+        "guidance_scale": guidance(args.guidance),
         "num_frames": _int("--frames", args.frames),
         "negative_prompt": args.negative,
         "seed": seed,
@@ -215,8 +218,8 @@ def run_eval(args) -> int:
         _int("--n", args.n, 1),
         num_frames=pipe.check_num_frames(_int("--frames", args.frames, 1)),
         steps=_int("--steps", args.steps, 1),
-        seed=_int("--seed", args.seed),
-        guidance_scale=_float("--guidance", args.guidance, "a number ≥ 0"),
+        seed=_int("--seed", args.seed, 0, MAX_SEED),
+        guidance_scale=guidance(args.guidance),
         features=args.features,
         keyframe=_load_keyframe(args.keyframe, None),
         keyframe_candidates=_int("--keyframe-candidates", args.keyframe_candidates, 1),

@@ -23,7 +23,7 @@ from genlab.diffusion import (
 from genlab.errors import CheckpointError, InvalidArgument, check_choice
 from genlab.io import load_checkpoint, load_image, to_pil, to_tensor
 from genlab.nn.utils import run_with_compile_fallback
-from genlab.pipelines.base import GenerationResult, check_generation_args
+from genlab.pipelines.base import GenerationResult, check_generation_args, check_prompt
 from genlab.pipelines.registry import register_pipeline
 
 KIND = "text2image"
@@ -461,6 +461,8 @@ class Text2ImagePipeline:
         check_choice("sampler", sampler, sorted(SAMPLERS))
         if not prompts or not all(isinstance(p, str) for p in prompts):
             raise InvalidArgument("prompt", "a string or a non-empty list of strings", prompts)
+        for prompt in prompts:
+            check_prompt(prompt)
         if negative_prompt is not None and not isinstance(negative_prompt, str):
             raise InvalidArgument("negative_prompt", "a string or None", negative_prompt)
         if seed is None:

@@ -21,9 +21,9 @@ from PIL import Image
 from genlab.errors import GenlabError, InvalidArgument, NotFound
 from genlab.history import HistoryStore
 from genlab.paths import DEFAULT_IMAGE_MODEL
+from genlab.pipelines.base import MAX_SEED
 from genlab.serve.jobs import Job
 
-MAX_SEED = 2**31 - 1
 MAX_IMAGE_SIDE = 1024  # uploads and masks larger than this are refused
 BUILTIN_DIFFUSION_KINDS = ("text2image", "text2video")
 GENERATIVE_KINDS = (*BUILTIN_DIFFUSION_KINDS, "vae", "gan", "vq-ar")  # pipelines taking a prompt
