@@ -202,3 +202,22 @@ def test_compile_is_refused_for_models_without_a_denoiser(tmp_path, capsys):
     )  # fmt: skip
     assert code == 2 and err.startswith("genlab: error: --compile") and "diffusion" in err
     assert not list(tmp_path.iterdir())
+
+
+def test_generations_are_recorded_in_history_unless_told_not_to(
+    tmp_path, capsys, model, monkeypatch
+):
+    from genlab.history import HistoryStore
+
+    monkeypatch.setenv("GENLAB_HOME", str(tmp_path / "home"))
+    args = ["generate", "a red circle", "--model", model, "--seed", "4", "--steps", "2"]
+    assert run(capsys, *args, "--out", str(tmp_path / "a.png"))[0] == 0
+    assert run(capsys, *args, "--out", str(tmp_path / "b.png"), "--no-history")[0] == 0
+    store = HistoryStore()
+    runs = store.list_runs().items
+    assert [(r.kind, r.status, r.request) for r in runs] == [("generate", "done", "a red circle")]
+    (record,) = store.get_run(runs[0].id).images
+    assert record.seed == 4 and record.params["num_inference_steps"] == 2
+    assert np.array_equal(
+        np.asarray(Image.open(record.path)), np.asarray(Image.open(tmp_path / "a.png"))
+    )

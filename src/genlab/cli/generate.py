@@ -4,6 +4,7 @@ PNGs that carry their generation parameters (so every image can be regenerated e
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import sys
@@ -69,7 +70,9 @@ def _layout_options(p, no_layout_help: str) -> None:
 def _common_options(p) -> None:
     p.add_argument("--negative", help="negative prompt: what to steer away from")
     p.add_argument("--steps", help="denoising steps (default: the model's, 20 for diffusion)")
-    p.add_argument("--guidance", help="classifier-free guidance scale ≥ 0 (default: the model's)")
+    p.add_argument(
+        "--guidance", help="classifier-free guidance scale, 0..50 (default: the model's)"
+    )
     p.add_argument(
         "--sampler",
         help="sampler: ddpm, ddim, euler, euler_a, heun, dpmpp_2m (default: the model's)",
@@ -86,6 +89,11 @@ def _common_options(p) -> None:
         "--out",
         default=".",
         help="output .png file (with --n > 1: FILE-0.png, FILE-1.png, ...) or directory",
+    )
+    p.add_argument(
+        "--no-history",
+        action="store_true",
+        help="do not record this generation in the history (genlab history, the server's gallery)",
     )
 
 
@@ -262,7 +270,33 @@ def run_generate(args) -> int:
         )
     for path in _write(result, paths):
         print(path)
+    record_in_history(args, "generate", args.prompt, zip(result.images, result.metadata))
     return 0
+
+
+def record_in_history(args, kind: str, prompt: str, images=(), videos=()) -> str | None:
+    """Record a command's outputs in the history, like the server's (unless --no-history):
+    `images` as (image, params), `videos` as (written file, params). The files at --out are
+    written already, so a history that cannot be written only warns."""
+    from genlab.errors import StorageError
+    from genlab.history import HistoryStore
+
+    if getattr(args, "no_history", False):
+        return None
+    run_id = None
+    try:
+        store = HistoryStore()
+        run_id = store.add_run(kind, prompt, model=args.model, params={"origin": "cli"})
+        ids = [store.add_image(im, meta, run_id=run_id, model=args.model).id for im, meta in images]
+        ids += [store.add_file(f, meta, run_id=run_id, model=args.model).id for f, meta in videos]
+        store.finish_run(run_id, status="done", result={"images": ids})
+    except StorageError as e:
+        if run_id is not None:
+            with contextlib.suppress(StorageError):
+                store.finish_run(run_id, status="failed", error=str(e))
+        print(f"genlab: warning: not recorded in history ({e})", file=sys.stderr)
+        return None
+    return run_id
 
 
 def run_edit(args) -> int:
@@ -297,4 +331,5 @@ def run_edit(args) -> int:
             meta["mask"] = str(args.mask)
     for path in _write(result, paths):
         print(path)
+    record_in_history(args, "edit", args.prompt, zip(result.images, result.metadata))
     return 0

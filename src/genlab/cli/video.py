@@ -9,7 +9,7 @@ import re
 import sys
 from pathlib import Path
 
-from genlab.cli.generate import _check_prompt, _float, _int, guidance
+from genlab.cli.generate import _check_prompt, _float, _int, guidance, record_in_history
 from genlab.errors import InvalidArgument
 from genlab.pipelines.base import MAX_SEED, check_device
 
@@ -45,6 +45,9 @@ def register(subparsers) -> None:
     p.add_argument("--model", default=DEFAULT_MODEL, help="bundled model name or checkpoint path")
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     p.add_argument("--fps", default="8", help="frames per second of the written video")
+    p.add_argument(
+        "--no-history", action="store_true", help="do not record this video in the history"
+    )
     p.add_argument(
         "--interpolate",
         choices=["2", "4"],
@@ -183,6 +186,7 @@ def run_video(args) -> int:
         params["image"] = str(args.image)
     write_video(out, frames, fps, params)
     print(out)
+    record_in_history(args, "video", args.prompt, videos=[(out, params)])
     return 0
 
 
