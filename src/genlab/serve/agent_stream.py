@@ -120,18 +120,24 @@ def agent_session(server, body: AgentRequest):
     catalog = server.catalog
     image_model = catalog.resolve(kwargs.pop("image_model", None))
     videos = [name for name, e in catalog.entries.items() if e.kind == "text2video"]
-    return AgentSession(
-        body.request,
-        backend=kind,
-        model=image_model,
-        pipeline=catalog.shared(image_model),  # one copy of the model, shared with the jobs
-        video_model=videos[0] if videos else None,
-        video_pipeline=catalog.shared(videos[0]) if videos else None,
-        store=server.history,
-        max_seconds=server.config.agent_max_seconds,
-        **endpoint,
-        **kwargs,
-    )
+    try:
+        return AgentSession(
+            body.request,
+            backend=kind,
+            model=image_model,
+            pipeline=catalog.shared(image_model),  # one copy of the model, shared with the jobs
+            video_model=videos[0] if videos else None,
+            video_pipeline=catalog.shared(videos[0]) if videos else None,
+            store=server.history,
+            max_seconds=server.config.agent_max_seconds,
+            **endpoint,
+            **kwargs,
+        )
+    except InvalidArgument as e:  # name the request's option, as the client wrote it
+        option = {v: k for k, v in AGENT_OPTION_NAMES.items()}.get(e.name, e.name)
+        if option in options:
+            e.name, e.args = f"options.{option}", (f"options.{e.args[0]}",)
+        raise
 
 
 def agent_backends() -> dict[str, dict[str, Any]]:
