@@ -4,6 +4,7 @@ closed as failed with the reason; every stored file is whole and recorded."""
 
 import io
 import json
+import os
 import time
 from pathlib import Path
 
@@ -114,7 +115,14 @@ def restarted(tmp_path, store, **config):
 
 def test_a_requeued_job_starts_over_without_its_partial_outputs(tmp_path, monkeypatch):
     store, journal, job_id, partial = killed_server_leftovers(tmp_path, monkeypatch)
+    # A file written just before the kill, ahead of its row; and one being written right now.
+    folder = Path(partial.path).parent
+    orphan, fresh = folder / "killed-before-its-row.png", folder / "row-coming.png"
+    for path in (orphan, fresh):
+        path.write_bytes(b"png")
+    os.utime(orphan, (time.time() - 60, time.time() - 60))
     server = restarted(tmp_path, store)
+    assert not orphan.exists() and fresh.exists()
     assert server.recovered == 1 and server.queue.get(job_id).status == "queued"
     assert store.get_run(job_id).images == [] and not Path(partial.path).exists()
     assert job_id in journal.pending(), "kept until the re-run is recorded"

@@ -389,6 +389,22 @@ class HistoryStore:
             Path(f).unlink(missing_ok=True)
         return len(files)
 
+    def remove_orphan_files(self, older_than: float = 5.0) -> int:
+        """Delete files of the images folder that no row records: the file a process wrote just
+        before it was killed, ahead of its row. Only files older than `older_than` seconds go
+        (another process's file may be between its write and its row). Returns how many."""
+        if not self.images_dir.is_dir():
+            return 0
+        with self._connect() as conn:
+            # By file name (the image's unique id): rows may spell their folder differently.
+            recorded = {Path(r[0]).name for r in conn.execute("SELECT path FROM images")}
+        cutoff, removed = time.time() - older_than, 0
+        for path in self.images_dir.rglob("*"):
+            if path.is_file() and path.name not in recorded and path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
     # ------------------------------------------------------------------ images
 
     def add_image(

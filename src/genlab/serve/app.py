@@ -88,6 +88,7 @@ class Server:
         )
         self.journal = JobJournal(self.history.path.parent / "queue")
         self.recovered = self._recover_interrupted_runs()
+        self.history.remove_orphan_files()  # a file a crash left without its row
         from genlab.serve.agent_stream import AgentRunner, agent_backends
 
         self.agent_backends = agent_backends()  # the operator's, read once: requests pick by name
