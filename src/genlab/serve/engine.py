@@ -23,6 +23,7 @@ from genlab.history import HistoryStore
 from genlab.paths import DEFAULT_IMAGE_MODEL
 from genlab.pipelines.base import MAX_SEED
 from genlab.serve.jobs import Job
+from genlab.serve.security import public
 
 MAX_IMAGE_SIDE = 1024  # uploads and masks larger than this are refused
 BUILTIN_DIFFUSION_KINDS = ("text2image", "text2video")
@@ -421,7 +422,8 @@ def describe_record(record) -> dict[str, Any]:
         "prompt": record.prompt,
         "seed": record.seed,
         "model": record.model,
-        "params": {k: v for k, v in record.params.items() if k != "image_id"},
+        # (a CLI edit records the paths of its source image and mask: not for clients)
+        "params": public({k: v for k, v in record.params.items() if k != "image_id"}),
         "parent_id": record.parent_id,
         "created": record.created,
     }

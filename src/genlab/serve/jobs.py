@@ -7,6 +7,7 @@ retry delay estimated from how long recent jobs took.
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import math
 import threading
@@ -262,13 +263,19 @@ class JobJournal:
         self.folder = Path(folder)
 
     def add(self, job_id: str, kind: str, params: dict[str, Any]) -> None:
+        from genlab.errors import storage_error
         from genlab.io import atomic_write_text
 
         data = json.dumps({"kind": kind, "params": params}, default=str)
-        atomic_write_text(self.folder / f"{job_id}.json", data)
+        try:
+            atomic_write_text(self.folder / f"{job_id}.json", data)
+        except OSError as e:
+            raise (storage_error(e, f"job queue folder {self.folder}", self.folder) or e) from None
 
     def remove(self, job_id: str) -> None:
-        (self.folder / f"{job_id}.json").unlink(missing_ok=True)
+        # A note that cannot be removed is harmless: a restart drops notes of finished runs.
+        with contextlib.suppress(OSError):
+            (self.folder / f"{job_id}.json").unlink(missing_ok=True)
 
     def pending(self) -> dict[str, tuple[str, dict[str, Any]]]:
         """job id -> (kind, params) of every job written down and not removed (unreadable files,

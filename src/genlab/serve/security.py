@@ -208,11 +208,18 @@ def scrub_paths(text: str) -> str:
     return _ABSOLUTE_PATH.sub(lambda m: m.group(0).rstrip("/").rsplit("/", 1)[-1] or "/", text)
 
 
+USER_TEXT_KEYS = ("prompt", "negative_prompt", "request")  # what people typed, kept as typed
+
+
 def public(value):
     """A response's data with the server's file paths taken out: `path`-like keys dropped, absolute
-    paths in text shortened (scrub_paths)."""
+    paths in text shortened (scrub_paths), except in what a person typed."""
     if isinstance(value, dict):
-        return {k: public(v) for k, v in value.items() if k not in PATH_KEYS}
+        return {
+            k: v if k in USER_TEXT_KEYS else public(v)
+            for k, v in value.items()
+            if k not in PATH_KEYS
+        }
     if isinstance(value, list | tuple):
         return [public(v) for v in value]
     if isinstance(value, str):
