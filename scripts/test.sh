@@ -9,4 +9,8 @@ if [ -x /usr/bin/chromium ] || command -v chromium >/dev/null 2>&1; then :; else
     (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 || true
   fi
 fi
+# The accessibility check injects axe-core (pinned in tests/a11y) into the playground.
+if command -v npm >/dev/null && [ ! -f tests/a11y/node_modules/axe-core/axe.min.js ]; then
+  npm ci --prefix tests/a11y --silent >/dev/null 2>&1 || true
+fi
 exec .venv/bin/python -m pytest "$@"

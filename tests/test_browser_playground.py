@@ -3,7 +3,6 @@ reuse a history entry (same seed, same image), inpaint under a painted mask, run
 
 import io
 import os
-import shutil
 from pathlib import Path
 
 import httpx
@@ -18,8 +17,8 @@ from genlab.serve.launch import LocalServer, tiny_text2image_checkpoint
 
 CHROMIUM = "/usr/bin/chromium"
 TOKEN = "browser-token"
-SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "playground.png"
-# GENLAB_UPDATE_SCREENSHOT=1 refreshes the README's picture, drawn by the best bundled model.
+# GENLAB_UPDATE_SCREENSHOT=1 refreshes the README's pictures (test_browser_playground_ux.py),
+# drawn by the best bundled model.
 UPDATE_SCREENSHOT = bool(os.environ.get("GENLAB_UPDATE_SCREENSHOT"))
 SHOWCASE = next(
     (m for m in (DEFAULT_IMAGE_MODEL, "world-t2i", "world-vq-ar") if m in bundled_models()), None
@@ -294,23 +293,3 @@ def test_api_reference_page_is_drawn_from_the_schema_without_a_cdn(page, server)
     assert "num_inference_steps" in generate.text_content()
     page.goto(server.url + "/")
     page.wait_for_selector("#model option[value='world-tiny']", state="attached")
-
-
-def test_screenshot_of_the_playground(page, tmp_path):
-    page.click(".tab[data-tab='generate']")
-    if UPDATE_SCREENSHOT and SHOWCASE:
-        page.select_option("#model", SHOWCASE)
-        page.fill("#num_inference_steps", "16")
-    page.fill("#prompt", "a red circle above a blue square")
-    page.fill("#num_images", "4")
-    page.fill("#seed", "7")
-    generate_from_form(page)
-    page.wait_for_function("() => document.querySelectorAll('#results img').length === 4")
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('img')].every(i => i.complete && i.naturalWidth > 0)"
-    )
-    shot = tmp_path / "playground.png"
-    page.screenshot(path=str(shot), full_page=False)
-    assert Image.open(shot).size == (1360, 860)
-    if UPDATE_SCREENSHOT:
-        shutil.copyfile(shot, SCREENSHOT)

@@ -81,8 +81,11 @@ def test_caption_prints_spec_canonical_and_unknown_words(capsys):
     assert "canonical: two red circles above a large square" in text
     rc, text, _ = run(capsys, "caption", "a red elephant near a star", "--lenient", "--json")
     parsed = json.loads(text)
-    assert parsed["unknown_words"] == ["elephant", "near"]
+    assert parsed["unknown_words"] == ["elephant"]
+    assert parsed["unsupported"] == [["relation", "near"]]
     assert parsed["canonical"] == "a red object and a star"
+    rc, text, _ = run(capsys, "caption", "a white square", "--lenient")
+    assert "warning: white is not a color of this world; it knows red, orange" in text
 
 
 @pytest.mark.parametrize(

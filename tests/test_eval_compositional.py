@@ -21,9 +21,23 @@ def test_every_category_offers_500_distinct_prompts_per_split_the_grammar_unders
         assert len(set(prompts)) == len(prompts) >= 500
         for prompt in prompts[:: max(1, len(prompts) // 60)]:
             parsed = parse_prompt(prompt)
-            assert parsed.unknown_words == [], prompt
+            assert parsed.unknown_words == [] and parsed.understood, prompt
             named = {(o.color, o.shape) for o in parsed.request.objects}
             assert bool(named & HELD_OUT) == (split == "held_out"), prompt
+
+
+def test_paraphrased_prompts_ask_for_the_in_distribution_scenes_in_other_words():
+    canonical = comp.suite(20, seed=2, splits=("in_distribution",))
+    free = comp.suite(20, seed=2, splits=("paraphrased",))
+    assert len(canonical) == len(free)
+    changed = 0
+    for a, b in zip(canonical, free):
+        assert a.category == b.category and b.split == "paraphrased"
+        asked, read = parse_prompt(a.prompt), parse_prompt(b.prompt)
+        assert read.understood, b.prompt
+        assert read.request.normalized() == asked.request.normalized(), (a.prompt, b.prompt)
+        changed += a.prompt != b.prompt
+    assert changed >= 0.9 * len(free)
 
 
 def test_the_suite_is_a_fixed_seeded_sample():
@@ -66,6 +80,7 @@ def test_the_oracle_scores_near_perfect_and_a_model_that_ignores_prompts_scores_
 
 def test_a_blank_image_fails_with_a_reason_naming_what_was_asked():
     blank = Image.fromarray(np.full((32, 32, 3), 18, dtype=np.uint8))
-    ok, score, reasons, parsed = comp.score_image("two red squares", blank)
+    ok, score, reasons, parsed, lenient = comp.score_image("two red squares", blank)
+    assert not lenient
     assert not ok and score < 1
     assert any("square" in r for r in reasons)

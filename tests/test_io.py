@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from genlab.errors import CheckpointError, InvalidArgument
-from genlab.io import load_checkpoint, read_params, save_checkpoint, save_image
+from genlab.io import load_checkpoint, params_xmp, read_params, save_checkpoint, save_image
 
 
 def test_checkpoint_round_trip_keeps_tensors_and_config(tmp_path):
@@ -58,3 +58,15 @@ def test_atomic_writes_get_normal_file_permissions(tmp_path):
     os.umask(umask)
     path = save_image(tmp_path / "x.png", torch.zeros(3, 8, 8))
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_an_animated_webp_carries_its_params_in_xmp(tmp_path):
+    from PIL import Image
+
+    params = {"prompt": 'a <red> circle & "a" square', "seed": 3, "guidance_scale": 4.5}
+    frames = [Image.new("RGB", (8, 8), (40 * i, 0, 0)) for i in range(3)]
+    path = tmp_path / "video.webp"
+    frames[0].save(path, save_all=True, append_images=frames[1:], xmp=params_xmp(params))
+    assert read_params(path) == params
+    frames[0].save(tmp_path / "plain.webp")
+    assert read_params(tmp_path / "plain.webp") is None

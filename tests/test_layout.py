@@ -26,6 +26,16 @@ from genlab.world.layout import (
     scene_layout,
 )
 
+# A prompt in which the grammar reads no object, so the learned planner writes the plan.
+PLANNER_PROMPT = "something on a black background"
+
+
+def grammar_plan(pipe, prompt: str, seed: int) -> list[int]:
+    """The plan the world grammar writes for `prompt` with `seed` (what a call draws)."""
+    layouts, sources = pipe.write_layouts([prompt], seed, readings=pipe.read_prompts([prompt]))
+    assert sources == ["grammar"]
+    return layouts[0].tolist()
+
 
 def test_every_object_class_round_trips_and_a_scene_layout_places_its_objects():
     seen = set()
@@ -291,7 +301,7 @@ def test_a_models_own_layout_temperature_rides_in_its_checkpoint(tmp_path):
     from genlab.io import load_checkpoint, save_checkpoint
     from genlab.pipelines.text2image import Text2ImagePipeline
 
-    prompt = "a red circle above a blue square"
+    prompt = PLANNER_PROMPT
     path = make_two_stage_checkpoint(tmp_path / "cool.safetensors", layout_temperature=0.4)
     pipe = genlab.load(str(path), device="cpu")
     assert pipe.default_layout_temperature == 0.4
@@ -333,7 +343,7 @@ def test_layout_temperature_flags_of_generate_and_eval(tmp_path, capsys):
     from genlab.cli import main
     from genlab.io import load_checkpoint, read_params, save_checkpoint
 
-    prompt = "a red circle above a blue square"
+    prompt = PLANNER_PROMPT
     model = str(make_two_stage_checkpoint(tmp_path / "two-stage.safetensors"))
     base = ["generate", prompt, "--model", model, "--steps", "2", "--seed", "4", "--device", "cpu"]
     assert main([*base, "--layout-temperature", "0.3", "--out", str(tmp_path / "a.png")]) == 0
@@ -388,10 +398,8 @@ def test_generate_cli_writes_the_plan_into_the_png_and_no_layout_leaves_it_out(t
     assert main([*base, "--no-layout", "--out", str(tmp_path / "b.png")]) == 0
     capsys.readouterr()
     planned, plain = read_params(tmp_path / "a.png"), read_params(tmp_path / "b.png")
-    expected = genlab.load(model, device="cpu").plan_layouts(
-        ["a red circle above a blue square"], 4
-    )
-    assert planned["layout"] == describe_layout(expected[0].tolist())
+    expected = grammar_plan(genlab.load(model, device="cpu"), "a red circle above a blue square", 4)
+    assert planned["layout"] == describe_layout(expected) and planned["layout_source"] == "grammar"
     assert "layout" not in plain
     a, b = (np.asarray(Image.open(tmp_path / f"{x}.png")) for x in "ab")
     assert not np.array_equal(a, b)  # the plan reaches the pixels
@@ -447,8 +455,8 @@ def test_rest_generate_plans_by_default_and_plan_layout_false_draws_from_text(tm
         assert params(model="one", plan_layout=False)["plan_layout"] is False
         # the planner's temperature: the model's own unless asked, refused where nothing plans
         assert params()["layout_temperature"] == 1.0
-        cool = params(layout_temperature=0.25)
-        assert cool["layout_temperature"] == 0.25
+        cool = params(prompt=PLANNER_PROMPT, layout_temperature=0.25)
+        assert cool["layout_temperature"] == 0.25 and cool["layout_source"] == "planner"
         assert (
             cool["layout_cells"]
             == genlab.load(str(model), device="cpu")
@@ -531,7 +539,9 @@ def test_a_given_layout_is_drawn_as_the_same_plan_would_be_and_bad_ones_are_refu
             pipe(prompt, num_inference_steps=2, num_images=2, layout=bad)
     with pytest.raises(InvalidArgument, match="plan_layout"):
         pipe(prompt, layout=cells, plan_layout=True)
-    cool = pipe(prompt, seed=5, num_inference_steps=2, layout_temperature=0.5)
+    cool = pipe(
+        prompt, seed=5, num_inference_steps=2, layout_temperature=0.5, layout_source="planner"
+    )
     assert cool.metadata[0]["layout_temperature"] == 0.5
     assert cool.metadata[0]["layout_cells"] == pipe.plan_layouts([prompt], 5, 0.5)[0].tolist()
     for bad in (0, -1.0, float("nan"), "cold", True):
@@ -607,7 +617,7 @@ def test_a_two_stage_model_inpaints_its_plan_where_the_mask_is(tmp_path):
     prompt = "a red circle above a blue square"
     result = pipe.edit(image, prompt, mask=mask, seed=3, num_inference_steps=2, num_images=2)
     for i, meta in enumerate(result.metadata):
-        planned = pipe.plan_layouts([prompt], 3 + i)[0].tolist()
+        planned = grammar_plan(pipe, prompt, 3 + i)
         cells = mask_cells(torch.from_numpy(mask / 255.0))
         assert cells == [6]
         assert meta["plan_layout"] is True and meta["edit"] == "inpaint"
@@ -622,7 +632,7 @@ def test_a_two_stage_model_inpaints_its_plan_where_the_mask_is(tmp_path):
     planned = pipe.edit(
         image, prompt, strength=0.5, seed=3, num_inference_steps=2, plan_layout=True
     )
-    assert planned.metadata[0]["layout_cells"] == pipe.plan_layouts([prompt], 3)[0].tolist()
+    assert planned.metadata[0]["layout_cells"] == grammar_plan(pipe, prompt, 3)
     given = [0] * CELLS
     given[6] = 5
     drawn = pipe.edit(image, prompt, mask=mask, seed=3, num_inference_steps=2, layout=given)

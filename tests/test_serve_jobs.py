@@ -56,6 +56,34 @@ def test_a_full_queue_refuses_with_a_retry_delay():
     queue.stop()
 
 
+def test_cancel_drops_a_waiting_job_and_stops_a_running_one_at_its_next_step():
+    gate, ran, finished = threading.Event(), [], []
+
+    def runner(job, report):
+        ran.append(job.params["n"])
+        for step in range(1, 4):
+            gate.wait(5)
+            report(step, 3)
+        return [{"n": job.params["n"]}]
+
+    queue = JobQueue(runner, workers=1, on_finish=lambda job, outcome: finished.append(outcome))
+    queue.start()
+    running, waiting, last = (queue.submit("generate", {"n": i}) for i in range(3))
+    wait_for(lambda: running.status == "running")
+    changes = queue.changes
+    assert queue.cancel(waiting) is True
+    assert waiting.status == "cancelled" and finished == ["cancelled"]
+    assert queue.position(last) == 0 and queue.changes > changes  # the queue moved up
+    assert queue.cancel(running) is True and running.status == "running"  # until its next step
+    gate.set()
+    wait_for(lambda: last.status == "done")
+    assert running.status == "cancelled" and running.results == [] and running.step == 0
+    assert ran == [0, 2]  # the cancelled waiting job never ran
+    assert finished == ["cancelled", "cancelled", "done"]
+    assert queue.cancel(last) is False  # finished: nothing to cancel
+    queue.stop()
+
+
 def test_a_failing_job_is_reported_and_the_worker_keeps_going():
     def runner(job, report):
         if job.params["fail"]:

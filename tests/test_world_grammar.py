@@ -124,14 +124,22 @@ def test_motion_words_are_parsed_after_their_object():
 
 def test_unknown_words_are_listed_and_the_rest_still_understood():
     parsed = parse_prompt("a fluffy red elephant next to a star, please")
-    assert parsed.unknown_words == ["fluffy", "elephant", "please"]
+    assert parsed.unknown_words == ["fluffy", "elephant"]
     assert parsed.request.objects == (ObjectRequest(None, "red"), ObjectRequest("star"))
-    assert parsed.canonical == "a red object and a star"
+    assert parsed.canonical == "a red object next to a star"
+    assert not parsed.understood
+    assert parsed.warnings() == ["not understood: fluffy, elephant"]
 
 
-def test_background_words_before_a_noun_are_not_object_colors():
+def test_background_words_before_a_noun_are_reported_as_colors_the_world_lacks():
     parsed = parse_prompt("a white circle")
-    assert parsed.unknown_words == ["white"] and parsed.request.background is None
+    assert parsed.unknown_words == [] and parsed.request.background is None
+    assert parsed.unsupported == [("color", "white")]
+    assert parsed.request.objects == (ObjectRequest("circle"),)
+    assert parsed.warnings() == [
+        "white is not a color of this world; it knows red, orange, yellow, green, cyan, blue, "
+        "purple, pink"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -248,3 +256,83 @@ def test_varied_captions_count_alike_objects_without_ambiguity():
     assert any("three" in t for t in texts)
     for t in texts:
         assert match(t, scene).score == 1.0, t
+
+
+# ------------------------------------------------------------------ prompts as people write them
+
+
+@pytest.mark.parametrize(
+    "prompt, canonical",
+    [
+        ("please make a red disc", "a red circle"),
+        ("Please make a yellow circle.", "a yellow circle"),
+        ("I want a blue square", "a blue square"),
+        ("can you make an emerald triangle?", "a green triangle"),
+        ("show me 2 emerald triangles", "two green triangles"),
+        ("a pair of red balls", "two red circles"),
+        ("a couple of cubes", "two squares"),
+        ("a golden yellow box", "a yellow square"),
+        ("a navy blue square", "a blue square"),
+        ("a light green star", "a green star"),
+        ("a sky blue disk", "a cyan circle"),
+        ("a dark red sphere sitting above a blue box", "a red circle above a blue square"),
+        ("a blue square right of a red triangle", "a blue square right of a red triangle"),
+        ("a green circle to the left of a red circle", "a green circle left of a red circle"),
+        ("a pink star beneath a purple diamond!", "a pink star below a purple diamond"),
+        ("a cyan ball underneath an orange block", "a cyan circle below an orange square"),
+        ("three tiny crimson dots", "three small red circles"),
+        (
+            "4 big violet stars on a black background",
+            "four large purple stars on a black background",
+        ),
+        ("a single orange pyramid", "an orange triangle"),
+        ("DRAW A RED CIRCLE ON TOP OF A BLUE SQUARE", "a red circle above a blue square"),
+    ],
+)
+def test_prompts_as_people_write_them_are_read_fully(prompt, canonical):
+    parsed = parse_prompt(prompt)
+    assert parsed.understood and parsed.warnings() == [], (prompt, parsed.warnings())
+    assert parsed.canonical == canonical
+
+
+def test_beside_is_either_side_unless_a_side_is_named():
+    beside = parse_prompt("a red circle next to a blue square").request
+    assert [r.relation for r in beside.relations] == ["beside"]
+    on_the_right = parse_prompt("a red circle beside a blue square, on the right").request
+    assert [r.relation for r in on_the_right.relations] == ["right of"]
+    assert [o.position for o in on_the_right.objects] == [None, None]
+    for seed in range(20):  # realized side by side, in one row when aligned
+        a, b = realize(beside, seed, aligned=True).objects
+        assert a.row == b.row and a.col != b.col
+
+
+@pytest.mark.parametrize(
+    "prompt, kind, word",
+    [
+        ("a white square", "color", "white"),
+        ("a brown circle", "color", "brown"),
+        ("a red hexagon", "shape", "hexagon"),
+        ("two ovals", "shape", "oval"),
+        ("a ball inside a box", "relation", "inside"),
+        ("a star between two circles", "relation", "between"),
+        ("a red ball on a beige background", "background color", "beige"),
+    ],
+)
+def test_what_the_world_lacks_is_named_never_replaced_silently(prompt, kind, word):
+    parsed = parse_prompt(prompt)
+    assert (kind, word) in parsed.unsupported and not parsed.understood
+    assert any(w.startswith(f"{word} is not a {kind} of this world") for w in parsed.warnings())
+
+
+def test_a_prompt_of_ten_thousand_words_is_refused():
+    with pytest.raises(InvalidArgument, match="at most 200 words"):
+        parse_prompt("circle " * 10_000)
+
+
+def test_aligned_relations_share_a_row_or_column():
+    request = parse_prompt("a red circle left of a blue square above a green star").request
+    for seed in range(20):
+        scene = realize(request, seed, aligned=True)
+        red, blue, green = scene.objects
+        assert red.row == blue.row and red.col < blue.col
+        assert blue.col == green.col and blue.row < green.row

@@ -95,7 +95,8 @@ def test_match_is_satisfied_by_the_rendered_realization():
     image = render(realize(request, 0), 32)
     result = match(request, parse_image(image))
     assert result.satisfied and result.score == 1.0
-    assert [c.kind for c in result.checks] == ["object", "object", "relation", "background"]
+    kinds = [c.kind for c in result.checks]
+    assert kinds == ["object", "object", "extra", "relation", "background"]
 
 
 def test_match_reports_a_missing_instance_with_counts():
@@ -107,8 +108,9 @@ def test_match_reports_a_missing_instance_with_counts():
 
 def test_match_names_the_closest_object_when_an_attribute_is_wrong():
     scene = _scene(("circle", "blue", "large", 1, 1))
-    (check,) = match("a red circle", scene).checks
+    (check,) = match("a red circle", scene, strict=False).checks
     assert not check.ok
+    assert match("a red circle", scene).checks[0].reason == check.reason
     assert (
         check.reason
         == "asked for a red circle, found none (closest: a large blue circle in the center)"
@@ -118,8 +120,8 @@ def test_match_names_the_closest_object_when_an_attribute_is_wrong():
 def test_match_checks_relations_and_says_what_holds_instead():
     scene = _scene(("circle", "red", "small", 1, 2), ("square", "blue", "small", 1, 0))
     result = match("a red circle left of a blue square", scene)
-    assert result.score == pytest.approx(2 / 3)
-    rel = result.checks[2]
+    assert result.score == pytest.approx(3 / 4)  # two objects, nothing else; the relation fails
+    rel = result.checks[3]
     assert rel.kind == "relation" and not rel.ok and rel.found == "right of"
     assert "found the red circle right of the blue square" in rel.reason
 
@@ -133,7 +135,8 @@ def test_match_checks_positions_and_background():
         kinds["position"].reason
         == "asked for a green star in the top left, found it in the top right"
     )
-    assert result.score == pytest.approx(1 / 3)
+    assert kinds["extra"].ok
+    assert result.score == pytest.approx(2 / 4)
 
 
 def test_match_assigns_objects_so_that_relations_can_hold():
@@ -143,14 +146,42 @@ def test_match_assigns_objects_so_that_relations_can_hold():
         ("square", "blue", "small", 0, 1),
         ("circle", "red", "small", 0, 2),
     )
-    assert match("a red circle left of a blue square", scene).satisfied
+    assert match("a red circle left of a blue square", scene, strict=False).satisfied
+    assert match("a red circle left of a blue square left of a red circle", scene).satisfied
 
 
-def test_match_extra_alike_objects_break_exact_counts_only():
+def test_match_counts_exactly_and_fails_objects_nobody_asked_for():
     scene = _scene(*[("circle", "red", "small", 0, c) for c in range(3)])
-    assert match("a red circle", scene).satisfied  # at least one
+    result = match("a red circle", scene)
+    assert not result.satisfied
+    assert result.checks[0].reason == "asked for a red circle, found 3"
+    assert result.checks[1].kind == "extra" and result.checks[1].reason == (
+        "found 2 objects not asked for: a small red circle in the top center; "
+        "a small red circle in the top right"
+    )
     assert not match("two red circles", scene).satisfied  # exactly two
     assert match("three red circles", scene).satisfied
+    with_square = _scene(("circle", "red", "small", 0, 0), ("square", "blue", "small", 2, 2))
+    extra = match("a red circle", with_square)
+    assert not extra.satisfied and extra.checks[0].ok
+    assert extra.failures[0].reason == (
+        "found 1 object not asked for: a small blue square in the bottom right"
+    )
+
+
+def test_lenient_match_keeps_the_old_at_least_one_reading():
+    scene = _scene(*[("circle", "red", "small", 0, c) for c in range(3)])
+    assert match("a red circle", scene, strict=False).satisfied  # at least one
+    assert not match("two red circles", scene, strict=False).satisfied  # exactly two
+
+
+def test_beside_holds_on_either_side_in_one_row():
+    left = _scene(("circle", "red", "small", 1, 0), ("square", "blue", "small", 1, 2))
+    right = _scene(("circle", "red", "small", 1, 2), ("square", "blue", "small", 1, 0))
+    stacked = _scene(("circle", "red", "small", 0, 1), ("square", "blue", "small", 2, 1))
+    for prompt in ("a red circle next to a blue square", "a red ball beside a blue box"):
+        assert match(prompt, left).satisfied and match(prompt, right).satisfied
+        assert not match(prompt, stacked).satisfied
 
 
 def test_match_with_no_request_is_trivially_satisfied():

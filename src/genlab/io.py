@@ -256,11 +256,35 @@ def load_image(path: str | os.PathLike, *, name: str = "image") -> Image.Image:
         raise GenlabError(f"{name}: cannot read image {path} ({type(e).__name__}: {e})") from None
 
 
+def params_xmp(params: Mapping[str, Any]) -> bytes:
+    """`params` as an XMP packet (the JSON in a genlab:params element): how a file without PNG
+    text chunks (an animated WebP video) carries them; `read_params` reads them back."""
+    from xml.sax.saxutils import escape
+
+    text = escape(json.dumps(dict(params), sort_keys=True, default=str))
+    return (
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF'
+        ' xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description'
+        f' xmlns:genlab="urn:genlab:params:1"><genlab:{PARAMS_KEY}>{text}</genlab:{PARAMS_KEY}>'
+        "</rdf:Description></rdf:RDF></x:xmpmeta>"
+    ).encode()
+
+
 def read_params(path: str | os.PathLike) -> dict[str, Any] | None:
-    """Generation parameters stored in a PNG by `save_image`, or None if there are none."""
+    """Generation parameters stored by `save_image` (PNG) or `params_xmp` (XMP, e.g. a WebP
+    video), or None if there are none."""
+    import re
+    from xml.sax.saxutils import unescape
+
     path = _existing_file(path, "image")
     with Image.open(path) as im:
         text = getattr(im, "text", {}).get(PARAMS_KEY)
+        xmp = im.info.get("xmp") or b""
+    if not text and xmp:
+        if isinstance(xmp, bytes):
+            xmp = xmp.decode("utf-8", "replace")
+        found = re.search(rf"<genlab:{PARAMS_KEY}>(.*?)</genlab:{PARAMS_KEY}>", xmp, re.S)
+        text = unescape(found.group(1)) if found else None
     return json.loads(text) if text else None
 
 

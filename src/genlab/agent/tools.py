@@ -126,6 +126,11 @@ def parse_request(text: str):
     if not text.strip():
         raise GenlabError(f"nothing drawable found: the request is empty; {world_vocabulary()}")
     parsed = parse_prompt(text)
+    if parsed.unsupported:  # drawing something else would answer a different request
+        raise GenlabError(
+            "the request asks for what this world does not have: "
+            + "; ".join(w for w in parsed.warnings() if not w.startswith("not understood"))
+        )
     if not parsed.request.objects:
         unknown = (
             f" (not understood: {', '.join(parsed.unknown_words)})" if parsed.unknown_words else ""

@@ -78,8 +78,9 @@ def register(subparsers) -> None:
     )
     p.add_argument(
         "--splits",
-        default="in_distribution,held_out",
-        help="comma-separated compositional splits: in_distribution, held_out",
+        default="in_distribution,held_out,paraphrased",
+        help="comma-separated compositional splits: in_distribution, held_out, paraphrased "
+        "(the in-distribution scenes in the words people write)",
     )
     p.add_argument(
         "--images-per-prompt",
@@ -349,14 +350,27 @@ def run_eval(args) -> int:
             f"CLIP score {c['clip_score']:.2f} (shuffled captions {c['clip_score_shuffled']:.2f})"
         )
     if "compositional" in report:
-        for split, s in report["compositional"].items():
-            if split in ("in_distribution", "held_out"):
+        cm = report["compositional"]
+        for split, s in cm.items():
+            if split in comp_splits():
                 lo, hi = s["pooled_ci95"]
+                cats = ", ".join(f"{k} {v['accuracy']:.2f}" for k, v in s["categories"].items())
                 print(
-                    f"compositional {split}: {s['overall']:.3f} (pooled 95% CI {lo:.2f}-{hi:.2f}, {s['images']} images)"
+                    f"compositional {split} (strict): {s['overall']:.3f} (pooled 95% CI "
+                    f"{lo:.2f}-{hi:.2f}, {s['images']} images; {cats})"
                 )
+        if "paraphrase_gap" in cm:
+            print(
+                f"paraphrase gap (canonical - paraphrased): {cm['paraphrase_gap']['overall']:+.3f}"
+            )
     print(f"wrote {html_path} and {json_path}")
     return 0
+
+
+def comp_splits() -> tuple[str, ...]:
+    from genlab.eval.compositional import SPLITS
+
+    return SPLITS
 
 
 def _features_of(args, *sets):

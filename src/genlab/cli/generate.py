@@ -194,6 +194,13 @@ def _write(result, paths: list[Path]) -> list[Path]:
     return written
 
 
+def _report_prompt_warnings(result) -> None:
+    """What the world grammar could not read or the world cannot draw, one line each, once."""
+    seen = dict.fromkeys(w for meta in result.metadata for w in meta.get("warnings", ()))
+    for warning in seen:
+        print(f"genlab: warning: {warning}", file=sys.stderr)
+
+
 def _run_quietly_reporting_truncation(fn):
     """Call fn(); a PromptTruncated warning becomes one 'genlab: warning:' line on stderr."""
     from genlab.pipelines.text2image import PromptTruncated
@@ -268,6 +275,7 @@ def run_generate(args) -> int:
             f"genlab: warning: --compile failed, drew eagerly ({pipe.compile_error})",
             file=sys.stderr,
         )
+    _report_prompt_warnings(result)
     for path in _write(result, paths):
         print(path)
     record_in_history(args, "generate", args.prompt, zip(result.images, result.metadata))
@@ -329,6 +337,7 @@ def run_edit(args) -> int:
         meta["source_image"] = str(args.image)
         if args.mask:
             meta["mask"] = str(args.mask)
+    _report_prompt_warnings(result)
     for path in _write(result, paths):
         print(path)
     record_in_history(args, "edit", args.prompt, zip(result.images, result.metadata))

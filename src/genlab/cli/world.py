@@ -271,12 +271,12 @@ def _parse(args) -> int:
 
 
 def _reject_unknown(parse) -> None:
-    if parse.unknown_words:
+    if parse.unknown_words or parse.unsupported:
         raise InvalidArgument(
             "text",
-            "only words the world grammar knows",
-            ", ".join(parse.unknown_words),
-            hint=f"understood: '{parse.canonical}'; --lenient ignores unknown words",
+            "only words the world grammar knows, about what the world has",
+            "; ".join(parse.warnings()),
+            hint=f"understood: '{parse.canonical}'; --lenient ignores the rest",
         )
 
 
@@ -300,6 +300,8 @@ def _caption(args) -> int:
             "request": asdict(parse.request),
             "canonical": parse.canonical,
             "unknown_words": parse.unknown_words,
+            "unsupported": [list(u) for u in parse.unsupported],
+            "warnings": parse.warnings(),
         }
         print(json.dumps(out, indent=2, sort_keys=True))
         return 0
@@ -321,6 +323,9 @@ def _caption(args) -> int:
         print(f"background: {req.background}")
     print(f"canonical: {parse.canonical}")
     print("unknown words: " + (", ".join(parse.unknown_words) or "none"))
+    for warning in parse.warnings():
+        if not warning.startswith("not understood"):
+            print(f"warning: {warning}")
     return 0
 
 

@@ -1,13 +1,18 @@
 """The compositional suite: GenEval's six categories as fixed, seeded prompt sets about the world,
-in-distribution and held-out, scored by the world's scene parser (genlab.world.match).
+in-distribution, held-out and paraphrased, scored by the world's scene parser (genlab.world.match).
 
 Held-out prompts name a (color, shape) pair from spec.HELD_OUT that training data never shows;
-in-distribution prompts never do. Accuracy is the fraction of images whose scene satisfies the
-prompt, with a Wilson 95% interval.
+in-distribution prompts never do. Paraphrased prompts ask for the in-distribution scenes (the
+same picks, so the two compare prompt by prompt) in the words people write: lead-ins, every
+synonym the grammar reads, digits, "a pair of", shaded colors, relation wordings, punctuation
+(genlab.world.paraphrase). Accuracy is judged strictly, as a user would: the fraction of images
+with exactly the objects asked for, nothing else, every attribute and relation right (Wilson
+95% interval); the forgiving GenEval reading ("a red circle" = at least one) is kept beside it.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -20,7 +25,7 @@ from genlab.eval.metrics import wilson_interval
 from genlab.world.spec import BACKGROUNDS, COLORS, HELD_OUT, RELATIONS, SHAPES, SIZES
 
 CATEGORIES = ("single_object", "two_objects", "counting", "colors", "position", "attribute_binding")
-SPLITS = ("in_distribution", "held_out")
+SPLITS = ("in_distribution", "held_out", "paraphrased")
 COUNT_WORDS = {2: "two", 3: "three", 4: "four"}
 
 # "{x}" is a noun phrase with its article ("a red circle"), "{xs}" a counted plural ("two circles").
@@ -90,6 +95,8 @@ def all_prompts(category: str, split: str = "in_distribution") -> list[str]:
         raise InvalidArgument("category", "one of " + ", ".join(CATEGORIES), category)
     if split not in SPLITS:
         raise InvalidArgument("split", "one of " + ", ".join(SPLITS), split)
+    if split == "paraphrased":
+        return _paraphrased(category)
     held = split == "held_out"
     sizes = ("", *SIZES)
     # The first object: a plain shape in distribution, a held-out (color, shape) pair otherwise.
@@ -132,6 +139,30 @@ def all_prompts(category: str, split: str = "in_distribution") -> list[str]:
     return _variants(phrases, SINGULAR_TEMPLATES[:2])
 
 
+@functools.cache
+def _paraphrased_all(category: str) -> tuple[str, ...]:
+    from genlab.world.grammar import parse_prompt
+    from genlab.world.paraphrase import paraphrase
+
+    out: list[str] = []
+    seen: set[str] = set()
+    for i, p in enumerate(all_prompts(category, "in_distribution")):
+        request = parse_prompt(p).request
+        text, k = paraphrase(request, np.random.default_rng([17, i])), 0
+        while text in seen:  # two scenes drew the same words: draw again, so each is distinct
+            k += 1
+            text = paraphrase(request, np.random.default_rng([17, i, k]))
+        seen.add(text)
+        out.append(text)
+    return tuple(out)
+
+
+def _paraphrased(category: str) -> list[str]:
+    """The in-distribution prompts of `category`, each in a free phrasing (prompt i's words
+    drawn with seed (17, i), so the split is the same everywhere; distinct, like the others)."""
+    return list(_paraphrased_all(category))
+
+
 def suite(
     n_per_category: int,
     seed: int = 0,
@@ -147,8 +178,10 @@ def suite(
         raise InvalidArgument("n_per_category", "an integer ≥ 1", n_per_category)
     out = []
     for ci, category in enumerate(categories):
-        for si, split in enumerate(splits):
+        for split in splits:
             prompts = all_prompts(category, split)
+            # paraphrased prompts pick the same scenes as in-distribution ones (index by index)
+            si = SPLITS.index("in_distribution" if split == "paraphrased" else split)
             if n_per_category > len(prompts):
                 raise InvalidArgument(
                     "n_per_category",
@@ -167,11 +200,12 @@ class ImageResult:
     split: str
     prompt: str
     seed: int
-    satisfied: bool
+    satisfied: bool  # strict: exactly what was asked, nothing else
     score: float
     reasons: list[str] = field(default_factory=list)
     parsed: str = ""  # the scene the parser found, as text
     image: object = None  # the PIL image (dropped from JSON)
+    lenient: bool | None = None  # satisfied under GenEval's forgiving reading
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -179,8 +213,9 @@ class ImageResult:
         return d
 
 
-def score_image(prompt: str, image) -> tuple[bool, float, list[str], str]:
-    """(satisfied, score, failed checks' reasons, parsed scene) of one image for one prompt."""
+def score_image(prompt: str, image) -> tuple[bool, float, list[str], str, bool]:
+    """(satisfied, score, failed checks' reasons, parsed scene, satisfied leniently) of one
+    image for one prompt; satisfied and score are strict."""
     from genlab.world.grammar import parse_prompt
     from genlab.world.match import match
     from genlab.world.parser import parse_image
@@ -188,7 +223,9 @@ def score_image(prompt: str, image) -> tuple[bool, float, list[str], str]:
     request = parse_prompt(prompt).request
     parsed = parse_image(image)
     m = match(request, parsed)
-    return bool(m.satisfied), float(m.score), [c.reason for c in m.failures], parsed.describe()
+    lenient = m.satisfied or match(request, parsed, strict=False).satisfied
+    reasons = [c.reason for c in m.failures]
+    return bool(m.satisfied), float(m.score), reasons, parsed.describe(), bool(lenient)
 
 
 def run_suite(
@@ -211,16 +248,20 @@ def run_suite(
     results = []
     for i, image in enumerate(tqdm(images, desc="scoring", disable=not progress, leave=False)):
         p = prompts[i // images_per_prompt]
-        ok, score, reasons, parsed = score_image(p.prompt, image)
+        ok, score, reasons, parsed, lenient = score_image(p.prompt, image)
         results.append(
-            ImageResult(p.category, p.split, p.prompt, seeds[i], ok, score, reasons, parsed, image)
+            ImageResult(
+                p.category, p.split, p.prompt, seeds[i], ok, score, reasons, parsed, image, lenient
+            )
         )
     return results
 
 
 def summarize(results: list[ImageResult]) -> dict:
-    """Accuracy with Wilson 95% CI per (split, category), per split overall (GenEval's overall
-    is the mean over categories; the pooled interval is over every image of the split)."""
+    """Strict accuracy with Wilson 95% CI per (split, category), per split overall (GenEval's
+    overall is the mean over categories; the pooled interval is over every image of the split),
+    the lenient accuracy beside each, and the paraphrase gap (canonical minus paraphrased) when
+    both splits were run."""
     out: dict = {}
     for split in SPLITS:
         rows = [r for r in results if r.split == split]
@@ -239,6 +280,9 @@ def summarize(results: list[ImageResult]) -> dict:
                 "images": n,
                 "mean_score": float(np.mean([r.score for r in cat_rows])),
             }
+            lenient = [r.lenient for r in cat_rows if r.lenient is not None]
+            if lenient:
+                per_cat[category]["lenient_accuracy"] = float(np.mean(lenient))
         k, n = sum(r.satisfied for r in rows), len(rows)
         lo, hi = wilson_interval(k, n)
         out[split] = {
@@ -247,6 +291,16 @@ def summarize(results: list[ImageResult]) -> dict:
             "pooled_accuracy": k / n,
             "pooled_ci95": [lo, hi],
             "images": n,
+        }
+    if "in_distribution" in out and "paraphrased" in out:
+        canonical, free = out["in_distribution"], out["paraphrased"]
+        out["paraphrase_gap"] = {
+            "overall": canonical["overall"] - free["overall"],
+            "categories": {
+                c: canonical["categories"][c]["accuracy"] - free["categories"][c]["accuracy"]
+                for c in free["categories"]
+                if c in canonical["categories"]
+            },
         }
     return out
 

@@ -231,34 +231,52 @@ def ratings(votes: list[Vote]) -> list[Rating]:
 # ---------------------------------------------------------------------- web page and routes
 
 PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>genlab · which is better?</title>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>genlab · which is better?</title><link rel="icon" href="data:,">
 <style>
-body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:820px;color:#1d2330;background:#f7f8fb}
-.pair{display:flex;gap:2rem;justify-content:center;margin:1.5rem 0}
-.pair figure{margin:0;text-align:center}
-.pair img{width:256px;height:256px;image-rendering:pixelated;border-radius:8px;border:1px solid #ccd}
-button{font-size:1rem;padding:.5rem 1.2rem;margin:.3rem;border-radius:6px;border:1px solid #99a;background:white;cursor:pointer}
-button:hover{background:#e9edff}
-table{border-collapse:collapse;margin-top:1rem;width:100%}td,th{padding:.3rem .6rem;border-bottom:1px solid #dde;text-align:left}
-#prompt{font-size:1.2rem;text-align:center}#msg{color:#a33;text-align:center}
+body{font-family:system-ui,sans-serif;margin:0;color:#e6e8ef;background:#0f1117;font-size:15px}
+header{display:flex;flex-wrap:wrap;align-items:center;gap:8px 20px;padding:10px 24px;
+  border-bottom:1px solid #2a2f3f;background:#171a23}
+header a{color:#7c9cff}main{max-width:820px;margin:0 auto;padding:16px}
+h1{font-size:20px;margin:0}h2{font-size:17px;margin-top:2rem}
+.pair{display:flex;flex-wrap:wrap;gap:1.5rem;justify-content:center;margin:1.5rem 0}
+.pair figure{margin:0;text-align:center;flex:1 1 200px;max-width:300px}
+.pair img{width:100%;aspect-ratio:1;image-rendering:pixelated;border-radius:8px;border:1px solid #2a2f3f;
+  background:#000;display:block}
+button{font:inherit;padding:.5rem 1.2rem;margin:.4rem;border-radius:8px;border:1px solid #2a2f3f;
+  background:#1e2230;color:#e6e8ef;cursor:pointer}
+button:hover{border-color:#7c9cff}:focus-visible{outline:2px solid #7c9cff;outline-offset:2px}
+table{border-collapse:collapse;margin-top:1rem;width:100%}
+td,th{padding:.3rem .6rem;border-bottom:1px solid #2a2f3f;text-align:left}
+#prompt{font-size:1.2rem;text-align:center}#msg{color:#a3a9bc;text-align:center}
+.center{text-align:center}.muted{color:#a3a9bc}[hidden]{display:none!important}
 </style></head><body>
-<h1>Which image fits the prompt better?</h1>
-<p id="prompt"></p><p id="msg"></p>
-<div class="pair"><figure><img id="img-a" alt="image A"><figcaption><button data-w="a">A is better</button></figcaption></figure>
+<header><a href="/">← playground</a><h1>Which image fits the prompt better?</h1></header>
+<main>
+<p id="prompt"></p><p id="msg" role="status"></p>
+<div class="pair" id="pair" hidden>
+<figure><img id="img-a" alt="image A"><figcaption><button data-w="a">A is better</button></figcaption></figure>
 <figure><img id="img-b" alt="image B"><figcaption><button data-w="b">B is better</button></figcaption></figure></div>
-<p style="text-align:center"><button data-w="tie">Tie</button></p>
-<h2>Ratings</h2><table id="ratings"><thead><tr><th>model</th><th>Bradley–Terry</th><th>Elo</th><th>W / L / T</th></tr></thead><tbody></tbody></table>
+<p class="center" id="tie-row" hidden><button data-w="tie">Tie</button></p>
+<h2>Ratings</h2><p id="no-ratings" class="muted" hidden>No votes yet: the models' ratings appear here after the first vote.</p>
+<table id="ratings" hidden><thead><tr><th>model</th><th>Bradley–Terry</th><th>Elo</th><th>W / L / T</th></tr></thead><tbody></tbody></table>
+</main>
 <script>
 const API = "__API__"; let pair = null;
+const $ = (id) => document.getElementById(id);
 async function load(){
-  const r = await fetch(API + "/pair"); const msg = document.getElementById("msg");
-  if(!r.ok){ msg.textContent = (await r.json()).detail || "no pair to rate"; return; }
-  pair = await r.json(); msg.textContent = "";
-  document.getElementById("prompt").textContent = "“" + pair.prompt + "”";
-  document.getElementById("img-a").src = pair.url_a; document.getElementById("img-b").src = pair.url_b;
+  const r = await fetch(API + "/pair?if_any=true"); const body = await r.json().catch(() => ({}));
+  pair = r.ok && body.prompt ? body : null;
+  for (const id of ["pair", "tie-row"]) $(id).hidden = !pair;
+  $("prompt").textContent = pair ? "“" + pair.prompt + "”" : "";
+  $("msg").textContent = pair ? "" : "Nothing to compare yet: generate the same prompt with two "
+    + "different models in the playground (or run `genlab eval` on two models), then come back.";
+  if (pair) { $("img-a").src = pair.url_a; $("img-b").src = pair.url_b; }
 }
 async function ratings(){
   const rows = await (await fetch(API + "/ratings")).json(); const tb = document.querySelector("#ratings tbody");
+  $("ratings").hidden = !rows.length; $("no-ratings").hidden = rows.length > 0;
   tb.innerHTML = ""; for(const r of rows){ const tr = document.createElement("tr");
     for(const v of [r.model, r.bradley_terry.toFixed(0), r.elo.toFixed(0), r.wins+" / "+r.losses+" / "+r.ties]){
       const td = document.createElement("td"); td.textContent = v; tr.appendChild(td);} tb.appendChild(tr); }
@@ -305,10 +323,13 @@ def preference_router(
         return preference_page(api_prefix)
 
     @router.get(f"{api_prefix}/pair")
-    def pair() -> dict:
+    def pair(if_any: bool = False) -> dict:
+        """The next pair to rate; 404 when there is none (200 with prompt null if `if_any`)."""
         try:
             p = store.next_pair()
         except NotFound as e:
+            if if_any:  # the page asks this way: "nothing yet" is not an error to it
+                return {"prompt": None, "detail": str(e)}
             raise HTTPException(404, str(e)) from None
         # Models stay hidden until after the vote: the rater sees only the prompt and images.
         return {

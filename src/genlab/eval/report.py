@@ -38,7 +38,7 @@ class EvalOptions:
     # 2 images each from n = 100 (GenEval uses 4), else 1.
     prompts_per_category: int | None = None
     images_per_prompt: int | None = None
-    splits: tuple[str, ...] = ("in_distribution", "held_out")  # compositional prompt splits
+    splits: tuple[str, ...] = comp.SPLITS  # compositional prompt splits
     images_per_caption: int = 4  # FID samples: n/4 captions × 4 seeds (batched generation)
     num_inference_steps: int = 20
     guidance_scale: float | None = None  # None: the pipeline's default
@@ -570,7 +570,11 @@ def render_html(report: dict) -> str:
         )
     if "compositional" in report:
         cm = report["compositional"]
-        parts.append("<h2>Compositional suite (GenEval categories, world scene parser)</h2>")
+        parts.append(
+            "<h2>Compositional suite (GenEval categories, world scene parser)</h2><p>Strict: "
+            "exactly the objects asked for and nothing else, every attribute and relation "
+            "right. Lenient: GenEval's reading (one asked = at least one, extras ignored).</p>"
+        )
         for split in comp.SPLITS:
             if split not in cm:
                 continue
@@ -578,8 +582,9 @@ def render_html(report: dict) -> str:
             rows = [
                 {
                     "category": k,
-                    "accuracy": v["accuracy"],
+                    "strict accuracy": v["accuracy"],
                     "95% CI (Wilson)": f"{v['ci95'][0]:.2f} – {v['ci95'][1]:.2f}",
+                    "lenient": v.get("lenient_accuracy", ""),
                     "images": v["images"],
                 }
                 for k, v in s["categories"].items()
@@ -587,12 +592,18 @@ def render_html(report: dict) -> str:
             rows.append(
                 {
                     "category": "overall (mean of categories)",
-                    "accuracy": s["overall"],
+                    "strict accuracy": s["overall"],
                     "95% CI (Wilson)": f"pooled {s['pooled_ci95'][0]:.2f} – {s['pooled_ci95'][1]:.2f}",
+                    "lenient": "",
                     "images": s["images"],
                 }
             )
             parts.append(f"<h3>{split.replace('_', ' ')}</h3>" + _table(rows))
+        if "paraphrase_gap" in cm:
+            parts.append(
+                f"<p>Paraphrase gap (canonical − paraphrased, strict): "
+                f"{cm['paraphrase_gap']['overall']:+.3f}</p>"
+            )
         ceil = cm["parser_ceiling"]
         parts.append(
             f"<p>Parser ceiling: rendered scenes that satisfy the same prompts score {ceil['accuracy']:.3f} ({ceil['images']} images).</p>"

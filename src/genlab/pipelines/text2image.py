@@ -25,8 +25,11 @@ from genlab.io import load_checkpoint, load_image, to_pil, to_tensor
 from genlab.nn.utils import run_with_compile_fallback
 from genlab.pipelines.base import GenerationResult, check_generation_args, check_prompt
 from genlab.pipelines.registry import register_pipeline
+from genlab.world.spec import COLORS, SHAPES
 
 KIND = "text2image"
+LAYOUT_SOURCES = ("auto", "planner")
+WORLD_CONTENT = "the built-in world (shapes, colors, sizes, positions, relations)"
 DEFAULT_SAMPLER = "dpmpp_2m"
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
@@ -258,6 +261,7 @@ class Text2ImagePipeline:
         plan_layout: bool | None = None,
         layout=None,
         layout_temperature: float | None = None,
+        layout_source: str = "auto",
     ) -> GenerationResult:
         """Generate `num_images` images per prompt. Image i of the batch starts from noise drawn
         with seed + i, so with a deterministic sampler (ddim, euler, heun, dpmpp_2m) every image
@@ -269,7 +273,17 @@ class Text2ImagePipeline:
         instead (a model whose denoiser reads layouts, with or without a planner): 9 cell
         classes for every image, or one row of 9 per image. `layout_temperature` < 1 samples
         plans closer to the planner's most likely one (less varied, more often right); None
-        takes the model's `default_layout_temperature` (its card says how it was chosen)."""
+        takes the model's `default_layout_temperature` (its card says how it was chosen).
+
+        A model of the built-in world reads each prompt with the world grammar first
+        (genlab.world.grammar.parse_prompt): words it does not know and colors, shapes or
+        relations the world lacks are listed in the metadata's "warnings"; an empty prompt, one
+        of only unknown words, or one the grammar finds impossible (five objects, contradictory
+        positions) is refused with InvalidArgument. `layout_source` says who writes the plan:
+        "auto" (default) the grammar when it reads objects in the prompt (a scene realizing
+        exactly what was asked, seeded by seed + i, related objects in one row or column) and
+        the learned planner otherwise; "planner" always the planner. Where the grammar read
+        objects, the denoiser is given its canonical caption ("read_as" in the metadata)."""
         prompts = [prompt] if isinstance(prompt, str) else list(prompt)
         plan_layout, layout_temperature = self._layout_options(
             plan_layout, layout, layout_temperature, self.layout_planner is not None
@@ -277,7 +291,7 @@ class Text2ImagePipeline:
         return self._run(
             prompts, negative_prompt, num_inference_steps, guidance_scale, sampler, seed,
             num_images, height, width, eta=eta, callback=callback, plan_layout=plan_layout,
-            layout=layout, layout_temperature=layout_temperature,
+            layout=layout, layout_temperature=layout_temperature, layout_source=layout_source,
         )  # fmt: skip
 
     @torch.inference_mode()
@@ -299,6 +313,7 @@ class Text2ImagePipeline:
         plan_layout: bool | None = None,
         layout=None,
         layout_temperature: float | None = None,
+        layout_source: str = "auto",
     ) -> GenerationResult:
         """Edit `image` (path, PIL, uint8 array or (3,H,W) tensor in [-1, 1]) towards `prompt`.
 
@@ -324,6 +339,7 @@ class Text2ImagePipeline:
             [prompt], negative_prompt, num_inference_steps, guidance_scale, sampler, seed,
             num_images, H, W, eta=eta, callback=callback, init=init, mask=mask_t, strength=strength,
             plan_layout=plan_layout, layout=layout, layout_temperature=layout_temperature,
+            layout_source=layout_source,
         )  # fmt: skip
 
     def _layout_options(self, plan_layout, layout, layout_temperature, default: bool):
@@ -362,26 +378,41 @@ class Text2ImagePipeline:
         plan_layout=False,
         layout=None,
         layout_temperature=1.0,
+        layout_source="auto",
     ) -> GenerationResult:
         guidance_scale, seed = self._check_request(
             prompts, negative_prompt, num_inference_steps, guidance_scale, sampler, seed, num_images
         )
+        check_choice("layout_source", layout_source, LAYOUT_SOURCES)
+        readings = self.read_prompts(prompts)
         H = self.image_size if height is None else height
         W = self.image_size if width is None else width
         self._check_size(H, W)
         device = self.device
 
         expanded = [p for p in prompts for _ in range(num_images)]
+        read = None if readings is None else [r for r in readings for _ in range(num_images)]
         B = len(expanded)
         if layout is not None:  # a plan given by the caller, checked once num_images is
             layout = self._given_layout(layout, B)
-        layouts = self.plan_layouts(expanded, seed, layout_temperature) if plan_layout else layout
+        sources = None
+        if plan_layout and not getattr(self.denoiser.config, "layout_channels", 0):
+            raise InvalidArgument(
+                "plan_layout", f"False: model {self.name!r} has no layout planner"
+            )
+        if plan_layout:
+            layouts, sources = self.write_layouts(
+                expanded, seed, layout_temperature, read if layout_source == "auto" else None
+            )
+        else:
+            layouts = layout
         if plan_layout and mask is not None:  # inpainting: the plan goes where the mask opens
             from genlab.world.layout import mask_cells, place_in_cells
 
             cells = mask_cells(mask)
             layouts = torch.tensor([place_in_cells(row, cells) for row in layouts.tolist()])
-        denoise = self._guided_denoiser(expanded, negative_prompt, guidance_scale, layout=layouts)
+        texts = self._model_texts(expanded, read)
+        denoise = self._guided_denoiser(texts, negative_prompt, guidance_scale, layout=layouts)
         C = self.denoiser.config.in_channels
         f = self._latent_factor()
         H, W = H // f, W // f  # the denoiser's grid: pixels, or latents of a latent model
@@ -435,6 +466,10 @@ class Text2ImagePipeline:
             for meta, row in zip(metadata, layouts.tolist(), strict=True):
                 meta["layout"] = describe_layout(row)
                 meta["layout_cells"] = row
+        if sources is not None:
+            for meta, source in zip(metadata, sources, strict=True):
+                meta["layout_source"] = source
+        self._note_readings(metadata, expanded, texts, read)
         return GenerationResult(images=pils, metadata=metadata)
 
     # ------------------------------------------------------------------ steps shared with video
@@ -517,16 +552,78 @@ class Text2ImagePipeline:
         return t.long().expand(batch, CELLS).clone()
 
     def plan_layouts(self, prompts: list[str], seed: int, temperature: float = 1.0) -> torch.Tensor:
-        """(B, 9) layouts the planner samples for `prompts`, prompt i with seed + i."""
+        """(B, 9) layouts the learned planner samples for `prompts`, prompt i with seed + i."""
+        return self._plan_some(prompts, [seed + i for i in range(len(prompts))], temperature)
+
+    def write_layouts(
+        self, prompts: list[str], seed: int, temperature: float = 1.0, readings=None
+    ) -> tuple[torch.Tensor, list[str]]:
+        """(B, 9) plans for `prompts` and who wrote each ("grammar" or "planner"): where a
+        reading (PromptParse) has objects, a scene realizing exactly its request, drawn with
+        seed + i, related objects aligned (genlab.world.grammar.realize); the learned planner
+        for the rest (and for all when `readings` is None)."""
+        from genlab.world.grammar import realize
+        from genlab.world.layout import scene_layout
+
+        readings = readings or [None] * len(prompts)
+        rows: list = [None] * len(prompts)
+        for i, reading in enumerate(readings):
+            if reading is not None and reading.request.objects:
+                scene = realize(reading.request, np.random.default_rng(seed + i), aligned=True)
+                rows[i] = torch.from_numpy(scene_layout(scene)).long()
+        rest = [i for i, row in enumerate(rows) if row is None]
+        if rest:
+            planned = self._plan_some(
+                [prompts[i] for i in rest], [seed + i for i in rest], temperature
+            )
+            for i, row in zip(rest, planned):
+                rows[i] = row
+        sources = ["planner" if i in set(rest) else "grammar" for i in range(len(prompts))]
+        return torch.stack(rows), sources
+
+    def _plan_some(self, prompts, seeds, temperature) -> torch.Tensor:
         if self.layout_planner is None:
             raise InvalidArgument(
                 "plan_layout", f"False: model {self.name!r} has no layout planner"
             )
         tokens = self.text_encoder.tokenizer(prompts, self.max_prompt_tokens)
-        generators = [torch.Generator().manual_seed(seed + i) for i in range(len(prompts))]
+        generators = [torch.Generator().manual_seed(s) for s in seeds]
         return self.layout_planner.sample(
             tokens.ids.to(self.device), tokens.mask.to(self.device), generators, temperature
-        )
+        ).cpu()
+
+    @property
+    def reads_world_prompts(self) -> bool:
+        """Whether the model speaks the built-in world's words, so that its prompts are read
+        with the world grammar."""
+        return speaks_world(getattr(self.text_encoder.tokenizer, "index", {}))
+
+    def read_prompts(self, prompts: list[str]):
+        """Each prompt's PromptParse for a model of the world (None for any other model), or
+        InvalidArgument for a prompt it cannot draw (see read_world_prompt)."""
+        if not self.reads_world_prompts:
+            return None
+        return [read_world_prompt(p) for p in prompts]
+
+    @staticmethod
+    def _model_texts(prompts: list[str], readings) -> list[str]:
+        """What the denoiser reads: the grammar's canonical caption where it read objects (the
+        words the model was trained on), else the prompt as written."""
+        if readings is None:
+            return list(prompts)
+        return [r.canonical if r.request.objects else p for p, r in zip(prompts, readings)]
+
+    @staticmethod
+    def _note_readings(metadata, prompts, texts, readings) -> None:
+        """Each output's metadata says how its prompt was read ("read_as") and what of it could
+        not be read or drawn ("warnings")."""
+        if readings is None:
+            return
+        for meta, prompt, text, reading in zip(metadata, prompts, texts, readings, strict=True):
+            if text != prompt:
+                meta["read_as"] = text
+            if reading.warnings():
+                meta["warnings"] = reading.warnings()
 
     def _guided_denoiser(
         self, prompts: list[str], negative_prompt, guidance_scale, model=None, layout=None
@@ -601,6 +698,31 @@ class Text2ImagePipeline:
         for name, v in (("height", H), ("width", W)):
             if isinstance(v, bool) or not isinstance(v, int) or v < f or v % f or v > 1024:
                 raise InvalidArgument(name, f"a multiple of {f} between {f} and 1024", v)
+
+
+def speaks_world(vocab) -> bool:
+    """Whether a tokenizer vocabulary (words, or a word -> id map) has every shape and color of
+    the built-in world: its model draws the world, and its prompts are read with the grammar."""
+    return all(w in vocab for w in (*SHAPES, *COLORS))
+
+
+def read_world_prompt(prompt: str):
+    """PromptParse of a prompt for a model of the world, or InvalidArgument for one it cannot
+    draw: empty, over the grammar's length, or not one word of it known."""
+    from genlab.world.grammar import parse_prompt
+
+    if not prompt.strip():
+        raise InvalidArgument("prompt", f"a description of {WORLD_CONTENT}", prompt)
+    reading = parse_prompt(prompt)
+    r = reading.request
+    if not (r.objects or r.background or reading.unsupported) and reading.unknown_words:
+        raise InvalidArgument(
+            "prompt",
+            f"a description of {WORLD_CONTENT}",
+            prompt,
+            hint="no word of it is known: " + ", ".join(reading.unknown_words[:8]),
+        )
+    return reading
 
 
 def check_layout_temperature(value, name: str = "layout_temperature") -> None:

@@ -149,7 +149,10 @@ class Text2VideoPipeline(Text2ImagePipeline):
             prompts, negative_prompt, num_inference_steps, guidance_scale, sampler, seed, num_images
         )
         T = self.check_num_frames(num_frames)
+        readings = self.read_prompts(prompts)
         expanded = [p for p in prompts for _ in range(num_images)]
+        read = None if readings is None else [r for r in readings for _ in range(num_images)]
+        texts = self._model_texts(expanded, read)
         B, C = len(expanded), self.denoiser.config.in_channels
         first, extra, keyframe_seeds = None, {}, None
         if image is not None and keyframe is not None:
@@ -181,7 +184,7 @@ class Text2VideoPipeline(Text2ImagePipeline):
                 frames = given.repeat(x.shape[0] // B, 1, 1, 1)
                 return self.denoiser(x, t, {**cond, "first_frame": frames})
 
-        denoise = self._guided_denoiser(expanded, negative_prompt, guidance_scale, model)
+        denoise = self._guided_denoiser(texts, negative_prompt, guidance_scale, model)
         x_T = self._initial_noise((C, T, H, W), seed, B)  # (B, C, T, H, W)
         kwargs: dict[str, Any] = {}
         if first is not None:
@@ -208,6 +211,7 @@ class Text2VideoPipeline(Text2ImagePipeline):
             num_frames=T,
             **extra,
         )
+        self._note_readings(metadata, expanded, texts, read)
         if keyframe_seeds is not None:  # the chosen still: keyframe(prompt, seed=keyframe_seed)
             for meta, kf_seed in zip(metadata, keyframe_seeds):
                 meta["keyframe_seed"] = kf_seed

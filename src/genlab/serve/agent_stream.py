@@ -225,7 +225,8 @@ async def _stream(run: AgentRun, request: Request):
             if run.error:
                 yield sse("failed", {"run_id": run.run_id, "error": run.error})
             else:
-                yield sse("done", {"run_id": run.run_id, "steps": sent})
+                outcome = {k: v for k, v in run.result.items() if k != "best_path"}
+                yield sse("done", {"run_id": run.run_id, "steps": sent, "outcome": outcome})
             return
         if time.monotonic() - last_beat > 15:
             last_beat = time.monotonic()

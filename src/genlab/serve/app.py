@@ -32,7 +32,7 @@ from genlab.serve.engine import (
     new_seed,
     open_image_bytes,
 )
-from genlab.serve.jobs import Job, JobJournal, JobQueue, QueueFull
+from genlab.serve.jobs import FINAL_STATUSES, Job, JobJournal, JobQueue, QueueFull
 from genlab.serve.schemas import (
     ID_PATTERN,
     EditRequest,
@@ -165,12 +165,13 @@ class Server:
 
     def _finish(self, job: Job, outcome: str) -> None:
         images = [r["image_id"] for r in job.results]
+        cancelled = outcome == "cancelled"  # history's word for a run ended early is "stopped"
         self.history.finish_run(
             job.id,
-            status=outcome,
+            status="stopped" if cancelled else outcome,
             result={"images": images},
             error=job.error,
-            stop_reason="finished" if outcome == "done" else "failed",
+            stop_reason={"done": "finished", "cancelled": "cancelled"}.get(outcome, "failed"),
         )
         self.journal.remove(job.id)  # recorded as finished: nothing left to re-run
 
@@ -188,10 +189,11 @@ class Server:
         if run.kind not in JOB_KINDS:
             raise NotFound(f"job: no job with id {job_id!r} (it is a {run.kind} run)")
         done = run.status == "done"
+        status = {"running": "queued", "stopped": "cancelled"}.get(run.status, run.status)
         return {
             "id": run.id,
             "kind": run.kind,
-            "status": run.status if run.status != "running" else "queued",
+            "status": status,
             "progress": 1.0 if done else 0.0,
             "step": 0,
             "total_steps": run.params.get("num_inference_steps", 0),
@@ -230,9 +232,11 @@ def create_app(config: ServeConfig | None = None):
     _add_routes(api, server)
     from genlab.serve.agent_stream import add_agent_route
     from genlab.serve.openai_images import add_openai_routes
+    from genlab.serve.playground import add_playground_routes
 
     add_agent_route(api, server)
     add_openai_routes(api, server)
+    add_playground_routes(api, server)
     from genlab.eval.preference import preference_router
 
     # pairwise human preference: /preference (page) and /api/preference/{pair,vote,ratings}
@@ -342,6 +346,7 @@ def _add_routes(api: FastAPI, server: Server) -> None:
         params = body.model_dump()
         params["model"] = catalog.resolve(body.model)
         catalog.check_sampler(params["model"], body.sampler)
+        catalog.check_prompt(params["model"], body.prompt)
         catalog.check_frames(params["model"], body.num_frames)
         catalog.check_plan_layout(params["model"], body.plan_layout, body.layout_temperature)
         params["keyframe_model"] = catalog.check_keyframe(params["model"], body.keyframe_model)
@@ -362,6 +367,7 @@ def _add_routes(api: FastAPI, server: Server) -> None:
         """Queue an edit of a stored image: inpaint under a mask, or img2img with a strength."""
         params = body.model_dump()
         params["model"] = catalog.resolve(body.model)
+        catalog.check_prompt(params["model"], body.prompt)
         catalog.check_plan_layout(params["model"], body.plan_layout, body.layout_temperature)
         params["seed"] = body.seed if body.seed is not None else new_seed()
         record = _image_record(history, body.image_id)
@@ -381,7 +387,7 @@ def _add_routes(api: FastAPI, server: Server) -> None:
 
     @api.get("/api/jobs/{job_id}/events", tags=["jobs"])
     async def job_events(job_id: str, request: Request):
-        """Server-sent events: `progress` on every change, then one `done` or `failed`."""
+        """Server-sent events: `progress` on every change, then one `done`, `failed` or `cancelled`."""
         first = await asyncio.to_thread(server.job_view, job_id)
         job = queue.get(job_id)
         return StreamingResponse(
@@ -396,14 +402,20 @@ def _add_routes(api: FastAPI, server: Server) -> None:
         per_page: int = Query(24, ge=1, le=200),
         q: str | None = Query(None, max_length=200, description="Search the prompts."),
         view: str = Query("images", pattern="^(images|runs)$"),
+        kind: str | None = Query(
+            None, pattern="^(generate|edit|agent)$", description="Runs of one kind."
+        ),
     ):
         """Past generations, newest first: images (with their parameters) or runs."""
         if view == "runs":
-            listing = await asyncio.to_thread(history.list_runs, page, per_page, q or None)
+            listing = await asyncio.to_thread(history.list_runs, page, per_page, q or None, kind)
             return public(listing.to_dict())
         listing = await asyncio.to_thread(history.list_images, page, per_page, q or None)
         out = listing.to_dict()
-        out["items"] = [describe_record(r) for r in listing.items]
+        from genlab.serve.playground import agent_picks
+
+        picks = await asyncio.to_thread(agent_picks, history, listing.items)
+        out["items"] = [dict(describe_record(r), agent_pick=r.id in picks) for r in listing.items]
         return out
 
     @api.get("/api/runs/{run_id}", tags=["history"])
@@ -425,17 +437,22 @@ def _add_routes(api: FastAPI, server: Server) -> None:
         responses={200: {"content": {"image/png": {}}, "description": "The file."}},
     )
     async def image_file(image_id: str):
-        """The stored file, with its generation parameters in the X-Genlab-Params header
-        (and, for PNGs, inside the file's `genlab` text chunk)."""
+        """The stored file (`/api/images/ID` or `/api/images/ID.png`, as its `url` says), with its
+        generation parameters in the X-Genlab-Params header (and, for PNGs, inside the file's
+        `genlab` text chunk)."""
+        image_id, dot, extension = image_id.partition(".")
         record = _image_record(history, image_id)
         path = inside(history.images_dir, record.path)
-        if path is None:  # a row pointing outside the images folder is never served
+        if path is None or (dot and f".{extension.lower()}" != path.suffix.lower()):
+            # a row pointing outside the images folder is never served; nor a wrong extension
             raise NotFound(f"image: no file for image {image_id!r}")
         params = json.dumps(describe_record(record)["params"], sort_keys=True, default=str)
         return FileResponse(
             path,
             media_type=_MEDIA_TYPES.get(path.suffix.lower(), "application/octet-stream"),
             headers={"X-Genlab-Params": params, "Cache-Control": "private, max-age=86400"},
+            filename=download_name(record, path.suffix.lower()),
+            content_disposition_type="inline",
         )
 
     @api.get("/api/images/{image_id}/info", tags=["history"])
@@ -480,6 +497,13 @@ def _image_record(history: HistoryStore, image_id: str):
     raise NotFound(f"image: no image with id {image_id!r}")  # (the database path stays private)
 
 
+def download_name(record, suffix: str) -> str:
+    """The file name a browser saves an image under: genlab-MODEL-seedSEED-ID.png."""
+    parts = ["genlab", record.model, f"seed{record.seed}" if record.seed is not None else None]
+    stem = "-".join(re.sub(r"[^A-Za-z0-9_.-]+", "_", p) for p in parts if p)
+    return f"{stem}-{record.id}{suffix}"
+
+
 def sse(event: str, data: dict[str, Any]) -> str:
     """One server-sent event, its data without the server's file paths (security.public)."""
     return f"event: {event}\ndata: {json.dumps(public(data), default=str)}\n\n"
@@ -488,14 +512,14 @@ def sse(event: str, data: dict[str, Any]) -> str:
 async def _job_stream(queue: JobQueue, job: Job | None, first: dict[str, Any], request: Request):
     """Send the job's state whenever it changes; a client leaving does not touch the job."""
     if job is None:  # finished before this server started: one final event
-        yield sse(first["status"] if first["status"] in ("done", "failed") else "progress", first)
+        yield sse(first["status"] if first["status"] in FINAL_STATUSES else "progress", first)
         return
     version, last_beat = -1, time.monotonic()
     while True:
         if job.version != version:
             version = job.version
             snap = queue.snapshot(job)
-            final = snap["status"] in ("done", "failed")
+            final = snap["status"] in FINAL_STATUSES
             yield sse(snap["status"] if final else "progress", snap)
             if final:
                 return

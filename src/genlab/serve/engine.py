@@ -28,6 +28,30 @@ from genlab.serve.security import public
 MAX_IMAGE_SIDE = 1024  # uploads and masks larger than this are refused
 BUILTIN_DIFFUSION_KINDS = ("text2image", "text2video")
 GENERATIVE_KINDS = (*BUILTIN_DIFFUSION_KINDS, "vae", "gan", "vq-ar")  # pipelines taking a prompt
+# What each kind of model can do in the playground's tabs, and which request fields it reads;
+# None is a model whose kind the server cannot read (diffusers, hosted APIs: general models).
+MODEL_TASKS = {
+    "text2image": ("generate", "edit", "agent"),
+    "text2video": ("generate",),  # its edit() refuses; the agent draws images
+    "vq-ar": ("generate", "agent"),
+    "vae": ("generate",),  # class-conditional (digits): the agent's requests are scenes
+    "gan": ("generate",),
+    "diffusers": ("generate", "edit", "agent"),  # models.toml entries: general models
+    "openai": ("generate", "edit", "agent"),
+    "stability": ("generate", "edit", "agent"),
+    None: ("generate", "edit", "agent"),
+}
+MODEL_CONTROLS = {
+    "text2image": ("negative_prompt", "num_inference_steps", "guidance_scale", "sampler"),
+    "text2video": ("negative_prompt", "num_inference_steps", "guidance_scale", "sampler"),
+    "vq-ar": ("negative_prompt", "guidance_scale"),  # one step per token, no sampler
+    "vae": (),  # one decoder pass
+    "gan": (),
+    "diffusers": ("negative_prompt", "num_inference_steps", "guidance_scale"),
+    "openai": (),  # a hosted model takes the prompt (and seed, size) only
+    "stability": ("negative_prompt",),
+    None: ("negative_prompt", "num_inference_steps", "guidance_scale"),
+}
 
 
 @dataclass
@@ -46,6 +70,8 @@ class ModelEntry:
             "kind": self.kind,
             "image_size": size,
             "video": self.kind == "text2video",
+            "tasks": list(MODEL_TASKS.get(self.kind, ("generate",))),
+            "controls": list(MODEL_CONTROLS.get(self.kind, MODEL_CONTROLS[None])),
             "layout": "layout_planner" in self.config,  # two-stage: plan_layout applies
             # the planner's temperature when a request gives none (null: no planner)
             "layout_temperature": (
@@ -174,6 +200,17 @@ class ModelCatalog:
             raise InvalidArgument(
                 "plan_layout", f"null or false: model {name!r} has no layout planner", plan_layout
             )
+
+    def check_prompt(self, name: str, prompt: str) -> None:
+        """A model of the built-in world refuses here, with a 422, a prompt it cannot draw
+        (empty, too long, no word it knows) rather than failing the job in the worker."""
+        from genlab.pipelines.text2image import read_world_prompt, speaks_world
+
+        entry = self.entries[name]
+        vocab = entry.config.get("text_encoder", {}).get("vocab")
+        world = isinstance(vocab, list) and speaks_world(vocab)
+        if entry.kind in ("text2image", "text2video") and world:
+            read_world_prompt(prompt)
 
     def check_keyframe(self, name: str, keyframe: str | None) -> str | None:
         """The image model that draws a video's first frame: only for a text-to-video `name`,
@@ -392,8 +429,9 @@ class JobRunner:
         return [describe_record(r) for r in records]
 
     def _store_video(self, frames, params, run_id, parent_id, model):
-        # An animated WebP plays in every browser's <img> and needs no video codec.
-        from genlab.io import to_pil
+        # An animated WebP plays in every browser's <img> and needs no video codec; its
+        # parameters ride in XMP (WebP has no PNG text chunk), as genlab.io.read_params reads.
+        from genlab.io import params_xmp, to_pil
 
         pils = [to_pil(f) for f in frames]
         fps = int(params.get("fps") or 8)
@@ -407,6 +445,7 @@ class JobRunner:
                 duration=1000 // fps,
                 loop=0,
                 lossless=True,
+                xmp=params_xmp(params),
             )
             return self.history.add_file(
                 path, params, kind="video", run_id=run_id, parent_id=parent_id, model=model
@@ -417,7 +456,7 @@ def describe_record(record) -> dict[str, Any]:
     """What a client sees of a stored image: its id, where to fetch it, how it was made."""
     return {
         "image_id": record.id,
-        "url": f"/api/images/{record.id}",
+        "url": f"/api/images/{record.id}{Path(record.path).suffix.lower()}",
         "kind": record.kind,
         "prompt": record.prompt,
         "seed": record.seed,
@@ -446,11 +485,16 @@ def _output_params(job: Job, metadata: list[dict[str, Any]], i: int) -> dict[str
 
 
 def _prompt_warnings(pipe, *prompts: str | None) -> list[str]:
-    """Say which words a pipeline's text encoder will drop (for pipelines that can tell)."""
+    """Say which words a pipeline's text encoder will drop (for pipelines that can tell), and,
+    for a model of the world, what of the prompt its grammar cannot read or the world lacks."""
+    out = []
+    read = getattr(pipe, "read_prompts", None)
+    if read is not None and prompts and prompts[0]:
+        readings = read([prompts[0]])
+        out += readings[0].warnings() if readings else []
     truncated_words = getattr(pipe, "truncated_words", None)
     if truncated_words is None:
-        return []
-    out = []
+        return out
     for prompt in prompts:
         dropped = truncated_words(prompt) if prompt else []
         if dropped:

@@ -18,8 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-STATUSES = ("queued", "running", "done", "failed")
+STATUSES = ("queued", "running", "done", "failed", "cancelled")
+FINAL_STATUSES = ("done", "failed", "cancelled")
 BULKY_PARAMS = ("mask",)
+
+
+class JobCancelled(Exception):
+    """Raised inside a running job at its next progress report once a client cancelled it."""
 
 
 class QueueFull(Exception):
@@ -44,6 +49,7 @@ class Job:
     error: str | None = None
     failure: Exception | None = field(default=None, repr=False)  # what failed it, for the routes
     warnings: list[str] = field(default_factory=list)  # e.g. words of a prompt the model dropped
+    cancel_requested: bool = False  # a running job stops at its next progress report
     created: float = field(default_factory=time.time)
     started: float | None = None
     finished: float | None = None
@@ -82,8 +88,8 @@ Runner = Callable[[Job, Callable[[int, int], None]], list[dict[str, Any]]]
 class JobQueue:
     """Waiting jobs in FIFO order, `workers` threads running them, finished jobs kept for lookup.
 
-    `on_finish(job, outcome)` is called once per job, outcome "done" or "failed", before clients can
-    see the outcome (the server persists it there).
+    `on_finish(job, outcome)` is called once per job, outcome "done", "failed" or "cancelled",
+    before clients can see the outcome (the server persists it there).
     """
 
     def __init__(
@@ -111,6 +117,7 @@ class JobQueue:
         self._cond = threading.Condition()
         self._threads: list[threading.Thread] = []
         self._stopping = False
+        self.changes = 0  # bumped whenever a job is added, moves or ends (for status streams)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -151,8 +158,28 @@ class JobQueue:
                 job.id = new_id()
             self._pending.append(job)
             self._remember(job)
+            self.changes += 1
             self._cond.notify_all()
             return job
+
+    def cancel(self, job: Job) -> bool:
+        """Cancel a job: a waiting one leaves the queue now, a running one stops at its next
+        progress report (between denoising steps). False if it had already finished."""
+        with self._cond:
+            if job.status in FINAL_STATUSES:
+                return False
+            if job.status == "running":
+                job.cancel_requested = True
+                self._touch(job)
+                return True
+            self._pending.remove(job)
+            job.error = "cancelled before it started"
+        if self.on_finish is not None:
+            self.on_finish(job, "cancelled")
+        with self._cond:
+            job.status, job.finished = "cancelled", time.time()
+            self._touch(job)
+        return True
 
     def get(self, job_id: str) -> Job | None:
         with self._cond:
@@ -204,6 +231,8 @@ class JobQueue:
                     job, lambda step, total, job=job: self._report(job, step, total)
                 )
                 outcome, error = "done", None
+            except JobCancelled:
+                results, outcome, error = [], "cancelled", "cancelled while running"
             except Exception as e:  # a failed job is reported to its client, never kills a worker
                 results, outcome, error = [], "failed", _describe(e)
                 job.failure = e
@@ -227,16 +256,19 @@ class JobQueue:
 
     def _report(self, job: Job, step: int, total: int) -> None:
         with self._cond:
+            if job.cancel_requested:
+                raise JobCancelled(job.id)
             job.step, job.total_steps = int(step), int(total)
             self._touch(job)
 
     def _touch(self, job: Job) -> None:
         job.version += 1
+        self.changes += 1
         self._cond.notify_all()
 
     def _remember(self, job: Job) -> None:
         self._jobs[job.id] = job
-        finished = [j for j in self._jobs.values() if j.status in ("done", "failed")]
+        finished = [j for j in self._jobs.values() if j.status in FINAL_STATUSES]
         for old in finished[: max(0, len(finished) - self.keep_finished)]:
             del self._jobs[old.id]
 

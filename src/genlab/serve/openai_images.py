@@ -78,6 +78,7 @@ def add_openai_routes(api: FastAPI, server) -> None:
                 "num_images": body.n,
                 "model": server.catalog.resolve(model),
             }
+            server.catalog.check_prompt(params["model"], body.prompt)
             job = await asyncio.to_thread(server.submit, "generate", params)
         except QueueFull as e:
             return openai_error(
@@ -99,9 +100,15 @@ def add_openai_routes(api: FastAPI, server) -> None:
             return openai_error(503, error, None, "server_error")
         data = []
         for result in job.results:
+            # The prompt as the model read it (a world model's canonical caption), and what it
+            # could not read or draw ("white is not a color of this world; ...").
+            params = result.get("params", {})
+            read = {"revised_prompt": params.get("read_as", body.prompt)}
+            if params.get("warnings"):
+                read["warnings"] = params["warnings"]
             if body.response_format == "url":
                 # The operator's address, never the request's Host header (the client writes that).
-                data.append({"url": server.config.public_url + result["url"]})
+                data.append({"url": server.config.public_url + result["url"], **read})
                 continue
             record = server.history.get_image(result["image_id"])
             with Image.open(record.path) as im:
@@ -109,5 +116,5 @@ def add_openai_routes(api: FastAPI, server) -> None:
             size = parse_size(body.size, image.size)
             if size != image.size:
                 image = image.resize(size, Image.NEAREST)
-            data.append({"b64_json": encode_png(image), "revised_prompt": body.prompt})
+            data.append({"b64_json": encode_png(image), **read})
         return {"created": int(time.time()), "data": data}

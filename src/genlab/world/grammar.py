@@ -7,6 +7,7 @@ and a relation but not sizes or cells. `realize` draws a concrete scene that sat
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field, replace
 
@@ -18,12 +19,24 @@ from genlab.world.lexicon import (
     BACKGROUND_WORDS,
     COLOR_WORDS,
     COUNT_WORDS,
+    FOREIGN_COLORS,
+    FOREIGN_RELATIONS,
+    FOREIGN_SHAPES,
     INVERSE_RELATION,
+    LEAD_IN_WORDS,
     MOTION_VERBS,
     MOTION_WORDS,
     POSITION_WORDS,
+    READ_COLOR_WORDS,
+    READ_COUNT_WORDS,
+    READ_MOTION_WORDS,
+    READ_RELATION_WORDS,
+    READ_SHAPE_WORDS,
+    READ_SIZE_WORDS,
     RELATION_WORDS,
+    SHADE_WORDS,
     SHAPE_WORDS,
+    SIDE_RELATIONS,
     SIZE_WORDS,
     STOPWORDS,
 )
@@ -34,6 +47,7 @@ from genlab.world.spec import (
     GRID,
     HELD_OUT,
     MAX_OBJECTS,
+    RELATIONS,
     SHAPES,
     SIZES,
     Obj,
@@ -44,6 +58,9 @@ from genlab.world.video import DIRECTIONS as _DIRECTIONS
 from genlab.world.video import start_size, target_cell
 
 DETAILS = ("full", "objects", "counts", "relation")
+# Relations a request may hold: the world's four, and "beside" (left of or right of, either side).
+REQUEST_RELATIONS = (*RELATIONS, *SIDE_RELATIONS)
+_INVERSE = {**INVERSE_RELATION, **{r: r for r in SIDE_RELATIONS}}
 
 
 @dataclass(frozen=True)
@@ -111,7 +128,7 @@ class SceneRequest:
         for r in self.relations:
             s, rel, t = new_index[r.subject], r.relation, new_index[r.target]
             if rel in ("right of", "below"):
-                s, rel, t = t, INVERSE_RELATION[rel], s
+                s, rel, t = t, _INVERSE[rel], s
             relations.add(RelationRequest(s, rel, t))
         return SceneRequest(
             tuple(self.objects[i] for i in order),
@@ -136,39 +153,104 @@ def group_alike(objects) -> list[ObjectRequest]:
 
 @dataclass
 class PromptParse:
-    """Result of parse_prompt: the request, the words not understood, and the canonical text."""
+    """Result of parse_prompt: the request, the words not understood, the canonical text, and
+    the colors, shapes and relations asked for that this world does not have, as (kind, words):
+    ("color", "white"), ("shape", "hexagon"), ("relation", "between")."""
 
     request: SceneRequest
     unknown_words: list[str] = field(default_factory=list)
     canonical: str = ""
+    unsupported: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def understood(self) -> bool:
+        """Every word was read and everything asked for can be drawn."""
+        return bool(self.request.objects) and not self.unknown_words and not self.unsupported
+
+    def warnings(self) -> list[str]:
+        """One sentence per problem, for a CLI warning, a response field or the agent's reply:
+        "white is not a color of this world; it knows red, orange, ...", "not understood: ..."."""
+        known = {
+            "color": ", ".join(COLORS),
+            "shape": ", ".join(SHAPES),
+            "relation": ", ".join(REQUEST_RELATIONS[:-1]) + " and beside (next to)",
+            "background color": ", ".join(BACKGROUNDS),
+        }
+        out = [
+            f"{words} is not a {kind} of this world; it knows {known[kind]}"
+            for kind, words in dict.fromkeys(self.unsupported)
+        ]
+        if self.unknown_words:
+            words = list(dict.fromkeys(self.unknown_words))
+            out.append("not understood: " + ", ".join(words))
+        return out
 
 
 # --------------------------------------------------------------------------- phrasing
+
+
+@dataclass(frozen=True)
+class Wording:
+    """The word tables a phrasing draws from: the captioner's (CAPTION_WORDING, whose first
+    entries are the canonical words) or every word the grammar reads (READ_WORDING)."""
+
+    shapes: dict
+    colors: dict
+    sizes: dict
+    relations: dict
+    counts: dict
+    backgrounds: dict = field(default_factory=lambda: BACKGROUND_WORDS)
+
+
+def _merged(*tables: dict) -> dict:
+    out: dict = {}
+    for table in tables:
+        for key, words in table.items():
+            out[key] = [*out.get(key, []), *(w for w in words if w not in out.get(key, []))]
+    return out
+
+
+CAPTION_WORDING = Wording(
+    SHAPE_WORDS,
+    COLOR_WORDS,
+    SIZE_WORDS,
+    {**RELATION_WORDS, "beside": ["next to"]},
+    {1: ["a"], **{n: w for n, w in COUNT_WORDS.items() if n > 1}},
+)
+READ_WORDING = Wording(
+    _merged(SHAPE_WORDS, READ_SHAPE_WORDS),
+    _merged(COLOR_WORDS, READ_COLOR_WORDS),
+    _merged(SIZE_WORDS, READ_SIZE_WORDS),
+    _merged(RELATION_WORDS, READ_RELATION_WORDS),
+    _merged({n: [*w, str(n)] for n, w in COUNT_WORDS.items()}, READ_COUNT_WORDS),
+)
 
 
 def _first(options: list[str]) -> str:
     return options[0]
 
 
-def _article(count: int, next_word: str, pick) -> str:
+def _article(count: int, next_word: str, pick, wording: Wording) -> str:
     if count == 1:
         return "an" if next_word[0] in "aeiou" else "a"
-    return pick(COUNT_WORDS[count])
+    return pick(wording.counts[count])
 
 
-def _object_phrase(o: ObjectRequest, pick, count: int | None = None) -> str:
+def _object_phrase(
+    o: ObjectRequest, pick, count: int | None = None, wording: Wording = CAPTION_WORDING
+) -> str:
     count = o.count if count is None else count
     if o.shape is None:
         noun = pick(ANY_SHAPE_WORDS)[1 if count > 1 else 0]
     else:
-        noun = pick(SHAPE_WORDS[o.shape])[1 if count > 1 else 0]
+        noun = pick(wording.shapes[o.shape])[1 if count > 1 else 0]
     words = []
     if o.size:
-        words.append(pick(SIZE_WORDS[o.size]))
+        words.append(pick(wording.sizes[o.size]))
     if o.color:
-        words.append(pick(COLOR_WORDS[o.color]))
+        words.append(pick(wording.colors[o.color]))
     words.append(noun)
-    return _article(count, words[0], pick) + " " + " ".join(words)
+    return _article(count, words[0], pick, wording) + " " + " ".join(words)
 
 
 def _position_phrase(row, col, pick) -> str:
@@ -180,13 +262,16 @@ def _position_phrase(row, col, pick) -> str:
     return ("at the " if row in (0, 2) else "in the ") + name
 
 
-def _background_phrase(background: str, pick) -> str:
-    word = pick(BACKGROUND_WORDS[background])
+def _background_phrase(background: str, pick, wording: Wording = CAPTION_WORDING) -> str:
+    word = pick(wording.backgrounds[background])
     return pick([f"on a {word} background", f"against a {word} background"])
 
 
-def phrase_request(req: SceneRequest, pick=_first, *, joiner: str = "list") -> str:
-    """Text for a request; `pick` chooses among synonyms (the first one: canonical text).
+def phrase_request(
+    req: SceneRequest, pick=_first, *, joiner: str = "list", wording: Wording = CAPTION_WORDING
+) -> str:
+    """Text for a request; `pick` chooses among the synonyms of `wording` (the first one of
+    CAPTION_WORDING's: canonical text).
 
     joiner "list" writes "A, B and C"; "while" writes "A while B" (for videos: the second clause
     uses a verb, "while a blue square grows").
@@ -209,7 +294,7 @@ def phrase_request(req: SceneRequest, pick=_first, *, joiner: str = "list") -> s
                 if r.subject == i and (r.target not in mentioned) == fresh and r.target != i:
                     link = (r.relation, r.target, not fresh)
                 elif r.target == i and (r.subject not in mentioned) == fresh and r.subject != i:
-                    link = (INVERSE_RELATION[r.relation], r.subject, not fresh)
+                    link = (_INVERSE[r.relation], r.subject, not fresh)
                 if link is not None:
                     remaining.remove(r)
                     break
@@ -226,25 +311,25 @@ def phrase_request(req: SceneRequest, pick=_first, *, joiner: str = "list") -> s
         if kind == "relation":
             rel, j, _ = link
             parts.append(
-                _definite_phrase(req.objects[i], pick)
-                + f" {pick(RELATION_WORDS[rel])} "
-                + _definite_phrase(req.objects[j], pick)
+                _definite_phrase(req.objects[i], pick, wording)
+                + f" {pick(wording.relations[rel])} "
+                + _definite_phrase(req.objects[j], pick, wording)
             )
             continue
         # After "while" the motion is a verb: "... while a blue square grows".
         verb = joiner == "while" and n == len(plan) - 1 and n > 0
-        text = _located_phrase(req.objects[i], pick, verb=verb)
+        text = _located_phrase(req.objects[i], pick, wording, verb=verb)
         if i in within:  # "two circles, one above the other"
-            text += f", one {pick(RELATION_WORDS[within[i]])} the other"
+            text += f", one {pick(wording.relations[within[i]])} the other"
         if link is not None:
             rel, j, definite = link
-            text += " " + pick(RELATION_WORDS[rel]) + " "
+            text += " " + pick(wording.relations[rel]) + " "
             if definite:
-                text += _definite_phrase(req.objects[j], pick)
+                text += _definite_phrase(req.objects[j], pick, wording)
             else:
-                text += _located_phrase(req.objects[j], pick, verb=False)
+                text += _located_phrase(req.objects[j], pick, wording, verb=False)
                 if j in within:
-                    text += f", one {pick(RELATION_WORDS[within[j]])} the other"
+                    text += f", one {pick(wording.relations[within[j]])} the other"
         parts.append(text)
     if joiner == "while" and len(parts) > 1:
         text = ", ".join(parts[:-1]) + " while " + parts[-1]
@@ -253,18 +338,18 @@ def phrase_request(req: SceneRequest, pick=_first, *, joiner: str = "list") -> s
     else:
         text = parts[0] if parts else ""
     if req.background is not None:
-        text = (text + " " if text else "") + _background_phrase(req.background, pick)
+        text = (text + " " if text else "") + _background_phrase(req.background, pick, wording)
     return text
 
 
-def _definite_phrase(o: ObjectRequest, pick) -> str:
+def _definite_phrase(o: ObjectRequest, pick, wording: Wording = CAPTION_WORDING) -> str:
     """'the small red circle' / 'the red circles': a reference to an object already mentioned."""
-    return "the " + _object_phrase(o, pick).split(" ", 1)[1]
+    return "the " + _object_phrase(o, pick, wording=wording).split(" ", 1)[1]
 
 
-def _located_phrase(o: ObjectRequest, pick, *, verb: bool) -> str:
+def _located_phrase(o: ObjectRequest, pick, wording: Wording, *, verb: bool) -> str:
     """Noun phrase, then its position and motion: 'a red circle in the top left moving right'."""
-    text = _object_phrase(o, pick)
+    text = _object_phrase(o, pick, wording=wording)
     if o.row is not None or o.col is not None:
         text += " " + _position_phrase(o.row, o.col, pick)
     if o.motion is not None:
@@ -342,44 +427,67 @@ def _build_lexicon() -> dict[tuple[str, ...], tuple[str, object]]:
     def add(phrase: str, kind: str, value) -> None:
         lex.setdefault(tuple(phrase.split()), (kind, value))
 
-    for shape, forms in SHAPE_WORDS.items():
+    words = READ_WORDING
+    for shape, forms in words.shapes.items():
         for singular, plural in forms:
             add(singular, "shape", (shape, False))
             add(plural, "shape", (shape, True))
     for singular, plural in ANY_SHAPE_WORDS:
         add(singular, "shape", (None, False))
         add(plural, "shape", (None, True))
-    for table, kind in ((COLOR_WORDS, "color"), (SIZE_WORDS, "size"), (BACKGROUND_WORDS, "bg")):
-        for value, words in table.items():
-            for w in words:
+    for color, names in words.colors.items():
+        for w in names:
+            add(w, "color", color)
+        # "golden yellow", "navy blue": two words for one color; "light green": a shade of it
+        for a, b in itertools.product(names, names):
+            if a != b:
+                add(f"{a} {b}", "color", color)
+        for shade, w in itertools.product(SHADE_WORDS, names):
+            add(f"{shade} {w}", "color", color)
+    for table, kind in ((words.sizes, "size"), (BACKGROUND_WORDS, "bg")):
+        for value, names in table.items():
+            for w in names:
                 add(w, kind, value)
     for table, kind in (
-        (RELATION_WORDS, "rel"),
+        (words.relations, "rel"),
         (MOTION_WORDS, "motion"),
         (MOTION_VERBS, "motion"),
+        (READ_MOTION_WORDS, "motion"),
     ):
-        for value, words in table.items():
-            for w in words:
+        for value, names in table.items():
+            for w in names:
                 add(w, kind, value)
-    for cell, words in POSITION_WORDS.items():
-        for w in words:
+    for cell, names in POSITION_WORDS.items():
+        for w in names:
             add(w, "pos", cell)
-    for n, words in COUNT_WORDS.items():
-        for w in words:
+    for n, names in words.counts.items():
+        for w in names:
             add(w, "count", n)
-        add(str(n), "count", n)
     for w in ("and", ",", "while", "with", "plus"):
         add(w, "sep", None)
     add("the", "the", None)
     add("other", "other", None)
     for w in ("background", "backdrop"):
         add(w, "background", None)
+    # What this world does not have, named in a warning rather than dropped.
+    for w in FOREIGN_COLORS:
+        add(w, "foreign color", w)
+        for shade in SHADE_WORDS:
+            add(f"{shade} {w}", "foreign color", f"{shade} {w}")
+    for w in FOREIGN_SHAPES:
+        add(w, "foreign shape", (w, False))
+        add(w + ("es" if w.endswith(("s", "x", "ch", "sh")) else "s"), "foreign shape", (w, True))
+    for w in FOREIGN_RELATIONS:
+        add(w, "foreign relation", w)
     return lex
 
 
 _LEXICON = _build_lexicon()
+_BACKGROUND_OF = {w: bg for bg, names in BACKGROUND_WORDS.items() for w in names}
 _MAX_PHRASE = max(len(k) for k in _LEXICON)
 _TOKEN_RE = re.compile(r"[a-z0-9]+|,")
+# Longer than any description of a 4-object scene by far: a longer prompt is a mistake.
+MAX_PROMPT_WORDS = 200
 
 
 def _tokenize(text: str) -> list[tuple[str, object, str]]:
@@ -394,8 +502,8 @@ def _tokenize(text: str) -> list[tuple[str, object, str]]:
                 i += n
                 break
         else:
-            kind = "stop" if words[i] in STOPWORDS else "unknown"
-            tokens.append((kind, None, words[i]))
+            known = words[i] in STOPWORDS or words[i] in LEAD_IN_WORDS
+            tokens.append(("stop" if known else "unknown", None, words[i]))
             i += 1
     return tokens
 
@@ -404,10 +512,15 @@ def parse_prompt(text: str) -> PromptParse:
     """Free text -> PromptParse(request, unknown_words, canonical)."""
     if not isinstance(text, str):
         raise InvalidArgument("prompt", "a string", type(text).__name__)
+    if len(text.split()) > MAX_PROMPT_WORDS:
+        raise InvalidArgument(
+            "prompt", f"at most {MAX_PROMPT_WORDS} words", f"{len(text.split())} words"
+        )
     tokens = _tokenize(text)
     objects: list[ObjectRequest] = []
     relations: list[RelationRequest] = []
     unknown: list[str] = []
+    unsupported: list[tuple[str, str]] = []
     background = None
     pending: dict = {}  # count / size / color / definite, before the noun arrives
     pending_cell = None  # a position phrase seen before its object
@@ -436,7 +549,7 @@ def parse_prompt(text: str) -> PromptParse:
 
     def flush() -> None:
         """Attributes without a noun ("a red one", "something big") still name an object."""
-        if pending.get("color") or pending.get("size"):
+        if pending.get("color") or pending.get("size") or pending.get("foreign"):
             add_object(None, False)
         pending.clear()
 
@@ -449,11 +562,33 @@ def parse_prompt(text: str) -> PromptParse:
                 kind == "count" and ("color" in pending or "size" in pending)
             ):
                 flush()
+            if kind == "color" and "foreign" in pending:
+                flush()
             pending[kind] = value
         elif kind == "the":
             pending["definite"] = True
         elif kind == "shape":
             add_object(*value)
+        elif kind == "foreign shape":
+            unsupported.append(("shape", value[0]))
+            add_object(None, value[1])  # counted and colored as asked, its shape left open
+        elif kind == "foreign color":
+            shade_of = _BACKGROUND_OF.get(value.split()[-1])
+            if following == "background" and shade_of is not None:
+                background = shade_of  # "a light gray background": the world's gray
+            elif following == "background":
+                unsupported.append(("background color", value))
+            else:
+                unsupported.append(("color", value))
+                pending.setdefault("foreign", True)
+        elif kind == "foreign relation":
+            flush()
+            unsupported.append(("relation", value))
+        elif kind == "pos" and _beside_side(value, relations, last):
+            # "a red circle beside a blue square, on the right": the side of "beside"
+            rel = relations[-1]
+            side = "left of" if value[1] == 0 else "right of"
+            relations[-1] = RelationRequest(rel.subject, side, rel.target)
         elif kind == "pos":
             flush()
             if last is not None and not fresh_clause and objects[last].position is None:
@@ -473,8 +608,9 @@ def parse_prompt(text: str) -> PromptParse:
             else:
                 objects[last] = replace(objects[last], motion=value)
         elif kind == "bg":
-            if following in ("color", "size", "shape"):
-                unknown.append(words)  # "light blue", "a white circle": not a world color
+            if following in ("color", "size", "shape", "foreign shape"):
+                unsupported.append(("color", words))  # "a white circle": not an object color
+                pending.setdefault("foreign", True)
             else:
                 background = value
         elif kind == "sep":
@@ -494,25 +630,38 @@ def parse_prompt(text: str) -> PromptParse:
     flush()
     request = SceneRequest(tuple(objects), tuple(relations), background)
     canonical = canonical_caption(request) if objects or background else ""
-    return PromptParse(request, unknown, canonical)
+    return PromptParse(request, unknown, canonical, unsupported)
+
+
+def _beside_side(cell, relations, last) -> bool:
+    """Whether a position phrase names the side of a "beside" just read ("... on the right")."""
+    return (
+        cell in ((None, 0), (None, 2))
+        and bool(relations)
+        and relations[-1].relation in SIDE_RELATIONS
+        and relations[-1].target == last
+    )
 
 
 # --------------------------------------------------------------------------- request -> scene
 
 
-def _relation_holds(rel: str, a: tuple[int, int], b: tuple[int, int]) -> bool:
-    return {
-        "left of": a[1] < b[1],
-        "right of": a[1] > b[1],
-        "above": a[0] < b[0],
-        "below": a[0] > b[0],
-    }[rel]
+def _relation_holds(
+    rel: str, a: tuple[int, int], b: tuple[int, int], aligned: bool = False
+) -> bool:
+    """Whether cell a is `rel` cell b; `aligned` also asks for the same row ("left of", "right
+    of", "beside") or column ("above", "below"), so no reader could see another relation."""
+    if rel in ("left of", "right of", "beside"):
+        side = {"left of": a[1] < b[1], "right of": a[1] > b[1], "beside": a[1] != b[1]}[rel]
+        return side and (not aligned or a[0] == b[0])
+    return (a[0] < b[0] if rel == "above" else a[0] > b[0]) and (not aligned or a[1] == b[1])
 
 
 def _place(
-    instances: list[int], req: SceneRequest, rng: np.random.Generator
+    instances: list[int], req: SceneRequest, rng: np.random.Generator, aligned: bool = False
 ) -> list[tuple[int, int]] | None:
-    """Cells for each instance (its group index given) meeting positions and relations, or None."""
+    """Cells for each instance (its group index given) meeting positions and relations, or None;
+    `aligned`: each relation along one axis only (see _relation_holds)."""
     cells = [(r, c) for r in range(GRID) for c in range(GRID)]
     chosen: list[tuple[int, int]] = []
 
@@ -543,21 +692,21 @@ def _place(
                 h = instances[j]
                 if rel.subject == rel.target == g == h:  # within a group: either order
                     if not (
-                        _relation_holds(rel.relation, cell, chosen[j])
-                        or _relation_holds(rel.relation, chosen[j], cell)
+                        _relation_holds(rel.relation, cell, chosen[j], aligned)
+                        or _relation_holds(rel.relation, chosen[j], cell, aligned)
                     ):
                         return False
                     continue
                 if (
                     rel.subject == g
                     and rel.target == h
-                    and not _relation_holds(rel.relation, cell, chosen[j])
+                    and not _relation_holds(rel.relation, cell, chosen[j], aligned)
                 ):
                     return False
                 if (
                     rel.subject == h
                     and rel.target == g
-                    and not _relation_holds(rel.relation, chosen[j], cell)
+                    and not _relation_holds(rel.relation, chosen[j], cell, aligned)
                 ):
                     return False
         return True
@@ -590,13 +739,20 @@ def _fill(o: ObjectRequest, rng: np.random.Generator, exclude_held_out: bool):
 
 
 def realize(
-    request: SceneRequest, rng=None, *, exclude_held_out: bool = True, max_tries: int = 200
+    request: SceneRequest,
+    rng=None,
+    *,
+    exclude_held_out: bool = True,
+    max_tries: int = 200,
+    aligned: bool = False,
 ) -> Scene:
     """A concrete Scene satisfying `request` (unspecified attributes and cells drawn from `rng`).
 
     Raises InvalidArgument when no scene can satisfy it (too many objects, contradictory positions
     or relations). Attributes left open avoid held-out pairs unless exclude_held_out is False;
-    pairs the request names explicitly are always honoured.
+    pairs the request names explicitly are always honoured. `aligned` puts related objects in
+    one row ("left of", "beside") or column ("above") where some arrangement allows it, so the
+    relation reads one way only.
     """
     rng = as_generator(rng)
     if not isinstance(request, SceneRequest):
@@ -616,7 +772,9 @@ def realize(
                 hint=f"{o.motion} goes between the small and the large size",
             )
     instances = [g for g, o in enumerate(request.objects) for _ in range(o.count)]
-    cells = _place(instances, request, rng)
+    cells = (_place(instances, request, rng, aligned=True) if aligned else None) or _place(
+        instances, request, rng
+    )
     if cells is None:
         raise InvalidArgument(
             "prompt",

@@ -174,3 +174,140 @@ def _check_complete() -> None:
 
 
 _check_complete()
+
+
+# ----------------------------------------------------------------------------------------------
+# Words people write that the captioner never does. The grammar reads them (so they never reach
+# a model's training captions or tokenizer); the paraphrase split of the compositional suite
+# writes them. Each maps onto the world's own value.
+# fmt: off
+READ_SHAPE_WORDS: dict[str, list[tuple[str, str]]] = {
+    "circle": [("disk", "disks"), ("sphere", "spheres"), ("orb", "orbs"), ("spot", "spots")],
+    "square": [("cube", "cubes"), ("tile", "tiles")],
+    "triangle": [("wedge", "wedges")],
+    "diamond": [("rhomb", "rhombs"), ("gem", "gems")],
+    "star": [("asterisk", "asterisks")],
+}
+READ_COLOR_WORDS: dict[str, list[str]] = {
+    "red": ["ruby", "cherry", "reddish"],
+    "orange": ["amber", "orangey", "orangish", "apricot"],
+    "yellow": ["gold", "yellowish", "mustard", "canary"],
+    "green": ["mint", "jade", "greenish"],
+    # the world's blue is a deep one; a light or sky blue is nearest its cyan
+    "cyan": ["teal", "aquamarine", "sky blue", "light blue", "baby blue", "turquoise blue",
+             "aqua blue", "cyan blue"],
+    "blue": ["navy", "azure", "bluish", "blueish", "cerulean"],
+    "purple": ["lavender", "lilac", "purplish", "mauve", "amethyst"],
+    "pink": ["magenta", "pinkish", "rosy", "blush"],
+}
+# A shade before a color word keeps the color: the world has one shade of each ("light green",
+# "dark red"); two color words of one color are that color ("navy blue", "golden yellow").
+SHADE_WORDS = ("light", "dark", "bright", "deep", "pale", "vivid", "pastel", "hot", "neon",
+               "soft", "rich", "royal", "dull", "strong", "pure", "plain", "solid")
+READ_SIZE_WORDS: dict[str, list[str]] = {
+    "small": ["smaller", "mini", "miniature", "petite", "teeny", "wee"],
+    "large": ["larger", "bigger", "giant", "enormous", "massive", "jumbo"],
+}
+READ_RELATION_WORDS: dict[str, list[str]] = {
+    "left of": ["to the left side of", "on the left side of", "at the left of", "just left of",
+                "west of"],
+    "right of": ["to the right side of", "on the right side of", "at the right of",
+                 "just right of", "east of"],
+    "above": ["on top of", "atop", "up above", "higher than", "over the top of", "sitting above",
+              "floating above", "placed above", "hovering above", "sitting on top of",
+              "resting on top of", "north of"],
+    "below": ["down below", "lower than", "sitting below", "placed below", "sitting under",
+              "resting under", "sitting beneath", "south of", "at the foot of"],
+    "beside": ["beside", "next to", "alongside", "by the side of", "side by side with"],
+}
+# "beside" says only that two objects share a row, one on either side; the grammar reads it as
+# a relation of its own, which `match` checks as "left of or right of".
+SIDE_RELATIONS = ("beside",)
+# Counts written as phrases: "a pair of red balls", "a couple of boxes", "a single star".
+READ_COUNT_WORDS: dict[int, list[str]] = {
+    1: ["a single", "single", "one single", "a lone", "lone", "just one", "only one"],
+    2: ["a pair of", "a couple of", "pair of", "couple of"],
+    3: ["a trio of", "trio of"],
+    4: ["a quartet of", "quartet of"],
+}
+# What people put around a description ("please draw ...", "I'd like to see ..."): no meaning here.
+LEAD_IN_WORDS = frozenset([
+    "please", "pls", "kindly", "draw", "drawn", "make", "made", "create", "generate", "render",
+    "paint", "sketch", "depict", "produce", "illustrate", "display", "give", "me", "i", "id",
+    "want", "would", "like", "love", "need", "can", "could", "you", "let", "us", "see", "get",
+    "here", "we", "have", "having", "be", "should", "must", "just", "simple", "simply", "quick",
+    "new", "visualize", "visualise", "imagine", "picture", "pic", "img", "image", "images",
+    "art", "artwork", "illustration", "graphic", "view", "now", "thanks", "thank", "sitting",
+    "placed", "located", "positioned", "resting", "lying", "set", "put", "appears", "appear",
+    "appearing", "being", "was", "were", "is", "are", "am", "theres", "featuring", "feature",
+    "features", "depicting", "including", "include", "includes", "holds", "holding", "shown",
+    "showing", "displayed", "displaying", "rendered", "where", "what", "somewhere", "something",
+    "d", "s", "ll", "m", "ve", "across", "screen", "frame", "canvas", "slowly", "quickly",
+    "steadily", "gently", "smoothly", "fast", "continuously", "video", "clip", "animation",
+    "animated", "movie", "gif",
+])
+# Colors, shapes and relations people ask for that this world does not have: reported by name
+# ("white is not a color of this world") instead of being dropped or drawn as something else.
+FOREIGN_COLORS = ("white", "black", "gray", "grey", "brown", "beige", "silver", "tan", "khaki",
+                  "maroon", "olive", "indigo", "bronze", "copper", "cream", "ivory", "charcoal",
+                  "coral", "salmon", "peach", "burgundy", "transparent", "rainbow")
+FOREIGN_SHAPES = ("hexagon", "pentagon", "octagon", "oval", "ellipse", "rectangle", "heart",
+                  "cross", "arrow", "crescent", "moon", "ring", "line", "cylinder", "cone",
+                  "spiral", "trapezoid", "parallelogram", "polygon", "cloud", "flower", "tree",
+                  "house", "car", "dog", "cat", "person", "letter", "number", "cuboid", "prism",
+                  "torus")
+FOREIGN_RELATIONS = ("between", "inside", "behind", "in front of", "around", "near", "far from",
+                     "touching", "overlapping", "within", "across from", "diagonal to",
+                     "surrounding", "encircling")
+# fmt: on
+
+
+def _read_motion_words() -> dict[str, list[str]]:
+    """Motion as people write it: a verb in any form and a direction ("drifting rightward",
+    "moves toward the right", "heading up"), verbs that carry their direction ("sinking",
+    "rose"), and "from left to right"."""
+    verbs = ["moving", "moves", "moved", "move", "travelling", "traveling", "travels", "travel",
+             "drifting", "drifts", "drift", "sliding", "slides", "slid", "slide", "gliding",
+             "glides", "glide", "going", "goes", "go", "heading", "heads", "head", "rolling",
+             "rolls", "roll", "running", "runs", "flying", "flies", "floating", "floats",
+             "shifting", "shifts", "sweeping", "sweeps", "passing", "passes", "zooming",
+             "zooms", "racing", "races", "speeding", "speeds", "inching", "inches",
+             "creeping", "creeps", "walking", "walks", "scrolling", "scrolls", "panning"]  # fmt: skip
+    directions = {
+        "left": ["left", "leftward", "leftwards", "to the left", "toward the left",
+                 "towards the left", "to the left side", "toward the left side", "westward"],
+        "right": ["right", "rightward", "rightwards", "to the right", "toward the right",
+                  "towards the right", "to the right side", "toward the right side", "eastward"],
+        "up": ["up", "upward", "upwards", "toward the top", "towards the top", "to the top",
+               "skyward", "higher"],
+        "down": ["down", "downward", "downwards", "toward the bottom", "towards the bottom",
+                 "to the bottom", "lower"],
+    }  # fmt: skip
+    out: dict[str, list[str]] = {m: [] for m in MOTION_WORDS}
+    for motion, ways in directions.items():
+        out[motion] += [f"{v} {w}" for v in verbs for w in ways]
+    spans = {
+        "left": ["from right to left", "from the right to the left", "right to left"],
+        "right": ["from left to right", "from the left to the right", "left to right"],
+        "up": ["from bottom to top", "from the bottom to the top"],
+        "down": ["from top to bottom", "from the top to the bottom"],
+    }
+    for motion, phrases in spans.items():
+        out[motion] += phrases + [f"{v} {p}" for v in verbs for p in phrases]
+    out["up"] += ["rises", "rose", "risen",
+                  "ascending", "ascends", "climbing", "climbs", "lifting", "lifts"]  # fmt: skip
+    out["down"] += ["falls", "fell",
+                    "sinking", "sinks", "sank", "dropping", "drops", "dropped", "descending",
+                    "descends", "plunging", "plunges"]  # fmt: skip
+    out["bounce"] += ["bounces", "bounced", "bouncing around", "bouncing up and down",
+                      "jumping", "jumps", "hopping up and down"]  # fmt: skip
+    out["grow"] += ["grows", "grew", "getting larger", "gets bigger", "gets larger",
+                    "enlarging", "swelling", "scaling up", "becoming bigger"]  # fmt: skip
+    out["shrink"] += ["shrinks", "shrank", "gets smaller", "getting tinier", "scaling down",
+                      "becoming smaller"]  # fmt: skip
+    out["still"] += ["still", "motionless", "stationary", "staying put", "not moving at all",
+                     "at rest", "resting still", "holding still", "stays put"]  # fmt: skip
+    return out
+
+
+READ_MOTION_WORDS = _read_motion_words()

@@ -1,9 +1,11 @@
 """Does an image show what was asked? `match(request, parsed)` compares a SceneRequest with a parsed
 (or true) scene and returns a score in [0, 1], a verdict, and one human-readable check per part.
 
-One check per requested object group (is it there, in the right number), per position, per motion,
-per relation and for the background; the score is the fraction of checks that pass (GenEval-style).
-Objects are assigned to groups so that the most checks pass, each object serving one group.
+One check per requested object group (is it there, in exactly the asked number), per position,
+per motion, per relation and for the background, and, judged strictly as a user would (the
+default), one check that nothing else is there: an object no group asked for fails the picture.
+The score is the fraction of checks that pass (GenEval-style). Objects are assigned to groups so
+that the most checks pass, each object serving one group.
 """
 
 from __future__ import annotations
@@ -105,6 +107,8 @@ def _motion_words(motion: str) -> str:
 
 
 def _holds(rel: str, a: Found, b: Found) -> bool:
+    if rel == "beside":  # either side
+        return _holds("left of", a, b) or _holds("right of", a, b)
     return {
         "left of": a.cx < b.cx - RELATION_MARGIN,
         "right of": a.cx > b.cx + RELATION_MARGIN,
@@ -139,7 +143,11 @@ def _closest(group: ObjectRequest, candidates: list[Found]) -> Found | None:
 
 
 def _checks_for(
-    req: SceneRequest, found: list[Found], background: str | None, assignment: list[tuple[int, ...]]
+    req: SceneRequest,
+    found: list[Found],
+    background: str | None,
+    assignment: list[tuple[int, ...]],
+    strict: bool = True,
 ) -> list[Check]:
     checks: list[Check] = []
     used = {i for chosen in assignment for i in chosen}
@@ -155,7 +163,10 @@ def _checks_for(
             for i in other
         }
         n_found = len([i for i in matching if i not in shared])
-        ok = len(chosen) == group.count and (group.count == 1 or n_found == group.count)
+        # Lenient reading: a count of one means "at least one" (GenEval's); two or more are exact.
+        ok = len(chosen) == group.count and (
+            n_found == group.count or (group.count == 1 and not strict)
+        )
         if ok:
             reason = f"asked for {asked}, found " + ("it" if group.count == 1 else f"{n_found}")
         else:
@@ -196,6 +207,21 @@ def _checks_for(
                     ),
                 )
             )
+    extra = [f for i, f in enumerate(found) if i not in used]
+    if strict and req.objects:
+        described = "; ".join(f.describe() for f in extra)
+        checks.append(
+            Check(
+                "extra",
+                "nothing else",
+                described or "nothing else",
+                not extra,
+                "found nothing that was not asked for"
+                if not extra
+                else f"found {len(extra)} object{'s' if len(extra) > 1 else ''} not asked for: "
+                + described,
+            )
+        )
     for rel in req.relations:
         if rel.subject == rel.target:
             checks.append(
@@ -258,10 +284,13 @@ def _within_group_check(group: ObjectRequest, relation: str, found: list[Found],
     )
 
 
-def match(request, parsed) -> Match:
+def match(request, parsed, *, strict: bool = True) -> Match:
     """Compare what was asked (SceneRequest or prompt text) with what an image shows.
 
     parsed: a ParsedScene from parse_image, a Scene, or a parsed video with per-object motions.
+    strict (default): exactly the objects asked for, in the asked numbers, and nothing else;
+    False is the forgiving GenEval-style reading (a count of one is "at least one", objects
+    nobody asked for are ignored), kept to compare with earlier reports.
     """
     if isinstance(request, str):
         request = parse_prompt(request).request
@@ -282,7 +311,7 @@ def match(request, parsed) -> Match:
             return  # a cluttered image and a long request: keep the best assignment so far
         if g == len(request.objects):
             budget[0] -= 1
-            checks = _checks_for(request, found, background, assignment)
+            checks = _checks_for(request, found, background, assignment, strict)
             score = sum(c.ok for c in checks)
             if best is None or score > best[0]:
                 best = (score, checks)
