@@ -38,6 +38,7 @@ class _Server:
         self.rate_limit_left = rate_limit_first
         self.requests: list[dict] = []  # every body received, in order (including 429-ed ones)
         self.statuses: list[int] = []
+        self.keys: list[str] = []  # the API key each request carried
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -47,6 +48,7 @@ class _Server:
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 server.requests.append(body)
+                server.keys.append(server.key_of(self.headers))
                 status, payload, headers = server.handle(self.path, self.headers, body)
                 server.statuses.append(status)
                 data = json.dumps(payload).encode()

@@ -64,8 +64,13 @@ def test_output_to_a_directory_names_files_by_prompt_and_seed(tmp_path, capsys, 
     ("extra", "message"),
     [
         (["--steps", "0"], "--steps: expected an integer ≥ 1, got 0"),
-        (["--guidance", "-1"], "--guidance: expected a number ≥ 0"),
-        (["--guidance", "nan"], "--guidance: expected a number ≥ 0, got 'nan'"),
+        (["--guidance", "-1"], "--guidance: expected a number in 0..50"),
+        (["--guidance", "nan"], "--guidance: expected a number in 0..50, got 'nan'"),
+        (["--guidance", "1e308"], "--guidance: expected a number in 0..50, got '1e308'"),
+        (["--seed", str(2**63)], "--seed: expected an integer in 0..2147483647"),
+        (["--seed", "-1"], "--seed: expected an integer in 0..2147483647, got -1"),
+        (["--device", "cuda:99"], "--device: expected "),
+        (["--device", "tpu"], "--device: expected cpu, cuda, cuda:N or mps"),
         (["--sampler", "plms"], "one of ddim, ddpm, dpmpp_2m, euler, euler_a, heun, got 'plms'"),
         (["--seed", "abc"], "--seed: expected an integer, got 'abc'"),
         (["--n", "0"], "--n: expected an integer ≥ 1"),
@@ -238,3 +243,22 @@ def test_from_png_without_parameters_is_one_line_exit_2(tmp_path, capsys):
     assert code == 2 and "--from-png" in err and len(err.strip().splitlines()) == 1
     code, _, err = run(capsys, "generate")
     assert code == 2 and "prompt" in err
+
+
+def test_generations_are_recorded_in_history_unless_told_not_to(
+    tmp_path, capsys, model, monkeypatch
+):
+    from genlab.history import HistoryStore
+
+    monkeypatch.setenv("GENLAB_HOME", str(tmp_path / "home"))
+    args = ["generate", "a red circle", "--model", model, "--seed", "4", "--steps", "2"]
+    assert run(capsys, *args, "--out", str(tmp_path / "a.png"))[0] == 0
+    assert run(capsys, *args, "--out", str(tmp_path / "b.png"), "--no-history")[0] == 0
+    store = HistoryStore()
+    runs = store.list_runs().items
+    assert [(r.kind, r.status, r.request) for r in runs] == [("generate", "done", "a red circle")]
+    (record,) = store.get_run(runs[0].id).images
+    assert record.seed == 4 and record.params["num_inference_steps"] == 2
+    assert np.array_equal(
+        np.asarray(Image.open(record.path)), np.asarray(Image.open(tmp_path / "a.png"))
+    )

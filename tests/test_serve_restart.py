@@ -1,8 +1,12 @@
 """A server killed in the middle of its work loses nothing: after a restart its unfinished jobs
-are marked failed (with the reason), and every stored file is whole and recorded."""
+run again under their own ids (same seed, same images, none twice), or with --no-requeue are
+closed as failed with the reason; every stored file is whole and recorded."""
 
+import io
 import json
+import os
 import time
+from pathlib import Path
 
 import httpx
 from PIL import Image
@@ -11,7 +15,14 @@ from genlab.history import HistoryStore
 from genlab.serve.launch import LocalServer, tiny_text2image_checkpoint
 
 
-def test_jobs_interrupted_by_a_crash_are_marked_failed_and_no_file_is_half_written(tmp_path):
+def pixels(png: bytes) -> bytes:
+    with Image.open(io.BytesIO(png)) as im:
+        return im.convert("RGB").tobytes()
+
+
+def test_jobs_interrupted_by_a_crash_run_again_after_a_restart_and_no_file_is_half_written(
+    tmp_path,
+):
     model = str(tiny_text2image_checkpoint(tmp_path / "tiny.safetensors"))
     home = tmp_path / "home"
     first = LocalServer(home, models={"tiny": model}).start()
@@ -20,9 +31,9 @@ def test_jobs_interrupted_by_a_crash_are_marked_failed_and_no_file_is_half_writt
         quick = client.post(
             "/api/generate", json={"prompt": "a red circle", "num_inference_steps": 2}
         )
-        slow_body = {"prompt": "a blue star", "num_inference_steps": 200, "num_images": 8}
-        slow = client.post("/api/generate", json=slow_body).json()["job_id"]
-        waiting = client.post("/api/generate", json=slow_body).json()["job_id"]
+        slow_body = {"prompt": "a blue star", "num_inference_steps": 30, "num_images": 2}
+        slow = client.post("/api/generate", json=dict(slow_body, seed=11)).json()["job_id"]
+        waiting = client.post("/api/generate", json=dict(slow_body, seed=12)).json()["job_id"]
         deadline = time.monotonic() + 60
         while client.get(f"/api/jobs/{slow}").json()["step"] < 2:
             assert time.monotonic() < deadline, "the slow job never started"
@@ -35,19 +46,21 @@ def test_jobs_interrupted_by_a_crash_are_marked_failed_and_no_file_is_half_writt
 
     with LocalServer(home, models={"tiny": model}) as second:
         client = httpx.Client(base_url=second.url, timeout=30)
+        rerun = {}
         for job_id in (slow, waiting):
-            job = client.get(f"/api/jobs/{job_id}").json()
-            assert job["status"] == "failed" and "stopped" in job["error"]
-            assert job["results"] == []
-        events = client.get(f"/api/jobs/{slow}/events").text
-        assert events.startswith("event: failed\n") and events.count("event:") == 1
+            events = client.get(f"/api/jobs/{job_id}/events", timeout=120).text
+            assert events.rstrip().rsplit("event: ", 1)[1].startswith("done"), events[-300:]
+            rerun[job_id] = client.get(f"/api/jobs/{job_id}").json()
+            assert len(rerun[job_id]["results"]) == 2, "each image once"
         done = client.get(f"/api/jobs/{quick_job['id']}").json()
         assert done["status"] == "done" and done["results"] == quick_job["results"]
-        # The restarted server works as before.
-        again = client.post(
-            "/api/generate", json={"prompt": "a red circle", "num_inference_steps": 2}
+        # The re-run made what the first run would have: a new job with the same seed agrees.
+        again = client.post("/api/generate", json=dict(slow_body, seed=11)).json()["job_id"]
+        fresh = json.loads(
+            client.get(f"/api/jobs/{again}/events", timeout=120).text.rsplit("data: ", 1)[1]
         )
-        assert again.status_code == 202
+        for a, b in zip(rerun[slow]["results"], fresh["results"], strict=True):
+            assert pixels(client.get(a["url"]).content) == pixels(client.get(b["url"]).content)
         # An agent run still going when the server is stopped (gracefully) is closed as stopped.
         long_run = {
             "request": "two green triangles left of a pink star",
@@ -67,6 +80,58 @@ def test_jobs_interrupted_by_a_crash_are_marked_failed_and_no_file_is_half_writt
     on_disk = {str(p) for p in (home / "images").rglob("*") if p.is_file()}
     assert on_disk == recorded, "every file is recorded and every record has its file"
     assert not [p for p in on_disk if p.endswith(".tmp")]
+    assert not list((home / "queue").glob("*.json")), "no job is left to run again"
     for path in on_disk:
         with Image.open(path) as im:
             im.load()  # a truncated PNG would raise here
+
+
+def killed_server_leftovers(tmp_path, monkeypatch):
+    """What a killed server leaves: a job's run still running, its inputs in the journal, and one
+    of its two images already stored."""
+    from genlab.serve.app import ORIGIN
+    from genlab.serve.jobs import JobJournal
+
+    monkeypatch.setenv("GENLAB_HOME", str(tmp_path / "home"))
+    store = HistoryStore(tmp_path / "home" / "history.sqlite")
+    params = {"prompt": "a blue star", "model": "tiny", "seed": 1, "num_images": 2,
+              "num_inference_steps": 2, "origin": ORIGIN}  # fmt: skip
+    job_id = store.add_run("generate", "a blue star", model="tiny", params=params)
+    journal = JobJournal(store.path.parent / "queue")
+    journal.add(job_id, "generate", params)
+    partial = store.add_image(Image.new("RGB", (8, 8)), {"prompt": "a blue star"}, run_id=job_id)
+    return store, journal, job_id, partial
+
+
+def restarted(tmp_path, store, **config):
+    from genlab.serve.app import ServeConfig, create_app
+
+    model = str(tiny_text2image_checkpoint(tmp_path / "tiny.safetensors"))
+    serve = ServeConfig(
+        models={"tiny": model}, include_bundled=False, history_path=store.path, **config
+    )
+    return create_app(serve).fastapi.state.server
+
+
+def test_a_requeued_job_starts_over_without_its_partial_outputs(tmp_path, monkeypatch):
+    store, journal, job_id, partial = killed_server_leftovers(tmp_path, monkeypatch)
+    # A file written just before the kill, ahead of its row; and one being written right now.
+    folder = Path(partial.path).parent
+    orphan, fresh = folder / "killed-before-its-row.png", folder / "row-coming.png"
+    for path in (orphan, fresh):
+        path.write_bytes(b"png")
+    os.utime(orphan, (time.time() - 60, time.time() - 60))
+    server = restarted(tmp_path, store)
+    assert not orphan.exists() and fresh.exists()
+    assert server.recovered == 1 and server.queue.get(job_id).status == "queued"
+    assert store.get_run(job_id).images == [] and not Path(partial.path).exists()
+    assert job_id in journal.pending(), "kept until the re-run is recorded"
+
+
+def test_with_no_requeue_interrupted_jobs_are_closed_with_the_reason(tmp_path, monkeypatch):
+    store, journal, job_id, _ = killed_server_leftovers(tmp_path, monkeypatch)
+    server = restarted(tmp_path, store, requeue_interrupted=False)
+    assert server.recovered == 0
+    run = store.get_run(job_id)
+    assert run.status == "failed" and "interrupted" in run.error and "submit it again" in run.error
+    assert journal.pending() == {}

@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from genlab import paths
-from genlab.errors import InvalidArgument, NotFound
-from genlab.io import save_image
+from genlab.errors import InvalidArgument, NotFound, StorageError, storage_error
+from genlab.io import atomic_path, save_image
 
 SCHEMA_VERSION = 1
 RUN_STATUSES = ("running", "done", "failed", "stopped")
@@ -187,7 +187,8 @@ class HistoryStore:
             self.path = Path(path)
             default_images = self.path.parent / "images"
         self.images_dir = Path(images_dir) if images_dir is not None else default_images
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with _storage(f"history folder {self.path.parent}", self.path.parent.parent):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = _writer_lock(self.path)
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
@@ -199,26 +200,34 @@ class HistoryStore:
                     f"{self.path}: history schema version {version} is newer than this genlab "
                     f"understands ({SCHEMA_VERSION}); upgrade genlab"
                 )
-        with self._write() as conn:
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        try:
+            with self._write() as conn:
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except StorageError:
+            if version != SCHEMA_VERSION:
+                raise
+            # A complete store that cannot be written still opens, for reading; writes say why.
 
     # ------------------------------------------------------------------ connections
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         # One short-lived connection per operation: cheap for SQLite and safe across threads.
-        conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA busy_timeout=30000")
-        conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: atomic, no fsync per commit
-        try:
-            yield conn
-        finally:
-            conn.close()
+        with _storage(f"history database {self.path}", self.path.parent):
+            conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
+            try:
+                conn.row_factory = sqlite3.Row
+                conn.execute("PRAGMA foreign_keys=ON")
+                conn.execute("PRAGMA busy_timeout=30000")
+                conn.execute(
+                    "PRAGMA synchronous=NORMAL"
+                )  # WAL + NORMAL: atomic, no fsync per commit
+                yield conn
+            finally:
+                conn.close()
 
     def reader(self):
         """A short-lived connection for reads (other tables in this database use it too)."""
@@ -369,6 +378,33 @@ class HistoryStore:
             for f in files:
                 Path(f).unlink(missing_ok=True)
 
+    def delete_images(self, run_id: str) -> int:
+        """Remove a run's images (rows, then files) and keep the run: what a re-run replaces."""
+        with self._write() as conn:
+            files = [
+                r[0] for r in conn.execute("SELECT path FROM images WHERE run_id = ?", (run_id,))
+            ]
+            conn.execute("DELETE FROM images WHERE run_id = ?", (run_id,))
+        for f in files:
+            Path(f).unlink(missing_ok=True)
+        return len(files)
+
+    def remove_orphan_files(self, older_than: float = 5.0) -> int:
+        """Delete files of the images folder that no row records: the file a process wrote just
+        before it was killed, ahead of its row. Only files older than `older_than` seconds go
+        (another process's file may be between its write and its row). Returns how many."""
+        if not self.images_dir.is_dir():
+            return 0
+        with self._connect() as conn:
+            # By file name (the image's unique id): rows may spell their folder differently.
+            recorded = {Path(r[0]).name for r in conn.execute("SELECT path FROM images")}
+        cutoff, removed = time.time() - older_than, 0
+        for path in self.images_dir.rglob("*"):
+            if path.is_file() and path.name not in recorded and path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
     # ------------------------------------------------------------------ images
 
     def add_image(
@@ -394,7 +430,8 @@ class HistoryStore:
         image_id = new_id()
         params["image_id"] = image_id
         out = self.images_dir / time.strftime("%Y%m%d") / f"{image_id}.png"
-        save_image(out, image, params)
+        with _storage(f"images folder {self.images_dir}", self.images_dir):
+            save_image(out, image, params)  # atomic: whole or not there
         from PIL import Image
 
         with Image.open(out) as im:
@@ -424,8 +461,8 @@ class HistoryStore:
         model = model or params.get("model")
         image_id = new_id()
         out = self.images_dir / time.strftime("%Y%m%d") / f"{image_id}{source.suffix.lower()}"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, out)
+        with _storage(f"images folder {self.images_dir}", self.images_dir), atomic_path(out) as tmp:
+            shutil.copyfile(source, tmp)  # whole or not there
         return self._insert_image(
             image_id, out, kind, params, run_id, parent_id, model, score, None, None
         )
@@ -552,6 +589,18 @@ class HistoryStore:
 _RUN_SELECT = (
     "SELECT r.*, (SELECT COUNT(*) FROM images i WHERE i.run_id = r.id) AS num_images FROM runs r"
 )
+
+
+@contextlib.contextmanager
+def _storage(where: str, path: Path) -> Iterator[None]:
+    """Turn a write refused by the disk (read-only, not permitted, full) into a StorageError."""
+    try:
+        yield
+    except Exception as e:
+        error = storage_error(e, where, path)
+        if error is None or error is e:
+            raise
+        raise error from None
 
 
 def _dumps(obj: Any) -> str:

@@ -5,6 +5,7 @@ their generation parameters in a PNG text chunk, and atomic writes so nothing is
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
 import os
@@ -20,6 +21,7 @@ from PIL import Image, PngImagePlugin
 from genlab.errors import CheckpointError, GenlabError, InvalidArgument
 
 CONFIG_KEY = "genlab_config"
+HASH_KEY = "genlab_sha256"  # content hash of the tensors (names, dtypes, shapes, bytes)
 FORMAT_VERSION = 1
 PARAMS_KEY = "genlab"  # PNG text chunk holding the generation parameters as JSON
 INFOTEXT_KEY = "parameters"  # PNG text chunk A1111-style readers read (genlab.infotext)
@@ -84,6 +86,7 @@ def save_checkpoint(
     metadata = {
         CONFIG_KEY: json.dumps(dict(config), sort_keys=True),
         "format_version": str(FORMAT_VERSION),
+        HASH_KEY: tensors_digest(out),
     }
     with atomic_path(path) as tmp:
         save_file(out, str(tmp), metadata=metadata)
@@ -113,17 +116,87 @@ def read_checkpoint_config(path: str | os.PathLike) -> dict[str, Any]:
 def load_checkpoint(
     path: str | os.PathLike, *, device: str | torch.device = "cpu", dtype: torch.dtype | None = None
 ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Load (tensors, config) from a genlab checkpoint; floating tensors optionally cast to `dtype`."""
+    """Load (tensors, config) from a genlab checkpoint, verified (see `verify_tensors`); floating
+    tensors optionally cast to `dtype`."""
+    from safetensors import safe_open
     from safetensors.torch import load_file
 
     config = read_checkpoint_config(path)
     try:
-        tensors = load_file(str(path), device=str(device))
+        with safe_open(str(path), framework="pt") as f:
+            expected_hash = (f.metadata() or {}).get(HASH_KEY)
+        tensors = load_file(str(path), device="cpu")
     except Exception as e:
         raise CheckpointError(f"{path}: tensors could not be read ({e})") from None
+    verify_tensors(path, tensors, expected_hash)
+    if str(device) != "cpu":
+        tensors = {k: v.to(device) for k, v in tensors.items()}
     if dtype is not None:
         tensors = {k: v.to(dtype) if v.is_floating_point() else v for k, v in tensors.items()}
     return tensors, config
+
+
+def tensors_digest(tensors: Mapping[str, torch.Tensor]) -> str:
+    """SHA-256 over every tensor's name, dtype, shape and bytes, in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        t = tensors[name].detach().to("cpu").contiguous()
+        digest.update(f"{name}|{t.dtype}|{tuple(t.shape)}\n".encode())
+        digest.update(t.reshape(-1).view(torch.uint8).numpy())
+    return digest.hexdigest()
+
+
+def verify_tensors(
+    path: str | os.PathLike, tensors: Mapping[str, torch.Tensor], expected_hash: str | None
+) -> None:
+    """CheckpointError unless the tensors match the content hash saved with them (files written
+    before hashes were kept have none) and every floating-point value is finite."""
+    if expected_hash is not None and tensors_digest(tensors) != expected_hash:
+        raise CheckpointError(
+            f"{path}: corrupt: its tensors do not match the content hash saved with them"
+        )
+    for name, t in tensors.items():
+        if t.is_floating_point() and t.numel() and not _all_finite(t):
+            raise CheckpointError(f"{path}: corrupt: tensor {name!r} holds NaN or infinite values")
+
+
+# An IEEE float is NaN or infinite exactly when its exponent bits are all ones.
+_EXPONENT_BITS = {
+    torch.float16: (torch.int16, 0x7C00),
+    torch.bfloat16: (torch.int16, 0x7F80),
+    torch.float32: (torch.int32, 0x7F800000),
+    torch.float64: (torch.int64, 0x7FF0000000000000),
+}
+
+
+def _all_finite(t: torch.Tensor) -> bool:
+    # A bit test in numpy, not torch.isfinite: on a CPU, isfinite over half-precision weights is
+    # about 20 times slower (0.8 s against 0.04 s for world-t2v's 3.6 M fp16 values).
+    if t.dtype not in _EXPONENT_BITS:
+        return bool(torch.isfinite(t.float()).all())
+    int_dtype, mask = _EXPONENT_BITS[t.dtype]
+    bits = t.detach().to("cpu").contiguous().reshape(-1).view(int_dtype).numpy()
+    return not bool(np.any((bits & mask) == mask))
+
+
+def verify_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a whole checkpoint and check it (config, tensors, hash, finite values): its config."""
+    return load_checkpoint(path)[1]
+
+
+def check_out_folder(path: str | os.PathLike | None, name: str = "--out") -> None:
+    """A folder output goes to: one that exists, or one that can be made. Checked before any
+    work, so that a file already at that path costs nothing."""
+    if path is None:
+        return
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InvalidArgument(name, "a folder (this is an existing file)", str(path))
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InvalidArgument(name, f"a folder ({parent} is a file)", str(path))
+            break
 
 
 def _existing_file(path: str | os.PathLike, what: str) -> Path:

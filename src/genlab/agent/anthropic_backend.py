@@ -4,7 +4,6 @@ input_schema}]`, calls as `tool_use` blocks, results as `tool_result` blocks (wi
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,7 +11,7 @@ from typing import Any
 
 from genlab.agent.loop import AssistantTurn
 from genlab.agent.toolkit import ToolCall
-from genlab.errors import GenlabError
+from genlab.errors import GenlabError, remote_error_summary
 
 DEFAULT_MODEL = "claude-sonnet-4-5"
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -117,7 +116,8 @@ def to_anthropic_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]
 @contextmanager
 def api_errors(backend) -> Iterator[None]:
     """Turn the SDK's connection and HTTP-status errors of one call into a one-line GenlabError
-    naming the backend and its URL (both SDKs share these exception names)."""
+    naming the backend and its URL (both SDKs share these exception names); the remote's error
+    text is summarised, not repeated (see remote_error_summary)."""
     try:
         yield
     except backend._sdk.APIConnectionError as e:
@@ -125,17 +125,7 @@ def api_errors(backend) -> Iterator[None]:
             f"{backend.name} backend: cannot reach {backend.base_url} ({e})"
         ) from None
     except backend._sdk.APIStatusError as e:
+        summary = remote_error_summary(e.status_code, getattr(e, "body", None))
         raise GenlabError(
-            f"{backend.name} backend: {backend.base_url} answered HTTP {e.status_code}: "
-            f"{_message(e)}"
+            f"{backend.name} backend: {backend.base_url} answered {summary}"
         ) from None
-
-
-def _message(e: Exception) -> str:
-    body = getattr(e, "body", None)
-    if isinstance(body, dict):
-        err = body.get("error", body)
-        if isinstance(err, dict) and err.get("message"):
-            return str(err["message"])
-        return json.dumps(body)[:300]
-    return str(e)

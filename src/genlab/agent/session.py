@@ -14,6 +14,7 @@ from genlab.agent.tools import ToolContext, make_toolbox
 from genlab.errors import InvalidArgument, check_choice, check_range
 from genlab.history import HistoryStore
 from genlab.paths import DEFAULT_IMAGE_MODEL
+from genlab.pipelines.base import MAX_GUIDANCE, MAX_SEED, check_prompt
 
 BACKENDS = ("offline", "anthropic", "openai")
 
@@ -106,10 +107,12 @@ class AgentSession:
     ):
         if not isinstance(request, str):
             raise InvalidArgument("request", "a string", type(request).__name__)
+        check_prompt(request, "request")
         check_range("max_rounds", max_rounds, 1, 20)
         check_range("num_candidates", num_candidates, 1, 8)
         check_range("steps", steps, 1, 1000)
-        check_range("guidance", guidance, 0)
+        check_range("guidance", guidance, 0, MAX_GUIDANCE)
+        check_range("seed", seed, 0, MAX_SEED)
         if isinstance(max_images, bool) or not isinstance(max_images, int) or max_images < 1:
             raise InvalidArgument("max_images", "an integer ≥ 1", max_images)
         if time_budget is not None:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from genlab.errors import GenlabError, InvalidArgument
+from genlab.errors import GenlabError, InvalidArgument, StorageError
 
 _JSON_TYPES = {str: "string", int: "integer", float: "number", bool: "boolean"}
 
@@ -225,6 +225,8 @@ class Toolbox:
         try:
             kwargs = check_arguments(t, call.arguments)
             out = t.fn(self.ctx, **kwargs) if t.takes_context else t.fn(**kwargs)
+        except StorageError:
+            raise  # nothing can be stored: no tool can do its work, so the run ends here
         except GenlabError as e:
             return self.error_result(call, str(e))
         except Exception as e:  # a tool's bug must not kill the loop: the model sees the error

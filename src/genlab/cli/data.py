@@ -140,7 +140,9 @@ def register(subparsers) -> None:
 
 def run_prepare(args) -> int:
     from genlab.data.curate import CurationConfig, prepare
+    from genlab.io import check_out_folder
 
+    check_out_folder(args.out)
     for name in ("shard_size", "min_caption_words", "max_caption_words"):
         value = getattr(args, name)
         if value < (0 if name == "min_caption_words" else 1):

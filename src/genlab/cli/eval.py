@@ -317,11 +317,13 @@ def run_eval(args) -> int:
     from genlab.cli.generate import layout_kwargs
     from genlab.cluster import check_engine
     from genlab.eval.report import EvalOptions, evaluate, write_report
+    from genlab.io import check_out_folder
 
     check_engine(args.engine, args.ray_address)
     if args.workers is not None and (args.engine != "ray" or args.workers < 1):
         raise InvalidArgument("--workers", "an integer ≥ 1, with --engine ray", args.workers)
 
+    check_out_folder(args.out)
     options = EvalOptions(
         suite=args.suite,
         n=args.n,

@@ -4,6 +4,7 @@ PNGs that carry their generation parameters (so every image can be regenerated e
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from genlab.errors import GenlabError, InvalidArgument
 from genlab.paths import DEFAULT_IMAGE_MODEL
+from genlab.pipelines.base import MAX_GUIDANCE, MAX_SEED, check_device, check_prompt
 
 
 def register(subparsers) -> None:
@@ -99,7 +101,9 @@ def _layout_options(p, no_layout_help: str) -> None:
 def _common_options(p) -> None:
     p.add_argument("--negative", help="negative prompt: what to steer away from")
     p.add_argument("--steps", help="denoising steps (default: the model's, 20 for diffusion)")
-    p.add_argument("--guidance", help="classifier-free guidance scale ≥ 0 (default: the model's)")
+    p.add_argument(
+        "--guidance", help="classifier-free guidance scale, 0..50 (default: the model's)"
+    )
     p.add_argument(
         "--sampler",
         help="sampler: ddpm, ddim, euler, euler_a, heun, dpmpp_2m (default: the model's)",
@@ -118,18 +122,25 @@ def _common_options(p) -> None:
         default=".",
         help="output .png file (with --n > 1: FILE-0.png, FILE-1.png, ...) or directory",
     )
+    p.add_argument(
+        "--no-history",
+        action="store_true",
+        help="do not record this generation in the history (genlab history, the server's gallery)",
+    )
 
 
 # --------------------------------------------------------------------------- argument checks
 
 
-def _int(name: str, text, low: int | None = None):
+def _int(name: str, text, low: int | None = None, high: int | None = None):
     if text is None:
         return None
     try:
         value = int(str(text), 10)
     except ValueError:
         raise InvalidArgument(name, "an integer", text) from None
+    if high is not None and not (low or 0) <= value <= high:
+        raise InvalidArgument(name, f"an integer in {low or 0}..{high}", value)
     if low is not None and value < low:
         raise InvalidArgument(name, f"an integer ≥ {low}", value)
     return value
@@ -147,18 +158,24 @@ def _float(name: str, text, expected: str):
     return value
 
 
+def guidance(text) -> float | None:
+    """--guidance, bounded like every other face's guidance_scale (0..MAX_GUIDANCE)."""
+    value = _float("--guidance", text, f"a number in 0..{MAX_GUIDANCE:g}")
+    if value is not None and not 0 <= value <= MAX_GUIDANCE:
+        raise InvalidArgument("--guidance", f"a number in 0..{MAX_GUIDANCE:g}", text)
+    return value
+
+
 def _generation_kwargs(args) -> dict:
     """The pipeline arguments the user gave; others are left to the model's defaults."""
     kwargs = {
         "negative_prompt": args.negative,
         "num_inference_steps": _int("--steps", args.steps, 1),
-        "guidance_scale": _float("--guidance", args.guidance, "a number ≥ 0"),
+        "guidance_scale": guidance(args.guidance),
         "sampler": args.sampler,
-        "seed": _int("--seed", args.seed),
+        "seed": _int("--seed", args.seed, 0, MAX_SEED),
         "num_images": _int("--n", args.n, 1),
     }
-    if kwargs["guidance_scale"] is not None and kwargs["guidance_scale"] < 0:
-        raise InvalidArgument("--guidance", "a number ≥ 0", args.guidance)
     if kwargs["num_images"] > 64:
         raise InvalidArgument("--n", "at most 64 images per command", kwargs["num_images"])
     if kwargs["seed"] is None:
@@ -184,6 +201,7 @@ def output_paths(out: str, n: int, prompt: str, seed: int) -> list[Path]:
 def _load(model: str, device: str | None):
     import genlab
 
+    check_device(device, "--device")
     kwargs = {"device": device} if device else {}
     return genlab.load(model, **kwargs)
 
@@ -231,8 +249,7 @@ def _run_quietly_reporting_truncation(fn):
 
 
 def _check_prompt(prompt: str) -> None:
-    if not prompt.strip():
-        raise InvalidArgument("prompt", "a non-empty prompt", prompt)
+    check_prompt(prompt)
 
 
 # --------------------------------------------------------------------------- commands
@@ -388,7 +405,33 @@ def run_generate(args) -> int:
     _report_prompt_warnings(result)
     for path in _write(result, paths):
         print(path)
+    record_in_history(args, "generate", args.prompt, zip(result.images, result.metadata))
     return 0
+
+
+def record_in_history(args, kind: str, prompt: str, images=(), videos=()) -> str | None:
+    """Record a command's outputs in the history, like the server's (unless --no-history):
+    `images` as (image, params), `videos` as (written file, params). The files at --out are
+    written already, so a history that cannot be written only warns."""
+    from genlab.errors import StorageError
+    from genlab.history import HistoryStore
+
+    if getattr(args, "no_history", False):
+        return None
+    run_id = None
+    try:
+        store = HistoryStore()
+        run_id = store.add_run(kind, prompt, model=args.model, params={"origin": "cli"})
+        ids = [store.add_image(im, meta, run_id=run_id, model=args.model).id for im, meta in images]
+        ids += [store.add_file(f, meta, run_id=run_id, model=args.model).id for f, meta in videos]
+        store.finish_run(run_id, status="done", result={"images": ids})
+    except StorageError as e:
+        if run_id is not None:
+            with contextlib.suppress(StorageError):
+                store.finish_run(run_id, status="failed", error=str(e))
+        print(f"genlab: warning: not recorded in history ({e})", file=sys.stderr)
+        return None
+    return run_id
 
 
 def run_edit(args) -> int:
@@ -425,4 +468,5 @@ def run_edit(args) -> int:
     _report_prompt_warnings(result)
     for path in _write(result, paths):
         print(path)
+    record_in_history(args, "edit", args.prompt, zip(result.images, result.metadata))
     return 0

@@ -58,6 +58,19 @@ def register(subparsers) -> None:
         default=20,
         help="denoising steps for /v1/images/generations requests (OpenAI's API has no such field)",
     )
+    p.add_argument(
+        "--no-requeue",
+        action="store_true",
+        help="at start, close the jobs a killed server left unfinished as failed (interrupted) "
+        "instead of running them again",
+    )
+    p.add_argument(
+        "--public-url",
+        default=None,
+        help="the address clients reach this server at (e.g. https://gen.example.org behind a "
+        "proxy), for the image links of /v1/images/generations; default: the bound address "
+        "(none when bound to every interface)",
+    )
     p.add_argument("--log-level", default="warning", help="uvicorn log level")
     p.set_defaults(func=run)
 
@@ -72,6 +85,21 @@ def parse_models(specs: list[str]) -> dict[str, str]:
             raise InvalidArgument("--model", "NAME=PATH of an existing checkpoint file", spec)
         models[name] = path
     return models
+
+
+def public_url(given: str | None, host: str, port: int) -> str | None:
+    """Where clients reach the server: --public-url, else the bound address (never a request's
+    Host header, which the client writes); None when bound to every interface."""
+    if given is not None:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(given)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+            raise InvalidArgument("--public-url", "an http(s)://host[:port][/path] URL", given)
+        return given.rstrip("/")
+    if host in ("0.0.0.0", "::", ""):
+        return None
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def run(args) -> int:
@@ -105,10 +133,8 @@ def run(args) -> int:
         include_bundled=not args.no_bundled,
         agent_max_seconds=args.agent_max_seconds,
         openai_steps=args.openai_steps,
+        requeue_interrupted=not args.no_requeue,
     )
-    app = create_app(config)
-    if args.host not in ("127.0.0.1", "localhost") and token is None:
-        print("genlab: warning: serving beyond loopback without --token; anyone can use it")
     import uvicorn
 
     # Bind the socket ourselves so that --port 0 can report the port it got.
@@ -122,13 +148,21 @@ def run(args) -> int:
             "--port", "a free port on --host", f"{args.host}:{args.port} ({e})"
         ) from None
     host, port = sock.getsockname()[:2]
+    config.public_url = public_url(args.public_url, host, port)
+    app = create_app(config)
+    if args.host not in ("127.0.0.1", "localhost") and token is None:
+        print("genlab: warning: serving beyond loopback without --token; anyone can use it")
     print(f"genlab: serving on http://{host}:{port}/", flush=True)
     if token:
         print(
             f"genlab: in a browser, open http://{host}:{port}/?token=<your token> once", flush=True
         )
-    server = uvicorn.Server(
-        uvicorn.Config(app, log_level=args.log_level, timeout_graceful_shutdown=5)
-    )
+    uvicorn_config = uvicorn.Config(app, log_level=args.log_level, timeout_graceful_shutdown=5)
+    import logging
+
+    from genlab.serve.security import RedactTokens
+
+    logging.getLogger("uvicorn.access").addFilter(RedactTokens())  # (set up by Config above)
+    server = uvicorn.Server(uvicorn_config)
     server.run(sockets=[sock])
     return 0

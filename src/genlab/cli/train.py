@@ -113,6 +113,20 @@ def register(subparsers) -> None:
         help="micro-steps per optimizer step (default: the recipe's); the global batch stays "
         "--batch-size, each rank's micro-batch is batch / (ranks × grad-accum)",
     )
+    p.add_argument(
+        "--save-every",
+        type=int,
+        metavar="STEPS",
+        help="save the training state every STEPS steps too (atomically; the last two are kept, "
+        "OUT/checkpoint.safetensors and OUT/checkpoint.prev.safetensors)",
+    )
+    p.add_argument(
+        "--save-every-minutes",
+        type=float,
+        metavar="MINUTES",
+        help="save the training state every MINUTES minutes (default: the recipe's, else 5; "
+        "0: not by time)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar (logs only)")
     p.add_argument("--json", action="store_true", help="print the run summary as JSON")
     p.set_defaults(func=run)
@@ -156,12 +170,24 @@ def run(args) -> int:
         raise InvalidArgument("--grad-accum", "an integer ≥ 1", args.grad_accum)
     if args.lr is not None and not (math.isfinite(args.lr) and args.lr > 0):
         raise InvalidArgument("--lr", "a learning rate > 0", args.lr)
+    if args.save_every is not None and args.save_every < 0:
+        raise InvalidArgument("--save-every", "a number of steps ≥ 0", args.save_every)
+    if args.save_every_minutes is not None and not (
+        math.isfinite(args.save_every_minutes) and args.save_every_minutes >= 0
+    ):
+        raise InvalidArgument("--save-every-minutes", "minutes ≥ 0", args.save_every_minutes)
     if args.profile_steps < 0:
         raise InvalidArgument("--profile-steps", "an integer ≥ 0", args.profile_steps)
     if args.time_budget is not None and not (
         math.isfinite(args.time_budget) and args.time_budget > 0
     ):
         raise InvalidArgument("--time-budget", "a number of seconds > 0", args.time_budget)
+    from genlab.io import check_out_folder
+    from genlab.pipelines.base import check_device
+
+    check_out_folder(args.out)
+    if args.device != "auto":
+        check_device(args.device, "--device")
     options = RecipeOptions(
         steps=args.steps,
         out_dir=args.out,
@@ -180,6 +206,8 @@ def run(args) -> int:
         data=args.data,
         strategy=args.strategy,
         grad_accum=args.grad_accum,
+        save_every=args.save_every,
+        save_every_minutes=args.save_every_minutes,
         progress=not args.no_progress,
         started=process_start(),  # --time-budget covers the whole command
     )
@@ -194,8 +222,9 @@ def run(args) -> int:
 
 def _print_summary(s: dict) -> None:
     how = f"stopped ({s['stop_reason']})" if s["stopped_early"] else "done"
+    resumed = f"resumed from step {s['resumed_from_step']}, " if s.get("resumed") else ""
     print(
-        f"{s['recipe']}: {how} at step {s['steps']} ({s['samples_seen']:,} samples, "
+        f"{s['recipe']}: {how} at step {s['steps']} ({resumed}{s['samples_seen']:,} samples, "
         f"{s['wall_time_s']:.1f} s, {s['skipped_steps']} skipped)"
     )
     last = s.get("last_logs") or {}

@@ -9,8 +9,9 @@ import re
 import sys
 from pathlib import Path
 
-from genlab.cli.generate import _float, _int
+from genlab.cli.generate import _check_prompt, _float, _int, guidance, record_in_history
 from genlab.errors import InvalidArgument
+from genlab.pipelines.base import MAX_SEED, check_device
 
 DEFAULT_MODEL = "world-t2v"
 
@@ -44,6 +45,9 @@ def register(subparsers) -> None:
     p.add_argument("--model", default=DEFAULT_MODEL, help="bundled model name or checkpoint path")
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     p.add_argument("--fps", default="8", help="frames per second of the written video")
+    p.add_argument(
+        "--no-history", action="store_true", help="do not record this video in the history"
+    )
     p.add_argument(
         "--interpolate",
         choices=["2", "4"],
@@ -137,7 +141,9 @@ def run_video(args) -> int:
         write_video,
     )
 
-    seed = _int("--seed", args.seed)
+    _check_prompt(args.prompt)
+    check_device(args.device, "--device")
+    seed = _int("--seed", args.seed, 0, MAX_SEED)
     seed = random.SystemRandom().randrange(2**31) if seed is None else seed
     fps = check_fps(_float("--fps", args.fps, "a number > 0"))
     out = Path(args.out) if args.out else _default_out(args.prompt, seed)
@@ -145,7 +151,7 @@ def run_video(args) -> int:
     smooth = _float("--smooth", args.smooth, "a number > 0")
     kwargs = {
         "num_inference_steps": _int("--steps", args.steps, 1),
-        "guidance_scale": _float("--guidance", args.guidance, "a number ≥ 0"),
+        "guidance_scale": guidance(args.guidance),
         "num_frames": _int("--frames", args.frames),
         "negative_prompt": args.negative,
         "seed": seed,
@@ -180,6 +186,7 @@ def run_video(args) -> int:
         params["image"] = str(args.image)
     write_video(out, frames, fps, params)
     print(out)
+    record_in_history(args, "video", args.prompt, videos=[(out, params)])
     return 0
 
 
@@ -215,8 +222,8 @@ def run_eval(args) -> int:
         _int("--n", args.n, 1),
         num_frames=pipe.check_num_frames(_int("--frames", args.frames, 1)),
         steps=_int("--steps", args.steps, 1),
-        seed=_int("--seed", args.seed),
-        guidance_scale=_float("--guidance", args.guidance, "a number ≥ 0"),
+        seed=_int("--seed", args.seed, 0, MAX_SEED),
+        guidance_scale=guidance(args.guidance),
         features=args.features,
         keyframe=_load_keyframe(args.keyframe, None),
         keyframe_candidates=_int("--keyframe-candidates", args.keyframe_candidates, 1),

@@ -11,6 +11,12 @@
     backend = "openai"
     model = "dall-e-3"
     api_key_env = "OPENAI_API_KEY"   # the variable's name; keys never go in this file
+
+    [llms.local]                     # an agent backend the server may use: POST /api/agent
+    backend = "openai"               # openai (any compatible server) | anthropic
+    base_url = "http://127.0.0.1:11434/v1"
+    model = "llama3.1"
+    api_key_env = "OLLAMA_API_KEY"   # optional for local servers
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from genlab.paths import config_dir
 from genlab.pipelines.registry import bundled_models, register_resolver
 
 BACKENDS = ("diffusers", "openai", "stability")
+LLM_BACKENDS = ("anthropic", "openai")
 _STATIC_CAPS = {
     "diffusers": {
         "image": True,
@@ -49,15 +56,44 @@ def models_file() -> Path:
     return config_dir() / "models.toml"
 
 
-def configured_models(path: Path | None = None) -> dict[str, dict[str, Any]]:
-    """Entries of models.toml by name (empty if the file does not exist), validated."""
-    path = path or models_file()
+def _read_models_file(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     try:
-        data = tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise GenlabError(f"{path}: not valid TOML ({e})") from None
+
+
+def configured_llms(path: Path | None = None) -> dict[str, dict[str, Any]]:
+    """The `[llms.NAME]` tables of models.toml: agent backends an operator offers by name, each
+    with its endpoint (`base_url`), `model` and key variable (`api_key_env`), validated."""
+    path = path or models_file()
+    llms = _read_models_file(path).get("llms", {})
+    if not isinstance(llms, dict):
+        raise GenlabError(f"{path}: [llms] must be a table of named agent backends")
+    for name, entry in llms.items():
+        where = f"{path}: llms.{name}"
+        if not isinstance(entry, dict):
+            raise GenlabError(f"{where} must be a table")
+        if entry.get("backend") not in LLM_BACKENDS:
+            raise GenlabError(
+                f"{where}.backend must be one of {', '.join(LLM_BACKENDS)}, got {entry.get('backend')!r}"
+            )
+        if "api_key" in entry:
+            raise GenlabError(
+                f"{where} holds a key; name its environment variable with api_key_env instead"
+            )
+        unknown = sorted(set(entry) - {"backend", "base_url", "model", "api_key_env"})
+        if unknown:
+            raise GenlabError(f"{where}: unknown setting {unknown[0]!r}")
+    return llms
+
+
+def configured_models(path: Path | None = None) -> dict[str, dict[str, Any]]:
+    """Entries of models.toml by name (empty if the file does not exist), validated."""
+    path = path or models_file()
+    data = _read_models_file(path)
     models = data.get("models", {})
     if not isinstance(models, dict):
         raise GenlabError(f"{path}: [models] must be a table of named models")

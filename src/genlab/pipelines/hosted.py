@@ -15,7 +15,7 @@ from typing import Any
 
 from PIL import Image
 
-from genlab.errors import GenlabError, InvalidArgument
+from genlab.errors import GenlabError, InvalidArgument, remote_error_summary
 from genlab.pipelines.base import GenerationResult, check_generation_args, diffusers_call
 
 # Sizes and image counts each OpenAI model accepts (from the Images API reference).
@@ -38,7 +38,8 @@ STABILITY_ASPECTS = ("1:1", "16:9", "21:9", "2:3", "3:2", "4:5", "5:4", "9:16", 
 
 
 class HostedAPIError(GenlabError):
-    """The hosted service refused or failed the request; the message says what it said."""
+    """The hosted service refused or failed the request; the message summarises its answer
+    (status and error code, never its free text: that reaches job errors and history)."""
 
 
 def _api_key(env_var: str, api_key: str | None) -> str:
@@ -133,7 +134,7 @@ class OpenAIImages(_Remote):
             raise HostedAPIError(f"{self.name}: the key was refused by {where} (401)") from None
         except openai.RateLimitError as e:
             raise HostedAPIError(
-                f"{self.name}: rate limited by {where} after retries (429): {_openai_message(e)}"
+                f"{self.name}: rate limited by {where} after retries: {_openai_summary(e)}"
             ) from None
         except openai.BadRequestError as e:
             code = getattr(e, "code", None) or ""
@@ -142,13 +143,11 @@ class OpenAIImages(_Remote):
                 if "content_policy" in str(code) or "safety" in str(code)
                 else "bad request"
             )
-            raise HostedAPIError(f"{self.name}: refused ({kind}): {_openai_message(e)}") from None
+            raise HostedAPIError(f"{self.name}: refused ({kind}): {_openai_summary(e)}") from None
         except openai.APIConnectionError:
             raise HostedAPIError(f"{self.name}: cannot reach {where}") from None
         except openai.APIStatusError as e:
-            raise HostedAPIError(
-                f"{self.name}: {where} answered {e.status_code}: {_openai_message(e)}"
-            ) from None
+            raise HostedAPIError(f"{self.name}: {where} answered {_openai_summary(e)}") from None
 
     def _result(self, response, params: dict[str, Any]) -> GenerationResult:
         images, meta = [], []
@@ -261,13 +260,8 @@ class OpenAIImages(_Remote):
         return self._result(response, params)
 
 
-def _openai_message(e) -> str:
-    body = getattr(e, "body", None)
-    if isinstance(body, dict):
-        err = body.get("error", body)
-        if isinstance(err, dict) and err.get("message"):
-            return str(err["message"])
-    return str(getattr(e, "message", e))
+def _openai_summary(e) -> str:
+    return remote_error_summary(e.status_code, getattr(e, "body", None))
 
 
 class StabilityImages(_Remote):
@@ -331,7 +325,7 @@ class StabilityImages(_Remote):
                 continue
             if r.status_code != 200:
                 raise HostedAPIError(
-                    f"{self.name}: {self.base_url} answered {r.status_code}: {_stability_message(r)}"
+                    f"{self.name}: {self.base_url} answered {_stability_summary(r)}"
                 )
             body = r.json()
             if body.get("finish_reason") == "CONTENT_FILTERED":
@@ -444,10 +438,9 @@ class StabilityImages(_Remote):
         return GenerationResult(images=[out], metadata=[meta])
 
 
-def _stability_message(r) -> str:
+def _stability_summary(r) -> str:
     try:
         body = r.json()
     except ValueError:
-        return r.text[:200]
-    errors = body.get("errors") or [body.get("message") or body.get("name") or "unknown error"]
-    return "; ".join(map(str, errors))
+        body = None
+    return remote_error_summary(r.status_code, body)

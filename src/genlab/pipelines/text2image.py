@@ -27,6 +27,7 @@ from genlab.nn.utils import run_with_compile_fallback
 from genlab.pipelines.base import (
     GenerationResult,
     check_generation_args,
+    check_prompt,
     diffusers_call,
     move_modules,
 )
@@ -510,6 +511,8 @@ class Text2ImagePipeline:
         check_choice("sampler", sampler, sorted(SAMPLERS))
         if not prompts or not all(isinstance(p, str) for p in prompts):
             raise InvalidArgument("prompt", "a string or a non-empty list of strings", prompts)
+        for prompt in prompts:
+            check_prompt(prompt)
         if negative_prompt is not None and not isinstance(negative_prompt, str):
             raise InvalidArgument("negative_prompt", "a string or None", negative_prompt)
         if seed is None:

@@ -83,11 +83,22 @@ class AgentRunner:
 
 
 def agent_session(server, body: AgentRequest):
-    """An AgentSession for the request, its options checked (InvalidArgument names the option)."""
+    """An AgentSession for the request, its options checked (InvalidArgument names the option).
+
+    The LLM's endpoint and key are the operator's (see `agent_backends`); a request only names a
+    backend, so no caller can make the server send its keys, or its requests, elsewhere.
+    """
     from genlab.agent.session import AgentSession
     from genlab.errors import InvalidArgument
 
     options = dict(body.options)
+    for key in OPERATOR_SETTINGS:
+        if key in options:
+            raise InvalidArgument(
+                f"options.{key}",
+                "no value: LLM endpoints and keys are set by the server's operator "
+                "(models.toml [llms] or the environment); a request names a backend",
+            )
     unknown = sorted(set(options) - set(AGENT_OPTIONS))
     if unknown:
         known = ", ".join(AGENT_OPTIONS)
@@ -100,27 +111,75 @@ def agent_session(server, body: AgentRequest):
         if isinstance(value, bool) or not isinstance(value, expected):
             raise InvalidArgument(f"options.{key}", AGENT_OPTION_TYPES[expected], value)
         kwargs[AGENT_OPTION_NAMES.get(key, key)] = value
+    backends = server.agent_backends
+    if body.backend not in backends:
+        raise InvalidArgument("backend", "one of " + ", ".join(backends), body.backend)
+    kind, endpoint = backend_endpoint(body.backend, backends[body.backend])
+    if kwargs.get("llm_model") is None and backends[body.backend].get("model"):
+        kwargs["llm_model"] = backends[body.backend]["model"]
     catalog = server.catalog
     image_model = catalog.resolve(kwargs.pop("image_model", None))
     videos = [name for name, e in catalog.entries.items() if e.kind == "text2video"]
-    return AgentSession(
-        body.request,
-        backend=body.backend,
-        model=image_model,
-        pipeline=catalog.shared(image_model),  # one copy of the model, shared with the jobs
-        video_model=videos[0] if videos else None,
-        video_pipeline=catalog.shared(videos[0]) if videos else None,
-        store=server.history,
-        max_seconds=server.config.agent_max_seconds,
-        **kwargs,
-    )
+    try:
+        return AgentSession(
+            body.request,
+            backend=kind,
+            model=image_model,
+            pipeline=catalog.shared(image_model),  # one copy of the model, shared with the jobs
+            video_model=videos[0] if videos else None,
+            video_pipeline=catalog.shared(videos[0]) if videos else None,
+            store=server.history,
+            max_seconds=server.config.agent_max_seconds,
+            **endpoint,
+            **kwargs,
+        )
+    except InvalidArgument as e:  # name the request's option, as the client wrote it
+        option = {v: k for k, v in AGENT_OPTION_NAMES.items()}.get(e.name, e.name)
+        if option in options:
+            e.name, e.args = f"options.{option}", (f"options.{e.args[0]}",)
+        raise
+
+
+def agent_backends() -> dict[str, dict[str, Any]]:
+    """The agent backends this server offers by name: the offline planner, Anthropic and OpenAI
+    at the endpoints (and with the keys) of the server's environment, and the operator's
+    `[llms.NAME]` entries of models.toml."""
+    from genlab.agent.session import BACKENDS
+    from genlab.pipelines.catalog import configured_llms
+
+    offered: dict[str, dict[str, Any]] = {name: {"backend": name} for name in BACKENDS}
+    offered.update(configured_llms())
+    return offered
+
+
+def backend_endpoint(name: str, entry: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """(backend kind, base_url/api_key arguments) of an offered backend. A configured endpoint
+    gets the key its api_key_env names, or none: the environment's provider key (OPENAI_API_KEY,
+    ANTHROPIC_API_KEY) only ever goes to the provider's own endpoint or the one the environment
+    sets beside it."""
+    import os
+
+    from genlab.errors import GenlabError
+
+    if "base_url" not in entry and "api_key_env" not in entry:
+        return entry["backend"], {}  # the backend reads its endpoint and key from the environment
+    endpoint: dict[str, Any] = {"base_url": entry.get("base_url")}
+    variable = entry.get("api_key_env")
+    if variable:
+        endpoint["api_key"] = os.environ.get(variable)
+        if not endpoint["api_key"]:
+            raise GenlabError(
+                f"agent backend {name!r}: the environment variable {variable} is not set"
+            )
+    else:
+        endpoint["api_key"] = "none"  # local servers (Ollama, llama.cpp) ignore it
+    return entry["backend"], endpoint
 
 
 # Options a client may set, with their types; "model" is the LLM's, "image_model" genlab's.
+# Where the LLM lives and its key are not among them: those are the operator's (OPERATOR_SETTINGS).
 AGENT_OPTIONS = {
     "model": str,
-    "base_url": str,
-    "api_key": str,
     "image_model": str,
     "max_rounds": int,
     "num_candidates": int,
@@ -130,6 +189,7 @@ AGENT_OPTIONS = {
     "max_steps": int,
     "max_images": int,
 }
+OPERATOR_SETTINGS = ("base_url", "api_key", "api_key_env")
 AGENT_OPTION_NAMES = {"model": "llm_model"}
 AGENT_OPTION_TYPES = {str: "a string", int: "an integer", (int, float): "a number"}
 

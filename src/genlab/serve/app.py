@@ -19,10 +19,11 @@ from fastapi import FastAPI, File, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from genlab import __version__
-from genlab.errors import GenlabError, InvalidArgument, NotFound
+from genlab.errors import GenlabError, InvalidArgument, NotFound, StorageError
 from genlab.history import HistoryStore
 from genlab.serve.engine import (
     JobRunner,
@@ -31,13 +32,13 @@ from genlab.serve.engine import (
     new_seed,
     open_image_bytes,
 )
-from genlab.serve.jobs import FINAL_STATUSES, Job, JobQueue, QueueFull
+from genlab.serve.jobs import FINAL_STATUSES, Job, JobJournal, JobQueue, QueueFull
 from genlab.serve.schemas import (
     ID_PATTERN,
     EditRequest,
     GenerateRequest,
 )
-from genlab.serve.security import BodyLimit, BodyTooLarge, TokenAuth, inside
+from genlab.serve.security import BodyLimit, BodyTooLarge, TokenAuth, inside, public, scrub_paths
 
 STATIC_DIR = Path(__file__).parent / "static"
 JOB_KINDS = ("generate", "edit")
@@ -68,6 +69,8 @@ class ServeConfig:
     history_path: Path | None = None  # default: genlab.paths.history_db()
     agent_max_seconds: float = 300.0
     openai_steps: int = 20  # denoising steps for /v1/images/generations (it has no such field)
+    requeue_interrupted: bool = True  # at start, run again the jobs a killed server left unfinished
+    public_url: str | None = None  # where clients reach the server (image links); not Host-derived
 
 
 class Server:
@@ -83,48 +86,80 @@ class Server:
             max_queued=config.max_queued,
             on_finish=self._finish,
         )
-        self.recovered = self._close_interrupted_runs()
-        from genlab.serve.agent_stream import AgentRunner
+        self.journal = JobJournal(self.history.path.parent / "queue")
+        self.recovered = self._recover_interrupted_runs()
+        self.history.remove_orphan_files()  # a file a crash left without its row
+        from genlab.serve.agent_stream import AgentRunner, agent_backends
 
+        self.agent_backends = agent_backends()  # the operator's, read once: requests pick by name
         self.agents = AgentRunner(self)
 
-    def _close_interrupted_runs(self) -> int:
-        """Jobs a previous server accepted but never finished are marked failed, not lost."""
-        closed = 0
+    def _recover_interrupted_runs(self) -> int:
+        """Jobs a previous server accepted but never finished (it was killed) are queued again
+        under their own ids, their partial outputs removed: the same seed and settings make the
+        same images, so a re-run gives what the first run would have. With `requeue_interrupted`
+        off, or when their inputs were not written down, they are closed as failed, with the
+        reason. Returns how many were queued again."""
+        pending = self.journal.pending()
+        interrupted = []
         for kind in JOB_KINDS:
             page = 1
             while True:
                 listing = self.history.list_runs(page=page, per_page=200, kind=kind)
-                for run in listing.items:
-                    if run.status == "running" and run.params.get("origin") == ORIGIN:
-                        self.history.finish_run(
-                            run.id,
-                            status="failed",
-                            error="the server stopped before this job finished",
-                        )
-                        closed += 1
+                interrupted += [
+                    run
+                    for run in listing.items
+                    if run.status == "running" and run.params.get("origin") == ORIGIN
+                ]
                 if page >= listing.pages:
                     break
                 page += 1
-        return closed
+        requeued = 0
+        for run in sorted(interrupted, key=lambda r: r.created):
+            if self.config.requeue_interrupted and run.id in pending:
+                kind, params = pending[run.id]
+                self.history.delete_images(run.id)
+                self.queue.submit(kind, params, new_id=lambda rid=run.id: rid, recovered=True)
+                requeued += 1
+            else:
+                self.history.finish_run(
+                    run.id,
+                    status="failed",
+                    error="interrupted: the server stopped before this job finished; submit it "
+                    "again (same seed, same image)",
+                )
+                self.journal.remove(run.id)
+        live = {run.id for run in interrupted}
+        for job_id in set(pending) - live:  # finished, but killed before its note was removed
+            self.journal.remove(job_id)
+        return requeued
 
     def shutdown(self) -> None:
         """Let running jobs finish (briefly); close what cannot finish as failed, with the reason."""
         self.queue.stop(timeout=5.0)
-        self.agents.close_unfinished()
-        for job in self.queue.unfinished():
-            self.history.finish_run(
-                job.id, status="failed", error="the server stopped before this job finished"
-            )
+        with contextlib.suppress(StorageError):  # what cannot be written now is closed at restart
+            self.agents.close_unfinished()
+            for job in self.queue.unfinished():
+                self.history.finish_run(
+                    job.id, status="failed", error="the server stopped before this job finished"
+                )
+                self.journal.remove(job.id)
 
     def submit(self, kind: str, params: dict[str, Any]) -> Job:
         def record() -> str:
             stored = {k: v for k, v in params.items() if k != "mask"}
             stored["origin"] = ORIGIN
             stored["has_mask"] = bool(params.get("mask"))
-            return self.history.add_run(
+            run_id = self.history.add_run(
                 kind, params["prompt"], model=params["model"], params=stored
             )
+            try:
+                self.journal.add(run_id, kind, params)  # what a restart after a crash re-runs
+            except BaseException:
+                with contextlib.suppress(StorageError):
+                    self.history.finish_run(run_id, status="failed", error="not queued")
+                raise
+            return run_id
 
         return self.queue.submit(kind, params, new_id=record)
 
@@ -138,6 +173,7 @@ class Server:
             error=job.error,
             stop_reason={"done": "finished", "cancelled": "cancelled"}.get(outcome, "failed"),
         )
+        self.journal.remove(job.id)  # recorded as finished: nothing left to re-run
 
     def job_view(self, job_id: str) -> dict[str, Any]:
         """A job's state: live from the queue, else (an older or interrupted job) from history."""
@@ -226,12 +262,12 @@ def _add_error_handlers(api: FastAPI) -> None:
     @api.exception_handler(InvalidArgument)
     async def _invalid(request: Request, e: InvalidArgument):
         field_name = error_field(e)
-        detail = [{"loc": ["body", field_name], "msg": str(e), "type": "value_error"}]
+        detail = [{"loc": ["body", field_name], "msg": scrub_paths(str(e)), "type": "value_error"}]
         return JSONResponse({"detail": detail}, status_code=422)
 
     @api.exception_handler(NotFound)
     async def _not_found(request: Request, e: NotFound):
-        return JSONResponse({"detail": str(e)}, status_code=404)
+        return JSONResponse({"detail": scrub_paths(str(e))}, status_code=404)
 
     @api.exception_handler(QueueFull)
     async def _full(request: Request, e: QueueFull):
@@ -243,9 +279,20 @@ def _add_error_handlers(api: FastAPI) -> None:
     async def _too_large(request: Request, e: BodyTooLarge):
         return JSONResponse({"detail": "request body too large"}, status_code=413)
 
+    @api.exception_handler(StorageError)
+    async def _storage(request: Request, e: StorageError):
+        # 507 Insufficient Storage when the disk is full; 503 when it cannot be written at all.
+        return JSONResponse({"detail": scrub_paths(str(e))}, status_code=507 if e.full else 503)
+
     @api.exception_handler(GenlabError)
     async def _genlab(request: Request, e: GenlabError):
-        return JSONResponse({"detail": str(e)}, status_code=400)
+        return JSONResponse({"detail": scrub_paths(str(e))}, status_code=400)
+
+    @api.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, e: StarletteHTTPException):
+        # Routers of lower layers (the preference page) raise these with their own messages.
+        detail = scrub_paths(e.detail) if isinstance(e.detail, str) else e.detail
+        return JSONResponse({"detail": detail}, status_code=e.status_code, headers=e.headers)
 
     @api.exception_handler(RequestValidationError)
     async def _validation(request: Request, e: RequestValidationError):
@@ -285,6 +332,7 @@ def _add_routes(api: FastAPI, server: Server) -> None:
             "queue": queue.stats(),
             "models": len(catalog.entries),
             "auth": server.config.token is not None,
+            "agent_backends": list(server.agent_backends),
         }
 
     @api.get("/api/models", tags=["meta"])
@@ -335,7 +383,7 @@ def _add_routes(api: FastAPI, server: Server) -> None:
     @api.get("/api/jobs/{job_id}", tags=["jobs"])
     async def job_status(job_id: str):
         """Status, progress (0..1), queue position and, once done, the stored images."""
-        return await asyncio.to_thread(server.job_view, job_id)
+        return public(await asyncio.to_thread(server.job_view, job_id))
 
     @api.get("/api/jobs/{job_id}/events", tags=["jobs"])
     async def job_events(job_id: str, request: Request):
@@ -361,7 +409,7 @@ def _add_routes(api: FastAPI, server: Server) -> None:
         """Past generations, newest first: images (with their parameters) or runs."""
         if view == "runs":
             listing = await asyncio.to_thread(history.list_runs, page, per_page, q or None, kind)
-            return listing.to_dict()
+            return public(listing.to_dict())
         listing = await asyncio.to_thread(history.list_images, page, per_page, q or None)
         out = listing.to_dict()
         from genlab.serve.playground import agent_picks
@@ -381,7 +429,7 @@ def _add_routes(api: FastAPI, server: Server) -> None:
             raise NotFound(f"run: no run with id {run_id!r}") from None
         out = run.to_dict()
         out["images"] = [describe_record(r) for r in run.images or []]
-        return out
+        return public(out)  # an agent's steps and outcome name files on disk
 
     @api.get(
         "/api/images/{image_id}",
@@ -457,7 +505,8 @@ def download_name(record, suffix: str) -> str:
 
 
 def sse(event: str, data: dict[str, Any]) -> str:
-    return f"event: {event}\ndata: {json.dumps(data, default=str)}\n\n"
+    """One server-sent event, its data without the server's file paths (security.public)."""
+    return f"event: {event}\ndata: {json.dumps(public(data), default=str)}\n\n"
 
 
 async def _job_stream(queue: JobQueue, job: Job | None, first: dict[str, Any], request: Request):

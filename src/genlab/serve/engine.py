@@ -22,9 +22,10 @@ from genlab.errors import GenlabError, InvalidArgument, NotFound
 from genlab.history import HistoryStore
 from genlab.io import fit_image
 from genlab.paths import DEFAULT_IMAGE_MODEL
+from genlab.pipelines.base import MAX_SEED
 from genlab.serve.jobs import Job
+from genlab.serve.security import public
 
-MAX_SEED = 2**31 - 1
 MAX_IMAGE_SIDE = 1024  # uploads and masks larger than this are refused
 BUILTIN_DIFFUSION_KINDS = ("text2image", "text2video")
 GENERATIVE_KINDS = (*BUILTIN_DIFFUSION_KINDS, "vae", "gan", "vq-ar")  # pipelines taking a prompt
@@ -105,7 +106,14 @@ class ModelCatalog:
             sources.update({name: name for name in bundled_models()})
             configured = {name: e["backend"] for name, e in configured_models().items()}
         sources.update(extra or {})
-        entries = {name: _describe_model(name, src) for name, src in sources.items()}
+        entries = {
+            # The operator's own checkpoints are read whole and checked now: a corrupt one stops
+            # the server at start rather than failing every request that names it.
+            name: _verified_model(name, src)
+            if name in (extra or {})
+            else _describe_model(name, src)
+            for name, src in sources.items()
+        }
         # Bundled checkpoints that do not generate (the eval classifier, domain CLIP) are not offered.
         self.entries = {
             name: e
@@ -272,6 +280,23 @@ def _describe_model(name: str, source: str) -> ModelEntry:
     except GenlabError:
         return ModelEntry(name, source)
     return ModelEntry(name, str(path), config.get("pipeline"), config)
+
+
+def _verified_model(name: str, source: str) -> ModelEntry:
+    from genlab.errors import CheckpointError
+    from genlab.io import verify_checkpoint
+    from genlab.pipelines.registry import resolve_path
+
+    path = resolve_path(source)
+    if path is None:
+        raise InvalidArgument(f"model {name}", "a checkpoint file", source)
+    config = verify_checkpoint(path)
+    if not config.get("pipeline"):
+        raise CheckpointError(
+            f"{path}: a genlab checkpoint but not a model (no pipeline kind; a training state "
+            "is exported to a model by `genlab train`)"
+        )
+    return ModelEntry(name, str(path), config["pipeline"], config)
 
 
 # --------------------------------------------------------------------------- decoding inputs
@@ -457,7 +482,8 @@ def describe_record(record) -> dict[str, Any]:
         "prompt": record.prompt,
         "seed": record.seed,
         "model": record.model,
-        "params": {k: v for k, v in record.params.items() if k != "image_id"},
+        # (a CLI edit records the paths of its source image and mask: not for clients)
+        "params": public({k: v for k, v in record.params.items() if k != "image_id"}),
         "parent_id": record.parent_id,
         "created": record.created,
     }

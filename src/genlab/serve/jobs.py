@@ -7,12 +7,15 @@ retry delay estimated from how long recent jobs took.
 from __future__ import annotations
 
 import collections
+import contextlib
+import json
 import math
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 STATUSES = ("queued", "running", "done", "failed", "cancelled")
@@ -44,6 +47,7 @@ class Job:
     total_steps: int = 0
     results: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
+    failure: Exception | None = field(default=None, repr=False)  # what failed it, for the routes
     warnings: list[str] = field(default_factory=list)  # e.g. words of a prompt the model dropped
     cancel_requested: bool = False  # a running job stops at its next progress report
     created: float = field(default_factory=time.time)
@@ -134,16 +138,20 @@ class JobQueue:
     # ------------------------------------------------------------------ clients
 
     def submit(
-        self, kind: str, params: dict[str, Any], new_id: Callable[[], str] | None = None
+        self,
+        kind: str,
+        params: dict[str, Any],
+        new_id: Callable[[], str] | None = None,
+        *,
+        recovered: bool = False,
     ) -> Job:
         """Queue a job, or raise QueueFull when `max_queued` jobs are already waiting.
 
         `new_id()` (called only once the job is accepted) names it, e.g. by recording it in history.
+        A `recovered` job (one a previous server accepted) is queued whatever the bound.
         """
         with self._cond:
-            if self._stopping:
-                raise QueueFull(self._retry_after())
-            if len(self._pending) >= self.max_queued:
+            if not recovered and (self._stopping or len(self._pending) >= self.max_queued):
                 raise QueueFull(self._retry_after())
             job = Job(kind=kind, params=params)
             if new_id is not None:
@@ -227,6 +235,7 @@ class JobQueue:
                 results, outcome, error = [], "cancelled", "cancelled while running"
             except Exception as e:  # a failed job is reported to its client, never kills a worker
                 results, outcome, error = [], "failed", _describe(e)
+                job.failure = e
             job_final = dict(results=results, status=outcome, error=error)
             if self.on_finish is not None:
                 # Persist before anyone can see "done": a client that sees it finds it in history.
@@ -235,6 +244,7 @@ class JobQueue:
                     self.on_finish(job, outcome)
                 except Exception as e:
                     job_final.update(results=[], status="failed", error=_describe(e))
+                    job.failure = e
             with self._cond:
                 job.results = job_final["results"]
                 job.error = job_final["error"]
@@ -274,3 +284,39 @@ def _describe(e: Exception) -> str:
     if isinstance(e, GenlabError):
         return str(e)
     return f"{type(e).__name__}: {e}"
+
+
+class JobJournal:
+    """The jobs accepted but not finished, one JSON file each (written atomically) in `folder`:
+    what a server restarted after a crash runs again. History keeps the record; this keeps the
+    inputs a re-run needs that history does not (an edit's mask)."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+
+    def add(self, job_id: str, kind: str, params: dict[str, Any]) -> None:
+        from genlab.errors import storage_error
+        from genlab.io import atomic_write_text
+
+        data = json.dumps({"kind": kind, "params": params}, default=str)
+        try:
+            atomic_write_text(self.folder / f"{job_id}.json", data)
+        except OSError as e:
+            raise (storage_error(e, f"job queue folder {self.folder}", self.folder) or e) from None
+
+    def remove(self, job_id: str) -> None:
+        # A note that cannot be removed is harmless: a restart drops notes of finished runs.
+        with contextlib.suppress(OSError):
+            (self.folder / f"{job_id}.json").unlink(missing_ok=True)
+
+    def pending(self) -> dict[str, tuple[str, dict[str, Any]]]:
+        """job id -> (kind, params) of every job written down and not removed (unreadable files,
+        e.g. of a disk that filled up, count as none)."""
+        out = {}
+        for path in sorted(self.folder.glob("*.json")) if self.folder.is_dir() else []:
+            try:
+                entry = json.loads(path.read_text())
+                out[path.stem] = (str(entry["kind"]), dict(entry["params"]))
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+        return out

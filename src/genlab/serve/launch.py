@@ -31,6 +31,7 @@ class LocalServer:
         token: str | None = None,
         env: dict[str, str] | None = None,
         startup_timeout: float = 60.0,
+        wrapper: list[str] | None = None,
     ):
         self.home = Path(home)
         self.models = models or {}
@@ -38,13 +39,23 @@ class LocalServer:
         self.token = token
         self.env = env or {}
         self.startup_timeout = startup_timeout
+        self.wrapper = wrapper or []  # a command the server runs under, e.g. setpriv ... --
         self.proc: subprocess.Popen | None = None
         self.url = ""
         self.log_path = self.home / "server.log"
 
     def start(self) -> LocalServer:
         self.home.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "genlab", "serve", "--port", "0", "--no-bundled"]
+        cmd = [
+            *self.wrapper,
+            sys.executable,
+            "-m",
+            "genlab",
+            "serve",
+            "--port",
+            "0",
+            "--no-bundled",
+        ]
         for name, path in self.models.items():
             cmd += ["--model", f"{name}={path}"]
         if self.token:
@@ -83,6 +94,7 @@ class LocalServer:
             for line in self.proc.stdout:
                 if self._log:
                     self._log.write(line)
+                    self._log.flush()  # so that log_text() sees it at once
         except (ValueError, OSError):  # closed by stop()
             pass
 

@@ -21,10 +21,11 @@ from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.datastructures import UploadFile
 
-from genlab.errors import GenlabError, InvalidArgument, NotFound
+from genlab.errors import GenlabError, InvalidArgument, NotFound, StorageError
 from genlab.serve.engine import drawing_size, new_seed, open_image_bytes
 from genlab.serve.jobs import QueueFull
 from genlab.serve.schemas import MAX_IMAGES, TEXT_LIMIT, OpenAIImageRequest
+from genlab.serve.security import scrub_paths
 
 # The sizes OpenAI documents (dall-e-2: the square ones; dall-e-3: 1792x1024 and 1024x1792;
 # gpt-image: 1536x1024 and 1024x1536) and "auto"; other WIDTHxHEIGHT within the sides are taken.
@@ -248,6 +249,8 @@ async def _answer(run) -> JSONResponse | dict:
         )
     except InvalidArgument as e:
         return openai_error(400, str(e), e.name, "invalid_request_error")
+    except StorageError as e:  # the server's disk: 503, or 507 when full
+        return openai_error(507 if e.full else 503, scrub_paths(str(e)), None, "server_error")
     except NotFound as e:
         return openai_error(404, str(e), None, "invalid_request_error")
     except GenlabError as e:
@@ -353,9 +356,19 @@ async def _run(server, kind: str, params: dict[str, Any], response_format, reque
             raise OpenAIError(504, f"job {job.id} did not finish in time", None, "timeout")
         await asyncio.sleep(0.05)
     if job.status == "failed":
-        raise OpenAIError(500, job.error or "generation failed", None, "server_error")
+        if isinstance(getattr(job, "failure", None), StorageError):
+            raise job.failure
+        raise OpenAIError(500, scrub_paths(job.error or "generation failed"), None, "server_error")
     data = []
-    base = str(request.base_url).rstrip("/")
+    # links from the operator's address (--public-url, or the bound one), never the Host header
+    base = server.config.public_url
+    if response_format == "url" and not base:
+        raise OpenAIError(
+            400,
+            "response_format: url needs the server's public address (genlab serve --public-url); "
+            "ask for b64_json",
+            "response_format",
+        )
     for result in job.results:
         # The prompt as the model read it (a world model's canonical caption), and what it
         # could not read or draw ("white is not a color of this world; ...").

@@ -4,14 +4,25 @@ bad field is answered with 422 naming it before any work starts.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from genlab.pipelines.base import MAX_GUIDANCE, MAX_SEED
 
 TEXT_LIMIT = 1000  # characters in a prompt; the text encoder truncates far earlier
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 MAX_IMAGES = 8
 MAX_STEPS = 200
+
+
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError("a prompt with something to draw, not only spaces")
+    return text
+
+
+Prompt = Annotated[str, AfterValidator(_not_blank)]  # every face refuses an empty prompt
 
 
 class _Strict(BaseModel):
@@ -31,7 +42,7 @@ _LAYOUT_TEMPERATURE = Field(
 class GenerateRequest(_Strict):
     """Text to image (or video, for a text-to-video model)."""
 
-    prompt: str = Field(min_length=1, max_length=TEXT_LIMIT, description="What to draw.")
+    prompt: Prompt = Field(min_length=1, max_length=TEXT_LIMIT, description="What to draw.")
     negative_prompt: str | None = Field(
         None, max_length=TEXT_LIMIT, description="What to steer away from."
     )
@@ -39,7 +50,7 @@ class GenerateRequest(_Strict):
     guidance_scale: float | None = Field(
         None,
         ge=0,
-        le=50,
+        le=MAX_GUIDANCE,
         allow_inf_nan=False,
         description="Classifier-free guidance; model default if null.",
     )
@@ -49,7 +60,7 @@ class GenerateRequest(_Strict):
     seed: int | None = Field(
         None,
         ge=0,
-        le=2**31 - 1,
+        le=MAX_SEED,
         description="Same seed and settings give the same image; random if null.",
     )
     num_images: int = Field(1, ge=1, le=MAX_IMAGES, description="How many images.")
@@ -82,7 +93,7 @@ class EditRequest(_Strict):
     """Inpaint (with a mask) or img2img (with a strength) an image from history."""
 
     image_id: str = Field(pattern=ID_PATTERN, description="An image id from history.")
-    prompt: str = Field(min_length=1, max_length=TEXT_LIMIT)
+    prompt: Prompt = Field(min_length=1, max_length=TEXT_LIMIT)
     mask: str | None = Field(
         None,
         max_length=2_000_000,
@@ -93,8 +104,8 @@ class EditRequest(_Strict):
     )
     negative_prompt: str | None = Field(None, max_length=TEXT_LIMIT)
     num_inference_steps: int = Field(20, ge=1, le=MAX_STEPS)
-    guidance_scale: float | None = Field(None, ge=0, le=50, allow_inf_nan=False)
-    seed: int | None = Field(None, ge=0, le=2**31 - 1)
+    guidance_scale: float | None = Field(None, ge=0, le=MAX_GUIDANCE, allow_inf_nan=False)
+    seed: int | None = Field(None, ge=0, le=MAX_SEED)
     model: str | None = Field(None, max_length=200)
     plan_layout: bool | None = Field(
         None,
@@ -114,11 +125,18 @@ class EditRequest(_Strict):
 class AgentRequest(_Strict):
     """A request for the agent, which plans, generates, checks and refines."""
 
-    request: str = Field(min_length=1, max_length=TEXT_LIMIT)
-    backend: Literal["offline", "anthropic", "openai"] = "offline"
+    request: Prompt = Field(min_length=1, max_length=TEXT_LIMIT)
+    backend: str = Field(
+        "offline",
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="An agent backend this server offers (GET /api/health lists them): offline, "
+        "anthropic, openai, or one its operator configured. Endpoints and keys are the "
+        "operator's; a request cannot give them.",
+    )
     options: dict[str, str | int | float | bool | None] = Field(
         default_factory=dict,
-        description="Backend options: model, base_url, max_rounds, max_steps, seed ...",
+        description="Backend options: model (the LLM's), image_model, max_rounds, max_steps, "
+        "seed, steps, guidance, num_candidates, max_images.",
         max_length=20,
     )
 
@@ -128,7 +146,7 @@ class OpenAIImageRequest(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    prompt: str = Field(min_length=1, max_length=TEXT_LIMIT)
+    prompt: Prompt = Field(min_length=1, max_length=TEXT_LIMIT)
     model: str | None = Field(None, max_length=200)
     n: int = Field(1, ge=1, le=MAX_IMAGES)
     size: str | None = Field(

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
+import os
+import re
 from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -168,3 +171,57 @@ def inside(root: Path, candidate: str | Path) -> Path | None:
     root = Path(root).resolve()
     path = Path(candidate).resolve()
     return path if path.is_relative_to(root) and path.is_file() else None
+
+
+_TOKEN_IN_QUERY = re.compile(r"([?&]token=)[^&\s\"]*", re.IGNORECASE)
+
+
+def redact_tokens(text: str) -> str:
+    """`/?token=abc&x=1` -> `/?token=***&x=1`: a login link's token never reaches a log."""
+    return _TOKEN_IN_QUERY.sub(r"\1***", text)
+
+
+class RedactTokens(logging.Filter):
+    """For uvicorn's access log, whose lines carry each request's full path and query."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact_tokens(a) if isinstance(a, str) else a for a in record.args)
+        record.msg = redact_tokens(str(record.msg))
+        return True
+
+
+# Absolute paths of this machine start with one of the root's entries (/tmp, /home, /work ...);
+# URL paths such as /api/images/ID do not, and are left alone.
+_ROOTS = sorted((e for e in os.listdir("/") if re.fullmatch(r"[\w.-]+", e)), key=len, reverse=True)
+_ABSOLUTE_PATH = re.compile(
+    r"(?<![\w.:/-])/(?:" + "|".join(map(re.escape, _ROOTS)) + r")(?:/[^\s'\"/,;)]*)*"
+    if _ROOTS
+    else r"(?!x)x"
+)
+PATH_KEYS = ("path", "paths", "best_path")  # where a record keeps its file's place on disk
+
+
+def scrub_paths(text: str) -> str:
+    """Absolute paths of the server's disk -> their last part (`/srv/x/history.sqlite` ->
+    `history.sqlite`): a message keeps its meaning without telling a client the server's layout."""
+    return _ABSOLUTE_PATH.sub(lambda m: m.group(0).rstrip("/").rsplit("/", 1)[-1] or "/", text)
+
+
+USER_TEXT_KEYS = ("prompt", "negative_prompt", "request")  # what people typed, kept as typed
+
+
+def public(value):
+    """A response's data with the server's file paths taken out: `path`-like keys dropped, absolute
+    paths in text shortened (scrub_paths), except in what a person typed."""
+    if isinstance(value, dict):
+        return {
+            k: v if k in USER_TEXT_KEYS else public(v)
+            for k, v in value.items()
+            if k not in PATH_KEYS
+        }
+    if isinstance(value, list | tuple):
+        return [public(v) for v in value]
+    if isinstance(value, str):
+        return scrub_paths(value)
+    return value

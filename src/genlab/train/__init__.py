@@ -32,6 +32,9 @@ def run_recipe(
     trainer = Trainer(job.task, job.data, job.config)
     try:
         resumed = trainer.resume() if resume else False
+        resumed_from = trainer.step if resumed else None
+        if resumed:
+            print(f"resumed from step {resumed_from}", file=sys.stderr)
         started_from = None
         if init_from and not resumed:  # a resumed run already holds what it started from
             from genlab.pipelines.registry import resolve_path
@@ -54,6 +57,7 @@ def run_recipe(
             job.config.extra["started from"] = f"the weights of {path.name}"
         summary = trainer.run()
         summary["resumed"] = resumed
+        summary["resumed_from_step"] = resumed_from
         if started_from:
             summary["init_from"] = started_from
         return summary

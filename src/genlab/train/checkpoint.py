@@ -1,10 +1,12 @@
 """Training-state checkpoints: modules, EMA, optimizers and the trainer's counters in ONE safetensors
-file (no pickle), written atomically by rank 0, so a crash mid-write never loses the last good one.
+file (no pickle), written atomically by rank 0, so a crash mid-write never loses the last good one;
+the one before it is kept beside it (`checkpoint.prev.safetensors`): the last two survive.
 FSDP2 shards are gathered into whole tensors first, so any world size and strategy can resume it.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +77,7 @@ def save_training_state(
     trainer_state: dict[str, Any],
 ) -> Path:
     tensors, config = collect_training_state(modules, ema_shadow, optimizers, trainer_state)
-    return save_checkpoint(path, tensors, config)
+    return write_training_state(path, tensors, config)
 
 
 def collect_training_state(
@@ -103,11 +105,44 @@ def collect_training_state(
     return tensors, config
 
 
+def write_training_state(path: Path, tensors: dict, config: dict) -> Path:
+    """Write a collected state to `path`, keeping the one before it as checkpoint.prev."""
+    path = Path(path)
+    # The new state is written whole first; only then does the current one step back to .prev
+    # and the new one take its name (a crash between the renames leaves .prev to resume from).
+    fresh = save_checkpoint(path.with_name(f"{path.stem}.new{path.suffix}"), tensors, config)
+    if path.exists():
+        os.replace(path, previous_path(path))
+    os.replace(fresh, path)
+    return path
+
+
+def previous_path(path: Path) -> Path:
+    """Where the state before the latest one is kept: checkpoint.prev.safetensors."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}.prev{path.suffix}")
+
+
 def load_training_state(path: Path, device: torch.device) -> tuple[dict, dict]:
-    """(tensors, config) of a training-state checkpoint; CheckpointError for any other file."""
-    tensors, config = load_checkpoint(path, device=device)
-    if config.get("kind") != STATE_KIND:
-        raise CheckpointError(f"{path}: not a genlab training state (kind {config.get('kind')!r})")
+    """(tensors, config) of a training-state checkpoint, verified (content hash, finite values,
+    every part the trainer needs); CheckpointError for a corrupt file or any other kind."""
+    try:
+        tensors, config = load_checkpoint(path, device=device)
+        if config.get("kind") != STATE_KIND:
+            raise CheckpointError(
+                f"{path}: not a genlab training state (kind {config.get('kind')!r})"
+            )
+        missing = [k for k in ("trainer", "optimizers") if not isinstance(config.get(k), dict)]
+        if missing or not isinstance(config["trainer"].get("step"), int):
+            raise CheckpointError(f"{path}: corrupt: its trainer counters are incomplete")
+    except CheckpointError as e:
+        previous = previous_path(path)
+        if previous.is_file():
+            raise CheckpointError(
+                f"{e}; the state before it is kept in {previous.name} beside it: move that over "
+                f"{Path(path).name} to resume from there"
+            ) from None
+        raise
     return tensors, config
 
 
@@ -116,6 +151,12 @@ def restore_modules(modules: dict[str, torch.nn.Module], tensors: dict) -> None:
         prefix = f"module/{mname}/"
         own = module.state_dict()
         sd = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+        for key, value in sd.items():
+            if key in own and value.dtype != own[key].dtype:
+                raise CheckpointError(
+                    f"module {mname!r}: {key} is {value.dtype} in the checkpoint, "
+                    f"{own[key].dtype} in the model"
+                )
         sd = {k: shard_like(v, own[k]) if k in own else v for k, v in sd.items()}
         try:
             module.load_state_dict(sd)

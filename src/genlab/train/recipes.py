@@ -38,6 +38,8 @@ class RecipeOptions:
     data: str | None = None  # text-to-image recipes: your shards or captioned image folder
     strategy: str = "ddp"  # several processes: "ddp" (DistributedDataParallel) or "fsdp" (FSDP2)
     grad_accum: int | None = None  # micro-steps per optimizer step (default: the recipe's)
+    save_every: int | None = None  # steps between training-state checkpoints (0: none by steps)
+    save_every_minutes: float | None = None  # minutes between them (0: none by time)
     progress: bool = True
     started: float = field(default_factory=time.monotonic)  # when the command started
 
@@ -123,6 +125,10 @@ def apply_options(config: TrainConfig, options: RecipeOptions, name: str) -> Tra
     # prepares data first sets config.budget_start = options.started to count that time too
     config.seed = options.seed
     config.progress = options.progress
+    if options.save_every is not None:
+        config.checkpoint_every = options.save_every
+    if options.save_every_minutes is not None:
+        config.checkpoint_every_s = options.save_every_minutes * 60
     return config
 
 

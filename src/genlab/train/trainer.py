@@ -60,7 +60,8 @@ class TrainConfig:
     log_every: int = 50
     sample_every: int = 0  # steps between sample grids (0: only at the end)
     checkpoint_every: int = 0  # steps between training-state checkpoints (0: off)
-    checkpoint_every_s: float = 0.0  # seconds between checkpoints (0: off)
+    # seconds between checkpoints (0: off); by default a kill loses at most five minutes of work
+    checkpoint_every_s: float = 300.0
     time_budget: float | None = None  # seconds for this run; stop cleanly and save when spent
     budget_start: float | None = None  # time.monotonic() the budget counts from (None: run())
     spike_factor: float = 0.0  # skip a step whose loss exceeds factor × running mean (0: off)
@@ -343,7 +344,7 @@ class Trainer:
                 self.modules, self.ema.shadow, self.optimizers, self.trainer_state()
             )
             if self.dist.is_main:
-                path = save_checkpoint(self.state_path, tensors, config)
+                path = ckpt.write_training_state(self.state_path, tensors, config)
         D.barrier(self.dist)
         return path
 
@@ -384,10 +385,14 @@ class Trainer:
         return new
 
     def resume(self, path: str | Path | None = None) -> bool:
-        """Load the training state from `path` (default: OUT/checkpoint.safetensors) if it exists."""
+        """Load the training state from `path` (default: OUT/checkpoint.safetensors) if it exists;
+        a corrupt one is refused (CheckpointError) and left as it is, so is the one before it."""
         path = Path(path) if path else self.state_path
         if not path.is_file():
-            return False
+            # Killed between a save's two renames: the state before the newest is whole.
+            path = ckpt.previous_path(path)
+            if not path.is_file():
+                return False
         tensors, config = ckpt.load_training_state(path, self.device)
         state = config["trainer"]
         if state["batch_size"] != self.config.batch_size:

@@ -80,8 +80,8 @@ function plainMessage(msg, name = "") {
   if (/no API key/i.test(m)) {
     const backend = (m.match(/^(\w+) backend/) || [])[1] || "this";
     const variable = (m.match(/set the (\w+) environment variable/) || [])[1];
-    return `The ${backend} planner needs an API key: type it in the API key field` +
-      (variable ? `, or set ${variable} where the server runs.` : ".");
+    return `The ${backend} planner needs an API key, which only the server's operator sets` +
+      (variable ? `: ${variable} where the server runs.` : ".");
   }
   match = m.match(/^([\w. ]+): expected (.+?)(?:, got (.+?))?(?: \((.*)\))?$/s);
   if (match) {
@@ -671,11 +671,10 @@ async function renderOutcome(outcome, runNode) {
 function agentOptions() {
   const options = { max_rounds: Number($("#agent-rounds").value) || 2 };
   if ($("#agent-model").value) options.image_model = $("#agent-model").value;
-  if ($("#agent-backend").value !== "offline" && $("#agent-key").value.trim()) options.api_key = $("#agent-key").value.trim();
   return options;
 }
 
-const agentNames = { request: "#agent-input", "options.image_model": "#agent-model", "options.max_rounds": "#agent-rounds", "options.api_key": "#agent-key", backend: "#agent-backend" };
+const agentNames = { request: "#agent-input", "options.image_model": "#agent-model", "options.max_rounds": "#agent-rounds", backend: "#agent-backend" };
 
 $("#agent-form").addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -724,9 +723,6 @@ $("#agent-input").addEventListener("keydown", (e) => {
 });
 clearOnInput($("#agent-form"), $("#agent-error"));
 $("#view-agent .agent-bar").addEventListener("change", (e) => { if (e.target.id) setFieldError(e.target, ""); $("#agent-error").textContent = ""; });
-$("#agent-backend").addEventListener("change", () => {
-  $("#agent-key-field").classList.toggle("hidden", $("#agent-backend").value === "offline");
-});
 
 // A stored run, drawn again from history (its steps and outcome): what a reload shows.
 async function showRun(runId) {
@@ -955,6 +951,17 @@ for (const tab of tabs) {
   });
 }
 
+// The planners this server offers: offline, anthropic, openai and its operator's own (keys and
+// endpoints are the operator's: a page never sends one).
+async function loadAgentBackends() {
+  const { agent_backends: names = [] } = await api("/api/health");
+  const select = $("#agent-backend");
+  if (!names.length) return;
+  const chosen = select.value;
+  select.replaceChildren(...names.map((name) => el("option", { value: name, text: name })));
+  if (names.includes(chosen)) select.value = chosen;
+}
+
 // The header's status, pushed by the server on every change of its queue (no polling).
 function watchStatus() {
   const source = new EventSource("/api/events");
@@ -971,6 +978,7 @@ function watchStatus() {
 }
 
 loadModels().catch((err) => { $("#form-error").textContent = err.message; });
+loadAgentBackends().catch(() => {});  // the static list stays
 loadGallery();
 watchStatus();
 restoreChat().then(loadAgentRuns);
