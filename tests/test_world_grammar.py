@@ -295,6 +295,7 @@ def test_varied_captions_count_alike_objects_without_ambiguity():
         ("a round red thing next to a cube", "a red circle next to a square"),
         ("a yellow circle travelling leftward", "a yellow circle moving left"),
         ("a green square with a violet ball above it", "a green square below a purple circle"),
+        ("an orange disk right in the middle", "an orange circle in the center"),
         (
             "a cyan pyramid with a purple pyramid on its left",
             "a cyan triangle right of a purple triangle",

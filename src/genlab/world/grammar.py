@@ -30,6 +30,7 @@ from genlab.world.lexicon import (
     READ_COLOR_WORDS,
     READ_COUNT_WORDS,
     READ_MOTION_WORDS,
+    READ_POSITION_WORDS,
     READ_RELATION_WORDS,
     READ_SHAPE_WORDS,
     READ_SIZE_WORDS,
@@ -458,9 +459,10 @@ def _build_lexicon() -> dict[tuple[str, ...], tuple[str, object]]:
         for value, names in table.items():
             for w in names:
                 add(w, kind, value)
-    for cell, names in POSITION_WORDS.items():
-        for w in names:
-            add(w, "pos", cell)
+    for table in (POSITION_WORDS, READ_POSITION_WORDS):
+        for cell, names in table.items():
+            for w in names:
+                add(w, "pos", cell)
     for n, names in words.counts.items():
         for w in names:
             add(w, "count", n)

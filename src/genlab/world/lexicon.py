@@ -230,6 +230,11 @@ READ_RELATION_WORDS: dict[str, list[str]] = {
               "resting under", "sitting beneath", "south of", "at the foot of"],
     "beside": ["beside", "next to", "alongside", "by the side of", "side by side with"],
 }
+# Positions written with an intensifier ("right in the middle": the "right" is not a side).
+READ_POSITION_WORDS: dict[tuple[int | None, int | None], list[str]] = {
+    (1, 1): ["right in the middle", "right in the center", "right in the centre",
+             "right at the center", "dead center", "smack in the middle"],
+}  # fmt: skip
 # "beside" says only that two objects share a row, one on either side; the grammar reads it as
 # a relation of its own, which `match` checks as "left of or right of".
 SIDE_RELATIONS = ("beside",)
