@@ -24,7 +24,8 @@ ray = pytest.importorskip("ray")
 @pytest.fixture(scope="module")
 def ray_address():
     """A local Ray with 2 CPUs, started once here (10-30 s) and shut down after the module."""
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # on the loopback address: no traffic leaves this machine
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
     yield ray.get_runtime_context().gcs_address
     ray.shutdown()
 
@@ -37,14 +38,16 @@ def shard_samples(folder) -> list[tuple]:
 
 @pytest.mark.timeout(300)
 def test_prepare_on_ray_keeps_the_local_engines_samples_in_the_same_shards(tmp_path, ray_address):
-    config = CurationConfig(workers=2, shard_size=40)
+    # the coarse 64-bit pHash, which merges some distinct world scenes: dedup has work to do
+    config = CurationConfig(workers=2, shard_size=40, dedup_hash="phash")
     local = prepare("world:120", tmp_path / "local", config, progress=False)
-    assert local["report"]["removed"]["near duplicate"] > 0  # dedup had work to do
+    assert local["report"]["removed"]["near duplicate"] > 0
 
     # another process joins this Ray as a cluster (genlab's code shipped to the workers)
     env = dict(os.environ, OMP_NUM_THREADS="1")
     cli = [sys.executable, "-m", "genlab", "data", "prepare", "world:120"]
     cli += ["--out", str(tmp_path / "ray"), "--shard-size", "40", "--engine", "ray"]
+    cli += ["--dedup-hash", "phash"]
     cli += ["--ray-address", ray_address, "--no-progress", "--json"]
     proc = subprocess.run(cli, capture_output=True, text=True, env=env, timeout=240)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -70,7 +73,10 @@ def test_engine_flags_are_checked(tmp_path, capsys):
     assert main(["generate", "--from-file", str(prompts), "--out", str(tmp_path)]) == 2
     assert "at least one prompt" in capsys.readouterr().err
     assert main(["generate"]) == 2
-    assert "prompt: expected a prompt (or --from-file PROMPTS)" in capsys.readouterr().err
+    assert (
+        "prompt: expected a prompt, --from-png IMAGE or --from-file PROMPTS"
+        in capsys.readouterr().err
+    )
 
 
 @pytest.mark.timeout(300)

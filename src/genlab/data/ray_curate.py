@@ -78,7 +78,7 @@ def _process_batch(batch: dict, config, captioner) -> dict:
         "png": [r.png for r in results],
         "width": np.array([r.width for r in results], np.int64),
         "height": np.array([r.height for r in results], np.int64),
-        "phash": np.array([r.phash for r in results], np.uint64),
+        "hash": [str(r.hash) for r in results],  # up to 768 bits: more than any numpy integer
         "caption": [r.caption for r in results],
         "caption_source": [r.caption_source for r in results],
         "meta": [json.dumps(r.meta) for r in results],
@@ -96,7 +96,7 @@ def _rows(ds) -> Iterator:
             png=row["png"] or b"",
             width=int(row["width"]),
             height=int(row["height"]),
-            phash=int(row["phash"]),
+            hash=int(row["hash"]),
             caption=row["caption"],
             caption_source=row["caption_source"],
             meta=json.loads(row["meta"]),
