@@ -19,6 +19,14 @@ def check_engine(engine: str, ray_address: str | None = None) -> None:
         raise InvalidArgument("--ray-address", "no value unless --engine ray", ray_address)
 
 
+# The help of the Ray options every command with `--engine ray` takes, written once.
+RAY_ADDRESS_HELP = (
+    "--engine ray: join this Ray cluster (HOST:PORT of `ray start --head`, ray://HOST:10001 or "
+    "auto) instead of starting a local Ray"
+)
+RAY_WORKERS_HELP = "--engine ray: model replicas (default: one per Ray CPU)"
+
+
 def ray_init(address: str | None = None, num_cpus: int | None = None):
     """The `ray` module, connected: to the cluster at `address` ("auto", HOST:PORT of a head
     started with `ray start --head`, or ray://HOST:10001), else to a new local instance with

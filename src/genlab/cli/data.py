@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+from genlab.cluster import RAY_ADDRESS_HELP
 from genlab.errors import InvalidArgument
 
 
@@ -102,8 +103,7 @@ def register(subparsers) -> None:
     )
     prep.add_argument(
         "--ray-address",
-        help="--engine ray: join this Ray cluster (HOST:PORT of `ray start --head`, "
-        "ray://HOST:10001 or auto) instead of starting a local Ray",
+        help=RAY_ADDRESS_HELP,
     )
     prep.add_argument(
         "--overwrite", action="store_true", help="replace shards and manifest already in --out"

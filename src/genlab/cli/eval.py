@@ -9,7 +9,9 @@ import math
 import sys
 from pathlib import Path
 
+from genlab.cluster import RAY_ADDRESS_HELP, RAY_WORKERS_HELP
 from genlab.errors import InvalidArgument
+from genlab.eval.compositional import SPLITS as COMPOSITIONAL_SPLITS
 
 SOURCES_HELP = (
     "an image folder, 'world' (fresh world scenes), 'world-held-out' (scenes with held-out pairs), "
@@ -158,12 +160,9 @@ def register(subparsers) -> None:
     )
     p.add_argument(
         "--ray-address",
-        help="--engine ray: join this Ray cluster (HOST:PORT of `ray start --head`, "
-        "ray://HOST:10001 or auto) instead of starting a local Ray",
+        help=RAY_ADDRESS_HELP,
     )
-    p.add_argument(
-        "--workers", type=int, help="--engine ray: model replicas (default: one per Ray CPU)"
-    )
+    p.add_argument("--workers", type=int, help=RAY_WORKERS_HELP)
     p.set_defaults(func=run_eval)
 
     m = subparsers.add_parser(
@@ -379,7 +378,7 @@ def run_eval(args) -> int:
     if "compositional" in report:
         cm = report["compositional"]
         for split, s in cm.items():
-            if split in comp_splits():
+            if split in COMPOSITIONAL_SPLITS:
                 lo, hi = s["pooled_ci95"]
                 cats = ", ".join(f"{k} {v['accuracy']:.2f}" for k, v in s["categories"].items())
                 print(
@@ -392,12 +391,6 @@ def run_eval(args) -> int:
             )
     print(f"wrote {html_path} and {json_path}")
     return 0
-
-
-def comp_splits() -> tuple[str, ...]:
-    from genlab.eval.compositional import SPLITS
-
-    return SPLITS
 
 
 def _features_of(args, *sets):

@@ -11,6 +11,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from genlab.cluster import RAY_ADDRESS_HELP, RAY_WORKERS_HELP
 from genlab.errors import GenlabError, InvalidArgument
 from genlab.paths import DEFAULT_IMAGE_MODEL
 from genlab.pipelines.base import MAX_GUIDANCE, MAX_SEED, check_device, check_prompt
@@ -49,12 +50,9 @@ def register(subparsers) -> None:
     )
     gen.add_argument(
         "--ray-address",
-        help="--engine ray: join this Ray cluster (HOST:PORT of `ray start --head`, "
-        "ray://HOST:10001 or auto) instead of starting a local Ray",
+        help=RAY_ADDRESS_HELP,
     )
-    gen.add_argument(
-        "--workers", type=int, help="--engine ray: model replicas (default: one per Ray CPU)"
-    )
+    gen.add_argument("--workers", type=int, help=RAY_WORKERS_HELP)
     gen.add_argument("--height", help="image height in pixels (default: the model's size)")
     gen.add_argument("--width", help="image width in pixels (default: the model's size)")
     gen.add_argument(

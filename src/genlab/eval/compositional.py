@@ -96,7 +96,7 @@ def all_prompts(category: str, split: str = "in_distribution") -> list[str]:
     if split not in SPLITS:
         raise InvalidArgument("split", "one of " + ", ".join(SPLITS), split)
     if split == "paraphrased":
-        return _paraphrased(category)
+        return list(_paraphrased_all(category))
     held = split == "held_out"
     sizes = ("", *SIZES)
     # The first object: a plain shape in distribution, a held-out (color, shape) pair otherwise.
@@ -141,6 +141,8 @@ def all_prompts(category: str, split: str = "in_distribution") -> list[str]:
 
 @functools.cache
 def _paraphrased_all(category: str) -> tuple[str, ...]:
+    """The in-distribution prompts of `category`, each in a free phrasing (prompt i's words
+    drawn with seed (17, i), so the split is the same everywhere; distinct, like the others)."""
     from genlab.world.grammar import parse_prompt
     from genlab.world.paraphrase import paraphrase
 
@@ -155,12 +157,6 @@ def _paraphrased_all(category: str) -> tuple[str, ...]:
         seen.add(text)
         out.append(text)
     return tuple(out)
-
-
-def _paraphrased(category: str) -> list[str]:
-    """The in-distribution prompts of `category`, each in a free phrasing (prompt i's words
-    drawn with seed (17, i), so the split is the same everywhere; distinct, like the others)."""
-    return list(_paraphrased_all(category))
 
 
 def suite(
