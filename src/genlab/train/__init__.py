@@ -8,6 +8,7 @@ import sys
 from genlab.errors import InvalidArgument
 from genlab.train.data import BatchSource, DatasetSource, IndexStream, TensorSource
 from genlab.train.recipes import (
+    Recipe,
     RecipeOptions,
     TrainJob,
     apply_options,
@@ -20,15 +21,17 @@ from genlab.train.trainer import EMA, TrainConfig, Trainer
 
 
 def run_recipe(
-    name: str,
+    name: str | Recipe,
     options: RecipeOptions | None = None,
     *,
     resume: bool = False,
     init_from: str | None = None,
 ) -> dict:
-    """Build the recipe `name`, train it (resuming from OUT/checkpoint.safetensors if asked; else,
-    with `init_from`, starting from an exported model's weights: a bundled name or a path)."""
-    job = get_recipe(name).build(options or RecipeOptions())
+    """Build the recipe `name` (or a Recipe, e.g. one `derive`d from a named one), train it
+    (resuming from OUT/checkpoint.safetensors if asked; else, with `init_from`, starting from an
+    exported model's weights: a bundled name or a path)."""
+    recipe = name if isinstance(name, Recipe) else get_recipe(name)
+    job = recipe.build(options or RecipeOptions())
     trainer = Trainer(job.task, job.data, job.config)
     try:
         resumed = trainer.resume() if resume else False
@@ -71,6 +74,7 @@ __all__ = [
     "DatasetSource",
     "IndexStream",
     "OptimizerGroup",
+    "Recipe",
     "RecipeOptions",
     "Task",
     "TensorSource",

@@ -54,10 +54,11 @@ def _scalars(obj) -> dict:
     for k, v in sorted(vars(obj).items()):
         if k.startswith("_") or k == "device":
             continue
-        if v is None or isinstance(v, bool | int | float | str):
-            out[k] = _plain(v)
-        elif isinstance(v, list | tuple) and all(
-            x is None or isinstance(x, bool | int | float | str | tuple) for x in v
+        scalar = v is None or isinstance(v, bool | int | float | str)
+        if (
+            scalar
+            or isinstance(v, list | tuple)
+            and all(x is None or isinstance(x, bool | int | float | str | tuple) for x in v)
         ):
             out[k] = _plain(v)
     return out
