@@ -4,8 +4,8 @@ cached latents vs encoding the batch's images with the KL autoencoder each step.
     .venv/bin/python benchmarks/cache_speedup.py --n 256 --batch-size 32 --steps 10 --threads 1
     .venv/bin/python benchmarks/cache_speedup.py --recipe world-t2i-latent-64-cpu --batch-size 64
 
-With --recipe, the step is that latent CPU recipe's (genlab/train/recipes/image.py): its denoiser, text
-encoder, image size and autoencoder.
+With --recipe, the step is that latent CPU recipe's (genlab/train/recipes/image.py): its denoiser,
+text encoder, image size and autoencoder.
 """
 
 from __future__ import annotations
