@@ -60,12 +60,20 @@ class TextToImageTask(Task):
         layout_dropout: float = 0.1,
         planner_weight: float = 0.01,
         planner_only: bool = False,
+        planner_frozen: bool = False,
     ):
         self.denoiser, self.text_encoder = denoiser, text_encoder
         self.layout_planner = layout_planner
         self.reads_layout = bool(getattr(denoiser.config, "layout_channels", 0))
+        index = text_encoder.tokenizer.index  # the words by which a caption names its background
+        self._background_ids = torch.tensor(
+            [index[w] for w in ("background", "backdrop") if w in index], dtype=torch.long
+        )
         self.layout_dropout, self.planner_weight = layout_dropout, planner_weight
         self.planner_only = planner_only
+        self.planner_frozen = planner_frozen and layout_planner is not None
+        if self.planner_frozen:
+            layout_planner.requires_grad_(False)  # kept as loaded, exported as it is
         if planner_only:
             if layout_planner is None:
                 raise InvalidArgument("planner_only", "a layout planner to train", None)
@@ -116,11 +124,16 @@ class TextToImageTask(Task):
         cond = {"tokens": text_tokens, "mask": mask, "pooled": pooled}
         logs = {}
         if self.reads_layout:
-            from genlab.world.layout import layout_features
+            from genlab.world.layout import LAYOUT_BG_CHANNELS, layout_features
 
-            layouts = batch["layouts"]
+            layouts, C = batch["layouts"], self.denoiser.config.layout_channels
             keep = ~dropped & (torch.rand(B, device=ids.device) >= self.layout_dropout)
-            cond["layout"] = layout_features(layouts) * keep[:, None, None, None]
+            backgrounds = None
+            if C == LAYOUT_BG_CHANNELS:  # the plan says the background where the caption does
+                said = torch.isin(ids, self._background_ids.to(ids.device)).any(dim=1)
+                backgrounds = batch["backgrounds"].long().masked_fill(~said, -1)
+            features = layout_features(layouts, backgrounds, channels=C)
+            cond["layout"] = features * keep[:, None, None, None]
         t = torch.randint(0, self.schedule.num_train_timesteps, (B,), device=x0.device)
         noise = torch.randn_like(x0)
         loss = diffusion_loss(
@@ -133,7 +146,7 @@ class TextToImageTask(Task):
             t=t,
             min_snr_gamma=self.min_snr_gamma,
         )
-        if self.layout_planner is not None:
+        if self.layout_planner is not None and not self.planner_frozen:
             plan = self.layout_planner.captions_loss(tokens, batch["layouts"])
             logs["planner_loss"] = plan.detach()
             loss = loss + self.planner_weight * plan
@@ -210,13 +223,16 @@ def _render_chunk(job) -> tuple[np.ndarray, np.ndarray]:
     from genlab.world import canonical_caption, render
     from genlab.world.caption import caption_and_request, random_template, varied_caption
     from genlab.world.layout import CELLS, scene_layout
+    from genlab.world.spec import BACKGROUNDS
 
+    BACKGROUND_NAMES = list(BACKGROUNDS)
     start, stop, seed, size, k, max_length, vocab, scenes, captions = job
     index = {w: i for i, w in enumerate(vocab)}
     n = stop - start
     images = np.empty((n, size, size, 3), np.uint8)
     tokens = np.zeros((n, k, max_length), np.int16)
     layouts = np.zeros((n, CELLS), np.int8)
+    backgrounds = np.zeros(n, np.int8)
     for j in range(n):
         detail = relation = None  # "focus": every caption states what the scene is there for
         if scenes == "focus":
@@ -225,6 +241,7 @@ def _render_chunk(job) -> tuple[np.ndarray, np.ndarray]:
             scene, text = (balanced_item if scenes == "balanced" else world_item)(seed, start + j)
         images[j] = render(scene, size)
         layouts[j] = scene_layout(scene)
+        backgrounds[j] = BACKGROUND_NAMES.index(scene.background)
         how = dict(detail=detail, relation=relation)
         for c in range(k):
             rng = np.random.default_rng([seed, start + j, c])
@@ -238,7 +255,7 @@ def _render_chunk(job) -> tuple[np.ndarray, np.ndarray]:
                 text = varied_caption(scene, rng, **how)[0]
             ids = [index.get(w, 1) for w in split_words(text)][:max_length]
             tokens[j, c, : len(ids)] = ids
-    return images, tokens, layouts
+    return images, tokens, layouts, backgrounds
 
 
 SCENE_MIXES = {
@@ -267,7 +284,8 @@ def world_corpus(
     and `captions` ("plain" or "varied") choose the mix, see `_render_chunk`.
 
     Returns {"images": uint8 (n, size, size, 3), "tokens": int16 (n, K, max_length),
-    "layouts": int8 (n, 9) (each scene's objects per grid cell, genlab.world.layout)}. Work is
+    "layouts": int8 (n, 9) (each scene's objects per grid cell, genlab.world.layout),
+    "backgrounds": int8 (n,) (each scene's index into BACKGROUNDS)}. Work is
     spread over a process pool ("spawn", safe next to CUDA); the result depends only on seed.
     """
     check_choice("scenes", scenes, SCENE_MIXES)
@@ -287,7 +305,8 @@ def world_corpus(
     images = torch.from_numpy(np.concatenate([p[0] for p in parts]))
     tokens = torch.from_numpy(np.concatenate([p[1] for p in parts]))
     layouts = torch.from_numpy(np.concatenate([p[2] for p in parts]))
-    return {"images": images, "tokens": tokens, "layouts": layouts}
+    backgrounds = torch.from_numpy(np.concatenate([p[3] for p in parts]))
+    return {"images": images, "tokens": tokens, "layouts": layouts, "backgrounds": backgrounds}
 
 
 def forward_flops(denoiser: torch.nn.Module, text_width: int, size: int, length: int) -> float:
@@ -350,6 +369,10 @@ class WorldT2ISpec:
     layout: bool = False
     layout_lr_scale: float = 1.0
     planner_only: bool = False  # train the planner alone (the rest frozen, as --init-from gives it)
+    # The denoiser also reads the background from the plan (LAYOUT_BG_CHANNELS); the planner may
+    # stay as --init-from gives it (the plan's background is read from the prompt's words).
+    layout_background: bool = False
+    planner_frozen: bool = False
 
 
 TEXT_ENCODER_SOURCES = {
@@ -493,9 +516,11 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options:
     overrides.update(context_dim=text_encoder.width, pooled_dim=text_encoder.width)
     planner = None
     if spec.layout:
-        from genlab.world.layout import LAYOUT_CHANNELS
+        from genlab.world.layout import LAYOUT_BG_CHANNELS, LAYOUT_CHANNELS
 
-        overrides["layout_channels"] = LAYOUT_CHANNELS
+        overrides["layout_channels"] = (
+            LAYOUT_BG_CHANNELS if spec.layout_background else LAYOUT_CHANNELS
+        )
         planner_kw = dict(width=32, encoder_depth=1, decoder_depth=1, num_heads=2) if tiny else {}
         planner = create_model(
             {"arch": "layout-planner"},
@@ -547,6 +572,7 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options:
         text_encoder_source=source,
         layout_planner=planner,
         planner_only=spec.planner_only,
+        planner_frozen=spec.planner_frozen,
     )
     config = TrainConfig(
         steps=20 if tiny else spec.steps,
@@ -582,8 +608,9 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options:
             task.lr_scales = {
                 **task.lr_scales,
                 "denoiser.layout_adapters.": spec.layout_lr_scale,
-                "layout_planner.": spec.layout_lr_scale,
             }
+            if not spec.planner_frozen:
+                task.lr_scales["layout_planner."] = spec.layout_lr_scale
         config.extra["layout"] = (
             f"a layout planner ({_count(planner):,} parameters) learns each scene's layout from "
             f"its captions; the denoiser draws true layouts (dropped with the caption and 10% "
@@ -678,6 +705,25 @@ def world_t2i_layout(options: RecipeOptions) -> TrainJob:
         layout_lr_scale=20.0,
     )
     return build_world_t2i("world-t2i-layout", spec, TINY_UNET, options)
+
+
+@register_recipe("world-t2i-layout-bg", takes=("scenes",))
+def world_t2i_layout_bg(options: RecipeOptions) -> TrainJob:
+    """world-t2i-layout whose plan carries the background too: the denoiser reads a one-hot of
+    the background a caption names (zeros where it names none) beside the cells' objects. Meant
+    to go on from the bundled world-t2i-layout (--init-from world-t2i-layout --scenes focus):
+    the adapters' new inputs start at zero, so the first step draws as the old model did; the
+    planner is kept as it is (the grammar reads a prompt's background)."""
+    spec = replace(
+        gpu_spec("unet-world-s", UNET_WORLD, lr=8e-4),
+        text_encoder="world-clip+words",
+        residual_lr_scale=10.0,
+        layout=True,
+        layout_lr_scale=20.0,
+        layout_background=True,
+        planner_frozen=True,
+    )
+    return build_world_t2i("world-t2i-layout-bg", spec, TINY_UNET, options)
 
 
 @register_recipe("world-t2i-planner", takes=("scenes",))
