@@ -55,7 +55,10 @@ def naive_images(pipe, sampler: str, steps: int, n: int, seed: int) -> torch.Ten
         if pipe.layout_planner is not None:  # a two-stage model: the null plan in the other half
             from genlab.world.layout import layout_features, null_layout_features
 
-            uncond = {**uncond, "layout": null_layout_features(1, pipe.device)}
+            C_plan = denoiser.config.layout_channels
+            readings = pipe.read_prompts([PROMPT])  # the background the prompt names, if read
+            backgrounds = None if readings is None else [readings[0].request.background]
+            uncond = {**uncond, "layout": null_layout_features(1, pipe.device, channels=C_plan)}
 
         def denoise(x, t):
             eps_c = denoiser(x, t, cond)
@@ -68,7 +71,7 @@ def naive_images(pipe, sampler: str, steps: int, n: int, seed: int) -> torch.Ten
                 plan = pipe.layout_planner.sample(
                     tokens.ids, tokens.mask, [torch.Generator().manual_seed(seed + i)]
                 )
-                cond = {**text, "layout": layout_features(plan)}
+                cond = {**text, "layout": layout_features(plan, backgrounds, channels=C_plan)}
             x_T = torch.randn((1, C, S, S), generator=torch.Generator().manual_seed(seed + i))
             x0 = sample(
                 denoise,

@@ -33,6 +33,7 @@ def test_paraphrased_prompts_ask_for_the_in_distribution_scenes_in_other_words()
     changed = 0
     for a, b in zip(canonical, free):
         assert a.category == b.category and b.split == "paraphrased"
+        assert b.meant == a.prompt and a.meant is None  # judged against the scene it was made from
         asked, read = parse_prompt(a.prompt), parse_prompt(b.prompt)
         assert read.understood, b.prompt
         assert read.request.normalized() == asked.request.normalized(), (a.prompt, b.prompt)

@@ -1,7 +1,7 @@
 """Training recipes as data: every recipe resolves from its family's base config, a few overrides
 and one tiny overlay; `genlab train --list` describes each in one line; and every kept recipe,
 full and tiny, builds what the code before recipes became data built (tests/data/recipes/: the
-expected values were written by snapshot.py from commit f9d0e8d, then frozen)."""
+expected values were written by snapshot.py from main at ac3369e, then frozen)."""
 
 import dataclasses
 import json

@@ -70,6 +70,9 @@ class SuitePrompt:
     category: str
     split: str
     prompt: str
+    # what the prompt asks for, in the suite's own words: a paraphrase is judged against the
+    # scene it was written from, not against how the grammar reads it (which could share a misreading)
+    meant: str | None = None
 
 
 def _with_background(body: str, background: str) -> str:
@@ -186,7 +189,11 @@ def suite(
                 )
             rng = np.random.default_rng([seed, ci, si])
             picked = rng.choice(len(prompts), size=n_per_category, replace=False)
-            out += [SuitePrompt(category, split, prompts[i]) for i in sorted(picked)]
+            source = all_prompts(category, "in_distribution") if split == "paraphrased" else None
+            out += [
+                SuitePrompt(category, split, prompts[i], source[i] if source else None)
+                for i in sorted(picked)
+            ]
     return out
 
 
@@ -244,7 +251,7 @@ def run_suite(
     results = []
     for i, image in enumerate(tqdm(images, desc="scoring", disable=not progress, leave=False)):
         p = prompts[i // images_per_prompt]
-        ok, score, reasons, parsed, lenient = score_image(p.prompt, image)
+        ok, score, reasons, parsed, lenient = score_image(p.meant or p.prompt, image)
         results.append(
             ImageResult(
                 p.category, p.split, p.prompt, seeds[i], ok, score, reasons, parsed, image, lenient

@@ -310,8 +310,9 @@ def _parser_ceiling(prompts, per_prompt: int, size: int, seed: int) -> dict:
     ok = n = 0
     for p in prompts:
         for _ in range(per_prompt):
-            scene = realize(parse_prompt(p.prompt).request, rng)
-            ok += comp.score_image(p.prompt, render(scene, size))[0]
+            meant = p.meant or p.prompt  # what the prompt asks for (a paraphrase: its source)
+            scene = realize(parse_prompt(meant).request, rng)
+            ok += comp.score_image(meant, render(scene, size))[0]
             n += 1
     lo, hi = M.wilson_interval(ok, n)
     return {"accuracy": ok / n, "ci95": [lo, hi], "images": n}

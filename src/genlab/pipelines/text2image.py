@@ -427,7 +427,10 @@ class Text2ImagePipeline:
             cells = mask_cells(mask)
             layouts = torch.tensor([place_in_cells(row, cells) for row in layouts.tolist()])
         texts = self._model_texts(expanded, read)
-        denoise = self._guided_denoiser(texts, negative_prompt, guidance_scale, layout=layouts)
+        backgrounds = None if read is None else [r.request.background for r in read]
+        denoise = self._guided_denoiser(
+            texts, negative_prompt, guidance_scale, layout=layouts, backgrounds=backgrounds
+        )
         C = self.denoiser.config.in_channels
         f = self._latent_factor()
         H, W = H // f, W // f  # the denoiser's grid: pixels, or latents of a latent model
@@ -641,11 +644,19 @@ class Text2ImagePipeline:
                 meta["warnings"] = reading.warnings()
 
     def _guided_denoiser(
-        self, prompts: list[str], negative_prompt, guidance_scale, model=None, layout=None
+        self,
+        prompts: list[str],
+        negative_prompt,
+        guidance_scale,
+        model=None,
+        layout=None,
+        backgrounds=None,
     ):
         """CFG denoiser: the prompts against the negative prompt (or the learned null); `model`
         (default: the denoiser) is what is called with (x, t, cond). `layout` (B, 9) conditions
-        the prompts' half; the other half has none (so guidance also pushes towards the plan)."""
+        the prompts' half; the other half has none (so guidance also pushes towards the plan).
+        `backgrounds` (B names or None each, as the prompts were read) join the plan for a
+        denoiser that reads them (genlab.world.layout.LAYOUT_BG_CHANNELS)."""
         cond = self.encode(prompts).cond
         uncond = (
             self.text_encoder.encode([negative_prompt]).cond
@@ -655,8 +666,10 @@ class Text2ImagePipeline:
         if layout is not None:
             from genlab.world.layout import layout_features, null_layout_features
 
-            cond = {**cond, "layout": layout_features(layout).to(self.device)}
-            uncond = {**uncond, "layout": null_layout_features(1, self.device)}
+            C = self.denoiser.config.layout_channels
+            features = layout_features(layout, backgrounds, channels=C)
+            cond = {**cond, "layout": features.to(self.device)}
+            uncond = {**uncond, "layout": null_layout_features(1, self.device, channels=C)}
         return classifier_free_guidance(model or self.denoiser, cond, uncond, guidance_scale)
 
     def _initial_noise(self, item_shape: tuple[int, ...], seed: int, batch: int) -> torch.Tensor:

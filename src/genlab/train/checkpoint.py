@@ -221,8 +221,18 @@ class TrainingState:
             own = module.state_dict()
             prefix = f"{name}."
             theirs = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
-            for key, value in theirs.items():
-                if key in own and own[key].shape != value.shape:
+            for key, value in list(theirs.items()):
+                if key in own and _widened(value, own[key]):
+                    # more inputs than the file has (e.g. a layout adapter that reads the
+                    # background too): the file's fill the first, the new ones start at zero,
+                    # as inpainting U-Nets are grown from text-to-image ones
+                    grown = own[key].new_zeros(own[key].shape)
+                    grown[:, : value.shape[1]] = value.to(grown.dtype)
+                    theirs[key] = grown
+                    new.setdefault(name, []).append(
+                        f"{key} (inputs {value.shape[1]} -> {own[key].shape[1]}, new ones zero)"
+                    )
+                elif key in own and own[key].shape != value.shape:
                     raise CheckpointError(
                         f"{path}: {prefix}{key} has shape {tuple(value.shape)}, the model's "
                         f"{tuple(own[key].shape)}: not a model this recipe can start from"
@@ -230,7 +240,7 @@ class TrainingState:
             fit = {k: D.shard_like(v, own[k]) for k, v in theirs.items() if k in own}
             used |= {prefix + k for k in fit}
             missing, _ = module.load_state_dict(fit, strict=False)
-            new[name] = list(missing)
+            new[name] = list(missing) + new.get(name, [])
         if not used:
             raise CheckpointError(f"{path}: none of its tensors fit this recipe's models")
         self.init_unused = sorted(set(tensors) - used)
@@ -270,3 +280,13 @@ class TrainingState:
         self.ema.updates = state["ema_updates"]
         self.wall_time = state["wall_time"]
         return True
+
+
+def _widened(theirs: torch.Tensor, own: torch.Tensor) -> bool:
+    """Whether `own` is `theirs` with more input channels (dim 1), all else the same."""
+    return (
+        theirs.dim() == own.dim() >= 2
+        and theirs.shape[0] == own.shape[0]
+        and theirs.shape[2:] == own.shape[2:]
+        and theirs.shape[1] < own.shape[1]
+    )

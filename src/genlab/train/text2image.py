@@ -93,6 +93,10 @@ class WorldT2ISpec:
     layout: bool = False
     layout_lr_scale: float = 1.0
     planner_only: bool = False  # train the planner alone (the rest frozen, as --init-from gives it)
+    # The denoiser also reads the background from the plan (LAYOUT_BG_CHANNELS); the planner may
+    # stay as --init-from gives it (the plan's background is read from the prompt's words).
+    layout_background: bool = False
+    planner_frozen: bool = False
     planner_sizes: dict = field(default_factory=dict)  # overrides of the planner's registry size
     corpus_on_device: bool = True  # on CUDA the whole uint8 corpus lives on the GPU: no loader
     count_flops: bool = True  # the card's FLOPs per image (counting takes seconds)
@@ -161,9 +165,11 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, options: RecipeOptions) -> Tr
     overrides.update(context_dim=text_encoder.width, pooled_dim=text_encoder.width)
     planner = None
     if spec.layout:
-        from genlab.world.layout import LAYOUT_CHANNELS
+        from genlab.world.layout import LAYOUT_BG_CHANNELS, LAYOUT_CHANNELS
 
-        overrides["layout_channels"] = LAYOUT_CHANNELS
+        overrides["layout_channels"] = (
+            LAYOUT_BG_CHANNELS if spec.layout_background else LAYOUT_CHANNELS
+        )
         planner = create_model(
             {"arch": "layout-planner"},
             vocab_size=len(tokenizer),
@@ -215,6 +221,7 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, options: RecipeOptions) -> Tr
         text_encoder_source=source,
         layout_planner=planner,
         planner_only=spec.planner_only,
+        planner_frozen=spec.planner_frozen,
     )
     config = TrainConfig(
         steps=spec.steps,
@@ -253,8 +260,9 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, options: RecipeOptions) -> Tr
             task.lr_scales = {
                 **task.lr_scales,
                 "denoiser.layout_adapters.": spec.layout_lr_scale,
-                "layout_planner.": spec.layout_lr_scale,
             }
+            if not spec.planner_frozen:
+                task.lr_scales["layout_planner."] = spec.layout_lr_scale
         config.extra["layout"] = (
             f"a layout planner ({_count(planner):,} parameters) learns each scene's layout from "
             f"its captions; the denoiser draws true layouts (dropped with the caption and 10% "

@@ -54,12 +54,20 @@ class TextToImageTask(Task):
         layout_dropout: float = 0.1,
         planner_weight: float = 0.01,
         planner_only: bool = False,
+        planner_frozen: bool = False,
     ):
         self.denoiser, self.text_encoder = denoiser, text_encoder
         self.layout_planner = layout_planner
         self.reads_layout = bool(getattr(denoiser.config, "layout_channels", 0))
+        index = text_encoder.tokenizer.index  # the words by which a caption names its background
+        self._background_ids = torch.tensor(
+            [index[w] for w in ("background", "backdrop") if w in index], dtype=torch.long
+        )
         self.layout_dropout, self.planner_weight = layout_dropout, planner_weight
         self.planner_only = planner_only
+        self.planner_frozen = planner_frozen and layout_planner is not None
+        if self.planner_frozen:
+            layout_planner.requires_grad_(False)  # kept as loaded, exported as it is
         if planner_only:
             if layout_planner is None:
                 raise InvalidArgument("planner_only", "a layout planner to train", None)
@@ -110,11 +118,16 @@ class TextToImageTask(Task):
         cond = {"tokens": text_tokens, "mask": mask, "pooled": pooled}
         logs = {}
         if self.reads_layout:
-            from genlab.world.layout import layout_features
+            from genlab.world.layout import LAYOUT_BG_CHANNELS, layout_features
 
-            layouts = batch["layouts"]
+            layouts, C = batch["layouts"], self.denoiser.config.layout_channels
             keep = ~dropped & (torch.rand(B, device=ids.device) >= self.layout_dropout)
-            cond["layout"] = layout_features(layouts) * keep[:, None, None, None]
+            backgrounds = None
+            if C == LAYOUT_BG_CHANNELS:  # the plan says the background where the caption does
+                said = torch.isin(ids, self._background_ids.to(ids.device)).any(dim=1)
+                backgrounds = batch["backgrounds"].long().masked_fill(~said, -1)
+            features = layout_features(layouts, backgrounds, channels=C)
+            cond["layout"] = features * keep[:, None, None, None]
         t = torch.randint(0, self.schedule.num_train_timesteps, (B,), device=x0.device)
         noise = torch.randn_like(x0)
         loss = diffusion_loss(
@@ -127,7 +140,7 @@ class TextToImageTask(Task):
             t=t,
             min_snr_gamma=self.min_snr_gamma,
         )
-        if self.layout_planner is not None:
+        if self.layout_planner is not None and not self.planner_frozen:
             plan = self.layout_planner.captions_loss(tokens, batch["layouts"])
             logs["planner_loss"] = plan.detach()
             loss = loss + self.planner_weight * plan
@@ -204,13 +217,16 @@ def _render_chunk(job) -> tuple[np.ndarray, np.ndarray]:
     from genlab.world import canonical_caption, render
     from genlab.world.caption import caption_and_request, random_template, varied_caption
     from genlab.world.layout import CELLS, scene_layout
+    from genlab.world.spec import BACKGROUNDS
 
+    BACKGROUND_NAMES = list(BACKGROUNDS)
     start, stop, seed, size, k, max_length, vocab, scenes, captions = job
     index = {w: i for i, w in enumerate(vocab)}
     n = stop - start
     images = np.empty((n, size, size, 3), np.uint8)
     tokens = np.zeros((n, k, max_length), np.int16)
     layouts = np.zeros((n, CELLS), np.int8)
+    backgrounds = np.zeros(n, np.int8)
     for j in range(n):
         detail = relation = None  # "focus": every caption states what the scene is there for
         if scenes == "focus":
@@ -219,6 +235,7 @@ def _render_chunk(job) -> tuple[np.ndarray, np.ndarray]:
             scene, text = (balanced_item if scenes == "balanced" else world_item)(seed, start + j)
         images[j] = render(scene, size)
         layouts[j] = scene_layout(scene)
+        backgrounds[j] = BACKGROUND_NAMES.index(scene.background)
         how = dict(detail=detail, relation=relation)
         for c in range(k):
             rng = np.random.default_rng([seed, start + j, c])
@@ -232,7 +249,7 @@ def _render_chunk(job) -> tuple[np.ndarray, np.ndarray]:
                 text = varied_caption(scene, rng, **how)[0]
             ids = [index.get(w, 1) for w in split_words(text)][:max_length]
             tokens[j, c, : len(ids)] = ids
-    return images, tokens, layouts
+    return images, tokens, layouts, backgrounds
 
 
 SCENE_MIXES = {
@@ -261,7 +278,8 @@ def world_corpus(
     and `captions` ("plain" or "varied") choose the mix, see `_render_chunk`.
 
     Returns {"images": uint8 (n, size, size, 3), "tokens": int16 (n, K, max_length),
-    "layouts": int8 (n, 9) (each scene's objects per grid cell, genlab.world.layout)}. Work is
+    "layouts": int8 (n, 9) (each scene's objects per grid cell, genlab.world.layout),
+    "backgrounds": int8 (n,) (each scene's index into BACKGROUNDS)}. Work is
     spread over a process pool ("spawn", safe next to CUDA); the result depends only on seed.
     """
     check_choice("scenes", scenes, SCENE_MIXES)
@@ -281,7 +299,8 @@ def world_corpus(
     images = torch.from_numpy(np.concatenate([p[0] for p in parts]))
     tokens = torch.from_numpy(np.concatenate([p[1] for p in parts]))
     layouts = torch.from_numpy(np.concatenate([p[2] for p in parts]))
-    return {"images": images, "tokens": tokens, "layouts": layouts}
+    backgrounds = torch.from_numpy(np.concatenate([p[3] for p in parts]))
+    return {"images": images, "tokens": tokens, "layouts": layouts, "backgrounds": backgrounds}
 
 
 def forward_flops(denoiser: torch.nn.Module, text_width: int, size: int, length: int) -> float:

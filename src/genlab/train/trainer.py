@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from genlab.errors import InvalidArgument
 from genlab.train import distributed as D
-from genlab.train.checkpoint import STATE_FILE, TrainingState
+from genlab.train.checkpoint import STATE_FILE, TrainingState, _widened  # noqa: F401
 
 # the loop's settings, the EMA and the monitors lived here before the split: same import path
 from genlab.train.config import EMA, TrainConfig, resolve_device

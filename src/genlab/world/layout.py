@@ -3,8 +3,10 @@ prompt and a layout-conditioned denoiser draws (genlab.models.layout_planner, UN
 `layout_channels`).
 
 A layout is 9 integers, the cells in reading order (row 0 left to right, then row 1, ...): 0 for
-an empty cell, else 1 + an index over (color, shape, size). The background is not part of it (the
-text says it, and the denoiser reads it there).
+an empty cell, else 1 + an index over (color, shape, size). The background is not one of the
+classes: a denoiser with `LAYOUT_BG_CHANNELS` reads it beside the cells (a one-hot over
+BACKGROUNDS in every cell, zeros where the prompt leaves it open); an older one reads it from the
+text alone.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import numpy as np
 import torch
 
 from genlab.errors import InvalidArgument
-from genlab.world.spec import COLORS, GRID, SHAPES, SIZES, Obj, Scene, position_name
+from genlab.world.spec import BACKGROUNDS, COLORS, GRID, SHAPES, SIZES, Obj, Scene, position_name
 
 CELLS = GRID * GRID
 _COLORS, _SIZES = tuple(COLORS), tuple(SIZES)
@@ -21,6 +23,9 @@ OBJECT_CLASSES = len(_COLORS) * len(SHAPES) * len(_SIZES)
 LAYOUT_CLASSES = 1 + OBJECT_CLASSES  # 0 = empty
 # Feature channels per cell: empty, then one-hots of color, shape and size.
 LAYOUT_CHANNELS = 1 + len(_COLORS) + len(SHAPES) + len(_SIZES)
+# ... and, for a denoiser that takes the background from the plan too, a one-hot over BACKGROUNDS.
+_BACKGROUNDS = tuple(BACKGROUNDS)
+LAYOUT_BG_CHANNELS = LAYOUT_CHANNELS + len(_BACKGROUNDS)
 
 
 def object_class(obj: Obj) -> int:
@@ -84,12 +89,34 @@ def class_indices(layout: torch.Tensor):
     return k > 0, j // (len(_SIZES) * len(SHAPES)), shape, size
 
 
-def layout_features(layout: torch.Tensor) -> torch.Tensor:
-    """(B, 9) classes -> (B, LAYOUT_CHANNELS, 3, 3) float features: per cell a one-hot "empty" or
-    one-hots of its object's color, shape and size. A null layout (no plan) is all zeros, which
+def background_indices(backgrounds, batch: int) -> torch.Tensor:
+    """(batch,) long: each background's index into BACKGROUNDS, -1 where it is None (left open)."""
+    if backgrounds is None:
+        return torch.full((batch,), -1, dtype=torch.long)
+    names = list(backgrounds)
+    if len(names) != batch:
+        raise InvalidArgument("backgrounds", f"{batch} names or None", len(names))
+    for name in names:
+        if name is not None and name not in BACKGROUNDS:
+            raise InvalidArgument("background", "one of " + ", ".join(_BACKGROUNDS), name)
+    return torch.tensor([-1 if b is None else _BACKGROUNDS.index(b) for b in names])
+
+
+def layout_features(
+    layout: torch.Tensor, backgrounds=None, channels: int = LAYOUT_CHANNELS
+) -> torch.Tensor:
+    """(B, 9) classes -> (B, channels, 3, 3) float features: per cell a one-hot "empty" or
+    one-hots of its object's color, shape and size; with `channels` = LAYOUT_BG_CHANNELS also
+    the background, `backgrounds` (B names or indices into BACKGROUNDS, None or -1 where the
+    prompt leaves it open), one-hot in every cell. A null layout (no plan) is all zeros, which
     no real layout gives (every cell is empty or holds an object)."""
     if layout.dim() != 2 or layout.shape[1] != CELLS:
         raise InvalidArgument("layout", f"(B, {CELLS}) cell classes", tuple(layout.shape))
+    if channels not in (LAYOUT_CHANNELS, LAYOUT_BG_CHANNELS):
+        raise InvalidArgument(
+            "layout channels", f"{LAYOUT_CHANNELS} or {LAYOUT_BG_CHANNELS}", channels
+        )
+    B = len(layout)
     occupied, color, shape, size = class_indices(layout)
     feats = [
         (~occupied).float()[..., None],
@@ -97,13 +124,20 @@ def layout_features(layout: torch.Tensor) -> torch.Tensor:
         torch.nn.functional.one_hot(shape, len(SHAPES)) * occupied[..., None],
         torch.nn.functional.one_hot(size, len(_SIZES)) * occupied[..., None],
     ]
+    if channels == LAYOUT_BG_CHANNELS:
+        if isinstance(backgrounds, torch.Tensor):
+            bg = backgrounds.long().to(layout.device)
+        else:
+            bg = background_indices(backgrounds, B).to(layout.device)
+        one = torch.nn.functional.one_hot(bg.clamp(min=0), len(_BACKGROUNDS)) * (bg >= 0)[:, None]
+        feats.append(one[:, None, :].expand(B, CELLS, len(_BACKGROUNDS)))
     f = torch.cat([t.float() for t in feats], dim=-1)  # (B, 9, C)
-    return f.transpose(1, 2).reshape(len(layout), LAYOUT_CHANNELS, GRID, GRID)
+    return f.transpose(1, 2).reshape(B, channels, GRID, GRID)
 
 
-def null_layout_features(batch: int = 1, device=None) -> torch.Tensor:
+def null_layout_features(batch: int = 1, device=None, channels: int = LAYOUT_CHANNELS):
     """The features of "no plan": zeros."""
-    return torch.zeros(batch, LAYOUT_CHANNELS, GRID, GRID, device=device)
+    return torch.zeros(batch, channels, GRID, GRID, device=device)
 
 
 def mask_cells(mask: torch.Tensor, min_coverage: float = 0.5) -> list[int]:

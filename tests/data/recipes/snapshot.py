@@ -1,6 +1,6 @@
 """What a recipe builds, as plain JSON: the loop's settings, each model's class, sizes and initial
 weights, the task's settings and the data's shape. `python tests/data/recipes/snapshot.py` wrote
-expected.json from the code before recipes became data (commit f9d0e8d); test_train_recipes.py
+expected.json from the code before recipes became data (main at ac3369e); test_train_recipes.py
 builds every kept recipe again and compares.
 """
 

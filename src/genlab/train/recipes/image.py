@@ -55,6 +55,16 @@ WORLD_T2I_LAYOUT = derive(
     layout_lr_scale=20.0,
     takes=("scenes",),
 )
+# The adapters' new inputs start at zero, so the first step draws as the old model did; the planner
+# is kept as it is (the grammar reads a prompt's background).
+WORLD_T2I_LAYOUT_BG = derive(
+    WORLD_T2I_LAYOUT,
+    "world-t2i-layout-bg",
+    "world-t2i-layout whose plan carries the background a caption names too (--init-from "
+    "world-t2i-layout --scenes focus; the planner kept as it is)",
+    layout_background=True,
+    planner_frozen=True,
+)
 # Text in, layout out: no image is denoised, so a step costs a small fraction of a denoiser step
 # and the planner can see far more captions; the denoiser and text encoder of the world-t2i-layout
 # export it starts from (--init-from FILE) are kept as they are and exported with it.
@@ -153,6 +163,7 @@ add_recipes(
     WORLD_T2I_DIT,
     WORLD_T2I_WORDS,
     WORLD_T2I_LAYOUT,
+    WORLD_T2I_LAYOUT_BG,
     WORLD_T2I_PLANNER,
     CPU_T2I,
     CPU_T2I_DIT,
