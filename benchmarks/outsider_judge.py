@@ -297,14 +297,16 @@ def unknown_words(pipe, prompt: str) -> list[str]:
     return [w for w in split_words(prompt) if tokenizer.index.get(w, UNK_ID) == UNK_ID]
 
 
-def filler_words() -> set[str]:
+def filler_words(prompts=PROMPTS) -> set[str]:
     """Words of the prompt maker's lead-ins ("can you show me", "I'd like", ...) and "please":
-    words that ask for nothing in the picture."""
+    words that ask for nothing in the picture. The maker is the script the prompts file's
+    description names ("made by benchmarks/NAME.py"), outsider_prompts_make.py by default."""
     import importlib.util
+    import re
 
-    spec = importlib.util.spec_from_file_location(
-        "outsider_prompts_make", Path(__file__).with_name("outsider_prompts_make.py")
-    )
+    said = re.search(r"benchmarks/(\w+\.py)", json.loads(Path(prompts).read_text())["description"])
+    maker = Path(__file__).with_name(said.group(1) if said else "outsider_prompts_make.py")
+    spec = importlib.util.spec_from_file_location(maker.stem, maker)
     make = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(make)
     from genlab.text.tokenizer import split_words
@@ -415,7 +417,7 @@ def failure_grid(rows, pictures: Path, path: Path, n: int = 24, columns: int = 4
     return len(failed)
 
 
-def print_table(model: str, seed: int, rows: list[dict], log=print) -> dict:
+def print_table(model: str, seed: int, rows: list[dict], log=print, prompts=PROMPTS) -> dict:
     summary = {"image": summarize(rows)}
     if all("plan_passed" in r for r in rows):
         summary["plan"] = summarize(rows, "plan_passed")
@@ -442,7 +444,8 @@ def print_table(model: str, seed: int, rows: list[dict], log=print) -> dict:
         f"accuracy on them {sum(r['passed'] for r in unk) / max(1, len(unk)):.3f}, on the rest "
         f"{sum(r['passed'] for r in rows if not r['unknown_words']) / max(1, len(rows) - len(unk)):.3f}")  # fmt: skip
     log("  unknown words: " + ", ".join(f"{w} {n}" for w, n in words.most_common()))
-    content = [r for r in rows if set(r["unknown_words"]) - filler_words()]
+    fillers = filler_words(prompts)
+    content = [r for r in rows if set(r["unknown_words"]) - fillers]
     log(f"  of them, with an unknown word that names a color, shape, count, size, position, "
         f"relation or background (not a lead-in or 'please'): {len(content)}/{len(rows)}, "
         f"accuracy {sum(r['passed'] for r in content) / max(1, len(content)):.3f}")  # fmt: skip
@@ -492,7 +495,7 @@ def main(argv=None) -> int:
     for seed in args.seeds:
         cache = out / f"{args.model.replace('/', '_')}-seed{seed}.jsonl"
         rows = generate_and_judge(pipe, items, seed, args.batch, cache)
-        summary = print_table(args.model, seed, rows)
+        summary = print_table(args.model, seed, rows, prompts=args.prompts)
         png = out / f"{args.model.replace('/', '_')}-seed{seed}-failures.png"
         shown = failure_grid(rows, cache.with_suffix(""), png, args.grid)
         print(f"wrote {png} ({shown} failures)")
