@@ -40,15 +40,16 @@ class AgentRunner:
         self._runs: list[AgentRun] = []
 
     def close_unfinished(self) -> None:
-        """At shutdown: runs still going are closed as stopped (their steps so far are kept)."""
+        """At shutdown: runs still going are closed as interrupted (their steps so far are kept;
+        POST /api/agent/{run_id}/resubmit starts one again)."""
+        from genlab.serve.recovery import interrupt_agent_run
+
         with self._lock:
             unfinished = [r for r in self._runs if not r.finished and r.run_id]
         for run in unfinished:
-            self.server.history.finish_run(
-                run.run_id, status="stopped", stop_reason="the server stopped during the run"
-            )
+            interrupt_agent_run(self.server.history, run.run_id)
 
-    def start(self, body: AgentRequest) -> AgentRun:
+    def start(self, body: AgentRequest, resubmitted_from: str | None = None) -> AgentRun:
         from genlab.serve.jobs import QueueFull
 
         with self._lock:
@@ -56,7 +57,7 @@ class AgentRunner:
                 raise QueueFull(retry_after=10)
             self._active += 1
         try:
-            session = agent_session(self.server, body)
+            session = agent_session(self.server, body, resubmitted_from)
         except BaseException:
             with self._lock:
                 self._active -= 1
@@ -82,14 +83,16 @@ class AgentRunner:
                 self._active -= 1
 
 
-def agent_session(server, body: AgentRequest):
+def agent_session(server, body: AgentRequest, resubmitted_from: str | None = None):
     """An AgentSession for the request, its options checked (InvalidArgument names the option).
 
     The LLM's endpoint and key are the operator's (see `agent_backends`); a request only names a
-    backend, so no caller can make the server send its keys, or its requests, elsewhere.
+    backend, so no caller can make the server send its keys, or its requests, elsewhere. The run
+    records the request (it holds no key), so that an interrupted run can be resubmitted.
     """
     from genlab.agent.session import AgentSession
     from genlab.errors import InvalidArgument
+    from genlab.serve.recovery import ORIGIN
 
     options = dict(body.options)
     for key in OPERATOR_SETTINGS:
@@ -130,6 +133,11 @@ def agent_session(server, body: AgentRequest):
             video_pipeline=catalog.shared(videos[0]) if videos else None,
             store=server.history,
             max_seconds=server.config.agent_max_seconds,
+            run_params={
+                "origin": ORIGIN,
+                "agent_request": body.model_dump(),
+                **({"resubmitted_from": resubmitted_from} if resubmitted_from else {}),
+            },
             **endpoint,
             **kwargs,
         )
