@@ -142,3 +142,43 @@ def test_with_no_requeue_interrupted_jobs_are_kept_with_their_inputs_for_a_resub
     # A restart (with or without --no-requeue) leaves it as it is.
     assert restarted(tmp_path, store).recovered == 0
     assert store.get_run(job_id).status == "interrupted"
+
+
+def test_agent_runs_a_killed_server_left_running_are_interrupted_and_others_are_not(
+    tmp_path, monkeypatch
+):
+    from genlab.serve.app import ORIGIN
+
+    store, *_ = killed_server_leftovers(tmp_path, monkeypatch)
+    request = {"request": "a red circle", "backend": "offline", "options": {"seed": 3}}
+    served = store.add_run(
+        "agent", "a red circle", params={"origin": ORIGIN, "agent_request": request}
+    )
+    store.append_step(served, {"type": "user", "text": "a red circle"})
+    elsewhere = store.add_run("agent", "a blue star")  # `genlab agent` in another process
+    restarted(tmp_path, store)
+    run = store.get_run(served)
+    assert run.status == "interrupted" and "server stopped" in run.stop_reason
+    assert len(run.steps) == 1, "its steps so far are kept"
+    assert store.get_run(elsewhere).status == "running"
+
+
+def test_a_stopped_server_leaves_its_queue_to_the_next_start_or_interrupted(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENLAB_HOME", str(tmp_path / "home"))
+    store = HistoryStore(tmp_path / "home" / "history.sqlite")
+    body = {"prompt": "a red circle", "model": "tiny", "seed": 4, "num_images": 1,
+            "num_inference_steps": 2}  # fmt: skip
+    for requeue, expected in ((True, "queued"), (False, "interrupted")):
+        server = restarted(tmp_path, store, requeue_interrupted=requeue)
+        job = server.submit("generate", dict(body))  # waits: no worker was started
+        server.shutdown()
+        again = restarted(tmp_path, store, requeue_interrupted=requeue)
+        if expected == "queued":
+            assert again.recovered == 1 and again.queue.get(job.id).status == "queued"
+            again.shutdown()  # and again: still written down for the next start
+            assert store.get_run(job.id).status == "running"
+            again.config.requeue_interrupted = False
+            again.shutdown()  # stopped under --no-requeue: closed as interrupted
+        run = store.get_run(job.id)
+        assert run.status == "interrupted", run
+        assert again.interrupted.get(job.id) == ("generate", body)
