@@ -320,12 +320,13 @@ class HistoryStore:
             )
 
     def update_run_result(self, run_id: str, updates: Mapping[str, Any]) -> None:
-        """Add `updates` to a run's result, its status and times unchanged (e.g. which run
-        resubmitted an interrupted one)."""
+        """Set keys of a run's result (a value of None removes its key), its status and times
+        unchanged: e.g. which run resubmitted an interrupted one."""
         with self._write() as conn:
             self._require_run(conn, run_id)
             row = conn.execute("SELECT result FROM runs WHERE id = ?", (run_id,)).fetchone()
             result = dict(json.loads(row[0]), **updates)
+            result = {k: v for k, v in result.items() if v is not None}
             conn.execute("UPDATE runs SET result = ? WHERE id = ?", (_dumps(result), run_id))
 
     def get_run(self, run_id: str, *, with_steps: bool = True) -> RunRecord:

@@ -169,12 +169,14 @@ def resubmit_agent_run(server, run_id: str):
         if body is None:
             raise Conflict(f"agent run {run_id}: its request's options were not kept; ask again")
         new = server.agents.start(body, resubmitted_from=run.id)
-        server.history.update_run_result(run.id, {"resubmitted_as": None})  # the id comes next
+        server.history.update_run_result(run.id, {"resubmitted_as": ""})  # its id comes next
     deadline = time.monotonic() + RUN_ID_WAIT
     while new.run_id is None and not new.finished and time.monotonic() < deadline:
         time.sleep(0.02)
     if new.run_id is not None:
         server.history.update_run_result(run.id, {"resubmitted_as": new.run_id})
+    elif new.finished:  # it failed before it was recorded: the interrupted run stays resubmittable
+        server.history.update_run_result(run.id, {"resubmitted_as": None})
     return new
 
 
