@@ -89,8 +89,7 @@ def test_jobs_interrupted_by_a_crash_run_again_after_a_restart_and_no_file_is_ha
 def killed_server_leftovers(tmp_path, monkeypatch):
     """What a killed server leaves: a job's run still running, its inputs in the journal, and one
     of its two images already stored."""
-    from genlab.serve.app import ORIGIN
-    from genlab.serve.jobs import JobJournal
+    from genlab.serve.jobs import ORIGIN, JobJournal
 
     monkeypatch.setenv("GENLAB_HOME", str(tmp_path / "home"))
     store = HistoryStore(tmp_path / "home" / "history.sqlite")
@@ -147,7 +146,7 @@ def test_with_no_requeue_interrupted_jobs_are_kept_with_their_inputs_for_a_resub
 def test_agent_runs_a_killed_server_left_running_are_interrupted_and_others_are_not(
     tmp_path, monkeypatch
 ):
-    from genlab.serve.app import ORIGIN
+    from genlab.serve.jobs import ORIGIN
 
     store, *_ = killed_server_leftovers(tmp_path, monkeypatch)
     request = {"request": "a red circle", "backend": "offline", "options": {"seed": 3}}

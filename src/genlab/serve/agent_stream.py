@@ -14,9 +14,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import StreamingResponse
 
+from genlab.serve.jobs import ORIGIN
 from genlab.serve.schemas import AgentRequest
 
 MAX_AGENT_RUNS = 4  # agent runs at the same time; more get 429
+AGENT_INTERRUPTED = "interrupted: the server stopped during the run"
 
 
 @dataclass
@@ -42,8 +44,6 @@ class AgentRunner:
     def close_unfinished(self) -> None:
         """At shutdown: runs still going are closed as interrupted (their steps so far are kept;
         POST /api/agent/{run_id}/resubmit starts one again)."""
-        from genlab.serve.recovery import interrupt_agent_run
-
         with self._lock:
             unfinished = [r for r in self._runs if not r.finished and r.run_id]
         for run in unfinished:
@@ -83,6 +83,11 @@ class AgentRunner:
                 self._active -= 1
 
 
+def interrupt_agent_run(history, run_id: str) -> None:
+    """Close an agent run the server cannot finish; its steps and images so far are kept."""
+    history.finish_run(run_id, status="interrupted", stop_reason=AGENT_INTERRUPTED)
+
+
 def agent_session(server, body: AgentRequest, resubmitted_from: str | None = None):
     """An AgentSession for the request, its options checked (InvalidArgument names the option).
 
@@ -92,7 +97,6 @@ def agent_session(server, body: AgentRequest, resubmitted_from: str | None = Non
     """
     from genlab.agent.session import AgentSession
     from genlab.errors import InvalidArgument
-    from genlab.serve.recovery import ORIGIN
 
     options = dict(body.options)
     for key in OPERATOR_SETTINGS:
@@ -215,13 +219,14 @@ def add_agent_route(api: FastAPI, server) -> None:
         happens and ends with `event: done` (or `failed`). The run and its images are stored."""
         run = await asyncio.to_thread(runner.start, body)
         return StreamingResponse(
-            _stream(run, request),
+            agent_events(run, request),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
 
 
-async def _stream(run: AgentRun, request: Request):
+async def agent_events(run: AgentRun, request: Request):
+    """The run's steps as server-sent events, then its outcome (`done` or `failed`)."""
     from genlab.serve.app import sse
 
     sent, last_beat = 0, time.monotonic()

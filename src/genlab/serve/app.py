@@ -33,10 +33,17 @@ from genlab.serve.engine import (
     new_seed,
     open_image_bytes,
 )
-from genlab.serve.jobs import FINAL_STATUSES, Job, JobJournal, JobQueue, QueueFull
+from genlab.serve.jobs import (
+    FINAL_STATUSES,
+    ORIGIN,
+    Job,
+    JobJournal,
+    JobQueue,
+    QueueFull,
+    accepted_view,
+)
 from genlab.serve.recovery import (
     JOB_KINDS,
-    ORIGIN,
     add_resubmit_routes,
     interrupted_notes,
     recover,
@@ -325,7 +332,7 @@ def _add_routes(api: FastAPI, server: Server) -> None:
             del params["keyframe_candidates"]  # nothing to choose among: not a parameter here
         params["seed"] = body.seed if body.seed is not None else new_seed()
         job = await asyncio.to_thread(server.submit, "generate", params)
-        return _accepted(queue, job)
+        return accepted_view(queue, job)
 
     @api.post("/api/edit", status_code=202, tags=["jobs"])
     async def edit(body: EditRequest):
@@ -343,7 +350,7 @@ def _add_routes(api: FastAPI, server: Server) -> None:
 
             decode_image_data(body.mask, "mask")  # refuse a broken mask now, not in the worker
         job = await asyncio.to_thread(server.submit, "edit", params)
-        return _accepted(queue, job)
+        return accepted_view(queue, job)
 
     @api.get("/api/jobs/{job_id}", tags=["jobs"])
     async def job_status(job_id: str):
@@ -445,19 +452,6 @@ def _add_routes(api: FastAPI, server: Server) -> None:
             {"prompt": "", "source": "upload", "filename": name},
         )
         return describe_record(record)
-
-
-def _accepted(queue: JobQueue, job: Job) -> dict[str, Any]:
-    snap = queue.snapshot(job)
-    return {
-        "job_id": job.id,
-        "status": snap["status"],
-        "queue_position": snap["queue_position"],
-        "seed": job.params["seed"],
-        "model": job.params["model"],
-        "status_url": f"/api/jobs/{job.id}",
-        "events_url": f"/api/jobs/{job.id}/events",
-    }
 
 
 def _image_record(history: HistoryStore, image_id: str):

@@ -22,6 +22,7 @@ from typing import Any
 STATUSES = ("queued", "running", "done", "failed", "cancelled", "interrupted")
 FINAL_STATUSES = ("done", "failed", "cancelled", "interrupted")
 BULKY_PARAMS = ("mask",)
+ORIGIN = "serve"  # marks the runs a server created, so a restart can tell which were its own
 
 
 class JobCancelled(Exception):
@@ -277,6 +278,20 @@ class JobQueue:
         mean = sum(self._durations) / len(self._durations) if self._durations else 1.0
         ahead = len(self._pending) + self._running
         return max(1, math.ceil(mean * ahead / self.workers))
+
+
+def accepted_view(queue: JobQueue, job: Job) -> dict[str, Any]:
+    """What a client is told of a job it just submitted: its id, place and where to follow it."""
+    snap = queue.snapshot(job)
+    return {
+        "job_id": job.id,
+        "status": snap["status"],
+        "queue_position": snap["queue_position"],
+        "seed": job.params["seed"],
+        "model": job.params["model"],
+        "status_url": f"/api/jobs/{job.id}",
+        "events_url": f"/api/jobs/{job.id}/events",
+    }
 
 
 def _describe(e: Exception) -> str:

@@ -14,18 +14,19 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import ValidationError
 
 from genlab.errors import GenlabError, NotFound, StorageError
 from genlab.history import HistoryStore, RunRecord
-from genlab.serve.jobs import Job, JobJournal
-from genlab.serve.schemas import ID_PATTERN
+from genlab.serve.agent_stream import agent_events, interrupt_agent_run
+from genlab.serve.jobs import ORIGIN, Job, JobJournal, accepted_view
+from genlab.serve.schemas import ID_PATTERN, AgentRequest
+from genlab.serve.security import scrub_paths
 
-ORIGIN = "serve"  # marks the runs a server created, so a restart can tell which were its own
 JOB_KINDS = ("generate", "edit")
 JOB_INTERRUPTED = (
     "interrupted: the server stopped before this job finished; resubmit it (same seed, same image)"
 )
-AGENT_INTERRUPTED = "interrupted: the server stopped during the run"
 RUN_ID_WAIT = 10.0  # seconds a resubmitted agent run may take to record itself
 _ID_RE = re.compile(ID_PATTERN)
 
@@ -92,11 +93,6 @@ def interrupt_job(server, job_id: str, entry: tuple[str, dict[str, Any]] | None)
     server.journal.remove(job_id)
 
 
-def interrupt_agent_run(history: HistoryStore, run_id: str) -> None:
-    """Close an agent run the server cannot finish; its steps and images so far are kept."""
-    history.finish_run(run_id, status="interrupted", stop_reason=AGENT_INTERRUPTED)
-
-
 def shutdown(server) -> None:
     """A server stopping: running jobs finish (briefly). What cannot finish stays written down
     for the next start to run again, or (`requeue_interrupted` off) is closed as interrupted;
@@ -155,10 +151,6 @@ def resubmit_job(server, job_id: str) -> Job:
 def resubmit_agent_run(server, run_id: str):
     """Start the interrupted agent run's request again (same backend and options) as a new run;
     returns the runner's AgentRun once it has recorded itself."""
-    from pydantic import ValidationError
-
-    from genlab.serve.schemas import AgentRequest
-
     with server.resubmit_lock:
         run = _interrupted_run(server.history, run_id, ("agent",), "agent run")
         stored = run.params.get("agent_request")
@@ -183,8 +175,6 @@ def resubmit_agent_run(server, run_id: str):
 def add_resubmit_routes(api: FastAPI, server) -> None:
     @api.exception_handler(Conflict)
     async def _conflict(request: Request, e: Conflict):
-        from genlab.serve.security import scrub_paths
-
         return JSONResponse({"detail": scrub_paths(str(e))}, status_code=409)
 
     @api.post("/api/jobs/{job_id}/resubmit", status_code=202, tags=["jobs"])
@@ -193,10 +183,8 @@ def add_resubmit_routes(api: FastAPI, server) -> None:
         `genlab serve --no-requeue`) again: a new job with the same parameters and seed, answered
         like `POST /api/generate`. 404 for an unknown job, 409 for one not interrupted or already
         resubmitted (the detail names the new job)."""
-        from genlab.serve.app import _accepted
-
         job = await asyncio.to_thread(resubmit_job, server, job_id)
-        return dict(_accepted(server.queue, job), resubmitted_from=job_id)
+        return dict(accepted_view(server.queue, job), resubmitted_from=job_id)
 
     @api.post(
         "/api/agent/{run_id}/resubmit",
@@ -207,11 +195,9 @@ def add_resubmit_routes(api: FastAPI, server) -> None:
         """Run an interrupted agent run's request again, with its backend and options, as a new
         run; the response streams its steps like `POST /api/agent`. 404 for an unknown run, 409
         for one not interrupted or already resubmitted."""
-        from genlab.serve.agent_stream import _stream
-
         run = await asyncio.to_thread(resubmit_agent_run, server, run_id)
         return StreamingResponse(
-            _stream(run, request),
+            agent_events(run, request),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
