@@ -133,6 +133,8 @@ def test_health_models_and_openapi_schema(client):
     paths = schema["paths"]
     for path in ["/api/generate", "/api/jobs/{job_id}", "/api/jobs/{job_id}/events", "/api/edit"]:
         assert path in paths
+    for path in ["/api/jobs/{job_id}/resubmit", "/api/agent/{run_id}/resubmit"]:
+        assert "post" in paths[path]
     for path in ["/api/agent", "/api/history", "/api/images/{image_id}", "/v1/images/generations"]:
         assert path in paths
     generate_body = schema["components"]["schemas"]["GenerateRequest"]["properties"]

@@ -33,7 +33,8 @@ from genlab.errors import InvalidArgument, NotFound, StorageError, storage_error
 from genlab.io import atomic_path, save_image
 
 SCHEMA_VERSION = 1
-RUN_STATUSES = ("running", "done", "failed", "stopped")
+# "interrupted": the process running it died (or stopped) first; a server can submit it again
+RUN_STATUSES = ("running", "done", "failed", "stopped", "interrupted")
 MEDIA_KINDS = ("image", "video")
 MAX_PER_PAGE = 200
 
@@ -300,7 +301,7 @@ class HistoryStore:
         result: Mapping[str, Any] | None = None,
         error: str | None = None,
     ) -> None:
-        """Close a run with its outcome (status one of running/done/failed/stopped)."""
+        """Close a run with its outcome (status one of RUN_STATUSES)."""
         _check_status(status)
         with self._write() as conn:
             self._require_run(conn, run_id)
@@ -317,6 +318,16 @@ class HistoryStore:
                     run_id,
                 ),
             )
+
+    def update_run_result(self, run_id: str, updates: Mapping[str, Any]) -> None:
+        """Set keys of a run's result (a value of None removes its key), its status and times
+        unchanged: e.g. which run resubmitted an interrupted one."""
+        with self._write() as conn:
+            self._require_run(conn, run_id)
+            row = conn.execute("SELECT result FROM runs WHERE id = ?", (run_id,)).fetchone()
+            result = dict(json.loads(row[0]), **updates)
+            result = {k: v for k, v in result.items() if v is not None}
+            conn.execute("UPDATE runs SET result = ? WHERE id = ?", (_dumps(result), run_id))
 
     def get_run(self, run_id: str, *, with_steps: bool = True) -> RunRecord:
         """A run with its images (and its transcript steps unless with_steps=False)."""
@@ -346,8 +357,10 @@ class HistoryStore:
         per_page: int = 20,
         query: str | None = None,
         kind: str | None = None,
+        status: str | None = None,
     ) -> Page:
-        """Runs, newest first; `query` matches the request text (case-insensitive substring)."""
+        """Runs, newest first; `query` matches the request text (case-insensitive substring),
+        `kind` and `status` keep runs of that kind and status."""
         _check_page(page, per_page)
         where, args = [], []
         if query:
@@ -356,6 +369,10 @@ class HistoryStore:
         if kind:
             where.append("r.kind = ?")
             args.append(kind)
+        if status:
+            _check_status(status)
+            where.append("r.status = ?")
+            args.append(status)
         clause = (" WHERE " + " AND ".join(where)) if where else ""
         with self._connect() as conn:
             total = conn.execute(f"SELECT COUNT(*) FROM runs r{clause}", args).fetchone()[0]

@@ -104,6 +104,7 @@ class AgentSession:
         pipeline: Any = None,
         video_model: str | None = None,
         video_pipeline: Any = None,
+        run_params: dict[str, Any] | None = None,
     ):
         if not isinstance(request, str):
             raise InvalidArgument("request", "a string", type(request).__name__)
@@ -158,6 +159,7 @@ class AgentSession:
         )
         self.run_id: str | None = None
         self.outcome: AgentOutcome | None = None
+        self.run_params = dict(run_params or {})  # what the caller records with the run
 
     def run(self) -> Iterator[dict[str, Any]]:
         """Yield each step as a dict (also appended to the history as it happens)."""
@@ -166,7 +168,11 @@ class AgentSession:
             self.request,
             backend=self.backend_name,
             model=self.model,
-            params={"llm_model": self.backend.model, "max_rounds": self.max_rounds},
+            params={
+                "llm_model": self.backend.model,
+                "max_rounds": self.max_rounds,
+                **self.run_params,
+            },
         )
         last = None
         try:

@@ -61,8 +61,9 @@ def register(subparsers) -> None:
     p.add_argument(
         "--no-requeue",
         action="store_true",
-        help="at start, close the jobs a killed server left unfinished as failed (interrupted) "
-        "instead of running them again",
+        help="keep the jobs a killed or stopped server left unfinished as interrupted, for a "
+        "client to resubmit (POST /api/jobs/ID/resubmit, the playground's Resubmit), instead of "
+        "running them again at start",
     )
     p.add_argument(
         "--public-url",

@@ -14,9 +14,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import StreamingResponse
 
+from genlab.serve.jobs import ORIGIN
 from genlab.serve.schemas import AgentRequest
 
 MAX_AGENT_RUNS = 4  # agent runs at the same time; more get 429
+AGENT_INTERRUPTED = "interrupted: the server stopped during the run"
 
 
 @dataclass
@@ -40,15 +42,14 @@ class AgentRunner:
         self._runs: list[AgentRun] = []
 
     def close_unfinished(self) -> None:
-        """At shutdown: runs still going are closed as stopped (their steps so far are kept)."""
+        """At shutdown: runs still going are closed as interrupted (their steps so far are kept;
+        POST /api/agent/{run_id}/resubmit starts one again)."""
         with self._lock:
             unfinished = [r for r in self._runs if not r.finished and r.run_id]
         for run in unfinished:
-            self.server.history.finish_run(
-                run.run_id, status="stopped", stop_reason="the server stopped during the run"
-            )
+            interrupt_agent_run(self.server.history, run.run_id)
 
-    def start(self, body: AgentRequest) -> AgentRun:
+    def start(self, body: AgentRequest, resubmitted_from: str | None = None) -> AgentRun:
         from genlab.serve.jobs import QueueFull
 
         with self._lock:
@@ -56,7 +57,7 @@ class AgentRunner:
                 raise QueueFull(retry_after=10)
             self._active += 1
         try:
-            session = agent_session(self.server, body)
+            session = agent_session(self.server, body, resubmitted_from)
         except BaseException:
             with self._lock:
                 self._active -= 1
@@ -82,11 +83,17 @@ class AgentRunner:
                 self._active -= 1
 
 
-def agent_session(server, body: AgentRequest):
+def interrupt_agent_run(history, run_id: str) -> None:
+    """Close an agent run the server cannot finish; its steps and images so far are kept."""
+    history.finish_run(run_id, status="interrupted", stop_reason=AGENT_INTERRUPTED)
+
+
+def agent_session(server, body: AgentRequest, resubmitted_from: str | None = None):
     """An AgentSession for the request, its options checked (InvalidArgument names the option).
 
     The LLM's endpoint and key are the operator's (see `agent_backends`); a request only names a
-    backend, so no caller can make the server send its keys, or its requests, elsewhere.
+    backend, so no caller can make the server send its keys, or its requests, elsewhere. The run
+    records the request (it holds no key), so that an interrupted run can be resubmitted.
     """
     from genlab.agent.session import AgentSession
     from genlab.errors import InvalidArgument
@@ -130,6 +137,11 @@ def agent_session(server, body: AgentRequest):
             video_pipeline=catalog.shared(videos[0]) if videos else None,
             store=server.history,
             max_seconds=server.config.agent_max_seconds,
+            run_params={
+                "origin": ORIGIN,
+                "agent_request": body.model_dump(),
+                **({"resubmitted_from": resubmitted_from} if resubmitted_from else {}),
+            },
             **endpoint,
             **kwargs,
         )
@@ -207,13 +219,14 @@ def add_agent_route(api: FastAPI, server) -> None:
         happens and ends with `event: done` (or `failed`). The run and its images are stored."""
         run = await asyncio.to_thread(runner.start, body)
         return StreamingResponse(
-            _stream(run, request),
+            agent_events(run, request),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
 
 
-async def _stream(run: AgentRun, request: Request):
+async def agent_events(run: AgentRun, request: Request):
+    """The run's steps as server-sent events, then its outcome (`done` or `failed`)."""
     from genlab.serve.app import sse
 
     sent, last_beat = 0, time.monotonic()

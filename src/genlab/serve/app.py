@@ -10,6 +10,7 @@ import contextlib
 import io
 import json
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,22 @@ from genlab.serve.engine import (
     new_seed,
     open_image_bytes,
 )
-from genlab.serve.jobs import FINAL_STATUSES, Job, JobJournal, JobQueue, QueueFull
+from genlab.serve.jobs import (
+    FINAL_STATUSES,
+    ORIGIN,
+    Job,
+    JobJournal,
+    JobQueue,
+    QueueFull,
+    accepted_view,
+)
+from genlab.serve.recovery import (
+    JOB_KINDS,
+    add_resubmit_routes,
+    interrupted_notes,
+    recover,
+    shutdown,
+)
 from genlab.serve.schemas import (
     ID_PATTERN,
     EditRequest,
@@ -41,9 +57,7 @@ from genlab.serve.schemas import (
 from genlab.serve.security import BodyLimit, BodyTooLarge, TokenAuth, inside, public, scrub_paths
 
 STATIC_DIR = Path(__file__).parent / "static"
-JOB_KINDS = ("generate", "edit")
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
-ORIGIN = "serve"  # marks the runs this server created, so a restart can close interrupted ones
 _ID_RE = re.compile(ID_PATTERN)
 _MEDIA_TYPES = {
     ".png": "image/png",
@@ -69,7 +83,7 @@ class ServeConfig:
     history_path: Path | None = None  # default: genlab.paths.history_db()
     agent_max_seconds: float = 300.0
     openai_steps: int = 20  # denoising steps for /v1/images/generations (it has no such field)
-    requeue_interrupted: bool = True  # at start, run again the jobs a killed server left unfinished
+    requeue_interrupted: bool = True  # at start, run again the jobs a server left unfinished
     public_url: str | None = None  # where clients reach the server (image links); not Host-derived
 
 
@@ -87,63 +101,18 @@ class Server:
             on_finish=self._finish,
         )
         self.journal = JobJournal(self.history.path.parent / "queue")
-        self.recovered = self._recover_interrupted_runs()
+        self.interrupted = interrupted_notes(self.journal)  # inputs kept for a resubmit
+        self.resubmit_lock = threading.Lock()  # two clicks on one interrupted job: one new job
+        self.recovered = recover(self)  # what a killed or stopped server left unfinished
         self.history.remove_orphan_files()  # a file a crash left without its row
         from genlab.serve.agent_stream import AgentRunner, agent_backends
 
         self.agent_backends = agent_backends()  # the operator's, read once: requests pick by name
         self.agents = AgentRunner(self)
 
-    def _recover_interrupted_runs(self) -> int:
-        """Jobs a previous server accepted but never finished (it was killed) are queued again
-        under their own ids, their partial outputs removed: the same seed and settings make the
-        same images, so a re-run gives what the first run would have. With `requeue_interrupted`
-        off, or when their inputs were not written down, they are closed as failed, with the
-        reason. Returns how many were queued again."""
-        pending = self.journal.pending()
-        interrupted = []
-        for kind in JOB_KINDS:
-            page = 1
-            while True:
-                listing = self.history.list_runs(page=page, per_page=200, kind=kind)
-                interrupted += [
-                    run
-                    for run in listing.items
-                    if run.status == "running" and run.params.get("origin") == ORIGIN
-                ]
-                if page >= listing.pages:
-                    break
-                page += 1
-        requeued = 0
-        for run in sorted(interrupted, key=lambda r: r.created):
-            if self.config.requeue_interrupted and run.id in pending:
-                kind, params = pending[run.id]
-                self.history.delete_images(run.id)
-                self.queue.submit(kind, params, new_id=lambda rid=run.id: rid, recovered=True)
-                requeued += 1
-            else:
-                self.history.finish_run(
-                    run.id,
-                    status="failed",
-                    error="interrupted: the server stopped before this job finished; submit it "
-                    "again (same seed, same image)",
-                )
-                self.journal.remove(run.id)
-        live = {run.id for run in interrupted}
-        for job_id in set(pending) - live:  # finished, but killed before its note was removed
-            self.journal.remove(job_id)
-        return requeued
-
     def shutdown(self) -> None:
-        """Let running jobs finish (briefly); close what cannot finish as failed, with the reason."""
-        self.queue.stop(timeout=5.0)
-        with contextlib.suppress(StorageError):  # what cannot be written now is closed at restart
-            self.agents.close_unfinished()
-            for job in self.queue.unfinished():
-                self.history.finish_run(
-                    job.id, status="failed", error="the server stopped before this job finished"
-                )
-                self.journal.remove(job.id)
+        """Let running jobs finish (briefly); keep the rest for the next start (recovery.py)."""
+        shutdown(self)
 
     def submit(self, kind: str, params: dict[str, Any]) -> Job:
         def record() -> str:
@@ -204,6 +173,8 @@ class Server:
             "created": run.created,
             "started": None,
             "finished": run.finished,
+            # an interrupted job submitted again: the new job's id
+            "resubmitted_as": run.result.get("resubmitted_as"),
         }
 
 
@@ -235,6 +206,7 @@ def create_app(config: ServeConfig | None = None):
     from genlab.serve.playground import add_playground_routes
 
     add_agent_route(api, server)
+    add_resubmit_routes(api, server)
     add_openai_routes(api, server)
     add_playground_routes(api, server)
     from genlab.eval.preference import preference_router
@@ -360,7 +332,7 @@ def _add_routes(api: FastAPI, server: Server) -> None:
             del params["keyframe_candidates"]  # nothing to choose among: not a parameter here
         params["seed"] = body.seed if body.seed is not None else new_seed()
         job = await asyncio.to_thread(server.submit, "generate", params)
-        return _accepted(queue, job)
+        return accepted_view(queue, job)
 
     @api.post("/api/edit", status_code=202, tags=["jobs"])
     async def edit(body: EditRequest):
@@ -378,7 +350,7 @@ def _add_routes(api: FastAPI, server: Server) -> None:
 
             decode_image_data(body.mask, "mask")  # refuse a broken mask now, not in the worker
         job = await asyncio.to_thread(server.submit, "edit", params)
-        return _accepted(queue, job)
+        return accepted_view(queue, job)
 
     @api.get("/api/jobs/{job_id}", tags=["jobs"])
     async def job_status(job_id: str):
@@ -405,10 +377,17 @@ def _add_routes(api: FastAPI, server: Server) -> None:
         kind: str | None = Query(
             None, pattern="^(generate|edit|agent)$", description="Runs of one kind."
         ),
+        status: str | None = Query(
+            None,
+            pattern="^(running|done|failed|stopped|interrupted)$",
+            description="Runs with this status (`interrupted`: those a resubmit can start again).",
+        ),
     ):
         """Past generations, newest first: images (with their parameters) or runs."""
         if view == "runs":
-            listing = await asyncio.to_thread(history.list_runs, page, per_page, q or None, kind)
+            listing = await asyncio.to_thread(
+                history.list_runs, page, per_page, q or None, kind, status
+            )
             return public(listing.to_dict())
         listing = await asyncio.to_thread(history.list_images, page, per_page, q or None)
         out = listing.to_dict()
@@ -473,19 +452,6 @@ def _add_routes(api: FastAPI, server: Server) -> None:
             {"prompt": "", "source": "upload", "filename": name},
         )
         return describe_record(record)
-
-
-def _accepted(queue: JobQueue, job: Job) -> dict[str, Any]:
-    snap = queue.snapshot(job)
-    return {
-        "job_id": job.id,
-        "status": snap["status"],
-        "queue_position": snap["queue_position"],
-        "seed": job.params["seed"],
-        "model": job.params["model"],
-        "status_url": f"/api/jobs/{job.id}",
-        "events_url": f"/api/jobs/{job.id}/events",
-    }
 
 
 def _image_record(history: HistoryStore, image_id: str):
