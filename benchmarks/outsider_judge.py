@@ -318,6 +318,7 @@ def generate_and_judge(pipe, items, base_seed: int, batch: int, cache: Path, log
     """One image per prompt (prompt i with seed base_seed + i), judged; results are appended to
     `cache` (JSON lines) as they come, and prompts already there are not drawn again. Each
     picture is kept as a PNG in the folder `cache` names without its suffix."""
+    from genlab.errors import GenlabError
     from genlab.world.parser import parse_image
 
     done = {}
@@ -336,9 +337,17 @@ def generate_and_judge(pipe, items, base_seed: int, batch: int, cache: Path, log
             # Image i of a call starts from seed + i, so consecutive prompts are drawn together;
             # a gap in `idx` (a partly cached run) is drawn as its own call.
             for run in _consecutive(idx):
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always")
-                    result = pipe([items[i]["prompt"] for i in run], seed=base_seed + run[0])
+                try:
+                    with warnings.catch_warnings(record=True) as caught:
+                        warnings.simplefilter("always")
+                        result = pipe([items[i]["prompt"] for i in run], seed=base_seed + run[0])
+                except GenlabError:  # a prompt the model refuses: each one alone
+                    for i in run:
+                        r = _draw_or_refuse(pipe, items, i, base_seed, parse_image, pictures)
+                        done[(i, r["prompt"], r["seed"])] = r
+                        f.write(json.dumps(r) + "\n")
+                    f.flush()
+                    continue
                 said = sorted({str(w.message) for w in caught})
                 for i, image, meta in zip(run, result.images, result.metadata, strict=True):
                     assert meta["seed"] == base_seed + i, (meta["seed"], base_seed + i)
@@ -353,6 +362,29 @@ def generate_and_judge(pipe, items, base_seed: int, batch: int, cache: Path, log
                 f"  {n}/{len(todo)} drawn, {rate:.1f} s/image, ~{rate * (len(todo) - n) / 60:.0f} min left"
             )
     return [done[(i, it["prompt"], base_seed + i)] for i, it in enumerate(items)]
+
+
+def _draw_or_refuse(pipe, items, i: int, base_seed: int, parse_image, pictures: Path) -> dict:
+    """Prompt i alone; one the model refuses with an error (e.g. read as more objects than a
+    scene holds) fails with the error as its detail and no picture."""
+    from genlab.errors import GenlabError
+
+    item = items[i]
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = pipe([item["prompt"]], seed=base_seed + i)
+    except GenlabError as e:
+        return {
+            "index": i, "prompt": item["prompt"], "category": item["category"],
+            "seed": base_seed + i, "passed": False, "reason": "refused", "detail": str(e),
+            "detected": "", "unknown_words": unknown_words(pipe, item["prompt"]), "notes": {},
+            "warnings": [],
+        }  # fmt: skip
+    said = sorted({str(w.message) for w in caught})
+    row = _judge_one(pipe, item, i, result.images[0], result.metadata[0], parse_image, said)
+    result.images[0].save(pictures / f"{i:03d}.png")
+    return row
 
 
 def _consecutive(idx: list[int]) -> list[list[int]]:
@@ -397,7 +429,8 @@ def failure_grid(rows, pictures: Path, path: Path, n: int = 24, columns: int = 4
 
     # the first failures of each category in turn, so every category shows
     by_category = [[r for r in rows if not r["passed"] and r["category"] == c] for c in CATEGORIES]
-    failed = [r for group in itertools.zip_longest(*by_category) for r in group if r][:n]
+    failed = [r for group in itertools.zip_longest(*by_category) for r in group if r]
+    failed = [r for r in failed if (pictures / f"{r['index']:03d}.png").exists()][:n]  # drawn
     if not failed:
         return 0
     images = [Image.open(pictures / f"{r['index']:03d}.png").convert("RGB") for r in failed]

@@ -16,7 +16,9 @@ import numpy as np
 from genlab.errors import InvalidArgument
 from genlab.world.lexicon import (
     ANY_SHAPE_WORDS,
+    BACKGROUND_SHADES,
     BACKGROUND_WORDS,
+    COLOR_NAMESAKES,
     COLOR_WORDS,
     COUNT_WORDS,
     FOREIGN_COLORS,
@@ -444,12 +446,15 @@ def _build_lexicon() -> dict[tuple[str, ...], tuple[str, object]]:
         for a, b in itertools.product(names, names):
             if a != b:
                 add(f"{a} {b}", "color", color)
-        for shade, w in itertools.product(SHADE_WORDS, names):
+        for shade, w in itertools.product((*SHADE_WORDS, *COLOR_NAMESAKES), names):
             add(f"{shade} {w}", "color", color)
     for table, kind in ((words.sizes, "size"), (BACKGROUND_WORDS, "bg")):
         for value, names in table.items():
             for w in names:
                 add(w, kind, value)
+    for value, names in BACKGROUND_WORDS.items():  # "jet black", "mid grey", "snow white"
+        for shade, w in itertools.product(BACKGROUND_SHADES, names):
+            add(f"{shade} {w}", "bg", value)
     for table, kind in (
         (words.relations, "rel"),
         (MOTION_WORDS, "motion"),
@@ -466,8 +471,10 @@ def _build_lexicon() -> dict[tuple[str, ...], tuple[str, object]]:
     for n, names in words.counts.items():
         for w in names:
             add(w, "count", n)
-    for w in ("and", ",", "while", "with", "plus"):
+    for w in ("and", ",", "while", "with", "plus", "along with", "together with", "as well as"):
         add(w, "sep", None)
+    for w in ("one more thing", "another thing", "one last thing"):  # "... and one more thing: X"
+        add(w, "stop", None)
     add("the", "the", None)
     add("other", "other", None)
     for w in ("it", "its", "them", "their"):  # "... with a red ball above it / on its left"
@@ -567,9 +574,27 @@ def parse_prompt(text: str) -> PromptParse:
             add_object(pending.get("shape"), False)
         pending.clear()
 
+    skip: set[int] = set()  # tokens already read with the one before them
     for k, (kind, value, words) in enumerate(tokens):
+        if k in skip:
+            continue
         following = tokens[k + 1][0] if k + 1 < len(tokens) else None
-        if kind in ("count", "size", "color"):
+        previous = tokens[k - 1][2] if k else None
+        if kind == "count" and last is not None and _of_them(tokens, k):
+            # "square tiles, three of them": the count of the group just named
+            objects[last] = replace(objects[last], count=value)
+            skip.update((k + 1, k + 2))
+        elif (
+            kind == "color"
+            and last is not None
+            and previous in _POST_COLOR
+            and objects[last].color is None
+            and not pending
+        ):
+            # "a star colored yellow", "a triangle in green", "two boxes, both red",
+            # "three discs, all of them violet": the color of the object just named
+            objects[last] = replace(objects[last], color=value)
+        elif kind in ("count", "size", "color"):
             # A repeated attribute, or a count after attributes, starts a new noun phrase
             # ("a red elephant and a star": the red thing is an object of its own).
             if (kind in pending and kind != "count") or (
@@ -603,6 +628,8 @@ def parse_prompt(text: str) -> PromptParse:
         elif kind == "foreign relation":
             flush()
             unsupported.append(("relation", value))
+        elif kind == "pronoun" and words == "them" and following == "color":
+            pass  # "all of them violet": the color goes to the group just named
         elif kind == "pronoun":
             if pending_rel is not None and before is not None and words in ("it", "them"):
                 relations.append(RelationRequest(pending_rel[0], pending_rel[1], before))
@@ -661,6 +688,16 @@ def parse_prompt(text: str) -> PromptParse:
     request = SceneRequest(tuple(objects), tuple(relations), background)
     canonical = canonical_caption(request) if objects or background else ""
     return PromptParse(request, unknown, canonical, unsupported)
+
+
+# Words after which a color names the object just mentioned: "colored yellow", "in green",
+# "both red", "all (of them) violet".
+_POST_COLOR = frozenset(("colored", "coloured", "painted", "in", "both", "all", "each", "them"))
+
+
+def _of_them(tokens, k: int) -> bool:
+    """Token k (a count) is followed by "of them": "..., three of them"."""
+    return [t[2] for t in tokens[k + 1 : k + 3]] == ["of", "them"]
 
 
 # The side a position phrase names after "its": "on its left" = left of it.
