@@ -58,7 +58,8 @@ def broken_links(path: Path) -> list[str]:
 def test_readme_is_a_short_guide():
     lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
     assert len(lines) <= README_MAX_LINES, f"README.md has {len(lines)} lines"
-    assert "./scripts/setup.sh" in lines[3] and "./scripts/test.sh" in lines[4]  # the two commands open it
+    # the two commands open it: set up and run, then test
+    assert "./scripts/setup.sh" in lines[3] and "./scripts/test.sh" in lines[4]
 
 
 def test_every_relative_link_reaches_a_file():
