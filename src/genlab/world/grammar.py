@@ -618,8 +618,9 @@ def parse_prompt(text: str) -> PromptParse:
             add_object(None, value[1])  # counted and colored as asked, its shape left open
         elif kind == "foreign color":
             shade_of = _BACKGROUND_OF.get(value.split()[-1])
-            if following == "background" and shade_of is not None:
-                background = shade_of  # "a light gray background": the world's gray
+            if shade_of is not None and following not in _OBJECT_WORDS:
+                # "a light gray background", "against bright white": the world's background
+                background = shade_of
             elif following == "background":
                 unsupported.append(("background color", value))
             else:
@@ -689,6 +690,9 @@ def parse_prompt(text: str) -> PromptParse:
     canonical = canonical_caption(request) if objects or background else ""
     return PromptParse(request, unknown, canonical, unsupported)
 
+
+# Kinds of token that make a color before them an object's, not the background's.
+_OBJECT_WORDS = ("color", "size", "shape", "foreign shape", "shape adjective")
 
 # Words after which a color names the object just mentioned: "colored yellow", "in green",
 # "both red", "all (of them) violet".
