@@ -1,8 +1,6 @@
 """Layout-first composition in the offline agent: a layout that satisfies the request, the first
 object drawn alone, every other object inpainted into its cell, each step checked and retried."""
 
-import time
-
 import pytest
 from test_agent_tools import WorldPainter, call, context
 
@@ -212,28 +210,52 @@ def test_the_turn_limit_leaves_room_for_the_whole_image_budget(store):
     assert "image budget of 32 is spent" in session.loop.final_text
 
 
-class SlowPainter(WorldPainter):
-    """Takes `seconds` per image, like a real model on a slow machine."""
+class Clock:
+    """Monotonic seconds that move only when the painter draws: the budget is checked against
+    time it can measure exactly, whatever else the machine is doing."""
 
-    def __init__(self, seconds, **kw):
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+class SlowPainter(WorldPainter):
+    """Takes `seconds` per image on `clock`, like a real model on a slow machine; keeps each
+    batch's (start, end)."""
+
+    def __init__(self, seconds, clock, **kw):
         super().__init__(**kw)
-        self.seconds = seconds
+        self.seconds, self.clock, self.batches = seconds, clock, []
+
+    def _draw(self, num_images):
+        start = self.clock.now
+        self.clock.now += self.seconds * num_images
+        self.batches.append((start, self.clock.now))
 
     def __call__(self, prompt, *args, num_images=1, **kw):
-        time.sleep(self.seconds * num_images)
+        self._draw(num_images)
         return super().__call__(prompt, *args, num_images=num_images, **kw)
 
     def edit(self, image, prompt, *args, num_images=1, **kw):
-        time.sleep(self.seconds * num_images)
+        self._draw(num_images)
         return super().edit(image, prompt, *args, num_images=num_images, **kw)
 
 
 def test_no_batch_starts_that_would_end_after_the_time_budget(store):
-    painter = SlowPainter(0.05, wrong_seeds=range(100_000), wrong_edits=True)
-    session = AgentSession(REQUEST, pipeline=painter, store=store, max_rounds=20, time_budget=0.6)
+    # Binary fractions (1/8 s per image, 1.5 s) keep the clock's sums exact.
+    clock = Clock()
+    painter = SlowPainter(0.125, clock, wrong_seeds=range(100_000), wrong_edits=True)
+    session = AgentSession(REQUEST, pipeline=painter, store=store, max_rounds=20, time_budget=1.5)
+    session.backend.clock = session.loop.clock = clock
     list(session.run())
     made = sum(c["n"] for c in painter.calls) + sum(e["n"] for e in painter.edits)
-    assert 4 <= made < 32 and "time budget of 0.6 s is spent" in session.loop.final_text
-    assert session.outcome.seconds < 0.6 + 0.05 * 4, "the last batch still ended in time"
+    assert 4 <= made < 32 and "time budget of 1.5 s is spent" in session.loop.final_text
+    assert made * 0.125 == clock.now == painter.batches[-1][1], "only drawing took time"
+    assert all(end <= 1.5 for _, end in painter.batches), "every batch ended in time"
+    assert session.outcome.seconds == clock.now <= 1.5
+    smallest = min(end - start for start, end in painter.batches)
+    assert clock.now + smallest > 1.5, "the budget was used up to its last batch"
     with pytest.raises(Exception, match="time_budget"):
         AgentSession(REQUEST, pipeline=painter, store=store, time_budget=0)
