@@ -7,16 +7,14 @@ from test_agent_tools import WorldPainter, call, context
 from genlab.agent import AgentSession, run_agent
 from genlab.agent.compose import Composition, arrangements, composable
 from genlab.agent.tools import make_toolbox
-from genlab.history import HistoryStore
 from genlab.world import Obj, Scene, parse_prompt
 from genlab.world.match import match
 
 REQUEST = "a crimson ball above a cobalt box on a black backdrop"
-
-
-@pytest.fixture
-def store(tmp_path):
-    return HistoryStore(tmp_path / "history.sqlite")
+# Runs that check rounds, seeds and image counts leave the wall clock out (no time budget): on a
+# loaded machine the default 14 s budget would end them early. The time budget has its own
+# test below, on a clock of its own.
+UNTIMED = {"time_budget": None}
 
 
 def request_of(text):
@@ -96,7 +94,9 @@ def test_a_request_no_grid_can_hold_is_not_composed():
 
 def test_whole_prompt_failures_are_composed_object_by_object(store):
     painter = WorldPainter(wrong_seeds=range(4))  # every candidate of round 1 is wrong
-    out = run_agent(REQUEST, pipeline=painter, store=store, max_rounds=3, num_candidates=4)
+    out = run_agent(
+        REQUEST, pipeline=painter, store=store, max_rounds=3, num_candidates=4, **UNTIMED
+    )
     assert out.satisfied and out.rounds == 2
     best = store.get_image(out.best_image_id)
     assert best.parent_id is not None, "the winner is the inpainted composition"
@@ -117,7 +117,9 @@ def test_a_failing_step_is_retried_with_fresh_seeds_and_more_guidance(store):
     # Composition round 2 draws its first object from seeds 20000-20001 (batches of two), then
     # edits from 20002: the first three batches fail.
     painter = WorldPainter(wrong_seeds=range(4), wrong_edits=set(range(20002, 20008)))
-    out = run_agent(REQUEST, pipeline=painter, store=store, max_rounds=3, num_candidates=4)
+    out = run_agent(
+        REQUEST, pipeline=painter, store=store, max_rounds=3, num_candidates=4, **UNTIMED
+    )
     assert out.satisfied and out.rounds == 2
     assert [e["seed"] for e in painter.edits] == [20002, 20004, 20006, 20008]
     assert [e["guidance_scale"] for e in painter.edits] == [5.5, 5.5, 7.0, 7.0]
@@ -128,7 +130,9 @@ def test_a_step_that_keeps_failing_moves_to_another_cell_in_the_next_round(store
     # tries at the star fail (edits 20004-20015).
     painter = WorldPainter(wrong_seeds=range(4), wrong_edits=set(range(20004, 20016)))
     request = "a red circle, a blue square and a green star on a black background"
-    out = run_agent(request, pipeline=painter, store=store, max_rounds=3, num_candidates=4)
+    out = run_agent(
+        request, pipeline=painter, store=store, max_rounds=3, num_candidates=4, **UNTIMED
+    )
     assert out.satisfied and out.rounds == 3
     assert len(painter.calls) == 2, "round 3 goes on from round 2's two objects, not from scratch"
     stars = [e["prompt"].split(" in the ")[1] for e in painter.edits if "star" in e["prompt"]]
@@ -139,7 +143,9 @@ def test_a_step_that_keeps_failing_moves_to_another_cell_in_the_next_round(store
 
 def test_a_composition_that_only_has_its_first_object_starts_over(store):
     painter = WorldPainter(wrong_seeds=range(4), wrong_edits=set(range(20002, 20014)))
-    out = run_agent(REQUEST, pipeline=painter, store=store, max_rounds=3, num_candidates=4)
+    out = run_agent(
+        REQUEST, pipeline=painter, store=store, max_rounds=3, num_candidates=4, **UNTIMED
+    )
     assert out.satisfied and out.rounds == 3
     assert len(painter.calls) == 3 and painter.calls[-1]["seed"] == 30000, "a fresh first object"
 
@@ -158,7 +164,13 @@ def test_alike_objects_drawn_so_far_stay_in_the_prompt():
 def test_the_image_budget_bounds_a_request_that_never_succeeds(store):
     painter = WorldPainter(wrong_seeds=range(100_000), wrong_edits=True)
     session = AgentSession(
-        REQUEST, pipeline=painter, store=store, max_rounds=5, num_candidates=4, max_images=20
+        REQUEST,
+        pipeline=painter,
+        store=store,
+        max_rounds=5,
+        num_candidates=4,
+        max_images=20,
+        **UNTIMED,
     )
     list(session.run())
     out = session.outcome
@@ -179,7 +191,7 @@ def test_single_object_requests_keep_whole_prompt_rounds(store):
 
 def test_compose_can_be_switched_off(store):
     painter = WorldPainter(wrong_seeds=range(100))
-    out = run_agent(REQUEST, pipeline=painter, store=store, max_rounds=2, compose=False)
+    out = run_agent(REQUEST, pipeline=painter, store=store, max_rounds=2, compose=False, **UNTIMED)
     assert all(e["n"] == 1 for e in painter.edits), "only repair edits, no composition"
     with pytest.raises(Exception, match="max_images"):
         AgentSession(REQUEST, pipeline=painter, store=store, max_images=0)
@@ -203,7 +215,9 @@ def test_edit_image_makes_n_candidates_from_consecutive_seeds(store):
 
 def test_the_turn_limit_leaves_room_for_the_whole_image_budget(store):
     painter = WorldPainter(wrong_seeds=range(100_000), wrong_edits=True)
-    session = AgentSession(REQUEST, pipeline=painter, store=store, max_rounds=20, max_images=32)
+    session = AgentSession(
+        REQUEST, pipeline=painter, store=store, max_rounds=20, max_images=32, **UNTIMED
+    )
     list(session.run())
     made = sum(c["n"] for c in painter.calls) + sum(e["n"] for e in painter.edits)
     assert session.loop.stop_reason == "the model finished" and 28 < made <= 32
