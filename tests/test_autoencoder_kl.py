@@ -108,6 +108,7 @@ def test_world_kl_f4_tiny_recipe_exports_scaling_factor_and_reconstruction_metri
     assert set(metrics) == {"psnr", "ssim"} and metrics["psnr"] > 0
 
 
+@pytest.mark.slow
 def test_world_kl_f4_64_recipe_starts_from_the_bundled_32_px_autoencoder(tmp_path):
     options = RecipeOptions(steps=1, data_size=40, out_dir=str(tmp_path), progress=False)
     job = get_recipe("world-kl-f4-64").build(options)

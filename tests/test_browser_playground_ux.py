@@ -27,6 +27,7 @@ TABS = ("generate", "agent", "edit")
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.slow,  # a server and Chromium to start, then seconds a page
     pytest.mark.skipif(
         not os.path.exists(CHROMIUM), reason=f"headless Chromium not installed at {CHROMIUM}"
     ),

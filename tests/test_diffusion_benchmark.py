@@ -81,6 +81,7 @@ def tiny_checkpoint(tmp_path):
     return save_checkpoint(tmp_path / "tiny.safetensors", *pipe.checkpoint())
 
 
+@pytest.mark.slow
 def test_benchmark_runs_end_to_end_on_a_tiny_random_model(tiny_checkpoint, tmp_path, capsys):
     out = tmp_path / "out"
     # One prompt per configuration: the run's shape is checked here, not its accuracy, and
@@ -152,6 +153,7 @@ def test_benchmark_refuses_an_unknown_sampler_in_one_line(tiny_checkpoint, tmp_p
 cpu_bench = load_benchmark("cpu_sampling")
 
 
+@pytest.mark.slow
 def test_cpu_sampling_benchmark_times_each_config_and_checks_before_equals_after(
     tiny_checkpoint, tmp_path, capsys
 ):
