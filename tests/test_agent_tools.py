@@ -8,7 +8,6 @@ from PIL import Image
 
 from genlab.agent.toolkit import ToolCall, tool
 from genlab.agent.tools import TOOLS, ToolContext, make_toolbox
-from genlab.history import HistoryStore
 from genlab.io import load_image, read_params, save_checkpoint
 from genlab.pipelines.base import GenerationResult
 from genlab.pipelines.registry import register_pipeline
@@ -107,11 +106,6 @@ def painter_checkpoint(path, wrong_seeds=()):
 
     config = {"pipeline": "test-world-painter", "wrong_seeds": list(wrong_seeds)}
     return save_checkpoint(path, {"unused": torch.zeros(1)}, config)
-
-
-@pytest.fixture
-def store(tmp_path):
-    return HistoryStore(tmp_path / "history.sqlite")
 
 
 def context(store, request="a red circle left of a blue square", wrong_seeds=()):
@@ -300,14 +294,6 @@ def test_bad_edits_are_error_results_naming_the_problem(store, arguments, messag
     out = call(box, "edit_image", **{"image_id": image_id, **arguments})
     assert out.is_error and message in out.content["error"]
     assert store.counts()["images"] == 1, "a refused edit adds nothing"
-
-
-@pytest.fixture
-def no_bundled_models(tmp_path, monkeypatch):
-    """An install whose weights folder is empty: no bundled text-to-video model (world-t2v is)."""
-    from genlab.pipelines import registry
-
-    monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path / "no-weights")
 
 
 def test_generate_video_is_not_available_without_a_text2video_model(store, no_bundled_models):

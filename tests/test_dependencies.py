@@ -5,6 +5,7 @@ declared, every declared package is imported (or named below with what uses it),
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.metadata
 import re
 import subprocess
@@ -44,24 +45,39 @@ def declared() -> tuple[set[str], dict[str, set[str]]]:
     return core, extras
 
 
+# Scanning every installed distribution and parsing every source file takes seconds: once per
+# session, shared by the tests below.
+@functools.cache
+def module_distributions() -> dict[str, list[str]]:
+    return importlib.metadata.packages_distributions()
+
+
+@functools.cache
+def top_level_imports(path: Path) -> tuple[str, ...]:
+    """The top-level names a file imports, at any level, genlab and the standard library left out."""
+    tops = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        else:
+            continue
+        for name in names:
+            top = name.split(".")[0]
+            if top != "genlab" and top not in sys.stdlib_module_names:
+                tops.append(top)
+    return tuple(tops)
+
+
 def imported(files) -> dict[str, set[str]]:
     """distribution -> the files (relative to src/genlab) that import it, at any level."""
-    by_module = importlib.metadata.packages_distributions()
+    by_module = module_distributions()
     out: dict[str, set[str]] = {}
     for path in files:
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names = [node.module]
-            else:
-                continue
-            for name in names:
-                top = name.split(".")[0]
-                if top == "genlab" or top in sys.stdlib_module_names:
-                    continue
-                for dist in by_module.get(top, [top]):
-                    out.setdefault(normal(dist), set()).add(str(path.relative_to(SRC)))
+        for top in top_level_imports(path):
+            for dist in by_module.get(top, [top]):
+                out.setdefault(normal(dist), set()).add(str(path.relative_to(SRC)))
     return out
 
 
@@ -99,7 +115,7 @@ def test_importing_the_core_loads_no_extra():
         "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    by_module = importlib.metadata.packages_distributions()
+    by_module = module_distributions()
     loaded = {
         normal(d)
         for m in out.stdout.split()

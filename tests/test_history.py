@@ -17,11 +17,6 @@ def _image(color=(200, 30, 30)):
     return Image.fromarray(arr)
 
 
-@pytest.fixture
-def store(tmp_path):
-    return HistoryStore(tmp_path / "history.sqlite")
-
-
 def test_default_store_lives_in_genlab_home(tmp_path, monkeypatch):
     monkeypatch.setenv("GENLAB_HOME", str(tmp_path))
     store = HistoryStore()

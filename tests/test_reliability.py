@@ -12,7 +12,7 @@ from PIL import Image
 
 from genlab.cli import main as cli_main
 from genlab.pipelines.base import MAX_GUIDANCE, MAX_SEED
-from genlab.serve.launch import LocalServer, tiny_text2image_checkpoint
+from genlab.serve.launch import LocalServer
 
 
 def one_line_exit_2(capsys, argv, *words):
@@ -29,8 +29,8 @@ def one_line_exit_2(capsys, argv, *words):
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    return str(tiny_text2image_checkpoint(tmp_path_factory.mktemp("m") / "tiny.safetensors"))
+def model(tiny_models):
+    return str(tiny_models["t2i"])
 
 
 @pytest.mark.parametrize("prompt", ["", "   "])

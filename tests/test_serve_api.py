@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from genlab.io import read_params
-from genlab.serve.launch import LocalServer, tiny_text2image_checkpoint
+from genlab.serve.launch import LocalServer
 
 TOKEN = "s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -22,8 +22,8 @@ STEPS = 4  # tiny model, few steps: a job takes a fraction of a second
 
 
 @pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    return tiny_text2image_checkpoint(tmp_path_factory.mktemp("model") / "tiny.safetensors")
+def tiny_model(tiny_models):
+    return tiny_models["t2i"]
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from PIL import Image
 
 from genlab.history import HistoryStore
@@ -20,6 +21,7 @@ def pixels(png: bytes) -> bytes:
         return im.convert("RGB").tobytes()
 
 
+@pytest.mark.slow
 def test_jobs_interrupted_by_a_crash_run_again_after_a_restart_and_no_file_is_half_written(
     tmp_path,
 ):

@@ -400,6 +400,7 @@ def test_cli_trains_and_resumes(tmp_path, capsys):
     assert summary["resumed"] and summary["steps_this_run"] == 10 and summary["steps"] == 20
 
 
+@pytest.mark.slow
 def test_sigterm_stops_after_the_step_and_saves(tmp_path):
     import os
     import signal
@@ -475,6 +476,7 @@ class BlockTask(NoisyTask):
         self.net = BlockNet()
 
 
+@pytest.mark.slow
 def test_compiled_training_matches_eager_and_a_failed_compilation_goes_on_eager(tmp_path, capsys):
     """--compile compiles the blocks in place (same parameters, same checkpoint keys); when the
     compiler fails the run says why, goes back to eager and retakes the step: its weights are the

@@ -97,6 +97,7 @@ def test_subject_consistency_is_higher_for_one_scene_than_for_unrelated_frames()
     assert same > 0.9 and mixed < same
 
 
+@pytest.mark.slow
 def test_fvd_is_near_zero_for_one_set_and_grows_for_broken_videos():
     torch.manual_seed(0)
     net = VideoFeatureNet(channels=(8, 8, 16)).eval()
@@ -108,6 +109,7 @@ def test_fvd_is_near_zero_for_one_set_and_grows_for_broken_videos():
     assert fvd(real, real2, net) < fvd(real, noise, net)
 
 
+@pytest.mark.slow
 def test_the_video_eval_command_prints_each_asked_motion(capsys):
     from genlab.cli import main
 

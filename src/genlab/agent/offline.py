@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any
 
 from genlab.agent.compose import Composition, composable
@@ -42,6 +42,7 @@ class OfflinePlanner:
         compose_batch: int = 2,
         max_images: int = 32,
         time_budget: float | None = 14.0,
+        clock: Callable[[], float] = time.monotonic,
     ):
         self.max_rounds, self.num_candidates, self.seed = max_rounds, num_candidates, seed
         self.steps, self.guidance, self.num_variants = steps, guidance, num_variants
@@ -55,6 +56,7 @@ class OfflinePlanner:
         # Wall time: no new batch starts unless it should end within time_budget seconds of the
         # first turn, judged by the last batch's seconds per image (None: images bound alone).
         self.time_budget = time_budget
+        self.clock = clock  # seconds, monotonic; a test can drive time by hand
         self._started: float | None = None
         self._batch: tuple[float, int] | None = None  # (when a drawing turn was handed out, images)
         self._seconds_per_image = 0.0
@@ -66,7 +68,7 @@ class OfflinePlanner:
     def complete(self, system, messages, tools) -> AssistantTurn:
         if self._batch is not None:  # the tools of the previous turn drew this many images
             began, images = self._batch
-            self._seconds_per_image = (time.monotonic() - began) / images
+            self._seconds_per_image = (self.clock() - began) / images
         turn = self._next(messages)
         drawn = sum(
             c.arguments.get("n", 1)
@@ -74,7 +76,7 @@ class OfflinePlanner:
             if c.name in ("generate_image", "edit_image", "generate_video")
         )
         self.images_made += drawn
-        self._batch = (time.monotonic(), drawn) if drawn else None
+        self._batch = (self.clock(), drawn) if drawn else None
         return turn
 
     def budget_spent(self, n: int) -> str | None:
@@ -82,14 +84,14 @@ class OfflinePlanner:
         if self.images_made + n > self.max_images:
             return f"the image budget of {self.max_images} is spent"
         if self.time_budget is not None and self._started is not None:
-            expected = time.monotonic() - self._started + n * self._seconds_per_image
+            expected = self.clock() - self._started + n * self._seconds_per_image
             if expected > self.time_budget:
                 return f"the time budget of {self.time_budget:g} s is spent"
         return None
 
     def _next(self, messages) -> AssistantTurn:
         if self._plan is None:
-            self._started = time.monotonic()
+            self._started = self.clock()
             self._plan = self._run(messages[0]["content"])
             return next(self._plan)
         results = []
