@@ -213,8 +213,8 @@ def test_clean_captions_are_left_alone():
 
 
 def test_world_clip_quality_scores_matching_captions_above_swapped_ones():
-    from genlab.data.curate import world_clip_quality
     from genlab.data.world import world_item
+    from genlab.eval.features import world_clip_quality
     from genlab.world import render
 
     items = [world_item(0, i) for i in range(12)]

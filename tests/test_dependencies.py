@@ -22,7 +22,7 @@ USED_WITHOUT_IMPORT = {
 # The extras' territory: modules whose imports may need an extra (the rest is core).
 OPTIONAL = ("serve/", "agent/", "eval/", "data/curate.py", "data/video_curate.py",
             "pipelines/diffusers_backend.py", "pipelines/hosted.py", "pipelines/postprocess.py",
-            "data/digits.py", "cli/serve.py", "cli/world.py", "cluster.py")  # fmt: skip
+            "data/digits.py", "cli/serve.py", "cli/world.py", "cluster.py", "frames.py")  # fmt: skip
 
 
 def distribution(requirement: str) -> str:

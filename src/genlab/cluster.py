@@ -48,9 +48,7 @@ def ray_init(address: str | None = None, num_cpus: int | None = None):
     if not ray.is_initialized():
         quiet = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
         if address:
-            import genlab
-
-            code = str(Path(genlab.__file__).parent)
+            code = str(Path(__file__).parent)  # this genlab package
             try:
                 ray.init(address=address, runtime_env={"py_modules": [code]}, **quiet)
             except (ConnectionError, RuntimeError, ValueError) as e:

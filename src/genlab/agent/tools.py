@@ -35,9 +35,9 @@ _PIPELINES: dict[str, Any] = {}  # loaded once per process: benchmarks run hundr
 def load_pipeline(model: str):
     """genlab.load(model), cached by name."""
     if model not in _PIPELINES:
-        import genlab
+        from genlab.pipelines.registry import load as load_pipeline
 
-        _PIPELINES[model] = genlab.load(model)
+        _PIPELINES[model] = load_pipeline(model)
     return _PIPELINES[model]
 
 

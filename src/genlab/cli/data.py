@@ -140,6 +140,7 @@ def register(subparsers) -> None:
 
 def run_prepare(args) -> int:
     from genlab.data.curate import CurationConfig, prepare
+    from genlab.eval.features import world_clip_quality
     from genlab.io import check_out_folder
 
     check_out_folder(args.out)
@@ -170,6 +171,7 @@ def run_prepare(args) -> int:
         args.source,
         args.out,
         config,
+        quality=world_clip_quality if args.quality_threshold is not None else None,
         progress=not args.no_progress,
         overwrite=args.overwrite,
         engine=args.engine,

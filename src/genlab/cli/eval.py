@@ -263,11 +263,11 @@ def _load_source(spec: str, args, seed_offset: int = 0):
     if spec == "digits":
         return digits_set(n, seed=seed)
     if spec.startswith("model:"):
-        import genlab
         import genlab.eval.reference  # noqa: F401  (registers world-oracle)
         from genlab.eval.report import Sampler
+        from genlab.pipelines.registry import load as load_pipeline
 
-        sampler = Sampler(genlab.load(spec[6:]), spec[6:])
+        sampler = Sampler(load_pipeline(spec[6:]), spec[6:])
         if args.prompts:
             path = Path(args.prompts)
             if not path.is_file():
@@ -311,12 +311,12 @@ def _print(result: dict, as_json: bool) -> None:
 
 
 def run_eval(args) -> int:
-    import genlab
     import genlab.eval.reference  # noqa: F401  (registers world-oracle)
     from genlab.cli.generate import layout_kwargs
     from genlab.cluster import check_engine
     from genlab.eval.report import EvalOptions, evaluate, write_report
     from genlab.io import check_out_folder
+    from genlab.pipelines.registry import load as load_pipeline
 
     check_engine(args.engine, args.ray_address)
     if args.workers is not None and (args.engine != "ray" or args.workers < 1):
@@ -353,7 +353,7 @@ def run_eval(args) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    pipe = genlab.load(args.model, **({"device": args.device} if args.device else {}))
+    pipe = load_pipeline(args.model, **({"device": args.device} if args.device else {}))
     layout_kwargs(pipe, args)  # checks the flags (the options carry them)
     sampler = None
     if args.engine == "ray":

@@ -197,11 +197,11 @@ def output_paths(out: str, n: int, prompt: str, seed: int) -> list[Path]:
 
 
 def _load(model: str, device: str | None):
-    import genlab
+    from genlab.pipelines.registry import load as load_pipeline
 
     check_device(device, "--device")
     kwargs = {"device": device} if device else {}
-    return genlab.load(model, **kwargs)
+    return load_pipeline(model, **kwargs)
 
 
 def _write(result, paths: list[Path]) -> list[Path]:

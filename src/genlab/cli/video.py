@@ -108,9 +108,9 @@ def register(subparsers) -> None:
 
 
 def _load(model: str, device: str | None):
-    import genlab
+    from genlab.pipelines.registry import load as load_pipeline
 
-    pipe = genlab.load(model, **({"device": device} if device else {}))
+    pipe = load_pipeline(model, **({"device": device} if device else {}))
     if not hasattr(pipe, "valid_frames"):
         raise InvalidArgument("--model", "a text-to-video model", model)
     return pipe
@@ -120,10 +120,10 @@ def _load_keyframe(model: str | None, device: str | None):
     """The --keyframe text-to-image pipeline, or None."""
     if model is None:
         return None
-    import genlab
+    from genlab.pipelines.registry import load as load_pipeline
     from genlab.pipelines.text2video import is_image_pipeline
 
-    pipe = genlab.load(model, **({"device": device} if device else {}))
+    pipe = load_pipeline(model, **({"device": device} if device else {}))
     if not is_image_pipeline(pipe):
         raise InvalidArgument("--keyframe", "a text-to-image model", model)
     return pipe

@@ -348,23 +348,6 @@ def world_raw_sample(i: int, size: int, seed: int) -> RawSample:
 # --------------------------------------------------------------------------- the pipeline
 
 
-def world_clip_quality(images, captions) -> list[float]:
-    """Quality hook: the bundled domain CLIP's cosine similarity of each image and its caption."""
-    import torch
-
-    from genlab.eval.features import load_clip_scorer
-
-    scorer = load_clip_scorer("world")
-    arrays = [np.asarray(im.convert("RGB")) for im in images]
-    x = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2)  # uint8 (N, H, W, 3) -> (N, 3, H, W)
-    img = torch.nn.functional.normalize(scorer.embed_images(x).float(), dim=-1)
-    txt = torch.nn.functional.normalize(scorer.embed_texts(list(captions)).float(), dim=-1)
-    return (img * txt).sum(-1).tolist()
-
-
-QUALITY_SCORERS: dict[str, Callable] = {"world-clip": world_clip_quality}
-
-
 def prepare(
     source,
     out_dir: str | Path,
@@ -383,7 +366,8 @@ def prepare(
 
     captioner(PIL image) -> str | None overrides config.captioner (it runs in the worker
     processes, so it must be picklable: a module-level function). quality(images, captions) ->
-    scores is the quality hook, applied with config.quality_threshold in this process.
+    scores is the quality hook (needed with config.quality_threshold; world images:
+    genlab.eval.features.world_clip_quality), applied in this process.
 
     engine "ray" runs reading, filters, captions and hashes as a Ray Data pipeline (a local Ray,
     or the cluster at `ray_address`); dedup and the shard writer stay here, on the results in
@@ -395,7 +379,12 @@ def prepare(
     config = config or CurationConfig()
     config.validate()
     if config.quality_threshold is not None and quality is None:
-        quality = world_clip_quality
+        raise InvalidArgument(
+            "quality",
+            "a quality(images, captions) -> scores hook with quality_threshold "
+            "(genlab.eval.features.world_clip_quality scores world images)",
+            None,
+        )
     captioner = captioner or CAPTIONERS.get(config.captioner)
     if captioner is None:
         raise InvalidArgument("captioner", "one of " + ", ".join(CAPTIONERS), config.captioner)

@@ -80,7 +80,7 @@ def detect_cuts(frames: np.ndarray, threshold: float = 0.5, bins: int = 8) -> li
 
 def motion_score(frames: np.ndarray) -> float:
     """Mean optical-flow magnitude (pixels per frame) over consecutive frames (Farnebäck)."""
-    from genlab.pipelines.postprocess import optical_flow
+    from genlab.frames import optical_flow
 
     if len(frames) < 2:
         return 0.0
@@ -139,7 +139,7 @@ def world_video_captioner(frames: np.ndarray) -> str | None:
 
 def curate_file(path: str | Path, config: CurateConfig) -> tuple[list[dict], Counter]:
     """All output clips of one file ({"frames", "caption", "meta"}) and the file's counts."""
-    from genlab.pipelines.postprocess import read_video
+    from genlab.frames import read_video
 
     counts: Counter = Counter(files=1)
     try:
@@ -195,7 +195,7 @@ def curate_videos(source: str | Path, out_dir: str | Path, config: CurateConfig 
     from tqdm import tqdm
 
     from genlab.data.shards import ShardWriter
-    from genlab.pipelines.postprocess import write_video
+    from genlab.frames import write_video
 
     config = config or CurateConfig()
     config.validate()

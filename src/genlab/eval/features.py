@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -247,3 +248,14 @@ def load_clip_scorer(spec: str = "world"):
         raise InvalidArgument("clip", "world, clip:PATH or a CLIP directory", spec)
     _CACHE[key] = scorer
     return scorer
+
+
+def world_clip_quality(images, captions) -> list[float]:
+    """Curation's quality hook for world images (`genlab data prepare --quality-threshold`): the
+    bundled domain CLIP's cosine similarity of each PIL image and its caption."""
+    scorer = load_clip_scorer("world")
+    arrays = [np.asarray(im.convert("RGB")) for im in images]
+    x = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2)  # uint8 (N, H, W, 3) -> (N, 3, H, W)
+    img = F.normalize(scorer.embed_images(x).float(), dim=-1)
+    txt = F.normalize(scorer.embed_texts(list(captions)).float(), dim=-1)
+    return (img * txt).sum(-1).tolist()

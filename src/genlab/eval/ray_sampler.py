@@ -74,10 +74,10 @@ class ChunkDrawer:
     """A Ray actor's worker: loads the model by name once, draws chunks as Sampler.__call__."""
 
     def __init__(self, name: str, device: str | None, per_caption: int, kw: dict):
-        import genlab
         import genlab.eval.reference  # noqa: F401  (registers world-oracle)
+        from genlab.pipelines.registry import load as load_pipeline
 
-        pipe = genlab.load(name, **({"device": device} if device else {}))
+        pipe = load_pipeline(name, **({"device": device} if device else {}))
         self.sampler, self.per_caption, self.kw = Sampler(pipe, name), per_caption, kw
 
     def __call__(self, batch: dict) -> dict:

@@ -129,7 +129,7 @@ def _as_clips(videos) -> torch.Tensor:
         return videos
     if isinstance(videos, np.ndarray):
         return torch.from_numpy(videos)
-    from genlab.pipelines.postprocess import as_frames
+    from genlab.frames import as_frames
 
     clips = [as_frames(v) for v in videos]
     if len({c.shape for c in clips}) != 1:
@@ -143,7 +143,7 @@ def _as_clips(videos) -> torch.Tensor:
 def flicker(frames) -> float:
     """Mean |x_{t+1} - 2 x_t + x_{t-1}| / 255: the second temporal difference, zero for still
     frames and for motion at constant speed, large when frames jitter back and forth."""
-    from genlab.pipelines.postprocess import as_frames
+    from genlab.frames import as_frames
 
     x = as_frames(frames).astype(np.float32)
     if len(x) < 3:
@@ -155,7 +155,7 @@ def subject_consistency(frames, net=None) -> float:
     """Mean cosine similarity of each frame's world-classifier features to the first frame's and
     to the previous frame's (as VBench's subject consistency, with the domain's own network)."""
     from genlab.eval.features import load_feature_net
-    from genlab.pipelines.postprocess import as_frames
+    from genlab.frames import as_frames
 
     x = torch.from_numpy(as_frames(frames)).permute(0, 3, 1, 2).contiguous()  # (T, 3, H, W)
     if len(x) < 2:
@@ -190,7 +190,7 @@ def score_video(prompt: str, frames) -> VideoScore:
     for every frame after the first, whether each asked object's shape and color is seen there
     in a frame with no more objects than asked (size is left out: growing and shrinking change
     it; a frame of noisy blobs would otherwise match some by chance)."""
-    from genlab.pipelines.postprocess import as_frames
+    from genlab.frames import as_frames
     from genlab.world import parse_prompt
     from genlab.world.match import match
     from genlab.world.video import parse_video

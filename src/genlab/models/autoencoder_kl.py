@@ -15,6 +15,9 @@ from genlab.errors import CheckpointError, InvalidArgument, NotFound
 from genlab.models.registry import register_architecture, register_models
 from genlab.nn import Downsample, ModelConfig, ResBlock, Upsample, group_norm
 
+# latents made by one autoencoder are refused by any other: a cache is decoded by its encoder
+from genlab.nn.utils import weights_fingerprint as fingerprint  # noqa: F401  (public name)
+
 
 @dataclass
 class AutoencoderKLConfig(ModelConfig):
@@ -218,19 +221,6 @@ def hinge_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.
 
 
 KIND = "autoencoder-kl"  # config["kind"] of an exported autoencoder checkpoint
-
-
-def fingerprint(autoencoder: AutoencoderKL) -> str:
-    """A short hash of the weights and config: latents made by one autoencoder are refused by any
-    other (a cache must be decoded by the model that encoded it)."""
-    import hashlib
-    import json
-
-    h = hashlib.sha256(json.dumps(autoencoder.config.to_dict(), sort_keys=True).encode())
-    for name, t in sorted(autoencoder.state_dict().items()):
-        h.update(name.encode())
-        h.update(t.detach().to("cpu", torch.float32).contiguous().numpy().tobytes())
-    return h.hexdigest()[:16]
 
 
 def autoencoder_from_checkpoint(tensors: dict, config: dict, prefix: str = "") -> AutoencoderKL:

@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import math
 import sys
 import warnings
@@ -34,6 +36,16 @@ def require_cond(cond: dict, key: str) -> torch.Tensor:
     if key not in cond or cond[key] is None:
         raise InvalidArgument("cond", f"a dict with {key!r} for this model", sorted(cond))
     return cond[key]
+
+
+def weights_fingerprint(module: nn.Module) -> str:
+    """A short hash of a model's config (`module.config.to_dict()`) and weights: what was made
+    with one model (a latent cache) can be refused by any other."""
+    h = hashlib.sha256(json.dumps(module.config.to_dict(), sort_keys=True).encode())
+    for name, t in sorted(module.state_dict().items()):
+        h.update(name.encode())
+        h.update(t.detach().to("cpu", torch.float32).contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
 
 
 def maybe_checkpoint(fn: Callable, *args, enabled: bool = False):

@@ -105,9 +105,9 @@ class PromptDrawer:
     """Loads a model once and draws jobs with it: the local loop's and each Ray actor's worker."""
 
     def __init__(self, model: str, call: dict, device: str | None):
-        import genlab
+        from genlab.pipelines.registry import load as load_pipeline
 
-        self.pipe = genlab.load(model, **({"device": device} if device else {}))
+        self.pipe = load_pipeline(model, **({"device": device} if device else {}))
         self.call = call
 
     def draw(self, job: dict) -> tuple[list[np.ndarray], list[dict]]:

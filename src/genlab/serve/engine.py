@@ -145,9 +145,9 @@ class ModelCatalog:
         name = self.resolve(name)
         with self._load_lock:
             if name not in self._pipes:
-                import genlab
+                from genlab.pipelines.registry import load as load_pipeline
 
-                self._pipes[name] = genlab.load(self.entries[name].source)
+                self._pipes[name] = load_pipeline(self.entries[name].source)
         return self._pipes[name], self._locks[name]
 
     def shared(self, name: str) -> LockedPipeline:
