@@ -28,8 +28,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
+
 from genlab import paths
-from genlab.errors import InvalidArgument, NotFound, StorageError, storage_error
+from genlab.errors import GenlabError, InvalidArgument, NotFound, StorageError, storage_error
 from genlab.io import atomic_path, save_image
 
 SCHEMA_VERSION = 1
@@ -194,8 +196,6 @@ class HistoryStore:
             conn.execute("PRAGMA journal_mode=WAL")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
-                from genlab.errors import GenlabError
-
                 raise GenlabError(
                     f"{self.path}: history schema version {version} is newer than this genlab "
                     f"understands ({SCHEMA_VERSION}); upgrade genlab"
@@ -432,7 +432,6 @@ class HistoryStore:
         out = self.images_dir / time.strftime("%Y%m%d") / f"{image_id}.png"
         with _storage(f"images folder {self.images_dir}", self.images_dir):
             save_image(out, image, params)  # atomic: whole or not there
-        from PIL import Image
 
         with Image.open(out) as im:
             width, height = im.size

@@ -18,6 +18,7 @@ from genlab.agent.compose import Composition, composable
 from genlab.agent.loop import AssistantTurn
 from genlab.agent.refine import Refinement, Round, batch_calls
 from genlab.agent.toolkit import ToolCall
+from genlab.world.grammar import canonical_caption, parse_prompt, realize
 
 Results = list[dict[str, Any]]  # tool results of the previous turn: {name, content, is_error}
 
@@ -181,8 +182,6 @@ class OfflinePlanner:
         rnd.analyses = [r["content"] for r in final if not r["is_error"]]
 
     def _run(self, request: str) -> Generator[AssistantTurn, Results, None]:
-        from genlab.world.grammar import canonical_caption, parse_prompt, realize
-
         (refined,) = yield AssistantTurn(
             "Reading the request with the world's grammar.",
             [self._call("refine_prompt", description=request)],

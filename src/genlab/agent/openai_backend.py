@@ -12,6 +12,7 @@ from typing import Any
 from genlab.agent.anthropic_backend import api_errors
 from genlab.agent.loop import AssistantTurn
 from genlab.agent.toolkit import ToolCall
+from genlab.agent.vision import openai_ask
 from genlab.errors import GenlabError
 
 DEFAULT_MODEL = "gpt-4o-mini"
@@ -62,8 +63,6 @@ class OpenAIBackend:
 
     def ask(self, system: str, text: str, image_png: bytes | None = None) -> str:
         """A plain answer (no tools), optionally about an image: the vision critic's call."""
-        from genlab.agent.vision import openai_ask
-
         return openai_ask(self, system, text, image_png)
 
     def complete(

@@ -12,6 +12,9 @@ import importlib
 import importlib.util
 import sys
 
+from genlab import __version__
+from genlab.errors import GenlabError
+
 # Order here is the order in `genlab --help`.
 COMMAND_MODULES = [
     "agent",
@@ -59,14 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    from genlab import __version__
-
     return f"genlab {__version__}"
 
 
 def main(argv: list[str] | None = None) -> int:
-    from genlab.errors import GenlabError
-
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -7,7 +7,13 @@ from __future__ import annotations
 import json
 
 from genlab.cluster import RAY_ADDRESS_HELP
+from genlab.data.cache import build_cache
+from genlab.data.curate import CurationConfig, prepare
 from genlab.errors import InvalidArgument
+from genlab.eval.features import world_clip_quality
+from genlab.io import check_out_folder
+from genlab.models.autoencoder_kl import load_autoencoder
+from genlab.train.text2image import world_vocabulary
 
 
 def register(subparsers) -> None:
@@ -139,10 +145,6 @@ def register(subparsers) -> None:
 
 
 def run_prepare(args) -> int:
-    from genlab.data.curate import CurationConfig, prepare
-    from genlab.eval.features import world_clip_quality
-    from genlab.io import check_out_folder
-
     check_out_folder(args.out)
     for name in ("shard_size", "min_caption_words", "max_caption_words"):
         value = getattr(args, name)
@@ -193,9 +195,6 @@ def run_prepare(args) -> int:
 
 
 def run_cache(args) -> int:
-    from genlab.data.cache import build_cache
-    from genlab.models.autoencoder_kl import load_autoencoder
-
     if args.batch_size < 1:
         raise InvalidArgument("--batch-size", "an integer ≥ 1", args.batch_size)
     if args.max_length < 1:
@@ -203,8 +202,6 @@ def run_cache(args) -> int:
     autoencoder = load_autoencoder(args.autoencoder, device=args.device)
     tokenizer = None
     if not args.no_tokens:
-        from genlab.train.text2image import world_vocabulary
-
         tokenizer = world_vocabulary()
     info = build_cache(
         args.shards,

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import socket
+from urllib.parse import urlsplit
 
 from genlab.errors import InvalidArgument
+from genlab.serve.security import RedactTokens
 
 
 def register(subparsers) -> None:
@@ -91,8 +95,6 @@ def public_url(given: str | None, host: str, port: int) -> str | None:
     """Where clients reach the server: --public-url, else the bound address (never a request's
     Host header, which the client writes); None when bound to every interface."""
     if given is not None:
-        from urllib.parse import urlsplit
-
         parts = urlsplit(given)
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
             raise InvalidArgument("--public-url", "an http(s)://host[:port][/path] URL", given)
@@ -103,8 +105,6 @@ def public_url(given: str | None, host: str, port: int) -> str | None:
 
 
 def run(args) -> int:
-    import socket
-
     if not 0 <= args.port <= 65535:
         raise InvalidArgument("--port", "a port in 0..65535", args.port)
     if args.workers < 1:
@@ -158,9 +158,6 @@ def run(args) -> int:
             f"genlab: in a browser, open http://{host}:{port}/?token=<your token> once", flush=True
         )
     uvicorn_config = uvicorn.Config(app, log_level=args.log_level, timeout_graceful_shutdown=5)
-    import logging
-
-    from genlab.serve.security import RedactTokens
 
     logging.getLogger("uvicorn.access").addFilter(RedactTokens())  # (set up by Config above)
     server = uvicorn.Server(uvicorn_config)

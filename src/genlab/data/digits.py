@@ -4,7 +4,9 @@ upscaled to 16 or 28 pixels, with labels and captions ("the digit 7"), split int
 
 from __future__ import annotations
 
+import importlib.util
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -25,9 +27,6 @@ def _raw_digits() -> tuple[np.ndarray, np.ndarray]:
     The CSV is read straight from the installed package (importing sklearn.datasets takes
     seconds); sklearn's own loader is the fallback if the file is not where it used to be.
     """
-    import importlib.util
-    from pathlib import Path
-
     spec = importlib.util.find_spec("sklearn")
     if spec is not None and spec.submodule_search_locations:
         csv = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / "digits.csv.gz"

@@ -14,7 +14,10 @@ import torch
 import torch.nn.functional as F
 
 from genlab.errors import CheckpointError, InvalidArgument, NotFound
+from genlab.eval.classifier import ClassifierConfig, ImageClassifier
+from genlab.io import load_checkpoint
 from genlab.paths import WEIGHTS_DIR
+from genlab.text.clip import DomainCLIP
 
 BUNDLED_CLASSIFIERS = {"world": "world-classifier", "digits": "digits-classifier"}
 
@@ -191,9 +194,6 @@ def bundled_path(name: str) -> Path:
 
 def load_classifier(path: str | Path):
     """An ImageClassifier from a genlab checkpoint (config kind 'eval-classifier')."""
-    from genlab.eval.classifier import ClassifierConfig, ImageClassifier
-    from genlab.io import load_checkpoint
-
     tensors, config = load_checkpoint(path, dtype=torch.float32)
     if config.get("kind") != "eval-classifier":
         raise CheckpointError(f"{path}: not an evaluation classifier (kind {config.get('kind')!r})")
@@ -236,8 +236,6 @@ def load_clip_scorer(spec: str = "world"):
     if key in _CACHE:
         return _CACHE[key]
     if spec in ("world", "world-clip") or spec.endswith(".safetensors"):
-        from genlab.text.clip import DomainCLIP
-
         path = bundled_path("world-clip") if not spec.endswith(".safetensors") else Path(spec)
         scorer = DomainCLIPScorer(DomainCLIP.load(path), Path(path).stem)
     elif spec.startswith("clip:"):

@@ -6,17 +6,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from genlab.errors import CheckpointError, InvalidArgument, NotFound
+from genlab.io import load_checkpoint
 from genlab.models.registry import register_architecture, register_models
 from genlab.nn import Downsample, ModelConfig, ResBlock, Upsample, group_norm
 
 # latents made by one autoencoder are refused by any other: a cache is decoded by its encoder
 from genlab.nn.utils import weights_fingerprint as fingerprint  # noqa: F401  (public name)
+from genlab.paths import WEIGHTS_DIR
 
 
 @dataclass
@@ -233,11 +236,6 @@ def autoencoder_from_checkpoint(tensors: dict, config: dict, prefix: str = "") -
 
 def load_autoencoder(name_or_path: str, device: str = "cpu") -> AutoencoderKL:
     """A trained autoencoder from a bundled name ("world-kl-f4") or a checkpoint path."""
-    from pathlib import Path
-
-    from genlab.io import load_checkpoint
-    from genlab.paths import WEIGHTS_DIR
-
     path = Path(name_or_path)
     if not path.is_file():
         path = WEIGHTS_DIR / f"{name_or_path}.safetensors"

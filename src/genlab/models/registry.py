@@ -11,6 +11,7 @@ from typing import Any
 
 from torch import nn
 
+import genlab.models as pkg
 from genlab.errors import InvalidArgument, NotFound
 from genlab.nn.config import ModelConfig
 
@@ -38,7 +39,6 @@ def _import_all() -> None:
     if _imported:
         return
     _imported = True
-    import genlab.models as pkg
 
     for info in pkgutil.iter_modules(pkg.__path__):
         try:

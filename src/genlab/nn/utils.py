@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from genlab.errors import InvalidArgument
+from genlab.errors import GenlabError, InvalidArgument
 
 
 def group_norm(channels: int, max_groups: int = 32, eps: float = 1e-6) -> nn.GroupNorm:
@@ -101,8 +101,6 @@ def run_with_compile_fallback(model: nn.Module, fn: Callable, *args, **kwargs):
 
     The reason is kept in `model.compile_error` (None while compilation works).
     """
-    from genlab.errors import GenlabError
-
     try:
         return fn(*args, **kwargs)
     except GenlabError:  # bad input, not the compiler

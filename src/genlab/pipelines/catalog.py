@@ -27,7 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from genlab.errors import GenlabError, InvalidArgument
+from genlab.io import read_checkpoint_config
 from genlab.paths import config_dir
+from genlab.pipelines.diffusers_backend import DiffusersPipeline
+from genlab.pipelines.hosted import OpenAIImages, StabilityImages
 from genlab.pipelines.registry import bundled_models, register_resolver
 
 BACKENDS = ("diffusers", "openai", "stability")
@@ -121,14 +124,9 @@ def build_configured(name: str, entry: dict[str, Any], **overrides):
     options.update(overrides)
     backend = entry["backend"]
     if backend == "diffusers":
-        from genlab.pipelines.diffusers_backend import DiffusersPipeline
-
         return DiffusersPipeline(entry["source"], name=name, **options)
     if backend == "openai":
-        from genlab.pipelines.hosted import OpenAIImages
-
         return OpenAIImages(entry.get("model", "gpt-image-1"), name=name, **options)
-    from genlab.pipelines.hosted import StabilityImages
 
     return StabilityImages(entry.get("model", "core"), name=name, **options)
 
@@ -147,8 +145,6 @@ def _resolve_configured(name: str, **kwargs):
 
 def list_models(extra_dirs: list[Path] | None = None) -> list[ModelInfo]:
     """Every model `genlab.load` can reach: bundled, local checkpoints in `extra_dirs`, configured."""
-    from genlab.io import read_checkpoint_config
-
     infos: list[ModelInfo] = []
     for name, path in bundled_models().items():
         infos.append(_checkpoint_info(name, path, "bundled", read_checkpoint_config))

@@ -36,8 +36,6 @@ DTYPES = ("auto", "float32", "float16", "bfloat16")
 
 
 def _torch_dtype(name: str, device: str):
-    import torch
-
     if name not in DTYPES:
         raise InvalidArgument("dtype", "one of " + ", ".join(DTYPES), name)
     if name == "auto":
@@ -46,8 +44,6 @@ def _torch_dtype(name: str, device: str):
 
 
 def _auto_device(device: str) -> str:
-    import torch
-
     if device != "auto":
         return device
     if torch.cuda.is_available():
@@ -207,8 +203,6 @@ class DiffusersPipeline:
                 )
 
     def _generators(self, seed: int | None, n: int):
-        import torch
-
         seed = random.randrange(2**31) if seed is None else seed
         # one generator per image, seeded seed, seed+1, ...: image i is reproducible on its own
         gens = [torch.Generator("cpu").manual_seed(seed + i) for i in range(n)]

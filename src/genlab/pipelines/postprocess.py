@@ -22,7 +22,9 @@ from genlab.frames import (  # noqa: F401  (public here too: genlab.pipelines.po
     read_video_params,
     write_video,
 )
+from genlab.io import load_checkpoint
 from genlab.nn import ModelConfig
+from genlab.pipelines.registry import resolve_path
 
 UPSCALER_KIND = "upscaler"
 
@@ -146,9 +148,6 @@ def learned_upscale(frames, model: Upscaler) -> np.ndarray:
 
 def load_upscaler(name_or_path: str = "world-upscaler") -> Upscaler:
     """A trained Upscaler from a bundled name or a checkpoint path (config kind 'upscaler')."""
-    from genlab.io import load_checkpoint
-    from genlab.pipelines.registry import resolve_path
-
     path = resolve_path(name_or_path)
     if path is None:
         raise InvalidArgument(

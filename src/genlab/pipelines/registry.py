@@ -13,6 +13,7 @@ import pkgutil
 from collections.abc import Callable
 from pathlib import Path
 
+import genlab.pipelines as pkg
 from genlab.errors import CheckpointError, NotFound
 from genlab.io import read_checkpoint_config
 from genlab.paths import WEIGHTS_DIR
@@ -42,7 +43,6 @@ def _import_all() -> None:
     global _imported
     if _imported:
         return
-    import genlab.pipelines as pkg
 
     for info in pkgutil.iter_modules(pkg.__path__):
         importlib.import_module(f"{pkg.__name__}.{info.name}")

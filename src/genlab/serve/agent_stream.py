@@ -6,6 +6,7 @@ stop it, and every step and image lands in history either way.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -14,6 +15,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import StreamingResponse
 
+from genlab.agent.session import BACKENDS, AgentSession
+from genlab.errors import GenlabError, InvalidArgument
+from genlab.pipelines.catalog import configured_llms
+from genlab.serve.jobs import QueueFull
 from genlab.serve.schemas import AgentRequest
 
 MAX_AGENT_RUNS = 4  # agent runs at the same time; more get 429
@@ -49,8 +54,6 @@ class AgentRunner:
             )
 
     def start(self, body: AgentRequest) -> AgentRun:
-        from genlab.serve.jobs import QueueFull
-
         with self._lock:
             if self._active >= MAX_AGENT_RUNS:
                 raise QueueFull(retry_after=10)
@@ -88,9 +91,6 @@ def agent_session(server, body: AgentRequest):
     The LLM's endpoint and key are the operator's (see `agent_backends`); a request only names a
     backend, so no caller can make the server send its keys, or its requests, elsewhere.
     """
-    from genlab.agent.session import AgentSession
-    from genlab.errors import InvalidArgument
-
     options = dict(body.options)
     for key in OPERATOR_SETTINGS:
         if key in options:
@@ -144,9 +144,6 @@ def agent_backends() -> dict[str, dict[str, Any]]:
     """The agent backends this server offers by name: the offline planner, Anthropic and OpenAI
     at the endpoints (and with the keys) of the server's environment, and the operator's
     `[llms.NAME]` entries of models.toml."""
-    from genlab.agent.session import BACKENDS
-    from genlab.pipelines.catalog import configured_llms
-
     offered: dict[str, dict[str, Any]] = {name: {"backend": name} for name in BACKENDS}
     offered.update(configured_llms())
     return offered
@@ -157,10 +154,6 @@ def backend_endpoint(name: str, entry: dict[str, Any]) -> tuple[str, dict[str, A
     gets the key its api_key_env names, or none: the environment's provider key (OPENAI_API_KEY,
     ANTHROPIC_API_KEY) only ever goes to the provider's own endpoint or the one the environment
     sets beside it."""
-    import os
-
-    from genlab.errors import GenlabError
-
     if "base_url" not in entry and "api_key_env" not in entry:
         return entry["backend"], {}  # the backend reads its endpoint and key from the environment
     endpoint: dict[str, Any] = {"base_url": entry.get("base_url")}

@@ -24,10 +24,12 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from genlab import __version__
 from genlab.errors import GenlabError, InvalidArgument, NotFound, StorageError
+from genlab.eval.preference import preference_router
 from genlab.history import HistoryStore
 from genlab.serve.engine import (
     JobRunner,
     ModelCatalog,
+    decode_image_data,
     describe_record,
     new_seed,
     open_image_bytes,
@@ -237,7 +239,6 @@ def create_app(config: ServeConfig | None = None):
     add_agent_route(api, server)
     add_openai_routes(api, server)
     add_playground_routes(api, server)
-    from genlab.eval.preference import preference_router
 
     # pairwise human preference: /preference (page) and /api/preference/{pair,vote,ratings}
     api.include_router(preference_router(db_path=server.history.path), tags=["preference"])
@@ -374,8 +375,6 @@ def _add_routes(api: FastAPI, server: Server) -> None:
         if record.kind != "image":
             raise InvalidArgument("image_id", "the id of an image (not a video)", body.image_id)
         if body.mask:
-            from genlab.serve.engine import decode_image_data
-
             decode_image_data(body.mask, "mask")  # refuse a broken mask now, not in the worker
         job = await asyncio.to_thread(server.submit, "edit", params)
         return _accepted(queue, job)

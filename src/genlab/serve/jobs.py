@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from genlab.errors import GenlabError, storage_error
+from genlab.io import atomic_write_text
+
 STATUSES = ("queued", "running", "done", "failed", "cancelled")
 FINAL_STATUSES = ("done", "failed", "cancelled")
 BULKY_PARAMS = ("mask",)
@@ -279,8 +282,6 @@ class JobQueue:
 
 
 def _describe(e: Exception) -> str:
-    from genlab.errors import GenlabError
-
     if isinstance(e, GenlabError):
         return str(e)
     return f"{type(e).__name__}: {e}"
@@ -295,9 +296,6 @@ class JobJournal:
         self.folder = Path(folder)
 
     def add(self, job_id: str, kind: str, params: dict[str, Any]) -> None:
-        from genlab.errors import storage_error
-        from genlab.io import atomic_write_text
-
         data = json.dumps({"kind": kind, "params": params}, default=str)
         try:
             atomic_write_text(self.folder / f"{job_id}.json", data)

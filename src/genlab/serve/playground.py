@@ -15,6 +15,7 @@ from pydantic import Field
 from genlab import __version__
 from genlab.errors import NotFound
 from genlab.serve.schemas import TEXT_LIMIT, _Strict
+from genlab.world.grammar import parse_prompt
 
 # Kinds trained on the built-in world's captions: the world grammar reads their prompts.
 WORLD_KINDS = ("text2image", "text2video", "vq-ar")
@@ -32,7 +33,6 @@ def prompt_check(entry, prompt: str) -> dict[str, Any]:
     parse` check), for models of the built-in world; `checked` is false for other models."""
     if entry.kind not in WORLD_KINDS:
         return {"model": entry.name, "checked": False, "unknown_words": [], "understood": None}
-    from genlab.world.grammar import parse_prompt
 
     parsed = parse_prompt(prompt)
     return {

@@ -5,23 +5,29 @@ a model card with the network's own held-out accuracy. The networks live in genl
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ProcessPoolExecutor
+
 import numpy as np
 import torch
+from tqdm import tqdm
 
+from genlab.data.digits import DigitsDataset
 from genlab.eval.classifier import CONFIGS, ImageClassifier, classifier_loss, world_targets
+from genlab.text.clip import DomainCLIP, retrieval_recall
 from genlab.text.tokenizer import Tokenizer
 from genlab.train.data import BatchSource, TensorSource
 from genlab.train.recipes import RecipeOptions, TrainJob, apply_options, register_recipe
 from genlab.train.task import Task
 from genlab.train.trainer import TrainConfig
+from genlab.world.render import render
+from genlab.world.sample import sample_scene
 
 EVAL_SEED = 1_000_003  # held-out evaluation scenes: a seed no training set uses
 
 
 def _render_chunk(args):
     n, seed, size, with_captions = args
-    from genlab.world.render import render
-    from genlab.world.sample import sample_scene
 
     caption = None
     if with_captions:
@@ -50,10 +56,6 @@ def render_world(
     """n random world scenes *including* held-out pairs (evaluation nets must know every object):
     uint8 images (N,H,W,3), per-cell targets, and one random caption per scene if asked.
     Rendered in chunks of 2,000 (chunk k seeded by (seed, k)), over `workers` processes."""
-    from concurrent.futures import ProcessPoolExecutor
-
-    from tqdm import tqdm
-
     chunk = 2000
     jobs = [
         (min(chunk, n - i), [seed, k], size, with_captions)
@@ -88,8 +90,6 @@ def _scale(options: RecipeOptions, tiny, cpu, gpu):
 
 
 def _workers() -> int:
-    import os
-
     return max(1, min(16, (os.cpu_count() or 1)))
 
 
@@ -221,8 +221,6 @@ def world_classifier(options: RecipeOptions) -> TrainJob:
 
 
 def _digits(split: str, size: int) -> dict[str, torch.Tensor]:
-    from genlab.data.digits import DigitsDataset
-
     ds = DigitsDataset(size=size, split=split)
     items = [ds[i] for i in range(len(ds))]
     images = torch.stack([it["image"] for it in items])  # (N, C, H, W) in [-1, 1]
@@ -261,8 +259,6 @@ class CLIPTask(Task):
     """Symmetric InfoNCE on (world image, caption) pairs; exports with held-out retrieval recall."""
 
     def __init__(self, eval_images: torch.Tensor, eval_captions: list[str], **overrides):
-        from genlab.text.clip import DomainCLIP
-
         self.model = DomainCLIP(**overrides)
         self.eval_images, self.eval_captions = eval_images, eval_captions
         self.metrics: dict[str, float] = {}
@@ -277,8 +273,6 @@ class CLIPTask(Task):
         return self.model.contrastive_loss(_augment(batch["images"]), batch["captions"])
 
     def export(self):
-        from genlab.text.clip import retrieval_recall
-
         images = self.eval_images.permute(0, 3, 1, 2).contiguous()
         pool = 1000 if len(images) >= 1000 else len(images)
         recalls = [

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import genlab.train as pkg
 from genlab.errors import NotFound
 from genlab.train.data import BatchSource
 from genlab.train.task import Task
@@ -82,7 +83,6 @@ def _import_all() -> None:
     global _imported
     if _imported:
         return
-    import genlab.train as pkg
 
     for info in pkgutil.iter_modules(pkg.__path__):
         importlib.import_module(f"{pkg.__name__}.{info.name}")

@@ -15,6 +15,7 @@ import signal
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,9 @@ import torch
 from torch.profiler import record_function
 from tqdm import tqdm
 
-from genlab.errors import InvalidArgument, check_choice, check_range
-from genlab.io import atomic_path, atomic_write_text, image_grid, save_checkpoint
+from genlab.errors import CheckpointError, InvalidArgument, check_choice, check_range
+from genlab.io import atomic_path, atomic_write_text, image_grid, load_checkpoint, save_checkpoint
+from genlab.nn.utils import compile_failure, uncompile
 from genlab.train import checkpoint as ckpt
 from genlab.train import distributed as D
 from genlab.train.data import BatchSource, IndexStream, shard_of
@@ -227,8 +229,6 @@ class Trainer:
         self._fetcher = None  # one background thread, for sources that allow prefetching
         self._pending: tuple[int, Any] | None = None  # (step, Future of its host batches)
         if getattr(data, "prefetch", False):
-            from concurrent.futures import ThreadPoolExecutor
-
             self._fetcher = ThreadPoolExecutor(1, thread_name_prefix="genlab-prefetch")
         self.step = 0
         self.samples_seen = 0
@@ -356,9 +356,6 @@ class Trainer:
         the file's tensors that no parameter takes (e.g. a word residual the recipe's encoder
         lacks) are listed in `self.init_unused`. A tensor of another shape, or a file that
         fills none of the modules, is an error."""
-        from genlab.errors import CheckpointError
-        from genlab.io import load_checkpoint
-
         tensors, _ = load_checkpoint(path, device=self.device)
         new: dict[str, list[str]] = {}
         used: set[str] = set()  # the file's tensors some parameter took
@@ -511,8 +508,6 @@ class Trainer:
         if not self.compiled:
             return self.train_step(step)
         from torch._dynamo.exc import TorchDynamoException
-
-        from genlab.nn.utils import compile_failure, uncompile
 
         try:
             return self.train_step(step)
