@@ -42,6 +42,8 @@ from genlab.world.lexicon import (
     SIZE_WORDS,
     STOPWORDS,
 )
+from genlab.world.motion import DIRECTIONS as _DIRECTIONS
+from genlab.world.motion import start_size, target_cell
 from genlab.world.sample import as_generator, jittered_center
 from genlab.world.spec import (
     BACKGROUNDS,
@@ -56,8 +58,6 @@ from genlab.world.spec import (
     Scene,
     relation_between,
 )
-from genlab.world.video import DIRECTIONS as _DIRECTIONS
-from genlab.world.video import start_size, target_cell
 
 DETAILS = ("full", "objects", "counts", "relation")
 # Relations a request may hold: the world's four, and "beside" (left of or right of, either side).
