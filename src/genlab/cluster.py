@@ -37,8 +37,8 @@ def ray_init(address: str | None = None, num_cpus: int | None = None):
     Ray Data keeps every map's output in input order here: the results equal the local engine's.
     """
     try:
-        import ray
-        import ray.data
+        import ray  # optional: the ray extra
+        import ray.data  # optional: the ray extra
     except ImportError:
         raise GenlabError(
             "the ray engine needs Ray Data: pip install 'genlab[ray]' (or 'ray[data]')"
@@ -64,6 +64,6 @@ def ray_init(address: str | None = None, num_cpus: int | None = None):
 
 def ray_cpus() -> int:
     """CPUs of the Ray cluster this process joined (at least 1)."""
-    import ray
+    import ray  # optional: the ray extra
 
     return max(1, int(ray.cluster_resources().get("CPU", 1)))

@@ -20,6 +20,7 @@ from genlab.errors import GenlabError, InvalidArgument, NotFound
 from genlab.history import HistoryStore, ImageRecord
 from genlab.io import load_image, read_checkpoint_config, to_pil
 from genlab.paths import DEFAULT_IMAGE_MODEL
+from genlab.pipelines import registry
 from genlab.pipelines.diffusers_backend import DiffusersPipeline
 from genlab.pipelines.hosted import OpenAIImages, StabilityImages
 from genlab.pipelines.registry import bundled_models
@@ -57,9 +58,7 @@ _PIPELINES: dict[str, Any] = {}  # loaded once per process: benchmarks run hundr
 def load_pipeline(model: str):
     """genlab.load(model), cached by name."""
     if model not in _PIPELINES:
-        from genlab.pipelines.registry import load as load_pipeline
-
-        _PIPELINES[model] = load_pipeline(model)
+        _PIPELINES[model] = registry.load(model)
     return _PIPELINES[model]
 
 

@@ -118,7 +118,7 @@ def run(args) -> int:
     if not args.max_body_mb > 0:
         raise InvalidArgument("--max-body-mb", "a number > 0", args.max_body_mb)
     models = parse_models(args.model)
-    from genlab.serve.app import ServeConfig, create_app
+    from genlab.serve.app import ServeConfig, create_app  # the serve extra (fastapi)
 
     token = args.token if args.token is not None else os.environ.get("GENLAB_TOKEN") or None
     config = ServeConfig(
@@ -135,7 +135,7 @@ def run(args) -> int:
         openai_steps=args.openai_steps,
         requeue_interrupted=not args.no_requeue,
     )
-    import uvicorn
+    import uvicorn  # optional: the serve extra
 
     # Bind the socket ourselves so that --port 0 can report the port it got.
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET

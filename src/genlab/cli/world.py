@@ -138,7 +138,7 @@ def _write_frames(path: Path, frames, fps: int) -> None:
                 loop=0,
             )
         return
-    import av
+    import av  # optional: the data extra (PyAV)
 
     w, h = frames[0].size
     w2, h2 = w + w % 2, h + h % 2  # H.264 wants even sides
@@ -200,7 +200,7 @@ def _sample(args) -> int:
 def _read_frames(path: str):
     """The frames of an animated GIF or an MP4 as uint8 arrays, or None for a still image."""
     if path.lower().endswith(".mp4"):
-        import av
+        import av  # optional: the data extra (PyAV)
 
         _existing_file(path, "image")
         try:

@@ -208,19 +208,19 @@ def _per_channel(fn, image, **kw) -> int:
 
 
 def _phash(image, size=8):
-    import imagehash
+    import imagehash  # optional: the data extra
 
     return _bits(imagehash.phash(image, hash_size=size))
 
 
 def _phash_rgb(image, size=8):
-    import imagehash
+    import imagehash  # optional: the data extra
 
     return _per_channel(imagehash.phash, image, hash_size=size)
 
 
 def _dhash_rgb(image, size=8):
-    import imagehash
+    import imagehash  # optional: the data extra
 
     return _per_channel(imagehash.dhash, image, hash_size=size)
 
@@ -418,6 +418,7 @@ def prepare(
 
         bar = tqdm(total=total, desc="curating", unit="img", disable=not progress)
         if engine == "ray":
+            # the Ray engine (needs ray) builds on this module's pieces: loaded for it alone
             from genlab.data.ray_curate import ray_results
 
             results = ray_results(src, config, captioner, ray_address)

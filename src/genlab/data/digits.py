@@ -34,7 +34,7 @@ def _raw_digits() -> tuple[np.ndarray, np.ndarray]:
             table = np.loadtxt(csv, delimiter=",", dtype=np.float32)  # (N, 65): pixels, label
             return table[:, :-1].reshape(-1, 8, 8), table[:, -1].astype(np.int64)
     try:
-        from sklearn.datasets import load_digits
+        from sklearn.datasets import load_digits  # optional: the digits extra (scikit-learn)
     except ImportError:
         raise GenlabError(
             "digits: the digits data ships with scikit-learn: pip install 'genlab[digits]'"

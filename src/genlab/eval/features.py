@@ -109,7 +109,7 @@ class HFCLIP(FeatureNet):
     has_logits = False
 
     def __init__(self, path: str | Path):
-        from transformers import CLIPModel, CLIPProcessor
+        from transformers import CLIPModel, CLIPProcessor  # optional: the hub extra
 
         path = Path(path)
         if not path.is_dir():

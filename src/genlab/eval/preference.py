@@ -304,9 +304,9 @@ def preference_router(
 ):
     """A FastAPI APIRouter: GET page_path (the page), GET {api}/pair, POST {api}/vote,
     GET {api}/ratings. Images are shown through the server's own `image_url` route."""
-    from fastapi import APIRouter, HTTPException
-    from fastapi.responses import HTMLResponse
-    from pydantic import BaseModel
+    from fastapi import APIRouter, HTTPException  # optional: the serve extra
+    from fastapi.responses import HTMLResponse  # optional: the serve extra
+    from pydantic import BaseModel  # optional: the serve extra
 
     store = PreferenceStore(db_path)
     router = APIRouter()

@@ -422,7 +422,7 @@ def _upscale(image: Image.Image, side: int = 96) -> Image.Image:
 
 
 def _fig_tag(fig) -> str:
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # optional: the eval extra
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
@@ -431,10 +431,10 @@ def _fig_tag(fig) -> str:
 
 
 def _plots(sw: dict) -> list[str]:
-    import matplotlib
+    import matplotlib  # optional: the eval extra
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # optional: the eval extra
 
     tags = []
     if sw.get("steps"):

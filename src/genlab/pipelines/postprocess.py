@@ -48,7 +48,7 @@ def interpolate_frames(frames, factor: int = 2) -> np.ndarray:
     from a to b: I_τ(x) = (1 - τ)·a(x - τ F(x)) + τ·b(x + (1 - τ) F(x)), the linear-motion
     approximation of flow-based interpolation (e.g. Jiang et al. 2018, "Super SloMo", eq. 1).
     """
-    import cv2
+    import cv2  # optional: the data extra (OpenCV)
 
     frames, factor = as_frames(frames), check_factor(factor)
     T, H, W, _ = frames.shape

@@ -24,6 +24,7 @@ from genlab.diffusion.samplers import takes_eta
 from genlab.errors import CheckpointError, InvalidArgument, check_choice
 from genlab.io import load_checkpoint, load_image, to_pil, to_tensor
 from genlab.models import create_model
+from genlab.models.autoencoder_kl import autoencoder_from_checkpoint
 from genlab.nn.utils import run_with_compile_fallback
 from genlab.pipelines.base import (
     GenerationResult,
@@ -122,8 +123,6 @@ class Text2ImagePipeline:
             schedule = NoiseSchedule.from_config(config["schedule"])
             autoencoder = None
             if "autoencoder" in config:  # a latent model: its decoder is part of the checkpoint
-                from genlab.models.autoencoder_kl import autoencoder_from_checkpoint
-
                 autoencoder = autoencoder_from_checkpoint(
                     tensors, config["autoencoder"], "autoencoder."
                 ).to(device)

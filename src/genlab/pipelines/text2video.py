@@ -22,6 +22,7 @@ from genlab.pipelines.text2image import (
     _load_prefixed,
 )
 from genlab.text import TextEncoder, TextEncoderConfig
+from genlab.world.video import keyframe_fit
 
 KIND = "text2video"
 
@@ -248,8 +249,7 @@ class Text2VideoPipeline(Text2ImagePipeline):
             rounds.append(stills.images)
         chosen = [0] * B
         if candidates > 1:
-            if score is None:
-                from genlab.world.video import keyframe_fit as score
+            score = score or keyframe_fit
             for i, prompt in enumerate(expanded):
                 fits = [float(score(prompt, rounds[j][i])) for j in range(candidates)]
                 chosen[i] = max(range(candidates), key=lambda j: (fits[j], -j))

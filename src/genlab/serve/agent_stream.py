@@ -20,6 +20,7 @@ from genlab.errors import GenlabError, InvalidArgument
 from genlab.pipelines.catalog import configured_llms
 from genlab.serve.jobs import QueueFull
 from genlab.serve.schemas import AgentRequest
+from genlab.serve.security import sse
 
 MAX_AGENT_RUNS = 4  # agent runs at the same time; more get 429
 
@@ -207,8 +208,6 @@ def add_agent_route(api: FastAPI, server) -> None:
 
 
 async def _stream(run: AgentRun, request: Request):
-    from genlab.serve.app import sse
-
     sent, last_beat = 0, time.monotonic()
     while True:
         while sent < len(run.steps):

@@ -26,6 +26,7 @@ from genlab import __version__
 from genlab.errors import GenlabError, InvalidArgument, NotFound, StorageError
 from genlab.eval.preference import preference_router
 from genlab.history import HistoryStore
+from genlab.serve.agent_stream import AgentRunner, add_agent_route, agent_backends
 from genlab.serve.engine import (
     JobRunner,
     ModelCatalog,
@@ -35,12 +36,22 @@ from genlab.serve.engine import (
     open_image_bytes,
 )
 from genlab.serve.jobs import FINAL_STATUSES, Job, JobJournal, JobQueue, QueueFull
+from genlab.serve.openai_images import add_openai_routes, openai_error
+from genlab.serve.playground import add_playground_routes, agent_picks
 from genlab.serve.schemas import (
     ID_PATTERN,
     EditRequest,
     GenerateRequest,
 )
-from genlab.serve.security import BodyLimit, BodyTooLarge, TokenAuth, inside, public, scrub_paths
+from genlab.serve.security import (
+    BodyLimit,
+    BodyTooLarge,
+    TokenAuth,
+    inside,
+    public,
+    scrub_paths,
+    sse,
+)
 
 STATIC_DIR = Path(__file__).parent / "static"
 JOB_KINDS = ("generate", "edit")
@@ -91,7 +102,6 @@ class Server:
         self.journal = JobJournal(self.history.path.parent / "queue")
         self.recovered = self._recover_interrupted_runs()
         self.history.remove_orphan_files()  # a file a crash left without its row
-        from genlab.serve.agent_stream import AgentRunner, agent_backends
 
         self.agent_backends = agent_backends()  # the operator's, read once: requests pick by name
         self.agents = AgentRunner(self)
@@ -232,9 +242,6 @@ def create_app(config: ServeConfig | None = None):
 
     _add_error_handlers(api)
     _add_routes(api, server)
-    from genlab.serve.agent_stream import add_agent_route
-    from genlab.serve.openai_images import add_openai_routes
-    from genlab.serve.playground import add_playground_routes
 
     add_agent_route(api, server)
     add_openai_routes(api, server)
@@ -302,8 +309,6 @@ def _add_error_handlers(api: FastAPI) -> None:
             {k: v for k, v in err.items() if k in ("loc", "msg", "type")} for err in e.errors()
         ]
         if request.url.path.startswith("/v1/"):
-            from genlab.serve.openai_images import openai_error
-
             first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
             param = ".".join(str(x) for x in first["loc"][1:]) or None
             return openai_error(422, f"{param}: {first['msg']}", param, "invalid_request_error")
@@ -411,7 +416,6 @@ def _add_routes(api: FastAPI, server: Server) -> None:
             return public(listing.to_dict())
         listing = await asyncio.to_thread(history.list_images, page, per_page, q or None)
         out = listing.to_dict()
-        from genlab.serve.playground import agent_picks
 
         picks = await asyncio.to_thread(agent_picks, history, listing.items)
         out["items"] = [dict(describe_record(r), agent_pick=r.id in picks) for r in listing.items]
@@ -501,11 +505,6 @@ def download_name(record, suffix: str) -> str:
     parts = ["genlab", record.model, f"seed{record.seed}" if record.seed is not None else None]
     stem = "-".join(re.sub(r"[^A-Za-z0-9_.-]+", "_", p) for p in parts if p)
     return f"{stem}-{record.id}{suffix}"
-
-
-def sse(event: str, data: dict[str, Any]) -> str:
-    """One server-sent event, its data without the server's file paths (security.public)."""
-    return f"event: {event}\ndata: {json.dumps(public(data), default=str)}\n\n"
 
 
 async def _job_stream(queue: JobQueue, job: Job | None, first: dict[str, Any], request: Request):

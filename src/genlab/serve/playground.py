@@ -15,6 +15,7 @@ from pydantic import Field
 from genlab import __version__
 from genlab.errors import NotFound
 from genlab.serve.schemas import TEXT_LIMIT, _Strict
+from genlab.serve.security import sse
 from genlab.world.grammar import parse_prompt
 
 # Kinds trained on the built-in world's captions: the world grammar reads their prompts.
@@ -103,8 +104,6 @@ def add_playground_routes(api: FastAPI, server) -> None:
 
 
 async def _status_stream(server, request: Request):
-    from genlab.serve.app import sse
-
     seen, last_beat = -1, time.monotonic()
     while True:
         if server.queue.changes != seen:

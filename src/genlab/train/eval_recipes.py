@@ -20,6 +20,7 @@ from genlab.train.data import BatchSource, TensorSource
 from genlab.train.recipes import RecipeOptions, TrainJob, apply_options, register_recipe
 from genlab.train.task import Task
 from genlab.train.trainer import TrainConfig
+from genlab.world import caption
 from genlab.world.render import render
 from genlab.world.sample import sample_scene
 
@@ -28,17 +29,13 @@ EVAL_SEED = 1_000_003  # held-out evaluation scenes: a seed no training set uses
 
 def _render_chunk(args):
     n, seed, size, with_captions = args
-
-    caption = None
-    if with_captions:
-        from genlab.world import caption
     rng = np.random.default_rng(seed)
     images, targets, captions = [], [], []
     for _ in range(n):
         scene = sample_scene(rng, exclude_held_out=False)
         images.append(render(scene, size=size))
         targets.append(world_targets(scene))
-        if caption is not None:
+        if with_captions:
             captions.append(caption(scene, rng))
     # numpy, not torch: tensors sent back from a process pool travel as file descriptors
     stacked = {k: np.stack([t[k].numpy() for t in targets]) for k in targets[0]}

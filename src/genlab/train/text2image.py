@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 from tqdm import tqdm
 
 from genlab.data.parallel import spawn_map
@@ -290,8 +291,6 @@ def world_corpus(
 
 def forward_flops(denoiser: torch.nn.Module, text_width: int, size: int, length: int) -> float:
     """FLOPs of one denoiser forward pass on one image (counted by torch's FlopCounterMode)."""
-    from torch.utils.flop_counter import FlopCounterMode
-
     C = denoiser.config.in_channels
     cond = {
         "tokens": torch.zeros(1, length, text_width),

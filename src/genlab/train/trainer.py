@@ -507,7 +507,9 @@ class Trainer:
         the forward first runs)."""
         if not self.compiled:
             return self.train_step(step)
-        from torch._dynamo.exc import TorchDynamoException
+        from torch._dynamo.exc import (
+            TorchDynamoException,  # loads the compiler stack: only for a compiled run
+        )
 
         try:
             return self.train_step(step)
@@ -792,7 +794,10 @@ class StepProfiler:
     def before(self, step: int) -> None:
         if step != self.first:
             return
-        from torch.profiler import ProfilerActivity, profile
+        from torch.profiler import (  # loads the profiler: only when profiling
+            ProfilerActivity,
+            profile,
+        )
 
         activities = [ProfilerActivity.CPU]
         if self.device.type == "cuda":
