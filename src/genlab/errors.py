@@ -32,6 +32,11 @@ class NotFound(GenlabError, LookupError):
     """A named thing (model, image id, file) does not exist; the message lists what does."""
 
 
+class Unavailable(GenlabError):
+    """A capability this setup does not have (e.g. no text-to-video model is bundled or
+    configured); the message says what still works. Callers decide on the type, not the text."""
+
+
 class CheckpointError(GenlabError):
     """A checkpoint file is corrupt, truncated or not a genlab checkpoint."""
 

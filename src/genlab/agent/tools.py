@@ -16,7 +16,7 @@ from PIL import Image, ImageSequence
 
 from genlab.agent.toolkit import Tool, Toolbox, tool
 from genlab.agent.vision import critique, write_prompt
-from genlab.errors import GenlabError, InvalidArgument, NotFound
+from genlab.errors import GenlabError, InvalidArgument, NotFound, Unavailable
 from genlab.history import HistoryStore, ImageRecord
 from genlab.io import load_image, read_checkpoint_config, to_pil
 from genlab.paths import DEFAULT_IMAGE_MODEL
@@ -146,7 +146,7 @@ def parse_request(text: str):
     if parsed.unsupported:  # drawing something else would answer a different request
         raise GenlabError(
             "the request asks for what this world does not have: "
-            + "; ".join(w for w in parsed.warnings() if not w.startswith("not understood"))
+            + "; ".join(parsed.unsupported_warnings())
         )
     if not parsed.request.objects:
         unknown = (
@@ -612,7 +612,7 @@ def generate_video(
     if pipe is None:
         model = model or find_video_model()
         if model is None:
-            raise GenlabError(
+            raise Unavailable(
                 "generate_video is not available: no text-to-video model (a checkpoint with "
                 "pipeline 'text2video') is bundled or configured; generate_image still works"
             )

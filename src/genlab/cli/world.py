@@ -309,9 +309,8 @@ def _caption(args) -> int:
         print(f"background: {req.background}")
     print(f"canonical: {parse.canonical}")
     print("unknown words: " + (", ".join(parse.unknown_words) or "none"))
-    for warning in parse.warnings():
-        if not warning.startswith("not understood"):
-            print(f"warning: {warning}")
+    for warning in parse.unsupported_warnings():
+        print(f"warning: {warning}")
     return 0
 
 

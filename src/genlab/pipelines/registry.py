@@ -8,19 +8,16 @@ Other sources (diffusers directories, hosted APIs) register a *resolver* that ma
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Callable
 from pathlib import Path
 
-import genlab.pipelines as pkg
 from genlab.errors import CheckpointError, NotFound
 from genlab.io import read_checkpoint_config
 from genlab.paths import WEIGHTS_DIR
+from genlab.plugins import import_all
 
 _LOADERS: dict[str, Callable] = {}
 _RESOLVERS: list[Callable] = []  # fn(name, **kwargs) -> pipeline | None
-_imported = False
 
 
 def register_pipeline(kind: str):
@@ -39,16 +36,6 @@ def register_resolver(fn: Callable) -> Callable:
     return fn
 
 
-def _import_all() -> None:
-    global _imported
-    if _imported:
-        return
-
-    for info in pkgutil.iter_modules(pkg.__path__):
-        importlib.import_module(f"{pkg.__name__}.{info.name}")
-    _imported = True
-
-
 def bundled_models() -> dict[str, Path]:
     """Bundled checkpoints by name (file stem)."""
     return {p.stem: p for p in sorted(WEIGHTS_DIR.glob("*.safetensors"), key=lambda p: p.stem)}
@@ -63,7 +50,7 @@ def resolve_path(name_or_path: str) -> Path | None:
 
 def load(name_or_path: str, **kwargs):
     """Return a pipeline for a bundled name, a checkpoint path, or a name a resolver claims."""
-    _import_all()
+    import_all("genlab.pipelines")
     path = resolve_path(str(name_or_path))
     if path is None:
         for resolver in _RESOLVERS:

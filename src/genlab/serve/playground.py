@@ -42,7 +42,7 @@ def prompt_check(entry, prompt: str) -> dict[str, Any]:
         "unknown_words": list(parsed.unknown_words),
         "understood": parsed.canonical or None,
         # what the world lacks ("white is not a color of this world; it knows ...")
-        "unsupported": [w for w in parsed.warnings() if not w.startswith("not understood")],
+        "unsupported": parsed.unsupported_warnings(),
     }
 
 

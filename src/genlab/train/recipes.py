@@ -4,15 +4,13 @@
 
 from __future__ import annotations
 
-import importlib
 import os
-import pkgutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import genlab.train as pkg
 from genlab.errors import NotFound
+from genlab.plugins import import_all
 from genlab.train.data import BatchSource
 from genlab.train.task import Task
 from genlab.train.trainer import TrainConfig
@@ -63,7 +61,6 @@ class Recipe:
 
 
 _RECIPES: dict[str, Recipe] = {}
-_imported = False
 
 
 def register_recipe(name: str, takes: tuple[str, ...] = ()):
@@ -79,18 +76,8 @@ def register_recipe(name: str, takes: tuple[str, ...] = ()):
     return deco
 
 
-def _import_all() -> None:
-    global _imported
-    if _imported:
-        return
-
-    for info in pkgutil.iter_modules(pkg.__path__):
-        importlib.import_module(f"{pkg.__name__}.{info.name}")
-    _imported = True
-
-
 def list_recipes() -> dict[str, Recipe]:
-    _import_all()
+    import_all("genlab.train")
     return dict(sorted(_RECIPES.items()))
 
 

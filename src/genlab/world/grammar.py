@@ -172,20 +172,24 @@ class PromptParse:
     def warnings(self) -> list[str]:
         """One sentence per problem, for a CLI warning, a response field or the agent's reply:
         "white is not a color of this world; it knows red, orange, ...", "not understood: ..."."""
+        out = self.unsupported_warnings()
+        if self.unknown_words:
+            words = list(dict.fromkeys(self.unknown_words))
+            out.append("not understood: " + ", ".join(words))
+        return out
+
+    def unsupported_warnings(self) -> list[str]:
+        """The sentences of `warnings` about what this world lacks (not the words not read)."""
         known = {
             "color": ", ".join(COLORS),
             "shape": ", ".join(SHAPES),
             "relation": ", ".join(REQUEST_RELATIONS[:-1]) + " and beside (next to)",
             "background color": ", ".join(BACKGROUNDS),
         }
-        out = [
+        return [
             f"{words} is not a {kind} of this world; it knows {known[kind]}"
             for kind, words in dict.fromkeys(self.unsupported)
         ]
-        if self.unknown_words:
-            words = list(dict.fromkeys(self.unknown_words))
-            out.append("not understood: " + ", ".join(words))
-        return out
 
 
 # --------------------------------------------------------------------------- phrasing
