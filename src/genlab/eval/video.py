@@ -13,13 +13,13 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from genlab.errors import CheckpointError, InvalidArgument
+from genlab.errors import InvalidArgument
 from genlab.eval.features import load_feature_net
 from genlab.eval.metrics import fid_from_features
 from genlab.frames import as_frames
-from genlab.io import load_checkpoint, save_checkpoint
+from genlab.io import save_checkpoint
 from genlab.nn import ModelConfig
-from genlab.pipelines.registry import resolve_path
+from genlab.pipelines.registry import load_network
 from genlab.world import canonical_caption, parse_prompt
 from genlab.world.match import match
 from genlab.world.spec import COLORS, MOTIONS, SHAPES, SIZES
@@ -98,17 +98,9 @@ def feature_targets(scene) -> dict[str, int]:
 
 
 def load_video_features(name_or_path: str = "world-t2v-fvd") -> VideoFeatureNet:
-    path = resolve_path(name_or_path)
-    if path is None:
-        raise InvalidArgument(
-            "features", "a bundled video feature net or a checkpoint", name_or_path
-        )
-    tensors, config = load_checkpoint(path, dtype=torch.float32)
-    if config.get("kind") != FEATURES_KIND:
-        raise CheckpointError(f"{path}: not a video feature network (kind {config.get('kind')!r})")
-    model = VideoFeatureNet(VideoFeatureConfig.from_dict(config["model"]))
-    model.load_state_dict(tensors)
-    return model.eval()
+    return load_network(
+        name_or_path, FEATURES_KIND, VideoFeatureNet, VideoFeatureConfig, arg="features"
+    )
 
 
 @torch.inference_mode()

@@ -77,16 +77,7 @@ def configured_llms(path: Path | None = None) -> dict[str, dict[str, Any]]:
         raise GenlabError(f"{path}: [llms] must be a table of named agent backends")
     for name, entry in llms.items():
         where = f"{path}: llms.{name}"
-        if not isinstance(entry, dict):
-            raise GenlabError(f"{where} must be a table")
-        if entry.get("backend") not in LLM_BACKENDS:
-            raise GenlabError(
-                f"{where}.backend must be one of {', '.join(LLM_BACKENDS)}, got {entry.get('backend')!r}"
-            )
-        if "api_key" in entry:
-            raise GenlabError(
-                f"{where} holds a key; name its environment variable with api_key_env instead"
-            )
+        _check_entry(where, entry, LLM_BACKENDS)
         unknown = sorted(set(entry) - {"backend", "base_url", "model", "api_key_env"})
         if unknown:
             raise GenlabError(f"{where}: unknown setting {unknown[0]!r}")
@@ -101,21 +92,26 @@ def configured_models(path: Path | None = None) -> dict[str, dict[str, Any]]:
     if not isinstance(models, dict):
         raise GenlabError(f"{path}: [models] must be a table of named models")
     for name, entry in models.items():
-        if not isinstance(entry, dict):
-            raise GenlabError(f"{path}: models.{name} must be a table")
-        if entry.get("backend") not in BACKENDS:
-            raise GenlabError(
-                f"{path}: models.{name}.backend must be one of {', '.join(BACKENDS)}, got {entry.get('backend')!r}"
-            )
-        if "api_key" in entry:
-            raise GenlabError(
-                f"{path}: models.{name} holds a key; name its environment variable with api_key_env instead"
-            )
+        _check_entry(f"{path}: models.{name}", entry, BACKENDS)
         if entry["backend"] == "diffusers" and "source" not in entry:
             raise GenlabError(
                 f"{path}: models.{name}.source (a directory or hub id) is required for diffusers models"
             )
     return models
+
+
+def _check_entry(where: str, entry: Any, backends) -> None:
+    """A models.toml entry is a table naming one of `backends`, and holds no key itself."""
+    if not isinstance(entry, dict):
+        raise GenlabError(f"{where} must be a table")
+    if entry.get("backend") not in backends:
+        raise GenlabError(
+            f"{where}.backend must be one of {', '.join(backends)}, got {entry.get('backend')!r}"
+        )
+    if "api_key" in entry:
+        raise GenlabError(
+            f"{where} holds a key; name its environment variable with api_key_env instead"
+        )
 
 
 def build_configured(name: str, entry: dict[str, Any], **overrides):

@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from genlab.errors import CheckpointError, InvalidArgument, check_choice
+from genlab.errors import InvalidArgument, check_choice
 from genlab.frames import (  # noqa: F401  (public here too: genlab.pipelines.postprocess.write_video)
     VIDEO_EXTENSIONS,
     as_frames,
@@ -22,9 +22,8 @@ from genlab.frames import (  # noqa: F401  (public here too: genlab.pipelines.po
     read_video_params,
     write_video,
 )
-from genlab.io import load_checkpoint
 from genlab.nn import ModelConfig
-from genlab.pipelines.registry import resolve_path
+from genlab.pipelines.registry import load_network
 
 UPSCALER_KIND = "upscaler"
 
@@ -148,17 +147,7 @@ def learned_upscale(frames, model: Upscaler) -> np.ndarray:
 
 def load_upscaler(name_or_path: str = "world-upscaler") -> Upscaler:
     """A trained Upscaler from a bundled name or a checkpoint path (config kind 'upscaler')."""
-    path = resolve_path(name_or_path)
-    if path is None:
-        raise InvalidArgument(
-            "upscaler", "a bundled upscaler name or a checkpoint path", name_or_path
-        )
-    tensors, config = load_checkpoint(path, dtype=torch.float32)
-    if config.get("kind") != UPSCALER_KIND:
-        raise CheckpointError(f"{path}: not an upscaler checkpoint")
-    model = Upscaler(UpscalerConfig.from_dict(config["model"]))
-    model.load_state_dict(tensors)
-    return model.eval()
+    return load_network(name_or_path, UPSCALER_KIND, Upscaler, UpscalerConfig, arg="upscaler")
 
 
 def upscale(frames, factor: int = 2, method: str = "bicubic", model: Upscaler | None = None):

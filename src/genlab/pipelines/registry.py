@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from genlab.errors import CheckpointError, NotFound
-from genlab.io import read_checkpoint_config
+import torch
+
+from genlab.errors import CheckpointError, InvalidArgument, NotFound
+from genlab.io import load_checkpoint, read_checkpoint_config
 from genlab.paths import WEIGHTS_DIR
 from genlab.plugins import import_all
 
@@ -34,6 +36,20 @@ def register_resolver(fn: Callable) -> Callable:
     """Decorator: `resolver(name, **kwargs)` returns a pipeline for names it knows, else None."""
     _RESOLVERS.append(fn)
     return fn
+
+
+def load_network(name_or_path: str, kind: str, model_cls, config_cls, *, arg: str):
+    """A small network saved with its config (`config["kind"] == kind`, the model's fields under
+    "model"), from a bundled name or a checkpoint path, in eval mode."""
+    path = resolve_path(name_or_path)
+    if path is None:
+        raise InvalidArgument(arg, f"a bundled {kind} name or a checkpoint path", name_or_path)
+    tensors, config = load_checkpoint(path, dtype=torch.float32)
+    if config.get("kind") != kind:
+        raise CheckpointError(f"{path}: not a {kind} checkpoint (kind {config.get('kind')!r})")
+    model = model_cls(config_cls.from_dict(config["model"]))
+    model.load_state_dict(tensors)
+    return model.eval()
 
 
 def bundled_models() -> dict[str, Path]:
