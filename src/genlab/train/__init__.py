@@ -6,7 +6,6 @@ See docs/training.md for the Task contract, recipes and multi-process/multi-node
 import sys
 
 from genlab.errors import InvalidArgument
-from genlab.pipelines.registry import resolve_path
 from genlab.train.data import BatchSource, DatasetSource, IndexStream, TensorSource
 from genlab.train.recipes import (
     RecipeOptions,
@@ -38,6 +37,8 @@ def run_recipe(
             print(f"resumed from step {resumed_from}", file=sys.stderr)
         started_from = None
         if init_from and not resumed:  # a resumed run already holds what it started from
+            from genlab.pipelines.registry import resolve_path
+
             path = resolve_path(init_from)
             if path is None:
                 raise InvalidArgument(

@@ -15,10 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from genlab.data.digits import TEST_EVERY, DigitsDataset, _raw_digits
-from genlab.data.world import prerender
 from genlab.errors import InvalidArgument
-from genlab.io import load_checkpoint
 from genlab.models.ar_transformer import AR_MODELS, ARConfig, ARTransformer
 from genlab.models.gan import GAN, GAN_MODELS, class_histogram
 from genlab.models.vae import VAE, VAE_MODELS
@@ -29,8 +26,6 @@ from genlab.train.data import TensorSource
 from genlab.train.recipes import RecipeOptions, TrainJob, apply_options, register_recipe
 from genlab.train.task import OptimizerGroup, Task
 from genlab.train.trainer import TrainConfig, Trainer, resolve_device
-from genlab.world import SHAPES
-from genlab.world.parser import parse_image
 
 DIGIT_NAMES = [str(i) for i in range(10)]
 CONDITION_DROPOUT = 0.1  # share of batches trained with the null condition (for "" and CFG)
@@ -61,6 +56,8 @@ def as_images(x: torch.Tensor) -> torch.Tensor:
 
 def digits_tensors(size: int = 28, split: str = "train") -> dict[str, torch.Tensor]:
     """The digits as in-memory tensors: image (N, 1, S, S) in [-1, 1], label (N,)."""
+    from genlab.data.digits import DigitsDataset
+
     ds = DigitsDataset(size=size, split=split)
     items = [ds[i] for i in range(len(ds))]
     images = torch.stack([torch.as_tensor(it["image"]).float() for it in items])
@@ -76,6 +73,8 @@ def world_tensors(
     n: int, size: int, seed: int, tokenizer: Tokenizer, text_len: int, workers: int | None = None
 ) -> dict[str, torch.Tensor]:
     """n pre-rendered world scenes: image uint8 (N, 3, S, S), caption ids and mask (N, text_len)."""
+    from genlab.data.world import prerender
+
     data = prerender(n, size, seed, workers) if workers else prerender(n, size, seed)
     images = torch.as_tensor(data["images"]).permute(0, 3, 1, 2).contiguous()  # NHWC -> NCHW
     batch = tokenizer(list(data["captions"]), text_len)
@@ -159,6 +158,8 @@ class DigitsMonitor:
     neighbours = 3
 
     def __init__(self):
+        from genlab.data.digits import TEST_EVERY, _raw_digits
+
         images, labels = _raw_digits()
         train = np.arange(len(labels)) % TEST_EVERY != 0  # DigitsDataset's train split
         self.bank = torch.from_numpy(images[train].reshape(-1, 64) / 16.0).float()  # (N, 64)
@@ -181,6 +182,9 @@ class WorldShapeMonitor:
     """Histogram of the shapes the world's scene parser finds in samples (plus "none")."""
 
     def __call__(self, images: torch.Tensor) -> dict:
+        from genlab.world import SHAPES
+        from genlab.world.parser import parse_image
+
         labels = []
         for image in images:
             objects = parse_image(image.float().cpu()).objects
@@ -533,6 +537,8 @@ def _vq_stage(options, settings, tensors, out: Path) -> VQVAE:
     base = VQVAE_MODELS["vqvae-tiny"] if options.tiny else VQVAE_MODELS[settings["vqvae"]]
     size = tensors["image"].shape[-1]
     if path.is_file():
+        from genlab.io import load_checkpoint
+
         state, config = load_checkpoint(path, dtype=torch.float32)
         vqvae = VQVAE(config["model"])
         vqvae.load_state_dict(state)

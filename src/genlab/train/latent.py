@@ -9,10 +9,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from genlab.data.cache import LatentCache
-from genlab.data.world import prerender
 from genlab.errors import InvalidArgument
-from genlab.models import create_model
 from genlab.models.autoencoder_kl import (
     KIND as AUTOENCODER_KIND,
 )
@@ -201,6 +198,8 @@ class AutoencoderKLTask(Task):
 
 
 def _world_images(n: int, size: int, seed: int, include_held_out: bool = False) -> torch.Tensor:
+    from genlab.data.world import prerender
+
     workers = 1 if n <= 4000 else None
     out = prerender(n, size, seed=seed, workers=workers, include_held_out=include_held_out)
     return out["images"]
@@ -210,6 +209,8 @@ def _world_kl(options: RecipeOptions, name: str, size: int, init: str | None) ->
     """Shared body of the world KL autoencoder recipes: f = 4, 4 latent channels, `size` px world
     images; `init` names a bundled autoencoder to start from (the layers are all convolutions, so
     weights learned at one image size carry over to another)."""
+    from genlab.models import create_model
+
     tiny = options.tiny
     size = 16 if tiny else size
     n = options.data_size or (128 if tiny else 10_000)
@@ -318,6 +319,8 @@ def build_latent_t2i(
     """build_world_t2i (same corpus, text encoder, schedule and settings) with the denoiser in
     latent space; `cache` (a genlab.data.cache file) replaces the rendered images by latents.
     An autoencoder given by name becomes an untrained kl-tiny under --tiny."""
+    from genlab.data.cache import LatentCache
+
     ae = autoencoder
     if isinstance(autoencoder, str):
         ae = _tiny_autoencoder() if options.tiny else load_autoencoder(autoencoder)
@@ -366,6 +369,8 @@ def world_t2i_latent_dit(options: RecipeOptions) -> TrainJob:
 
 def _tiny_autoencoder() -> AutoencoderKL:
     """An untrained kl-tiny for --tiny smoke runs (they check plumbing, not quality)."""
+    from genlab.models import create_model
+
     torch.manual_seed(0)
     return create_model("kl-tiny").eval()
 

@@ -4,13 +4,14 @@
 
 from __future__ import annotations
 
+import importlib
 import os
+import pkgutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from genlab.errors import NotFound
-from genlab.plugins import import_all
 from genlab.train.data import BatchSource
 from genlab.train.task import Task
 from genlab.train.trainer import TrainConfig
@@ -61,6 +62,7 @@ class Recipe:
 
 
 _RECIPES: dict[str, Recipe] = {}
+_imported = False
 
 
 def register_recipe(name: str, takes: tuple[str, ...] = ()):
@@ -76,8 +78,19 @@ def register_recipe(name: str, takes: tuple[str, ...] = ()):
     return deco
 
 
+def _import_all() -> None:
+    global _imported
+    if _imported:
+        return
+    import genlab.train as pkg
+
+    for info in pkgutil.iter_modules(pkg.__path__):
+        importlib.import_module(f"{pkg.__name__}.{info.name}")
+    _imported = True
+
+
 def list_recipes() -> dict[str, Recipe]:
-    import_all("genlab.train")
+    _import_all()
     return dict(sorted(_RECIPES.items()))
 
 

@@ -11,26 +11,17 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 from tqdm import tqdm
 
 from genlab.data.parallel import spawn_map
-from genlab.data.world import balanced_item, focus_item, world_item
 from genlab.diffusion import NoiseSchedule, diffusion_loss
 from genlab.errors import InvalidArgument, check_choice
-from genlab.eval.features import bundled_path
-from genlab.models import create_model
 from genlab.pipelines.text2image import Text2ImagePipeline
-from genlab.text import TextEncoder, Tokenizer, split_words
-from genlab.text.clip import DomainCLIP
+from genlab.text import TextEncoder, Tokenizer
 from genlab.train.data import TensorSource
 from genlab.train.recipes import RecipeOptions, TrainJob, apply_options, register_recipe
 from genlab.train.task import Task
 from genlab.train.trainer import TrainConfig, resolve_device
-from genlab.train.user_data import caption_words, data_corpus, read_data
-from genlab.world import canonical_caption, caption, render, sample_scene
-from genlab.world.caption import caption_and_request, random_template, varied_caption
-from genlab.world.layout import CELLS, LAYOUT_CHANNELS, layout_features, scene_layout
 
 PAD_ID = 0
 
@@ -125,6 +116,8 @@ class TextToImageTask(Task):
         cond = {"tokens": text_tokens, "mask": mask, "pooled": pooled}
         logs = {}
         if self.reads_layout:
+            from genlab.world.layout import layout_features
+
             layouts = batch["layouts"]
             keep = ~dropped & (torch.rand(B, device=ids.device) >= self.layout_dropout)
             cond["layout"] = layout_features(layouts) * keep[:, None, None, None]
@@ -188,6 +181,8 @@ def _count(module: torch.nn.Module) -> int:
 def world_vocabulary(seed: int = 0, n_scenes: int = 4000) -> Tokenizer:
     """The world's base vocabulary plus every word the captioner wrote for `n_scenes` scenes
     (all synonyms and template words appear well within a few thousand captions)."""
+    from genlab.world import caption, sample_scene
+
     rng = np.random.default_rng([seed, 7])
     texts = []
     for _ in range(n_scenes):
@@ -210,6 +205,12 @@ def _render_chunk(job) -> tuple[np.ndarray, np.ndarray]:
     ("three red circles"): what the agent's refine_prompt writes, which random openings alone
     left rare (a caption starting with a count word was 0.4% of them).
     """
+    from genlab.data.world import balanced_item, focus_item, world_item
+    from genlab.text import split_words
+    from genlab.world import canonical_caption, render
+    from genlab.world.caption import caption_and_request, random_template, varied_caption
+    from genlab.world.layout import CELLS, scene_layout
+
     start, stop, seed, size, k, max_length, vocab, scenes, captions = job
     index = {w: i for i, w in enumerate(vocab)}
     n = stop - start
@@ -291,6 +292,8 @@ def world_corpus(
 
 def forward_flops(denoiser: torch.nn.Module, text_width: int, size: int, length: int) -> float:
     """FLOPs of one denoiser forward pass on one image (counted by torch's FlopCounterMode)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
     C = denoiser.config.in_channels
     cond = {
         "tokens": torch.zeros(1, length, text_width),
@@ -304,6 +307,8 @@ def forward_flops(denoiser: torch.nn.Module, text_width: int, size: int, length:
 
 def sample_prompts(n: int = 16, seed: int = 1234) -> list[str]:
     """Fixed canonical captions of random scenes: the progress grid's prompts."""
+    from genlab.world import canonical_caption, sample_scene
+
     rng = np.random.default_rng(seed)
     return [canonical_caption(sample_scene(rng, n_objects=(1, 2))) for _ in range(n)]
 
@@ -370,6 +375,9 @@ def pretrained_text_encoder(name: str, extra_words=(), word_residual: bool = Fal
     ("a red circle above a blue square" and "... below ..." come out 0.999 alike), which the
     denoiser then cannot learn from it.
     """
+    from genlab.eval.features import bundled_path
+    from genlab.text.clip import DomainCLIP
+
     return frozen_tower(
         DomainCLIP.load(bundled_path(name)).text_encoder, extra_words, word_residual
     )
@@ -450,6 +458,8 @@ TINY_DIT = dict(hidden_size=32, depth=2, num_heads=2, patch_size=4, in_channels=
 
 def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options: RecipeOptions):
     """Shared body of the world-t2i recipes: corpus, models, task, config."""
+    from genlab.models import create_model
+
     t_start = time.monotonic()
     tiny = options.tiny
     device = resolve_device(options.device)  # fail now, not after rendering, if CUDA is absent
@@ -459,6 +469,8 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options:
     size = 16 if tiny else spec.image_size
     user = None  # your data (--data): images at the recipe's size and their captions
     if options.data is not None:
+        from genlab.train.user_data import caption_words, read_data
+
         if spec.layout:
             raise InvalidArgument(
                 "--data", f"a recipe without a layout planner ({name} learns world layouts)",
@@ -481,6 +493,8 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options:
     overrides.update(context_dim=text_encoder.width, pooled_dim=text_encoder.width)
     planner = None
     if spec.layout:
+        from genlab.world.layout import LAYOUT_CHANNELS
+
         overrides["layout_channels"] = LAYOUT_CHANNELS
         planner_kw = dict(width=32, encoder_depth=1, decoder_depth=1, num_heads=2) if tiny else {}
         planner = create_model(
@@ -496,6 +510,8 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options:
 
     n = options.data_size or (256 if tiny else spec.corpus)
     if user is not None:
+        from genlab.train.user_data import data_corpus
+
         corpus = data_corpus(*user, tokenizer, text_encoder.config.max_length)
         n = len(user[1])
     else:

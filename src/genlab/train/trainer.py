@@ -15,7 +15,6 @@ import signal
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,9 +24,8 @@ import torch
 from torch.profiler import record_function
 from tqdm import tqdm
 
-from genlab.errors import CheckpointError, InvalidArgument, check_choice, check_range
-from genlab.io import atomic_path, atomic_write_text, image_grid, load_checkpoint, save_checkpoint
-from genlab.nn.utils import compile_failure, uncompile
+from genlab.errors import InvalidArgument, check_choice, check_range
+from genlab.io import atomic_path, atomic_write_text, image_grid, save_checkpoint
 from genlab.train import checkpoint as ckpt
 from genlab.train import distributed as D
 from genlab.train.data import BatchSource, IndexStream, shard_of
@@ -229,6 +227,8 @@ class Trainer:
         self._fetcher = None  # one background thread, for sources that allow prefetching
         self._pending: tuple[int, Any] | None = None  # (step, Future of its host batches)
         if getattr(data, "prefetch", False):
+            from concurrent.futures import ThreadPoolExecutor
+
             self._fetcher = ThreadPoolExecutor(1, thread_name_prefix="genlab-prefetch")
         self.step = 0
         self.samples_seen = 0
@@ -356,6 +356,9 @@ class Trainer:
         the file's tensors that no parameter takes (e.g. a word residual the recipe's encoder
         lacks) are listed in `self.init_unused`. A tensor of another shape, or a file that
         fills none of the modules, is an error."""
+        from genlab.errors import CheckpointError
+        from genlab.io import load_checkpoint
+
         tensors, _ = load_checkpoint(path, device=self.device)
         new: dict[str, list[str]] = {}
         used: set[str] = set()  # the file's tensors some parameter took
@@ -507,9 +510,9 @@ class Trainer:
         the forward first runs)."""
         if not self.compiled:
             return self.train_step(step)
-        from torch._dynamo.exc import (
-            TorchDynamoException,  # loads the compiler stack: only for a compiled run
-        )
+        from torch._dynamo.exc import TorchDynamoException
+
+        from genlab.nn.utils import compile_failure, uncompile
 
         try:
             return self.train_step(step)
@@ -794,10 +797,7 @@ class StepProfiler:
     def before(self, step: int) -> None:
         if step != self.first:
             return
-        from torch.profiler import (  # loads the profiler: only when profiling
-            ProfilerActivity,
-            profile,
-        )
+        from torch.profiler import ProfilerActivity, profile
 
         activities = [ProfilerActivity.CPU]
         if self.device.type == "cuda":

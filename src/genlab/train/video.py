@@ -4,34 +4,21 @@
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from genlab.data.parallel import spawn_map
 from genlab.diffusion import NoiseSchedule, diffusion_loss
 from genlab.errors import InvalidArgument, check_choice
-from genlab.eval.video import FEATURES_KIND, VideoFeatureNet, feature_targets, flicker
-from genlab.io import save_checkpoint
-from genlab.models import create_model
-from genlab.models.unet import UNet
-from genlab.models.vae3d import psnr_per_frame, vae3d_loss
-from genlab.pipelines.postprocess import UPSCALER_KIND, Upscaler
-from genlab.pipelines.registry import load as load_pipeline
-from genlab.pipelines.text2image import Text2ImagePipeline
 from genlab.pipelines.text2video import Text2VideoPipeline
 from genlab.text import TextEncoder, Tokenizer
-from genlab.train.data import BatchSource, TensorSource
+from genlab.train.data import BatchSource
 from genlab.train.recipes import RecipeOptions, TrainJob, apply_options, register_recipe
 from genlab.train.task import Task
-from genlab.train.text2image import frozen_tower, pretrained_text_encoder, speed_up_word_residual
 from genlab.train.trainer import TrainConfig, resolve_device
-from genlab.world import Scene, canonical_caption, caption, render, sample_scene
-from genlab.world.video import render_video, sample_video_scene
 
 PAD_ID = 0
 
@@ -88,6 +75,8 @@ class StagedClipSource(BatchSource):
         return lengths[int(np.random.default_rng([self.seed, step, 11]).integers(len(lengths)))]
 
     def scene(self, index: int):
+        from genlab.world.video import sample_video_scene
+
         if index in self._scenes:
             return self._scenes[index]
         rng = np.random.default_rng([self.seed, index])
@@ -100,6 +89,9 @@ class StagedClipSource(BatchSource):
 
     def clip(self, index: int, num_frames: int) -> np.ndarray:
         """(T, S, S, 3) uint8 frames of corpus scene `index` (cached)."""
+        from genlab.world import render
+        from genlab.world.video import render_video
+
         key = (index, num_frames)
         if key in self._cache:
             return self._cache[key]
@@ -120,6 +112,10 @@ class StagedClipSource(BatchSource):
         """Render every corpus scene at every stage's clip length into the cache, over a process
         pool ("spawn", safe next to CUDA), so that the training loop only indexes and stacks.
         Returns the number of clips cached (bounded by `max_cached`)."""
+        import os
+
+        from tqdm import tqdm
+
         lengths = self.lengths()
         n = min(self.corpus_size, self.max_cached // max(1, len(lengths)))
         workers = workers or max(1, min(os.cpu_count() or 1, 32))
@@ -135,6 +131,8 @@ class StagedClipSource(BatchSource):
         return len(self._cache)
 
     def fetch(self, indices: torch.Tensor) -> dict[str, torch.Tensor]:
+        from genlab.world import Scene, caption
+
         indices = [int(i) for i in indices]
         T = self.length_at(indices[0] // self.batch_size)
         clips, texts = [], []
@@ -294,6 +292,9 @@ def _count(module: torch.nn.Module) -> int:
 
 def video_vocabulary(seed: int = 0, n_scenes: int = 4000) -> Tokenizer:
     """The world's vocabulary plus every word the captioner writes for still and moving scenes."""
+    from genlab.world import Scene, caption
+    from genlab.world.video import sample_video_scene
+
     rng = np.random.default_rng([seed, 8])
     texts = []
     for _ in range(n_scenes):
@@ -304,6 +305,9 @@ def video_vocabulary(seed: int = 0, n_scenes: int = 4000) -> Tokenizer:
 
 def video_sample_prompts(n: int = 4, seed: int = 1234) -> list[str]:
     """Fixed canonical captions of one-object moving scenes: the progress grid's prompts."""
+    from genlab.world import canonical_caption
+    from genlab.world.video import sample_video_scene
+
     rng = np.random.default_rng(seed)
     return [canonical_caption(sample_video_scene(rng, n_objects=1)) for _ in range(n)]
 
@@ -356,6 +360,10 @@ TINY = dict(hidden_size=32, depth=1, num_heads=2, patch_size=4)
 
 def image_model(name_or_path: str):
     """A text-to-image pipeline with a U-Net, for a video U-Net to start from (its weights)."""
+    from genlab.models.unet import UNet
+    from genlab.pipelines.registry import load as load_pipeline
+    from genlab.pipelines.text2image import Text2ImagePipeline
+
     pipe = load_pipeline(name_or_path)
     if not isinstance(pipe, Text2ImagePipeline) or type(pipe.denoiser) is not UNet:
         raise InvalidArgument(
@@ -366,6 +374,8 @@ def image_model(name_or_path: str):
 
 def build_world_t2v(name: str, spec: WorldT2VSpec, options: RecipeOptions) -> TrainJob:
     """Shared body of the world-t2v recipes: vocabulary, models, staged data, task, config."""
+    from genlab.models import create_model
+
     t_start = time.monotonic()
     tiny = options.tiny
     resolve_device(options.device)  # fail now if CUDA is asked for and absent
@@ -388,6 +398,8 @@ def build_world_t2v(name: str, spec: WorldT2VSpec, options: RecipeOptions) -> Tr
     tokenizer = video_vocabulary()
     torch.manual_seed(options.seed)
     if image is not None:  # the image model's encoder (its null and word residual) + motion words
+        from genlab.train.text2image import frozen_tower
+
         text_encoder = frozen_tower(
             image.text_encoder,
             extra_words=tokenizer.vocab,
@@ -395,6 +407,8 @@ def build_world_t2v(name: str, spec: WorldT2VSpec, options: RecipeOptions) -> Tr
         )
         tokenizer = text_encoder.tokenizer
     elif spec.text_encoder.startswith("world-clip"):  # at every scale: it is small
+        from genlab.train.text2image import pretrained_text_encoder
+
         text_encoder = pretrained_text_encoder(
             "world-clip",
             extra_words=tokenizer.vocab,
@@ -503,6 +517,7 @@ def build_world_t2v(name: str, spec: WorldT2VSpec, options: RecipeOptions) -> Tr
             f"the U-Net and text encoder of {spec.init_image} (image → video inflation: "
             f"{len(new)} new temporal-layer tensors, zero-initialised outputs)"
         )
+    from genlab.train.text2image import speed_up_word_residual
 
     speed_up_word_residual(task, spec.residual_lr_scale, config)
     return TrainJob(task, source, config)
@@ -698,6 +713,11 @@ def world_t2v_unet3d_cpu(options: RecipeOptions) -> TrainJob:
 
 def labelled_clips(n: int, *, size: int = 32, num_frames: int = 8, seed: int = 0, progress=False):
     """n world clips (1–2 objects) with class targets of their main object, as tensors."""
+    from tqdm import tqdm
+
+    from genlab.eval.video import feature_targets
+    from genlab.world.video import render_video, sample_video_scene
+
     clips = np.empty((n, num_frames, size, size, 3), np.uint8)
     targets = {"motion": [], "color": [], "shape": []}
     for i in tqdm(range(n), desc="render clips", unit="clip", disable=not progress):
@@ -729,6 +749,8 @@ class VideoFeaturesTask(Task):
         return sum(losses.values()), accuracy
 
     def export(self):
+        from genlab.eval.video import FEATURES_KIND
+
         return dict(self.net.state_dict()), {
             "kind": FEATURES_KIND,
             "model": self.net.config.to_dict(),
@@ -744,6 +766,9 @@ class VideoFeaturesTask(Task):
 @register_recipe("world-t2v-fvd")
 def world_t2v_fvd(options: RecipeOptions) -> TrainJob:
     """The FVD feature network: a small 3D CNN naming motion, color and shape of world clips."""
+    from genlab.eval.video import VideoFeatureNet
+    from genlab.train.data import TensorSource
+
     torch.manual_seed(options.seed)
     tiny = options.tiny
     net = VideoFeatureNet(channels=(8, 8, 16) if tiny else (8, 16, 32))
@@ -787,6 +812,8 @@ class UpscalerTask(Task):
         return (out - hi).abs().mean(), {"l1_bicubic": (base - hi).abs().mean()}
 
     def export(self):
+        from genlab.pipelines.postprocess import UPSCALER_KIND
+
         return dict(self.model.state_dict()), {
             "kind": UPSCALER_KIND,
             "model": self.model.config.to_dict(),
@@ -800,6 +827,10 @@ class UpscalerTask(Task):
 @register_recipe("world-upscaler")
 def world_upscaler(options: RecipeOptions) -> TrainJob:
     """The learned 2× frame upscaler (32 -> 64 px) trained on world scenes rendered at both sizes."""
+    from genlab.pipelines.postprocess import Upscaler
+    from genlab.train.data import TensorSource
+    from genlab.world import render, sample_scene
+
     torch.manual_seed(options.seed)
     tiny = options.tiny
     size = 16 if tiny else 32
@@ -844,6 +875,8 @@ class VAE3DTask(Task):
         return ["vae"]
 
     def training_step(self, batch, optimizer_name):
+        from genlab.models.vae3d import vae3d_loss
+
         x = batch["videos"].permute(0, 4, 1, 2, 3).float() / 127.5 - 1  # -> (B, 3, T, H, W)
         return vae3d_loss(self.vae, x, self.kl_weight, self.temporal_weight)
 
@@ -861,6 +894,9 @@ class VAE3DTask(Task):
 def evaluate_vae3d(vae, videos: torch.Tensor) -> dict:
     """PSNR per frame (dB) and flicker of reconstructions vs. the originals' flicker, on uint8
     clips (N, T, H, W, 3)."""
+    from genlab.eval.video import flicker
+    from genlab.models.vae3d import psnr_per_frame
+
     vae.eval()
     with torch.inference_mode():
         x = videos.permute(0, 4, 1, 2, 3).float() / 127.5 - 1
@@ -879,6 +915,10 @@ def evaluate_vae3d(vae, videos: torch.Tensor) -> dict:
 def cache_latents(vae, videos: torch.Tensor, path, batch_size: int = 32, progress: bool = False):
     """Encode uint8 clips (N, T, H, W, 3) once and save their latent means (N, C, 1+k, h, w) to a
     safetensors file, so latent diffusion training reads latents instead of running the encoder."""
+    from tqdm import tqdm
+
+    from genlab.io import save_checkpoint
+
     vae.eval()
     means = []
     for i in tqdm(range(0, len(videos), batch_size), desc="encode", disable=not progress):
@@ -894,6 +934,9 @@ def cache_latents(vae, videos: torch.Tensor, path, batch_size: int = 32, progres
 @register_recipe("world-vae3d")
 def world_vae3d(options: RecipeOptions) -> TrainJob:
     """Causal 3D VAE (4× space, 4× time, first frame kept) on 9-frame world clips."""
+    from genlab.models import create_model
+    from genlab.train.data import TensorSource
+
     torch.manual_seed(options.seed)
     tiny = options.tiny
     vae = create_model("vae3d-tiny" if tiny else "vae3d-world-s")
