@@ -13,6 +13,7 @@ import importlib.util
 import sys
 
 from genlab import __version__
+from genlab.cluster import RAY_ADDRESS_HELP, RAY_WORKERS_HELP
 from genlab.errors import GenlabError
 
 # Order here is the order in `genlab --help`.
@@ -47,6 +48,15 @@ class ArgumentParser(argparse.ArgumentParser):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("formatter_class", HelpFormatter)
         super().__init__(*args, **kwargs)
+
+
+def add_engine_options(parser: argparse.ArgumentParser, engine_help: str, *, workers=True) -> None:
+    """--engine local|ray and --ray-address (and --workers, the Ray CPUs), as `data prepare`,
+    `generate --from-file` and `eval` take them."""
+    parser.add_argument("--engine", choices=["local", "ray"], default="local", help=engine_help)
+    parser.add_argument("--ray-address", help=RAY_ADDRESS_HELP)
+    if workers:
+        parser.add_argument("--workers", type=int, help=RAY_WORKERS_HELP)
 
 
 def build_parser() -> argparse.ArgumentParser:

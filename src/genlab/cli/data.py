@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from genlab.cluster import RAY_ADDRESS_HELP
+from genlab.cli import add_engine_options
 from genlab.data.cache import build_cache
 from genlab.data.curate import CurationConfig, prepare
 from genlab.errors import InvalidArgument
@@ -100,16 +100,11 @@ def register(subparsers) -> None:
     prep.add_argument(
         "--workers", type=int, help="worker processes (default: every CPU, at most 8; 1 = no pool)"
     )
-    prep.add_argument(
-        "--engine",
-        choices=["local", "ray"],
-        default="local",
-        help="local: a process pool; ray: a Ray Data pipeline (a local Ray with --workers CPUs, "
+    add_engine_options(
+        prep,
+        "local: a process pool; ray: a Ray Data pipeline (a local Ray with --workers CPUs, "
         "or the cluster at --ray-address); both keep the same samples",
-    )
-    prep.add_argument(
-        "--ray-address",
-        help=RAY_ADDRESS_HELP,
+        workers=False,  # --workers above: the process pool's size, or the local Ray's CPUs
     )
     prep.add_argument(
         "--overwrite", action="store_true", help="replace shards and manifest already in --out"

@@ -14,8 +14,9 @@ import torch
 import torch.nn.functional as F
 
 import genlab.eval.reference  # noqa: F401  (registers world-oracle)
+from genlab.cli import add_engine_options
 from genlab.cli.generate import layout_kwargs
-from genlab.cluster import RAY_ADDRESS_HELP, RAY_WORKERS_HELP, check_engine
+from genlab.cluster import check_engine
 from genlab.errors import InvalidArgument
 from genlab.eval import metrics as M
 from genlab.eval.compositional import SPLITS as COMPOSITIONAL_SPLITS
@@ -166,18 +167,11 @@ def register(subparsers) -> None:
         default=0,
         help="torch CPU threads (0: torch's default); 1 is much faster on a busy, shared CPU",
     )
-    p.add_argument(
-        "--engine",
-        choices=["local", "ray"],
-        default="local",
-        help="draw the image sets in this process (local) or over Ray actors that each load the "
+    add_engine_options(
+        p,
+        "draw the image sets in this process (local) or over Ray actors that each load the "
         "model once (ray: a local Ray, or the cluster at --ray-address); same images either way",
     )
-    p.add_argument(
-        "--ray-address",
-        help=RAY_ADDRESS_HELP,
-    )
-    p.add_argument("--workers", type=int, help=RAY_WORKERS_HELP)
     p.set_defaults(func=run_eval)
 
     m = subparsers.add_parser(

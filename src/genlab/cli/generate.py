@@ -12,7 +12,8 @@ import sys
 import warnings
 from pathlib import Path
 
-from genlab.cluster import RAY_ADDRESS_HELP, RAY_WORKERS_HELP, check_engine
+from genlab.cli import add_engine_options
+from genlab.cluster import check_engine
 from genlab.errors import GenlabError, InvalidArgument, StorageError
 from genlab.history import HistoryStore
 from genlab.io import load_image, read_params, save_image
@@ -51,18 +52,11 @@ def register(subparsers) -> None:
         help="a text file of prompts, one a line: --n images of each into --out DIR, named "
         "LINE-WORDS-K.png (stable), prompt i from seed + i·n, listed in DIR/index.jsonl",
     )
-    gen.add_argument(
-        "--engine",
-        choices=["local", "ray"],
-        default="local",
-        help="--from-file: draw in this process (local) or over Ray actors that each load the "
+    add_engine_options(
+        gen,
+        "--from-file: draw in this process (local) or over Ray actors that each load the "
         "model once (ray: a local Ray, or the cluster at --ray-address)",
     )
-    gen.add_argument(
-        "--ray-address",
-        help=RAY_ADDRESS_HELP,
-    )
-    gen.add_argument("--workers", type=int, help=RAY_WORKERS_HELP)
     gen.add_argument("--height", help="image height in pixels (default: the model's size)")
     gen.add_argument("--width", help="image width in pixels (default: the model's size)")
     gen.add_argument(
