@@ -12,6 +12,7 @@ from PIL import Image
 from genlab.cli import main
 from genlab.data.curate import CurationConfig, clean_caption, open_source, prepare
 from genlab.data.shards import ShardDataset
+from genlab.errors import InvalidArgument
 
 
 def _noise_png(path, seed, size=(24, 24)):
@@ -149,6 +150,14 @@ def test_quality_hook_drops_samples_below_the_threshold(messy_folder, tmp_path):
     # "picture number N" is 16 characters (0.16 < 0.17); the cleaned caption is 21.
     assert manifest["report"]["removed"]["low quality"] == 10
     assert manifest["report"]["kept"] == 1
+
+
+def test_a_quality_threshold_without_a_quality_hook_is_refused(messy_folder, tmp_path):
+    # data sits below eval: the hook (e.g. genlab.eval.features.world_clip_quality) is passed in
+    config = CurationConfig(workers=1, quality_threshold=0.17)
+    with pytest.raises(InvalidArgument, match="quality"):
+        prepare(messy_folder, tmp_path / "out", config, progress=False)
+    assert not (tmp_path / "out").exists(), "refused before anything is written"
 
 
 def test_caption_cleaning_rules():
