@@ -6,13 +6,14 @@ result = pipe("a red circle above a blue square", seed=0)
 result.images[0].save("out.png")
 """
 
-from genlab.pipelines.registry import load as _load
-
 __version__ = "0.1.0"
 
 
 def load(name_or_path: str, **kwargs):
     """Load a pipeline from a bundled model name, a checkpoint path, or a configured model."""
+    # every `import genlab.x` runs this file first: the pipelines (and torch) load on first use
+    from genlab.pipelines.registry import load as _load
+
     return _load(name_or_path, **kwargs)
 
 
