@@ -299,6 +299,7 @@ def test_bad_edits_are_error_results_naming_the_problem(store, arguments, messag
 def test_generate_video_is_not_available_without_a_text2video_model(store, no_bundled_models):
     out = call(make_toolbox(context(store)), "generate_video", prompt="a red circle moving right")
     assert out.is_error and "not available" in out.content["error"]
+    assert out.error_type == "Unavailable"  # what the offline planner decides on, not the text
 
 
 def test_video_is_generated_stored_and_analysed_with_its_motion(store):

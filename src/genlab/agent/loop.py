@@ -121,6 +121,7 @@ class AgentLoop:
                         "name": call.name,
                         "content": result.to_text(),
                         "is_error": result.is_error,
+                        "error_type": result.error_type,
                     }
                 )
                 yield step("tool_result", **result.to_dict())

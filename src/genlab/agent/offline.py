@@ -18,6 +18,8 @@ from genlab.agent.compose import Composition, composable
 from genlab.agent.loop import AssistantTurn
 from genlab.agent.refine import Refinement, Round, batch_calls
 from genlab.agent.toolkit import ToolCall
+from genlab.errors import Unavailable
+from genlab.world.grammar import canonical_caption, parse_prompt, realize
 
 Results = list[dict[str, Any]]  # tool results of the previous turn: {name, content, is_error}
 
@@ -99,7 +101,14 @@ class OfflinePlanner:
             if m["role"] != "tool":
                 break
             content = json.loads(m["content"])
-            results.append({"name": m["name"], "content": content, "is_error": m["is_error"]})
+            results.append(
+                {
+                    "name": m["name"],
+                    "content": content,
+                    "is_error": m["is_error"],
+                    "error_type": m.get("error_type"),
+                }
+            )
         try:
             return self._plan.send(results[::-1])
         except StopIteration:
@@ -183,8 +192,6 @@ class OfflinePlanner:
         rnd.analyses = [r["content"] for r in final if not r["is_error"]]
 
     def _run(self, request: str) -> Generator[AssistantTurn, Results, None]:
-        from genlab.world.grammar import canonical_caption, parse_prompt, realize
-
         (refined,) = yield AssistantTurn(
             "Reading the request with the world's grammar.",
             [self._call("refine_prompt", description=request)],
@@ -256,7 +263,7 @@ class OfflinePlanner:
                 f" for '{prompt}'{' and a repair edit' if rnd.edits else ''}.{why}",
                 self._round_calls(rnd, video),
             )
-            unavailable = [r for r in made if "not available" in r["content"].get("error", "")]
+            unavailable = [r for r in made if r.get("error_type") == Unavailable.__name__]
             if video and len(unavailable) == len(made):
                 video = False
                 note += " (video is not available, so still images were drawn)"

@@ -9,7 +9,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from genlab.agent.anthropic_backend import AnthropicBackend
 from genlab.agent.loop import AgentLoop
+from genlab.agent.offline import OfflinePlanner
+from genlab.agent.openai_backend import OpenAIBackend
 from genlab.agent.tools import ToolContext, make_toolbox
 from genlab.errors import InvalidArgument, check_choice, check_range
 from genlab.history import HistoryStore
@@ -39,14 +42,9 @@ def make_backend(
     """The backend called `name`: offline (planner options apply), anthropic or openai."""
     check_choice("backend", name, BACKENDS)
     if name == "offline":
-        from genlab.agent.offline import OfflinePlanner
-
         return OfflinePlanner(**planner_options)
     if name == "anthropic":
-        from genlab.agent.anthropic_backend import AnthropicBackend
-
         return AnthropicBackend(llm_model, api_key=api_key, base_url=base_url)
-    from genlab.agent.openai_backend import OpenAIBackend
 
     return OpenAIBackend(llm_model, api_key=api_key, base_url=base_url)
 

@@ -12,6 +12,10 @@ import importlib
 import importlib.util
 import sys
 
+from genlab import __version__
+from genlab.cluster import RAY_ADDRESS_HELP, RAY_WORKERS_HELP
+from genlab.errors import GenlabError
+
 # Order here is the order in `genlab --help`.
 COMMAND_MODULES = [
     "agent",
@@ -46,6 +50,15 @@ class ArgumentParser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
 
+def add_engine_options(parser: argparse.ArgumentParser, engine_help: str, *, workers=True) -> None:
+    """--engine local|ray and --ray-address (and --workers, the Ray CPUs), as `data prepare`,
+    `generate --from-file` and `eval` take them."""
+    parser.add_argument("--engine", choices=["local", "ray"], default="local", help=engine_help)
+    parser.add_argument("--ray-address", help=RAY_ADDRESS_HELP)
+    if workers:
+        parser.add_argument("--workers", type=int, help=RAY_WORKERS_HELP)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(prog="genlab", description="Visual generation, offline first.")
     parser.add_argument("--version", action="version", version=_version())
@@ -59,14 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    from genlab import __version__
-
     return f"genlab {__version__}"
 
 
 def main(argv: list[str] | None = None) -> int:
-    from genlab.errors import GenlabError
-
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

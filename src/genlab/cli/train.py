@@ -8,6 +8,11 @@ import json
 import math
 
 from genlab.errors import InvalidArgument
+from genlab.io import check_out_folder
+from genlab.pipelines.base import check_device
+from genlab.train import RecipeOptions, list_recipes, run_recipe
+from genlab.train.recipes import get_recipe, process_start
+from genlab.train.text2image import SCENE_MIXES
 
 
 def register(subparsers) -> None:
@@ -133,9 +138,6 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from genlab.train import RecipeOptions, list_recipes, run_recipe
-    from genlab.train.recipes import get_recipe, process_start
-
     if args.list:
         for name, recipe in list_recipes().items():
             print(f"{name:24s} {recipe.description}")
@@ -144,8 +146,6 @@ def run(args) -> int:
         raise InvalidArgument("--recipe", "a recipe name (genlab train --list shows them)")
     recipe = get_recipe(args.recipe)  # unknown names fail here, listing the known ones
     if args.scenes is not None:
-        from genlab.train.text2image import SCENE_MIXES
-
         if "scenes" not in recipe.takes:
             takers = [n for n, r in list_recipes().items() if "scenes" in r.takes]
             raise InvalidArgument(
@@ -182,8 +182,6 @@ def run(args) -> int:
         math.isfinite(args.time_budget) and args.time_budget > 0
     ):
         raise InvalidArgument("--time-budget", "a number of seconds > 0", args.time_budget)
-    from genlab.io import check_out_folder
-    from genlab.pipelines.base import check_device
 
     check_out_folder(args.out)
     if args.device != "auto":

@@ -5,13 +5,26 @@ optional frame interpolation, smoothing and upscaling; `genlab video-curate` and
 from __future__ import annotations
 
 import json
+import random
 import re
 import sys
 from pathlib import Path
 
 from genlab.cli.generate import _check_prompt, _float, _int, guidance, record_in_history
+from genlab.data.video_curate import CurateConfig, curate_videos
 from genlab.errors import InvalidArgument
+from genlab.eval.video import evaluate_pipeline
 from genlab.pipelines.base import MAX_SEED, check_device
+from genlab.pipelines.postprocess import (
+    check_fps,
+    check_video_path,
+    interpolate_frames,
+    temporal_smoothing,
+    upscale,
+    write_video,
+)
+from genlab.pipelines.registry import load as load_pipeline
+from genlab.pipelines.text2video import is_image_pipeline
 
 DEFAULT_MODEL = "world-t2v"
 
@@ -108,9 +121,7 @@ def register(subparsers) -> None:
 
 
 def _load(model: str, device: str | None):
-    import genlab
-
-    pipe = genlab.load(model, **({"device": device} if device else {}))
+    pipe = load_pipeline(model, **({"device": device} if device else {}))
     if not hasattr(pipe, "valid_frames"):
         raise InvalidArgument("--model", "a text-to-video model", model)
     return pipe
@@ -120,27 +131,14 @@ def _load_keyframe(model: str | None, device: str | None):
     """The --keyframe text-to-image pipeline, or None."""
     if model is None:
         return None
-    import genlab
-    from genlab.pipelines.text2video import is_image_pipeline
 
-    pipe = genlab.load(model, **({"device": device} if device else {}))
+    pipe = load_pipeline(model, **({"device": device} if device else {}))
     if not is_image_pipeline(pipe):
         raise InvalidArgument("--keyframe", "a text-to-image model", model)
     return pipe
 
 
 def run_video(args) -> int:
-    import random
-
-    from genlab.pipelines.postprocess import (
-        check_fps,
-        check_video_path,
-        interpolate_frames,
-        temporal_smoothing,
-        upscale,
-        write_video,
-    )
-
     _check_prompt(args.prompt)
     check_device(args.device, "--device")
     seed = _int("--seed", args.seed, 0, MAX_SEED)
@@ -196,8 +194,6 @@ def _default_out(prompt: str, seed: int) -> Path:
 
 
 def run_curate(args) -> int:
-    from genlab.data.video_curate import CurateConfig, curate_videos
-
     config = CurateConfig(
         num_frames=_int("--frames", args.frames, 1),
         size=_int("--size", args.size, 2),
@@ -214,8 +210,6 @@ def run_curate(args) -> int:
 
 
 def run_eval(args) -> int:
-    from genlab.eval.video import evaluate_pipeline
-
     pipe = _load(args.model, None)
     result = evaluate_pipeline(
         pipe,

@@ -11,11 +11,19 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from tqdm import tqdm
 
-from genlab.errors import CheckpointError, InvalidArgument
+from genlab.errors import InvalidArgument
+from genlab.eval.features import load_feature_net
 from genlab.eval.metrics import fid_from_features
+from genlab.frames import as_frames
+from genlab.io import save_checkpoint
 from genlab.nn import ModelConfig
-from genlab.world.spec import COLORS, MOTIONS, SHAPES
+from genlab.pipelines.registry import load_network
+from genlab.world import canonical_caption, parse_prompt
+from genlab.world.match import match
+from genlab.world.spec import COLORS, MOTIONS, SHAPES, SIZES
+from genlab.world.video import parse_video, render_video, sample_video_scene
 
 FEATURES_KIND = "video-features"
 FEATURE_FRAMES = 8  # clips are resampled to this many frames before the feature network
@@ -80,8 +88,6 @@ class VideoFeatureNet(nn.Module):
 
 def feature_targets(scene) -> dict[str, int]:
     """Class targets of a scene's largest object (the one a clip shows most of)."""
-    from genlab.world.spec import SIZES
-
     i = max(range(len(scene.objects)), key=lambda k: SIZES[scene.objects[k].size])
     o = scene.objects[i]
     return {
@@ -92,20 +98,9 @@ def feature_targets(scene) -> dict[str, int]:
 
 
 def load_video_features(name_or_path: str = "world-t2v-fvd") -> VideoFeatureNet:
-    from genlab.io import load_checkpoint
-    from genlab.pipelines.registry import resolve_path
-
-    path = resolve_path(name_or_path)
-    if path is None:
-        raise InvalidArgument(
-            "features", "a bundled video feature net or a checkpoint", name_or_path
-        )
-    tensors, config = load_checkpoint(path, dtype=torch.float32)
-    if config.get("kind") != FEATURES_KIND:
-        raise CheckpointError(f"{path}: not a video feature network (kind {config.get('kind')!r})")
-    model = VideoFeatureNet(VideoFeatureConfig.from_dict(config["model"]))
-    model.load_state_dict(tensors)
-    return model.eval()
+    return load_network(
+        name_or_path, FEATURES_KIND, VideoFeatureNet, VideoFeatureConfig, arg="features"
+    )
 
 
 @torch.inference_mode()
@@ -129,7 +124,6 @@ def _as_clips(videos) -> torch.Tensor:
         return videos
     if isinstance(videos, np.ndarray):
         return torch.from_numpy(videos)
-    from genlab.pipelines.postprocess import as_frames
 
     clips = [as_frames(v) for v in videos]
     if len({c.shape for c in clips}) != 1:
@@ -143,8 +137,6 @@ def _as_clips(videos) -> torch.Tensor:
 def flicker(frames) -> float:
     """Mean |x_{t+1} - 2 x_t + x_{t-1}| / 255: the second temporal difference, zero for still
     frames and for motion at constant speed, large when frames jitter back and forth."""
-    from genlab.pipelines.postprocess import as_frames
-
     x = as_frames(frames).astype(np.float32)
     if len(x) < 3:
         return 0.0
@@ -154,9 +146,6 @@ def flicker(frames) -> float:
 def subject_consistency(frames, net=None) -> float:
     """Mean cosine similarity of each frame's world-classifier features to the first frame's and
     to the previous frame's (as VBench's subject consistency, with the domain's own network)."""
-    from genlab.eval.features import load_feature_net
-    from genlab.pipelines.postprocess import as_frames
-
     x = torch.from_numpy(as_frames(frames)).permute(0, 3, 1, 2).contiguous()  # (T, 3, H, W)
     if len(x) < 2:
         return 1.0
@@ -190,11 +179,6 @@ def score_video(prompt: str, frames) -> VideoScore:
     for every frame after the first, whether each asked object's shape and color is seen there
     in a frame with no more objects than asked (size is left out: growing and shrinking change
     it; a frame of noisy blobs would otherwise match some by chance)."""
-    from genlab.pipelines.postprocess import as_frames
-    from genlab.world import parse_prompt
-    from genlab.world.match import match
-    from genlab.world.video import parse_video
-
     clip = as_frames(frames)
     parsed = parse_video(clip)
     m = match(prompt, parsed)
@@ -252,9 +236,6 @@ def motion_accuracy(prompts: list[str], videos) -> dict[str, float]:
 def motion_prompts(n: int, seed: int = 0, n_objects=(1, 1), size: int = 32, num_frames: int = 8):
     """n in-distribution evaluation items: (canonical prompts, real clips (n, T, S, S, 3) uint8)
     of moving scenes outside the training stream's seeds."""
-    from genlab.world import canonical_caption
-    from genlab.world.video import render_video, sample_video_scene
-
     rng = np.random.default_rng([seed, 9001])
     prompts, clips = [], []
     for _ in range(n):
@@ -282,8 +263,6 @@ def evaluate_pipeline(
     `keyframe`: a text-to-image pipeline drawing each first frame (see Text2VideoPipeline), the
     best of `keyframe_candidates` by the world's keyframe fit; `guidance_scale`: None is the
     model's default."""
-    from tqdm import tqdm
-
     prompts, real = motion_prompts(n, seed, n_objects, pipe.image_size, num_frames)
     _, real2 = motion_prompts(n, seed + 1, n_objects, pipe.image_size, num_frames)
     fake = []
@@ -310,8 +289,6 @@ def evaluate_pipeline(
 
 
 def save_features_checkpoint(path: str | Path, model: VideoFeatureNet) -> Path:
-    from genlab.io import save_checkpoint
-
     return save_checkpoint(
         path, model.state_dict(), {"kind": FEATURES_KIND, "model": model.config.to_dict()}
     )

@@ -12,6 +12,7 @@ import torch
 from genlab.diffusion import NoiseSchedule
 from genlab.errors import CheckpointError, InvalidArgument
 from genlab.io import load_checkpoint, to_pil
+from genlab.models import create_model
 from genlab.pipelines.base import GenerationResult, diffusers_call
 from genlab.pipelines.registry import register_pipeline
 from genlab.pipelines.text2image import (
@@ -20,6 +21,8 @@ from genlab.pipelines.text2image import (
     _image_tensor,
     _load_prefixed,
 )
+from genlab.text import TextEncoder, TextEncoderConfig
+from genlab.world.video import keyframe_fit
 
 KIND = "text2video"
 
@@ -37,9 +40,6 @@ class Text2VideoPipeline(Text2ImagePipeline):
 
     @classmethod
     def from_checkpoint(cls, path, config=None, *, device=None) -> Text2VideoPipeline:
-        from genlab.models import create_model
-        from genlab.text import TextEncoder, TextEncoderConfig
-
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         tensors, config = load_checkpoint(path, device="cpu", dtype=torch.float32)
         if config.get("pipeline") != KIND:
@@ -249,8 +249,7 @@ class Text2VideoPipeline(Text2ImagePipeline):
             rounds.append(stills.images)
         chosen = [0] * B
         if candidates > 1:
-            if score is None:
-                from genlab.world.video import keyframe_fit as score
+            score = score or keyframe_fit
             for i, prompt in enumerate(expanded):
                 fits = [float(score(prompt, rounds[j][i])) for j in range(candidates)]
                 chosen[i] = max(range(candidates), key=lambda j: (fits[j], -j))

@@ -6,6 +6,7 @@ stop it, and every step and image lands in history either way.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -14,8 +15,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import StreamingResponse
 
-from genlab.serve.jobs import ORIGIN
+from genlab.agent.session import BACKENDS, AgentSession
+from genlab.errors import GenlabError, InvalidArgument
+from genlab.pipelines.catalog import configured_llms
+from genlab.serve.jobs import ORIGIN, QueueFull
 from genlab.serve.schemas import AgentRequest
+from genlab.serve.security import sse
 
 MAX_AGENT_RUNS = 4  # agent runs at the same time; more get 429
 AGENT_INTERRUPTED = "interrupted: the server stopped during the run"
@@ -50,7 +55,6 @@ class AgentRunner:
             interrupt_agent_run(self.server.history, run.run_id)
 
     def start(self, body: AgentRequest, resubmitted_from: str | None = None) -> AgentRun:
-        from genlab.serve.jobs import QueueFull
 
         with self._lock:
             if self._active >= MAX_AGENT_RUNS:
@@ -95,9 +99,6 @@ def agent_session(server, body: AgentRequest, resubmitted_from: str | None = Non
     backend, so no caller can make the server send its keys, or its requests, elsewhere. The run
     records the request (it holds no key), so that an interrupted run can be resubmitted.
     """
-    from genlab.agent.session import AgentSession
-    from genlab.errors import InvalidArgument
-
     options = dict(body.options)
     for key in OPERATOR_SETTINGS:
         if key in options:
@@ -156,9 +157,6 @@ def agent_backends() -> dict[str, dict[str, Any]]:
     """The agent backends this server offers by name: the offline planner, Anthropic and OpenAI
     at the endpoints (and with the keys) of the server's environment, and the operator's
     `[llms.NAME]` entries of models.toml."""
-    from genlab.agent.session import BACKENDS
-    from genlab.pipelines.catalog import configured_llms
-
     offered: dict[str, dict[str, Any]] = {name: {"backend": name} for name in BACKENDS}
     offered.update(configured_llms())
     return offered
@@ -169,10 +167,6 @@ def backend_endpoint(name: str, entry: dict[str, Any]) -> tuple[str, dict[str, A
     gets the key its api_key_env names, or none: the environment's provider key (OPENAI_API_KEY,
     ANTHROPIC_API_KEY) only ever goes to the provider's own endpoint or the one the environment
     sets beside it."""
-    import os
-
-    from genlab.errors import GenlabError
-
     if "base_url" not in entry and "api_key_env" not in entry:
         return entry["backend"], {}  # the backend reads its endpoint and key from the environment
     endpoint: dict[str, Any] = {"base_url": entry.get("base_url")}
@@ -227,8 +221,6 @@ def add_agent_route(api: FastAPI, server) -> None:
 
 async def agent_events(run: AgentRun, request: Request):
     """The run's steps as server-sent events, then its outcome (`done` or `failed`)."""
-    from genlab.serve.app import sse
-
     sent, last_beat = 0, time.monotonic()
     while True:
         while sent < len(run.steps):

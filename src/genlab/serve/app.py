@@ -25,10 +25,13 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from genlab import __version__
 from genlab.errors import GenlabError, InvalidArgument, NotFound, StorageError
+from genlab.eval.preference import preference_router
 from genlab.history import HistoryStore
+from genlab.serve.agent_stream import AgentRunner, add_agent_route, agent_backends
 from genlab.serve.engine import (
     JobRunner,
     ModelCatalog,
+    decode_image_data,
     describe_record,
     new_seed,
     open_image_bytes,
@@ -42,6 +45,8 @@ from genlab.serve.jobs import (
     QueueFull,
     accepted_view,
 )
+from genlab.serve.openai_images import add_openai_routes, openai_error
+from genlab.serve.playground import add_playground_routes, agent_picks
 from genlab.serve.recovery import (
     JOB_KINDS,
     add_resubmit_routes,
@@ -54,7 +59,15 @@ from genlab.serve.schemas import (
     EditRequest,
     GenerateRequest,
 )
-from genlab.serve.security import BodyLimit, BodyTooLarge, TokenAuth, inside, public, scrub_paths
+from genlab.serve.security import (
+    BodyLimit,
+    BodyTooLarge,
+    TokenAuth,
+    inside,
+    public,
+    scrub_paths,
+    sse,
+)
 
 STATIC_DIR = Path(__file__).parent / "static"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
@@ -105,7 +118,6 @@ class Server:
         self.resubmit_lock = threading.Lock()  # two clicks on one interrupted job: one new job
         self.recovered = recover(self)  # what a killed or stopped server left unfinished
         self.history.remove_orphan_files()  # a file a crash left without its row
-        from genlab.serve.agent_stream import AgentRunner, agent_backends
 
         self.agent_backends = agent_backends()  # the operator's, read once: requests pick by name
         self.agents = AgentRunner(self)
@@ -201,15 +213,11 @@ def create_app(config: ServeConfig | None = None):
 
     _add_error_handlers(api)
     _add_routes(api, server)
-    from genlab.serve.agent_stream import add_agent_route
-    from genlab.serve.openai_images import add_openai_routes
-    from genlab.serve.playground import add_playground_routes
 
     add_agent_route(api, server)
     add_resubmit_routes(api, server)
     add_openai_routes(api, server)
     add_playground_routes(api, server)
-    from genlab.eval.preference import preference_router
 
     # pairwise human preference: /preference (page) and /api/preference/{pair,vote,ratings}
     api.include_router(preference_router(db_path=server.history.path), tags=["preference"])
@@ -273,8 +281,6 @@ def _add_error_handlers(api: FastAPI) -> None:
             {k: v for k, v in err.items() if k in ("loc", "msg", "type")} for err in e.errors()
         ]
         if request.url.path.startswith("/v1/"):
-            from genlab.serve.openai_images import openai_error
-
             first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
             param = ".".join(str(x) for x in first["loc"][1:]) or None
             return openai_error(422, f"{param}: {first['msg']}", param, "invalid_request_error")
@@ -346,8 +352,6 @@ def _add_routes(api: FastAPI, server: Server) -> None:
         if record.kind != "image":
             raise InvalidArgument("image_id", "the id of an image (not a video)", body.image_id)
         if body.mask:
-            from genlab.serve.engine import decode_image_data
-
             decode_image_data(body.mask, "mask")  # refuse a broken mask now, not in the worker
         job = await asyncio.to_thread(server.submit, "edit", params)
         return accepted_view(queue, job)
@@ -391,7 +395,6 @@ def _add_routes(api: FastAPI, server: Server) -> None:
             return public(listing.to_dict())
         listing = await asyncio.to_thread(history.list_images, page, per_page, q or None)
         out = listing.to_dict()
-        from genlab.serve.playground import agent_picks
 
         picks = await asyncio.to_thread(agent_picks, history, listing.items)
         out["items"] = [dict(describe_record(r), agent_pick=r.id in picks) for r in listing.items]
@@ -468,11 +471,6 @@ def download_name(record, suffix: str) -> str:
     parts = ["genlab", record.model, f"seed{record.seed}" if record.seed is not None else None]
     stem = "-".join(re.sub(r"[^A-Za-z0-9_.-]+", "_", p) for p in parts if p)
     return f"{stem}-{record.id}{suffix}"
-
-
-def sse(event: str, data: dict[str, Any]) -> str:
-    """One server-sent event, its data without the server's file paths (security.public)."""
-    return f"event: {event}\ndata: {json.dumps(public(data), default=str)}\n\n"
 
 
 async def _job_stream(queue: JobQueue, job: Job | None, first: dict[str, Any], request: Request):

@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from genlab.errors import GenlabError, storage_error
+from genlab.io import atomic_write_text
+
 # "interrupted": a job a previous server accepted and never finished (serve/recovery.py)
 STATUSES = ("queued", "running", "done", "failed", "cancelled", "interrupted")
 FINAL_STATUSES = ("done", "failed", "cancelled", "interrupted")
@@ -295,8 +298,6 @@ def accepted_view(queue: JobQueue, job: Job) -> dict[str, Any]:
 
 
 def _describe(e: Exception) -> str:
-    from genlab.errors import GenlabError
-
     if isinstance(e, GenlabError):
         return str(e)
     return f"{type(e).__name__}: {e}"
@@ -311,9 +312,6 @@ class JobJournal:
         self.folder = Path(folder)
 
     def add(self, job_id: str, kind: str, params: dict[str, Any]) -> None:
-        from genlab.errors import storage_error
-        from genlab.io import atomic_write_text
-
         data = json.dumps({"kind": kind, "params": params}, default=str)
         try:
             atomic_write_text(self.folder / f"{job_id}.json", data)

@@ -225,3 +225,8 @@ def public(value):
     if isinstance(value, str):
         return scrub_paths(value)
     return value
+
+
+def sse(event: str, data: dict) -> str:
+    """One server-sent event, its data without the server's file paths (`public`)."""
+    return f"event: {event}\ndata: {json.dumps(public(data), default=str)}\n\n"

@@ -360,11 +360,11 @@ TINY = dict(hidden_size=32, depth=1, num_heads=2, patch_size=4)
 
 def image_model(name_or_path: str):
     """A text-to-image pipeline with a U-Net, for a video U-Net to start from (its weights)."""
-    import genlab
     from genlab.models.unet import UNet
+    from genlab.pipelines.registry import load as load_pipeline
     from genlab.pipelines.text2image import Text2ImagePipeline
 
-    pipe = genlab.load(name_or_path)
+    pipe = load_pipeline(name_or_path)
     if not isinstance(pipe, Text2ImagePipeline) or type(pipe.denoiser) is not UNet:
         raise InvalidArgument(
             "init_image", "a text-to-image model with a U-Net denoiser", name_or_path

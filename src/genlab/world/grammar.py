@@ -44,6 +44,8 @@ from genlab.world.lexicon import (
     SIZE_WORDS,
     STOPWORDS,
 )
+from genlab.world.motion import DIRECTIONS as _DIRECTIONS
+from genlab.world.motion import start_size, target_cell
 from genlab.world.sample import as_generator, jittered_center
 from genlab.world.spec import (
     BACKGROUNDS,
@@ -58,8 +60,6 @@ from genlab.world.spec import (
     Scene,
     relation_between,
 )
-from genlab.world.video import DIRECTIONS as _DIRECTIONS
-from genlab.world.video import start_size, target_cell
 
 DETAILS = ("full", "objects", "counts", "relation")
 # Relations a request may hold: the world's four, and "beside" (left of or right of, either side).
@@ -174,20 +174,24 @@ class PromptParse:
     def warnings(self) -> list[str]:
         """One sentence per problem, for a CLI warning, a response field or the agent's reply:
         "white is not a color of this world; it knows red, orange, ...", "not understood: ..."."""
+        out = self.unsupported_warnings()
+        if self.unknown_words:
+            words = list(dict.fromkeys(self.unknown_words))
+            out.append("not understood: " + ", ".join(words))
+        return out
+
+    def unsupported_warnings(self) -> list[str]:
+        """The sentences of `warnings` about what this world lacks (not the words not read)."""
         known = {
             "color": ", ".join(COLORS),
             "shape": ", ".join(SHAPES),
             "relation": ", ".join(REQUEST_RELATIONS[:-1]) + " and beside (next to)",
             "background color": ", ".join(BACKGROUNDS),
         }
-        out = [
+        return [
             f"{words} is not a {kind} of this world; it knows {known[kind]}"
             for kind, words in dict.fromkeys(self.unsupported)
         ]
-        if self.unknown_words:
-            words = list(dict.fromkeys(self.unknown_words))
-            out.append("not understood: " + ", ".join(words))
-        return out
 
 
 # --------------------------------------------------------------------------- phrasing

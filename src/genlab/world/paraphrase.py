@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from genlab.world.grammar import READ_WORDING, SceneRequest, Wording, phrase_request
+from genlab.world.grammar import READ_WORDING, SceneRequest, Wording, parse_prompt, phrase_request
 from genlab.world.lexicon import SHADE_WORDS
 
 LEAD_INS = (
@@ -27,8 +27,6 @@ ENDINGS = ("", "", "", ".", "!", ", please", " please", "?")
 def _paraphrase_wording() -> Wording:
     """READ_WORDING with shaded and doubled colors ("light green", "golden yellow") that the
     grammar reads as the same color, so that a phrasing never changes what is asked."""
-    from genlab.world.grammar import parse_prompt
-
     colors = {}
     for color, names in READ_WORDING.colors.items():
         extra = [f"{shade} {w}" for shade in SHADE_WORDS[:6] for w in names[:2]]

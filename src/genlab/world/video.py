@@ -10,6 +10,16 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from genlab.errors import InvalidArgument
+from genlab.world.grammar import SceneRequest, parse_prompt
+from genlab.world.match import found_objects, match
+from genlab.world.motion import (  # noqa: F401  (public here too: genlab.world.video.DIRECTIONS)
+    DIRECTIONS,
+    motion_feasible,
+    motion_feasible_at,
+    motion_target,
+    start_size,
+    target_cell,
+)
 from genlab.world.parser import ParsedObject, parse_image
 from genlab.world.render import blank, check_size, draw, to_uint8
 from genlab.world.sample import as_generator, sample_scene
@@ -19,43 +29,6 @@ STEP = 1 / GRID  # left/right/up/down move the object by one cell over the clip
 BOUNCE_HEIGHT = 0.6 / GRID  # a bounce rises into the cell above and comes back, twice
 BOUNCES = 2
 MIN_FRAMES, MAX_FRAMES = 2, 32
-DIRECTIONS = {"left": (0, -1), "right": (0, 1), "up": (-1, 0), "down": (1, 0)}
-
-
-def target_cell(row: int, col: int, motion: str) -> tuple[int, int] | None:
-    """The extra grid cell a motion from (row, col) sweeps into (None for in-place motions)."""
-    if motion in DIRECTIONS:
-        dr, dc = DIRECTIONS[motion]
-        return row + dr, col + dc
-    if motion == "bounce":
-        return row - 1, col
-    return None
-
-
-def motion_target(obj: Obj, motion: str) -> tuple[int, int] | None:
-    return target_cell(obj.row, obj.col, motion)
-
-
-def start_size(motion: str) -> str | None:
-    """The size an object must have at the first frame: growing starts small, shrinking large."""
-    return {"grow": "small", "shrink": "large"}.get(motion)
-
-
-def motion_feasible(obj: Obj, motion: str, reserved: set[tuple[int, int]]) -> bool:
-    return motion_feasible_at(obj.row, obj.col, obj.size, motion, reserved)
-
-
-def motion_feasible_at(
-    row: int, col: int, size: str, motion: str, reserved: set[tuple[int, int]]
-) -> bool:
-    """Whether the world can play `motion` for an object of `size` in cell (row, col): grow
-    starts small, shrink large; a move or bounce needs its next cell on the grid and free."""
-    if start_size(motion) is not None:
-        return size == start_size(motion)
-    target = target_cell(row, col, motion)
-    if target is None:
-        return True
-    return 0 <= target[0] < GRID and 0 <= target[1] < GRID and target not in reserved
 
 
 def keyframe_fit(prompt: str, image) -> float:
@@ -66,9 +39,6 @@ def keyframe_fit(prompt: str, image) -> float:
     moving left" in the left column as often as elsewhere, and a video model given that frame can
     only leave it still or move it the other way; choosing among keyframes by this fit avoids it.
     """
-    from genlab.world.grammar import SceneRequest, parse_prompt
-    from genlab.world.match import found_objects, match
-
     request = parse_prompt(prompt).request
     if not isinstance(request, SceneRequest) or not request.objects:
         raise InvalidArgument("prompt", "a prompt naming objects of the built-in world", prompt)
