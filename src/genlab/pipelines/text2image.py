@@ -95,7 +95,7 @@ class Text2ImagePipeline:
         cls, path: str | Path, config: dict | None = None, *, device: str | None = None
     ) -> Text2ImagePipeline:
         from genlab.models import create_model
-        from genlab.text import TextEncoder, TextEncoderConfig
+        from genlab.text.pretrained import text_encoder_from_config
 
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         tensors, config = load_checkpoint(path, device="cpu", dtype=torch.float32)
@@ -106,7 +106,7 @@ class Text2ImagePipeline:
             if "channels_last" in arch:  # a training-speed choice: keep it only on CUDA
                 arch["channels_last"] = str(device).startswith("cuda")
             denoiser = create_model(arch)
-            text_encoder = TextEncoder(TextEncoderConfig.from_dict(config["text_encoder"]))
+            text_encoder = text_encoder_from_config(config["text_encoder"])
             _load_prefixed(denoiser, tensors, "denoiser.")
             _load_prefixed(text_encoder, tensors, "text_encoder.")
             schedule = NoiseSchedule.from_config(config["schedule"])
