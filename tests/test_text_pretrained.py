@@ -112,6 +112,7 @@ def test_a_recipe_trains_on_your_captions_with_minilm_and_loads_back(folder, tmp
     assert np.asarray(result.images[0]).shape == (16, 16, 3)
     card = (tmp_path / f"{pipe.name}.md").read_text()
     assert "all-MiniLM-L6-v2" in card and "8 captioned images of your own" in card
+    assert "22,713,216 frozen parameters (from its package) and 768 trained" in card
 
 
 def test_text_encoder_is_refused_where_it_cannot_apply(tmp_path, capsys):

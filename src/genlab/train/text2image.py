@@ -155,9 +155,8 @@ class TextToImageTask(Task):
             "prompts.",
             "",
             f"- denoiser: `{self.denoiser.config.arch}` {_count(self.denoiser):,} parameters",
-            f"- text encoder: {_count(self.text_encoder):,} parameters, "
-            f"{len(self.text_encoder.tokenizer)} words, {self.text_encoder.config.max_length} tokens; "
-            f"{self.text_encoder_source}",
+            f"- text encoder: {_text_encoder_size(self.text_encoder)}, "
+            f"{self.text_encoder.config.max_length} tokens; {self.text_encoder_source}",
             f"- schedule: {self.schedule.name}, {self.schedule.num_train_timesteps} steps; "
             f"prediction: {self.prediction_type}; condition dropout {self.cond_dropout:g}",
             f"- training data: {self.data_description}",
@@ -174,6 +173,13 @@ class TextToImageTask(Task):
 
 def _count(module: torch.nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
+
+
+def _text_encoder_size(encoder) -> str:
+    if hasattr(encoder, "backbone_parameters"):  # a pretrained one: its weights are not ours
+        return (f"{encoder.backbone_parameters():,} frozen parameters (from its package) and "
+                f"{_count(encoder):,} trained, {len(encoder.tokenizer):,} WordPiece tokens")  # fmt: skip
+    return f"{_count(encoder):,} parameters, {len(encoder.tokenizer)} words"
 
 
 # --------------------------------------------------------------------------- the corpus

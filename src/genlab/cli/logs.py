@@ -1,0 +1,38 @@
+"""What the command line shows besides its results: the library logs with `logging` under the
+"genlab" logger, and the CLI writes those records to stderr (through tqdm, so a progress bar
+stays whole) at the level the global --verbose / --quiet choose; --quiet hides the bars too.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from tqdm import tqdm
+
+
+class TqdmHandler(logging.Handler):
+    """A record as one line on stderr, above any progress bar (tqdm.write)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            tqdm.write(self.format(record), file=sys.stderr)
+        except Exception:
+            self.handleError(record)
+
+
+def configure(verbose: bool = False, quiet: bool = False) -> None:
+    """Show genlab's log records on stderr: INFO and up by default, DEBUG with --verbose (named
+    by logger), WARNING and up with --quiet. Calling it again replaces the earlier setting."""
+    logger = logging.getLogger("genlab")
+    for handler in [h for h in logger.handlers if isinstance(h, TqdmHandler)]:
+        logger.removeHandler(handler)
+    handler = TqdmHandler()
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s" if verbose else "%(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)
+
+
+def show_progress(args) -> bool:
+    """Whether a command draws progress bars: not with its --no-progress, nor with --quiet."""
+    return not (getattr(args, "no_progress", False) or getattr(args, "quiet", False))
