@@ -103,13 +103,18 @@ def add_playground_routes(api: FastAPI, server) -> None:
 
 
 async def _status_stream(server, request: Request):
-    from genlab.serve.app import sse
+    from genlab.serve.app import last_event_id, sse
 
-    seen, last_beat = -1, time.monotonic()
+    # the id is the queue's change count: a client reconnecting up to date waits for the next
+    seen = last_event_id(request)
+    seen, last_beat = (
+        (-1 if seen is None or seen > server.queue.changes else seen),
+        time.monotonic(),
+    )
     while True:
         if server.queue.changes != seen:
             seen = server.queue.changes
-            yield sse("status", status_view(server))
+            yield sse("status", status_view(server), event_id=seen)
         elif time.monotonic() - last_beat > 15:
             last_beat = time.monotonic()
             yield ": keep-alive\n\n"
