@@ -46,3 +46,58 @@ def test_quiet_and_verbose_exclude_each_other(capsys):
         main(["-q", "-v", "train", "--list"])
     assert stop.value.code == 2
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def two_folders(tmp_path_factory):
+    from genlab.eval.images import world_set
+    from genlab.io import save_image
+
+    out = []
+    for seed in (1, 2):
+        folder = tmp_path_factory.mktemp(f"set{seed}")
+        for i, image in enumerate(world_set(24, size=32, seed=seed).images):
+            save_image(folder / f"{i:03d}.png", image.permute(1, 2, 0).numpy(), {"prompt": "x"})
+        out.append(str(folder))
+    return out
+
+
+def test_metrics_fid_shows_progress_unless_told_not_to(two_folders, capsys):
+    assert main(["metrics", "fid", *two_folders, "--json"]) == 0
+    err = capsys.readouterr().err
+    assert "reading set1" in err and "world-classifier features" in err and "img/s" in err
+    for argv in (["metrics", "fid", *two_folders, "--json", "--no-progress"],
+                 ["-q", "metrics", "fid", *two_folders, "--json"]):  # fmt: skip
+        assert main(argv) == 0
+        assert capsys.readouterr().err == ""
+
+
+def test_every_command_with_progress_bars_turns_them_off_with_no_progress():
+    import argparse
+
+    from genlab.cli import build_parser
+
+    def sub(parser, name):
+        (choices,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        return choices.choices[name]
+
+    parser = build_parser()
+    for path in (["train"], ["data", "prepare"], ["data", "cache"], ["eval"], ["metrics", "fid"],
+                 ["metrics", "is"], ["metrics", "clip-score"], ["metrics", "retrieve"]):  # fmt: skip
+        command = parser
+        for name in path:
+            command = sub(command, name)
+        flags = {f for a in command._actions for f in a.option_strings}
+        assert "--no-progress" in flags, path
+
+
+def test_generate_shows_its_denoising_steps_unless_told_not_to(tmp_path, capsys):
+    from genlab.serve.launch import tiny_text2image_checkpoint
+
+    model = str(tiny_text2image_checkpoint(tmp_path / "tiny.safetensors"))
+    base = ["generate", "a red circle", "--model", model, "--steps", "3", "--seed", "1",
+            "--no-history", "--device", "cpu"]  # fmt: skip
+    assert main([*base, "--out", str(tmp_path / "a.png")]) == 0
+    assert "denoising: 100%" in capsys.readouterr().err.replace("\r", "\n")
+    assert main([*base, "--out", str(tmp_path / "b.png"), "--no-progress"]) == 0
+    assert "denoising" not in capsys.readouterr().err

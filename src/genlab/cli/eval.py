@@ -4,11 +4,15 @@ between folders, models and the world; preference ratings).
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import sys
 from pathlib import Path
 
+from tqdm import tqdm
+
+from genlab.cli.logs import show_progress
 from genlab.cluster import RAY_ADDRESS_HELP, RAY_WORKERS_HELP
 from genlab.errors import InvalidArgument
 from genlab.eval.compositional import SPLITS as COMPOSITIONAL_SPLITS
@@ -138,7 +142,11 @@ def register(subparsers) -> None:
         action="store_true",
         help="store the compositional images in the history, for preference votes",
     )
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    # what --no-progress was called before; the global -q/--quiet (before COMMAND) says it too
+    p.add_argument(
+        "--quiet", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
     p.add_argument(
         "--device",
         default=None,
@@ -231,6 +239,7 @@ def _source_options(p) -> None:
     )
     p.add_argument("--seed", type=int, default=0, help="seed of generated sets")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
 # ---------------------------------------------------------------------- sources
@@ -281,12 +290,15 @@ def _load_source(spec: str, args, seed_offset: int = 0):
         else:
             prompts = world_set(n, size=args.size, seed=seed + 999).captions
         images, caps = [], []
-        for i, prompt in enumerate(prompts):
+        bar = tqdm(
+            prompts, desc=f"sampling {spec[6:]}", unit="img", disable=not show_progress(args)
+        )
+        for i, prompt in enumerate(bar):
             images += sampler(prompt, 1, seed + i)
             caps.append(prompt)
         return from_pils(images, caps, source=spec)
     if Path(spec).is_dir():
-        return load_folder(spec, resize=args.resize, limit=n)
+        return load_folder(spec, resize=args.resize, limit=n, progress=show_progress(args))
     raise InvalidArgument("source", SOURCES_HELP, spec)
 
 
@@ -344,7 +356,7 @@ def run_eval(args) -> int:
         sweep_guidance=args.sweep_guidance,
         sweep_prompts=args.sweep_prompts,
         to_history=args.to_history,
-        progress=not args.quiet,
+        progress=show_progress(args),
     )
     options.validate()  # before loading the model: bad numbers fail fast
     if args.threads < 0:
@@ -397,7 +409,7 @@ def _features_of(args, *sets):
     from genlab.eval.features import load_feature_net
 
     net = load_feature_net(args.features)
-    return net, [net.features(s.images) for s in sets]
+    return net, [net.features(s.images, progress=show_progress(args)) for s in sets]
 
 
 def run_fid(args) -> int:
@@ -458,7 +470,7 @@ def run_is(args) -> int:
     s = load_source(args.source, args)
     _skipped_note(s)
     net = load_feature_net(args.features)
-    score = M.inception_score_from_logits(net.class_logits(s.images))
+    score = M.inception_score_from_logits(net.class_logits(s.images, progress=show_progress(args)))
     _print(
         {
             "is": score.mean,

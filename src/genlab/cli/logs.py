@@ -5,6 +5,7 @@ stays whole) at the level the global --verbose / --quiet choose; --quiet hides t
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 
@@ -36,3 +37,25 @@ def configure(verbose: bool = False, quiet: bool = False) -> None:
 def show_progress(args) -> bool:
     """Whether a command draws progress bars: not with its --no-progress, nor with --quiet."""
     return not (getattr(args, "no_progress", False) or getattr(args, "quiet", False))
+
+
+@contextlib.contextmanager
+def step_bar(total: int | None, enabled: bool, desc: str = "denoising"):
+    """A bar over a pipeline's denoising steps: yields a diffusers-style `callback_on_step_end`
+    to pass to the pipeline (or None when disabled). Every pipeline takes one (@diffusers_call);
+    a run that restarts at step 0 (prompts drawn one by one) starts the bar again."""
+    if not enabled:
+        yield None
+        return
+    bar = tqdm(total=total, desc=desc, unit="step", leave=False)
+
+    def on_step_end(pipe, step, timestep, callback_kwargs):
+        if step + 1 < bar.n:
+            bar.reset()
+        bar.update(step + 1 - bar.n)
+        return callback_kwargs  # the latents as they are (diffusers' callbacks return the dict)
+
+    try:
+        yield on_step_end
+    finally:
+        bar.close()

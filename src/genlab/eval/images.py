@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
+from tqdm import tqdm
 
 from genlab.errors import GenlabError, InvalidArgument
 
@@ -67,7 +68,9 @@ def _check_same_size(sizes, names) -> None:
             )
 
 
-def load_folder(path: str | Path, resize: int | None = None, limit: int | None = None) -> ImageSet:
+def load_folder(
+    path: str | Path, resize: int | None = None, limit: int | None = None, progress: bool = False
+) -> ImageSet:
     """Read every image file in a folder (sorted by name). Unreadable files are skipped and listed.
 
     Captions come from the PNG generation parameters (genlab.io.save_image) or a `.txt` file beside
@@ -89,7 +92,7 @@ def load_folder(path: str | Path, resize: int | None = None, limit: int | None =
             hint="it has none",
         )
     arrays, names, captions, skipped = [], [], [], []
-    for f in files:
+    for f in tqdm(files, desc=f"reading {folder.name}", unit="img", disable=not progress):
         try:
             with Image.open(f) as im:
                 im.load()
