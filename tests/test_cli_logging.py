@@ -62,7 +62,10 @@ def two_folders(tmp_path_factory):
     return out
 
 
-def test_metrics_fid_shows_progress_unless_told_not_to(two_folders, capsys):
+def test_metrics_fid_shows_progress_unless_told_not_to(two_folders, capsys, monkeypatch):
+    import genlab.progress
+
+    monkeypatch.setattr(genlab.progress, "DELAY_S", 0)  # bars show after 2 s: at once, here
     assert main(["metrics", "fid", *two_folders, "--json"]) == 0
     err = capsys.readouterr().err
     assert "reading set1" in err and "world-classifier features" in err and "img/s" in err
@@ -91,7 +94,10 @@ def test_every_command_with_progress_bars_turns_them_off_with_no_progress():
         assert "--no-progress" in flags, path
 
 
-def test_generate_shows_its_denoising_steps_unless_told_not_to(tmp_path, capsys):
+def test_generate_shows_its_denoising_steps_unless_told_not_to(tmp_path, capsys, monkeypatch):
+    import genlab.progress
+
+    monkeypatch.setattr(genlab.progress, "DELAY_S", 0)  # bars show after 2 s: at once, here
     from genlab.serve.launch import tiny_text2image_checkpoint
 
     model = str(tiny_text2image_checkpoint(tmp_path / "tiny.safetensors"))
@@ -101,3 +107,11 @@ def test_generate_shows_its_denoising_steps_unless_told_not_to(tmp_path, capsys)
     assert "denoising: 100%" in capsys.readouterr().err.replace("\r", "\n")
     assert main([*base, "--out", str(tmp_path / "b.png"), "--no-progress"]) == 0
     assert "denoising" not in capsys.readouterr().err
+
+
+def test_bars_wait_two_seconds_so_quick_commands_and_errors_stay_one_line(tmp_path, capsys):
+    (tmp_path / "a.png").write_bytes(b"junk")
+    (tmp_path / "b.png").write_bytes(b"junk")
+    assert main(["metrics", "fid", str(tmp_path), "world", "--n", "20"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("genlab: error:") and err.count("\n") == 1

@@ -10,12 +10,11 @@ import math
 import sys
 from pathlib import Path
 
-from tqdm import tqdm
-
 from genlab.cli.logs import show_progress
 from genlab.cluster import RAY_ADDRESS_HELP, RAY_WORKERS_HELP
 from genlab.errors import InvalidArgument
 from genlab.eval.compositional import SPLITS as COMPOSITIONAL_SPLITS
+from genlab.progress import progress_bar
 
 SOURCES_HELP = (
     "an image folder, 'world' (fresh world scenes), 'world-held-out' (scenes with held-out pairs), "
@@ -290,8 +289,8 @@ def _load_source(spec: str, args, seed_offset: int = 0):
         else:
             prompts = world_set(n, size=args.size, seed=seed + 999).captions
         images, caps = [], []
-        bar = tqdm(
-            prompts, desc=f"sampling {spec[6:]}", unit="img", disable=not show_progress(args)
+        bar = progress_bar(
+            prompts, desc=f"sampling {spec[6:]}", unit="img", enabled=show_progress(args)
         )
         for i, prompt in enumerate(bar):
             images += sampler(prompt, 1, seed + i)

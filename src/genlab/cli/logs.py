@@ -11,6 +11,8 @@ import sys
 
 from tqdm import tqdm
 
+from genlab.progress import progress_bar
+
 
 class TqdmHandler(logging.Handler):
     """A record as one line on stderr, above any progress bar (tqdm.write)."""
@@ -47,7 +49,7 @@ def step_bar(total: int | None, enabled: bool, desc: str = "denoising"):
     if not enabled:
         yield None
         return
-    bar = tqdm(total=total, desc=desc, unit="step", leave=False)
+    bar = progress_bar(total=total, desc=desc, unit="step", leave=False)
 
     def on_step_end(pipe, step, timestep, callback_kwargs):
         if step + 1 < bar.n:

@@ -11,16 +11,16 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from genlab.errors import CheckpointError, InvalidArgument, NotFound
 from genlab.paths import WEIGHTS_DIR
+from genlab.progress import progress_bar
 
 BUNDLED_CLASSIFIERS = {"world": "world-classifier", "digits": "digits-classifier"}
 
 
 def _batches(images: torch.Tensor, batch_size: int, progress: bool = False, what: str = ""):
-    with tqdm(total=len(images), desc=what, unit="img", disable=not progress, leave=False) as bar:
+    with progress_bar(total=len(images), desc=what, unit="img", enabled=progress, leave=False) as bar:
         for i in range(0, len(images), batch_size):
             yield images[i : i + batch_size]
             bar.update(min(batch_size, len(images) - i))

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from tqdm import tqdm
 
 from genlab.errors import GenlabError, InvalidArgument
+from genlab.progress import progress_bar
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif"}
 
@@ -92,7 +92,7 @@ def load_folder(
             hint="it has none",
         )
     arrays, names, captions, skipped = [], [], [], []
-    for f in tqdm(files, desc=f"reading {folder.name}", unit="img", disable=not progress):
+    for f in progress_bar(files, desc=f"reading {folder.name}", unit="img", enabled=progress):
         try:
             with Image.open(f) as im:
                 im.load()
