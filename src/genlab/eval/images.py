@@ -14,6 +14,7 @@ from PIL import Image
 from genlab.data.digits import DigitsDataset
 from genlab.errors import GenlabError, InvalidArgument
 from genlab.io import read_params
+from genlab.progress import progress_bar
 from genlab.world import caption, render, sample_scene
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif"}
@@ -70,7 +71,9 @@ def _check_same_size(sizes, names) -> None:
             )
 
 
-def load_folder(path: str | Path, resize: int | None = None, limit: int | None = None) -> ImageSet:
+def load_folder(
+    path: str | Path, resize: int | None = None, limit: int | None = None, progress: bool = False
+) -> ImageSet:
     """Read every image file in a folder (sorted by name). Unreadable files are skipped and listed.
 
     Captions come from the PNG generation parameters (genlab.io.save_image) or a `.txt` file beside
@@ -90,7 +93,7 @@ def load_folder(path: str | Path, resize: int | None = None, limit: int | None =
             hint="it has none",
         )
     arrays, names, captions, skipped = [], [], [], []
-    for f in files:
+    for f in progress_bar(files, desc=f"reading {folder.name}", unit="img", enabled=progress):
         try:
             with Image.open(f) as im:
                 im.load()

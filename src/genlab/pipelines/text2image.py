@@ -34,7 +34,8 @@ from genlab.pipelines.base import (
     move_modules,
 )
 from genlab.pipelines.registry import register_pipeline
-from genlab.text import TextEncoder, TextEncoderConfig, split_words
+from genlab.text import split_words
+from genlab.text.pretrained import text_encoder_from_config
 from genlab.world.grammar import parse_prompt, realize
 from genlab.world.layout import (
     CELLS,
@@ -117,7 +118,7 @@ class Text2ImagePipeline:
             if "channels_last" in arch:  # a training-speed choice: keep it only on CUDA
                 arch["channels_last"] = str(device).startswith("cuda")
             denoiser = create_model(arch)
-            text_encoder = TextEncoder(TextEncoderConfig.from_dict(config["text_encoder"]))
+            text_encoder = text_encoder_from_config(config["text_encoder"])
             _load_prefixed(denoiser, tensors, "denoiser.")
             _load_prefixed(text_encoder, tensors, "text_encoder.")
             schedule = NoiseSchedule.from_config(config["schedule"])

@@ -223,15 +223,16 @@ async def agent_events(run: AgentRun, request: Request):
     """The run's steps as server-sent events, then its outcome (`done` or `failed`)."""
     sent, last_beat = 0, time.monotonic()
     while True:
-        while sent < len(run.steps):
-            yield sse("step", run.steps[sent])
+        while sent < len(run.steps):  # ids: the step's index, then the count for the end
+            yield sse("step", run.steps[sent], event_id=sent)
             sent += 1
         if run.finished and sent >= len(run.steps):
             if run.error:
-                yield sse("failed", {"run_id": run.run_id, "error": run.error})
+                yield sse("failed", {"run_id": run.run_id, "error": run.error}, event_id=sent)
             else:
                 outcome = {k: v for k, v in run.result.items() if k != "best_path"}
-                yield sse("done", {"run_id": run.run_id, "steps": sent, "outcome": outcome})
+                done = {"run_id": run.run_id, "steps": sent, "outcome": outcome}
+                yield sse("done", done, event_id=sent)
             return
         if time.monotonic() - last_beat > 15:
             last_beat = time.monotonic()

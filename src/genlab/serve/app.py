@@ -18,7 +18,7 @@ from typing import Any
 
 from fastapi import FastAPI, File, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -64,6 +64,7 @@ from genlab.serve.security import (
     BodyTooLarge,
     TokenAuth,
     inside,
+    last_event_id,
     public,
     scrub_paths,
     sse,
@@ -366,6 +367,13 @@ def _add_routes(api: FastAPI, server: Server) -> None:
         """Server-sent events: `progress` on every change, then one `done`, `failed` or `cancelled`."""
         first = await asyncio.to_thread(server.job_view, job_id)
         job = queue.get(job_id)
+        seen = last_event_id(request)
+        if (
+            first["status"] in FINAL_STATUSES
+            and seen is not None
+            and (job is None or seen >= job.version)
+        ):  # it has the final state: 204 tells an EventSource to stop reconnecting
+            return Response(status_code=204)
         return StreamingResponse(
             _job_stream(queue, job, first, request),
             media_type="text/event-stream",
@@ -478,13 +486,16 @@ async def _job_stream(queue: JobQueue, job: Job | None, first: dict[str, Any], r
     if job is None:  # finished before this server started: one final event
         yield sse(first["status"] if first["status"] in FINAL_STATUSES else "progress", first)
         return
-    version, last_beat = -1, time.monotonic()
+    # Each event's id is the job's version: a client reconnecting with the version it last saw
+    # gets the next change, not that state again (each event is the whole state, not a delta).
+    seen = last_event_id(request)
+    version, last_beat = (-1 if seen is None or seen > job.version else seen), time.monotonic()
     while True:
         if job.version != version:
             version = job.version
             snap = queue.snapshot(job)
             final = snap["status"] in FINAL_STATUSES
-            yield sse(snap["status"] if final else "progress", snap)
+            yield sse(snap["status"] if final else "progress", snap, event_id=version)
             if final:
                 return
         elif time.monotonic() - last_beat > 15:

@@ -15,7 +15,7 @@ from pydantic import Field
 from genlab import __version__
 from genlab.errors import NotFound
 from genlab.serve.schemas import TEXT_LIMIT, _Strict
-from genlab.serve.security import sse
+from genlab.serve.security import last_event_id, sse
 from genlab.world.grammar import parse_prompt
 
 # Kinds trained on the built-in world's captions: the world grammar reads their prompts.
@@ -104,11 +104,16 @@ def add_playground_routes(api: FastAPI, server) -> None:
 
 
 async def _status_stream(server, request: Request):
-    seen, last_beat = -1, time.monotonic()
+    # the id is the queue's change count: a client reconnecting up to date waits for the next
+    seen = last_event_id(request)
+    seen, last_beat = (
+        (-1 if seen is None or seen > server.queue.changes else seen),
+        time.monotonic(),
+    )
     while True:
         if server.queue.changes != seen:
             seen = server.queue.changes
-            yield sse("status", status_view(server))
+            yield sse("status", status_view(server), event_id=seen)
         elif time.monotonic() - last_beat > 15:
             last_beat = time.monotonic()
             yield ": keep-alive\n\n"

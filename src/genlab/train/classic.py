@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import replace
@@ -26,6 +27,8 @@ from genlab.train.data import TensorSource
 from genlab.train.recipes import RecipeOptions, TrainJob, apply_options, register_recipe
 from genlab.train.task import OptimizerGroup, Task
 from genlab.train.trainer import TrainConfig, Trainer, resolve_device
+
+logger = logging.getLogger(__name__)
 
 DIGIT_NAMES = [str(i) for i in range(10)]
 CONDITION_DROPOUT = 0.1  # share of batches trained with the null condition (for "" and CFG)
@@ -283,7 +286,7 @@ class GANTask(Task):
             grouped = samples.float().reshape(len(names), per, -1)
             stats["within_condition_std"] = float(grouped.std(1).mean())
             self.monitor_log.append(stats)
-            tqdm.write(
+            logger.info(
                 f"mode-collapse monitor: class entropy {stats['entropy']:.3f}, "
                 f"{stats['classes_covered']} classes covered, counts {stats['counts']}, "
                 f"pixel std within a condition {stats['within_condition_std']:.3f}"
@@ -542,7 +545,7 @@ def _vq_stage(options, settings, tensors, out: Path) -> VQVAE:
         state, config = load_checkpoint(path, dtype=torch.float32)
         vqvae = VQVAE(config["model"])
         vqvae.load_state_dict(state)
-        tqdm.write(f"stage 1: reusing the VQ-VAE at {path}")
+        logger.info(f"stage 1: reusing the VQ-VAE at {path}")
         return vqvae
     vqvae = VQVAE(dict(base, image_size=size))
     budget = None if options.time_budget is None else settings["vq_share"] * options.time_budget

@@ -36,6 +36,7 @@ class RecipeOptions:
     lr: float | None = None  # peak learning rate (default: the recipe's), e.g. to fine-tune
     scenes: str | None = None  # world-t2i recipes: the scene mix to render (SCENE_MIXES)
     data: str | None = None  # text-to-image recipes: your shards or captioned image folder
+    text_encoder: str | None = None  # text-to-image recipes: another text encoder (TEXT_ENCODERS)
     strategy: str = "ddp"  # several processes: "ddp" (DistributedDataParallel) or "fsdp" (FSDP2)
     grad_accum: int | None = None  # micro-steps per optimizer step (default: the recipe's)
     save_every: int | None = None  # steps between training-state checkpoints (0: none by steps)

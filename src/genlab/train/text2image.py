@@ -18,6 +18,7 @@ from genlab.diffusion import NoiseSchedule, diffusion_loss
 from genlab.errors import InvalidArgument, check_choice
 from genlab.pipelines.text2image import Text2ImagePipeline
 from genlab.text import TextEncoder, Tokenizer
+from genlab.text.pretrained import PRETRAINED_TEXT_ENCODERS
 from genlab.train.data import TensorSource
 from genlab.train.recipes import RecipeOptions, TrainJob, apply_options, register_recipe
 from genlab.train.task import Task
@@ -167,9 +168,8 @@ class TextToImageTask(Task):
             "prompts.",
             "",
             f"- denoiser: `{self.denoiser.config.arch}` {_count(self.denoiser):,} parameters",
-            f"- text encoder: {_count(self.text_encoder):,} parameters, "
-            f"{len(self.text_encoder.tokenizer)} words, {self.text_encoder.config.max_length} tokens; "
-            f"{self.text_encoder_source}",
+            f"- text encoder: {_text_encoder_size(self.text_encoder)}, "
+            f"{self.text_encoder.config.max_length} tokens; {self.text_encoder_source}",
             f"- schedule: {self.schedule.name}, {self.schedule.num_train_timesteps} steps; "
             f"prediction: {self.prediction_type}; condition dropout {self.cond_dropout:g}",
             f"- training data: {self.data_description}",
@@ -186,6 +186,13 @@ class TextToImageTask(Task):
 
 def _count(module: torch.nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
+
+
+def _text_encoder_size(encoder) -> str:
+    if hasattr(encoder, "backbone_parameters"):  # a pretrained one: its weights are not ours
+        return (f"{encoder.backbone_parameters():,} frozen parameters (from its package) and "
+                f"{_count(encoder):,} trained, {len(encoder.tokenizer):,} WordPiece tokens")  # fmt: skip
+    return f"{_count(encoder):,} parameters, {len(encoder.tokenizer)} words"
 
 
 # --------------------------------------------------------------------------- the corpus
@@ -227,10 +234,11 @@ def _render_chunk(job) -> tuple[np.ndarray, np.ndarray]:
 
     BACKGROUND_NAMES = list(BACKGROUNDS)
     start, stop, seed, size, k, max_length, vocab, scenes, captions = job
-    index = {w: i for i, w in enumerate(vocab)}
+    index = {w: i for i, w in enumerate(vocab)} if vocab is not None else None
     n = stop - start
     images = np.empty((n, size, size, 3), np.uint8)
     tokens = np.zeros((n, k, max_length), np.int16)
+    texts = []  # without a word vocabulary: the captions, for the caller's tokenizer
     layouts = np.zeros((n, CELLS), np.int8)
     backgrounds = np.zeros(n, np.int8)
     for j in range(n):
@@ -253,9 +261,12 @@ def _render_chunk(job) -> tuple[np.ndarray, np.ndarray]:
                 text = canonical_caption(varied_caption(scene, rng, **how)[1])
             elif c:
                 text = varied_caption(scene, rng, **how)[0]
+            if index is None:
+                texts.append(text)
+                continue
             ids = [index.get(w, 1) for w in split_words(text)][:max_length]
             tokens[j, c, : len(ids)] = ids
-    return images, tokens, layouts, backgrounds
+    return images, tokens if index is not None else texts, layouts, backgrounds
 
 
 SCENE_MIXES = {
@@ -291,7 +302,9 @@ def world_corpus(
     check_choice("scenes", scenes, SCENE_MIXES)
     check_choice("captions", captions, ("plain", "varied"))
     workers = workers or max(1, min(os.cpu_count() or 1, 32))
-    vocab = tokenizer.vocab
+    # a word tokenizer's vocabulary goes to the workers; another tokenizer (a pretrained
+    # encoder's WordPiece) reads the captions they return, here
+    vocab = getattr(tokenizer, "vocab", None)
     jobs = [
         (s, min(s + chunk, n), seed, size, captions_per_image, max_length, vocab, scenes, captions)
         for s in range(0, n, chunk)
@@ -303,7 +316,12 @@ def world_corpus(
         bar.update(len(part[0]))
     bar.close()
     images = torch.from_numpy(np.concatenate([p[0] for p in parts]))
-    tokens = torch.from_numpy(np.concatenate([p[1] for p in parts]))
+    if vocab is None:
+        texts = [t for p in parts for t in p[1]]  # (n·K,) in item-major order
+        ids = tokenizer(texts, max_length).ids.to(torch.int16)
+        tokens = ids.view(n, captions_per_image, max_length)
+    else:
+        tokens = torch.from_numpy(np.concatenate([p[1] for p in parts]))
     layouts = torch.from_numpy(np.concatenate([p[2] for p in parts]))
     backgrounds = torch.from_numpy(np.concatenate([p[3] for p in parts]))
     return {"images": images, "tokens": tokens, "layouts": layouts, "backgrounds": backgrounds}
@@ -375,12 +393,31 @@ class WorldT2ISpec:
     planner_frozen: bool = False
 
 
+# What `--text-encoder` may choose for a text-to-image recipe: these, and the pretrained
+# open-vocabulary encoders of genlab.text.pretrained (PRETRAINED_TEXT_ENCODERS).
 TEXT_ENCODER_SOURCES = {
     "joint": "a new text encoder trained jointly with the denoiser",
     "world-clip": "the bundled world-clip's text tower, frozen (its learned null stays trainable)",
     "world-clip+words": "the bundled world-clip's text tower, frozen, plus a trainable per-word "
     "vector added to its output tokens (zero at the start)",
 }
+
+
+def text_encoder_choices() -> dict[str, str]:
+    """Every text encoder a text-to-image recipe may train with, and what it is."""
+    return {**TEXT_ENCODER_SOURCES, **{k: v[3] for k, v in PRETRAINED_TEXT_ENCODERS.items()}}
+
+
+def with_text_encoder(spec: WorldT2ISpec, text_encoder: str, name: str) -> WorldT2ISpec:
+    """`spec` with another text encoder (`genlab train --text-encoder`), if it can take one: a
+    recipe that trains a tower's blocks or a layout planner over world words keeps its own."""
+    check_choice("--text-encoder", text_encoder, text_encoder_choices())
+    if text_encoder != spec.text_encoder and (spec.layout or spec.tower_layers_trained):
+        raise InvalidArgument(
+            "--text-encoder", f"{spec.text_encoder} for {name} (its recipe trains parts of it)",
+            text_encoder,
+        )  # fmt: skip
+    return replace(spec, text_encoder=text_encoder)
 
 
 def pretrained_text_encoder(name: str, extra_words=(), word_residual: bool = False) -> TextEncoder:
@@ -487,7 +524,9 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options:
     tiny = options.tiny
     device = resolve_device(options.device)  # fail now, not after rendering, if CUDA is absent
     cuda = device.type == "cuda"
-    check_choice("text_encoder", spec.text_encoder, TEXT_ENCODER_SOURCES)
+    if options.text_encoder is not None:
+        spec = with_text_encoder(spec, options.text_encoder, name)
+    check_choice("text_encoder", spec.text_encoder, text_encoder_choices())
     torch.manual_seed(options.seed)
     size = 16 if tiny else spec.image_size
     user = None  # your data (--data): images at the recipe's size and their captions
@@ -507,6 +546,11 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options:
         if tiny:
             text_kw = dict(width=32, depth=1, num_heads=2)
         text_encoder = TextEncoder(vocab=tokenizer.vocab, max_length=spec.max_length, **text_kw)
+    elif spec.text_encoder in PRETRAINED_TEXT_ENCODERS:  # open vocabulary, frozen
+        from genlab.text.pretrained import PretrainedTextEncoder
+
+        text_encoder = PretrainedTextEncoder(name=spec.text_encoder)  # its own token length
+        tokenizer = text_encoder.tokenizer
     else:  # pretrained and frozen, at every scale (it is small)
         tower, _, words = spec.text_encoder.partition("+")
         new_words = caption_words(user[1]) if user is not None else ()  # their rows train
@@ -554,7 +598,7 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, tiny_denoiser: dict, options:
     if cuda and not tiny:
         # The whole corpus lives on the GPU as uint8: batches are one indexing op, no loader.
         corpus = {k: v.to(device) for k, v in corpus.items()}
-    source = TEXT_ENCODER_SOURCES[spec.text_encoder]
+    source = text_encoder_choices()[spec.text_encoder]
     if spec.tower_layers_trained:
         source = source.replace(
             "frozen", f"frozen but for its last {spec.tower_layers_trained} block(s)"

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 import os
 import platform
 import random
 import signal
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -30,6 +30,8 @@ from genlab.train import checkpoint as ckpt
 from genlab.train import distributed as D
 from genlab.train.data import BatchSource, IndexStream, shard_of
 from genlab.train.task import Task, count_parameters
+
+logger = logging.getLogger(__name__)
 
 STATE_FILE = "checkpoint.safetensors"
 MAX_CONSECUTIVE_SPIKES = 20  # after this many skipped spikes in a row the new level is accepted
@@ -499,7 +501,7 @@ class Trainer:
             if problem:
                 self.skipped += 1
                 opt.zero_grad(set_to_none=True)
-                tqdm.write(f"step {step}: {name} update skipped: {problem}", file=sys.stderr)
+                logger.warning(f"step {step}: {name} update skipped: {problem}")
             else:
                 with record_function("genlab: optimizer"):
                     opt.step()
@@ -528,9 +530,8 @@ class Trainer:
             return self.train_step(step)
         except TorchDynamoException as e:
             self.compile_error = compile_failure(e)
-            tqdm.write(
-                f"step {step}: torch.compile failed ({self.compile_error}); going on eager",
-                file=sys.stderr,
+            logger.warning(
+                f"step {step}: torch.compile failed ({self.compile_error}); going on eager"
             )
             for name in self.compiled:
                 uncompile(self.modules[name])
@@ -558,7 +559,7 @@ class Trainer:
             self._spikes[name] = self._spikes.get(name, 0) + 1
             return f"loss {loss:.4g} is a spike (> {c.spike_factor:g} × running mean {mean:.4g})"
         if spike:  # the loss level moved for good: accept it rather than stall forever
-            tqdm.write(f"step {step}: {name} loss stays high; accepting it", file=sys.stderr)
+            logger.warning(f"step {step}: {name} loss stays high; accepting it")
             mean = None
         self._spikes[name] = 0
         self.loss_mean[name] = loss if mean is None else 0.98 * mean + 0.02 * loss
@@ -636,7 +637,7 @@ class Trainer:
                         if out_of_time
                         else f"{signals.received} received"
                     )
-                    tqdm.write(f"{why} at step {self.step}: saving", file=sys.stderr)
+                    logger.info(f"{why} at step {self.step}: saving")
                     break
         finally:
             signals.restore()
