@@ -13,6 +13,7 @@ import importlib.util
 import sys
 
 from genlab import __version__
+from genlab.cli.logs import configure
 from genlab.cluster import RAY_ADDRESS_HELP, RAY_WORKERS_HELP
 from genlab.errors import GenlabError
 
@@ -91,8 +92,6 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    from genlab.cli.logs import configure
-
     configure(verbose=args.verbose, quiet=args.quiet)
     try:
         rc = args.func(args)

@@ -55,6 +55,8 @@ def step_bar(total: int | None, enabled: bool, desc: str = "denoising"):
         if step + 1 < bar.n:
             bar.reset()
         bar.update(step + 1 - bar.n)
+        if bar.n == bar.total:
+            bar.refresh()  # the last step shown even when it came within tqdm's mininterval
         return callback_kwargs  # the latents as they are (diffusers' callbacks return the dict)
 
     try:

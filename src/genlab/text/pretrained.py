@@ -15,7 +15,7 @@ from torch import nn
 
 from genlab.errors import GenlabError, InvalidArgument
 from genlab.nn import ModelConfig
-from genlab.text.encoder import TextEncoding
+from genlab.text.encoder import TextEncoder, TextEncoderConfig, TextEncoding
 from genlab.text.tokenizer import TokenBatch
 
 # name -> (the package that ships the weights, the folder inside it, width, what it is)
@@ -117,7 +117,7 @@ class PretrainedTextEncoder(nn.Module):
     def __init__(self, config: PretrainedTextConfig | None = None, **overrides):
         super().__init__()
         from transformers import AutoModel  # optional dependency: only this encoder needs it
-        from transformers.utils import logging as hf_logging
+        from transformers.utils import logging as hf_logging  # with it: the same extra
 
         hf_logging.disable_progress_bar()  # its "Loading weights" bar is not genlab's to show
 
@@ -186,8 +186,6 @@ class PretrainedTextEncoder(nn.Module):
 def text_encoder_from_config(config: dict) -> nn.Module:
     """The text encoder a checkpoint's config describes: genlab's own (TextEncoderConfig) or a
     pretrained one (PretrainedTextConfig, weights from its package)."""
-    from genlab.text.encoder import TextEncoder, TextEncoderConfig
-
     if config.get("arch") == PretrainedTextConfig.arch:
         return PretrainedTextEncoder(PretrainedTextConfig.from_dict(config))
     return TextEncoder(TextEncoderConfig.from_dict(config))
