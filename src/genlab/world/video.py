@@ -372,6 +372,7 @@ def judge_video(request, frames, *, strict: bool = True):
     """
     from genlab.pipelines.postprocess import as_frames
     from genlab.world.grammar import SceneRequest, parse_prompt
+    from genlab.world.lexicon import MOTION_WORDS
     from genlab.world.match import Check, Match, match
 
     if isinstance(request, str):
@@ -394,11 +395,10 @@ def judge_video(request, frames, *, strict: bool = True):
         ]
         extents = [motion_extent(o.track, group.motion) for o in movers]
         ok = bool(extents) and all(SPEED_RANGE[0] <= e <= SPEED_RANGE[1] for e in extents)
-        asked = f"{group.describe(1)} {group.motion} at the world's speed"
+        asked = f"{group.describe(1)} {MOTION_WORDS[group.motion][0]}, one step over the clip"
         found = ", ".join(f"{e:.2f}" for e in extents) or "no such motion"
-        reason = (
-            f"asked for {group.describe(1)} to {group.motion} by one step over the clip, found "
-            + (f"{found} of a step" if extents else "no object doing so")
+        reason = f"asked for {asked}, found " + (
+            f"{found} step{'s' if extents != [1.0] else ''}" if extents else "no object doing so"
         )
         checks.append(Check("speed", asked, found, ok, reason))
     for which, k in (("first", 0), ("last", len(clip) - 1)):
