@@ -103,6 +103,23 @@ def register(subparsers) -> None:
     e.add_argument(
         "--features", default="world-t2v-fvd", help="FVD feature network: bundled name or path"
     )
+    e.add_argument(
+        "--split",
+        help="run the motion prompt suite instead: canonical, paraphrased or both "
+        "(comma-separated); --n prompts per category and split, judged strictly (exactly the "
+        "asked objects over the clip, direction and speed of each motion, first and last frames)",
+    )
+    e.add_argument(
+        "--categories",
+        default="single,two",
+        help="with --split: single (one object moving), two (two objects moving differently)",
+    )
+    e.add_argument(
+        "--plan-source",
+        default="grammar",
+        help="who writes the text the model draws: grammar (a whole scene of what was read) or "
+        "reading (the caption of what was read)",
+    )
     e.add_argument("--json", action="store_true", help="print the result as JSON")
     e.set_defaults(func=run_eval)
 
@@ -216,6 +233,8 @@ def run_curate(args) -> int:
 def run_eval(args) -> int:
     from genlab.eval.video import evaluate_pipeline
 
+    if args.split:
+        return run_suite_eval(args)
     pipe = _load(args.model, None)
     result = evaluate_pipeline(
         pipe,
@@ -227,6 +246,7 @@ def run_eval(args) -> int:
         features=args.features,
         keyframe=_load_keyframe(args.keyframe, None),
         keyframe_candidates=_int("--keyframe-candidates", args.keyframe_candidates, 1),
+        plan_source=args.plan_source,
     )
     if args.json:
         print(json.dumps(result, indent=2))
@@ -240,5 +260,60 @@ def run_eval(args) -> int:
                     )
             else:
                 print(f"{key}: {value:.4f}" if isinstance(value, float) else f"{key}: {value}")
+    sys.stdout.flush()
+    return 0
+
+
+def run_suite_eval(args) -> int:
+    """`genlab video-eval --split ...`: the motion prompt suite, strict headline first."""
+    from genlab.errors import check_choice
+    from genlab.eval.video import (
+        VIDEO_CATEGORIES,
+        VIDEO_SPLITS,
+        run_video_suite,
+        summarize_videos,
+        video_suite,
+    )
+    from genlab.pipelines.text2video import PLAN_SOURCES
+
+    splits = tuple(s.strip() for s in args.split.split(","))
+    categories = tuple(c.strip() for c in args.categories.split(","))
+    for split in splits:
+        check_choice("--split", split, VIDEO_SPLITS)
+    for category in categories:
+        check_choice("--categories", category, VIDEO_CATEGORIES)
+    check_choice("--plan-source", args.plan_source, PLAN_SOURCES)
+    if args.keyframe or args.keyframe_candidates != "1":
+        raise InvalidArgument("--keyframe", "left out with --split (the suite draws from text)")
+    n = _int("--n", args.n, 1)
+    seed = _int("--seed", args.seed, 0, MAX_SEED)
+    pipe = _load(args.model, None)
+    results = run_video_suite(
+        pipe,
+        video_suite(n, seed, categories, splits),
+        seed=seed,
+        steps=_int("--steps", args.steps, 1),
+        num_frames=pipe.check_num_frames(_int("--frames", args.frames, 1)),
+        guidance_scale=guidance(args.guidance),
+        plan_source=args.plan_source,
+    )
+    summary = summarize_videos(results)
+    if args.json:
+        print(json.dumps({"summary": summary, "results": [r.to_dict() for r in results]}, indent=2))
+        return 0
+    for split, entry in summary.items():
+        lo, hi = entry["strict_ci95"]
+        print(f"{split}: strict {entry['strict']:.3f} [{lo:.3f}, {hi:.3f}], "
+              f"lenient {entry['lenient']:.3f} ({entry['videos']} videos)")  # fmt: skip
+        for category, row in entry["categories"].items():
+            lo, hi = row["strict_ci95"]
+            print(f"  {category}: strict {row['strict']:.3f} [{lo:.3f}, {hi:.3f}], "
+                  f"lenient {row['lenient']:.3f} ({row['videos']})")  # fmt: skip
+            for motion, m in entry["motions"][category].items():
+                print(f"    {motion}: strict {m['strict']:.3f}, lenient {m['lenient']:.3f} "
+                      f"({m['videos']})")  # fmt: skip
+    failed = [r for r in results if not r.satisfied]
+    for r in failed[:8]:
+        print(f"  FAIL {r.prompt!r}: {r.reasons[0] if r.reasons else ''}")
     sys.stdout.flush()
     return 0

@@ -298,12 +298,14 @@ def evaluate_pipeline(
     features: str = "world-t2v-fvd",
     keyframe=None,
     keyframe_candidates: int = 1,
+    plan_source: str = "grammar",
 ) -> dict[str, float]:
     """Generate one video per evaluation prompt and report motion / attribute accuracy, FVD
     against the real clips, the real-vs-real FVD floor, flicker and subject consistency.
     `keyframe`: a text-to-image pipeline drawing each first frame (see Text2VideoPipeline), the
     best of `keyframe_candidates` by the world's keyframe fit; `guidance_scale`: None is the
-    model's default."""
+    model's default; `plan_source`: see Text2VideoPipeline (the in-distribution prompts name
+    every size and cell, so the grammar's plan says what they say)."""
     from tqdm import tqdm
 
     prompts, real = motion_prompts(n, seed, n_objects, pipe.image_size, num_frames)
@@ -312,6 +314,8 @@ def evaluate_pipeline(
     extra = {}  # the pipeline checks them (candidates without a keyframe model are refused)
     if keyframe is not None or keyframe_candidates != 1:
         extra = {"keyframe": keyframe, "keyframe_candidates": keyframe_candidates}
+    if plan_source != "grammar":
+        extra["plan_source"] = plan_source
     for i, p in enumerate(tqdm(prompts, desc="generating videos", unit="video")):
         result = pipe(
             p, num_frames=num_frames, num_inference_steps=steps, seed=seed + i,
