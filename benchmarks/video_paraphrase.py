@@ -12,8 +12,9 @@ a (category, split) is drawn with seed `--seed` + j at the pipeline's defaults (
 steps, its guidance, 8 frames) through `genlab.load(model)(prompts, ...)`: the path of the CLI,
 REST and the playground too (tests/test_video_faces.py). A paraphrase the grammar reads as its
 canonical caption is given the model as that caption, so the two splits share its video (drawn
-once). `--plan-source reading` gives the model the caption of what was read instead of the
-grammar's whole-scene plan (the comparison of the two). `--rejudge DIR` judges the clips a
+once). `--plan-source grammar` gives the model the grammar's whole-scene plan of what was read
+(sizes, cells where each motion can play) instead of the caption of the reading (the comparison
+of the two). `--rejudge DIR` judges the clips a
 previous run saved (clips.npz) again, drawing nothing.
 """
 
@@ -94,7 +95,7 @@ def main() -> None:
     ap.add_argument("--splits", default=",".join(VIDEO_SPLITS))
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--steps", type=int, default=20)
-    ap.add_argument("--plan-source", default="grammar", choices=["grammar", "reading"])
+    ap.add_argument("--plan-source", default="reading", choices=["reading", "grammar"])
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rejudge", help="a previous --out folder: judge its clips.npz again")

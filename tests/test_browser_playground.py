@@ -165,10 +165,12 @@ def test_a_video_model_offers_an_image_model_for_the_first_frame(page, server):
     assert page.locator("#keyframe-candidates-field").is_hidden()
 
 
-def test_a_video_prompt_as_people_write_it_is_drawn_from_the_grammars_plan(page, server):
+def test_a_video_prompt_as_people_write_it_is_read_as_in_python(page, server):
     """The playground's video is drawn from the text Python, the CLI and REST give the model
-    for the same prompt and seed (test_video_faces.py): the grammar's plan of what was read."""
-    from test_video_faces import PROMPT, planned
+    for the same prompt (test_video_faces.py): the canonical caption of what was read."""
+    from test_video_faces import PROMPT
+
+    from genlab.world import parse_prompt
 
     page.select_option("#model", "video-tiny")
     page.select_option("#keyframe_model", "")  # from the video model: text alone
@@ -184,7 +186,8 @@ def test_a_video_prompt_as_people_write_it_is_drawn_from_the_grammars_plan(page,
     ).json()["items"]
     params = items[0]["params"]
     assert items[0]["kind"] == "video" and params["seed"] == 12
-    assert params["read_as"] == planned(PROMPT, 12) and params["plan_source"] == "grammar"
+    assert params["read_as"] == parse_prompt(PROMPT).canonical
+    assert params["plan_source"] == "reading"
     page.select_option("#model", "world-tiny")  # back to the image model for the other tests
 
 

@@ -1,6 +1,7 @@
 """A video prompt as people write it is read the same way by every face: Python and `genlab video`
 here, the REST API (test_video_serve.py) and the playground (test_browser_playground.py) give the
-model the same text for one seed: the grammar's plan of what was read (`planned`)."""
+model the same text, the canonical caption of what was read; asked to, Python and the CLI give it
+the grammar's plan of a whole scene instead (`planned`)."""
 
 import pytest
 import torch
@@ -55,18 +56,19 @@ def test_the_grammar_plans_a_whole_scene_of_what_was_read_and_reading_gives_it_a
     assert texts == [reading.canonical] and sources == ["reading"]
 
 
-def test_python_and_the_cli_give_the_model_the_same_plan(checkpoint, tmp_path):
+def test_python_and_the_cli_give_the_model_the_same_text(checkpoint, tmp_path):
     pipe = genlab.load(str(checkpoint), device="cpu")
     common = dict(num_inference_steps=2, num_frames=4, seed=SEED)
-    result = pipe(PROMPT, **common)
-    meta = result.metadata[0]
-    assert meta["read_as"] == planned(PROMPT, SEED) and meta["plan_source"] == "grammar"
-    as_read = pipe(PROMPT, plan_source="reading", **common).metadata[0]
-    assert as_read["read_as"] == parse_prompt(PROMPT).canonical
-    assert as_read["plan_source"] == "reading"
+    meta = pipe(PROMPT, **common).metadata[0]
+    assert meta["read_as"] == parse_prompt(PROMPT).canonical and meta["plan_source"] == "reading"
+    plan = pipe(PROMPT, plan_source="grammar", **common).metadata[0]
+    assert plan["read_as"] == planned(PROMPT, SEED) and plan["plan_source"] == "grammar"
 
-    out = tmp_path / "v.mp4"
     args = ["video", PROMPT, "--model", str(checkpoint), "--steps", "2", "--frames", "4"]
-    assert main([*args, "--seed", str(SEED), "--out", str(out), "--no-history"]) == 0
-    params = read_video_params(out)
-    assert params["read_as"] == meta["read_as"] and params["plan_source"] == "grammar"
+    args += ["--seed", str(SEED), "--no-history"]
+    for source, expected in (("reading", meta), ("grammar", plan)):
+        out = tmp_path / f"{source}.mp4"
+        assert main([*args, "--plan-source", source, "--out", str(out)]) == 0
+        params = read_video_params(out)
+        assert (params["read_as"], params["plan_source"]) == (expected["read_as"], source)
+    assert main([*args, "--plan-source", "llm"]) == 2

@@ -10,10 +10,14 @@ import sys
 from pathlib import Path
 
 from genlab.cli.generate import _check_prompt, _float, _int, guidance, record_in_history
-from genlab.errors import InvalidArgument
+from genlab.errors import InvalidArgument, check_choice
 from genlab.pipelines.base import MAX_SEED, check_device
 
 DEFAULT_MODEL = "world-t2v"
+PLAN_SOURCE_HELP = (
+    "who writes the text the model draws from a prompt of the world: reading (the caption of "
+    "what was read) or grammar (a whole scene of it: sizes, and cells where each motion can play)"
+)
 
 
 def register(subparsers) -> None:
@@ -42,6 +46,7 @@ def register(subparsers) -> None:
         help="with --keyframe: first frames to draw, the one the asked motion can best start "
         "from is animated (built-in world prompts; default %(default)s)",
     )
+    p.add_argument("--plan-source", default="reading", help=PLAN_SOURCE_HELP)
     p.add_argument("--model", default=DEFAULT_MODEL, help="bundled model name or checkpoint path")
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     p.add_argument("--fps", default="8", help="frames per second of the written video")
@@ -114,12 +119,7 @@ def register(subparsers) -> None:
         default="single,two",
         help="with --split: single (one object moving), two (two objects moving differently)",
     )
-    e.add_argument(
-        "--plan-source",
-        default="grammar",
-        help="who writes the text the model draws: grammar (a whole scene of what was read) or "
-        "reading (the caption of what was read)",
-    )
+    e.add_argument("--plan-source", default="reading", help=PLAN_SOURCE_HELP)
     e.add_argument("--json", action="store_true", help="print the result as JSON")
     e.set_defaults(func=run_eval)
 
@@ -157,9 +157,11 @@ def run_video(args) -> int:
         upscale,
         write_video,
     )
+    from genlab.pipelines.text2video import PLAN_SOURCES
 
     _check_prompt(args.prompt)
     check_device(args.device, "--device")
+    check_choice("--plan-source", args.plan_source, PLAN_SOURCES)
     seed = _int("--seed", args.seed, 0, MAX_SEED)
     seed = random.SystemRandom().randrange(2**31) if seed is None else seed
     fps = check_fps(_float("--fps", args.fps, "a number > 0"))
@@ -172,6 +174,7 @@ def run_video(args) -> int:
         "num_frames": _int("--frames", args.frames),
         "negative_prompt": args.negative,
         "seed": seed,
+        "plan_source": args.plan_source if args.plan_source != "reading" else None,
     }
     kwargs = {k: v for k, v in kwargs.items() if v is not None}
     if args.image and args.keyframe:
@@ -232,7 +235,9 @@ def run_curate(args) -> int:
 
 def run_eval(args) -> int:
     from genlab.eval.video import evaluate_pipeline
+    from genlab.pipelines.text2video import PLAN_SOURCES
 
+    check_choice("--plan-source", args.plan_source, PLAN_SOURCES)
     if args.split:
         return run_suite_eval(args)
     pipe = _load(args.model, None)
@@ -266,7 +271,6 @@ def run_eval(args) -> int:
 
 def run_suite_eval(args) -> int:
     """`genlab video-eval --split ...`: the motion prompt suite, strict headline first."""
-    from genlab.errors import check_choice
     from genlab.eval.video import (
         VIDEO_CATEGORIES,
         VIDEO_SPLITS,
@@ -274,7 +278,6 @@ def run_suite_eval(args) -> int:
         summarize_videos,
         video_suite,
     )
-    from genlab.pipelines.text2video import PLAN_SOURCES
 
     splits = tuple(s.strip() for s in args.split.split(","))
     categories = tuple(c.strip() for c in args.categories.split(","))
@@ -282,7 +285,6 @@ def run_suite_eval(args) -> int:
         check_choice("--split", split, VIDEO_SPLITS)
     for category in categories:
         check_choice("--categories", category, VIDEO_CATEGORIES)
-    check_choice("--plan-source", args.plan_source, PLAN_SOURCES)
     if args.keyframe or args.keyframe_candidates != "1":
         raise InvalidArgument("--keyframe", "left out with --split (the suite draws from text)")
     n = _int("--n", args.n, 1)

@@ -298,7 +298,7 @@ def evaluate_pipeline(
     features: str = "world-t2v-fvd",
     keyframe=None,
     keyframe_candidates: int = 1,
-    plan_source: str = "grammar",
+    plan_source: str = "reading",
 ) -> dict[str, float]:
     """Generate one video per evaluation prompt and report motion / attribute accuracy, FVD
     against the real clips, the real-vs-real FVD floor, flicker and subject consistency.
@@ -314,7 +314,7 @@ def evaluate_pipeline(
     extra = {}  # the pipeline checks them (candidates without a keyframe model are refused)
     if keyframe is not None or keyframe_candidates != 1:
         extra = {"keyframe": keyframe, "keyframe_candidates": keyframe_candidates}
-    if plan_source != "grammar":
+    if plan_source != "reading":
         extra["plan_source"] = plan_source
     for i, p in enumerate(tqdm(prompts, desc="generating videos", unit="video")):
         result = pipe(

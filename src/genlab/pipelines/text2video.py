@@ -23,10 +23,11 @@ from genlab.pipelines.text2image import (
 )
 
 KIND = "text2video"
-# Who writes the text the model draws from a prompt of the world: "grammar", a whole scene of
-# what was read (sizes and cells where each asked motion can play: the captions it was trained
-# on); "reading", the canonical caption of what was read, nothing added.
-PLAN_SOURCES = ("grammar", "reading")
+# Who writes the text the model draws from a prompt of the world: "reading", the canonical
+# caption of what was read, nothing added; "grammar", a whole scene of what was read (sizes and
+# cells where each asked motion can play, as its training captions say; measured no better: the
+# model card, "Video prompts as people write them").
+PLAN_SOURCES = ("reading", "grammar")
 
 
 class Text2VideoPipeline(Text2ImagePipeline):
@@ -132,7 +133,7 @@ class Text2VideoPipeline(Text2ImagePipeline):
         keyframe=None,
         keyframe_candidates: int = 1,
         keyframe_score=None,
-        plan_source: str = "grammar",
+        plan_source: str = "reading",
         eta: float | None = None,
         callback=None,
     ) -> GenerationResult:
@@ -150,10 +151,10 @@ class Text2VideoPipeline(Text2ImagePipeline):
             needs prompts of the built-in world (a frame the asked motion can start from, with
             the asked objects); pass your own for other prompts.
         plan_source: for a prompt of the built-in world drawn from text (no image or keyframe),
-            "grammar" (default) has the grammar write a whole scene of what was read, video i's
+            "reading" (default) gives the model the canonical caption of what was read, nothing
+            added; "grammar" has the grammar write a whole scene of what was read, video i's
             drawn with seed + i (`write_plans`: the sizes a motion starts from, cells where each
-            motion can play, as the training captions say), and the model draws its caption;
-            "reading" gives the model the canonical caption of what was read, nothing added.
+            motion can play, as the training captions say), and the model draws its caption.
             The metadata says which ("plan_source") and the text drawn ("read_as").
         """
         prompts = [prompt] if isinstance(prompt, str) else list(prompt)
