@@ -126,6 +126,20 @@ def test_motion_request_draws_videos_when_a_video_model_is_there(store):
     assert out.satisfied and store.get_image(out.best_image_id).kind == "video"
 
 
+def test_a_video_failing_the_strict_check_is_drawn_again(store):
+    """The first round's videos lose their object at the end: the strict video judge rejects
+    them and the agent draws more until one passes."""
+    out = run_agent(
+        "a crimson ball sliding right", pipeline=WorldPainter(),
+        video_pipeline=WorldVideoPainter(vanishing=2), store=store, num_candidates=2,
+    )  # fmt: skip
+    assert out.satisfied and store.get_image(out.best_image_id).kind == "video"
+    steps = store.get_run(out.run_id).steps
+    verdicts = [s["content"]["satisfied"] for s in steps
+                if s["type"] == "tool_result" and s["name"] == "analyze_image"]  # fmt: skip
+    assert verdicts[:2] == [False, False] and verdicts[-1] is True
+
+
 @pytest.mark.usefixtures("no_bundled_models")
 def test_motion_request_without_video_model_falls_back_to_still_images(store):
     out = run_agent("a crimson ball sliding right", pipeline=WorldPainter(), store=store)

@@ -128,6 +128,32 @@ def test_a_video_model_offers_an_image_model_for_the_first_frame(page, server):
     assert page.locator("#keyframe-candidates-field").is_hidden()
 
 
+def test_a_video_prompt_as_people_write_it_is_read_as_in_python(page, server):
+    """The playground's video is drawn from the text Python, the CLI and REST give the model
+    for the same prompt (test_video_faces.py): the canonical caption of what was read."""
+    from test_video_faces import PROMPT
+
+    from genlab.world import parse_prompt
+
+    page.select_option("#model", "video-tiny")
+    page.select_option("#keyframe_model", "")  # from the video model: text alone
+    page.fill("#prompt", PROMPT)
+    page.fill("#num_inference_steps", "2")
+    page.fill("#num_frames", "4")
+    page.fill("#seed", "12")
+    generate_from_form(page)
+    items = httpx.get(
+        server.url + "/api/history",
+        params={"q": "drifting leftward"},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    ).json()["items"]
+    params = items[0]["params"]
+    assert items[0]["kind"] == "video" and params["seed"] == 12
+    assert params["read_as"] == parse_prompt(PROMPT).canonical
+    assert params["plan_source"] == "reading"
+    page.select_option("#model", "world-tiny")  # back to the image model for the other tests
+
+
 def test_a_two_stage_model_shows_its_plan_and_can_draw_from_text_alone(page, server):
     """A model with a layout planner offers Layout; each result shows the plan it was drawn
     from, and "text only" draws without one (stored as plan_layout false)."""

@@ -127,3 +127,16 @@ def test_the_video_eval_command_prints_each_asked_motion(capsys):
     assert "guidance" in capsys.readouterr().err
     assert main([*args, "--keyframe-candidates", "2"]) == 2  # without --keyframe
     assert "keyframe_candidates: expected 1 unless a keyframe model" in capsys.readouterr().err
+
+
+def test_the_video_eval_command_runs_the_motion_suite_strict_first(capsys):
+    from genlab.cli import main
+
+    args = ["video-eval", "--split", "paraphrased", "--categories", "single", "--n", "1"]
+    assert main([*args, "--steps", "1", "--frames", "4"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("paraphrased: strict ") and "lenient" in lines[0]
+    assert lines[1].startswith("  single: strict ") and lines[2].startswith("    ")
+    assert main(["video-eval", "--split", "typed"]) == 2
+    err = capsys.readouterr().err
+    assert "--split" in err and "canonical, paraphrased" in err and err.count("\n") == 1

@@ -40,7 +40,7 @@ from genlab.world.grammar import parse_prompt
 from genlab.world.lexicon import COLOR_WORDS, POSITION_WORDS, SHAPE_WORDS, SIZE_WORDS
 from genlab.world.match import match
 from genlab.world.parser import parse_image
-from genlab.world.video import parse_video
+from genlab.world.video import judge_video, parse_video
 
 MAX_IMAGES_PER_CALL = 8
 DEFAULT_EDIT_STRENGTH = 0.75  # img2img: keep the layout, repaint the details
@@ -471,7 +471,9 @@ def analyze_image(ctx: ToolContext, image_id: str, question: str | None = None) 
     """Say what is in an image or video (the scene parser) and check it against the request.
 
     Returns the objects found, a per-attribute check list with reasons, and a score in [0, 1].
-    Motions are checked on videos only: a still image cannot show them.
+    Motions are checked on videos only: a still image cannot show them; a video is judged over
+    the whole clip (no object that was not asked for in any frame, each motion's direction and
+    speed, the first and last frames showing what was asked).
 
     Args:
         image_id: id of the image or video to analyse.
@@ -489,8 +491,13 @@ def analyze_image(ctx: ToolContext, image_id: str, question: str | None = None) 
             raise
         wanted = parse_request(rec.prompt)  # a request with nothing drawable: check the prompt
     request, notes = wanted.request, []
+    result = None
     if rec.kind == "video":
-        parsed = parse_video(load_frames(rec.path))
+        frames = load_frames(rec.path)
+        parsed = parse_video(frames)
+        # the strict video judge `genlab video-eval` uses: objects over the whole clip, each
+        # motion's direction and speed, the first and last frames as asked
+        result = judge_video(request, frames)
     else:
         parsed = parse_image(load_image(rec.path))
         if any(o.motion for o in request.objects):
@@ -498,7 +505,8 @@ def analyze_image(ctx: ToolContext, image_id: str, question: str | None = None) 
                 request, objects=tuple(replace(o, motion=None) for o in request.objects)
             )
             notes.append("motion is not checked on a still image")
-    result = match(request, parsed)
+    if result is None:
+        result = match(request, parsed)
     keys = ("size", "color", "shape", "row", "col", "bbox", "motion")
     found = [{k: _plain(getattr(o, k)) for k in keys if hasattr(o, k)} for o in parsed.objects]
     missing = _assign_groups(request, found)

@@ -208,6 +208,8 @@ class Wording:
     relations: dict
     counts: dict
     backgrounds: dict = field(default_factory=lambda: BACKGROUND_WORDS)
+    motions: dict = field(default_factory=lambda: MOTION_WORDS)  # after the noun
+    motion_verbs: dict = field(default_factory=lambda: MOTION_VERBS)  # after "while"
 
 
 def _merged(*tables: dict) -> dict:
@@ -231,6 +233,8 @@ READ_WORDING = Wording(
     _merged(SIZE_WORDS, READ_SIZE_WORDS),
     _merged(RELATION_WORDS, READ_RELATION_WORDS),
     _merged({n: [*w, str(n)] for n, w in COUNT_WORDS.items()}, READ_COUNT_WORDS),
+    motions=_merged(MOTION_WORDS, MOTION_VERBS, READ_MOTION_WORDS),
+    motion_verbs=_merged(MOTION_VERBS, READ_MOTION_WORDS),
 )
 
 
@@ -361,7 +365,7 @@ def _located_phrase(o: ObjectRequest, pick, wording: Wording, *, verb: bool) -> 
     if o.row is not None or o.col is not None:
         text += " " + _position_phrase(o.row, o.col, pick)
     if o.motion is not None:
-        text += " " + pick(MOTION_VERBS[o.motion] if verb else MOTION_WORDS[o.motion])
+        text += " " + pick((wording.motion_verbs if verb else wording.motions)[o.motion])
     return text
 
 

@@ -1,6 +1,6 @@
 """Prompts as people write them: a SceneRequest phrased with a lead-in ("please make", "show me"),
 any synonym the grammar reads (READ_WORDING: "disc", "emerald", "navy blue", "a pair of", "2",
-"on top of", "to the left side of"), casing and punctuation. The compositional suite's
+"on top of", "to the left side of", "drifting rightward", "sinks"), casing and punctuation. The compositional suite's
 paraphrased split asks for the same scenes as its canonical one in these words.
 
 Every phrasing is one the grammar reads back to the same request (tests check it); so the split
@@ -38,7 +38,7 @@ def _paraphrase_wording() -> Wording:
         ]
     return Wording(
         READ_WORDING.shapes, colors, READ_WORDING.sizes, READ_WORDING.relations,
-        READ_WORDING.counts,
+        READ_WORDING.counts, motions=READ_WORDING.motions, motion_verbs=READ_WORDING.motion_verbs,
     )  # fmt: skip
 
 
@@ -46,7 +46,20 @@ _WORDING: Wording | None = None
 
 
 def paraphrase(request: SceneRequest, rng: np.random.Generator) -> str:
-    """One free phrasing of `request`, its words drawn from `rng`."""
+    """One free phrasing of `request`, its words drawn from `rng`, that the grammar reads back
+    to the same request (a draw whose words run together into another reading, as a motion
+    phrase ending "to the left side" before "of", is drawn again; after 20 such draws, the
+    canonical caption)."""
+    from genlab.world.grammar import canonical_caption, parse_prompt
+
+    for _ in range(20):
+        text = _draw(request, rng)
+        if parse_prompt(text).request.normalized() == request.normalized():
+            return text
+    return canonical_caption(request)
+
+
+def _draw(request: SceneRequest, rng: np.random.Generator) -> str:
     global _WORDING
     if _WORDING is None:  # built on first use: it parses each candidate color once
         _WORDING = _paraphrase_wording()
