@@ -13,7 +13,14 @@ from pathlib import Path
 from genlab.cli.generate import _check_prompt, _float, _int, guidance, record_in_history
 from genlab.data.video_curate import CurateConfig, curate_videos
 from genlab.errors import InvalidArgument, check_choice
-from genlab.eval.video import evaluate_pipeline
+from genlab.eval.video import (
+    VIDEO_CATEGORIES,
+    VIDEO_SPLITS,
+    evaluate_pipeline,
+    run_video_suite,
+    summarize_videos,
+    video_suite,
+)
 from genlab.pipelines.base import MAX_SEED, check_device
 from genlab.pipelines.postprocess import (
     check_fps,
@@ -263,14 +270,6 @@ def run_eval(args) -> int:
 
 def run_suite_eval(args) -> int:
     """`genlab video-eval --split ...`: the motion prompt suite, strict headline first."""
-    from genlab.eval.video import (
-        VIDEO_CATEGORIES,
-        VIDEO_SPLITS,
-        run_video_suite,
-        summarize_videos,
-        video_suite,
-    )
-
     splits = tuple(s.strip() for s in args.split.split(","))
     categories = tuple(c.strip() for c in args.categories.split(","))
     for split in splits:

@@ -7,7 +7,7 @@ paraphrased wording) judged strictly by `genlab.world.video.judge_video`, lenien
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -23,9 +23,11 @@ from genlab.io import save_checkpoint
 from genlab.nn import ModelConfig
 from genlab.pipelines.registry import load_network
 from genlab.world import canonical_caption, parse_prompt
+from genlab.world.grammar import ObjectRequest, SceneRequest
 from genlab.world.match import match
+from genlab.world.paraphrase import paraphrase
 from genlab.world.spec import COLORS, HELD_OUT, MOTIONS, SHAPES, SIZES
-from genlab.world.video import parse_video, render_video, sample_video_scene
+from genlab.world.video import judge_video, parse_video, render_video, sample_video_scene
 
 FEATURES_KIND = "video-features"
 FEATURE_FRAMES = 8  # clips are resampled to this many frames before the feature network
@@ -240,7 +242,6 @@ def motion_accuracy(prompts: list[str], videos) -> dict[str, float]:
 
 def _verdicts(prompts, videos) -> tuple[list[bool], list[bool]]:
     """Per video: satisfied strictly (judge_video) and leniently."""
-    from genlab.world.video import judge_video
 
     strict = [judge_video(p, v).satisfied for p, v in zip(prompts, videos)]
     lenient = [
@@ -340,7 +341,6 @@ def video_requests(category: str, n: int, seed: int = 0) -> list:
     len(MOTIONS) requests asks each motion of the world once (of the first object); the second
     object of "two" moves otherwise and differs from the first in color and shape.
     (color, shape) pairs are in-distribution (no spec.HELD_OUT pair)."""
-    from genlab.world.grammar import ObjectRequest, SceneRequest
 
     if category not in VIDEO_CATEGORIES:
         raise InvalidArgument("category", "one of " + ", ".join(VIDEO_CATEGORIES), category)
@@ -370,8 +370,6 @@ def video_suite(
     """n prompts per (category, split): the same requests in both splits, index by index, in the
     canonical caption and in a free phrasing (genlab.world.paraphrase: lead-ins, synonyms,
     motion as people write it, "drifting rightward", "sinks", "from left to right")."""
-    from genlab.world.grammar import canonical_caption
-    from genlab.world.paraphrase import paraphrase
 
     for split in splits:
         if split not in VIDEO_SPLITS:
@@ -405,7 +403,6 @@ class VideoResult:
     clip: object = None  # (T, H, W, 3) uint8 (dropped from JSON)
 
     def to_dict(self) -> dict:
-        from dataclasses import asdict
 
         d = asdict(self)
         d.pop("clip")
@@ -415,7 +412,6 @@ class VideoResult:
 
 def judge_result(item: VideoPrompt, seed: int, clip, read_as: str | None = None) -> VideoResult:
     """A suite item's video judged strictly and leniently."""
-    from genlab.world.video import judge_video
 
     strict = judge_video(item.prompt, clip)
     lenient = strict.satisfied or judge_video(item.prompt, clip, strict=False).satisfied
@@ -442,7 +438,6 @@ def run_video_suite(
     pipeline call. A pipeline that reads world prompts draws from its reading (`read_as`), so
     a paraphrase read as its canonical caption gives that caption's video: such pairs are drawn
     once (the pipeline is deterministic in text and seed)."""
-    from tqdm import tqdm
 
     index: dict[tuple[str, str], int] = {}
     seeds = []

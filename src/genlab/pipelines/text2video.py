@@ -23,6 +23,7 @@ from genlab.pipelines.text2image import (
     _load_prefixed,
 )
 from genlab.text import TextEncoder, TextEncoderConfig
+from genlab.world.grammar import canonical_caption, realize, request_of
 from genlab.world.video import keyframe_fit
 
 KIND = "text2video"
@@ -248,7 +249,6 @@ class Text2VideoPipeline(Text2ImagePipeline):
         every object's size (a growing one starts small, a shrinking one large) and cell (one
         from which its motion can play), as in the captions the model was trained on, the
         background only when asked; else `texts[i]` ("reading"; None where nothing was read)."""
-        from genlab.world.grammar import canonical_caption, realize, request_of
 
         out, sources = list(texts), [None] * len(texts)
         for i, reading in enumerate(readings):

@@ -12,7 +12,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from genlab.world.grammar import READ_WORDING, SceneRequest, Wording, parse_prompt, phrase_request
+from genlab.world.grammar import (
+    READ_WORDING,
+    SceneRequest,
+    Wording,
+    canonical_caption,
+    parse_prompt,
+    phrase_request,
+)
 from genlab.world.lexicon import SHADE_WORDS
 
 LEAD_INS = (
@@ -50,7 +57,6 @@ def paraphrase(request: SceneRequest, rng: np.random.Generator) -> str:
     to the same request (a draw whose words run together into another reading, as a motion
     phrase ending "to the left side" before "of", is drawn again; after 20 such draws, the
     canonical caption)."""
-    from genlab.world.grammar import canonical_caption, parse_prompt
 
     for _ in range(20):
         text = _draw(request, rng)

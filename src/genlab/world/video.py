@@ -11,8 +11,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from genlab.errors import InvalidArgument
+from genlab.frames import as_frames
 from genlab.world.grammar import SceneRequest, parse_prompt
-from genlab.world.match import found_objects, match
+from genlab.world.lexicon import MOTION_WORDS
+from genlab.world.match import Check, Match, found_objects, match
 from genlab.world.motion import (  # noqa: F401  (public here too: genlab.world.video.DIRECTIONS)
     DIRECTIONS,
     motion_feasible,
@@ -305,7 +307,6 @@ def frame_request(request, which: str):
     the asked objects without their motions; at the last frame a growing or shrinking object
     has its end size (when a size was asked), and a translated one has left its asked cell
     (its position, and relations that involve it, are not checked there)."""
-    from genlab.world.grammar import SceneRequest
 
     if which not in ("first", "last"):
         raise InvalidArgument("which", "'first' or 'last'", which)
@@ -340,11 +341,6 @@ def judge_video(request, frames, *, strict: bool = True):
     objects with their asked attributes (`frame_request`). False: the forgiving reading of
     `match(strict=False)` (the asked objects and motions found, others ignored).
     """
-    from genlab.pipelines.postprocess import as_frames
-    from genlab.world.grammar import SceneRequest, parse_prompt
-    from genlab.world.lexicon import MOTION_WORDS
-    from genlab.world.match import Check, Match, match
-
     if isinstance(request, str):
         request = parse_prompt(request).request
     if not isinstance(request, SceneRequest):
