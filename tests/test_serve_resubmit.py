@@ -139,13 +139,13 @@ def test_a_killed_servers_unfinished_work_is_kept_as_interrupted_and_resubmits_o
 
 @pytest.mark.browser
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no headless Chromium at {CHROMIUM}")
-def test_the_playground_lists_interrupted_work_with_an_accessible_resubmit_button(restarted):
-    from playwright.sync_api import sync_playwright
-
+def test_the_playground_lists_interrupted_work_with_an_accessible_resubmit_button(
+    restarted, browser
+):
     server, ids = restarted
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        page = browser.new_context(viewport={"width": 360, "height": 740}).new_page()
+    context = browser.new_context(viewport={"width": 360, "height": 740})  # the session Chromium
+    try:
+        page = context.new_page()
         page.set_default_timeout(60_000)
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
@@ -168,6 +168,7 @@ def test_the_playground_lists_interrupted_work_with_an_accessible_resubmit_butto
         item.get_by_role("status").filter(has_text="done").wait_for()
         page.locator(".gallery .card .params", has_text="seed 21").first.wait_for()
         assert not errors, errors
-        browser.close()
+    finally:
+        context.close()
     job = httpx.get(f"{server.url}/api/jobs/{ids['clicked']}").json()
     assert job["resubmitted_as"], "resubmitted once, by the click"

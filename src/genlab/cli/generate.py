@@ -380,7 +380,7 @@ def run_generate(args) -> int:
                     f"genlab: warning: --compile: sampling stays eager ({reasons})", file=sys.stderr
                 )
     kwargs.update(layout_kwargs(pipe, args))
-    with step_bar(kwargs["num_inference_steps"], show_progress(args)) as on_step:
+    with step_bar(kwargs.get("num_inference_steps"), show_progress(args)) as on_step:
         if on_step is not None:
             kwargs["callback_on_step_end"] = on_step
         result = _run_quietly_reporting_truncation(lambda: pipe(args.prompt, **kwargs))
@@ -443,7 +443,7 @@ def run_edit(args) -> int:
     if not hasattr(pipe, "edit"):
         raise GenlabError(f"model {args.model!r} cannot edit images (it only generates)")
     kwargs.update(layout_kwargs(pipe, args))
-    with step_bar(kwargs["num_inference_steps"], show_progress(args)) as on_step:
+    with step_bar(kwargs.get("num_inference_steps"), show_progress(args)) as on_step:
         if on_step is not None:
             kwargs["callback_on_step_end"] = on_step
         result = _run_quietly_reporting_truncation(

@@ -66,7 +66,8 @@ class TextToImageTask(Task):
         self.denoiser, self.text_encoder = denoiser, text_encoder
         self.layout_planner = layout_planner
         self.reads_layout = bool(getattr(denoiser.config, "layout_channels", 0))
-        index = text_encoder.tokenizer.index  # the words by which a caption names its background
+        # the words by which a caption names its background (a world vocabulary has them)
+        index = getattr(text_encoder.tokenizer, "index", None) or {}
         self._background_ids = torch.tensor(
             [index[w] for w in ("background", "backdrop") if w in index], dtype=torch.long
         )
