@@ -742,14 +742,18 @@ def world_t2i_layout(options: RecipeOptions) -> TrainJob:
     from the prompt, and the denoiser (through zero-initialised layout adapters) to draw a given
     layout. Meant to go on from the bundled weights (--init-from world-t2i --scenes focus); the
     adapters and the planner, new, learn at 20× the rate."""
-    spec = replace(
+    return build_world_t2i("world-t2i-layout", _layout_spec(), TINY_UNET, options)
+
+
+def _layout_spec() -> WorldT2ISpec:
+    """The two-stage recipe's sizes and rates (world-t2i-layout and its variants)."""
+    return replace(
         gpu_spec("unet-world-s", UNET_WORLD, lr=8e-4),
         text_encoder="world-clip+words",
         residual_lr_scale=10.0,
         layout=True,
         layout_lr_scale=20.0,
     )
-    return build_world_t2i("world-t2i-layout", spec, TINY_UNET, options)
 
 
 @register_recipe("world-t2i-layout-bg", takes=("scenes",))
@@ -759,15 +763,7 @@ def world_t2i_layout_bg(options: RecipeOptions) -> TrainJob:
     to go on from the bundled world-t2i-layout (--init-from world-t2i-layout --scenes focus):
     the adapters' new inputs start at zero, so the first step draws as the old model did; the
     planner is kept as it is (the grammar reads a prompt's background)."""
-    spec = replace(
-        gpu_spec("unet-world-s", UNET_WORLD, lr=8e-4),
-        text_encoder="world-clip+words",
-        residual_lr_scale=10.0,
-        layout=True,
-        layout_lr_scale=20.0,
-        layout_background=True,
-        planner_frozen=True,
-    )
+    spec = replace(_layout_spec(), layout_background=True, planner_frozen=True)
     return build_world_t2i("world-t2i-layout-bg", spec, TINY_UNET, options)
 
 
