@@ -147,6 +147,17 @@ def make_requests(n: int, seed: int = 0) -> list[tuple[str, str, SceneRequest]]:
     return out
 
 
+def suite_requests(per_category: int, seed: int) -> list[tuple[str, str, SceneRequest]]:
+    """The compositional suite's paraphrased split (what `genlab eval` and
+    benchmarks/paraphrase.py ask for): each paraphrase with the request of the prompt it was
+    written from, so a misreading of the paraphrase is not judged by the same misreading."""
+    from genlab.eval import compositional as comp
+    from genlab.world.grammar import parse_prompt
+
+    picked = comp.suite(per_category, seed=seed, splits=("paraphrased",))
+    return [(p.category, p.prompt, parse_prompt(p.meant).request) for p in picked]
+
+
 def judge(request: SceneRequest, image) -> bool:
     from genlab.world.match import match
     from genlab.world.parser import parse_image
@@ -172,11 +183,22 @@ def main(argv=None) -> int:
     p.add_argument(
         "--no-compose", dest="compose", action="store_false", help="agent: whole-prompt rounds only"
     )
+    p.add_argument(
+        "--paraphrased",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead of this script's requests: N per category of the compositional suite's "
+        "paraphrased split (sampled with --seed)",
+    )
     p.add_argument("--json", default=None, help="also write the full results to this JSON file")
     p.add_argument("--print-requests", action="store_true", help="print the requests and exit")
     args = p.parse_args(argv)
 
-    requests = make_requests(args.n, args.seed)
+    if args.paraphrased:
+        requests = suite_requests(args.paraphrased, args.seed)
+    else:
+        requests = make_requests(args.n, args.seed)
     if args.print_requests:
         for category, text, _ in requests:
             print(f"{category:11s} {text}")
@@ -254,7 +276,7 @@ def report(rows: list[dict], args) -> None:
         f"at most {args.max_images} images; composing {'on' if args.compose else 'off'}"
     )
     print(f"{'category':12s} {'n':>4s} {'raw':>6s} {'refined':>8s} {'agent':>6s}")
-    for c in (*CATEGORIES, None):
+    for c in (*dict.fromkeys(r["category"] for r in rows), None):
         n = sum(1 for r in rows if c is None or r["category"] == c)
         if n == 0:
             continue

@@ -297,14 +297,16 @@ def unknown_words(pipe, prompt: str) -> list[str]:
     return [w for w in split_words(prompt) if tokenizer.index.get(w, UNK_ID) == UNK_ID]
 
 
-def filler_words() -> set[str]:
+def filler_words(prompts=PROMPTS) -> set[str]:
     """Words of the prompt maker's lead-ins ("can you show me", "I'd like", ...) and "please":
-    words that ask for nothing in the picture."""
+    words that ask for nothing in the picture. The maker is the script the prompts file's
+    description names ("made by benchmarks/NAME.py"), outsider_prompts_make.py by default."""
     import importlib.util
+    import re
 
-    spec = importlib.util.spec_from_file_location(
-        "outsider_prompts_make", Path(__file__).with_name("outsider_prompts_make.py")
-    )
+    said = re.search(r"benchmarks/(\w+\.py)", json.loads(Path(prompts).read_text())["description"])
+    maker = Path(__file__).with_name(said.group(1) if said else "outsider_prompts_make.py")
+    spec = importlib.util.spec_from_file_location(maker.stem, maker)
     make = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(make)
     from genlab.text.tokenizer import split_words
@@ -316,6 +318,7 @@ def generate_and_judge(pipe, items, base_seed: int, batch: int, cache: Path, log
     """One image per prompt (prompt i with seed base_seed + i), judged; results are appended to
     `cache` (JSON lines) as they come, and prompts already there are not drawn again. Each
     picture is kept as a PNG in the folder `cache` names without its suffix."""
+    from genlab.errors import GenlabError
     from genlab.world.parser import parse_image
 
     done = {}
@@ -334,9 +337,17 @@ def generate_and_judge(pipe, items, base_seed: int, batch: int, cache: Path, log
             # Image i of a call starts from seed + i, so consecutive prompts are drawn together;
             # a gap in `idx` (a partly cached run) is drawn as its own call.
             for run in _consecutive(idx):
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always")
-                    result = pipe([items[i]["prompt"] for i in run], seed=base_seed + run[0])
+                try:
+                    with warnings.catch_warnings(record=True) as caught:
+                        warnings.simplefilter("always")
+                        result = pipe([items[i]["prompt"] for i in run], seed=base_seed + run[0])
+                except GenlabError:  # a prompt the model refuses: each one alone
+                    for i in run:
+                        r = _draw_or_refuse(pipe, items, i, base_seed, parse_image, pictures)
+                        done[(i, r["prompt"], r["seed"])] = r
+                        f.write(json.dumps(r) + "\n")
+                    f.flush()
+                    continue
                 said = sorted({str(w.message) for w in caught})
                 for i, image, meta in zip(run, result.images, result.metadata, strict=True):
                     assert meta["seed"] == base_seed + i, (meta["seed"], base_seed + i)
@@ -351,6 +362,29 @@ def generate_and_judge(pipe, items, base_seed: int, batch: int, cache: Path, log
                 f"  {n}/{len(todo)} drawn, {rate:.1f} s/image, ~{rate * (len(todo) - n) / 60:.0f} min left"
             )
     return [done[(i, it["prompt"], base_seed + i)] for i, it in enumerate(items)]
+
+
+def _draw_or_refuse(pipe, items, i: int, base_seed: int, parse_image, pictures: Path) -> dict:
+    """Prompt i alone; one the model refuses with an error (e.g. read as more objects than a
+    scene holds) fails with the error as its detail and no picture."""
+    from genlab.errors import GenlabError
+
+    item = items[i]
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = pipe([item["prompt"]], seed=base_seed + i)
+    except GenlabError as e:
+        return {
+            "index": i, "prompt": item["prompt"], "category": item["category"],
+            "seed": base_seed + i, "passed": False, "reason": "refused", "detail": str(e),
+            "detected": "", "unknown_words": unknown_words(pipe, item["prompt"]), "notes": {},
+            "warnings": [],
+        }  # fmt: skip
+    said = sorted({str(w.message) for w in caught})
+    row = _judge_one(pipe, item, i, result.images[0], result.metadata[0], parse_image, said)
+    result.images[0].save(pictures / f"{i:03d}.png")
+    return row
 
 
 def _consecutive(idx: list[int]) -> list[list[int]]:
@@ -395,7 +429,8 @@ def failure_grid(rows, pictures: Path, path: Path, n: int = 24, columns: int = 4
 
     # the first failures of each category in turn, so every category shows
     by_category = [[r for r in rows if not r["passed"] and r["category"] == c] for c in CATEGORIES]
-    failed = [r for group in itertools.zip_longest(*by_category) for r in group if r][:n]
+    failed = [r for group in itertools.zip_longest(*by_category) for r in group if r]
+    failed = [r for r in failed if (pictures / f"{r['index']:03d}.png").exists()][:n]  # drawn
     if not failed:
         return 0
     images = [Image.open(pictures / f"{r['index']:03d}.png").convert("RGB") for r in failed]
@@ -415,7 +450,7 @@ def failure_grid(rows, pictures: Path, path: Path, n: int = 24, columns: int = 4
     return len(failed)
 
 
-def print_table(model: str, seed: int, rows: list[dict], log=print) -> dict:
+def print_table(model: str, seed: int, rows: list[dict], log=print, prompts=PROMPTS) -> dict:
     summary = {"image": summarize(rows)}
     if all("plan_passed" in r for r in rows):
         summary["plan"] = summarize(rows, "plan_passed")
@@ -442,7 +477,8 @@ def print_table(model: str, seed: int, rows: list[dict], log=print) -> dict:
         f"accuracy on them {sum(r['passed'] for r in unk) / max(1, len(unk)):.3f}, on the rest "
         f"{sum(r['passed'] for r in rows if not r['unknown_words']) / max(1, len(rows) - len(unk)):.3f}")  # fmt: skip
     log("  unknown words: " + ", ".join(f"{w} {n}" for w, n in words.most_common()))
-    content = [r for r in rows if set(r["unknown_words"]) - filler_words()]
+    fillers = filler_words(prompts)
+    content = [r for r in rows if set(r["unknown_words"]) - fillers]
     log(f"  of them, with an unknown word that names a color, shape, count, size, position, "
         f"relation or background (not a lead-in or 'please'): {len(content)}/{len(rows)}, "
         f"accuracy {sum(r['passed'] for r in content) / max(1, len(content)):.3f}")  # fmt: skip
@@ -492,7 +528,7 @@ def main(argv=None) -> int:
     for seed in args.seeds:
         cache = out / f"{args.model.replace('/', '_')}-seed{seed}.jsonl"
         rows = generate_and_judge(pipe, items, seed, args.batch, cache)
-        summary = print_table(args.model, seed, rows)
+        summary = print_table(args.model, seed, rows, prompts=args.prompts)
         png = out / f"{args.model.replace('/', '_')}-seed{seed}-failures.png"
         shown = failure_grid(rows, cache.with_suffix(""), png, args.grid)
         print(f"wrote {png} ({shown} failures)")

@@ -14,8 +14,10 @@ in the history: **lost** (accepted, never finished with its images: must be 0) a
 from __future__ import annotations
 
 import argparse
+import datetime
 import io
 import json
+import os
 import random
 import sqlite3
 import sys
@@ -125,7 +127,8 @@ def drain(fleet: Fleet, job_ids: list[str], timeout: float) -> dict[str, dict]:
         for job_id in job_ids:
             while True:
                 job = client.get(f"/api/jobs/{job_id}").json()
-                if job.get("status") in ("done", "failed") or time.monotonic() > deadline:
+                finished = job.get("status") in ("done", "failed", "interrupted")
+                if finished or time.monotonic() > deadline:
                     final[job_id] = job
                     break
                 time.sleep(0.1)
@@ -150,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--minutes and --kill-every must be > 0, --clients ≥ 1")
 
     rng = random.Random(args.seed)
+    started = datetime.datetime.now(datetime.UTC)
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         model = str(tiny_text2image_checkpoint(Path(tmp) / "tiny.safetensors"))
         extra = ["--max-queued", str(args.max_queued), "--openai-steps", str(args.steps)]
@@ -191,6 +196,12 @@ def main(argv: list[str] | None = None) -> int:
     duplicated = [e["job_id"] for e in accepted if images_per_run[e["job_id"]] > e["num_images"]]
     duplicated += [p for p, n in Counter(paths).items() if n > 1]
     report = {
+        "command": " ".join(["benchmarks/soak.py", *(argv if argv is not None else sys.argv[1:])]),
+        "started": started.isoformat(timespec="seconds"),
+        # the machine's state: a shared CPU's load slows jobs and so raises the 429 count
+        "cpus": os.cpu_count(),
+        "load_average_before": [round(x, 1) for x in load_before],
+        "load_average_after": [round(x, 1) for x in os.getloadavg()],
         "minutes": round(wall / 60, 2),
         "clients": args.clients,
         "server_kills": fleet.kills,

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run the whole test suite (under 10 minutes on two CPU cores). Extra args go to pytest.
+# Run the whole test suite, slow tests included, as CI does (under 15 minutes on two CPU cores).
+# Extra args go to pytest, e.g. the fast development subset: scripts/test.sh -m "not slow"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh

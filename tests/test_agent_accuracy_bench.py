@@ -3,6 +3,7 @@
 
 import json
 
+import pytest
 from benchmark_scripts import load_benchmark
 from test_agent_tools import painter_checkpoint
 
@@ -15,6 +16,7 @@ def test_requests_cover_every_category_and_are_drawable():
     assert len({text for _, text, _ in requests}) == 14
 
 
+@pytest.mark.slow
 def test_agent_beats_single_shot_and_the_summary_is_written(tmp_path, capsys):
     model = painter_checkpoint(tmp_path / "painter.safetensors", wrong_seeds=range(4))
     out = tmp_path / "agent.json"

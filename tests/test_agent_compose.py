@@ -1,24 +1,20 @@
 """Layout-first composition in the offline agent: a layout that satisfies the request, the first
 object drawn alone, every other object inpainted into its cell, each step checked and retried."""
 
-import time
-
 import pytest
 from test_agent_tools import WorldPainter, call, context
 
 from genlab.agent import AgentSession, run_agent
 from genlab.agent.compose import Composition, arrangements, composable
 from genlab.agent.tools import make_toolbox
-from genlab.history import HistoryStore
 from genlab.world import Obj, Scene, parse_prompt
 from genlab.world.match import match
 
 REQUEST = "a crimson ball above a cobalt box on a black backdrop"
-
-
-@pytest.fixture
-def store(tmp_path):
-    return HistoryStore(tmp_path / "history.sqlite")
+# Runs that check rounds, seeds and image counts leave the wall clock out (no time budget): on a
+# loaded machine the default 14 s budget would end them early. The time budget has its own
+# test below, on a clock of its own.
+UNTIMED = {"time_budget": None}
 
 
 def request_of(text):
@@ -98,7 +94,9 @@ def test_a_request_no_grid_can_hold_is_not_composed():
 
 def test_whole_prompt_failures_are_composed_object_by_object(store):
     painter = WorldPainter(wrong_seeds=range(4))  # every candidate of round 1 is wrong
-    out = run_agent(REQUEST, pipeline=painter, store=store, max_rounds=3, num_candidates=4)
+    out = run_agent(
+        REQUEST, pipeline=painter, store=store, max_rounds=3, num_candidates=4, **UNTIMED
+    )
     assert out.satisfied and out.rounds == 2
     best = store.get_image(out.best_image_id)
     assert best.parent_id is not None, "the winner is the inpainted composition"
@@ -119,7 +117,9 @@ def test_a_failing_step_is_retried_with_fresh_seeds_and_more_guidance(store):
     # Composition round 2 draws its first object from seeds 20000-20001 (batches of two), then
     # edits from 20002: the first three batches fail.
     painter = WorldPainter(wrong_seeds=range(4), wrong_edits=set(range(20002, 20008)))
-    out = run_agent(REQUEST, pipeline=painter, store=store, max_rounds=3, num_candidates=4)
+    out = run_agent(
+        REQUEST, pipeline=painter, store=store, max_rounds=3, num_candidates=4, **UNTIMED
+    )
     assert out.satisfied and out.rounds == 2
     assert [e["seed"] for e in painter.edits] == [20002, 20004, 20006, 20008]
     assert [e["guidance_scale"] for e in painter.edits] == [5.5, 5.5, 7.0, 7.0]
@@ -130,7 +130,9 @@ def test_a_step_that_keeps_failing_moves_to_another_cell_in_the_next_round(store
     # tries at the star fail (edits 20004-20015).
     painter = WorldPainter(wrong_seeds=range(4), wrong_edits=set(range(20004, 20016)))
     request = "a red circle, a blue square and a green star on a black background"
-    out = run_agent(request, pipeline=painter, store=store, max_rounds=3, num_candidates=4)
+    out = run_agent(
+        request, pipeline=painter, store=store, max_rounds=3, num_candidates=4, **UNTIMED
+    )
     assert out.satisfied and out.rounds == 3
     assert len(painter.calls) == 2, "round 3 goes on from round 2's two objects, not from scratch"
     stars = [e["prompt"].split(" in the ")[1] for e in painter.edits if "star" in e["prompt"]]
@@ -141,7 +143,9 @@ def test_a_step_that_keeps_failing_moves_to_another_cell_in_the_next_round(store
 
 def test_a_composition_that_only_has_its_first_object_starts_over(store):
     painter = WorldPainter(wrong_seeds=range(4), wrong_edits=set(range(20002, 20014)))
-    out = run_agent(REQUEST, pipeline=painter, store=store, max_rounds=3, num_candidates=4)
+    out = run_agent(
+        REQUEST, pipeline=painter, store=store, max_rounds=3, num_candidates=4, **UNTIMED
+    )
     assert out.satisfied and out.rounds == 3
     assert len(painter.calls) == 3 and painter.calls[-1]["seed"] == 30000, "a fresh first object"
 
@@ -160,7 +164,13 @@ def test_alike_objects_drawn_so_far_stay_in_the_prompt():
 def test_the_image_budget_bounds_a_request_that_never_succeeds(store):
     painter = WorldPainter(wrong_seeds=range(100_000), wrong_edits=True)
     session = AgentSession(
-        REQUEST, pipeline=painter, store=store, max_rounds=5, num_candidates=4, max_images=20
+        REQUEST,
+        pipeline=painter,
+        store=store,
+        max_rounds=5,
+        num_candidates=4,
+        max_images=20,
+        **UNTIMED,
     )
     list(session.run())
     out = session.outcome
@@ -181,7 +191,7 @@ def test_single_object_requests_keep_whole_prompt_rounds(store):
 
 def test_compose_can_be_switched_off(store):
     painter = WorldPainter(wrong_seeds=range(100))
-    out = run_agent(REQUEST, pipeline=painter, store=store, max_rounds=2, compose=False)
+    out = run_agent(REQUEST, pipeline=painter, store=store, max_rounds=2, compose=False, **UNTIMED)
     assert all(e["n"] == 1 for e in painter.edits), "only repair edits, no composition"
     with pytest.raises(Exception, match="max_images"):
         AgentSession(REQUEST, pipeline=painter, store=store, max_images=0)
@@ -205,35 +215,61 @@ def test_edit_image_makes_n_candidates_from_consecutive_seeds(store):
 
 def test_the_turn_limit_leaves_room_for_the_whole_image_budget(store):
     painter = WorldPainter(wrong_seeds=range(100_000), wrong_edits=True)
-    session = AgentSession(REQUEST, pipeline=painter, store=store, max_rounds=20, max_images=32)
+    session = AgentSession(
+        REQUEST, pipeline=painter, store=store, max_rounds=20, max_images=32, **UNTIMED
+    )
     list(session.run())
     made = sum(c["n"] for c in painter.calls) + sum(e["n"] for e in painter.edits)
     assert session.loop.stop_reason == "the model finished" and 28 < made <= 32
     assert "image budget of 32 is spent" in session.loop.final_text
 
 
-class SlowPainter(WorldPainter):
-    """Takes `seconds` per image, like a real model on a slow machine."""
+class Clock:
+    """Monotonic seconds that move only when the painter draws: the budget is checked against
+    time it can measure exactly, whatever else the machine is doing."""
 
-    def __init__(self, seconds, **kw):
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+class SlowPainter(WorldPainter):
+    """Takes `seconds` per image on `clock`, like a real model on a slow machine; keeps each
+    batch's (start, end)."""
+
+    def __init__(self, seconds, clock, **kw):
         super().__init__(**kw)
-        self.seconds = seconds
+        self.seconds, self.clock, self.batches = seconds, clock, []
+
+    def _draw(self, num_images):
+        start = self.clock.now
+        self.clock.now += self.seconds * num_images
+        self.batches.append((start, self.clock.now))
 
     def __call__(self, prompt, *args, num_images=1, **kw):
-        time.sleep(self.seconds * num_images)
+        self._draw(num_images)
         return super().__call__(prompt, *args, num_images=num_images, **kw)
 
     def edit(self, image, prompt, *args, num_images=1, **kw):
-        time.sleep(self.seconds * num_images)
+        self._draw(num_images)
         return super().edit(image, prompt, *args, num_images=num_images, **kw)
 
 
 def test_no_batch_starts_that_would_end_after_the_time_budget(store):
-    painter = SlowPainter(0.05, wrong_seeds=range(100_000), wrong_edits=True)
-    session = AgentSession(REQUEST, pipeline=painter, store=store, max_rounds=20, time_budget=0.6)
+    # Binary fractions (1/8 s per image, 1.5 s) keep the clock's sums exact.
+    clock = Clock()
+    painter = SlowPainter(0.125, clock, wrong_seeds=range(100_000), wrong_edits=True)
+    session = AgentSession(REQUEST, pipeline=painter, store=store, max_rounds=20, time_budget=1.5)
+    session.backend.clock = session.loop.clock = clock
     list(session.run())
     made = sum(c["n"] for c in painter.calls) + sum(e["n"] for e in painter.edits)
-    assert 4 <= made < 32 and "time budget of 0.6 s is spent" in session.loop.final_text
-    assert session.outcome.seconds < 0.6 + 0.05 * 4, "the last batch still ended in time"
+    assert 4 <= made < 32 and "time budget of 1.5 s is spent" in session.loop.final_text
+    assert made * 0.125 == clock.now == painter.batches[-1][1], "only drawing took time"
+    assert all(end <= 1.5 for _, end in painter.batches), "every batch ended in time"
+    assert session.outcome.seconds == clock.now <= 1.5
+    smallest = min(end - start for start, end in painter.batches)
+    assert clock.now + smallest > 1.5, "the budget was used up to its last batch"
     with pytest.raises(Exception, match="time_budget"):
         AgentSession(REQUEST, pipeline=painter, store=store, time_budget=0)

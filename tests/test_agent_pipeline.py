@@ -79,6 +79,7 @@ def test_real_pipeline_inpaints_a_region_and_img2img(tiny_checkpoint, tmp_path):
     assert store.get_image(whole.images[0]).parent_id == image_id
 
 
+@pytest.mark.slow
 def test_bundled_text_to_video_model_draws_through_generate_video(tmp_path):
     from genlab.agent.tools import find_video_model
 

@@ -5,25 +5,17 @@ import json
 
 import pytest
 from llm_servers import SERVERS, Turn, base_url_for
-from test_agent_tools import (  # noqa: F401 (no_bundled_models is a fixture)
-    WorldPainter,
-    WorldVideoPainter,
-    no_bundled_models,
-    painter_checkpoint,
-)
+from test_agent_tools import WorldPainter, WorldVideoPainter, painter_checkpoint
 
 from genlab.agent import AgentSession, run_agent
 from genlab.cli import main
 from genlab.errors import InvalidArgument
-from genlab.history import HistoryStore
 from genlab.paths import DEFAULT_IMAGE_MODEL
 
 REQUEST = "a crimson ball to the left of a cobalt box"
-
-
-@pytest.fixture
-def store(tmp_path):
-    return HistoryStore(tmp_path / "history.sqlite")
+# Runs that check rounds leave the wall clock out (no time budget): on a loaded machine the
+# default 14 s budget would end them early (test_agent_compose.py tests the time budget).
+UNTIMED = {"time_budget": None}
 
 
 def test_a_right_first_candidate_stops_after_one_round(store):
@@ -53,7 +45,9 @@ def test_wrong_candidates_are_revised_until_every_attribute_holds(store):
 
 def test_never_satisfied_request_returns_the_best_of_all_rounds_with_reasons(store):
     painter = WorldPainter(wrong_seeds=set(range(100)), wrong_edits=True)
-    out = run_agent(REQUEST, pipeline=painter, store=store, max_rounds=2, num_candidates=2)
+    out = run_agent(
+        REQUEST, pipeline=painter, store=store, max_rounds=2, num_candidates=2, **UNTIMED
+    )
     assert out.rounds == 2 and not out.satisfied and out.status == "done"
     assert out.problems and out.stop_reason.startswith("2 rounds done")
     scores = [
@@ -65,7 +59,13 @@ def test_never_satisfied_request_returns_the_best_of_all_rounds_with_reasons(sto
 def test_many_rounds_fit_in_the_default_turn_budget(store):
     painter = WorldPainter(wrong_seeds=set(range(100)), wrong_edits=True)
     out = run_agent(
-        REQUEST, pipeline=painter, store=store, max_rounds=10, num_candidates=1, compose=False
+        REQUEST,
+        pipeline=painter,
+        store=store,
+        max_rounds=10,
+        num_candidates=1,
+        compose=False,
+        **UNTIMED,
     )
     assert out.rounds == 10 and out.stop_reason.startswith("10 rounds done")
 
@@ -124,6 +124,20 @@ def test_motion_request_draws_videos_when_a_video_model_is_there(store):
         store=store, num_candidates=2,
     )  # fmt: skip
     assert out.satisfied and store.get_image(out.best_image_id).kind == "video"
+
+
+def test_a_video_failing_the_strict_check_is_drawn_again(store):
+    """The first round's videos lose their object at the end: the strict video judge rejects
+    them and the agent draws more until one passes."""
+    out = run_agent(
+        "a crimson ball sliding right", pipeline=WorldPainter(),
+        video_pipeline=WorldVideoPainter(vanishing=2), store=store, num_candidates=2,
+    )  # fmt: skip
+    assert out.satisfied and store.get_image(out.best_image_id).kind == "video"
+    steps = store.get_run(out.run_id).steps
+    verdicts = [s["content"]["satisfied"] for s in steps
+                if s["type"] == "tool_result" and s["name"] == "analyze_image"]  # fmt: skip
+    assert verdicts[:2] == [False, False] and verdicts[-1] is True
 
 
 @pytest.mark.usefixtures("no_bundled_models")

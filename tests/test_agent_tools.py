@@ -8,7 +8,6 @@ from PIL import Image
 
 from genlab.agent.toolkit import ToolCall, tool
 from genlab.agent.tools import TOOLS, ToolContext, make_toolbox
-from genlab.history import HistoryStore
 from genlab.io import load_image, read_params, save_checkpoint
 from genlab.pipelines.base import GenerationResult
 from genlab.pipelines.registry import register_pipeline
@@ -89,10 +88,17 @@ class WorldVideoPainter:
 
     name = "world-video-painter"
 
+    def __init__(self, vanishing: int = 0):
+        self.vanishing = vanishing  # the first this many videos lose their objects at the end
+
     def __call__(self, prompt, num_frames=8, seed=None, num_images=1, image=None, **kw):
         self.first_frame = image
         scene = realize(parse_prompt(prompt).request, seed or 0)
-        frames = [Image.fromarray(f) for f in render_video(scene, num_frames, 32)]
+        clip = render_video(scene, num_frames, 32)
+        if self.vanishing > 0:
+            self.vanishing -= 1
+            clip[-1] = clip[-1, 0, 0]  # the last frame: background only
+        frames = [Image.fromarray(f) for f in clip]
         return GenerationResult([], [frames], [{"prompt": prompt, "seed": seed}])
 
 
@@ -107,11 +113,6 @@ def painter_checkpoint(path, wrong_seeds=()):
 
     config = {"pipeline": "test-world-painter", "wrong_seeds": list(wrong_seeds)}
     return save_checkpoint(path, {"unused": torch.zeros(1)}, config)
-
-
-@pytest.fixture
-def store(tmp_path):
-    return HistoryStore(tmp_path / "history.sqlite")
 
 
 def context(store, request="a red circle left of a blue square", wrong_seeds=()):
@@ -302,17 +303,10 @@ def test_bad_edits_are_error_results_naming_the_problem(store, arguments, messag
     assert store.counts()["images"] == 1, "a refused edit adds nothing"
 
 
-@pytest.fixture
-def no_bundled_models(tmp_path, monkeypatch):
-    """An install whose weights folder is empty: no bundled text-to-video model (world-t2v is)."""
-    from genlab.pipelines import registry
-
-    monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path / "no-weights")
-
-
 def test_generate_video_is_not_available_without_a_text2video_model(store, no_bundled_models):
     out = call(make_toolbox(context(store)), "generate_video", prompt="a red circle moving right")
     assert out.is_error and "not available" in out.content["error"]
+    assert out.error_type == "Unavailable"  # what the offline planner decides on, not the text
 
 
 def test_video_is_generated_stored_and_analysed_with_its_motion(store):
@@ -330,6 +324,21 @@ def test_video_is_generated_stored_and_analysed_with_its_motion(store):
     assert not wrong["satisfied"] and any("up" in p for p in wrong["problems"])
     edit = call(box, "edit_image", image_id=rec.id, instruction="make the circle green")
     assert edit.is_error and "videos cannot be edited" in edit.content["error"]
+
+
+def test_a_video_is_judged_strictly_over_the_whole_clip(store):
+    """analyze_image judges a video as `genlab video-eval` does (genlab.world.video.judge_video):
+    an object gone from the last frame fails it, though its track's first frame shows it."""
+    ctx = context(store, request="a red circle moving right")
+    ctx.video_pipeline = WorldVideoPainter(vanishing=1)
+    box = make_toolbox(ctx)
+    gone, kept = (call(box, "generate_video", prompt=ctx.request, seed=3).images[0] for _ in "ab")
+    analysis = call(box, "analyze_image", image_id=gone).content
+    assert not analysis["satisfied"] and analysis["found"][0]["motion"] == "right"
+    assert analysis["problems"] == ["last frame: asked for a red circle, found none"]
+    kinds = {c["kind"] for c in analysis["checks"]}
+    assert {"object", "motion", "speed", "extra", "first frame", "last frame"} <= kinds
+    assert call(box, "analyze_image", image_id=kept).content["satisfied"]
 
 
 def test_generate_video_can_animate_an_earlier_image(store):

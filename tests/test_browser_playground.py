@@ -3,7 +3,6 @@ reuse a history entry (same seed, same image), inpaint under a painted mask, run
 
 import io
 import os
-from pathlib import Path
 
 import httpx
 import numpy as np
@@ -13,7 +12,7 @@ from test_layout import make_two_stage_checkpoint
 
 from genlab.paths import DEFAULT_IMAGE_MODEL
 from genlab.pipelines.registry import bundled_models
-from genlab.serve.launch import LocalServer, tiny_text2image_checkpoint
+from genlab.serve.launch import LocalServer
 
 CHROMIUM = "/usr/bin/chromium"
 TOKEN = "browser-token"
@@ -26,6 +25,7 @@ SHOWCASE = next(
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.slow,  # a server and Chromium to start, then seconds a page
     pytest.mark.skipif(
         not os.path.exists(CHROMIUM), reason=f"headless Chromium not installed at {CHROMIUM}"
     ),
@@ -33,12 +33,11 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, tiny_models):
     folder = tmp_path_factory.mktemp("model")
-    model = tiny_text2image_checkpoint(folder / "tiny.safetensors")
     models = {
-        "world-tiny": str(model),
-        "video-tiny": str(tiny_video_checkpoint(folder)),
+        "world-tiny": str(tiny_models["t2i"]),
+        "video-tiny": str(tiny_models["video"]),
         "layout-tiny": str(make_two_stage_checkpoint(folder / "layout-tiny.safetensors")),
     }
     if UPDATE_SCREENSHOT and SHOWCASE:  # pictures worth looking at
@@ -48,59 +47,23 @@ def server(tmp_path_factory):
         yield srv
 
 
-def tiny_video_checkpoint(folder: Path) -> Path:
-    """A tiny first-frame-conditioned text-to-video model (16×16, like world-tiny's images)."""
-    import torch
-
-    from genlab.diffusion import NoiseSchedule
-    from genlab.io import save_checkpoint
-    from genlab.models import create_model
-    from genlab.pipelines.text2video import Text2VideoPipeline
-    from genlab.text import TextEncoder
-
-    torch.manual_seed(0)
-    denoiser = create_model("video-dit-tiny", max_frames=8, frame_cond=True)
-    for p in denoiser.parameters():
-        torch.nn.init.normal_(p, std=0.05)
-    pipe = Text2VideoPipeline(
-        denoiser, TextEncoder(width=32, depth=1, num_heads=2, max_length=16),
-        NoiseSchedule.create("cosine"), "v_prediction", name="video-tiny", image_size=16,
-        num_frames=4,
-    )  # fmt: skip
-    return save_checkpoint(folder / "video-tiny.safetensors", *pipe.checkpoint())
-
-
 @pytest.fixture(scope="module")
-def page(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-            ],
-        )
-        context = browser.new_context(viewport={"width": 1360, "height": 860})
-        page = context.new_page()
-        page.set_default_timeout(60_000)
-        errors, foreign = [], []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on(
-            "request",
-            lambda r: None if r.url.startswith((server.url, "data:")) else foreign.append(r.url),
-        )
-        page.goto(f"{server.url}/?token={TOKEN}")  # the link sets the token cookie
-        page.wait_for_selector("#model option[value='world-tiny']", state="attached")
-        yield page
-        assert not errors, f"JavaScript errors on the page: {errors}"
-        assert not foreign, f"assets fetched from elsewhere than genlab: {foreign}"
-        browser.close()
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1360, "height": 860})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    errors, foreign = [], []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on(
+        "request",
+        lambda r: None if r.url.startswith((server.url, "data:")) else foreign.append(r.url),
+    )
+    page.goto(f"{server.url}/?token={TOKEN}")  # the link sets the token cookie
+    page.wait_for_selector("#model option[value='world-tiny']", state="attached")
+    yield page
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+    assert not foreign, f"assets fetched from elsewhere than genlab: {foreign}"
 
 
 def pixels(server, url):
@@ -163,6 +126,32 @@ def test_a_video_model_offers_an_image_model_for_the_first_frame(page, server):
     page.select_option("#model", "world-tiny")  # back to the image model for the other tests
     assert page.locator("#keyframe-field").is_hidden()
     assert page.locator("#keyframe-candidates-field").is_hidden()
+
+
+def test_a_video_prompt_as_people_write_it_is_read_as_in_python(page, server):
+    """The playground's video is drawn from the text Python, the CLI and REST give the model
+    for the same prompt (test_video_faces.py): the canonical caption of what was read."""
+    from test_video_faces import PROMPT
+
+    from genlab.world import parse_prompt
+
+    page.select_option("#model", "video-tiny")
+    page.select_option("#keyframe_model", "")  # from the video model: text alone
+    page.fill("#prompt", PROMPT)
+    page.fill("#num_inference_steps", "2")
+    page.fill("#num_frames", "4")
+    page.fill("#seed", "12")
+    generate_from_form(page)
+    items = httpx.get(
+        server.url + "/api/history",
+        params={"q": "drifting leftward"},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    ).json()["items"]
+    params = items[0]["params"]
+    assert items[0]["kind"] == "video" and params["seed"] == 12
+    assert params["read_as"] == parse_prompt(PROMPT).canonical
+    assert params["plan_source"] == "reading"
+    page.select_option("#model", "world-tiny")  # back to the image model for the other tests
 
 
 def test_a_two_stage_model_shows_its_plan_and_can_draw_from_text_alone(page, server):

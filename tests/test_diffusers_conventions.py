@@ -7,7 +7,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from test_diffusers_backend import tiny_sd  # noqa: F401  (a fixture: a tiny Stable Diffusion)
 from test_pipeline_t2i import make_tiny_checkpoint
 
 import genlab
@@ -32,7 +31,7 @@ def video():
 
 
 @pytest.fixture(scope="module")
-def sd(tiny_sd):  # noqa: F811
+def sd(tiny_sd):
     return genlab.load(str(tiny_sd))
 
 

@@ -31,6 +31,7 @@ def _write_world_folder(folder, n, seed, size=32):
     return folder
 
 
+@pytest.mark.slow
 def test_eval_report_of_the_world_oracle_holds_metrics_floor_and_inlined_images(tmp_path, capsys):
     out = tmp_path / "report"
     rc = main(
@@ -64,6 +65,7 @@ def test_eval_report_of_the_world_oracle_holds_metrics_floor_and_inlined_images(
     assert "Minimum samples" in page and "Wilson" in page
 
 
+@pytest.mark.slow
 def test_eval_report_of_a_text_to_image_checkpoint_has_step_and_guidance_sweeps(tmp_path):
     from genlab.diffusion import NoiseSchedule
     from genlab.io import save_checkpoint

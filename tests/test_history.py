@@ -17,11 +17,6 @@ def _image(color=(200, 30, 30)):
     return Image.fromarray(arr)
 
 
-@pytest.fixture
-def store(tmp_path):
-    return HistoryStore(tmp_path / "history.sqlite")
-
-
 def test_default_store_lives_in_genlab_home(tmp_path, monkeypatch):
     monkeypatch.setenv("GENLAB_HOME", str(tmp_path))
     store = HistoryStore()
@@ -140,6 +135,21 @@ def test_delete_run_removes_rows_and_files(store):
     store.delete_run(run_id)
     assert store.counts() == {"runs": 0, "images": 0}
     assert not Path(rec.path).exists()
+
+
+def test_runs_filter_by_status_and_a_result_note_keeps_the_outcome(store):
+    cut = store.add_run("generate", "a red square")
+    store.finish_run(cut, status="interrupted", stop_reason="interrupted", error="server died")
+    store.finish_run(store.add_run("generate", "a blue star"), status="done")
+    listed = store.list_runs(status="interrupted")
+    assert [r.id for r in listed.items] == [cut] and listed.total == 1
+    with pytest.raises(InvalidArgument, match="status"):
+        store.list_runs(status="lost")
+    store.update_run_result(cut, {"resubmitted_as": "abc", "note": 1})
+    store.update_run_result(cut, {"note": None})  # None removes a key
+    run = store.get_run(cut)
+    assert run.result == {"resubmitted_as": "abc"}
+    assert (run.status, run.error, run.stop_reason) == ("interrupted", "server died", "interrupted")
 
 
 def test_concurrent_writers_from_threads_and_stores_lose_nothing(tmp_path):

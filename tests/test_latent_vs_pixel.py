@@ -7,12 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from genlab.cli import main
 from genlab.train import RecipeOptions, run_recipe
 
 SCRIPT = Path(__file__).parents[1] / "benchmarks" / "latent_vs_pixel.py"
 
 
+@pytest.mark.slow
 def test_table_of_a_tiny_pixel_and_latent_pair(tmp_path):
     models, reports = [], []
     for recipe in ("world-t2i-64-cpu", "world-t2i-latent-64-cpu"):

@@ -193,6 +193,7 @@ def test_a_two_stage_file_from_before_the_word_window_still_loads(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_planner_learns_where_a_relation_word_puts_each_object():
     """Two prompts that differ only in "above" / "below" must get opposite layouts: what the
     frozen contrastive tower could not tell the denoiser, the planner learns from its own loss."""
@@ -219,6 +220,7 @@ def test_planner_learns_where_a_relation_word_puts_each_object():
     assert torch.equal(drawn, targets)
 
 
+@pytest.mark.slow
 def test_two_stage_recipe_trains_exports_and_samples_with_its_plan(tmp_path):
     from genlab.train import run_recipe
     from genlab.train.recipes import RecipeOptions
@@ -405,6 +407,7 @@ def test_generate_cli_writes_the_plan_into_the_png_and_no_layout_leaves_it_out(t
     assert not np.array_equal(a, b)  # the plan reaches the pixels
 
 
+@pytest.mark.slow
 def test_rest_generate_plans_by_default_and_plan_layout_false_draws_from_text(tmp_path):
     import httpx
 
@@ -499,6 +502,7 @@ def test_rest_generate_plans_by_default_and_plan_layout_false_draws_from_text(tm
             assert bad.status_code == 422 and why in bad.text, (body, bad.text)
 
 
+@pytest.mark.slow
 def test_planner_recipe_trains_only_the_planner_of_a_two_stage_model(tmp_path):
     from genlab.train import run_recipe
     from genlab.train.recipes import RecipeOptions

@@ -3,6 +3,7 @@ the drawing of right plans, checked on a model whose planner always writes one k
 
 import json
 
+import pytest
 import torch
 from benchmark_scripts import load_benchmark
 from test_layout import make_two_stage_checkpoint
@@ -14,6 +15,7 @@ from genlab.world.grammar import parse_prompt
 from genlab.world.layout import scene_layout
 
 
+@pytest.mark.slow
 def test_ceiling_counts_exactly_the_prompts_the_one_plan_satisfies(tmp_path):
     path = make_two_stage_checkpoint(tmp_path / "m.safetensors")
     pipe = genlab.load(str(path), device="cpu")
@@ -53,6 +55,7 @@ def test_ceiling_counts_exactly_the_prompts_the_one_plan_satisfies(tmp_path):
     assert drawing["no_plan"].get("two_objects") == 1
 
 
+@pytest.mark.slow
 def test_word_window_benchmark_picks_binding_scenes_and_reports_each_window(tmp_path):
     bench = load_benchmark("planner_word_window")
 

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from genlab.io import png_bytes, read_params
-from genlab.serve.launch import LocalServer, tiny_text2image_checkpoint
+from genlab.serve.launch import LocalServer
 from genlab.serve.openai_images import OPENAI_SIZES, VARIATION_STRENGTH
 
 TOKEN = "s3cret-token"
@@ -23,8 +23,8 @@ STEPS = 4
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    model = tiny_text2image_checkpoint(tmp_path_factory.mktemp("model") / "tiny.safetensors")
+def server(tmp_path_factory, tiny_models):
+    model = tiny_models["t2i"]
     home = tmp_path_factory.mktemp("home")
     args = ["--max-body-mb", "1", "--openai-steps", str(STEPS)]
     with LocalServer(home, models={"tiny": str(model)}, token=TOKEN, extra_args=args) as srv:

@@ -201,6 +201,7 @@ def fresh_dynamo():
     torch._dynamo.reset()
 
 
+@pytest.mark.slow
 def test_compiled_sampling_draws_the_same_images_and_falls_back_to_eager(ckpt, fresh_dynamo):
     """pipe.compile(): traced by dynamo with static shapes (backend "eager" here, to keep the test
     fast; inductor is what benchmarks/cpu_sampling.py --compile times), the same pixels as eager;

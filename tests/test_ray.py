@@ -36,6 +36,7 @@ def shard_samples(folder) -> list[tuple]:
     ]
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_prepare_on_ray_keeps_the_local_engines_samples_in_the_same_shards(tmp_path, ray_address):
     # the coarse 64-bit pHash, which merges some distinct world scenes: dedup has work to do
@@ -79,6 +80,7 @@ def test_engine_flags_are_checked(tmp_path, capsys):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_batch_generation_writes_stable_names_and_an_index_alike_on_both_engines(
     tmp_path, ray_address, capsys
@@ -116,6 +118,7 @@ def test_batch_generation_writes_stable_names_and_an_index_alike_on_both_engines
             assert np.abs(a - b).max() <= 2
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_eval_on_ray_draws_the_local_engines_image_sets(tmp_path, ray_address):
     args = ["eval", "world-oracle:noise=0.2", "--suite", "fid", "--n", "24", "--quiet"]

@@ -8,10 +8,11 @@ import time
 
 import httpx
 import pytest
+from PIL import Image
 
 from genlab.cli import main as cli_main
 from genlab.pipelines.base import MAX_GUIDANCE, MAX_SEED
-from genlab.serve.launch import LocalServer, tiny_text2image_checkpoint
+from genlab.serve.launch import LocalServer
 
 
 def one_line_exit_2(capsys, argv, *words):
@@ -28,8 +29,8 @@ def one_line_exit_2(capsys, argv, *words):
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    return str(tiny_text2image_checkpoint(tmp_path_factory.mktemp("m") / "tiny.safetensors"))
+def model(tiny_models):
+    return str(tiny_models["t2i"])
 
 
 @pytest.mark.parametrize("prompt", ["", "   "])
@@ -60,13 +61,19 @@ def test_an_out_that_is_an_existing_file_is_refused_before_any_work(
     assert seconds < 2.0, f"refused only after {seconds:.1f} s of work"
 
 
-@pytest.mark.parametrize("command", ["generate", "video"])
+@pytest.mark.parametrize("command", ["generate", "video", "edit"])
 def test_a_device_this_machine_lacks_is_one_line(tmp_path, capsys, model, command):
     argv = [command, "a red circle", "--device", "cuda:99", "--out", str(tmp_path / "x.gif")]
     if command == "generate":
         argv[-1] = str(tmp_path)
         argv += ["--model", model]
+    if command == "edit":
+        source = tmp_path / "source.png"
+        Image.new("RGB", (32, 32)).save(source)
+        argv = ["edit", str(source), "--prompt", "a red circle", "--strength", "0.5"]
+        argv += ["--model", model, "--device", "cuda:99", "--out", str(tmp_path / "out")]
     one_line_exit_2(capsys, argv, "--device")
+    assert not (tmp_path / "x.gif").exists() and not (tmp_path / "out").exists()
 
 
 @pytest.fixture(scope="module")

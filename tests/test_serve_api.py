@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from genlab.io import read_params
-from genlab.serve.launch import LocalServer, tiny_text2image_checkpoint
+from genlab.serve.launch import LocalServer
 
 TOKEN = "s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -22,8 +22,8 @@ STEPS = 4  # tiny model, few steps: a job takes a fraction of a second
 
 
 @pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    return tiny_text2image_checkpoint(tmp_path_factory.mktemp("model") / "tiny.safetensors")
+def tiny_model(tiny_models):
+    return tiny_models["t2i"]
 
 
 @pytest.fixture(scope="module")
@@ -133,6 +133,8 @@ def test_health_models_and_openapi_schema(client):
     paths = schema["paths"]
     for path in ["/api/generate", "/api/jobs/{job_id}", "/api/jobs/{job_id}/events", "/api/edit"]:
         assert path in paths
+    for path in ["/api/jobs/{job_id}/resubmit", "/api/agent/{run_id}/resubmit"]:
+        assert "post" in paths[path]
     for path in ["/api/agent", "/api/history", "/api/images/{image_id}", "/v1/images/generations"]:
         assert path in paths
     generate_body = schema["components"]["schemas"]["GenerateRequest"]["properties"]

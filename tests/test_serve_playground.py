@@ -10,19 +10,14 @@ import time
 import httpx
 import pytest
 from PIL import Image
-from test_browser_playground import tiny_video_checkpoint
 
 from genlab.io import read_params
-from genlab.serve.launch import LocalServer, tiny_text2image_checkpoint
+from genlab.serve.launch import LocalServer
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("model")
-    models = {
-        "tiny": str(tiny_text2image_checkpoint(folder / "tiny.safetensors")),
-        "video-tiny": str(tiny_video_checkpoint(folder)),
-    }
+def server(tmp_path_factory, tiny_models):
+    models = {"tiny": str(tiny_models["t2i"]), "video-tiny": str(tiny_models["video"])}
     with LocalServer(tmp_path_factory.mktemp("home"), models, ["--default-model", "tiny"]) as srv:
         yield srv
 

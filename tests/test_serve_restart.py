@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from PIL import Image
 
 from genlab.history import HistoryStore
@@ -20,6 +21,7 @@ def pixels(png: bytes) -> bytes:
         return im.convert("RGB").tobytes()
 
 
+@pytest.mark.slow
 def test_jobs_interrupted_by_a_crash_run_again_after_a_restart_and_no_file_is_half_written(
     tmp_path,
 ):
@@ -61,7 +63,7 @@ def test_jobs_interrupted_by_a_crash_run_again_after_a_restart_and_no_file_is_ha
         )
         for a, b in zip(rerun[slow]["results"], fresh["results"], strict=True):
             assert pixels(client.get(a["url"]).content) == pixels(client.get(b["url"]).content)
-        # An agent run still going when the server is stopped (gracefully) is closed as stopped.
+        # An agent run still going when the server is stopped (gracefully) is interrupted.
         long_run = {
             "request": "two green triangles left of a pink star",
             "options": {"max_rounds": 20, "num_candidates": 1},
@@ -72,10 +74,10 @@ def test_jobs_interrupted_by_a_crash_run_again_after_a_restart_and_no_file_is_ha
 
     store = HistoryStore(home / "history.sqlite")
     runs = {run.id: run for run in store.list_runs(per_page=200).items}
-    assert runs[agent_run_id].status == "stopped"
+    assert runs[agent_run_id].status == "interrupted"
     assert "server stopped" in runs[agent_run_id].stop_reason
     statuses = {run.status for run in runs.values()}
-    assert statuses <= {"done", "failed", "stopped"}, "a stopped server leaves no run hanging"
+    assert statuses <= {"done", "failed", "interrupted"}, "a stopped server leaves no run hanging"
     recorded = {im.path for im in store.list_images(per_page=200).items}
     on_disk = {str(p) for p in (home / "images").rglob("*") if p.is_file()}
     assert on_disk == recorded, "every file is recorded and every record has its file"
@@ -89,8 +91,7 @@ def test_jobs_interrupted_by_a_crash_run_again_after_a_restart_and_no_file_is_ha
 def killed_server_leftovers(tmp_path, monkeypatch):
     """What a killed server leaves: a job's run still running, its inputs in the journal, and one
     of its two images already stored."""
-    from genlab.serve.app import ORIGIN
-    from genlab.serve.jobs import JobJournal
+    from genlab.serve.jobs import ORIGIN, JobJournal
 
     monkeypatch.setenv("GENLAB_HOME", str(tmp_path / "home"))
     store = HistoryStore(tmp_path / "home" / "history.sqlite")
@@ -128,10 +129,57 @@ def test_a_requeued_job_starts_over_without_its_partial_outputs(tmp_path, monkey
     assert job_id in journal.pending(), "kept until the re-run is recorded"
 
 
-def test_with_no_requeue_interrupted_jobs_are_closed_with_the_reason(tmp_path, monkeypatch):
-    store, journal, job_id, _ = killed_server_leftovers(tmp_path, monkeypatch)
+def test_with_no_requeue_interrupted_jobs_are_kept_with_their_inputs_for_a_resubmit(
+    tmp_path, monkeypatch
+):
+    store, journal, job_id, partial = killed_server_leftovers(tmp_path, monkeypatch)
     server = restarted(tmp_path, store, requeue_interrupted=False)
-    assert server.recovered == 0
+    assert server.recovered == 0 and server.queue.get(job_id) is None
     run = store.get_run(job_id)
-    assert run.status == "failed" and "interrupted" in run.error and "submit it again" in run.error
-    assert journal.pending() == {}
+    assert run.status == "interrupted" and "resubmit" in run.error
+    assert journal.pending() == {}, "not run again by the next start either"
+    assert server.interrupted.get(job_id) == ("generate", run.params), "its inputs are kept"
+    assert Path(partial.path).exists(), "its partial output stays until it is resubmitted"
+    # A restart (with or without --no-requeue) leaves it as it is.
+    assert restarted(tmp_path, store).recovered == 0
+    assert store.get_run(job_id).status == "interrupted"
+
+
+def test_agent_runs_a_killed_server_left_running_are_interrupted_and_others_are_not(
+    tmp_path, monkeypatch
+):
+    from genlab.serve.jobs import ORIGIN
+
+    store, *_ = killed_server_leftovers(tmp_path, monkeypatch)
+    request = {"request": "a red circle", "backend": "offline", "options": {"seed": 3}}
+    served = store.add_run(
+        "agent", "a red circle", params={"origin": ORIGIN, "agent_request": request}
+    )
+    store.append_step(served, {"type": "user", "text": "a red circle"})
+    elsewhere = store.add_run("agent", "a blue star")  # `genlab agent` in another process
+    restarted(tmp_path, store)
+    run = store.get_run(served)
+    assert run.status == "interrupted" and "server stopped" in run.stop_reason
+    assert len(run.steps) == 1, "its steps so far are kept"
+    assert store.get_run(elsewhere).status == "running"
+
+
+def test_a_stopped_server_leaves_its_queue_to_the_next_start_or_interrupted(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENLAB_HOME", str(tmp_path / "home"))
+    store = HistoryStore(tmp_path / "home" / "history.sqlite")
+    body = {"prompt": "a red circle", "model": "tiny", "seed": 4, "num_images": 1,
+            "num_inference_steps": 2}  # fmt: skip
+    for requeue, expected in ((True, "queued"), (False, "interrupted")):
+        server = restarted(tmp_path, store, requeue_interrupted=requeue)
+        job = server.submit("generate", dict(body))  # waits: no worker was started
+        server.shutdown()
+        again = restarted(tmp_path, store, requeue_interrupted=requeue)
+        if expected == "queued":
+            assert again.recovered == 1 and again.queue.get(job.id).status == "queued"
+            again.shutdown()  # and again: still written down for the next start
+            assert store.get_run(job.id).status == "running"
+            again.config.requeue_interrupted = False
+            again.shutdown()  # stopped under --no-requeue: closed as interrupted
+        run = store.get_run(job.id)
+        assert run.status == "interrupted", run
+        assert again.interrupted.get(job.id) == ("generate", body)

@@ -114,6 +114,7 @@ def model(tmp_path_factory):
     return str(tiny_text2image_checkpoint(tmp_path_factory.mktemp("m") / "tiny.safetensors"))
 
 
+@pytest.mark.slow
 def test_read_only_storage_gives_503_with_a_message_and_writes_nothing(tmp_path, model):
     home = tmp_path / "home"
     with (
@@ -151,6 +152,7 @@ def test_read_only_storage_gives_503_with_a_message_and_writes_nothing(tmp_path,
     assert_nothing_half_written(home)
 
 
+@pytest.mark.slow
 def test_a_full_disk_gives_507_with_a_message_and_writes_nothing(model):
     with tiny_disk(1024) as disk:
         home = disk / "home"
@@ -187,6 +189,7 @@ def assert_one_line_exit_2(done: subprocess.CompletedProcess, *words: str):
         assert word in lines[0], lines[0]
 
 
+@pytest.mark.slow
 def test_cli_agent_and_history_exit_2_in_one_line_when_storage_is_read_only(tmp_path, model):
     home = tmp_path / "home"
     HistoryStore(home / "history.sqlite").add_run("generate", "a red circle")

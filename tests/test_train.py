@@ -157,7 +157,7 @@ class NaNAtStep(NoisyTask):
         return (loss * float("nan") if self.calls in self.bad_calls else loss), logs
 
 
-def test_a_nan_loss_skips_the_update_and_says_so(tmp_path, capsys):
+def test_a_nan_loss_skips_the_update_and_says_so(tmp_path, caplog):
     trainer = Trainer(NaNAtStep({4}), data(), config(tmp_path, steps=3))
     trainer.run()
     before = {k: v.clone() for k, v in trainer.modules["net"].state_dict().items()}
@@ -167,7 +167,8 @@ def test_a_nan_loss_skips_the_update_and_says_so(tmp_path, capsys):
     for name, _ in trainer.modules["net"].named_parameters():
         assert torch.equal(before[name], after[name]), name
     assert trainer.skipped == 1
-    assert "step 3: main update skipped: loss is nan" in capsys.readouterr().err
+    warned = [(r.name, r.levelname, r.getMessage()) for r in caplog.records]
+    assert ("genlab.train.trainer", "WARNING", "step 3: main update skipped: loss is nan") in warned
 
 
 def test_a_loss_spike_is_skipped_when_the_guard_is_on(tmp_path):
@@ -400,6 +401,7 @@ def test_cli_trains_and_resumes(tmp_path, capsys):
     assert summary["resumed"] and summary["steps_this_run"] == 10 and summary["steps"] == 20
 
 
+@pytest.mark.slow
 def test_sigterm_stops_after_the_step_and_saves(tmp_path):
     import os
     import signal
@@ -475,6 +477,7 @@ class BlockTask(NoisyTask):
         self.net = BlockNet()
 
 
+@pytest.mark.slow
 def test_compiled_training_matches_eager_and_a_failed_compilation_goes_on_eager(tmp_path, capsys):
     """--compile compiles the blocks in place (same parameters, same checkpoint keys); when the
     compiler fails the run says why, goes back to eager and retakes the step: its weights are the

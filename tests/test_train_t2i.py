@@ -57,6 +57,7 @@ def test_condition_dropout_trains_the_learned_null_instead_of_the_caption():
     assert null_grad.abs().sum() == 0 and word_grad.abs().sum() > 0
 
 
+@pytest.mark.slow
 def test_world_t2i_tiny_recipe_trains_exports_a_loadable_model_and_card(tmp_path):
     summary = run_recipe(
         "world-t2i", RecipeOptions(tiny=True, out_dir=str(tmp_path), progress=False, device="cpu")
@@ -151,6 +152,7 @@ def test_varied_corpus_ends_each_caption_set_with_a_canonical_request():
     assert count_first > 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "recipe, arch, export", [("world-t2i-cpu", "unet", "world-t2i"),
                              ("world-t2i-cpu-dit", "dit", "world-t2i-dit"),
@@ -175,6 +177,7 @@ def test_cpu_recipes_export_their_denoiser_under_their_names(tmp_path, recipe, a
     assert "Generates 16×16 images" in card
 
 
+@pytest.mark.slow
 def test_bundled_recipe_keeps_the_pretrained_text_tower_frozen_and_learns_only_its_null(tmp_path):
     from genlab.eval.features import bundled_path
     from genlab.text.clip import DomainCLIP
@@ -224,6 +227,7 @@ def test_a_word_residual_starts_as_the_plain_tower_and_tells_relation_words_apar
     assert torch.count_nonzero(bigger.word_residual.weight[-1]) == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("recipe", ["world-t2i-words", "world-t2v-words"])
 def test_word_residual_recipes_train_the_residual_ten_times_faster(tmp_path, recipe):
     """A fine-tune moves pretrained weights gently; the residual starts at zero and must travel:
@@ -241,6 +245,7 @@ def test_word_residual_recipes_train_the_residual_ten_times_faster(tmp_path, rec
     assert "× 10 for the word residual" in job.config.extra["word residual"]
 
 
+@pytest.mark.slow
 def test_a_recipe_can_start_from_an_exported_model_and_keep_its_new_parameters(tmp_path, capsys):
     """--init-from: world-t2i-words starts from a world-t2i export: every tensor the export has
     is loaded (the EMA too), only the word residual is new; a file that fits nothing, or an

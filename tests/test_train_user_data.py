@@ -40,6 +40,7 @@ def train(capsys, out, *argv):
     return code, captured
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("recipe", ["world-t2i-cpu-joint", "world-t2i-cpu"])
 def test_a_recipe_trains_on_a_captioned_folder_and_learns_its_words(
     folder, tmp_path, capsys, recipe
@@ -58,6 +59,7 @@ def test_a_recipe_trains_on_a_captioned_folder_and_learns_its_words(
     assert "12 captioned images of your own" in card
 
 
+@pytest.mark.slow
 def test_a_recipe_trains_on_the_shards_data_prepare_writes(folder, tmp_path, capsys):
     shards = tmp_path / "shards"
     argv = ["data", "prepare", str(folder), "--out", str(shards), "--workers", "1", "--no-progress"]

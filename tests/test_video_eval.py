@@ -97,6 +97,7 @@ def test_subject_consistency_is_higher_for_one_scene_than_for_unrelated_frames()
     assert same > 0.9 and mixed < same
 
 
+@pytest.mark.slow
 def test_fvd_is_near_zero_for_one_set_and_grows_for_broken_videos():
     torch.manual_seed(0)
     net = VideoFeatureNet(channels=(8, 8, 16)).eval()
@@ -108,6 +109,7 @@ def test_fvd_is_near_zero_for_one_set_and_grows_for_broken_videos():
     assert fvd(real, real2, net) < fvd(real, noise, net)
 
 
+@pytest.mark.slow
 def test_the_video_eval_command_prints_each_asked_motion(capsys):
     from genlab.cli import main
 
@@ -125,3 +127,16 @@ def test_the_video_eval_command_prints_each_asked_motion(capsys):
     assert "guidance" in capsys.readouterr().err
     assert main([*args, "--keyframe-candidates", "2"]) == 2  # without --keyframe
     assert "keyframe_candidates: expected 1 unless a keyframe model" in capsys.readouterr().err
+
+
+def test_the_video_eval_command_runs_the_motion_suite_strict_first(capsys):
+    from genlab.cli import main
+
+    args = ["video-eval", "--split", "paraphrased", "--categories", "single", "--n", "1"]
+    assert main([*args, "--steps", "1", "--frames", "4"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("paraphrased: strict ") and "lenient" in lines[0]
+    assert lines[1].startswith("  single: strict ") and lines[2].startswith("    ")
+    assert main(["video-eval", "--split", "typed"]) == 2
+    err = capsys.readouterr().err
+    assert "--split" in err and "canonical, paraphrased" in err and err.count("\n") == 1

@@ -122,3 +122,16 @@ def test_a_video_request_may_have_its_first_frame_drawn_by_an_image_model(keyfra
                  {"model": "tiny-i2v", "keyframe_model": "tiny-t2i", "keyframe_candidates": 0}):  # fmt: skip
         r = c.post("/api/generate", json={**common, **body})
         assert r.status_code == 422 and "keyframe_candidates" in r.text, r.text
+
+
+def test_a_prompt_as_people_write_it_is_drawn_from_the_same_plan_as_in_python(client):
+    """The REST API gives the model the text Python and the CLI give it (test_video_faces.py):
+    the canonical caption of what was read."""
+    from test_video_faces import PROMPT
+
+    from genlab.world import parse_prompt
+
+    body = {"prompt": PROMPT, "model": "tiny-t2v", "num_frames": 4, "num_inference_steps": 2}
+    params = _run(client, {**body, "seed": 11})["params"]
+    assert params["read_as"] == parse_prompt(PROMPT).canonical
+    assert params["plan_source"] == "reading" and params["seed"] == 11

@@ -62,6 +62,7 @@ def test_still_images_are_captioned_without_motion_and_clips_with_it():
     assert motion_words & set(clip_text.split())
 
 
+@pytest.mark.slow
 def test_tiny_progressive_recipe_trains_through_its_stages_and_exports_a_video_model(tmp_path):
     options = RecipeOptions(tiny=True, steps=6, out_dir=str(tmp_path), progress=False)
     summary = run_recipe("world-t2v", options)
@@ -77,6 +78,7 @@ def test_tiny_progressive_recipe_trains_through_its_stages_and_exports_a_video_m
     assert "progressive stages" in card
 
 
+@pytest.mark.slow
 def test_clip_text_recipe_trains_only_the_words_the_clip_lacks(tmp_path):
     """world-t2v: world-clip's tower stays frozen, the motion words it lacks get embeddings
     of their own that train, and the exported model reads them."""
@@ -101,6 +103,7 @@ def test_clip_text_recipe_trains_only_the_words_the_clip_lacks(tmp_path):
     assert len(video.frames[0]) == 4
 
 
+@pytest.mark.slow
 def test_the_word_residual_recipe_trains_the_residual_and_keeps_the_tower(tmp_path):
     """world-t2v-words: the frozen tower plus a per-word residual (zero at the start, so
     --init-from world-t2v begins as the bundled model) that trains, for known words like "left"
@@ -122,6 +125,7 @@ def test_the_word_residual_recipe_trains_the_residual_and_keeps_the_tower(tmp_pa
     assert "per-word vector" in card and f"`genlab train --recipe {recipe}`" in card
 
 
+@pytest.mark.slow
 def test_prefetching_the_next_batch_changes_nothing(tmp_path, monkeypatch):
     """The clip source lets the Trainer fetch step s+1 on a thread while step s trains; the run
     must be the same, bit for bit, as one that fetches each batch when it needs it; and a run
@@ -150,6 +154,7 @@ def test_prefetching_the_next_batch_changes_nothing(tmp_path, monkeypatch):
         assert torch.equal(value, resumed[name]), name
 
 
+@pytest.mark.slow
 def test_a_frame_conditioned_recipe_trains_the_first_frame_channels_and_refuses_a_plain_model(
     tmp_path,
 ):
@@ -188,6 +193,7 @@ def test_a_frame_conditioned_recipe_trains_the_first_frame_channels_and_refuses_
         TextToVideoTask(create_model("video-dit-tiny"), text, schedule, first_frame_prob=0.5)
 
 
+@pytest.mark.slow
 def test_the_video_unet_recipe_starts_as_world_t2i_frame_by_frame_and_trains(tmp_path):
     """world-t2v-unet inflates the bundled world-t2i: before a step, its denoiser on a clip is
     world-t2i's U-Net on each frame and its encoder reads prompts as world-t2i's does; a tiny
@@ -225,6 +231,7 @@ def test_the_video_unet_recipe_starts_as_world_t2i_frame_by_frame_and_trains(tmp
                .frames[0]) == 4  # fmt: skip
 
 
+@pytest.mark.slow
 def test_the_cpu_video_unet_recipe_without_its_3d_convolution_differs_only_there():
     """world-t2v-unet3d-cpu with temporal_conv=False (the retired world-t2v-unet-cpu, as data)."""
     from genlab.train import get_recipe
@@ -241,6 +248,7 @@ def test_the_cpu_video_unet_recipe_without_its_3d_convolution_differs_only_there
     assert plain.task.denoiser.config.replace(temporal_conv=True) == conv.task.denoiser.config
 
 
+@pytest.mark.slow
 def test_a_token_query_recipe_goes_on_from_a_3d_block_model_with_only_the_queries_new(tmp_path):
     """world-t2v-unet3d-cpu plus the token queries (the retired world-t2v-unet3dq-cpu, as data)
     starts from a world-t2v-unet3d-cpu export (the bundled world-t2v's recipe) with the queries

@@ -301,6 +301,28 @@ def test_varied_captions_count_alike_objects_without_ambiguity():
             "a cyan triangle right of a purple triangle",
         ),
         ("a blue box moving from left to right across the screen", "a blue square moving right"),
+        # color after the noun, "N of them", N-point stars, named shades, edges, rows, columns
+        ("four baby pink 5-point stars", "four pink stars"),
+        (
+            "one star colored yellow and 1 star colored bubblegum pink",
+            "a yellow star and a pink star",
+        ),
+        ("a pair of triangle shapes, both orange", "two orange triangles"),
+        ("three large discs, all of them violet", "three large purple circles"),
+        ("lime green square tiles, three of them!", "three green squares"),
+        ("1 mini triangle in green on pitch-black", "a small green triangle on a black background"),
+        (
+            "a carrot orange ball and one more thing: an ultramarine cube",
+            "an orange circle and a blue square",
+        ),
+        (
+            "a dot at the left edge along with a box in the bottom row",
+            "a circle on the left and a square at the bottom",
+        ),
+        (
+            "Hey, use a jet black backdrop for a grape purple dot",
+            "a purple circle on a black background",
+        ),
     ],
 )
 def test_prompts_as_people_write_them_are_read_fully(prompt, canonical):

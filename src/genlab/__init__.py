@@ -11,6 +11,7 @@ __version__ = "0.1.0"
 
 def load(name_or_path: str, **kwargs):
     """Load a pipeline from a bundled model name, a checkpoint path, or a configured model."""
+    # every `import genlab.x` runs this file first: the pipelines (and torch) load on first use
     from genlab.pipelines.registry import load as _load
 
     return _load(name_or_path, **kwargs)

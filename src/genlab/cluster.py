@@ -37,8 +37,8 @@ def ray_init(address: str | None = None, num_cpus: int | None = None):
     Ray Data keeps every map's output in input order here: the results equal the local engine's.
     """
     try:
-        import ray
-        import ray.data
+        import ray  # optional: the ray extra
+        import ray.data  # optional: the ray extra
     except ImportError:
         raise GenlabError(
             "the ray engine needs Ray Data: pip install 'genlab[ray]' (or 'ray[data]')"
@@ -48,9 +48,7 @@ def ray_init(address: str | None = None, num_cpus: int | None = None):
     if not ray.is_initialized():
         quiet = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
         if address:
-            import genlab
-
-            code = str(Path(genlab.__file__).parent)
+            code = str(Path(__file__).parent)  # this genlab package
             try:
                 ray.init(address=address, runtime_env={"py_modules": [code]}, **quiet)
             except (ConnectionError, RuntimeError, ValueError) as e:
@@ -66,6 +64,6 @@ def ray_init(address: str | None = None, num_cpus: int | None = None):
 
 def ray_cpus() -> int:
     """CPUs of the Ray cluster this process joined (at least 1)."""
-    import ray
+    import ray  # optional: the ray extra
 
     return max(1, int(ray.cluster_resources().get("CPU", 1)))

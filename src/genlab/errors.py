@@ -6,6 +6,10 @@ library users can catch `ValueError` as usual, since argument errors subclass it
 
 from __future__ import annotations
 
+import math
+import os
+import re
+
 
 class GenlabError(Exception):
     """Base class for errors caused by the user's input or environment, not by a bug."""
@@ -26,6 +30,11 @@ class InvalidArgument(GenlabError, ValueError):
 
 class NotFound(GenlabError, LookupError):
     """A named thing (model, image id, file) does not exist; the message lists what does."""
+
+
+class Unavailable(GenlabError):
+    """A capability this setup does not have (e.g. no text-to-video model is bundled or
+    configured); the message says what still works. Callers decide on the type, not the text."""
 
 
 class CheckpointError(GenlabError):
@@ -51,8 +60,6 @@ def check_choice(name: str, value: str, choices) -> str:
 
 def check_range(name: str, value, low=None, high=None, *, low_open=False, high_open=False):
     """Check low <= value <= high (or < with *_open); NaN is always rejected."""
-    import math
-
     if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
         raise InvalidArgument(name, "a number", value)
     if low is not None and (value <= low if low_open else value < low):
@@ -86,8 +93,6 @@ def remote_error_summary(status: int, body: object = None) -> str:
     remote may say anything); only its status and, when it gives one, an identifier-like error
     type or code (`rate_limit_exceeded`, `content_policy_violation`) are kept.
     """
-    import re
-
     parts = [_REASONS.get(int(status), "server error" if int(status) >= 500 else "error")]
     err = body.get("error", body) if isinstance(body, dict) else None
     if isinstance(err, dict):
@@ -125,8 +130,6 @@ def storage_error(e: BaseException, where: str, path=None) -> StorageError | Non
 
 def _no_space(path, reserve: int = 1 << 20) -> bool:
     """Whether the file system holding `path` has less than `reserve` bytes left for a user."""
-    import os
-
     if path is None:
         return False
     try:

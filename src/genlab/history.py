@@ -24,16 +24,19 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
+
 from genlab import paths
-from genlab.errors import InvalidArgument, NotFound, StorageError, storage_error
+from genlab.errors import GenlabError, InvalidArgument, NotFound, StorageError, storage_error
 from genlab.io import atomic_path, save_image
 
 SCHEMA_VERSION = 1
-RUN_STATUSES = ("running", "done", "failed", "stopped")
+# "interrupted": the process running it died (or stopped) first; a server can submit it again
+RUN_STATUSES = ("running", "done", "failed", "stopped", "interrupted")
 MEDIA_KINDS = ("image", "video")
 MAX_PER_PAGE = 200
 
@@ -194,8 +197,6 @@ class HistoryStore:
             conn.execute("PRAGMA journal_mode=WAL")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
-                from genlab.errors import GenlabError
-
                 raise GenlabError(
                     f"{self.path}: history schema version {version} is newer than this genlab "
                     f"understands ({SCHEMA_VERSION}); upgrade genlab"
@@ -300,7 +301,7 @@ class HistoryStore:
         result: Mapping[str, Any] | None = None,
         error: str | None = None,
     ) -> None:
-        """Close a run with its outcome (status one of running/done/failed/stopped)."""
+        """Close a run with its outcome (status one of RUN_STATUSES)."""
         _check_status(status)
         with self._write() as conn:
             self._require_run(conn, run_id)
@@ -317,6 +318,16 @@ class HistoryStore:
                     run_id,
                 ),
             )
+
+    def update_run_result(self, run_id: str, updates: Mapping[str, Any]) -> None:
+        """Set keys of a run's result (a value of None removes its key), its status and times
+        unchanged: e.g. which run resubmitted an interrupted one."""
+        with self._write() as conn:
+            self._require_run(conn, run_id)
+            row = conn.execute("SELECT result FROM runs WHERE id = ?", (run_id,)).fetchone()
+            result = dict(json.loads(row[0]), **updates)
+            result = {k: v for k, v in result.items() if v is not None}
+            conn.execute("UPDATE runs SET result = ? WHERE id = ?", (_dumps(result), run_id))
 
     def get_run(self, run_id: str, *, with_steps: bool = True) -> RunRecord:
         """A run with its images (and its transcript steps unless with_steps=False)."""
@@ -346,24 +357,18 @@ class HistoryStore:
         per_page: int = 20,
         query: str | None = None,
         kind: str | None = None,
+        status: str | None = None,
     ) -> Page:
-        """Runs, newest first; `query` matches the request text (case-insensitive substring)."""
-        _check_page(page, per_page)
-        where, args = [], []
-        if query:
-            where.append("r.request LIKE ? ESCAPE '\\'")
-            args.append(_like(query))
-        if kind:
-            where.append("r.kind = ?")
-            args.append(kind)
-        clause = (" WHERE " + " AND ".join(where)) if where else ""
-        with self._connect() as conn:
-            total = conn.execute(f"SELECT COUNT(*) FROM runs r{clause}", args).fetchone()[0]
-            rows = conn.execute(
-                f"{_RUN_SELECT}{clause} ORDER BY r.created DESC, r.rowid DESC LIMIT ? OFFSET ?",
-                [*args, per_page, (page - 1) * per_page],
-            ).fetchall()
-        return Page([_run_from_row(r) for r in rows], total, page, per_page)
+        """Runs, newest first; `query` matches the request text (case-insensitive substring),
+        `kind` and `status` keep runs of that kind and status."""
+        if status:
+            _check_status(status)
+        filters = [
+            ("r.request LIKE ? ESCAPE '\\'", query and _like(query)),
+            ("r.kind = ?", kind),
+            ("r.status = ?", status),
+        ]
+        return self._page(_RUN_SELECT, "runs r", "r.", filters, page, per_page, _run_from_row)
 
     def delete_run(self, run_id: str, *, delete_files: bool = True) -> None:
         """Remove a run, its steps and its images (and their files unless delete_files=False)."""
@@ -432,7 +437,6 @@ class HistoryStore:
         out = self.images_dir / time.strftime("%Y%m%d") / f"{image_id}.png"
         with _storage(f"images folder {self.images_dir}", self.images_dir):
             save_image(out, image, params)  # atomic: whole or not there
-        from PIL import Image
 
         with Image.open(out) as im:
             width, height = im.size
@@ -552,25 +556,29 @@ class HistoryStore:
         kind: str | None = None,
     ) -> Page:
         """Images, newest first; `query` matches the prompt (case-insensitive substring)."""
+        filters = [
+            ("prompt LIKE ? ESCAPE '\\'", query and _like(query)),
+            ("run_id = ?", run_id),
+            ("kind = ?", kind),
+        ]
+        select = "SELECT * FROM images"
+        return self._page(select, "images", "", filters, page, per_page, _image_from_row)
+
+    def _page(self, select, table, prefix, filters, page, per_page, from_row) -> Page:
+        """One page of `select` (FROM `table`, columns named with `prefix`), newest first, where
+        every (condition, value) of `filters` whose value is given holds."""
         _check_page(page, per_page)
-        where, args = [], []
-        if query:
-            where.append("prompt LIKE ? ESCAPE '\\'")
-            args.append(_like(query))
-        if run_id:
-            where.append("run_id = ?")
-            args.append(run_id)
-        if kind:
-            where.append("kind = ?")
-            args.append(kind)
-        clause = (" WHERE " + " AND ".join(where)) if where else ""
+        given = [(cond, value) for cond, value in filters if value]
+        clause = (" WHERE " + " AND ".join(c for c, _ in given)) if given else ""
+        args = [value for _, value in given]
         with self._connect() as conn:
-            total = conn.execute(f"SELECT COUNT(*) FROM images{clause}", args).fetchone()[0]
+            total = conn.execute(f"SELECT COUNT(*) FROM {table}{clause}", args).fetchone()[0]
             rows = conn.execute(
-                f"SELECT * FROM images{clause} ORDER BY created DESC, rowid DESC LIMIT ? OFFSET ?",
+                f"{select}{clause} ORDER BY {prefix}created DESC, {prefix}rowid DESC"
+                " LIMIT ? OFFSET ?",
                 [*args, per_page, (page - 1) * per_page],
             ).fetchall()
-        return Page([_image_from_row(r) for r in rows], total, page, per_page)
+        return Page([from_row(r) for r in rows], total, page, per_page)
 
     def counts(self) -> dict[str, int]:
         with self._connect() as conn:
@@ -628,39 +636,17 @@ def _check_page(page: int, per_page: int) -> None:
         raise InvalidArgument("per_page", f"an integer in 1..{MAX_PER_PAGE}", per_page)
 
 
+def _record(cls, row: sqlite3.Row, json_columns: tuple[str, ...]):
+    """A record dataclass from its table's row: each field from its column (JSON ones decoded);
+    fields with no column (a run's steps and images, filled by get_run) keep their default."""
+    columns = set(row.keys())
+    values = {f.name: row[f.name] for f in fields(cls) if f.name in columns}
+    return cls(**values | {k: json.loads(values[k]) for k in json_columns})
+
+
 def _run_from_row(row: sqlite3.Row) -> RunRecord:
-    return RunRecord(
-        id=row["id"],
-        kind=row["kind"],
-        request=row["request"],
-        status=row["status"],
-        backend=row["backend"],
-        model=row["model"],
-        params=json.loads(row["params"]),
-        score=row["score"],
-        stop_reason=row["stop_reason"],
-        result=json.loads(row["result"]),
-        error=row["error"],
-        created=row["created"],
-        finished=row["finished"],
-        num_images=row["num_images"],
-    )
+    return _record(RunRecord, row, ("params", "result"))
 
 
 def _image_from_row(row: sqlite3.Row) -> ImageRecord:
-    return ImageRecord(
-        id=row["id"],
-        path=row["path"],
-        kind=row["kind"],
-        run_id=row["run_id"],
-        parent_id=row["parent_id"],
-        prompt=row["prompt"],
-        negative_prompt=row["negative_prompt"],
-        seed=row["seed"],
-        model=row["model"],
-        params=json.loads(row["params"]),
-        score=row["score"],
-        width=row["width"],
-        height=row["height"],
-        created=row["created"],
-    )
+    return _record(ImageRecord, row, ("params",))

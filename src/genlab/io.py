@@ -9,16 +9,21 @@ import hashlib
 import io
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape, unescape
 
 import numpy as np
 import torch
 from PIL import Image, PngImagePlugin
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
 
 from genlab.errors import CheckpointError, GenlabError, InvalidArgument
+from genlab.infotext import format_infotext, parse_infotext
 
 CONFIG_KEY = "genlab_config"
 HASH_KEY = "genlab_sha256"  # content hash of the tensors (names, dtypes, shapes, bytes)
@@ -72,8 +77,6 @@ def save_checkpoint(
 
     `dtype` casts floating-point tensors (e.g. torch.float16 for bundled weights).
     """
-    from safetensors.torch import save_file
-
     out, seen = {}, set()
     for name, t in tensors.items():
         t = t.detach().to("cpu")
@@ -95,8 +98,6 @@ def save_checkpoint(
 
 def read_checkpoint_config(path: str | os.PathLike) -> dict[str, Any]:
     """Read only the JSON config of a checkpoint (cheap: no tensors are loaded)."""
-    from safetensors import safe_open
-
     path = _existing_file(path, "checkpoint")
     try:
         with safe_open(str(path), framework="pt") as f:
@@ -118,9 +119,6 @@ def load_checkpoint(
 ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Load (tensors, config) from a genlab checkpoint, verified (see `verify_tensors`); floating
     tensors optionally cast to `dtype`."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
     config = read_checkpoint_config(path)
     try:
         with safe_open(str(path), framework="pt") as f:
@@ -237,8 +235,6 @@ def png_bytes(image, params: Mapping[str, Any] | None = None) -> bytes:
     """An image as PNG bytes carrying `params` twice: as JSON in the `genlab` text chunk (exact,
     typed) and as AUTOMATIC1111 infotext in the `parameters` chunk (what A1111-style readers show).
     The one encoder of every PNG genlab writes, so a file and an API's base64 are the same bytes."""
-    from genlab.infotext import format_infotext
-
     pil = to_pil(image)
     info = PngImagePlugin.PngInfo()
     if params is not None:
@@ -295,8 +291,6 @@ def load_image(path: str | os.PathLike, *, name: str = "image") -> Image.Image:
 def params_xmp(params: Mapping[str, Any]) -> bytes:
     """`params` as an XMP packet (the JSON in a genlab:params element): how a file without PNG
     text chunks (an animated WebP video) carries them; `read_params` reads them back."""
-    from xml.sax.saxutils import escape
-
     text = escape(json.dumps(dict(params), sort_keys=True, default=str))
     return (
         '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF'
@@ -310,9 +304,6 @@ def read_params(path: str | os.PathLike) -> dict[str, Any] | None:
     """Generation parameters stored in an image: genlab's JSON chunk (PNG), its XMP packet
     (`params_xmp`, e.g. a WebP video), else an A1111 `parameters` infotext (genlab's or another
     tool's) parsed; None if there are none."""
-    import re
-    from xml.sax.saxutils import unescape
-
     path = _existing_file(path, "image")
     try:
         with Image.open(path) as im:
@@ -329,8 +320,6 @@ def read_params(path: str | os.PathLike) -> dict[str, Any] | None:
         if found:
             return json.loads(unescape(found.group(1)))
     if chunks.get(INFOTEXT_KEY):
-        from genlab.infotext import parse_infotext
-
         return parse_infotext(chunks[INFOTEXT_KEY])
     return None
 

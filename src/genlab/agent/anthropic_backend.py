@@ -4,54 +4,31 @@ input_schema}]`, calls as `tool_use` blocks, results as `tool_result` blocks (wi
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
+from genlab.agent.llm import HostedLLM, api_errors
 from genlab.agent.loop import AssistantTurn
 from genlab.agent.toolkit import ToolCall
-from genlab.errors import GenlabError, remote_error_summary
+from genlab.agent.vision import anthropic_ask
 
 DEFAULT_MODEL = "claude-sonnet-4-5"
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 
 
-class AnthropicBackend:
+class AnthropicBackend(HostedLLM):
     """Chat with a Claude model (or any server speaking the Messages API at `base_url`)."""
 
-    name = "anthropic"
+    name, env, client_class = "anthropic", "ANTHROPIC", "Anthropic"
+    default_model, default_base_url = DEFAULT_MODEL, DEFAULT_BASE_URL
 
-    def __init__(
-        self,
-        model: str | None = None,
-        *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        max_tokens: int = 1024,
-        max_retries: int = 3,
-        timeout: float = 60.0,
-    ):
-        import anthropic
+    @staticmethod
+    def sdk():
+        import anthropic  # optional: the agent extra
 
-        self.model = model or os.environ.get("ANTHROPIC_MODEL") or DEFAULT_MODEL
-        self.base_url = base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL
-        api_key = api_key or os.environ.get("ANTHROPIC_API_KEY")
-        if not api_key:
-            raise GenlabError(
-                "anthropic backend: no API key; set the ANTHROPIC_API_KEY environment variable "
-                "(or pass --api-key)"
-            )
-        self.max_tokens = max_tokens
-        self._sdk = anthropic
-        self.client = anthropic.Anthropic(
-            api_key=api_key, base_url=self.base_url, max_retries=max_retries, timeout=timeout
-        )
+        return anthropic
 
     def ask(self, system: str, text: str, image_png: bytes | None = None) -> str:
         """A plain answer (no tools), optionally about an image: the vision critic's call."""
-        from genlab.agent.vision import anthropic_ask
-
         return anthropic_ask(self, system, text, image_png)
 
     def complete(
@@ -111,21 +88,3 @@ def to_anthropic_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]
             else:
                 out.append({"role": "user", "content": [block]})
     return out
-
-
-@contextmanager
-def api_errors(backend) -> Iterator[None]:
-    """Turn the SDK's connection and HTTP-status errors of one call into a one-line GenlabError
-    naming the backend and its URL (both SDKs share these exception names); the remote's error
-    text is summarised, not repeated (see remote_error_summary)."""
-    try:
-        yield
-    except backend._sdk.APIConnectionError as e:
-        raise GenlabError(
-            f"{backend.name} backend: cannot reach {backend.base_url} ({e})"
-        ) from None
-    except backend._sdk.APIStatusError as e:
-        summary = remote_error_summary(e.status_code, getattr(e, "body", None))
-        raise GenlabError(
-            f"{backend.name} backend: {backend.base_url} answered {summary}"
-        ) from None

@@ -10,7 +10,7 @@ Messages use one neutral form that every backend translates to its protocol:
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -64,6 +64,7 @@ class AgentLoop:
         system: str = "",
         max_steps: int = 24,
         max_seconds: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
     ):
         if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
             raise InvalidArgument("max_steps", "an integer ≥ 1", max_steps)
@@ -71,6 +72,7 @@ class AgentLoop:
             raise InvalidArgument("max_seconds", "a number > 0", max_seconds)
         self.backend, self.toolbox, self.system = backend, toolbox, system
         self.max_steps, self.max_seconds = max_steps, max_seconds
+        self.clock = clock  # seconds, monotonic; a test can drive time by hand
         self.messages: list[dict[str, Any]] = []
         self.steps: list[Step] = []
         self.stop_reason: str | None = None
@@ -78,17 +80,17 @@ class AgentLoop:
         self.error: str | None = None
 
     def run(self, request: str) -> Iterator[Step]:
-        start = time.monotonic()
+        start = self.clock()
 
         def step(kind: str, **data) -> Step:
-            s = Step(len(self.steps), kind, data, time.monotonic() - start)
+            s = Step(len(self.steps), kind, data, self.clock() - start)
             self.steps.append(s)
             return s
 
         self.messages.append({"role": "user", "content": request})
         yield step("user", text=request)
         for _turn in range(self.max_steps):
-            if time.monotonic() - start > self.max_seconds:
+            if self.clock() - start > self.max_seconds:
                 self.stop_reason = f"time limit ({self.max_seconds:g} s) reached"
                 break
             try:
@@ -107,7 +109,7 @@ class AgentLoop:
                 break
             for call in reply.tool_calls:
                 yield step("tool_call", **call.to_dict())
-                if time.monotonic() - start > self.max_seconds:
+                if self.clock() - start > self.max_seconds:
                     result_error = f"not run: the time limit ({self.max_seconds:g} s) was reached"
                     result = self.toolbox.error_result(call, result_error)
                 else:
@@ -119,6 +121,7 @@ class AgentLoop:
                         "name": call.name,
                         "content": result.to_text(),
                         "is_error": result.is_error,
+                        "error_type": result.error_type,
                     }
                 )
                 yield step("tool_result", **result.to_dict())

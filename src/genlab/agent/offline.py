@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any
 
 from genlab.agent.compose import Composition, composable
 from genlab.agent.loop import AssistantTurn
 from genlab.agent.refine import Refinement, Round, batch_calls
 from genlab.agent.toolkit import ToolCall
+from genlab.errors import Unavailable
+from genlab.world.grammar import canonical_caption, parse_prompt, realize
 
 Results = list[dict[str, Any]]  # tool results of the previous turn: {name, content, is_error}
 
@@ -42,6 +44,7 @@ class OfflinePlanner:
         compose_batch: int = 2,
         max_images: int = 32,
         time_budget: float | None = 14.0,
+        clock: Callable[[], float] = time.monotonic,
     ):
         self.max_rounds, self.num_candidates, self.seed = max_rounds, num_candidates, seed
         self.steps, self.guidance, self.num_variants = steps, guidance, num_variants
@@ -55,6 +58,7 @@ class OfflinePlanner:
         # Wall time: no new batch starts unless it should end within time_budget seconds of the
         # first turn, judged by the last batch's seconds per image (None: images bound alone).
         self.time_budget = time_budget
+        self.clock = clock  # seconds, monotonic; a test can drive time by hand
         self._started: float | None = None
         self._batch: tuple[float, int] | None = None  # (when a drawing turn was handed out, images)
         self._seconds_per_image = 0.0
@@ -66,7 +70,7 @@ class OfflinePlanner:
     def complete(self, system, messages, tools) -> AssistantTurn:
         if self._batch is not None:  # the tools of the previous turn drew this many images
             began, images = self._batch
-            self._seconds_per_image = (time.monotonic() - began) / images
+            self._seconds_per_image = (self.clock() - began) / images
         turn = self._next(messages)
         drawn = sum(
             c.arguments.get("n", 1)
@@ -74,7 +78,7 @@ class OfflinePlanner:
             if c.name in ("generate_image", "edit_image", "generate_video")
         )
         self.images_made += drawn
-        self._batch = (time.monotonic(), drawn) if drawn else None
+        self._batch = (self.clock(), drawn) if drawn else None
         return turn
 
     def budget_spent(self, n: int) -> str | None:
@@ -82,14 +86,14 @@ class OfflinePlanner:
         if self.images_made + n > self.max_images:
             return f"the image budget of {self.max_images} is spent"
         if self.time_budget is not None and self._started is not None:
-            expected = time.monotonic() - self._started + n * self._seconds_per_image
+            expected = self.clock() - self._started + n * self._seconds_per_image
             if expected > self.time_budget:
                 return f"the time budget of {self.time_budget:g} s is spent"
         return None
 
     def _next(self, messages) -> AssistantTurn:
         if self._plan is None:
-            self._started = time.monotonic()
+            self._started = self.clock()
             self._plan = self._run(messages[0]["content"])
             return next(self._plan)
         results = []
@@ -97,7 +101,14 @@ class OfflinePlanner:
             if m["role"] != "tool":
                 break
             content = json.loads(m["content"])
-            results.append({"name": m["name"], "content": content, "is_error": m["is_error"]})
+            results.append(
+                {
+                    "name": m["name"],
+                    "content": content,
+                    "is_error": m["is_error"],
+                    "error_type": m.get("error_type"),
+                }
+            )
         try:
             return self._plan.send(results[::-1])
         except StopIteration:
@@ -181,8 +192,6 @@ class OfflinePlanner:
         rnd.analyses = [r["content"] for r in final if not r["is_error"]]
 
     def _run(self, request: str) -> Generator[AssistantTurn, Results, None]:
-        from genlab.world.grammar import canonical_caption, parse_prompt, realize
-
         (refined,) = yield AssistantTurn(
             "Reading the request with the world's grammar.",
             [self._call("refine_prompt", description=request)],
@@ -254,7 +263,7 @@ class OfflinePlanner:
                 f" for '{prompt}'{' and a repair edit' if rnd.edits else ''}.{why}",
                 self._round_calls(rnd, video),
             )
-            unavailable = [r for r in made if "not available" in r["content"].get("error", "")]
+            unavailable = [r for r in made if r.get("error_type") == Unavailable.__name__]
             if video and len(unavailable) == len(made):
                 video = False
                 note += " (video is not available, so still images were drawn)"

@@ -5,13 +5,13 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from typing import Any
 
-from genlab.agent.anthropic_backend import api_errors
+from genlab.agent.llm import HostedLLM, api_errors
 from genlab.agent.loop import AssistantTurn
 from genlab.agent.toolkit import ToolCall
+from genlab.agent.vision import openai_ask
 from genlab.errors import GenlabError
 
 DEFAULT_MODEL = "gpt-4o-mini"
@@ -22,48 +22,37 @@ TOKEN_LIMIT_PARAMS = ("max_completion_tokens", "max_tokens")
 _REASONING = re.compile(r"^(o\d|gpt-5)")  # OpenAI model names that refuse max_tokens
 
 
-class OpenAIBackend:
+class OpenAIBackend(HostedLLM):
     """Chat with an OpenAI model or a local OpenAI-compatible server at `base_url`."""
 
-    name = "openai"
+    name, env, client_class = "openai", "OPENAI", "OpenAI"
+    default_model, default_base_url = DEFAULT_MODEL, DEFAULT_BASE_URL
 
-    def __init__(
-        self,
-        model: str | None = None,
-        *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        max_tokens: int = 1024,
-        max_retries: int = 3,
-        timeout: float = 60.0,
-    ):
-        import openai
-
-        self.model = model or os.environ.get("OPENAI_MODEL") or DEFAULT_MODEL
-        self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
-        api_key = api_key or os.environ.get("OPENAI_API_KEY")
-        if not api_key:
-            if self.base_url.rstrip("/") == DEFAULT_BASE_URL:
-                raise GenlabError(
-                    "openai backend: no API key; set the OPENAI_API_KEY environment variable "
-                    "(or pass --api-key), or --base-url for a local server"
-                )
-            api_key = "unused"  # local servers (Ollama, llama.cpp) ignore it; the SDK wants one
-        self.max_tokens = max_tokens
+    def __init__(self, model: str | None = None, **kwargs):
+        super().__init__(model, **kwargs)
         # OpenAI's API takes the current name for every model and its reasoning models take no
         # other; another server is first asked with the older name, which it most likely knows.
         # A 400 naming the parameter switches to the other name (chat).
         current = self.base_url.rstrip("/") == DEFAULT_BASE_URL or _REASONING.match(self.model)
         self.token_limit_param = TOKEN_LIMIT_PARAMS[0 if current else 1]
-        self._sdk = openai
-        self.client = openai.OpenAI(
-            api_key=api_key, base_url=self.base_url, max_retries=max_retries, timeout=timeout
+
+    @staticmethod
+    def sdk():
+        import openai  # optional: the agent extra
+
+        return openai
+
+    def key(self, api_key: str | None) -> str:
+        if api_key or self.base_url.rstrip("/") != DEFAULT_BASE_URL:
+            # local servers (Ollama, llama.cpp) ignore the key; the SDK wants one
+            return api_key or "unused"
+        raise GenlabError(
+            "openai backend: no API key; set the OPENAI_API_KEY environment variable "
+            "(or pass --api-key), or --base-url for a local server"
         )
 
     def ask(self, system: str, text: str, image_png: bytes | None = None) -> str:
         """A plain answer (no tools), optionally about an image: the vision critic's call."""
-        from genlab.agent.vision import openai_ask
-
         return openai_ask(self, system, text, image_png)
 
     def complete(

@@ -9,7 +9,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from genlab.agent.anthropic_backend import AnthropicBackend
 from genlab.agent.loop import AgentLoop
+from genlab.agent.offline import OfflinePlanner
+from genlab.agent.openai_backend import OpenAIBackend
 from genlab.agent.tools import ToolContext, make_toolbox
 from genlab.errors import InvalidArgument, check_choice, check_range
 from genlab.history import HistoryStore
@@ -39,14 +42,9 @@ def make_backend(
     """The backend called `name`: offline (planner options apply), anthropic or openai."""
     check_choice("backend", name, BACKENDS)
     if name == "offline":
-        from genlab.agent.offline import OfflinePlanner
-
         return OfflinePlanner(**planner_options)
     if name == "anthropic":
-        from genlab.agent.anthropic_backend import AnthropicBackend
-
         return AnthropicBackend(llm_model, api_key=api_key, base_url=base_url)
-    from genlab.agent.openai_backend import OpenAIBackend
 
     return OpenAIBackend(llm_model, api_key=api_key, base_url=base_url)
 
@@ -104,6 +102,7 @@ class AgentSession:
         pipeline: Any = None,
         video_model: str | None = None,
         video_pipeline: Any = None,
+        run_params: dict[str, Any] | None = None,
     ):
         if not isinstance(request, str):
             raise InvalidArgument("request", "a string", type(request).__name__)
@@ -158,6 +157,7 @@ class AgentSession:
         )
         self.run_id: str | None = None
         self.outcome: AgentOutcome | None = None
+        self.run_params = dict(run_params or {})  # what the caller records with the run
 
     def run(self) -> Iterator[dict[str, Any]]:
         """Yield each step as a dict (also appended to the history as it happens)."""
@@ -166,7 +166,11 @@ class AgentSession:
             self.request,
             backend=self.backend_name,
             model=self.model,
-            params={"llm_model": self.backend.model, "max_rounds": self.max_rounds},
+            params={
+                "llm_model": self.backend.model,
+                "max_rounds": self.max_rounds,
+                **self.run_params,
+            },
         )
         last = None
         try:

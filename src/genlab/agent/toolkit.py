@@ -42,6 +42,7 @@ class ToolResult:
     content: dict[str, Any]
     is_error: bool = False
     images: list[str] = field(default_factory=list)  # ids of images this call produced
+    error_type: str | None = None  # the exception's class (e.g. "Unavailable"): decide on it
 
     def to_text(self) -> str:
         return json.dumps(self.content, sort_keys=True, default=str)
@@ -52,6 +53,7 @@ class ToolResult:
             "name": self.name,
             "content": self.content,
             "is_error": self.is_error,
+            "error_type": self.error_type,
             "images": list(self.images),
         }
 
@@ -214,8 +216,9 @@ class Toolbox:
         return [t.schema() for t in self.tools.values()]
 
     @staticmethod
-    def error_result(call: ToolCall, message: str) -> ToolResult:
-        return ToolResult(call.id, call.name, {"error": message}, is_error=True)
+    def error_result(call: ToolCall, message: str, error: Exception | None = None) -> ToolResult:
+        kind = type(error).__name__ if error is not None else None
+        return ToolResult(call.id, call.name, {"error": message}, is_error=True, error_type=kind)
 
     def call(self, call: ToolCall) -> ToolResult:
         t = self.tools.get(call.name)
@@ -228,9 +231,9 @@ class Toolbox:
         except StorageError:
             raise  # nothing can be stored: no tool can do its work, so the run ends here
         except GenlabError as e:
-            return self.error_result(call, str(e))
+            return self.error_result(call, str(e), e)
         except Exception as e:  # a tool's bug must not kill the loop: the model sees the error
-            return self.error_result(call, f"{type(e).__name__}: {e}")
+            return self.error_result(call, f"{type(e).__name__}: {e}", e)
         if not isinstance(out, dict):
             out = {"result": out}
         images = [str(i) for i in out.get("image_ids", [])] if isinstance(out, dict) else []

@@ -13,7 +13,7 @@ import json
 import re
 from typing import Any
 
-from genlab.agent.anthropic_backend import api_errors
+from genlab.agent.llm import api_errors
 from genlab.errors import GenlabError
 
 CRITIC_SYSTEM = (

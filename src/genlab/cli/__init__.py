@@ -1,7 +1,7 @@
 """The `genlab` command line: one subcommand group per module in this package.
 
 Each module `genlab/cli/<group>.py` defines `register(subparsers)` which adds its commands and
-sets `func` on the parsed namespace. Errors from bad input (GenlabError) become one line on
+sets `func` on the parsed namespace (`logs.py` is not a group: the log output and progress switch). Errors from bad input (GenlabError) become one line on
 stderr and exit code 2, never a traceback.
 """
 
@@ -11,6 +11,11 @@ import argparse
 import importlib
 import importlib.util
 import sys
+
+from genlab import __version__
+from genlab.cli.logs import configure
+from genlab.cluster import RAY_ADDRESS_HELP, RAY_WORKERS_HELP
+from genlab.errors import GenlabError
 
 # Order here is the order in `genlab --help`.
 COMMAND_MODULES = [
@@ -46,9 +51,28 @@ class ArgumentParser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
 
+def add_engine_options(parser: argparse.ArgumentParser, engine_help: str, *, workers=True) -> None:
+    """--engine local|ray and --ray-address (and --workers, the Ray CPUs), as `data prepare`,
+    `generate --from-file` and `eval` take them."""
+    parser.add_argument("--engine", choices=["local", "ray"], default="local", help=engine_help)
+    parser.add_argument("--ray-address", help=RAY_ADDRESS_HELP)
+    if workers:
+        parser.add_argument("--workers", type=int, help=RAY_WORKERS_HELP)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(prog="genlab", description="Visual generation, offline first.")
     parser.add_argument("--version", action="version", version=_version())
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument(
+        "-v", "--verbose", action="store_true", help="show debug messages too (before COMMAND)"
+    )
+    loudness.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="only warnings and errors, no progress bars (before COMMAND)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
     for name in COMMAND_MODULES:
         modname = f"genlab.cli.{name}"
@@ -59,19 +83,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    from genlab import __version__
-
     return f"genlab {__version__}"
 
 
 def main(argv: list[str] | None = None) -> int:
-    from genlab.errors import GenlabError
-
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    configure(verbose=args.verbose, quiet=args.quiet)
     try:
         rc = args.func(args)
     except GenlabError as e:

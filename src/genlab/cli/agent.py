@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sys
 
+from genlab.agent import AgentSession
 from genlab.paths import DEFAULT_IMAGE_MODEL
 
 
@@ -90,8 +91,6 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from genlab.agent import AgentSession
-
     session = AgentSession(
         args.request,
         backend=args.backend,

@@ -6,8 +6,14 @@ from __future__ import annotations
 
 import json
 
-from genlab.cluster import RAY_ADDRESS_HELP
+from genlab.cli import add_engine_options
+from genlab.data.cache import build_cache
+from genlab.data.curate import CurationConfig, prepare
 from genlab.errors import InvalidArgument
+from genlab.eval.features import world_clip_quality
+from genlab.io import check_out_folder
+from genlab.models.autoencoder_kl import load_autoencoder
+from genlab.train.text2image import world_vocabulary
 
 
 def register(subparsers) -> None:
@@ -94,16 +100,11 @@ def register(subparsers) -> None:
     prep.add_argument(
         "--workers", type=int, help="worker processes (default: every CPU, at most 8; 1 = no pool)"
     )
-    prep.add_argument(
-        "--engine",
-        choices=["local", "ray"],
-        default="local",
-        help="local: a process pool; ray: a Ray Data pipeline (a local Ray with --workers CPUs, "
+    add_engine_options(
+        prep,
+        "local: a process pool; ray: a Ray Data pipeline (a local Ray with --workers CPUs, "
         "or the cluster at --ray-address); both keep the same samples",
-    )
-    prep.add_argument(
-        "--ray-address",
-        help=RAY_ADDRESS_HELP,
+        workers=False,  # --workers above: the process pool's size, or the local Ray's CPUs
     )
     prep.add_argument(
         "--overwrite", action="store_true", help="replace shards and manifest already in --out"
@@ -139,9 +140,6 @@ def register(subparsers) -> None:
 
 
 def run_prepare(args) -> int:
-    from genlab.data.curate import CurationConfig, prepare
-    from genlab.io import check_out_folder
-
     check_out_folder(args.out)
     for name in ("shard_size", "min_caption_words", "max_caption_words"):
         value = getattr(args, name)
@@ -170,6 +168,7 @@ def run_prepare(args) -> int:
         args.source,
         args.out,
         config,
+        quality=world_clip_quality if args.quality_threshold is not None else None,
         progress=not args.no_progress,
         overwrite=args.overwrite,
         engine=args.engine,
@@ -191,9 +190,6 @@ def run_prepare(args) -> int:
 
 
 def run_cache(args) -> int:
-    from genlab.data.cache import build_cache
-    from genlab.models.autoencoder_kl import load_autoencoder
-
     if args.batch_size < 1:
         raise InvalidArgument("--batch-size", "an integer ≥ 1", args.batch_size)
     if args.max_length < 1:
@@ -201,8 +197,6 @@ def run_cache(args) -> int:
     autoencoder = load_autoencoder(args.autoencoder, device=args.device)
     tokenizer = None
     if not args.no_tokens:
-        from genlab.train.text2image import world_vocabulary
-
         tokenizer = world_vocabulary()
     info = build_cache(
         args.shards,

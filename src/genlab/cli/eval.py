@@ -4,14 +4,33 @@ between folders, models and the world; preference ratings).
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
-from genlab.cluster import RAY_ADDRESS_HELP, RAY_WORKERS_HELP
+import torch
+import torch.nn.functional as F
+
+import genlab.eval.reference  # noqa: F401  (registers world-oracle)
+from genlab.cli import add_engine_options
+from genlab.cli.generate import layout_kwargs
+from genlab.cli.logs import show_progress
+from genlab.cluster import check_engine
 from genlab.errors import InvalidArgument
+from genlab.eval import metrics as M
 from genlab.eval.compositional import SPLITS as COMPOSITIONAL_SPLITS
+from genlab.eval.features import bundled_path, load_clip_scorer, load_feature_net
+from genlab.eval.images import digits_set, from_pils, load_folder, world_set
+from genlab.eval.preference import PreferenceStore
+from genlab.eval.ray_sampler import RaySampler
+from genlab.eval.report import EvalOptions, Sampler, clip_metrics, evaluate, write_report
+from genlab.io import check_out_folder
+from genlab.pipelines.registry import load as load_pipeline
+from genlab.progress import progress_bar
+from genlab.text.clip import DomainCLIP, retrieve
 
 SOURCES_HELP = (
     "an image folder, 'world' (fresh world scenes), 'world-held-out' (scenes with held-out pairs), "
@@ -138,7 +157,11 @@ def register(subparsers) -> None:
         action="store_true",
         help="store the compositional images in the history, for preference votes",
     )
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    # what --no-progress was called before; the global -q/--quiet (before COMMAND) says it too
+    p.add_argument(
+        "--quiet", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
     p.add_argument(
         "--device",
         default=None,
@@ -151,18 +174,11 @@ def register(subparsers) -> None:
         default=0,
         help="torch CPU threads (0: torch's default); 1 is much faster on a busy, shared CPU",
     )
-    p.add_argument(
-        "--engine",
-        choices=["local", "ray"],
-        default="local",
-        help="draw the image sets in this process (local) or over Ray actors that each load the "
+    add_engine_options(
+        p,
+        "draw the image sets in this process (local) or over Ray actors that each load the "
         "model once (ray: a local Ray, or the cluster at --ray-address); same images either way",
     )
-    p.add_argument(
-        "--ray-address",
-        help=RAY_ADDRESS_HELP,
-    )
-    p.add_argument("--workers", type=int, help=RAY_WORKERS_HELP)
     p.set_defaults(func=run_eval)
 
     m = subparsers.add_parser(
@@ -231,6 +247,7 @@ def _source_options(p) -> None:
     )
     p.add_argument("--seed", type=int, default=0, help="seed of generated sets")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
 # ---------------------------------------------------------------------- sources
@@ -245,16 +262,12 @@ def load_source(spec: str, args, seed_offset: int = 0):
 
 def _resized(s, side: int | None):
     if side and s.size != (side, side):
-        import torch.nn.functional as F
-
         x = F.interpolate(s.images.float(), size=(side, side), mode="bicubic", antialias=True)
         s.images = x.round().clamp(0, 255).to(s.images.dtype)
     return s
 
 
 def _load_source(spec: str, args, seed_offset: int = 0):
-    from genlab.eval.images import digits_set, from_pils, load_folder, world_set
-
     n, seed = args.n, args.seed + seed_offset
     if n < 1:
         raise InvalidArgument("n", "an integer ≥ 1", n)
@@ -263,11 +276,7 @@ def _load_source(spec: str, args, seed_offset: int = 0):
     if spec == "digits":
         return digits_set(n, seed=seed)
     if spec.startswith("model:"):
-        import genlab
-        import genlab.eval.reference  # noqa: F401  (registers world-oracle)
-        from genlab.eval.report import Sampler
-
-        sampler = Sampler(genlab.load(spec[6:]), spec[6:])
+        sampler = Sampler(load_pipeline(spec[6:]), spec[6:])
         if args.prompts:
             path = Path(args.prompts)
             if not path.is_file():
@@ -281,12 +290,15 @@ def _load_source(spec: str, args, seed_offset: int = 0):
         else:
             prompts = world_set(n, size=args.size, seed=seed + 999).captions
         images, caps = [], []
-        for i, prompt in enumerate(prompts):
+        bar = progress_bar(
+            prompts, desc=f"sampling {spec[6:]}", unit="img", enabled=show_progress(args)
+        )
+        for i, prompt in enumerate(bar):
             images += sampler(prompt, 1, seed + i)
             caps.append(prompt)
         return from_pils(images, caps, source=spec)
     if Path(spec).is_dir():
-        return load_folder(spec, resize=args.resize, limit=n)
+        return load_folder(spec, resize=args.resize, limit=n, progress=show_progress(args))
     raise InvalidArgument("source", SOURCES_HELP, spec)
 
 
@@ -311,13 +323,6 @@ def _print(result: dict, as_json: bool) -> None:
 
 
 def run_eval(args) -> int:
-    import genlab
-    import genlab.eval.reference  # noqa: F401  (registers world-oracle)
-    from genlab.cli.generate import layout_kwargs
-    from genlab.cluster import check_engine
-    from genlab.eval.report import EvalOptions, evaluate, write_report
-    from genlab.io import check_out_folder
-
     check_engine(args.engine, args.ray_address)
     if args.workers is not None and (args.engine != "ray" or args.workers < 1):
         raise InvalidArgument("--workers", "an integer ≥ 1, with --engine ray", args.workers)
@@ -344,21 +349,17 @@ def run_eval(args) -> int:
         sweep_guidance=args.sweep_guidance,
         sweep_prompts=args.sweep_prompts,
         to_history=args.to_history,
-        progress=not args.quiet,
+        progress=show_progress(args),
     )
     options.validate()  # before loading the model: bad numbers fail fast
     if args.threads < 0:
         raise InvalidArgument("threads", "an integer ≥ 0", args.threads)
     if args.threads:
-        import torch
-
         torch.set_num_threads(args.threads)
-    pipe = genlab.load(args.model, **({"device": args.device} if args.device else {}))
+    pipe = load_pipeline(args.model, **({"device": args.device} if args.device else {}))
     layout_kwargs(pipe, args)  # checks the flags (the options carry them)
     sampler = None
     if args.engine == "ray":
-        from genlab.eval.ray_sampler import RaySampler
-
         sampler = RaySampler(
             pipe, args.model, device=args.device, address=args.ray_address, workers=args.workers
         )
@@ -394,15 +395,11 @@ def run_eval(args) -> int:
 
 
 def _features_of(args, *sets):
-    from genlab.eval.features import load_feature_net
-
     net = load_feature_net(args.features)
-    return net, [net.features(s.images) for s in sets]
+    return net, [net.features(s.images, progress=show_progress(args)) for s in sets]
 
 
 def run_fid(args) -> int:
-    from genlab.eval import metrics as M
-
     a, b = load_source(args.source_a, args), load_source(args.source_b, args, seed_offset=1)
     for s in (a, b):
         _skipped_note(s)
@@ -416,8 +413,6 @@ def run_fid(args) -> int:
     M.check_count("fid", len(a), f"images in {args.source_a}")
     M.check_count("fid", len(b), f"images in {args.source_b}")
     if args.source_a == "digits":  # the test split has 360 digits: take the floor from train
-        from genlab.eval.images import digits_set
-
         floor_set = _resized(
             digits_set(min(len(a), 1437), split="train", seed=args.seed), args.resize
         )
@@ -452,13 +447,10 @@ def run_fid(args) -> int:
 
 
 def run_is(args) -> int:
-    from genlab.eval import metrics as M
-    from genlab.eval.features import load_feature_net
-
     s = load_source(args.source, args)
     _skipped_note(s)
     net = load_feature_net(args.features)
-    score = M.inception_score_from_logits(net.class_logits(s.images))
+    score = M.inception_score_from_logits(net.class_logits(s.images, progress=show_progress(args)))
     _print(
         {
             "is": score.mean,
@@ -474,9 +466,6 @@ def run_is(args) -> int:
 
 
 def run_clip(args) -> int:
-    from genlab.eval.features import load_clip_scorer
-    from genlab.eval.report import clip_metrics
-
     s = load_source(args.source, args)
     _skipped_note(s)
     if not s.captions:
@@ -492,9 +481,6 @@ def run_clip(args) -> int:
 
 
 def run_retrieve(args) -> int:
-    from genlab.eval.features import bundled_path
-    from genlab.text.clip import DomainCLIP, retrieve
-
     if args.k < 1:
         raise InvalidArgument("k", "an integer ≥ 1", args.k)
     s = load_source(args.source, args)
@@ -516,12 +502,8 @@ def run_retrieve(args) -> int:
 
 
 def run_ratings(args) -> int:
-    from genlab.eval.preference import PreferenceStore
-
     ratings = PreferenceStore(args.db).ratings()
     if args.json:
-        from dataclasses import asdict
-
         print(json.dumps([asdict(r) for r in ratings], indent=2))
         return 0
     if not ratings:

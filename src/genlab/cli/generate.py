@@ -6,15 +6,27 @@ from __future__ import annotations
 
 import contextlib
 import math
+import random
 import re
 import sys
 import warnings
 from pathlib import Path
 
-from genlab.cluster import RAY_ADDRESS_HELP, RAY_WORKERS_HELP
-from genlab.errors import GenlabError, InvalidArgument
+from genlab.cli import add_engine_options
+from genlab.cli.logs import show_progress, step_bar
+from genlab.cluster import check_engine
+from genlab.errors import GenlabError, InvalidArgument, StorageError
+from genlab.history import HistoryStore
+from genlab.io import load_image, read_params, save_image
 from genlab.paths import DEFAULT_IMAGE_MODEL
 from genlab.pipelines.base import MAX_GUIDANCE, MAX_SEED, check_device, check_prompt
+from genlab.pipelines.batch import generate_batch, read_prompts
+from genlab.pipelines.registry import load as load_pipeline
+from genlab.pipelines.text2image import (
+    PromptTruncated,
+    Text2ImagePipeline,
+    check_layout_temperature,
+)
 
 
 def register(subparsers) -> None:
@@ -41,18 +53,11 @@ def register(subparsers) -> None:
         help="a text file of prompts, one a line: --n images of each into --out DIR, named "
         "LINE-WORDS-K.png (stable), prompt i from seed + i·n, listed in DIR/index.jsonl",
     )
-    gen.add_argument(
-        "--engine",
-        choices=["local", "ray"],
-        default="local",
-        help="--from-file: draw in this process (local) or over Ray actors that each load the "
+    add_engine_options(
+        gen,
+        "--from-file: draw in this process (local) or over Ray actors that each load the "
         "model once (ray: a local Ray, or the cluster at --ray-address)",
     )
-    gen.add_argument(
-        "--ray-address",
-        help=RAY_ADDRESS_HELP,
-    )
-    gen.add_argument("--workers", type=int, help=RAY_WORKERS_HELP)
     gen.add_argument("--height", help="image height in pixels (default: the model's size)")
     gen.add_argument("--width", help="image width in pixels (default: the model's size)")
     gen.add_argument(
@@ -125,6 +130,7 @@ def _common_options(p) -> None:
         action="store_true",
         help="do not record this generation in the history (genlab history, the server's gallery)",
     )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 # --------------------------------------------------------------------------- argument checks
@@ -177,8 +183,6 @@ def _generation_kwargs(args) -> dict:
     if kwargs["num_images"] > 64:
         raise InvalidArgument("--n", "at most 64 images per command", kwargs["num_images"])
     if kwargs["seed"] is None:
-        import random
-
         kwargs["seed"] = random.SystemRandom().randrange(2**31)
     return {k: v for k, v in kwargs.items() if v is not None}
 
@@ -197,17 +201,13 @@ def output_paths(out: str, n: int, prompt: str, seed: int) -> list[Path]:
 
 
 def _load(model: str, device: str | None):
-    import genlab
-
     check_device(device, "--device")
     kwargs = {"device": device} if device else {}
-    return genlab.load(model, **kwargs)
+    return load_pipeline(model, **kwargs)
 
 
 def _write(result, paths: list[Path]) -> list[Path]:
     """Save every image with its metadata; on any failure remove what was written (no partial output)."""
-    from genlab.io import save_image
-
     written: list[Path] = []
     try:
         for image, meta, path in zip(result.images, result.metadata, paths, strict=True):
@@ -233,8 +233,6 @@ def _report_prompt_warnings(result) -> None:
 
 def _run_quietly_reporting_truncation(fn):
     """Call fn(); a PromptTruncated warning becomes one 'genlab: warning:' line on stderr."""
-    from genlab.pipelines.text2image import PromptTruncated
-
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PromptTruncated)
         result = fn()
@@ -257,8 +255,6 @@ def layout_kwargs(pipe, args) -> dict:
     """The pipeline arguments of --no-layout and --layout-temperature (generate, edit, eval),
     checked: options of genlab's text-to-image models; a temperature only for one with a layout
     planner, and not beside --no-layout."""
-    from genlab.pipelines.text2image import Text2ImagePipeline, check_layout_temperature
-
     temperature = args.layout_temperature
     if not isinstance(pipe, Text2ImagePipeline):
         for flag, given in (("--no-layout", args.no_layout), ("--layout-temperature", temperature)):
@@ -295,8 +291,6 @@ _FROM_PNG_OPTIONS = {
 def apply_png_params(args) -> None:
     """Fill the options of `genlab generate --from-png IMAGE` that were not given from the
     parameters IMAGE carries (genlab.io.read_params: genlab's JSON chunk, else A1111 infotext)."""
-    from genlab.io import read_params
-
     params = read_params(args.from_png)
     if not params or not params.get("prompt"):
         raise InvalidArgument(
@@ -319,9 +313,6 @@ def apply_png_params(args) -> None:
 
 def run_batch(args) -> int:
     """generate --from-file: every prompt of the file, written with an index."""
-    from genlab.cluster import check_engine
-    from genlab.pipelines.batch import generate_batch, read_prompts
-
     if args.prompt is not None:
         raise InvalidArgument(
             "prompt", "no PROMPT with --from-file (the file holds them)", args.prompt
@@ -379,8 +370,6 @@ def run_generate(args) -> int:
     paths = output_paths(args.out, kwargs["num_images"], args.prompt, kwargs["seed"])
     pipe = _load(args.model, args.device)
     if args.compile:
-        from genlab.pipelines.text2image import Text2ImagePipeline
-
         if not isinstance(pipe, Text2ImagePipeline):
             raise InvalidArgument("--compile", "a genlab diffusion model", args.model)
         with warnings.catch_warnings(record=True) as caught:
@@ -391,7 +380,10 @@ def run_generate(args) -> int:
                     f"genlab: warning: --compile: sampling stays eager ({reasons})", file=sys.stderr
                 )
     kwargs.update(layout_kwargs(pipe, args))
-    result = _run_quietly_reporting_truncation(lambda: pipe(args.prompt, **kwargs))
+    with step_bar(kwargs.get("num_inference_steps"), show_progress(args)) as on_step:
+        if on_step is not None:
+            kwargs["callback_on_step_end"] = on_step
+        result = _run_quietly_reporting_truncation(lambda: pipe(args.prompt, **kwargs))
     if getattr(pipe, "compile_error", None):
         print(
             f"genlab: warning: --compile failed, drew eagerly ({pipe.compile_error})",
@@ -411,9 +403,6 @@ def record_in_history(args, kind: str, prompt: str, images=(), videos=()) -> str
     """Record a command's outputs in the history, like the server's (unless --no-history):
     `images` as (image, params), `videos` as (written file, params). The files at --out are
     written already, so a history that cannot be written only warns."""
-    from genlab.errors import StorageError
-    from genlab.history import HistoryStore
-
     if getattr(args, "no_history", False):
         return None
     run_id = None
@@ -433,8 +422,6 @@ def record_in_history(args, kind: str, prompt: str, images=(), videos=()) -> str
 
 
 def run_edit(args) -> int:
-    from genlab.io import load_image
-
     args.model = args.model or DEFAULT_IMAGE_MODEL
     _check_prompt(args.prompt)
     kwargs = _generation_kwargs(args)
@@ -456,9 +443,12 @@ def run_edit(args) -> int:
     if not hasattr(pipe, "edit"):
         raise GenlabError(f"model {args.model!r} cannot edit images (it only generates)")
     kwargs.update(layout_kwargs(pipe, args))
-    result = _run_quietly_reporting_truncation(
-        lambda: pipe.edit(image, args.prompt, mask=mask, strength=strength, **kwargs)
-    )
+    with step_bar(kwargs.get("num_inference_steps"), show_progress(args)) as on_step:
+        if on_step is not None:
+            kwargs["callback_on_step_end"] = on_step
+        result = _run_quietly_reporting_truncation(
+            lambda: pipe.edit(image, args.prompt, mask=mask, strength=strength, **kwargs)
+        )
     for meta in result.metadata:
         meta["source_image"] = str(args.image)
         if args.mask:

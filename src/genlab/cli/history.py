@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import time
 
+from genlab.history import HistoryStore
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -28,8 +30,6 @@ def register(subparsers) -> None:
 
 
 def list_runs(args) -> int:
-    from genlab.history import HistoryStore
-
     page = HistoryStore().list_runs(args.page, args.per_page, query=args.query, kind=args.kind)
     if args.json:
         print(json.dumps(page.to_dict(), indent=2, default=str))
@@ -48,8 +48,6 @@ def list_runs(args) -> int:
 
 
 def show_run(args) -> int:
-    from genlab.history import HistoryStore
-
     run = HistoryStore().get_run(args.run_id)
     if args.json:
         print(json.dumps(run.to_dict(), indent=2, default=str))

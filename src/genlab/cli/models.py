@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from genlab.paths import DEFAULT_IMAGE_MODEL
+from genlab.paths import DEFAULT_IMAGE_MODEL, data_dir
+from genlab.pipelines.catalog import list_models
 
 # What each genlab pipeline kind can do (the CLI commands and pipeline methods it serves).
 SUPPORTS = {
@@ -39,8 +40,6 @@ def register(subparsers) -> None:
 
 
 def local_dirs(extra: list[str]) -> list[Path]:
-    from genlab.paths import data_dir
-
     dirs = [data_dir() / "models"]
     return [d for d in dirs if d.is_dir()] + [Path(d) for d in extra]
 
@@ -68,8 +67,6 @@ def describe(info) -> dict:
 
 
 def run(args) -> int:
-    from genlab.pipelines.catalog import list_models
-
     # A checkpoint without a pipeline kind (e.g. a training state) is not a model.
     rows = [describe(i) for i in list_models(local_dirs(args.dir)) if i.kind != "?"]
     if args.json:

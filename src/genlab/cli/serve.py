@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import socket
+from urllib.parse import urlsplit
 
 from genlab.errors import InvalidArgument
+from genlab.serve.security import RedactTokens
 
 
 def register(subparsers) -> None:
@@ -61,8 +65,9 @@ def register(subparsers) -> None:
     p.add_argument(
         "--no-requeue",
         action="store_true",
-        help="at start, close the jobs a killed server left unfinished as failed (interrupted) "
-        "instead of running them again",
+        help="keep the jobs a killed or stopped server left unfinished as interrupted, for a "
+        "client to resubmit (POST /api/jobs/ID/resubmit, the playground's Resubmit), instead of "
+        "running them again at start",
     )
     p.add_argument(
         "--public-url",
@@ -91,8 +96,6 @@ def public_url(given: str | None, host: str, port: int) -> str | None:
     """Where clients reach the server: --public-url, else the bound address (never a request's
     Host header, which the client writes); None when bound to every interface."""
     if given is not None:
-        from urllib.parse import urlsplit
-
         parts = urlsplit(given)
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
             raise InvalidArgument("--public-url", "an http(s)://host[:port][/path] URL", given)
@@ -103,8 +106,6 @@ def public_url(given: str | None, host: str, port: int) -> str | None:
 
 
 def run(args) -> int:
-    import socket
-
     if not 0 <= args.port <= 65535:
         raise InvalidArgument("--port", "a port in 0..65535", args.port)
     if args.workers < 1:
@@ -118,7 +119,7 @@ def run(args) -> int:
     if not args.max_body_mb > 0:
         raise InvalidArgument("--max-body-mb", "a number > 0", args.max_body_mb)
     models = parse_models(args.model)
-    from genlab.serve.app import ServeConfig, create_app
+    from genlab.serve.app import ServeConfig, create_app  # the serve extra (fastapi)
 
     token = args.token if args.token is not None else os.environ.get("GENLAB_TOKEN") or None
     config = ServeConfig(
@@ -135,7 +136,7 @@ def run(args) -> int:
         openai_steps=args.openai_steps,
         requeue_interrupted=not args.no_requeue,
     )
-    import uvicorn
+    import uvicorn  # optional: the serve extra
 
     # Bind the socket ourselves so that --port 0 can report the port it got.
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
@@ -158,9 +159,6 @@ def run(args) -> int:
             f"genlab: in a browser, open http://{host}:{port}/?token=<your token> once", flush=True
         )
     uvicorn_config = uvicorn.Config(app, log_level=args.log_level, timeout_graceful_shutdown=5)
-    import logging
-
-    from genlab.serve.security import RedactTokens
 
     logging.getLogger("uvicorn.access").addFilter(RedactTokens())  # (set up by Config above)
     server = uvicorn.Server(uvicorn_config)

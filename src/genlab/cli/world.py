@@ -5,9 +5,21 @@ captions, parse an image into objects, read a prompt with the grammar, draw a pr
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
+from PIL import Image, ImageSequence
+
 from genlab.errors import InvalidArgument
+from genlab.io import _existing_file, atomic_path, image_grid, load_image, save_image
+from genlab.world import caption
+from genlab.world.grammar import canonical_caption, parse_prompt, realize
+from genlab.world.match import match
+from genlab.world.parser import parse_image
+from genlab.world.render import check_size, render
+from genlab.world.sample import sample_scene
+from genlab.world.video import check_num_frames, parse_video, render_video, sample_video_scene
 
 VIDEO_SUFFIXES = (".gif", ".mp4")
 
@@ -113,8 +125,6 @@ def _scale(scale: int, size: int) -> int:
 
 def _write_frames(path: Path, frames, fps: int) -> None:
     """Write PIL frames as an animated GIF (Pillow) or an MP4 (PyAV, H.264)."""
-    from genlab.io import atomic_path
-
     if fps < 1:
         raise InvalidArgument("--fps", "a positive number of frames per second", fps)
     if path.suffix.lower() == ".gif":
@@ -128,8 +138,7 @@ def _write_frames(path: Path, frames, fps: int) -> None:
                 loop=0,
             )
         return
-    import av
-    import numpy as np
+    import av  # optional: the data extra (PyAV)
 
     w, h = frames[0].size
     w2, h2 = w + w % 2, h + h % 2  # H.264 wants even sides
@@ -154,14 +163,6 @@ def _check_out(out: str, video: bool) -> Path:
 
 
 def _sample(args) -> int:
-    import numpy as np
-
-    from genlab.io import image_grid, save_image
-    from genlab.world import caption, render
-    from genlab.world.render import check_size
-    from genlab.world.sample import sample_scene
-    from genlab.world.video import check_num_frames, render_video, sample_video_scene
-
     if args.n < 1 or args.n > 1024:
         raise InvalidArgument("--n", "a number of scenes in 1..1024", args.n)
     size = check_size(args.size, "--size")
@@ -198,13 +199,8 @@ def _sample(args) -> int:
 
 def _read_frames(path: str):
     """The frames of an animated GIF or an MP4 as uint8 arrays, or None for a still image."""
-    import numpy as np
-    from PIL import Image, ImageSequence
-
     if path.lower().endswith(".mp4"):
-        import av
-
-        from genlab.io import _existing_file
+        import av  # optional: the data extra (PyAV)
 
         _existing_file(path, "image")
         try:
@@ -219,12 +215,6 @@ def _read_frames(path: str):
 
 
 def _parse(args) -> int:
-    from genlab.io import load_image
-    from genlab.world.grammar import canonical_caption
-    from genlab.world.match import match
-    from genlab.world.parser import parse_image
-    from genlab.world.video import parse_video
-
     if not args.image.lower().endswith(".mp4"):
         image = load_image(args.image)  # clear errors for missing or unreadable files
     frames = _read_frames(args.image)
@@ -281,10 +271,6 @@ def _reject_unknown(parse) -> None:
 
 
 def _caption(args) -> int:
-    from dataclasses import asdict
-
-    from genlab.world.grammar import parse_prompt
-
     parse = parse_prompt(args.text)
     if not parse.request.objects and parse.request.background is None:
         raise InvalidArgument(
@@ -323,18 +309,12 @@ def _caption(args) -> int:
         print(f"background: {req.background}")
     print(f"canonical: {parse.canonical}")
     print("unknown words: " + (", ".join(parse.unknown_words) or "none"))
-    for warning in parse.warnings():
-        if not warning.startswith("not understood"):
-            print(f"warning: {warning}")
+    for warning in parse.unsupported_warnings():
+        print(f"warning: {warning}")
     return 0
 
 
 def _draw(args) -> int:
-    from genlab.io import image_grid, save_image
-    from genlab.world.grammar import canonical_caption, parse_prompt, realize
-    from genlab.world.render import check_size, render
-    from genlab.world.video import check_num_frames, render_video
-
     size = check_size(args.size, "--size")
     parse = parse_prompt(args.text)
     if not parse.request.objects:

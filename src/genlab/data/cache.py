@@ -11,8 +11,10 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from genlab.data.shards import ShardDataset, decode_image
 from genlab.errors import GenlabError, InvalidArgument
 from genlab.io import load_checkpoint, read_checkpoint_config, save_checkpoint
+from genlab.nn.utils import weights_fingerprint as fingerprint
 
 KIND = "latent-cache"
 
@@ -35,8 +37,6 @@ class LatentCache:
     def load(cls, path: str | Path, *, autoencoder=None, tokenizer=None) -> LatentCache:
         """Read a cache; refuse it if it was built with another autoencoder or vocabulary than
         the ones given (latents only mean something to the decoder of their encoder)."""
-        from genlab.models.autoencoder_kl import fingerprint
-
         info = read_checkpoint_config(path)
         if info.get("kind") != KIND:
             raise GenlabError(f"{path}: not a latent cache (kind {info.get('kind')!r})")
@@ -74,9 +74,6 @@ def build_cache(
     """Encode every complete sample of `shards` (see genlab.data.shards.ShardDataset) with
     `autoencoder.encode_latents` (posterior mean × scaling factor) and, with a `tokenizer`,
     tokenize its caption; write one safetensors file atomically. Returns the cache's config."""
-    from genlab.data.shards import ShardDataset, decode_image
-    from genlab.models.autoencoder_kl import fingerprint
-
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise InvalidArgument("batch_size", "an integer ≥ 1", batch_size)
     dataset = ShardDataset(shards)

@@ -19,11 +19,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 from tqdm import tqdm
 
-from genlab.data.shards import RawSample, ShardWriter
+from genlab.cluster import check_engine, ray_init
+from genlab.data.folders import ImageFolder
+from genlab.data.mnist import MNISTDataset
+from genlab.data.shards import RawSample, ShardDataset, ShardWriter
+from genlab.data.world import world_item
 from genlab.errors import GenlabError, InvalidArgument, check_choice
 from genlab.io import atomic_write_text
+from genlab.world import canonical_caption, parse_image, render
 
 # Removal reasons, in the order the steps run; the report lists every one (0 when it removed none).
 REASONS = (
@@ -67,8 +73,6 @@ def clean_caption(text: str | None) -> str | None:
 def world_captioner(image) -> str | None:
     """The world's scene parser (genlab.world.parse_image) + canonical caption; None if the image
     does not parse as a valid world scene."""
-    from genlab.world import canonical_caption, parse_image
-
     scene = parse_image(np.asarray(image.convert("RGB"))).to_scene()
     return canonical_caption(scene) if scene is not None else None
 
@@ -143,8 +147,6 @@ class _Result:
 
 def _process(job) -> _Result:
     """Worker: decode, size and aspect filters, resize, hash, clean and (re)caption one sample."""
-    from PIL import Image
-
     index, sample, config, captioner = job
     out = _Result(index, sample.key, meta=sample.meta)
     try:
@@ -206,19 +208,19 @@ def _per_channel(fn, image, **kw) -> int:
 
 
 def _phash(image, size=8):
-    import imagehash
+    import imagehash  # optional: the data extra
 
     return _bits(imagehash.phash(image, hash_size=size))
 
 
 def _phash_rgb(image, size=8):
-    import imagehash
+    import imagehash  # optional: the data extra
 
     return _per_channel(imagehash.phash, image, hash_size=size)
 
 
 def _dhash_rgb(image, size=8):
-    import imagehash
+    import imagehash  # optional: the data extra
 
     return _per_channel(imagehash.dhash, image, hash_size=size)
 
@@ -279,8 +281,6 @@ def open_source(source: str | Path):
     """An object with `iter_raw()` (RawSamples), `len()` and a `skipped` Counter, for:
     "world:N" (N rendered world scenes), a folder of .tar shards or a .tar, a folder with MNIST
     IDX files, or an image folder with captions."""
-    from genlab.data.folders import ImageFolder
-
     text = str(source)
     if text.startswith("world:"):
         return WorldSource(text.split(":", 1)[1])
@@ -288,12 +288,8 @@ def open_source(source: str | Path):
     if not path.exists():
         raise InvalidArgument("source", "an existing folder, .tar shard or world:N", text)
     if path.suffix == ".tar" or (path.is_dir() and any(path.glob("*.tar"))):
-        from genlab.data.shards import ShardDataset
-
         return ShardDataset(path)
     if path.is_dir() and any(path.glob("*idx3-ubyte*")):
-        from genlab.data.mnist import MNISTDataset
-
         split = "train" if any(path.glob("train-images*")) else "t10k"
         return _MNISTSource(MNISTDataset(path, split=split))
     return ImageFolder(path)
@@ -334,11 +330,6 @@ class WorldSource:
 
 def world_raw_sample(i: int, size: int, seed: int) -> RawSample:
     """Scene i of the world stream, rendered as a PNG sample."""
-    from PIL import Image
-
-    from genlab.data.world import world_item
-    from genlab.world import render
-
     scene, text = world_item(seed, i)
     buf = io.BytesIO()
     Image.fromarray(render(scene, size)).save(buf, format="PNG")
@@ -346,23 +337,6 @@ def world_raw_sample(i: int, size: int, seed: int) -> RawSample:
 
 
 # --------------------------------------------------------------------------- the pipeline
-
-
-def world_clip_quality(images, captions) -> list[float]:
-    """Quality hook: the bundled domain CLIP's cosine similarity of each image and its caption."""
-    import torch
-
-    from genlab.eval.features import load_clip_scorer
-
-    scorer = load_clip_scorer("world")
-    arrays = [np.asarray(im.convert("RGB")) for im in images]
-    x = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2)  # uint8 (N, H, W, 3) -> (N, 3, H, W)
-    img = torch.nn.functional.normalize(scorer.embed_images(x).float(), dim=-1)
-    txt = torch.nn.functional.normalize(scorer.embed_texts(list(captions)).float(), dim=-1)
-    return (img * txt).sum(-1).tolist()
-
-
-QUALITY_SCORERS: dict[str, Callable] = {"world-clip": world_clip_quality}
 
 
 def prepare(
@@ -383,26 +357,28 @@ def prepare(
 
     captioner(PIL image) -> str | None overrides config.captioner (it runs in the worker
     processes, so it must be picklable: a module-level function). quality(images, captions) ->
-    scores is the quality hook, applied with config.quality_threshold in this process.
+    scores is the quality hook (needed with config.quality_threshold; world images:
+    genlab.eval.features.world_clip_quality), applied in this process.
 
     engine "ray" runs reading, filters, captions and hashes as a Ray Data pipeline (a local Ray,
     or the cluster at `ray_address`); dedup and the shard writer stay here, on the results in
     source order, so both engines keep the same samples in the same shards.
     """
-    from genlab.cluster import check_engine
-
     check_engine(engine, ray_address)
     config = config or CurationConfig()
     config.validate()
     if config.quality_threshold is not None and quality is None:
-        quality = world_clip_quality
+        raise InvalidArgument(
+            "quality",
+            "a quality(images, captions) -> scores hook with quality_threshold "
+            "(genlab.eval.features.world_clip_quality scores world images)",
+            None,
+        )
     captioner = captioner or CAPTIONERS.get(config.captioner)
     if captioner is None:
         raise InvalidArgument("captioner", "one of " + ", ".join(CAPTIONERS), config.captioner)
     src = open_source(source) if isinstance(source, str | Path) else source
     if engine == "ray":  # join Ray before touching OUT: a missing Ray leaves it as it was
-        from genlab.cluster import ray_init
-
         ray_init(ray_address, None if ray_address else config.workers)
     out_dir = Path(out_dir)
     old = list(out_dir.glob("*.tar")) + list(out_dir.glob("manifest.json"))
@@ -427,8 +403,6 @@ def prepare(
         def flush_quality():
             scores = [None] * len(pending)
             if config.quality_threshold is not None and pending:
-                from PIL import Image
-
                 images = [Image.open(io.BytesIO(r.png)).convert("RGB") for r in pending]
                 scores = quality(images, [r.caption for r in pending])
             for r, score in zip(pending, scores):
@@ -444,6 +418,7 @@ def prepare(
 
         bar = tqdm(total=total, desc="curating", unit="img", disable=not progress)
         if engine == "ray":
+            # the Ray engine (needs ray) builds on this module's pieces: loaded for it alone
             from genlab.data.ray_curate import ray_results
 
             results = ray_results(src, config, captioner, ray_address)

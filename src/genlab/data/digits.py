@@ -4,7 +4,9 @@ upscaled to 16 or 28 pixels, with labels and captions ("the digit 7"), split int
 
 from __future__ import annotations
 
+import importlib.util
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -25,9 +27,6 @@ def _raw_digits() -> tuple[np.ndarray, np.ndarray]:
     The CSV is read straight from the installed package (importing sklearn.datasets takes
     seconds); sklearn's own loader is the fallback if the file is not where it used to be.
     """
-    import importlib.util
-    from pathlib import Path
-
     spec = importlib.util.find_spec("sklearn")
     if spec is not None and spec.submodule_search_locations:
         csv = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / "digits.csv.gz"
@@ -35,7 +34,7 @@ def _raw_digits() -> tuple[np.ndarray, np.ndarray]:
             table = np.loadtxt(csv, delimiter=",", dtype=np.float32)  # (N, 65): pixels, label
             return table[:, :-1].reshape(-1, 8, 8), table[:, -1].astype(np.int64)
     try:
-        from sklearn.datasets import load_digits
+        from sklearn.datasets import load_digits  # optional: the digits extra (scikit-learn)
     except ImportError:
         raise GenlabError(
             "digits: the digits data ships with scikit-learn: pip install 'genlab[digits]'"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 from torch.utils.data import Dataset
 
 from genlab.data.shards import RawSample
@@ -109,8 +110,6 @@ class MNISTDataset(Dataset):
 
     def iter_raw(self) -> Iterator[RawSample]:
         """Every digit as a PNG-encoded RawSample (the form curation and shards take)."""
-        from PIL import Image
-
         for i in range(len(self)):
             buf = io.BytesIO()
             Image.fromarray(self.images[i].astype(np.uint8), "L").save(buf, format="PNG")

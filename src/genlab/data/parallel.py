@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing as mp
 from collections.abc import Callable, Iterator
 
 
@@ -12,7 +13,6 @@ def spawn_map(fn: Callable, jobs: list, workers: int) -> Iterator:
     if workers <= 1 or len(jobs) <= 1:
         yield from map(fn, jobs)
         return
-    import multiprocessing as mp
 
     with mp.get_context("spawn").Pool(min(workers, len(jobs))) as pool:
         yield from pool.imap(fn, jobs)

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from genlab.cluster import ray_init
+from genlab.data.curate import WorldSource, _process, _Result, world_raw_sample
 from genlab.data.shards import RawSample
 
 CHUNK = 4096  # raw samples a driver-read source hands to Ray at a time (bounded memory)
@@ -19,9 +21,6 @@ BATCH = 64  # samples per Ray Data batch
 
 def ray_results(src, config, captioner, address: str | None = None) -> Iterator:
     """curate._Result for every sample of `src`, in order, computed by Ray Data workers."""
-    from genlab.cluster import ray_init
-    from genlab.data.curate import WorldSource
-
     ray = ray_init(address, None if address else config.workers)
     process = {"config": config, "captioner": captioner}
     if isinstance(src, WorldSource):  # nothing to read: the workers render their own scenes
@@ -52,15 +51,11 @@ def _raw_row(index: int, s: RawSample) -> dict:
 
 def _render_world(batch: dict, size: int, seed: int) -> dict:
     """Rows of world scenes batch["id"], as WorldSource.iter_raw gives them."""
-    from genlab.data.curate import world_raw_sample
-
     rows = [_raw_row(int(i), world_raw_sample(int(i), size, seed)) for i in batch["id"]]
     return {k: [r[k] for r in rows] for k in rows[0]}
 
 
 def _process_batch(batch: dict, config, captioner) -> dict:
-    from genlab.data.curate import _process
-
     results = []
     for i in range(len(batch["index"])):
         sample = RawSample(
@@ -86,8 +81,6 @@ def _process_batch(batch: dict, config, captioner) -> dict:
 
 
 def _rows(ds) -> Iterator:
-    from genlab.data.curate import _Result
-
     for row in ds.iter_rows():
         yield _Result(
             index=int(row["index"]),

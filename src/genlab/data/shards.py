@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from PIL import Image
 from torch.utils.data import Dataset
 
 from genlab.errors import GenlabError, InvalidArgument
-from genlab.io import atomic_path
+from genlab.io import atomic_path, to_tensor
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif")
 CAPTION_KEYS = ("text", "caption")  # the Hugging Face imagefolder convention's usual columns
@@ -237,10 +238,6 @@ def _read_entry(tar: tarfile.TarFile, e: _Entry) -> RawSample:
 
 def decode_image(data: bytes, size: int | None = None, *, name: str = "image") -> torch.Tensor:
     """Encoded bytes -> float (3, H, W) in [-1, 1], resized to size×size if given."""
-    from PIL import Image
-
-    from genlab.io import to_tensor
-
     try:
         with Image.open(io.BytesIO(data)) as im:
             im = im.convert("RGB")

@@ -15,9 +15,14 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from tqdm import tqdm
 
+from genlab.data.shards import ShardWriter
 from genlab.errors import GenlabError, InvalidArgument, check_choice
+from genlab.frames import optical_flow, read_video, write_video
 from genlab.io import atomic_write_text
+from genlab.world import Scene, canonical_caption, parse_image
+from genlab.world.video import parse_video
 
 VIDEO_EXTENSIONS = (".mp4", ".gif", ".avi", ".mov", ".webm", ".mkv")
 COUNT_KEYS = ("files", "corrupt", "cuts", "segments", "static", "clips", "padded", "cropped")
@@ -80,8 +85,6 @@ def detect_cuts(frames: np.ndarray, threshold: float = 0.5, bins: int = 8) -> li
 
 def motion_score(frames: np.ndarray) -> float:
     """Mean optical-flow magnitude (pixels per frame) over consecutive frames (Farnebäck)."""
-    from genlab.pipelines.postprocess import optical_flow
-
     if len(frames) < 2:
         return 0.0
     mags = [np.linalg.norm(optical_flow(a, b), axis=-1).mean() for a, b in zip(frames, frames[1:])]
@@ -123,9 +126,6 @@ def standard_lengths(frames: np.ndarray, num_frames: int) -> tuple[list[np.ndarr
 def world_video_captioner(frames: np.ndarray) -> str | None:
     """The scene parser tracked across frames: objects of the first frame with their motions, as
     the canonical caption; None when the first frame is not a valid world scene."""
-    from genlab.world import Scene, canonical_caption, parse_image
-    from genlab.world.video import parse_video
-
     scene = parse_image(frames[0]).to_scene()
     if scene is None:
         return None
@@ -139,8 +139,6 @@ def world_video_captioner(frames: np.ndarray) -> str | None:
 
 def curate_file(path: str | Path, config: CurateConfig) -> tuple[list[dict], Counter]:
     """All output clips of one file ({"frames", "caption", "meta"}) and the file's counts."""
-    from genlab.pipelines.postprocess import read_video
-
     counts: Counter = Counter(files=1)
     try:
         frames, fps = read_video(path)
@@ -192,11 +190,6 @@ def curate_videos(source: str | Path, out_dir: str | Path, config: CurateConfig 
     """Curate every clip under `source` into WebDataset shards in `out_dir` (`key.mp4`, `key.txt`,
     `key.json`) and a manifest.json; returns the counts per step (files, corrupt, cuts, segments,
     static, clips, padded, cropped). Corrupt files are skipped and counted, never fatal."""
-    from tqdm import tqdm
-
-    from genlab.data.shards import ShardWriter
-    from genlab.pipelines.postprocess import write_video
-
     config = config or CurateConfig()
     config.validate()
     source = Path(source)

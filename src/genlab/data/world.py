@@ -11,6 +11,7 @@ from dataclasses import replace as dc_replace
 import numpy as np
 import torch
 from torch.utils.data import Dataset
+from tqdm import tqdm
 
 from genlab.data.parallel import spawn_map
 from genlab.errors import InvalidArgument
@@ -241,7 +242,6 @@ def _prerender(
         (kind, seed, s, min(s + chunk_size, n), size, num_frames, include_held_out, canonical)
         for s in range(0, n, chunk_size)
     ]
-    from tqdm import tqdm
 
     bar = tqdm(total=n, desc=f"render {kind}s", unit=kind, disable=not progress)
     results = []

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import ClassVar
 
 import torch
+from tqdm.auto import tqdm
 
 from genlab.diffusion.editing import check_edit_args, img2img_timesteps, impose_known
 from genlab.diffusion.objectives import Objective
@@ -341,8 +342,6 @@ def sample(
     wants_timestep = callback is not None and _takes_four_args(callback)
     steps = range(n)
     if progress:
-        from tqdm.auto import tqdm
-
         steps = tqdm(steps, desc=f"sampling ({sampler})", leave=False)
     for i in steps:
         x = stepper.step(x, i, predict, generator)

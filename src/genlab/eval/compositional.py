@@ -22,6 +22,10 @@ from tqdm import tqdm
 
 from genlab.errors import InvalidArgument
 from genlab.eval.metrics import wilson_interval
+from genlab.world.grammar import parse_prompt
+from genlab.world.match import match
+from genlab.world.paraphrase import paraphrase
+from genlab.world.parser import parse_image
 from genlab.world.spec import BACKGROUNDS, COLORS, HELD_OUT, RELATIONS, SHAPES, SIZES
 
 CATEGORIES = ("single_object", "two_objects", "counting", "colors", "position", "attribute_binding")
@@ -146,9 +150,6 @@ def all_prompts(category: str, split: str = "in_distribution") -> list[str]:
 def _paraphrased_all(category: str) -> tuple[str, ...]:
     """The in-distribution prompts of `category`, each in a free phrasing (prompt i's words
     drawn with seed (17, i), so the split is the same everywhere; distinct, like the others)."""
-    from genlab.world.grammar import parse_prompt
-    from genlab.world.paraphrase import paraphrase
-
     out: list[str] = []
     seen: set[str] = set()
     for i, p in enumerate(all_prompts(category, "in_distribution")):
@@ -219,10 +220,6 @@ class ImageResult:
 def score_image(prompt: str, image) -> tuple[bool, float, list[str], str, bool]:
     """(satisfied, score, failed checks' reasons, parsed scene, satisfied leniently) of one
     image for one prompt; satisfied and score are strict."""
-    from genlab.world.grammar import parse_prompt
-    from genlab.world.match import match
-    from genlab.world.parser import parse_image
-
     request = parse_prompt(prompt).request
     parsed = parse_image(image)
     m = match(request, parsed)

@@ -9,18 +9,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from genlab.errors import CheckpointError, InvalidArgument, NotFound
+from genlab.eval.classifier import ClassifierConfig, ImageClassifier
+from genlab.io import load_checkpoint
 from genlab.paths import WEIGHTS_DIR
+from genlab.progress import progress_bar
+from genlab.text.clip import DomainCLIP
 
 BUNDLED_CLASSIFIERS = {"world": "world-classifier", "digits": "digits-classifier"}
 
 
-def _batches(images: torch.Tensor, batch_size: int):
-    for i in range(0, len(images), batch_size):
-        yield images[i : i + batch_size]
+def _batches(images: torch.Tensor, batch_size: int, progress: bool = False, what: str = ""):
+    with progress_bar(
+        total=len(images), desc=what, unit="img", enabled=progress, leave=False
+    ) as bar:
+        for i in range(0, len(images), batch_size):
+            yield images[i : i + batch_size]
+            bar.update(min(batch_size, len(images) - i))
 
 
 class FeatureNet:
@@ -36,16 +45,22 @@ class FeatureNet:
         raise NotImplementedError
 
     @torch.inference_mode()
-    def features(self, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    def features(
+        self, images: torch.Tensor, batch_size: int = 256, progress: bool = False
+    ) -> torch.Tensor:
         _check_images(images)
-        return torch.cat([self._features(b).float() for b in _batches(images, batch_size)])
+        batches = _batches(images, batch_size, progress, f"{self.name} features")
+        return torch.cat([self._features(b).float() for b in batches])
 
     @torch.inference_mode()
-    def class_logits(self, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    def class_logits(
+        self, images: torch.Tensor, batch_size: int = 256, progress: bool = False
+    ) -> torch.Tensor:
         if not self.has_logits:
             raise InvalidArgument("features", "a network with class outputs for IS", self.name)
         _check_images(images)
-        return torch.cat([self._logits(b).float() for b in _batches(images, batch_size)])
+        batches = _batches(images, batch_size, progress, f"{self.name} logits")
+        return torch.cat([self._logits(b).float() for b in batches])
 
 
 def _check_images(images: torch.Tensor) -> None:
@@ -105,7 +120,7 @@ class HFCLIP(FeatureNet):
     has_logits = False
 
     def __init__(self, path: str | Path):
-        from transformers import CLIPModel, CLIPProcessor
+        from transformers import CLIPModel, CLIPProcessor  # optional: the hub extra
 
         path = Path(path)
         if not path.is_dir():
@@ -190,9 +205,6 @@ def bundled_path(name: str) -> Path:
 
 def load_classifier(path: str | Path):
     """An ImageClassifier from a genlab checkpoint (config kind 'eval-classifier')."""
-    from genlab.eval.classifier import ClassifierConfig, ImageClassifier
-    from genlab.io import load_checkpoint
-
     tensors, config = load_checkpoint(path, dtype=torch.float32)
     if config.get("kind") != "eval-classifier":
         raise CheckpointError(f"{path}: not an evaluation classifier (kind {config.get('kind')!r})")
@@ -235,8 +247,6 @@ def load_clip_scorer(spec: str = "world"):
     if key in _CACHE:
         return _CACHE[key]
     if spec in ("world", "world-clip") or spec.endswith(".safetensors"):
-        from genlab.text.clip import DomainCLIP
-
         path = bundled_path("world-clip") if not spec.endswith(".safetensors") else Path(spec)
         scorer = DomainCLIPScorer(DomainCLIP.load(path), Path(path).stem)
     elif spec.startswith("clip:"):
@@ -247,3 +257,14 @@ def load_clip_scorer(spec: str = "world"):
         raise InvalidArgument("clip", "world, clip:PATH or a CLIP directory", spec)
     _CACHE[key] = scorer
     return scorer
+
+
+def world_clip_quality(images, captions) -> list[float]:
+    """Curation's quality hook for world images (`genlab data prepare --quality-threshold`): the
+    bundled domain CLIP's cosine similarity of each PIL image and its caption."""
+    scorer = load_clip_scorer("world")
+    arrays = [np.asarray(im.convert("RGB")) for im in images]
+    x = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2)  # uint8 (N, H, W, 3) -> (N, 3, H, W)
+    img = F.normalize(scorer.embed_images(x).float(), dim=-1)
+    txt = F.normalize(scorer.embed_texts(list(captions)).float(), dim=-1)
+    return (img * txt).sum(-1).tolist()

@@ -11,7 +11,11 @@ import numpy as np
 import torch
 from PIL import Image
 
+from genlab.data.digits import DigitsDataset
 from genlab.errors import GenlabError, InvalidArgument
+from genlab.io import read_params
+from genlab.progress import progress_bar
+from genlab.world import caption, render, sample_scene
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif"}
 
@@ -67,14 +71,14 @@ def _check_same_size(sizes, names) -> None:
             )
 
 
-def load_folder(path: str | Path, resize: int | None = None, limit: int | None = None) -> ImageSet:
+def load_folder(
+    path: str | Path, resize: int | None = None, limit: int | None = None, progress: bool = False
+) -> ImageSet:
     """Read every image file in a folder (sorted by name). Unreadable files are skipped and listed.
 
     Captions come from the PNG generation parameters (genlab.io.save_image) or a `.txt` file beside
     the image, when every image has one.
     """
-    from genlab.io import read_params
-
     folder = Path(path)
     if not folder.is_dir():
         raise InvalidArgument("folder", "an existing directory of images", str(path))
@@ -89,7 +93,7 @@ def load_folder(path: str | Path, resize: int | None = None, limit: int | None =
             hint="it has none",
         )
     arrays, names, captions, skipped = [], [], [], []
-    for f in files:
+    for f in progress_bar(files, desc=f"reading {folder.name}", unit="img", enabled=progress):
         try:
             with Image.open(f) as im:
                 im.load()
@@ -122,8 +126,6 @@ def world_set(
     n: int, size: int = 32, seed: int = 0, held_out: bool = False, n_objects=None
 ) -> ImageSet:
     """`n` freshly rendered world scenes with one random caption each (independent per seed)."""
-    from genlab.world import caption, render, sample_scene
-
     rng = np.random.default_rng(seed)
     arrays, captions = [], []
     for _ in range(n):
@@ -136,8 +138,6 @@ def world_set(
 
 def digits_set(n: int, size: int = 28, split: str = "test", seed: int = 0) -> ImageSet:
     """`n` digit images (sklearn's digits, upscaled) with captions, drawn without replacement."""
-    from genlab.data.digits import DigitsDataset
-
     ds = DigitsDataset(size=size, split=split)
     if n > len(ds):
         raise InvalidArgument("n", f"at most {len(ds)} digits in the {split} split", n)

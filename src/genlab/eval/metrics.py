@@ -56,7 +56,7 @@ def as_features(x, name: str) -> torch.Tensor:
 
 def fid_from_features(real: torch.Tensor, fake: torch.Tensor) -> float:
     """Fréchet distance between Gaussians fitted to two feature sets (N, D)."""
-    from torchmetrics.image.fid import FrechetInceptionDistance
+    from torchmetrics.image.fid import FrechetInceptionDistance  # optional: the eval extra
 
     real, fake = as_features(real, "real features"), as_features(fake, "fake features")
     check_count("fid", len(real), "real images")
@@ -80,7 +80,7 @@ def kid_from_features(
     real: torch.Tensor, fake: torch.Tensor, subsets: int = 100, seed: int = 0
 ) -> KID:
     """Kernel Inception Distance: unbiased MMD² with the cubic polynomial kernel, over random subsets."""
-    from torchmetrics.image.kid import KernelInceptionDistance
+    from torchmetrics.image.kid import KernelInceptionDistance  # optional: the eval extra
 
     real, fake = as_features(real, "real features"), as_features(fake, "fake features")
     check_count("kid", len(real), "real images")
@@ -109,7 +109,9 @@ class InceptionScore:
 
 def inception_score_from_logits(logits: torch.Tensor, splits: int = 10, seed: int = 0):
     """IS = exp(E_x KL(p(y|x) || p(y))), averaged over `splits` random splits of the samples."""
-    from torchmetrics.image.inception import InceptionScore as TMInceptionScore
+    from torchmetrics.image.inception import (
+        InceptionScore as TMInceptionScore,  # optional: the eval extra
+    )
 
     logits = as_features(logits, "class logits")
     check_count("is", len(logits))

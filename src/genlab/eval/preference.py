@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from genlab.errors import InvalidArgument, NotFound
+from genlab.history import HistoryStore
 
 WINNERS = ("a", "b", "tie")
 
@@ -69,8 +70,6 @@ class PreferenceStore:
     """Votes in table `preference_votes` of the history database (default genlab.paths.history_db())."""
 
     def __init__(self, path: str | Path | None = None):
-        from genlab.history import HistoryStore
-
         self.history = HistoryStore(path)  # creates the database and its images table if needed
         self.path = self.history.path
         # reads and writes go through the history store's paths: one writer per database file
@@ -305,9 +304,9 @@ def preference_router(
 ):
     """A FastAPI APIRouter: GET page_path (the page), GET {api}/pair, POST {api}/vote,
     GET {api}/ratings. Images are shown through the server's own `image_url` route."""
-    from fastapi import APIRouter, HTTPException
-    from fastapi.responses import HTMLResponse
-    from pydantic import BaseModel
+    from fastapi import APIRouter, HTTPException  # optional: the serve extra
+    from fastapi.responses import HTMLResponse  # optional: the serve extra
+    from pydantic import BaseModel  # optional: the serve extra
 
     store = PreferenceStore(db_path)
     router = APIRouter()

@@ -10,8 +10,11 @@ from collections.abc import Iterator
 import numpy as np
 from PIL import Image
 
+import genlab.eval.reference  # noqa: F401  (registers world-oracle)
+from genlab.cluster import ray_cpus, ray_init
 from genlab.errors import GenlabError
 from genlab.eval.report import Sampler
+from genlab.pipelines.registry import load as load_pipeline
 
 
 class RaySampler(Sampler):
@@ -27,8 +30,6 @@ class RaySampler(Sampler):
         address: str | None = None,
         workers: int | None = None,
     ):
-        from genlab.cluster import ray_cpus, ray_init
-
         super().__init__(pipe, name)
         self.device = device
         self.ray = ray_init(address, None if address else workers)
@@ -74,10 +75,7 @@ class ChunkDrawer:
     """A Ray actor's worker: loads the model by name once, draws chunks as Sampler.__call__."""
 
     def __init__(self, name: str, device: str | None, per_caption: int, kw: dict):
-        import genlab
-        import genlab.eval.reference  # noqa: F401  (registers world-oracle)
-
-        pipe = genlab.load(name, **({"device": device} if device else {}))
+        pipe = load_pipeline(name, **({"device": device} if device else {}))
         self.sampler, self.per_caption, self.kw = Sampler(pipe, name), per_caption, kw
 
     def __call__(self, batch: dict) -> dict:

@@ -12,6 +12,7 @@ from PIL import Image, ImageFilter
 from genlab.errors import InvalidArgument
 from genlab.pipelines.base import GenerationResult, check_generation_args
 from genlab.pipelines.registry import register_resolver
+from genlab.world import parse_prompt, realize, render
 
 PREFIX = "world-oracle"
 
@@ -52,8 +53,6 @@ class WorldOracle:
         height: int | None = None,
         width: int | None = None,
     ) -> GenerationResult:
-        from genlab.world import parse_prompt, realize, render
-
         check_generation_args(
             num_inference_steps=num_inference_steps,
             guidance_scale=guidance_scale,

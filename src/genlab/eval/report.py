@@ -26,7 +26,10 @@ from genlab.eval import compositional as comp
 from genlab.eval import metrics as M
 from genlab.eval.features import load_clip_scorer, load_feature_net
 from genlab.eval.images import ImageSet, from_pils, world_set
+from genlab.history import HistoryStore
 from genlab.io import atomic_write_text, image_grid
+from genlab.pipelines.text2image import check_layout_temperature
+from genlab.world import parse_prompt, realize, render
 
 SUITES = ("all", "fid", "clip", "compositional")
 
@@ -90,8 +93,6 @@ class EvalOptions:
         ):
             raise InvalidArgument("guidance_scale", "a number ≥ 0", self.guidance_scale)
         if self.layout_temperature is not None:
-            from genlab.pipelines.text2image import check_layout_temperature
-
             check_layout_temperature(self.layout_temperature)
 
 
@@ -304,8 +305,6 @@ def evaluate(pipe, name: str, options: EvalOptions, sampler: Sampler | None = No
 
 def _parser_ceiling(prompts, per_prompt: int, size: int, seed: int) -> dict:
     """Accuracy of the suite on rendered scenes that satisfy each prompt: the parser's ceiling."""
-    from genlab.world import parse_prompt, realize, render
-
     rng = np.random.default_rng(seed)
     ok = n = 0
     for p in prompts:
@@ -319,8 +318,6 @@ def _parser_ceiling(prompts, per_prompt: int, size: int, seed: int) -> dict:
 
 
 def _to_history(results, name: str, gen_kw: dict) -> int:
-    from genlab.history import HistoryStore
-
     store = HistoryStore()
     for r in results:
         store.add_image(
@@ -426,7 +423,7 @@ def _upscale(image: Image.Image, side: int = 96) -> Image.Image:
 
 
 def _fig_tag(fig) -> str:
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # optional: the eval extra
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
@@ -435,10 +432,10 @@ def _fig_tag(fig) -> str:
 
 
 def _plots(sw: dict) -> list[str]:
-    import matplotlib
+    import matplotlib  # optional: the eval extra
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # optional: the eval extra
 
     tags = []
     if sw.get("steps"):

@@ -6,14 +6,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from genlab.errors import CheckpointError, InvalidArgument, NotFound
+from genlab.io import load_checkpoint
 from genlab.models.registry import register_architecture, register_models
 from genlab.nn import Downsample, ModelConfig, ResBlock, Upsample, group_norm
+
+# latents made by one autoencoder are refused by any other: a cache is decoded by its encoder
+from genlab.nn.utils import weights_fingerprint as fingerprint  # noqa: F401  (public name)
+from genlab.paths import WEIGHTS_DIR
 
 
 @dataclass
@@ -220,19 +226,6 @@ def hinge_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.
 KIND = "autoencoder-kl"  # config["kind"] of an exported autoencoder checkpoint
 
 
-def fingerprint(autoencoder: AutoencoderKL) -> str:
-    """A short hash of the weights and config: latents made by one autoencoder are refused by any
-    other (a cache must be decoded by the model that encoded it)."""
-    import hashlib
-    import json
-
-    h = hashlib.sha256(json.dumps(autoencoder.config.to_dict(), sort_keys=True).encode())
-    for name, t in sorted(autoencoder.state_dict().items()):
-        h.update(name.encode())
-        h.update(t.detach().to("cpu", torch.float32).contiguous().numpy().tobytes())
-    return h.hexdigest()[:16]
-
-
 def autoencoder_from_checkpoint(tensors: dict, config: dict, prefix: str = "") -> AutoencoderKL:
     """Build an AutoencoderKL from checkpoint tensors (keys under `prefix`) and its config dict."""
     model = AutoencoderKL(AutoencoderKLConfig.from_dict(config))
@@ -243,11 +236,6 @@ def autoencoder_from_checkpoint(tensors: dict, config: dict, prefix: str = "") -
 
 def load_autoencoder(name_or_path: str, device: str = "cpu") -> AutoencoderKL:
     """A trained autoencoder from a bundled name ("world-kl-f4") or a checkpoint path."""
-    from pathlib import Path
-
-    from genlab.io import load_checkpoint
-    from genlab.paths import WEIGHTS_DIR
-
     path = Path(name_or_path)
     if not path.is_file():
         path = WEIGHTS_DIR / f"{name_or_path}.safetensors"

@@ -4,19 +4,16 @@ config dict, with field overrides. Architecture modules in genlab.models registe
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-import warnings
 from typing import Any
 
 from torch import nn
 
 from genlab.errors import InvalidArgument, NotFound
 from genlab.nn.config import ModelConfig
+from genlab.plugins import import_all
 
 _ARCHITECTURES: dict[str, tuple[type[ModelConfig], type[nn.Module]]] = {}
 _NAMED: dict[str, tuple[str, dict[str, Any]]] = {}  # name -> (arch, config fields)
-_imported = False
 
 
 def register_architecture(config_cls: type[ModelConfig], model_cls: type[nn.Module]) -> None:
@@ -32,35 +29,20 @@ def register_models(arch: str, sizes: dict[str, dict[str, Any]]) -> None:
         _NAMED[name] = (arch, dict(fields))
 
 
-def _import_all() -> None:
-    """Import every module of genlab.models so each registers its architecture and sizes."""
-    global _imported
-    if _imported:
-        return
-    _imported = True
-    import genlab.models as pkg
-
-    for info in pkgutil.iter_modules(pkg.__path__):
-        try:
-            importlib.import_module(f"{pkg.__name__}.{info.name}")
-        except Exception as e:  # one broken architecture must not hide all the others
-            warnings.warn(f"genlab.models.{info.name} failed to import: {e}", stacklevel=2)
-
-
 def list_models(arch: str | None = None) -> list[str]:
     """Registered model names, optionally only those of one architecture."""
-    _import_all()
+    import_all("genlab.models", tolerant=True)
     return sorted(n for n, (a, _) in _NAMED.items() if arch is None or a == arch)
 
 
 def list_architectures() -> list[str]:
-    _import_all()
+    import_all("genlab.models", tolerant=True)
     return sorted(_ARCHITECTURES)
 
 
 def model_config(name_or_config: str | dict | ModelConfig, **overrides) -> ModelConfig:
     """The config dataclass for a registered name, a `to_dict()` dict or a config, plus overrides."""
-    _import_all()
+    import_all("genlab.models", tolerant=True)
     if isinstance(name_or_config, ModelConfig):
         return name_or_config.replace(**overrides)
     if isinstance(name_or_config, str):

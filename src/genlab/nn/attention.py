@@ -7,6 +7,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.attention import SDPBackend
 
 from genlab.nn.utils import group_norm
 
@@ -82,8 +83,6 @@ def prefer_attention_backend(name: str | None) -> None:
     compiled graphs traced afterwards included; None restores torch's default order. On a GPU
     that kernel must still accept the inputs, else SDPA falls back to the next one that does.
     """
-    from torch.nn.attention import SDPBackend
-
     if name is not None and name not in SDPA_BACKENDS:
         raise ValueError(
             f"attention backend must be one of {', '.join(SDPA_BACKENDS)}, got {name!r}"
@@ -101,8 +100,6 @@ def prefer_attention_backend(name: str | None) -> None:
 
 def attention_backend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> str:
     """The name of the SDPA kernel torch picks for these (B, heads, N, d) inputs, now."""
-    from torch.nn.attention import SDPBackend
-
     choice = SDPBackend(torch._fused_sdp_choice(q, k, v))
     names = {v: k for k, v in SDPA_BACKENDS.items()}
     return names.get(choice.name, choice.name.lower())

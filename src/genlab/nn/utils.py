@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import math
 import sys
 import warnings
@@ -14,7 +16,7 @@ import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from genlab.errors import InvalidArgument
+from genlab.errors import GenlabError, InvalidArgument
 
 
 def group_norm(channels: int, max_groups: int = 32, eps: float = 1e-6) -> nn.GroupNorm:
@@ -34,6 +36,16 @@ def require_cond(cond: dict, key: str) -> torch.Tensor:
     if key not in cond or cond[key] is None:
         raise InvalidArgument("cond", f"a dict with {key!r} for this model", sorted(cond))
     return cond[key]
+
+
+def weights_fingerprint(module: nn.Module) -> str:
+    """A short hash of a model's config (`module.config.to_dict()`) and weights: what was made
+    with one model (a latent cache) can be refused by any other."""
+    h = hashlib.sha256(json.dumps(module.config.to_dict(), sort_keys=True).encode())
+    for name, t in sorted(module.state_dict().items()):
+        h.update(name.encode())
+        h.update(t.detach().to("cpu", torch.float32).contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
 
 
 def maybe_checkpoint(fn: Callable, *args, enabled: bool = False):
@@ -89,8 +101,6 @@ def run_with_compile_fallback(model: nn.Module, fn: Callable, *args, **kwargs):
 
     The reason is kept in `model.compile_error` (None while compilation works).
     """
-    from genlab.errors import GenlabError
-
     try:
         return fn(*args, **kwargs)
     except GenlabError:  # bad input, not the compiler

@@ -254,7 +254,6 @@ def check_device(device: str | None, name: str = "device"):
     """`device` as a torch.device, if this machine has it (None: left to the pipeline)."""
     if device is None:
         return None
-    import torch
 
     try:
         d = torch.device(device)

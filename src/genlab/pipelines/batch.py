@@ -12,8 +12,10 @@ from typing import Any
 
 import numpy as np
 
+from genlab.cluster import check_engine, ray_cpus, ray_init
 from genlab.errors import GenlabError, InvalidArgument
 from genlab.io import atomic_write_text, save_image, to_pil
+from genlab.pipelines.registry import load as load_pipeline
 
 INDEX_FILE = "index.jsonl"
 
@@ -65,8 +67,6 @@ def generate_batch(
     spreads the prompts over `workers` Ray actors (default: one per CPU of the cluster), each
     loading `model` once; the images equal the local engine's (same seeds, same calls).
     """
-    from genlab.cluster import check_engine
-
     check_engine(engine, ray_address)
     if n < 1:
         raise InvalidArgument("--n", "an integer ≥ 1", n)
@@ -105,9 +105,7 @@ class PromptDrawer:
     """Loads a model once and draws jobs with it: the local loop's and each Ray actor's worker."""
 
     def __init__(self, model: str, call: dict, device: str | None):
-        import genlab
-
-        self.pipe = genlab.load(model, **({"device": device} if device else {}))
+        self.pipe = load_pipeline(model, **({"device": device} if device else {}))
         self.call = call
 
     def draw(self, job: dict) -> tuple[list[np.ndarray], list[dict]]:
@@ -144,8 +142,6 @@ def _ray_images(
     address: str | None,
     workers: int | None,
 ) -> Iterator:
-    from genlab.cluster import ray_cpus, ray_init
-
     ray = ray_init(address, None if address else workers)
     actors = min(workers or ray_cpus(), len(jobs))
     ds = ray.data.from_items(jobs).map_batches(

@@ -27,7 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from genlab.errors import GenlabError, InvalidArgument
+from genlab.io import read_checkpoint_config
 from genlab.paths import config_dir
+from genlab.pipelines.diffusers_backend import DiffusersPipeline
+from genlab.pipelines.hosted import OpenAIImages, StabilityImages
 from genlab.pipelines.registry import bundled_models, register_resolver
 
 BACKENDS = ("diffusers", "openai", "stability")
@@ -74,16 +77,7 @@ def configured_llms(path: Path | None = None) -> dict[str, dict[str, Any]]:
         raise GenlabError(f"{path}: [llms] must be a table of named agent backends")
     for name, entry in llms.items():
         where = f"{path}: llms.{name}"
-        if not isinstance(entry, dict):
-            raise GenlabError(f"{where} must be a table")
-        if entry.get("backend") not in LLM_BACKENDS:
-            raise GenlabError(
-                f"{where}.backend must be one of {', '.join(LLM_BACKENDS)}, got {entry.get('backend')!r}"
-            )
-        if "api_key" in entry:
-            raise GenlabError(
-                f"{where} holds a key; name its environment variable with api_key_env instead"
-            )
+        _check_entry(where, entry, LLM_BACKENDS)
         unknown = sorted(set(entry) - {"backend", "base_url", "model", "api_key_env"})
         if unknown:
             raise GenlabError(f"{where}: unknown setting {unknown[0]!r}")
@@ -98,21 +92,26 @@ def configured_models(path: Path | None = None) -> dict[str, dict[str, Any]]:
     if not isinstance(models, dict):
         raise GenlabError(f"{path}: [models] must be a table of named models")
     for name, entry in models.items():
-        if not isinstance(entry, dict):
-            raise GenlabError(f"{path}: models.{name} must be a table")
-        if entry.get("backend") not in BACKENDS:
-            raise GenlabError(
-                f"{path}: models.{name}.backend must be one of {', '.join(BACKENDS)}, got {entry.get('backend')!r}"
-            )
-        if "api_key" in entry:
-            raise GenlabError(
-                f"{path}: models.{name} holds a key; name its environment variable with api_key_env instead"
-            )
+        _check_entry(f"{path}: models.{name}", entry, BACKENDS)
         if entry["backend"] == "diffusers" and "source" not in entry:
             raise GenlabError(
                 f"{path}: models.{name}.source (a directory or hub id) is required for diffusers models"
             )
     return models
+
+
+def _check_entry(where: str, entry: Any, backends) -> None:
+    """A models.toml entry is a table naming one of `backends`, and holds no key itself."""
+    if not isinstance(entry, dict):
+        raise GenlabError(f"{where} must be a table")
+    if entry.get("backend") not in backends:
+        raise GenlabError(
+            f"{where}.backend must be one of {', '.join(backends)}, got {entry.get('backend')!r}"
+        )
+    if "api_key" in entry:
+        raise GenlabError(
+            f"{where} holds a key; name its environment variable with api_key_env instead"
+        )
 
 
 def build_configured(name: str, entry: dict[str, Any], **overrides):
@@ -121,14 +120,9 @@ def build_configured(name: str, entry: dict[str, Any], **overrides):
     options.update(overrides)
     backend = entry["backend"]
     if backend == "diffusers":
-        from genlab.pipelines.diffusers_backend import DiffusersPipeline
-
         return DiffusersPipeline(entry["source"], name=name, **options)
     if backend == "openai":
-        from genlab.pipelines.hosted import OpenAIImages
-
         return OpenAIImages(entry.get("model", "gpt-image-1"), name=name, **options)
-    from genlab.pipelines.hosted import StabilityImages
 
     return StabilityImages(entry.get("model", "core"), name=name, **options)
 
@@ -147,8 +141,6 @@ def _resolve_configured(name: str, **kwargs):
 
 def list_models(extra_dirs: list[Path] | None = None) -> list[ModelInfo]:
     """Every model `genlab.load` can reach: bundled, local checkpoints in `extra_dirs`, configured."""
-    from genlab.io import read_checkpoint_config
-
     infos: list[ModelInfo] = []
     for name, path in bundled_models().items():
         infos.append(_checkpoint_info(name, path, "bundled", read_checkpoint_config))

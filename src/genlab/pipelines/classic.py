@@ -24,6 +24,7 @@ from genlab.pipelines.base import (
     move_modules,
 )
 from genlab.pipelines.registry import register_pipeline
+from genlab.text.encoder import TextEncoder, TextEncoderConfig
 from genlab.text.tokenizer import UNK_ID, Tokenizer, split_words
 
 NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -350,7 +351,6 @@ def _prefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.
 def _text_encoder(tensors, condition_config, device):
     if condition_config["type"] != "text":
         return None
-    from genlab.text.encoder import TextEncoder, TextEncoderConfig
 
     encoder = TextEncoder(TextEncoderConfig.from_dict(condition_config["text_encoder"]))
     encoder.load_state_dict(_prefixed(tensors, "text_encoder."))

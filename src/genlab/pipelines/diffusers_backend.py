@@ -36,8 +36,6 @@ DTYPES = ("auto", "float32", "float16", "bfloat16")
 
 
 def _torch_dtype(name: str, device: str):
-    import torch
-
     if name not in DTYPES:
         raise InvalidArgument("dtype", "one of " + ", ".join(DTYPES), name)
     if name == "auto":
@@ -46,8 +44,6 @@ def _torch_dtype(name: str, device: str):
 
 
 def _auto_device(device: str) -> str:
-    import torch
-
     if device != "auto":
         return device
     if torch.cuda.is_available():
@@ -82,7 +78,7 @@ class DiffusersPipeline:
         local_files_only: bool | None = None,
         name: str | None = None,
     ):
-        from diffusers import DiffusionPipeline
+        from diffusers import DiffusionPipeline  # optional: the hub extra
 
         self.source = str(source)
         self.name = name or self.source
@@ -165,7 +161,7 @@ class DiffusersPipeline:
         }
 
     def _supports_edit(self) -> bool:
-        from diffusers import AutoPipelineForInpainting
+        from diffusers import AutoPipelineForInpainting  # optional: the hub extra
 
         try:
             AutoPipelineForInpainting.from_pipe(self.pipe)
@@ -184,7 +180,7 @@ class DiffusersPipeline:
             raise InvalidArgument(
                 "sampler", f"no sampler choice: {type(pipe).__name__} has no scheduler", sampler
             )
-        import diffusers
+        import diffusers  # optional: the hub extra
 
         cls_name, overrides = SCHEDULERS[sampler]
         if self._base_scheduler_config.get("_class_name") == "FlowMatchEulerDiscreteScheduler":
@@ -207,8 +203,6 @@ class DiffusersPipeline:
                 )
 
     def _generators(self, seed: int | None, n: int):
-        import torch
-
         seed = random.randrange(2**31) if seed is None else seed
         # one generator per image, seeded seed, seed+1, ...: image i is reproducible on its own
         gens = [torch.Generator("cpu").manual_seed(seed + i) for i in range(n)]
@@ -330,7 +324,10 @@ class DiffusersPipeline:
     ) -> GenerationResult:
         """Inpaint (`mask`: white = repaint) or img2img (`strength` in (0, 1]) on `image`;
         edit i of `num_images` starts from seed + i, as in generation."""
-        from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting
+        from diffusers import (  # optional: the hub extra
+            AutoPipelineForImage2Image,
+            AutoPipelineForInpainting,
+        )
 
         check_generation_args(
             num_inference_steps=num_inference_steps,

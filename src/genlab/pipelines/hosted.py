@@ -88,7 +88,7 @@ class OpenAIImages(_Remote):
         name: str | None = None,
         quality: str | None = None,
     ):
-        import openai
+        import openai  # optional: the agent extra (the OpenAI SDK)
 
         self.model = model
         self.name = name or f"openai:{model}"
@@ -125,7 +125,7 @@ class OpenAIImages(_Remote):
             )
 
     def _call(self, fn, **kwargs):
-        import openai
+        import openai  # optional: the agent extra (the OpenAI SDK)
 
         where = self.base_url or "the OpenAI API"
         try:
@@ -155,7 +155,7 @@ class OpenAIImages(_Remote):
             if getattr(item, "b64_json", None):
                 image = Image.open(io.BytesIO(base64.b64decode(item.b64_json))).convert("RGB")
             elif getattr(item, "url", None):
-                import httpx
+                import httpx  # optional: the serve and agent extras
 
                 image = Image.open(io.BytesIO(httpx.get(item.url, timeout=60).content)).convert(
                     "RGB"
@@ -300,7 +300,7 @@ class StabilityImages(_Remote):
         }
 
     def _post(self, path: str, data: dict[str, Any], files: dict[str, Any]) -> dict[str, Any]:
-        import httpx
+        import httpx  # optional: the serve and agent extras
 
         url = f"{self.base_url}{path}"
         headers = {"Authorization": f"Bearer {self._key}", "Accept": "application/json"}

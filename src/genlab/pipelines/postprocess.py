@@ -1,45 +1,34 @@
 """Video post-processing: flow-based frame interpolation, temporal smoothing, upscaling (bicubic or a
-small learned upscaler), and MP4 / GIF writers that store the generation parameters in the file.
+small learned upscaler). The MP4 / GIF reader and writers live in genlab/frames.py (re-exported).
 """
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 from PIL import Image
 from torch import nn
 
-from genlab.errors import CheckpointError, GenlabError, InvalidArgument, check_choice
-from genlab.io import atomic_path
+from genlab.errors import InvalidArgument, check_choice
+from genlab.frames import (  # noqa: F401  (public here too: genlab.pipelines.postprocess.write_video)
+    VIDEO_EXTENSIONS,
+    as_frames,
+    check_fps,
+    check_video_path,
+    optical_flow,
+    read_video,
+    read_video_params,
+    write_video,
+)
 from genlab.nn import ModelConfig
+from genlab.pipelines.registry import load_network
 
-VIDEO_EXTENSIONS = (".mp4", ".gif")
 UPSCALER_KIND = "upscaler"
 
 
 # --------------------------------------------------------------------------- frames
-
-
-def as_frames(frames) -> np.ndarray:
-    """A list of PIL images / (H, W, 3) uint8 arrays, or a (T, H, W, 3) array -> (T, H, W, 3) uint8."""
-    if isinstance(frames, np.ndarray) and frames.ndim == 4:
-        arr = frames
-    else:
-        frames = list(frames)
-        if not frames:
-            raise InvalidArgument("frames", "at least one frame", 0)
-        arr = np.stack(
-            [np.asarray(f.convert("RGB") if isinstance(f, Image.Image) else f) for f in frames]
-        )
-    if arr.ndim != 4 or arr.shape[-1] != 3 or arr.dtype != np.uint8 or len(arr) == 0:
-        raise InvalidArgument("frames", "(T, H, W, 3) uint8 frames", (arr.shape, str(arr.dtype)))
-    return arr
 
 
 def check_factor(factor) -> int:
@@ -51,14 +40,6 @@ def check_factor(factor) -> int:
 # --------------------------------------------------------------------------- interpolation
 
 
-def optical_flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Dense flow (H, W, 2) from frame a to frame b (Farnebäck 2003, OpenCV), in pixels."""
-    import cv2
-
-    ga, gb = (cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in (a, b))
-    return cv2.calcOpticalFlowFarneback(ga, gb, None, 0.5, 3, 9, 3, 5, 1.1, 0)
-
-
 def interpolate_frames(frames, factor: int = 2) -> np.ndarray:
     """Insert factor - 1 frames between each pair: T frames -> (T - 1)·factor + 1.
 
@@ -66,7 +47,7 @@ def interpolate_frames(frames, factor: int = 2) -> np.ndarray:
     from a to b: I_τ(x) = (1 - τ)·a(x - τ F(x)) + τ·b(x + (1 - τ) F(x)), the linear-motion
     approximation of flow-based interpolation (e.g. Jiang et al. 2018, "Super SloMo", eq. 1).
     """
-    import cv2
+    import cv2  # optional: the data extra (OpenCV)
 
     frames, factor = as_frames(frames), check_factor(factor)
     T, H, W, _ = frames.shape
@@ -166,20 +147,7 @@ def learned_upscale(frames, model: Upscaler) -> np.ndarray:
 
 def load_upscaler(name_or_path: str = "world-upscaler") -> Upscaler:
     """A trained Upscaler from a bundled name or a checkpoint path (config kind 'upscaler')."""
-    from genlab.io import load_checkpoint
-    from genlab.pipelines.registry import resolve_path
-
-    path = resolve_path(name_or_path)
-    if path is None:
-        raise InvalidArgument(
-            "upscaler", "a bundled upscaler name or a checkpoint path", name_or_path
-        )
-    tensors, config = load_checkpoint(path, dtype=torch.float32)
-    if config.get("kind") != UPSCALER_KIND:
-        raise CheckpointError(f"{path}: not an upscaler checkpoint")
-    model = Upscaler(UpscalerConfig.from_dict(config["model"]))
-    model.load_state_dict(tensors)
-    return model.eval()
+    return load_network(name_or_path, UPSCALER_KIND, Upscaler, UpscalerConfig, arg="upscaler")
 
 
 def upscale(frames, factor: int = 2, method: str = "bicubic", model: Upscaler | None = None):
@@ -191,129 +159,3 @@ def upscale(frames, factor: int = 2, method: str = "bicubic", model: Upscaler | 
     if model.config.factor != factor:
         raise InvalidArgument("factor", f"{model.config.factor} (the upscaler's factor)", factor)
     return learned_upscale(frames, model)
-
-
-# --------------------------------------------------------------------------- writers
-
-
-def check_video_path(path: str | os.PathLike) -> Path:
-    path = Path(path)
-    if path.suffix.lower() not in VIDEO_EXTENSIONS:
-        raise InvalidArgument("out", "a path ending in " + " or ".join(VIDEO_EXTENSIONS), str(path))
-    return path
-
-
-def check_fps(fps) -> float:
-    if isinstance(fps, bool) or not isinstance(fps, int | float) or not fps > 0 or fps > 240:
-        raise InvalidArgument("fps", "a number of frames per second in (0, 240]", fps)
-    return float(fps)
-
-
-def write_video(
-    path: str | os.PathLike, frames, fps: float = 8, params: dict[str, Any] | None = None
-) -> Path:
-    """Write frames to .mp4 (H.264 through PyAV, yuv420p, sides padded to even) or .gif (looping),
-    atomically, with `params` plus fps as JSON in the file's comment (`read_video_params`)."""
-    path = check_video_path(path)
-    frames, fps = as_frames(frames), check_fps(fps)
-    comment = json.dumps({**(params or {}), "fps": fps}, sort_keys=True, default=str)
-    with atomic_path(path) as tmp:
-        if path.suffix.lower() == ".gif":
-            _write_gif(tmp, frames, fps, comment)
-        else:
-            _write_mp4(tmp, frames, fps, comment)
-    return path
-
-
-def _write_gif(tmp: Path, frames: np.ndarray, fps: float, comment: str) -> None:
-    pils = [Image.fromarray(f) for f in frames]
-    pils[0].save(
-        tmp,
-        format="GIF",
-        save_all=True,
-        append_images=pils[1:],
-        duration=int(round(1000 / fps)),
-        loop=0,
-        comment=comment.encode("utf-8"),
-        optimize=False,
-    )
-
-
-def _write_mp4(tmp: Path, frames: np.ndarray, fps: float, comment: str) -> None:
-    from fractions import Fraction
-
-    import av
-
-    T, H, W, _ = frames.shape
-    # H.264 with 4:2:0 chroma needs even sides: repeat the last row / column where odd.
-    frames = np.pad(frames, ((0, 0), (0, H % 2), (0, W % 2), (0, 0)), mode="edge")
-    with av.open(str(tmp), mode="w", format="mp4") as container:
-        container.metadata["comment"] = comment
-        stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000))
-        stream.width, stream.height = frames.shape[2], frames.shape[1]
-        stream.pix_fmt = "yuv420p"
-        stream.options = {"crf": "12", "preset": "medium"}
-        for f in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-
-
-def read_video(path: str | os.PathLike) -> tuple[np.ndarray, float]:
-    """(frames (T, H, W, 3) uint8, fps) of a video file; GenlabError if it cannot be decoded."""
-    import av
-
-    path = Path(path)
-    if not path.is_file():
-        raise InvalidArgument("video", "an existing file", str(path))
-    if path.suffix.lower() == ".gif":
-        return _read_gif(path)
-    try:
-        with av.open(str(path)) as container:
-            stream = container.streams.video[0]
-            fps = float(stream.average_rate or stream.guessed_rate or 0) or 8.0
-            frames = [f.to_ndarray(format="rgb24") for f in container.decode(stream)]
-    except (av.FFmpegError, IndexError, ValueError) as e:
-        raise GenlabError(f"video: cannot decode {path} ({type(e).__name__}: {e})") from None
-    if not frames:
-        raise GenlabError(f"video: {path} holds no frames")
-    return np.stack(frames), fps
-
-
-def _read_gif(path: Path) -> tuple[np.ndarray, float]:
-    """GIF frames through Pillow. Pillow merges identical consecutive frames into one longer
-    frame when writing; at the fps stored in the comment each is expanded back."""
-    from PIL import ImageSequence
-
-    try:
-        with Image.open(path) as im:
-            text = im.info.get("comment")
-            durations, frames = [], []
-            for f in ImageSequence.Iterator(im):
-                durations.append(f.info.get("duration") or 100)
-                frames.append(np.asarray(f.convert("RGB")))
-    except (OSError, ValueError, SyntaxError) as e:
-        raise GenlabError(f"video: cannot decode {path} ({type(e).__name__}: {e})") from None
-    try:
-        fps = float(json.loads(text)["fps"]) if text else 0.0
-    except (ValueError, KeyError, TypeError):
-        fps = 0.0
-    fps = fps or 1000 / min(durations)
-    counts = [max(1, round(d * fps / 1000)) for d in durations]
-    return np.stack([f for f, n in zip(frames, counts) for _ in range(n)]), fps
-
-
-def read_video_params(path: str | os.PathLike) -> dict[str, Any] | None:
-    """The generation parameters `write_video` stored in an .mp4 or .gif, or None."""
-    path = check_video_path(path)
-    if path.suffix.lower() == ".gif":
-        with Image.open(path) as im:
-            text = im.info.get("comment")
-        text = text.decode("utf-8") if isinstance(text, bytes) else text
-    else:
-        import av
-
-        with av.open(str(path)) as container:
-            text = container.metadata.get("comment")
-    return json.loads(text) if text else None

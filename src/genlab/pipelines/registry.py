@@ -8,18 +8,18 @@ Other sources (diffusers directories, hosted APIs) register a *resolver* that ma
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Callable
 from pathlib import Path
 
-from genlab.errors import CheckpointError, NotFound
-from genlab.io import read_checkpoint_config
+import torch
+
+from genlab.errors import CheckpointError, InvalidArgument, NotFound
+from genlab.io import load_checkpoint, read_checkpoint_config
 from genlab.paths import WEIGHTS_DIR
+from genlab.plugins import import_all
 
 _LOADERS: dict[str, Callable] = {}
 _RESOLVERS: list[Callable] = []  # fn(name, **kwargs) -> pipeline | None
-_imported = False
 
 
 def register_pipeline(kind: str):
@@ -38,15 +38,18 @@ def register_resolver(fn: Callable) -> Callable:
     return fn
 
 
-def _import_all() -> None:
-    global _imported
-    if _imported:
-        return
-    import genlab.pipelines as pkg
-
-    for info in pkgutil.iter_modules(pkg.__path__):
-        importlib.import_module(f"{pkg.__name__}.{info.name}")
-    _imported = True
+def load_network(name_or_path: str, kind: str, model_cls, config_cls, *, arg: str):
+    """A small network saved with its config (`config["kind"] == kind`, the model's fields under
+    "model"), from a bundled name or a checkpoint path, in eval mode."""
+    path = resolve_path(name_or_path)
+    if path is None:
+        raise InvalidArgument(arg, f"a bundled {kind} name or a checkpoint path", name_or_path)
+    tensors, config = load_checkpoint(path, dtype=torch.float32)
+    if config.get("kind") != kind:
+        raise CheckpointError(f"{path}: not a {kind} checkpoint (kind {config.get('kind')!r})")
+    model = model_cls(config_cls.from_dict(config["model"]))
+    model.load_state_dict(tensors)
+    return model.eval()
 
 
 def bundled_models() -> dict[str, Path]:
@@ -63,7 +66,7 @@ def resolve_path(name_or_path: str) -> Path | None:
 
 def load(name_or_path: str, **kwargs):
     """Return a pipeline for a bundled name, a checkpoint path, or a name a resolver claims."""
-    _import_all()
+    import_all("genlab.pipelines")
     path = resolve_path(str(name_or_path))
     if path is None:
         for resolver in _RESOLVERS:

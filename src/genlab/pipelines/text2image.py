@@ -23,6 +23,8 @@ from genlab.diffusion import (
 from genlab.diffusion.samplers import takes_eta
 from genlab.errors import CheckpointError, InvalidArgument, check_choice
 from genlab.io import load_checkpoint, load_image, to_pil, to_tensor
+from genlab.models import create_model
+from genlab.models.autoencoder_kl import autoencoder_from_checkpoint
 from genlab.nn.utils import run_with_compile_fallback
 from genlab.pipelines.base import (
     GenerationResult,
@@ -32,6 +34,19 @@ from genlab.pipelines.base import (
     move_modules,
 )
 from genlab.pipelines.registry import register_pipeline
+from genlab.text import split_words
+from genlab.text.pretrained import text_encoder_from_config
+from genlab.world.grammar import parse_prompt, realize
+from genlab.world.layout import (
+    CELLS,
+    LAYOUT_CLASSES,
+    describe_layout,
+    layout_features,
+    mask_cells,
+    null_layout_features,
+    place_in_cells,
+    scene_layout,
+)
 from genlab.world.spec import COLORS, SHAPES
 
 KIND = "text2image"
@@ -94,9 +109,6 @@ class Text2ImagePipeline:
     def from_checkpoint(
         cls, path: str | Path, config: dict | None = None, *, device: str | None = None
     ) -> Text2ImagePipeline:
-        from genlab.models import create_model
-        from genlab.text import TextEncoder, TextEncoderConfig
-
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         tensors, config = load_checkpoint(path, device="cpu", dtype=torch.float32)
         if config.get("pipeline") != KIND:
@@ -106,14 +118,12 @@ class Text2ImagePipeline:
             if "channels_last" in arch:  # a training-speed choice: keep it only on CUDA
                 arch["channels_last"] = str(device).startswith("cuda")
             denoiser = create_model(arch)
-            text_encoder = TextEncoder(TextEncoderConfig.from_dict(config["text_encoder"]))
+            text_encoder = text_encoder_from_config(config["text_encoder"])
             _load_prefixed(denoiser, tensors, "denoiser.")
             _load_prefixed(text_encoder, tensors, "text_encoder.")
             schedule = NoiseSchedule.from_config(config["schedule"])
             autoencoder = None
             if "autoencoder" in config:  # a latent model: its decoder is part of the checkpoint
-                from genlab.models.autoencoder_kl import autoencoder_from_checkpoint
-
                 autoencoder = autoencoder_from_checkpoint(
                     tensors, config["autoencoder"], "autoencoder."
                 ).to(device)
@@ -212,8 +222,6 @@ class Text2ImagePipeline:
 
     def truncated_words(self, prompt: str) -> list[str]:
         """The words of `prompt` the encoder would drop (empty if it fits)."""
-        from genlab.text import split_words
-
         return split_words(prompt)[self.max_prompt_tokens :]
 
     def encode(self, prompts: list[str]):
@@ -422,8 +430,6 @@ class Text2ImagePipeline:
         else:
             layouts = layout
         if plan_layout and mask is not None:  # inpainting: the plan goes where the mask opens
-            from genlab.world.layout import mask_cells, place_in_cells
-
             cells = mask_cells(mask)
             layouts = torch.tensor([place_in_cells(row, cells) for row in layouts.tolist()])
         texts = self._model_texts(expanded, read)
@@ -479,8 +485,6 @@ class Text2ImagePipeline:
                 if plan_layout:
                     meta["layout_temperature"] = layout_temperature
         if layouts is not None:  # the plan each image was drawn from (planned or given)
-            from genlab.world.layout import describe_layout
-
             for meta, row in zip(metadata, layouts.tolist(), strict=True):
                 meta["layout"] = describe_layout(row)
                 meta["layout_cells"] = row
@@ -546,8 +550,6 @@ class Text2ImagePipeline:
 
     def _given_layout(self, layout, batch: int) -> torch.Tensor:
         """A user's plan as (batch, 9) classes, checked."""
-        from genlab.world.layout import CELLS, LAYOUT_CLASSES
-
         if not getattr(self.denoiser.config, "layout_channels", 0):
             raise InvalidArgument("layout", f"None: model {self.name!r} does not read layouts")
         expected = f"{CELLS} integer cell classes in 0..{LAYOUT_CLASSES - 1}, or one row per image"
@@ -580,9 +582,6 @@ class Text2ImagePipeline:
         reading (PromptParse) has objects, a scene realizing exactly its request, drawn with
         seed + i, related objects aligned (genlab.world.grammar.realize); the learned planner
         for the rest (and for all when `readings` is None)."""
-        from genlab.world.grammar import realize
-        from genlab.world.layout import scene_layout
-
         readings = readings or [None] * len(prompts)
         rows: list = [None] * len(prompts)
         for i, reading in enumerate(readings):
@@ -664,8 +663,6 @@ class Text2ImagePipeline:
             else self.text_encoder.null(1).cond
         )
         if layout is not None:
-            from genlab.world.layout import layout_features, null_layout_features
-
             C = self.denoiser.config.layout_channels
             features = layout_features(layout, backgrounds, channels=C)
             cond = {**cond, "layout": features.to(self.device)}
@@ -743,8 +740,6 @@ def speaks_world(vocab) -> bool:
 def read_world_prompt(prompt: str):
     """PromptParse of a prompt for a model of the world, or InvalidArgument for one it cannot
     draw: empty, over the grammar's length, or not one word of it known."""
-    from genlab.world.grammar import parse_prompt
-
     if not prompt.strip():
         raise InvalidArgument("prompt", f"a description of {WORLD_CONTENT}", prompt)
     reading = parse_prompt(prompt)

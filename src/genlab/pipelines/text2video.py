@@ -7,11 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from genlab.diffusion import NoiseSchedule
-from genlab.errors import CheckpointError, InvalidArgument
+from genlab.errors import CheckpointError, InvalidArgument, check_choice
 from genlab.io import load_checkpoint, to_pil
+from genlab.models import create_model
 from genlab.pipelines.base import GenerationResult, diffusers_call
 from genlab.pipelines.registry import register_pipeline
 from genlab.pipelines.text2image import (
@@ -20,8 +22,16 @@ from genlab.pipelines.text2image import (
     _image_tensor,
     _load_prefixed,
 )
+from genlab.text import TextEncoder, TextEncoderConfig
+from genlab.world.grammar import canonical_caption, realize, request_of
+from genlab.world.video import keyframe_fit
 
 KIND = "text2video"
+# Who writes the text the model draws from a prompt of the world: "reading", the canonical
+# caption of what was read, nothing added; "grammar", a whole scene of what was read (sizes and
+# cells where each asked motion can play, as its training captions say; measured no better: the
+# model card, "Video prompts as people write them").
+PLAN_SOURCES = ("reading", "grammar")
 
 
 class Text2VideoPipeline(Text2ImagePipeline):
@@ -37,9 +47,6 @@ class Text2VideoPipeline(Text2ImagePipeline):
 
     @classmethod
     def from_checkpoint(cls, path, config=None, *, device=None) -> Text2VideoPipeline:
-        from genlab.models import create_model
-        from genlab.text import TextEncoder, TextEncoderConfig
-
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         tensors, config = load_checkpoint(path, device="cpu", dtype=torch.float32)
         if config.get("pipeline") != KIND:
@@ -127,6 +134,7 @@ class Text2VideoPipeline(Text2ImagePipeline):
         keyframe=None,
         keyframe_candidates: int = 1,
         keyframe_score=None,
+        plan_source: str = "reading",
         eta: float | None = None,
         callback=None,
     ) -> GenerationResult:
@@ -143,6 +151,12 @@ class Text2VideoPipeline(Text2ImagePipeline):
             animated (ties: the earliest). Default score: `genlab.world.video.keyframe_fit`, which
             needs prompts of the built-in world (a frame the asked motion can start from, with
             the asked objects); pass your own for other prompts.
+        plan_source: for a prompt of the built-in world drawn from text (no image or keyframe),
+            "reading" (default) gives the model the canonical caption of what was read, nothing
+            added; "grammar" has the grammar write a whole scene of what was read, video i's
+            drawn with seed + i (`write_plans`: the sizes a motion starts from, cells where each
+            motion can play, as the training captions say), and the model draws its caption.
+            The metadata says which ("plan_source") and the text drawn ("read_as").
         """
         prompts = [prompt] if isinstance(prompt, str) else list(prompt)
         num_frames = self.num_frames if num_frames is None else num_frames
@@ -153,7 +167,11 @@ class Text2VideoPipeline(Text2ImagePipeline):
         readings = self.read_prompts(prompts)
         expanded = [p for p in prompts for _ in range(num_images)]
         read = None if readings is None else [r for r in readings for _ in range(num_images)]
+        check_choice("plan_source", plan_source, PLAN_SOURCES)
         texts = self._model_texts(expanded, read)
+        sources = None
+        if read is not None and image is None and keyframe is None:
+            texts, sources = self.write_plans(texts, seed, read, plan_source)
         B, C = len(expanded), self.denoiser.config.in_channels
         first, extra, keyframe_seeds = None, {}, None
         if image is not None and keyframe is not None:
@@ -213,10 +231,40 @@ class Text2VideoPipeline(Text2ImagePipeline):
             **extra,
         )
         self._note_readings(metadata, expanded, texts, read)
+        for meta, source in zip(metadata, sources or []):
+            if source is not None:
+                meta["plan_source"] = source
         if keyframe_seeds is not None:  # the chosen still: keyframe(prompt, seed=keyframe_seed)
             for meta, kf_seed in zip(metadata, keyframe_seeds):
                 meta["keyframe_seed"] = kf_seed
         return GenerationResult(images=[f[0] for f in frames], frames=frames, metadata=metadata)
+
+    @staticmethod
+    def write_plans(
+        texts: list[str], seed: int, readings, source: str = "grammar"
+    ) -> tuple[list[str], list[str | None]]:
+        """The text video i is drawn from, and who wrote it: where reading i read objects and
+        `source` is "grammar", the canonical caption of a whole scene realizing exactly its
+        request, drawn with seed + i (`genlab.world.grammar.realize`; related objects aligned):
+        every object's size (a growing one starts small, a shrinking one large) and cell (one
+        from which its motion can play), as in the captions the model was trained on, the
+        background only when asked; else `texts[i]` ("reading"; None where nothing was read)."""
+
+        out, sources = list(texts), [None] * len(texts)
+        for i, reading in enumerate(readings):
+            if not reading.request.objects:
+                continue
+            sources[i] = "reading"
+            if source != "grammar":
+                continue
+            try:
+                scene = realize(reading.request, np.random.default_rng(seed + i), aligned=True)
+            except InvalidArgument:  # asks what no scene of the world shows: drawn as read
+                continue
+            asked_background = reading.request.background is not None
+            out[i] = canonical_caption(request_of(scene, with_background=asked_background))
+            sources[i] = "grammar"
+        return out, sources
 
     def _keyframes(
         self, keyframe, prompts, negative_prompt, steps, seed, num_images, height, width,
@@ -249,8 +297,7 @@ class Text2VideoPipeline(Text2ImagePipeline):
             rounds.append(stills.images)
         chosen = [0] * B
         if candidates > 1:
-            if score is None:
-                from genlab.world.video import keyframe_fit as score
+            score = score or keyframe_fit
             for i, prompt in enumerate(expanded):
                 fits = [float(score(prompt, rounds[j][i])) for j in range(candidates)]
                 chosen[i] = max(range(candidates), key=lambda j: (fits[j], -j))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 def create_app(config=None):
     """The ASGI app for `config` (a `genlab.serve.app.ServeConfig`); see `genlab serve`."""
+    # the serve extra (fastapi): genlab.serve.security is imported by the CLI without it
     from genlab.serve.app import create_app as _create_app
 
     return _create_app(config)

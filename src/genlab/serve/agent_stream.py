@@ -6,6 +6,7 @@ stop it, and every step and image lands in history either way.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -14,9 +15,15 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import StreamingResponse
 
+from genlab.agent.session import BACKENDS, AgentSession
+from genlab.errors import GenlabError, InvalidArgument
+from genlab.pipelines.catalog import configured_llms
+from genlab.serve.jobs import ORIGIN, QueueFull
 from genlab.serve.schemas import AgentRequest
+from genlab.serve.security import sse
 
 MAX_AGENT_RUNS = 4  # agent runs at the same time; more get 429
+AGENT_INTERRUPTED = "interrupted: the server stopped during the run"
 
 
 @dataclass
@@ -40,23 +47,21 @@ class AgentRunner:
         self._runs: list[AgentRun] = []
 
     def close_unfinished(self) -> None:
-        """At shutdown: runs still going are closed as stopped (their steps so far are kept)."""
+        """At shutdown: runs still going are closed as interrupted (their steps so far are kept;
+        POST /api/agent/{run_id}/resubmit starts one again)."""
         with self._lock:
             unfinished = [r for r in self._runs if not r.finished and r.run_id]
         for run in unfinished:
-            self.server.history.finish_run(
-                run.run_id, status="stopped", stop_reason="the server stopped during the run"
-            )
+            interrupt_agent_run(self.server.history, run.run_id)
 
-    def start(self, body: AgentRequest) -> AgentRun:
-        from genlab.serve.jobs import QueueFull
+    def start(self, body: AgentRequest, resubmitted_from: str | None = None) -> AgentRun:
 
         with self._lock:
             if self._active >= MAX_AGENT_RUNS:
                 raise QueueFull(retry_after=10)
             self._active += 1
         try:
-            session = agent_session(self.server, body)
+            session = agent_session(self.server, body, resubmitted_from)
         except BaseException:
             with self._lock:
                 self._active -= 1
@@ -82,15 +87,18 @@ class AgentRunner:
                 self._active -= 1
 
 
-def agent_session(server, body: AgentRequest):
+def interrupt_agent_run(history, run_id: str) -> None:
+    """Close an agent run the server cannot finish; its steps and images so far are kept."""
+    history.finish_run(run_id, status="interrupted", stop_reason=AGENT_INTERRUPTED)
+
+
+def agent_session(server, body: AgentRequest, resubmitted_from: str | None = None):
     """An AgentSession for the request, its options checked (InvalidArgument names the option).
 
     The LLM's endpoint and key are the operator's (see `agent_backends`); a request only names a
-    backend, so no caller can make the server send its keys, or its requests, elsewhere.
+    backend, so no caller can make the server send its keys, or its requests, elsewhere. The run
+    records the request (it holds no key), so that an interrupted run can be resubmitted.
     """
-    from genlab.agent.session import AgentSession
-    from genlab.errors import InvalidArgument
-
     options = dict(body.options)
     for key in OPERATOR_SETTINGS:
         if key in options:
@@ -130,6 +138,11 @@ def agent_session(server, body: AgentRequest):
             video_pipeline=catalog.shared(videos[0]) if videos else None,
             store=server.history,
             max_seconds=server.config.agent_max_seconds,
+            run_params={
+                "origin": ORIGIN,
+                "agent_request": body.model_dump(),
+                **({"resubmitted_from": resubmitted_from} if resubmitted_from else {}),
+            },
             **endpoint,
             **kwargs,
         )
@@ -144,9 +157,6 @@ def agent_backends() -> dict[str, dict[str, Any]]:
     """The agent backends this server offers by name: the offline planner, Anthropic and OpenAI
     at the endpoints (and with the keys) of the server's environment, and the operator's
     `[llms.NAME]` entries of models.toml."""
-    from genlab.agent.session import BACKENDS
-    from genlab.pipelines.catalog import configured_llms
-
     offered: dict[str, dict[str, Any]] = {name: {"backend": name} for name in BACKENDS}
     offered.update(configured_llms())
     return offered
@@ -157,10 +167,6 @@ def backend_endpoint(name: str, entry: dict[str, Any]) -> tuple[str, dict[str, A
     gets the key its api_key_env names, or none: the environment's provider key (OPENAI_API_KEY,
     ANTHROPIC_API_KEY) only ever goes to the provider's own endpoint or the one the environment
     sets beside it."""
-    import os
-
-    from genlab.errors import GenlabError
-
     if "base_url" not in entry and "api_key_env" not in entry:
         return entry["backend"], {}  # the backend reads its endpoint and key from the environment
     endpoint: dict[str, Any] = {"base_url": entry.get("base_url")}
@@ -207,26 +213,26 @@ def add_agent_route(api: FastAPI, server) -> None:
         happens and ends with `event: done` (or `failed`). The run and its images are stored."""
         run = await asyncio.to_thread(runner.start, body)
         return StreamingResponse(
-            _stream(run, request),
+            agent_events(run, request),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
 
 
-async def _stream(run: AgentRun, request: Request):
-    from genlab.serve.app import sse
-
+async def agent_events(run: AgentRun, request: Request):
+    """The run's steps as server-sent events, then its outcome (`done` or `failed`)."""
     sent, last_beat = 0, time.monotonic()
     while True:
-        while sent < len(run.steps):
-            yield sse("step", run.steps[sent])
+        while sent < len(run.steps):  # ids: the step's index, then the count for the end
+            yield sse("step", run.steps[sent], event_id=sent)
             sent += 1
         if run.finished and sent >= len(run.steps):
             if run.error:
-                yield sse("failed", {"run_id": run.run_id, "error": run.error})
+                yield sse("failed", {"run_id": run.run_id, "error": run.error}, event_id=sent)
             else:
                 outcome = {k: v for k, v in run.result.items() if k != "best_path"}
-                yield sse("done", {"run_id": run.run_id, "steps": sent, "outcome": outcome})
+                done = {"run_id": run.run_id, "steps": sent, "outcome": outcome}
+                yield sse("done", done, event_id=sent)
             return
         if time.monotonic() - last_beat > 15:
             last_beat = time.monotonic()

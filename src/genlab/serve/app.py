@@ -10,6 +10,7 @@ import contextlib
 import io
 import json
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,33 +18,60 @@ from typing import Any
 
 from fastapi import FastAPI, File, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from genlab import __version__
 from genlab.errors import GenlabError, InvalidArgument, NotFound, StorageError
+from genlab.eval.preference import preference_router
 from genlab.history import HistoryStore
+from genlab.serve.agent_stream import AgentRunner, add_agent_route, agent_backends
 from genlab.serve.engine import (
     JobRunner,
     ModelCatalog,
+    decode_image_data,
     describe_record,
     new_seed,
     open_image_bytes,
 )
-from genlab.serve.jobs import FINAL_STATUSES, Job, JobJournal, JobQueue, QueueFull
+from genlab.serve.jobs import (
+    FINAL_STATUSES,
+    ORIGIN,
+    Job,
+    JobJournal,
+    JobQueue,
+    QueueFull,
+    accepted_view,
+)
+from genlab.serve.openai_images import add_openai_routes, openai_error
+from genlab.serve.playground import add_playground_routes, agent_picks
+from genlab.serve.recovery import (
+    JOB_KINDS,
+    add_resubmit_routes,
+    interrupted_notes,
+    recover,
+    shutdown,
+)
 from genlab.serve.schemas import (
     ID_PATTERN,
     EditRequest,
     GenerateRequest,
 )
-from genlab.serve.security import BodyLimit, BodyTooLarge, TokenAuth, inside, public, scrub_paths
+from genlab.serve.security import (
+    BodyLimit,
+    BodyTooLarge,
+    TokenAuth,
+    inside,
+    last_event_id,
+    public,
+    scrub_paths,
+    sse,
+)
 
 STATIC_DIR = Path(__file__).parent / "static"
-JOB_KINDS = ("generate", "edit")
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
-ORIGIN = "serve"  # marks the runs this server created, so a restart can close interrupted ones
 _ID_RE = re.compile(ID_PATTERN)
 _MEDIA_TYPES = {
     ".png": "image/png",
@@ -69,7 +97,7 @@ class ServeConfig:
     history_path: Path | None = None  # default: genlab.paths.history_db()
     agent_max_seconds: float = 300.0
     openai_steps: int = 20  # denoising steps for /v1/images/generations (it has no such field)
-    requeue_interrupted: bool = True  # at start, run again the jobs a killed server left unfinished
+    requeue_interrupted: bool = True  # at start, run again the jobs a server left unfinished
     public_url: str | None = None  # where clients reach the server (image links); not Host-derived
 
 
@@ -87,63 +115,17 @@ class Server:
             on_finish=self._finish,
         )
         self.journal = JobJournal(self.history.path.parent / "queue")
-        self.recovered = self._recover_interrupted_runs()
+        self.interrupted = interrupted_notes(self.journal)  # inputs kept for a resubmit
+        self.resubmit_lock = threading.Lock()  # two clicks on one interrupted job: one new job
+        self.recovered = recover(self)  # what a killed or stopped server left unfinished
         self.history.remove_orphan_files()  # a file a crash left without its row
-        from genlab.serve.agent_stream import AgentRunner, agent_backends
 
         self.agent_backends = agent_backends()  # the operator's, read once: requests pick by name
         self.agents = AgentRunner(self)
 
-    def _recover_interrupted_runs(self) -> int:
-        """Jobs a previous server accepted but never finished (it was killed) are queued again
-        under their own ids, their partial outputs removed: the same seed and settings make the
-        same images, so a re-run gives what the first run would have. With `requeue_interrupted`
-        off, or when their inputs were not written down, they are closed as failed, with the
-        reason. Returns how many were queued again."""
-        pending = self.journal.pending()
-        interrupted = []
-        for kind in JOB_KINDS:
-            page = 1
-            while True:
-                listing = self.history.list_runs(page=page, per_page=200, kind=kind)
-                interrupted += [
-                    run
-                    for run in listing.items
-                    if run.status == "running" and run.params.get("origin") == ORIGIN
-                ]
-                if page >= listing.pages:
-                    break
-                page += 1
-        requeued = 0
-        for run in sorted(interrupted, key=lambda r: r.created):
-            if self.config.requeue_interrupted and run.id in pending:
-                kind, params = pending[run.id]
-                self.history.delete_images(run.id)
-                self.queue.submit(kind, params, new_id=lambda rid=run.id: rid, recovered=True)
-                requeued += 1
-            else:
-                self.history.finish_run(
-                    run.id,
-                    status="failed",
-                    error="interrupted: the server stopped before this job finished; submit it "
-                    "again (same seed, same image)",
-                )
-                self.journal.remove(run.id)
-        live = {run.id for run in interrupted}
-        for job_id in set(pending) - live:  # finished, but killed before its note was removed
-            self.journal.remove(job_id)
-        return requeued
-
     def shutdown(self) -> None:
-        """Let running jobs finish (briefly); close what cannot finish as failed, with the reason."""
-        self.queue.stop(timeout=5.0)
-        with contextlib.suppress(StorageError):  # what cannot be written now is closed at restart
-            self.agents.close_unfinished()
-            for job in self.queue.unfinished():
-                self.history.finish_run(
-                    job.id, status="failed", error="the server stopped before this job finished"
-                )
-                self.journal.remove(job.id)
+        """Let running jobs finish (briefly); keep the rest for the next start (recovery.py)."""
+        shutdown(self)
 
     def submit(self, kind: str, params: dict[str, Any]) -> Job:
         def record() -> str:
@@ -204,6 +186,8 @@ class Server:
             "created": run.created,
             "started": None,
             "finished": run.finished,
+            # an interrupted job submitted again: the new job's id
+            "resubmitted_as": run.result.get("resubmitted_as"),
         }
 
 
@@ -230,14 +214,11 @@ def create_app(config: ServeConfig | None = None):
 
     _add_error_handlers(api)
     _add_routes(api, server)
-    from genlab.serve.agent_stream import add_agent_route
-    from genlab.serve.openai_images import add_openai_routes
-    from genlab.serve.playground import add_playground_routes
 
     add_agent_route(api, server)
+    add_resubmit_routes(api, server)
     add_openai_routes(api, server)
     add_playground_routes(api, server)
-    from genlab.eval.preference import preference_router
 
     # pairwise human preference: /preference (page) and /api/preference/{pair,vote,ratings}
     api.include_router(preference_router(db_path=server.history.path), tags=["preference"])
@@ -301,8 +282,6 @@ def _add_error_handlers(api: FastAPI) -> None:
             {k: v for k, v in err.items() if k in ("loc", "msg", "type")} for err in e.errors()
         ]
         if request.url.path.startswith("/v1/"):
-            from genlab.serve.openai_images import openai_error
-
             first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
             param = ".".join(str(x) for x in first["loc"][1:]) or None
             return openai_error(422, f"{param}: {first['msg']}", param, "invalid_request_error")
@@ -360,7 +339,7 @@ def _add_routes(api: FastAPI, server: Server) -> None:
             del params["keyframe_candidates"]  # nothing to choose among: not a parameter here
         params["seed"] = body.seed if body.seed is not None else new_seed()
         job = await asyncio.to_thread(server.submit, "generate", params)
-        return _accepted(queue, job)
+        return accepted_view(queue, job)
 
     @api.post("/api/edit", status_code=202, tags=["jobs"])
     async def edit(body: EditRequest):
@@ -374,11 +353,9 @@ def _add_routes(api: FastAPI, server: Server) -> None:
         if record.kind != "image":
             raise InvalidArgument("image_id", "the id of an image (not a video)", body.image_id)
         if body.mask:
-            from genlab.serve.engine import decode_image_data
-
             decode_image_data(body.mask, "mask")  # refuse a broken mask now, not in the worker
         job = await asyncio.to_thread(server.submit, "edit", params)
-        return _accepted(queue, job)
+        return accepted_view(queue, job)
 
     @api.get("/api/jobs/{job_id}", tags=["jobs"])
     async def job_status(job_id: str):
@@ -390,6 +367,13 @@ def _add_routes(api: FastAPI, server: Server) -> None:
         """Server-sent events: `progress` on every change, then one `done`, `failed` or `cancelled`."""
         first = await asyncio.to_thread(server.job_view, job_id)
         job = queue.get(job_id)
+        seen = last_event_id(request)
+        if (
+            first["status"] in FINAL_STATUSES
+            and seen is not None
+            and (job is None or seen >= job.version)
+        ):  # it has the final state: 204 tells an EventSource to stop reconnecting
+            return Response(status_code=204)
         return StreamingResponse(
             _job_stream(queue, job, first, request),
             media_type="text/event-stream",
@@ -405,14 +389,20 @@ def _add_routes(api: FastAPI, server: Server) -> None:
         kind: str | None = Query(
             None, pattern="^(generate|edit|agent)$", description="Runs of one kind."
         ),
+        status: str | None = Query(
+            None,
+            pattern="^(running|done|failed|stopped|interrupted)$",
+            description="Runs with this status (`interrupted`: those a resubmit can start again).",
+        ),
     ):
         """Past generations, newest first: images (with their parameters) or runs."""
         if view == "runs":
-            listing = await asyncio.to_thread(history.list_runs, page, per_page, q or None, kind)
+            listing = await asyncio.to_thread(
+                history.list_runs, page, per_page, q or None, kind, status
+            )
             return public(listing.to_dict())
         listing = await asyncio.to_thread(history.list_images, page, per_page, q or None)
         out = listing.to_dict()
-        from genlab.serve.playground import agent_picks
 
         picks = await asyncio.to_thread(agent_picks, history, listing.items)
         out["items"] = [dict(describe_record(r), agent_pick=r.id in picks) for r in listing.items]
@@ -475,19 +465,6 @@ def _add_routes(api: FastAPI, server: Server) -> None:
         return describe_record(record)
 
 
-def _accepted(queue: JobQueue, job: Job) -> dict[str, Any]:
-    snap = queue.snapshot(job)
-    return {
-        "job_id": job.id,
-        "status": snap["status"],
-        "queue_position": snap["queue_position"],
-        "seed": job.params["seed"],
-        "model": job.params["model"],
-        "status_url": f"/api/jobs/{job.id}",
-        "events_url": f"/api/jobs/{job.id}/events",
-    }
-
-
 def _image_record(history: HistoryStore, image_id: str):
     try:
         if _ID_RE.match(image_id):
@@ -504,23 +481,21 @@ def download_name(record, suffix: str) -> str:
     return f"{stem}-{record.id}{suffix}"
 
 
-def sse(event: str, data: dict[str, Any]) -> str:
-    """One server-sent event, its data without the server's file paths (security.public)."""
-    return f"event: {event}\ndata: {json.dumps(public(data), default=str)}\n\n"
-
-
 async def _job_stream(queue: JobQueue, job: Job | None, first: dict[str, Any], request: Request):
     """Send the job's state whenever it changes; a client leaving does not touch the job."""
     if job is None:  # finished before this server started: one final event
         yield sse(first["status"] if first["status"] in FINAL_STATUSES else "progress", first)
         return
-    version, last_beat = -1, time.monotonic()
+    # Each event's id is the job's version: a client reconnecting with the version it last saw
+    # gets the next change, not that state again (each event is the whole state, not a delta).
+    seen = last_event_id(request)
+    version, last_beat = (-1 if seen is None or seen > job.version else seen), time.monotonic()
     while True:
         if job.version != version:
             version = job.version
             snap = queue.snapshot(job)
             final = snap["status"] in FINAL_STATUSES
-            yield sse(snap["status"] if final else "progress", snap)
+            yield sse(snap["status"] if final else "progress", snap, event_id=version)
             if final:
                 return
         elif time.monotonic() - last_beat > 15:

@@ -18,11 +18,23 @@ from typing import Any
 
 from PIL import Image
 
-from genlab.errors import GenlabError, InvalidArgument, NotFound
+from genlab.diffusion import SAMPLERS
+from genlab.errors import CheckpointError, GenlabError, InvalidArgument, NotFound
 from genlab.history import HistoryStore
-from genlab.io import fit_image
+from genlab.io import (
+    fit_image,
+    load_image,
+    params_xmp,
+    read_checkpoint_config,
+    to_pil,
+    verify_checkpoint,
+)
 from genlab.paths import DEFAULT_IMAGE_MODEL
-from genlab.pipelines.base import MAX_SEED
+from genlab.pipelines.base import MAX_SEED, aspect_size
+from genlab.pipelines.catalog import configured_models
+from genlab.pipelines.registry import bundled_models, resolve_path
+from genlab.pipelines.registry import load as load_pipeline
+from genlab.pipelines.text2image import read_world_prompt, speaks_world
 from genlab.serve.jobs import Job
 from genlab.serve.security import public
 
@@ -97,9 +109,6 @@ class ModelCatalog:
         default: str | None = None,
         include_bundled: bool = True,
     ):
-        from genlab.pipelines.catalog import configured_models
-        from genlab.pipelines.registry import bundled_models
-
         sources: dict[str, str] = {}
         configured: dict[str, str] = {}
         if include_bundled:
@@ -145,9 +154,7 @@ class ModelCatalog:
         name = self.resolve(name)
         with self._load_lock:
             if name not in self._pipes:
-                import genlab
-
-                self._pipes[name] = genlab.load(self.entries[name].source)
+                self._pipes[name] = load_pipeline(self.entries[name].source)
         return self._pipes[name], self._locks[name]
 
     def shared(self, name: str) -> LockedPipeline:
@@ -159,7 +166,6 @@ class ModelCatalog:
         """The sampler names a genlab diffusion model takes (None: the model decides itself)."""
         if self.entries[name].kind not in BUILTIN_DIFFUSION_KINDS:
             return None
-        from genlab.diffusion import SAMPLERS
 
         return list(SAMPLERS)
 
@@ -205,8 +211,6 @@ class ModelCatalog:
     def check_prompt(self, name: str, prompt: str) -> None:
         """A model of the built-in world refuses here, with a 422, a prompt it cannot draw
         (empty, too long, no word it knows) rather than failing the job in the worker."""
-        from genlab.pipelines.text2image import read_world_prompt, speaks_world
-
         entry = self.entries[name]
         vocab = entry.config.get("text_encoder", {}).get("vocab")
         world = isinstance(vocab, list) and speaks_world(vocab)
@@ -269,9 +273,6 @@ def _layout_kwargs(p: dict[str, Any], accepted) -> dict[str, Any]:
 
 
 def _describe_model(name: str, source: str) -> ModelEntry:
-    from genlab.io import read_checkpoint_config
-    from genlab.pipelines.registry import resolve_path
-
     path = resolve_path(source)
     if path is None:
         return ModelEntry(name, source)
@@ -283,10 +284,6 @@ def _describe_model(name: str, source: str) -> ModelEntry:
 
 
 def _verified_model(name: str, source: str) -> ModelEntry:
-    from genlab.errors import CheckpointError
-    from genlab.io import verify_checkpoint
-    from genlab.pipelines.registry import resolve_path
-
     path = resolve_path(source)
     if path is None:
         raise InvalidArgument(f"model {name}", "a checkpoint file", source)
@@ -385,7 +382,6 @@ class JobRunner:
         source = self.history.get_image(p["image_id"])
         if source.kind != "image":
             raise InvalidArgument("image_id", "the id of an image (not a video)", p["image_id"])
-        from genlab.io import load_image
 
         image = load_image(source.path)
         mask = None
@@ -439,8 +435,6 @@ class JobRunner:
     def _store_video(self, frames, params, run_id, parent_id, model):
         # An animated WebP plays in every browser's <img> and needs no video codec; its
         # parameters ride in XMP (WebP has no PNG text chunk), as genlab.io.read_params reads.
-        from genlab.io import params_xmp, to_pil
-
         pils = [to_pil(f) for f in frames]
         fps = int(params.get("fps") or 8)
         with tempfile.TemporaryDirectory() as tmp:
@@ -467,7 +461,6 @@ def drawing_size(pipe, width: int, height: int) -> dict[str, int]:
     native, multiple = getattr(pipe, "image_size", None), getattr(pipe, "size_multiple", None)
     if not native or not multiple or not {"height", "width"} <= _parameters(pipe):
         return {}
-    from genlab.pipelines.base import aspect_size
 
     h, w = aspect_size(int(native), int(multiple), width, height)
     return {"height": h, "width": w}

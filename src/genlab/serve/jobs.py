@@ -18,9 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-STATUSES = ("queued", "running", "done", "failed", "cancelled")
-FINAL_STATUSES = ("done", "failed", "cancelled")
+from genlab.errors import GenlabError, storage_error
+from genlab.io import atomic_write_text
+
+# "interrupted": a job a previous server accepted and never finished (serve/recovery.py)
+STATUSES = ("queued", "running", "done", "failed", "cancelled", "interrupted")
+FINAL_STATUSES = ("done", "failed", "cancelled", "interrupted")
 BULKY_PARAMS = ("mask",)
+ORIGIN = "serve"  # marks the runs a server created, so a restart can tell which were its own
 
 
 class JobCancelled(Exception):
@@ -278,9 +283,21 @@ class JobQueue:
         return max(1, math.ceil(mean * ahead / self.workers))
 
 
-def _describe(e: Exception) -> str:
-    from genlab.errors import GenlabError
+def accepted_view(queue: JobQueue, job: Job) -> dict[str, Any]:
+    """What a client is told of a job it just submitted: its id, place and where to follow it."""
+    snap = queue.snapshot(job)
+    return {
+        "job_id": job.id,
+        "status": snap["status"],
+        "queue_position": snap["queue_position"],
+        "seed": job.params["seed"],
+        "model": job.params["model"],
+        "status_url": f"/api/jobs/{job.id}",
+        "events_url": f"/api/jobs/{job.id}/events",
+    }
 
+
+def _describe(e: Exception) -> str:
     if isinstance(e, GenlabError):
         return str(e)
     return f"{type(e).__name__}: {e}"
@@ -295,9 +312,6 @@ class JobJournal:
         self.folder = Path(folder)
 
     def add(self, job_id: str, kind: str, params: dict[str, Any]) -> None:
-        from genlab.errors import storage_error
-        from genlab.io import atomic_write_text
-
         data = json.dumps({"kind": kind, "params": params}, default=str)
         try:
             atomic_write_text(self.folder / f"{job_id}.json", data)
@@ -309,14 +323,20 @@ class JobJournal:
         with contextlib.suppress(OSError):
             (self.folder / f"{job_id}.json").unlink(missing_ok=True)
 
+    def get(self, job_id: str) -> tuple[str, dict[str, Any]] | None:
+        """(kind, params) of one job written down, or None (not written, or unreadable)."""
+        return self._read(self.folder / f"{job_id}.json")
+
     def pending(self) -> dict[str, tuple[str, dict[str, Any]]]:
         """job id -> (kind, params) of every job written down and not removed (unreadable files,
         e.g. of a disk that filled up, count as none)."""
-        out = {}
-        for path in sorted(self.folder.glob("*.json")) if self.folder.is_dir() else []:
-            try:
-                entry = json.loads(path.read_text())
-                out[path.stem] = (str(entry["kind"]), dict(entry["params"]))
-            except (OSError, ValueError, KeyError, TypeError):
-                continue
-        return out
+        paths = sorted(self.folder.glob("*.json")) if self.folder.is_dir() else []
+        return {path.stem: entry for path in paths if (entry := self._read(path)) is not None}
+
+    @staticmethod
+    def _read(path: Path) -> tuple[str, dict[str, Any]] | None:
+        try:
+            entry = json.loads(path.read_text())
+            return str(entry["kind"]), dict(entry["params"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None

@@ -14,6 +14,14 @@ import time
 from pathlib import Path
 
 import httpx
+import torch
+
+from genlab.diffusion import NoiseSchedule
+from genlab.io import save_checkpoint
+from genlab.models import create_model
+from genlab.pipelines.text2image import Text2ImagePipeline
+from genlab.text import TextEncoder, TextEncoderConfig
+from genlab.text.encoder import TEXT_ENCODERS
 
 
 class LocalServer:
@@ -147,15 +155,6 @@ class LocalServer:
 def tiny_text2image_checkpoint(path: str | Path, seed: int = 0) -> Path:
     """A tiny, untrained text-to-image checkpoint (U-Net "unet-tiny", encoder "text-tiny"),
     saved with the pipeline's own checkpoint format: enough to exercise a server in seconds."""
-    import torch
-
-    from genlab.diffusion import NoiseSchedule
-    from genlab.io import save_checkpoint
-    from genlab.models import create_model
-    from genlab.pipelines.text2image import Text2ImagePipeline
-    from genlab.text import TextEncoder, TextEncoderConfig
-    from genlab.text.encoder import TEXT_ENCODERS
-
     torch.manual_seed(seed)
     pipe = Text2ImagePipeline(
         create_model("unet-tiny"),

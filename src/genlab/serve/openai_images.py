@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+import json
 import time
 from typing import Any, Literal
 
@@ -22,10 +23,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.datastructures import UploadFile
 
 from genlab.errors import GenlabError, InvalidArgument, NotFound, StorageError
+from genlab.infotext import parse_infotext
+from genlab.io import INFOTEXT_KEY, PARAMS_KEY, fit_image
 from genlab.serve.engine import drawing_size, new_seed, open_image_bytes
 from genlab.serve.jobs import QueueFull
 from genlab.serve.schemas import MAX_IMAGES, TEXT_LIMIT, OpenAIImageRequest
 from genlab.serve.security import scrub_paths
+from genlab.world import caption, parse_image
 
 # The sizes OpenAI documents (dall-e-2: the square ones; dall-e-3: 1792x1024 and 1024x1792;
 # gpt-image: 1536x1024 and 1024x1536) and "auto"; other WIDTHxHEIGHT within the sides are taken.
@@ -312,11 +316,6 @@ def _png_b64(image: Image.Image) -> str:
 def _own_prompt(raw: bytes, image: Image.Image) -> str:
     """The prompt an image carries (genlab's JSON or A1111 infotext), else the scene parser's
     caption of it (the built-in world's images), else "" (an unconditional variation)."""
-    import json
-
-    from genlab.infotext import parse_infotext
-    from genlab.io import INFOTEXT_KEY, PARAMS_KEY
-
     with Image.open(io.BytesIO(raw)) as im:
         chunks = dict(getattr(im, "text", {}) or {})
     try:
@@ -326,7 +325,6 @@ def _own_prompt(raw: bytes, image: Image.Image) -> str:
             return parse_infotext(chunks[INFOTEXT_KEY])["prompt"]
     except (ValueError, AttributeError):
         pass
-    from genlab.world import caption, parse_image
 
     try:
         scene = parse_image(image).to_scene()
@@ -338,8 +336,6 @@ def _own_prompt(raw: bytes, image: Image.Image) -> str:
 async def _source(server, model: str, image: Image.Image, size, origin: str):
     """Store the image to edit, at the size the model draws the output's aspect (as a
     generation would draw it), in history: the edit job reads it from there."""
-    from genlab.io import fit_image
-
     pipe, _ = await asyncio.to_thread(server.catalog.pipeline, model)
     drawn = drawing_size(pipe, *size)
     if drawn:

@@ -15,6 +15,8 @@ from pydantic import Field
 from genlab import __version__
 from genlab.errors import NotFound
 from genlab.serve.schemas import TEXT_LIMIT, _Strict
+from genlab.serve.security import last_event_id, sse
+from genlab.world.grammar import parse_prompt
 
 # Kinds trained on the built-in world's captions: the world grammar reads their prompts.
 WORLD_KINDS = ("text2image", "text2video", "vq-ar")
@@ -32,7 +34,6 @@ def prompt_check(entry, prompt: str) -> dict[str, Any]:
     parse` check), for models of the built-in world; `checked` is false for other models."""
     if entry.kind not in WORLD_KINDS:
         return {"model": entry.name, "checked": False, "unknown_words": [], "understood": None}
-    from genlab.world.grammar import parse_prompt
 
     parsed = parse_prompt(prompt)
     return {
@@ -41,7 +42,7 @@ def prompt_check(entry, prompt: str) -> dict[str, Any]:
         "unknown_words": list(parsed.unknown_words),
         "understood": parsed.canonical or None,
         # what the world lacks ("white is not a color of this world; it knows ...")
-        "unsupported": [w for w in parsed.warnings() if not w.startswith("not understood")],
+        "unsupported": parsed.unsupported_warnings(),
     }
 
 
@@ -103,13 +104,16 @@ def add_playground_routes(api: FastAPI, server) -> None:
 
 
 async def _status_stream(server, request: Request):
-    from genlab.serve.app import sse
-
-    seen, last_beat = -1, time.monotonic()
+    # the id is the queue's change count: a client reconnecting up to date waits for the next
+    seen = last_event_id(request)
+    seen, last_beat = (
+        (-1 if seen is None or seen > server.queue.changes else seen),
+        time.monotonic(),
+    )
     while True:
         if server.queue.changes != seen:
             seen = server.queue.changes
-            yield sse("status", status_view(server))
+            yield sse("status", status_view(server), event_id=seen)
         elif time.monotonic() - last_beat > 15:
             last_beat = time.monotonic()
             yield ": keep-alive\n\n"

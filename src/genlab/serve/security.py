@@ -225,3 +225,16 @@ def public(value):
     if isinstance(value, str):
         return scrub_paths(value)
     return value
+
+
+def sse(event: str, data: dict, event_id: int | str | None = None) -> str:
+    """One server-sent event, its data without the server's file paths (`public`); with
+    `event_id`, an `id:` line (what a reconnecting EventSource sends back as Last-Event-ID)."""
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {event}\ndata: {json.dumps(public(data), default=str)}\n\n"
+
+
+def last_event_id(request) -> int | None:
+    """The Last-Event-ID a reconnecting client sent (an integer here), else None."""
+    value = request.headers.get("last-event-id", "")
+    return int(value) if value.strip().isdigit() else None

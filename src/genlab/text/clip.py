@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from genlab.errors import CheckpointError
+from genlab.io import load_checkpoint
 from genlab.nn import ModelConfig, group_norm
 from genlab.text.encoder import TextEncoder, TextEncoderConfig
 from genlab.text.tokenizer import default_vocab
@@ -125,8 +126,6 @@ class DomainCLIP(nn.Module):
 
     @classmethod
     def load(cls, path: str | Path) -> DomainCLIP:
-        from genlab.io import load_checkpoint
-
         tensors, config = load_checkpoint(path, dtype=torch.float32)
         if config.get("kind") != "domain-clip":
             raise CheckpointError(

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import torch
 
 from genlab.errors import InvalidArgument
+from genlab.world import lexicon as lx
 from genlab.world import spec
 
 PAD, UNK = "[PAD]", "[UNK]"
@@ -23,8 +24,6 @@ _WORD = re.compile(r"[a-z]+|[0-9]+")
 def _lexicon_words() -> list[str]:
     """Every word of every phrase in the world's lexicon (synonyms, counts, positions,
     relations, motions, template stopwords), in the lexicon's order."""
-    from genlab.world import lexicon as lx
-
     phrases: list[str] = []
     for forms in lx.SHAPE_WORDS.values():
         phrases.extend(w for pair in forms for w in pair)

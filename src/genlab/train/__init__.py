@@ -3,9 +3,10 @@
 See docs/training.md for the Task contract, recipes and multi-process/multi-node launches.
 """
 
-import sys
+import logging
 
 from genlab.errors import InvalidArgument
+from genlab.pipelines.registry import resolve_path
 from genlab.train.data import BatchSource, DatasetSource, IndexStream, TensorSource
 from genlab.train.recipes import (
     Recipe,
@@ -18,6 +19,8 @@ from genlab.train.recipes import (
 )
 from genlab.train.task import OptimizerGroup, Task
 from genlab.train.trainer import EMA, TrainConfig, Trainer
+
+logger = logging.getLogger(__name__)
 
 
 def run_recipe(
@@ -37,11 +40,9 @@ def run_recipe(
         resumed = trainer.resume() if resume else False
         resumed_from = trainer.step if resumed else None
         if resumed:
-            print(f"resumed from step {resumed_from}", file=sys.stderr)
+            logger.info("resumed from step %d", resumed_from)
         started_from = None
         if init_from and not resumed:  # a resumed run already holds what it started from
-            from genlab.pipelines.registry import resolve_path
-
             path = resolve_path(init_from)
             if path is None:
                 raise InvalidArgument(
@@ -50,12 +51,11 @@ def run_recipe(
             started_from = {"model": str(path), "new": trainer.init_from(path)}
             fresh = [f"{m}.{k}" for m, keys in started_from["new"].items() for k in keys]
             unused = trainer.init_unused
-            print(
+            logger.info(
                 f"starting from the weights of {path}"
                 + (f"; new, at their initialisation: {_some(fresh)}" if fresh else "")
                 + (f"; in the file but not in this recipe's models, left out: {_some(unused)}"
                    if unused else ""),
-                file=sys.stderr,
             )  # fmt: skip
             job.config.extra["started from"] = f"the weights of {path.name}"
         summary = trainer.run()

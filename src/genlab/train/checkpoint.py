@@ -211,9 +211,6 @@ class TrainingState:
         the file's tensors that no parameter takes (e.g. a word residual the recipe's encoder
         lacks) are listed in `self.init_unused`. A tensor of another shape, or a file that
         fills none of the modules, is an error."""
-        from genlab.errors import CheckpointError
-        from genlab.io import load_checkpoint
-
         tensors, _ = load_checkpoint(path, device=self.device)
         new: dict[str, list[str]] = {}
         used: set[str] = set()  # the file's tensors some parameter took

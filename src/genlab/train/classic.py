@@ -5,6 +5,7 @@ and builders are in genlab.train.classic_builders.
 
 from __future__ import annotations
 
+import logging
 import math
 
 import numpy as np
@@ -13,6 +14,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from genlab.data.digits import TEST_EVERY, DigitsDataset, _raw_digits
+from genlab.data.world import prerender
 from genlab.errors import InvalidArgument
 from genlab.models.ar_transformer import ARTransformer
 from genlab.models.gan import GAN, class_histogram
@@ -21,6 +24,10 @@ from genlab.models.vqvae import VQVAE
 from genlab.text.encoder import TextEncoder, TextEncoderConfig
 from genlab.text.tokenizer import PAD_ID, Tokenizer
 from genlab.train.task import OptimizerGroup, Task
+from genlab.world import SHAPES
+from genlab.world.parser import parse_image
+
+logger = logging.getLogger(__name__)
 
 DIGIT_NAMES = [str(i) for i in range(10)]
 CONDITION_DROPOUT = 0.1  # share of batches trained with the null condition (for "" and CFG)
@@ -51,8 +58,6 @@ def as_images(x: torch.Tensor) -> torch.Tensor:
 
 def digits_tensors(size: int = 28, split: str = "train") -> dict[str, torch.Tensor]:
     """The digits as in-memory tensors: image (N, 1, S, S) in [-1, 1], label (N,)."""
-    from genlab.data.digits import DigitsDataset
-
     ds = DigitsDataset(size=size, split=split)
     items = [ds[i] for i in range(len(ds))]
     images = torch.stack([torch.as_tensor(it["image"]).float() for it in items])
@@ -68,8 +73,6 @@ def world_tensors(
     n: int, size: int, seed: int, tokenizer: Tokenizer, text_len: int, workers: int | None = None
 ) -> dict[str, torch.Tensor]:
     """n pre-rendered world scenes: image uint8 (N, 3, S, S), caption ids and mask (N, text_len)."""
-    from genlab.data.world import prerender
-
     data = prerender(n, size, seed, workers) if workers else prerender(n, size, seed)
     images = torch.as_tensor(data["images"]).permute(0, 3, 1, 2).contiguous()  # NHWC -> NCHW
     batch = tokenizer(list(data["captions"]), text_len)
@@ -153,8 +156,6 @@ class DigitsMonitor:
     neighbours = 3
 
     def __init__(self):
-        from genlab.data.digits import TEST_EVERY, _raw_digits
-
         images, labels = _raw_digits()
         train = np.arange(len(labels)) % TEST_EVERY != 0  # DigitsDataset's train split
         self.bank = torch.from_numpy(images[train].reshape(-1, 64) / 16.0).float()  # (N, 64)
@@ -177,9 +178,6 @@ class WorldShapeMonitor:
     """Histogram of the shapes the world's scene parser finds in samples (plus "none")."""
 
     def __call__(self, images: torch.Tensor) -> dict:
-        from genlab.world import SHAPES
-        from genlab.world.parser import parse_image
-
         labels = []
         for image in images:
             objects = parse_image(image.float().cpu()).objects
@@ -278,7 +276,7 @@ class GANTask(Task):
             grouped = samples.float().reshape(len(names), per, -1)
             stats["within_condition_std"] = float(grouped.std(1).mean())
             self.monitor_log.append(stats)
-            tqdm.write(
+            logger.info(
                 f"mode-collapse monitor: class entropy {stats['entropy']:.3f}, "
                 f"{stats['classes_covered']} classes covered, counts {stats['counts']}, "
                 f"pixel std within a condition {stats['within_condition_std']:.3f}"

@@ -5,13 +5,14 @@ in one recipe). The recipes themselves are data in genlab.train.recipes.classic.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
-from tqdm import tqdm
 
+from genlab.io import load_checkpoint
 from genlab.models.ar_transformer import AR_MODELS, ARConfig, ARTransformer
 from genlab.models.gan import GAN, GAN_MODELS
 from genlab.models.vae import VAE, VAE_MODELS
@@ -31,6 +32,8 @@ from genlab.train.classic import (
 from genlab.train.data import TensorSource
 from genlab.train.recipes import Family, RecipeOptions, TrainJob, apply_options
 from genlab.train.trainer import TrainConfig, Trainer, resolve_device
+
+logger = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------- digits
 
@@ -146,12 +149,10 @@ def _vq_stage(spec: VQARSpec, options: RecipeOptions, tensors, out: Path) -> VQV
     path = out / "vqvae" / "world-vqvae.safetensors"
     size = tensors["image"].shape[-1]
     if path.is_file():
-        from genlab.io import load_checkpoint
-
         state, config = load_checkpoint(path, dtype=torch.float32)
         vqvae = VQVAE(config["model"])
         vqvae.load_state_dict(state)
-        tqdm.write(f"stage 1: reusing the VQ-VAE at {path}")
+        logger.info(f"stage 1: reusing the VQ-VAE at {path}")
         return vqvae
     vqvae = VQVAE(dict(VQVAE_MODELS[spec.vqvae], image_size=size))
     budget = None if options.time_budget is None else spec.vq_share * options.time_budget

@@ -102,8 +102,13 @@ def shard_modules(
     with trainable parameters, then the module itself; frozen modules stay whole. With
     `param_dtype` (bf16) the wrapper computes in it and reduces gradients in fp32. Returns the
     names of the sharded modules."""
-    from torch.distributed.device_mesh import init_device_mesh
-    from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
+    from torch.distributed.device_mesh import (
+        init_device_mesh,  # FSDP2 (torch ≥ 2.6), for multi-GPU runs only
+    )
+    from torch.distributed.fsdp import (  # FSDP2 (torch ≥ 2.6), for multi-GPU runs only
+        MixedPrecisionPolicy,
+        fully_shard,
+    )
 
     mesh = init_device_mesh(device.type, (world_size,))
     policy = MixedPrecisionPolicy(param_dtype=param_dtype, reduce_dtype=torch.float32)
@@ -135,7 +140,7 @@ def gradient_sync(wrapper: Any, modules: Iterable[nn.Module], sync: bool):
 
 @contextlib.contextmanager
 def _fsdp_no_sync(modules: list[nn.Module]):
-    from torch.distributed.fsdp import FSDPModule
+    from torch.distributed.fsdp import FSDPModule  # FSDP2 (torch ≥ 2.6), for multi-GPU runs only
 
     fsdp = [m for m in modules if isinstance(m, FSDPModule)]
     for m in fsdp:
@@ -148,7 +153,7 @@ def _fsdp_no_sync(modules: list[nn.Module]):
 
 
 def is_sharded(value: Any) -> bool:
-    from torch.distributed.tensor import DTensor
+    from torch.distributed.tensor import DTensor  # FSDP2 (torch ≥ 2.6), for multi-GPU runs only
 
     return isinstance(value, DTensor)
 
@@ -164,7 +169,9 @@ def shard_like(full: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     tensor itself otherwise. Checkpoints hold whole tensors, so any world size can resume them."""
     if not is_sharded(like):
         return full
-    from torch.distributed.tensor import distribute_tensor
+    from torch.distributed.tensor import (
+        distribute_tensor,  # FSDP2 (torch ≥ 2.6), for multi-GPU runs only
+    )
 
     return distribute_tensor(full.to(like.dtype), like.device_mesh, like.placements)
 

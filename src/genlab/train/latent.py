@@ -10,7 +10,10 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from genlab.data.cache import LatentCache
+from genlab.data.world import prerender
 from genlab.errors import InvalidArgument
+from genlab.models import create_model
 from genlab.models.autoencoder_kl import (
     KIND as AUTOENCODER_KIND,
 )
@@ -200,8 +203,6 @@ class AutoencoderKLTask(Task):
 
 
 def _world_images(n: int, size: int, seed: int, include_held_out: bool = False) -> torch.Tensor:
-    from genlab.data.world import prerender
-
     workers = 1 if n <= 4000 else None
     out = prerender(n, size, seed=seed, workers=workers, include_held_out=include_held_out)
     return out["images"]
@@ -236,8 +237,6 @@ KL_TINY = dict(
 def build_world_kl(name: str, spec: WorldKLSpec, options: RecipeOptions) -> TrainJob:
     """A world KL autoencoder recipe: rendered scenes, the model (from `spec.init` if set), its
     scaling factor and held-out metrics measured at export."""
-    from genlab.models import create_model
-
     size = spec.image_size
     n = options.data_size or spec.images
     torch.manual_seed(options.seed)
@@ -334,8 +333,6 @@ def build_latent_t2i(
     latent space: `autoencoder`'s, else the bundled `spec.autoencoder` (an untrained kl-tiny
     with `spec.untrained_autoencoder`); `cache` (a genlab.data.cache file) replaces the rendered
     images by latents."""
-    from genlab.data.cache import LatentCache
-
     ae = autoencoder
     if ae is None:
         if spec.autoencoder is None:
@@ -377,8 +374,6 @@ LATENT_T2I = Family(WorldT2ISpec, build_latent_t2i, T2I_TINY)
 
 def _tiny_autoencoder() -> AutoencoderKL:
     """An untrained kl-tiny for --tiny smoke runs (they check plumbing, not quality)."""
-    from genlab.models import create_model
-
     torch.manual_seed(0)
     return create_model("kl-tiny").eval()
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch.profiler import ProfilerActivity, profile
 
 from genlab.io import atomic_write_text
 
@@ -35,7 +36,6 @@ class StepProfiler:
     def before(self, step: int) -> None:
         if step != self.first:
             return
-        from torch.profiler import ProfilerActivity, profile
 
         activities = [ProfilerActivity.CPU]
         if self.device.type == "cuda":

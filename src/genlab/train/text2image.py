@@ -6,14 +6,16 @@ The recipes themselves are data in genlab.train.recipes.image.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
 
 from genlab.diffusion import NoiseSchedule
 from genlab.errors import InvalidArgument, check_choice
+from genlab.models import create_model
 from genlab.text import TextEncoder, Tokenizer
+from genlab.text.pretrained import PRETRAINED_TEXT_ENCODERS, PretrainedTextEncoder
 from genlab.train.data import TensorSource
 from genlab.train.recipes import Family, RecipeOptions, TrainJob, apply_options
 
@@ -33,9 +35,12 @@ from genlab.train.text_towers import (
     frozen_tower,
     pretrained_text_encoder,
     speed_up_word_residual,
+    text_encoder_choices,
     unfreeze_tower,
 )
 from genlab.train.trainer import TrainConfig, resolve_device
+from genlab.train.user_data import caption_words, data_corpus, read_data
+from genlab.world.layout import LAYOUT_BG_CHANNELS, LAYOUT_CHANNELS
 
 # The bundled world-t2i's denoiser (≈1.9M, 0.67 GFLOPs per image): small enough to sample fast
 # on a CPU, trained on a GPU by `world-t2i` or on a CPU by `world-t2i-cpu`.
@@ -130,21 +135,31 @@ T2I_TINY = dict(
 )
 
 
+def with_text_encoder(spec: WorldT2ISpec, text_encoder: str, name: str) -> WorldT2ISpec:
+    """`spec` with another text encoder (`genlab train --text-encoder`), if it can take one: a
+    recipe that trains a tower's blocks or a layout planner over world words keeps its own."""
+    check_choice("--text-encoder", text_encoder, text_encoder_choices())
+    if text_encoder != spec.text_encoder and (spec.layout or spec.tower_layers_trained):
+        raise InvalidArgument(
+            "--text-encoder", f"{spec.text_encoder} for {name} (its recipe trains parts of it)",
+            text_encoder,
+        )  # fmt: skip
+    return replace(spec, text_encoder=text_encoder)
+
+
 def build_world_t2i(name: str, spec: WorldT2ISpec, options: RecipeOptions) -> TrainJob:
     """The recipe `name` of config `spec`: corpus, models, task, the loop's settings."""
-    from genlab.models import create_model
-
     t_start = time.monotonic()
     model_name = spec.export or name
     device = resolve_device(options.device)  # fail now, not after rendering, if CUDA is absent
     cuda = device.type == "cuda"
-    check_choice("text_encoder", spec.text_encoder, TEXT_ENCODER_SOURCES)
+    if options.text_encoder is not None:
+        spec = with_text_encoder(spec, options.text_encoder, name)
+    check_choice("text_encoder", spec.text_encoder, text_encoder_choices())
     torch.manual_seed(options.seed)
     size = spec.image_size
     user = None  # your data (--data): images at the recipe's size and their captions
     if options.data is not None:
-        from genlab.train.user_data import caption_words, read_data
-
         if spec.layout:
             raise InvalidArgument(
                 "--data", f"a recipe without a layout planner ({model_name} learns world layouts)",
@@ -156,6 +171,9 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, options: RecipeOptions) -> Tr
         tokenizer = world_vocabulary() if user is None else Tokenizer.from_texts(user[1])
         text_kw = dict(width=spec.text_width, depth=spec.text_depth, num_heads=spec.text_heads)
         text_encoder = TextEncoder(vocab=tokenizer.vocab, max_length=spec.max_length, **text_kw)
+    elif spec.text_encoder in PRETRAINED_TEXT_ENCODERS:  # open vocabulary, frozen
+        text_encoder = PretrainedTextEncoder(name=spec.text_encoder)  # its own token length
+        tokenizer = text_encoder.tokenizer
     else:  # pretrained and frozen, at every scale (it is small)
         tower, _, words = spec.text_encoder.partition("+")
         new_words = caption_words(user[1]) if user is not None else ()  # their rows train
@@ -165,8 +183,6 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, options: RecipeOptions) -> Tr
     overrides.update(context_dim=text_encoder.width, pooled_dim=text_encoder.width)
     planner = None
     if spec.layout:
-        from genlab.world.layout import LAYOUT_BG_CHANNELS, LAYOUT_CHANNELS
-
         overrides["layout_channels"] = (
             LAYOUT_BG_CHANNELS if spec.layout_background else LAYOUT_CHANNELS
         )
@@ -184,8 +200,6 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, options: RecipeOptions) -> Tr
     n = options.data_size or spec.corpus
     scenes = options.scenes or spec.scenes
     if user is not None:
-        from genlab.train.user_data import data_corpus
-
         corpus = data_corpus(*user, tokenizer, text_encoder.config.max_length)
         n = len(user[1])
     else:
@@ -203,7 +217,7 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, options: RecipeOptions) -> Tr
     if cuda and spec.corpus_on_device:
         # The whole corpus lives on the GPU as uint8: batches are one indexing op, no loader.
         corpus = {k: v.to(device) for k, v in corpus.items()}
-    source = TEXT_ENCODER_SOURCES[spec.text_encoder]
+    source = text_encoder_choices()[spec.text_encoder]
     if spec.tower_layers_trained:
         source = source.replace(
             "frozen", f"frozen but for its last {spec.tower_layers_trained} block(s)"

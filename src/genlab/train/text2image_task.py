@@ -8,14 +8,20 @@ import os
 
 import numpy as np
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 from tqdm import tqdm
 
 from genlab.data.parallel import spawn_map
+from genlab.data.world import balanced_item, focus_item, world_item
 from genlab.diffusion import NoiseSchedule, diffusion_loss
 from genlab.errors import InvalidArgument, check_choice
 from genlab.pipelines.text2image import Text2ImagePipeline
-from genlab.text import TextEncoder, Tokenizer
+from genlab.text import TextEncoder, Tokenizer, split_words
 from genlab.train.task import Task
+from genlab.world import canonical_caption, caption, render, sample_scene
+from genlab.world.caption import caption_and_request, random_template, varied_caption
+from genlab.world.layout import CELLS, LAYOUT_BG_CHANNELS, layout_features, scene_layout
+from genlab.world.spec import BACKGROUNDS
 
 PAD_ID = 0
 
@@ -59,7 +65,8 @@ class TextToImageTask(Task):
         self.denoiser, self.text_encoder = denoiser, text_encoder
         self.layout_planner = layout_planner
         self.reads_layout = bool(getattr(denoiser.config, "layout_channels", 0))
-        index = text_encoder.tokenizer.index  # the words by which a caption names its background
+        # the words by which a caption names its background (a world vocabulary has them)
+        index = getattr(text_encoder.tokenizer, "index", None) or {}
         self._background_ids = torch.tensor(
             [index[w] for w in ("background", "backdrop") if w in index], dtype=torch.long
         )
@@ -118,8 +125,6 @@ class TextToImageTask(Task):
         cond = {"tokens": text_tokens, "mask": mask, "pooled": pooled}
         logs = {}
         if self.reads_layout:
-            from genlab.world.layout import LAYOUT_BG_CHANNELS, layout_features
-
             layouts, C = batch["layouts"], self.denoiser.config.layout_channels
             keep = ~dropped & (torch.rand(B, device=ids.device) >= self.layout_dropout)
             backgrounds = None
@@ -161,9 +166,8 @@ class TextToImageTask(Task):
             "prompts.",
             "",
             f"- denoiser: `{self.denoiser.config.arch}` {_count(self.denoiser):,} parameters",
-            f"- text encoder: {_count(self.text_encoder):,} parameters, "
-            f"{len(self.text_encoder.tokenizer)} words, {self.text_encoder.config.max_length} tokens; "
-            f"{self.text_encoder_source}",
+            f"- text encoder: {_text_encoder_size(self.text_encoder)}, "
+            f"{self.text_encoder.config.max_length} tokens; {self.text_encoder_source}",
             f"- schedule: {self.schedule.name}, {self.schedule.num_train_timesteps} steps; "
             f"prediction: {self.prediction_type}; condition dropout {self.cond_dropout:g}",
             f"- training data: {self.data_description}",
@@ -185,11 +189,16 @@ def _count(module: torch.nn.Module) -> int:
 # --------------------------------------------------------------------------- the corpus
 
 
+def _text_encoder_size(encoder) -> str:
+    if hasattr(encoder, "backbone_parameters"):  # a pretrained one: its weights are not ours
+        return (f"{encoder.backbone_parameters():,} frozen parameters (from its package) and "
+                f"{_count(encoder):,} trained, {len(encoder.tokenizer):,} WordPiece tokens")  # fmt: skip
+    return f"{_count(encoder):,} parameters, {len(encoder.tokenizer)} words"
+
+
 def world_vocabulary(seed: int = 0, n_scenes: int = 4000) -> Tokenizer:
     """The world's base vocabulary plus every word the captioner wrote for `n_scenes` scenes
     (all synonyms and template words appear well within a few thousand captions)."""
-    from genlab.world import caption, sample_scene
-
     rng = np.random.default_rng([seed, 7])
     texts = []
     for _ in range(n_scenes):
@@ -212,19 +221,13 @@ def _render_chunk(job) -> tuple[np.ndarray, np.ndarray]:
     ("three red circles"): what the agent's refine_prompt writes, which random openings alone
     left rare (a caption starting with a count word was 0.4% of them).
     """
-    from genlab.data.world import balanced_item, focus_item, world_item
-    from genlab.text import split_words
-    from genlab.world import canonical_caption, render
-    from genlab.world.caption import caption_and_request, random_template, varied_caption
-    from genlab.world.layout import CELLS, scene_layout
-    from genlab.world.spec import BACKGROUNDS
-
     BACKGROUND_NAMES = list(BACKGROUNDS)
     start, stop, seed, size, k, max_length, vocab, scenes, captions = job
-    index = {w: i for i, w in enumerate(vocab)}
+    index = {w: i for i, w in enumerate(vocab)} if vocab is not None else None
     n = stop - start
     images = np.empty((n, size, size, 3), np.uint8)
     tokens = np.zeros((n, k, max_length), np.int16)
+    texts = []  # without a word vocabulary: the captions, for the caller's tokenizer
     layouts = np.zeros((n, CELLS), np.int8)
     backgrounds = np.zeros(n, np.int8)
     for j in range(n):
@@ -247,9 +250,12 @@ def _render_chunk(job) -> tuple[np.ndarray, np.ndarray]:
                 text = canonical_caption(varied_caption(scene, rng, **how)[1])
             elif c:
                 text = varied_caption(scene, rng, **how)[0]
+            if index is None:
+                texts.append(text)
+                continue
             ids = [index.get(w, 1) for w in split_words(text)][:max_length]
             tokens[j, c, : len(ids)] = ids
-    return images, tokens, layouts, backgrounds
+    return images, tokens if index is not None else texts, layouts, backgrounds
 
 
 SCENE_MIXES = {
@@ -285,7 +291,9 @@ def world_corpus(
     check_choice("scenes", scenes, SCENE_MIXES)
     check_choice("captions", captions, ("plain", "varied"))
     workers = workers or max(1, min(os.cpu_count() or 1, 32))
-    vocab = tokenizer.vocab
+    # a word tokenizer's vocabulary goes to the workers; another tokenizer (a pretrained
+    # encoder's WordPiece) reads the captions they return, here
+    vocab = getattr(tokenizer, "vocab", None)
     jobs = [
         (s, min(s + chunk, n), seed, size, captions_per_image, max_length, vocab, scenes, captions)
         for s in range(0, n, chunk)
@@ -297,7 +305,12 @@ def world_corpus(
         bar.update(len(part[0]))
     bar.close()
     images = torch.from_numpy(np.concatenate([p[0] for p in parts]))
-    tokens = torch.from_numpy(np.concatenate([p[1] for p in parts]))
+    if vocab is None:
+        texts = [t for p in parts for t in p[1]]  # (n·K,) in item-major order
+        ids = tokenizer(texts, max_length).ids.to(torch.int16)
+        tokens = ids.view(n, captions_per_image, max_length)
+    else:
+        tokens = torch.from_numpy(np.concatenate([p[1] for p in parts]))
     layouts = torch.from_numpy(np.concatenate([p[2] for p in parts]))
     backgrounds = torch.from_numpy(np.concatenate([p[3] for p in parts]))
     return {"images": images, "tokens": tokens, "layouts": layouts, "backgrounds": backgrounds}
@@ -305,8 +318,6 @@ def world_corpus(
 
 def forward_flops(denoiser: torch.nn.Module, text_width: int, size: int, length: int) -> float:
     """FLOPs of one denoiser forward pass on one image (counted by torch's FlopCounterMode)."""
-    from torch.utils.flop_counter import FlopCounterMode
-
     C = denoiser.config.in_channels
     cond = {
         "tokens": torch.zeros(1, length, text_width),
@@ -320,7 +331,5 @@ def forward_flops(denoiser: torch.nn.Module, text_width: int, size: int, length:
 
 def sample_prompts(n: int = 16, seed: int = 1234) -> list[str]:
     """Fixed canonical captions of random scenes: the progress grid's prompts."""
-    from genlab.world import canonical_caption, sample_scene
-
     rng = np.random.default_rng(seed)
     return [canonical_caption(sample_scene(rng, n_objects=(1, 2))) for _ in range(n)]

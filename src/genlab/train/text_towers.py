@@ -8,15 +8,25 @@ from __future__ import annotations
 import torch
 
 from genlab.errors import InvalidArgument
+from genlab.eval.features import bundled_path
 from genlab.text import TextEncoder
+from genlab.text.clip import DomainCLIP
+from genlab.text.pretrained import PRETRAINED_TEXT_ENCODERS
 from genlab.train.trainer import TrainConfig
 
+# What `--text-encoder` may choose for a text-to-image recipe: these, and the pretrained
+# open-vocabulary encoders of genlab.text.pretrained (PRETRAINED_TEXT_ENCODERS).
 TEXT_ENCODER_SOURCES = {
     "joint": "a new text encoder trained jointly with the denoiser",
     "world-clip": "the bundled world-clip's text tower, frozen (its learned null stays trainable)",
     "world-clip+words": "the bundled world-clip's text tower, frozen, plus a trainable per-word "
     "vector added to its output tokens (zero at the start)",
 }
+
+
+def text_encoder_choices() -> dict[str, str]:
+    """Every text encoder a text-to-image recipe may train with, and what it is."""
+    return {**TEXT_ENCODER_SOURCES, **{k: v[3] for k, v in PRETRAINED_TEXT_ENCODERS.items()}}
 
 
 def pretrained_text_encoder(name: str, extra_words=(), word_residual: bool = False) -> TextEncoder:
@@ -34,9 +44,6 @@ def pretrained_text_encoder(name: str, extra_words=(), word_residual: bool = Fal
     ("a red circle above a blue square" and "... below ..." come out 0.999 alike), which the
     denoiser then cannot learn from it.
     """
-    from genlab.eval.features import bundled_path
-    from genlab.text.clip import DomainCLIP
-
     return frozen_tower(
         DomainCLIP.load(bundled_path(name)).text_encoder, extra_words, word_residual
     )

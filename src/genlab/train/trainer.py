@@ -7,19 +7,22 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 import random
-import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from torch._dynamo.exc import TorchDynamoException
 from torch.profiler import record_function
 from tqdm import tqdm
 
 from genlab.errors import InvalidArgument
+from genlab.nn.utils import compile_failure, uncompile
 from genlab.train import distributed as D
 from genlab.train.checkpoint import STATE_FILE, TrainingState, _widened  # noqa: F401
 
@@ -29,6 +32,8 @@ from genlab.train.data import BatchSource, IndexStream, shard_of
 from genlab.train.export import TrainerOutputs
 from genlab.train.monitor import GracefulStop, StepProfiler, _postfix, hardware_description
 from genlab.train.task import Task
+
+logger = logging.getLogger(__name__)
 
 MAX_CONSECUTIVE_SPIKES = 20  # after this many skipped spikes in a row the new level is accepted
 LOG_FILE = "log.jsonl"  # one JSON line per log interval: step, losses, lr, images_per_s
@@ -97,8 +102,6 @@ class Trainer(TrainingState, TrainerOutputs):
         self._fetcher = None  # one background thread, for sources that allow prefetching
         self._pending: tuple[int, Any] | None = None  # (step, Future of its host batches)
         if getattr(data, "prefetch", False):
-            from concurrent.futures import ThreadPoolExecutor
-
             self._fetcher = ThreadPoolExecutor(1, thread_name_prefix="genlab-prefetch")
         self.step = 0
         self.samples_seen = 0
@@ -256,7 +259,7 @@ class Trainer(TrainingState, TrainerOutputs):
             if problem:
                 self.skipped += 1
                 opt.zero_grad(set_to_none=True)
-                tqdm.write(f"step {step}: {name} update skipped: {problem}", file=sys.stderr)
+                logger.warning(f"step {step}: {name} update skipped: {problem}")
             else:
                 with record_function("genlab: optimizer"):
                     opt.step()
@@ -277,17 +280,13 @@ class Trainer(TrainingState, TrainerOutputs):
         the forward first runs)."""
         if not self.compiled:
             return self.train_step(step)
-        from torch._dynamo.exc import TorchDynamoException
-
-        from genlab.nn.utils import compile_failure, uncompile
 
         try:
             return self.train_step(step)
         except TorchDynamoException as e:
             self.compile_error = compile_failure(e)
-            tqdm.write(
-                f"step {step}: torch.compile failed ({self.compile_error}); going on eager",
-                file=sys.stderr,
+            logger.warning(
+                f"step {step}: torch.compile failed ({self.compile_error}); going on eager"
             )
             for name in self.compiled:
                 uncompile(self.modules[name])
@@ -315,7 +314,7 @@ class Trainer(TrainingState, TrainerOutputs):
             self._spikes[name] = self._spikes.get(name, 0) + 1
             return f"loss {loss:.4g} is a spike (> {c.spike_factor:g} × running mean {mean:.4g})"
         if spike:  # the loss level moved for good: accept it rather than stall forever
-            tqdm.write(f"step {step}: {name} loss stays high; accepting it", file=sys.stderr)
+            logger.warning(f"step {step}: {name} loss stays high; accepting it")
             mean = None
         self._spikes[name] = 0
         self.loss_mean[name] = loss if mean is None else 0.98 * mean + 0.02 * loss
@@ -393,7 +392,7 @@ class Trainer(TrainingState, TrainerOutputs):
                         if out_of_time
                         else f"{signals.received} received"
                     )
-                    tqdm.write(f"{why} at step {self.step}: saving", file=sys.stderr)
+                    logger.info(f"{why} at step {self.step}: saving")
                     break
         finally:
             signals.restore()

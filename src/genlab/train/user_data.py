@@ -13,6 +13,7 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
+from genlab.data.curate import open_source
 from genlab.errors import GenlabError, InvalidArgument
 from genlab.io import fit_image
 from genlab.text.tokenizer import Tokenizer, split_words
@@ -20,8 +21,6 @@ from genlab.text.tokenizer import Tokenizer, split_words
 
 def open_data(source: str | Path):
     """The samples of `source` (anything with iter_raw(): shards or a captioned image folder)."""
-    from genlab.data.curate import open_source
-
     if str(source).startswith("world:"):
         raise InvalidArgument(
             "--data", "your shards or image folder (world scenes are the recipes' own data)", source

@@ -12,6 +12,10 @@ import torch
 
 from genlab.diffusion import NoiseSchedule
 from genlab.errors import InvalidArgument, check_choice
+from genlab.models import create_model
+from genlab.models.unet import UNet
+from genlab.pipelines.registry import load as load_pipeline
+from genlab.pipelines.text2image import Text2ImagePipeline
 from genlab.text import TextEncoder
 from genlab.train.recipes import Family, RecipeOptions, TrainJob, apply_options
 from genlab.train.text_towers import frozen_tower, pretrained_text_encoder, speed_up_word_residual
@@ -111,11 +115,7 @@ T2V_TINY = dict(
 
 def image_model(name_or_path: str):
     """A text-to-image pipeline with a U-Net, for a video U-Net to start from (its weights)."""
-    import genlab
-    from genlab.models.unet import UNet
-    from genlab.pipelines.text2image import Text2ImagePipeline
-
-    pipe = genlab.load(name_or_path)
+    pipe = load_pipeline(name_or_path)
     if not isinstance(pipe, Text2ImagePipeline) or type(pipe.denoiser) is not UNet:
         raise InvalidArgument(
             "init_image", "a text-to-image model with a U-Net denoiser", name_or_path
@@ -125,8 +125,6 @@ def image_model(name_or_path: str):
 
 def build_world_t2v(name: str, spec: WorldT2VSpec, options: RecipeOptions) -> TrainJob:
     """The recipe `name` of config `spec`: vocabulary, models, staged data, task, settings."""
-    from genlab.models import create_model
-
     t_start = time.monotonic()
     model_name = spec.model_name or name
     resolve_device(options.device)  # fail now if CUDA is asked for and absent

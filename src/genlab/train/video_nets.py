@@ -8,19 +8,23 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
+from genlab.eval.video import FEATURES_KIND, VideoFeatureNet, feature_targets, flicker
+from genlab.io import save_checkpoint
+from genlab.models import create_model
+from genlab.models.vae3d import psnr_per_frame, vae3d_loss
+from genlab.pipelines.postprocess import UPSCALER_KIND, Upscaler
 from genlab.train.data import TensorSource
 from genlab.train.recipes import Family, RecipeOptions, TrainJob, apply_options
 from genlab.train.task import Task
 from genlab.train.trainer import TrainConfig
+from genlab.world import render, sample_scene
+from genlab.world.video import render_video, sample_video_scene
 
 
 def labelled_clips(n: int, *, size: int = 32, num_frames: int = 8, seed: int = 0, progress=False):
     """n world clips (1–2 objects) with class targets of their main object, as tensors."""
-    from tqdm import tqdm
-
-    from genlab.eval.video import feature_targets
-    from genlab.world.video import render_video, sample_video_scene
 
     clips = np.empty((n, num_frames, size, size, 3), np.uint8)
     targets = {"motion": [], "color": [], "shape": []}
@@ -53,8 +57,6 @@ class VideoFeaturesTask(Task):
         return sum(losses.values()), accuracy
 
     def export(self):
-        from genlab.eval.video import FEATURES_KIND
-
         return dict(self.net.state_dict()), {
             "kind": FEATURES_KIND,
             "model": self.net.config.to_dict(),
@@ -86,8 +88,6 @@ FEATURES_TINY = dict(
 
 def build_video_features(name: str, spec: VideoFeaturesSpec, options: RecipeOptions) -> TrainJob:
     """The FVD feature network: a small 3D CNN naming motion, color and shape of world clips."""
-    from genlab.eval.video import VideoFeatureNet
-
     torch.manual_seed(options.seed)
     net = VideoFeatureNet(channels=spec.channels)
     n = options.data_size or spec.clips
@@ -133,8 +133,6 @@ class UpscalerTask(Task):
         return (out - hi).abs().mean(), {"l1_bicubic": (base - hi).abs().mean()}
 
     def export(self):
-        from genlab.pipelines.postprocess import UPSCALER_KIND
-
         return dict(self.model.state_dict()), {
             "kind": UPSCALER_KIND,
             "model": self.model.config.to_dict(),
@@ -165,9 +163,6 @@ UPSCALER_TINY = dict(
 
 def build_upscaler(name: str, spec: UpscalerSpec, options: RecipeOptions) -> TrainJob:
     """The 2× frame upscaler trained on world scenes rendered at both sizes."""
-    from genlab.pipelines.postprocess import Upscaler
-    from genlab.world import render, sample_scene
-
     torch.manual_seed(options.seed)
     size = spec.image_size
     n = options.data_size or spec.images
@@ -214,8 +209,6 @@ class VAE3DTask(Task):
         return ["vae"]
 
     def training_step(self, batch, optimizer_name):
-        from genlab.models.vae3d import vae3d_loss
-
         x = batch["videos"].permute(0, 4, 1, 2, 3).float() / 127.5 - 1  # -> (B, 3, T, H, W)
         return vae3d_loss(self.vae, x, self.kl_weight, self.temporal_weight)
 
@@ -233,9 +226,6 @@ class VAE3DTask(Task):
 def evaluate_vae3d(vae, videos: torch.Tensor) -> dict:
     """PSNR per frame (dB) and flicker of reconstructions vs. the originals' flicker, on uint8
     clips (N, T, H, W, 3)."""
-    from genlab.eval.video import flicker
-    from genlab.models.vae3d import psnr_per_frame
-
     vae.eval()
     with torch.inference_mode():
         x = videos.permute(0, 4, 1, 2, 3).float() / 127.5 - 1
@@ -254,9 +244,6 @@ def evaluate_vae3d(vae, videos: torch.Tensor) -> dict:
 def cache_latents(vae, videos: torch.Tensor, path, batch_size: int = 32, progress: bool = False):
     """Encode uint8 clips (N, T, H, W, 3) once and save their latent means (N, C, 1+k, h, w) to a
     safetensors file, so latent diffusion training reads latents instead of running the encoder."""
-    from tqdm import tqdm
-
-    from genlab.io import save_checkpoint
 
     vae.eval()
     means = []
@@ -292,8 +279,6 @@ VAE3D_TINY = dict(
 
 def build_vae3d(name: str, spec: VAE3DSpec, options: RecipeOptions) -> TrainJob:
     """Causal 3D VAE (4× space, 4× time, first frame kept) on world clips."""
-    from genlab.models import create_model
-
     torch.manual_seed(options.seed)
     vae = create_model(spec.model)
     n = options.data_size or spec.clips

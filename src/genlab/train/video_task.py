@@ -4,10 +4,12 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from genlab.data.parallel import spawn_map
 from genlab.diffusion import NoiseSchedule, diffusion_loss
@@ -16,6 +18,8 @@ from genlab.pipelines.text2video import Text2VideoPipeline
 from genlab.text import TextEncoder, Tokenizer
 from genlab.train.data import BatchSource
 from genlab.train.task import Task
+from genlab.world import Scene, canonical_caption, caption, render
+from genlab.world.video import render_video, sample_video_scene
 
 PAD_ID = 0
 
@@ -72,8 +76,6 @@ class StagedClipSource(BatchSource):
         return lengths[int(np.random.default_rng([self.seed, step, 11]).integers(len(lengths)))]
 
     def scene(self, index: int):
-        from genlab.world.video import sample_video_scene
-
         if index in self._scenes:
             return self._scenes[index]
         rng = np.random.default_rng([self.seed, index])
@@ -86,9 +88,6 @@ class StagedClipSource(BatchSource):
 
     def clip(self, index: int, num_frames: int) -> np.ndarray:
         """(T, S, S, 3) uint8 frames of corpus scene `index` (cached)."""
-        from genlab.world import render
-        from genlab.world.video import render_video
-
         key = (index, num_frames)
         if key in self._cache:
             return self._cache[key]
@@ -109,9 +108,6 @@ class StagedClipSource(BatchSource):
         """Render every corpus scene at every stage's clip length into the cache, over a process
         pool ("spawn", safe next to CUDA), so that the training loop only indexes and stacks.
         Returns the number of clips cached (bounded by `max_cached`)."""
-        import os
-
-        from tqdm import tqdm
 
         lengths = self.lengths()
         n = min(self.corpus_size, self.max_cached // max(1, len(lengths)))
@@ -128,8 +124,6 @@ class StagedClipSource(BatchSource):
         return len(self._cache)
 
     def fetch(self, indices: torch.Tensor) -> dict[str, torch.Tensor]:
-        from genlab.world import Scene, caption
-
         indices = [int(i) for i in indices]
         T = self.length_at(indices[0] // self.batch_size)
         clips, texts = [], []
@@ -289,9 +283,6 @@ def _count(module: torch.nn.Module) -> int:
 
 def video_vocabulary(seed: int = 0, n_scenes: int = 4000) -> Tokenizer:
     """The world's vocabulary plus every word the captioner writes for still and moving scenes."""
-    from genlab.world import Scene, caption
-    from genlab.world.video import sample_video_scene
-
     rng = np.random.default_rng([seed, 8])
     texts = []
     for _ in range(n_scenes):
@@ -302,8 +293,5 @@ def video_vocabulary(seed: int = 0, n_scenes: int = 4000) -> Tokenizer:
 
 def video_sample_prompts(n: int = 4, seed: int = 1234) -> list[str]:
     """Fixed canonical captions of one-object moving scenes: the progress grid's prompts."""
-    from genlab.world import canonical_caption
-    from genlab.world.video import sample_video_scene
-
     rng = np.random.default_rng(seed)
     return [canonical_caption(sample_video_scene(rng, n_objects=1)) for _ in range(n)]

@@ -16,7 +16,9 @@ import numpy as np
 from genlab.errors import InvalidArgument
 from genlab.world.lexicon import (
     ANY_SHAPE_WORDS,
+    BACKGROUND_SHADES,
     BACKGROUND_WORDS,
+    COLOR_NAMESAKES,
     COLOR_WORDS,
     COUNT_WORDS,
     FOREIGN_COLORS,
@@ -42,6 +44,8 @@ from genlab.world.lexicon import (
     SIZE_WORDS,
     STOPWORDS,
 )
+from genlab.world.motion import DIRECTIONS as _DIRECTIONS
+from genlab.world.motion import start_size, target_cell
 from genlab.world.sample import as_generator, jittered_center
 from genlab.world.spec import (
     BACKGROUNDS,
@@ -56,8 +60,6 @@ from genlab.world.spec import (
     Scene,
     relation_between,
 )
-from genlab.world.video import DIRECTIONS as _DIRECTIONS
-from genlab.world.video import start_size, target_cell
 
 DETAILS = ("full", "objects", "counts", "relation")
 # Relations a request may hold: the world's four, and "beside" (left of or right of, either side).
@@ -172,20 +174,24 @@ class PromptParse:
     def warnings(self) -> list[str]:
         """One sentence per problem, for a CLI warning, a response field or the agent's reply:
         "white is not a color of this world; it knows red, orange, ...", "not understood: ..."."""
+        out = self.unsupported_warnings()
+        if self.unknown_words:
+            words = list(dict.fromkeys(self.unknown_words))
+            out.append("not understood: " + ", ".join(words))
+        return out
+
+    def unsupported_warnings(self) -> list[str]:
+        """The sentences of `warnings` about what this world lacks (not the words not read)."""
         known = {
             "color": ", ".join(COLORS),
             "shape": ", ".join(SHAPES),
             "relation": ", ".join(REQUEST_RELATIONS[:-1]) + " and beside (next to)",
             "background color": ", ".join(BACKGROUNDS),
         }
-        out = [
+        return [
             f"{words} is not a {kind} of this world; it knows {known[kind]}"
             for kind, words in dict.fromkeys(self.unsupported)
         ]
-        if self.unknown_words:
-            words = list(dict.fromkeys(self.unknown_words))
-            out.append("not understood: " + ", ".join(words))
-        return out
 
 
 # --------------------------------------------------------------------------- phrasing
@@ -202,6 +208,8 @@ class Wording:
     relations: dict
     counts: dict
     backgrounds: dict = field(default_factory=lambda: BACKGROUND_WORDS)
+    motions: dict = field(default_factory=lambda: MOTION_WORDS)  # after the noun
+    motion_verbs: dict = field(default_factory=lambda: MOTION_VERBS)  # after "while"
 
 
 def _merged(*tables: dict) -> dict:
@@ -225,6 +233,8 @@ READ_WORDING = Wording(
     _merged(SIZE_WORDS, READ_SIZE_WORDS),
     _merged(RELATION_WORDS, READ_RELATION_WORDS),
     _merged({n: [*w, str(n)] for n, w in COUNT_WORDS.items()}, READ_COUNT_WORDS),
+    motions=_merged(MOTION_WORDS, MOTION_VERBS, READ_MOTION_WORDS),
+    motion_verbs=_merged(MOTION_VERBS, READ_MOTION_WORDS),
 )
 
 
@@ -355,7 +365,7 @@ def _located_phrase(o: ObjectRequest, pick, wording: Wording, *, verb: bool) -> 
     if o.row is not None or o.col is not None:
         text += " " + _position_phrase(o.row, o.col, pick)
     if o.motion is not None:
-        text += " " + pick(MOTION_VERBS[o.motion] if verb else MOTION_WORDS[o.motion])
+        text += " " + pick((wording.motion_verbs if verb else wording.motions)[o.motion])
     return text
 
 
@@ -444,12 +454,15 @@ def _build_lexicon() -> dict[tuple[str, ...], tuple[str, object]]:
         for a, b in itertools.product(names, names):
             if a != b:
                 add(f"{a} {b}", "color", color)
-        for shade, w in itertools.product(SHADE_WORDS, names):
+        for shade, w in itertools.product((*SHADE_WORDS, *COLOR_NAMESAKES), names):
             add(f"{shade} {w}", "color", color)
     for table, kind in ((words.sizes, "size"), (BACKGROUND_WORDS, "bg")):
         for value, names in table.items():
             for w in names:
                 add(w, kind, value)
+    for value, names in BACKGROUND_WORDS.items():  # "jet black", "mid grey", "snow white"
+        for shade, w in itertools.product(BACKGROUND_SHADES, names):
+            add(f"{shade} {w}", "bg", value)
     for table, kind in (
         (words.relations, "rel"),
         (MOTION_WORDS, "motion"),
@@ -466,8 +479,10 @@ def _build_lexicon() -> dict[tuple[str, ...], tuple[str, object]]:
     for n, names in words.counts.items():
         for w in names:
             add(w, "count", n)
-    for w in ("and", ",", "while", "with", "plus"):
+    for w in ("and", ",", "while", "with", "plus", "along with", "together with", "as well as"):
         add(w, "sep", None)
+    for w in ("one more thing", "another thing", "one last thing"):  # "... and one more thing: X"
+        add(w, "stop", None)
     add("the", "the", None)
     add("other", "other", None)
     for w in ("it", "its", "them", "their"):  # "... with a red ball above it / on its left"
@@ -567,9 +582,27 @@ def parse_prompt(text: str) -> PromptParse:
             add_object(pending.get("shape"), False)
         pending.clear()
 
+    skip: set[int] = set()  # tokens already read with the one before them
     for k, (kind, value, words) in enumerate(tokens):
+        if k in skip:
+            continue
         following = tokens[k + 1][0] if k + 1 < len(tokens) else None
-        if kind in ("count", "size", "color"):
+        previous = tokens[k - 1][2] if k else None
+        if kind == "count" and last is not None and _of_them(tokens, k):
+            # "square tiles, three of them": the count of the group just named
+            objects[last] = replace(objects[last], count=value)
+            skip.update((k + 1, k + 2))
+        elif (
+            kind == "color"
+            and last is not None
+            and previous in _POST_COLOR
+            and objects[last].color is None
+            and not pending
+        ):
+            # "a star colored yellow", "a triangle in green", "two boxes, both red",
+            # "three discs, all of them violet": the color of the object just named
+            objects[last] = replace(objects[last], color=value)
+        elif kind in ("count", "size", "color"):
             # A repeated attribute, or a count after attributes, starts a new noun phrase
             # ("a red elephant and a star": the red thing is an object of its own).
             if (kind in pending and kind != "count") or (
@@ -593,8 +626,9 @@ def parse_prompt(text: str) -> PromptParse:
             add_object(None, value[1])  # counted and colored as asked, its shape left open
         elif kind == "foreign color":
             shade_of = _BACKGROUND_OF.get(value.split()[-1])
-            if following == "background" and shade_of is not None:
-                background = shade_of  # "a light gray background": the world's gray
+            if shade_of is not None and following not in _OBJECT_WORDS:
+                # "a light gray background", "against bright white": the world's background
+                background = shade_of
             elif following == "background":
                 unsupported.append(("background color", value))
             else:
@@ -603,6 +637,8 @@ def parse_prompt(text: str) -> PromptParse:
         elif kind == "foreign relation":
             flush()
             unsupported.append(("relation", value))
+        elif kind == "pronoun" and words == "them" and following == "color":
+            pass  # "all of them violet": the color goes to the group just named
         elif kind == "pronoun":
             if pending_rel is not None and before is not None and words in ("it", "them"):
                 relations.append(RelationRequest(pending_rel[0], pending_rel[1], before))
@@ -661,6 +697,19 @@ def parse_prompt(text: str) -> PromptParse:
     request = SceneRequest(tuple(objects), tuple(relations), background)
     canonical = canonical_caption(request) if objects or background else ""
     return PromptParse(request, unknown, canonical, unsupported)
+
+
+# Kinds of token that make a color before them an object's, not the background's.
+_OBJECT_WORDS = ("color", "size", "shape", "foreign shape", "shape adjective")
+
+# Words after which a color names the object just mentioned: "colored yellow", "in green",
+# "both red", "all (of them) violet".
+_POST_COLOR = frozenset(("colored", "coloured", "painted", "in", "both", "all", "each", "them"))
+
+
+def _of_them(tokens, k: int) -> bool:
+    """Token k (a count) is followed by "of them": "..., three of them"."""
+    return [t[2] for t in tokens[k + 1 : k + 3]] == ["of", "them"]
 
 
 # The side a position phrase names after "its": "on its left" = left of it.

@@ -196,7 +196,7 @@ SHAPE_ADJECTIVES: dict[str, list[str]] = {
     "square": ["squared", "squarish", "boxy", "cubic"],
     "triangle": ["triangular", "three sided", "3 sided"],
     "diamond": ["rhombic", "diamond like"],
-    "star": ["starry", "star like", "five pointed", "5 pointed"],
+    "star": ["starry", "star like", "five pointed", "5 pointed", "five point", "5 point"],
 }
 READ_COLOR_WORDS: dict[str, list[str]] = {
     "red": ["ruby", "cherry", "reddish"],
@@ -206,7 +206,7 @@ READ_COLOR_WORDS: dict[str, list[str]] = {
     # the world's blue is a deep one; a light or sky blue is nearest its cyan
     "cyan": ["teal", "aquamarine", "sky blue", "light blue", "baby blue", "turquoise blue",
              "aqua blue", "cyan blue"],
-    "blue": ["navy", "azure", "bluish", "blueish", "cerulean"],
+    "blue": ["navy", "azure", "bluish", "blueish", "cerulean", "ultramarine", "sapphire"],
     "purple": ["lavender", "lilac", "purplish", "mauve", "amethyst"],
     "pink": ["magenta", "pinkish", "rosy", "blush"],
 }
@@ -214,6 +214,11 @@ READ_COLOR_WORDS: dict[str, list[str]] = {
 # "dark red"); two color words of one color are that color ("navy blue", "golden yellow").
 SHADE_WORDS = ("light", "dark", "bright", "deep", "pale", "vivid", "pastel", "hot", "neon",
                "soft", "rich", "royal", "dull", "strong", "pure", "plain", "solid")
+# Things a color is named after, read like a shade: "grass green", "bubblegum pink"
+COLOR_NAMESAKES = ("grass", "forest", "grape", "bubblegum", "baby", "carrot", "pumpkin",
+                   "sunflower", "candy", "fire", "ocean", "sea")
+# ... and before a background's: "jet black", "mid grey", "snow white" (the world has one of each)
+BACKGROUND_SHADES = ("jet", "pitch", "coal", "mid", "medium", "neutral", "snow", "off", "ash")
 READ_SIZE_WORDS: dict[str, list[str]] = {
     "small": ["smaller", "mini", "miniature", "petite", "teeny", "wee"],
     "large": ["larger", "bigger", "giant", "enormous", "massive", "jumbo"],
@@ -234,6 +239,11 @@ READ_RELATION_WORDS: dict[str, list[str]] = {
 READ_POSITION_WORDS: dict[tuple[int | None, int | None], list[str]] = {
     (1, 1): ["right in the middle", "right in the center", "right in the centre",
              "right at the center", "dead center", "smack in the middle"],
+    # an edge, a row or a column of the picture: "at the left edge", "in the bottom row"
+    (None, 0): ["left edge", "left column", "left hand side", "left hand edge"],
+    (None, 2): ["right edge", "right column", "right hand side", "right hand edge"],
+    (0, None): ["top edge", "top row", "upper edge", "up top", "along the top"],
+    (2, None): ["bottom edge", "bottom row", "lower edge", "down below", "along the bottom"],
 }  # fmt: skip
 # "beside" says only that two objects share a row, one on either side; the grammar reads it as
 # a relation of its own, which `match` checks as "left of or right of".
@@ -247,7 +257,8 @@ READ_COUNT_WORDS: dict[int, list[str]] = {
 }
 # What people put around a description ("please draw ...", "I'd like to see ..."): no meaning here.
 LEAD_IN_WORDS = frozenset([
-    "please", "pls", "kindly", "draw", "drawn", "make", "made", "create", "generate", "render",
+    "please", "pls", "kindly", "hey", "use", "looking", "for", "place", "sits", "sit", "colored",
+    "coloured", "painted", "draw", "drawn", "make", "made", "create", "generate", "render",
     "paint", "sketch", "depict", "produce", "illustrate", "display", "give", "me", "i", "id",
     "want", "would", "like", "love", "need", "can", "could", "you", "let", "us", "see", "get",
     "here", "we", "have", "having", "be", "should", "must", "just", "simple", "simply", "quick",

@@ -1,6 +1,6 @@
 """Prompts as people write them: a SceneRequest phrased with a lead-in ("please make", "show me"),
 any synonym the grammar reads (READ_WORDING: "disc", "emerald", "navy blue", "a pair of", "2",
-"on top of", "to the left side of"), casing and punctuation. The compositional suite's
+"on top of", "to the left side of", "drifting rightward", "sinks"), casing and punctuation. The compositional suite's
 paraphrased split asks for the same scenes as its canonical one in these words.
 
 Every phrasing is one the grammar reads back to the same request (tests check it); so the split
@@ -12,7 +12,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from genlab.world.grammar import READ_WORDING, SceneRequest, Wording, phrase_request
+from genlab.world.grammar import (
+    READ_WORDING,
+    SceneRequest,
+    Wording,
+    canonical_caption,
+    parse_prompt,
+    phrase_request,
+)
 from genlab.world.lexicon import SHADE_WORDS
 
 LEAD_INS = (
@@ -27,8 +34,6 @@ ENDINGS = ("", "", "", ".", "!", ", please", " please", "?")
 def _paraphrase_wording() -> Wording:
     """READ_WORDING with shaded and doubled colors ("light green", "golden yellow") that the
     grammar reads as the same color, so that a phrasing never changes what is asked."""
-    from genlab.world.grammar import parse_prompt
-
     colors = {}
     for color, names in READ_WORDING.colors.items():
         extra = [f"{shade} {w}" for shade in SHADE_WORDS[:6] for w in names[:2]]
@@ -40,7 +45,7 @@ def _paraphrase_wording() -> Wording:
         ]
     return Wording(
         READ_WORDING.shapes, colors, READ_WORDING.sizes, READ_WORDING.relations,
-        READ_WORDING.counts,
+        READ_WORDING.counts, motions=READ_WORDING.motions, motion_verbs=READ_WORDING.motion_verbs,
     )  # fmt: skip
 
 
@@ -48,7 +53,19 @@ _WORDING: Wording | None = None
 
 
 def paraphrase(request: SceneRequest, rng: np.random.Generator) -> str:
-    """One free phrasing of `request`, its words drawn from `rng`."""
+    """One free phrasing of `request`, its words drawn from `rng`, that the grammar reads back
+    to the same request (a draw whose words run together into another reading, as a motion
+    phrase ending "to the left side" before "of", is drawn again; after 20 such draws, the
+    canonical caption)."""
+
+    for _ in range(20):
+        text = _draw(request, rng)
+        if parse_prompt(text).request.normalized() == request.normalized():
+            return text
+    return canonical_caption(request)
+
+
+def _draw(request: SceneRequest, rng: np.random.Generator) -> str:
     global _WORDING
     if _WORDING is None:  # built on first use: it parses each candidate color once
         _WORDING = _paraphrase_wording()

@@ -14,9 +14,12 @@ import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+import torch
 from PIL import Image
+from scipy import ndimage
 
 from genlab.errors import InvalidArgument
+from genlab.world.lexicon import POSITION_WORDS
 from genlab.world.render import SHAPE_AREA, SHAPE_CENTROID, coverage
 from genlab.world.spec import BACKGROUNDS, COLORS, GRID, MAX_OBJECTS, SHAPES, SIZES, Obj, Scene
 
@@ -51,8 +54,6 @@ class ParsedObject:
 
     @property
     def position(self) -> str:
-        from genlab.world.lexicon import POSITION_WORDS
-
         return POSITION_WORDS[(self.row, self.col)][0]
 
     def describe(self) -> str:
@@ -98,9 +99,7 @@ def as_uint8_image(image) -> np.ndarray:
     """uint8 (H, W, 3) array from a uint8 array, a PIL image, or a (3, H, W) tensor in [-1, 1]."""
     if isinstance(image, Image.Image):
         return np.asarray(image.convert("RGB"))
-    if hasattr(image, "detach"):  # a torch tensor (torch is not imported unless one is passed)
-        import torch
-
+    if hasattr(image, "detach"):  # a torch tensor
         t = image.detach().float().cpu()
         if t.ndim != 3 or t.shape[0] != 3:
             raise InvalidArgument("image", "a (3, H, W) tensor in [-1, 1]", tuple(t.shape))
@@ -165,8 +164,6 @@ def _fit_shape(
     (a blurry image, e.g. from a generative model), each shape is blurred by the Gaussian that
     fits it best, so that a blurred square is not mistaken for a sharper circle.
     """
-    from scipy import ndimage
-
     h, w = alpha.shape
     px = (np.arange(x0, x0 + w) + 0.5)[None, :]
     py = (np.arange(y0, y0 + h) + 0.5)[:, None]
@@ -206,8 +203,6 @@ def parse_image(image, *, min_area: float | None = None) -> ParsedScene:
 
     min_area: smallest blob kept, in pixels (default: a third of a small triangle's area).
     """
-    from scipy import ndimage
-
     img = as_uint8_image(image)
     h, w = img.shape[:2]
     if min(h, w) < 8:

@@ -10,6 +10,7 @@ import math
 from functools import lru_cache
 
 import numpy as np
+from scipy import ndimage
 
 from genlab.errors import InvalidArgument
 from genlab.world.spec import BACKGROUNDS, COLORS, SHAPES, Scene
@@ -168,8 +169,6 @@ def render(scene: Scene, size: int = 32) -> np.ndarray:
 def degrade(image: np.ndarray, rng=None, *, noise: float = 6.0, blur: float = 0.5) -> np.ndarray:
     """A mildly corrupted copy of a uint8 image: Gaussian blur (sigma in pixels), then Gaussian
     noise (sigma in 0..255 units). Used to test that the scene parser is robust."""
-    from scipy import ndimage
-
     rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
     f = image.astype(np.float32)
     if blur > 0:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, replace
 
+from genlab.errors import InvalidArgument
+
 SHAPES: tuple[str, ...] = ("circle", "square", "triangle", "diamond", "star")
 
 # Object colors (RGB). Chosen far apart in hue and lightness so that the scene parser can
@@ -81,12 +83,8 @@ class Obj:
             ("size", self.size, SIZES),
         ):
             if value not in choices:
-                from genlab.errors import InvalidArgument
-
                 raise InvalidArgument(name, "one of " + ", ".join(choices), value)
         if not (0 <= self.row < GRID and 0 <= self.col < GRID):
-            from genlab.errors import InvalidArgument
-
             raise InvalidArgument("cell", f"row and col in 0..{GRID - 1}", (self.row, self.col))
 
     @property
@@ -134,8 +132,6 @@ class Scene:
     extras: dict = field(default_factory=dict, compare=False, hash=False)  # e.g. motions for video
 
     def __post_init__(self):
-        from genlab.errors import InvalidArgument
-
         if not MIN_OBJECTS <= len(self.objects) <= MAX_OBJECTS:
             raise InvalidArgument(
                 "objects", f"{MIN_OBJECTS} to {MAX_OBJECTS} objects", len(self.objects)
@@ -180,8 +176,6 @@ class Scene:
 
     @classmethod
     def from_dict(cls, data: dict) -> Scene:
-        from genlab.errors import InvalidArgument
-
         try:
             objects = tuple(Obj(**o) for o in data["objects"])
             return cls(objects, data.get("background", "black"), dict(data.get("extras") or {}))
@@ -190,8 +184,6 @@ class Scene:
 
     @classmethod
     def from_json(cls, text: str) -> Scene:
-        from genlab.errors import InvalidArgument
-
         try:
             data = json.loads(text)
         except json.JSONDecodeError as e:

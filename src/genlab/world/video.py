@@ -1,5 +1,6 @@
 """Videos of the built-in world: scenes whose objects move (left/right/up/down by one cell, bounce,
-grow, shrink), their rendering frame by frame, and the parser across frames (tracks -> motions).
+grow, shrink), their rendering frame by frame, the parser across frames (tracks -> motions), and
+the strict judge of a video against its prompt (`judge_video`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,18 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from genlab.errors import InvalidArgument
+from genlab.frames import as_frames
+from genlab.world.grammar import SceneRequest, parse_prompt
+from genlab.world.lexicon import MOTION_WORDS
+from genlab.world.match import Check, Match, found_objects, match
+from genlab.world.motion import (  # noqa: F401  (public here too: genlab.world.video.DIRECTIONS)
+    DIRECTIONS,
+    motion_feasible,
+    motion_feasible_at,
+    motion_target,
+    start_size,
+    target_cell,
+)
 from genlab.world.parser import ParsedObject, parse_image
 from genlab.world.render import blank, check_size, draw, to_uint8
 from genlab.world.sample import as_generator, sample_scene
@@ -19,43 +32,6 @@ STEP = 1 / GRID  # left/right/up/down move the object by one cell over the clip
 BOUNCE_HEIGHT = 0.6 / GRID  # a bounce rises into the cell above and comes back, twice
 BOUNCES = 2
 MIN_FRAMES, MAX_FRAMES = 2, 32
-DIRECTIONS = {"left": (0, -1), "right": (0, 1), "up": (-1, 0), "down": (1, 0)}
-
-
-def target_cell(row: int, col: int, motion: str) -> tuple[int, int] | None:
-    """The extra grid cell a motion from (row, col) sweeps into (None for in-place motions)."""
-    if motion in DIRECTIONS:
-        dr, dc = DIRECTIONS[motion]
-        return row + dr, col + dc
-    if motion == "bounce":
-        return row - 1, col
-    return None
-
-
-def motion_target(obj: Obj, motion: str) -> tuple[int, int] | None:
-    return target_cell(obj.row, obj.col, motion)
-
-
-def start_size(motion: str) -> str | None:
-    """The size an object must have at the first frame: growing starts small, shrinking large."""
-    return {"grow": "small", "shrink": "large"}.get(motion)
-
-
-def motion_feasible(obj: Obj, motion: str, reserved: set[tuple[int, int]]) -> bool:
-    return motion_feasible_at(obj.row, obj.col, obj.size, motion, reserved)
-
-
-def motion_feasible_at(
-    row: int, col: int, size: str, motion: str, reserved: set[tuple[int, int]]
-) -> bool:
-    """Whether the world can play `motion` for an object of `size` in cell (row, col): grow
-    starts small, shrink large; a move or bounce needs its next cell on the grid and free."""
-    if start_size(motion) is not None:
-        return size == start_size(motion)
-    target = target_cell(row, col, motion)
-    if target is None:
-        return True
-    return 0 <= target[0] < GRID and 0 <= target[1] < GRID and target not in reserved
 
 
 def keyframe_fit(prompt: str, image) -> float:
@@ -66,9 +42,6 @@ def keyframe_fit(prompt: str, image) -> float:
     moving left" in the left column as often as elsewhere, and a video model given that frame can
     only leave it still or move it the other way; choosing among keyframes by this fit avoids it.
     """
-    from genlab.world.grammar import SceneRequest, parse_prompt
-    from genlab.world.match import found_objects, match
-
     request = parse_prompt(prompt).request
     if not isinstance(request, SceneRequest) or not request.objects:
         raise InvalidArgument("prompt", "a prompt naming objects of the built-in world", prompt)
@@ -293,3 +266,118 @@ def parse_video(frames) -> ParsedVideo:
             TrackedObject(shape, color, d.size, d.center, classify_motion(tr), d.area, tr)
         )
     return ParsedVideo(objects, background, len(tracks[0].detections) if tracks else 0)
+
+
+# --------------------------------------------------------------------------- judging videos
+
+# A motion's extent in units of the world's own (one cell of travel, small <-> large, one bounce
+# height): a video passes the speed check when each asked motion's extent is in this range. The
+# lower end is where classify_motion starts to name the motion; the upper end is half a cell (or
+# size step) too far: too fast for the clip.
+SPEED_RANGE = (0.5, 1.5)
+
+
+def end_size(motion: str | None, size: str | None) -> str | None:
+    """The size an object has at the last frame: growing ends large, shrinking small."""
+    return {"grow": "large", "shrink": "small"}.get(motion or "", size)
+
+
+def motion_extent(track: Track, motion: str) -> float:
+    """How far a track carries `motion`, 1.0 being the world's own: cells travelled along the
+    motion's direction, the change of size in steps from small to large (log of the radius
+    ratio), or the bounce's peak height; 0 for "still" and for a track seen in one frame."""
+    centers, areas = track.centers(), track.areas()
+    if len(centers) < 2 or motion == "still":
+        return 0.0
+    if motion in DIRECTIONS:
+        dr, dc = DIRECTIONS[motion]
+        dx, dy = centers[-1] - centers[0]
+        return float((dx * dc + dy * dr) / STEP)
+    if motion in ("grow", "shrink"):
+        growth = max(SIZES.values()) / min(SIZES.values())
+        ratio = math.sqrt(max(areas[-1], 1e-9) / max(areas[0], 1e-9))
+        return math.log(ratio) / math.log(growth) * (1 if motion == "grow" else -1)
+    if motion == "bounce":
+        return float((centers[0, 1] - centers[:, 1].min()) / BOUNCE_HEIGHT)
+    raise InvalidArgument("motion", "one of " + ", ".join(MOTIONS), motion)
+
+
+def frame_request(request, which: str):
+    """What the first or last frame of a video of `request` must show, as a still request:
+    the asked objects without their motions; at the last frame a growing or shrinking object
+    has its end size (when a size was asked), and a translated one has left its asked cell
+    (its position, and relations that involve it, are not checked there)."""
+
+    if which not in ("first", "last"):
+        raise InvalidArgument("which", "'first' or 'last'", which)
+    if not isinstance(request, SceneRequest):
+        raise InvalidArgument("request", "a SceneRequest", type(request).__name__)
+    if which == "first":
+        objects = tuple(replace(o, motion=None) for o in request.objects)
+        return replace(request, objects=objects)
+    moved = {g for g, o in enumerate(request.objects) if o.motion in DIRECTIONS}
+    objects = tuple(
+        replace(
+            o,
+            motion=None,
+            size=o.size and end_size(o.motion, o.size),
+            row=None if g in moved else o.row,
+            col=None if g in moved else o.col,
+        )
+        for g, o in enumerate(request.objects)
+    )
+    relations = tuple(r for r in request.relations if not {r.subject, r.target} & moved)
+    return replace(request, objects=objects, relations=relations)
+
+
+def judge_video(request, frames, *, strict: bool = True):
+    """Does a world video show what was asked? A `genlab.world.match.Match` (score, verdict,
+    one check per part) of the tracked video against `request` (SceneRequest or prompt text).
+
+    strict (default), as a user would judge: exactly the objects asked for and nothing else over
+    the whole clip (an object that appears, splits or changes color midway is a track of its own,
+    so an extra object); each asked motion found, its direction right and its extent (speed over
+    the clip) in SPEED_RANGE; and the first and last frames each showing exactly the asked
+    objects with their asked attributes (`frame_request`). False: the forgiving reading of
+    `match(strict=False)` (the asked objects and motions found, others ignored).
+    """
+    if isinstance(request, str):
+        request = parse_prompt(request).request
+    if not isinstance(request, SceneRequest):
+        raise InvalidArgument("request", "a SceneRequest or prompt text", type(request).__name__)
+    clip = as_frames(frames)
+    parsed = parse_video(clip)
+    result = match(request, parsed, strict=strict)
+    if not strict:
+        return result
+    checks = list(result.checks)
+    for group in request.objects:
+        if group.motion is None or group.motion == "still":
+            continue
+        movers = [
+            o
+            for o in parsed.objects
+            if group.matches(o.shape, o.color, o.size) and o.motion == group.motion
+        ]
+        extents = [motion_extent(o.track, group.motion) for o in movers]
+        ok = bool(extents) and all(SPEED_RANGE[0] <= e <= SPEED_RANGE[1] for e in extents)
+        asked = f"{group.describe(1)} {MOTION_WORDS[group.motion][0]}, one step over the clip"
+        found = ", ".join(f"{e:.2f}" for e in extents) or "no such motion"
+        reason = f"asked for {asked}, found " + (
+            f"{found} step{'s' if extents != [1.0] else ''}" if extents else "no object doing so"
+        )
+        checks.append(Check("speed", asked, found, ok, reason))
+    for which, k in (("first", 0), ("last", len(clip) - 1)):
+        still = match(frame_request(request, which), parse_image(clip[k]), strict=True)
+        problems = "; ".join(c.reason for c in still.failures)
+        checks.append(
+            Check(
+                f"{which} frame",
+                f"exactly the asked objects in the {which} frame",
+                "as asked" if still.satisfied else problems,
+                still.satisfied,
+                f"{which} frame: " + ("shows what was asked" if still.satisfied else problems),
+            )
+        )
+    score = sum(c.ok for c in checks) / len(checks) if checks else 1.0
+    return Match(score, all(c.ok for c in checks), checks)

@@ -242,7 +242,8 @@ async function* readEvents(reader) {
   }
 }
 
-const FINAL = ["done", "failed", "cancelled"];
+// "interrupted": the server stopped before the job finished (and does not run it again itself)
+const FINAL = ["done", "failed", "cancelled", "interrupted"];
 
 // Follow a job to its end: progress from the event stream, polling if the stream breaks.
 function watchJob(jobId, onProgress) {
@@ -311,6 +312,10 @@ async function runJob(path, body, ui) {
     showProgress(ui.progress, ui.warnings, snap);
     if (snap.status === "failed") {
       throw new ApiError(`The job failed: ${plainMessage(snap.error || "no reason given")}`);
+    }
+    if (snap.status === "interrupted") {
+      loadInterrupted();
+      throw new ApiError("The server stopped before this job finished: resubmit it from the history (Interrupted).");
     }
     ui.results.replaceChildren(...snap.results.map((r) => imageCard(r)));
     loadGallery();
@@ -554,6 +559,69 @@ $("#gallery-search").addEventListener("input", (e) => {
   clearTimeout(searchTimer);
   searchTimer = setTimeout(() => { gallery.query = e.target.value.trim(); gallery.page = 1; loadGallery(); }, 250);
 });
+// ------------------------------------------------------------------ interrupted work: resubmit
+
+// Jobs and agent runs the server stopped before they finished (kept so by `genlab serve
+// --no-requeue`, or cut by a stop): each with a button that runs it again, same settings and seed.
+async function loadInterrupted() {
+  let listing;
+  try {
+    listing = await api("/api/history?view=runs&status=interrupted&per_page=20");
+  } catch {
+    return;
+  }
+  const runs = listing.items.filter((r) => !("resubmitted_as" in (r.result || {})));
+  $("#interrupted").hidden = !runs.length;
+  $("#interrupted-list").replaceChildren(...runs.map(interruptedItem));
+}
+
+function interruptedItem(run) {
+  const p = run.params || {};
+  const label = run.request.length > 60 ? `${run.request.slice(0, 60)}…` : run.request;
+  const what = run.kind === "agent" ? "agent run" : run.kind === "edit" ? "edit" : "generation";
+  const detail = [what, p.seed != null ? `seed ${p.seed}` : null, run.model].filter(Boolean).join(" · ");
+  const status = el("span", { class: "note", role: "status" });
+  const button = el("button", { type: "button", class: "resubmit", "aria-label": `Resubmit the ${what} “${label}”` }, "Resubmit");
+  button.addEventListener("click", () => resubmit(run, button, status));
+  return el("li", { "data-run-id": run.id },
+    el("div", { class: "what" }, el("span", { text: `“${label}”` }), el("span", { class: "muted", text: detail })),
+    button, status);
+}
+
+async function resubmit(run, button, status) {
+  button.disabled = true;
+  status.textContent = "resubmitting…";
+  if (run.kind === "agent") {  // the new run streams into the chat, as a request typed there
+    selectTab("agent");
+    try {
+      await followAgent(`/api/agent/${run.id}/resubmit`, {});
+      status.textContent = "resubmitted: see the agent tab";
+    } catch (err) {
+      status.textContent = err.message;
+    } finally {
+      loadGallery();
+      loadAgentRuns();
+    }
+    return;
+  }
+  const show = (s) => {
+    if (s.status === "queued") status.textContent = s.queue_position ? `queued — ${s.queue_position} ahead` : "queued — next";
+    else if (s.status === "running") status.textContent = s.total_steps ? `step ${s.step} of ${s.total_steps}` : "running";
+  };
+  try {
+    const accepted = await api(`/api/jobs/${run.id}/resubmit`, { method: "POST" });
+    show(accepted);
+    const snap = await watchJob(accepted.job_id, show);
+    status.textContent = snap.status === "done" ? "done: in the history below"
+      : `${snap.status}${snap.error ? `: ${plainMessage(snap.error)}` : ""}`;
+    if (snap.status === "done") button.remove();
+    loadGallery();
+  } catch (err) {
+    status.textContent = err.message;
+    if (err.status === 429) button.disabled = false;  // busy: the click may be tried again
+  }
+}
+
 $("#page-prev").addEventListener("click", () => { gallery.page = Math.max(1, gallery.page - 1); loadGallery(); });
 $("#page-next").addEventListener("click", () => { gallery.page = Math.min(gallery.pages, gallery.page + 1); loadGallery(); });
 
@@ -685,26 +753,9 @@ $("#agent-form").addEventListener("submit", async (event) => {
   if (!checkLength(input)) return;
   const button = $("#agent-send");
   button.disabled = true;
-  let runId = null, finished = false;
   try {
     const body = { request, backend: $("#agent-backend").value, options: agentOptions() };
-    for await (const { event: kind, data } of postEvents("/api/agent", body)) {
-      if (kind === "step") {
-        if (!runId && data.run_id) {
-          runId = data.run_id;
-          storeRuns([...storedRuns(), runId]);
-          input.value = "";  // the request is in the chat now
-        }
-        renderStep(data);
-      } else if (kind === "done") {
-        finished = true;
-        await renderOutcome(data.outcome);
-      } else if (kind === "failed") {
-        finished = true;
-        bubble("err", plainMessage(data.error || "the agent stopped without a reason"));
-      }
-    }
-    if (!finished) bubble("err", "The connection to the server ended before the agent finished; its run goes on and is in the history.");
+    await followAgent("/api/agent", body, () => { input.value = ""; });  // the request is in the chat now
   } catch (err) {
     showError(err, $("#agent-error"), agentNames);  // the request stays in the box
   } finally {
@@ -713,6 +764,28 @@ $("#agent-form").addEventListener("submit", async (event) => {
     loadAgentRuns();
   }
 });
+
+// One agent run's event stream into the chat: a request typed there, or an interrupted run resubmitted.
+async function followAgent(path, body, onRunId = () => {}) {
+  let runId = null, finished = false;
+  for await (const { event: kind, data } of postEvents(path, body)) {
+    if (kind === "step") {
+      if (!runId && data.run_id) {
+        runId = data.run_id;
+        storeRuns([...storedRuns(), runId]);
+        onRunId(runId);
+      }
+      renderStep(data);
+    } else if (kind === "done") {
+      finished = true;
+      await renderOutcome(data.outcome);
+    } else if (kind === "failed") {
+      finished = true;
+      bubble("err", plainMessage(data.error || "the agent stopped without a reason"));
+    }
+  }
+  if (!finished) bubble("err", "The connection to the server ended before the agent finished; its run goes on and is in the history.");
+}
 
 // Enter sends (Shift+Enter: a new line), as in chat apps; Ctrl+Enter too.
 $("#agent-input").addEventListener("keydown", (e) => {
@@ -741,7 +814,13 @@ async function showRun(runId) {
     await new Promise((r) => setTimeout(r, 1000));
     try { run = await api(`/api/runs/${runId}`); } catch { break; }
   }
-  if (run.status !== "running") await renderOutcome(run.result && Object.keys(run.result).length ? run.result : null);
+  if (run.status === "interrupted") {
+    const again = run.result && "resubmitted_as" in run.result;
+    bubble("err", again ? "The server stopped during this run; it was resubmitted."
+      : "The server stopped during this run; “Resubmit” in the history’s Interrupted list runs it again.");
+  } else if (run.status !== "running") {
+    await renderOutcome(run.result && Object.keys(run.result).length ? run.result : null);
+  }
   loadGallery();
   return true;
 }
@@ -980,5 +1059,6 @@ function watchStatus() {
 loadModels().catch((err) => { $("#form-error").textContent = err.message; });
 loadAgentBackends().catch(() => {});  // the static list stays
 loadGallery();
+loadInterrupted();
 watchStatus();
 restoreChat().then(loadAgentRuns);

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import genlab.train as pkg
 from genlab.errors import NotFound
 from genlab.train.data import BatchSource
 from genlab.train.task import Task
@@ -44,6 +45,7 @@ class RecipeOptions:
     lr: float | None = None  # peak learning rate (default: the recipe's), e.g. to fine-tune
     scenes: str | None = None  # world-t2i recipes: the scene mix to render (SCENE_MIXES)
     data: str | None = None  # text-to-image recipes: your shards or captioned image folder
+    text_encoder: str | None = None  # text-to-image recipes: another text encoder (TEXT_ENCODERS)
     strategy: str = "ddp"  # several processes: "ddp" (DistributedDataParallel) or "fsdp" (FSDP2)
     grad_accum: int | None = None  # micro-steps per optimizer step (default: the recipe's)
     save_every: int | None = None  # steps between training-state checkpoints (0: none by steps)
@@ -161,7 +163,6 @@ def _import_all() -> None:
     global _imported
     if _imported:
         return
-    import genlab.train as pkg
 
     for package in (pkg, importlib.import_module(__name__)):
         for info in pkgutil.iter_modules(package.__path__):
