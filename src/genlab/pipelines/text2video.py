@@ -4,25 +4,19 @@ DiT over (C, T, H, W) clips → frames; image → video keeps a given first fram
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from genlab.diffusion import NoiseSchedule
-from genlab.errors import CheckpointError, InvalidArgument, check_choice
-from genlab.io import load_checkpoint, to_pil
-from genlab.models import create_model
+from genlab.diffusion import NoiseSchedule, classifier_free_guidance
+from genlab.errors import InvalidArgument, check_choice
+from genlab.io import to_pil
 from genlab.pipelines.base import GenerationResult, diffusers_call
 from genlab.pipelines.registry import register_pipeline
-from genlab.pipelines.text2image import (
-    DEFAULT_SAMPLER,
-    Text2ImagePipeline,
-    _image_tensor,
-    _load_prefixed,
-)
-from genlab.text import TextEncoder, TextEncoderConfig
+from genlab.pipelines.text2image import Text2ImagePipeline
+from genlab.pipelines.text_diffusion import DEFAULT_SAMPLER, TextDiffusionPipeline, image_tensor
+from genlab.pipelines.world_prompts import model_texts, note_readings
 from genlab.world.grammar import canonical_caption, realize, request_of
 from genlab.world.video import keyframe_fit
 
@@ -34,46 +28,42 @@ KIND = "text2video"
 PLAN_SOURCES = ("reading", "grammar")
 
 
-class Text2VideoPipeline(Text2ImagePipeline):
+class Text2VideoPipeline(TextDiffusionPipeline):
     """`pipe(prompt, num_frames=8, ...)` -> GenerationResult whose `.frames[i]` is video i (a list
     of PIL frames) and `.images[i]` its first frame; `pipe.animate(image, prompt)` starts from an
-    image. Text encoding, prompt truncation and size checks are the text-to-image pipeline's."""
+    image. Text encoding, prompt reading, seeds and size checks are those every genlab diffusion
+    pipeline shares (genlab.pipelines.text_diffusion); it draws no still images and edits none."""
 
-    def __init__(self, *args, num_frames: int = 8, **kwargs):
-        super().__init__(*args, **kwargs)
+    kind = KIND
+
+    def __init__(
+        self,
+        denoiser: torch.nn.Module,
+        text_encoder: torch.nn.Module,
+        schedule: NoiseSchedule,
+        prediction_type: str = "epsilon",
+        *,
+        name: str = KIND,
+        image_size: int = 32,
+        num_frames: int = 8,
+        default_guidance_scale: float = 3.0,
+        info: dict[str, Any] | None = None,
+    ):
+        super().__init__(
+            denoiser, text_encoder, schedule, prediction_type, name=name, image_size=image_size,
+            default_guidance_scale=default_guidance_scale, info=info,
+        )  # fmt: skip
         self.num_frames = num_frames
 
     # ------------------------------------------------------------------ checkpoints
 
     @classmethod
-    def from_checkpoint(cls, path, config=None, *, device=None) -> Text2VideoPipeline:
-        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        tensors, config = load_checkpoint(path, device="cpu", dtype=torch.float32)
-        if config.get("pipeline") != KIND:
-            raise CheckpointError(f"{path}: not a text2video checkpoint")
-        try:
-            denoiser = create_model(dict(config["denoiser"]))
-            text_encoder = TextEncoder(TextEncoderConfig.from_dict(config["text_encoder"]))
-            _load_prefixed(denoiser, tensors, "denoiser.")
-            _load_prefixed(text_encoder, tensors, "text_encoder.")
-            schedule = NoiseSchedule.from_config(config["schedule"])
-        except (KeyError, RuntimeError, TypeError, ValueError) as e:
-            raise CheckpointError(f"{path}: text2video checkpoint does not load ({e})") from None
-        return cls(
-            denoiser.to(device).eval(),
-            text_encoder.to(device).eval(),
-            schedule,
-            config.get("prediction_type", "epsilon"),
-            name=config.get("name", Path(path).stem),
-            image_size=int(config.get("image_size", 32)),
-            num_frames=int(config.get("num_frames", 8)),
-            default_guidance_scale=float(config.get("default_guidance_scale", 3.0)),
-            info=config,
-        )
+    def _parts_from_checkpoint(cls, tensors, config, device) -> dict[str, Any]:
+        return {"num_frames": int(config.get("num_frames", 8))}
 
     def checkpoint(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         tensors, config = super().checkpoint()
-        config.update(pipeline=KIND, num_frames=self.num_frames)
+        config["num_frames"] = self.num_frames
         return tensors, config
 
     # ------------------------------------------------------------------ facts
@@ -102,16 +92,14 @@ class Text2VideoPipeline(Text2ImagePipeline):
         return num_frames
 
     def describe(self) -> dict[str, Any]:
-        info = super().describe()
-        info.update(
-            kind=KIND,
-            supports=["generate", "negative_prompt", "image_to_video"],
+        facts = self._facts(["generate", "negative_prompt", "image_to_video"])
+        facts.update(
             num_frames=self.num_frames,
             valid_frames=self.valid_frames,
             attention=self.denoiser.config.attention,
             first_frame_conditioning=bool(getattr(self.denoiser.config, "frame_cond", False)),
         )
-        return info
+        return facts
 
     # ------------------------------------------------------------------ generation
 
@@ -164,11 +152,9 @@ class Text2VideoPipeline(Text2ImagePipeline):
             prompts, negative_prompt, num_inference_steps, guidance_scale, sampler, seed, num_images
         )
         T = self.check_num_frames(num_frames)
-        readings = self.read_prompts(prompts)
-        expanded = [p for p in prompts for _ in range(num_images)]
-        read = None if readings is None else [r for r in readings for _ in range(num_images)]
+        expanded, read = self._read_batch(prompts, num_images)
         check_choice("plan_source", plan_source, PLAN_SOURCES)
-        texts = self._model_texts(expanded, read)
+        texts = model_texts(expanded, read)
         sources = None
         if read is not None and image is None and keyframe is None:
             texts, sources = self.write_plans(texts, seed, read, plan_source)
@@ -177,7 +163,7 @@ class Text2VideoPipeline(Text2ImagePipeline):
         if image is not None and keyframe is not None:
             raise InvalidArgument("keyframe", "None when a first frame (image) is given", keyframe)
         if image is not None:
-            first = _image_tensor(image)[None].expand(B, -1, -1, -1)  # (B, C, H, W)
+            first = image_tensor(image)[None].expand(B, -1, -1, -1)  # (B, C, H, W)
             extra = {"edit": "image_to_video"}
         elif keyframe is not None:
             first, extra, keyframe_seeds = self._keyframes(
@@ -203,7 +189,8 @@ class Text2VideoPipeline(Text2ImagePipeline):
                 frames = given.repeat(x.shape[0] // B, 1, 1, 1)
                 return self.denoiser(x, t, {**cond, "first_frame": frames})
 
-        denoise = self._guided_denoiser(texts, negative_prompt, guidance_scale, model)
+        cond, uncond = self._text_conditions(texts, negative_prompt)
+        denoise = classifier_free_guidance(model or self.denoiser, cond, uncond, guidance_scale)
         x_T = self._initial_noise((C, T, H, W), seed, B)  # (B, C, T, H, W)
         kwargs: dict[str, Any] = {}
         if first is not None:
@@ -230,7 +217,7 @@ class Text2VideoPipeline(Text2ImagePipeline):
             num_frames=T,
             **extra,
         )
-        self._note_readings(metadata, expanded, texts, read)
+        note_readings(metadata, expanded, texts, read)
         for meta, source in zip(metadata, sources or []):
             if source is not None:
                 meta["plan_source"] = source
@@ -301,7 +288,7 @@ class Text2VideoPipeline(Text2ImagePipeline):
             for i, prompt in enumerate(expanded):
                 fits = [float(score(prompt, rounds[j][i])) for j in range(candidates)]
                 chosen[i] = max(range(candidates), key=lambda j: (fits[j], -j))
-        first = torch.stack([_image_tensor(rounds[chosen[i]][i]) for i in range(B)])
+        first = torch.stack([image_tensor(rounds[chosen[i]][i]) for i in range(B)])
         meta = stills.metadata[0]
         extra = {
             "edit": "keyframe_to_video",
@@ -318,15 +305,12 @@ class Text2VideoPipeline(Text2ImagePipeline):
         """Image → video: `image` is kept as the first frame, the rest follows `prompt`."""
         return self(prompt, image=image, **kwargs)
 
-    def edit(self, *args, **kwargs):
-        raise InvalidArgument("operation", "generate or animate (image → video)", "edit")
-
 
 def is_image_pipeline(pipe) -> bool:
     """Whether `pipe` draws still images from text (what a keyframe model must do): a genlab
     text-to-image pipeline, or a diffusers or hosted one whose capabilities say "image"."""
     if isinstance(pipe, Text2ImagePipeline):
-        return not isinstance(pipe, Text2VideoPipeline)
+        return True
     describe = getattr(pipe, "describe", None)  # a wrapped genlab pipeline (the server's, locked)
     if callable(describe) and describe().get("kind") == "text2image":
         return True
