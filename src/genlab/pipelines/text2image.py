@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from genlab.diffusion import NoiseSchedule, classifier_free_guidance
+from genlab.diffusion import classifier_free_guidance
 from genlab.errors import InvalidArgument, check_choice
 from genlab.io import load_image, to_pil
 from genlab.models import create_model
@@ -22,6 +22,7 @@ from genlab.pipelines.text_diffusion import (
     COMPILE_MODES,
     DEFAULT_SAMPLER,
     PromptTruncated,
+    SamplingArgs,
     TextDiffusionPipeline,
     image_tensor,
     load_prefixed,
@@ -80,25 +81,17 @@ class Text2ImagePipeline(TextDiffusionPipeline):
 
     def __init__(
         self,
-        denoiser: torch.nn.Module,
-        text_encoder: torch.nn.Module,
-        schedule: NoiseSchedule,
-        prediction_type: str = "epsilon",
-        *,
-        name: str = KIND,
-        image_size: int = 32,
-        default_guidance_scale: float = 3.0,
-        info: dict[str, Any] | None = None,
+        *args,
         autoencoder: torch.nn.Module | None = None,
         layout_planner: torch.nn.Module | None = None,
         default_layout_temperature: float = 1.0,
+        **kwargs,
     ):
-        super().__init__(
-            denoiser, text_encoder, schedule, prediction_type, name=name, image_size=image_size,
-            default_guidance_scale=default_guidance_scale, info=info,
-        )  # fmt: skip
+        """TextDiffusionPipeline's arguments (denoiser, text_encoder, schedule, prediction_type,
+        name, image_size, default_guidance_scale, info), and the optional stages above."""
+        super().__init__(*args, **kwargs)
         check_layout_temperature(default_layout_temperature, "default_layout_temperature")
-        if layout_planner is not None and not getattr(denoiser.config, "layout_channels", 0):
+        if layout_planner is not None and not getattr(self.denoiser.config, "layout_channels", 0):
             raise InvalidArgument(
                 "layout_planner", "a denoiser that reads layouts (layout_channels > 0)", None
             )
@@ -208,10 +201,13 @@ class Text2ImagePipeline(TextDiffusionPipeline):
         plan_layout, layout_temperature = self._layout_options(
             plan_layout, layout, layout_temperature, self.layout_planner is not None
         )
-        return self._run(
+        args = SamplingArgs(
             prompts, negative_prompt, num_inference_steps, guidance_scale, sampler, seed,
-            num_images, height, width, eta=eta, callback=callback, plan_layout=plan_layout,
-            layout=layout, layout_temperature=layout_temperature, layout_source=layout_source,
+            num_images, eta, callback,
+        )  # fmt: skip
+        return self._run(
+            args, height, width, plan_layout=plan_layout, layout=layout,
+            layout_temperature=layout_temperature, layout_source=layout_source,
         )  # fmt: skip
 
     @diffusers_call
@@ -256,11 +252,13 @@ class Text2ImagePipeline(TextDiffusionPipeline):
         init = image_tensor(image)
         _, H, W = init.shape
         mask_t = None if mask is None else _mask_tensor(mask, H, W)
-        return self._run(
+        args = SamplingArgs(
             [prompt], negative_prompt, num_inference_steps, guidance_scale, sampler, seed,
-            num_images, H, W, eta=eta, callback=callback, init=init, mask=mask_t, strength=strength,
-            plan_layout=plan_layout, layout=layout, layout_temperature=layout_temperature,
-            layout_source=layout_source,
+            num_images, eta, callback,
+        )  # fmt: skip
+        return self._run(
+            args, H, W, init=init, mask=mask_t, strength=strength, plan_layout=plan_layout,
+            layout=layout, layout_temperature=layout_temperature, layout_source=layout_source,
         )  # fmt: skip
 
     def _layout_options(self, plan_layout, layout, layout_temperature, default: bool):
@@ -281,18 +279,10 @@ class Text2ImagePipeline(TextDiffusionPipeline):
 
     def _run(
         self,
-        prompts,
-        negative_prompt,
-        num_inference_steps,
-        guidance_scale,
-        sampler,
-        seed,
-        num_images,
+        args: SamplingArgs,
         height,
         width,
         *,
-        eta=None,
-        callback=None,
         init=None,
         mask=None,
         strength=None,
@@ -301,11 +291,12 @@ class Text2ImagePipeline(TextDiffusionPipeline):
         layout_temperature=1.0,
         layout_source="auto",
     ) -> GenerationResult:
-        guidance_scale, seed = self._check_request(
-            prompts, negative_prompt, num_inference_steps, guidance_scale, sampler, seed, num_images
-        )
+        """Draw `args.num_images` images per prompt (from `init`, noised by `strength` and/or
+        kept outside `mask`, for an edit), from the plan asked for."""
+        args = self._checked(args)
+        seed = args.seed
         check_choice("layout_source", layout_source, LAYOUT_SOURCES)
-        expanded, read = self._read_batch(prompts, num_images)
+        expanded, read = self._read_batch(args.prompts, args.num_images)
         H = self.image_size if height is None else height
         W = self.image_size if width is None else width
         self._check_size(H, W)
@@ -331,8 +322,9 @@ class Text2ImagePipeline(TextDiffusionPipeline):
         texts = model_texts(expanded, read)
         backgrounds = None if read is None else [r.request.background for r in read]
         denoise = self._guided_denoiser(
-            texts, negative_prompt, guidance_scale, layout=layouts, backgrounds=backgrounds
-        )
+            texts, args.negative_prompt, args.guidance_scale, layout=layouts,
+            backgrounds=backgrounds,
+        )  # fmt: skip
         C = self.denoiser.config.in_channels
         f = self._latent_factor()
         H, W = H // f, W // f  # the denoiser's grid: pixels, or latents of a latent model
@@ -351,9 +343,7 @@ class Text2ImagePipeline(TextDiffusionPipeline):
                     mask = torch.nn.functional.max_pool2d(mask, f)
                 kwargs.update(mask=mask.expand(B, C, H, W), known=init)
 
-        images = self._sample(
-            denoise, (B, C, H, W), sampler, num_inference_steps, seed, eta, x_T, callback, **kwargs
-        )
+        images = self._sample(denoise, (B, C, H, W), args, x_T, **kwargs)
         if self.autoencoder is not None:
             images = self.autoencoder.decode_latents(images)
             H, W = H * f, W * f
@@ -363,18 +353,7 @@ class Text2ImagePipeline(TextDiffusionPipeline):
             extra["edit"] = "inpaint" if mask is not None else "img2img"
             if strength is not None:
                 extra["strength"] = strength
-        metadata = self._metadata(
-            expanded,
-            negative_prompt,
-            seed,
-            num_inference_steps,
-            guidance_scale,
-            sampler,
-            eta,
-            height=H,
-            width=W,
-            **extra,
-        )
+        metadata = self._metadata(expanded, args, height=H, width=W, **extra)
         if self.layout_planner is not None:  # drawn with or without a plan
             for meta in metadata:
                 meta["plan_layout"] = bool(plan_layout)

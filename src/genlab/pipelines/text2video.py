@@ -9,13 +9,18 @@ from typing import Any
 import numpy as np
 import torch
 
-from genlab.diffusion import NoiseSchedule, classifier_free_guidance
+from genlab.diffusion import classifier_free_guidance
 from genlab.errors import InvalidArgument, check_choice
 from genlab.io import to_pil
 from genlab.pipelines.base import GenerationResult, diffusers_call
 from genlab.pipelines.registry import register_pipeline
 from genlab.pipelines.text2image import Text2ImagePipeline
-from genlab.pipelines.text_diffusion import DEFAULT_SAMPLER, TextDiffusionPipeline, image_tensor
+from genlab.pipelines.text_diffusion import (
+    DEFAULT_SAMPLER,
+    SamplingArgs,
+    TextDiffusionPipeline,
+    image_tensor,
+)
 from genlab.pipelines.world_prompts import model_texts, note_readings
 from genlab.world.grammar import canonical_caption, realize, request_of
 from genlab.world.video import keyframe_fit
@@ -36,23 +41,10 @@ class Text2VideoPipeline(TextDiffusionPipeline):
 
     kind = KIND
 
-    def __init__(
-        self,
-        denoiser: torch.nn.Module,
-        text_encoder: torch.nn.Module,
-        schedule: NoiseSchedule,
-        prediction_type: str = "epsilon",
-        *,
-        name: str = KIND,
-        image_size: int = 32,
-        num_frames: int = 8,
-        default_guidance_scale: float = 3.0,
-        info: dict[str, Any] | None = None,
-    ):
-        super().__init__(
-            denoiser, text_encoder, schedule, prediction_type, name=name, image_size=image_size,
-            default_guidance_scale=default_guidance_scale, info=info,
-        )  # fmt: skip
+    def __init__(self, *args, num_frames: int = 8, **kwargs):
+        """TextDiffusionPipeline's arguments (denoiser, text_encoder, schedule, prediction_type,
+        name, image_size, default_guidance_scale, info), and the default clip length."""
+        super().__init__(*args, **kwargs)
         self.num_frames = num_frames
 
     # ------------------------------------------------------------------ checkpoints
@@ -148,9 +140,12 @@ class Text2VideoPipeline(TextDiffusionPipeline):
         """
         prompts = [prompt] if isinstance(prompt, str) else list(prompt)
         num_frames = self.num_frames if num_frames is None else num_frames
-        guidance_scale, seed = self._check_request(
-            prompts, negative_prompt, num_inference_steps, guidance_scale, sampler, seed, num_images
-        )
+        args = SamplingArgs(
+            prompts, negative_prompt, num_inference_steps, guidance_scale, sampler, seed,
+            num_images, eta, callback,
+        )  # fmt: skip
+        args = self._checked(args)
+        seed = args.seed
         T = self.check_num_frames(num_frames)
         expanded, read = self._read_batch(prompts, num_images)
         check_choice("plan_source", plan_source, PLAN_SOURCES)
@@ -167,9 +162,8 @@ class Text2VideoPipeline(TextDiffusionPipeline):
             extra = {"edit": "image_to_video"}
         elif keyframe is not None:
             first, extra, keyframe_seeds = self._keyframes(
-                keyframe, prompts, negative_prompt, num_inference_steps, seed, num_images, height,
-                width, keyframe_candidates, keyframe_score,
-            )  # fmt: skip
+                keyframe, args, height, width, keyframe_candidates, keyframe_score
+            )
         elif keyframe_candidates != 1 or keyframe_score is not None:
             raise InvalidArgument(
                 "keyframe_candidates", "1 unless a keyframe model is given (and no keyframe_score)",
@@ -190,7 +184,9 @@ class Text2VideoPipeline(TextDiffusionPipeline):
                 return self.denoiser(x, t, {**cond, "first_frame": frames})
 
         cond, uncond = self._text_conditions(texts, negative_prompt)
-        denoise = classifier_free_guidance(model or self.denoiser, cond, uncond, guidance_scale)
+        denoise = classifier_free_guidance(
+            model or self.denoiser, cond, uncond, args.guidance_scale
+        )
         x_T = self._initial_noise((C, T, H, W), seed, B)  # (B, C, T, H, W)
         kwargs: dict[str, Any] = {}
         if first is not None:
@@ -199,24 +195,9 @@ class Text2VideoPipeline(TextDiffusionPipeline):
             mask = torch.ones(B, C, T, H, W, device=device)
             mask[:, :, 0] = 0
             kwargs.update(mask=mask, known=known)
-        videos = self._sample(
-            denoise, (B, C, T, H, W), sampler, num_inference_steps, seed, eta, x_T, callback,
-            **kwargs,
-        ).clamp(-1, 1)  # fmt: skip
+        videos = self._sample(denoise, (B, C, T, H, W), args, x_T, **kwargs).clamp(-1, 1)
         frames = [[to_pil(f) for f in v.transpose(0, 1).cpu()] for v in videos]  # (C,T,H,W)
-        metadata = self._metadata(
-            expanded,
-            negative_prompt,
-            seed,
-            num_inference_steps,
-            guidance_scale,
-            sampler,
-            eta,
-            height=H,
-            width=W,
-            num_frames=T,
-            **extra,
-        )
+        metadata = self._metadata(expanded, args, height=H, width=W, num_frames=T, **extra)
         note_readings(metadata, expanded, texts, read)
         for meta, source in zip(metadata, sources or []):
             if source is not None:
@@ -254,9 +235,8 @@ class Text2VideoPipeline(TextDiffusionPipeline):
         return out, sources
 
     def _keyframes(
-        self, keyframe, prompts, negative_prompt, steps, seed, num_images, height, width,
-        candidates=1, score=None,
-    ) -> tuple[torch.Tensor, dict[str, Any], list[int] | None]:  # fmt: skip
+        self, keyframe, args: SamplingArgs, height, width, candidates=1, score=None
+    ) -> tuple[torch.Tensor, dict[str, Any], list[int] | None]:
         """(B, C, H, W) first frames drawn by the text-to-image pipeline `keyframe`, in the order
         of the videos (prompt-major, seed + i), and the metadata that regenerates them; with
         `candidates` > 1, per video the best of that many by `score` (see __call__), and each
@@ -268,14 +248,15 @@ class Text2VideoPipeline(TextDiffusionPipeline):
         if score is not None and not callable(score):
             raise InvalidArgument("keyframe_score", "a function (prompt, image) -> float", score)
         size = (height or self.image_size, width or self.image_size)
+        prompts, seed, num_images = args.prompts, args.seed, args.num_images
         expanded = [p for p in prompts for _ in range(num_images)]
         B = len(expanded)
         rounds = []
         for j in range(candidates):
             stills = keyframe(
                 prompts,
-                negative_prompt=negative_prompt,
-                num_inference_steps=steps,
+                negative_prompt=args.negative_prompt,
+                num_inference_steps=args.num_inference_steps,
                 seed=seed + j * B,
                 num_images=num_images,
                 height=size[0],

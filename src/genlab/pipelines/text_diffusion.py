@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 import warnings
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,22 @@ COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-
 
 class PromptTruncated(UserWarning):
     """A prompt had more words than the text encoder takes; the rest was dropped."""
+
+
+@dataclass(frozen=True)
+class SamplingArgs:
+    """The arguments of a call that every genlab diffusion pipeline takes, as given;
+    `TextDiffusionPipeline._checked` validates them and fills in the model's defaults."""
+
+    prompts: list[str]
+    negative_prompt: str | None
+    num_inference_steps: int
+    guidance_scale: float | None  # None: the model's default
+    sampler: str
+    seed: int | None  # None: a random one
+    num_images: int
+    eta: float | None = None
+    callback: Any = None  # callback(step, total, x) after each denoising step
 
 
 class TextDiffusionPipeline:
@@ -249,35 +266,29 @@ class TextDiffusionPipeline:
         """Why compilation failed and the pipeline went back to eager (None if it did not)."""
         return getattr(self.denoiser, "compile_error", None)
 
-    def _check_request(
-        self,
-        prompts,
-        negative_prompt,
-        num_inference_steps,
-        guidance_scale,
-        sampler,
-        seed,
-        num_images,
-    ) -> tuple[float, int]:
-        """Validate the common arguments; return (guidance_scale, seed) with defaults filled in."""
+    def _checked(self, args: SamplingArgs) -> SamplingArgs:
+        """`args` validated, with the model's guidance scale and a random seed where not given."""
+        guidance_scale = args.guidance_scale
         if guidance_scale is None:
             guidance_scale = self.default_guidance_scale
         check_generation_args(
-            num_inference_steps=num_inference_steps,
+            num_inference_steps=args.num_inference_steps,
             guidance_scale=guidance_scale,
-            seed=seed,
-            num_images=num_images,
+            seed=args.seed,
+            num_images=args.num_images,
         )
-        check_choice("sampler", sampler, sorted(SAMPLERS))
+        check_choice("sampler", args.sampler, sorted(SAMPLERS))
+        prompts = args.prompts
         if not prompts or not all(isinstance(p, str) for p in prompts):
             raise InvalidArgument("prompt", "a string or a non-empty list of strings", prompts)
         for prompt in prompts:
             check_prompt(prompt)
-        if negative_prompt is not None and not isinstance(negative_prompt, str):
-            raise InvalidArgument("negative_prompt", "a string or None", negative_prompt)
+        if args.negative_prompt is not None and not isinstance(args.negative_prompt, str):
+            raise InvalidArgument("negative_prompt", "a string or None", args.negative_prompt)
+        seed = args.seed
         if seed is None:
             seed = random.SystemRandom().randrange(2**31)
-        return guidance_scale, seed
+        return replace(args, guidance_scale=guidance_scale, seed=seed)
 
     def _initial_noise(self, item_shape: tuple[int, ...], seed: int, batch: int) -> torch.Tensor:
         """Per-item starting noise drawn on the CPU (the same on every device), seed + i for item i."""
@@ -288,7 +299,7 @@ class TextDiffusionPipeline:
             ]
         ).to(self.device)
 
-    def _sample(self, denoise, shape, sampler, steps, seed, eta, x_T, callback, **kwargs):
+    def _sample(self, denoise, shape, args: SamplingArgs, x_T, **kwargs):
         """Run the sampler from x_T; if the compiled denoiser fails to compile, the same draw
         again eagerly (a fresh generator each time: the retry gives the same images)."""
 
@@ -298,40 +309,32 @@ class TextDiffusionPipeline:
                 shape,
                 schedule=self.schedule,
                 prediction_type=self.prediction_type,
-                sampler=sampler,
-                num_inference_steps=steps,
-                generator=torch.Generator().manual_seed(seed),
-                eta=eta,
+                sampler=args.sampler,
+                num_inference_steps=args.num_inference_steps,
+                generator=torch.Generator().manual_seed(args.seed),
+                eta=args.eta,
                 x_T=x_T,
                 device=self.device,
-                callback=callback,
+                callback=args.callback,
                 **kwargs,
             )
 
         return run_with_compile_fallback(self.denoiser, draw)
 
-    def _metadata(
-        self,
-        prompts,
-        negative_prompt,
-        seed,
-        num_inference_steps,
-        guidance_scale,
-        sampler,
-        eta,
-        **extra,
-    ) -> list[dict[str, Any]]:
-        """One dict per output with everything needed to regenerate it alone."""
+    def _metadata(self, prompts, args: SamplingArgs, **extra) -> list[dict[str, Any]]:
+        """One dict per output (`prompts`, one per output) with everything needed to regenerate
+        it alone."""
+        seed, sampler, eta = args.seed, args.sampler, args.eta
         truncated = self.text_encoder.tokenizer(prompts, self.max_prompt_tokens).truncated
         metadata = []
         for i, p in enumerate(prompts):
             meta = {
                 "prompt": p,
-                "negative_prompt": negative_prompt,
+                "negative_prompt": args.negative_prompt,
                 "seed": seed + i,
                 "batch_seed": seed,
-                "num_inference_steps": num_inference_steps,
-                "guidance_scale": float(guidance_scale),
+                "num_inference_steps": args.num_inference_steps,
+                "guidance_scale": float(args.guidance_scale),
                 "sampler": sampler,
                 "model": self.name,
                 **{k: v for k, v in extra.items() if k in ("height", "width", "num_frames")},
