@@ -71,3 +71,12 @@ def test_editing_with_a_video_model_is_refused_in_one_line(tmp_path, capsys, tin
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "cannot edit images" in err, err
     assert not (tmp_path / "out.png").exists()
+
+
+def test_names_moved_to_the_shared_modules_still_import_from_their_old_home():
+    from genlab.pipelines import text2image, text_diffusion, world_prompts
+
+    for name in ("PromptTruncated", "DEFAULT_SAMPLER", "COMPILE_MODES"):
+        assert getattr(text2image, name) is getattr(text_diffusion, name)
+    for name in ("read_world_prompt", "speaks_world", "WORLD_CONTENT"):
+        assert getattr(text2image, name) is getattr(world_prompts, name)
