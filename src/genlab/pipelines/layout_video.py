@@ -37,6 +37,9 @@ KIND = "text2video"  # a checkpoint of this kind with an "image_model" is one of
 # The one plan source: the grammar's scene, moved by the world's motions (a name for metadata and
 # for callers that pass world-t2v's plan_source).
 PLAN_SOURCES = ("layout",)
+# How the frames after the first are made: "redraw", each drawn by the image model from its own
+# layout; "cutout", the first frame's objects moved along their trajectories (cut-out animation).
+ANIMATIONS = ("redraw", "cutout")
 _COLORS, _SIZES, _BACKGROUNDS = tuple(COLORS), tuple(SIZES), tuple(BACKGROUNDS)
 
 
@@ -116,6 +119,63 @@ def object_following_noise(
     return out
 
 
+def move_drawn_objects(
+    first: torch.Tensor, trajectory: list[list[tuple[float, float, float]]]
+) -> torch.Tensor:
+    """(T, C, H, W) frames in [-1, 1] from a drawn first frame (C, H, W) and the planned
+    trajectory: each object is cut out of the first frame where the plan put it (its cell-sized
+    square; opacity from its distance to the background color, the median of the pixels outside
+    every square) and moved, scaled about its center for growing and shrinking, to its planned
+    place in frame k over the first frame with the objects taken out. Cut-out animation: the later
+    frames show exactly what the image model drew in the first."""
+    C, H, W = first.shape
+    T = len(trajectory)
+    ys = (torch.arange(H, dtype=torch.float32) + 0.5) / H
+    xs = (torch.arange(W, dtype=torch.float32) + 0.5) / W
+    half = 0.5 / GRID
+    squares = [
+        ((ys[:, None] - cy).abs() < half) & ((xs[None, :] - cx).abs() < half)
+        for cx, cy, _ in trajectory[0]
+    ]
+    outside = ~torch.stack(squares).any(0) if squares else torch.ones(H, W, dtype=torch.bool)
+    pixels = first[:, outside] if outside.any() else first.reshape(C, -1)
+    background = pixels.median(dim=1).values  # (C,)
+    distance = (first - background[:, None, None]).norm(dim=0)  # (H, W)
+    plate = first.clone()
+    sprites = []
+    for square in squares:
+        d = torch.where(square, distance, torch.zeros_like(distance))
+        # opacity 1 at the object's own color (the pixels farthest from the background)
+        full = torch.quantile(d[square], 0.9).clamp(min=1e-3)
+        alpha = (d / full).clamp(0, 1)
+        alpha = torch.where(alpha < 0.1, torch.zeros_like(alpha), alpha)  # sampling noise
+        color = (first - (1 - alpha) * background[:, None, None]) / alpha.clamp(min=1e-3)
+        sprites.append((color.clamp(-1, 1) * alpha, alpha))  # premultiplied
+        plate = torch.where(alpha[None] > 0, background[:, None, None], plate)
+    frames = plate[None].repeat(T, 1, 1, 1)
+    frames[0] = first
+    for k in range(1, T):
+        for j, (premultiplied, alpha) in enumerate(sprites):
+            cx0, cy0, r0 = trajectory[0][j]
+            cx, cy, r = trajectory[k][j]
+            scale = r / r0
+            # the affine map from frame k's pixels back to the first frame's (normalised coords)
+            theta = torch.tensor(
+                [
+                    [1 / scale, 0.0, (2 * cx0 - 1) - (2 * cx - 1) / scale],
+                    [0.0, 1 / scale, (2 * cy0 - 1) - (2 * cy - 1) / scale],
+                ]
+            )
+            grid = torch.nn.functional.affine_grid(
+                theta[None], [1, C + 1, H, W], align_corners=False
+            )
+            rgba = torch.cat([premultiplied, alpha[None]])[None]
+            moved = torch.nn.functional.grid_sample(rgba, grid, align_corners=False)[0]
+            a = moved[C:]
+            frames[k] = frames[k] * (1 - a) + moved[:C]
+    return frames
+
+
 class LayoutVideoPipeline(Text2VideoPipeline):
     """`pipe(prompt, num_frames=8, ...)` -> GenerationResult whose `.frames[i]` is video i (a list
     of PIL frames): a prompt of the built-in world, planned per frame by the grammar and the
@@ -128,8 +188,10 @@ class LayoutVideoPipeline(Text2VideoPipeline):
         *,
         name: str = "layout2video",
         num_frames: int = 8,
+        default_animation: str = "redraw",
         info: dict[str, Any] | None = None,
     ):
+        check_choice("default_animation", default_animation, ANIMATIONS)
         if not isinstance(image_pipe, Text2ImagePipeline) or isinstance(
             image_pipe, Text2VideoPipeline
         ):
@@ -153,6 +215,7 @@ class LayoutVideoPipeline(Text2VideoPipeline):
             layout_planner=image_pipe.layout_planner,
         )
         self.image_pipe = image_pipe
+        self.default_animation = default_animation
         if not self.reads_world_prompts:
             raise InvalidArgument(
                 "image_model", "a model whose tokenizer speaks the built-in world", image_pipe.name
@@ -175,6 +238,7 @@ class LayoutVideoPipeline(Text2VideoPipeline):
             image_pipe,
             name=config.get("name", Path(path).stem),
             num_frames=int(config.get("num_frames", 8)),
+            default_animation=config.get("default_animation", "redraw"),
             info=config,
         )
 
@@ -187,6 +251,7 @@ class LayoutVideoPipeline(Text2VideoPipeline):
             "name": self.name,
             "image_model": self.info.get("image_model", self.image_pipe.name),
             "num_frames": self.num_frames,
+            "default_animation": self.default_animation,
             "image_size": self.image_size,
             "text_encoder": self.text_encoder.config.to_dict(),
         }
@@ -235,6 +300,7 @@ class LayoutVideoPipeline(Text2VideoPipeline):
         image=None,
         keyframe=None,
         plan_source: str = "layout",
+        animation: str | None = None,
         eta: float | None = None,
         callback=None,
     ) -> GenerationResult:
@@ -258,6 +324,8 @@ class LayoutVideoPipeline(Text2VideoPipeline):
                 "keyframe", f"None: {self.name} draws every frame from its own plan", keyframe
             )
         check_choice("plan_source", plan_source, PLAN_SOURCES)
+        animation = self.default_animation if animation is None else animation
+        check_choice("animation", animation, ANIMATIONS)
         prompts = [prompt] if isinstance(prompt, str) else list(prompt)
         num_frames = self.num_frames if num_frames is None else num_frames
         guidance_scale, seed = self._check_request(
@@ -274,20 +342,20 @@ class LayoutVideoPipeline(Text2VideoPipeline):
 
         B, C = len(expanded), self.denoiser.config.in_channels
         channels = self.denoiser.config.layout_channels
-        features, noise = [], []
         x_first = self._initial_noise((C, H, W), seed, B).cpu()  # video i: seed + i
-        for i, scene in enumerate(scenes):
-            trajectory = frame_states(scene, T)
-            for states in trajectory:
+        trajectories = [frame_states(scene, T) for scene in scenes]
+        drawn = 1 if animation == "cutout" else T  # frames the image model draws per video
+        features, noise = [], []
+        for i, (scene, trajectory) in enumerate(zip(scenes, trajectories)):
+            for states in trajectory[:drawn]:
                 features.append(
                     placed_layout_features(scene, states, H, W, channels, scene.background)
                 )
-            noise.append(object_following_noise(x_first[i], trajectory))
-        features = torch.stack(features).to(self.device)  # (B·T, channels, H, W)
-        x_T = torch.cat(noise).to(self.device)  # (B·T, C, H, W)
+            noise.append(object_following_noise(x_first[i], trajectory[:drawn]))
+        features = torch.stack(features).to(self.device)  # (B·drawn, channels, H, W)
+        x_T = torch.cat(noise).to(self.device)  # (B·drawn, C, H, W)
 
-        frame_texts = [t for t in texts for _ in range(T)]
-        cond = self.encode(frame_texts).cond
+        cond = self.encode([t for t in texts for _ in range(drawn)]).cond
         cond = {**cond, "layout": features}
         uncond = (
             self.text_encoder.encode([negative_prompt]).cond
@@ -297,9 +365,13 @@ class LayoutVideoPipeline(Text2VideoPipeline):
         uncond = {**uncond, "layout": torch.zeros(1, channels, H, W, device=self.device)}
         denoise = classifier_free_guidance(self.denoiser, cond, uncond, guidance_scale)
         frames_out = self._sample(
-            denoise, (B * T, C, H, W), sampler, num_inference_steps, seed, eta, x_T, callback
+            denoise, (B * drawn, C, H, W), sampler, num_inference_steps, seed, eta, x_T, callback
         ).clamp(-1, 1)
-        frames_out = frames_out.reshape(B, T, C, H, W).cpu()
+        frames_out = frames_out.reshape(B, drawn, C, H, W).cpu()
+        if animation == "cutout":
+            frames_out = torch.stack(
+                [move_drawn_objects(v[0], tr) for v, tr in zip(frames_out, trajectories)]
+            ).clamp(-1, 1)
         frames = [[to_pil(f) for f in video] for video in frames_out]
         metadata = self._metadata(
             expanded, negative_prompt, seed, num_inference_steps, guidance_scale, sampler, eta,
@@ -308,6 +380,7 @@ class LayoutVideoPipeline(Text2VideoPipeline):
         self._note_readings(metadata, expanded, texts, read)
         for meta, scene in zip(metadata, scenes):
             meta["plan_source"] = "layout"
+            meta["animation"] = animation
             meta["plan"] = canonical_caption(scene)
         return GenerationResult(images=[f[0] for f in frames], frames=frames, metadata=metadata)
 
