@@ -125,3 +125,38 @@ def test_the_agent_draws_videos_with_it_and_judges_them_strictly(tmp_path):
     assert store.get_image(out.images[0]).model == "world-t2v-layout"
     analysis = box.call(ToolCall("2", "analyze_image", {"image_id": out.images[0]}))
     assert analysis.content["satisfied"], analysis.content
+
+
+@pytest.mark.slow
+def test_the_server_draws_it_from_a_prompt_as_people_write_it_and_refuses_a_keyframe(tmp_path):
+    import io
+    import time
+
+    import httpx
+    from PIL import Image, ImageSequence
+
+    from genlab.pipelines.registry import resolve_path
+    from genlab.serve.launch import LocalServer
+
+    auth = {"Authorization": "Bearer t"}
+    models = {n: str(resolve_path(n)) for n in ("world-t2v-layout", "world-t2i-layout")}
+    with (
+        LocalServer(tmp_path / "home", models, token="t", startup_timeout=300) as srv,
+        httpx.Client(base_url=srv.url, headers=auth, timeout=120) as client,
+    ):
+        models = {m["name"]: m for m in client.get("/api/models").json()["models"]}
+        assert models["world-t2v-layout"]["video"]
+        body = {"prompt": "a pale crimson circle walks up", "model": "world-t2v-layout",
+                "num_frames": 3, "num_inference_steps": 2, "seed": 1}  # fmt: skip
+        refused = client.post("/api/generate", json={**body, "keyframe_model": "world-t2i-layout"})
+        assert refused.status_code == 422 and "draws every frame" in refused.text
+        job_id = client.post("/api/generate", json=body).json()["job_id"]
+        deadline = time.monotonic() + 120
+        while (job := client.get(f"/api/jobs/{job_id}").json())["status"] not in ("done", "failed"):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert job["status"] == "done", job
+        (result,) = job["results"]
+        assert result["kind"] == "video" and result["params"]["read_as"].startswith("a red circle")
+        video = Image.open(io.BytesIO(client.get(result["url"]).content))
+        assert len(list(ImageSequence.Iterator(video))) == 3
