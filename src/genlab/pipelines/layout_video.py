@@ -1,13 +1,18 @@
-"""Text → video by planning a layout per frame and drawing each frame with a layout-conditioned
-image model: `world-t2v-layout`. Training-free: the bundled `world-t2i-layout` draws every frame.
+"""Text → video by planning a layout per frame and drawing it with a layout-conditioned image
+model: `world-t2v-layout`. Training-free: the bundled `world-t2i-layout` draws; nothing is trained.
 
 The prompt is read by the world grammar; the grammar realizes it as a scene whose objects start
 where their motions can play, and the world's own motion (genlab.world.video.object_state) gives
-each object's center and size in every frame: a trajectory per object, the layout per frame. Each
-frame is drawn by the image model's denoiser from its frame's layout, all frames of a video from
-one starting noise whose patch under each object travels with it, so the frames agree with each
-other (the grounded video generation of LLM-grounded Video Diffusion, Lian et al. 2023, with the
-shared, object-following noise of Text2Video-Zero's motion dynamics, Khachatryan et al. 2023).
+each object's center and size in every frame: a trajectory per object, the layout per frame. The
+image model's denoiser draws the first frame from its layout. The later frames are made one of
+two ways (`animation`):
+- "cutout" (default: measured better, the model card): the objects the image model drew are cut
+  out of the first frame and moved (scaled, for growing and shrinking) along their trajectories:
+  cut-out animation; every later frame shows exactly what was drawn in the first;
+- "redraw": every frame is drawn from its own layout, all from one starting noise whose patch
+  under each object travels with it (the grounded video generation of LLM-grounded Video
+  Diffusion, Lian et al. 2023, with the object-following noise of Text2Video-Zero's motion
+  dynamics, Khachatryan et al. 2023).
 """
 
 from __future__ import annotations
@@ -188,7 +193,7 @@ class LayoutVideoPipeline(Text2VideoPipeline):
         *,
         name: str = "layout2video",
         num_frames: int = 8,
-        default_animation: str = "redraw",
+        default_animation: str = "cutout",
         info: dict[str, Any] | None = None,
     ):
         check_choice("default_animation", default_animation, ANIMATIONS)
@@ -238,7 +243,7 @@ class LayoutVideoPipeline(Text2VideoPipeline):
             image_pipe,
             name=config.get("name", Path(path).stem),
             num_frames=int(config.get("num_frames", 8)),
-            default_animation=config.get("default_animation", "redraw"),
+            default_animation=config.get("default_animation", "cutout"),
             info=config,
         )
 
