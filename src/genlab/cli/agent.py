@@ -117,23 +117,26 @@ def run(args) -> int:
         max_seconds=args.max_seconds,
     )
     steps = []
-    # images (and videos) drawn, of at most --max-images with the offline planner
-    bar = progress_bar(
-        total=args.max_images if args.backend == "offline" else None,
-        desc="drawing",
-        unit="image",
-        enabled=show_progress(args),
-    )
-    with bar:
+    bar = None  # images (and videos) drawn, of at most --max-images with the offline planner;
+    # made at the first drawing, so a request refused before any is one line on stderr
+    try:
         for step in session.run():
             steps.append(step)
             drew = step["type"] == "tool_result" and step["name"] in DRAWING_TOOLS
             if drew and not step["is_error"]:
+                if bar is None:
+                    bar = progress_bar(
+                        total=args.max_images if args.backend == "offline" else None,
+                        desc="drawing", unit="image", enabled=show_progress(args),
+                    )  # fmt: skip
                 bar.update(len(step["content"].get("paths", [])))
             if not args.json:
                 line = format_step(step)
                 if line:
                     tqdm.write(line, file=sys.stdout)  # above the bar, which stays whole
+    finally:
+        if bar is not None:
+            bar.close()
     sys.stdout.flush()
     out = session.outcome
     if args.json:
