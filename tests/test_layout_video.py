@@ -160,3 +160,19 @@ def test_the_server_draws_it_from_a_prompt_as_people_write_it_and_refuses_a_keyf
         assert result["kind"] == "video" and result["params"]["read_as"].startswith("a red circle")
         video = Image.open(io.BytesIO(client.get(result["url"]).content))
         assert len(list(ImageSequence.Iterator(video))) == 3
+
+
+def test_the_cli_refuses_an_animation_it_does_not_know_in_one_line(tmp_path, capsys):
+    from genlab.cli import main
+
+    argv = [
+        "video",
+        "a red circle moving left",
+        "--animation",
+        "morph",
+        "--out",
+        str(tmp_path / "a.gif"),
+    ]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("genlab: error: --animation") and err.count("\n") == 1
