@@ -96,6 +96,12 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--plan-source", default="reading", choices=["reading", "grammar"])
+    ap.add_argument(
+        "--animation",
+        choices=["redraw", "cutout"],
+        help="world-t2v-layout: every frame drawn from its layout, or the first frame's objects "
+        "moved (default: the model's)",
+    )
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rejudge", help="a previous --out folder: judge its clips.npz again")
@@ -124,10 +130,12 @@ def main() -> None:
         prompts = video_suite(
             args.n, args.seed, tuple(args.categories.split(",")), tuple(args.splits.split(","))
         )
+        options = {"plan_source": args.plan_source} if args.plan_source != "reading" else {}
+        if args.animation:
+            options["animation"] = args.animation
         results = run_video_suite(
-            pipe, prompts, seed=args.seed, steps=args.steps, batch_size=args.batch,
-            plan_source=args.plan_source,
-        )  # fmt: skip
+            pipe, prompts, seed=args.seed, steps=args.steps, batch_size=args.batch, **options
+        )
         config = {k: v for k, v in vars(args).items() if k not in ("out", "rejudge")}
     seconds = time.perf_counter() - t0
     summary = summarize_videos(results)

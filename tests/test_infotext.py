@@ -102,3 +102,70 @@ def test_a_file_and_png_bytes_are_the_same_bytes(tmp_path):
     image = Image.new("RGB", (48, 32), (200, 10, 10))
     path = save_image(tmp_path / "a.png", image, PARAMS)
     assert path.read_bytes() == png_bytes(image, PARAMS)
+
+
+EXTRAS_WITH_COMMAS = {
+    **PARAMS,
+    "layout": "small red circle (top left), large blue square (bottom)",
+    "warnings": ["white is not a color of this world, it knows: gray", "'xyz' is not a word"],
+    "read_as": 'a red circle, "big"',
+    "checkpoint": "C:\\models\\mine, v2.safetensors",
+    "note": "café, crème",
+}
+
+
+def test_extras_holding_commas_are_quoted_as_a1111_quotes_them_and_read_back_whole():
+    text = format_infotext(EXTRAS_WITH_COMMAS)
+    last = text.split("\n")[-1]
+    assert 'Layout: "small red circle (top left), large blue square (bottom)"' in last
+    assert 'Note: "café, crème"' in last  # A1111 writes letters as they are, not \u escapes
+    assert parse_infotext(text) == EXTRAS_WITH_COMMAS
+
+
+def test_sd_parsers_reads_the_settings_whole_when_extras_hold_commas(tmp_path):
+    sd_parsers = pytest.importorskip("sd_parsers")
+    path = save_image(tmp_path / "a.png", Image.new("RGB", (48, 32)), EXTRAS_WITH_COMMAS)
+    (sampler,) = sd_parsers.ParserManager().parse(str(path)).samplers
+    assert sampler.name == "DPM++ 2M" and sampler.model.name == "world-t2i-layout"
+    assert sampler.parameters == {"cfg_scale": "3.0", "seed": "7", "steps": "20"}
+    assert [p.value for p in sampler.prompts] == [PARAMS["prompt"]]
+
+
+def test_an_unquoted_json_object_reads_as_one_value_as_civitai_writes_hashes():
+    params = parse_infotext(
+        "a cat\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1, "
+        'Hashes: {"vae": "c6a580b13a", "model": "e6bb9ea85b"}, Version: v1.9.4'
+    )
+    assert params["hashes"] == {"vae": "c6a580b13a", "model": "e6bb9ea85b"}
+    assert params["version"] == "v1.9.4" and params["seed"] == 1
+
+
+def test_from_png_regenerates_from_the_infotext_alone_with_a_comma_in_the_checkpoint_path(
+    tmp_path, capsys
+):
+    from PIL import PngImagePlugin
+
+    from genlab.cli import main
+    from genlab.serve.launch import tiny_text2image_checkpoint
+
+    model = str(tiny_text2image_checkpoint(tmp_path / "mine, v2: tiny.safetensors"))
+    first = tmp_path / "first.png"
+    argv = ["generate", "a red circle", "--model", model, "--steps", "2", "--seed", "5",
+            "--no-history", "--no-progress", "--device", "cpu", "--out", str(first)]  # fmt: skip
+    assert main(argv) == 0
+    with Image.open(first) as im:  # only the A1111 chunk, as a tool that drops others leaves it
+        info = PngImagePlugin.PngInfo()
+        info.add_text("parameters", im.text["parameters"])
+        assert '"' + str((tmp_path / "mine, v2: tiny.safetensors").resolve()) in im.text[
+            "parameters"
+        ].replace("\\\\", "\\")
+        im.save(tmp_path / "a1111.png", pnginfo=info)
+    again = tmp_path / "again.png"
+    argv = ["generate", "--from-png", str(tmp_path / "a1111.png"), "--no-history", "--no-progress",
+            "--device", "cpu", "--out", str(again)]  # fmt: skip
+    assert main(argv) == 0
+    with Image.open(first) as a, Image.open(again) as b:
+        assert a.tobytes() == b.tobytes()
+    assert read_params(again)["checkpoint"] == str(
+        (tmp_path / "mine, v2: tiny.safetensors").resolve()
+    )

@@ -38,8 +38,11 @@ _A1111_KEYS = {
 }
 _GENLAB_KEYS = {v: k for k, v in _A1111_KEYS.items()}
 _NOT_WRITTEN = ("prompt", "negative_prompt", "height", "width")
-# A1111's own pattern for one `Key: value` pair (modules/infotext_utils.py, re_param_code)
-_PARAM = re.compile(r'\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
+# One `Key: value` pair, as A1111 reads them (modules/infotext_utils.py, re_param_code): a value
+# is JSON-quoted ("...", escapes inside) or runs to the next comma; besides, as sd-parsers and
+# Civitai read them, an unquoted JSON object (`Hashes: {"model": "…", "vae": "…"}`), and keys of
+# one character too.
+_PARAM = re.compile(r'\s*(\w[\w \-/]*):\s*("(?:\\.|[^\\"])+"|\{[^{}]*\}|[^,]*)(?:,|$)')
 
 
 def format_infotext(params: Mapping[str, Any], size: tuple[int, int] | None = None) -> str:
@@ -112,8 +115,9 @@ def parse_infotext(text: str) -> dict[str, Any]:
 
 def _quote(value: Any) -> str:
     """A value as A1111 writes it: plain, or JSON-quoted when it holds a comma, colon or newline
-    (A1111's `quote`). Non-strings are written as JSON, and a string that would read back as a
-    number or a boolean is quoted, so that every value reads back with its type."""
+    (A1111's `quote`: `Key: "value, with comma"`, non-ASCII letters as they are). Non-strings are
+    written as JSON, and a string that would read back as a number or a boolean is quoted, so
+    that every value reads back with its type."""
     if isinstance(value, str):
         text = value
         try:
@@ -122,13 +126,18 @@ def _quote(value: Any) -> str:
         except ValueError:
             reads_as_other = False
         if reads_as_other or any(c in text for c in ',:\n"'):
-            return json.dumps(text)
+            return json.dumps(text, ensure_ascii=False)
         return text
-    text = json.dumps(value, default=str)
-    return json.dumps(text) if any(c in text for c in ",:\n") else text
+    text = json.dumps(value, default=str, ensure_ascii=False)
+    return json.dumps(text, ensure_ascii=False) if any(c in text for c in ",:\n") else text
 
 
 def _unquote(raw: str) -> Any:
+    if raw.startswith("{"):  # an unquoted JSON object (Civitai's "Hashes")
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return raw
     if raw.startswith('"'):
         try:
             text = json.loads(raw)

@@ -12,6 +12,8 @@ WEIGHTS_DIR = Path(__file__).parent / "weights"
 # The bundled text-to-image model `genlab generate`, the agent and the server use when none is
 # named: the two-stage model (plan, then draw) follows prompts best of the bundled ones (its card).
 DEFAULT_IMAGE_MODEL = "world-t2i-layout"
+# `genlab video`'s and the agent's text-to-video model (its card has the measurements)
+DEFAULT_VIDEO_MODEL = "world-t2v-layout"
 
 
 def data_dir() -> Path:

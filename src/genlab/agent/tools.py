@@ -19,7 +19,7 @@ from genlab.agent.vision import critique, write_prompt
 from genlab.errors import GenlabError, InvalidArgument, NotFound, Unavailable
 from genlab.history import HistoryStore, ImageRecord
 from genlab.io import load_image, read_checkpoint_config, to_pil
-from genlab.paths import DEFAULT_IMAGE_MODEL
+from genlab.paths import DEFAULT_IMAGE_MODEL, DEFAULT_VIDEO_MODEL
 from genlab.pipelines import registry
 from genlab.pipelines.diffusers_backend import DiffusersPipeline
 from genlab.pipelines.hosted import OpenAIImages, StabilityImages
@@ -670,8 +670,11 @@ def generate_video(
 
 
 def find_video_model() -> str | None:
-    """The first bundled checkpoint whose config says pipeline 'text2video', if any."""
-    for name, path in bundled_models().items():
+    """The default video model (genlab.paths.DEFAULT_VIDEO_MODEL) when bundled, else the first
+    bundled checkpoint whose config says pipeline 'text2video', if any."""
+    bundled = bundled_models()
+    names = sorted(bundled, key=lambda name: name != DEFAULT_VIDEO_MODEL)
+    for name, path in ((n, bundled[n]) for n in names):
         try:
             if read_checkpoint_config(path).get("pipeline") == "text2video":
                 return name

@@ -7,8 +7,14 @@ from __future__ import annotations
 import json
 import sys
 
+from tqdm import tqdm
+
 from genlab.agent import AgentSession
+from genlab.cli.logs import show_progress
 from genlab.paths import DEFAULT_IMAGE_MODEL
+from genlab.progress import progress_bar
+
+DRAWING_TOOLS = ("generate_image", "edit_image", "generate_video")
 
 
 def register(subparsers) -> None:
@@ -87,6 +93,7 @@ def register(subparsers) -> None:
     p.add_argument(
         "--json", action="store_true", help="print the whole transcript and outcome as JSON"
     )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
@@ -110,12 +117,27 @@ def run(args) -> int:
         max_seconds=args.max_seconds,
     )
     steps = []
-    for step in session.run():
-        steps.append(step)
-        if not args.json:
-            line = format_step(step)
-            if line:
-                print(line, flush=True)
+    bar = None  # images (and videos) drawn, of at most --max-images with the offline planner;
+    # made at the first drawing, so a request refused before any is one line on stderr
+    try:
+        for step in session.run():
+            steps.append(step)
+            drew = step["type"] == "tool_result" and step["name"] in DRAWING_TOOLS
+            if drew and not step["is_error"]:
+                if bar is None:
+                    bar = progress_bar(
+                        total=args.max_images if args.backend == "offline" else None,
+                        desc="drawing", unit="image", enabled=show_progress(args),
+                    )  # fmt: skip
+                bar.update(len(step["content"].get("paths", [])))
+            if not args.json:
+                line = format_step(step)
+                if line:
+                    tqdm.write(line, file=sys.stdout)  # above the bar, which stays whole
+    finally:
+        if bar is not None:
+            bar.close()
+    sys.stdout.flush()
     out = session.outcome
     if args.json:
         print(json.dumps({"outcome": out.to_dict(), "steps": steps}, indent=2, default=str))

@@ -341,6 +341,7 @@ def run_batch(args) -> int:
         engine=args.engine,
         ray_address=args.ray_address,
         workers=args.workers,
+        progress=show_progress(args),
     )
     print(f"{sum(len(r['files']) for r in rows)} images of {len(rows)} prompts in {args.out}")
     print(Path(args.out) / "index.jsonl")

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from genlab.cli.generate import _check_prompt, _float, _int, guidance, record_in_history
+from genlab.cli.logs import show_progress, step_bar
 from genlab.data.video_curate import CurateConfig, curate_videos
 from genlab.errors import InvalidArgument, check_choice
 from genlab.eval.video import (
@@ -21,7 +22,9 @@ from genlab.eval.video import (
     summarize_videos,
     video_suite,
 )
+from genlab.paths import DEFAULT_VIDEO_MODEL
 from genlab.pipelines.base import MAX_SEED, check_device
+from genlab.pipelines.layout_video import ANIMATIONS
 from genlab.pipelines.postprocess import (
     check_fps,
     check_video_path,
@@ -33,7 +36,12 @@ from genlab.pipelines.postprocess import (
 from genlab.pipelines.registry import load as load_pipeline
 from genlab.pipelines.text2video import PLAN_SOURCES, is_image_pipeline
 
-DEFAULT_MODEL = "world-t2v"
+DEFAULT_MODEL = DEFAULT_VIDEO_MODEL
+ANIMATION_HELP = (
+    "world-t2v-layout: how frames after the first are made: redraw (each drawn by the image "
+    "model from its planned layout) or cutout (the first frame's objects moved along their "
+    "planned paths); default: the model's"
+)
 PLAN_SOURCE_HELP = (
     "who writes the text the model draws from a prompt of the world: reading (the caption of "
     "what was read) or grammar (a whole scene of it: sizes, and cells where each motion can play)"
@@ -67,6 +75,7 @@ def register(subparsers) -> None:
         "from is animated (built-in world prompts; default %(default)s)",
     )
     p.add_argument("--plan-source", default="reading", help=PLAN_SOURCE_HELP)
+    p.add_argument("--animation", help=ANIMATION_HELP)
     p.add_argument("--model", default=DEFAULT_MODEL, help="bundled model name or checkpoint path")
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     p.add_argument("--fps", default="8", help="frames per second of the written video")
@@ -85,6 +94,7 @@ def register(subparsers) -> None:
     p.add_argument(
         "--out", help="output file ending in .mp4 or .gif (default: PROMPT-SEED.mp4 here)"
     )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run_video)
 
     c = subparsers.add_parser(
@@ -140,7 +150,9 @@ def register(subparsers) -> None:
         help="with --split: single (one object moving), two (two objects moving differently)",
     )
     e.add_argument("--plan-source", default="reading", help=PLAN_SOURCE_HELP)
+    e.add_argument("--animation", help=ANIMATION_HELP)
     e.add_argument("--json", action="store_true", help="print the result as JSON")
+    e.add_argument("--no-progress", action="store_true", help="no progress bar")
     e.set_defaults(func=run_eval)
 
 
@@ -166,6 +178,8 @@ def run_video(args) -> int:
     _check_prompt(args.prompt)
     check_device(args.device, "--device")
     check_choice("--plan-source", args.plan_source, PLAN_SOURCES)
+    if args.animation is not None:
+        check_choice("--animation", args.animation, ANIMATIONS)
     seed = _int("--seed", args.seed, 0, MAX_SEED)
     seed = random.SystemRandom().randrange(2**31) if seed is None else seed
     fps = check_fps(_float("--fps", args.fps, "a number > 0"))
@@ -179,6 +193,7 @@ def run_video(args) -> int:
         "negative_prompt": args.negative,
         "seed": seed,
         "plan_source": args.plan_source if args.plan_source != "reading" else None,
+        "animation": args.animation,
     }
     kwargs = {k: v for k, v in kwargs.items() if v is not None}
     if args.image and args.keyframe:
@@ -195,7 +210,10 @@ def run_video(args) -> int:
     if keyframe is not None:
         kwargs["keyframe"] = keyframe
         kwargs["keyframe_candidates"] = candidates
-    result = pipe(args.prompt, **kwargs)
+    with step_bar(kwargs.get("num_inference_steps"), show_progress(args)) as on_step:
+        if on_step is not None:
+            kwargs["callback_on_step_end"] = on_step
+        result = pipe(args.prompt, **kwargs)
     frames, params = result.frames[0], dict(result.metadata[0])
     if args.interpolate:
         frames = interpolate_frames(frames, int(args.interpolate))
@@ -237,6 +255,8 @@ def run_curate(args) -> int:
 
 def run_eval(args) -> int:
     check_choice("--plan-source", args.plan_source, PLAN_SOURCES)
+    if args.animation is not None:
+        check_choice("--animation", args.animation, ANIMATIONS)
     if args.split:
         return run_suite_eval(args)
     pipe = _load(args.model, None)
@@ -251,6 +271,8 @@ def run_eval(args) -> int:
         keyframe=_load_keyframe(args.keyframe, None),
         keyframe_candidates=_int("--keyframe-candidates", args.keyframe_candidates, 1),
         plan_source=args.plan_source,
+        animation=args.animation,
+        progress=show_progress(args),
     )
     if args.json:
         print(json.dumps(result, indent=2))
@@ -281,6 +303,9 @@ def run_suite_eval(args) -> int:
     n = _int("--n", args.n, 1)
     seed = _int("--seed", args.seed, 0, MAX_SEED)
     pipe = _load(args.model, None)
+    options = {"plan_source": args.plan_source} if args.plan_source != "reading" else {}
+    if args.animation is not None:
+        options["animation"] = args.animation
     results = run_video_suite(
         pipe,
         video_suite(n, seed, categories, splits),
@@ -288,7 +313,8 @@ def run_suite_eval(args) -> int:
         steps=_int("--steps", args.steps, 1),
         num_frames=pipe.check_num_frames(_int("--frames", args.frames, 1)),
         guidance_scale=guidance(args.guidance),
-        plan_source=args.plan_source,
+        progress=show_progress(args),
+        **options,
     )
     summary = summarize_videos(results)
     if args.json:

@@ -11,8 +11,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageSequence
 
+from genlab.cli.logs import show_progress
 from genlab.errors import InvalidArgument
 from genlab.io import _existing_file, atomic_path, image_grid, load_image, save_image
+from genlab.progress import progress_bar
 from genlab.world import caption
 from genlab.world.grammar import canonical_caption, parse_prompt, realize
 from genlab.world.match import match
@@ -66,6 +68,7 @@ def register(subparsers) -> None:
     s.add_argument("--frames", type=int, default=12, help="frames per video (with --video)")
     s.add_argument("--fps", type=int, default=8, help="frames per second of the video file")
     s.add_argument("--json", action="store_true", help="print scenes and captions as JSON lines")
+    s.add_argument("--no-progress", action="store_true", help="no progress bar")
     s.set_defaults(func=_sample)
 
     pa = sub.add_parser(
@@ -179,13 +182,14 @@ def _sample(args) -> int:
         (sample_video_scene if args.video else sample_scene)(rng, **kwargs) for _ in range(args.n)
     ]
     captions = [caption(s, None if args.canonical else rng) for s in scenes]
+    drawn = progress_bar(scenes, desc="rendering", unit="scene", enabled=show_progress(args))
     if args.video:
         num_frames = check_num_frames(args.frames)
-        videos = [render_video(s, num_frames, size) for s in scenes]
+        videos = [render_video(s, num_frames, size) for s in drawn]
         frames = [image_grid([v[t] for v in videos], scale=scale) for t in range(num_frames)]
         _write_frames(out, frames, args.fps)
     else:
-        grid = image_grid([render(s, size) for s in scenes], scale=scale)
+        grid = image_grid([render(s, size) for s in drawn], scale=scale)
         save_image(out, grid, {"seed": args.seed, "size": size, "captions": captions})
     for i, (s, text) in enumerate(zip(scenes, captions)):
         if args.json:

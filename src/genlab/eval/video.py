@@ -281,13 +281,16 @@ def evaluate_pipeline(
     keyframe=None,
     keyframe_candidates: int = 1,
     plan_source: str = "reading",
+    animation: str | None = None,
+    progress: bool = True,
 ) -> dict[str, float]:
     """Generate one video per evaluation prompt and report motion / attribute accuracy, FVD
     against the real clips, the real-vs-real FVD floor, flicker and subject consistency.
     `keyframe`: a text-to-image pipeline drawing each first frame (see Text2VideoPipeline), the
     best of `keyframe_candidates` by the world's keyframe fit; `guidance_scale`: None is the
     model's default; `plan_source`: see Text2VideoPipeline (the in-distribution prompts name
-    every size and cell, so the grammar's plan says what they say)."""
+    every size and cell, so the grammar's plan says what they say); `animation`: see
+    LayoutVideoPipeline (None: the model's)."""
     prompts, real = motion_prompts(n, seed, n_objects, pipe.image_size, num_frames)
     _, real2 = motion_prompts(n, seed + 1, n_objects, pipe.image_size, num_frames)
     fake = []
@@ -296,7 +299,10 @@ def evaluate_pipeline(
         extra = {"keyframe": keyframe, "keyframe_candidates": keyframe_candidates}
     if plan_source != "reading":
         extra["plan_source"] = plan_source
-    for i, p in enumerate(tqdm(prompts, desc="generating videos", unit="video")):
+    if animation is not None:
+        extra["animation"] = animation
+    bar = tqdm(prompts, desc="generating videos", unit="video", disable=not progress)
+    for i, p in enumerate(bar):
         result = pipe(
             p, num_frames=num_frames, num_inference_steps=steps, seed=seed + i,
             guidance_scale=guidance_scale, **extra,

@@ -16,6 +16,7 @@ from genlab.cluster import check_engine, ray_cpus, ray_init
 from genlab.errors import GenlabError, InvalidArgument
 from genlab.io import atomic_write_text, save_image, to_pil
 from genlab.pipelines.registry import load as load_pipeline
+from genlab.progress import progress_bar
 
 INDEX_FILE = "index.jsonl"
 
@@ -59,6 +60,7 @@ def generate_batch(
     engine: str = "local",
     ray_address: str | None = None,
     workers: int | None = None,
+    progress: bool = False,
 ) -> list[dict]:
     """Draw `n` images of every prompt into `out_dir` and write `out_dir/index.jsonl`, one line a
     prompt: {"index", "prompt", "seed", "files"}; return those rows.
@@ -66,6 +68,7 @@ def generate_batch(
     `generation` holds further pipeline arguments (steps, guidance, sampler, ...). engine "ray"
     spreads the prompts over `workers` Ray actors (default: one per CPU of the cluster), each
     loading `model` once; the images equal the local engine's (same seeds, same calls).
+    `progress` shows a bar over the prompts drawn (genlab.progress: after 2 s).
     """
     check_engine(engine, ray_address)
     if n < 1:
@@ -84,7 +87,8 @@ def generate_batch(
     else:
         results = _local_images(model, jobs, call, device)
     rows = []
-    for job, images, params in results:
+    bar = progress_bar(results, total=len(jobs), desc="prompts", unit="prompt", enabled=progress)
+    for job, images, params in bar:
         names = image_names(job["index"], job["prompt"], n)
         if len(images) != n:
             raise GenlabError(f"model {model!r} drew {len(images)} images, not {n}")

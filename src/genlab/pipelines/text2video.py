@@ -13,7 +13,6 @@ from genlab.diffusion import classifier_free_guidance
 from genlab.errors import InvalidArgument, check_choice
 from genlab.io import to_pil
 from genlab.pipelines.base import GenerationResult, diffusers_call
-from genlab.pipelines.registry import register_pipeline
 from genlab.pipelines.text2image import Text2ImagePipeline
 from genlab.pipelines.text_diffusion import (
     DEFAULT_SAMPLER,
@@ -298,6 +297,5 @@ def is_image_pipeline(pipe) -> bool:
     return callable(getattr(pipe, "capabilities", None)) and bool(pipe.capabilities().get("image"))
 
 
-@register_pipeline(KIND)
-def load_text2video(path, config, **kwargs) -> Text2VideoPipeline:
-    return Text2VideoPipeline.from_checkpoint(path, config, device=kwargs.get("device"))
+# Its checkpoints load through genlab.pipelines.layout_video.load_text2video, which tells them
+# from those of the layout-planned video pipeline.

@@ -17,6 +17,7 @@ from fastapi.responses import StreamingResponse
 
 from genlab.agent.session import BACKENDS, AgentSession
 from genlab.errors import GenlabError, InvalidArgument
+from genlab.paths import DEFAULT_VIDEO_MODEL
 from genlab.pipelines.catalog import configured_llms
 from genlab.serve.jobs import ORIGIN, QueueFull
 from genlab.serve.schemas import AgentRequest
@@ -128,6 +129,7 @@ def agent_session(server, body: AgentRequest, resubmitted_from: str | None = Non
     catalog = server.catalog
     image_model = catalog.resolve(kwargs.pop("image_model", None))
     videos = [name for name, e in catalog.entries.items() if e.kind == "text2video"]
+    videos.sort(key=lambda name: name != DEFAULT_VIDEO_MODEL)  # the default video model first
     try:
         return AgentSession(
             body.request,

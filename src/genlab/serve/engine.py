@@ -224,6 +224,11 @@ class ModelCatalog:
             return None
         if self.entries[name].kind != "text2video":
             raise InvalidArgument("keyframe_model", "no value: this model makes images", keyframe)
+        if "image_model" in self.entries[name].config:  # a layout-planned video model
+            raise InvalidArgument(
+                "keyframe_model", f"no value: model {name!r} draws every frame from its plan",
+                keyframe,
+            )  # fmt: skip
         images = [n for n, e in self.entries.items() if e.kind == "text2image"]
         if keyframe not in images:
             known = ", ".join(images) or "(none)"
