@@ -8,11 +8,13 @@ import math
 import re
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from genlab.errors import InvalidArgument
 from genlab.io import load_checkpoint, to_pil, to_tensor
+from genlab.models.ar_layout import LayoutARTransformer
 from genlab.models.ar_transformer import ARTransformer, check_sampling_args
 from genlab.models.gan import GAN
 from genlab.models.vae import VAE
@@ -25,7 +27,11 @@ from genlab.pipelines.base import (
 )
 from genlab.pipelines.registry import register_pipeline
 from genlab.text.encoder import TextEncoder, TextEncoderConfig
+from genlab.text.pretrained import text_encoder_from_config
 from genlab.text.tokenizer import UNK_ID, Tokenizer, split_words
+from genlab.world.grammar import realize
+from genlab.world.layout import describe_layout, scene_layout
+from genlab.world.spec import BACKGROUNDS
 
 NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
@@ -137,6 +143,7 @@ class ClassicPipeline:
             seed=seed,
             num_images=num_images,
         )
+        self.check_steps(num_inference_steps)
         for arg, value in (("height", height), ("width", width)):
             if value is not None and value != self.image_size:
                 raise InvalidArgument(
@@ -172,6 +179,9 @@ class ClassicPipeline:
             meta.update(params[i] if isinstance(params, list) else params)
             result.metadata.append(meta)
         return result
+
+    def check_steps(self, num_inference_steps) -> None:
+        """Subclasses refuse a steps argument they cannot honour (autoregressive models)."""
 
     def _generators(self, seeds: list[int]) -> list[torch.Generator]:
         return [torch.Generator(self.device).manual_seed(s) for s in seeds]
@@ -286,6 +296,27 @@ class GANPipeline(_ConditionedPipeline):
         return self.generator(self._noise(seeds, self.config.z_dim), cond)
 
 
+def check_no_steps(num_inference_steps, tokens: int) -> None:
+    """An autoregressive model draws its tokens one by one: there are no steps to choose."""
+    if num_inference_steps is not None:
+        raise InvalidArgument(
+            "num_inference_steps",
+            f"None: an autoregressive model draws its {tokens} image tokens one by one and has "
+            "no denoising steps to set (use temperature, top_k or guidance_scale)",
+            num_inference_steps,
+        )
+
+
+def _sampling_options(options: dict, defaults: dict) -> dict:
+    """temperature, top_k and top_p of a call (the model's defaults where not given), checked."""
+    out = {}
+    for key in ("temperature", "top_k", "top_p"):
+        value = options.pop(key, None)
+        out[key] = defaults.get(key) if value is None else value
+    check_sampling_args(out["temperature"], out["top_k"], out["top_p"])
+    return out
+
+
 class VQARPipeline(ClassicPipeline):
     """Text -> image tokens by the AR transformer (KV cache, temperature, top-k, top-p, CFG on
     logits with the empty or the negative prompt as the unconditional branch) -> VQ-VAE decoder."""
@@ -299,13 +330,9 @@ class VQARPipeline(ClassicPipeline):
         self.tokenizer, self.read_text = tokenizer, TextPrompt(tokenizer)
 
     def prepare(self, prompts, negative_prompt, guidance_scale, options):
-        temperature = options.pop("temperature", None)
-        top_k = options.pop("top_k", None)
-        top_p = options.pop("top_p", None)
+        # a short tail (top-k 64) keeps 32×32 samples clean
+        sampling = _sampling_options(options, {"temperature": 1.0, "top_k": 64})
         self._no_options(options)
-        temperature = 1.0 if temperature is None else temperature
-        top_k = 64 if top_k is None else top_k  # a short tail keeps 32×32 samples clean
-        check_sampling_args(temperature, top_k, top_p)
         unknown = [self.read_text.check(p) for p in prompts]
         L = self.ar.config.text_len
         batch = self.tokenizer(prompts, L)
@@ -316,18 +343,14 @@ class VQARPipeline(ClassicPipeline):
         state = dict(
             text_ids=batch.ids.to(self.device),
             negative_ids=negative,
-            temperature=temperature,
-            top_k=top_k,
-            top_p=top_p,
             guidance_scale=self.default_guidance if guidance_scale is None else guidance_scale,
+            **sampling,
         )
         params = [
             {
-                "temperature": temperature,
-                "top_k": top_k,
-                "top_p": top_p,
+                **sampling,
                 "guidance_scale": state["guidance_scale"],
-                "num_inference_steps": self.ar.config.image_tokens,  # one step per token
+                "num_inference_steps": None,  # no steps: one token after another
                 "unknown_words": u,
                 "truncated": t,
             }
@@ -335,10 +358,138 @@ class VQARPipeline(ClassicPipeline):
         ]
         return state, params
 
+    def check_steps(self, num_inference_steps) -> None:
+        check_no_steps(num_inference_steps, self.ar.config.image_tokens)
+
     def generate(self, state, seeds):
         tokens = self.ar.generate(state.pop("text_ids"), generator=self._generators(seeds), **state)
         grid = math.isqrt(self.ar.config.image_tokens)
         return self.vqvae.decode_indices(tokens.view(-1, grid, grid))
+
+
+class LayoutVQARPipeline(ClassicPipeline):
+    """A two-stage autoregressive model of the world: the prompt is read by the world grammar,
+    which writes the plan (a 3×3 layout realizing exactly what was asked, drawn with seed + i,
+    as world-t2i-layout does), then the layout-conditioned prior (genlab.models.ar_layout) draws
+    the plan's image tokens with the frozen text encoder's reading of the prompt beside it, CFG
+    on logits against "no condition" (or a negative prompt's text), and the VQ-VAE decodes them.
+
+    Options: temperature, top_k, top_p (the card's measured defaults), plan_layout (False: draw
+    from the text alone)."""
+
+    kind, sampler_name = "vq-ar", "autoregressive"
+    plans_layouts = True  # `plan_layout=False` (genlab generate --no-layout) draws from the text
+    layout_planner = None  # the grammar writes the plan: no planner temperature to set
+
+    def __init__(
+        self,
+        ar: LayoutARTransformer,
+        vqvae: VQVAE,
+        text_encoder,
+        name,
+        device="cpu",
+        defaults: dict | None = None,
+    ):
+        super().__init__(name, vqvae.config.image_size, device)
+        self.ar, self.vqvae = ar.to(self.device).eval(), vqvae.to(self.device).eval()
+        self.text_encoder = text_encoder.to(self.device).eval()
+        defaults = defaults or {}
+        self.default_guidance = float(defaults.get("guidance_scale", 3.0))
+        self.sampling_defaults = {
+            "temperature": defaults.get("temperature", 1.0),
+            "top_k": defaults.get("top_k"),
+            "top_p": defaults.get("top_p"),
+        }
+
+    def check_steps(self, num_inference_steps) -> None:
+        check_no_steps(num_inference_steps, self.ar.config.image_tokens)
+
+    def prepare(self, prompts, negative_prompt, guidance_scale, options):
+        from genlab.pipelines.text2image import read_world_prompt  # the world grammar's reading
+
+        sampling = _sampling_options(options, self.sampling_defaults)
+        plan_layout = options.pop("plan_layout", None)
+        plan_layout = True if plan_layout is None else plan_layout
+        if not isinstance(plan_layout, bool):
+            raise InvalidArgument("plan_layout", "True, False or None", plan_layout)
+        self._no_options(options)
+        readings = [read_world_prompt(p) for p in prompts]
+        if negative_prompt is not None and not isinstance(negative_prompt, str):
+            raise InvalidArgument("negative_prompt", "a string or None", negative_prompt)
+        texts = [r.canonical if r.request.objects else p for p, r in zip(prompts, readings)]
+        guidance = self.default_guidance if guidance_scale is None else guidance_scale
+        state = dict(
+            texts=texts,
+            readings=readings if plan_layout else None,
+            negative=negative_prompt or None,
+            guidance_scale=guidance,
+            params=None,
+            **sampling,
+        )
+        params = []
+        for p, text, r in zip(prompts, texts, readings):
+            meta = {**sampling, "guidance_scale": guidance, "num_inference_steps": None}
+            meta["plan_layout"] = plan_layout
+            if text != p:
+                meta["read_as"] = text
+            if r.warnings():
+                meta["warnings"] = r.warnings()
+            params.append(meta)
+        state["params"] = params  # generate() adds each image's plan
+        return state, params
+
+    def plan(self, readings, seeds) -> tuple[torch.Tensor, torch.Tensor]:
+        """(layout (B, 9), background (B,)): the grammar's plan of each reading drawn with its
+        seed (−1 rows where it read no objects: the text alone), and the asked background."""
+        layouts, backgrounds = [], []
+        names = list(BACKGROUNDS)
+        for r, s in zip(readings, seeds):
+            req = r.request
+            if req.objects:
+                scene = realize(req, np.random.default_rng(s), aligned=True)
+                layouts.append(torch.from_numpy(scene_layout(scene)).long())
+            else:
+                layouts.append(torch.full((9,), -1, dtype=torch.long))
+            # no plan: the text alone says everything, the background too (as in training)
+            bg = req.background if req.objects else None
+            backgrounds.append(names.index(bg) if bg else -1)
+        return torch.stack(layouts), torch.tensor(backgrounds)
+
+    def generate(self, state, seeds):
+        B = len(seeds)
+        enc = self.text_encoder.encode(state["texts"])
+        if state["readings"] is None:
+            layout = torch.full((B, 9), -1, dtype=torch.long)
+            background = torch.full((B,), -1, dtype=torch.long)
+        else:
+            layout, background = self.plan(state["readings"], seeds)
+        for meta, row in zip(state["params"], layout.tolist()):
+            if row[0] >= 0:
+                meta["layout"] = describe_layout(row)
+                meta["layout_cells"] = row
+        negative = None
+        if state["negative"]:
+            neg = self.text_encoder.encode([state["negative"]] * B)
+            negative = dict(
+                text=neg.tokens,
+                text_mask=neg.mask,
+                layout=torch.full((B, 9), -1, dtype=torch.long, device=self.device),
+                background=torch.full((B,), -1, dtype=torch.long, device=self.device),
+            )
+        tokens = self.ar.generate(
+            text=enc.tokens,
+            text_mask=enc.mask,
+            layout=layout.to(self.device),
+            background=background.to(self.device),
+            negative=negative,
+            guidance_scale=state["guidance_scale"],
+            temperature=state["temperature"],
+            top_k=state["top_k"],
+            top_p=state["top_p"],
+            generator=self._generators(seeds),
+        )
+        g = self.ar.config.image_grid
+        return self.vqvae.decode_indices(tokens.view(-1, g, g))
 
 
 # --------------------------------------------------------------------------- loaders
@@ -382,6 +533,14 @@ def load_gan(path, config, device: str = "cpu", **_):
 @register_pipeline("vq-ar")
 def load_vq_ar(path, config, device: str = "cpu", **_):
     tensors, _ = load_checkpoint(path, dtype=torch.float32)
+    if config["ar"].get("arch") == "ar-layout":  # the two-stage model (plan, then draw)
+        ar, vqvae = LayoutARTransformer(config["ar"]), VQVAE(config["vqvae"])
+        text_encoder = text_encoder_from_config(config["text_encoder"])
+        ar.load_state_dict(_prefixed(tensors, "ar."))
+        vqvae.load_state_dict(_prefixed(tensors, "vqvae."))
+        text_encoder.load_state_dict(_prefixed(tensors, "text_encoder."))
+        defaults = config.get("sampling_defaults", {})
+        return LayoutVQARPipeline(ar, vqvae, text_encoder, _name(path, config), device, defaults)
     ar, vqvae = ARTransformer(config["ar"]), VQVAE(config["vqvae"])
     ar.load_state_dict(_prefixed(tensors, "ar."))
     vqvae.load_state_dict(_prefixed(tensors, "vqvae."))

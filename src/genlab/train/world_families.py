@@ -1,0 +1,180 @@
+"""The four families on one task: the data every family of the world trains on (the `focus` scenes
+of world-t2i-layout, rendered at 32 px, with captions, layouts and backgrounds) and the tasks of
+the layout-conditioned VQ + AR model (stage 1: the tokenizer, stage 2: the prior).
+
+The AR prior reads the same frozen text encoder as world-t2i-layout and the same plan (the 3×3
+layout the grammar or planner writes), so that the families comparison compares drawing stages.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from genlab.data.world import focus_item
+from genlab.errors import InvalidArgument
+from genlab.models.vqvae import VQVAE
+from genlab.text.encoder import TextEncoder
+from genlab.train.task import Task
+from genlab.world.layout import scene_layout
+from genlab.world.render import render
+from genlab.world.spec import BACKGROUNDS
+
+if TYPE_CHECKING:
+    from genlab.models.ar_layout import LayoutARTransformer
+
+logger = logging.getLogger(__name__)
+
+CONDITION_DROPOUT = 0.1  # rows trained with no condition at all: the unconditional branch of CFG
+LAYOUT_DROPOUT = 0.1  # rows trained on the text alone: prompts the grammar cannot plan
+PREVIEW_PROMPTS = (
+    "a red circle",
+    "a large blue square on the left",
+    "two yellow stars",
+    "a purple circle above a cyan square",
+)
+
+
+def focus_corpus(n: int, seed: int = 0, size: int = 32) -> dict:
+    """n scenes of the focus stream (world-t2i-layout's data): image uint8 (N, 3, S, S), layout
+    (N, 9) long, background (N,) long (index into BACKGROUNDS), and the captions (a list)."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise InvalidArgument("n", "a positive number of scenes", n)
+    images = np.empty((n, size, size, 3), np.uint8)
+    layouts = np.empty((n, 9), np.int64)
+    backgrounds = np.empty(n, np.int64)
+    captions = []
+    names = list(BACKGROUNDS)
+    for i in range(n):
+        scene, text, _, _ = focus_item(seed, i)
+        images[i] = render(scene, size)
+        layouts[i] = scene_layout(scene)
+        backgrounds[i] = names.index(scene.background)
+        captions.append(text)
+    return {
+        "image": torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(),
+        "layout": torch.from_numpy(layouts),
+        "background": torch.from_numpy(backgrounds),
+        "captions": captions,
+    }
+
+
+@torch.no_grad()
+def encode_tokens(vqvae: VQVAE, images: torch.Tensor, batch: int = 512) -> torch.Tensor:
+    """uint8 images (N, 3, S, S) -> token grids (N, h*w) long."""
+    vqvae.eval()
+    out = [
+        vqvae.encode_indices(images[s : s + batch].float() / 127.5 - 1).flatten(1)
+        for s in range(0, len(images), batch)
+    ]
+    return torch.cat(out)
+
+
+@torch.no_grad()
+def tokenizer_report(vqvae: VQVAE, images: torch.Tensor) -> dict:
+    """How near-lossless the tokenizer is on uint8 images (N, 3, S, S): reconstruction MSE and
+    PSNR in [-1, 1] units, codebook usage and perplexity over the whole set, and the fraction of
+    reconstructions the scene parser reads as the same scene as the original (the ceiling of
+    any prior drawing through this tokenizer)."""
+    from genlab.world.parser import parse_image  # the judge: only needed for this report
+
+    vqvae.eval()
+    x = images.float() / 127.5 - 1
+    tokens = encode_tokens(vqvae, images)
+    recon = vqvae.decode_indices(tokens.view(len(x), *vqvae_grid(vqvae))).clamp(-1, 1)
+    mse = float(F.mse_loss(recon, x))
+    counts = torch.bincount(tokens.flatten(), minlength=vqvae.config.codebook_size).float()
+    p = counts / counts.sum()
+    same = 0
+    for a, b in zip(x, recon):
+        same += parse_image(_pil(a)).describe() == parse_image(_pil(b)).describe()
+    return {
+        "mse": mse,
+        "psnr": 10 * math.log10(4 / max(mse, 1e-12)),
+        "codes_used": int((counts > 0).sum()),
+        "codebook_size": vqvae.config.codebook_size,
+        "perplexity": float(torch.exp(-(p * (p + 1e-12).log()).sum())),
+        "same_parse": same / len(x),
+    }
+
+
+@torch.no_grad()
+def encode_captions(text_encoder: TextEncoder, captions: list[str], length: int, batch=1024):
+    """Captions -> (tokens (N, length, D) float16, mask (N, length) bool): the frozen encoder's
+    first `length` output tokens, computed once instead of at every step."""
+    text_encoder.eval()
+    toks, masks = [], []
+    for s in range(0, len(captions), batch):
+        enc = text_encoder.encode(captions[s : s + batch])
+        toks.append(enc.tokens[:, :length].half())
+        masks.append(enc.mask[:, :length])
+    return torch.cat(toks), torch.cat(masks)
+
+
+def vqvae_grid(vqvae: VQVAE) -> tuple[int, int]:
+    g = vqvae.config.grid
+    return g, g
+
+
+def _pil(x: torch.Tensor):
+    from genlab.io import to_pil
+
+    return to_pil(x.cpu())
+
+
+class LayoutARTask(Task):
+    """Stage 2: next-token cross-entropy of the layout-conditioned prior over frozen tokenizer
+    grids, the captions' text-encoder tokens precomputed (`encode_captions`). CONDITION_DROPOUT
+    of the rows see no condition (CFG's unconditional branch) and LAYOUT_DROPOUT the text
+    without a plan (prompts the grammar cannot plan)."""
+
+    def __init__(
+        self,
+        ar: LayoutARTransformer,
+        vqvae: VQVAE,
+        text_encoder: TextEncoder,
+        extra_config: dict | None = None,
+    ):
+        self.ar = ar
+        self.vqvae = vqvae.eval().requires_grad_(False)
+        self.text_encoder = text_encoder.eval().requires_grad_(False)
+        self.extra_config = extra_config or {}
+
+    def modules(self):
+        return {"ar": self.ar}
+
+    def ema_modules(self):
+        return ["ar"]
+
+    def training_step(self, batch, optimizer_name):
+        tokens, mask = batch["tokens"], batch["text_mask"]
+        B, device = len(tokens), tokens.device
+        u = torch.rand(B, device=device)
+        drop_all = u < CONDITION_DROPOUT
+        no_plan = u < CONDITION_DROPOUT + LAYOUT_DROPOUT
+        out = self.ar.loss(
+            tokens,
+            text=batch["text"].float(),
+            text_mask=mask & ~drop_all[:, None],
+            layout=batch["layout"].masked_fill(no_plan[:, None], -1),
+            background=batch["background"].masked_fill(no_plan, -1),
+        )
+        return out["loss"], {"bits_per_token": out["bits_per_token"]}
+
+    def export(self):
+        tensors = {f"ar.{k}": v for k, v in self.ar.state_dict().items()}
+        tensors.update({f"vqvae.{k}": v for k, v in self.vqvae.state_dict().items()})
+        tensors.update({f"text_encoder.{k}": v for k, v in self.text_encoder.state_dict().items()})
+        config = {
+            "pipeline": "vq-ar",
+            "ar": self.ar.config.to_dict(),
+            "vqvae": self.vqvae.config.to_dict(),
+            "text_encoder": self.text_encoder.config.to_dict(),
+            **self.extra_config,
+        }
+        return tensors, config
