@@ -26,11 +26,15 @@ from genlab.pipelines.base import (
     move_modules,
 )
 from genlab.pipelines.registry import register_pipeline
-from genlab.text.encoder import TextEncoder, TextEncoderConfig
 from genlab.text.pretrained import text_encoder_from_config
 from genlab.text.tokenizer import UNK_ID, Tokenizer, split_words
 from genlab.world.grammar import realize
-from genlab.world.layout import describe_layout, scene_layout
+from genlab.world.layout import (
+    LAYOUT_BG_CHANNELS,
+    describe_layout,
+    layout_features,
+    scene_layout,
+)
 from genlab.world.spec import BACKGROUNDS
 
 NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -121,7 +125,8 @@ class ClassicPipeline:
         move_modules(self, self.device)
         return self
 
-    # subclasses: prepare(prompts, negative, options) -> state; generate(state, seeds) -> (B,C,S,S)
+    # subclasses: prepare(prompts, negative, guidance, options, seeds) -> (state, params);
+    # generate(state, seeds) -> (B, C, S, S)
 
     @diffusers_call
     def __call__(
@@ -159,7 +164,7 @@ class ClassicPipeline:
             seed = int(torch.randint(0, 2**31 - 1, (1,)).item())
         seeds = [seed + i for i in range(len(prompts))]
         with torch.inference_mode():
-            state, params = self.prepare(prompts, negative_prompt, guidance_scale, options)
+            state, params = self.prepare(prompts, negative_prompt, guidance_scale, options, seeds)
             images = self.generate(state, seeds).float().clamp(-1, 1).cpu()
         result = GenerationResult()
         for i, (p, s) in enumerate(zip(prompts, seeds)):
@@ -212,13 +217,18 @@ class _ConditionedPipeline(ClassicPipeline):
         else:
             self.read_text = TextPrompt(text_encoder.tokenizer)
 
-    def condition(self, prompts: list[str]) -> tuple[torch.Tensor, list[dict]]:
-        cond, params = self._condition(prompts)
+    def condition(self, prompts: list[str], seeds=None) -> tuple[torch.Tensor, list[dict]]:
+        cond, params = self._condition(prompts, seeds)
         for p in params:  # one decoder pass, no guidance: say so rather than echo the request
             p.update(num_inference_steps=1, guidance_scale=None)
         return cond, params
 
-    def _condition(self, prompts: list[str]) -> tuple[torch.Tensor, list[dict]]:
+    def _condition(self, prompts: list[str], seeds=None) -> tuple[torch.Tensor, list[dict]]:
+        if self.condition_type == "plan":
+            seeds = seeds or [0] * len(prompts)
+            texts, layout, background, params = read_and_plan(prompts, seeds, True)
+            enc = self.text_encoder.encode(texts)
+            return plan_vector(enc.pooled, layout.to(self.device), background), params
         if self.condition_type == "class":
             labels = [self.read_class(p) for p in prompts]
             params = [
@@ -241,9 +251,9 @@ class VAEPipeline(_ConditionedPipeline):
         super().__init__(name, vae.config.image_size, condition_config, text_encoder, device)
         self.vae = vae.to(self.device).eval()
 
-    def prepare(self, prompts, negative_prompt, guidance_scale, options):
+    def prepare(self, prompts, negative_prompt, guidance_scale, options, seeds):
         self._no_options(options)
-        return self.condition(prompts)
+        return self.condition(prompts, seeds)
 
     def generate(self, cond, seeds):
         return self.vae.decode(self._noise(seeds, self.vae.config.latent_dim), cond)
@@ -288,12 +298,60 @@ class GANPipeline(_ConditionedPipeline):
         self.config = gan.config
         self.generator = gan.generator.to(self.device).eval()  # the discriminator is not kept
 
-    def prepare(self, prompts, negative_prompt, guidance_scale, options):
+    def prepare(self, prompts, negative_prompt, guidance_scale, options, seeds):
         self._no_options(options)
-        return self.condition(prompts)
+        return self.condition(prompts, seeds)
 
     def generate(self, cond, seeds):
         return self.generator(self._noise(seeds, self.config.z_dim), cond)
+
+
+def read_and_plan(prompts: list[str], seeds: list[int], plan_layout: bool = True):
+    """The two-stage models' reading of prompts: (texts, layout (B, 9), background (B,), params).
+
+    Each prompt is read by the world grammar (genlab.pipelines.text2image.read_world_prompt:
+    empty or unknown-only prompts are refused); where it reads objects, the plan is a scene
+    realizing exactly the request, drawn with the image's seed and related objects aligned (as
+    world-t2i-layout plans), the text the model reads is the grammar's canonical caption, and the
+    background is the one asked for. Rows with no plan (no objects read, or `plan_layout` False)
+    are −1: the model draws from the text alone. params: per image "plan_layout", "layout",
+    "layout_cells", "read_as", "warnings"."""
+    from genlab.pipelines.text2image import read_world_prompt  # the world grammar's reading
+
+    names = list(BACKGROUNDS)
+    texts, layouts, backgrounds, params = [], [], [], []
+    for prompt, seed in zip(prompts, seeds, strict=True):
+        reading = read_world_prompt(prompt)
+        req = reading.request
+        text = reading.canonical if req.objects else prompt
+        meta: dict[str, Any] = {"plan_layout": plan_layout}
+        if text != prompt:
+            meta["read_as"] = text
+        if reading.warnings():
+            meta["warnings"] = reading.warnings()
+        row, bg = [-1] * 9, -1
+        if plan_layout and req.objects:
+            row = scene_layout(realize(req, np.random.default_rng(seed), aligned=True)).tolist()
+            bg = names.index(req.background) if req.background else -1
+            meta.update(layout=describe_layout(row), layout_cells=row)
+        texts.append(text)
+        layouts.append(row)
+        backgrounds.append(bg)
+        params.append(meta)
+    return texts, torch.tensor(layouts), torch.tensor(backgrounds), params
+
+
+def plan_vector(pooled: torch.Tensor, layout: torch.Tensor, background: torch.Tensor):
+    """The condition vector of a plan-conditioned VAE or GAN: the pooled text embedding, then
+    the plan's features (genlab.world.layout.layout_features with the background; zeros where
+    there is no plan), (B, text_dim + PLAN_FEATURES)."""
+    has_plan = (layout >= 0).all(1)
+    feats = layout_features(layout.clamp(min=0), background.long(), LAYOUT_BG_CHANNELS)
+    feats = feats.flatten(1).to(pooled) * has_plan[:, None].to(pooled)
+    return torch.cat([pooled, feats], dim=1)
+
+
+PLAN_FEATURES = LAYOUT_BG_CHANNELS * 9
 
 
 def check_no_steps(num_inference_steps, tokens: int) -> None:
@@ -329,7 +387,7 @@ class VQARPipeline(ClassicPipeline):
         self.ar, self.vqvae = ar.to(self.device).eval(), vqvae.to(self.device).eval()
         self.tokenizer, self.read_text = tokenizer, TextPrompt(tokenizer)
 
-    def prepare(self, prompts, negative_prompt, guidance_scale, options):
+    def prepare(self, prompts, negative_prompt, guidance_scale, options, seeds):
         # a short tail (top-k 64) keeps 32×32 samples clean
         sampling = _sampling_options(options, {"temperature": 1.0, "top_k": 64})
         self._no_options(options)
@@ -404,69 +462,32 @@ class LayoutVQARPipeline(ClassicPipeline):
     def check_steps(self, num_inference_steps) -> None:
         check_no_steps(num_inference_steps, self.ar.config.image_tokens)
 
-    def prepare(self, prompts, negative_prompt, guidance_scale, options):
-        from genlab.pipelines.text2image import read_world_prompt  # the world grammar's reading
-
+    def prepare(self, prompts, negative_prompt, guidance_scale, options, seeds):
         sampling = _sampling_options(options, self.sampling_defaults)
         plan_layout = options.pop("plan_layout", None)
         plan_layout = True if plan_layout is None else plan_layout
         if not isinstance(plan_layout, bool):
             raise InvalidArgument("plan_layout", "True, False or None", plan_layout)
         self._no_options(options)
-        readings = [read_world_prompt(p) for p in prompts]
         if negative_prompt is not None and not isinstance(negative_prompt, str):
             raise InvalidArgument("negative_prompt", "a string or None", negative_prompt)
-        texts = [r.canonical if r.request.objects else p for p, r in zip(prompts, readings)]
+        texts, layout, background, params = read_and_plan(prompts, seeds, plan_layout)
         guidance = self.default_guidance if guidance_scale is None else guidance_scale
+        for meta in params:
+            meta.update(sampling, guidance_scale=guidance, num_inference_steps=None)
         state = dict(
             texts=texts,
-            readings=readings if plan_layout else None,
+            layout=layout,
+            background=background,
             negative=negative_prompt or None,
             guidance_scale=guidance,
-            params=None,
             **sampling,
         )
-        params = []
-        for p, text, r in zip(prompts, texts, readings):
-            meta = {**sampling, "guidance_scale": guidance, "num_inference_steps": None}
-            meta["plan_layout"] = plan_layout
-            if text != p:
-                meta["read_as"] = text
-            if r.warnings():
-                meta["warnings"] = r.warnings()
-            params.append(meta)
-        state["params"] = params  # generate() adds each image's plan
         return state, params
-
-    def plan(self, readings, seeds) -> tuple[torch.Tensor, torch.Tensor]:
-        """(layout (B, 9), background (B,)): the grammar's plan of each reading drawn with its
-        seed (−1 rows where it read no objects: the text alone), and the asked background."""
-        layouts, backgrounds = [], []
-        names = list(BACKGROUNDS)
-        for r, s in zip(readings, seeds):
-            req = r.request
-            if req.objects:
-                scene = realize(req, np.random.default_rng(s), aligned=True)
-                layouts.append(torch.from_numpy(scene_layout(scene)).long())
-            else:
-                layouts.append(torch.full((9,), -1, dtype=torch.long))
-            # no plan: the text alone says everything, the background too (as in training)
-            bg = req.background if req.objects else None
-            backgrounds.append(names.index(bg) if bg else -1)
-        return torch.stack(layouts), torch.tensor(backgrounds)
 
     def generate(self, state, seeds):
         B = len(seeds)
         enc = self.text_encoder.encode(state["texts"])
-        if state["readings"] is None:
-            layout = torch.full((B, 9), -1, dtype=torch.long)
-            background = torch.full((B,), -1, dtype=torch.long)
-        else:
-            layout, background = self.plan(state["readings"], seeds)
-        for meta, row in zip(state["params"], layout.tolist()):
-            if row[0] >= 0:
-                meta["layout"] = describe_layout(row)
-                meta["layout_cells"] = row
         negative = None
         if state["negative"]:
             neg = self.text_encoder.encode([state["negative"]] * B)
@@ -479,8 +500,8 @@ class LayoutVQARPipeline(ClassicPipeline):
         tokens = self.ar.generate(
             text=enc.tokens,
             text_mask=enc.mask,
-            layout=layout.to(self.device),
-            background=background.to(self.device),
+            layout=state["layout"].to(self.device),
+            background=state["background"].to(self.device),
             negative=negative,
             guidance_scale=state["guidance_scale"],
             temperature=state["temperature"],
@@ -500,10 +521,9 @@ def _prefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.
 
 
 def _text_encoder(tensors, condition_config, device):
-    if condition_config["type"] != "text":
+    if condition_config["type"] not in ("text", "plan"):
         return None
-
-    encoder = TextEncoder(TextEncoderConfig.from_dict(condition_config["text_encoder"]))
+    encoder = text_encoder_from_config(condition_config["text_encoder"])
     encoder.load_state_dict(_prefixed(tensors, "text_encoder."))
     return encoder.to(device).eval()
 

@@ -19,8 +19,10 @@ import torch.nn.functional as F
 from genlab.data.world import focus_item
 from genlab.errors import InvalidArgument
 from genlab.models.vqvae import VQVAE
+from genlab.pipelines.classic import PLAN_FEATURES, plan_vector, read_and_plan
 from genlab.text.encoder import TextEncoder
 from genlab.train.task import Task
+from genlab.world.grammar import parse_prompt
 from genlab.world.layout import scene_layout
 from genlab.world.render import render
 from genlab.world.spec import BACKGROUNDS
@@ -42,7 +44,9 @@ PREVIEW_PROMPTS = (
 
 def focus_corpus(n: int, seed: int = 0, size: int = 32) -> dict:
     """n scenes of the focus stream (world-t2i-layout's data): image uint8 (N, 3, S, S), layout
-    (N, 9) long, background (N,) long (index into BACKGROUNDS), and the captions (a list)."""
+    (N, 9) long, background (N,) long: the index into BACKGROUNDS of the background the caption
+    states, −1 where it leaves it open (as a prompt would: then the plan has none either), and
+    the captions (a list)."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise InvalidArgument("n", "a positive number of scenes", n)
     images = np.empty((n, size, size, 3), np.uint8)
@@ -54,7 +58,8 @@ def focus_corpus(n: int, seed: int = 0, size: int = 32) -> dict:
         scene, text, _, _ = focus_item(seed, i)
         images[i] = render(scene, size)
         layouts[i] = scene_layout(scene)
-        backgrounds[i] = names.index(scene.background)
+        stated = parse_prompt(text).request.background
+        backgrounds[i] = names.index(stated) if stated else -1
         captions.append(text)
     return {
         "image": torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(),
@@ -178,3 +183,58 @@ class LayoutARTask(Task):
             **self.extra_config,
         }
         return tensors, config
+
+
+class PlanCondition:
+    """The condition of a plan-conditioned VAE or GAN (the `Condition` interface of
+    genlab.train.classic): the frozen text encoder's pooled embedding of the caption and the
+    plan's features, one vector (genlab.pipelines.classic.plan_vector), precomputed per scene
+    in batch["plan"]; dropped rows are zeros."""
+
+    def __init__(self, text_encoder: TextEncoder):
+        self.text_encoder = text_encoder.eval().requires_grad_(False)
+        self.class_names = None
+
+    @property
+    def model_kwargs(self) -> dict[str, int]:
+        return {"text_dim": self.text_encoder.width + PLAN_FEATURES}
+
+    def modules(self) -> dict:
+        return {}  # frozen: read, never trained
+
+    def __call__(self, batch: dict, dropout: float = 0.0) -> torch.Tensor:
+        v = batch["plan"].float()
+        if dropout:
+            keep = torch.rand(v.shape[0], device=v.device) >= dropout
+            v = v * keep[:, None]
+        return v
+
+    @torch.no_grad()
+    def vectors(self, prompts: list[str], seeds: list[int]) -> torch.Tensor:
+        texts, layout, background, _ = read_and_plan(prompts, seeds)
+        pooled = self.text_encoder.encode(texts).pooled
+        return plan_vector(pooled, layout.to(pooled.device), background.to(pooled.device))
+
+    def grid(self, per_condition: int, device) -> tuple[torch.Tensor, list[str]]:
+        prompts = [p for p in PREVIEW_PROMPTS for _ in range(per_condition)]
+        self.text_encoder.to(device)
+        return self.vectors(prompts, list(range(len(prompts)))), list(PREVIEW_PROMPTS)
+
+    def config(self) -> dict:
+        return {"type": "plan", "text_encoder": self.text_encoder.config.to_dict()}
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        return {f"text_encoder.{k}": v for k, v in self.text_encoder.state_dict().items()}
+
+
+@torch.no_grad()
+def plan_tensors(text_encoder: TextEncoder, corpus: dict, batch: int = 1024) -> torch.Tensor:
+    """(N, text_dim + PLAN_FEATURES) plan vectors of a focus corpus (its layouts, the stated
+    backgrounds, the captions' pooled embeddings)."""
+    out = []
+    caps = corpus["captions"]
+    for s in range(0, len(caps), batch):
+        pooled = text_encoder.encode(caps[s : s + batch]).pooled
+        layout, bg = corpus["layout"][s : s + batch], corpus["background"][s : s + batch]
+        out.append(plan_vector(pooled, layout, bg).half())
+    return torch.cat(out)
