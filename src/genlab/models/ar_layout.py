@@ -29,7 +29,7 @@ from genlab.models.ar_transformer import (
 from genlab.models.registry import register_architecture, register_models
 from genlab.nn.config import ModelConfig
 
-GRID = 3  # the world's cells per side (genlab.world.spec.GRID; models sit below world)
+GRID = 3  # the world's cells per side (genlab.world.spec.GRID)
 
 
 @dataclass
@@ -42,8 +42,11 @@ class LayoutARConfig(ModelConfig):
     num_shapes: int = 5
     num_sizes: int = 2
     num_backgrounds: int = 3
-    image_vocab_size: int = 256  # = the VQ-VAE codebook size
-    image_grid: int = 8  # tokens per side of the VQ-VAE grid
+    image_vocab_size: int = 256  # = the tokenizer's vocabulary
+    image_grid: int = 8  # tokens per side of the tokenizer's grid
+    # > 0: tokens are mask · token_colors + colour (genlab.models.palette_vq), embedded as a sum
+    # and predicted as a sum of a mask and a colour logit (log-softmax splits into the two)
+    token_colors: int = 0
     dim: int = 128
     depth: int = 4
     heads: int = 4
@@ -52,6 +55,11 @@ class LayoutARConfig(ModelConfig):
     def __post_init__(self):
         if self.dim % self.heads:
             raise InvalidArgument("dim", f"a multiple of heads={self.heads}", self.dim)
+        if self.token_colors and self.image_vocab_size % self.token_colors:
+            raise InvalidArgument(
+                "image_vocab_size", f"a multiple of token_colors={self.token_colors}",
+                self.image_vocab_size,
+            )  # fmt: skip
 
     @property
     def image_tokens(self) -> int:
@@ -78,6 +86,35 @@ def cell_overlap(image_grid: int, grid: int = GRID) -> torch.Tensor:
     return torch.einsum("ab,cd->acbd", w, w).reshape(image_grid**2, grid**2)
 
 
+class FactorisedEmbedding(nn.Module):
+    """Image token mask · colors + colour -> mask embedding + colour embedding; id `bos_id`
+    (= the vocabulary size) is the begin token."""
+
+    def __init__(self, vocab_size: int, colors: int, dim: int):
+        super().__init__()
+        self.colors, self.bos_id = colors, vocab_size
+        self.mask = nn.Embedding(vocab_size // colors + 1, dim)  # last row: BOS
+        self.colour = nn.Embedding(colors, dim)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        bos = ids == self.bos_id
+        mask = torch.where(bos, self.mask.num_embeddings - 1, ids // self.colors)
+        colour = self.colour(ids % self.colors) * (~bos)[..., None]
+        return self.mask(mask) + colour
+
+
+class FactorisedHead(nn.Module):
+    """Hidden (…, D) -> logits (…, masks · colors) = mask logit + colour logit."""
+
+    def __init__(self, dim: int, vocab_size: int, colors: int):
+        super().__init__()
+        self.mask = nn.Linear(dim, vocab_size // colors, bias=False)
+        self.colour = nn.Linear(dim, colors, bias=False)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return (self.mask(h)[..., :, None] + self.colour(h)[..., None, :]).flatten(-2)
+
+
 class LayoutARTransformer(nn.Module):
     """logits(image token i | background, layout, text, image tokens < i)."""
 
@@ -99,14 +136,21 @@ class LayoutARTransformer(nn.Module):
         self.background_embed = nn.Embedding(cfg.num_backgrounds + 1, D)  # last: left open
         self.text_proj = nn.Linear(cfg.text_dim, D)
         self.text_pad = nn.Parameter(torch.zeros(D))
-        self.image_embed = nn.Embedding(cfg.image_vocab_size + 1, D)  # last id = BOS
+        V = cfg.image_vocab_size
+        if cfg.token_colors:
+            self.image_embed = FactorisedEmbedding(V, cfg.token_colors, D)
+        else:
+            self.image_embed = nn.Embedding(V + 1, D)  # last id = BOS
         self.bos_id = cfg.image_vocab_size
         self.place_proj = nn.Linear(D, D)  # a token's share of the plan, into its input
         self.register_buffer("overlap", cell_overlap(cfg.image_grid), persistent=False)
         self.pos_embed = nn.Parameter(torch.zeros(1, cfg.seq_len, D))
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.depth))
         self.ln_f = nn.LayerNorm(D)
-        self.head = nn.Linear(D, cfg.image_vocab_size, bias=False)
+        if cfg.token_colors:
+            self.head = FactorisedHead(D, V, cfg.token_colors)
+        else:
+            self.head = nn.Linear(D, V, bias=False)
         self._init_weights()
 
     def _init_weights(self):

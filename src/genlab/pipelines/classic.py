@@ -17,6 +17,7 @@ from genlab.io import load_checkpoint, to_pil, to_tensor
 from genlab.models.ar_layout import LayoutARTransformer
 from genlab.models.ar_transformer import ARTransformer, check_sampling_args
 from genlab.models.gan import GAN
+from genlab.models.palette_vq import PaletteTokenizer
 from genlab.models.vae import VAE
 from genlab.models.vqvae import VQVAE
 from genlab.pipelines.base import (
@@ -226,7 +227,7 @@ class _ConditionedPipeline(ClassicPipeline):
     def _condition(self, prompts: list[str], seeds=None) -> tuple[torch.Tensor, list[dict]]:
         if self.condition_type == "plan":
             seeds = seeds or [0] * len(prompts)
-            texts, layout, background, params = read_and_plan(prompts, seeds, True)
+            texts, layout, background, params, _ = read_and_plan(prompts, seeds, True)
             enc = self.text_encoder.encode(texts)
             return plan_vector(enc.pooled, layout.to(self.device), background), params
         if self.condition_type == "class":
@@ -315,11 +316,12 @@ def read_and_plan(prompts: list[str], seeds: list[int], plan_layout: bool = True
     world-t2i-layout plans), the text the model reads is the grammar's canonical caption, and the
     background is the one asked for. Rows with no plan (no objects read, or `plan_layout` False)
     are −1: the model draws from the text alone. params: per image "plan_layout", "layout",
-    "layout_cells", "read_as", "warnings"."""
+    "layout_cells", "read_as", "warnings". Last, drawn (B,): the background each image is drawn
+    on (the plan's; the asked one, or one drawn with the seed, without a plan)."""
     from genlab.pipelines.text2image import read_world_prompt  # the world grammar's reading
 
     names = list(BACKGROUNDS)
-    texts, layouts, backgrounds, params = [], [], [], []
+    texts, layouts, backgrounds, params, drawn = [], [], [], [], []
     for prompt, seed in zip(prompts, seeds, strict=True):
         reading = read_world_prompt(prompt)
         req = reading.request
@@ -330,15 +332,19 @@ def read_and_plan(prompts: list[str], seeds: list[int], plan_layout: bool = True
         if reading.warnings():
             meta["warnings"] = reading.warnings()
         row, bg = [-1] * 9, -1
+        rng = np.random.default_rng(seed)
+        on = req.background or names[int(rng.integers(len(names)))]
         if plan_layout and req.objects:
-            row = scene_layout(realize(req, np.random.default_rng(seed), aligned=True)).tolist()
+            scene = realize(req, rng, aligned=True)
+            row, on = scene_layout(scene).tolist(), scene.background
             bg = names.index(req.background) if req.background else -1
             meta.update(layout=describe_layout(row), layout_cells=row)
+        drawn.append(names.index(on))
         texts.append(text)
         layouts.append(row)
         backgrounds.append(bg)
         params.append(meta)
-    return texts, torch.tensor(layouts), torch.tensor(backgrounds), params
+    return texts, torch.tensor(layouts), torch.tensor(backgrounds), params, torch.tensor(drawn)
 
 
 def plan_vector(pooled: torch.Tensor, layout: torch.Tensor, background: torch.Tensor):
@@ -442,7 +448,7 @@ class LayoutVQARPipeline(ClassicPipeline):
     def __init__(
         self,
         ar: LayoutARTransformer,
-        vqvae: VQVAE,
+        vqvae: VQVAE | PaletteTokenizer,
         text_encoder,
         name,
         device="cpu",
@@ -471,7 +477,7 @@ class LayoutVQARPipeline(ClassicPipeline):
         self._no_options(options)
         if negative_prompt is not None and not isinstance(negative_prompt, str):
             raise InvalidArgument("negative_prompt", "a string or None", negative_prompt)
-        texts, layout, background, params = read_and_plan(prompts, seeds, plan_layout)
+        texts, layout, background, params, drawn = read_and_plan(prompts, seeds, plan_layout)
         guidance = self.default_guidance if guidance_scale is None else guidance_scale
         for meta in params:
             meta.update(sampling, guidance_scale=guidance, num_inference_steps=None)
@@ -479,6 +485,7 @@ class LayoutVQARPipeline(ClassicPipeline):
             texts=texts,
             layout=layout,
             background=background,
+            drawn=drawn,
             negative=negative_prompt or None,
             guidance_scale=guidance,
             **sampling,
@@ -509,6 +516,8 @@ class LayoutVQARPipeline(ClassicPipeline):
             top_p=state["top_p"],
             generator=self._generators(seeds),
         )
+        if isinstance(self.vqvae, PaletteTokenizer):  # colours and masks on the drawn background
+            return self.vqvae.decode(tokens, state["drawn"].to(self.device))
         g = self.ar.config.image_grid
         return self.vqvae.decode_indices(tokens.view(-1, g, g))
 
@@ -554,10 +563,15 @@ def load_gan(path, config, device: str = "cpu", **_):
 def load_vq_ar(path, config, device: str = "cpu", **_):
     tensors, _ = load_checkpoint(path, dtype=torch.float32)
     if config["ar"].get("arch") == "ar-layout":  # the two-stage model (plan, then draw)
-        ar, vqvae = LayoutARTransformer(config["ar"]), VQVAE(config["vqvae"])
+        ar = LayoutARTransformer(config["ar"])
+        if "palette_vq" in config:
+            vqvae = PaletteTokenizer(config["palette_vq"])
+            vqvae.load_state_dict(_prefixed(tensors, "palette_vq."))
+        else:
+            vqvae = VQVAE(config["vqvae"])
+            vqvae.load_state_dict(_prefixed(tensors, "vqvae."))
         text_encoder = text_encoder_from_config(config["text_encoder"])
         ar.load_state_dict(_prefixed(tensors, "ar."))
-        vqvae.load_state_dict(_prefixed(tensors, "vqvae."))
         text_encoder.load_state_dict(_prefixed(tensors, "text_encoder."))
         defaults = config.get("sampling_defaults", {})
         return LayoutVQARPipeline(ar, vqvae, text_encoder, _name(path, config), device, defaults)

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from genlab.data.world import focus_item
 from genlab.errors import InvalidArgument
+from genlab.models.palette_vq import PaletteTokenizer
 from genlab.models.vqvae import VQVAE
 from genlab.pipelines.classic import PLAN_FEATURES, plan_vector, read_and_plan
 from genlab.text.encoder import TextEncoder
@@ -45,13 +46,14 @@ PREVIEW_PROMPTS = (
 def focus_corpus(n: int, seed: int = 0, size: int = 32) -> dict:
     """n scenes of the focus stream (world-t2i-layout's data): image uint8 (N, 3, S, S), layout
     (N, 9) long, background (N,) long: the index into BACKGROUNDS of the background the caption
-    states, −1 where it leaves it open (as a prompt would: then the plan has none either), and
-    the captions (a list)."""
+    states, −1 where it leaves it open (as a prompt would: then the plan has none either),
+    drawn_background (N,) the one in the image, and the captions (a list)."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise InvalidArgument("n", "a positive number of scenes", n)
     images = np.empty((n, size, size, 3), np.uint8)
     layouts = np.empty((n, 9), np.int64)
     backgrounds = np.empty(n, np.int64)
+    drawn = np.empty(n, np.int64)
     captions = []
     names = list(BACKGROUNDS)
     for i in range(n):
@@ -60,11 +62,13 @@ def focus_corpus(n: int, seed: int = 0, size: int = 32) -> dict:
         layouts[i] = scene_layout(scene)
         stated = parse_prompt(text).request.background
         backgrounds[i] = names.index(stated) if stated else -1
+        drawn[i] = names.index(scene.background)
         captions.append(text)
     return {
         "image": torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(),
         "layout": torch.from_numpy(layouts),
         "background": torch.from_numpy(backgrounds),
+        "drawn_background": torch.from_numpy(drawn),
         "captions": captions,
     }
 
@@ -141,7 +145,7 @@ class LayoutARTask(Task):
     def __init__(
         self,
         ar: LayoutARTransformer,
-        vqvae: VQVAE,
+        vqvae: VQVAE | PaletteTokenizer,
         text_encoder: TextEncoder,
         extra_config: dict | None = None,
     ):
@@ -173,12 +177,14 @@ class LayoutARTask(Task):
 
     def export(self):
         tensors = {f"ar.{k}": v for k, v in self.ar.state_dict().items()}
-        tensors.update({f"vqvae.{k}": v for k, v in self.vqvae.state_dict().items()})
+        # the tokenizer: a conv VQ-VAE, or the factorised palette tokenizer
+        key = "palette_vq" if isinstance(self.vqvae, PaletteTokenizer) else "vqvae"
+        tensors.update({f"{key}.{k}": v for k, v in self.vqvae.state_dict().items()})
         tensors.update({f"text_encoder.{k}": v for k, v in self.text_encoder.state_dict().items()})
         config = {
             "pipeline": "vq-ar",
             "ar": self.ar.config.to_dict(),
-            "vqvae": self.vqvae.config.to_dict(),
+            key: self.vqvae.config.to_dict(),
             "text_encoder": self.text_encoder.config.to_dict(),
             **self.extra_config,
         }
@@ -211,7 +217,7 @@ class PlanCondition:
 
     @torch.no_grad()
     def vectors(self, prompts: list[str], seeds: list[int]) -> torch.Tensor:
-        texts, layout, background, _ = read_and_plan(prompts, seeds)
+        texts, layout, background, _, _ = read_and_plan(prompts, seeds)
         pooled = self.text_encoder.encode(texts).pooled
         return plan_vector(pooled, layout.to(pooled.device), background.to(pooled.device))
 
