@@ -9,7 +9,7 @@ import torch
 import genlab
 from genlab.cli import main
 from genlab.errors import InvalidArgument
-from genlab.io import read_params, save_checkpoint
+from genlab.io import read_params, save_checkpoint, to_pil
 from genlab.models.ar_layout import LAYOUT_AR_MODELS, LayoutARTransformer, cell_overlap
 from genlab.models.vqvae import VQVAE, VQVAE_MODELS
 from genlab.text.encoder import TextEncoder
@@ -152,3 +152,22 @@ def test_cli_generate_honours_seed_n_guidance_negative_and_refuses_steps(
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1
     assert "num_inference_steps" in err and "no denoising steps" in err
+
+
+def test_palette_tokenizer_keeps_colours_exact_and_shapes_readable():
+    from genlab.models.palette_vq import PaletteTokenizer
+    from genlab.world.parser import parse_image
+
+    corpus = focus_corpus(48, seed=5)
+    x, bg = corpus["image"].float() / 127.5 - 1, corpus["drawn_background"]
+    tokenizer = PaletteTokenizer(dict(num_masks=128))
+    assert tokenizer.fit(x, bg, iters=10) > 0.5  # codes in use
+    tokens = tokenizer.encode(x, bg)
+    assert tokens.shape == (48, 64) and tokens.max() < tokenizer.config.vocab_size
+    recon = tokenizer.decode(tokens, bg)
+    assert (recon - x).pow(2).mean() < 0.01
+    same = [parse_image(to_pil(a)).describe() == parse_image(to_pil(b)).describe()
+            for a, b in zip(x, recon)]  # fmt: skip
+    assert sum(same) / len(same) >= 0.9
+    flat = torch.full_like(tokens, 0)  # mask 0, colour 0: the background alone
+    assert torch.allclose(tokenizer.decode(flat, bg)[:, :, 0, 0], tokenizer.backgrounds[bg])

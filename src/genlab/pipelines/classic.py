@@ -386,6 +386,7 @@ class VQARPipeline(ClassicPipeline):
     logits with the empty or the negative prompt as the unconditional branch) -> VQ-VAE decoder."""
 
     kind, sampler_name = "vq-ar", "autoregressive"
+    takes_steps = False  # one token after another: a step count is refused
     default_guidance = 3.0
 
     def __init__(self, ar: ARTransformer, vqvae: VQVAE, tokenizer: Tokenizer, name, device="cpu"):
@@ -442,6 +443,7 @@ class LayoutVQARPipeline(ClassicPipeline):
     from the text alone)."""
 
     kind, sampler_name = "vq-ar", "autoregressive"
+    takes_steps = False  # one token after another: a step count is refused
     plans_layouts = True  # `plan_layout=False` (genlab generate --no-layout) draws from the text
     layout_planner = None  # the grammar writes the plan: no planner temperature to set
 
