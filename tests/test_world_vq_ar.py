@@ -158,12 +158,12 @@ def test_palette_tokenizer_keeps_colours_exact_and_shapes_readable():
     from genlab.models.palette_vq import PaletteTokenizer
     from genlab.world.parser import parse_image
 
-    corpus = focus_corpus(48, seed=5)
+    corpus = focus_corpus(32, seed=5)
     x, bg = corpus["image"].float() / 127.5 - 1, corpus["drawn_background"]
-    tokenizer = PaletteTokenizer(dict(num_masks=128))
-    assert tokenizer.fit(x, bg, iters=10) > 0.5  # codes in use
+    tokenizer = PaletteTokenizer(dict(num_masks=64))
+    assert tokenizer.fit(x, bg, iters=5) > 0.5  # codes in use
     tokens = tokenizer.encode(x, bg)
-    assert tokens.shape == (48, 64) and tokens.max() < tokenizer.config.vocab_size
+    assert tokens.shape == (32, 64) and tokens.max() < tokenizer.config.vocab_size
     recon = tokenizer.decode(tokens, bg)
     assert (recon - x).pow(2).mean() < 0.01
     same = [parse_image(to_pil(a)).describe() == parse_image(to_pil(b)).describe()
@@ -171,3 +171,13 @@ def test_palette_tokenizer_keeps_colours_exact_and_shapes_readable():
     assert sum(same) / len(same) >= 0.9
     flat = torch.full_like(tokens, 0)  # mask 0, colour 0: the background alone
     assert torch.allclose(tokenizer.decode(flat, bg)[:, :, 0, 0], tokenizer.backgrounds[bg])
+
+
+@pytest.mark.parametrize("recipe", ["world-vq-ar-plan", "world-vae-plan", "world-dcgan-plan"])
+def test_a_tiny_family_recipe_trains_and_its_export_draws_the_plan(recipe, tmp_path):
+    out = tmp_path / recipe
+    assert main(["train", "--recipe", recipe, "--tiny", "--device", "cpu", "--out", str(out),
+                 "--no-progress"]) == 0  # fmt: skip
+    (path,) = [p for p in out.glob("world-*.safetensors")]
+    meta = genlab.load(str(path))("two green stars", seed=4).metadata[0]
+    assert [o.shape for o in layout_objects(meta["layout_cells"])] == ["star", "star"]

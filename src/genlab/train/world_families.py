@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -18,18 +19,24 @@ import torch.nn.functional as F
 
 from genlab.data.world import focus_item
 from genlab.errors import InvalidArgument
-from genlab.models.palette_vq import PaletteTokenizer
+from genlab.io import load_checkpoint, save_checkpoint
+from genlab.models.ar_layout import LAYOUT_AR_MODELS, LayoutARTransformer
+from genlab.models.gan import GAN, GAN_MODELS
+from genlab.models.palette_vq import PALETTE_VQ_MODELS, PaletteTokenizer
+from genlab.models.vae import VAE, VAE_MODELS
 from genlab.models.vqvae import VQVAE
 from genlab.pipelines.classic import PLAN_FEATURES, plan_vector, read_and_plan
 from genlab.text.encoder import TextEncoder
+from genlab.text.pretrained import text_encoder_from_config
+from genlab.train.classic import GANTask, VAETask, WorldShapeMonitor
+from genlab.train.data import TensorSource
+from genlab.train.recipes import Family, RecipeOptions, TrainJob, apply_options
 from genlab.train.task import Task
+from genlab.train.trainer import TrainConfig
 from genlab.world.grammar import parse_prompt
 from genlab.world.layout import scene_layout
 from genlab.world.render import render
 from genlab.world.spec import BACKGROUNDS
-
-if TYPE_CHECKING:
-    from genlab.models.ar_layout import LayoutARTransformer
 
 logger = logging.getLogger(__name__)
 
@@ -244,3 +251,193 @@ def plan_tensors(text_encoder: TextEncoder, corpus: dict, batch: int = 1024) -> 
         layout, bg = corpus["layout"][s : s + batch], corpus["background"][s : s + batch]
         out.append(plan_vector(pooled, layout, bg).half())
     return torch.cat(out)
+
+
+# --------------------------------------------------------------------------- recipe builders
+
+
+@dataclass(frozen=True)
+class PlanARSpec:
+    """The two-stage world VQ + AR recipe's config: the focus corpus, the palette tokenizer (its
+    mask codebook fitted by k-means on the first `tokenizer_images` scenes, or reused from
+    OUT/palette-vq.safetensors), then the layout-conditioned prior."""
+
+    images: int = 80_000  # focus scenes rendered, one caption each (--data-size)
+    image_size: int = 32
+    text_from: str = "world-t2i-layout"  # the bundled model whose frozen text encoder is read
+    text_len: int = 16
+    tokenizer: str = "palette-vq-world"  # PALETTE_VQ_MODELS
+    tokenizer_images: int = 4000
+    tokenizer_iters: int = 20
+    ar: str = "ar-layout-world"  # LAYOUT_AR_MODELS
+    steps: int = 1500
+    batch_size: int = 64
+    lr: float = 1e-3
+    warmup_steps: int = 200
+    weight_decay: float = 0.01
+    ema_decay: float = 0.999
+    log_every: int = 50
+    export: str = "world-vq-ar"
+
+
+PLAN_AR_TINY = dict(
+    images=64, image_size=16, text_len=4, tokenizer="palette-vq-tiny", tokenizer_images=64,
+    tokenizer_iters=2, ar="ar-layout-tiny", steps=4, batch_size=8, warmup_steps=0, log_every=2,
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PlanClassicSpec:
+    """A plan-conditioned world VAE or DCGAN: the same corpus, text encoder and plan as the AR
+    model's, one condition vector (PlanCondition)."""
+
+    kind: str = "vae"  # "vae" or "gan"
+    model: str = "vae-world-conv"  # VAE_MODELS / GAN_MODELS
+    hidden: int | None = None  # overrides the size's width
+    images: int = 40_000
+    image_size: int = 32
+    text_from: str = "world-t2i-layout"
+    steps: int = 1000
+    batch_size: int = 64
+    lr: float = 1e-3
+    warmup_steps: int = 100
+    grad_clip: float | None = 1.0
+    log_every: int = 50
+    export: str = "world-vae"
+
+
+PLAN_CLASSIC_TINY = dict(images=64, image_size=16, hidden=8, steps=4, batch_size=8, log_every=2)
+
+
+def frozen_text_encoder(name: str) -> TextEncoder:
+    """The text encoder of bundled model `name` (its `text_encoder.` tensors), frozen."""
+    from genlab.pipelines.registry import resolve_path  # the bundled weights' location
+
+    tensors, config = load_checkpoint(resolve_path(name), dtype=torch.float32)
+    encoder = text_encoder_from_config(config["text_encoder"])
+    prefix = "text_encoder."
+    encoder.load_state_dict(
+        {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+    )
+    return encoder.eval().requires_grad_(False)
+
+
+def _palette(spec: PlanARSpec, corpus: dict, out: Path) -> PaletteTokenizer:
+    """The palette tokenizer, fitted here (and saved in OUT) or reused from OUT."""
+    path = out / "palette-vq.safetensors"
+    if path.is_file():
+        tensors, config = load_checkpoint(path, dtype=torch.float32)
+        tokenizer = PaletteTokenizer(config["model"])
+        tokenizer.load_state_dict(tensors)
+        logger.info(f"stage 1: reusing the palette tokenizer at {path}")
+        return tokenizer
+    tokenizer = PaletteTokenizer(
+        dict(PALETTE_VQ_MODELS[spec.tokenizer], image_size=spec.image_size)
+    )
+    n = spec.tokenizer_images
+    x = corpus["image"][:n].float() / 127.5 - 1
+    used = tokenizer.fit(x, corpus["drawn_background"][:n], iters=spec.tokenizer_iters)
+    logger.info(f"stage 1: palette tokenizer fitted on {n} scenes, {used:.0%} of mask codes used")
+    save_checkpoint(
+        path,
+        tokenizer.state_dict(),
+        {"pipeline": "palette-vq", "model": tokenizer.config.to_dict()},
+    )
+    return tokenizer
+
+
+def build_plan_ar(name: str, spec: PlanARSpec, options: RecipeOptions) -> TrainJob:
+    """Render the corpus, fit (or reuse) the tokenizer, encode tokens and captions once."""
+    n = options.data_size or spec.images
+    corpus = focus_corpus(n, options.seed, spec.image_size)
+    out = Path(options.out_dir or f"runs/{name}")
+    out.mkdir(parents=True, exist_ok=True)
+    tokenizer = _palette(spec, corpus, out)
+    text_encoder = frozen_text_encoder(spec.text_from)
+    text, mask = encode_captions(text_encoder, corpus["captions"], spec.text_len)
+    x = corpus["image"].float() / 127.5 - 1
+    tokens = torch.cat(
+        [
+            tokenizer.encode(x[s : s + 2048], corpus["drawn_background"][s : s + 2048])
+            for s in range(0, n, 2048)
+        ]
+    )
+    ar = LayoutARTransformer(
+        dict(
+            LAYOUT_AR_MODELS[spec.ar],
+            text_len=spec.text_len,
+            text_dim=text_encoder.width,
+            image_vocab_size=tokenizer.config.vocab_size,
+            token_colors=tokenizer.config.num_colors,
+            image_grid=tokenizer.config.grid,
+        )
+    )
+    config = TrainConfig(
+        steps=spec.steps,
+        batch_size=spec.batch_size,
+        lr=spec.lr,
+        warmup_steps=spec.warmup_steps,
+        lr_schedule="cosine",
+        weight_decay=spec.weight_decay,
+        ema_decay=spec.ema_decay,
+        log_every=spec.log_every,
+        checkpoint_every_s=120.0,
+    )
+    apply_options(config, options, name)
+    config.export_name, config.export_dtype = spec.export, "float16"
+    config.extra = {
+        "data": f"{n:,} focus scenes at {spec.image_size} px (world-t2i-layout's mix), one "
+        "caption each; the plan is each scene's layout, the background the one its caption states",
+        "stage 1": f"palette tokenizer {spec.tokenizer}: {tokenizer.config.num_masks} coverage-"
+        f"mask codes × {tokenizer.config.num_colors} colours, {tokenizer.config.grid}² tokens",
+        "stage 2": f"{spec.ar} ({sum(p.numel() for p in ar.parameters()):,} parameters)",
+        "text encoder": f"{spec.text_from}'s, frozen",
+    }
+    data = TensorSource(
+        {
+            "tokens": tokens,
+            "text": text,
+            "text_mask": mask,
+            "layout": corpus["layout"],
+            "background": corpus["background"],
+        }
+    )
+    return TrainJob(LayoutARTask(ar, tokenizer, text_encoder), data, config)
+
+
+def build_plan_classic(name: str, spec: PlanClassicSpec, options: RecipeOptions) -> TrainJob:
+    """A plan-conditioned VAE or DCGAN on the focus corpus."""
+    n = options.data_size or spec.images
+    corpus = focus_corpus(n, options.seed, spec.image_size)
+    condition = PlanCondition(frozen_text_encoder(spec.text_from))
+    data = TensorSource(
+        {"image": corpus["image"], "plan": plan_tensors(condition.text_encoder, corpus)}
+    )
+    sizes = {"image_size": spec.image_size, "in_channels": 3, **condition.model_kwargs}
+    if spec.hidden is not None:
+        sizes["hidden"] = spec.hidden
+    if spec.kind == "vae":
+        task = VAETask(VAE(dict(VAE_MODELS[spec.model], **sizes)), condition)
+    else:
+        task = GANTask(GAN(dict(GAN_MODELS[spec.model], **sizes)), condition, WorldShapeMonitor())
+    config = TrainConfig(
+        steps=spec.steps,
+        batch_size=spec.batch_size,
+        lr=spec.lr,
+        warmup_steps=spec.warmup_steps,
+        grad_clip=spec.grad_clip,
+        log_every=spec.log_every,
+        checkpoint_every_s=120.0,
+    )
+    apply_options(config, options, name)
+    config.export_name, config.export_dtype = spec.export, "float16"
+    config.extra = {
+        "data": f"{n:,} focus scenes at {spec.image_size} px, one caption each",
+        "condition": f"{spec.text_from}'s frozen text encoder (pooled) + the plan's features",
+        "model": spec.model + (f" (hidden {spec.hidden})" if spec.hidden else ""),
+    }
+    return TrainJob(task, data, config)
+
+
+PLAN_AR = Family(PlanARSpec, build_plan_ar, PLAN_AR_TINY)
+PLAN_CLASSIC = Family(PlanClassicSpec, build_plan_classic, PLAN_CLASSIC_TINY)
