@@ -160,7 +160,7 @@ def test_palette_tokenizer_keeps_colours_exact_and_shapes_readable():
 
     corpus = focus_corpus(32, seed=5)
     x, bg = corpus["image"].float() / 127.5 - 1, corpus["drawn_background"]
-    tokenizer = PaletteTokenizer(dict(num_masks=64))
+    tokenizer = PaletteTokenizer(dict(num_masks=128))
     assert tokenizer.fit(x, bg, iters=5) > 0.5  # codes in use
     tokens = tokenizer.encode(x, bg)
     assert tokens.shape == (32, 64) and tokens.max() < tokenizer.config.vocab_size
