@@ -245,6 +245,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-fid", action="store_true", help="skip FID and feature spread")
     parser.add_argument("--out", default="compare_families.png", help="grid image, a row per model")
     parser.add_argument("--json", help="also write the table's rows as JSON to this path")
+    parser.add_argument(
+        "--keep",
+        help="folder keeping each model's row and grid strip; a model found there is not "
+        "measured again (delete its files to re-measure)",
+    )
     args = parser.parse_args(argv)
     try:
         for flag, value, low in (
@@ -257,14 +262,30 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
         rows, grids = [], []
         for name in args.models or DEFAULT_MODELS:
-            row, grid = evaluate_model(
-                name,
-                args.prompts_per_category,
-                args.seed,
-                args.steps,
-                args.diversity_samples,
-                not args.no_fid,
-            )
+            kept = Path(args.keep or "", Path(str(name)).stem)
+            if args.keep and kept.with_suffix(".json").is_file():  # measured before: reuse
+                row = json.loads(kept.with_suffix(".json").read_text())
+                strip = Image.open(kept.with_suffix(".png")).convert("RGB")
+                grid = [
+                    strip.crop((i * CELL, 0, (i + 1) * CELL, CELL))
+                    for i in range(len(GRID_PROMPTS))
+                ]
+            else:
+                row, grid = evaluate_model(
+                    name,
+                    args.prompts_per_category,
+                    args.seed,
+                    args.steps,
+                    args.diversity_samples,
+                    not args.no_fid,
+                )
+                if args.keep:
+                    kept.parent.mkdir(parents=True, exist_ok=True)
+                    kept.with_suffix(".json").write_text(json.dumps(row, indent=2))
+                    strip = Image.new("RGB", (CELL * len(grid), CELL))
+                    for i, im in enumerate(grid):
+                        strip.paste(im.convert("RGB").resize((CELL, CELL)), (i * CELL, 0))
+                    strip.save(kept.with_suffix(".png"))
             rows.append(row)
             grids.append(grid)
             print(f"{row['model']}: accuracy {row['accuracy']:.3f}", file=sys.stderr)

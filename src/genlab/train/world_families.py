@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from genlab.data.world import focus_item
 from genlab.errors import InvalidArgument
-from genlab.io import load_checkpoint, save_checkpoint
+from genlab.io import load_checkpoint, save_checkpoint, to_pil
 from genlab.models.ar_layout import LAYOUT_AR_MODELS, LayoutARTransformer
 from genlab.models.gan import GAN, GAN_MODELS
 from genlab.models.palette_vq import PALETTE_VQ_MODELS, PaletteTokenizer
@@ -138,8 +138,6 @@ def vqvae_grid(vqvae: VQVAE) -> tuple[int, int]:
 
 
 def _pil(x: torch.Tensor):
-    from genlab.io import to_pil
-
     return to_pil(x.cpu())
 
 
