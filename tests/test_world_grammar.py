@@ -372,3 +372,13 @@ def test_aligned_relations_share_a_row_or_column():
         red, blue, green = scene.objects
         assert red.row == blue.row and red.col < blue.col
         assert blue.col == green.col and blue.row < green.row
+
+
+def test_the_grammar_module_still_offers_every_piece_of_the_modules_it_was_split_into():
+    from genlab.world import grammar, phrasing, reading, realization, request
+
+    modules = (request, phrasing, reading, realization)
+    for name in grammar.__all__:
+        if name != "canonical_caption":  # the one piece that lives in grammar.py itself
+            assert any(getattr(m, name, None) is getattr(grammar, name) for m in modules), name
+    assert grammar.realize is realization.realize and grammar.parse_prompt is reading.parse_prompt

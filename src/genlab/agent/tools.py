@@ -412,6 +412,8 @@ def edit_image(
         mask = _stored_mask(ctx, mask_id, image.size)
     seeds = ctx.take_seeds(n, seed)
     guidance = ctx.guidance_scale if guidance is None else guidance
+    if not hasattr(ctx.pipe, "edit"):  # a text-to-video model draws, but edits no images
+        raise InvalidArgument("model", "a model that edits images", getattr(ctx.pipe, "name", None))
     result = ctx.pipe.edit(
         image,
         prompt,

@@ -27,6 +27,7 @@ from genlab.pipelines.text2image import (
     Text2ImagePipeline,
     check_layout_temperature,
 )
+from genlab.pipelines.text_diffusion import TextDiffusionPipeline
 
 
 def register(subparsers) -> None:
@@ -370,7 +371,7 @@ def run_generate(args) -> int:
     paths = output_paths(args.out, kwargs["num_images"], args.prompt, kwargs["seed"])
     pipe = _load(args.model, args.device)
     if args.compile:
-        if not isinstance(pipe, Text2ImagePipeline):
+        if not isinstance(pipe, TextDiffusionPipeline):
             raise InvalidArgument("--compile", "a genlab diffusion model", args.model)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

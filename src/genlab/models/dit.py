@@ -14,16 +14,17 @@ from genlab.models.registry import register_architecture, register_models
 from genlab.nn import (
     AdaLNModulation,
     Attention,
-    CrossAttention,
     FeedForward,
-    LabelEmbedder,
     ModelConfig,
     TimestepEmbedder,
     compile_blocks,
+    label_embedder,
     maybe_checkpoint,
     modulate,
+    pooled_embedder,
     require_cond,
     sincos_2d,
+    text_cross_attention,
 )
 
 
@@ -56,10 +57,7 @@ class DiTBlock(nn.Module):
         super().__init__()
         self.norm1 = nn.LayerNorm(hidden_size, elementwise_affine=False, eps=1e-6)
         self.attn = Attention(hidden_size, num_heads)
-        self.cross = None
-        if context_dim is not None:
-            self.norm_cross = nn.LayerNorm(hidden_size, eps=1e-6)
-            self.cross = CrossAttention(hidden_size, context_dim, num_heads)
+        self.norm_cross, self.cross = text_cross_attention(hidden_size, context_dim, num_heads)
         self.norm2 = nn.LayerNorm(hidden_size, elementwise_affine=False, eps=1e-6)
         self.mlp = FeedForward(hidden_size, mlp_ratio)
         self.adaLN_modulation = AdaLNModulation(hidden_size, 6)
@@ -107,14 +105,8 @@ class DiT(nn.Module):
         self.out_channels = config.out_channels or config.in_channels
         self.x_embedder = nn.Conv2d(config.in_channels, D, kernel_size=p, stride=p)
         self.t_embedder = TimestepEmbedder(D)
-        self.pooled_embedder = None
-        if config.pooled_dim is not None:
-            self.pooled_embedder = nn.Sequential(
-                nn.Linear(config.pooled_dim, D), nn.SiLU(), nn.Linear(D, D)
-            )
-        self.y_embedder = None
-        if config.num_classes > 0:
-            self.y_embedder = LabelEmbedder(config.num_classes, D, config.class_dropout_prob)
+        self.pooled_embedder = pooled_embedder(config.pooled_dim, D)
+        self.y_embedder = label_embedder(config.num_classes, D, config.class_dropout_prob)
         grid = config.input_size // p
         # Fixed (not learned) sin-cos positions, as DiT; other grid sizes are computed on demand.
         self.register_buffer("pos_embed", sincos_2d(grid, grid, D)[None], persistent=False)

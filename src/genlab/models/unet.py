@@ -13,7 +13,6 @@ from genlab.errors import InvalidArgument
 from genlab.models.registry import register_architecture, register_models
 from genlab.nn import (
     Downsample,
-    LabelEmbedder,
     ModelConfig,
     ResBlock,
     TimestepEmbedder,
@@ -21,7 +20,9 @@ from genlab.nn import (
     Upsample,
     compile_blocks,
     group_norm,
+    label_embedder,
     maybe_checkpoint,
+    pooled_embedder,
     require_cond,
     zero_,
 )
@@ -111,14 +112,8 @@ class UNet(nn.Module):
         mc = config.model_channels
         emb_dim = 4 * mc
         self.time_embed = TimestepEmbedder(emb_dim, frequency_dim=mc)
-        self.pooled_embed = None
-        if config.pooled_dim is not None:
-            self.pooled_embed = nn.Sequential(
-                nn.Linear(config.pooled_dim, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim)
-            )
-        self.label_embed = None
-        if config.num_classes > 0:
-            self.label_embed = LabelEmbedder(config.num_classes, emb_dim, config.class_dropout_prob)
+        self.pooled_embed = pooled_embedder(config.pooled_dim, emb_dim)
+        self.label_embed = label_embedder(config.num_classes, emb_dim, config.class_dropout_prob)
 
         def res(cin, cout):
             return ResBlock(cin, cout, emb_dim, config.dropout)

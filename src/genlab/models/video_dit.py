@@ -15,12 +15,12 @@ from genlab.models.registry import register_architecture, register_models
 from genlab.nn import (
     AdaLNModulation,
     Attention,
-    CrossAttention,
     FeedForward,
     maybe_checkpoint,
     modulate,
     sincos_1d,
     sincos_2d,
+    text_cross_attention,
 )
 
 ATTENTION_MODES = ("factored", "full")
@@ -83,10 +83,7 @@ class VideoDiTBlock(nn.Module):
         if self.factored:
             self.norm_t = nn.LayerNorm(hidden_size, elementwise_affine=False, eps=1e-6)
             self.attn_t = Attention(hidden_size, num_heads)
-        self.cross = None
-        if context_dim is not None:
-            self.norm_cross = nn.LayerNorm(hidden_size, eps=1e-6)
-            self.cross = CrossAttention(hidden_size, context_dim, num_heads)
+        self.norm_cross, self.cross = text_cross_attention(hidden_size, context_dim, num_heads)
         self.norm2 = nn.LayerNorm(hidden_size, elementwise_affine=False, eps=1e-6)
         self.mlp = FeedForward(hidden_size, mlp_ratio)
         self.adaLN_modulation = AdaLNModulation(hidden_size, 9 if self.factored else 6)

@@ -157,6 +157,16 @@ class CrossAttention(nn.Module):
         return self.proj(out.transpose(1, 2).reshape(B, N, D))
 
 
+def text_cross_attention(
+    dim: int, context_dim: int | None, num_heads: int
+) -> tuple[nn.LayerNorm | None, CrossAttention | None]:
+    """(LayerNorm, CrossAttention) of a transformer block that reads text tokens (B, L,
+    context_dim): x + cross(norm(x), text); (None, None) for a block without text."""
+    if context_dim is None:
+        return None, None
+    return nn.LayerNorm(dim, eps=1e-6), CrossAttention(dim, context_dim, num_heads)
+
+
 class FeedForward(nn.Module):
     """Position-wise MLP D -> mult·D -> D; GELU (tanh approximation, as DiT) or GEGLU (as SD)."""
 

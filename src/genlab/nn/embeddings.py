@@ -68,6 +68,19 @@ class LabelEmbedder(nn.Module):
         return self.embedding_table(labels)
 
 
+def pooled_embedder(pooled_dim: int | None, dim: int) -> nn.Sequential | None:
+    """Pooled text embedding (B, pooled_dim) -> (B, dim), added to a denoiser's timestep
+    embedding; None for a model without one."""
+    if pooled_dim is None:
+        return None
+    return nn.Sequential(nn.Linear(pooled_dim, dim), nn.SiLU(), nn.Linear(dim, dim))
+
+
+def label_embedder(num_classes: int, dim: int, dropout_prob: float) -> LabelEmbedder | None:
+    """The LabelEmbedder of a class-conditional model (num_classes > 0), else None."""
+    return LabelEmbedder(num_classes, dim, dropout_prob) if num_classes > 0 else None
+
+
 def sincos_1d(positions: torch.Tensor, dim: int) -> torch.Tensor:
     """(N,) positions -> (N, dim) fixed embedding [sin | cos] with frequencies 1/10000^(2i/dim)."""
     omega = 1.0 / 10000 ** (

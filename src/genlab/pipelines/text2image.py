@@ -4,8 +4,6 @@ pixels, plus editing (img2img, inpainting); loads checkpoints whose config says 
 
 from __future__ import annotations
 
-import random
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -13,30 +11,30 @@ import numpy as np
 import torch
 from PIL import Image
 
-from genlab.diffusion import (
-    PREDICTION_TYPES,
-    SAMPLERS,
-    NoiseSchedule,
-    classifier_free_guidance,
-    sample,
-)
-from genlab.diffusion.samplers import takes_eta
-from genlab.errors import CheckpointError, InvalidArgument, check_choice
-from genlab.io import load_checkpoint, load_image, to_pil, to_tensor
+from genlab.diffusion import classifier_free_guidance
+from genlab.errors import InvalidArgument, check_choice
+from genlab.io import load_image, to_pil
 from genlab.models import create_model
 from genlab.models.autoencoder_kl import autoencoder_from_checkpoint
-from genlab.nn.utils import run_with_compile_fallback
-from genlab.pipelines.base import (
-    GenerationResult,
-    check_generation_args,
-    check_prompt,
-    diffusers_call,
-    move_modules,
-)
+from genlab.pipelines.base import GenerationResult, diffusers_call
 from genlab.pipelines.registry import register_pipeline
-from genlab.text import split_words
-from genlab.text.pretrained import text_encoder_from_config
-from genlab.world.grammar import parse_prompt, realize
+from genlab.pipelines.text_diffusion import (
+    COMPILE_MODES,
+    DEFAULT_SAMPLER,
+    PromptTruncated,
+    SamplingArgs,
+    TextDiffusionPipeline,
+    image_tensor,
+    load_prefixed,
+)
+from genlab.pipelines.world_prompts import (
+    WORLD_CONTENT,
+    model_texts,
+    note_readings,
+    read_world_prompt,
+    speaks_world,
+)
+from genlab.world.grammar import realize
 from genlab.world.layout import (
     CELLS,
     LAYOUT_CLASSES,
@@ -47,20 +45,27 @@ from genlab.world.layout import (
     place_in_cells,
     scene_layout,
 )
-from genlab.world.spec import COLORS, SHAPES
+
+# Names users import from here, whose home is now the shared modules.
+__all__ = [
+    "COMPILE_MODES",
+    "DEFAULT_SAMPLER",
+    "KIND",
+    "LAYOUT_SOURCES",
+    "WORLD_CONTENT",
+    "PromptTruncated",
+    "Text2ImagePipeline",
+    "check_layout_temperature",
+    "load_text2image",
+    "read_world_prompt",
+    "speaks_world",
+]
 
 KIND = "text2image"
 LAYOUT_SOURCES = ("auto", "planner")
-WORLD_CONTENT = "the built-in world (shapes, colors, sizes, positions, relations)"
-DEFAULT_SAMPLER = "dpmpp_2m"
-COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
-class PromptTruncated(UserWarning):
-    """A prompt had more words than the text encoder takes; the rest was dropped."""
-
-
-class Text2ImagePipeline:
+class Text2ImagePipeline(TextDiffusionPipeline):
     """`pipe(prompt, ...)` -> GenerationResult; `pipe.edit(image, prompt, mask=..., strength=...)`.
 
     Holds a denoiser `model(x_t, t, cond)`, a TextEncoder (with its tokenizer and learned null),
@@ -72,88 +77,53 @@ class Text2ImagePipeline:
     denoiser draws that plan (`plan_layout=False` draws from the text alone).
     """
 
+    kind = KIND
+
     def __init__(
         self,
-        denoiser: torch.nn.Module,
-        text_encoder: torch.nn.Module,
-        schedule: NoiseSchedule,
-        prediction_type: str = "epsilon",
-        *,
-        name: str = "text2image",
-        image_size: int = 32,
-        default_guidance_scale: float = 3.0,
-        info: dict[str, Any] | None = None,
+        *args,
         autoencoder: torch.nn.Module | None = None,
         layout_planner: torch.nn.Module | None = None,
         default_layout_temperature: float = 1.0,
+        **kwargs,
     ):
-        check_choice("prediction_type", prediction_type, PREDICTION_TYPES)
+        """TextDiffusionPipeline's arguments (denoiser, text_encoder, schedule, prediction_type,
+        name, image_size, default_guidance_scale, info), and the optional stages above."""
+        super().__init__(*args, **kwargs)
         check_layout_temperature(default_layout_temperature, "default_layout_temperature")
-        if layout_planner is not None and not getattr(denoiser.config, "layout_channels", 0):
+        if layout_planner is not None and not getattr(self.denoiser.config, "layout_channels", 0):
             raise InvalidArgument(
                 "layout_planner", "a denoiser that reads layouts (layout_channels > 0)", None
             )
         self.autoencoder = autoencoder
         self.layout_planner = layout_planner
-        self.denoiser, self.text_encoder = denoiser, text_encoder
-        self.schedule, self.prediction_type = schedule, prediction_type
-        self.name, self.image_size = name, image_size
-        self.default_guidance_scale = default_guidance_scale
         # the planner's sampling temperature when a call gives none (a measured choice per model)
         self.default_layout_temperature = float(default_layout_temperature)
-        self.info = dict(info or {})
 
     # ------------------------------------------------------------------ checkpoints
 
     @classmethod
-    def from_checkpoint(
-        cls, path: str | Path, config: dict | None = None, *, device: str | None = None
-    ) -> Text2ImagePipeline:
-        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        tensors, config = load_checkpoint(path, device="cpu", dtype=torch.float32)
-        if config.get("pipeline") != KIND:
-            raise CheckpointError(f"{path}: not a text2image checkpoint")
-        try:
-            arch = dict(config["denoiser"])
-            if "channels_last" in arch:  # a training-speed choice: keep it only on CUDA
-                arch["channels_last"] = str(device).startswith("cuda")
-            denoiser = create_model(arch)
-            text_encoder = text_encoder_from_config(config["text_encoder"])
-            _load_prefixed(denoiser, tensors, "denoiser.")
-            _load_prefixed(text_encoder, tensors, "text_encoder.")
-            schedule = NoiseSchedule.from_config(config["schedule"])
-            autoencoder = None
-            if "autoencoder" in config:  # a latent model: its decoder is part of the checkpoint
-                autoencoder = autoencoder_from_checkpoint(
-                    tensors, config["autoencoder"], "autoencoder."
-                ).to(device)
-            planner = None
-            if "layout_planner" in config:  # a two-stage model: its planner rides along
-                # a planner saved before the word window existed has none
-                planner = create_model({"word_window": 0, **config["layout_planner"]})
-                _load_prefixed(planner, tensors, "layout_planner.")
-                planner = planner.to(device).eval()
-        except (KeyError, RuntimeError, TypeError, ValueError) as e:
-            raise CheckpointError(f"{path}: text2image checkpoint does not load ({e})") from None
-        pipe = cls(
-            denoiser.to(device).eval(),
-            text_encoder.to(device).eval(),
-            schedule,
-            config.get("prediction_type", "epsilon"),
-            name=config.get("name", Path(path).stem),
-            image_size=int(config.get("image_size", 32)),
-            default_guidance_scale=float(config.get("default_guidance_scale", 3.0)),
-            info=config,
-            autoencoder=autoencoder,
-            layout_planner=planner,
-            default_layout_temperature=float(config.get("default_layout_temperature", 1.0)),
-        )
-        return pipe
+    def _parts_from_checkpoint(cls, tensors, config, device) -> dict[str, Any]:
+        autoencoder = None
+        if "autoencoder" in config:  # a latent model: its decoder is part of the checkpoint
+            autoencoder = autoencoder_from_checkpoint(
+                tensors, config["autoencoder"], "autoencoder."
+            ).to(device)
+        planner = None
+        if "layout_planner" in config:  # a two-stage model: its planner rides along
+            # a planner saved before the word window existed has none
+            planner = create_model({"word_window": 0, **config["layout_planner"]})
+            load_prefixed(planner, tensors, "layout_planner.")
+            planner = planner.to(device).eval()
+        return {
+            "autoencoder": autoencoder,
+            "layout_planner": planner,
+            "default_layout_temperature": float(config.get("default_layout_temperature", 1.0)),
+        }
 
     def checkpoint(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """(tensors, config) of this pipeline, as `genlab.io.save_checkpoint` writes them."""
-        tensors = {f"denoiser.{k}": v for k, v in self.denoiser.state_dict().items()}
-        tensors.update({f"text_encoder.{k}": v for k, v in self.text_encoder.state_dict().items()})
+        tensors, config = super().checkpoint()
         if self.autoencoder is not None:
             tensors.update(
                 {f"autoencoder.{k}": v for k, v in self.autoencoder.state_dict().items()}
@@ -162,17 +132,6 @@ class Text2ImagePipeline:
             tensors.update(
                 {f"layout_planner.{k}": v for k, v in self.layout_planner.state_dict().items()}
             )
-        config = {
-            **{k: v for k, v in self.info.items() if k != "training"},
-            "pipeline": KIND,
-            "name": self.name,
-            "denoiser": self.denoiser.config.to_dict(),
-            "text_encoder": self.text_encoder.config.to_dict(),  # holds the tokenizer's vocab
-            "schedule": self.schedule.to_config(),
-            "prediction_type": self.prediction_type,
-            "image_size": self.image_size,
-            "default_guidance_scale": self.default_guidance_scale,
-        }
         if self.autoencoder is not None:  # holds the latent scaling factor
             config["autoencoder"] = self.autoencoder.config.to_dict()
         if self.layout_planner is not None:
@@ -182,87 +141,19 @@ class Text2ImagePipeline:
 
     # ------------------------------------------------------------------ facts
 
-    @property
-    def device(self) -> torch.device:
-        return next(self.denoiser.parameters()).device
-
-    def to(self, device: str | torch.device) -> Text2ImagePipeline:
-        """Move every model of the pipeline to `device` (as diffusers' `pipe.to`); returns self.
-        Starting noise is drawn on the CPU, so a seed gives the same images on every device."""
-        move_modules(self, torch.device(device))
-        return self
-
-    @property
-    def max_prompt_tokens(self) -> int:
-        return int(self.text_encoder.config.max_length)
-
-    @property
-    def samplers(self) -> list[str]:
-        return sorted(SAMPLERS)
-
     def describe(self) -> dict[str, Any]:
-        modules = [self.denoiser, self.text_encoder, self.layout_planner]
-        n = sum(p.numel() for m in modules if m is not None for p in m.parameters())
         supports = ["generate", "negative_prompt", "img2img", "inpaint"]
         if self.layout_planner is not None:
             supports.append("layout")
-        facts = {
-            "name": self.name,
-            "kind": KIND,
-            "parameters": n,
-            "image_size": self.image_size,
-            "supports": supports,
-            "samplers": self.samplers,
-        }
+        facts = self._facts(supports, self.layout_planner)
         if self.layout_planner is not None:
             facts["default_layout_temperature"] = self.default_layout_temperature
         return facts
 
-    # ------------------------------------------------------------------ text
-
-    def truncated_words(self, prompt: str) -> list[str]:
-        """The words of `prompt` the encoder would drop (empty if it fits)."""
-        return split_words(prompt)[self.max_prompt_tokens :]
-
-    def encode(self, prompts: list[str]):
-        encoding = self.text_encoder.encode(prompts)
-        for prompt, cut in zip(prompts, encoding.truncated):
-            if cut:
-                dropped = " ".join(self.truncated_words(prompt))
-                warnings.warn(
-                    f"prompt truncated to {self.max_prompt_tokens} words; dropped: {dropped!r}",
-                    PromptTruncated,
-                    stacklevel=3,
-                )
-        return encoding
+    def _latent_factor(self) -> int:
+        return 1 if self.autoencoder is None else int(self.autoencoder.downsample_factor)
 
     # ------------------------------------------------------------------ generation
-
-    def compile(self, mode: str | None = None, **compile_kwargs) -> bool:
-        """torch.compile the denoiser's repeated blocks for sampling (regional, static shapes: a
-        batch and image size compiles once, at its first call, and is reused after). `mode` is
-        torch.compile's: "reduce-overhead" also captures CUDA graphs on a GPU, which removes the
-        launch overhead of a small model's many kernels. Returns False, staying eager, when the
-        denoiser has no block compilation or torch.compile is unavailable. If compilation fails
-        at a call, the pipeline warns, goes back to eager for good and draws the images again
-        (same seeds, same images); `compile_error` keeps why. Other torch.compile arguments
-        (e.g. `backend`) pass through."""
-        if mode is not None:
-            check_choice("mode", mode, COMPILE_MODES)
-        if type(self.denoiser).compile is torch.nn.Module.compile:
-            warnings.warn(
-                f"{type(self.denoiser).__name__} has no block compilation; sampling stays eager",
-                stacklevel=2,
-            )
-            return False
-        if mode is not None:
-            compile_kwargs["mode"] = mode
-        return bool(self.denoiser.compile(**compile_kwargs))
-
-    @property
-    def compile_error(self) -> str | None:
-        """Why compilation failed and the pipeline went back to eager (None if it did not)."""
-        return getattr(self.denoiser, "compile_error", None)
 
     @diffusers_call
     @torch.inference_mode()
@@ -310,10 +201,13 @@ class Text2ImagePipeline:
         plan_layout, layout_temperature = self._layout_options(
             plan_layout, layout, layout_temperature, self.layout_planner is not None
         )
-        return self._run(
+        args = SamplingArgs(
             prompts, negative_prompt, num_inference_steps, guidance_scale, sampler, seed,
-            num_images, height, width, eta=eta, callback=callback, plan_layout=plan_layout,
-            layout=layout, layout_temperature=layout_temperature, layout_source=layout_source,
+            num_images, eta, callback,
+        )  # fmt: skip
+        return self._run(
+            args, height, width, plan_layout=plan_layout, layout=layout,
+            layout_temperature=layout_temperature, layout_source=layout_source,
         )  # fmt: skip
 
     @diffusers_call
@@ -355,14 +249,16 @@ class Text2ImagePipeline:
         plan_layout, layout_temperature = self._layout_options(
             plan_layout, layout, layout_temperature, self.layout_planner is not None and mask is not None
         )  # fmt: skip
-        init = _image_tensor(image)
+        init = image_tensor(image)
         _, H, W = init.shape
         mask_t = None if mask is None else _mask_tensor(mask, H, W)
-        return self._run(
+        args = SamplingArgs(
             [prompt], negative_prompt, num_inference_steps, guidance_scale, sampler, seed,
-            num_images, H, W, eta=eta, callback=callback, init=init, mask=mask_t, strength=strength,
-            plan_layout=plan_layout, layout=layout, layout_temperature=layout_temperature,
-            layout_source=layout_source,
+            num_images, eta, callback,
+        )  # fmt: skip
+        return self._run(
+            args, H, W, init=init, mask=mask_t, strength=strength, plan_layout=plan_layout,
+            layout=layout, layout_temperature=layout_temperature, layout_source=layout_source,
         )  # fmt: skip
 
     def _layout_options(self, plan_layout, layout, layout_temperature, default: bool):
@@ -383,18 +279,10 @@ class Text2ImagePipeline:
 
     def _run(
         self,
-        prompts,
-        negative_prompt,
-        num_inference_steps,
-        guidance_scale,
-        sampler,
-        seed,
-        num_images,
+        args: SamplingArgs,
         height,
         width,
         *,
-        eta=None,
-        callback=None,
         init=None,
         mask=None,
         strength=None,
@@ -403,18 +291,17 @@ class Text2ImagePipeline:
         layout_temperature=1.0,
         layout_source="auto",
     ) -> GenerationResult:
-        guidance_scale, seed = self._check_request(
-            prompts, negative_prompt, num_inference_steps, guidance_scale, sampler, seed, num_images
-        )
+        """Draw `args.num_images` images per prompt (from `init`, noised by `strength` and/or
+        kept outside `mask`, for an edit), from the plan asked for."""
+        args = self._checked(args)
+        seed = args.seed
         check_choice("layout_source", layout_source, LAYOUT_SOURCES)
-        readings = self.read_prompts(prompts)
+        expanded, read = self._read_batch(args.prompts, args.num_images)
         H = self.image_size if height is None else height
         W = self.image_size if width is None else width
         self._check_size(H, W)
         device = self.device
 
-        expanded = [p for p in prompts for _ in range(num_images)]
-        read = None if readings is None else [r for r in readings for _ in range(num_images)]
         B = len(expanded)
         if layout is not None:  # a plan given by the caller, checked once num_images is
             layout = self._given_layout(layout, B)
@@ -432,11 +319,12 @@ class Text2ImagePipeline:
         if plan_layout and mask is not None:  # inpainting: the plan goes where the mask opens
             cells = mask_cells(mask)
             layouts = torch.tensor([place_in_cells(row, cells) for row in layouts.tolist()])
-        texts = self._model_texts(expanded, read)
+        texts = model_texts(expanded, read)
         backgrounds = None if read is None else [r.request.background for r in read]
         denoise = self._guided_denoiser(
-            texts, negative_prompt, guidance_scale, layout=layouts, backgrounds=backgrounds
-        )
+            texts, args.negative_prompt, args.guidance_scale, layout=layouts,
+            backgrounds=backgrounds,
+        )  # fmt: skip
         C = self.denoiser.config.in_channels
         f = self._latent_factor()
         H, W = H // f, W // f  # the denoiser's grid: pixels, or latents of a latent model
@@ -455,9 +343,7 @@ class Text2ImagePipeline:
                     mask = torch.nn.functional.max_pool2d(mask, f)
                 kwargs.update(mask=mask.expand(B, C, H, W), known=init)
 
-        images = self._sample(
-            denoise, (B, C, H, W), sampler, num_inference_steps, seed, eta, x_T, callback, **kwargs
-        )
+        images = self._sample(denoise, (B, C, H, W), args, x_T, **kwargs)
         if self.autoencoder is not None:
             images = self.autoencoder.decode_latents(images)
             H, W = H * f, W * f
@@ -467,18 +353,7 @@ class Text2ImagePipeline:
             extra["edit"] = "inpaint" if mask is not None else "img2img"
             if strength is not None:
                 extra["strength"] = strength
-        metadata = self._metadata(
-            expanded,
-            negative_prompt,
-            seed,
-            num_inference_steps,
-            guidance_scale,
-            sampler,
-            eta,
-            height=H,
-            width=W,
-            **extra,
-        )
+        metadata = self._metadata(expanded, args, height=H, width=W, **extra)
         if self.layout_planner is not None:  # drawn with or without a plan
             for meta in metadata:
                 meta["plan_layout"] = bool(plan_layout)
@@ -491,62 +366,10 @@ class Text2ImagePipeline:
         if sources is not None:
             for meta, source in zip(metadata, sources, strict=True):
                 meta["layout_source"] = source
-        self._note_readings(metadata, expanded, texts, read)
+        note_readings(metadata, expanded, texts, read)
         return GenerationResult(images=pils, metadata=metadata)
 
-    # ------------------------------------------------------------------ steps shared with video
-
-    def _check_request(
-        self,
-        prompts,
-        negative_prompt,
-        num_inference_steps,
-        guidance_scale,
-        sampler,
-        seed,
-        num_images,
-    ) -> tuple[float, int]:
-        """Validate the common arguments; return (guidance_scale, seed) with defaults filled in."""
-        if guidance_scale is None:
-            guidance_scale = self.default_guidance_scale
-        check_generation_args(
-            num_inference_steps=num_inference_steps,
-            guidance_scale=guidance_scale,
-            seed=seed,
-            num_images=num_images,
-        )
-        check_choice("sampler", sampler, sorted(SAMPLERS))
-        if not prompts or not all(isinstance(p, str) for p in prompts):
-            raise InvalidArgument("prompt", "a string or a non-empty list of strings", prompts)
-        for prompt in prompts:
-            check_prompt(prompt)
-        if negative_prompt is not None and not isinstance(negative_prompt, str):
-            raise InvalidArgument("negative_prompt", "a string or None", negative_prompt)
-        if seed is None:
-            seed = random.SystemRandom().randrange(2**31)
-        return guidance_scale, seed
-
-    def _sample(self, denoise, shape, sampler, steps, seed, eta, x_T, callback, **kwargs):
-        """Run the sampler from x_T; if the compiled denoiser fails to compile, the same draw
-        again eagerly (a fresh generator each time: the retry gives the same images)."""
-
-        def draw():
-            return sample(
-                denoise,
-                shape,
-                schedule=self.schedule,
-                prediction_type=self.prediction_type,
-                sampler=sampler,
-                num_inference_steps=steps,
-                generator=torch.Generator().manual_seed(seed),
-                eta=eta,
-                x_T=x_T,
-                device=self.device,
-                callback=callback,
-                **kwargs,
-            )
-
-        return run_with_compile_fallback(self.denoiser, draw)
+    # ------------------------------------------------------------------ layouts
 
     def _given_layout(self, layout, batch: int) -> torch.Tensor:
         """A user's plan as (batch, 9) classes, checked."""
@@ -609,177 +432,26 @@ class Text2ImagePipeline:
             tokens.ids.to(self.device), tokens.mask.to(self.device), generators, temperature
         ).cpu()
 
-    @property
-    def reads_world_prompts(self) -> bool:
-        """Whether the model speaks the built-in world's words, so that its prompts are read
-        with the world grammar."""
-        return speaks_world(getattr(self.text_encoder.tokenizer, "index", {}))
-
-    def read_prompts(self, prompts: list[str]):
-        """Each prompt's PromptParse for a model of the world (None for any other model), or
-        InvalidArgument for a prompt it cannot draw (see read_world_prompt)."""
-        if not self.reads_world_prompts:
-            return None
-        return [read_world_prompt(p) for p in prompts]
-
-    @staticmethod
-    def _model_texts(prompts: list[str], readings) -> list[str]:
-        """What the denoiser reads: the grammar's canonical caption where it read objects (the
-        words the model was trained on), else the prompt as written."""
-        if readings is None:
-            return list(prompts)
-        return [r.canonical if r.request.objects else p for p, r in zip(prompts, readings)]
-
-    @staticmethod
-    def _note_readings(metadata, prompts, texts, readings) -> None:
-        """Each output's metadata says how its prompt was read ("read_as") and what of it could
-        not be read or drawn ("warnings")."""
-        if readings is None:
-            return
-        for meta, prompt, text, reading in zip(metadata, prompts, texts, readings, strict=True):
-            if text != prompt:
-                meta["read_as"] = text
-            if reading.warnings():
-                meta["warnings"] = reading.warnings()
-
     def _guided_denoiser(
-        self,
-        prompts: list[str],
-        negative_prompt,
-        guidance_scale,
-        model=None,
-        layout=None,
-        backgrounds=None,
+        self, prompts: list[str], negative_prompt, guidance_scale, layout=None, backgrounds=None
     ):
-        """CFG denoiser: the prompts against the negative prompt (or the learned null); `model`
-        (default: the denoiser) is what is called with (x, t, cond). `layout` (B, 9) conditions
-        the prompts' half; the other half has none (so guidance also pushes towards the plan).
-        `backgrounds` (B names or None each, as the prompts were read) join the plan for a
-        denoiser that reads them (genlab.world.layout.LAYOUT_BG_CHANNELS)."""
-        cond = self.encode(prompts).cond
-        uncond = (
-            self.text_encoder.encode([negative_prompt]).cond
-            if negative_prompt
-            else self.text_encoder.null(1).cond
-        )
+        """CFG denoiser: the prompts against the negative prompt (or the learned null). `layout`
+        (B, 9) conditions the prompts' half; the other half has none (so guidance also pushes
+        towards the plan). `backgrounds` (B names or None each, as the prompts were read) join
+        the plan for a denoiser that reads them (genlab.world.layout.LAYOUT_BG_CHANNELS)."""
+        cond, uncond = self._text_conditions(prompts, negative_prompt)
         if layout is not None:
             C = self.denoiser.config.layout_channels
             features = layout_features(layout, backgrounds, channels=C)
             cond = {**cond, "layout": features.to(self.device)}
             uncond = {**uncond, "layout": null_layout_features(1, self.device, channels=C)}
-        return classifier_free_guidance(model or self.denoiser, cond, uncond, guidance_scale)
-
-    def _initial_noise(self, item_shape: tuple[int, ...], seed: int, batch: int) -> torch.Tensor:
-        """Per-item starting noise drawn on the CPU (the same on every device), seed + i for item i."""
-        return torch.stack(
-            [
-                torch.randn(item_shape, generator=torch.Generator().manual_seed(seed + i))
-                for i in range(batch)
-            ]
-        ).to(self.device)
-
-    def _metadata(
-        self,
-        prompts,
-        negative_prompt,
-        seed,
-        num_inference_steps,
-        guidance_scale,
-        sampler,
-        eta,
-        **extra,
-    ) -> list[dict[str, Any]]:
-        """One dict per output with everything needed to regenerate it alone."""
-        truncated = self.text_encoder.tokenizer(prompts, self.max_prompt_tokens).truncated
-        metadata = []
-        for i, p in enumerate(prompts):
-            meta = {
-                "prompt": p,
-                "negative_prompt": negative_prompt,
-                "seed": seed + i,
-                "batch_seed": seed,
-                "num_inference_steps": num_inference_steps,
-                "guidance_scale": float(guidance_scale),
-                "sampler": sampler,
-                "model": self.name,
-                **{k: v for k, v in extra.items() if k in ("height", "width", "num_frames")},
-            }
-            if eta is not None and takes_eta(sampler):  # other samplers ignore it
-                meta["eta"] = eta
-            meta.update({k: v for k, v in extra.items() if k not in meta})
-            if truncated[i]:
-                meta["truncated"] = True
-            metadata.append(meta)
-        return metadata
-
-    def _latent_factor(self) -> int:
-        return 1 if self.autoencoder is None else int(self.autoencoder.downsample_factor)
-
-    @property
-    def size_multiple(self) -> int:
-        """Heights and widths this pipeline draws are multiples of this (its denoiser's
-        downsampling or patch size, times the autoencoder's factor for a latent model)."""
-        f = getattr(self.denoiser, "downsample_factor", None) or getattr(
-            self.denoiser.config, "patch_size", 1
-        )
-        return int(f) * self._latent_factor()
-
-    def _check_size(self, H, W) -> None:
-        f = self.size_multiple
-        for name, v in (("height", H), ("width", W)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < f or v % f or v > 1024:
-                raise InvalidArgument(name, f"a multiple of {f} between {f} and 1024", v)
-
-
-def speaks_world(vocab) -> bool:
-    """Whether a tokenizer vocabulary (words, or a word -> id map) has every shape and color of
-    the built-in world: its model draws the world, and its prompts are read with the grammar."""
-    return all(w in vocab for w in (*SHAPES, *COLORS))
-
-
-def read_world_prompt(prompt: str):
-    """PromptParse of a prompt for a model of the world, or InvalidArgument for one it cannot
-    draw: empty, over the grammar's length, or not one word of it known."""
-    if not prompt.strip():
-        raise InvalidArgument("prompt", f"a description of {WORLD_CONTENT}", prompt)
-    reading = parse_prompt(prompt)
-    r = reading.request
-    if not (r.objects or r.background or reading.unsupported) and reading.unknown_words:
-        raise InvalidArgument(
-            "prompt",
-            f"a description of {WORLD_CONTENT}",
-            prompt,
-            hint="no word of it is known: " + ", ".join(reading.unknown_words[:8]),
-        )
-    return reading
+        return classifier_free_guidance(self.denoiser, cond, uncond, guidance_scale)
 
 
 def check_layout_temperature(value, name: str = "layout_temperature") -> None:
     """A layout planner's sampling temperature: a number in (0, 10]."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 10:
         raise InvalidArgument(name, "a number in (0, 10]", value)
-
-
-def _load_prefixed(module: torch.nn.Module, tensors: dict, prefix: str) -> None:
-    state = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
-    module.load_state_dict(state)
-
-
-def _image_tensor(image) -> torch.Tensor:
-    """(3, H, W) float in [-1, 1] from a path, PIL image, uint8 array or tensor."""
-    if isinstance(image, str | Path):
-        image = load_image(image)
-    if isinstance(image, torch.Tensor):
-        t = image.detach().float().cpu()
-        if t.ndim != 3 or t.shape[0] != 3:
-            raise InvalidArgument("image", "a (3, H, W) tensor in [-1, 1]", tuple(t.shape))
-        return t
-    if isinstance(image, Image.Image):
-        return to_tensor(image)
-    arr = np.asarray(image)
-    if arr.ndim != 3 or arr.shape[2] != 3 or arr.dtype != np.uint8:
-        raise InvalidArgument("image", "an (H, W, 3) uint8 array", (arr.shape, str(arr.dtype)))
-    return to_tensor(arr)
 
 
 def _mask_tensor(mask, H: int, W: int) -> torch.Tensor:

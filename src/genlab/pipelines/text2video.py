@@ -4,25 +4,24 @@ DiT over (C, T, H, W) clips → frames; image → video keeps a given first fram
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from genlab.diffusion import NoiseSchedule
-from genlab.errors import CheckpointError, InvalidArgument, check_choice
-from genlab.io import load_checkpoint, to_pil
-from genlab.models import create_model
+from genlab.diffusion import classifier_free_guidance
+from genlab.errors import InvalidArgument, check_choice
+from genlab.io import to_pil
 from genlab.pipelines.base import GenerationResult, diffusers_call
 from genlab.pipelines.registry import register_pipeline
-from genlab.pipelines.text2image import (
+from genlab.pipelines.text2image import Text2ImagePipeline
+from genlab.pipelines.text_diffusion import (
     DEFAULT_SAMPLER,
-    Text2ImagePipeline,
-    _image_tensor,
-    _load_prefixed,
+    SamplingArgs,
+    TextDiffusionPipeline,
+    image_tensor,
 )
-from genlab.text import TextEncoder, TextEncoderConfig
+from genlab.pipelines.world_prompts import model_texts, note_readings
 from genlab.world.grammar import canonical_caption, realize, request_of
 from genlab.world.video import keyframe_fit
 
@@ -34,46 +33,29 @@ KIND = "text2video"
 PLAN_SOURCES = ("reading", "grammar")
 
 
-class Text2VideoPipeline(Text2ImagePipeline):
+class Text2VideoPipeline(TextDiffusionPipeline):
     """`pipe(prompt, num_frames=8, ...)` -> GenerationResult whose `.frames[i]` is video i (a list
     of PIL frames) and `.images[i]` its first frame; `pipe.animate(image, prompt)` starts from an
-    image. Text encoding, prompt truncation and size checks are the text-to-image pipeline's."""
+    image. Text encoding, prompt reading, seeds and size checks are those every genlab diffusion
+    pipeline shares (genlab.pipelines.text_diffusion); it draws no still images and edits none."""
+
+    kind = KIND
 
     def __init__(self, *args, num_frames: int = 8, **kwargs):
+        """TextDiffusionPipeline's arguments (denoiser, text_encoder, schedule, prediction_type,
+        name, image_size, default_guidance_scale, info), and the default clip length."""
         super().__init__(*args, **kwargs)
         self.num_frames = num_frames
 
     # ------------------------------------------------------------------ checkpoints
 
     @classmethod
-    def from_checkpoint(cls, path, config=None, *, device=None) -> Text2VideoPipeline:
-        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        tensors, config = load_checkpoint(path, device="cpu", dtype=torch.float32)
-        if config.get("pipeline") != KIND:
-            raise CheckpointError(f"{path}: not a text2video checkpoint")
-        try:
-            denoiser = create_model(dict(config["denoiser"]))
-            text_encoder = TextEncoder(TextEncoderConfig.from_dict(config["text_encoder"]))
-            _load_prefixed(denoiser, tensors, "denoiser.")
-            _load_prefixed(text_encoder, tensors, "text_encoder.")
-            schedule = NoiseSchedule.from_config(config["schedule"])
-        except (KeyError, RuntimeError, TypeError, ValueError) as e:
-            raise CheckpointError(f"{path}: text2video checkpoint does not load ({e})") from None
-        return cls(
-            denoiser.to(device).eval(),
-            text_encoder.to(device).eval(),
-            schedule,
-            config.get("prediction_type", "epsilon"),
-            name=config.get("name", Path(path).stem),
-            image_size=int(config.get("image_size", 32)),
-            num_frames=int(config.get("num_frames", 8)),
-            default_guidance_scale=float(config.get("default_guidance_scale", 3.0)),
-            info=config,
-        )
+    def _parts_from_checkpoint(cls, tensors, config, device) -> dict[str, Any]:
+        return {"num_frames": int(config.get("num_frames", 8))}
 
     def checkpoint(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         tensors, config = super().checkpoint()
-        config.update(pipeline=KIND, num_frames=self.num_frames)
+        config["num_frames"] = self.num_frames
         return tensors, config
 
     # ------------------------------------------------------------------ facts
@@ -102,16 +84,14 @@ class Text2VideoPipeline(Text2ImagePipeline):
         return num_frames
 
     def describe(self) -> dict[str, Any]:
-        info = super().describe()
-        info.update(
-            kind=KIND,
-            supports=["generate", "negative_prompt", "image_to_video"],
+        facts = self._facts(["generate", "negative_prompt", "image_to_video"])
+        facts.update(
             num_frames=self.num_frames,
             valid_frames=self.valid_frames,
             attention=self.denoiser.config.attention,
             first_frame_conditioning=bool(getattr(self.denoiser.config, "frame_cond", False)),
         )
-        return info
+        return facts
 
     # ------------------------------------------------------------------ generation
 
@@ -160,15 +140,16 @@ class Text2VideoPipeline(Text2ImagePipeline):
         """
         prompts = [prompt] if isinstance(prompt, str) else list(prompt)
         num_frames = self.num_frames if num_frames is None else num_frames
-        guidance_scale, seed = self._check_request(
-            prompts, negative_prompt, num_inference_steps, guidance_scale, sampler, seed, num_images
-        )
+        args = SamplingArgs(
+            prompts, negative_prompt, num_inference_steps, guidance_scale, sampler, seed,
+            num_images, eta, callback,
+        )  # fmt: skip
+        args = self._checked(args)
+        seed = args.seed
         T = self.check_num_frames(num_frames)
-        readings = self.read_prompts(prompts)
-        expanded = [p for p in prompts for _ in range(num_images)]
-        read = None if readings is None else [r for r in readings for _ in range(num_images)]
+        expanded, read = self._read_batch(prompts, num_images)
         check_choice("plan_source", plan_source, PLAN_SOURCES)
-        texts = self._model_texts(expanded, read)
+        texts = model_texts(expanded, read)
         sources = None
         if read is not None and image is None and keyframe is None:
             texts, sources = self.write_plans(texts, seed, read, plan_source)
@@ -177,13 +158,12 @@ class Text2VideoPipeline(Text2ImagePipeline):
         if image is not None and keyframe is not None:
             raise InvalidArgument("keyframe", "None when a first frame (image) is given", keyframe)
         if image is not None:
-            first = _image_tensor(image)[None].expand(B, -1, -1, -1)  # (B, C, H, W)
+            first = image_tensor(image)[None].expand(B, -1, -1, -1)  # (B, C, H, W)
             extra = {"edit": "image_to_video"}
         elif keyframe is not None:
             first, extra, keyframe_seeds = self._keyframes(
-                keyframe, prompts, negative_prompt, num_inference_steps, seed, num_images, height,
-                width, keyframe_candidates, keyframe_score,
-            )  # fmt: skip
+                keyframe, args, height, width, keyframe_candidates, keyframe_score
+            )
         elif keyframe_candidates != 1 or keyframe_score is not None:
             raise InvalidArgument(
                 "keyframe_candidates", "1 unless a keyframe model is given (and no keyframe_score)",
@@ -203,7 +183,10 @@ class Text2VideoPipeline(Text2ImagePipeline):
                 frames = given.repeat(x.shape[0] // B, 1, 1, 1)
                 return self.denoiser(x, t, {**cond, "first_frame": frames})
 
-        denoise = self._guided_denoiser(texts, negative_prompt, guidance_scale, model)
+        cond, uncond = self._text_conditions(texts, negative_prompt)
+        denoise = classifier_free_guidance(
+            model or self.denoiser, cond, uncond, args.guidance_scale
+        )
         x_T = self._initial_noise((C, T, H, W), seed, B)  # (B, C, T, H, W)
         kwargs: dict[str, Any] = {}
         if first is not None:
@@ -212,25 +195,10 @@ class Text2VideoPipeline(Text2ImagePipeline):
             mask = torch.ones(B, C, T, H, W, device=device)
             mask[:, :, 0] = 0
             kwargs.update(mask=mask, known=known)
-        videos = self._sample(
-            denoise, (B, C, T, H, W), sampler, num_inference_steps, seed, eta, x_T, callback,
-            **kwargs,
-        ).clamp(-1, 1)  # fmt: skip
+        videos = self._sample(denoise, (B, C, T, H, W), args, x_T, **kwargs).clamp(-1, 1)
         frames = [[to_pil(f) for f in v.transpose(0, 1).cpu()] for v in videos]  # (C,T,H,W)
-        metadata = self._metadata(
-            expanded,
-            negative_prompt,
-            seed,
-            num_inference_steps,
-            guidance_scale,
-            sampler,
-            eta,
-            height=H,
-            width=W,
-            num_frames=T,
-            **extra,
-        )
-        self._note_readings(metadata, expanded, texts, read)
+        metadata = self._metadata(expanded, args, height=H, width=W, num_frames=T, **extra)
+        note_readings(metadata, expanded, texts, read)
         for meta, source in zip(metadata, sources or []):
             if source is not None:
                 meta["plan_source"] = source
@@ -267,9 +235,8 @@ class Text2VideoPipeline(Text2ImagePipeline):
         return out, sources
 
     def _keyframes(
-        self, keyframe, prompts, negative_prompt, steps, seed, num_images, height, width,
-        candidates=1, score=None,
-    ) -> tuple[torch.Tensor, dict[str, Any], list[int] | None]:  # fmt: skip
+        self, keyframe, args: SamplingArgs, height, width, candidates=1, score=None
+    ) -> tuple[torch.Tensor, dict[str, Any], list[int] | None]:
         """(B, C, H, W) first frames drawn by the text-to-image pipeline `keyframe`, in the order
         of the videos (prompt-major, seed + i), and the metadata that regenerates them; with
         `candidates` > 1, per video the best of that many by `score` (see __call__), and each
@@ -281,14 +248,15 @@ class Text2VideoPipeline(Text2ImagePipeline):
         if score is not None and not callable(score):
             raise InvalidArgument("keyframe_score", "a function (prompt, image) -> float", score)
         size = (height or self.image_size, width or self.image_size)
+        prompts, seed, num_images = args.prompts, args.seed, args.num_images
         expanded = [p for p in prompts for _ in range(num_images)]
         B = len(expanded)
         rounds = []
         for j in range(candidates):
             stills = keyframe(
                 prompts,
-                negative_prompt=negative_prompt,
-                num_inference_steps=steps,
+                negative_prompt=args.negative_prompt,
+                num_inference_steps=args.num_inference_steps,
                 seed=seed + j * B,
                 num_images=num_images,
                 height=size[0],
@@ -301,7 +269,7 @@ class Text2VideoPipeline(Text2ImagePipeline):
             for i, prompt in enumerate(expanded):
                 fits = [float(score(prompt, rounds[j][i])) for j in range(candidates)]
                 chosen[i] = max(range(candidates), key=lambda j: (fits[j], -j))
-        first = torch.stack([_image_tensor(rounds[chosen[i]][i]) for i in range(B)])
+        first = torch.stack([image_tensor(rounds[chosen[i]][i]) for i in range(B)])
         meta = stills.metadata[0]
         extra = {
             "edit": "keyframe_to_video",
@@ -318,15 +286,12 @@ class Text2VideoPipeline(Text2ImagePipeline):
         """Image → video: `image` is kept as the first frame, the rest follows `prompt`."""
         return self(prompt, image=image, **kwargs)
 
-    def edit(self, *args, **kwargs):
-        raise InvalidArgument("operation", "generate or animate (image → video)", "edit")
-
 
 def is_image_pipeline(pipe) -> bool:
     """Whether `pipe` draws still images from text (what a keyframe model must do): a genlab
     text-to-image pipeline, or a diffusers or hosted one whose capabilities say "image"."""
     if isinstance(pipe, Text2ImagePipeline):
-        return not isinstance(pipe, Text2VideoPipeline)
+        return True
     describe = getattr(pipe, "describe", None)  # a wrapped genlab pipeline (the server's, locked)
     if callable(describe) and describe().get("kind") == "text2image":
         return True

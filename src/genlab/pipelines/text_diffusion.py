@@ -1,0 +1,371 @@
+"""What genlab's own text-conditioned diffusion pipelines share (text → image, text → video): the
+denoiser, text encoder and schedule they hold, prompt encoding and reading, the sampling run,
+seeds, sizes, metadata and checkpoints. Each pipeline adds only the calls it honours.
+"""
+
+from __future__ import annotations
+
+import random
+import warnings
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from genlab.diffusion import PREDICTION_TYPES, SAMPLERS, NoiseSchedule, sample
+from genlab.diffusion.samplers import takes_eta
+from genlab.errors import CheckpointError, InvalidArgument, check_choice
+from genlab.io import load_checkpoint, load_image, to_tensor
+from genlab.models import create_model
+from genlab.nn.utils import run_with_compile_fallback
+from genlab.pipelines.base import check_generation_args, check_prompt, move_modules
+from genlab.pipelines.world_prompts import read_world_prompt, speaks_world
+from genlab.text import split_words
+from genlab.text.pretrained import text_encoder_from_config
+
+DEFAULT_SAMPLER = "dpmpp_2m"
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+
+
+class PromptTruncated(UserWarning):
+    """A prompt had more words than the text encoder takes; the rest was dropped."""
+
+
+@dataclass(frozen=True)
+class SamplingArgs:
+    """The arguments of a call that every genlab diffusion pipeline takes, as given;
+    `TextDiffusionPipeline._checked` validates them and fills in the model's defaults."""
+
+    prompts: list[str]
+    negative_prompt: str | None
+    num_inference_steps: int
+    guidance_scale: float | None  # None: the model's default
+    sampler: str
+    seed: int | None  # None: a random one
+    num_images: int
+    eta: float | None = None
+    callback: Any = None  # callback(step, total, x) after each denoising step
+
+
+class TextDiffusionPipeline:
+    """The common part of Text2ImagePipeline and Text2VideoPipeline (not a pipeline of its own).
+
+    Holds a denoiser `model(x_t, t, cond)`, a text encoder (with its tokenizer and learned null),
+    the noise schedule and the prediction type the denoiser was trained for. A subclass names its
+    checkpoint `kind`, and defines `__call__` and whatever else it honours.
+    """
+
+    kind = ""  # the checkpoint's config["pipeline"]
+
+    def __init__(
+        self,
+        denoiser: torch.nn.Module,
+        text_encoder: torch.nn.Module,
+        schedule: NoiseSchedule,
+        prediction_type: str = "epsilon",
+        *,
+        name: str | None = None,
+        image_size: int = 32,
+        default_guidance_scale: float = 3.0,
+        info: dict[str, Any] | None = None,
+    ):
+        check_choice("prediction_type", prediction_type, PREDICTION_TYPES)
+        self.denoiser, self.text_encoder = denoiser, text_encoder
+        self.schedule, self.prediction_type = schedule, prediction_type
+        self.name, self.image_size = name or self.kind, image_size
+        self.default_guidance_scale = default_guidance_scale
+        self.info = dict(info or {})
+
+    # ------------------------------------------------------------------ checkpoints
+
+    @classmethod
+    def from_checkpoint(
+        cls, path: str | Path, config: dict | None = None, *, device: str | None = None
+    ):
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        tensors, config = load_checkpoint(path, device="cpu", dtype=torch.float32)
+        if config.get("pipeline") != cls.kind:
+            raise CheckpointError(f"{path}: not a {cls.kind} checkpoint")
+        try:
+            arch = dict(config["denoiser"])
+            if "channels_last" in arch:  # a training-speed choice: keep it only on CUDA
+                arch["channels_last"] = str(device).startswith("cuda")
+            denoiser = create_model(arch)
+            text_encoder = text_encoder_from_config(config["text_encoder"])
+            load_prefixed(denoiser, tensors, "denoiser.")
+            load_prefixed(text_encoder, tensors, "text_encoder.")
+            schedule = NoiseSchedule.from_config(config["schedule"])
+            parts = cls._parts_from_checkpoint(tensors, config, device)
+        except (KeyError, RuntimeError, TypeError, ValueError) as e:
+            raise CheckpointError(f"{path}: {cls.kind} checkpoint does not load ({e})") from None
+        return cls(
+            denoiser.to(device).eval(),
+            text_encoder.to(device).eval(),
+            schedule,
+            config.get("prediction_type", "epsilon"),
+            name=config.get("name", Path(path).stem),
+            image_size=int(config.get("image_size", 32)),
+            default_guidance_scale=float(config.get("default_guidance_scale", 3.0)),
+            info=config,
+            **parts,
+        )
+
+    @classmethod
+    def _parts_from_checkpoint(cls, tensors, config, device) -> dict[str, Any]:
+        """The subclass's own constructor arguments, read from a checkpoint."""
+        return {}
+
+    def checkpoint(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """(tensors, config) of this pipeline, as `genlab.io.save_checkpoint` writes them."""
+        tensors = {f"denoiser.{k}": v for k, v in self.denoiser.state_dict().items()}
+        tensors.update({f"text_encoder.{k}": v for k, v in self.text_encoder.state_dict().items()})
+        config = {
+            **{k: v for k, v in self.info.items() if k != "training"},
+            "pipeline": self.kind,
+            "name": self.name,
+            "denoiser": self.denoiser.config.to_dict(),
+            "text_encoder": self.text_encoder.config.to_dict(),  # holds the tokenizer's vocab
+            "schedule": self.schedule.to_config(),
+            "prediction_type": self.prediction_type,
+            "image_size": self.image_size,
+            "default_guidance_scale": self.default_guidance_scale,
+        }
+        return tensors, config
+
+    # ------------------------------------------------------------------ facts
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.denoiser.parameters()).device
+
+    def to(self, device: str | torch.device):
+        """Move every model of the pipeline to `device` (as diffusers' `pipe.to`); returns self.
+        Starting noise is drawn on the CPU, so a seed gives the same images on every device."""
+        move_modules(self, torch.device(device))
+        return self
+
+    @property
+    def max_prompt_tokens(self) -> int:
+        return int(self.text_encoder.config.max_length)
+
+    @property
+    def samplers(self) -> list[str]:
+        return sorted(SAMPLERS)
+
+    def _facts(self, supports: list[str], *more_modules) -> dict[str, Any]:
+        """What every `describe()` says: name, kind, parameters (the denoiser's, the text
+        encoder's and those of `more_modules`), native size, what it supports, its samplers."""
+        modules = [self.denoiser, self.text_encoder, *more_modules]
+        n = sum(p.numel() for m in modules if m is not None for p in m.parameters())
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "parameters": n,
+            "image_size": self.image_size,
+            "supports": supports,
+            "samplers": self.samplers,
+        }
+
+    def _latent_factor(self) -> int:
+        """How many pixels one cell of the denoiser's grid is across (1: it works on pixels)."""
+        return 1
+
+    @property
+    def size_multiple(self) -> int:
+        """Heights and widths this pipeline draws are multiples of this (its denoiser's
+        downsampling or patch size, times the autoencoder's factor for a latent model)."""
+        f = getattr(self.denoiser, "downsample_factor", None) or getattr(
+            self.denoiser.config, "patch_size", 1
+        )
+        return int(f) * self._latent_factor()
+
+    def _check_size(self, H, W) -> None:
+        f = self.size_multiple
+        for name, v in (("height", H), ("width", W)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < f or v % f or v > 1024:
+                raise InvalidArgument(name, f"a multiple of {f} between {f} and 1024", v)
+
+    # ------------------------------------------------------------------ text
+
+    def truncated_words(self, prompt: str) -> list[str]:
+        """The words of `prompt` the encoder would drop (empty if it fits)."""
+        return split_words(prompt)[self.max_prompt_tokens :]
+
+    def encode(self, prompts: list[str]):
+        encoding = self.text_encoder.encode(prompts)
+        for prompt, cut in zip(prompts, encoding.truncated):
+            if cut:
+                dropped = " ".join(self.truncated_words(prompt))
+                warnings.warn(
+                    f"prompt truncated to {self.max_prompt_tokens} words; dropped: {dropped!r}",
+                    PromptTruncated,
+                    stacklevel=3,
+                )
+        return encoding
+
+    @property
+    def reads_world_prompts(self) -> bool:
+        """Whether the model speaks the built-in world's words, so that its prompts are read
+        with the world grammar."""
+        return speaks_world(getattr(self.text_encoder.tokenizer, "index", {}))
+
+    def read_prompts(self, prompts: list[str]):
+        """Each prompt's PromptParse for a model of the world (None for any other model), or
+        InvalidArgument for a prompt it cannot draw (see read_world_prompt)."""
+        if not self.reads_world_prompts:
+            return None
+        return [read_world_prompt(p) for p in prompts]
+
+    def _read_batch(self, prompts: list[str], num_images: int):
+        """(prompts, readings) per output, prompt-major (readings None for a model that does not
+        speak the world)."""
+        readings = self.read_prompts(prompts)
+        expanded = [p for p in prompts for _ in range(num_images)]
+        read = None if readings is None else [r for r in readings for _ in range(num_images)]
+        return expanded, read
+
+    def _text_conditions(self, prompts: list[str], negative_prompt) -> tuple[dict, dict]:
+        """(cond, uncond) of classifier-free guidance: the prompts, and the negative prompt (or
+        the learned null)."""
+        cond = self.encode(prompts).cond
+        uncond = (
+            self.text_encoder.encode([negative_prompt]).cond
+            if negative_prompt
+            else self.text_encoder.null(1).cond
+        )
+        return cond, uncond
+
+    # ------------------------------------------------------------------ generation
+
+    def compile(self, mode: str | None = None, **compile_kwargs) -> bool:
+        """torch.compile the denoiser's repeated blocks for sampling (regional, static shapes: a
+        batch and image size compiles once, at its first call, and is reused after). `mode` is
+        torch.compile's: "reduce-overhead" also captures CUDA graphs on a GPU, which removes the
+        launch overhead of a small model's many kernels. Returns False, staying eager, when the
+        denoiser has no block compilation or torch.compile is unavailable. If compilation fails
+        at a call, the pipeline warns, goes back to eager for good and draws the images again
+        (same seeds, same images); `compile_error` keeps why. Other torch.compile arguments
+        (e.g. `backend`) pass through."""
+        if mode is not None:
+            check_choice("mode", mode, COMPILE_MODES)
+        if type(self.denoiser).compile is torch.nn.Module.compile:
+            warnings.warn(
+                f"{type(self.denoiser).__name__} has no block compilation; sampling stays eager",
+                stacklevel=2,
+            )
+            return False
+        if mode is not None:
+            compile_kwargs["mode"] = mode
+        return bool(self.denoiser.compile(**compile_kwargs))
+
+    @property
+    def compile_error(self) -> str | None:
+        """Why compilation failed and the pipeline went back to eager (None if it did not)."""
+        return getattr(self.denoiser, "compile_error", None)
+
+    def _checked(self, args: SamplingArgs) -> SamplingArgs:
+        """`args` validated, with the model's guidance scale and a random seed where not given."""
+        guidance_scale = args.guidance_scale
+        if guidance_scale is None:
+            guidance_scale = self.default_guidance_scale
+        check_generation_args(
+            num_inference_steps=args.num_inference_steps,
+            guidance_scale=guidance_scale,
+            seed=args.seed,
+            num_images=args.num_images,
+        )
+        check_choice("sampler", args.sampler, sorted(SAMPLERS))
+        prompts = args.prompts
+        if not prompts or not all(isinstance(p, str) for p in prompts):
+            raise InvalidArgument("prompt", "a string or a non-empty list of strings", prompts)
+        for prompt in prompts:
+            check_prompt(prompt)
+        if args.negative_prompt is not None and not isinstance(args.negative_prompt, str):
+            raise InvalidArgument("negative_prompt", "a string or None", args.negative_prompt)
+        seed = args.seed
+        if seed is None:
+            seed = random.SystemRandom().randrange(2**31)
+        return replace(args, guidance_scale=guidance_scale, seed=seed)
+
+    def _initial_noise(self, item_shape: tuple[int, ...], seed: int, batch: int) -> torch.Tensor:
+        """Per-item starting noise drawn on the CPU (the same on every device), seed + i for item i."""
+        return torch.stack(
+            [
+                torch.randn(item_shape, generator=torch.Generator().manual_seed(seed + i))
+                for i in range(batch)
+            ]
+        ).to(self.device)
+
+    def _sample(self, denoise, shape, args: SamplingArgs, x_T, **kwargs):
+        """Run the sampler from x_T; if the compiled denoiser fails to compile, the same draw
+        again eagerly (a fresh generator each time: the retry gives the same images)."""
+
+        def draw():
+            return sample(
+                denoise,
+                shape,
+                schedule=self.schedule,
+                prediction_type=self.prediction_type,
+                sampler=args.sampler,
+                num_inference_steps=args.num_inference_steps,
+                generator=torch.Generator().manual_seed(args.seed),
+                eta=args.eta,
+                x_T=x_T,
+                device=self.device,
+                callback=args.callback,
+                **kwargs,
+            )
+
+        return run_with_compile_fallback(self.denoiser, draw)
+
+    def _metadata(self, prompts, args: SamplingArgs, **extra) -> list[dict[str, Any]]:
+        """One dict per output (`prompts`, one per output) with everything needed to regenerate
+        it alone."""
+        seed, sampler, eta = args.seed, args.sampler, args.eta
+        truncated = self.text_encoder.tokenizer(prompts, self.max_prompt_tokens).truncated
+        metadata = []
+        for i, p in enumerate(prompts):
+            meta = {
+                "prompt": p,
+                "negative_prompt": args.negative_prompt,
+                "seed": seed + i,
+                "batch_seed": seed,
+                "num_inference_steps": args.num_inference_steps,
+                "guidance_scale": float(args.guidance_scale),
+                "sampler": sampler,
+                "model": self.name,
+                **{k: v for k, v in extra.items() if k in ("height", "width", "num_frames")},
+            }
+            if eta is not None and takes_eta(sampler):  # other samplers ignore it
+                meta["eta"] = eta
+            meta.update({k: v for k, v in extra.items() if k not in meta})
+            if truncated[i]:
+                meta["truncated"] = True
+            metadata.append(meta)
+        return metadata
+
+
+def load_prefixed(module: torch.nn.Module, tensors: dict, prefix: str) -> None:
+    """Load into `module` the tensors of a checkpoint whose names start with `prefix`."""
+    state = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+    module.load_state_dict(state)
+
+
+def image_tensor(image) -> torch.Tensor:
+    """(3, H, W) float in [-1, 1] from a path, PIL image, uint8 array or tensor."""
+    if isinstance(image, str | Path):
+        image = load_image(image)
+    if isinstance(image, torch.Tensor):
+        t = image.detach().float().cpu()
+        if t.ndim != 3 or t.shape[0] != 3:
+            raise InvalidArgument("image", "a (3, H, W) tensor in [-1, 1]", tuple(t.shape))
+        return t
+    if isinstance(image, Image.Image):
+        return to_tensor(image)
+    arr = np.asarray(image)
+    if arr.ndim != 3 or arr.shape[2] != 3 or arr.dtype != np.uint8:
+        raise InvalidArgument("image", "an (H, W, 3) uint8 array", (arr.shape, str(arr.dtype)))
+    return to_tensor(arr)

@@ -1,0 +1,382 @@
+"""Reading a prompt of the built-in world: free text -> PromptParse (the SceneRequest asked for,
+the words not understood, what the world lacks), by longest match against every word it reads.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass, field, replace
+
+from genlab.errors import InvalidArgument
+from genlab.world.lexicon import (
+    ANY_SHAPE_WORDS,
+    BACKGROUND_SHADES,
+    BACKGROUND_WORDS,
+    COLOR_NAMESAKES,
+    FOREIGN_COLORS,
+    FOREIGN_RELATIONS,
+    FOREIGN_SHAPES,
+    LEAD_IN_WORDS,
+    MOTION_VERBS,
+    MOTION_WORDS,
+    POSITION_WORDS,
+    READ_MOTION_WORDS,
+    READ_POSITION_WORDS,
+    SHADE_WORDS,
+    SHAPE_ADJECTIVES,
+    SIDE_RELATIONS,
+    STOPWORDS,
+)
+from genlab.world.phrasing import READ_WORDING, canonical_text
+from genlab.world.request import (
+    REQUEST_RELATIONS,
+    ObjectRequest,
+    RelationRequest,
+    SceneRequest,
+    object_attrs,
+)
+from genlab.world.spec import BACKGROUNDS, COLORS, SHAPES
+
+
+@dataclass
+class PromptParse:
+    """Result of parse_prompt: the request, the words not understood, the canonical text, and
+    the colors, shapes and relations asked for that this world does not have, as (kind, words):
+    ("color", "white"), ("shape", "hexagon"), ("relation", "between")."""
+
+    request: SceneRequest
+    unknown_words: list[str] = field(default_factory=list)
+    canonical: str = ""
+    unsupported: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def understood(self) -> bool:
+        """Every word was read and everything asked for can be drawn."""
+        return bool(self.request.objects) and not self.unknown_words and not self.unsupported
+
+    def warnings(self) -> list[str]:
+        """One sentence per problem, for a CLI warning, a response field or the agent's reply:
+        "white is not a color of this world; it knows red, orange, ...", "not understood: ..."."""
+        out = self.unsupported_warnings()
+        if self.unknown_words:
+            words = list(dict.fromkeys(self.unknown_words))
+            out.append("not understood: " + ", ".join(words))
+        return out
+
+    def unsupported_warnings(self) -> list[str]:
+        """The sentences of `warnings` about what this world lacks (not the words not read)."""
+        known = {
+            "color": ", ".join(COLORS),
+            "shape": ", ".join(SHAPES),
+            "relation": ", ".join(REQUEST_RELATIONS[:-1]) + " and beside (next to)",
+            "background color": ", ".join(BACKGROUNDS),
+        }
+        return [
+            f"{words} is not a {kind} of this world; it knows {known[kind]}"
+            for kind, words in dict.fromkeys(self.unsupported)
+        ]
+
+
+def _build_lexicon() -> dict[tuple[str, ...], tuple[str, object]]:
+    lex: dict[tuple[str, ...], tuple[str, object]] = {}
+
+    def add(phrase: str, kind: str, value) -> None:
+        lex.setdefault(tuple(phrase.split()), (kind, value))
+
+    words = READ_WORDING
+    for shape, forms in words.shapes.items():
+        for singular, plural in forms:
+            add(singular, "shape", (shape, False))
+            add(plural, "shape", (shape, True))
+    for singular, plural in ANY_SHAPE_WORDS:
+        add(singular, "shape", (None, False))
+        add(plural, "shape", (None, True))
+    for color, names in words.colors.items():
+        for w in names:
+            add(w, "color", color)
+        # "golden yellow", "navy blue": two words for one color; "light green": a shade of it
+        for a, b in itertools.product(names, names):
+            if a != b:
+                add(f"{a} {b}", "color", color)
+        for shade, w in itertools.product((*SHADE_WORDS, *COLOR_NAMESAKES), names):
+            add(f"{shade} {w}", "color", color)
+    for table, kind in ((words.sizes, "size"), (BACKGROUND_WORDS, "bg")):
+        for value, names in table.items():
+            for w in names:
+                add(w, kind, value)
+    for value, names in BACKGROUND_WORDS.items():  # "jet black", "mid grey", "snow white"
+        for shade, w in itertools.product(BACKGROUND_SHADES, names):
+            add(f"{shade} {w}", "bg", value)
+    for table, kind in (
+        (words.relations, "rel"),
+        (MOTION_WORDS, "motion"),
+        (MOTION_VERBS, "motion"),
+        (READ_MOTION_WORDS, "motion"),
+    ):
+        for value, names in table.items():
+            for w in names:
+                add(w, kind, value)
+    for table in (POSITION_WORDS, READ_POSITION_WORDS):
+        for cell, names in table.items():
+            for w in names:
+                add(w, "pos", cell)
+    for n, names in words.counts.items():
+        for w in names:
+            add(w, "count", n)
+    for w in ("and", ",", "while", "with", "plus", "along with", "together with", "as well as"):
+        add(w, "sep", None)
+    for w in ("one more thing", "another thing", "one last thing"):  # "... and one more thing: X"
+        add(w, "stop", None)
+    add("the", "the", None)
+    add("other", "other", None)
+    for w in ("it", "its", "them", "their"):  # "... with a red ball above it / on its left"
+        add(w, "pronoun", w)
+    for w in ("background", "backdrop"):
+        add(w, "background", None)
+    for shape, names in SHAPE_ADJECTIVES.items():
+        for w in names:
+            add(w, "shape adjective", shape)
+        for singular, _ in words.shapes[shape]:
+            add(f"{singular} shaped", "shape adjective", shape)
+    # What this world does not have, named in a warning rather than dropped.
+    for w in FOREIGN_COLORS:
+        add(w, "foreign color", w)
+        for shade in SHADE_WORDS:
+            add(f"{shade} {w}", "foreign color", f"{shade} {w}")
+    for w in FOREIGN_SHAPES:
+        add(w, "foreign shape", (w, False))
+        add(w + ("es" if w.endswith(("s", "x", "ch", "sh")) else "s"), "foreign shape", (w, True))
+    for w in FOREIGN_RELATIONS:
+        add(w, "foreign relation", w)
+    return lex
+
+
+_LEXICON = _build_lexicon()
+_BACKGROUND_OF = {w: bg for bg, names in BACKGROUND_WORDS.items() for w in names}
+_MAX_PHRASE = max(len(k) for k in _LEXICON)
+_TOKEN_RE = re.compile(r"[a-z0-9]+|,")
+# Longer than any description of a 4-object scene by far: a longer prompt is a mistake.
+MAX_PROMPT_WORDS = 200
+
+
+def _tokenize(text: str) -> list[tuple[str, object, str]]:
+    """Longest-match lexicon lookup: [(kind, value, words)], 'unknown' and 'stop' included."""
+    words = _TOKEN_RE.findall(text.lower().replace(";", ",").replace("-", " "))
+    tokens, i = [], 0
+    while i < len(words):
+        for n in range(min(_MAX_PHRASE, len(words) - i), 0, -1):
+            hit = _LEXICON.get(tuple(words[i : i + n]))
+            if hit is not None:
+                tokens.append((hit[0], hit[1], " ".join(words[i : i + n])))
+                i += n
+                break
+        else:
+            known = words[i] in STOPWORDS or words[i] in LEAD_IN_WORDS
+            tokens.append(("stop" if known else "unknown", None, words[i]))
+            i += 1
+    return tokens
+
+
+def parse_prompt(text: str) -> PromptParse:
+    """Free text -> PromptParse(request, unknown_words, canonical)."""
+    if not isinstance(text, str):
+        raise InvalidArgument("prompt", "a string", type(text).__name__)
+    if len(text.split()) > MAX_PROMPT_WORDS:
+        raise InvalidArgument(
+            "prompt", f"at most {MAX_PROMPT_WORDS} words", f"{len(text.split())} words"
+        )
+    tokens = _tokenize(text)
+    objects: list[ObjectRequest] = []
+    relations: list[RelationRequest] = []
+    unknown: list[str] = []
+    unsupported: list[tuple[str, str]] = []
+    background = None
+    pending: dict = {}  # count / size / color / definite, before the noun arrives
+    pending_cell = None  # a position phrase seen before its object
+    pending_rel = None  # (subject index, relation) waiting for its target
+    last = None  # index of the last object mentioned
+    before = None  # the one mentioned before it: what "it" refers to ("X with Y above it")
+    fresh_clause = True  # a separator came after the last object
+    owner = None  # "its": the object whose side the next position phrase names
+
+    def add_object(shape, plural: bool) -> None:
+        nonlocal pending, pending_cell, pending_rel, last, before, fresh_clause
+        count = pending.get("count") or (2 if plural else 1)
+        new = ObjectRequest(shape, pending.get("color"), pending.get("size"), count)
+        index = None
+        if pending.get("definite") and pending.get("count") is None:
+            # "the blue square" refers back to an object already mentioned, if there is one.
+            for j, o in enumerate(objects):
+                if all(
+                    v is None or v == w for v, w in zip(object_attrs(new)[:3], object_attrs(o)[:3])
+                ):
+                    index = j
+        if index is None:
+            if pending_cell is not None:
+                new = replace(new, row=pending_cell[0], col=pending_cell[1])
+            objects.append(new)
+            index = len(objects) - 1
+        if pending_rel is not None and pending_rel[0] != index:
+            relations.append(RelationRequest(pending_rel[0], pending_rel[1], index))
+        if index != last:
+            before = last
+        pending, pending_cell, pending_rel, last, fresh_clause = {}, None, None, index, False
+
+    def flush() -> None:
+        """Attributes without a noun ("a red one", "something big") still name an object."""
+        if any(pending.get(k) for k in ("color", "size", "foreign", "shape")):
+            add_object(pending.get("shape"), False)
+        pending.clear()
+
+    skip: set[int] = set()  # tokens already read with the one before them
+    for k, (kind, value, words) in enumerate(tokens):
+        if k in skip:
+            continue
+        following = tokens[k + 1][0] if k + 1 < len(tokens) else None
+        previous = tokens[k - 1][2] if k else None
+        if kind == "count" and last is not None and _of_them(tokens, k):
+            # "square tiles, three of them": the count of the group just named
+            objects[last] = replace(objects[last], count=value)
+            skip.update((k + 1, k + 2))
+        elif (
+            kind == "color"
+            and last is not None
+            and previous in _POST_COLOR
+            and objects[last].color is None
+            and not pending
+        ):
+            # "a star colored yellow", "a triangle in green", "two boxes, both red",
+            # "three discs, all of them violet": the color of the object just named
+            objects[last] = replace(objects[last], color=value)
+        elif kind in ("count", "size", "color"):
+            # A repeated attribute, or a count after attributes, starts a new noun phrase
+            # ("a red elephant and a star": the red thing is an object of its own).
+            if (kind in pending and kind != "count") or (
+                kind == "count" and ("color" in pending or "size" in pending)
+            ):
+                flush()
+            if kind == "color" and "foreign" in pending:
+                flush()
+            pending[kind] = value
+        elif kind == "the":
+            pending["definite"] = True
+        elif kind == "shape" and _same_noun(tokens, k):
+            pending["shape"] = value[0]  # "star shapes", "square tiles": one noun, two words
+        elif kind == "shape":
+            shape, plural = value
+            add_object(shape if shape is not None else pending.get("shape"), plural)
+        elif kind == "shape adjective":  # "a triangular shape", "a round red thing"
+            pending["shape"] = value
+        elif kind == "foreign shape":
+            unsupported.append(("shape", value[0]))
+            add_object(None, value[1])  # counted and colored as asked, its shape left open
+        elif kind == "foreign color":
+            shade_of = _BACKGROUND_OF.get(value.split()[-1])
+            if shade_of is not None and following not in _OBJECT_WORDS:
+                # "a light gray background", "against bright white": the world's background
+                background = shade_of
+            elif following == "background":
+                unsupported.append(("background color", value))
+            else:
+                unsupported.append(("color", value))
+                pending.setdefault("foreign", True)
+        elif kind == "foreign relation":
+            flush()
+            unsupported.append(("relation", value))
+        elif kind == "pronoun" and words == "them" and following == "color":
+            pass  # "all of them violet": the color goes to the group just named
+        elif kind == "pronoun":
+            if pending_rel is not None and before is not None and words in ("it", "them"):
+                relations.append(RelationRequest(pending_rel[0], pending_rel[1], before))
+                pending_rel = None  # "a square with a red ball above it"
+            elif words in ("its", "their") and before is not None and last is not None:
+                owner = before  # "a square with a red ball on its left"
+            else:
+                unknown.append(words)
+        elif kind == "pos" and owner is not None and value in _SIDES:
+            relations.append(RelationRequest(last, _SIDES[value], owner))
+            owner = None
+        elif kind == "pos" and _beside_side(value, relations, last):
+            # "a red circle beside a blue square, on the right": the side of "beside"
+            rel = relations[-1]
+            side = "left of" if value[1] == 0 else "right of"
+            relations[-1] = RelationRequest(rel.subject, side, rel.target)
+        elif kind == "pos":
+            flush()
+            if last is not None and not fresh_clause and objects[last].position is None:
+                objects[last] = replace(objects[last], row=value[0], col=value[1])
+            else:
+                pending_cell = value
+        elif kind == "rel":
+            flush()
+            if last is None:
+                unknown.append(words)
+            else:
+                pending_rel = (last, value)
+        elif kind == "motion":
+            flush()
+            if last is None or objects[last].motion is not None:
+                unknown.append(words)
+            else:
+                objects[last] = replace(objects[last], motion=value)
+        elif kind == "bg":
+            if following in ("color", "size", "shape", "foreign shape"):
+                unsupported.append(("color", words))  # "a white circle": not an object color
+                pending.setdefault("foreign", True)
+            else:
+                background = value
+        elif kind == "sep":
+            flush()
+            fresh_clause = True
+        elif kind == "other":
+            # "two circles, one above the other": a relation between the members of one group.
+            if pending_rel is not None and objects[pending_rel[0]].count >= 2:
+                relations.append(RelationRequest(pending_rel[0], pending_rel[1], pending_rel[0]))
+                pending_rel = None
+                pending.clear()
+            else:
+                unknown.append(words)
+        elif kind == "unknown":
+            unknown.append(words)
+        # "stop" and "background" carry no meaning of their own
+    flush()
+    request = SceneRequest(tuple(objects), tuple(relations), background)
+    canonical = canonical_text(request) if objects or background else ""
+    return PromptParse(request, unknown, canonical, unsupported)
+
+
+# Kinds of token that make a color before them an object's, not the background's.
+_OBJECT_WORDS = ("color", "size", "shape", "foreign shape", "shape adjective")
+
+# Words after which a color names the object just mentioned: "colored yellow", "in green",
+# "both red", "all (of them) violet".
+_POST_COLOR = frozenset(("colored", "coloured", "painted", "in", "both", "all", "each", "them"))
+
+
+def _of_them(tokens, k: int) -> bool:
+    """Token k (a count) is followed by "of them": "..., three of them"."""
+    return [t[2] for t in tokens[k + 1 : k + 3]] == ["of", "them"]
+
+
+# The side a position phrase names after "its": "on its left" = left of it.
+_SIDES = {(None, 0): "left of", (None, 2): "right of", (0, None): "above", (2, None): "below"}
+
+
+def _same_noun(tokens, k: int) -> bool:
+    """Whether the shape noun at k and the next word name one object: "star shapes", "diamond
+    object", "square tiles" (a generic noun, or a noun of the same shape, right after it)."""
+    if k + 1 >= len(tokens) or tokens[k + 1][0] != "shape":
+        return False
+    shape, following = tokens[k][1][0], tokens[k + 1][1][0]
+    return shape is not None and following in (None, shape)
+
+
+def _beside_side(cell, relations, last) -> bool:
+    """Whether a position phrase names the side of a "beside" just read ("... on the right")."""
+    return (
+        cell in ((None, 0), (None, 2))
+        and bool(relations)
+        and relations[-1].relation in SIDE_RELATIONS
+        and relations[-1].target == last
+    )
