@@ -1,5 +1,5 @@
-"""benchmarks/compare_families.py: one table row and one grid row per model, with timing,
-parameters and the alignment figure of its domain."""
+"""benchmarks/compare_families.py: the families on one task, one table row and one grid row per
+model (strict accuracy per category, diversity, speed, parameters, training cost)."""
 
 import json
 
@@ -8,11 +8,12 @@ from benchmark_scripts import load_benchmark
 from PIL import Image
 
 from genlab.io import save_checkpoint
-from genlab.models.ar_transformer import AR_MODELS, ARTransformer
+from genlab.models.ar_layout import LAYOUT_AR_MODELS, LayoutARTransformer
 from genlab.models.gan import GAN, GAN_MODELS
 from genlab.models.vqvae import VQVAE, VQVAE_MODELS
-from genlab.text.tokenizer import Tokenizer
-from genlab.train.classic import ARTask, Condition, GANTask
+from genlab.text.encoder import TextEncoder
+from genlab.train.classic import GANTask
+from genlab.train.world_families import LayoutARTask, PlanCondition
 
 
 def _script():
@@ -20,45 +21,41 @@ def _script():
 
 
 def _tiny_models(tmp_path) -> list[str]:
+    """A plan-conditioned GAN and a two-stage VQ + AR, untrained, at 16 px."""
     torch.manual_seed(0)
-    digits = Condition(class_names=[str(i) for i in range(10)])
-    gan = GAN(dict(GAN_MODELS["gan-tiny"], **digits.model_kwargs)).eval()
-    tokenizer = Tokenizer()
-    ar = ARTransformer(dict(AR_MODELS["ar-tiny"], text_vocab_size=len(tokenizer))).eval()
-    vq = VQVAE(dict(VQVAE_MODELS["vqvae-tiny"], image_size=32, num_downsamples=3)).eval()
-    ar_vq = ARTask(ar, vq, tokenizer).export()
+    text = TextEncoder(width=16, depth=1, num_heads=2, max_length=8)
+    plan = PlanCondition(text)
+    gan = GAN(dict(GAN_MODELS["gan-tiny"], in_channels=3, **plan.model_kwargs)).eval()
+    prior = LayoutARTransformer(dict(LAYOUT_AR_MODELS["ar-layout-tiny"], text_dim=16))
+    vq = VQVAE(VQVAE_MODELS["vqvae-tiny"])
     paths = []
     for name, (tensors, config) in (
-        ("tiny-gan", GANTask(gan, digits).export()),
-        ("tiny-ar", ar_vq),
+        ("tiny-gan", GANTask(gan, plan).export()),
+        ("tiny-ar", LayoutARTask(prior, vq, text).export()),
     ):
-        paths.append(str(save_checkpoint(tmp_path / f"{name}.safetensors", tensors, config)))
+        path = tmp_path / f"{name}.safetensors"
+        paths.append(str(save_checkpoint(path, tensors, {**config, "name": name})))
     return paths
 
 
 def test_comparison_prints_a_row_per_model_and_writes_the_grid(tmp_path, capsys):
     models = _tiny_models(tmp_path)
     grid, table = tmp_path / "grid.png", tmp_path / "rows.json"
-    args = ["--models", *models, "--per-prompt", "1", "--out", str(grid), "--json", str(table)]
-    assert _script().main([*args, "--no-fid"]) == 0
+    args = ["--models", *models, "--prompts-per-category", "1", "--diversity-samples", "2"]
+    assert _script().main([*args, "--no-fid", "--out", str(grid), "--json", str(table)]) == 0
     out = capsys.readouterr().out
-    assert (
-        "| model | family | domain | parameters | s / image | alignment | accuracy | FID |" in out
-    )
+    assert "| model | family | strict acc. (95% CI) | single | two | count |" in out
     rows = json.loads(table.read_text())
     assert [r["family"] for r in rows] == ["GAN", "VQ + AR"]
-    assert [r["domain"] for r in rows] == ["digits", "world"]
-    assert rows[0]["images"] == 10 and rows[1]["images"] == 8  # one per prompt of its domain
-    assert (
-        rows[0]["alignment"] == "digit accuracy"
-        and rows[1]["alignment"] == "compositional accuracy"
-    )
-    assert all(r["parameters"] > 0 and r["seconds_per_image"] > 0 for r in rows)
-    assert all(0 <= r["accuracy"] <= 1 and r["fid"] is None for r in rows)
+    for r in rows:
+        assert r["images"] == 6 and len(r["categories"]) == 6  # one prompt per category
+        assert 0 <= r["accuracy"] <= 1 and r["fid"] is None
+        assert r["parameters"] > 0 and r["images_per_s"] > 0
+        assert 0 < r["distinct_scenes"] <= 1
     with Image.open(grid) as im:
-        assert im.height == 2 * (32 * 3 + 2) + 2  # one row per model
+        assert im.height == 14 + 2 * (32 * 3 + 2) + 2  # a header, then one row per model
 
 
 def test_comparison_refuses_a_bad_count(capsys):
-    assert _script().main(["--models", "x", "--per-prompt", "0"]) == 2
-    assert "--per-prompt" in capsys.readouterr().err
+    assert _script().main(["--models", "x", "--prompts-per-category", "0"]) == 2
+    assert "--prompts-per-category" in capsys.readouterr().err

@@ -257,7 +257,7 @@ def layout_kwargs(pipe, args) -> dict:
     checked: options of genlab's text-to-image models; a temperature only for one with a layout
     planner, and not beside --no-layout."""
     temperature = args.layout_temperature
-    if not isinstance(pipe, Text2ImagePipeline):
+    if not isinstance(pipe, Text2ImagePipeline) and not getattr(pipe, "plans_layouts", False):
         for flag, given in (("--no-layout", args.no_layout), ("--layout-temperature", temperature)):
             if given not in (None, False):
                 raise InvalidArgument(flag, "a genlab text-to-image model", args.model)

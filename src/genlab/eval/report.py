@@ -128,6 +128,8 @@ class Sampler:
     def __call__(self, prompt, n: int, seed: int, **kw) -> list[Image.Image]:
         """`n` images for a prompt (or for each prompt of a list, prompt-major), seeds from `seed`."""
         kwargs = {k: v for k, v in kw.items() if v is not None and k in self.accepts}
+        if not getattr(self.pipe, "takes_steps", True):  # autoregressive: refuses a step count
+            kwargs.pop("num_inference_steps", None)
         t0 = time.perf_counter()
         result = self.pipe(prompt, seed=seed, num_images=n, **kwargs)
         self.seconds += time.perf_counter() - t0

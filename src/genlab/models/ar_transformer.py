@@ -143,6 +143,71 @@ def check_sampling_args(temperature, top_k, top_p) -> None:
         raise InvalidArgument("top_p", "a number in (0, 1] (or None for no limit)", top_p)
 
 
+def check_guidance(guidance_scale) -> None:
+    if isinstance(guidance_scale, bool) or not isinstance(guidance_scale, int | float):
+        raise InvalidArgument("guidance_scale", "a number ≥ 0", guidance_scale)
+    if math.isnan(guidance_scale) or guidance_scale < 0:
+        raise InvalidArgument("guidance_scale", "a number ≥ 0", guidance_scale)
+
+
+@torch.no_grad()
+def sample_tokens(
+    model: nn.Module,
+    prefix: torch.Tensor,
+    *,
+    image_bias: torch.Tensor | None = None,
+    guidance_scale: float = 1.0,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    generator=None,
+    use_cache: bool = True,
+    progress: bool = False,
+) -> torch.Tensor:
+    """The sampling loop of every AR prior here: `prefix` (B or 2B, L, D) embedded condition,
+    the conditional rows first and, when guided (guidance_scale ≠ 1), the unconditional ones
+    after; `image_bias` (same rows, N, D) is added to the input that predicts image token i.
+    `model` has `_run(x, cache)`, `image_embed`, `pos_embed`, `bos_id` and a config with
+    `image_tokens`, `seq_len`, `dim`, `heads`, `depth`. Returns tokens (B, N).
+
+    Classifier-free guidance on logits: ℓ = ℓ_uncond + s·(ℓ_cond − ℓ_uncond).
+    """
+    cfg, device = model.config, prefix.device
+    guided = guidance_scale != 1.0
+    rows = prefix.shape[0]
+    B = rows // 2 if guided else rows
+    if isinstance(generator, list | tuple) and len(generator) != B:
+        raise InvalidArgument("generator", f"one generator per prompt ({B})", len(generator))
+    bos = model.image_embed(torch.full((rows, 1), model.bos_id, device=device))
+    if image_bias is not None:
+        bos = bos + image_bias[:, :1]
+    tokens = torch.empty(B, 0, dtype=torch.long, device=device)
+    cache = KVCache(cfg, rows) if use_cache else None
+    seq = torch.cat([prefix, bos], dim=1)  # every input so far (the uncached path)
+    new = seq  # inputs the cache has not seen yet
+    for i in tqdm(range(cfg.image_tokens), desc="tokens", disable=not progress, leave=False):
+        if use_cache:
+            start = cache.length
+            logits = model._run(new + model.pos_embed[:, start : start + new.shape[1]], cache)
+        else:
+            logits = model._run(seq + model.pos_embed[:, : seq.shape[1]])
+        logits = logits[:, -1]  # (B or 2B, image_vocab)
+        if guided:
+            cond, uncond = logits.chunk(2)
+            logits = uncond + guidance_scale * (cond - uncond)
+        probs = filter_logits(logits.float(), temperature, top_k, top_p).softmax(-1)
+        nxt = _draw(probs, generator)  # (B, 1)
+        tokens = torch.cat([tokens, nxt], dim=1)
+        if i + 1 == cfg.image_tokens:
+            break
+        new = model.image_embed(nxt.repeat(2, 1) if guided else nxt)
+        if image_bias is not None:
+            new = new + image_bias[:, i + 1 : i + 2]
+        if not use_cache:
+            seq = torch.cat([seq, new], dim=1)
+    return tokens
+
+
 class ARTransformer(nn.Module):
     """logits(image token i | text, image tokens < i) with a decoder-only transformer."""
 
@@ -220,40 +285,22 @@ class ARTransformer(nn.Module):
         generator per row, so that row i depends only on its own generator (exact regeneration).
         """
         check_sampling_args(temperature, top_k, top_p)
-        if isinstance(guidance_scale, bool) or not isinstance(guidance_scale, int | float):
-            raise InvalidArgument("guidance_scale", "a number ≥ 0", guidance_scale)
-        if math.isnan(guidance_scale) or guidance_scale < 0:
-            raise InvalidArgument("guidance_scale", "a number ≥ 0", guidance_scale)
-        cfg, device = self.config, text_ids.device
-        B = text_ids.shape[0]
+        check_guidance(guidance_scale)
+        B, device = text_ids.shape[0], text_ids.device
         guided = guidance_scale != 1.0
-        if isinstance(generator, list | tuple) and len(generator) != B:
-            raise InvalidArgument("generator", f"one generator per prompt ({B})", len(generator))
         negative = self.null_text(B, device) if negative_ids is None else negative_ids
         prefix = torch.cat([text_ids, negative]) if guided else text_ids
-        prefix_emb = self.text_embed(prefix)  # (B or 2B, L, D)
-        bos = self.image_embed(torch.full((prefix.shape[0], 1), self.bos_id, device=device))
-        tokens = torch.empty(B, 0, dtype=torch.long, device=device)
-        cache = KVCache(cfg, prefix.shape[0]) if use_cache else None
-        seq = torch.cat([prefix_emb, bos], dim=1)  # every input so far (the uncached path)
-        new = seq  # inputs the cache has not seen yet
-        for _ in tqdm(range(cfg.image_tokens), desc="tokens", disable=not progress, leave=False):
-            if use_cache:
-                start = cache.length
-                logits = self._run(new + self.pos_embed[:, start : start + new.shape[1]], cache)
-            else:
-                logits = self._run(seq + self.pos_embed[:, : seq.shape[1]])
-            logits = logits[:, -1]  # (B or 2B, image_vocab)
-            if guided:
-                cond, uncond = logits.chunk(2)
-                logits = uncond + guidance_scale * (cond - uncond)
-            probs = filter_logits(logits.float(), temperature, top_k, top_p).softmax(-1)
-            nxt = _draw(probs, generator)  # (B, 1)
-            tokens = torch.cat([tokens, nxt], dim=1)
-            new = self.image_embed(nxt.repeat(2, 1) if guided else nxt)
-            if not use_cache:
-                seq = torch.cat([seq, new], dim=1)
-        return tokens
+        return sample_tokens(
+            self,
+            self.text_embed(prefix),
+            guidance_scale=guidance_scale,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            generator=generator,
+            use_cache=use_cache,
+            progress=progress,
+        )
 
     def config_dict(self) -> dict:
         return self.config.to_dict()

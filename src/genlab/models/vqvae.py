@@ -195,6 +195,10 @@ class VQVAE(nn.Module):
 VQVAE_MODELS = {
     "vqvae-world": dict(image_size=32, in_channels=3, hidden=64, codebook_size=256, code_dim=32),
     "vqvae-world-s": dict(image_size=32, in_channels=3, hidden=16, codebook_size=128, code_dim=16),
+    # 8×8 tokens of 4×4 px for the layout-conditioned prior: flat-colour scenes need few codes.
+    "vqvae-world-4px": dict(
+        image_size=32, in_channels=3, hidden=32, codebook_size=256, code_dim=16, decay=0.95
+    ),
     "vqvae-tiny": dict(image_size=16, in_channels=3, hidden=8, codebook_size=16, code_dim=4),
 }
 
