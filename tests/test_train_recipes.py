@@ -42,6 +42,21 @@ for _name in ("world-vq-ar", "world-vq-ar-cpu"):
         "config.extra.stage 2": "names ar-tiny, the model built",
     }
 
+# The video pipeline is the image pipeline's sibling now (#34), not its subclass: it has no
+# layout planner, layout temperature or autoencoder to record.
+for _name in (
+    "world-t2v",
+    "world-t2v-long",
+    "world-t2v-words",
+    "world-t2v-unet",
+    "world-t2v-unet3d-cpu",
+):
+    for _scale in ("full", "tiny"):
+        for _field in ("default_layout_temperature", "layout_planner", "autoencoder"):
+            CHANGED.setdefault((_name, _scale), {})[f"task.pipeline.{_field}"] = (
+                "a video pipeline has no layout planner or autoencoder"
+            )
+
 
 def _without(described: dict, paths) -> dict:
     out = json.loads(json.dumps(described))
