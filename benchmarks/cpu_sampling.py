@@ -407,8 +407,8 @@ def main(argv=None) -> int:
                         ("--num-before", args.num_before)):  # fmt: skip
             if v < 1:
                 raise InvalidArgument(flag, "an integer ≥ 1", v)
-        for flag, v in (("--rounds", args.rounds), ("--threads", args.threads or 1)):
-            if v < 1:
+        for flag, v in (("--rounds", args.rounds), ("--threads", args.threads)):
+            if v is not None and v < 1:
                 raise InvalidArgument(flag, "an integer ≥ 1", v)
         if args.vs_diffusers:
             report = {"cpu": platform.processor() or platform.machine(),
