@@ -2,6 +2,18 @@
 
     python benchmarks/cpu_sampling.py                                   # world-t2i, 6 samplers
     python benchmarks/cpu_sampling.py --models world-t2i runs/x/world-t2i.safetensors --compile
+    python benchmarks/cpu_sampling.py --vs-diffusers --num-images 32 --rounds 3   # the peer
+
+--vs-diffusers: genlab against diffusers on the same U-Net. The twin is diffusers'
+UNet2DConditionModel built from the genlab denoiser's config (DownBlock2D/CrossAttnDownBlock2D,
+scale-shift ResNet blocks, conv projections, GEGLU, the pooled text through a "projection" class
+embedding) with the genlab weights copied in (diffusers' q/k/v have no bias: those are left
+out), driven by diffusers' own StableDiffusionPipeline (DPM-Solver++ 2M on the genlab betas,
+same steps and guidance, the genlab prompt embeddings given as prompt_embeds, output_type
+"latent": no text encoder or VAE in its time, which favours diffusers). genlab is timed as
+shipped, `pipe(prompt, num_images=N)`, eager and compiled (pipe.compile()); the three run in
+turn, --rounds times, in one process, so that load on a shared CPU falls on all alike; the
+medians and the per-round ratios are reported, with the load average before and after.
 
 Configurations (the same model, prompt, seeds, sampler and 20 steps in each):
 
@@ -36,6 +48,7 @@ import genlab
 from genlab.cli import ArgumentParser
 from genlab.diffusion import SAMPLERS, sample
 from genlab.errors import GenlabError, InvalidArgument
+from genlab.pipelines.text2image import DEFAULT_SAMPLER
 
 DEFAULT_SAMPLERS = ("ddim", "ddpm", "dpmpp_2m", "euler", "euler_a", "heun")
 # No fresh noise after x_T (ddim at its default eta = 0): the loop and the batch must agree.
@@ -144,6 +157,231 @@ def bench_model(name: str, samplers, steps: int, n: int, n_before: int, compile_
     return {"rows": rows, "configs": configs, "compile_s": compile_s}
 
 
+def diffusers_twin(denoiser):
+    """diffusers' UNet2DConditionModel with the same layers as a genlab U-Net denoiser, holding its
+    weights (q/k/v biases aside: diffusers' attention has none; a denoiser with zero q/k/v biases
+    gives the same outputs). Refuses denoisers diffusers cannot express (layout adapters)."""
+    from diffusers import UNet2DConditionModel
+
+    c = denoiser.config
+    if getattr(c, "arch", None) != "unet" or c.num_classes or c.layout_channels:
+        raise InvalidArgument(
+            "--models", "a text-to-image U-Net without class labels or layout adapters", c.arch
+        )
+    levels = range(len(c.channel_mult))
+    widths = tuple(c.model_channels * m for m in c.channel_mult)
+    cross = {lvl: lvl in c.attention_levels for lvl in levels}
+    twin = UNet2DConditionModel(
+        in_channels=c.in_channels,
+        out_channels=c.out_channels or c.in_channels,
+        block_out_channels=widths,
+        layers_per_block=c.num_res_blocks,
+        down_block_types=tuple(
+            "CrossAttnDownBlock2D" if cross[lvl] else "DownBlock2D" for lvl in levels
+        ),
+        up_block_types=tuple(
+            "CrossAttnUpBlock2D" if cross[lvl] else "UpBlock2D" for lvl in reversed(levels)
+        ),
+        cross_attention_dim=c.context_dim,
+        # diffusers names the head count attention_head_dim here (its own note says so)
+        attention_head_dim=tuple(max(1, w // c.head_dim) for w in widths),
+        transformer_layers_per_block=c.transformer_depth,
+        norm_num_groups=32,
+        norm_eps=1e-6,
+        resnet_time_scale_shift="scale_shift",
+        class_embed_type="projection" if c.pooled_dim else None,
+        projection_class_embeddings_input_dim=c.pooled_dim,
+        flip_sin_to_cos=True,
+        freq_shift=0,
+    )
+    g, sd = denoiser.state_dict(), {}
+
+    def copy(src, dst):
+        for p in ("weight", "bias"):
+            if f"{src}.{p}" in g:
+                sd[f"{dst}.{p}"] = g[f"{src}.{p}"]
+
+    def res(src, dst):
+        for a, b in (("norm1", "norm1"), ("conv1", "conv1"), ("emb_proj.1", "time_emb_proj"),
+                     ("norm2", "norm2"), ("conv2", "conv2"), ("skip", "conv_shortcut")):  # fmt: skip
+            copy(f"{src}.{a}", f"{dst}.{b}")
+
+    def attn(src, dst):
+        for a in ("norm", "proj_in", "proj_out"):
+            copy(f"{src}.{a}", f"{dst}.{a}")
+        for i in range(c.transformer_depth):
+            s, d = f"{src}.blocks.{i}", f"{dst}.transformer_blocks.{i}"
+            for a, b in (("norm1", "norm1"), ("norm_cross", "norm2"), ("norm2", "norm3"),
+                         ("attn.proj", "attn1.to_out.0"), ("cross.proj", "attn2.to_out.0"),
+                         ("mlp.fc1", "ff.net.0.proj"), ("mlp.fc2", "ff.net.2")):  # fmt: skip
+                copy(f"{s}.{a}", f"{d}.{b}")
+            q, k, v = g[f"{s}.attn.qkv.weight"].chunk(3)
+            ck, cv = g[f"{s}.cross.kv.weight"].chunk(2)
+            sd.update({f"{d}.attn1.to_q.weight": q, f"{d}.attn1.to_k.weight": k,
+                       f"{d}.attn1.to_v.weight": v, f"{d}.attn2.to_q.weight": g[f"{s}.cross.q.weight"],
+                       f"{d}.attn2.to_k.weight": ck, f"{d}.attn2.to_v.weight": cv})  # fmt: skip
+
+    for a, b in (("input_blocks.0.0", "conv_in"), ("time_embed.mlp.0", "time_embedding.linear_1"),
+                 ("time_embed.mlp.2", "time_embedding.linear_2"), ("out.0", "conv_norm_out"),
+                 ("pooled_embed.0", "class_embedding.linear_1"), ("conv_out", "conv_out"),
+                 ("pooled_embed.2", "class_embedding.linear_2")):  # fmt: skip
+        copy(a, b)
+    stage = 1  # genlab's input stages: the input conv, then per level its blocks and a Downsample
+    for lvl in levels:
+        for j in range(c.num_res_blocks):
+            res(f"input_blocks.{stage}.0", f"down_blocks.{lvl}.resnets.{j}")
+            if cross[lvl]:
+                attn(f"input_blocks.{stage}.1", f"down_blocks.{lvl}.attentions.{j}")
+            stage += 1
+        if lvl != levels[-1]:
+            copy(f"input_blocks.{stage}.0.conv", f"down_blocks.{lvl}.downsamplers.0.conv")
+            stage += 1
+    res("middle_block.0.0", "mid_block.resnets.0")
+    attn("middle_block.0.1", "mid_block.attentions.0")
+    res("middle_block.0.2", "mid_block.resnets.1")
+    stage = 0
+    for u, lvl in enumerate(reversed(levels)):
+        for j in range(c.num_res_blocks + 1):
+            res(f"output_blocks.{stage}.0", f"up_blocks.{u}.resnets.{j}")
+            if cross[lvl]:
+                attn(f"output_blocks.{stage}.1", f"up_blocks.{u}.attentions.{j}")
+            if lvl != 0 and j == c.num_res_blocks:
+                last = 2 if cross[lvl] else 1
+                copy(f"output_blocks.{stage}.{last}.conv", f"up_blocks.{u}.upsamplers.0.conv")
+            stage += 1
+    twin.load_state_dict(sd, strict=True)
+    return twin.eval()
+
+
+def diffusers_pipeline(pipe):
+    """(StableDiffusionPipeline around the denoiser's twin, images(n, steps, seed)): diffusers'
+    own sampling loop on the same U-Net, scheduler betas, prompt and guidance as `pipe`."""
+    from diffusers import AutoencoderKL, DPMSolverMultistepScheduler, StableDiffusionPipeline
+
+    twin = diffusers_twin(pipe.denoiser)
+    scheduler = DPMSolverMultistepScheduler(
+        num_train_timesteps=pipe.schedule.num_train_timesteps,
+        trained_betas=pipe.schedule.betas.double().numpy(),
+        prediction_type=pipe.prediction_type,
+        algorithm_type="dpmsolver++",
+        solver_order=2,
+        steps_offset=1,  # what StableDiffusionPipeline asks of a scheduler (else it warns)
+    )
+    # One block: vae_scale_factor 1, so the "latents" are the pixels the U-Net denoises; with
+    # output_type="latent" the pipeline never runs it.
+    vae = AutoencoderKL(block_out_channels=(8,), latent_channels=twin.config.in_channels,
+                        norm_num_groups=8)  # fmt: skip
+    sd = StableDiffusionPipeline(
+        vae=vae, text_encoder=None, tokenizer=None, unet=twin, scheduler=scheduler,
+        safety_checker=None, feature_extractor=None, requires_safety_checker=False,
+    )  # fmt: skip
+    sd.set_progress_bar_config(disable=True)
+    text = pipe.text_encoder.encode([PROMPT]).cond
+    null = pipe.text_encoder.null(1).cond
+    state = {}
+
+    def pooled_text(module, args, kwargs):
+        # StableDiffusionPipeline passes no class labels: the pooled text (null half first, as
+        # the pipeline orders the guidance batch) goes in here, the only addition to its loop.
+        kwargs["class_labels"] = state["pooled"]
+        return args, kwargs
+
+    if twin.config.class_embed_type is not None:
+        twin.register_forward_pre_hook(pooled_text, with_kwargs=True)
+
+    def images(n: int, steps: int, seed: int) -> torch.Tensor:
+        state["pooled"] = torch.cat([null["pooled"].expand(n, -1), text["pooled"].expand(n, -1)])
+        C, S = twin.config.in_channels, pipe.image_size
+        latents = torch.randn((n, C, S, S), generator=torch.Generator().manual_seed(seed))
+        out = sd(
+            prompt_embeds=text["tokens"].expand(n, -1, -1),
+            negative_prompt_embeds=null["tokens"].expand(n, -1, -1),
+            num_inference_steps=steps,
+            guidance_scale=pipe.default_guidance_scale,
+            height=S,
+            width=S,
+            latents=latents,
+            output_type="latent",
+        )
+        return out.images.clamp(-1, 1)
+
+    return sd, images
+
+
+def load_average() -> float:
+    return os.getloadavg()[0]
+
+
+def bench_vs_diffusers(
+    name: str, steps: int, n: int, rounds: int, compile_: bool, threads: int | None = None
+) -> dict:
+    """genlab eager, genlab compiled and diffusers eager on the same U-Net, in turn, `rounds`
+    times; images/s medians, per-round ratios, compile time, load averages."""
+    torch.set_num_threads(threads or os.cpu_count() or 1)
+    eager = genlab.load(name)
+    contenders = {"genlab": lambda: pipeline_images(eager, DEFAULT_SAMPLER, steps, n, 0)}
+    _, diffusers_images = diffusers_pipeline(eager)
+    contenders["diffusers"] = lambda: diffusers_images(n, steps, 0)
+    compile_s = compile_error = None
+    if compile_:
+        compiled = genlab.load(name)
+        start = time.perf_counter()
+        if compiled.compile():
+            pipeline_images(compiled, DEFAULT_SAMPLER, 2, n, 0)  # compiles for this batch shape
+            compile_s = time.perf_counter() - start
+            compile_error = compiled.compile_error
+            contenders["genlab+compile"] = lambda: pipeline_images(
+                compiled, DEFAULT_SAMPLER, steps, n, 0
+            )
+    for fn in contenders.values():  # warm-up: first-call allocations, thread pools
+        fn()
+    load_before = load_average()
+    times: dict[str, list[float]] = {k: [] for k in contenders}
+    outputs = {}
+    for _ in range(rounds):
+        for key, fn in contenders.items():
+            dt, outputs[key] = timed(fn)
+            times[key].append(dt)
+    load_after = load_average()
+    ips = {k: [n / t for t in v] for k, v in times.items()}
+    result = {
+        "sampler": DEFAULT_SAMPLER,
+        "steps": steps,
+        "num_images": n,
+        "rounds": rounds,
+        "threads": torch.get_num_threads(),
+        "images_per_s": ips,
+        "median_images_per_s": {k: float(np.median(v)) for k, v in ips.items()},
+        "compile_s": compile_s,
+        "compile_error": compile_error,
+        "load_average_1min": [load_before, load_after],
+    }
+    for key in contenders:
+        if key != "diffusers":
+            per_round = [a / b for a, b in zip(ips[key], ips["diffusers"])]
+            result[f"{key}/diffusers"] = float(np.median(per_round))
+            result[f"{key}/diffusers per round"] = per_round
+    # Same U-Net, same noise; different timestep grids and text handling (genlab reads the prompt
+    # with its grammar), so the images are close, not equal: reported, not asserted.
+    result["mean_abs_diff_genlab_vs_diffusers"] = (
+        (outputs["genlab"] - to_pixels(outputs["diffusers"])).abs().mean().item()
+    )
+    return result
+
+
+def print_vs_diffusers(name: str, r: dict) -> None:
+    print(f"\n{name}: genlab vs diffusers on the same U-Net ({r['sampler']}, {r['steps']} steps, "
+          f"batch {r['num_images']}, {r['threads']} threads, {r['rounds']} rounds)")  # fmt: skip
+    for key, v in r["median_images_per_s"].items():
+        ratio = r.get(f"{key}/diffusers")
+        cell = "" if ratio is None else f"   {ratio:.2f}× diffusers (median of per-round ratios)"
+        print(f"{key:16s}{v:8.2f} images/s{cell}")
+    if r["compile_s"] is not None:
+        print(f"compile time (not counted): {r['compile_s']:.0f} s")
+    print(f"load average (1 min) before/after: {r['load_average_1min'][0]:.1f} / "
+          f"{r['load_average_1min'][1]:.1f}")  # fmt: skip
+
+
 def main(argv=None) -> int:
     p = ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--models", nargs="+", default=["world-t2i"], help="bundled names or paths")
@@ -152,6 +390,13 @@ def main(argv=None) -> int:
     p.add_argument("--num-images", type=int, default=16, help="images per timed batch (after)")
     p.add_argument("--num-before", type=int, default=4, help="images timed in the slow loops")
     p.add_argument("--compile", action="store_true", help="also time torch.compile'd blocks")
+    p.add_argument("--vs-diffusers", action="store_true",
+                   help="genlab (eager, and compiled with --compile) vs diffusers' pipeline on the "
+                   "same U-Net, in turn in one process")  # fmt: skip
+    p.add_argument("--rounds", type=int, default=3, help="--vs-diffusers: timed rounds")
+    p.add_argument("--threads", type=int, default=None,
+                   help="--vs-diffusers: torch threads (default: every core; 1 on a busy machine, "
+                   "where threads that wait on each other are slower than one)")  # fmt: skip
     p.add_argument("--out-dir", default="benchmarks/results/cpu_sampling")
     args = p.parse_args(argv)
     try:
@@ -162,6 +407,19 @@ def main(argv=None) -> int:
                         ("--num-before", args.num_before)):  # fmt: skip
             if v < 1:
                 raise InvalidArgument(flag, "an integer ≥ 1", v)
+        for flag, v in (("--rounds", args.rounds), ("--threads", args.threads)):
+            if v is not None and v < 1:
+                raise InvalidArgument(flag, "an integer ≥ 1", v)
+        if args.vs_diffusers:
+            report = {"cpu": platform.processor() or platform.machine(),
+                      "cores": os.cpu_count(), "torch": torch.__version__, "models": {}}  # fmt: skip
+            for name in args.models:
+                r = bench_vs_diffusers(
+                    name, args.steps, args.num_images, args.rounds, args.compile, args.threads
+                )
+                report["models"][name] = r
+                print_vs_diffusers(name, r)
+            return write_report(report, args.out_dir, "cpu_vs_diffusers.json")
         if args.num_before > args.num_images:
             raise InvalidArgument("--num-before", f"at most --num-images ({args.num_images})",
                                   args.num_before)  # fmt: skip
@@ -183,10 +441,14 @@ def main(argv=None) -> int:
     except GenlabError as e:
         print(f"genlab: error: {e}", file=sys.stderr)
         return 2
-    out = Path(args.out_dir)
+    return write_report(report, args.out_dir, "cpu_sampling.json")
+
+
+def write_report(report: dict, out_dir: str, filename: str) -> int:
+    out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "cpu_sampling.json").write_text(json.dumps(report, indent=2))
-    print(f"wrote {out / 'cpu_sampling.json'}")
+    (out / filename).write_text(json.dumps(report, indent=2))
+    print(f"wrote {out / filename}")
     return 0
 
 

@@ -204,6 +204,22 @@ def test_compile_is_refused_for_models_without_a_denoiser(tmp_path, capsys):
     assert not list(tmp_path.iterdir())
 
 
+def test_no_compile_is_the_default_and_draws_eagerly(tmp_path, capsys, model):
+    """--compile/--no-compile: off unless asked (compiling costs minutes on a CPU); --no-compile
+    draws the pixels a plain call draws, without compiling anything."""
+    args = ["generate", "a star", "--model", model, "--seed", "1", "--steps", "2"]
+    code, _, err = run(capsys, *args, "--no-compile", "--out", str(tmp_path / "a.png"))
+    assert code == 0 and "compile" not in err
+    run(capsys, *args, "--out", str(tmp_path / "b.png"))
+    a, b = (np.asarray(Image.open(tmp_path / f"{x}.png")) for x in "ab")
+    assert np.array_equal(a, b)
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("a star\n")
+    code, _, err = run(capsys, "generate", "--model", model, "--no-compile", "--compile",
+                       "--from-file", str(prompts), "--out", str(tmp_path / "d"))  # fmt: skip
+    assert code == 2 and err.startswith("genlab: error: --compile")  # the last flag wins
+
+
 def test_from_png_regenerates_the_same_pixels_from_either_chunk(tmp_path, capsys, model):
     from PIL import PngImagePlugin
 

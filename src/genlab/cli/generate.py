@@ -4,6 +4,7 @@ PNGs that carry their generation parameters (so every image can be regenerated e
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import math
 import random
@@ -63,9 +64,13 @@ def register(subparsers) -> None:
     gen.add_argument("--width", help="image width in pixels (default: the model's size)")
     gen.add_argument(
         "--compile",
-        action="store_true",
-        help="torch.compile the denoiser's blocks first: pays off over many images (--n) or "
-        "steps; eager again, with a warning, if compilation fails",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        # Off by default: on the 2-core CPU inductor's warm-up took minutes per batch shape
+        # (docs/experiments/2026-12-07-compiled-cpu-sampling.md), more than one call saves.
+        help="torch.compile the denoiser's blocks first (default: off, since compiling costs "
+        "minutes on a CPU and pays off only over hundreds of images at one size); eager again, "
+        "with a warning, if compilation fails",
     )
     _layout_options(gen, "draw from the text alone, no plan")
     gen.set_defaults(func=run_generate)
