@@ -1,5 +1,5 @@
 """Samplers that turn noise into data with any denoiser and any objective: DDPM, DDIM, Euler,
-Euler ancestral, Heun and DPM-Solver++(2M), plus `sample`, the loop with img2img and inpainting.
+Euler ancestral, Heun, DPM-Solver++(2M) and LCM (few-step consistency sampling), plus `sample`, the loop with img2img and inpainting.
 
 Every sampler sees the model only through `predict(x_t, i) -> (x̂_0, ε̂)` at the i-th inference
 timestep, so none of them knows about text, architectures or prediction types. The state
@@ -227,8 +227,36 @@ class DPMSolverPP2M(SigmaSampler):
         return (sigma_next / sigma) * x - math.expm1(-h) * d
 
 
+class LCM(Sampler):
+    """Multistep consistency sampling (Song et al. 2023, "Consistency Models", Algorithm 1; Luo
+    et al. 2023, "Latent Consistency Models", Algorithm 3) for a model distilled to map any x_t
+    of an ODE trajectory to its end: predict x̂_0, then noise it afresh to the next timestep.
+
+    The model's x̂_0 is the consistency function f_θ(x_t, t); the last step returns it. η = 1
+    (default) noises with fresh z as the papers do; η < 1 mixes in the model's own ε̂,
+    sqrt(1 - η²) ε̂ + η z (unit variance either way), and η = 0 is deterministic (DDIM's update
+    on the consistency model's predictions).
+    """
+
+    name = "lcm"
+    default_eta = 1.0
+
+    def step(self, x, i, predict, generator):
+        a_s = self.alphas_cumprod[i + 1]
+        # 1. x̂_0 = f_θ(x_{τ_i}, τ_i), Algorithm 1 line 5 of Consistency Models
+        x0, eps = self._predict(predict, x, i)
+        if a_s >= 1.0:  # the last step lands on x̂_0 itself
+            return x0
+        # 2. noise for the next timestep: fresh z (η = 1, Algorithm 1 line 4), or ε̂ mixed in
+        noise = eps if self.eta == 0 else self.eta * randn(x.shape, generator, x)
+        if 0 < self.eta < 1:
+            noise = noise + math.sqrt(1 - self.eta**2) * eps
+        # 3. x_{τ_{i+1}} = sqrt(ᾱ_{τ_{i+1}}) x̂_0 + sqrt(1 - ᾱ_{τ_{i+1}}) noise (forward process, eq. 4 of DDPM)
+        return math.sqrt(a_s) * x0 + math.sqrt(1 - a_s) * noise
+
+
 SAMPLERS: dict[str, type[Sampler]] = {
-    cls.name: cls for cls in (DDPM, DDIM, Euler, EulerAncestral, Heun, DPMSolverPP2M)
+    cls.name: cls for cls in (DDPM, DDIM, Euler, EulerAncestral, Heun, DPMSolverPP2M, LCM)
 }
 
 
