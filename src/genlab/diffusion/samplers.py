@@ -230,29 +230,25 @@ class DPMSolverPP2M(SigmaSampler):
 class LCM(Sampler):
     """Multistep consistency sampling (Song et al. 2023, "Consistency Models", Algorithm 1; Luo
     et al. 2023, "Latent Consistency Models", Algorithm 3) for a model distilled to map any x_t
-    of an ODE trajectory to its end: predict x̂_0, then noise it afresh to the next timestep.
+    of an ODE trajectory to its end (genlab.train.distill): predict x̂_0, then noise it afresh to
+    the next timestep; the last step returns x̂_0. Only for such a model: a plain denoiser's x̂_0
+    is a posterior mean, and noising it afresh loses the data's variance.
 
-    The model's x̂_0 is the consistency function f_θ(x_t, t); the last step returns it. η = 1
-    (default) noises with fresh z as the papers do; η < 1 mixes in the model's own ε̂,
-    sqrt(1 - η²) ε̂ + η z (unit variance either way), and η = 0 is deterministic (DDIM's update
-    on the consistency model's predictions).
+    Stochastic by nature (fresh noise at every step but the last), so it takes no eta: reusing
+    the model's ε̂ as DDIM does is not a point of the same trajectory for a consistency model.
     """
 
     name = "lcm"
-    default_eta = 1.0
 
     def step(self, x, i, predict, generator):
         a_s = self.alphas_cumprod[i + 1]
         # 1. x̂_0 = f_θ(x_{τ_i}, τ_i), Algorithm 1 line 5 of Consistency Models
-        x0, eps = self._predict(predict, x, i)
+        x0, _ = self._predict(predict, x, i)
         if a_s >= 1.0:  # the last step lands on x̂_0 itself
             return x0
-        # 2. noise for the next timestep: fresh z (η = 1, Algorithm 1 line 4), or ε̂ mixed in
-        noise = eps if self.eta == 0 else self.eta * randn(x.shape, generator, x)
-        if 0 < self.eta < 1:
-            noise = noise + math.sqrt(1 - self.eta**2) * eps
-        # 3. x_{τ_{i+1}} = sqrt(ᾱ_{τ_{i+1}}) x̂_0 + sqrt(1 - ᾱ_{τ_{i+1}}) noise (forward process, eq. 4 of DDPM)
-        return math.sqrt(a_s) * x0 + math.sqrt(1 - a_s) * noise
+        # 2. x_{τ_{i+1}} = sqrt(ᾱ) x̂_0 + sqrt(1 - ᾱ) z, z ~ N(0, I): Algorithm 1 line 4 (in VP form)
+        z = randn(x.shape, generator, x)
+        return math.sqrt(a_s) * x0 + math.sqrt(1 - a_s) * z
 
 
 SAMPLERS: dict[str, type[Sampler]] = {

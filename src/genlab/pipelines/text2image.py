@@ -86,8 +86,11 @@ class Text2ImagePipeline:
         autoencoder: torch.nn.Module | None = None,
         layout_planner: torch.nn.Module | None = None,
         default_layout_temperature: float = 1.0,
+        default_sampler: str = DEFAULT_SAMPLER,
+        default_num_inference_steps: int = 20,
     ):
         check_choice("prediction_type", prediction_type, PREDICTION_TYPES)
+        check_choice("default_sampler", default_sampler, sorted(SAMPLERS))
         check_layout_temperature(default_layout_temperature, "default_layout_temperature")
         if layout_planner is not None and not getattr(denoiser.config, "layout_channels", 0):
             raise InvalidArgument(
@@ -101,6 +104,10 @@ class Text2ImagePipeline:
         self.default_guidance_scale = default_guidance_scale
         # the planner's sampling temperature when a call gives none (a measured choice per model)
         self.default_layout_temperature = float(default_layout_temperature)
+        # what a call that names none draws with: a distilled few-step model (genlab.train.distill)
+        # has its own sampler and steps
+        self.default_sampler = default_sampler
+        self.default_num_inference_steps = int(default_num_inference_steps)
         self.info = dict(info or {})
 
     # ------------------------------------------------------------------ checkpoints
@@ -147,6 +154,8 @@ class Text2ImagePipeline:
             autoencoder=autoencoder,
             layout_planner=planner,
             default_layout_temperature=float(config.get("default_layout_temperature", 1.0)),
+            default_sampler=config.get("default_sampler", DEFAULT_SAMPLER),
+            default_num_inference_steps=int(config.get("default_num_inference_steps", 20)),
         )
         return pipe
 
@@ -173,6 +182,9 @@ class Text2ImagePipeline:
             "image_size": self.image_size,
             "default_guidance_scale": self.default_guidance_scale,
         }
+        if self.default_sampler != DEFAULT_SAMPLER or self.default_num_inference_steps != 20:
+            config["default_sampler"] = self.default_sampler
+            config["default_num_inference_steps"] = self.default_num_inference_steps
         if self.autoencoder is not None:  # holds the latent scaling factor
             config["autoencoder"] = self.autoencoder.config.to_dict()
         if self.layout_planner is not None:
@@ -270,9 +282,9 @@ class Text2ImagePipeline:
         self,
         prompt: str | list[str],
         negative_prompt: str | None = None,
-        num_inference_steps: int = 20,
+        num_inference_steps: int | None = None,
         guidance_scale: float | None = None,
-        sampler: str = DEFAULT_SAMPLER,
+        sampler: str | None = None,
         seed: int | None = None,
         num_images: int = 1,
         height: int | None = None,
@@ -325,9 +337,9 @@ class Text2ImagePipeline:
         mask=None,
         strength: float | None = None,
         negative_prompt: str | None = None,
-        num_inference_steps: int = 20,
+        num_inference_steps: int | None = None,
         guidance_scale: float | None = None,
-        sampler: str = DEFAULT_SAMPLER,
+        sampler: str | None = None,
         seed: int | None = None,
         num_images: int = 1,
         *,
@@ -403,6 +415,10 @@ class Text2ImagePipeline:
         layout_temperature=1.0,
         layout_source="auto",
     ) -> GenerationResult:
+        if num_inference_steps is None:
+            num_inference_steps = self.default_num_inference_steps
+        if sampler is None:
+            sampler = self.default_sampler
         guidance_scale, seed = self._check_request(
             prompts, negative_prompt, num_inference_steps, guidance_scale, sampler, seed, num_images
         )
