@@ -4,8 +4,8 @@ cached latents vs encoding the batch's images with the KL autoencoder each step.
     .venv/bin/python benchmarks/cache_speedup.py --n 256 --batch-size 32 --steps 10 --threads 1
     .venv/bin/python benchmarks/cache_speedup.py --recipe world-t2i-latent-64-cpu --batch-size 64
 
-With --recipe, the step is that latent CPU recipe's (genlab/train/world_cpu.py): its denoiser, text
-encoder, image size and autoencoder.
+With --recipe, the step is that latent CPU recipe's (genlab/train/recipes/image.py): its denoiser,
+text encoder, image size and autoencoder.
 """
 
 from __future__ import annotations
@@ -42,20 +42,17 @@ def main() -> None:
     from genlab.errors import NotFound
     from genlab.models import create_model
     from genlab.models.autoencoder_kl import load_autoencoder
-    from genlab.train import RecipeOptions, TensorSource
-    from genlab.train.latent import LATENT_UNET, build_latent_t2i
-    from genlab.train.text2image import WorldT2ISpec
-    from genlab.train.world_cpu import CPU_RECIPES, cpu_spec
+    from genlab.train import RecipeOptions, TensorSource, list_recipes
+    from genlab.train.latent import LATENT_T2I, build_latent_t2i
 
+    latent = {n: r for n, r in list_recipes().items() if r.family is LATENT_T2I and "cpu" in n}
     if args.recipe is not None:
-        recipe = CPU_RECIPES.get(args.recipe)
-        if recipe is None or recipe.autoencoder is None:
-            latent = [n for n, r in CPU_RECIPES.items() if r.autoencoder]
+        if args.recipe not in latent:
             parser.error(f"--recipe: expected one of {', '.join(latent)}, got {args.recipe!r}")
-        spec, ae_name = cpu_spec(recipe), args.autoencoder or recipe.autoencoder
+        spec = latent[args.recipe].resolve()
     else:
-        spec = WorldT2ISpec(denoiser="unet-latent-world-m", denoiser_overrides=LATENT_UNET)
-        ae_name = args.autoencoder or "world-kl-f4"
+        spec = list_recipes()["world-t2i-latent"].resolve()
+    ae_name = args.autoencoder or spec.autoencoder
     try:
         ae = load_autoencoder(ae_name)
     except NotFound:
@@ -63,7 +60,7 @@ def main() -> None:
         ae, ae_name = create_model("kl-world-f4").eval(), "kl-world-f4 (untrained)"
     tmp = Path(tempfile.mkdtemp(prefix="cache-bench-"))
     options = RecipeOptions(data_size=args.n, out_dir=str(tmp / "run"), progress=False)
-    job = build_latent_t2i("bench", spec, {}, options, ae)  # renders n scenes
+    job = build_latent_t2i("bench", spec, options, ae)  # renders n scenes
     task = job.task
     world = WorldSource(args.n, size=spec.image_size)  # n scenes of that size as PNG samples
     prepare(world, tmp / "shards", CurationConfig(workers=1, dedup=False), progress=False)

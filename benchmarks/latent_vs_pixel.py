@@ -17,7 +17,7 @@ then:
 
 The recipes share everything but the space they denoise: the world-t2i task and corpus, the frozen
 world-clip text tower, v-prediction on the cosine schedule with min-SNR weighting, batch and
-learning rate (genlab/train/world_cpu.py). The latent model encodes each batch with its frozen
+learning rate (genlab/train/recipes/image.py). The latent model encodes each batch with its frozen
 autoencoder inside its time budget.
 """
 

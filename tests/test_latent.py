@@ -13,9 +13,9 @@ from genlab.data.curate import CurationConfig, prepare
 from genlab.errors import GenlabError, InvalidArgument
 from genlab.io import read_checkpoint_config, read_params, save_checkpoint
 from genlab.models import create_model
-from genlab.train import RecipeOptions, Trainer, run_recipe
-from genlab.train.latent import LATENT_UNET, TINY_LATENT_UNET, build_latent_t2i
-from genlab.train.text2image import WorldT2ISpec, world_vocabulary
+from genlab.train import RecipeOptions, Trainer, get_recipe, run_recipe
+from genlab.train.latent import build_latent_t2i
+from genlab.train.text2image import world_vocabulary
 
 
 @pytest.fixture(scope="module")
@@ -114,11 +114,9 @@ def test_latent_training_reads_the_cache_without_encoding(tiny_ae_and_shards, tm
     build_cache(
         root / "shards", ae, root / "c3.safetensors", tokenizer=world_vocabulary(), progress=False
     )
-    spec = WorldT2ISpec(denoiser="unet-latent-world-m", denoiser_overrides=LATENT_UNET)
+    spec = get_recipe("world-t2i-latent").resolve(tiny=True)
     options = RecipeOptions(tiny=True, out_dir=str(tmp_path), progress=False, steps=3)
-    job = build_latent_t2i(
-        "cached", spec, TINY_LATENT_UNET, options, ae, cache=root / "c3.safetensors"
-    )
+    job = build_latent_t2i("cached", spec, options, ae, cache=root / "c3.safetensors")
     assert set(job.data.tensors) == {"latents", "tokens"} and job.data.length == 12
 
     def no_encoding(*args, **kwargs):

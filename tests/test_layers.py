@@ -141,13 +141,6 @@ def core_modules() -> set[str]:
     return {{"pillow": "PIL"}.get(n, n) for n in names}  # the import names: torch, numpy, PIL
 
 
-# Modules that the train/ split (#34, recipes as data) rewrites at the same time: their imports
-# inside functions move to module level once it has landed; layers and pairs are checked already.
-SPLIT_IN_FLIGHT = {
-    f"genlab/train/{name}.py"
-    for name in ("__init__", "checkpoint", "classic", "latent", "recipes", "text2image",
-                 "trainer", "video")
-}  # fmt: skip
 TABLE = layer_table(ARCHITECTURE.read_text())
 FILES = sorted(SRC.joinpath("genlab").rglob("*.py"))
 
@@ -175,8 +168,6 @@ def test_imports_inside_functions_are_for_optional_dependencies_and_say_why():
     core = core_modules()
     wrong = []
     for where, statement in src_imports()[1]:
-        if where.split(":")[0] in SPLIT_IN_FLIGHT:
-            continue
         code = [line for line in statement.splitlines() if not line.strip().startswith("#")]
         node = ast.parse(textwrap.dedent("\n".join(code))).body[0]
         names = imported_modules(node, "", False, set())

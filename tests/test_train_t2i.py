@@ -3,6 +3,7 @@ and the world-t2i / world-t2i-dit recipes end to end at tiny size."""
 
 from __future__ import annotations
 
+import logging
 import math
 
 import numpy as np
@@ -157,7 +158,6 @@ def test_varied_corpus_ends_each_caption_set_with_a_canonical_request():
     "recipe, arch, export", [("world-t2i-cpu", "unet", "world-t2i"),
                              ("world-t2i-cpu-dit", "dit", "world-t2i-dit"),
                              ("world-t2i-cpu-joint", "unet", "world-t2i-joint"),
-                             ("world-t2i-cpu-dit-joint", "dit", "world-t2i-dit-joint"),
                              ("world-t2i-64-cpu", "unet", "world-t2i-64"),
                              ("world-t2i-latent-64-cpu", "unet", "world-t2i-latent-64")]
 )  # fmt: skip
@@ -229,7 +229,7 @@ def test_a_word_residual_starts_as_the_plain_tower_and_tells_relation_words_apar
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("recipe", ["world-t2i-words", "world-t2v-words-cpu"])
+@pytest.mark.parametrize("recipe", ["world-t2i-words", "world-t2v-words"])
 def test_word_residual_recipes_train_the_residual_ten_times_faster(tmp_path, recipe):
     """A fine-tune moves pretrained weights gently; the residual starts at zero and must travel:
     the words recipes give it 10× the learning rate (in the same schedule), and say so."""
@@ -247,10 +247,13 @@ def test_word_residual_recipes_train_the_residual_ten_times_faster(tmp_path, rec
 
 
 @pytest.mark.slow
-def test_a_recipe_can_start_from_an_exported_model_and_keep_its_new_parameters(tmp_path, capsys):
+def test_a_recipe_can_start_from_an_exported_model_and_keep_its_new_parameters(
+    tmp_path, capsys, caplog
+):
     """--init-from: world-t2i-words starts from a world-t2i export: every tensor the export has
     is loaded (the EMA too), only the word residual is new; a file that fits nothing, or an
     unknown name, is a clear error with exit code 2."""
+    caplog.set_level(logging.INFO, logger="genlab")
     from genlab.cli import main
     from genlab.io import load_checkpoint
     from genlab.train import get_recipe
@@ -272,15 +275,14 @@ def test_a_recipe_can_start_from_an_exported_model_and_keep_its_new_parameters(t
     summary = run_recipe("world-t2i-words", RecipeOptions(tiny=True, steps=2, progress=False,
                          out_dir=str(tmp_path / "c")), init_from=base["model"])  # fmt: skip
     assert summary["init_from"]["new"]["text_encoder"] == ["word_residual.weight"]
-    assert (
-        "new, at their initialisation: text_encoder.word_residual.weight" in capsys.readouterr().err
-    )
+    # the library logs (logging); the CLI shows genlab's log records on stderr
+    assert "new, at their initialisation: text_encoder.word_residual.weight" in caplog.text
     assert "started from" in (tmp_path / "c" / "world-t2i-words.md").read_text()
     assert trainer.init_unused == []
     # the other way round: a plain recipe from a model with a residual says what it leaves out
     run_recipe("world-t2i", RecipeOptions(tiny=True, steps=1, progress=False,
                out_dir=str(tmp_path / "e")), init_from=summary["model"])  # fmt: skip
-    assert "left out: text_encoder.word_residual.weight" in capsys.readouterr().err
+    assert "left out: text_encoder.word_residual.weight" in caplog.text
     args = ["train", "--recipe", "world-t2i-words", "--tiny", "--out", str(tmp_path / "d")]
     assert main([*args, "--init-from", "no-such-model"]) == 2
     assert "--init-from" in capsys.readouterr().err
@@ -290,16 +292,20 @@ def test_a_recipe_can_start_from_an_exported_model_and_keep_its_new_parameters(t
     assert "not a model this recipe can start from" in capsys.readouterr().err
 
 
-def test_the_tower_recipe_trains_the_towers_last_block_and_leaves_the_first_as_it_was(tmp_path):
-    """world-t2i-tower: the last block of world-clip's tower (its output norm and pooled
-    projection too) trains at 2.5× the rate beside the 10× residual; the first block and the
-    token table stay exactly as world-clip has them; a count of blocks the tower lacks is refused."""
+def test_a_tower_recipe_trains_the_towers_last_block_and_leaves_the_first_as_it_was(tmp_path):
+    """world-t2i-words with tower_layers_trained=1 (the retired world-t2i-tower, as data): the
+    last block of world-clip's tower (its output norm and pooled projection too) trains at 2.5×
+    the rate beside the 10× residual; the first block and the token table stay exactly as
+    world-clip has them; a count of blocks the tower lacks is refused."""
     from genlab.train import get_recipe
+    from genlab.train.recipes import derive
     from genlab.train.text2image import unfreeze_tower
     from genlab.train.trainer import Trainer
 
     options = RecipeOptions(tiny=True, steps=4, out_dir=str(tmp_path), progress=False)
-    job = get_recipe("world-t2i-tower").build(options)
+    tower = derive(get_recipe("world-t2i-words"), "world-t2i-tower", "the tower trains too",
+                   tower_layers_trained=1, tower_lr_scale=2.5)  # fmt: skip
+    job = tower.build(options)
     encoder = job.task.text_encoder
     before = {k: v.clone() for k, v in encoder.state_dict().items()}
     trainer = Trainer(job.task, job.data, job.config)

@@ -104,15 +104,15 @@ def test_clip_text_recipe_trains_only_the_words_the_clip_lacks(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("recipe", ["world-t2v-words", "world-t2v-words-cpu"])
-def test_word_residual_recipes_train_the_residual_and_keep_the_tower(tmp_path, recipe):
-    """world-t2v-words(-cpu): the frozen tower plus a per-word residual (zero at the start, so
+def test_the_word_residual_recipe_trains_the_residual_and_keeps_the_tower(tmp_path):
+    """world-t2v-words: the frozen tower plus a per-word residual (zero at the start, so
     --init-from world-t2v begins as the bundled model) that trains, for known words like "left"
     as well as the motion words; the exported model carries it."""
     from genlab.train.text2image import pretrained_text_encoder
 
     clip = pretrained_text_encoder("world-clip")
     options = RecipeOptions(tiny=True, steps=4, out_dir=str(tmp_path), progress=False)
+    recipe = "world-t2v-words"
     summary = run_recipe(recipe, options)
     text = genlab.load(summary["model"], device="cpu").text_encoder
     assert text.word_residual is not None
@@ -161,7 +161,6 @@ def test_a_frame_conditioned_recipe_trains_the_first_frame_channels_and_refuses_
     """world-t2v gives the clean first frame to a share of its clips (never to stills): the
     loss reaches the patch embedding's first-frame weights; a task may not ask it of a denoiser
     without those channels."""
-    import pytest
 
     from genlab.diffusion import NoiseSchedule
     from genlab.errors import InvalidArgument
@@ -233,12 +232,15 @@ def test_the_video_unet_recipe_starts_as_world_t2i_frame_by_frame_and_trains(tmp
 
 
 @pytest.mark.slow
-def test_the_cpu_video_unet_recipes_differ_only_in_the_3d_convolution():
+def test_the_cpu_video_unet_recipe_without_its_3d_convolution_differs_only_there():
+    """world-t2v-unet3d-cpu with temporal_conv=False (the retired world-t2v-unet-cpu, as data)."""
     from genlab.train import get_recipe
+    from genlab.train.recipes import derive
 
     options = RecipeOptions(tiny=True, steps=1, progress=False)
-    plain = get_recipe("world-t2v-unet-cpu").build(options)
-    conv = get_recipe("world-t2v-unet3d-cpu").build(options)
+    conv_recipe = get_recipe("world-t2v-unet3d-cpu")
+    plain = derive(conv_recipe, "world-t2v-unet-cpu", "no 3-D blocks", temporal_conv=False)
+    plain, conv = plain.build(options), conv_recipe.build(options)
     assert not plain.task.denoiser.config.temporal_conv and not plain.task.denoiser.temporal_conv
     assert conv.task.denoiser.config.temporal_conv
     assert set(conv.task.denoiser.temporal_conv) == set(conv.task.denoiser.temporal)
@@ -247,18 +249,22 @@ def test_the_cpu_video_unet_recipes_differ_only_in_the_3d_convolution():
 
 
 @pytest.mark.slow
-def test_the_token_query_recipe_goes_on_from_a_3d_block_model_with_only_the_queries_new(tmp_path):
-    """world-t2v-unet3dq-cpu is world-t2v-unet3d-cpu plus the token queries, and starts from its
-    export (the bundled world-t2v's recipe) with the queries as the only new parameters."""
+def test_a_token_query_recipe_goes_on_from_a_3d_block_model_with_only_the_queries_new(tmp_path):
+    """world-t2v-unet3d-cpu plus the token queries (the retired world-t2v-unet3dq-cpu, as data)
+    starts from a world-t2v-unet3d-cpu export (the bundled world-t2v's recipe) with the queries
+    as the only new parameters."""
     from genlab.train import get_recipe
+    from genlab.train.recipes import derive
 
     options = RecipeOptions(tiny=True, steps=1, progress=False)
     conv = get_recipe("world-t2v-unet3d-cpu").build(options)
-    query = get_recipe("world-t2v-unet3dq-cpu").build(options)
+    queries = derive(get_recipe("world-t2v-unet3d-cpu"), "world-t2v-unet3dq-cpu", "token queries",
+                     temporal_text=True, model_name="world-t2v-unet3dq")  # fmt: skip
+    query = queries.build(options)
     assert query.config.recipe == "world-t2v-unet3dq-cpu"
     assert conv.task.denoiser.config.replace(temporal_text=True) == query.task.denoiser.config
     base = run_recipe("world-t2v-unet3d-cpu", replace(options, out_dir=str(tmp_path / "a")))
-    summary = run_recipe("world-t2v-unet3dq-cpu", replace(options, out_dir=str(tmp_path / "b")),
+    summary = run_recipe(queries, replace(options, out_dir=str(tmp_path / "b")),
                          init_from=base["model"])  # fmt: skip
     new = summary["init_from"]["new"]["denoiser"]
     assert new and all(k.startswith("temporal_text.") for k in new)
@@ -268,7 +274,6 @@ def test_the_token_query_recipe_goes_on_from_a_3d_block_model_with_only_the_quer
 
 
 def test_a_video_recipe_refuses_an_image_model_it_cannot_start_from():
-    import pytest
 
     from genlab.errors import InvalidArgument
     from genlab.train.video import WorldT2VSpec, build_world_t2v, image_model

@@ -6,8 +6,10 @@ See docs/training.md for the Task contract, recipes and multi-process/multi-node
 import logging
 
 from genlab.errors import InvalidArgument
+from genlab.pipelines.registry import resolve_path
 from genlab.train.data import BatchSource, DatasetSource, IndexStream, TensorSource
 from genlab.train.recipes import (
+    Recipe,
     RecipeOptions,
     TrainJob,
     apply_options,
@@ -22,15 +24,17 @@ logger = logging.getLogger(__name__)
 
 
 def run_recipe(
-    name: str,
+    name: str | Recipe,
     options: RecipeOptions | None = None,
     *,
     resume: bool = False,
     init_from: str | None = None,
 ) -> dict:
-    """Build the recipe `name`, train it (resuming from OUT/checkpoint.safetensors if asked; else,
-    with `init_from`, starting from an exported model's weights: a bundled name or a path)."""
-    job = get_recipe(name).build(options or RecipeOptions())
+    """Build the recipe `name` (or a Recipe, e.g. one `derive`d from a named one), train it
+    (resuming from OUT/checkpoint.safetensors if asked; else, with `init_from`, starting from an
+    exported model's weights: a bundled name or a path)."""
+    recipe = name if isinstance(name, Recipe) else get_recipe(name)
+    job = recipe.build(options or RecipeOptions())
     trainer = Trainer(job.task, job.data, job.config)
     try:
         resumed = trainer.resume() if resume else False
@@ -39,8 +43,6 @@ def run_recipe(
             logger.info("resumed from step %d", resumed_from)
         started_from = None
         if init_from and not resumed:  # a resumed run already holds what it started from
-            from genlab.pipelines.registry import resolve_path
-
             path = resolve_path(init_from)
             if path is None:
                 raise InvalidArgument(
@@ -72,6 +74,7 @@ __all__ = [
     "DatasetSource",
     "IndexStream",
     "OptimizerGroup",
+    "Recipe",
     "RecipeOptions",
     "Task",
     "TensorSource",

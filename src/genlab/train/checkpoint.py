@@ -12,11 +12,13 @@ from typing import Any
 
 import torch
 
-from genlab.errors import CheckpointError
+from genlab.errors import CheckpointError, InvalidArgument
 from genlab.io import load_checkpoint, save_checkpoint
+from genlab.train import distributed as D
 from genlab.train.distributed import full_tensor, shard_like
 
 STATE_KIND = "genlab-training-state"
+STATE_FILE = "checkpoint.safetensors"
 # Optimizer flags that describe the current machine, not the training run: keep the live values.
 _MACHINE_FLAGS = ("fused", "foreach", "capturable", "differentiable")
 
@@ -162,3 +164,126 @@ def restore_modules(modules: dict[str, torch.nn.Module], tensors: dict) -> None:
             module.load_state_dict(sd)
         except RuntimeError as e:
             raise CheckpointError(f"module {mname!r} does not match the checkpoint: {e}") from None
+
+
+class TrainingState:
+    """The Trainer's checkpoint side (a mixin of genlab.train.trainer.Trainer): save and resume
+    its whole training state, or start from an exported model's weights."""
+
+    @property
+    def state_path(self) -> Path:
+        return self.out_dir / STATE_FILE
+
+    def trainer_state(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "samples_seen": self.samples_seen,
+            "loss_mean": self.loss_mean,
+            "skipped": self.skipped,
+            "consecutive_spikes": self._spikes,
+            "ema_updates": self.ema.updates,
+            "wall_time": self.wall_time,
+            "world_size": self.dist.world_size,
+            "strategy": self.config.strategy,
+            "batch_size": self.config.batch_size,
+            "recipe": self.config.recipe,
+            "seed": self.config.seed,
+        }
+
+    def save_state(self) -> Path | None:
+        """Write the training state, whole tensors in one file (rank 0 writes; under FSDP every
+        rank first gathers its shards), and return its path."""
+        path = None
+        if self.dist.is_main or self.sharded:
+            tensors, config = collect_training_state(
+                self.modules, self.ema.shadow, self.optimizers, self.trainer_state()
+            )
+            if self.dist.is_main:
+                path = write_training_state(self.state_path, tensors, config)
+        D.barrier(self.dist)
+        return path
+
+    def init_from(self, path: str | Path) -> dict[str, list[str]]:
+        """Start from the weights of an exported model (`path`, e.g. a bundled model's file):
+        each module takes the tensors named `<module>.<parameter>`; parameters the file lacks
+        (new ones, e.g. a text encoder's word residual) keep their initialisation; optimizer,
+        step and schedule start fresh, the EMA from the loaded weights. Returns what was new;
+        the file's tensors that no parameter takes (e.g. a word residual the recipe's encoder
+        lacks) are listed in `self.init_unused`. A tensor of another shape, or a file that
+        fills none of the modules, is an error."""
+        tensors, _ = load_checkpoint(path, device=self.device)
+        new: dict[str, list[str]] = {}
+        used: set[str] = set()  # the file's tensors some parameter took
+        for name, module in self.modules.items():
+            own = module.state_dict()
+            prefix = f"{name}."
+            theirs = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+            for key, value in list(theirs.items()):
+                if key in own and _widened(value, own[key]):
+                    # more inputs than the file has (e.g. a layout adapter that reads the
+                    # background too): the file's fill the first, the new ones start at zero,
+                    # as inpainting U-Nets are grown from text-to-image ones
+                    grown = own[key].new_zeros(own[key].shape)
+                    grown[:, : value.shape[1]] = value.to(grown.dtype)
+                    theirs[key] = grown
+                    new.setdefault(name, []).append(
+                        f"{key} (inputs {value.shape[1]} -> {own[key].shape[1]}, new ones zero)"
+                    )
+                elif key in own and own[key].shape != value.shape:
+                    raise CheckpointError(
+                        f"{path}: {prefix}{key} has shape {tuple(value.shape)}, the model's "
+                        f"{tuple(own[key].shape)}: not a model this recipe can start from"
+                    )
+            fit = {k: D.shard_like(v, own[k]) for k, v in theirs.items() if k in own}
+            used |= {prefix + k for k in fit}
+            missing, _ = module.load_state_dict(fit, strict=False)
+            new[name] = list(missing) + new.get(name, [])
+        if not used:
+            raise CheckpointError(f"{path}: none of its tensors fit this recipe's models")
+        self.init_unused = sorted(set(tensors) - used)
+        with torch.no_grad():
+            for key, p in self.ema.params.items():
+                self.ema.shadow[key].copy_(p)
+        return new
+
+    def resume(self, path: str | Path | None = None) -> bool:
+        """Load the training state from `path` (default: OUT/checkpoint.safetensors) if it exists;
+        a corrupt one is refused (CheckpointError) and left as it is, so is the one before it."""
+        path = Path(path) if path else self.state_path
+        if not path.is_file():
+            # Killed between a save's two renames: the state before the newest is whole.
+            path = previous_path(path)
+            if not path.is_file():
+                return False
+        tensors, config = load_training_state(path, self.device)
+        state = config["trainer"]
+        if state["batch_size"] != self.config.batch_size:
+            raise InvalidArgument(
+                "batch_size",
+                f"the checkpoint's global batch size {state['batch_size']} to resume exactly",
+                self.config.batch_size,
+            )
+        restore_modules(self.modules, tensors)
+        with torch.no_grad():
+            for key, value in self.ema.shadow.items():
+                value.copy_(D.shard_like(tensors[f"ema/{key}"], value))
+        for name, opt in self.optimizers.items():
+            restore_optimizer(name, opt, tensors, config["optimizers"][name])
+        self.step = state["step"]
+        self.samples_seen = state["samples_seen"]
+        self.loss_mean = state["loss_mean"]
+        self.skipped = state["skipped"]
+        self._spikes = dict(state.get("consecutive_spikes", {}))
+        self.ema.updates = state["ema_updates"]
+        self.wall_time = state["wall_time"]
+        return True
+
+
+def _widened(theirs: torch.Tensor, own: torch.Tensor) -> bool:
+    """Whether `own` is `theirs` with more input channels (dim 1), all else the same."""
+    return (
+        theirs.dim() == own.dim() >= 2
+        and theirs.shape[0] == own.shape[0]
+        and theirs.shape[2:] == own.shape[2:]
+        and theirs.shape[1] < own.shape[1]
+    )

@@ -1,14 +1,12 @@
-"""Tasks and named recipes of the classic families for the shared Trainer: VAE and GAN on digits
-(class labels) and the world (text), VQ-VAE then the autoregressive transformer on its tokens.
+"""Tasks of the classic families for the shared Trainer: VAE and GAN on digits (class labels) and
+the world (text), VQ-VAE then the autoregressive transformer on its tokens. Their recipes' configs
+and builders are in genlab.train.classic_builders.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import time
-from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -16,17 +14,18 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from genlab.data.digits import TEST_EVERY, DigitsDataset, _raw_digits
+from genlab.data.world import prerender
 from genlab.errors import InvalidArgument
-from genlab.models.ar_transformer import AR_MODELS, ARConfig, ARTransformer
-from genlab.models.gan import GAN, GAN_MODELS, class_histogram
-from genlab.models.vae import VAE, VAE_MODELS
-from genlab.models.vqvae import VQVAE, VQVAE_MODELS
+from genlab.models.ar_transformer import ARTransformer
+from genlab.models.gan import GAN, class_histogram
+from genlab.models.vae import VAE
+from genlab.models.vqvae import VQVAE
 from genlab.text.encoder import TextEncoder, TextEncoderConfig
 from genlab.text.tokenizer import PAD_ID, Tokenizer
-from genlab.train.data import TensorSource
-from genlab.train.recipes import RecipeOptions, TrainJob, apply_options, register_recipe
 from genlab.train.task import OptimizerGroup, Task
-from genlab.train.trainer import TrainConfig, Trainer, resolve_device
+from genlab.world import SHAPES
+from genlab.world.parser import parse_image
 
 logger = logging.getLogger(__name__)
 
@@ -59,8 +58,6 @@ def as_images(x: torch.Tensor) -> torch.Tensor:
 
 def digits_tensors(size: int = 28, split: str = "train") -> dict[str, torch.Tensor]:
     """The digits as in-memory tensors: image (N, 1, S, S) in [-1, 1], label (N,)."""
-    from genlab.data.digits import DigitsDataset
-
     ds = DigitsDataset(size=size, split=split)
     items = [ds[i] for i in range(len(ds))]
     images = torch.stack([torch.as_tensor(it["image"]).float() for it in items])
@@ -76,8 +73,6 @@ def world_tensors(
     n: int, size: int, seed: int, tokenizer: Tokenizer, text_len: int, workers: int | None = None
 ) -> dict[str, torch.Tensor]:
     """n pre-rendered world scenes: image uint8 (N, 3, S, S), caption ids and mask (N, text_len)."""
-    from genlab.data.world import prerender
-
     data = prerender(n, size, seed, workers) if workers else prerender(n, size, seed)
     images = torch.as_tensor(data["images"]).permute(0, 3, 1, 2).contiguous()  # NHWC -> NCHW
     batch = tokenizer(list(data["captions"]), text_len)
@@ -161,8 +156,6 @@ class DigitsMonitor:
     neighbours = 3
 
     def __init__(self):
-        from genlab.data.digits import TEST_EVERY, _raw_digits
-
         images, labels = _raw_digits()
         train = np.arange(len(labels)) % TEST_EVERY != 0  # DigitsDataset's train split
         self.bank = torch.from_numpy(images[train].reshape(-1, 64) / 16.0).float()  # (N, 64)
@@ -185,9 +178,6 @@ class WorldShapeMonitor:
     """Histogram of the shapes the world's scene parser finds in samples (plus "none")."""
 
     def __call__(self, images: torch.Tensor) -> dict:
-        from genlab.world import SHAPES
-        from genlab.world.parser import parse_image
-
         labels = []
         for image in images:
             objects = parse_image(image.float().cpu()).objects
@@ -390,257 +380,6 @@ def encode_tokens(vqvae: VQVAE, images: torch.Tensor, device, batch: int = 1024)
         x = as_images(images[start : start + batch].to(device))
         out.append(vqvae.encode_indices(x).flatten(1).cpu())
     return torch.cat(out)
-
-
-# --------------------------------------------------------------------------- recipes: digits
-
-
-def _digits_condition() -> Condition:
-    return Condition(class_names=DIGIT_NAMES)
-
-
-def _finish(config: TrainConfig, options: RecipeOptions, name: str, export: str) -> TrainConfig:
-    apply_options(config, options, name)
-    config.export_name = export
-    config.export_dtype = "float16"  # bundled weights are fp16
-    if options.tiny:
-        config.steps = options.steps or 4
-        config.batch_size = options.batch_size or 8
-        config.log_every = 2
-    return config
-
-
-def _digits_data(tiny: bool, size: int) -> tuple[TensorSource, int]:
-    size = 16 if tiny else size
-    tensors = digits_tensors(size, "train")
-    if tiny:
-        tensors = {k: v[:64] for k, v in tensors.items()}
-    return TensorSource(tensors), size
-
-
-def _vae_recipe(name: str, model: str, steps: int):
-    @register_recipe(name)
-    def build(options: RecipeOptions) -> TrainJob:
-        base = VAE_MODELS["vae-tiny"] if options.tiny else VAE_MODELS[model]
-        data, size = _digits_data(options.tiny, base["image_size"])
-        cond = _digits_condition()
-        vae = VAE(dict(base, image_size=size, in_channels=1, **cond.model_kwargs))
-        config = TrainConfig(steps=steps, batch_size=128, lr=1e-3, warmup_steps=100, log_every=50)
-        config.lr_schedule = "cosine"
-        config.sample_every = 1000
-        config.extra = {"data": f"sklearn digits at {size} px (train split)", "model": model}
-        return TrainJob(VAETask(vae, cond), data, _finish(config, options, name, name))
-
-    build.__doc__ = f"Class-conditional {model} on the digits; CPU, minutes."
-    return build
-
-
-def _gan_recipe(name: str, model: str, steps: int):
-    @register_recipe(name)
-    def build(options: RecipeOptions) -> TrainJob:
-        base = GAN_MODELS["gan-tiny"] if options.tiny else GAN_MODELS[model]
-        data, size = _digits_data(options.tiny, base["image_size"])
-        cond = _digits_condition()
-        gan = GAN(dict(base, image_size=size, in_channels=1, **cond.model_kwargs))
-        config = TrainConfig(steps=steps, batch_size=64, warmup_steps=0, log_every=50)
-        config.sample_every = 1000
-        config.grad_clip = None  # spectral norm bounds D; clipping would fight the game
-        config.ema_decay = 0.999
-        config.extra = {"data": f"sklearn digits at {size} px (train split)", "model": model}
-        task = GANTask(gan, cond, monitor=DigitsMonitor())
-        return TrainJob(task, data, _finish(config, options, name, name))
-
-    build.__doc__ = f"Class-conditional {model} (projection D, spectral norm) on the digits."
-    return build
-
-
-# Sizes for this project's 2 shared CPU cores (the bundled weights were trained so): the MLP VAE
-# takes ~0.05 s per step of 128, the 16 px DCGAN ~0.2 s per step of 64 on one thread.
-_vae_recipe("digits-vae", "vae-digits-mlp", 3000)
-_vae_recipe("digits-vae-conv", "vae-digits-conv", 3000)
-_gan_recipe("digits-dcgan", "dcgan-digits", 6000)
-_gan_recipe("digits-dcgan-28", "dcgan-digits-28", 6000)
-_gan_recipe("digits-gan-mlp", "gan-digits-mlp", 6000)
-
-
-# --------------------------------------------------------------------------- recipes: world
-
-
-def _world_data(options: RecipeOptions, n: int, text_len: int) -> tuple[dict, Tokenizer, int]:
-    """Pre-rendered world scenes (n of them; 64 at 16 px when tiny) and the world tokenizer."""
-    tokenizer = Tokenizer()
-    size = 16 if options.tiny else 32
-    n = 64 if options.tiny else (getattr(options, "data_size", None) or n)  # --data-size
-    return world_tensors(n, size, options.seed, tokenizer, text_len), tokenizer, size
-
-
-@register_recipe("world-vae")
-def world_vae(options: RecipeOptions) -> TrainJob:
-    """Text-conditional conv VAE on the 32×32 world (text encoder trained jointly)."""
-    text = {**WORLD_TEXT_ENCODER, **_tiny_text(options)}
-    tensors, tokenizer, size = _world_data(options, 50_000, text["max_length"])
-    cond = Condition(text_encoder=world_text_encoder(tokenizer, **text))
-    base = VAE_MODELS["vae-tiny"] if options.tiny else VAE_MODELS["vae-world-conv"]
-    vae = VAE(dict(base, image_size=size, in_channels=3, **cond.model_kwargs))
-    config = TrainConfig(steps=5000, batch_size=128, lr=1e-3, warmup_steps=100, log_every=50)
-    config.sample_every = 1000
-    task = VAETask(vae, cond)
-    return TrainJob(task, TensorSource(tensors), _finish(config, options, "world-vae", "world-vae"))
-
-
-@register_recipe("world-dcgan")
-def world_dcgan(options: RecipeOptions) -> TrainJob:
-    """Text-conditional DCGAN (projection D) on the 32×32 world; monitor: parsed shape histogram."""
-    text = {**WORLD_TEXT_ENCODER, **_tiny_text(options)}
-    tensors, tokenizer, size = _world_data(options, 50_000, text["max_length"])
-    cond = Condition(text_encoder=world_text_encoder(tokenizer, **text))
-    base = GAN_MODELS["gan-tiny"] if options.tiny else GAN_MODELS["dcgan-world"]
-    gan = GAN(dict(base, image_size=size, in_channels=3, **cond.model_kwargs))
-    config = TrainConfig(steps=10_000, batch_size=128, log_every=50, grad_clip=None)
-    config.sample_every = 2000
-    task = GANTask(gan, cond, monitor=WorldShapeMonitor())
-    job_config = _finish(config, options, "world-dcgan", "world-dcgan")
-    return TrainJob(task, TensorSource(tensors), job_config)
-
-
-def _tiny_text(options: RecipeOptions) -> dict:
-    return dict(width=16, depth=1, max_length=8) if options.tiny else {}
-
-
-# The VQ + AR recipes: GPU sizes (the bundled model when a GPU trains it) and CPU sizes (~10 min).
-VQ_AR_SETTINGS = {
-    "gpu": dict(
-        images=300_000,
-        vqvae="vqvae-world",
-        vq_steps=4000,
-        vq_batch=256,
-        ar="ar-world",
-        ar_steps=30_000,
-        ar_batch=256,
-        ar_lr=6e-4,
-        vq_share=0.3,
-    ),
-    "cpu": dict(
-        images=8_000,
-        vqvae="vqvae-world-s",
-        vq_steps=1500,
-        vq_batch=32,
-        ar="ar-world-s",
-        ar_steps=1500,
-        ar_batch=32,
-        ar_lr=1e-3,
-        vq_share=0.5,
-    ),
-}
-
-
-def _vq_stage(options, settings, tensors, out: Path) -> VQVAE:
-    """Train the VQ-VAE with its own Trainer in OUT/vqvae (reused if already exported there)."""
-    path = out / "vqvae" / "world-vqvae.safetensors"
-    base = VQVAE_MODELS["vqvae-tiny"] if options.tiny else VQVAE_MODELS[settings["vqvae"]]
-    size = tensors["image"].shape[-1]
-    if path.is_file():
-        from genlab.io import load_checkpoint
-
-        state, config = load_checkpoint(path, dtype=torch.float32)
-        vqvae = VQVAE(config["model"])
-        vqvae.load_state_dict(state)
-        logger.info(f"stage 1: reusing the VQ-VAE at {path}")
-        return vqvae
-    vqvae = VQVAE(dict(base, image_size=size))
-    budget = None if options.time_budget is None else settings["vq_share"] * options.time_budget
-    stage = RecipeOptions(
-        steps=None if options.tiny else settings["vq_steps"],
-        out_dir=str(out / "vqvae"),
-        device=options.device,
-        time_budget=budget,
-        seed=options.seed,
-        tiny=options.tiny,
-        progress=options.progress,
-    )
-    config = TrainConfig(steps=settings["vq_steps"], batch_size=settings["vq_batch"], lr=1e-3)
-    config.warmup_steps, config.log_every = 100, 50
-    config = _finish(config, stage, "world-vqvae", "world-vqvae")
-    config.export_dtype = "float32"  # an intermediate: stage 2 reads it at full precision
-    data = TensorSource({"image": tensors["image"]})
-    trainer = Trainer(VQVAETask(vqvae, tensors["image"][:8]), data, config)
-    try:
-        trainer.run()
-    finally:
-        trainer.close()
-    return vqvae.cpu().eval()
-
-
-def _vq_ar_job(options: RecipeOptions, kind: str, name: str) -> TrainJob:
-    started = time.monotonic()
-    settings = VQ_AR_SETTINGS[kind]
-    ar_base = AR_MODELS["ar-tiny"] if options.tiny else AR_MODELS[settings["ar"]]
-    text_len = ar_base["text_len"]
-    tensors, tokenizer, _ = _world_data(options, settings["images"], text_len)
-    out = Path(options.out_dir or f"runs/{name}")
-    vqvae = _vq_stage(options, settings, tensors, out)
-    device = resolve_device(options.device)
-    tokens = encode_tokens(vqvae, tensors["image"], device)
-    ar_cfg = ARConfig.from_dict(
-        dict(
-            ar_base,
-            text_vocab_size=len(tokenizer),
-            image_vocab_size=vqvae.config.codebook_size,
-            image_tokens=vqvae.config.grid**2,
-            pad_id=PAD_ID,
-        )
-    )
-    ar = ARTransformer(ar_cfg)
-    config = TrainConfig(
-        steps=settings["ar_steps"],
-        batch_size=settings["ar_batch"],
-        lr=settings["ar_lr"],
-        warmup_steps=200,
-        lr_schedule="cosine",
-        weight_decay=0.01,
-        log_every=50,
-        sample_every=0,
-        checkpoint_every_s=120.0,
-    )
-    stage_options = options
-    if options.time_budget is not None:  # rendering and stage 1 spent part of the budget
-        left = options.time_budget - (time.monotonic() - started)
-        stage_options = replace(options, time_budget=max(left, 1.0))
-    config = _finish(config, stage_options, name, "world-vq-ar")
-    config.extra = {
-        "data": f"{len(tokens):,} pre-rendered world scenes at 32 px, one caption each",
-        "stage 1": f"VQ-VAE {settings['vqvae']}, {vqvae.config.codebook_size} codes, "
-        f"{vqvae.config.grid}×{vqvae.config.grid} tokens",
-        "stage 2": f"{settings['ar']} ({sum(p.numel() for p in ar.parameters()):,} parameters)",
-    }
-    data = TensorSource({"ids": tensors["ids"], "tokens": tokens})
-    return TrainJob(ARTask(ar, vqvae, tokenizer), data, config)
-
-
-@register_recipe("world-vq-ar")
-def world_vq_ar(options: RecipeOptions) -> TrainJob:
-    """VQ-VAE then text-to-image AR transformer on the world (GPU sizes; --time-budget splits 30/70)."""
-    return _vq_ar_job(options, "gpu", "world-vq-ar")
-
-
-@register_recipe("world-vq-ar-cpu")
-def world_vq_ar_cpu(options: RecipeOptions) -> TrainJob:
-    """The world VQ + AR text-to-image model at CPU sizes (about 10 minutes on 2 cores)."""
-    return _vq_ar_job(options, "cpu", "world-vq-ar-cpu")
-
-
-@register_recipe("world-vqvae")
-def world_vqvae(options: RecipeOptions) -> TrainJob:
-    """Stage 1 alone: the VQ-VAE tokenizer of 32×32 world images (codebook usage, perplexity)."""
-    settings = VQ_AR_SETTINGS["gpu"]
-    tensors, _, size = _world_data(options, 100_000, 8)
-    base = VQVAE_MODELS["vqvae-tiny"] if options.tiny else VQVAE_MODELS[settings["vqvae"]]
-    vqvae = VQVAE(dict(base, image_size=size))
-    config = TrainConfig(steps=settings["vq_steps"], batch_size=settings["vq_batch"], lr=1e-3)
-    config.warmup_steps, config.log_every = 100, 50
-    config = _finish(config, options, "world-vqvae", "world-vqvae")
-    data = TensorSource({"image": tensors["image"]})
-    return TrainJob(VQVAETask(vqvae, tensors["image"][:8]), data, config)
 
 
 __all__ = [

@@ -4,12 +4,16 @@ and SSIM on its card), and the latent text-to-image recipes, which reuse the pix
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
+from genlab.data.cache import LatentCache
+from genlab.data.world import prerender
 from genlab.errors import InvalidArgument
+from genlab.models import create_model
 from genlab.models.autoencoder_kl import (
     KIND as AUTOENCODER_KIND,
 )
@@ -20,9 +24,10 @@ from genlab.models.autoencoder_kl import (
     load_autoencoder,
 )
 from genlab.train.data import TensorSource
-from genlab.train.recipes import RecipeOptions, TrainJob, apply_options, register_recipe
+from genlab.train.recipes import Family, RecipeOptions, TrainJob, apply_options
 from genlab.train.task import OptimizerGroup, Task
 from genlab.train.text2image import (
+    T2I_TINY,
     TINY_UNET,
     TextToImageTask,
     WorldT2ISpec,
@@ -198,28 +203,48 @@ class AutoencoderKLTask(Task):
 
 
 def _world_images(n: int, size: int, seed: int, include_held_out: bool = False) -> torch.Tensor:
-    from genlab.data.world import prerender
-
     workers = 1 if n <= 4000 else None
     out = prerender(n, size, seed=seed, workers=workers, include_held_out=include_held_out)
     return out["images"]
 
 
-def _world_kl(options: RecipeOptions, name: str, size: int, init: str | None) -> TrainJob:
-    """Shared body of the world KL autoencoder recipes: f = 4, 4 latent channels, `size` px world
-    images; `init` names a bundled autoencoder to start from (the layers are all convolutions, so
-    weights learned at one image size carry over to another)."""
-    from genlab.models import create_model
+@dataclass(frozen=True)
+class WorldKLSpec:
+    """A world KL autoencoder recipe's config (f = 4, 4 latent channels); defaults: the base."""
 
-    tiny = options.tiny
-    size = 16 if tiny else size
-    n = options.data_size or (128 if tiny else 10_000)
+    model: str = "kl-world-f4"  # a registered autoencoder size
+    image_size: int = 32
+    images: int = 10_000  # world scenes rendered for training (--data-size)
+    held_out: int = 512  # held-out scenes for the card's PSNR/SSIM
+    # a bundled autoencoder to start from (the layers are all convolutions, so weights learned
+    # at one image size carry over to another)
+    init: str | None = None
+    steps: int = 1500
+    batch_size: int = 32
+    lr: float = 1e-3
+    warmup_steps: int = 100
+    log_every: int = 100
+    checkpoint_every_s: float = 120
+    export_dtype: str = "float16"
+
+
+KL_TINY = dict(
+    model="kl-tiny", image_size=16, images=128, held_out=32, init=None, steps=10, batch_size=8,
+    warmup_steps=2, log_every=5, checkpoint_every_s=0, export_dtype="float32",
+)  # fmt: skip
+
+
+def build_world_kl(name: str, spec: WorldKLSpec, options: RecipeOptions) -> TrainJob:
+    """A world KL autoencoder recipe: rendered scenes, the model (from `spec.init` if set), its
+    scaling factor and held-out metrics measured at export."""
+    size = spec.image_size
+    n = options.data_size or spec.images
     torch.manual_seed(options.seed)
-    ae = create_model("kl-tiny" if tiny else "kl-world-f4", kl_weight=1e-5, image_size=size)
-    if init is not None and not tiny:
-        ae.load_state_dict(load_autoencoder(init).state_dict())
+    ae = create_model(spec.model, kl_weight=1e-5, image_size=size)
+    if spec.init is not None:
+        ae.load_state_dict(load_autoencoder(spec.init).state_dict())
     images = _world_images(n, size, options.seed)
-    held_out = _world_images(32 if tiny else 512, size, options.seed + 1_000_003, True)
+    held_out = _world_images(spec.held_out, size, options.seed + 1_000_003, True)
     task = AutoencoderKLTask(
         ae,
         name=name,
@@ -227,37 +252,26 @@ def _world_kl(options: RecipeOptions, name: str, size: int, init: str | None) ->
         eval_images=uint8_to_signed(held_out),
     )
     config = TrainConfig(
-        steps=10 if tiny else 1500,
-        batch_size=8 if tiny else 32,
-        lr=1e-3 if init is None else 3e-4,
-        warmup_steps=2 if tiny else 100,
+        steps=spec.steps,
+        batch_size=spec.batch_size,
+        lr=spec.lr,
+        warmup_steps=spec.warmup_steps,
         lr_schedule="cosine",
         grad_clip=1.0,
         ema_decay=0.999,
-        log_every=5 if tiny else 100,
-        checkpoint_every_s=0 if tiny else 120,
-        export_dtype="float32" if tiny else "float16",
+        log_every=spec.log_every,
+        checkpoint_every_s=spec.checkpoint_every_s,
+        export_dtype=spec.export_dtype,
     )
     apply_options(config, options, name)
     config.budget_start = options.started
     config.extra = {"training images": f"{n:,} world scenes, {size}×{size}"}
-    if init is not None:
-        config.extra["initialised from"] = f"`{init}` (bundled)"
+    if spec.init is not None:
+        config.extra["initialised from"] = f"`{spec.init}` (bundled)"
     return TrainJob(task, TensorSource({"images": images}), config)
 
 
-@register_recipe("world-kl-f4")
-def world_kl_f4(options: RecipeOptions) -> TrainJob:
-    """KL autoencoder (f = 4, 4 latent channels) of 32 px world images; CPU minutes, bundled."""
-    return _world_kl(options, "world-kl-f4", 32, init=None)
-
-
-@register_recipe("world-kl-f4-64")
-def world_kl_f4_64(options: RecipeOptions) -> TrainJob:
-    """KL autoencoder (f = 4) of 64 px world images, fine-tuned from world-kl-f4; CPU, bundled.
-
-    16×16×4 latents; the 32 px world-kl-f4 reaches only 20 dB at 64 px (it blurs finer edges)."""
-    return _world_kl(options, "world-kl-f4-64", 64, init="world-kl-f4")
+KL = Family(WorldKLSpec, build_world_kl, KL_TINY)
 
 
 # --------------------------------------------------------------------------- latent text-to-image
@@ -311,24 +325,25 @@ TINY_LATENT_DIT = dict(
 def build_latent_t2i(
     name: str,
     spec: WorldT2ISpec,
-    tiny_denoiser: dict,
     options: RecipeOptions,
-    autoencoder: AutoencoderKL | str = "world-kl-f4",
+    autoencoder: AutoencoderKL | None = None,
     cache: str | Path | None = None,
 ) -> TrainJob:
     """build_world_t2i (same corpus, text encoder, schedule and settings) with the denoiser in
-    latent space; `cache` (a genlab.data.cache file) replaces the rendered images by latents.
-    An autoencoder given by name becomes an untrained kl-tiny under --tiny."""
-    from genlab.data.cache import LatentCache
-
+    latent space: `autoencoder`'s, else the bundled `spec.autoencoder` (an untrained kl-tiny
+    with `spec.untrained_autoencoder`); `cache` (a genlab.data.cache file) replaces the rendered
+    images by latents."""
     ae = autoencoder
-    if isinstance(autoencoder, str):
-        ae = _tiny_autoencoder() if options.tiny else load_autoencoder(autoencoder)
-    size = 16 if options.tiny else spec.image_size
+    if ae is None:
+        if spec.autoencoder is None:
+            raise InvalidArgument("autoencoder", "a bundled KL autoencoder's name", None)
+        trained = not spec.untrained_autoencoder
+        ae = load_autoencoder(spec.autoencoder) if trained else _tiny_autoencoder()
+    size = spec.image_size
     f = ae.downsample_factor
     if size % f:
         raise InvalidArgument("autoencoder", f"a factor dividing the image size {size}", f)
-    job = build_world_t2i(name, spec, tiny_denoiser, options)
+    job = build_world_t2i(name, spec, options)
     pixel = job.task
     job.task = LatentTextToImageTask(
         pixel.denoiser,
@@ -338,7 +353,7 @@ def build_latent_t2i(
         autoencoder=ae,
         cond_dropout=pixel.cond_dropout,
         min_snr_gamma=pixel.min_snr_gamma,
-        name=name,
+        name=spec.export or name,
         image_size=size,
         sample_prompts=pixel.sample_prompts,
         text_encoder_source=pixel.text_encoder_source,
@@ -353,30 +368,22 @@ def build_latent_t2i(
     return job
 
 
-@register_recipe("world-t2i-latent", takes=("scenes", "data"))
-def world_t2i_latent(options: RecipeOptions) -> TrainJob:
-    """Latent text-to-image U-Net on world-kl-f4 latents (8×8×4): world-t2i's task and data."""
-    spec = WorldT2ISpec(denoiser="unet-latent-world-m", denoiser_overrides=LATENT_UNET)
-    return build_latent_t2i("world-t2i-latent", spec, TINY_LATENT_UNET, options, "world-kl-f4")
-
-
-@register_recipe("world-t2i-latent-dit", takes=("scenes", "data"))
-def world_t2i_latent_dit(options: RecipeOptions) -> TrainJob:
-    """Latent DiT (patch 1 on 8×8×4 world-kl-f4 latents), the latent twin of world-t2i-dit."""
-    spec = WorldT2ISpec(denoiser="dit-latent-world-m", denoiser_overrides=LATENT_DIT, lr=3e-4)
-    return build_latent_t2i("world-t2i-latent-dit", spec, TINY_LATENT_DIT, options, "world-kl-f4")
+# Latent text-to-image: the pixel family's config and tiny overlay, built in latent space.
+LATENT_T2I = Family(WorldT2ISpec, build_latent_t2i, T2I_TINY)
 
 
 def _tiny_autoencoder() -> AutoencoderKL:
     """An untrained kl-tiny for --tiny smoke runs (they check plumbing, not quality)."""
-    from genlab.models import create_model
-
     torch.manual_seed(0)
     return create_model("kl-tiny").eval()
 
 
 __all__ = [
+    "KL",
+    "LATENT_T2I",
     "AutoencoderKLTask",
+    "WorldKLSpec",
+    "build_world_kl",
     "LatentTextToImageTask",
     "build_latent_t2i",
     "psnr",

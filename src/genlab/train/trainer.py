@@ -9,164 +9,37 @@ import contextlib
 import json
 import logging
 import math
-import os
-import platform
 import random
-import signal
-import threading
 import time
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from torch._dynamo.exc import TorchDynamoException
 from torch.profiler import record_function
 from tqdm import tqdm
 
-from genlab.errors import InvalidArgument, check_choice, check_range
-from genlab.io import atomic_path, atomic_write_text, image_grid, save_checkpoint
-from genlab.train import checkpoint as ckpt
+from genlab.errors import InvalidArgument
+from genlab.nn.utils import compile_failure, uncompile
 from genlab.train import distributed as D
+from genlab.train.checkpoint import STATE_FILE, TrainingState, _widened  # noqa: F401
+
+# the loop's settings, the EMA and the monitors lived here before the split: same import path
+from genlab.train.config import EMA, TrainConfig, resolve_device
 from genlab.train.data import BatchSource, IndexStream, shard_of
-from genlab.train.task import Task, count_parameters
+from genlab.train.export import TrainerOutputs
+from genlab.train.monitor import GracefulStop, StepProfiler, _postfix, hardware_description
+from genlab.train.task import Task
 
 logger = logging.getLogger(__name__)
 
-STATE_FILE = "checkpoint.safetensors"
 MAX_CONSECUTIVE_SPIKES = 20  # after this many skipped spikes in a row the new level is accepted
 LOG_FILE = "log.jsonl"  # one JSON line per log interval: step, losses, lr, images_per_s
 
 
-@dataclass
-class TrainConfig:
-    """Everything the loop needs; recipes fill it, the CLI overrides a few fields."""
-
-    steps: int = 1000
-    batch_size: int = 64  # global: summed over ranks and gradient-accumulation micro-steps
-    grad_accum: int = 1
-    lr: float = 2e-4
-    betas: tuple[float, float] = (0.9, 0.999)
-    weight_decay: float = 0.0
-    warmup_steps: int = 0  # linear warm-up from 0 to lr
-    lr_schedule: str = "constant"  # after warm-up: "constant" or "cosine" (down to min_lr_ratio·lr)
-    min_lr_ratio: float = 0.1
-    decay_steps: int = 0  # "constant" only: the last N steps decay (cosine) to min_lr_ratio·lr
-    rewarm_at: int | None = None  # warm up again over warmup_steps from this step (a new chunk)
-    grad_clip: float | None = 1.0
-    ema_decay: float = 0.999
-    ema_warmup: bool = True  # decay min(ema_decay, (1+n)/(10+n)): short runs still average well
-    precision: str = "auto"  # "auto" (bf16 autocast on CUDA, fp32 elsewhere), "fp32", "bf16"
-    seed: int = 0
-    shuffle: bool = True
-    log_every: int = 50
-    sample_every: int = 0  # steps between sample grids (0: only at the end)
-    checkpoint_every: int = 0  # steps between training-state checkpoints (0: off)
-    # seconds between checkpoints (0: off); by default a kill loses at most five minutes of work
-    checkpoint_every_s: float = 300.0
-    time_budget: float | None = None  # seconds for this run; stop cleanly and save when spent
-    budget_start: float | None = None  # time.monotonic() the budget counts from (None: run())
-    spike_factor: float = 0.0  # skip a step whose loss exceeds factor × running mean (0: off)
-    spike_warmup: int = 50  # steps before the spike test applies
-    profile_steps: int = 0  # > 0: profile that many steps from this run's 20th (profile.txt)
-    compile: bool = False  # torch.compile the models' repeated blocks (eager again if it fails)
-    compile_kwargs: dict[str, Any] = field(default_factory=dict)  # e.g. {"mode": ...}
-    strategy: str = "ddp"  # several processes: "ddp" (DistributedDataParallel) or "fsdp" (FSDP2)
-    out_dir: str = "runs/default"
-    device: str = "auto"
-    progress: bool = True
-    export_name: str | None = None  # file stem of the exported model (default: the recipe name)
-    export_dtype: str = "float32"  # "float16" for bundled weights
-    export_with_checkpoints: bool = True  # export the model at every periodic checkpoint too
-    recipe: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)  # recipe facts for the model card
-
-    def validate(self) -> None:
-        for name in ("steps", "batch_size", "grad_accum"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InvalidArgument(name, "an integer ≥ 1", value)
-        check_range("lr", self.lr, 0, low_open=True)
-        check_choice("lr_schedule", self.lr_schedule, ("constant", "cosine"))
-        if isinstance(self.decay_steps, bool) or not isinstance(self.decay_steps, int):
-            raise InvalidArgument("decay_steps", "an integer ≥ 0", self.decay_steps)
-        if self.decay_steps and not 0 < self.decay_steps <= self.steps:
-            raise InvalidArgument("decay_steps", f"0 or 1..steps ({self.steps})", self.decay_steps)
-        if self.rewarm_at is not None and (
-            isinstance(self.rewarm_at, bool)
-            or not isinstance(self.rewarm_at, int)
-            or not 0 <= self.rewarm_at < self.steps
-        ):
-            raise InvalidArgument("rewarm_at", f"a step in 0..{self.steps - 1}", self.rewarm_at)
-        if self.decay_steps and self.lr_schedule != "constant":
-            raise InvalidArgument(
-                "decay_steps", "0 with a cosine schedule (it decays already)", self.decay_steps
-            )
-        check_choice("precision", self.precision, ("auto", "fp32", "bf16"))
-        check_choice("strategy", self.strategy, D.STRATEGIES)
-        check_choice("export_dtype", self.export_dtype, ("float32", "float16", "bfloat16"))
-        check_range("ema_decay", self.ema_decay, 0, 1)
-        if self.time_budget is not None:
-            check_range("time_budget", self.time_budget, 0, low_open=True)
-
-
-def resolve_device(name: str) -> torch.device:
-    """ "auto", "cpu", "cuda" or "cuda:N"; under torchrun plain "cuda" means this rank's GPU."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise InvalidArgument("device", "an available device (CUDA is not available here)", name)
-    if name == "cuda" and "LOCAL_RANK" in os.environ:
-        return torch.device("cuda", int(os.environ["LOCAL_RANK"]))
-    try:
-        return torch.device(name)
-    except RuntimeError:
-        raise InvalidArgument("device", "cpu, cuda or cuda:N", name) from None
-
-
-class EMA:
-    """Exponential moving average of trainable parameters only: buffers (e.g. norm statistics) are
-    never averaged, nor are frozen parameters (their average is themselves); the live ones are used
-    whenever EMA weights are swapped in."""
-
-    def __init__(self, modules: dict[str, torch.nn.Module], decay: float, warmup: bool):
-        self.decay, self.warmup, self.updates = decay, warmup, 0
-        self.params = {
-            f"{m}.{n}": p
-            for m, mod in modules.items()
-            for n, p in mod.named_parameters()
-            if p.requires_grad
-        }
-        self.shadow = {k: p.detach().clone() for k, p in self.params.items()}
-
-    @torch.no_grad()
-    def update(self) -> None:
-        self.updates += 1
-        n = self.updates
-        decay = min(self.decay, (1 + n) / (10 + n)) if self.warmup else self.decay
-        if not self.shadow:
-            return
-        # shadow ← shadow + (1 − decay)·(param − shadow)
-        torch._foreach_lerp_(
-            list(self.shadow.values()), [p.detach() for p in self.params.values()], 1 - decay
-        )
-
-    @contextlib.contextmanager
-    def swapped_in(self):
-        """Temporarily load the EMA weights into the live modules."""
-        with torch.no_grad():
-            backup = {k: p.detach().clone() for k, p in self.params.items()}
-            for k, p in self.params.items():
-                p.copy_(self.shadow[k])
-        try:
-            yield
-        finally:
-            with torch.no_grad():
-                for k, p in self.params.items():
-                    p.copy_(backup[k])
-
-
-class Trainer:
+class Trainer(TrainingState, TrainerOutputs):
     """Runs `task` on batches from `data` as `config` says. `run()` returns a summary dict."""
 
     def __init__(self, task: Task, data: BatchSource, config: TrainConfig):
@@ -229,8 +102,6 @@ class Trainer:
         self._fetcher = None  # one background thread, for sources that allow prefetching
         self._pending: tuple[int, Any] | None = None  # (step, Future of its host batches)
         if getattr(data, "prefetch", False):
-            from concurrent.futures import ThreadPoolExecutor
-
             self._fetcher = ThreadPoolExecutor(1, thread_name_prefix="genlab-prefetch")
         self.step = 0
         self.samples_seen = 0
@@ -314,119 +185,6 @@ class Trainer:
         if self.autocast_dtype is None:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.autocast_dtype)
-
-    # ------------------------------------------------------------------ checkpoints
-
-    @property
-    def state_path(self) -> Path:
-        return self.out_dir / STATE_FILE
-
-    def trainer_state(self) -> dict[str, Any]:
-        return {
-            "step": self.step,
-            "samples_seen": self.samples_seen,
-            "loss_mean": self.loss_mean,
-            "skipped": self.skipped,
-            "consecutive_spikes": self._spikes,
-            "ema_updates": self.ema.updates,
-            "wall_time": self.wall_time,
-            "world_size": self.dist.world_size,
-            "strategy": self.config.strategy,
-            "batch_size": self.config.batch_size,
-            "recipe": self.config.recipe,
-            "seed": self.config.seed,
-        }
-
-    def save_state(self) -> Path | None:
-        """Write the training state, whole tensors in one file (rank 0 writes; under FSDP every
-        rank first gathers its shards), and return its path."""
-        path = None
-        if self.dist.is_main or self.sharded:
-            tensors, config = ckpt.collect_training_state(
-                self.modules, self.ema.shadow, self.optimizers, self.trainer_state()
-            )
-            if self.dist.is_main:
-                path = ckpt.write_training_state(self.state_path, tensors, config)
-        D.barrier(self.dist)
-        return path
-
-    def init_from(self, path: str | Path) -> dict[str, list[str]]:
-        """Start from the weights of an exported model (`path`, e.g. a bundled model's file):
-        each module takes the tensors named `<module>.<parameter>`; parameters the file lacks
-        (new ones, e.g. a text encoder's word residual) keep their initialisation; optimizer,
-        step and schedule start fresh, the EMA from the loaded weights. Returns what was new;
-        the file's tensors that no parameter takes (e.g. a word residual the recipe's encoder
-        lacks) are listed in `self.init_unused`. A tensor of another shape, or a file that
-        fills none of the modules, is an error."""
-        from genlab.errors import CheckpointError
-        from genlab.io import load_checkpoint
-
-        tensors, _ = load_checkpoint(path, device=self.device)
-        new: dict[str, list[str]] = {}
-        used: set[str] = set()  # the file's tensors some parameter took
-        for name, module in self.modules.items():
-            own = module.state_dict()
-            prefix = f"{name}."
-            theirs = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
-            for key, value in list(theirs.items()):
-                if key in own and _widened(value, own[key]):
-                    # more inputs than the file has (e.g. a layout adapter that reads the
-                    # background too): the file's fill the first, the new ones start at zero,
-                    # as inpainting U-Nets are grown from text-to-image ones
-                    grown = own[key].new_zeros(own[key].shape)
-                    grown[:, : value.shape[1]] = value.to(grown.dtype)
-                    theirs[key] = grown
-                    new.setdefault(name, []).append(
-                        f"{key} (inputs {value.shape[1]} -> {own[key].shape[1]}, new ones zero)"
-                    )
-                elif key in own and own[key].shape != value.shape:
-                    raise CheckpointError(
-                        f"{path}: {prefix}{key} has shape {tuple(value.shape)}, the model's "
-                        f"{tuple(own[key].shape)}: not a model this recipe can start from"
-                    )
-            fit = {k: D.shard_like(v, own[k]) for k, v in theirs.items() if k in own}
-            used |= {prefix + k for k in fit}
-            missing, _ = module.load_state_dict(fit, strict=False)
-            new[name] = list(missing) + new.get(name, [])
-        if not used:
-            raise CheckpointError(f"{path}: none of its tensors fit this recipe's models")
-        self.init_unused = sorted(set(tensors) - used)
-        with torch.no_grad():
-            for key, p in self.ema.params.items():
-                self.ema.shadow[key].copy_(p)
-        return new
-
-    def resume(self, path: str | Path | None = None) -> bool:
-        """Load the training state from `path` (default: OUT/checkpoint.safetensors) if it exists;
-        a corrupt one is refused (CheckpointError) and left as it is, so is the one before it."""
-        path = Path(path) if path else self.state_path
-        if not path.is_file():
-            # Killed between a save's two renames: the state before the newest is whole.
-            path = ckpt.previous_path(path)
-            if not path.is_file():
-                return False
-        tensors, config = ckpt.load_training_state(path, self.device)
-        state = config["trainer"]
-        if state["batch_size"] != self.config.batch_size:
-            raise InvalidArgument(
-                "batch_size",
-                f"the checkpoint's global batch size {state['batch_size']} to resume exactly",
-                self.config.batch_size,
-            )
-        ckpt.restore_modules(self.modules, tensors)
-        with torch.no_grad():
-            for key, value in self.ema.shadow.items():
-                value.copy_(D.shard_like(tensors[f"ema/{key}"], value))
-        for name, opt in self.optimizers.items():
-            ckpt.restore_optimizer(name, opt, tensors, config["optimizers"][name])
-        self.step = state["step"]
-        self.samples_seen = state["samples_seen"]
-        self.loss_mean = state["loss_mean"]
-        self.skipped = state["skipped"]
-        self._spikes = dict(state.get("consecutive_spikes", {}))
-        self.ema.updates = state["ema_updates"]
-        self.wall_time = state["wall_time"]
-        return True
 
     # ------------------------------------------------------------------ the loop
 
@@ -522,9 +280,6 @@ class Trainer:
         the forward first runs)."""
         if not self.compiled:
             return self.train_step(step)
-        from torch._dynamo.exc import TorchDynamoException
-
-        from genlab.nn.utils import compile_failure, uncompile
 
         try:
             return self.train_step(step)
@@ -687,221 +442,6 @@ class Trainer:
     def close(self) -> None:
         D.teardown(self.dist)
 
-    # ------------------------------------------------------------------ outputs
-
-    def save_samples(self) -> Path | None:
-        """Rank 0 draws the task's sample grid with EMA weights and writes it; under FSDP every
-        rank draws (the sharded forwards are collectives) and rank 0 writes."""
-        if not (self.dist.is_main or self.sharded):
-            return None
-        for m in self.modules.values():
-            m.eval()
-        try:
-            with self.ema.swapped_in(), torch.inference_mode():
-                images = self.task.sample_grid()
-        finally:
-            for m in self.modules.values():
-                m.train()
-        if not images or not self.dist.is_main:
-            return None
-        path = self.out_dir / "samples" / f"step_{self.step:07d}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        grid = image_grid(images, scale=max(1, 128 // _side(images[0])))
-        with atomic_path(path) as tmp:
-            grid.save(tmp, format="PNG")
-        return path
-
-    def export(self) -> Path | None:
-        """Write the task's final checkpoint (EMA weights, whole tensors) and its model card into
-        OUT (rank 0; under FSDP every rank calls it to gather the shards)."""
-        c = self.config
-        for m in self.modules.values():
-            m.eval()
-        try:
-            with self.ema.swapped_in(), torch.no_grad():
-                exported = self.task.export()
-        finally:
-            for m in self.modules.values():
-                m.train()
-        if exported is None:
-            return None
-        tensors, config = exported
-        tensors = {k: D.full_tensor(v) for k, v in tensors.items()}
-        if not self.dist.is_main:
-            return None
-        name = c.export_name or c.recipe or "model"
-        config = dict(config)
-        config.setdefault("name", name)
-        config["training"] = {
-            "recipe": c.recipe,
-            "steps": self.step,
-            "samples_seen": self.samples_seen,
-            "batch_size": c.batch_size,
-            "wall_time_s": round(self.wall_time, 1),
-            "hardware": hardware_description(self.device, self.dist.world_size),
-            "precision": ("bf16" if self.autocast_dtype else "fp32")
-            + (", torch.compile" if self.compiled else ""),
-        }
-        path = self.out_dir / f"{name}.safetensors"
-        save_checkpoint(path, tensors, config, dtype=getattr(torch, c.export_dtype))
-        atomic_write_text(path.with_suffix(".md"), self.model_card_text(name, config))
-        return path
-
-    def model_card_text(self, name: str, config: dict) -> str:
-        c, t = self.config, config["training"]
-        n_params = count_parameters(self.modules)
-        lines = [
-            f"# {name}",
-            "",
-            f"Trained by `genlab train --recipe {c.recipe}` with genlab's shared Trainer.",
-            "",
-            "| fact | value |",
-            "|---|---|",
-            f"| recipe | `{c.recipe}` |",
-            f"| parameters | {n_params:,} |",
-            f"| steps | {t['steps']:,} |",
-            f"| images seen | {t['samples_seen']:,} |",
-            f"| global batch | {c.batch_size} |",
-            f"| learning rate | {c.lr:g} ({c.lr_schedule}, {c.warmup_steps} warm-up steps"
-            + (
-                f"; the last {c.decay_steps} steps decayed to {c.min_lr_ratio * c.lr:g}"
-                if c.decay_steps
-                else ""
-            )
-            + (f"; warmed up again from step {c.rewarm_at}" if c.rewarm_at is not None else "")
-            + ") |",
-            f"| EMA decay | {c.ema_decay:g} |",
-            f"| precision | {t['precision']} |",
-            f"| hardware | {t['hardware']} |",
-            f"| wall time | {t['wall_time_s']:.0f} s |",
-            f"| skipped steps (NaN/spike guard) | {self.skipped} |",
-            f"| weights | {c.export_dtype}, EMA |",
-        ]
-        for k, v in c.extra.items():
-            lines.append(f"| {k} | {v} |")
-        if self.log_history:
-            last = self.log_history[-1]
-            lines.append(f"| final training loss | {last.get('loss', float('nan')):.4f} |")
-            lines.append(f"| throughput | {last['images_per_s']:.0f} images/s |")
-        extra = self.task.model_card()
-        if extra:
-            lines += ["", extra.strip()]
-        lines += ["", "Measured metrics: (added after evaluation)", ""]
-        return "\n".join(lines)
-
-
-class StepProfiler:
-    """torch.profiler over steps [first, first + count) of a run; `profile.txt` says where a
-    step's time went: wall time, device busy time, the trainer's phases (record_function
-    "genlab: ..."), then operators by device and by host time. It never stops training: a
-    profiler failure is written to the report instead."""
-
-    def __init__(self, path: Path, first: int, count: int, device: torch.device):
-        self.path, self.first, self.last = Path(path), first, first + count - 1
-        self.count, self.device = count, device
-        self.prof, self.t0 = None, 0.0
-
-    def _sync(self) -> None:
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-
-    def before(self, step: int) -> None:
-        if step != self.first:
-            return
-        from torch.profiler import ProfilerActivity, profile
-
-        activities = [ProfilerActivity.CPU]
-        if self.device.type == "cuda":
-            activities.append(ProfilerActivity.CUDA)
-        try:
-            self._sync()
-            self.prof = profile(activities=activities, record_shapes=False)
-            self.prof.__enter__()
-        except Exception as e:  # noqa: BLE001 - a report, not a failure
-            self.prof = None
-            atomic_write_text(self.path, f"profiler did not start: {e!r}\n")
-        self.t0 = time.monotonic()
-
-    def after(self, step: int) -> None:
-        if step != self.last or self.prof is None:
-            return
-        self._sync()
-        wall_ms = (time.monotonic() - self.t0) * 1000 / self.count
-        prof, self.prof = self.prof, None
-        try:
-            prof.__exit__(None, None, None)
-            atomic_write_text(self.path, self.report(prof, wall_ms))
-        except Exception as e:  # noqa: BLE001
-            atomic_write_text(
-                self.path, f"profile of steps {self.first}-{self.last} failed: {e!r}\n"
-            )
-
-    def report(self, prof, wall_ms: float) -> str:
-        n = self.count
-        events = prof.key_averages()
-        dev = "self_device_time_total"
-        cuda = self.device.type == "cuda"
-
-        def device_us(e) -> float:
-            return float(getattr(e, dev, 0.0) or 0.0)
-
-        busy_ms = sum(device_us(e) for e in events) / 1000 / n if cuda else float("nan")
-        lines = [
-            f"steps {self.first}-{self.last} on {self.device} (torch {torch.__version__})",
-            f"wall time per step: {wall_ms:.2f} ms (profiler overhead included)",
-        ]
-        if cuda:
-            lines.append(
-                f"device busy per step: {busy_ms:.2f} ms ({busy_ms / wall_ms:.0%} of the wall "
-                "time; the rest the GPU waits for the host)"
-            )
-        lines += ["", "trainer phases (host time per step, ms; device time they launched):"]
-        for e in sorted(events, key=lambda e: -e.cpu_time_total):
-            if e.key.startswith("genlab: "):
-                lines.append(
-                    f"  {e.key[8:]:28s} host {e.cpu_time_total / 1000 / n:8.2f}"
-                    + (f"   device {e.device_time_total / 1000 / n:8.2f}" if cuda else "")
-                )
-        if cuda:
-            lines += ["", "by device time:", events.table(sort_by=dev, row_limit=25)]
-        lines += ["", "by host time:", events.table(sort_by="self_cpu_time_total", row_limit=25)]
-        return "\n".join(lines) + "\n"
-
-
-class GracefulStop:
-    """Turns the first SIGTERM or SIGINT into a request to stop after the current step (the
-    loop then saves and exports); a second one acts as usual. Main thread only."""
-
-    SIGNALS = ("SIGTERM", "SIGINT")
-
-    def __init__(self):
-        self.received: str | None = None
-        self._previous: dict[int, Any] = {}
-        if threading.current_thread() is not threading.main_thread():
-            return
-        for name in self.SIGNALS:
-            sig = getattr(signal, name)
-            self._previous[sig] = signal.signal(sig, self._handle)
-
-    def _handle(self, signum, frame) -> None:
-        self.received = signal.Signals(signum).name
-        self.restore()
-
-    def restore(self) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
-        self._previous = {}
-
-
-def hardware_description(device: torch.device, world_size: int) -> str:
-    if device.type == "cuda":
-        name = torch.cuda.get_device_name(device)
-    else:
-        name = (
-            f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
-        )
-    return f"{world_size} × {name}" if world_size > 1 else name
-
 
 def _to_device(batch: Any, device: torch.device) -> Any:
     if torch.is_tensor(batch):
@@ -913,28 +453,14 @@ def _to_device(batch: Any, device: torch.device) -> Any:
     return batch
 
 
-def _side(image) -> int:
-    if torch.is_tensor(image):
-        return int(image.shape[-1])
-    if hasattr(image, "size") and not isinstance(image, np.ndarray):
-        return int(image.size[0])
-    return int(np.asarray(image).shape[1])
-
-
-def _postfix(means: dict[str, float]) -> dict[str, str]:
-    out = {}
-    for k, v in means.items():
-        if k in ("step", "lr") or k.startswith("grad_norm"):
-            continue
-        out[k] = f"{v:.0f}" if k == "images_per_s" else f"{v:.4g}"
-    return out
-
-
-def _widened(theirs: torch.Tensor, own: torch.Tensor) -> bool:
-    """Whether `own` is `theirs` with more input channels (dim 1), all else the same."""
-    return (
-        theirs.dim() == own.dim() >= 2
-        and theirs.shape[0] == own.shape[0]
-        and theirs.shape[2:] == own.shape[2:]
-        and theirs.shape[1] < own.shape[1]
-    )
+__all__ = [
+    "EMA",
+    "LOG_FILE",
+    "STATE_FILE",
+    "GracefulStop",
+    "StepProfiler",
+    "TrainConfig",
+    "Trainer",
+    "hardware_description",
+    "resolve_device",
+]

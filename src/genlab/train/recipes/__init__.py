@@ -1,16 +1,25 @@
-"""Named training recipes: `@register_recipe("name")` in any module of genlab.train makes
-`genlab train --recipe name` work; modules are discovered with pkgutil, no central list to edit.
+"""Named training recipes. A recipe is data: a family's base config (a frozen dataclass beside its
+builder), a few overrides, one description line and one `tiny` overlay for smoke runs; the
+modules of this package hold them (`genlab train --list`). Python dataclasses rather than TOML
+files: the overrides reuse named sizes (UNET_WORLD, ...) and are checked against the family's
+fields when the recipe is declared, with no loader or schema to keep beside them.
+
+A recipe that needs code (the Trainer's toy example, the evaluation networks) registers a
+function instead: `@register_recipe("name")` in any module of genlab.train.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
 import pkgutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
+import genlab.train as pkg
 from genlab.errors import NotFound
 from genlab.train.data import BatchSource
 from genlab.train.task import Task
@@ -54,26 +63,97 @@ class TrainJob:
     config: TrainConfig
 
 
-@dataclass
+@dataclass(frozen=True)
+class Family:
+    """A kind of model and how to train it: `spec` is its base config (a frozen dataclass whose
+    defaults are the base), `build(recipe_name, spec, options)` turns a resolved config into a
+    TrainJob, `tiny` is the overlay every recipe of the family gets under --tiny."""
+
+    spec: type
+    build: Callable[[str, Any, RecipeOptions], TrainJob]
+    tiny: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Recipe:
+    """One named recipe: `config` overrides the family's base (or the `base` recipe's config),
+    `tiny` adds to the family's tiny overlay; or, for a recipe written as code, `function`."""
+
     name: str
-    build: Callable[[RecipeOptions], TrainJob]
     description: str
+    family: Family | None = None
+    config: Mapping[str, Any] = field(default_factory=dict)
+    tiny: Mapping[str, Any] = field(default_factory=dict)
+    base: Recipe | None = None
     takes: tuple[str, ...] = ()  # RecipeOptions fields beyond the common ones that it reads
+    function: Callable[[RecipeOptions], TrainJob] | None = None
+
+    def __post_init__(self):
+        if "\n" in self.description or not self.description.strip():
+            raise ValueError(f"recipe {self.name}: the description must be one non-empty line")
+        if self.function is None:
+            names = {f.name for f in dataclasses.fields(self.family.spec)}
+            unknown = sorted((set(self.config) | set(self.tiny)) - names)
+            if unknown:
+                raise TypeError(f"recipe {self.name}: {self.family.spec.__name__} has no {unknown}")
+
+    def overrides(self, tiny: bool = False) -> dict[str, Any]:
+        """Every field this recipe sets on its family's base: its base recipe's, then its own,
+        then (under --tiny) the family's tiny overlay and the recipes' own tiny additions."""
+        chain = []
+        recipe = self
+        while recipe is not None:
+            chain.append(recipe)
+            recipe = recipe.base
+        out: dict[str, Any] = {}
+        for r in reversed(chain):
+            out.update(r.config)
+        if tiny:
+            out.update(self.family.tiny)
+            for r in reversed(chain):
+                out.update(r.tiny)
+        return out
+
+    def resolve(self, tiny: bool = False):
+        """The config this recipe trains with: the family's base with the overrides applied."""
+        if self.function is not None:
+            raise TypeError(f"recipe {self.name} is written as code; it has no config to resolve")
+        return self.family.spec(**self.overrides(tiny))
+
+    def build(self, options: RecipeOptions) -> TrainJob:
+        if self.function is not None:
+            return self.function(options)
+        return self.family.build(self.name, self.resolve(options.tiny), options)
+
+
+def derive(base: Recipe, name: str, description: str, **config) -> Recipe:
+    """A recipe that is `base` with a few fields changed (`tiny=` and `takes=` as in Recipe)."""
+    tiny = config.pop("tiny", {})
+    takes = config.pop("takes", base.takes)
+    return Recipe(name, description, base.family, config, tiny, base=base, takes=takes)
 
 
 _RECIPES: dict[str, Recipe] = {}
 _imported = False
 
 
+def add_recipes(*recipes: Recipe) -> None:
+    """Make `genlab train --recipe NAME` know these recipes (a name may be declared once)."""
+    for r in recipes:
+        if r.name in _RECIPES and _RECIPES[r.name] is not r:
+            raise ValueError(f"recipe {r.name} is declared twice")
+        _RECIPES[r.name] = r
+
+
 def register_recipe(name: str, takes: tuple[str, ...] = ()):
-    """Decorator for `build(options: RecipeOptions) -> TrainJob`; its docstring's first line
-    describes the recipe in `genlab train --list`. `takes` names the recipe-specific options it
-    reads (e.g. "scenes"); the command line refuses them for the other recipes."""
+    """Decorator for a recipe written as code, `build(options: RecipeOptions) -> TrainJob`; its
+    docstring's first line describes the recipe in `genlab train --list`. `takes` names the
+    recipe-specific options it reads (e.g. "scenes"); the command line refuses them for the
+    other recipes."""
 
     def deco(fn):
         doc = (fn.__doc__ or "").strip().splitlines()
-        _RECIPES[name] = Recipe(name, fn, doc[0] if doc else "", tuple(takes))
+        _RECIPES[name] = Recipe(name, doc[0] if doc else "", takes=tuple(takes), function=fn)
         return fn
 
     return deco
@@ -83,10 +163,10 @@ def _import_all() -> None:
     global _imported
     if _imported:
         return
-    import genlab.train as pkg
 
-    for info in pkgutil.iter_modules(pkg.__path__):
-        importlib.import_module(f"{pkg.__name__}.{info.name}")
+    for package in (pkg, importlib.import_module(__name__)):
+        for info in pkgutil.iter_modules(package.__path__):
+            importlib.import_module(f"{package.__name__}.{info.name}")
     _imported = True
 
 
