@@ -63,8 +63,12 @@ def test_every_recipe_has_a_one_line_description_in_the_list(capsys):
         assert len(description) >= 20, line  # a description, not a stub
 
 
+# Recipes added after the snapshot was taken (the old code had no build to compare with).
+ADDED = {"world-t2i-turbo"}
+
+
 def test_the_kept_recipes_are_those_the_snapshot_checks_and_the_retired_are_gone():
-    assert set(list_recipes()) == set(EXPECTED)
+    assert set(list_recipes()) - ADDED == set(EXPECTED)
     for name in RETIRED:
         with pytest.raises(NotFound, match="unknown recipe"):
             get_recipe(name)

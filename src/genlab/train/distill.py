@@ -316,8 +316,10 @@ TURBO_TEACHER = "world-t2i-layout"
 
 @register_recipe("world-t2i-turbo")
 def world_t2i_turbo(options: RecipeOptions) -> TrainJob:
-    """A 4-step student of the bundled world-t2i-layout by latent consistency distillation at
-    guidance 3 (one network evaluation per step), its planner reused; exports world-t2i-turbo."""
+    """A 4-step student of world-t2i-layout by consistency distillation, guidance folded in.
+
+    Latent consistency distillation at the teacher's guidance 3 (one network evaluation per step
+    instead of two), the teacher's planner and text encoder reused; exports world-t2i-turbo."""
     from genlab.pipelines.registry import load as load_pipeline  # a sibling layer-4 package
 
     tiny = options.tiny
