@@ -12,6 +12,8 @@ WEIGHTS_DIR = Path(__file__).parent / "weights"
 # The bundled text-to-image model `genlab generate`, the agent and the server use when none is
 # named: the two-stage model (plan, then draw) follows prompts best of the bundled ones (its card).
 DEFAULT_IMAGE_MODEL = "world-t2i-layout"
+# its distilled few-step student (genlab.train.distill): `--fast`, the agent's fast candidates
+FAST_IMAGE_MODEL = "world-t2i-turbo"
 
 
 def data_dir() -> Path:
