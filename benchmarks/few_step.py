@@ -74,7 +74,7 @@ def fid(pipe, steps: int, captions: list[str], seed: int, batch: int, net, real)
     images = []
     for start in range(0, len(captions), batch):
         result = pipe(captions[start : start + batch], seed=seed + start, num_inference_steps=steps)
-        images += [torch.from_numpy(np.asarray(im.convert("RGB"))) for im in result.images]
+        images += [torch.from_numpy(np.array(im.convert("RGB"))) for im in result.images]
     fake = torch.stack(images).permute(0, 3, 1, 2).contiguous()  # (N, H, W, 3) -> (N, 3, H, W)
     return M.fid_from_features(real, net.features(fake))
 
