@@ -139,7 +139,8 @@ def test_img2img_keeps_the_last_strength_fraction_of_the_steps():
     assert len(img2img_timesteps(ts, 0.01)) == 1
 
 
-@pytest.mark.parametrize("sampler", sorted(SAMPLERS))
+# lcm samples a consistency model, not a posterior-mean denoiser (tests/test_distill.py)
+@pytest.mark.parametrize("sampler", sorted(set(SAMPLERS) - {"lcm"}))
 def test_img2img_starts_part_way_and_lower_strength_stays_nearer_the_init(sampler):
     schedule = NoiseSchedule.create("linear")
     denoise = exact_denoiser(schedule, "epsilon")

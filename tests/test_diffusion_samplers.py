@@ -17,6 +17,9 @@ N = 10_000
 # ancestral samplers converge slowest; second-order ones reach the tolerance in few steps, except
 # Heun on the cosine schedule, whose first jump from σ ≈ 2·10⁴ needs small steps (see Heun).
 STEPS = {"ddpm": 200, "euler_a": 200, "ddim": 100, "euler": 100, "heun": 100, "dpmpp_2m": 50}
+# lcm samples a consistency model (x̂_0 = the ODE's end, not the posterior mean the exact denoiser
+# gives): tests/test_distill.py drives it with the exact consistency function instead
+DENOISER_SAMPLERS = sorted(set(SAMPLERS) - {"lcm"})
 STEPS_HEUN_COSINE = 200
 MEAN_TOL, STD_TOL = 0.05, 0.06
 
@@ -50,7 +53,7 @@ def moment_errors(x):
 
 @pytest.mark.parametrize("schedule_name", ["linear", "cosine"])
 @pytest.mark.parametrize("prediction_type", ["epsilon", "sample", "v_prediction"])
-@pytest.mark.parametrize("sampler", sorted(SAMPLERS))
+@pytest.mark.parametrize("sampler", DENOISER_SAMPLERS)
 def test_every_sampler_reproduces_gaussian_mean_and_variance(
     sampler, prediction_type, schedule_name
 ):

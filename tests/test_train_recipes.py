@@ -79,7 +79,10 @@ def test_every_recipe_has_a_one_line_description_in_the_list(capsys):
 
 
 # Recipes added after the snapshot (they have no code before recipes-as-data to compare with).
-ADDED = {"world-vq-ar-plan", "world-vae-plan", "world-dcgan-plan"}  # #39, the four families
+ADDED = {
+    "world-vq-ar-plan", "world-vae-plan", "world-dcgan-plan",  # #39, the four families
+    "world-t2i-turbo",  # #37, the distilled default
+}  # fmt: skip
 
 
 def test_the_kept_recipes_are_those_the_snapshot_checks_and_the_retired_are_gone():

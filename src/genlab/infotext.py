@@ -24,6 +24,7 @@ A1111_SAMPLERS = {
     "euler_a": "Euler a",
     "heun": "Heun",
     "dpmpp_2m": "DPM++ 2M",
+    "lcm": "LCM",
 }
 _GENLAB_SAMPLERS = {v: k for k, v in A1111_SAMPLERS.items()}
 # genlab key -> A1111 key, for the parameters A1111 itself writes

@@ -14,6 +14,8 @@ WEIGHTS_DIR = Path(__file__).parent / "weights"
 DEFAULT_IMAGE_MODEL = "world-t2i-layout"
 # `genlab video`'s and the agent's text-to-video model (its card has the measurements)
 DEFAULT_VIDEO_MODEL = "world-t2v-layout"
+# its distilled few-step student (genlab.train.distill): `--fast`, the agent's fast candidates
+FAST_IMAGE_MODEL = "world-t2i-turbo"
 
 
 def data_dir() -> Path:

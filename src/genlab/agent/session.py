@@ -16,7 +16,7 @@ from genlab.agent.openai_backend import OpenAIBackend
 from genlab.agent.tools import ToolContext, make_toolbox
 from genlab.errors import InvalidArgument, check_choice, check_range
 from genlab.history import HistoryStore
-from genlab.paths import DEFAULT_IMAGE_MODEL
+from genlab.paths import DEFAULT_IMAGE_MODEL, FAST_IMAGE_MODEL
 from genlab.pipelines.base import MAX_GUIDANCE, MAX_SEED, check_prompt
 
 BACKENDS = ("offline", "anthropic", "openai")
@@ -77,6 +77,9 @@ class AgentSession:
     for step in session.run():
         print(step["type"])
     session.outcome.best_path
+
+    `fast=True` draws the candidates of whole-prompt rounds (generate_image) with the distilled
+    few-step model (FAST_IMAGE_MODEL: 4 steps, guidance folded in) and keeps `model` for edits.
     """
 
     def __init__(
@@ -103,6 +106,7 @@ class AgentSession:
         video_model: str | None = None,
         video_pipeline: Any = None,
         run_params: dict[str, Any] | None = None,
+        fast: bool = False,
     ):
         if not isinstance(request, str):
             raise InvalidArgument("request", "a string", type(request).__name__)
@@ -142,6 +146,7 @@ class AgentSession:
             num_inference_steps=steps,
             guidance_scale=guidance,
             pipeline=pipeline,
+            fast_model=FAST_IMAGE_MODEL if fast else None,
             video_model=video_model,
             video_pipeline=video_pipeline,
             llm=self.backend if hasattr(self.backend, "ask") else None,
@@ -169,6 +174,7 @@ class AgentSession:
             params={
                 "llm_model": self.backend.model,
                 "max_rounds": self.max_rounds,
+                **({"fast_model": self.ctx.fast_model} if self.ctx.fast_model else {}),
                 **self.run_params,
             },
         )

@@ -75,6 +75,10 @@ class ToolContext:
     guidance_scale: float = 4.0
     video_model: str | None = None
     pipeline: Any = None  # an already loaded pipeline (e.g. the server's); else genlab.load(model)
+    # a few-step model (e.g. FAST_IMAGE_MODEL) that draws generate_image's candidates at its own
+    # steps and folded guidance; edits stay with `model`. None: `model` draws everything.
+    fast_model: str | None = None
+    fast_pipeline: Any = None
     video_pipeline: Any = None  # likewise for generate_video; else video_model or a bundled one
     llm: Any = None  # an API backend with ask(): critic and prompt writer for general models
     analyses: dict[str, dict[str, Any]] = field(default_factory=dict)  # image id -> analyze_image
@@ -90,6 +94,15 @@ class ToolContext:
         if self.pipeline is None:
             self.pipeline = load_pipeline(self.model)
         return self.pipeline
+
+    @property
+    def candidate_pipe(self):
+        """What draws generate_image's candidates: the fast model if the run has one."""
+        if self.fast_model is None:
+            return self.pipe
+        if self.fast_pipeline is None:
+            self.fast_pipeline = load_pipeline(self.fast_model)
+        return self.fast_pipeline
 
     def take_seeds(self, n: int, first: int | None = None) -> list[int]:
         """n consecutive seeds from `first`, or the run's next fresh ones when it is None."""
@@ -110,9 +123,11 @@ class ToolContext:
                 f"image_id: no image {image_id!r}; images made in this run: {mine}"
             ) from None
 
-    def save(self, image, params: dict[str, Any], parent_id: str | None = None) -> ImageRecord:
+    def save(
+        self, image, params: dict[str, Any], parent_id: str | None = None, model: str | None = None
+    ) -> ImageRecord:
         rec = self.store.add_image(
-            image, params, run_id=self.run_id, parent_id=parent_id, model=self.model
+            image, params, run_id=self.run_id, parent_id=parent_id, model=model or self.model
         )
         self.images[rec.id] = rec
         return rec
@@ -323,9 +338,11 @@ def generate_image(
     steps = steps or ctx.num_inference_steps
     guidance = ctx.guidance_scale if guidance is None else guidance
     seeds = ctx.take_seeds(n, seed)
+    if ctx.fast_model is not None:  # the few-step model draws at its own steps and guidance
+        steps = guidance = None
     # One batched call: image i starts from seed + i (the pipeline contract), so each image is
     # still reproducible alone from its own seed.
-    result = ctx.pipe(
+    result = ctx.candidate_pipe(
         prompt,
         negative_prompt=negative_prompt or None,
         num_inference_steps=steps,
@@ -340,7 +357,7 @@ def generate_image(
         meta.setdefault("seed", seeds[i])  # a hosted API reports None: its images are not seeded
         meta.setdefault("num_inference_steps", steps)
         meta.setdefault("guidance_scale", guidance)
-        rec = ctx.save(image, meta)
+        rec = ctx.save(image, meta, model=ctx.fast_model)
         ids.append(rec.id)
         paths.append(rec.path)
     return {"image_ids": ids, "paths": paths, "seeds": seeds}

@@ -19,7 +19,7 @@ from genlab.cluster import check_engine
 from genlab.errors import GenlabError, InvalidArgument, StorageError
 from genlab.history import HistoryStore
 from genlab.io import load_image, read_params, save_image
-from genlab.paths import DEFAULT_IMAGE_MODEL
+from genlab.paths import DEFAULT_IMAGE_MODEL, FAST_IMAGE_MODEL
 from genlab.pipelines.base import MAX_GUIDANCE, MAX_SEED, check_device, check_prompt
 from genlab.pipelines.batch import generate_batch, read_prompts
 from genlab.pipelines.registry import load as load_pipeline
@@ -72,6 +72,12 @@ def register(subparsers) -> None:
         "minutes on a CPU and pays off only over hundreds of images at one size); eager again, "
         "with a warning, if compilation fails",
     )
+    gen.add_argument(
+        "--fast",
+        action="store_true",
+        help=f"draw with {FAST_IMAGE_MODEL}, {DEFAULT_IMAGE_MODEL} distilled to 4 steps with "
+        "its guidance folded in (about 10× faster; same as --model " + FAST_IMAGE_MODEL + ")",
+    )
     _layout_options(gen, "draw from the text alone, no plan")
     gen.set_defaults(func=run_generate)
 
@@ -115,7 +121,7 @@ def _common_options(p) -> None:
     )
     p.add_argument(
         "--sampler",
-        help="sampler: ddpm, ddim, euler, euler_a, heun, dpmpp_2m (default: the model's)",
+        help="sampler: ddpm, ddim, euler, euler_a, heun, dpmpp_2m, lcm (a distilled model's; default: the model's)",
     )
     p.add_argument("--seed", help="integer seed; image i uses seed + i (default: random, recorded)")
     p.add_argument("--n", default="1", help="number of images")
@@ -356,6 +362,12 @@ def run_batch(args) -> int:
 def run_generate(args) -> int:
     if args.from_png:
         apply_png_params(args)
+    if args.fast:
+        if args.model not in (None, FAST_IMAGE_MODEL):
+            raise InvalidArgument(
+                "--fast", f"no --model, or --model {FAST_IMAGE_MODEL}", args.model
+            )
+        args.model = FAST_IMAGE_MODEL
     args.model = args.model or DEFAULT_IMAGE_MODEL
     if args.from_file is not None:
         return run_batch(args)

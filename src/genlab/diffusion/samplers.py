@@ -1,5 +1,5 @@
 """Samplers that turn noise into data with any denoiser and any objective: DDPM, DDIM, Euler,
-Euler ancestral, Heun and DPM-Solver++(2M), plus `sample`, the loop with img2img and inpainting.
+Euler ancestral, Heun, DPM-Solver++(2M) and LCM (few-step consistency sampling), plus `sample`, the loop with img2img and inpainting.
 
 Every sampler sees the model only through `predict(x_t, i) -> (x̂_0, ε̂)` at the i-th inference
 timestep, so none of them knows about text, architectures or prediction types. The state
@@ -227,8 +227,32 @@ class DPMSolverPP2M(SigmaSampler):
         return (sigma_next / sigma) * x - math.expm1(-h) * d
 
 
+class LCM(Sampler):
+    """Multistep consistency sampling (Song et al. 2023, "Consistency Models", Algorithm 1; Luo
+    et al. 2023, "Latent Consistency Models", Algorithm 3) for a model distilled to map any x_t
+    of an ODE trajectory to its end (genlab.train.distill): predict x̂_0, then noise it afresh to
+    the next timestep; the last step returns x̂_0. Only for such a model: a plain denoiser's x̂_0
+    is a posterior mean, and noising it afresh loses the data's variance.
+
+    Stochastic by nature (fresh noise at every step but the last), so it takes no eta: reusing
+    the model's ε̂ as DDIM does is not a point of the same trajectory for a consistency model.
+    """
+
+    name = "lcm"
+
+    def step(self, x, i, predict, generator):
+        a_s = self.alphas_cumprod[i + 1]
+        # 1. x̂_0 = f_θ(x_{τ_i}, τ_i), Algorithm 1 line 5 of Consistency Models
+        x0, _ = self._predict(predict, x, i)
+        if a_s >= 1.0:  # the last step lands on x̂_0 itself
+            return x0
+        # 2. x_{τ_{i+1}} = sqrt(ᾱ) x̂_0 + sqrt(1 - ᾱ) z, z ~ N(0, I): Algorithm 1 line 4 (in VP form)
+        z = randn(x.shape, generator, x)
+        return math.sqrt(a_s) * x0 + math.sqrt(1 - a_s) * z
+
+
 SAMPLERS: dict[str, type[Sampler]] = {
-    cls.name: cls for cls in (DDPM, DDIM, Euler, EulerAncestral, Heun, DPMSolverPP2M)
+    cls.name: cls for cls in (DDPM, DDIM, Euler, EulerAncestral, Heun, DPMSolverPP2M, LCM)
 }
 
 

@@ -4,6 +4,7 @@ pixels, plus editing (img2img, inpainting); loads checkpoints whose config says 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from genlab.diffusion import classifier_free_guidance
+from genlab.diffusion import SAMPLERS, classifier_free_guidance
 from genlab.errors import InvalidArgument, check_choice
 from genlab.io import load_image, to_pil
 from genlab.models import create_model
@@ -85,11 +86,15 @@ class Text2ImagePipeline(TextDiffusionPipeline):
         autoencoder: torch.nn.Module | None = None,
         layout_planner: torch.nn.Module | None = None,
         default_layout_temperature: float = 1.0,
+        default_sampler: str = DEFAULT_SAMPLER,
+        default_num_inference_steps: int = 20,
         **kwargs,
     ):
         """TextDiffusionPipeline's arguments (denoiser, text_encoder, schedule, prediction_type,
-        name, image_size, default_guidance_scale, info), and the optional stages above."""
+        name, image_size, default_guidance_scale, info), the optional stages above, and the
+        sampler and steps of a call that names none."""
         super().__init__(*args, **kwargs)
+        check_choice("default_sampler", default_sampler, sorted(SAMPLERS))
         check_layout_temperature(default_layout_temperature, "default_layout_temperature")
         if layout_planner is not None and not getattr(self.denoiser.config, "layout_channels", 0):
             raise InvalidArgument(
@@ -99,6 +104,10 @@ class Text2ImagePipeline(TextDiffusionPipeline):
         self.layout_planner = layout_planner
         # the planner's sampling temperature when a call gives none (a measured choice per model)
         self.default_layout_temperature = float(default_layout_temperature)
+        # what a call that names none draws with: a distilled few-step model (genlab.train.distill)
+        # has its own sampler and steps
+        self.default_sampler = default_sampler
+        self.default_num_inference_steps = int(default_num_inference_steps)
 
     # ------------------------------------------------------------------ checkpoints
 
@@ -119,6 +128,8 @@ class Text2ImagePipeline(TextDiffusionPipeline):
             "autoencoder": autoencoder,
             "layout_planner": planner,
             "default_layout_temperature": float(config.get("default_layout_temperature", 1.0)),
+            "default_sampler": config.get("default_sampler", DEFAULT_SAMPLER),
+            "default_num_inference_steps": int(config.get("default_num_inference_steps", 20)),
         }
 
     def checkpoint(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -132,6 +143,9 @@ class Text2ImagePipeline(TextDiffusionPipeline):
             tensors.update(
                 {f"layout_planner.{k}": v for k, v in self.layout_planner.state_dict().items()}
             )
+        if self.default_sampler != DEFAULT_SAMPLER or self.default_num_inference_steps != 20:
+            config["default_sampler"] = self.default_sampler
+            config["default_num_inference_steps"] = self.default_num_inference_steps
         if self.autoencoder is not None:  # holds the latent scaling factor
             config["autoencoder"] = self.autoencoder.config.to_dict()
         if self.layout_planner is not None:
@@ -161,9 +175,9 @@ class Text2ImagePipeline(TextDiffusionPipeline):
         self,
         prompt: str | list[str],
         negative_prompt: str | None = None,
-        num_inference_steps: int = 20,
+        num_inference_steps: int | None = None,
         guidance_scale: float | None = None,
-        sampler: str = DEFAULT_SAMPLER,
+        sampler: str | None = None,
         seed: int | None = None,
         num_images: int = 1,
         height: int | None = None,
@@ -219,9 +233,9 @@ class Text2ImagePipeline(TextDiffusionPipeline):
         mask=None,
         strength: float | None = None,
         negative_prompt: str | None = None,
-        num_inference_steps: int = 20,
+        num_inference_steps: int | None = None,
         guidance_scale: float | None = None,
-        sampler: str = DEFAULT_SAMPLER,
+        sampler: str | None = None,
         seed: int | None = None,
         num_images: int = 1,
         *,
@@ -292,7 +306,12 @@ class Text2ImagePipeline(TextDiffusionPipeline):
         layout_source="auto",
     ) -> GenerationResult:
         """Draw `args.num_images` images per prompt (from `init`, noised by `strength` and/or
-        kept outside `mask`, for an edit), from the plan asked for."""
+        kept outside `mask`, for an edit), from the plan asked for; steps and sampler not given
+        are the model's own (a distilled model's few steps)."""
+        if args.num_inference_steps is None:
+            args = replace(args, num_inference_steps=self.default_num_inference_steps)
+        if args.sampler is None:
+            args = replace(args, sampler=self.default_sampler)
         args = self._checked(args)
         seed = args.seed
         check_choice("layout_source", layout_source, LAYOUT_SOURCES)

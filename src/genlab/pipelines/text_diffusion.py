@@ -41,9 +41,9 @@ class SamplingArgs:
 
     prompts: list[str]
     negative_prompt: str | None
-    num_inference_steps: int
+    num_inference_steps: int | None  # None: the model's own (Text2ImagePipeline)
     guidance_scale: float | None  # None: the model's default
-    sampler: str
+    sampler: str | None  # None: the model's own
     seed: int | None  # None: a random one
     num_images: int
     eta: float | None = None

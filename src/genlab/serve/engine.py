@@ -86,6 +86,9 @@ class ModelEntry:
             "tasks": list(MODEL_TASKS.get(self.kind, ("generate",))),
             "controls": list(MODEL_CONTROLS.get(self.kind, MODEL_CONTROLS[None])),
             "layout": "layout_planner" in self.config,  # two-stage: plan_layout applies
+            # a distilled few-step model (genlab.train.distill): the playground's "fast" toggle
+            "distilled": "distilled" in self.config,
+            "default_steps": self.config.get("default_num_inference_steps"),
             # the planner's temperature when a request gives none (null: no planner)
             "layout_temperature": (
                 float(self.config.get("default_layout_temperature", 1.0))

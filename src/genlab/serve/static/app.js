@@ -408,8 +408,29 @@ async function loadModels() {
   }
   showSamplers($("#model").value);
   $("#model").addEventListener("change", () => showSamplers($("#model").value));
+  offerFast(models.find((m) => m.distilled && able("generate").includes(m)));
   checkPrompt();
   checkEditPrompt();
+}
+
+// "Fast": the distilled few-step model at its own steps; unticked, the model and steps from before.
+function offerFast(fast) {
+  $("#fast-field").classList.toggle("hidden", !fast);
+  if (!fast) return;
+  let before = null;
+  $("#fast").addEventListener("change", () => {
+    if ($("#fast").checked) {
+      before = { model: $("#model").value, steps: $("#num_inference_steps").value };
+      $("#model").value = fast.name;
+      $("#num_inference_steps").value = fast.default_steps ?? "";
+    } else if (before) {
+      $("#model").value = before.model;
+      $("#num_inference_steps").value = before.steps;
+    }
+    showSamplers($("#model").value);
+    checkPrompt();
+  });
+  $("#model").addEventListener("change", () => { $("#fast").checked = $("#model").value === fast.name; });
 }
 
 function showSamplers(modelName) {
