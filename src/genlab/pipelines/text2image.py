@@ -34,6 +34,7 @@ from genlab.pipelines.base import (
     move_modules,
 )
 from genlab.pipelines.registry import register_pipeline
+from genlab.pipelines.request import PARAMS
 from genlab.text import split_words
 from genlab.text.pretrained import text_encoder_from_config
 from genlab.world.grammar import parse_prompt, realize
@@ -756,8 +757,7 @@ def read_world_prompt(prompt: str):
 
 def check_layout_temperature(value, name: str = "layout_temperature") -> None:
     """A layout planner's sampling temperature: a number in (0, 10]."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 10:
-        raise InvalidArgument(name, "a number in (0, 10]", value)
+    PARAMS["layout_temperature"].check(name, value)
 
 
 def _load_prefixed(module: torch.nn.Module, tensors: dict, prefix: str) -> None:

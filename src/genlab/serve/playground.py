@@ -8,12 +8,13 @@ import asyncio
 import time
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from genlab import __version__
 from genlab.errors import NotFound
+from genlab.serve.events import event_stream
 from genlab.serve.schemas import TEXT_LIMIT, _Strict
 from genlab.serve.security import last_event_id, sse
 from genlab.world.grammar import parse_prompt
@@ -66,7 +67,9 @@ def status_view(server) -> dict[str, Any]:
     return {"status": "ok", "version": __version__, "queue": server.queue.stats()}
 
 
-def add_playground_routes(api: FastAPI, server) -> None:
+def playground_router(server) -> APIRouter:
+    """The playground's helpers: a prompt's unreadable words, cancelling a job, the status feed."""
+    api = APIRouter()
     catalog, queue = server.catalog, server.queue
 
     @api.post("/api/prompt/check", tags=["meta"])
@@ -96,11 +99,9 @@ def add_playground_routes(api: FastAPI, server) -> None:
     async def status_events(request: Request):
         """Server-sent events: `status` (version, running and waiting jobs) now and on every
         change of the queue."""
-        return StreamingResponse(
-            _status_stream(server, request),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
+        return event_stream(_status_stream(server, request))
+
+    return api
 
 
 async def _status_stream(server, request: Request):
