@@ -91,7 +91,7 @@ PARAMS: dict[str, Param] = {
     "guidance_scale": Param(integer=False, low=0, high=MAX_GUIDANCE),
     "seed": Param(integer=True, low=0, high=MAX_SEED),
     "num_images": Param(integer=True, low=1),
-    "num_frames": Param(integer=True, low=2),  # a video has two frames at least
+    "num_frames": Param(integer=True, low=1),
     "height": Param(integer=True, low=1),
     "width": Param(integer=True, low=1),
     "keyframe_candidates": Param(integer=True, low=1),
@@ -110,11 +110,13 @@ def check_prompt(prompt, name: str = "prompt") -> str:
 @dataclass(frozen=True)
 class Face:
     """How a face names the request's arguments in its errors: `names` (field -> `--steps`),
-    its word for "no value" (None in Python, null in JSON), and how it says plan_layout=False."""
+    its word for "no value" (None in Python, null in JSON), how it says "when plan_layout is
+    False" and what its limits are counted in."""
 
     names: Mapping[str, str] = field(default_factory=dict)
     nothing: str = "None"
-    no_layout: str = "plan_layout=False"
+    no_layout: str = "when plan_layout is False"
+    scope: str = "per call"  # what a face's limits are counted in ("per request")
 
     def name(self, field_name: str) -> str:
         return self.names.get(field_name, field_name)
@@ -131,7 +133,7 @@ class Face:
 
 
 PYTHON = Face()
-JSON = Face(nothing="null", no_layout="plan_layout false")
+JSON = Face(nothing="null", no_layout="when plan_layout is false", scope="per request")
 
 
 @dataclass(frozen=True)
@@ -197,7 +199,9 @@ class GenerationRequest:
         for name, param in PARAMS.items():
             value = getattr(self, name, None)
             if value is not None:
-                param.check(name, value, limits.get(name))
+                param.check(name, value)
+                if name in limits and value > limits[name]:
+                    raise InvalidArgument(name, f"at most {limits[name]:g} {face.scope}", value)
         if self.keyframe_candidates not in (None, 1) and self.keyframe_model is None:
             raise InvalidArgument(
                 "keyframe_candidates",
@@ -219,7 +223,7 @@ class GenerationRequest:
         if self.layout_temperature is not None:
             if self.plan_layout is False:
                 raise InvalidArgument(
-                    face.name("layout_temperature"), f"{nothing} with {face.no_layout}",
+                    face.name("layout_temperature"), f"{nothing} {face.no_layout}",
                     self.layout_temperature,
                 )  # fmt: skip
             if kind is not None and not model.layout_planner:
@@ -232,13 +236,11 @@ class GenerationRequest:
             return
         if kind != "text2image":
             raise InvalidArgument(
-                face.name("plan_layout"), f"{nothing}: model {name!r} draws without a layout plan",
-                self.plan_layout,
+                face.name("plan_layout"), f"{nothing}: model {name!r} draws without a layout plan"
             )  # fmt: skip
         if self.plan_layout and not model.layout_planner:
             raise InvalidArgument(
-                face.name("plan_layout"), f"{nothing} or false: model {name!r} has no layout planner",
-                self.plan_layout,
+                face.name("plan_layout"), f"{nothing} or false: model {name!r} has no layout planner"
             )  # fmt: skip
 
     def given(self) -> dict[str, Any]:
