@@ -149,7 +149,7 @@ def agent_session(server, body: AgentRequest, resubmitted_from: str | None = Non
     except InvalidArgument as e:  # name the request's option, as the client wrote it
         option = {v: k for k, v in AGENT_OPTION_NAMES.items()}.get(e.name, e.name)
         if option in options:
-            e.name, e.args = f"options.{option}", (f"options.{e.args[0]}",)
+            raise e.renamed(f"options.{option}") from None
         raise
 
 
