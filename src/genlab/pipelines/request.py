@@ -170,6 +170,7 @@ class GenerationRequest:
     layout_temperature: float | None = None
     keyframe_model: str | None = None
     keyframe_candidates: int | None = None
+    strength: float | None = None  # an edit's: how far the image is re-noised (img2img)
     # How the building face names the fields in errors, and the lower highs it sets (a server's
     # {"num_images": 8}); not fields of the request.
     face: InitVar[Face] = None

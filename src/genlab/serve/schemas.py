@@ -5,6 +5,7 @@ bad field is answered with 422 naming it before any work starts.
 from __future__ import annotations
 
 import re
+from dataclasses import fields
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -35,7 +36,7 @@ class _Strict(BaseModel):
 
     def generation(self) -> GenerationRequest:
         """The body's generation arguments as the one request type every face checks with."""
-        names = GenerationRequest.__dataclass_fields__.keys() & type(self).model_fields.keys()
+        names = {f.name for f in fields(GenerationRequest)} & type(self).model_fields.keys()
         values = {k: getattr(self, k) for k in names if k != "model"}
         return GenerationRequest(**values, face=JSON, limits=SERVER_LIMITS)
 
