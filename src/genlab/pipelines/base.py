@@ -27,6 +27,7 @@ from genlab.pipelines.request import (  # noqa: F401 (the shared bounds and chec
 
 OUTPUT_TYPES = ("pil", "np", "pt")
 
+
 @dataclass
 class GenerationResult:
     """Images (or videos as lists of frames) plus one metadata dict per output.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ from genlab.pipelines.base import (
     move_modules,
 )
 from genlab.pipelines.registry import register_pipeline
-from genlab.pipelines.request import PARAMS
+from genlab.pipelines.request import PARAMS, GenerationRequest
 from genlab.text import split_words
 from genlab.text.pretrained import text_encoder_from_config
 from genlab.world.grammar import parse_prompt, realize
@@ -55,6 +56,15 @@ LAYOUT_SOURCES = ("auto", "planner")
 WORLD_CONTENT = "the built-in world (shapes, colors, sizes, positions, relations)"
 DEFAULT_SAMPLER = "dpmpp_2m"
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+
+
+@dataclass(frozen=True)
+class EditSource:
+    """What an edit starts from: the image, (3, H, W) in [-1, 1], and the mask (1, 1, H, W),
+    1 where to redraw (None: img2img from the image alone)."""
+
+    init: torch.Tensor
+    mask: torch.Tensor | None = None
 
 
 class PromptTruncated(UserWarning):
@@ -311,11 +321,14 @@ class Text2ImagePipeline:
         plan_layout, layout_temperature = self._layout_options(
             plan_layout, layout, layout_temperature, self.layout_planner is not None
         )
-        return self._run(
+        request = GenerationRequest(
             prompts, negative_prompt, num_inference_steps, guidance_scale, sampler, seed,
-            num_images, height, width, eta=eta, callback=callback, plan_layout=plan_layout,
-            layout=layout, layout_temperature=layout_temperature, layout_source=layout_source,
+            num_images, height, width, plan_layout=plan_layout,
+            layout_temperature=layout_temperature,
         )  # fmt: skip
+        return self._run(
+            request, eta=eta, callback=callback, layout=layout, layout_source=layout_source
+        )
 
     @diffusers_call
     @torch.inference_mode()
@@ -359,10 +372,13 @@ class Text2ImagePipeline:
         init = _image_tensor(image)
         _, H, W = init.shape
         mask_t = None if mask is None else _mask_tensor(mask, H, W)
-        return self._run(
+        request = GenerationRequest(
             [prompt], negative_prompt, num_inference_steps, guidance_scale, sampler, seed,
-            num_images, H, W, eta=eta, callback=callback, init=init, mask=mask_t, strength=strength,
-            plan_layout=plan_layout, layout=layout, layout_temperature=layout_temperature,
+            num_images, H, W, plan_layout=plan_layout, layout_temperature=layout_temperature,
+            strength=strength,
+        )  # fmt: skip
+        return self._run(
+            request, source=EditSource(init, mask_t), eta=eta, callback=callback, layout=layout,
             layout_source=layout_source,
         )  # fmt: skip
 
@@ -384,29 +400,27 @@ class Text2ImagePipeline:
 
     def _run(
         self,
-        prompts,
-        negative_prompt,
-        num_inference_steps,
-        guidance_scale,
-        sampler,
-        seed,
-        num_images,
-        height,
-        width,
+        request: GenerationRequest,
         *,
+        source: EditSource | None = None,
         eta=None,
         callback=None,
-        init=None,
-        mask=None,
-        strength=None,
-        plan_layout=False,
         layout=None,
-        layout_temperature=1.0,
         layout_source="auto",
     ) -> GenerationResult:
+        """Draw `request` (its plan_layout and layout_temperature resolved by _layout_options);
+        with `source`, an edit of that image."""
+        r = request
+        prompts, negative_prompt, sampler = r.prompt, r.negative_prompt, r.sampler
+        num_inference_steps, num_images, height, width = (
+            r.num_inference_steps, r.num_images, r.height, r.width,
+        )  # fmt: skip
+        plan_layout, layout_temperature, strength = r.plan_layout, r.layout_temperature, r.strength
+        init, mask = (source.init, source.mask) if source is not None else (None, None)
         guidance_scale, seed = self._check_request(
-            prompts, negative_prompt, num_inference_steps, guidance_scale, sampler, seed, num_images
-        )
+            prompts, negative_prompt, num_inference_steps, r.guidance_scale, sampler, r.seed,
+            num_images,
+        )  # fmt: skip
         check_choice("layout_source", layout_source, LAYOUT_SOURCES)
         readings = self.read_prompts(prompts)
         H = self.image_size if height is None else height

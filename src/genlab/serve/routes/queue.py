@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from genlab.serve.events import event_stream
+from genlab.serve.events import KEEP_ALIVE, each_change, event_stream
 from genlab.serve.jobs import FINAL_STATUSES, Job, JobQueue
 from genlab.serve.security import last_event_id, public, sse
 
@@ -48,18 +47,13 @@ async def job_stream(queue: JobQueue, job: Job | None, first: dict[str, Any], re
     # Each event's id is the job's version: a client reconnecting with the version it last saw
     # gets the next change, not that state again (each event is the whole state, not a delta).
     seen = last_event_id(request)
-    version, last_beat = (-1 if seen is None or seen > job.version else seen), time.monotonic()
-    while True:
-        if job.version != version:
-            version = job.version
-            snap = queue.snapshot(job)
-            final = snap["status"] in FINAL_STATUSES
-            yield sse(snap["status"] if final else "progress", snap, event_id=version)
-            if final:
-                return
-        elif time.monotonic() - last_beat > 15:
-            last_beat = time.monotonic()
-            yield ": keep-alive\n\n"
-        if await request.is_disconnected():
+    seen = -1 if seen is None or seen > job.version else seen
+    async for version in each_change(request, lambda: job.version, seen, 0.05):
+        if version is None:
+            yield KEEP_ALIVE
+            continue
+        snap = queue.snapshot(job)
+        final = snap["status"] in FINAL_STATUSES
+        yield sse(snap["status"] if final else "progress", snap, event_id=version)
+        if final:
             return
-        await asyncio.sleep(0.05)
