@@ -25,7 +25,11 @@ class InvalidArgument(GenlabError, ValueError):
         if hint:
             message += f" ({hint})"
         super().__init__(message)
-        self.name = name
+        self.name, self.expected, self.got, self.hint = name, expected, got, hint
+
+    def renamed(self, name: str) -> InvalidArgument:
+        """The same error naming the argument as a face calls it (`--steps`, `options.seed`)."""
+        return InvalidArgument(name, self.expected, self.got, hint=self.hint)
 
 
 class NotFound(GenlabError, LookupError):
@@ -55,6 +59,27 @@ def check_choice(name: str, value: str, choices) -> str:
     choices = list(choices)
     if value not in choices:
         raise InvalidArgument(name, "one of " + ", ".join(map(str, choices)), value)
+    return value
+
+
+def check_int(name: str, value, low: int | None = None, high: int | None = None) -> int:
+    """Return `value` if it is an integer (not a bool) in low..high (either end open when None),
+    else raise InvalidArgument saying so: the one integer check every argument goes through."""
+    if low is not None and high is not None:
+        expected = f"an integer in {low}..{high}"
+    elif low is not None:
+        expected = f"an integer ≥ {low}"
+    elif high is not None:
+        expected = f"an integer ≤ {high}"
+    else:
+        expected = "an integer"
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or (low is not None and value < low)
+        or (high is not None and value > high)
+    ):
+        raise InvalidArgument(name, expected, value)
     return value
 
 

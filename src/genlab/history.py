@@ -31,7 +31,14 @@ from typing import Any
 from PIL import Image
 
 from genlab import paths
-from genlab.errors import GenlabError, InvalidArgument, NotFound, StorageError, storage_error
+from genlab.errors import (
+    GenlabError,
+    InvalidArgument,
+    NotFound,
+    StorageError,
+    check_int,
+    storage_error,
+)
 from genlab.io import atomic_path, save_image
 
 SCHEMA_VERSION = 1
@@ -626,14 +633,8 @@ def _check_status(status: str) -> None:
 
 
 def _check_page(page: int, per_page: int) -> None:
-    if isinstance(page, bool) or not isinstance(page, int) or page < 1:
-        raise InvalidArgument("page", "an integer ≥ 1", page)
-    if (
-        isinstance(per_page, bool)
-        or not isinstance(per_page, int)
-        or not 1 <= per_page <= MAX_PER_PAGE
-    ):
-        raise InvalidArgument("per_page", f"an integer in 1..{MAX_PER_PAGE}", per_page)
+    check_int("page", page, 1)
+    check_int("per_page", per_page, 1, MAX_PER_PAGE)
 
 
 def _record(cls, row: sqlite3.Row, json_columns: tuple[str, ...]):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from genlab.agent.toolkit import Toolbox, ToolCall
-from genlab.errors import InvalidArgument
+from genlab.errors import InvalidArgument, check_int
 
 
 @dataclass
@@ -66,8 +66,7 @@ class AgentLoop:
         max_seconds: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
     ):
-        if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
-            raise InvalidArgument("max_steps", "an integer ≥ 1", max_steps)
+        check_int("max_steps", max_steps, 1)
         if not max_seconds > 0:
             raise InvalidArgument("max_seconds", "a number > 0", max_seconds)
         self.backend, self.toolbox, self.system = backend, toolbox, system

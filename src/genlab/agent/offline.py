@@ -66,6 +66,7 @@ class OfflinePlanner:
         self._calls = 0
         self.refinement: Refinement | None = None
         self.stop_reason: str | None = None
+        self.failure: str | None = None  # why nothing was drawn (the tools' errors)
 
     def complete(self, system, messages, tools) -> AssistantTurn:
         if self._batch is not None:  # the tools of the previous turn drew this many images
@@ -197,8 +198,8 @@ class OfflinePlanner:
             [self._call("refine_prompt", description=request)],
         )
         if refined["is_error"]:
-            self.stop_reason = "nothing drawable"
-            yield AssistantTurn(f"Nothing was drawn: {refined['content']['error']}")
+            self.stop_reason, self.failure = "nothing drawable", refined["content"]["error"]
+            yield AssistantTurn(f"Nothing was drawn: {self.failure}")
             return
         info = refined["content"]
         prompt = info["prompt"]
@@ -274,7 +275,7 @@ class OfflinePlanner:
             ids = [i for r in made if not r["is_error"] for i in r["content"]["image_ids"]]
             if not ids:
                 errors = "; ".join(r["content"]["error"] for r in made if r["is_error"])
-                self.stop_reason = f"generation failed: {errors}"
+                self.stop_reason, self.failure = f"generation failed: {errors}", errors
                 yield AssistantTurn(f"Nothing was drawn: {errors}")
                 return
             if general:

@@ -9,7 +9,13 @@ import sys
 
 from tqdm import tqdm
 
-from genlab.agent import AgentSession
+from genlab.agent.session import (
+    AgentConfig,
+    AgentSession,
+    BackendSettings,
+    DrawingSettings,
+    ModelSettings,
+)
 from genlab.cli.logs import show_progress
 from genlab.paths import DEFAULT_IMAGE_MODEL, FAST_IMAGE_MODEL
 from genlab.progress import progress_bar
@@ -104,25 +110,23 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    session = AgentSession(
-        args.request,
-        backend=args.backend,
-        model=args.image_model,
-        llm_model=args.model,
-        base_url=args.base_url,
-        api_key=args.api_key,
-        max_rounds=args.max_rounds,
-        num_candidates=args.candidates,
-        seed=args.seed,
-        steps=args.steps,
-        guidance=args.guidance,
-        fast=args.fast,
-        compose=args.compose,
-        max_images=args.max_images,
-        time_budget=args.time_budget or None,
+    config = AgentConfig(
+        backend=BackendSettings(args.backend, args.model, args.base_url, args.api_key),
+        drawing=DrawingSettings(
+            max_rounds=args.max_rounds,
+            num_candidates=args.candidates,
+            seed=args.seed,
+            steps=args.steps,
+            guidance=args.guidance,
+            compose=args.compose,
+            max_images=args.max_images,
+            time_budget=args.time_budget or None,
+        ),
+        models=ModelSettings(args.image_model, fast=args.fast),
         max_steps=args.max_steps,
         max_seconds=args.max_seconds,
     )
+    session = AgentSession(args.request, config)
     steps = []
     bar = None  # images (and videos) drawn, of at most --max-images with the offline planner;
     # made at the first drawing, so a request refused before any is one line on stderr
@@ -159,10 +163,7 @@ def run(args) -> int:
         print(f"stopped: {out.stop_reason}")
         print(f"run: {out.run_id} ({out.seconds:.1f} s; `genlab history show {out.run_id}`)")
     if out.status != "done":
-        message = out.final_text or out.stop_reason
-        if not message.lower().startswith("nothing was drawn"):
-            message = f"nothing was drawn: {message}"
-        print(f"genlab: error: {message[0].lower()}{message[1:]}", file=sys.stderr)
+        print(f"genlab: error: nothing was drawn: {out.failure}", file=sys.stderr)
         return 2
     return 0
 

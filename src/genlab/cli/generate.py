@@ -16,18 +16,16 @@ from pathlib import Path
 from genlab.cli import add_engine_options
 from genlab.cli.logs import show_progress, step_bar
 from genlab.cluster import check_engine
-from genlab.errors import GenlabError, InvalidArgument, StorageError
+from genlab.diffusion import SAMPLERS
+from genlab.errors import GenlabError, InvalidArgument, StorageError, check_int
 from genlab.history import HistoryStore
 from genlab.io import load_image, read_params, save_image
 from genlab.paths import DEFAULT_IMAGE_MODEL, FAST_IMAGE_MODEL
-from genlab.pipelines.base import MAX_GUIDANCE, MAX_SEED, check_device, check_prompt
+from genlab.pipelines.base import check_device
 from genlab.pipelines.batch import generate_batch, read_prompts
 from genlab.pipelines.registry import load as load_pipeline
-from genlab.pipelines.text2image import (
-    PromptTruncated,
-    Text2ImagePipeline,
-    check_layout_temperature,
-)
+from genlab.pipelines.request import PARAMS, Face, GenerationRequest, ModelAbilities
+from genlab.pipelines.text2image import PromptTruncated, Text2ImagePipeline
 from genlab.pipelines.text_diffusion import TextDiffusionPipeline
 
 
@@ -147,19 +145,46 @@ def _common_options(p) -> None:
 
 # --------------------------------------------------------------------------- argument checks
 
+# How the command line names a request's fields; genlab.pipelines.request checks them all.
+CLI = Face(
+    names={
+        "num_inference_steps": "--steps",
+        "guidance_scale": "--guidance",
+        "seed": "--seed",
+        "num_images": "--n",
+        "height": "--height",
+        "width": "--width",
+        "negative_prompt": "--negative",
+        "sampler": "--sampler",
+        "num_frames": "--frames",
+        "plan_layout": "--no-layout",
+        "layout_temperature": "--layout-temperature",
+        "keyframe_model": "--keyframe",
+        "keyframe_candidates": "--keyframe-candidates",
+        "strength": "--strength",
+    },
+    nothing="no value",
+    no_layout="with --no-layout",
+    scope="per command",
+)
+CLI_LIMITS = {"num_images": 64}  # images per command
+
+
+def option(field_name: str, text, high: float | None = None):
+    """A command line's text for the request field `field_name` (None: not given), parsed and
+    checked by its one definition (genlab.pipelines.request.PARAMS), named as the flag."""
+    return PARAMS[field_name].parse(CLI.name(field_name), text, high)
+
 
 def _int(name: str, text, low: int | None = None, high: int | None = None):
+    """An integer option that is not a request field (--size, --workers), checked by check_int."""
     if text is None:
         return None
     try:
         value = int(str(text), 10)
     except ValueError:
         raise InvalidArgument(name, "an integer", text) from None
-    if high is not None and not (low or 0) <= value <= high:
-        raise InvalidArgument(name, f"an integer in {low or 0}..{high}", value)
-    if low is not None and value < low:
-        raise InvalidArgument(name, f"an integer ≥ {low}", value)
-    return value
+    return check_int(name, value, low, high)
 
 
 def _float(name: str, text, expected: str):
@@ -176,27 +201,38 @@ def _float(name: str, text, expected: str):
 
 def guidance(text) -> float | None:
     """--guidance, bounded like every other face's guidance_scale (0..MAX_GUIDANCE)."""
-    value = _float("--guidance", text, f"a number in 0..{MAX_GUIDANCE:g}")
-    if value is not None and not 0 <= value <= MAX_GUIDANCE:
-        raise InvalidArgument("--guidance", f"a number in 0..{MAX_GUIDANCE:g}", text)
-    return value
+    return option("guidance_scale", text)
 
 
-def _generation_kwargs(args) -> dict:
-    """The pipeline arguments the user gave; others are left to the model's defaults."""
-    kwargs = {
-        "negative_prompt": args.negative,
-        "num_inference_steps": _int("--steps", args.steps, 1),
-        "guidance_scale": guidance(args.guidance),
-        "sampler": args.sampler,
-        "seed": _int("--seed", args.seed, 0, MAX_SEED),
-        "num_images": _int("--n", args.n, 1),
-    }
-    if kwargs["num_images"] > 64:
-        raise InvalidArgument("--n", "at most 64 images per command", kwargs["num_images"])
-    if kwargs["seed"] is None:
-        kwargs["seed"] = random.SystemRandom().randrange(2**31)
-    return {k: v for k, v in kwargs.items() if v is not None}
+def generation_request(args, prompt=None) -> GenerationRequest:
+    """The request a command's options give (generate, edit): each parsed and checked as the
+    request type checks it, named by its flag; a random seed, recorded, when none is given."""
+    seed = option("seed", args.seed)
+    no_layout = getattr(args, "no_layout", False)
+    return GenerationRequest(
+        args.prompt if prompt is None else prompt,
+        negative_prompt=args.negative,
+        num_inference_steps=option("num_inference_steps", args.steps),
+        guidance_scale=option("guidance_scale", args.guidance),
+        sampler=args.sampler,
+        seed=random.SystemRandom().randrange(2**31) if seed is None else seed,
+        num_images=option("num_images", args.n),
+        height=option("height", getattr(args, "height", None)),
+        width=option("width", getattr(args, "width", None)),
+        plan_layout=False if no_layout else None,
+        layout_temperature=option("layout_temperature", getattr(args, "layout_temperature", None)),
+        face=CLI,
+        limits=CLI_LIMITS,
+    )
+
+
+def _generation_kwargs(request: GenerationRequest) -> dict:
+    """The pipeline arguments the user gave (not the prompt, nor the layout ones, which
+    layout_kwargs checks against the model); others are left to the model's defaults."""
+    kwargs = request.given()
+    for key in ("prompt", "plan_layout", "layout_temperature"):
+        kwargs.pop(key, None)
+    return kwargs
 
 
 def output_paths(out: str, n: int, prompt: str, seed: int) -> list[Path]:
@@ -256,33 +292,34 @@ def _run_quietly_reporting_truncation(fn):
     return result
 
 
-def _check_prompt(prompt: str) -> None:
-    check_prompt(prompt)
-
-
 # --------------------------------------------------------------------------- commands
+
+
+def model_abilities(name: str, pipe) -> ModelAbilities:
+    """What a loaded pipeline can honour of a request: genlab's text-to-image models plan
+    layouts (those with a planner) and take its samplers; for others the pipeline decides."""
+    if isinstance(pipe, Text2ImagePipeline):
+        planner = pipe.layout_planner is not None
+        return ModelAbilities(name, "text2image", planner, tuple(SAMPLERS))
+    if getattr(pipe, "plans_layouts", False):  # the grammar's plan (world-vq-ar): --no-layout
+        return ModelAbilities(name, "text2image")
+    return ModelAbilities(name, getattr(pipe, "kind", None) or "other")
 
 
 def layout_kwargs(pipe, args) -> dict:
     """The pipeline arguments of --no-layout and --layout-temperature (generate, edit, eval),
-    checked: options of genlab's text-to-image models; a temperature only for one with a layout
-    planner, and not beside --no-layout."""
-    temperature = args.layout_temperature
-    if not isinstance(pipe, Text2ImagePipeline) and not getattr(pipe, "plans_layouts", False):
-        for flag, given in (("--no-layout", args.no_layout), ("--layout-temperature", temperature)):
-            if given not in (None, False):
-                raise InvalidArgument(flag, "a genlab text-to-image model", args.model)
-    if temperature is None:
-        return {"plan_layout": False} if args.no_layout else {}
-    if args.no_layout:
-        raise InvalidArgument("--layout-temperature", "no value with --no-layout", temperature)
-    if pipe.layout_planner is None:
-        raise InvalidArgument(
-            "--layout-temperature", f"no value: model {args.model!r} has no layout planner",
-            temperature,
-        )  # fmt: skip
-    check_layout_temperature(temperature, "--layout-temperature")
-    return {"layout_temperature": temperature}
+    checked against the model by the request's own check (genlab.pipelines.request)."""
+    temperature = option("layout_temperature", args.layout_temperature)
+    request = GenerationRequest(
+        "-",  # (only the layout fields are checked here)
+        plan_layout=False if args.no_layout else None,
+        layout_temperature=temperature,
+        face=CLI,
+    )
+    request.check_model(model_abilities(args.model, pipe), CLI)
+    if temperature is not None:
+        return {"layout_temperature": temperature}
+    return {"plan_layout": False} if args.no_layout else {}
 
 
 # the options --from-png fills from a PNG's parameters when they are not given
@@ -333,11 +370,7 @@ def run_batch(args) -> int:
         raise InvalidArgument("--compile", "no --compile with --from-file")
     check_engine(args.engine, args.ray_address)
     prompts = read_prompts(args.from_file)
-    kwargs = _generation_kwargs(args)
-    for name in ("height", "width"):
-        value = _int(f"--{name}", getattr(args, name), 1)
-        if value is not None:
-            kwargs[name] = value
+    kwargs = _generation_kwargs(generation_request(args, prompts))
     if args.no_layout or args.layout_temperature is not None:  # checked against the model
         kwargs.update(layout_kwargs(_load(args.model, args.device), args))
     n, seed = kwargs.pop("num_images"), kwargs.pop("seed")
@@ -380,12 +413,7 @@ def run_generate(args) -> int:
     ):
         if given:
             raise InvalidArgument(flag, "only with --from-file (a batch of prompts)")
-    _check_prompt(args.prompt)
-    kwargs = _generation_kwargs(args)
-    for name in ("height", "width"):
-        value = _int(f"--{name}", getattr(args, name), 1)
-        if value is not None:
-            kwargs[name] = value
+    kwargs = _generation_kwargs(generation_request(args))
     paths = output_paths(args.out, kwargs["num_images"], args.prompt, kwargs["seed"])
     pipe = _load(args.model, args.device)
     if args.compile:
@@ -442,11 +470,8 @@ def record_in_history(args, kind: str, prompt: str, images=(), videos=()) -> str
 
 def run_edit(args) -> int:
     args.model = args.model or DEFAULT_IMAGE_MODEL
-    _check_prompt(args.prompt)
-    kwargs = _generation_kwargs(args)
-    strength = _float("--strength", args.strength, "a number in (0, 1]")
-    if strength is not None and not 0 < strength <= 1:
-        raise InvalidArgument("--strength", "a number in (0, 1]", args.strength)
+    kwargs = _generation_kwargs(generation_request(args))
+    strength = option("strength", args.strength)
     if args.mask is None and strength is None:
         raise InvalidArgument("--mask/--strength", "a mask image or a strength (what to edit)")
     image = load_image(args.image, name="image")

@@ -10,7 +10,7 @@ import re
 import sys
 from pathlib import Path
 
-from genlab.cli.generate import _check_prompt, _float, _int, guidance, record_in_history
+from genlab.cli.generate import CLI, _float, _int, guidance, option, record_in_history
 from genlab.cli.logs import show_progress, step_bar
 from genlab.data.video_curate import CurateConfig, curate_videos
 from genlab.errors import InvalidArgument, check_choice
@@ -23,7 +23,7 @@ from genlab.eval.video import (
     video_suite,
 )
 from genlab.paths import DEFAULT_VIDEO_MODEL
-from genlab.pipelines.base import MAX_SEED, check_device
+from genlab.pipelines.base import check_device
 from genlab.pipelines.layout_video import ANIMATIONS
 from genlab.pipelines.postprocess import (
     check_fps,
@@ -34,6 +34,7 @@ from genlab.pipelines.postprocess import (
     write_video,
 )
 from genlab.pipelines.registry import load as load_pipeline
+from genlab.pipelines.request import GenerationRequest
 from genlab.pipelines.text2video import PLAN_SOURCES, is_image_pipeline
 
 DEFAULT_MODEL = DEFAULT_VIDEO_MODEL
@@ -175,27 +176,34 @@ def _load_keyframe(model: str | None, device: str | None):
 
 
 def run_video(args) -> int:
-    _check_prompt(args.prompt)
+    seed = option("seed", args.seed)
+    request = GenerationRequest(
+        args.prompt,
+        negative_prompt=args.negative,
+        num_inference_steps=option("num_inference_steps", args.steps),
+        guidance_scale=option("guidance_scale", args.guidance),
+        seed=random.SystemRandom().randrange(2**31) if seed is None else seed,
+        num_frames=option("num_frames", args.frames),
+        keyframe_model=args.keyframe,
+        keyframe_candidates=option("keyframe_candidates", args.keyframe_candidates),
+        face=CLI,
+    )
     check_device(args.device, "--device")
     check_choice("--plan-source", args.plan_source, PLAN_SOURCES)
     if args.animation is not None:
         check_choice("--animation", args.animation, ANIMATIONS)
-    seed = _int("--seed", args.seed, 0, MAX_SEED)
-    seed = random.SystemRandom().randrange(2**31) if seed is None else seed
+    seed = request.seed
     fps = check_fps(_float("--fps", args.fps, "a number > 0"))
     out = Path(args.out) if args.out else _default_out(args.prompt, seed)
     check_video_path(out)  # before any work: a bad extension costs nothing
     smooth = _float("--smooth", args.smooth, "a number > 0")
-    kwargs = {
-        "num_inference_steps": _int("--steps", args.steps, 1),
-        "guidance_scale": guidance(args.guidance),
-        "num_frames": _int("--frames", args.frames),
-        "negative_prompt": args.negative,
-        "seed": seed,
-        "plan_source": args.plan_source if args.plan_source != "reading" else None,
-        "animation": args.animation,
-    }
-    kwargs = {k: v for k, v in kwargs.items() if v is not None}
+    kwargs = request.given()
+    for key in ("prompt", "num_images", "keyframe_model", "keyframe_candidates"):
+        kwargs.pop(key, None)
+    if args.plan_source != "reading":
+        kwargs["plan_source"] = args.plan_source
+    if args.animation is not None:
+        kwargs["animation"] = args.animation
     if args.image and args.keyframe:
         raise InvalidArgument(
             "--keyframe", "to be left out when --image gives the first frame", args.keyframe
@@ -203,13 +211,10 @@ def run_video(args) -> int:
     pipe = _load(args.model, args.device)
     if args.image:
         kwargs["image"] = args.image
-    candidates = _int("--keyframe-candidates", args.keyframe_candidates, 1)
-    if candidates != 1 and not args.keyframe:
-        raise InvalidArgument("--keyframe-candidates", "1 unless --keyframe is given", candidates)
     keyframe = _load_keyframe(args.keyframe, args.device)
     if keyframe is not None:
         kwargs["keyframe"] = keyframe
-        kwargs["keyframe_candidates"] = candidates
+        kwargs["keyframe_candidates"] = request.keyframe_candidates or 1
     with step_bar(kwargs.get("num_inference_steps"), show_progress(args)) as on_step:
         if on_step is not None:
             kwargs["callback_on_step_end"] = on_step
@@ -262,14 +267,14 @@ def run_eval(args) -> int:
     pipe = _load(args.model, None)
     result = evaluate_pipeline(
         pipe,
-        _int("--n", args.n, 1),
-        num_frames=pipe.check_num_frames(_int("--frames", args.frames, 1)),
-        steps=_int("--steps", args.steps, 1),
-        seed=_int("--seed", args.seed, 0, MAX_SEED),
+        option("num_images", args.n),
+        num_frames=pipe.check_num_frames(option("num_frames", args.frames)),
+        steps=option("num_inference_steps", args.steps),
+        seed=option("seed", args.seed),
         guidance_scale=guidance(args.guidance),
         features=args.features,
         keyframe=_load_keyframe(args.keyframe, None),
-        keyframe_candidates=_int("--keyframe-candidates", args.keyframe_candidates, 1),
+        keyframe_candidates=option("keyframe_candidates", args.keyframe_candidates),
         plan_source=args.plan_source,
         animation=args.animation,
         progress=show_progress(args),
@@ -300,8 +305,8 @@ def run_suite_eval(args) -> int:
         check_choice("--categories", category, VIDEO_CATEGORIES)
     if args.keyframe or args.keyframe_candidates != "1":
         raise InvalidArgument("--keyframe", "left out with --split (the suite draws from text)")
-    n = _int("--n", args.n, 1)
-    seed = _int("--seed", args.seed, 0, MAX_SEED)
+    n = option("num_images", args.n)
+    seed = option("seed", args.seed)
     pipe = _load(args.model, None)
     options = {"plan_source": args.plan_source} if args.plan_source != "reading" else {}
     if args.animation is not None:
@@ -310,8 +315,8 @@ def run_suite_eval(args) -> int:
         pipe,
         video_suite(n, seed, categories, splits),
         seed=seed,
-        steps=_int("--steps", args.steps, 1),
-        num_frames=pipe.check_num_frames(_int("--frames", args.frames, 1)),
+        steps=option("num_inference_steps", args.steps),
+        num_frames=pipe.check_num_frames(option("num_frames", args.frames)),
         guidance_scale=guidance(args.guidance),
         progress=show_progress(args),
         **options,

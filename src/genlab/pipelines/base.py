@@ -18,13 +18,14 @@ import torch
 from PIL import Image
 
 from genlab.errors import InvalidArgument
+from genlab.pipelines.request import (  # noqa: F401 (the shared bounds and checks, as before)
+    MAX_GUIDANCE,
+    MAX_SEED,
+    check_generation_args,
+    check_prompt,
+)
 
 OUTPUT_TYPES = ("pil", "np", "pt")
-
-# The bounds every face shares (CLI, Python, REST, OpenAI endpoint, agent): past 50, guidance only
-# saturates the image; seeds are what a 31-bit random draw gives, which every RNG here takes.
-MAX_GUIDANCE = 50.0
-MAX_SEED = 2**31 - 1
 
 
 @dataclass
@@ -72,35 +73,6 @@ class GenerationResult:
             if frames is not None:  # (B, T, H, W, 3) -> (B, T, 3, H, W)
                 frames = torch.from_numpy(frames).permute(0, 1, 4, 2, 3)
         return GenerationResult(images=images, frames=frames, metadata=self.metadata)
-
-
-def check_generation_args(
-    *,
-    num_inference_steps: int | None = None,
-    guidance_scale: float | None = None,
-    seed: int | None = None,
-    num_images: int | None = None,
-) -> None:
-    """Raise InvalidArgument for the common bad inputs, naming the argument."""
-    if num_inference_steps is not None and (
-        isinstance(num_inference_steps, bool)
-        or not isinstance(num_inference_steps, int)
-        or num_inference_steps < 1
-    ):
-        raise InvalidArgument("num_inference_steps", "an integer ≥ 1", num_inference_steps)
-    if guidance_scale is not None and (
-        not isinstance(guidance_scale, int | float)
-        or not 0 <= guidance_scale <= MAX_GUIDANCE  # NaN compares false
-    ):
-        raise InvalidArgument("guidance_scale", f"a number in 0..{MAX_GUIDANCE:g}", guidance_scale)
-    if seed is not None and (
-        isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED
-    ):
-        raise InvalidArgument("seed", f"an integer in 0..{MAX_SEED}", seed)
-    if num_images is not None and (
-        isinstance(num_images, bool) or not isinstance(num_images, int) or num_images < 1
-    ):
-        raise InvalidArgument("num_images", "an integer ≥ 1", num_images)
 
 
 def aspect_size(native: int, multiple: int, width: int, height: int) -> tuple[int, int]:
@@ -241,13 +213,6 @@ def move_modules(obj, device) -> None:
     for value in vars(obj).values():
         if isinstance(value, torch.nn.Module):
             value.to(device)
-
-
-def check_prompt(prompt, name: str = "prompt") -> str:
-    """A prompt with something to draw: a string that is not empty or only spaces."""
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise InvalidArgument(name, "a non-empty prompt", prompt)
-    return prompt
 
 
 def check_device(device: str | None, name: str = "device"):

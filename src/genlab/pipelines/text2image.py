@@ -19,6 +19,7 @@ from genlab.models import create_model
 from genlab.models.autoencoder_kl import autoencoder_from_checkpoint
 from genlab.pipelines.base import GenerationResult, diffusers_call
 from genlab.pipelines.registry import register_pipeline
+from genlab.pipelines.request import PARAMS
 from genlab.pipelines.text_diffusion import (
     COMPILE_MODES,
     DEFAULT_SAMPLER,
@@ -469,8 +470,7 @@ class Text2ImagePipeline(TextDiffusionPipeline):
 
 def check_layout_temperature(value, name: str = "layout_temperature") -> None:
     """A layout planner's sampling temperature: a number in (0, 10]."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 10:
-        raise InvalidArgument(name, "a number in (0, 10]", value)
+    PARAMS["layout_temperature"].check(name, value)
 
 
 def _mask_tensor(mask, H: int, W: int) -> torch.Tensor:

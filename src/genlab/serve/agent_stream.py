@@ -12,13 +12,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Request
 
 from genlab.agent.session import BACKENDS, AgentSession
 from genlab.errors import GenlabError, InvalidArgument
 from genlab.paths import DEFAULT_VIDEO_MODEL
 from genlab.pipelines.catalog import configured_llms
+from genlab.serve.events import event_stream
 from genlab.serve.jobs import ORIGIN, QueueFull
 from genlab.serve.schemas import AgentRequest
 from genlab.serve.security import sse
@@ -151,7 +151,7 @@ def agent_session(server, body: AgentRequest, resubmitted_from: str | None = Non
     except InvalidArgument as e:  # name the request's option, as the client wrote it
         option = {v: k for k, v in AGENT_OPTION_NAMES.items()}.get(e.name, e.name)
         if option in options:
-            e.name, e.args = f"options.{option}", (f"options.{e.args[0]}",)
+            raise e.renamed(f"options.{option}") from None
         raise
 
 
@@ -202,7 +202,8 @@ AGENT_OPTION_NAMES = {"model": "llm_model"}
 AGENT_OPTION_TYPES = {str: "a string", int: "an integer", (int, float): "a number"}
 
 
-def add_agent_route(api: FastAPI, server) -> None:
+def agent_router(server) -> APIRouter:
+    api = APIRouter()
     runner = server.agents
 
     @api.post(
@@ -214,11 +215,9 @@ def add_agent_route(api: FastAPI, server) -> None:
         """Run the agent on a request; the response streams each step (`event: step`) as it
         happens and ends with `event: done` (or `failed`). The run and its images are stored."""
         run = await asyncio.to_thread(runner.start, body)
-        return StreamingResponse(
-            agent_events(run, request),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
+        return event_stream(agent_events(run, request))
+
+    return api
 
 
 async def agent_events(run: AgentRun, request: Request):

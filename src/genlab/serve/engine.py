@@ -34,6 +34,7 @@ from genlab.pipelines.base import MAX_SEED, aspect_size
 from genlab.pipelines.catalog import configured_models
 from genlab.pipelines.registry import bundled_models, resolve_path
 from genlab.pipelines.registry import load as load_pipeline
+from genlab.pipelines.request import JSON, GenerationRequest, ModelAbilities
 from genlab.pipelines.text2image import read_world_prompt, speaks_world
 from genlab.serve.jobs import Job
 from genlab.serve.security import public
@@ -172,44 +173,23 @@ class ModelCatalog:
 
         return list(SAMPLERS)
 
-    def check_sampler(self, name: str, sampler: str | None) -> None:
-        known = self.samplers(name)
-        if sampler is not None and known is not None and sampler not in known:
-            raise InvalidArgument("sampler", "one of " + ", ".join(known), sampler)
-
-    def check_frames(self, name: str, num_frames: int | None) -> None:
-        kind = self.entries[name].kind
-        if num_frames is not None and kind is not None and kind != "text2video":
-            raise InvalidArgument("num_frames", "no value: this model makes images", num_frames)
-
-    def check_plan_layout(
-        self, name: str, plan_layout: bool | None, layout_temperature: float | None = None
-    ) -> None:
-        """plan_layout applies to genlab's text-to-image models; true, and a layout_temperature,
-        to those with a layout planner (refused here, with a 422, rather than failing the job in
-        the worker)."""
+    def abilities(self, name: str) -> ModelAbilities:
         entry = self.entries[name]
-        if layout_temperature is not None:
-            if plan_layout is False:
-                raise InvalidArgument(
-                    "layout_temperature", "null when plan_layout is false", layout_temperature
-                )
-            if entry.kind is not None and "layout_planner" not in entry.config:
-                raise InvalidArgument(
-                    "layout_temperature",
-                    f"null: model {name!r} has no layout planner",
-                    layout_temperature,
-                )
-        if plan_layout is None or entry.kind is None:  # unknown kind: the pipeline decides
-            return
-        if entry.kind != "text2image":
-            raise InvalidArgument(
-                "plan_layout", f"null: model {name!r} draws without a layout plan", plan_layout
-            )
-        if plan_layout and "layout_planner" not in entry.config:
-            raise InvalidArgument(
-                "plan_layout", f"null or false: model {name!r} has no layout planner", plan_layout
-            )
+        planner = "layout_planner" in entry.config
+        samplers = self.samplers(name)
+        return ModelAbilities(
+            name, entry.kind, planner, None if samplers is None else tuple(samplers)
+        )
+
+    def check(self, name: str, request: GenerationRequest) -> None:
+        """Refuse here, with a 422, what model `name` cannot honour of a request (its sampler,
+        frames, layout plan, a prompt its world grammar cannot read) rather than failing the job
+        in the worker: the request's own checks (genlab.pipelines.request), named as JSON does."""
+        request.check_model(self.abilities(name), JSON)
+        self.check_prompt(name, request.prompt)
+
+    def check_sampler(self, name: str, sampler: str | None) -> None:
+        self.abilities(name).check_sampler(sampler)
 
     def check_prompt(self, name: str, prompt: str) -> None:
         """A model of the built-in world refuses here, with a 422, a prompt it cannot draw

@@ -16,7 +16,7 @@ import json
 import time
 from typing import Any, Literal
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -25,6 +25,7 @@ from starlette.datastructures import UploadFile
 from genlab.errors import GenlabError, InvalidArgument, NotFound, StorageError
 from genlab.infotext import parse_infotext
 from genlab.io import INFOTEXT_KEY, PARAMS_KEY, fit_image
+from genlab.pipelines.request import PARAMS
 from genlab.serve.engine import drawing_size, new_seed, open_image_bytes
 from genlab.serve.jobs import QueueFull
 from genlab.serve.schemas import MAX_IMAGES, TEXT_LIMIT, OpenAIImageRequest
@@ -99,14 +100,15 @@ class _FormFields(BaseModel):
 
     prompt: str | None = Field(None, min_length=1, max_length=TEXT_LIMIT)
     model: str | None = Field(None, max_length=200)
-    n: int = Field(1, ge=1, le=MAX_IMAGES)
+    n: int = Field(1, **PARAMS["num_images"].bounds(MAX_IMAGES))
     size: str | None = Field(None, pattern=r"^(auto|\d{1,4}x\d{1,4})$")
     response_format: Literal["b64_json", "url"] | None = "b64_json"
     quality: Literal[QUALITIES] | None = None  # type: ignore[valid-type]
     user: str | None = Field(None, max_length=200)
 
 
-def add_openai_routes(api: FastAPI, server) -> None:
+def openai_router(server) -> APIRouter:
+    api = APIRouter()
     catalog = server.catalog
 
     @api.get("/v1/models", tags=["openai"])
@@ -220,6 +222,8 @@ def add_openai_routes(api: FastAPI, server) -> None:
             params["output_size"] = list(size)
         params.update({f"openai_{k}": v for k, v in openai_fields.items() if v is not None})
         return params
+
+    return api
 
 
 # --------------------------------------------------------------------------- helpers

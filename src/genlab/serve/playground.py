@@ -5,15 +5,15 @@ server's status pushed as events, cancelling a job, and which history images an 
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from genlab import __version__
 from genlab.errors import NotFound
+from genlab.serve.events import KEEP_ALIVE, each_change, event_stream
 from genlab.serve.schemas import TEXT_LIMIT, _Strict
 from genlab.serve.security import last_event_id, sse
 from genlab.world.grammar import parse_prompt
@@ -66,7 +66,9 @@ def status_view(server) -> dict[str, Any]:
     return {"status": "ok", "version": __version__, "queue": server.queue.stats()}
 
 
-def add_playground_routes(api: FastAPI, server) -> None:
+def playground_router(server) -> APIRouter:
+    """The playground's helpers: a prompt's unreadable words, cancelling a job, the status feed."""
+    api = APIRouter()
     catalog, queue = server.catalog, server.queue
 
     @api.post("/api/prompt/check", tags=["meta"])
@@ -96,27 +98,16 @@ def add_playground_routes(api: FastAPI, server) -> None:
     async def status_events(request: Request):
         """Server-sent events: `status` (version, running and waiting jobs) now and on every
         change of the queue."""
-        return StreamingResponse(
-            _status_stream(server, request),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
+        return event_stream(_status_stream(server, request))
+
+    return api
 
 
 async def _status_stream(server, request: Request):
     # the id is the queue's change count: a client reconnecting up to date waits for the next
     seen = last_event_id(request)
-    seen, last_beat = (
-        (-1 if seen is None or seen > server.queue.changes else seen),
-        time.monotonic(),
-    )
-    while True:
-        if server.queue.changes != seen:
-            seen = server.queue.changes
-            yield sse("status", status_view(server), event_id=seen)
-        elif time.monotonic() - last_beat > 15:
-            last_beat = time.monotonic()
-            yield ": keep-alive\n\n"
-        if await request.is_disconnected():
-            return
-        await asyncio.sleep(0.1)
+    seen = -1 if seen is None or seen > server.queue.changes else seen
+    async for changes in each_change(request, lambda: server.queue.changes, seen, 0.1):
+        yield (
+            KEEP_ALIVE if changes is None else sse("status", status_view(server), event_id=changes)
+        )

@@ -8,27 +8,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import time
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi import APIRouter, Request
 from pydantic import ValidationError
 
 from genlab.errors import GenlabError, NotFound, StorageError
 from genlab.history import HistoryStore, RunRecord
 from genlab.serve.agent_stream import agent_events, interrupt_agent_run
+from genlab.serve.events import event_stream
 from genlab.serve.jobs import ORIGIN, Job, JobJournal, accepted_view
-from genlab.serve.schemas import ID_PATTERN, AgentRequest
-from genlab.serve.security import scrub_paths
+from genlab.serve.schemas import ID_RE, AgentRequest
 
 JOB_KINDS = ("generate", "edit")
 JOB_INTERRUPTED = (
     "interrupted: the server stopped before this job finished; resubmit it (same seed, same image)"
 )
 RUN_ID_WAIT = 10.0  # seconds a resubmitted agent run may take to record itself
-_ID_RE = re.compile(ID_PATTERN)
 
 
 class Conflict(GenlabError):
@@ -110,7 +107,7 @@ def _interrupted_run(history: HistoryStore, run_id: str, kinds: tuple[str, ...],
     """The run `run_id` if it is an interrupted one of `kinds` not yet resubmitted: else NotFound
     (no such run of these kinds) or Conflict (it is not interrupted, or was resubmitted)."""
     try:
-        run = history.get_run(run_id, with_steps=False) if _ID_RE.match(run_id) else None
+        run = history.get_run(run_id, with_steps=False) if ID_RE.match(run_id) else None
     except NotFound:
         run = None
     if run is None or run.kind not in kinds:
@@ -172,10 +169,9 @@ def resubmit_agent_run(server, run_id: str):
     return new
 
 
-def add_resubmit_routes(api: FastAPI, server) -> None:
-    @api.exception_handler(Conflict)
-    async def _conflict(request: Request, e: Conflict):
-        return JSONResponse({"detail": scrub_paths(str(e))}, status_code=409)
+def resubmit_router(server) -> APIRouter:
+    """Resubmits of interrupted jobs and agent runs (a Conflict is answered 409 by the app)."""
+    api = APIRouter()
 
     @api.post("/api/jobs/{job_id}/resubmit", status_code=202, tags=["jobs"])
     async def resubmit(job_id: str):
@@ -196,8 +192,6 @@ def add_resubmit_routes(api: FastAPI, server) -> None:
         run; the response streams its steps like `POST /api/agent`. 404 for an unknown run, 409
         for one not interrupted or already resubmitted."""
         run = await asyncio.to_thread(resubmit_agent_run, server, run_id)
-        return StreamingResponse(
-            agent_events(run, request),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
+        return event_stream(agent_events(run, request))
+
+    return api

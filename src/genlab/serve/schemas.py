@@ -4,36 +4,46 @@ bad field is answered with 422 naming it before any work starts.
 
 from __future__ import annotations
 
+import re
+from dataclasses import fields
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from genlab.pipelines.base import MAX_GUIDANCE, MAX_SEED
+from genlab.pipelines.request import JSON, PARAMS, GenerationRequest, check_prompt
 
 TEXT_LIMIT = 1000  # characters in a prompt; the text encoder truncates far earlier
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
-MAX_IMAGES = 8
-MAX_STEPS = 200
+ID_RE = re.compile(ID_PATTERN)
+# What one request may ask of this server (the arguments' own ranges are genlab.pipelines.request's)
+SERVER_LIMITS = {
+    "num_inference_steps": 200,
+    "num_images": 8,
+    "num_frames": 64,
+    "keyframe_candidates": 16,
+}
+MAX_STEPS = SERVER_LIMITS["num_inference_steps"]
+MAX_IMAGES = SERVER_LIMITS["num_images"]
+MAX_FRAMES = SERVER_LIMITS["num_frames"]
+MAX_KEYFRAME_CANDIDATES = SERVER_LIMITS["keyframe_candidates"]
 
 
-def _not_blank(text: str) -> str:
-    if not text.strip():
-        raise ValueError("a prompt with something to draw, not only spaces")
-    return text
-
-
-Prompt = Annotated[str, AfterValidator(_not_blank)]  # every face refuses an empty prompt
+Prompt = Annotated[str, AfterValidator(check_prompt)]  # every face refuses an empty prompt
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", ser_json_inf_nan="null")
 
+    def generation(self) -> GenerationRequest:
+        """The body's generation arguments as the one request type every face checks with."""
+        names = {f.name for f in fields(GenerationRequest)} & type(self).model_fields.keys()
+        values = {k: getattr(self, k) for k in names if k != "model"}
+        return GenerationRequest(**values, face=JSON, limits=SERVER_LIMITS)
+
 
 _LAYOUT_TEMPERATURE = Field(
     None,
-    gt=0,
-    le=10,
-    allow_inf_nan=False,
+    **PARAMS["layout_temperature"].bounds(),
     description="Two-stage text-to-image models: the planner's sampling temperature (below 1: "
     "plans nearer its most likely one, less varied); null: the model's own.",
 )
@@ -46,12 +56,12 @@ class GenerateRequest(_Strict):
     negative_prompt: str | None = Field(
         None, max_length=TEXT_LIMIT, description="What to steer away from."
     )
-    num_inference_steps: int = Field(20, ge=1, le=MAX_STEPS, description="Denoising steps.")
+    num_inference_steps: int = Field(
+        20, **PARAMS["num_inference_steps"].bounds(MAX_STEPS), description="Denoising steps."
+    )
     guidance_scale: float | None = Field(
         None,
-        ge=0,
-        le=MAX_GUIDANCE,
-        allow_inf_nan=False,
+        **PARAMS["guidance_scale"].bounds(),
         description="Classifier-free guidance; model default if null.",
     )
     sampler: str | None = Field(
@@ -59,13 +69,16 @@ class GenerateRequest(_Strict):
     )
     seed: int | None = Field(
         None,
-        ge=0,
-        le=MAX_SEED,
+        **PARAMS["seed"].bounds(),
         description="Same seed and settings give the same image; random if null.",
     )
-    num_images: int = Field(1, ge=1, le=MAX_IMAGES, description="How many images.")
+    num_images: int = Field(
+        1, **PARAMS["num_images"].bounds(MAX_IMAGES), description="How many images."
+    )
     num_frames: int | None = Field(
-        None, ge=2, le=64, description="Frames of a video (text-to-video models only)."
+        None,
+        **PARAMS["num_frames"].bounds(MAX_FRAMES),
+        description="Frames of a video (text-to-video models only).",
     )
     model: str | None = Field(None, max_length=200, description="A name from GET /api/models.")
     keyframe_model: str | None = Field(
@@ -76,8 +89,7 @@ class GenerateRequest(_Strict):
     )
     keyframe_candidates: int = Field(
         1,
-        ge=1,
-        le=16,
+        **PARAMS["keyframe_candidates"].bounds(MAX_KEYFRAME_CANDIDATES),
         description="With keyframe_model: first frames drawn per video; the one the asked motion "
         "can best start from (the built-in world's scene parser) is animated.",
     )
@@ -100,12 +112,12 @@ class EditRequest(_Strict):
         description="PNG (base64 or data URL); white = repaint. Any size: it is scaled to the image.",
     )
     strength: float | None = Field(
-        None, gt=0, le=1, allow_inf_nan=False, description="How much to change (img2img)."
+        None, **PARAMS["strength"].bounds(), description="How much to change (img2img)."
     )
     negative_prompt: str | None = Field(None, max_length=TEXT_LIMIT)
-    num_inference_steps: int = Field(20, ge=1, le=MAX_STEPS)
-    guidance_scale: float | None = Field(None, ge=0, le=MAX_GUIDANCE, allow_inf_nan=False)
-    seed: int | None = Field(None, ge=0, le=MAX_SEED)
+    num_inference_steps: int = Field(20, **PARAMS["num_inference_steps"].bounds(MAX_STEPS))
+    guidance_scale: float | None = Field(None, **PARAMS["guidance_scale"].bounds())
+    seed: int | None = Field(None, **PARAMS["seed"].bounds())
     model: str | None = Field(None, max_length=200)
     plan_layout: bool | None = Field(
         None,
@@ -148,7 +160,7 @@ class OpenAIImageRequest(BaseModel):
 
     prompt: Prompt = Field(min_length=1, max_length=TEXT_LIMIT)
     model: str | None = Field(None, max_length=200)
-    n: int = Field(1, ge=1, le=MAX_IMAGES)
+    n: int = Field(1, **PARAMS["num_images"].bounds(MAX_IMAGES))
     size: str | None = Field(
         None, pattern=r"^(auto|\d{1,4}x\d{1,4})$", description="WIDTHxHEIGHT or auto."
     )
