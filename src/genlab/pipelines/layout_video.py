@@ -304,6 +304,7 @@ class LayoutVideoPipeline(Text2VideoPipeline):
         *,
         image=None,
         keyframe=None,
+        keyframe_candidates: int = 1,
         plan_source: str = "layout",
         animation: str | None = None,
         eta: float | None = None,
@@ -327,6 +328,12 @@ class LayoutVideoPipeline(Text2VideoPipeline):
         if keyframe is not None:
             raise InvalidArgument(
                 "keyframe", f"None: {self.name} draws every frame from its own plan", keyframe
+            )
+        if keyframe_candidates != 1:  # (they choose among a keyframe model's first frames)
+            raise InvalidArgument(
+                "keyframe_candidates",
+                f"1 unless a keyframe model is given ({self.name} takes none)",
+                keyframe_candidates,
             )
         check_choice("plan_source", plan_source, PLAN_SOURCES)
         animation = self.default_animation if animation is None else animation
