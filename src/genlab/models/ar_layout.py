@@ -24,6 +24,7 @@ from genlab.models.ar_transformer import (
     Block,
     check_guidance,
     check_sampling_args,
+    gpt2_init,
     sample_tokens,
 )
 from genlab.models.registry import register_architecture, register_models
@@ -154,18 +155,8 @@ class LayoutARTransformer(nn.Module):
         self._init_weights()
 
     def _init_weights(self):
-        # GPT-2 init: N(0, 0.02) everywhere, residual projections scaled by 1/√(2·depth).
-        for m in self.modules():
-            if isinstance(m, nn.Linear | nn.Embedding):
-                nn.init.normal_(m.weight, std=0.02)
-            if isinstance(m, nn.Linear) and m.bias is not None:
-                nn.init.zeros_(m.bias)
-        for p in (self.pos_embed, self.empty_cell, self.null_cell, self.cell_pos, self.text_pad):
-            nn.init.normal_(p, std=0.02)
-        for block in self.blocks:
-            std = 0.02 / math.sqrt(2 * self.config.depth)
-            nn.init.normal_(block.attn.proj.weight, std=std)
-            nn.init.normal_(block.mlp.fc2.weight, std=std)
+        extra = (self.pos_embed, self.empty_cell, self.null_cell, self.cell_pos, self.text_pad)
+        gpt2_init(self, self.blocks, self.config.depth, extra)
 
     # ------------------------------------------------------------------ the condition
 

@@ -208,6 +208,23 @@ def sample_tokens(
     return tokens
 
 
+def gpt2_init(model: nn.Module, blocks, depth: int, params=()) -> None:
+    """GPT-2 init: N(0, 0.02) for every linear and embedding weight and for `params`, zero biases,
+    residual projections scaled by 1/√(2·depth) so the residual stream's variance does not grow
+    with depth."""
+    for m in model.modules():
+        if isinstance(m, nn.Linear | nn.Embedding):
+            nn.init.normal_(m.weight, std=0.02)
+        if isinstance(m, nn.Linear) and m.bias is not None:
+            nn.init.zeros_(m.bias)
+    for p in params:
+        nn.init.normal_(p, std=0.02)
+    for block in blocks:
+        std = 0.02 / math.sqrt(2 * depth)
+        nn.init.normal_(block.attn.proj.weight, std=std)
+        nn.init.normal_(block.mlp.fc2.weight, std=std)
+
+
 class ARTransformer(nn.Module):
     """logits(image token i | text, image tokens < i) with a decoder-only transformer."""
 
@@ -225,18 +242,7 @@ class ARTransformer(nn.Module):
         self._init_weights()
 
     def _init_weights(self):
-        # GPT-2 init: N(0, 0.02) everywhere, residual projections scaled by 1/√(2·depth) so the
-        # residual stream's variance does not grow with depth.
-        for m in self.modules():
-            if isinstance(m, nn.Linear | nn.Embedding):
-                nn.init.normal_(m.weight, std=0.02)
-            if isinstance(m, nn.Linear) and m.bias is not None:
-                nn.init.zeros_(m.bias)
-        nn.init.normal_(self.pos_embed, std=0.02)
-        for block in self.blocks:
-            std = 0.02 / math.sqrt(2 * self.config.depth)
-            nn.init.normal_(block.attn.proj.weight, std=std)
-            nn.init.normal_(block.mlp.fc2.weight, std=std)
+        gpt2_init(self, self.blocks, self.config.depth, (self.pos_embed,))
 
     def _run(self, x, cache=None):
         for i, block in enumerate(self.blocks):

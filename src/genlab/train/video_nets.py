@@ -92,17 +92,7 @@ def build_video_features(name: str, spec: VideoFeaturesSpec, options: RecipeOpti
     net = VideoFeatureNet(channels=spec.channels)
     n = options.data_size or spec.clips
     data = labelled_clips(n, seed=options.seed, progress=options.progress)
-    config = TrainConfig(
-        steps=spec.steps,
-        batch_size=spec.batch_size,
-        lr=2e-3,
-        warmup_steps=spec.warmup_steps,
-        lr_schedule="cosine",
-        ema_decay=0.99,
-        log_every=spec.log_every,
-        export_dtype="float16",
-    )
-    apply_options(config, options, name)
+    config = _small_net_config(spec, options, name)
     config.extra = {"training clips": f"{n:,} world clips, 8 frames, 1–2 objects"}
     return TrainJob(VideoFeaturesTask(net), TensorSource(data), config)
 
@@ -172,17 +162,7 @@ def build_upscaler(name: str, spec: UpscalerSpec, options: RecipeOptions) -> Tra
         scene = sample_scene(np.random.default_rng([options.seed, i, 6]))
         low[i], high[i] = render(scene, size), render(scene, 2 * size)
     model = Upscaler(factor=2, channels=spec.channels)
-    config = TrainConfig(
-        steps=spec.steps,
-        batch_size=spec.batch_size,
-        lr=2e-3,
-        warmup_steps=spec.warmup_steps,
-        lr_schedule="cosine",
-        ema_decay=0.99,
-        log_every=spec.log_every,
-        export_dtype="float16",
-    )
-    apply_options(config, options, name)
+    config = _small_net_config(spec, options, name)
     config.extra = {"training images": f"{n:,} world scenes rendered at {size} and {2 * size} px"}
     data = {"low": torch.from_numpy(low), "high": torch.from_numpy(high)}
     return TrainJob(UpscalerTask(model), TensorSource(data), config)
@@ -301,3 +281,19 @@ def build_vae3d(name: str, spec: VAE3DSpec, options: RecipeOptions) -> TrainJob:
 
 
 VAE3D = Family(VAE3DSpec, build_vae3d, VAE3D_TINY)
+
+
+def _small_net_config(spec, options: RecipeOptions, name: str) -> TrainConfig:
+    """The loop of the small helper networks (FVD features, upscaler): cosine schedule from
+    2e-3, EMA 0.99, fp16 export; sizes from `spec`, then the command line's options."""
+    config = TrainConfig(
+        steps=spec.steps,
+        batch_size=spec.batch_size,
+        lr=2e-3,
+        warmup_steps=spec.warmup_steps,
+        lr_schedule="cosine",
+        ema_decay=0.99,
+        log_every=spec.log_every,
+        export_dtype="float16",
+    )
+    return apply_options(config, options, name)
