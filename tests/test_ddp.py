@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -17,15 +18,41 @@ from genlab.io import load_checkpoint, read_checkpoint_config
 from genlab.train import RecipeOptions, run_recipe
 
 
+def launch(launcher: list[str], args: list[str]) -> subprocess.Popen:
+    """Start torchrun in its own process group; see `finish`."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONFAULTHANDLER="1")
+    return subprocess.Popen(
+        [sys.executable, *launcher, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+
+
+def finish(proc: subprocess.Popen, timeout: float) -> tuple[str, str]:
+    """Wait for a launch; on a hang, SIGABRT the whole group so that every process prints its
+    Python stacks (faulthandler) into the failure message instead of a bare timeout."""
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGABRT)
+        out, err = proc.communicate(timeout=30)
+        pytest.fail(f"torchrun hung for {timeout} s; its processes' stacks:\n{err[-6000:]}")
+    assert proc.returncode == 0, err[-2000:]
+    return out, err
+
+
+def torchrun(launcher: list[str], args: list[str], timeout: float = 150) -> str:
+    out, _ = finish(launch(launcher, args), timeout)
+    return out
+
+
 def train_two_processes(out, steps: int) -> list[dict]:
     args = ["-m", "genlab", "train", "--recipe", "toy-regression", "--steps", str(steps)]
     args += ["--out", str(out), "--batch-size", "32", "--no-progress", "--device", "cpu"]
-    launcher = ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    proc = subprocess.run(
-        [sys.executable, *launcher, *args], capture_output=True, text=True, env=env, timeout=150
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    torchrun(["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"], args)
     return read_log(out)
 
 
@@ -112,20 +139,8 @@ def test_two_nodes_over_c10d_rendezvous_match_one_process_with_the_global_batch(
     launcher = ["-m", "torch.distributed.run", "--nnodes", "2", "--nproc-per-node", "1"]
     launcher += ["--rdzv-backend", "c10d", "--rdzv-endpoint", f"127.0.0.1:{port}"]
     launcher += ["--rdzv-id", "genlab-test"]
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    nodes = [
-        subprocess.Popen(
-            [sys.executable, *launcher, *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        for _ in range(2)
-    ]
-    outputs = [node.communicate(timeout=150) for node in nodes]
-    for node, (_, err) in zip(nodes, outputs):
-        assert node.returncode == 0, err[-2000:]
+    nodes = [launch(launcher, args) for _ in range(2)]
+    outputs = [finish(node, timeout=150) for node in nodes]
     # rank 0 prints the summary; both ranks' processes finished with status 0
     assert sum("toy-regression: done at step 20" in out for out, _ in outputs) == 1
     state = read_checkpoint_config(tmp_path / "nodes" / "checkpoint.safetensors")["trainer"]
@@ -145,12 +160,7 @@ def test_fsdp_matches_one_process_and_resumes_at_another_world_size(tmp_path):
     args = [*TRAIN, "--steps", "20", "--batch-size", "32", "--strategy", "fsdp", "--resume"]
     args += ["--grad-accum", "2"]  # set_requires_gradient_sync(False) on the first micro-step
     args += ["--out", str(tmp_path / "fsdp"), "--json"]
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    proc = subprocess.run(
-        [sys.executable, *launcher, *args], capture_output=True, text=True, env=env, timeout=150
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    summary = json.loads(proc.stdout)
+    summary = json.loads(torchrun(launcher, args))
     assert summary["resumed"] and summary["strategy"] == "fsdp" and summary["world_size"] == 2
     state = read_checkpoint_config(tmp_path / "fsdp" / "checkpoint.safetensors")["trainer"]
     assert state["world_size"] == 2 and state["step"] == 20
@@ -172,12 +182,7 @@ def test_fsdp_shards_a_dit_block_by_block_and_exports_one_loadable_file(tmp_path
     args = ["-m", "genlab", "train", "--recipe", "world-t2i-cpu-dit", "--tiny", "--steps", "2"]
     args += ["--batch-size", "4", "--strategy", "fsdp", "--out", str(out), "--no-progress"]
     args += ["--device", "cpu", "--json"]
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    proc = subprocess.run(
-        [sys.executable, *launcher, *args], capture_output=True, text=True, env=env, timeout=200
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    summary = json.loads(proc.stdout)
+    summary = json.loads(torchrun(launcher, args, timeout=200))
     assert summary["strategy"] == "fsdp" and summary["world_size"] == 2
     assert (out / "samples" / "step_0000002.png").is_file()
 

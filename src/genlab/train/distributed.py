@@ -51,7 +51,11 @@ def setup(device_kind: str) -> DistInfo:
 
 
 def teardown(info: DistInfo) -> None:
+    """Leave the process group once every rank is here. The barrier first: it leaves no
+    collective in flight whose tensors a gloo worker would free (needing the GIL) while the group
+    is destroyed (pytorch/pytorch#75097, #190489: destroy_process_group hangs now and then)."""
     if info.enabled and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
 
 

@@ -6,6 +6,7 @@ grids, atomic checkpoints and exact resume at any world size.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import logging
 import math
@@ -440,6 +441,11 @@ class Trainer(TrainingState, TrainerOutputs):
                 f.write(json.dumps(means) + "\n")
 
     def close(self) -> None:
+        # The DDP wrappers go before the process group: each Reducer holds the group, and a group
+        # freed from a Reducer's dealloc joins gloo's worker threads while holding the GIL, which
+        # deadlocks when a worker still needs the GIL to free a tensor (seen under load).
+        self.ddp.clear()
+        gc.collect()
         D.teardown(self.dist)
 
 
