@@ -174,6 +174,45 @@ def diffusers_call(fn=None, *, one_prompt: bool = False):
     return call
 
 
+class OnePromptPipeline:
+    """The pipeline call for models that draw one prompt at a time with no steps or sampler of
+    their own (a hosted API, the world oracle): the signature and the checks of its arguments
+    written once; a list of prompts is drawn prompt by prompt (`diffusers_call(one_prompt=True)`).
+    Steps and sampler are checked and left; a subclass draws in `_generate(prompt,
+    negative_prompt, guidance_scale, seed, num_images, height, width, **options)`, where
+    `options` are its own keywords."""
+
+    @diffusers_call(one_prompt=True)
+    def __call__(
+        self,
+        prompt: str,
+        negative_prompt: str | None = None,
+        num_inference_steps: int | None = None,
+        guidance_scale: float | None = None,
+        sampler: str | None = None,
+        seed: int | None = None,
+        num_images: int = 1,
+        height: int | None = None,
+        width: int | None = None,
+        **options: Any,
+    ) -> GenerationResult:
+        """`num_images` images of `prompt`."""
+        check_generation_args(
+            num_inference_steps=num_inference_steps,
+            guidance_scale=guidance_scale,
+            seed=seed,
+            num_images=num_images,
+        )
+        return self._generate(
+            prompt, negative_prompt, guidance_scale, seed, num_images, height, width, **options
+        )
+
+    def _generate(
+        self, prompt, negative_prompt, guidance_scale, seed, num_images, height, width, **options
+    ) -> GenerationResult:
+        raise NotImplementedError
+
+
 def _prompt_by_prompt(fn, pipe, args, kwargs) -> GenerationResult:
     """Call `fn`, which takes one prompt, once per prompt of a list; the results joined."""
     prompt = args[0] if args else kwargs.get("prompt")
