@@ -40,6 +40,13 @@ class GenerationResult:
     frames: list[list[Image.Image]] | None = None
     metadata: list[dict[str, Any]] = field(default_factory=list)
 
+    @classmethod
+    def of_videos(
+        cls, frames: list[list[Image.Image]], metadata: list[dict[str, Any]]
+    ) -> GenerationResult:
+        """Videos (each a list of frames), with each one's first frame as its image."""
+        return cls(images=[video[0] for video in frames], frames=frames, metadata=metadata)
+
     def to_tuple(self) -> tuple:
         """The fields that are set, as diffusers' `BaseOutput.to_tuple`: (images, metadata), or
         (frames, metadata) for videos (diffusers' video outputs lead with their frames)."""

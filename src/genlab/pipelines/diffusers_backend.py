@@ -315,7 +315,7 @@ class DiffusersPipeline:
                 )
                 for i, v in enumerate(frames)
             ]
-            return GenerationResult(images=[v[0] for v in frames], frames=frames, metadata=meta)
+            return GenerationResult.of_videos(frames, meta)
         images = list(out.images)
         meta = [
             dict(params, prompt=expanded[i], seed=seed + i, height=im.height, width=im.width)

@@ -350,9 +350,7 @@ class LayoutVideoPipeline(Text2VideoPipeline):
         T = self.check_num_frames(num_frames)
         H, W = height or self.image_size, width or self.image_size
         self._check_size(H, W)
-        readings = self.read_prompts(prompts)
-        expanded = [p for p in prompts for _ in range(num_images)]
-        read = [r for r in readings for _ in range(num_images)]
+        expanded, read = self._read_batch(prompts, num_images)
         scenes = [self.plan_scene(r.request, seed + i) for i, r in enumerate(read)]
         texts = [self.frame_caption(r.request, scene) for r, scene in zip(read, scenes)]
 
@@ -371,13 +369,10 @@ class LayoutVideoPipeline(Text2VideoPipeline):
         features = torch.stack(features).to(self.device)  # (B·drawn, channels, H, W)
         x_T = torch.cat(noise).to(self.device)  # (B·drawn, C, H, W)
 
-        cond = self.encode([t for t in texts for _ in range(drawn)]).cond
-        cond = {**cond, "layout": features}
-        uncond = (
-            self.text_encoder.encode([negative_prompt]).cond
-            if negative_prompt
-            else self.text_encoder.null(1).cond
+        cond, uncond = self._text_conditions(
+            [t for t in texts for _ in range(drawn)], negative_prompt
         )
+        cond = {**cond, "layout": features}
         uncond = {**uncond, "layout": torch.zeros(1, channels, H, W, device=self.device)}
         denoise = classifier_free_guidance(self.denoiser, cond, uncond, guidance_scale)
         frames_out = self._sample(denoise, (B * drawn, C, H, W), args, x_T).clamp(-1, 1)
@@ -393,7 +388,7 @@ class LayoutVideoPipeline(Text2VideoPipeline):
             meta["plan_source"] = "layout"
             meta["animation"] = animation
             meta["plan"] = canonical_caption(scene)
-        return GenerationResult(images=[f[0] for f in frames], frames=frames, metadata=metadata)
+        return GenerationResult.of_videos(frames, metadata)
 
     @staticmethod
     def plan_scene(request: SceneRequest, seed: int) -> Scene:

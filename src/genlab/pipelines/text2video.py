@@ -204,7 +204,7 @@ class Text2VideoPipeline(TextDiffusionPipeline):
         if keyframe_seeds is not None:  # the chosen still: keyframe(prompt, seed=keyframe_seed)
             for meta, kf_seed in zip(metadata, keyframe_seeds):
                 meta["keyframe_seed"] = kf_seed
-        return GenerationResult(images=[f[0] for f in frames], frames=frames, metadata=metadata)
+        return GenerationResult.of_videos(frames, metadata)
 
     @staticmethod
     def write_plans(
