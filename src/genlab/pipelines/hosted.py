@@ -17,9 +17,9 @@ from PIL import Image
 
 from genlab.errors import GenlabError, InvalidArgument, remote_error_summary
 from genlab.pipelines.base import (
+    ContractPipeline,
     GenerationResult,
-    OnePromptPipeline,
-    check_generation_args,
+    SamplingArgs,
     diffusers_call,
 )
 
@@ -68,11 +68,13 @@ def _size_text(height: int | None, width: int | None, default: str) -> str:
     return f"{width}x{height}"
 
 
-class HostedImages(OnePromptPipeline):
-    """What the hosted APIs share: the pipeline call (OnePromptPipeline's; the API's own options,
-    such as Stability's `aspect_ratio`, pass as keywords) and `edit`, the metadata of what they
-    answer, and no device. A subclass asks its API in `_generate` and `_edit`."""
+class HostedImages(ContractPipeline):
+    """What the hosted APIs share: the pipeline call (ContractPipeline's, one prompt at a time;
+    the API's own options, such as Stability's `aspect_ratio`, pass as keywords) and `edit`, the
+    metadata of what they answer, and no device. A subclass asks its API in `_generate` and
+    `_edit`."""
 
+    one_prompt = True
     name = ""
     backend = ""  # the metadata's "backend"
 
@@ -208,9 +210,8 @@ class OpenAIImages(HostedImages):
             meta.append(dict(params, revised_prompt=getattr(item, "revised_prompt", None)))
         return self._result(images, meta)
 
-    def _generate(
-        self, prompt, negative_prompt, guidance_scale, seed, num_images, height, width, **_
-    ) -> GenerationResult:
+    def _generate(self, args: SamplingArgs, height, width, **_) -> GenerationResult:
+        prompt, negative_prompt, num_images = args.prompts[0], args.negative_prompt, args.num_images
         if negative_prompt:
             raise InvalidArgument(
                 "negative_prompt",
@@ -352,19 +353,10 @@ class StabilityImages(HostedImages):
         return Image.open(io.BytesIO(base64.b64decode(body["image"]))).convert("RGB")
 
     def _generate(
-        self,
-        prompt,
-        negative_prompt,
-        guidance_scale,
-        seed,
-        num_images,
-        height,
-        width,
-        aspect_ratio: str = "1:1",
-        **_,
+        self, args: SamplingArgs, height, width, aspect_ratio: str = "1:1", **_
     ) -> GenerationResult:
         """`aspect_ratio` (one of STABILITY_ASPECTS) instead of height and width."""
-        check_generation_args(seed=seed)
+        prompt, negative_prompt, seed = args.prompts[0], args.negative_prompt, args.seed
         if aspect_ratio not in STABILITY_ASPECTS:
             raise InvalidArgument(
                 "aspect_ratio", "one of " + ", ".join(STABILITY_ASPECTS), aspect_ratio
@@ -376,7 +368,7 @@ class StabilityImages(HostedImages):
                 (height, width),
             )
         images, meta = [], []
-        for i in range(num_images):
+        for i in range(args.num_images):
             data: dict[str, Any] = {
                 "prompt": prompt,
                 "aspect_ratio": aspect_ratio,
@@ -386,8 +378,8 @@ class StabilityImages(HostedImages):
                 data["negative_prompt"] = negative_prompt
             if seed is not None:
                 data["seed"] = str(seed + i)
-            if self.model == "sd3" and guidance_scale is not None:
-                data["cfg_scale"] = str(guidance_scale)
+            if self.model == "sd3" and args.guidance_scale is not None:
+                data["cfg_scale"] = str(args.guidance_scale)
             body = self._post(f"/v2beta/stable-image/generate/{self.model}", data, {})
             images.append(self._image(body))
             meta.append(
