@@ -223,7 +223,7 @@ class ContractPipeline:
         width: int | None = None,
         **options: Any,
     ) -> GenerationResult:
-        """`num_images` images of each prompt; output i is drawn from seed + i."""
+        """`num_images` images of each prompt (how `seed` seeds them: the subclass says)."""
         check_generation_args(
             num_inference_steps=num_inference_steps,
             guidance_scale=guidance_scale,
