@@ -63,6 +63,17 @@ def _ignores_prompt(prompts, n, seed):
     return _oracle(["a small pink circle"] * len(prompts), n, seed)
 
 
+def test_the_oracle_answers_the_pipeline_call_and_refuses_options_it_has_none_of():
+    oracle = WorldOracle()
+    alone = oracle("a blue square", seed=5, num_images=2, output_type="np")
+    listed = oracle(["a red circle", "a blue square"], seed=3, num_images=2, output_type="np")
+    assert [m["seed"] for m in listed.metadata] == [3, 3, 5, 5], "prompt k from seed + k·n"
+    assert listed.images.shape == (4, 32, 32, 3)
+    assert np.array_equal(listed.images[2:], alone.images)
+    with pytest.raises(InvalidArgument, match="option: expected no options"):
+        oracle("a red circle", plan_layout=True)
+
+
 def test_the_oracle_scores_near_perfect_and_a_model_that_ignores_prompts_scores_low():
     prompts = comp.suite(2, seed=3)
     good = comp.summarize(comp.run_suite(_oracle, prompts, 1, progress=False))

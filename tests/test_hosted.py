@@ -43,6 +43,8 @@ def test_openai_refuses_sizes_and_counts_the_model_cannot_make(openai_server):
         openai_pipe(openai_server, "dall-e-3")("x", num_images=2)
     with pytest.raises(InvalidArgument, match="negative_prompt"):
         openai_pipe(openai_server)("x", negative_prompt="blue")
+    with pytest.raises(InvalidArgument, match="guidance_scale"):  # checked as every pipeline does
+        openai_pipe(openai_server)("x", guidance_scale=-1)
     assert openai_server.requests == [], "nothing invalid reaches the service"
 
 

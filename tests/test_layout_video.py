@@ -85,7 +85,8 @@ def test_a_video_is_planned_drawn_and_described_and_both_animations_share_frame_
 
 def test_what_it_cannot_do_is_refused_clearly(pipe):
     for kwargs in ({"image": np.zeros((32, 32, 3), np.uint8)}, {"keyframe": pipe},
-                   {"animation": "morph"}, {"num_frames": 1}, {"plan_source": "reading"}):  # fmt: skip
+                   {"keyframe_score": len}, {"animation": "morph"}, {"num_frames": 1},
+                   {"plan_source": "reading"}):  # fmt: skip
         with pytest.raises(InvalidArgument):
             pipe("a red circle moving left", num_inference_steps=1, **kwargs)
     with pytest.raises(InvalidArgument, match="prompt"):

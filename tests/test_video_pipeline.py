@@ -62,6 +62,11 @@ def test_frame_counts_the_model_cannot_produce_are_refused_naming_the_valid_rang
             pipe("a red circle", num_frames=bad, num_inference_steps=1)
 
 
+def test_an_animation_is_refused_as_the_layout_planned_pipelines_alone(pipe):
+    with pytest.raises(InvalidArgument, match="animation: expected None: .* video denoiser"):
+        pipe("a red circle", num_inference_steps=1, animation="cutout")
+
+
 def test_image_to_video_keeps_the_given_first_frame(pipe):
     first = np.zeros((16, 16, 3), np.uint8)
     first[4:10, 4:10] = (255, 0, 0)

@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from genlab.errors import InvalidArgument
-from genlab.pipelines.base import GenerationResult, check_generation_args
+from genlab.pipelines.base import ContractPipeline, GenerationResult, SamplingArgs
 from genlab.pipelines.registry import register_resolver
 from genlab.world import parse_prompt, realize, render
 
@@ -28,7 +28,7 @@ def degrade(image: np.ndarray, noise: float, blur: float, rng: np.random.Generat
     return image
 
 
-class WorldOracle:
+class WorldOracle(ContractPipeline):
     """Follows the pipeline call contract; each image is a rendering of `realize(prompt)`."""
 
     def __init__(self, noise: float = 0.0, blur: float = 0.0, size: int = 32):
@@ -41,29 +41,18 @@ class WorldOracle:
     def capabilities(self) -> dict:
         return {"backend": "world-renderer", "image": True, "video": False, "samplers": []}
 
-    def __call__(
-        self,
-        prompt: str,
-        negative_prompt: str | None = None,
-        num_inference_steps: int = 20,
-        guidance_scale: float | None = None,
-        sampler: str | None = None,
-        seed: int | None = None,
-        num_images: int = 1,
-        height: int | None = None,
-        width: int | None = None,
-    ) -> GenerationResult:
-        check_generation_args(
-            num_inference_steps=num_inference_steps,
-            guidance_scale=guidance_scale,
-            seed=seed,
-            num_images=num_images,
-        )
+    one_prompt = True
+
+    def _generate(self, args: SamplingArgs, height, width, **options) -> GenerationResult:
+        """Image i: the i-th scene drawn from one generator seeded `seed` (metadata "index")."""
+        if options:  # it has none: a keyword meant for another model is refused, not ignored
+            raise InvalidArgument("option", f"no options for {self.name}", sorted(options)[0])
+        prompt, seed = args.prompts[0], args.seed
         size = height or width or self.size
         request = parse_prompt(prompt).request
         rng = np.random.default_rng(seed)
         images, metadata = [], []
-        for i in range(num_images):
+        for i in range(args.num_images):
             scene = realize(request, rng)
             pixels = degrade(render(scene, size), self.noise, self.blur, rng)
             images.append(Image.fromarray(pixels))

@@ -111,7 +111,10 @@ class Sampler:
         self.pipe, self.name = pipe, name
         params = inspect.signature(pipe.__call__).parameters
         self.accepts = set(params)
-        self.takes_lists = "prompt" in params and "list" in str(params["prompt"].annotation)
+        lists = "prompt" in params and "list" in str(params["prompt"].annotation)
+        # captions go as lists to a pipeline that draws a list as one batch, not to one that
+        # draws a prompt at a time (there each caption keeps a seed of its own)
+        self.takes_lists = lists and not getattr(pipe, "one_prompt", False)
         caps = {}
         for method in ("capabilities", "describe"):  # diffusers/hosted backends; genlab pipelines
             if callable(getattr(pipe, method, None)):

@@ -40,6 +40,13 @@ class GenerationResult:
     frames: list[list[Image.Image]] | None = None
     metadata: list[dict[str, Any]] = field(default_factory=list)
 
+    @classmethod
+    def of_videos(
+        cls, frames: list[list[Image.Image]], metadata: list[dict[str, Any]]
+    ) -> GenerationResult:
+        """Videos (each a list of frames), with each one's first frame as its image."""
+        return cls(images=[video[0] for video in frames], frames=frames, metadata=metadata)
+
     def to_tuple(self) -> tuple:
         """The fields that are set, as diffusers' `BaseOutput.to_tuple`: (images, metadata), or
         (frames, metadata) for videos (diffusers' video outputs lead with their frames)."""
@@ -73,6 +80,22 @@ class GenerationResult:
             if frames is not None:  # (B, T, H, W, 3) -> (B, T, 3, H, W)
                 frames = torch.from_numpy(frames).permute(0, 1, 4, 2, 3)
         return GenerationResult(images=images, frames=frames, metadata=self.metadata)
+
+
+@dataclass(frozen=True)
+class SamplingArgs:
+    """The arguments of a call that every pipeline takes, as given (`prompts` a list); a
+    pipeline validates them and fills in its model's defaults (TextDiffusionPipeline._checked)."""
+
+    prompts: list[str]
+    negative_prompt: str | None
+    num_inference_steps: int | None  # None: the model's own
+    guidance_scale: float | None  # None: the model's default
+    sampler: str | None  # None: the model's own
+    seed: int | None  # None: a random one
+    num_images: int
+    eta: float | None = None
+    callback: Any = None  # callback(step, total, x) after each denoising step
 
 
 def aspect_size(native: int, multiple: int, width: int, height: int) -> tuple[int, int]:
@@ -118,8 +141,9 @@ def diffusers_call(fn=None, *, one_prompt: bool = False):
       A model without steps of its own (one decoder pass, a hosted API) calls it once, at the end.
     - `eta` is dropped for models and samplers that take none, as diffusers does.
 
-    `one_prompt=True` marks a call that takes one prompt: a list is then drawn prompt by prompt
-    (prompt k from seed + k·num_images, as the pipelines that take lists seed their images).
+    `one_prompt=True` (or a pipeline whose `one_prompt` is true) marks a call that takes one
+    prompt: a list is then drawn prompt by prompt (prompt k from seed + k·num_images, as the
+    pipelines that take lists seed their images).
     """
     if fn is None:
         return functools.partial(diffusers_call, one_prompt=one_prompt)
@@ -162,7 +186,7 @@ def diffusers_call(fn=None, *, one_prompt: bool = False):
             kwargs["callback"] = _step_end_adapter(
                 self, callback_on_step_end, kwargs.get("callback")
             )
-        if one_prompt:
+        if one_prompt or getattr(self, "one_prompt", False):
             result = _prompt_by_prompt(fn, self, args, kwargs)
         else:
             result = fn(self, *args, **kwargs)
@@ -172,6 +196,49 @@ def diffusers_call(fn=None, *, one_prompt: bool = False):
         return result if return_dict else result.to_tuple()
 
     return call
+
+
+class ContractPipeline:
+    """A pipeline whose call is the contract's (the module docstring) with no arguments of its
+    own (the classic families, the hosted APIs, the world oracle): the signature and the checks
+    of its arguments written once. A subclass draws in `_generate(args, height, width,
+    **options)`: `args` the call's SamplingArgs, `options` its own keywords (the family options
+    of the classic models, Stability's `aspect_ratio`); the sampler is the model's. With
+    `one_prompt` it draws one prompt at a time: a list is drawn prompt by prompt (see
+    diffusers_call), and `args.prompts` holds one."""
+
+    one_prompt = False
+
+    @diffusers_call
+    def __call__(
+        self,
+        prompt: str | list[str],
+        negative_prompt: str | None = None,
+        num_inference_steps: int | None = None,
+        guidance_scale: float | None = None,
+        sampler: str | None = None,
+        seed: int | None = None,
+        num_images: int = 1,
+        height: int | None = None,
+        width: int | None = None,
+        **options: Any,
+    ) -> GenerationResult:
+        """`num_images` images of each prompt (how `seed` seeds them: the subclass says)."""
+        check_generation_args(
+            num_inference_steps=num_inference_steps,
+            guidance_scale=guidance_scale,
+            seed=seed,
+            num_images=num_images,
+        )
+        prompts = [prompt] if isinstance(prompt, str) else list(prompt)
+        args = SamplingArgs(
+            prompts, negative_prompt, num_inference_steps, guidance_scale, sampler, seed,
+            num_images,
+        )  # fmt: skip
+        return self._generate(args, height, width, **options)
+
+    def _generate(self, args: SamplingArgs, height, width, **options) -> GenerationResult:
+        raise NotImplementedError
 
 
 def _prompt_by_prompt(fn, pipe, args, kwargs) -> GenerationResult:

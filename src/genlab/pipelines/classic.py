@@ -20,12 +20,7 @@ from genlab.models.gan import GAN
 from genlab.models.palette_vq import PaletteTokenizer
 from genlab.models.vae import VAE
 from genlab.models.vqvae import VQVAE
-from genlab.pipelines.base import (
-    GenerationResult,
-    check_generation_args,
-    diffusers_call,
-    move_modules,
-)
+from genlab.pipelines.base import ContractPipeline, GenerationResult, SamplingArgs, move_modules
 from genlab.pipelines.registry import register_pipeline
 from genlab.text.pretrained import text_encoder_from_config
 from genlab.text.tokenizer import UNK_ID, Tokenizer, split_words
@@ -106,9 +101,10 @@ class TextPrompt:
         return unknown
 
 
-class ClassicPipeline:
-    """Common call: `pipe(prompt, negative_prompt=None, num_inference_steps=None, guidance_scale=None,
-    sampler=None, seed=None, num_images=1, height=None, width=None)` -> GenerationResult.
+class ClassicPipeline(ContractPipeline):
+    """The contract's call (ContractPipeline): `pipe(prompt, negative_prompt=None,
+    num_inference_steps=None, guidance_scale=None, sampler=None, seed=None, num_images=1,
+    height=None, width=None, **family_options)` -> GenerationResult.
 
     Output i is generated from seed + i alone, and its metadata carries that seed, so any image
     is regenerated exactly by calling again with its metadata.
@@ -129,26 +125,9 @@ class ClassicPipeline:
     # subclasses: prepare(prompts, negative, guidance, options, seeds) -> (state, params);
     # generate(state, seeds) -> (B, C, S, S)
 
-    @diffusers_call
-    def __call__(
-        self,
-        prompt: str | list[str],
-        negative_prompt: str | None = None,
-        num_inference_steps: int | None = None,
-        guidance_scale: float | None = None,
-        sampler: str | None = None,
-        seed: int | None = None,
-        num_images: int = 1,
-        height: int | None = None,
-        width: int | None = None,
-        **options: Any,
-    ) -> GenerationResult:
-        check_generation_args(
-            num_inference_steps=num_inference_steps,
-            guidance_scale=guidance_scale,
-            seed=seed,
-            num_images=num_images,
-        )
+    def _generate(self, args: SamplingArgs, height, width, **options) -> GenerationResult:
+        num_inference_steps, guidance_scale = args.num_inference_steps, args.guidance_scale
+        negative_prompt, seed = args.negative_prompt, args.seed
         self.check_steps(num_inference_steps)
         for arg, value in (("height", height), ("width", width)):
             if value is not None and value != self.image_size:
@@ -157,10 +136,9 @@ class ClassicPipeline:
                     f"{self.image_size} (this model makes {self.image_size}×{self.image_size})",
                     value,
                 )
-        prompts = [prompt] if isinstance(prompt, str) else list(prompt)
-        prompts = [p for p in prompts for _ in range(num_images)]  # num_images per prompt
+        prompts = [p for p in args.prompts for _ in range(args.num_images)]  # num_images each
         if not prompts:
-            raise InvalidArgument("prompt", "a prompt or a non-empty list of prompts", prompt)
+            raise InvalidArgument("prompt", "a prompt or a non-empty list of prompts", args.prompts)
         if seed is None:
             seed = int(torch.randint(0, 2**31 - 1, (1,)).item())
         seeds = [seed + i for i in range(len(prompts))]

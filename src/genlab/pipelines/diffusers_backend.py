@@ -208,6 +208,38 @@ class DiffusersPipeline:
         gens = [torch.Generator("cpu").manual_seed(seed + i) for i in range(n)]
         return seed, gens
 
+    def _run(
+        self, pipe, prompts, negative_prompt, num_inference_steps, guidance_scale, sampler, seed,
+        **kwargs,
+    ):  # fmt: skip
+        """Call the diffusers `pipe` with what every generation and edit passes: `prompts` (one
+        per output, output i from seed + i), steps, negative prompt, guidance and sampler, and
+        `kwargs`; returns (its output, the seed, the metadata every output shares)."""
+        if negative_prompt:
+            if "negative_prompt" not in inspect.signature(pipe.__call__).parameters:
+                raise InvalidArgument(
+                    "negative_prompt",
+                    f"not supported by {type(pipe).__name__}; leave it empty",
+                    negative_prompt,
+                )
+            kwargs["negative_prompt"] = [negative_prompt] * len(prompts)
+        if guidance_scale is not None:
+            kwargs["guidance_scale"] = float(guidance_scale)
+        sampler_name = self._set_sampler(pipe, sampler)
+        seed, generators = self._generators(seed, len(prompts))
+        out = pipe(
+            prompt=prompts, num_inference_steps=num_inference_steps, generator=generators, **kwargs
+        )
+        params = {
+            "negative_prompt": negative_prompt,
+            "num_inference_steps": num_inference_steps,
+            "guidance_scale": guidance_scale,
+            "sampler": sampler_name,
+            "model": self.name,
+            "backend": "diffusers",
+        }
+        return out, seed, params
+
     def to(self, device: str) -> DiffusersPipeline:
         """Move the diffusers pipeline to `device`; returns self."""
         self.device = _auto_device(str(device))
@@ -243,19 +275,9 @@ class DiffusersPipeline:
         )
         self._check_size(height, width)
         expanded = [p for p in prompts for _ in range(num_images)]
-        kwargs: dict[str, Any] = {"prompt": expanded, "num_inference_steps": num_inference_steps}
+        kwargs: dict[str, Any] = {}
         if eta is not None and "eta" in self._call_params:
             kwargs["eta"] = eta
-        if negative_prompt:
-            if "negative_prompt" not in self._call_params:
-                raise InvalidArgument(
-                    "negative_prompt",
-                    f"not supported by {type(self.pipe).__name__}; leave it empty",
-                    negative_prompt,
-                )
-            kwargs["negative_prompt"] = [negative_prompt] * len(expanded)
-        if guidance_scale is not None:
-            kwargs["guidance_scale"] = float(guidance_scale)
         if height is not None:
             kwargs["height"] = height
         if width is not None:
@@ -277,17 +299,10 @@ class DiffusersPipeline:
                 return tensors
 
             kwargs["callback_on_step_end"] = on_step_end
-        sampler_name = self._set_sampler(self.pipe, sampler)
-        seed, kwargs["generator"] = self._generators(seed, len(expanded))
-        out = self.pipe(**kwargs)
-        params = {
-            "negative_prompt": negative_prompt,
-            "num_inference_steps": num_inference_steps,
-            "guidance_scale": guidance_scale,
-            "sampler": sampler_name,
-            "model": self.name,
-            "backend": "diffusers",
-        }
+        out, seed, params = self._run(
+            self.pipe, expanded, negative_prompt, num_inference_steps, guidance_scale, sampler, seed,
+            **kwargs,
+        )  # fmt: skip
         if self.is_video:
             frames = [list(v) for v in out.frames]
             frames = [
@@ -300,7 +315,7 @@ class DiffusersPipeline:
                 )
                 for i, v in enumerate(frames)
             ]
-            return GenerationResult(images=[v[0] for v in frames], frames=frames, metadata=meta)
+            return GenerationResult.of_videos(frames, meta)
         images = list(out.images)
         meta = [
             dict(params, prompt=expanded[i], seed=seed + i, height=im.height, width=im.width)
@@ -352,35 +367,19 @@ class DiffusersPipeline:
                 f"model: {self.name} ({type(self.pipe).__name__}) does not support {what}: {e}"
             ) from None
         pipe.set_progress_bar_config(disable=True)
-        sampler_name = self._set_sampler(pipe, sampler)
-        seed, gens = self._generators(seed, num_images)
-        kwargs: dict[str, Any] = {
-            "prompt": [prompt] * num_images,
-            "image": image.convert("RGB"),
-            "num_inference_steps": num_inference_steps,
-            "generator": gens,
-        }
+        kwargs: dict[str, Any] = {"image": image.convert("RGB")}
         if mask is not None:
             kwargs["mask_image"] = mask.convert("L")
             kwargs["height"], kwargs["width"] = image.height, image.width
         if strength is not None:
             kwargs["strength"] = float(strength)
-        if negative_prompt:
-            kwargs["negative_prompt"] = [negative_prompt] * num_images
-        if guidance_scale is not None:
-            kwargs["guidance_scale"] = float(guidance_scale)
-        out = pipe(**kwargs)
-        params = {
-            "prompt": prompt,
-            "negative_prompt": negative_prompt,
-            "num_inference_steps": num_inference_steps,
-            "guidance_scale": guidance_scale,
-            "sampler": sampler_name,
-            "model": self.name,
-            "backend": "diffusers",
-            "edit": "inpaint" if mask is not None else "img2img",
-            "strength": strength,
-        }
+        out, seed, params = self._run(
+            pipe, [prompt] * num_images, negative_prompt, num_inference_steps, guidance_scale,
+            sampler, seed, **kwargs,
+        )  # fmt: skip
+        params.update(
+            prompt=prompt, edit="inpaint" if mask is not None else "img2img", strength=strength
+        )
         images = list(out.images)
         meta = [dict(params, seed=seed + i) for i in range(len(images))]
         return GenerationResult(images=images, metadata=meta)

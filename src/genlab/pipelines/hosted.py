@@ -16,7 +16,12 @@ from typing import Any
 from PIL import Image
 
 from genlab.errors import GenlabError, InvalidArgument, remote_error_summary
-from genlab.pipelines.base import GenerationResult, check_generation_args, diffusers_call
+from genlab.pipelines.base import (
+    ContractPipeline,
+    GenerationResult,
+    SamplingArgs,
+    diffusers_call,
+)
 
 # Sizes and image counts each OpenAI model accepts (from the Images API reference).
 OPENAI_MODELS: dict[str, dict[str, Any]] = {
@@ -63,18 +68,57 @@ def _size_text(height: int | None, width: int | None, default: str) -> str:
     return f"{width}x{height}"
 
 
-class _Remote:
+class HostedImages(ContractPipeline):
+    """What the hosted APIs share: the pipeline call (ContractPipeline's, one prompt at a time;
+    the API's own options, such as Stability's `aspect_ratio`, pass as keywords) and `edit`, the
+    metadata of what they answer, and no device. A subclass asks its API in `_generate` and
+    `_edit`."""
+
+    one_prompt = True
+    name = ""
+    backend = ""  # the metadata's "backend"
+
     def to(self, device):
         """A hosted model runs on its service: nothing moves (for code that calls `pipe.to`)."""
         return self
 
+    @diffusers_call
+    def edit(
+        self,
+        image: Image.Image,
+        prompt: str,
+        mask: Image.Image | None = None,
+        strength: float | None = None,
+        negative_prompt: str | None = None,
+        seed: int | None = None,
+        **_: Any,
+    ) -> GenerationResult:
+        """Edit `image` towards `prompt` where `mask` is white (the subclass says what it takes)."""
+        return self._edit(image, prompt, mask, strength, negative_prompt, seed)
 
-class OpenAIImages(_Remote):
+    def _check_mask(self, image: Image.Image, mask: Image.Image) -> None:
+        if mask.size != image.size:
+            raise InvalidArgument("mask", f"the image's size {image.size}", mask.size)
+
+    def _result(
+        self, images: list[Image.Image], metadata: list[dict[str, Any]]
+    ) -> GenerationResult:
+        """The images with their metadata, each also naming the model and its size."""
+        metadata = [
+            dict(meta, model=self.name, backend=self.backend, height=im.height, width=im.width)
+            for im, meta in zip(images, metadata)
+        ]
+        return GenerationResult(images=images, metadata=metadata)
+
+
+class OpenAIImages(HostedImages):
     """OpenAI's Images API (or any server that speaks it, via `base_url`).
 
     Negative prompts and seeds are not part of this API: a negative prompt is refused rather than
     silently dropped, and metadata records `seed: None` (outputs are not reproducible).
     """
+
+    backend = "openai"
 
     def __init__(
         self,
@@ -149,7 +193,7 @@ class OpenAIImages(_Remote):
         except openai.APIStatusError as e:
             raise HostedAPIError(f"{self.name}: {where} answered {_openai_summary(e)}") from None
 
-    def _result(self, response, params: dict[str, Any]) -> GenerationResult:
+    def _answer(self, response, params: dict[str, Any]) -> GenerationResult:
         images, meta = [], []
         for item in response.data:
             if getattr(item, "b64_json", None):
@@ -163,27 +207,11 @@ class OpenAIImages(_Remote):
             else:
                 raise HostedAPIError(f"{self.name}: the response held no image data")
             images.append(image)
-            revised = getattr(item, "revised_prompt", None)
-            meta.append(
-                dict(params, height=image.height, width=image.width, revised_prompt=revised)
-            )
-        return GenerationResult(images=images, metadata=meta)
+            meta.append(dict(params, revised_prompt=getattr(item, "revised_prompt", None)))
+        return self._result(images, meta)
 
-    @diffusers_call(one_prompt=True)
-    def __call__(
-        self,
-        prompt: str,
-        negative_prompt: str | None = None,
-        num_inference_steps: int | None = None,
-        guidance_scale: float | None = None,
-        sampler: str | None = None,
-        seed: int | None = None,
-        num_images: int = 1,
-        height: int | None = None,
-        width: int | None = None,
-        **_: Any,
-    ) -> GenerationResult:
-        check_generation_args(num_images=num_images)
+    def _generate(self, args: SamplingArgs, height, width, **_) -> GenerationResult:
+        prompt, negative_prompt, num_images = args.prompts[0], args.negative_prompt, args.num_images
         if negative_prompt:
             raise InvalidArgument(
                 "negative_prompt",
@@ -207,26 +235,16 @@ class OpenAIImages(_Remote):
             "prompt": prompt,
             "negative_prompt": None,
             "seed": None,
-            "model": self.name,
-            "backend": "openai",
             "size": size,
             "num_inference_steps": None,
             "guidance_scale": None,
             "sampler": None,
         }
-        return self._result(response, params)
+        return self._answer(response, params)
 
-    @diffusers_call
-    def edit(
-        self,
-        image: Image.Image,
-        prompt: str,
-        mask: Image.Image | None = None,
-        strength: float | None = None,
-        seed: int | None = None,
-        **_: Any,
-    ) -> GenerationResult:
-        """Edit with a mask (white = repaint, sent as transparent pixels as the API expects)."""
+    def _edit(self, image, prompt, mask, strength, negative_prompt, seed) -> GenerationResult:
+        """Edit with a mask (white = repaint, sent as transparent pixels as the API expects);
+        a negative prompt is not part of this API's edits and is left."""
         if not self._limits["edit"]:
             raise InvalidArgument(
                 "model",
@@ -239,8 +257,7 @@ class OpenAIImages(_Remote):
             )
         files: dict[str, Any] = {"image": ("image.png", _png_bytes(image), "image/png")}
         if mask is not None:
-            if mask.size != image.size:
-                raise InvalidArgument("mask", f"the image's size {image.size}", mask.size)
+            self._check_mask(image, mask)
             # OpenAI's mask: fully transparent where the image should be repainted
             alpha = mask.convert("L").point(lambda v: 0 if v >= 128 else 255)
             rgba = Image.new("RGBA", mask.size, (0, 0, 0, 255))
@@ -250,22 +267,17 @@ class OpenAIImages(_Remote):
         if "mask" in files:
             kwargs["mask"] = files["mask"]
         response = self._call(self.client.images.edit, **kwargs)
-        params = {
-            "prompt": prompt,
-            "seed": None,
-            "model": self.name,
-            "backend": "openai",
-            "edit": "inpaint",
-        }
-        return self._result(response, params)
+        return self._answer(response, {"prompt": prompt, "seed": None, "edit": "inpaint"})
 
 
 def _openai_summary(e) -> str:
     return remote_error_summary(e.status_code, getattr(e, "body", None))
 
 
-class StabilityImages(_Remote):
+class StabilityImages(HostedImages):
     """Stability AI's Stable Image API (v2beta) through httpx: generate (core, ultra, sd3) and inpaint."""
+
+    backend = "stability"
 
     def __init__(
         self,
@@ -340,22 +352,11 @@ class StabilityImages(_Remote):
             raise HostedAPIError(f"{self.name}: the response held no image data")
         return Image.open(io.BytesIO(base64.b64decode(body["image"]))).convert("RGB")
 
-    @diffusers_call(one_prompt=True)
-    def __call__(
-        self,
-        prompt: str,
-        negative_prompt: str | None = None,
-        num_inference_steps: int | None = None,
-        guidance_scale: float | None = None,
-        sampler: str | None = None,
-        seed: int | None = None,
-        num_images: int = 1,
-        height: int | None = None,
-        width: int | None = None,
-        aspect_ratio: str = "1:1",
-        **_: Any,
+    def _generate(
+        self, args: SamplingArgs, height, width, aspect_ratio: str = "1:1", **_
     ) -> GenerationResult:
-        check_generation_args(seed=seed, num_images=num_images)
+        """`aspect_ratio` (one of STABILITY_ASPECTS) instead of height and width."""
+        prompt, negative_prompt, seed = args.prompts[0], args.negative_prompt, args.seed
         if aspect_ratio not in STABILITY_ASPECTS:
             raise InvalidArgument(
                 "aspect_ratio", "one of " + ", ".join(STABILITY_ASPECTS), aspect_ratio
@@ -366,10 +367,8 @@ class StabilityImages(_Remote):
                 f"unset for {self.name}: it takes aspect_ratio instead",
                 (height, width),
             )
-        if seed is not None and not 0 <= seed < 2**32 - 1:
-            raise InvalidArgument("seed", "an integer in [0, 4294967294]", seed)
         images, meta = [], []
-        for i in range(num_images):
+        for i in range(args.num_images):
             data: dict[str, Any] = {
                 "prompt": prompt,
                 "aspect_ratio": aspect_ratio,
@@ -379,41 +378,25 @@ class StabilityImages(_Remote):
                 data["negative_prompt"] = negative_prompt
             if seed is not None:
                 data["seed"] = str(seed + i)
-            if self.model == "sd3" and guidance_scale is not None:
-                data["cfg_scale"] = str(guidance_scale)
+            if self.model == "sd3" and args.guidance_scale is not None:
+                data["cfg_scale"] = str(args.guidance_scale)
             body = self._post(f"/v2beta/stable-image/generate/{self.model}", data, {})
-            image = self._image(body)
-            images.append(image)
+            images.append(self._image(body))
             meta.append(
                 {
                     "prompt": prompt,
                     "negative_prompt": negative_prompt,
                     "seed": body.get("seed", data.get("seed")),
-                    "model": self.name,
-                    "backend": "stability",
                     "aspect_ratio": aspect_ratio,
-                    "height": image.height,
-                    "width": image.width,
                 }
             )
-        return GenerationResult(images=images, metadata=meta)
+        return self._result(images, meta)
 
-    @diffusers_call
-    def edit(
-        self,
-        image: Image.Image,
-        prompt: str,
-        mask: Image.Image | None = None,
-        strength: float | None = None,
-        negative_prompt: str | None = None,
-        seed: int | None = None,
-        **_: Any,
-    ) -> GenerationResult:
+    def _edit(self, image, prompt, mask, strength, negative_prompt, seed) -> GenerationResult:
         """Inpaint where `mask` is white."""
         if mask is None:
             raise InvalidArgument("mask", f"a mask: {self.name} edits by inpainting", None)
-        if mask.size != image.size:
-            raise InvalidArgument("mask", f"the image's size {image.size}", mask.size)
+        self._check_mask(image, mask)
         files = {
             "image": ("image.png", _png_bytes(image, "RGB"), "image/png"),
             "mask": ("mask.png", _png_bytes(mask, "L"), "image/png"),
@@ -424,18 +407,13 @@ class StabilityImages(_Remote):
         if seed is not None:
             data["seed"] = str(seed)
         body = self._post("/v2beta/stable-image/edit/inpaint", data, files)
-        out = self._image(body)
         meta = {
             "prompt": prompt,
             "negative_prompt": negative_prompt,
             "seed": body.get("seed", seed),
-            "model": self.name,
-            "backend": "stability",
             "edit": "inpaint",
-            "height": out.height,
-            "width": out.width,
         }
-        return GenerationResult(images=[out], metadata=[meta])
+        return self._result([self._image(body)], [meta])
 
 
 def _stability_summary(r) -> str:

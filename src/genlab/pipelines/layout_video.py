@@ -28,11 +28,11 @@ import torch
 from genlab.diffusion import classifier_free_guidance
 from genlab.errors import CheckpointError, InvalidArgument, check_choice
 from genlab.io import read_checkpoint_config, to_pil
-from genlab.pipelines.base import GenerationResult, diffusers_call
+from genlab.pipelines.base import GenerationResult
 from genlab.pipelines.registry import load as load_pipeline
 from genlab.pipelines.registry import register_pipeline
-from genlab.pipelines.text2image import DEFAULT_SAMPLER, Text2ImagePipeline
-from genlab.pipelines.text2video import Text2VideoPipeline
+from genlab.pipelines.text2image import Text2ImagePipeline
+from genlab.pipelines.text2video import Text2VideoPipeline, VideoOptions
 from genlab.pipelines.text_diffusion import SamplingArgs
 from genlab.pipelines.world_prompts import note_readings
 from genlab.world.grammar import SceneRequest, canonical_caption, realize, request_of
@@ -287,30 +287,13 @@ class LayoutVideoPipeline(Text2VideoPipeline):
 
     # ------------------------------------------------------------------ generation
 
-    @diffusers_call
-    @torch.inference_mode()
-    def __call__(
-        self,
-        prompt: str | list[str],
-        negative_prompt: str | None = None,
-        num_inference_steps: int = 20,
-        guidance_scale: float | None = None,
-        sampler: str = DEFAULT_SAMPLER,
-        seed: int | None = None,
-        num_images: int = 1,
-        height: int | None = None,
-        width: int | None = None,
-        num_frames: int | None = None,
-        *,
-        image=None,
-        keyframe=None,
-        keyframe_candidates: int = 1,
-        plan_source: str = "layout",
-        animation: str | None = None,
-        eta: float | None = None,
-        callback=None,
+    def _videos(
+        self, args: SamplingArgs, num_frames: int, height, width, options: VideoOptions
     ) -> GenerationResult:
-        """Generate `num_images` videos per prompt; video i is planned and drawn with seed + i.
+        """The videos of a call (Text2VideoPipeline's): `num_images` per prompt; video i is
+        planned and drawn with seed + i. It draws from text only (no `image`, `keyframe` or
+        `keyframe_score`); `plan_source` is "layout" (None: the same); `animation` "cutout" or
+        "redraw" (None: the model's default, see the module docstring).
 
         Per video: the grammar realizes what was read as a whole scene (what the prompt leaves
         open drawn with seed + i: cells where each motion can play, sizes a growing or shrinking
@@ -321,38 +304,33 @@ class LayoutVideoPipeline(Text2VideoPipeline):
         the image model draws of that plan with seed + i. The metadata gives the plan ("plan":
         the canonical caption of the realized scene) and the caption drawn ("read_as").
         """
-        if image is not None:
+        if options.image is not None:
             raise InvalidArgument(
                 "image", f"None: {self.name} draws videos from text only", "an image"
             )
-        if keyframe is not None:
-            raise InvalidArgument(
-                "keyframe", f"None: {self.name} draws every frame from its own plan", keyframe
-            )
-        if keyframe_candidates != 1:  # (they choose among a keyframe model's first frames)
+        for name in ("keyframe", "keyframe_score"):
+            if getattr(options, name) is not None:
+                raise InvalidArgument(
+                    name, f"None: {self.name} draws every frame from its own plan",
+                    getattr(options, name),
+                )  # fmt: skip
+        if options.keyframe_candidates != 1:  # (they choose among a keyframe model's first frames)
             raise InvalidArgument(
                 "keyframe_candidates",
                 f"1 unless a keyframe model is given ({self.name} takes none)",
-                keyframe_candidates,
+                options.keyframe_candidates,
             )
+        plan_source = "layout" if options.plan_source is None else options.plan_source
         check_choice("plan_source", plan_source, PLAN_SOURCES)
-        animation = self.default_animation if animation is None else animation
+        animation = self.default_animation if options.animation is None else options.animation
         check_choice("animation", animation, ANIMATIONS)
-        prompts = [prompt] if isinstance(prompt, str) else list(prompt)
-        num_frames = self.num_frames if num_frames is None else num_frames
-        args = self._checked(
-            SamplingArgs(
-                prompts, negative_prompt, num_inference_steps, guidance_scale, sampler, seed,
-                num_images, eta, callback,
-            )
-        )  # fmt: skip
+        args = self._checked(args)
+        prompts, num_images, negative_prompt = args.prompts, args.num_images, args.negative_prompt
         guidance_scale, seed = args.guidance_scale, args.seed
         T = self.check_num_frames(num_frames)
         H, W = height or self.image_size, width or self.image_size
         self._check_size(H, W)
-        readings = self.read_prompts(prompts)
-        expanded = [p for p in prompts for _ in range(num_images)]
-        read = [r for r in readings for _ in range(num_images)]
+        expanded, read = self._read_batch(prompts, num_images)
         scenes = [self.plan_scene(r.request, seed + i) for i, r in enumerate(read)]
         texts = [self.frame_caption(r.request, scene) for r, scene in zip(read, scenes)]
 
@@ -371,13 +349,10 @@ class LayoutVideoPipeline(Text2VideoPipeline):
         features = torch.stack(features).to(self.device)  # (B·drawn, channels, H, W)
         x_T = torch.cat(noise).to(self.device)  # (B·drawn, C, H, W)
 
-        cond = self.encode([t for t in texts for _ in range(drawn)]).cond
-        cond = {**cond, "layout": features}
-        uncond = (
-            self.text_encoder.encode([negative_prompt]).cond
-            if negative_prompt
-            else self.text_encoder.null(1).cond
+        cond, uncond = self._text_conditions(
+            [t for t in texts for _ in range(drawn)], negative_prompt
         )
+        cond = {**cond, "layout": features}
         uncond = {**uncond, "layout": torch.zeros(1, channels, H, W, device=self.device)}
         denoise = classifier_free_guidance(self.denoiser, cond, uncond, guidance_scale)
         frames_out = self._sample(denoise, (B * drawn, C, H, W), args, x_T).clamp(-1, 1)
@@ -393,7 +368,7 @@ class LayoutVideoPipeline(Text2VideoPipeline):
             meta["plan_source"] = "layout"
             meta["animation"] = animation
             meta["plan"] = canonical_caption(scene)
-        return GenerationResult(images=[f[0] for f in frames], frames=frames, metadata=metadata)
+        return GenerationResult.of_videos(frames, metadata)
 
     @staticmethod
     def plan_scene(request: SceneRequest, seed: int) -> Scene:

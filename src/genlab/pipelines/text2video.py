@@ -4,6 +4,7 @@ DiT over (C, T, H, W) clips → frames; image → video keeps a given first fram
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,19 @@ KIND = "text2video"
 # cells where each asked motion can play, as its training captions say; measured no better: the
 # model card, "Video prompts as people write them").
 PLAN_SOURCES = ("reading", "grammar")
+
+
+@dataclass(frozen=True)
+class VideoOptions:
+    """A video call's own arguments, as given (see Text2VideoPipeline.__call__); each video
+    pipeline refuses those it cannot honour."""
+
+    image: Any = None
+    keyframe: Any = None
+    keyframe_candidates: int = 1
+    keyframe_score: Any = None
+    plan_source: str | None = None
+    animation: str | None = None
 
 
 class Text2VideoPipeline(TextDiffusionPipeline):
@@ -113,11 +127,14 @@ class Text2VideoPipeline(TextDiffusionPipeline):
         keyframe=None,
         keyframe_candidates: int = 1,
         keyframe_score=None,
-        plan_source: str = "reading",
+        plan_source: str | None = None,
+        animation: str | None = None,
         eta: float | None = None,
         callback=None,
     ) -> GenerationResult:
         """Generate `num_images` videos per prompt; video i starts from noise seeded seed + i.
+        The layout-planned video pipeline (genlab.pipelines.layout_video) answers the same call
+        and says there what it draws and which of these arguments it takes.
 
         image: a first frame to keep (path, PIL, uint8 array or tensor): image → video.
         keyframe: a text-to-image pipeline that draws each video's first frame from its prompt
@@ -131,11 +148,13 @@ class Text2VideoPipeline(TextDiffusionPipeline):
             needs prompts of the built-in world (a frame the asked motion can start from, with
             the asked objects); pass your own for other prompts.
         plan_source: for a prompt of the built-in world drawn from text (no image or keyframe),
-            "reading" (default) gives the model the canonical caption of what was read, nothing
+            "reading" (None: the default) gives the model the canonical caption of what was read, nothing
             added; "grammar" has the grammar write a whole scene of what was read, video i's
             drawn with seed + i (`write_plans`: the sizes a motion starts from, cells where each
             motion can play, as the training captions say), and the model draws its caption.
             The metadata says which ("plan_source") and the text drawn ("read_as").
+        animation: how the layout-planned pipeline moves its objects; None here (every frame is
+            drawn by the video denoiser).
         """
         prompts = [prompt] if isinstance(prompt, str) else list(prompt)
         num_frames = self.num_frames if num_frames is None else num_frames
@@ -143,7 +162,25 @@ class Text2VideoPipeline(TextDiffusionPipeline):
             prompts, negative_prompt, num_inference_steps, guidance_scale, sampler, seed,
             num_images, eta, callback,
         )  # fmt: skip
+        options = VideoOptions(
+            image, keyframe, keyframe_candidates, keyframe_score, plan_source, animation
+        )
+        return self._videos(args, num_frames, height, width, options)
+
+    def _videos(
+        self, args: SamplingArgs, num_frames: int, height, width, options: VideoOptions
+    ) -> GenerationResult:
+        """The videos of a call (see __call__), every frame drawn by the video denoiser."""
+        if options.animation is not None:
+            raise InvalidArgument(
+                "animation", f"None: {self.name} draws every frame with its video denoiser",
+                options.animation,
+            )  # fmt: skip
+        image, keyframe = options.image, options.keyframe
+        keyframe_candidates, keyframe_score = options.keyframe_candidates, options.keyframe_score
+        plan_source = "reading" if options.plan_source is None else options.plan_source
         args = self._checked(args)
+        prompts, num_images, negative_prompt = args.prompts, args.num_images, args.negative_prompt
         seed = args.seed
         T = self.check_num_frames(num_frames)
         expanded, read = self._read_batch(prompts, num_images)
@@ -204,7 +241,7 @@ class Text2VideoPipeline(TextDiffusionPipeline):
         if keyframe_seeds is not None:  # the chosen still: keyframe(prompt, seed=keyframe_seed)
             for meta, kf_seed in zip(metadata, keyframe_seeds):
                 meta["keyframe_seed"] = kf_seed
-        return GenerationResult(images=[f[0] for f in frames], frames=frames, metadata=metadata)
+        return GenerationResult.of_videos(frames, metadata)
 
     @staticmethod
     def write_plans(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,12 @@ from genlab.errors import CheckpointError, InvalidArgument, check_choice
 from genlab.io import load_checkpoint, load_image, to_tensor
 from genlab.models import create_model
 from genlab.nn.utils import run_with_compile_fallback
-from genlab.pipelines.base import check_generation_args, check_prompt, move_modules
+from genlab.pipelines.base import (  # SamplingArgs: the pipelines import it from here too
+    SamplingArgs,
+    check_generation_args,
+    check_prompt,
+    move_modules,
+)
 from genlab.pipelines.world_prompts import read_world_prompt, speaks_world
 from genlab.text import split_words
 from genlab.text.pretrained import text_encoder_from_config
@@ -32,22 +37,6 @@ COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-
 
 class PromptTruncated(UserWarning):
     """A prompt had more words than the text encoder takes; the rest was dropped."""
-
-
-@dataclass(frozen=True)
-class SamplingArgs:
-    """The arguments of a call that every genlab diffusion pipeline takes, as given;
-    `TextDiffusionPipeline._checked` validates them and fills in the model's defaults."""
-
-    prompts: list[str]
-    negative_prompt: str | None
-    num_inference_steps: int | None  # None: the model's own (Text2ImagePipeline)
-    guidance_scale: float | None  # None: the model's default
-    sampler: str | None  # None: the model's own
-    seed: int | None  # None: a random one
-    num_images: int
-    eta: float | None = None
-    callback: Any = None  # callback(step, total, x) after each denoising step
 
 
 class TextDiffusionPipeline:

@@ -58,7 +58,27 @@ class TextEncoding:
         return {"tokens": self.tokens, "mask": self.mask, "pooled": self.pooled}
 
 
-class TextEncoder(nn.Module):
+class PromptEncoder(nn.Module):
+    """What every genlab text encoder answers (this module's and genlab.text.pretrained's): a
+    `tokenizer`, `config.max_length` and `config.width`, and `forward(ids, mask)` -> (tokens,
+    mask, pooled); prompts are encoded and the null is given the same way for all of them."""
+
+    @property
+    def width(self) -> int:
+        return self.config.width
+
+    def encode(self, prompts: str | Sequence[str]) -> TextEncoding:
+        """Tokenize and encode prompts; "" (or a prompt with no words) gives the learned null."""
+        batch = self.tokenizer(prompts, self.config.max_length)
+        tokens, mask, pooled = self(batch.ids.to(self.device), batch.mask.to(self.device))
+        return TextEncoding(tokens, mask, pooled, batch.truncated)
+
+    def null(self, batch_size: int) -> TextEncoding:
+        """The learned null conditioning, `batch_size` times (same as encode([""] * batch_size))."""
+        return self.encode([""] * batch_size)
+
+
+class TextEncoder(PromptEncoder):
     """Token + learned position embeddings, pre-LN bidirectional transformer with padding mask,
     final LayerNorm; pooled = linear(masked mean of tokens). Prompts with no words ("") get the
     learned null tokens and null pooled vector, which classifier-free guidance uses as "no text".
@@ -102,10 +122,6 @@ class TextEncoder(nn.Module):
     @property
     def device(self) -> torch.device:
         return self.token_embedding.weight.device
-
-    @property
-    def width(self) -> int:
-        return self.config.width
 
     def forward(
         self, ids: torch.Tensor, mask: torch.Tensor
@@ -176,13 +192,3 @@ class TextEncoder(nn.Module):
         if missing != ["word_residual.weight"] or unexpected:  # only the residual is new
             raise RuntimeError(f"with_word_residual: state mismatch {missing} {unexpected}")
         return copy.to(self.device)
-
-    def encode(self, prompts: str | Sequence[str]) -> TextEncoding:
-        """Tokenize and encode prompts; "" (or a prompt with no words) gives the learned null."""
-        batch = self.tokenizer(prompts, self.config.max_length)
-        tokens, mask, pooled = self(batch.ids.to(self.device), batch.mask.to(self.device))
-        return TextEncoding(tokens, mask, pooled, batch.truncated)
-
-    def null(self, batch_size: int) -> TextEncoding:
-        """The learned null conditioning, `batch_size` times (same as encode([""] * batch_size))."""
-        return self.encode([""] * batch_size)

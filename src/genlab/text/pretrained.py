@@ -15,7 +15,7 @@ from torch import nn
 
 from genlab.errors import GenlabError, InvalidArgument
 from genlab.nn import ModelConfig
-from genlab.text.encoder import TextEncoder, TextEncoderConfig, TextEncoding
+from genlab.text.encoder import PromptEncoder, TextEncoder, TextEncoderConfig
 from genlab.text.tokenizer import TokenBatch
 
 # name -> (the package that ships the weights, the folder inside it, width, what it is)
@@ -104,7 +104,7 @@ class WordPieceTokenizer:
         return TokenBatch(ids=ids, mask=ids != self.pad_id, truncated=truncated)
 
 
-class PretrainedTextEncoder(nn.Module):
+class PretrainedTextEncoder(PromptEncoder):
     """A frozen pretrained transformer (BERT-style, from transformers) as genlab's text encoder:
     tokens = its last hidden states (B, L, width), pooled = their masked mean (the pooling the
     sentence encoder was trained with), rows without a real token = the learned null.
@@ -149,10 +149,6 @@ class PretrainedTextEncoder(nn.Module):
     def device(self) -> torch.device:
         return self.null_pooled.device
 
-    @property
-    def width(self) -> int:
-        return self.config.width
-
     def forward(self, ids: torch.Tensor, mask: torch.Tensor):
         """ids (B, L), mask (B, L) bool -> tokens (B, L, D), mask (B, L), pooled (B, D)."""
         ids, mask = ids.long(), mask.bool()
@@ -170,14 +166,6 @@ class PretrainedTextEncoder(nn.Module):
         mask = torch.where(is_null[:, None], null_mask, mask)
         pooled = torch.where(is_null[:, None], self.null_pooled, pooled)
         return tokens, mask, pooled
-
-    def encode(self, prompts: str | Sequence[str]) -> TextEncoding:
-        batch = self.tokenizer(prompts, self.config.max_length)
-        tokens, mask, pooled = self(batch.ids.to(self.device), batch.mask.to(self.device))
-        return TextEncoding(tokens, mask, pooled, batch.truncated)
-
-    def null(self, batch_size: int) -> TextEncoding:
-        return self.encode([""] * batch_size)
 
     def backbone_parameters(self) -> int:
         return sum(p.numel() for p in self.backbone.parameters())
