@@ -235,7 +235,7 @@ def format_table(rows: list[dict]) -> str:
     cats = list(CATEGORY_SHORT)
     head = ["model", "family", "strict acc. (95% CI)", *CATEGORY_SHORT.values()]
     head += ["FID", "distinct scenes", "feature spread", "images/s", "parameters"]
-    head += ["images seen", "train s"]
+    head += ["images seen", "train wall s"]
     lines = ["| " + " | ".join(head) + " |", "|---|---|" + "---:|" * (len(head) - 2)]
     for r in rows:
         lo, hi = r["accuracy_ci95"]

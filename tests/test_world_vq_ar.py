@@ -190,7 +190,16 @@ def test_palette_tokenizer_keeps_colours_exact_and_shapes_readable():
     assert torch.allclose(tokenizer.decode(flat, bg)[:, :, 0, 0], tokenizer.backgrounds[bg])
 
 
-@pytest.mark.parametrize("recipe", ["world-vq-ar-plan", "world-vae-plan", "world-dcgan-plan"])
+@pytest.mark.parametrize(
+    "recipe",
+    [
+        "world-vq-ar-plan",
+        "world-vae-plan",
+        "world-dcgan-plan",
+        # the diffusion family's recipe: a U-Net, a planner and a sample grid, tens of seconds
+        pytest.param("world-t2i-layout-plan", marks=pytest.mark.slow),
+    ],
+)
 def test_a_tiny_family_recipe_trains_and_its_export_draws_the_plan(recipe, tmp_path):
     out = tmp_path / recipe
     assert main(["train", "--recipe", recipe, "--tiny", "--device", "cpu", "--out", str(out),
