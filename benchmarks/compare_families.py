@@ -4,7 +4,7 @@ suite, FID, diversity, images/s, parameters, training cost) and one grid of the 
 
     .venv/bin/python benchmarks/compare_families.py [--models world-vae world-dcgan world-vq-ar
         world-t2i-layout world-t2i] [--prompts-per-category 10] [--out compare_families.png]
-        [--json rows.json] [--threads 1]
+        [--json rows.json] [--threads 1] [--budget IMAGES]
 
 Accuracy: the strict compositional suite (genlab.eval.compositional, in-distribution split), one
 image per prompt, judged by the world's scene parser. FID: world-classifier features of the suite
@@ -13,6 +13,12 @@ every family is measured against what its prompts ask for. Diversity: for each o
 many samples: the fraction of distinct scenes the parser reads among them, and the spread of
 their features (mean pairwise distance) divided by the spread of real renders of the same prompt
 (1.0: as varied as the world; 0: one image, mode collapse).
+
+Training cost: each row's images seen and wall time, read from its checkpoint (the last run's).
+`--budget IMAGES` makes the table an equal-budget one: every model must have seen exactly that
+many images in training, or the script stops before measuring anything (exit 2). Models are
+bundled names or checkpoint paths, e.g. the diffusion row trained at the same budget by
+`genlab train --recipe world-t2i-layout-plan` (runs/world-t2i-layout-plan/*.safetensors).
 """
 
 from __future__ import annotations
@@ -137,6 +143,22 @@ def training_cost(config: dict) -> dict:
     }
 
 
+def check_budget(names: list[str], budget: int) -> None:
+    """InvalidArgument unless every model's checkpoint records exactly `budget` images seen."""
+    from genlab.errors import InvalidArgument
+    from genlab.io import read_checkpoint_config
+    from genlab.pipelines.registry import resolve_path
+
+    for name in names:
+        path = resolve_path(str(name))
+        seen = training_cost(read_checkpoint_config(path))["images_seen"] if path else None
+        if seen != budget:
+            raise InvalidArgument(
+                "--budget", f"{name} trained on {budget:,} images (its checkpoint says {seen})",
+                budget,
+            )  # fmt: skip
+
+
 def evaluate_model(
     name: str,
     prompts_per_category: int = 10,
@@ -213,7 +235,7 @@ def format_table(rows: list[dict]) -> str:
     cats = list(CATEGORY_SHORT)
     head = ["model", "family", "strict acc. (95% CI)", *CATEGORY_SHORT.values()]
     head += ["FID", "distinct scenes", "feature spread", "images/s", "parameters"]
-    head += ["images seen", "train s"]
+    head += ["images seen", "train wall s"]
     lines = ["| " + " | ".join(head) + " |", "|---|---|" + "---:|" * (len(head) - 2)]
     for r in rows:
         lo, hi = r["accuracy_ci95"]
@@ -246,6 +268,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="compare_families.png", help="grid image, a row per model")
     parser.add_argument("--json", help="also write the table's rows as JSON to this path")
     parser.add_argument(
+        "--budget",
+        type=int,
+        help="images seen in training that every model must have (an equal-budget table)",
+    )
+    parser.add_argument(
         "--keep",
         help="folder keeping each model's row and grid strip; a model found there is not "
         "measured again (delete its files to re-measure)",
@@ -260,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
             if value < low:
                 raise InvalidArgument(flag, f"an integer ≥ {low}", value)
         torch.set_num_threads(args.threads)
+        if args.budget is not None:
+            check_budget(args.models or DEFAULT_MODELS, args.budget)
         rows, grids = [], []
         for name in args.models or DEFAULT_MODELS:
             kept = Path(args.keep or "", Path(str(name)).stem)
@@ -293,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"compare_families: error: {e}", file=sys.stderr)
         return 2
     print(format_table(rows))
+    if args.budget is not None:
+        print(f"equal budget: every model saw {args.budget:,} images in training")
     grid_image(rows, grids).save(args.out)
     print(f"grid: {args.out}")
     if args.json:

@@ -59,3 +59,12 @@ def test_comparison_prints_a_row_per_model_and_writes_the_grid(tmp_path, capsys)
 def test_comparison_refuses_a_bad_count(capsys):
     assert _script().main(["--models", "x", "--prompts-per-category", "0"]) == 2
     assert "--prompts-per-category" in capsys.readouterr().err
+
+
+def test_an_equal_budget_table_refuses_a_model_trained_on_other_images(tmp_path, capsys):
+    """--budget: a checkpoint that does not record exactly that many images seen (here none)
+    stops the script before anything is measured."""
+    models = _tiny_models(tmp_path)
+    assert _script().main(["--models", *models, "--budget", "24128"]) == 2
+    err = capsys.readouterr().err
+    assert "--budget" in err and "tiny-gan" in err and "says None" in err

@@ -86,7 +86,7 @@ def test_every_recipe_has_a_one_line_description_in_the_list(capsys):
 
 # Recipes added after the snapshot (they have no code before recipes-as-data to compare with).
 ADDED = {
-    "world-vq-ar-plan", "world-vae-plan", "world-dcgan-plan",  # #39, the four families
+    "world-vq-ar-plan", "world-vae-plan", "world-dcgan-plan", "world-t2i-layout-plan",  # #39
     "world-t2i-turbo",  # #37, the distilled default
 }  # fmt: skip
 

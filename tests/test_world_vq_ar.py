@@ -122,6 +122,7 @@ def test_guidance_negative_prompt_and_sampling_options_are_honoured(checkpoint):
     "kwargs, name",
     [
         (dict(num_inference_steps=20), "num_inference_steps.*one by one"),
+        (dict(sampler="ddim"), "sampler.*one way to draw"),
         (dict(temperature=0), "temperature"),
         (dict(top_p=1.5), "top_p"),
         (dict(plan_layout="yes"), "plan_layout"),
@@ -152,6 +153,22 @@ def test_cli_generate_honours_seed_n_guidance_negative_and_refuses_steps(
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1
     assert "num_inference_steps" in err and "no denoising steps" in err
+    code = main(["generate", "a red circle", "--model", checkpoint, "--sampler", "ddim"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "sampler" in err and "ddim" in err
+    # its own sampler's name, as its PNGs record it (--from-png), is accepted
+    assert read_params(tmp_path / "img-0.png")["sampler"] == "autoregressive"
+    assert main(["generate", "--from-png", str(tmp_path / "img-0.png"),
+                 "--out", str(tmp_path / "again.png")]) == 0  # fmt: skip
+    first, again = (to_pil_array(tmp_path / f) for f in ("img-0.png", "again.png"))
+    assert np.array_equal(first, again)  # the same seed, plan and guidance: the same image
+
+
+def to_pil_array(path):
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"))
 
 
 def test_palette_tokenizer_keeps_colours_exact_and_shapes_readable():
@@ -173,7 +190,16 @@ def test_palette_tokenizer_keeps_colours_exact_and_shapes_readable():
     assert torch.allclose(tokenizer.decode(flat, bg)[:, :, 0, 0], tokenizer.backgrounds[bg])
 
 
-@pytest.mark.parametrize("recipe", ["world-vq-ar-plan", "world-vae-plan", "world-dcgan-plan"])
+@pytest.mark.parametrize(
+    "recipe",
+    [
+        "world-vq-ar-plan",
+        "world-vae-plan",
+        "world-dcgan-plan",
+        # the diffusion family's recipe: a U-Net, a planner and a sample grid, tens of seconds
+        pytest.param("world-t2i-layout-plan", marks=pytest.mark.slow),
+    ],
+)
 def test_a_tiny_family_recipe_trains_and_its_export_draws_the_plan(recipe, tmp_path):
     out = tmp_path / recipe
     assert main(["train", "--recipe", recipe, "--tiny", "--device", "cpu", "--out", str(out),

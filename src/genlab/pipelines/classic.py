@@ -129,6 +129,12 @@ class ClassicPipeline(ContractPipeline):
         num_inference_steps, guidance_scale = args.num_inference_steps, args.guidance_scale
         negative_prompt, seed = args.negative_prompt, args.seed
         self.check_steps(num_inference_steps)
+        if sampler is not None and sampler != self.sampler_name:  # its own name: a PNG's params
+            raise InvalidArgument(
+                "sampler",
+                f"None or {self.sampler_name!r}: a {self.kind} model has one way to draw",
+                sampler,
+            )
         for arg, value in (("height", height), ("width", width)):
             if value is not None and value != self.image_size:
                 raise InvalidArgument(

@@ -32,6 +32,7 @@ from genlab.train.text2image_task import (
 )
 from genlab.train.text_towers import (
     TEXT_ENCODER_SOURCES,
+    frozen_text_encoder,
     frozen_tower,
     pretrained_text_encoder,
     speed_up_word_residual,
@@ -83,9 +84,13 @@ class WorldT2ISpec:
     spike_factor: float = 5.0  # skip a step whose loss exceeds 5 × the running mean (0: off)
     scenes: str = "balanced"  # see world_corpus
     captions: str = "varied"
+    captions_per_image: int = 4  # captions rendered per scene (the families' task: 1)
     sample_prompts: int = 16  # prompts of the progress grid
     min_snr_gamma: float | None = None
     text_encoder: str = "joint"  # see TEXT_ENCODER_SOURCES
+    # Instead: the text encoder of this bundled model, frozen whole (the families on one task
+    # read world-t2i-layout's, genlab.train.world_families)
+    text_from: str | None = None
     residual_lr_scale: float = 1.0  # the word residual's learning rate, × the recipe's
     # A pretrained tower's last N blocks (with its output norm and pooled projection) train too,
     # at tower_lr_scale × the recipe's rate: what a per-word residual cannot learn (a relation
@@ -155,7 +160,8 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, options: RecipeOptions) -> Tr
     cuda = device.type == "cuda"
     if options.text_encoder is not None:
         spec = with_text_encoder(spec, options.text_encoder, name)
-    check_choice("text_encoder", spec.text_encoder, text_encoder_choices())
+    if spec.text_from is None:
+        check_choice("text_encoder", spec.text_encoder, text_encoder_choices())
     torch.manual_seed(options.seed)
     size = spec.image_size
     user = None  # your data (--data): images at the recipe's size and their captions
@@ -166,7 +172,10 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, options: RecipeOptions) -> Tr
                 options.data,
             )  # fmt: skip
         user = read_data(options.data, size, progress=options.progress)
-    if spec.text_encoder == "joint":
+    if spec.text_from is not None:  # a bundled model's, frozen whole
+        text_encoder = frozen_text_encoder(spec.text_from)
+        tokenizer = text_encoder.tokenizer
+    elif spec.text_encoder == "joint":
         # captions are open vocabulary: the tokenizer learns every word of yours
         tokenizer = world_vocabulary() if user is None else Tokenizer.from_texts(user[1])
         text_kw = dict(width=spec.text_width, depth=spec.text_depth, num_heads=spec.text_heads)
@@ -213,11 +222,16 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, options: RecipeOptions) -> Tr
             progress=options.progress,
             scenes=scenes,
             captions=spec.captions,
+            captions_per_image=spec.captions_per_image,
         )
     if cuda and spec.corpus_on_device:
         # The whole corpus lives on the GPU as uint8: batches are one indexing op, no loader.
         corpus = {k: v.to(device) for k, v in corpus.items()}
-    source = text_encoder_choices()[spec.text_encoder]
+    source = (
+        f"{spec.text_from}'s, frozen"
+        if spec.text_from is not None
+        else text_encoder_choices()[spec.text_encoder]
+    )
     if spec.tower_layers_trained:
         source = source.replace(
             "frozen", f"frozen but for its last {spec.tower_layers_trained} block(s)"

@@ -9,9 +9,10 @@ import torch
 
 from genlab.errors import InvalidArgument
 from genlab.eval.features import bundled_path
+from genlab.io import load_checkpoint
 from genlab.text import TextEncoder
 from genlab.text.clip import DomainCLIP
-from genlab.text.pretrained import PRETRAINED_TEXT_ENCODERS
+from genlab.text.pretrained import PRETRAINED_TEXT_ENCODERS, text_encoder_from_config
 from genlab.train.trainer import TrainConfig
 
 # What `--text-encoder` may choose for a text-to-image recipe: these, and the pretrained
@@ -72,6 +73,18 @@ def frozen_tower(
         new_rows[known:] = 1.0
         weight.register_hook(lambda grad: grad * new_rows.to(grad.device, grad.dtype))
     return text_encoder
+
+
+def frozen_text_encoder(name: str) -> TextEncoder:
+    """The text encoder of bundled model `name` (its `text_encoder.` tensors), frozen whole: the
+    families on one task (issue #39) all read world-t2i-layout's."""
+    tensors, config = load_checkpoint(bundled_path(name), dtype=torch.float32)
+    encoder = text_encoder_from_config(config["text_encoder"])
+    prefix = "text_encoder."
+    encoder.load_state_dict(
+        {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+    )
+    return encoder.eval().requires_grad_(False)
 
 
 def speed_up_word_residual(task, scale: float, config: TrainConfig) -> None:

@@ -27,11 +27,11 @@ from genlab.models.vae import VAE, VAE_MODELS
 from genlab.models.vqvae import VQVAE
 from genlab.pipelines.classic import PLAN_FEATURES, plan_vector, read_and_plan
 from genlab.text.encoder import TextEncoder
-from genlab.text.pretrained import text_encoder_from_config
 from genlab.train.classic import GANTask, VAETask, WorldShapeMonitor
 from genlab.train.data import TensorSource
 from genlab.train.recipes import Family, RecipeOptions, TrainJob, apply_options
 from genlab.train.task import Task
+from genlab.train.text_towers import frozen_text_encoder
 from genlab.train.trainer import TrainConfig
 from genlab.world.grammar import parse_prompt
 from genlab.world.layout import scene_layout
@@ -305,19 +305,6 @@ class PlanClassicSpec:
 
 
 PLAN_CLASSIC_TINY = dict(images=64, image_size=16, hidden=8, steps=4, batch_size=8, log_every=2)
-
-
-def frozen_text_encoder(name: str) -> TextEncoder:
-    """The text encoder of bundled model `name` (its `text_encoder.` tensors), frozen."""
-    from genlab.pipelines.registry import resolve_path  # the bundled weights' location
-
-    tensors, config = load_checkpoint(resolve_path(name), dtype=torch.float32)
-    encoder = text_encoder_from_config(config["text_encoder"])
-    prefix = "text_encoder."
-    encoder.load_state_dict(
-        {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
-    )
-    return encoder.eval().requires_grad_(False)
 
 
 def _palette(spec: PlanARSpec, corpus: dict, out: Path) -> PaletteTokenizer:

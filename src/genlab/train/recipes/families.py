@@ -5,14 +5,22 @@ stages. Budget rule: the same images seen by each drawing stage (64 × steps); s
 docs/families.md for what each run cost.
 """
 
-from genlab.train.recipes import Recipe, add_recipes
+from genlab.train.recipes import Recipe, add_recipes, derive
+from genlab.train.recipes.image import WORLD_T2I
 from genlab.train.world_families import PLAN_AR, PLAN_CLASSIC
+
+# The equal budget of docs/families.md: 377 steps of 64 = 24,128 images seen by each drawing
+# stage (what the bundled world-dcgan, the slowest per image, saw in its 25 CPU minutes); the
+# other recipes reach it with --steps 377.
+EQUAL_BUDGET_STEPS = 377
 
 WORLD_VQ_AR_PLAN = Recipe(
     "world-vq-ar-plan",
     "Two-stage world VQ + AR (the bundled world-vq-ar): palette tokenizer, then an AR prior "
     "drawing the grammar's plan with world-t2i-layout's frozen text encoder; CPU",
     PLAN_AR,
+    # 475 steps of 64 = 30,400 images, the bundled prior's budget, on a full cosine schedule
+    dict(steps=475, lr=1.5e-3, warmup_steps=100),
 )
 WORLD_VAE_PLAN = Recipe(
     "world-vae-plan",
@@ -35,4 +43,26 @@ WORLD_DCGAN_PLAN = Recipe(
     ),
 )
 
-add_recipes(WORLD_VQ_AR_PLAN, WORLD_VAE_PLAN, WORLD_DCGAN_PLAN)
+# The diffusion family on the same task, from scratch: world-t2i-layout's U-Net with layout
+# adapters (its layout planner trains beside it, but the grammar writes the plans it draws), the
+# same frozen text encoder and corpus (one caption per focus scene), batch 64 on a CPU.
+WORLD_T2I_LAYOUT_PLAN = derive(
+    WORLD_T2I,
+    "world-t2i-layout-plan",
+    "world-t2i-layout's U-Net from scratch on the families' task: the same focus scenes, frozen "
+    "text encoder and plan as world-vq-ar-plan, 377 steps of 64 on a CPU",
+    text_from="world-t2i-layout",
+    layout=True,
+    scenes="focus",
+    captions_per_image=1,
+    corpus=40_000,
+    steps=EQUAL_BUDGET_STEPS,
+    batch_size=64,
+    lr=1e-3,
+    warmup_steps=100,
+    log_every=25,
+    export="world-t2i-layout-plan",
+    takes=(),
+)
+
+add_recipes(WORLD_VQ_AR_PLAN, WORLD_VAE_PLAN, WORLD_DCGAN_PLAN, WORLD_T2I_LAYOUT_PLAN)
