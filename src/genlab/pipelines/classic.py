@@ -127,7 +127,7 @@ class ClassicPipeline(ContractPipeline):
 
     def _generate(self, args: SamplingArgs, height, width, **options) -> GenerationResult:
         num_inference_steps, guidance_scale = args.num_inference_steps, args.guidance_scale
-        negative_prompt, seed = args.negative_prompt, args.seed
+        negative_prompt, seed, sampler = args.negative_prompt, args.seed, args.sampler
         self.check_steps(num_inference_steps)
         if sampler is not None and sampler != self.sampler_name:  # its own name: a PNG's params
             raise InvalidArgument(

@@ -333,6 +333,7 @@ def _palette(spec: PlanARSpec, corpus: dict, out: Path) -> PaletteTokenizer:
 
 def build_plan_ar(name: str, spec: PlanARSpec, options: RecipeOptions) -> TrainJob:
     """Render the corpus, fit (or reuse) the tokenizer, encode tokens and captions once."""
+    torch.manual_seed(options.seed)  # --seed fixes the initial weights too, not only the data
     n = options.data_size or spec.images
     corpus = focus_corpus(n, options.seed, spec.image_size)
     out = Path(options.out_dir or f"runs/{name}")
@@ -392,6 +393,7 @@ def build_plan_ar(name: str, spec: PlanARSpec, options: RecipeOptions) -> TrainJ
 
 def build_plan_classic(name: str, spec: PlanClassicSpec, options: RecipeOptions) -> TrainJob:
     """A plan-conditioned VAE or DCGAN on the focus corpus."""
+    torch.manual_seed(options.seed)  # --seed fixes the initial weights too, not only the data
     n = options.data_size or spec.images
     corpus = focus_corpus(n, options.seed, spec.image_size)
     condition = PlanCondition(frozen_text_encoder(spec.text_from))
