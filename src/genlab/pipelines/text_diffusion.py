@@ -299,11 +299,21 @@ class TextDiffusionPipeline:
             ]
         ).to(self.device)
 
-    def _sample(self, denoise, shape, args: SamplingArgs, x_T, **kwargs):
-        """Run the sampler from x_T; if the compiled denoiser fails to compile, the same draw
-        again eagerly (a fresh generator each time: the retry gives the same images)."""
+    def _sample(self, denoise, shape, args: SamplingArgs, x_T=None, **kwargs):
+        """Run the sampler; if the compiled denoiser fails to compile, the same draw again
+        eagerly (fresh generators each time: the retry gives the same images).
+
+        x_T None: item i of the batch has its own generator, seeded seed + i, that draws its
+        starting noise (as `_initial_noise` does) and then every noise a stochastic sampler adds
+        between steps (lcm, ddpm, euler_a, ddim with eta > 0), so each image is regenerated alone
+        from its own seed whatever the sampler. With x_T given (a caller's own starting noise),
+        one generator seeded `seed` serves the whole batch."""
 
         def draw():
+            if x_T is None:
+                generator = [torch.Generator().manual_seed(args.seed + i) for i in range(shape[0])]
+            else:
+                generator = torch.Generator().manual_seed(args.seed)
             return sample(
                 denoise,
                 shape,
@@ -311,7 +321,7 @@ class TextDiffusionPipeline:
                 prediction_type=self.prediction_type,
                 sampler=args.sampler,
                 num_inference_steps=args.num_inference_steps,
-                generator=torch.Generator().manual_seed(args.seed),
+                generator=generator,
                 eta=args.eta,
                 x_T=x_T,
                 device=self.device,
