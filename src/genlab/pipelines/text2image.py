@@ -23,6 +23,7 @@ from genlab.pipelines.request import PARAMS
 from genlab.pipelines.text_diffusion import (
     COMPILE_MODES,
     DEFAULT_SAMPLER,
+    NegativePromptIgnored,
     PromptTruncated,
     SamplingArgs,
     TextDiffusionPipeline,
@@ -55,6 +56,7 @@ __all__ = [
     "KIND",
     "LAYOUT_SOURCES",
     "WORLD_CONTENT",
+    "NegativePromptIgnored",
     "PromptTruncated",
     "Text2ImagePipeline",
     "check_layout_temperature",
@@ -163,6 +165,8 @@ class Text2ImagePipeline(TextDiffusionPipeline):
         facts = self._facts(supports, self.layout_planner)
         if self.layout_planner is not None:
             facts["default_layout_temperature"] = self.default_layout_temperature
+        if self.folded_guidance is not None:  # a negative prompt acts only above guidance 1
+            facts["folded_guidance"] = self.folded_guidance
         return facts
 
     def _latent_factor(self) -> int:
@@ -389,6 +393,7 @@ class Text2ImagePipeline(TextDiffusionPipeline):
             for meta, source in zip(metadata, sources, strict=True):
                 meta["layout_source"] = source
         note_readings(metadata, expanded, texts, read)
+        self._note_guidance(metadata, args)
         return GenerationResult(images=pils, metadata=metadata)
 
     # ------------------------------------------------------------------ layouts

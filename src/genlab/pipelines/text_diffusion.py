@@ -22,6 +22,7 @@ from genlab.io import load_checkpoint, load_image, to_tensor
 from genlab.models import create_model
 from genlab.nn.utils import run_with_compile_fallback
 from genlab.pipelines.base import check_generation_args, check_prompt, move_modules
+from genlab.pipelines.request import negative_prompt_note
 from genlab.pipelines.world_prompts import read_world_prompt, speaks_world
 from genlab.text import split_words
 from genlab.text.pretrained import text_encoder_from_config
@@ -32,6 +33,10 @@ COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-
 
 class PromptTruncated(UserWarning):
     """A prompt had more words than the text encoder takes; the rest was dropped."""
+
+
+class NegativePromptIgnored(UserWarning):
+    """A negative prompt given to a distilled model at its folded guidance (scale 1): no effect."""
 
 
 @dataclass(frozen=True)
@@ -168,6 +173,27 @@ class TextDiffusionPipeline:
             "supports": supports,
             "samplers": self.samplers,
         }
+
+    @property
+    def folded_guidance(self) -> float | None:
+        """The classifier-free guidance scale a distilled model has folded into its network
+        (genlab.train.distill; None for a model that applies guidance at sampling)."""
+        distilled = self.info.get("distilled")
+        if isinstance(distilled, dict) and distilled.get("guidance_scale") is not None:
+            return float(distilled["guidance_scale"])
+        return None
+
+    def _note_guidance(self, metadata: list[dict], args: SamplingArgs) -> None:
+        """Say, in each output's "warnings" and as a NegativePromptIgnored warning, that a
+        negative prompt had no effect (a distilled model at its folded guidance)."""
+        note = args.negative_prompt and negative_prompt_note(
+            self.name, self.folded_guidance, args.guidance_scale
+        )
+        if not note:
+            return
+        warnings.warn(note, NegativePromptIgnored, stacklevel=4)
+        for meta in metadata:
+            meta["warnings"] = [*meta.get("warnings", []), note]
 
     def _latent_factor(self) -> int:
         """How many pixels one cell of the denoiser's grid is across (1: it works on pixels)."""
