@@ -125,34 +125,55 @@ def face_cli(model, items, idx, base, log, env, work: Path) -> list[dict]:
 
 
 def face_cli_file(model, items, idx, base, log, env, work: Path) -> list[dict]:
-    """`genlab generate --from-file PROMPTS --seed base --out DIR` (prompt line k from seed +
-    k); only a whole, unbroken run of the set (idx must be 0..N-1)."""
+    """`genlab generate --from-file PROMPTS --seed S --out DIR` (line k drawn with seed S + k).
+
+    A prompt the model refuses (e.g. read as five objects) stops a whole --from-file batch with
+    nothing written, as `genlab generate "PROMPT"` exits 2 for it alone: those prompts are found
+    with the pipeline's own reading and count as failures; every unbroken run of the others is
+    one --from-file call starting at its first prompt's seed, so prompt i keeps seed base + i."""
     from PIL import Image
 
+    import genlab
+    from genlab.errors import GenlabError
     from genlab.io import read_params
 
-    assert idx == list(range(len(idx))), "--from-file draws prompts 0..N-1"
+    pipe = genlab.load(model)
+    rows, kept = [], []
+    for i in idx:
+        try:
+            pipe.read_prompts([items[i]["prompt"]])
+            kept.append(i)
+        except GenlabError as e:
+            rows.append(refused(items[i], i, "cli-file", base + i, str(e)))
     prompts = work / "prompts.txt"
-    prompts.write_text("".join(items[i]["prompt"] + "\n" for i in idx))
-    out = work / "from-file"
-    p = _genlab(["generate", "--from-file", str(prompts), "--seed", str(base), "--out", str(out),
-                 "--no-history", "--no-progress"], env)  # fmt: skip
-    if p.returncode != 0:
-        raise SystemExit(f"genlab generate --from-file failed: {p.stderr[-2000:]}")
-    rows = []
-    for line in (out / "index.jsonl").read_text().splitlines():
-        entry = json.loads(line)
-        i = entry["index"]
-        path = (
-            out / entry["files"][0]
-            if not Path(entry["files"][0]).is_absolute()
-            else Path(entry["files"][0])
-        )
-        params = read_params(path)
-        rows.append(judged(items[i], i, Image.open(path), "cli-file", entry["seed"],
-                           {"steps": params["num_inference_steps"], "sampler": params["sampler"],
-                            "model": params["model"]}))  # fmt: skip
+    for run in _consecutive(kept):
+        prompts.write_text("".join(items[i]["prompt"] + "\n" for i in run))
+        folder = work / "from-file" / f"{run[0]:03d}"
+        p = _genlab(["generate", "--from-file", str(prompts), "--seed", str(base + run[0]),
+                     "--out", str(folder), "--no-history", "--no-progress"], env)  # fmt: skip
+        if p.returncode != 0:
+            raise SystemExit(f"genlab generate --from-file failed: {p.stderr[-2000:]}")
+        for line in (folder / "index.jsonl").read_text().splitlines():
+            entry = json.loads(line)
+            i = run[entry["index"]]
+            assert entry["seed"] == base + i, (entry["seed"], base + i)
+            path = folder / entry["files"][0]
+            params = read_params(path)
+            rows.append(judged(items[i], i, Image.open(path), "cli-file", entry["seed"],
+                               {"steps": params["num_inference_steps"], "sampler": params["sampler"],
+                                "model": params["model"]}))  # fmt: skip
+        log(f"  cli-file: {len(rows)}/{len(idx)}")
     return sorted(rows, key=lambda r: r["index"])
+
+
+def _consecutive(idx: list[int]) -> list[list[int]]:
+    runs: list[list[int]] = []
+    for i in idx:
+        if runs and runs[-1][-1] == i - 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return runs
 
 
 def face_server(faces, items, idx, base, log, server) -> dict[str, list[dict]]:
@@ -270,10 +291,17 @@ def main(argv=None) -> int:
     log = print
     env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
     report = {"model": DEFAULT_IMAGE_MODEL, "prompts": args.prompts, "seed": args.seed, "faces": {}}
+    path = out / f"{DEFAULT_IMAGE_MODEL}-seed{args.seed}.json"
+    if path.exists():  # faces measured before stay; the ones run now replace theirs
+        report["faces"] = json.loads(path.read_text()).get("faces", {})
+
+    def save(report):
+        path.write_text(json.dumps(report, indent=1) + "\n")
+        log(f"wrote {path}")
+
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         env["GENLAB_HOME"] = str(work / "home")
-        rows_by_face: dict[str, list[dict]] = {}
         for face in faces:
             start = time.time()
             if face == "python":
@@ -296,8 +324,9 @@ def main(argv=None) -> int:
                 )
             else:
                 continue
-            rows_by_face[face] = rows
-            report["faces"][face] = {"seconds": round(time.time() - start, 1)}
+            report["faces"][face] = {"seconds": round(time.time() - start, 1),
+                                     "summary": table(face, rows, log), "results": rows}  # fmt: skip
+            save(report)
         server_faces = [f for f in faces if f in ("rest", "openai")]
         if server_faces:
             from genlab.serve.launch import LocalServer
@@ -308,14 +337,10 @@ def main(argv=None) -> int:
             with LocalServer(work / "server", models, startup_timeout=300) as server:
                 got = face_server(server_faces, items, subset(items, args.server_limit), args.seed,
                                   log, server)  # fmt: skip
-            rows_by_face.update(got)
-            for f in got:
-                report["faces"][f] = {"seconds": round(time.time() - start, 1)}
-    for face, rows in rows_by_face.items():
-        report["faces"][face].update(summary=table(face, rows, log), results=rows)
-    path = out / f"{DEFAULT_IMAGE_MODEL}-seed{args.seed}.json"
-    path.write_text(json.dumps(report, indent=1) + "\n")
-    log(f"wrote {path}")
+            for f, rows in got.items():
+                report["faces"][f] = {"seconds": round(time.time() - start, 1),
+                                      "summary": table(f, rows, log), "results": rows}  # fmt: skip
+            save(report)
     return 0
 
 

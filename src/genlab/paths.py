@@ -13,7 +13,7 @@ WEIGHTS_DIR = Path(__file__).parent / "weights"
 # server use when none is named: the two-stage model (the prompt's plan, then the drawing)
 # distilled to 4 steps with its guidance folded in. It draws free-form prompts more exactly than
 # its teacher at 20 guided steps (issue #32, strictly judged outsider sets: 0.980 against 0.903),
-# at a tenth of the network evaluations (docs/experiments/2026-12-08-default-model.md).
+# at a tenth of the network evaluations (docs/experiments/2026-12-07-default-model.md).
 DEFAULT_IMAGE_MODEL = "world-t2i-turbo"
 # `genlab video`'s and the agent's text-to-video model (its card has the measurements)
 DEFAULT_VIDEO_MODEL = "world-t2v-layout"
