@@ -129,7 +129,7 @@ def face_cli_file(model, items, idx, base, log, env, work: Path) -> list[dict]:
 
     A prompt the model refuses (e.g. read as five objects) stops a whole --from-file batch with
     nothing written, as `genlab generate "PROMPT"` exits 2 for it alone: those prompts are found
-    with the pipeline's own reading and count as failures; every unbroken run of the others is
+    by a one-step call of the pipeline and count as failures; every unbroken run of the others is
     one --from-file call starting at its first prompt's seed, so prompt i keeps seed base + i."""
     from PIL import Image
 
@@ -141,7 +141,7 @@ def face_cli_file(model, items, idx, base, log, env, work: Path) -> list[dict]:
     rows, kept = [], []
     for i in idx:
         try:
-            pipe.read_prompts([items[i]["prompt"]])
+            pipe(items[i]["prompt"], seed=base + i, num_inference_steps=1)  # refused or not
             kept.append(i)
         except GenlabError as e:
             rows.append(refused(items[i], i, "cli-file", base + i, str(e)))
