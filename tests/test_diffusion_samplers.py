@@ -143,6 +143,30 @@ def test_same_seed_gives_identical_samples(sampler):
     assert torch.equal(a, b)
 
 
+@pytest.mark.parametrize("sampler", sorted(SAMPLERS))
+def test_a_list_of_generators_gives_each_item_its_own_noise_stream(sampler):
+    """Item k of a batch drawn with one generator per item equals item k drawn alone with
+    generator k: starting noise and every noise added between steps come from its own."""
+    schedule = NoiseSchedule.create("cosine")
+    denoise = exact_denoiser(schedule, "v_prediction")
+    args = {"schedule": schedule, "prediction_type": "v_prediction", "sampler": sampler,
+            "num_inference_steps": 5, "eta": 0.7 if sampler == "ddim" else None}  # fmt: skip
+    batch = sample(
+        denoise, (3, 3), generator=[torch.Generator().manual_seed(s) for s in (4, 5, 6)], **args
+    )
+    alone = sample(denoise, (1, 3), generator=[torch.Generator().manual_seed(6)], **args)
+    assert torch.allclose(batch[2], alone[0], atol=1e-6)
+    assert not torch.allclose(batch[0], batch[2])
+
+
+def test_a_generator_list_of_the_wrong_length_is_refused():
+    schedule = NoiseSchedule.create("linear")
+    with pytest.raises(InvalidArgument) as err:
+        sample(exact_denoiser(schedule, "epsilon"), (4, 3), schedule=schedule,
+               num_inference_steps=2, generator=[torch.Generator()] * 3)  # fmt: skip
+    assert err.value.name == "generator"
+
+
 def test_ddim_with_eta_one_and_ddpm_share_the_posterior_variance():
     """DDIM formula (16) at η = 1 is DDPM's β̃: the same noise gives the same samples."""
     schedule = NoiseSchedule.create("linear")

@@ -9,7 +9,7 @@ from genlab.agent.session import AgentSession
 from genlab.cli import main
 from genlab.history import HistoryStore
 from genlab.io import read_params, save_checkpoint
-from genlab.paths import DEFAULT_IMAGE_MODEL, FAST_IMAGE_MODEL
+from genlab.paths import FAST_IMAGE_MODEL, GUIDED_IMAGE_MODEL
 from genlab.pipelines.registry import bundled_models, load
 from genlab.serve.launch import LocalServer, tiny_text2image_checkpoint
 from genlab.train.distill import distilled_pipeline
@@ -33,7 +33,7 @@ def test_generate_fast_draws_with_the_distilled_model_at_its_own_sampler_and_ste
 
 def test_generate_fast_with_another_model_is_refused_in_one_line(tmp_path, capsys):
     code = main(
-        ["generate", "a red circle", "--fast", "--model", DEFAULT_IMAGE_MODEL,
+        ["generate", "a red circle", "--fast", "--model", GUIDED_IMAGE_MODEL,
          "--out", str(tmp_path / "x.png"), "--no-history"]
     )  # fmt: skip
     err = capsys.readouterr().err.strip().splitlines()

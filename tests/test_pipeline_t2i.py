@@ -72,10 +72,13 @@ def test_same_seed_and_arguments_give_identical_pixels(pipe):
     assert not np.array_equal(pixels(a)[0], pixels(a)[1])  # each image has its own noise
 
 
-def test_every_image_is_regenerated_from_its_own_metadata(pipe):
-    batch = pipe("a green star", seed=3, num_images=3, num_inference_steps=4, sampler="ddim")
+# deterministic (ddim, dpmpp_2m) and stochastic (lcm, ddpm, euler_a: fresh noise between steps,
+# drawn from each image's own generator) samplers alike
+@pytest.mark.parametrize("sampler", ["ddim", "dpmpp_2m", "lcm", "ddpm", "euler_a"])
+def test_every_image_is_regenerated_from_its_own_metadata(pipe, sampler):
+    batch = pipe("a green star", seed=3, num_images=3, num_inference_steps=4, sampler=sampler)
     meta = batch.metadata[2]
-    assert meta["seed"] == 5 and meta["sampler"] == "ddim" and meta["model"] == "tiny-t2i"
+    assert meta["seed"] == 5 and meta["sampler"] == sampler and meta["model"] == "tiny-t2i"
     assert {"prompt", "negative_prompt", "num_inference_steps", "guidance_scale", "height",
             "width"} <= set(meta)  # fmt: skip
     alone = pipe(

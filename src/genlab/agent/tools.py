@@ -62,6 +62,12 @@ def load_pipeline(model: str):
     return _PIPELINES[model]
 
 
+def distilled(pipe) -> bool:
+    """Whether a pipeline is a distilled few-step model (guidance folded in, its own sampler and
+    steps): it draws best at its defaults, not at the agent's steps and guidance."""
+    return getattr(pipe, "folded_guidance", None) is not None
+
+
 @dataclass
 class ToolContext:
     """Shared state of one agent run: which model draws, where images go, what was analysed."""
@@ -338,8 +344,8 @@ def generate_image(
     steps = steps or ctx.num_inference_steps
     guidance = ctx.guidance_scale if guidance is None else guidance
     seeds = ctx.take_seeds(n, seed)
-    if ctx.fast_model is not None:  # the few-step model draws at its own steps and guidance
-        steps = guidance = None
+    if ctx.fast_model is not None or distilled(ctx.candidate_pipe):
+        steps = guidance = None  # a few-step model draws at its own steps and folded guidance
     # One batched call: image i starts from seed + i (the pipeline contract), so each image is
     # still reproducible alone from its own seed.
     result = ctx.candidate_pipe(
@@ -431,13 +437,16 @@ def edit_image(
     guidance = ctx.guidance_scale if guidance is None else guidance
     if not hasattr(ctx.pipe, "edit"):  # a text-to-video model draws, but edits no images
         raise InvalidArgument("model", "a model that edits images", getattr(ctx.pipe, "name", None))
+    steps = ctx.num_inference_steps
+    if distilled(ctx.pipe):  # a few-step model edits at its own steps and folded guidance
+        steps = guidance = None
     result = ctx.pipe.edit(
         image,
         prompt,
         mask=None if mask is None else Image.fromarray(mask.astype(np.uint8) * 255, "L"),
         strength=None if mask is not None else (strength or DEFAULT_EDIT_STRENGTH),
         seed=seeds[0],
-        num_inference_steps=ctx.num_inference_steps,
+        num_inference_steps=steps,
         guidance_scale=guidance,
         num_images=n,
     )

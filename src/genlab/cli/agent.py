@@ -67,14 +67,25 @@ def register(subparsers) -> None:
     p.add_argument(
         "--seed", type=int, default=0, help="first seed; later images take the next ones"
     )
-    p.add_argument("--steps", type=int, default=20, help="denoising steps of the first round")
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=20,
+        help="denoising steps of the first round (a distilled model, such as the default, draws "
+        "at its own steps and folded guidance)",
+    )
     p.add_argument(
         "--fast",
         action="store_true",
         help=f"draw the candidates with {FAST_IMAGE_MODEL} (4 steps, guidance folded in: about "
         "10× faster); edits stay with --image-model",
     )
-    p.add_argument("--guidance", type=float, default=4.0, help="guidance scale of the first round")
+    p.add_argument(
+        "--guidance",
+        type=float,
+        default=4.0,
+        help="guidance scale of the first round (not for a distilled model)",
+    )
     p.add_argument(
         "--no-compose",
         dest="compose",

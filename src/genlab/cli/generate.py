@@ -20,12 +20,12 @@ from genlab.diffusion import SAMPLERS
 from genlab.errors import GenlabError, InvalidArgument, StorageError, check_int
 from genlab.history import HistoryStore
 from genlab.io import load_image, read_params, save_image
-from genlab.paths import DEFAULT_IMAGE_MODEL, FAST_IMAGE_MODEL
+from genlab.paths import DEFAULT_IMAGE_MODEL, FAST_IMAGE_MODEL, GUIDED_IMAGE_MODEL
 from genlab.pipelines.base import check_device
 from genlab.pipelines.batch import generate_batch, read_prompts
 from genlab.pipelines.registry import load as load_pipeline
 from genlab.pipelines.request import PARAMS, Face, GenerationRequest, ModelAbilities
-from genlab.pipelines.text2image import PromptTruncated, Text2ImagePipeline
+from genlab.pipelines.text2image import NegativePromptIgnored, PromptTruncated, Text2ImagePipeline
 from genlab.pipelines.text_diffusion import TextDiffusionPipeline
 
 
@@ -73,8 +73,10 @@ def register(subparsers) -> None:
     gen.add_argument(
         "--fast",
         action="store_true",
-        help=f"draw with {FAST_IMAGE_MODEL}, {DEFAULT_IMAGE_MODEL} distilled to 4 steps with "
-        "its guidance folded in (about 10× faster; same as --model " + FAST_IMAGE_MODEL + ")",
+        help=f"draw with {FAST_IMAGE_MODEL}, {GUIDED_IMAGE_MODEL} distilled to 4 steps with "
+        "its guidance folded in (about 10× faster; same as --model "
+        + FAST_IMAGE_MODEL
+        + ("; the default already)" if FAST_IMAGE_MODEL == DEFAULT_IMAGE_MODEL else ")"),
     )
     _layout_options(gen, "draw from the text alone, no plan")
     gen.set_defaults(func=run_generate)
@@ -287,6 +289,8 @@ def _run_quietly_reporting_truncation(fn):
     for w in caught:
         if issubclass(w.category, PromptTruncated):
             print(f"genlab: warning: {w.message}", file=sys.stderr)
+        elif issubclass(w.category, NegativePromptIgnored):
+            pass  # also in the images' metadata "warnings", which _report_prompt_warnings prints
         else:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return result
@@ -300,7 +304,7 @@ def model_abilities(name: str, pipe) -> ModelAbilities:
     layouts (those with a planner) and take its samplers; for others the pipeline decides."""
     if isinstance(pipe, Text2ImagePipeline):
         planner = pipe.layout_planner is not None
-        return ModelAbilities(name, "text2image", planner, tuple(SAMPLERS))
+        return ModelAbilities(name, "text2image", planner, tuple(SAMPLERS), pipe.folded_guidance)
     if getattr(pipe, "plans_layouts", False):  # the grammar's plan (world-vq-ar): --no-layout
         return ModelAbilities(name, "text2image")
     return ModelAbilities(name, getattr(pipe, "kind", None) or "other")

@@ -27,9 +27,17 @@ from genlab.errors import InvalidArgument, check_choice, check_range
 Predict = Callable[[torch.Tensor, int], tuple[torch.Tensor, torch.Tensor]]
 
 
-def randn(shape, generator: torch.Generator | None, like: torch.Tensor) -> torch.Tensor:
+def randn(shape, generator, like: torch.Tensor) -> torch.Tensor:
     """Standard normal noise drawn on the generator's device (CPU by default), then moved to
-    `like`'s device and dtype: the same seed gives the same noise on CPU and GPU."""
+    `like`'s device and dtype: the same seed gives the same noise on CPU and GPU. `generator`
+    may be a list with one generator per batch item (as diffusers takes it): item k's noise is
+    drawn from generator k alone, so it does not depend on the other items of the batch."""
+    if isinstance(generator, list | tuple):
+        if len(generator) != shape[0]:
+            raise InvalidArgument(
+                "generator", f"a list of {shape[0]} generators (one per batch item)", len(generator)
+            )
+        return torch.stack([randn(tuple(shape[1:]), g, like) for g in generator])
     device = generator.device if generator is not None else "cpu"
     z = torch.randn(tuple(shape), generator=generator, device=device, dtype=torch.float32)
     return z.to(like.device, like.dtype)
@@ -274,12 +282,19 @@ def takes_eta(sampler: str) -> bool:
     return SAMPLERS[sampler].default_eta is not None
 
 
-def _generator(generator) -> torch.Generator | None:
+def _generator(generator):
     if generator is None or isinstance(generator, torch.Generator):
         return generator
+    if isinstance(generator, list | tuple) and all(
+        isinstance(g, torch.Generator) for g in generator
+    ):
+        return list(generator)
     if isinstance(generator, int) and not isinstance(generator, bool):
         return torch.Generator().manual_seed(generator)
-    raise InvalidArgument("generator", "a torch.Generator, an integer seed or None", generator)
+    raise InvalidArgument(
+        "generator", "a torch.Generator, a list of them (one per image), an integer seed or None",
+        generator,
+    )  # fmt: skip
 
 
 @torch.no_grad()
@@ -291,7 +306,7 @@ def sample(
     prediction_type: str = "epsilon",
     sampler: str = "dpmpp_2m",
     num_inference_steps: int = 20,
-    generator: torch.Generator | int | None = None,
+    generator: torch.Generator | list[torch.Generator] | int | None = None,
     eta: float | None = None,
     spacing: str = "trailing",
     x_T: torch.Tensor | None = None,
@@ -309,6 +324,9 @@ def sample(
 
     denoise: returns the model's prediction (of kind `prediction_type`) for x_t at float
         timesteps t (B,); wrap a conditional model with `classifier_free_guidance`.
+    generator: where the starting noise (when no x_T) and the noise of stochastic samplers
+        (ddpm, euler_a, ddim with eta > 0, lcm) come from; a list of B generators draws item k's
+        noise from generator k only, so item k is the same whatever else is in the batch.
     eta: stochasticity of "ddim" (default 0, deterministic) and "euler_a" (default 1); other
         samplers take none.
     x_T: the starting noise (else drawn from `generator`, on the CPU, then moved to `device`).

@@ -145,6 +145,9 @@ class ModelAbilities:
     kind: str | None = None
     layout_planner: bool = False
     samplers: tuple[str, ...] | None = None  # None: the model chooses (or has no sampler)
+    # a distilled model's classifier-free guidance scale, folded into its network (its config's
+    # "distilled"): it draws at guidance_scale 1, where a negative prompt has no effect
+    folded_guidance: float | None = None
 
     def check_sampler(self, sampler: str | None, name: str = "sampler") -> None:
         if sampler is not None and self.samplers is not None and sampler not in self.samplers:
@@ -211,10 +214,25 @@ class GenerationRequest:
             )
         return self
 
-    def check_model(self, model: ModelAbilities, face: Face = PYTHON) -> None:
+    def check_model(self, model: ModelAbilities, face: Face = PYTHON) -> list[str]:
         """Refuse what `model` cannot honour (before any work is queued), naming the argument
         as `face` does: a sampler it lacks, frames of an image model, a layout plan or planner
-        temperature for a model without a planner."""
+        temperature for a model without a planner. Returns what it will honour differently
+        than asked, one sentence each (a negative prompt at a distilled model's folded
+        guidance: no effect), for the face to show as warnings."""
+        notes = self._notes(model, face)
+        self._refusals(model, face)
+        return notes
+
+    def _notes(self, model: ModelAbilities, face: Face) -> list[str]:
+        if self.negative_prompt and model.folded_guidance is not None:
+            note = negative_prompt_note(
+                model.name, model.folded_guidance, self.guidance_scale, face.name("guidance_scale")
+            )
+            return [note] if note else []
+        return []
+
+    def _refusals(self, model: ModelAbilities, face: Face) -> None:
         kind, nothing, name = model.kind, face.nothing, model.name
         model.check_sampler(self.sampler, face.name("sampler"))
         if self.num_frames is not None and kind is not None and kind != "text2video":
@@ -249,6 +267,22 @@ class GenerationRequest:
         return {
             f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None
         }
+
+
+def negative_prompt_note(
+    model: str, folded_guidance: float | None, guidance_scale, name: str = "guidance_scale"
+) -> str | None:
+    """The warning for a negative prompt a model will not act on, or None: a distilled model
+    with classifier-free guidance folded in draws at guidance 1 (one network evaluation, no
+    unconditional half), where the negative prompt takes no part; above 1, guidance is applied
+    again on top, against the negative prompt."""
+    if folded_guidance is None or (guidance_scale is not None and guidance_scale != 1):
+        return None
+    return (
+        f"the negative prompt has no effect: model {model!r} has classifier-free guidance "
+        f"{folded_guidance:g} folded in and draws at guidance 1; give {name} above 1 to steer "
+        "away from it (two network evaluations a step)"
+    )
 
 
 def check_generation_args(

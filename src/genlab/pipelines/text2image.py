@@ -23,6 +23,7 @@ from genlab.pipelines.request import PARAMS
 from genlab.pipelines.text_diffusion import (
     COMPILE_MODES,
     DEFAULT_SAMPLER,
+    NegativePromptIgnored,
     PromptTruncated,
     SamplingArgs,
     TextDiffusionPipeline,
@@ -55,6 +56,7 @@ __all__ = [
     "KIND",
     "LAYOUT_SOURCES",
     "WORLD_CONTENT",
+    "NegativePromptIgnored",
     "PromptTruncated",
     "Text2ImagePipeline",
     "check_layout_temperature",
@@ -163,6 +165,8 @@ class Text2ImagePipeline(TextDiffusionPipeline):
         facts = self._facts(supports, self.layout_planner)
         if self.layout_planner is not None:
             facts["default_layout_temperature"] = self.default_layout_temperature
+        if self.folded_guidance is not None:  # a negative prompt acts only above guidance 1
+            facts["folded_guidance"] = self.folded_guidance
         return facts
 
     def _latent_factor(self) -> int:
@@ -191,9 +195,10 @@ class Text2ImagePipeline(TextDiffusionPipeline):
         layout_temperature: float | None = None,
         layout_source: str = "auto",
     ) -> GenerationResult:
-        """Generate `num_images` images per prompt. Image i of the batch starts from noise drawn
-        with seed + i, so with a deterministic sampler (ddim, euler, heun, dpmpp_2m) every image
-        can be regenerated alone from its metadata; the same arguments give identical pixels.
+        """Generate `num_images` images per prompt. Image i of the batch draws all its noise
+        (the starting noise and, with a stochastic sampler such as lcm, ddpm or euler_a, the noise
+        added between steps) from its own generator seeded seed + i, so every image can be
+        regenerated alone from its metadata's seed; the same arguments give identical pixels.
 
         `plan_layout` (default: True if the model has a layout planner): image i's layout is
         sampled from its prompt with seed + i, then drawn; its metadata says it ("layout", and
@@ -348,7 +353,6 @@ class Text2ImagePipeline(TextDiffusionPipeline):
         C = self.denoiser.config.in_channels
         f = self._latent_factor()
         H, W = H // f, W // f  # the denoiser's grid: pixels, or latents of a latent model
-        x_T = self._initial_noise((C, H, W), seed, B)
         kwargs: dict[str, Any] = {}
         if init is not None:
             init = init.to(device).unsqueeze(0)
@@ -363,7 +367,9 @@ class Text2ImagePipeline(TextDiffusionPipeline):
                     mask = torch.nn.functional.max_pool2d(mask, f)
                 kwargs.update(mask=mask.expand(B, C, H, W), known=init)
 
-        images = self._sample(denoise, (B, C, H, W), args, x_T, **kwargs)
+        # image i's own generator (seed + i) draws its starting noise and the sampler's later
+        # noise: it is regenerated alone from its metadata's seed, whatever the sampler
+        images = self._sample(denoise, (B, C, H, W), args, **kwargs)
         if self.autoencoder is not None:
             images = self.autoencoder.decode_latents(images)
             H, W = H * f, W * f
@@ -387,6 +393,7 @@ class Text2ImagePipeline(TextDiffusionPipeline):
             for meta, source in zip(metadata, sources, strict=True):
                 meta["layout_source"] = source
         note_readings(metadata, expanded, texts, read)
+        self._note_guidance(metadata, args)
         return GenerationResult(images=pils, metadata=metadata)
 
     # ------------------------------------------------------------------ layouts

@@ -223,7 +223,6 @@ class Text2VideoPipeline(TextDiffusionPipeline):
         denoise = classifier_free_guidance(
             model or self.denoiser, cond, uncond, args.guidance_scale
         )
-        x_T = self._initial_noise((C, T, H, W), seed, B)  # (B, C, T, H, W)
         kwargs: dict[str, Any] = {}
         if first is not None:
             # Image → video as inpainting in time: frame 0 is known, frames 1.. are generated.
@@ -231,7 +230,8 @@ class Text2VideoPipeline(TextDiffusionPipeline):
             mask = torch.ones(B, C, T, H, W, device=device)
             mask[:, :, 0] = 0
             kwargs.update(mask=mask, known=known)
-        videos = self._sample(denoise, (B, C, T, H, W), args, x_T, **kwargs).clamp(-1, 1)
+        # video i's own generator (seed + i) draws all its noise: regenerated alone from its seed
+        videos = self._sample(denoise, (B, C, T, H, W), args, **kwargs).clamp(-1, 1)
         frames = [[to_pil(f) for f in v.transpose(0, 1).cpu()] for v in videos]  # (C,T,H,W)
         metadata = self._metadata(expanded, args, height=H, width=W, num_frames=T, **extra)
         note_readings(metadata, expanded, texts, read)

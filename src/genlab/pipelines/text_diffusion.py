@@ -27,6 +27,7 @@ from genlab.pipelines.base import (  # SamplingArgs: the pipelines import it fro
     check_prompt,
     move_modules,
 )
+from genlab.pipelines.request import negative_prompt_note
 from genlab.pipelines.world_prompts import read_world_prompt, speaks_world
 from genlab.text import split_words
 from genlab.text.pretrained import text_encoder_from_config
@@ -37,6 +38,10 @@ COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-
 
 class PromptTruncated(UserWarning):
     """A prompt had more words than the text encoder takes; the rest was dropped."""
+
+
+class NegativePromptIgnored(UserWarning):
+    """A negative prompt given to a distilled model at its folded guidance (scale 1): no effect."""
 
 
 class TextDiffusionPipeline:
@@ -157,6 +162,27 @@ class TextDiffusionPipeline:
             "supports": supports,
             "samplers": self.samplers,
         }
+
+    @property
+    def folded_guidance(self) -> float | None:
+        """The classifier-free guidance scale a distilled model has folded into its network
+        (genlab.train.distill; None for a model that applies guidance at sampling)."""
+        distilled = self.info.get("distilled")
+        if isinstance(distilled, dict) and distilled.get("guidance_scale") is not None:
+            return float(distilled["guidance_scale"])
+        return None
+
+    def _note_guidance(self, metadata: list[dict], args: SamplingArgs) -> None:
+        """Say, in each output's "warnings" and as a NegativePromptIgnored warning, that a
+        negative prompt had no effect (a distilled model at its folded guidance)."""
+        note = args.negative_prompt and negative_prompt_note(
+            self.name, self.folded_guidance, args.guidance_scale
+        )
+        if not note:
+            return
+        warnings.warn(note, NegativePromptIgnored, stacklevel=4)
+        for meta in metadata:
+            meta["warnings"] = [*meta.get("warnings", []), note]
 
     def _latent_factor(self) -> int:
         """How many pixels one cell of the denoiser's grid is across (1: it works on pixels)."""
@@ -288,11 +314,21 @@ class TextDiffusionPipeline:
             ]
         ).to(self.device)
 
-    def _sample(self, denoise, shape, args: SamplingArgs, x_T, **kwargs):
-        """Run the sampler from x_T; if the compiled denoiser fails to compile, the same draw
-        again eagerly (a fresh generator each time: the retry gives the same images)."""
+    def _sample(self, denoise, shape, args: SamplingArgs, x_T=None, **kwargs):
+        """Run the sampler; if the compiled denoiser fails to compile, the same draw again
+        eagerly (fresh generators each time: the retry gives the same images).
+
+        x_T None: item i of the batch has its own generator, seeded seed + i, that draws its
+        starting noise (as `_initial_noise` does) and then every noise a stochastic sampler adds
+        between steps (lcm, ddpm, euler_a, ddim with eta > 0), so each image is regenerated alone
+        from its own seed whatever the sampler. With x_T given (a caller's own starting noise),
+        one generator seeded `seed` serves the whole batch."""
 
         def draw():
+            if x_T is None:
+                generator = [torch.Generator().manual_seed(args.seed + i) for i in range(shape[0])]
+            else:
+                generator = torch.Generator().manual_seed(args.seed)
             return sample(
                 denoise,
                 shape,
@@ -300,7 +336,7 @@ class TextDiffusionPipeline:
                 prediction_type=self.prediction_type,
                 sampler=args.sampler,
                 num_inference_steps=args.num_inference_steps,
-                generator=torch.Generator().manual_seed(args.seed),
+                generator=generator,
                 eta=args.eta,
                 x_T=x_T,
                 device=self.device,

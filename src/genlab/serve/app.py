@@ -50,7 +50,8 @@ class ServeConfig:
     include_bundled: bool = True
     history_path: Path | None = None  # default: genlab.paths.history_db()
     agent_max_seconds: float = 300.0
-    openai_steps: int = 20  # denoising steps for /v1/images/generations (it has no such field)
+    # denoising steps for /v1/images/generations (it has no such field); None: the model's own
+    openai_steps: int | None = None
     requeue_interrupted: bool = True  # at start, run again the jobs a server left unfinished
     public_url: str | None = None  # where clients reach the server (image links); not Host-derived
 

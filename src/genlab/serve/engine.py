@@ -34,7 +34,7 @@ from genlab.pipelines.base import MAX_SEED, aspect_size
 from genlab.pipelines.catalog import configured_models
 from genlab.pipelines.registry import bundled_models, resolve_path
 from genlab.pipelines.registry import load as load_pipeline
-from genlab.pipelines.request import JSON, GenerationRequest, ModelAbilities
+from genlab.pipelines.request import JSON, GenerationRequest, ModelAbilities, negative_prompt_note
 from genlab.pipelines.text2image import read_world_prompt, speaks_world
 from genlab.serve.jobs import Job
 from genlab.serve.security import public
@@ -145,6 +145,12 @@ class ModelCatalog:
         self._locks: dict[str, threading.Lock] = {name: threading.Lock() for name in self.entries}
         self._load_lock = threading.Lock()
 
+    def default_steps(self, name: str) -> int:
+        """The denoising steps a request that gives none is drawn with: the model's own (a
+        distilled model's few, its config's default_num_inference_steps), else 20."""
+        steps = self.entries[name].config.get("default_num_inference_steps")
+        return int(steps) if steps else 20
+
     def resolve(self, name: str | None) -> str:
         """The model a request means: its `name`, or the default one; InvalidArgument if unknown."""
         name = name or self.default
@@ -177,9 +183,12 @@ class ModelCatalog:
         entry = self.entries[name]
         planner = "layout_planner" in entry.config
         samplers = self.samplers(name)
+        distilled = entry.config.get("distilled")  # a distilled model's folded guidance
+        folded = distilled.get("guidance_scale") if isinstance(distilled, dict) else None
         return ModelAbilities(
-            name, entry.kind, planner, None if samplers is None else tuple(samplers)
-        )
+            name, entry.kind, planner, None if samplers is None else tuple(samplers),
+            None if folded is None else float(folded),
+        )  # fmt: skip
 
     def check(self, name: str, request: GenerationRequest) -> None:
         """Refuse here, with a 422, what model `name` cannot honour of a request (its sampler,
@@ -359,6 +368,7 @@ class JobRunner:
             kwargs["keyframe"] = self.catalog.shared(p["keyframe_model"])
             kwargs["keyframe_candidates"] = p.get("keyframe_candidates") or 1
         job.warnings += _prompt_warnings(pipe, p["prompt"], p.get("negative_prompt"))
+        job.warnings += _guidance_warnings(pipe, p)
         report(0, steps)
         with lock:
             result = pipe(**kwargs, **_progress_kwargs(pipe, report, steps))
@@ -391,6 +401,7 @@ class JobRunner:
                 kwargs[key] = p[key]
         kwargs.update(_layout_kwargs(p, accepted))
         job.warnings += _prompt_warnings(pipe, p["prompt"], p.get("negative_prompt"))
+        job.warnings += _guidance_warnings(pipe, p)
         report(0, steps)
         with lock:
             result = pipe.edit(
@@ -503,6 +514,17 @@ def _prompt_warnings(pipe, *prompts: str | None) -> list[str]:
             shown = " ".join(dropped[:12]) + (" …" if len(dropped) > 12 else "")
             out.append(f"prompt too long for the model: dropped {len(dropped)} words ({shown})")
     return out
+
+
+def _guidance_warnings(pipe, p: dict[str, Any]) -> list[str]:
+    """A negative prompt a distilled model will not act on (its guidance folded in, drawn at
+    guidance 1): said in the job's warnings, as the images' metadata says it."""
+    if not p.get("negative_prompt"):
+        return []
+    note = negative_prompt_note(
+        p["model"], getattr(pipe, "folded_guidance", None), p.get("guidance_scale")
+    )
+    return [note] if note else []
 
 
 def _parameters(fn) -> set[str]:

@@ -211,7 +211,7 @@ def openai_router(server) -> APIRouter:
         params = {
             "prompt": prompt,
             "negative_prompt": None,
-            "num_inference_steps": server.config.openai_steps,
+            "num_inference_steps": server.config.openai_steps or catalog.default_steps(model),
             "guidance_scale": None,
             "sampler": None,
             "seed": new_seed(),

@@ -56,8 +56,10 @@ class GenerateRequest(_Strict):
     negative_prompt: str | None = Field(
         None, max_length=TEXT_LIMIT, description="What to steer away from."
     )
-    num_inference_steps: int = Field(
-        20, **PARAMS["num_inference_steps"].bounds(MAX_STEPS), description="Denoising steps."
+    num_inference_steps: int | None = Field(
+        None,
+        **PARAMS["num_inference_steps"].bounds(MAX_STEPS),
+        description="Denoising steps; the model's own if null (20, or a distilled model's few).",
     )
     guidance_scale: float | None = Field(
         None,
@@ -115,7 +117,7 @@ class EditRequest(_Strict):
         None, **PARAMS["strength"].bounds(), description="How much to change (img2img)."
     )
     negative_prompt: str | None = Field(None, max_length=TEXT_LIMIT)
-    num_inference_steps: int = Field(20, **PARAMS["num_inference_steps"].bounds(MAX_STEPS))
+    num_inference_steps: int | None = Field(None, **PARAMS["num_inference_steps"].bounds(MAX_STEPS))
     guidance_scale: float | None = Field(None, **PARAMS["guidance_scale"].bounds())
     seed: int | None = Field(None, **PARAMS["seed"].bounds())
     model: str | None = Field(None, max_length=200)

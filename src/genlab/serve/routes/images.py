@@ -36,6 +36,8 @@ def router(server) -> APIRouter:
         params = body.model_dump()
         params["model"] = catalog.resolve(body.model)
         catalog.check(params["model"], body.generation())
+        if params["num_inference_steps"] is None:  # the model's own, recorded with the job
+            params["num_inference_steps"] = catalog.default_steps(params["model"])
         params["keyframe_model"] = catalog.check_keyframe(params["model"], body.keyframe_model)
         if params["keyframe_model"] is None:
             del params["keyframe_candidates"]  # nothing to choose among: not a parameter here
@@ -50,6 +52,8 @@ def router(server) -> APIRouter:
         params["model"] = catalog.resolve(body.model)
         request = body.generation()
         request.check_model(catalog.abilities(params["model"]), JSON)
+        if params["num_inference_steps"] is None:  # the model's own, recorded with the job
+            params["num_inference_steps"] = catalog.default_steps(params["model"])
         params["seed"] = body.seed if body.seed is not None else new_seed()
         record = image_record(history, body.image_id)
         catalog.check_prompt(params["model"], body.prompt)  # after the image: an unknown id is 404

@@ -406,6 +406,9 @@ async function loadModels() {
       $(select).replaceChildren(el("option", { value: "", text: `no model here can ${task === "agent" ? "be used by the agent" : "edit"}` }));
     }
   }
+  // the model picked at load draws at its own steps (a distilled default's few)
+  const picked = modelInfo.get($("#model").value);
+  if (picked && picked.default_steps) $("#num_inference_steps").value = picked.default_steps;
   showSamplers($("#model").value);
   $("#model").addEventListener("change", () => showSamplers($("#model").value));
   offerFast(models.find((m) => m.distilled && able("generate").includes(m)));
@@ -417,6 +420,7 @@ async function loadModels() {
 function offerFast(fast) {
   $("#fast-field").classList.toggle("hidden", !fast);
   if (!fast) return;
+  $("#fast").checked = $("#model").value === fast.name; // the default model may be the fast one
   let before = null;
   $("#fast").addEventListener("change", () => {
     if ($("#fast").checked) {
