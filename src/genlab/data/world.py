@@ -227,9 +227,26 @@ def _render_chunk(args) -> tuple[np.ndarray, list[str], list[str]]:
     return np.stack(images), captions, scenes
 
 
-def _prerender(
-    kind, n, size, seed, workers, include_held_out, canonical, num_frames, progress, chunk_size
-):
+def prerender(
+    n: int,
+    size: int = 32,
+    seed: int = 0,
+    workers: int | None = None,
+    *,
+    include_held_out: bool = False,
+    canonical_captions: bool = False,
+    progress: bool = False,
+    chunk_size: int = _CHUNK,
+    num_frames: int | None = None,
+) -> dict:
+    """The first n items of WorldImageDataset(size, seed=seed) (with `num_frames`, of
+    WorldVideoDataset) rendered by a process pool: {"images": uint8 tensor (N, H, W, 3) or
+    (N, T, H, W, 3), "captions": [str], "scenes": [scene JSON]}.
+
+    workers: processes (default: every CPU; 1 renders in this process); each task renders
+    chunk_size consecutive items, so the result does not depend on the number of workers.
+    """
+    kind = "image" if num_frames is None else "video"
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise InvalidArgument("n", "a positive number of scenes", n)
     size = check_size(size)
@@ -239,7 +256,16 @@ def _prerender(
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise InvalidArgument("chunk_size", "a positive number of scenes per task", chunk_size)
     tasks = [
-        (kind, seed, s, min(s + chunk_size, n), size, num_frames, include_held_out, canonical)
+        (
+            kind,
+            seed,
+            s,
+            min(s + chunk_size, n),
+            size,
+            num_frames,
+            include_held_out,
+            canonical_captions,
+        )
         for s in range(0, n, chunk_size)
     ]
 
@@ -255,60 +281,9 @@ def _prerender(
     return {"images": images, "captions": captions, "scenes": scenes}
 
 
-def prerender(
-    n: int,
-    size: int = 32,
-    seed: int = 0,
-    workers: int | None = None,
-    *,
-    include_held_out: bool = False,
-    canonical_captions: bool = False,
-    progress: bool = False,
-    chunk_size: int = _CHUNK,
-) -> dict:
-    """The first n items of WorldImageDataset(size, seed=seed) rendered by a process pool:
-    {"images": uint8 tensor (N, H, W, 3), "captions": [str], "scenes": [scene JSON]}.
-
-    workers: processes (default: every CPU; 1 renders in this process); each task renders
-    chunk_size consecutive items, so the result does not depend on the number of workers.
-    """
-    return _prerender(
-        "image",
-        n,
-        size,
-        seed,
-        workers,
-        include_held_out,
-        canonical_captions,
-        0,
-        progress,
-        chunk_size,
-    )
-
-
 def prerender_videos(
-    n: int,
-    size: int = 32,
-    num_frames: int = 8,
-    seed: int = 0,
-    workers: int | None = None,
-    *,
-    include_held_out: bool = False,
-    canonical_captions: bool = False,
-    progress: bool = False,
-    chunk_size: int = _CHUNK,
+    n: int, size: int = 32, num_frames: int = 8, seed: int = 0, workers: int | None = None, **kw
 ) -> dict:
-    """Like prerender for WorldVideoDataset: "images" is uint8 (N, T, H, W, 3)."""
-    num_frames = check_num_frames(num_frames)
-    return _prerender(
-        "video",
-        n,
-        size,
-        seed,
-        workers,
-        include_held_out,
-        canonical_captions,
-        num_frames,
-        progress,
-        chunk_size,
-    )
+    """prerender of WorldVideoDataset's clips (the same keyword options): "images" is uint8
+    (N, T, H, W, 3)."""
+    return prerender(n, size, seed, workers, num_frames=check_num_frames(num_frames), **kw)
