@@ -224,41 +224,42 @@ def _parse(args) -> int:
     frames = _read_frames(args.image)
     if frames is not None:
         parsed = parse_video(frames)
-        result = match(args.prompt, parsed) if args.prompt is not None else None
-        if args.json:
-            out = {"parsed": parsed.to_dict()}
-            if result is not None:
-                out["match"] = result.to_dict()
-            print(json.dumps(out, indent=2, sort_keys=True))
-            return 0
-        print(f"background: {parsed.background}  ({parsed.num_frames} frames)")
-        for i, o in enumerate(parsed.objects):
-            x, y = o.center
-            print(
-                f"{i:2d}  {o.size:5s} {o.color:6s} {o.shape:8s} starts at ({x:.3f}, {y:.3f}) "
-                f"motion={o.motion}"
-            )
-        if result is not None:
-            print(result.summary())
-        return 0
+        rows = [
+            f"{o.size:5s} {o.color:6s} {o.shape:8s} starts at ({o.center[0]:.3f}, "
+            f"{o.center[1]:.3f}) motion={o.motion}"
+            for o in parsed.objects
+        ]
+        header = f"background: {parsed.background}  ({parsed.num_frames} frames)"
+        return _print_parsed(args, parsed, header, rows)
     parsed = parse_image(image)
     scene = parsed.to_scene()
+    rows = [
+        f"{o.size:5s} {o.color:6s} {o.shape:8s} {o.position:13s} center=({o.center[0]:.3f}, "
+        f"{o.center[1]:.3f}) area={o.area:.1f}px fit_error={o.fit_error:.4f}"
+        for o in parsed.objects
+    ]
+    header = f"background: {parsed.background}  ({parsed.width}×{parsed.height} px)"
     text = canonical_caption(scene) if scene is not None else parsed.describe()
+    return _print_parsed(args, parsed, header, rows, caption=text)
+
+
+def _print_parsed(args, parsed, header: str, rows: list[str], caption: str | None = None) -> int:
+    """What the parser found in an image or a video: a header, one numbered row per object, the
+    caption (images) and, with --prompt, how well it matches; or all of it as JSON (--json)."""
     result = match(args.prompt, parsed) if args.prompt is not None else None
     if args.json:
-        out = {"parsed": parsed.to_dict(), "caption": text}
+        out = {"parsed": parsed.to_dict()}
+        if caption is not None:
+            out["caption"] = caption
         if result is not None:
             out["match"] = result.to_dict()
         print(json.dumps(out, indent=2, sort_keys=True))
         return 0
-    print(f"background: {parsed.background}  ({parsed.width}×{parsed.height} px)")
-    for i, o in enumerate(parsed.objects):
-        x, y = o.center
-        print(
-            f"{i:2d}  {o.size:5s} {o.color:6s} {o.shape:8s} {o.position:13s} "
-            f"center=({x:.3f}, {y:.3f}) area={o.area:.1f}px fit_error={o.fit_error:.4f}"
-        )
-    print(f"caption: {text}")
+    print(header)
+    for i, row in enumerate(rows):
+        print(f"{i:2d}  {row}")
+    if caption is not None:
+        print(f"caption: {caption}")
     if result is not None:
         print(result.summary())
     return 0
