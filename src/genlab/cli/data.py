@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from genlab.cli import add_engine_options
+from genlab.cli import add_command_group, add_engine_options
 from genlab.data.cache import build_cache
 from genlab.data.curate import CurationConfig, prepare
 from genlab.errors import InvalidArgument
@@ -17,12 +17,13 @@ from genlab.train.text2image import world_vocabulary
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
+    sub = add_command_group(
+        subparsers,
         "data",
+        dest="data_command",
         help="prepare datasets (curation into shards) and latent caches",
         description="Curate image data into WebDataset shards and pre-encode latent caches.",
     )
-    sub = p.add_subparsers(dest="data_command", metavar="COMMAND")
 
     prep = sub.add_parser(
         "prepare",
@@ -136,7 +137,6 @@ def register(subparsers) -> None:
     cache.add_argument("--device", default="cpu", help="device that runs the encoder")
     cache.add_argument("--no-progress", action="store_true", help="no progress bar")
     cache.set_defaults(func=run_cache)
-    p.set_defaults(func=lambda args: p.print_help() or 2)
 
 
 def run_prepare(args) -> int:

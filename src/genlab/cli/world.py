@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageSequence
 
+from genlab.cli import add_command_group
 from genlab.cli.logs import show_progress
 from genlab.errors import InvalidArgument
 from genlab.io import _existing_file, atomic_path, image_grid, load_image, save_image
@@ -27,12 +28,13 @@ VIDEO_SUFFIXES = (".gif", ".mp4")
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
+    sub = add_command_group(
+        subparsers,
         "world",
+        dest="world_command",
         help="sample, draw, parse and caption scenes of the built-in world",
         description="The built-in synthetic world: shapes, colors, sizes, positions, motions.",
     )
-    sub = p.add_subparsers(dest="world_command", metavar="COMMAND")
 
     s = sub.add_parser(
         "sample",
@@ -117,7 +119,6 @@ def register(subparsers) -> None:
         "--lenient", action="store_true", help="ignore unknown words instead of failing on them"
     )
     d.set_defaults(func=_draw)
-    p.set_defaults(func=lambda args: p.print_help() or 2)
 
 
 def _scale(scale: int, size: int) -> int:
