@@ -31,7 +31,7 @@ from genlab.train.classic import (
     world_tensors,
 )
 from genlab.train.data import TensorSource
-from genlab.train.recipes import Family, RecipeOptions, TrainJob, apply_options
+from genlab.train.recipes import Family, RecipeOptions, TrainJob, apply_options, spec_config
 from genlab.train.trainer import TrainConfig, Trainer, resolve_device
 
 logger = logging.getLogger(__name__)
@@ -61,20 +61,6 @@ class DigitsSpec:
 DIGITS_TINY = dict(image_size=16, images=64, steps=4, batch_size=8, log_every=2)
 
 
-def _digits_config(spec: DigitsSpec) -> TrainConfig:
-    return TrainConfig(
-        steps=spec.steps,
-        batch_size=spec.batch_size,
-        lr=spec.lr,
-        warmup_steps=spec.warmup_steps,
-        lr_schedule=spec.lr_schedule,
-        grad_clip=spec.grad_clip,
-        ema_decay=spec.ema_decay,
-        log_every=spec.log_every,
-        sample_every=spec.sample_every,
-    )
-
-
 def _digits_data(spec: DigitsSpec, models: dict) -> tuple[TensorSource, dict, int]:
     base = models[spec.size or spec.model]
     size = spec.image_size or base["image_size"]
@@ -97,7 +83,7 @@ def _build_digits(name: str, spec: DigitsSpec, options: RecipeOptions, models: d
     data, base, size = _digits_data(spec, models)
     cond = Condition(class_names=DIGIT_NAMES)
     task = make_task(dict(base, image_size=size, in_channels=1, **cond.model_kwargs), cond)
-    config = _digits_config(spec)
+    config = spec_config(spec)
     config.extra = {"data": f"sklearn digits at {size} px (train split)", "model": spec.model}
     return TrainJob(task, data, _finish(config, options, name, name))
 
