@@ -17,7 +17,7 @@ import torch.nn.functional as F
 import genlab.eval.reference  # noqa: F401  (registers world-oracle)
 from genlab.cli import add_command_group, add_engine_options
 from genlab.cli.generate import layout_kwargs
-from genlab.cli.logs import show_progress
+from genlab.cli.logs import add_progress_flag, show_progress
 from genlab.cluster import check_engine
 from genlab.errors import InvalidArgument
 from genlab.eval import metrics as M
@@ -157,7 +157,7 @@ def register(subparsers) -> None:
         action="store_true",
         help="store the compositional images in the history, for preference votes",
     )
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_progress_flag(p, "no progress bars")
     # what --no-progress was called before; the global -q/--quiet (before COMMAND) says it too
     p.add_argument(
         "--quiet", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
@@ -248,7 +248,7 @@ def _source_options(p) -> None:
     )
     p.add_argument("--seed", type=int, default=0, help="seed of generated sets")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_progress_flag(p, "no progress bars")
 
 
 # ---------------------------------------------------------------------- sources

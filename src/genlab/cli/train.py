@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 
+from genlab.cli.logs import add_progress_flag, show_progress
 from genlab.errors import InvalidArgument, check_int
 from genlab.io import check_out_folder
 from genlab.pipelines.base import check_device
@@ -140,7 +141,7 @@ def register(subparsers) -> None:
         help="save the training state every MINUTES minutes (default: the recipe's, else 5; "
         "0: not by time)",
     )
-    p.add_argument("--no-progress", action="store_true", help="no progress bar (logs only)")
+    add_progress_flag(p, "no progress bar (logs only)")
     p.add_argument("--json", action="store_true", help="print the run summary as JSON")
     p.set_defaults(func=run)
 
@@ -205,7 +206,7 @@ def run(args) -> int:
         grad_accum=args.grad_accum,
         save_every=args.save_every,
         save_every_minutes=args.save_every_minutes,
-        progress=not args.no_progress,
+        progress=show_progress(args),
         started=process_start(),  # --time-budget covers the whole command
     )
     summary = run_recipe(args.recipe, options, resume=args.resume, init_from=args.init_from)

@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image, ImageSequence
 
 from genlab.cli import add_command_group
-from genlab.cli.logs import show_progress
+from genlab.cli.logs import add_progress_flag, show_progress
 from genlab.errors import InvalidArgument
 from genlab.io import _existing_file, atomic_path, image_grid, load_image, save_image
 from genlab.progress import progress_bar
@@ -70,7 +70,7 @@ def register(subparsers) -> None:
     s.add_argument("--frames", type=int, default=12, help="frames per video (with --video)")
     s.add_argument("--fps", type=int, default=8, help="frames per second of the video file")
     s.add_argument("--json", action="store_true", help="print scenes and captions as JSON lines")
-    s.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_progress_flag(s)
     s.set_defaults(func=_sample)
 
     pa = sub.add_parser(
