@@ -51,6 +51,15 @@ class ArgumentParser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
 
+def add_command_group(subparsers, name: str, *, dest: str, metavar: str = "COMMAND", **kwargs):
+    """A command with commands of its own (`genlab data prepare`): the group's parser from
+    `subparsers.add_parser(name, **kwargs)` prints its help and exits 2 when no command is given;
+    returns the group's subparsers, for its commands."""
+    group = subparsers.add_parser(name, **kwargs)
+    group.set_defaults(func=lambda args: group.print_help() or 2)
+    return group.add_subparsers(dest=dest, metavar=metavar)
+
+
 def add_engine_options(parser: argparse.ArgumentParser, engine_help: str, *, workers=True) -> None:
     """--engine local|ray and --ray-address (and --workers, the Ray CPUs), as `data prepare`,
     `generate --from-file` and `eval` take them."""

@@ -16,7 +16,7 @@ from genlab.agent.session import (
     DrawingSettings,
     ModelSettings,
 )
-from genlab.cli.logs import show_progress
+from genlab.cli.logs import add_progress_flag, show_progress
 from genlab.paths import DEFAULT_IMAGE_MODEL, FAST_IMAGE_MODEL
 from genlab.progress import progress_bar
 
@@ -116,7 +116,7 @@ def register(subparsers) -> None:
     p.add_argument(
         "--json", action="store_true", help="print the whole transcript and outcome as JSON"
     )
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_progress_flag(p)
     p.set_defaults(func=run)
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 
-from genlab.cli import add_engine_options
+from genlab.cli import add_command_group, add_engine_options
+from genlab.cli.logs import add_progress_flag, show_progress
 from genlab.data.cache import build_cache
 from genlab.data.curate import CurationConfig, prepare
 from genlab.errors import InvalidArgument
@@ -17,12 +18,13 @@ from genlab.train.text2image import world_vocabulary
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
+    sub = add_command_group(
+        subparsers,
         "data",
+        dest="data_command",
         help="prepare datasets (curation into shards) and latent caches",
         description="Curate image data into WebDataset shards and pre-encode latent caches.",
     )
-    sub = p.add_subparsers(dest="data_command", metavar="COMMAND")
 
     prep = sub.add_parser(
         "prepare",
@@ -109,7 +111,7 @@ def register(subparsers) -> None:
     prep.add_argument(
         "--overwrite", action="store_true", help="replace shards and manifest already in --out"
     )
-    prep.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_progress_flag(prep)
     prep.add_argument("--json", action="store_true", help="print the whole manifest as JSON")
     prep.set_defaults(func=run_prepare)
 
@@ -134,9 +136,8 @@ def register(subparsers) -> None:
         "--no-tokens", action="store_true", help="cache latents only, not tokenized captions"
     )
     cache.add_argument("--device", default="cpu", help="device that runs the encoder")
-    cache.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_progress_flag(cache)
     cache.set_defaults(func=run_cache)
-    p.set_defaults(func=lambda args: p.print_help() or 2)
 
 
 def run_prepare(args) -> int:
@@ -169,7 +170,7 @@ def run_prepare(args) -> int:
         args.out,
         config,
         quality=world_clip_quality if args.quality_threshold is not None else None,
-        progress=not args.no_progress,
+        progress=show_progress(args),
         overwrite=args.overwrite,
         engine=args.engine,
         ray_address=args.ray_address,
@@ -205,7 +206,7 @@ def run_cache(args) -> int:
         tokenizer=tokenizer,
         max_length=args.max_length,
         batch_size=args.batch_size,
-        progress=not args.no_progress,
+        progress=show_progress(args),
     )
     skipped = ", ".join(f"{k} {v}" for k, v in info["skipped"].items()) or "none"
     print(

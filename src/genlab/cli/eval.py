@@ -15,9 +15,9 @@ import torch
 import torch.nn.functional as F
 
 import genlab.eval.reference  # noqa: F401  (registers world-oracle)
-from genlab.cli import add_engine_options
+from genlab.cli import add_command_group, add_engine_options
 from genlab.cli.generate import layout_kwargs
-from genlab.cli.logs import show_progress
+from genlab.cli.logs import add_progress_flag, show_progress
 from genlab.cluster import check_engine
 from genlab.errors import InvalidArgument
 from genlab.eval import metrics as M
@@ -157,7 +157,7 @@ def register(subparsers) -> None:
         action="store_true",
         help="store the compositional images in the history, for preference votes",
     )
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_progress_flag(p, "no progress bars")
     # what --no-progress was called before; the global -q/--quiet (before COMMAND) says it too
     p.add_argument(
         "--quiet", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
@@ -181,12 +181,14 @@ def register(subparsers) -> None:
     )
     p.set_defaults(func=run_eval)
 
-    m = subparsers.add_parser(
+    sub = add_command_group(
+        subparsers,
         "metrics",
+        dest="metric",
+        metavar="METRIC",
         help="FID/KID, IS and CLIP score of image sets; preference ratings",
         description="Metrics between image sets. A SOURCE is " + SOURCES_HELP + ".",
     )
-    sub = m.add_subparsers(dest="metric", metavar="METRIC")
     f = sub.add_parser(
         "fid",
         help="FID and KID between two sets, with the real-vs-real floor",
@@ -227,7 +229,6 @@ def register(subparsers) -> None:
     r.add_argument("--db", default=None, help="history database (default: the user's)")
     r.add_argument("--json", action="store_true", help="print JSON")
     r.set_defaults(func=run_ratings)
-    m.set_defaults(func=lambda args: (m.print_help(), 2)[1])
 
 
 def _source_options(p) -> None:
@@ -247,7 +248,7 @@ def _source_options(p) -> None:
     )
     p.add_argument("--seed", type=int, default=0, help="seed of generated sets")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_progress_flag(p, "no progress bars")
 
 
 # ---------------------------------------------------------------------- sources

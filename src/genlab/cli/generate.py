@@ -14,7 +14,7 @@ import warnings
 from pathlib import Path
 
 from genlab.cli import add_engine_options
-from genlab.cli.logs import show_progress, step_bar
+from genlab.cli.logs import add_progress_flag, show_progress, step_bar
 from genlab.cluster import check_engine
 from genlab.diffusion import SAMPLERS
 from genlab.errors import GenlabError, InvalidArgument, StorageError, check_int
@@ -142,7 +142,7 @@ def _common_options(p) -> None:
         action="store_true",
         help="do not record this generation in the history (genlab history, the server's gallery)",
     )
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_progress_flag(p)
 
 
 # --------------------------------------------------------------------------- argument checks

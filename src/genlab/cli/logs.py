@@ -36,6 +36,11 @@ def configure(verbose: bool = False, quiet: bool = False) -> None:
     logger.setLevel(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)
 
 
+def add_progress_flag(parser, help: str = "no progress bar") -> None:
+    """A command's --no-progress switch, which show_progress reads (with the global --quiet)."""
+    parser.add_argument("--no-progress", action="store_true", help=help)
+
+
 def show_progress(args) -> bool:
     """Whether a command draws progress bars: not with its --no-progress, nor with --quiet."""
     return not (getattr(args, "no_progress", False) or getattr(args, "quiet", False))

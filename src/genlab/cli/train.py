@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 import math
 
-from genlab.errors import InvalidArgument
+from genlab.cli.logs import add_progress_flag, show_progress
+from genlab.errors import InvalidArgument, check_int
 from genlab.io import check_out_folder
 from genlab.pipelines.base import check_device
 from genlab.train import RecipeOptions, list_recipes, run_recipe
@@ -140,7 +141,7 @@ def register(subparsers) -> None:
         help="save the training state every MINUTES minutes (default: the recipe's, else 5; "
         "0: not by time)",
     )
-    p.add_argument("--no-progress", action="store_true", help="no progress bar (logs only)")
+    add_progress_flag(p, "no progress bar (logs only)")
     p.add_argument("--json", action="store_true", help="print the run summary as JSON")
     p.set_defaults(func=run)
 
@@ -153,44 +154,29 @@ def run(args) -> int:
     if not args.recipe:
         raise InvalidArgument("--recipe", "a recipe name (genlab train --list shows them)")
     recipe = get_recipe(args.recipe)  # unknown names fail here, listing the known ones
-    if args.scenes is not None:
-        if "scenes" not in recipe.takes:
-            takers = [n for n, r in list_recipes().items() if "scenes" in r.takes]
-            raise InvalidArgument(
-                "--scenes", "only with the recipes " + ", ".join(takers), args.scenes
-            )
-        if args.scenes not in SCENE_MIXES:
-            raise InvalidArgument("--scenes", "one of " + ", ".join(SCENE_MIXES), args.scenes)
-    if args.data is not None and "data" not in recipe.takes:
-        takers = [n for n, r in list_recipes().items() if "data" in r.takes]
-        raise InvalidArgument("--data", "only with the recipes " + ", ".join(takers), args.data)
-    if args.text_encoder is not None and "data" not in recipe.takes:
-        takers = [n for n, r in list_recipes().items() if "data" in r.takes]
-        raise InvalidArgument(
-            "--text-encoder", "only with the recipes " + ", ".join(takers), args.text_encoder
-        )
-    if args.steps is not None and args.steps < 1:
-        raise InvalidArgument("--steps", "an integer ≥ 1", args.steps)
-    if args.batch_size is not None and args.batch_size < 1:
-        raise InvalidArgument("--batch-size", "an integer ≥ 1", args.batch_size)
-    if args.data_size is not None and args.data_size < 1:
-        raise InvalidArgument("--data-size", "an integer ≥ 1", args.data_size)
-    if args.decay_steps is not None and args.decay_steps < 0:
-        raise InvalidArgument("--decay-steps", "an integer ≥ 0", args.decay_steps)
-    if args.rewarm_at is not None and args.rewarm_at < 0:
-        raise InvalidArgument("--rewarm-at", "a step ≥ 0", args.rewarm_at)
-    if args.grad_accum is not None and args.grad_accum < 1:
-        raise InvalidArgument("--grad-accum", "an integer ≥ 1", args.grad_accum)
+    _only_with_takers(recipe, "scenes", "--scenes", args.scenes)
+    if args.scenes is not None and args.scenes not in SCENE_MIXES:
+        raise InvalidArgument("--scenes", "one of " + ", ".join(SCENE_MIXES), args.scenes)
+    _only_with_takers(recipe, "data", "--data", args.data)
+    _only_with_takers(recipe, "data", "--text-encoder", args.text_encoder)
+    for flag, value, low in (
+        ("--steps", args.steps, 1),
+        ("--batch-size", args.batch_size, 1),
+        ("--data-size", args.data_size, 1),
+        ("--decay-steps", args.decay_steps, 0),
+        ("--rewarm-at", args.rewarm_at, 0),
+        ("--grad-accum", args.grad_accum, 1),
+        ("--save-every", args.save_every, 0),
+        ("--profile-steps", args.profile_steps, 0),
+    ):
+        if value is not None:  # not given: the recipe's
+            check_int(flag, value, low)
     if args.lr is not None and not (math.isfinite(args.lr) and args.lr > 0):
         raise InvalidArgument("--lr", "a learning rate > 0", args.lr)
-    if args.save_every is not None and args.save_every < 0:
-        raise InvalidArgument("--save-every", "a number of steps ≥ 0", args.save_every)
     if args.save_every_minutes is not None and not (
         math.isfinite(args.save_every_minutes) and args.save_every_minutes >= 0
     ):
         raise InvalidArgument("--save-every-minutes", "minutes ≥ 0", args.save_every_minutes)
-    if args.profile_steps < 0:
-        raise InvalidArgument("--profile-steps", "an integer ≥ 0", args.profile_steps)
     if args.time_budget is not None and not (
         math.isfinite(args.time_budget) and args.time_budget > 0
     ):
@@ -220,7 +206,7 @@ def run(args) -> int:
         grad_accum=args.grad_accum,
         save_every=args.save_every,
         save_every_minutes=args.save_every_minutes,
-        progress=not args.no_progress,
+        progress=show_progress(args),
         started=process_start(),  # --time-budget covers the whole command
     )
     summary = run_recipe(args.recipe, options, resume=args.resume, init_from=args.init_from)
@@ -230,6 +216,14 @@ def run(args) -> int:
         else:
             _print_summary(summary)
     return 0
+
+
+def _only_with_takers(recipe, option: str, flag: str, value) -> None:
+    """`flag` given (not None) to a recipe that does not take `option` (Recipe.takes): the error
+    names the recipes that do."""
+    if value is not None and option not in recipe.takes:
+        takers = [n for n, r in list_recipes().items() if option in r.takes]
+        raise InvalidArgument(flag, "only with the recipes " + ", ".join(takers), value)
 
 
 def _print_summary(s: dict) -> None:

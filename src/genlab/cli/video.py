@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from genlab.cli.generate import CLI, _float, _int, guidance, option, record_in_history
-from genlab.cli.logs import show_progress, step_bar
+from genlab.cli.logs import add_progress_flag, show_progress, step_bar
 from genlab.data.video_curate import CurateConfig, curate_videos
 from genlab.errors import InvalidArgument, check_choice
 from genlab.eval.video import (
@@ -95,7 +95,7 @@ def register(subparsers) -> None:
     p.add_argument(
         "--out", help="output file ending in .mp4 or .gif (default: PROMPT-SEED.mp4 here)"
     )
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_progress_flag(p)
     p.set_defaults(func=run_video)
 
     c = subparsers.add_parser(
@@ -153,7 +153,7 @@ def register(subparsers) -> None:
     e.add_argument("--plan-source", default="reading", help=PLAN_SOURCE_HELP)
     e.add_argument("--animation", help=ANIMATION_HELP)
     e.add_argument("--json", action="store_true", help="print the result as JSON")
-    e.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_progress_flag(e)
     e.set_defaults(func=run_eval)
 
 

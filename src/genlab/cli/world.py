@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageSequence
 
-from genlab.cli.logs import show_progress
+from genlab.cli import add_command_group
+from genlab.cli.logs import add_progress_flag, show_progress
 from genlab.errors import InvalidArgument
 from genlab.io import _existing_file, atomic_path, image_grid, load_image, save_image
 from genlab.progress import progress_bar
@@ -27,12 +28,13 @@ VIDEO_SUFFIXES = (".gif", ".mp4")
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
+    sub = add_command_group(
+        subparsers,
         "world",
+        dest="world_command",
         help="sample, draw, parse and caption scenes of the built-in world",
         description="The built-in synthetic world: shapes, colors, sizes, positions, motions.",
     )
-    sub = p.add_subparsers(dest="world_command", metavar="COMMAND")
 
     s = sub.add_parser(
         "sample",
@@ -68,7 +70,7 @@ def register(subparsers) -> None:
     s.add_argument("--frames", type=int, default=12, help="frames per video (with --video)")
     s.add_argument("--fps", type=int, default=8, help="frames per second of the video file")
     s.add_argument("--json", action="store_true", help="print scenes and captions as JSON lines")
-    s.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_progress_flag(s)
     s.set_defaults(func=_sample)
 
     pa = sub.add_parser(
@@ -117,7 +119,6 @@ def register(subparsers) -> None:
         "--lenient", action="store_true", help="ignore unknown words instead of failing on them"
     )
     d.set_defaults(func=_draw)
-    p.set_defaults(func=lambda args: p.print_help() or 2)
 
 
 def _scale(scale: int, size: int) -> int:
@@ -224,41 +225,42 @@ def _parse(args) -> int:
     frames = _read_frames(args.image)
     if frames is not None:
         parsed = parse_video(frames)
-        result = match(args.prompt, parsed) if args.prompt is not None else None
-        if args.json:
-            out = {"parsed": parsed.to_dict()}
-            if result is not None:
-                out["match"] = result.to_dict()
-            print(json.dumps(out, indent=2, sort_keys=True))
-            return 0
-        print(f"background: {parsed.background}  ({parsed.num_frames} frames)")
-        for i, o in enumerate(parsed.objects):
-            x, y = o.center
-            print(
-                f"{i:2d}  {o.size:5s} {o.color:6s} {o.shape:8s} starts at ({x:.3f}, {y:.3f}) "
-                f"motion={o.motion}"
-            )
-        if result is not None:
-            print(result.summary())
-        return 0
+        rows = [
+            f"{o.size:5s} {o.color:6s} {o.shape:8s} starts at ({o.center[0]:.3f}, "
+            f"{o.center[1]:.3f}) motion={o.motion}"
+            for o in parsed.objects
+        ]
+        header = f"background: {parsed.background}  ({parsed.num_frames} frames)"
+        return _print_parsed(args, parsed, header, rows)
     parsed = parse_image(image)
     scene = parsed.to_scene()
+    rows = [
+        f"{o.size:5s} {o.color:6s} {o.shape:8s} {o.position:13s} center=({o.center[0]:.3f}, "
+        f"{o.center[1]:.3f}) area={o.area:.1f}px fit_error={o.fit_error:.4f}"
+        for o in parsed.objects
+    ]
+    header = f"background: {parsed.background}  ({parsed.width}×{parsed.height} px)"
     text = canonical_caption(scene) if scene is not None else parsed.describe()
+    return _print_parsed(args, parsed, header, rows, caption=text)
+
+
+def _print_parsed(args, parsed, header: str, rows: list[str], caption: str | None = None) -> int:
+    """What the parser found in an image or a video: a header, one numbered row per object, the
+    caption (images) and, with --prompt, how well it matches; or all of it as JSON (--json)."""
     result = match(args.prompt, parsed) if args.prompt is not None else None
     if args.json:
-        out = {"parsed": parsed.to_dict(), "caption": text}
+        out = {"parsed": parsed.to_dict()}
+        if caption is not None:
+            out["caption"] = caption
         if result is not None:
             out["match"] = result.to_dict()
         print(json.dumps(out, indent=2, sort_keys=True))
         return 0
-    print(f"background: {parsed.background}  ({parsed.width}×{parsed.height} px)")
-    for i, o in enumerate(parsed.objects):
-        x, y = o.center
-        print(
-            f"{i:2d}  {o.size:5s} {o.color:6s} {o.shape:8s} {o.position:13s} "
-            f"center=({x:.3f}, {y:.3f}) area={o.area:.1f}px fit_error={o.fit_error:.4f}"
-        )
-    print(f"caption: {text}")
+    print(header)
+    for i, row in enumerate(rows):
+        print(f"{i:2d}  {row}")
+    if caption is not None:
+        print(f"caption: {caption}")
     if result is not None:
         print(result.summary())
     return 0

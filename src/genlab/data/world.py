@@ -31,11 +31,19 @@ def to_signed(images: np.ndarray) -> torch.Tensor:
 
 
 def world_item(
-    seed: int, index: int, *, include_held_out: bool = False, n_objects=None, canonical=False
+    seed: int,
+    index: int,
+    *,
+    include_held_out: bool = False,
+    n_objects=None,
+    canonical=False,
+    moving=False,
 ) -> tuple[Scene, str]:
-    """Scene and caption number `index` of the stream seeded by `seed`."""
+    """Scene and caption number `index` of the stream seeded by `seed` (with `moving`, of the
+    video stream: one motion per object, which the caption says)."""
     rng = np.random.default_rng([seed, index])
-    scene = sample_scene(rng, n_objects=n_objects, exclude_held_out=not include_held_out)
+    sample = sample_video_scene if moving else sample_scene
+    scene = sample(rng, n_objects=n_objects, exclude_held_out=not include_held_out)
     return scene, caption(scene, None if canonical else rng)
 
 
@@ -121,17 +129,16 @@ def focus_item(seed: int, index: int) -> tuple[Scene, str, str | None, str | Non
     return scene, caption_and_request(scene, rng, template, relation)[0], detail, relation
 
 
-def video_item(
-    seed: int, index: int, *, include_held_out: bool = False, n_objects=None, canonical=False
-) -> tuple[Scene, str]:
-    rng = np.random.default_rng([seed, index])
-    scene = sample_video_scene(rng, n_objects=n_objects, exclude_held_out=not include_held_out)
-    return scene, caption(scene, None if canonical else rng)
+def video_item(seed: int, index: int, **options) -> tuple[Scene, str]:
+    """Moving scene and caption number `index` of the video stream: world_item(moving=True)."""
+    return world_item(seed, index, moving=True, **options)
 
 
 class _WorldStream(Dataset):
     """Map-style and iterable at once: `ds[i]` for any i ≥ 0 (below `length` if one is set);
     `len(ds)` raises TypeError for an endless stream, as for any unsized iterable."""
+
+    moving = False  # the scenes of the video stream (world_item's `moving`)
 
     def __init__(
         self,
@@ -168,6 +175,16 @@ class _WorldStream(Dataset):
         indices = range(self.length) if self.length is not None else itertools.count()
         return (self[i] for i in indices)
 
+    def _item(self, index) -> tuple[Scene, str]:
+        return world_item(
+            self.seed,
+            self._check_index(index),
+            include_held_out=self.include_held_out,
+            n_objects=self.n_objects,
+            canonical=self.canonical_captions,
+            moving=self.moving,
+        )
+
 
 class WorldImageDataset(_WorldStream):
     """Items {"image": float (3, H, W) in [-1, 1], "caption": str, "scene": scene JSON}.
@@ -177,13 +194,7 @@ class WorldImageDataset(_WorldStream):
     """
 
     def __getitem__(self, index) -> dict:
-        scene, text = world_item(
-            self.seed,
-            self._check_index(index),
-            include_held_out=self.include_held_out,
-            n_objects=self.n_objects,
-            canonical=self.canonical_captions,
-        )
+        scene, text = self._item(index)
         image = to_signed(render(scene, self.size))
         return {"image": image, "caption": text, "scene": scene.to_json()}
 
@@ -192,18 +203,14 @@ class WorldVideoDataset(_WorldStream):
     """Items {"video": float (T, 3, H, W) in [-1, 1], "caption": str, "scene": scene JSON}; the
     scene's extras hold one motion per object, and the caption says how each moves."""
 
+    moving = True
+
     def __init__(self, size: int = 32, num_frames: int = 8, **kwargs):
         super().__init__(size, **kwargs)
         self.num_frames = check_num_frames(num_frames)
 
     def __getitem__(self, index) -> dict:
-        scene, text = video_item(
-            self.seed,
-            self._check_index(index),
-            include_held_out=self.include_held_out,
-            n_objects=self.n_objects,
-            canonical=self.canonical_captions,
-        )
+        scene, text = self._item(index)
         video = to_signed(render_video(scene, self.num_frames, self.size))
         return {"video": video, "caption": text, "scene": scene.to_json()}
 
@@ -212,24 +219,37 @@ def _render_chunk(args) -> tuple[np.ndarray, list[str], list[str]]:
     kind, seed, start, stop, size, num_frames, include_held_out, canonical = args
     images, captions, scenes = [], [], []
     for i in range(start, stop):
-        if kind == "image":
-            scene, text = world_item(
-                seed, i, include_held_out=include_held_out, canonical=canonical
-            )
-            images.append(render(scene, size))
-        else:
-            scene, text = video_item(
-                seed, i, include_held_out=include_held_out, canonical=canonical
-            )
-            images.append(render_video(scene, num_frames, size))
+        scene, text = world_item(
+            seed, i, include_held_out=include_held_out, canonical=canonical, moving=kind == "video"
+        )
+        images.append(
+            render(scene, size) if kind == "image" else render_video(scene, num_frames, size)
+        )
         captions.append(text)
         scenes.append(scene.to_json())
     return np.stack(images), captions, scenes
 
 
-def _prerender(
-    kind, n, size, seed, workers, include_held_out, canonical, num_frames, progress, chunk_size
-):
+def prerender(
+    n: int,
+    size: int = 32,
+    seed: int = 0,
+    workers: int | None = None,
+    *,
+    include_held_out: bool = False,
+    canonical_captions: bool = False,
+    progress: bool = False,
+    chunk_size: int = _CHUNK,
+    num_frames: int | None = None,
+) -> dict:
+    """The first n items of WorldImageDataset(size, seed=seed) (with `num_frames`, of
+    WorldVideoDataset) rendered by a process pool: {"images": uint8 tensor (N, H, W, 3) or
+    (N, T, H, W, 3), "captions": [str], "scenes": [scene JSON]}.
+
+    workers: processes (default: every CPU; 1 renders in this process); each task renders
+    chunk_size consecutive items, so the result does not depend on the number of workers.
+    """
+    kind = "image" if num_frames is None else "video"
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise InvalidArgument("n", "a positive number of scenes", n)
     size = check_size(size)
@@ -239,7 +259,16 @@ def _prerender(
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise InvalidArgument("chunk_size", "a positive number of scenes per task", chunk_size)
     tasks = [
-        (kind, seed, s, min(s + chunk_size, n), size, num_frames, include_held_out, canonical)
+        (
+            kind,
+            seed,
+            s,
+            min(s + chunk_size, n),
+            size,
+            num_frames,
+            include_held_out,
+            canonical_captions,
+        )
         for s in range(0, n, chunk_size)
     ]
 
@@ -255,60 +284,9 @@ def _prerender(
     return {"images": images, "captions": captions, "scenes": scenes}
 
 
-def prerender(
-    n: int,
-    size: int = 32,
-    seed: int = 0,
-    workers: int | None = None,
-    *,
-    include_held_out: bool = False,
-    canonical_captions: bool = False,
-    progress: bool = False,
-    chunk_size: int = _CHUNK,
-) -> dict:
-    """The first n items of WorldImageDataset(size, seed=seed) rendered by a process pool:
-    {"images": uint8 tensor (N, H, W, 3), "captions": [str], "scenes": [scene JSON]}.
-
-    workers: processes (default: every CPU; 1 renders in this process); each task renders
-    chunk_size consecutive items, so the result does not depend on the number of workers.
-    """
-    return _prerender(
-        "image",
-        n,
-        size,
-        seed,
-        workers,
-        include_held_out,
-        canonical_captions,
-        0,
-        progress,
-        chunk_size,
-    )
-
-
 def prerender_videos(
-    n: int,
-    size: int = 32,
-    num_frames: int = 8,
-    seed: int = 0,
-    workers: int | None = None,
-    *,
-    include_held_out: bool = False,
-    canonical_captions: bool = False,
-    progress: bool = False,
-    chunk_size: int = _CHUNK,
+    n: int, size: int = 32, num_frames: int = 8, seed: int = 0, workers: int | None = None, **kw
 ) -> dict:
-    """Like prerender for WorldVideoDataset: "images" is uint8 (N, T, H, W, 3)."""
-    num_frames = check_num_frames(num_frames)
-    return _prerender(
-        "video",
-        n,
-        size,
-        seed,
-        workers,
-        include_held_out,
-        canonical_captions,
-        num_frames,
-        progress,
-        chunk_size,
-    )
+    """prerender of WorldVideoDataset's clips (the same keyword options): "images" is uint8
+    (N, T, H, W, 3)."""
+    return prerender(n, size, seed, workers, num_frames=check_num_frames(num_frames), **kw)

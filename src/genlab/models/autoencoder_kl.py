@@ -76,6 +76,20 @@ class DiagonalGaussian:
         return 0.5 * (self.mean.pow(2) + self.logvar.exp() - 1.0 - self.logvar).flatten(1).sum(1)
 
 
+def _levels(widths: list[int], num_res_blocks: int, resample) -> list[nn.Module]:
+    """num_res_blocks ResBlocks per level (the first one moving to the level's width), with
+    `resample` (Downsample or Upsample) between levels: widths[0] channels in, widths[-1] out."""
+    layers: list[nn.Module] = []
+    ch = widths[0]
+    for level, width in enumerate(widths):
+        for _ in range(num_res_blocks):
+            layers.append(ResBlock(ch, width))
+            ch = width
+        if level < len(widths) - 1:
+            layers.append(resample(ch))
+    return layers
+
+
 class Encoder(nn.Module):
     """conv_in → [ResBlocks, Downsample] per level → middle ResBlock → GN, SiLU, conv to 2C moments."""
 
@@ -83,16 +97,10 @@ class Encoder(nn.Module):
         super().__init__()
         widths = [cfg.base_channels * m for m in cfg.channel_mult]
         self.conv_in = nn.Conv2d(cfg.in_channels, widths[0], 3, padding=1)
-        layers: list[nn.Module] = []
-        ch = widths[0]
-        for level, width in enumerate(widths):
-            for _ in range(cfg.num_res_blocks):
-                layers.append(ResBlock(ch, width))
-                ch = width
-            if level < len(widths) - 1:
-                layers.append(Downsample(ch))
-        layers.append(ResBlock(ch, ch))
-        self.body = nn.Sequential(*layers)
+        ch = widths[-1]
+        self.body = nn.Sequential(
+            *_levels(widths, cfg.num_res_blocks, Downsample), ResBlock(ch, ch)
+        )
         self.norm_out = group_norm(ch)
         self.conv_out = nn.Conv2d(ch, 2 * cfg.latent_channels, 3, padding=1)
 
@@ -107,16 +115,11 @@ class Decoder(nn.Module):
     def __init__(self, cfg: AutoencoderKLConfig):
         super().__init__()
         widths = [cfg.base_channels * m for m in cfg.channel_mult][::-1]
-        ch = widths[0]
-        self.conv_in = nn.Conv2d(cfg.latent_channels, ch, 3, padding=1)
-        layers: list[nn.Module] = [ResBlock(ch, ch)]
-        for level, width in enumerate(widths):
-            for _ in range(cfg.num_res_blocks):
-                layers.append(ResBlock(ch, width))
-                ch = width
-            if level < len(widths) - 1:
-                layers.append(Upsample(ch))
-        self.body = nn.Sequential(*layers)
+        self.conv_in = nn.Conv2d(cfg.latent_channels, widths[0], 3, padding=1)
+        self.body = nn.Sequential(
+            ResBlock(widths[0], widths[0]), *_levels(widths, cfg.num_res_blocks, Upsample)
+        )
+        ch = widths[-1]
         self.norm_out = group_norm(ch)
         self.conv_out = nn.Conv2d(ch, cfg.in_channels, 3, padding=1)
 

@@ -48,6 +48,25 @@ class VideoDiTConfig(DiTConfig):
     time_embedding: str = "sum"
 
 
+def check_video_input(x: torch.Tensor, in_channels: int, side: int, frames: int | None = None):
+    """x_t as a video denoiser takes it, (B, in_channels, T, H, W) with H and W divisible by
+    `side` (and T by `frames`, when given), else InvalidArgument; returns the five sizes."""
+    if (
+        x.ndim != 5
+        or x.shape[1] != in_channels
+        or x.shape[3] % side
+        or x.shape[4] % side
+        or (frames is not None and x.shape[2] % frames)
+    ):
+        what = (
+            f"H and W divisible by {side}"
+            if frames is None
+            else f"T divisible by {frames}, H and W by {side}"
+        )
+        raise InvalidArgument("x_t", f"(B, {in_channels}, T, H, W) with {what}", tuple(x.shape))
+    return x.shape
+
+
 def first_frame_channels(x: torch.Tensor, cond: dict | None) -> torch.Tensor:
     """(B, C + 1, T, H, W) for a clip x (B, C, T, H, W): cond["first_frame"] (B, C, H, W) repeated
     over time, then the "given" channel, cond["first_frame_given"] (B,) (default: all given);
@@ -157,15 +176,7 @@ class VideoDiT(DiT):
     def forward(self, x: torch.Tensor, t: torch.Tensor, cond: dict | None = None) -> torch.Tensor:
         cfg = self.config
         p, pt = cfg.patch_size, cfg.patch_size_t
-        if x.ndim != 5 or x.shape[1] != cfg.in_channels or x.shape[2] % pt or x.shape[3] % p:
-            raise InvalidArgument(
-                "x_t",
-                f"(B, {cfg.in_channels}, T, H, W) with T divisible by {pt}, H and W by {p}",
-                tuple(x.shape),
-            )
-        B, C, T, H, W = x.shape
-        if W % p:
-            raise InvalidArgument("x_t", f"a width divisible by {p}", W)
+        B, C, T, H, W = check_video_input(x, cfg.in_channels, side=p, frames=pt)
         tt, h, w = T // pt, H // p, W // p
         if cfg.frame_cond:
             x = torch.cat([x, first_frame_channels(x, cond)], dim=1)

@@ -21,7 +21,7 @@ from torch import nn
 from genlab.errors import CheckpointError, InvalidArgument
 from genlab.models.registry import register_architecture, register_models
 from genlab.models.unet import UNet, UNetConfig
-from genlab.models.video_dit import first_frame_channels
+from genlab.models.video_dit import check_video_input, first_frame_channels
 from genlab.nn import (
     Attention,
     ResBlock,
@@ -214,13 +214,7 @@ class VideoUNet(UNet):
     def forward(self, x: torch.Tensor, t: torch.Tensor, cond: dict | None = None) -> torch.Tensor:
         cond = cond or {}
         cfg, f = self.config, self.downsample_factor
-        if x.ndim != 5 or x.shape[1] != cfg.in_channels or x.shape[3] % f or x.shape[4] % f:
-            raise InvalidArgument(
-                "x_t",
-                f"(B, {cfg.in_channels}, T, H, W) with H and W divisible by {f}",
-                tuple(x.shape),
-            )
-        B, C, T, H, W = x.shape
+        B, C, T, H, W = check_video_input(x, cfg.in_channels, side=f)
         if cfg.frame_cond:
             x = torch.cat([x, first_frame_channels(x, cond)], dim=1)
         h = x.transpose(1, 2).reshape(B * T, x.shape[1], H, W)  # frames folded into the batch

@@ -139,6 +139,20 @@ class Condition:
         return {f"text_encoder.{k}": v for k, v in self.text_encoder.state_dict().items()}
 
 
+def conditional_export(
+    pipeline: str, prefix: str, module: nn.Module, model_config, condition: Condition
+) -> tuple[dict[str, torch.Tensor], dict]:
+    """The checkpoint of a conditional VAE or GAN: `module`'s weights under `prefix.`, the text
+    encoder's beside them (text conditions), and the config its `pipeline` loads."""
+    tensors = {f"{prefix}.{k}": v for k, v in module.state_dict().items()}
+    config = {
+        "pipeline": pipeline,
+        "model": model_config.to_dict(),
+        "condition": condition.config(),
+    }
+    return {**tensors, **condition.tensors()}, config
+
+
 def world_text_encoder(tokenizer: Tokenizer, **overrides) -> TextEncoder:
     return TextEncoder(
         TextEncoderConfig(vocab=list(tokenizer.vocab)), **{**WORLD_TEXT_ENCODER, **overrides}
@@ -210,13 +224,7 @@ class VAETask(Task):
         return list(self.vae.sample(len(cond), cond, gen).clamp(-1, 1))
 
     def export(self):
-        tensors = {f"vae.{k}": v for k, v in self.vae.state_dict().items()}
-        config = {
-            "pipeline": "vae",
-            "model": self.vae.config.to_dict(),
-            "condition": self.condition.config(),
-        }
-        return {**tensors, **self.condition.tensors()}, config
+        return conditional_export("vae", "vae", self.vae, self.vae.config, self.condition)
 
 
 class GANTask(Task):
@@ -284,13 +292,8 @@ class GANTask(Task):
         return grid
 
     def export(self):
-        tensors = {f"generator.{k}": v for k, v in self.gan.generator.state_dict().items()}
-        config = {
-            "pipeline": "gan",
-            "model": self.gan.config.to_dict(),
-            "condition": self.condition.config(),
-        }
-        return {**tensors, **self.condition.tensors()}, config
+        gan = self.gan
+        return conditional_export("gan", "generator", gan.generator, gan.config, self.condition)
 
     def model_card(self):
         if not self.monitor_log:

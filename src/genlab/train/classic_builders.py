@@ -19,6 +19,7 @@ from genlab.models.vae import VAE, VAE_MODELS
 from genlab.models.vqvae import VQVAE, VQVAE_MODELS
 from genlab.text.tokenizer import PAD_ID, Tokenizer
 from genlab.train.classic import (
+    DIGIT_NAMES,
     ARTask,
     Condition,
     DigitsMonitor,
@@ -30,7 +31,7 @@ from genlab.train.classic import (
     world_tensors,
 )
 from genlab.train.data import TensorSource
-from genlab.train.recipes import Family, RecipeOptions, TrainJob, apply_options
+from genlab.train.recipes import Family, RecipeOptions, TrainJob, apply_options, spec_config
 from genlab.train.trainer import TrainConfig, Trainer, resolve_device
 
 logger = logging.getLogger(__name__)
@@ -60,20 +61,6 @@ class DigitsSpec:
 DIGITS_TINY = dict(image_size=16, images=64, steps=4, batch_size=8, log_every=2)
 
 
-def _digits_config(spec: DigitsSpec) -> TrainConfig:
-    return TrainConfig(
-        steps=spec.steps,
-        batch_size=spec.batch_size,
-        lr=spec.lr,
-        warmup_steps=spec.warmup_steps,
-        lr_schedule=spec.lr_schedule,
-        grad_clip=spec.grad_clip,
-        ema_decay=spec.ema_decay,
-        log_every=spec.log_every,
-        sample_every=spec.sample_every,
-    )
-
-
 def _digits_data(spec: DigitsSpec, models: dict) -> tuple[TensorSource, dict, int]:
     base = models[spec.size or spec.model]
     size = spec.image_size or base["image_size"]
@@ -90,25 +77,33 @@ def _finish(config: TrainConfig, options: RecipeOptions, name: str, export: str)
     return config
 
 
+def _build_digits(name: str, spec: DigitsSpec, options: RecipeOptions, models: dict, make_task):
+    """A class-conditional model of `models` (a size registry) on the digits; `make_task(config,
+    condition)` builds the model from its config dict and returns its task."""
+    data, base, size = _digits_data(spec, models)
+    cond = Condition(class_names=DIGIT_NAMES)
+    task = make_task(dict(base, image_size=size, in_channels=1, **cond.model_kwargs), cond)
+    config = spec_config(spec)
+    config.extra = {"data": f"sklearn digits at {size} px (train split)", "model": spec.model}
+    return TrainJob(task, data, _finish(config, options, name, name))
+
+
 def build_digits_vae(name: str, spec: DigitsSpec, options: RecipeOptions) -> TrainJob:
     """A class-conditional VAE on the digits."""
-    data, base, size = _digits_data(spec, VAE_MODELS)
-    cond = Condition(class_names=[str(i) for i in range(10)])
-    vae = VAE(dict(base, image_size=size, in_channels=1, **cond.model_kwargs))
-    config = _digits_config(spec)
-    config.extra = {"data": f"sklearn digits at {size} px (train split)", "model": spec.model}
-    return TrainJob(VAETask(vae, cond), data, _finish(config, options, name, name))
+    return _build_digits(
+        name, spec, options, VAE_MODELS, lambda config, cond: VAETask(VAE(config), cond)
+    )
 
 
 def build_digits_gan(name: str, spec: DigitsSpec, options: RecipeOptions) -> TrainJob:
     """A class-conditional GAN (projection discriminator, spectral norm) on the digits."""
-    data, base, size = _digits_data(spec, GAN_MODELS)
-    cond = Condition(class_names=[str(i) for i in range(10)])
-    gan = GAN(dict(base, image_size=size, in_channels=1, **cond.model_kwargs))
-    config = _digits_config(spec)
-    config.extra = {"data": f"sklearn digits at {size} px (train split)", "model": spec.model}
-    task = GANTask(gan, cond, monitor=DigitsMonitor())
-    return TrainJob(task, data, _finish(config, options, name, name))
+    return _build_digits(
+        name,
+        spec,
+        options,
+        GAN_MODELS,
+        lambda config, cond: GANTask(GAN(config), cond, monitor=DigitsMonitor()),
+    )
 
 
 DIGITS_VAE = Family(DigitsSpec, build_digits_vae, dict(DIGITS_TINY, size="vae-tiny"))

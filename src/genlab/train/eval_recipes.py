@@ -99,20 +99,38 @@ def _augment(images: torch.Tensor) -> torch.Tensor:
     return (x + sigma * torch.randn_like(x)).clamp(-1, 1)
 
 
-class ClassifierTask(Task):
+class _EvalNetTask(Task):
+    """One evaluation network, `self.model`, averaged by the EMA under `module_name`; its model
+    card is `card_intro` over a table of the held-out `self.metrics` the export measured."""
+
+    module_name: str
+    card_intro: str
+    metric_column: str = "held-out metric"
+
+    def modules(self):
+        return {self.module_name: self.model}
+
+    def ema_modules(self):
+        return [self.module_name]
+
+    def model_card(self) -> str:
+        lines = [self.card_intro, "", f"| {self.metric_column} | value |", "|---|---|"]
+        for k, v in self.metrics.items():
+            lines.append(f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |")
+        return "\n".join(lines)
+
+
+class ClassifierTask(_EvalNetTask):
     """Cross-entropy over every head of the evaluation classifier; exports it with its accuracy."""
+
+    module_name = "classifier"
+    card_intro = "Evaluation network: penultimate features (FID/KID) and class probabilities (IS)."
 
     def __init__(self, name: str, eval_data: dict[str, torch.Tensor]):
         self.name = name
         self.model = ImageClassifier(CONFIGS[name]())
         self.eval_data = eval_data
         self.metrics: dict[str, float] = {}
-
-    def modules(self):
-        return {"classifier": self.model}
-
-    def ema_modules(self):
-        return ["classifier"]
 
     def training_step(self, batch, optimizer_name):
         targets = {k: v for k, v in batch.items() if k != "images"}
@@ -173,17 +191,6 @@ class ClassifierTask(Task):
             "metrics": self.metrics,
         }
         return dict(self.model.state_dict()), config
-
-    def model_card(self) -> str:
-        lines = [
-            "Evaluation network: penultimate features (FID/KID) and class probabilities (IS).",
-            "",
-            "| held-out metric | value |",
-            "|---|---|",
-        ]
-        for k, v in self.metrics.items():
-            lines.append(f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |")
-        return "\n".join(lines)
 
 
 def _config(options: RecipeOptions, name: str, steps: int, batch: int, lr: float) -> TrainConfig:
@@ -252,19 +259,17 @@ class CaptionSource(BatchSource):
         }
 
 
-class CLIPTask(Task):
+class CLIPTask(_EvalNetTask):
     """Symmetric InfoNCE on (world image, caption) pairs; exports with held-out retrieval recall."""
+
+    module_name = "clip"
+    card_intro = "Domain CLIP: CLIP score (100 · cosine) and text→image retrieval on the world."
+    metric_column = "held-out metric (text→image)"
 
     def __init__(self, eval_images: torch.Tensor, eval_captions: list[str], **overrides):
         self.model = DomainCLIP(**overrides)
         self.eval_images, self.eval_captions = eval_images, eval_captions
         self.metrics: dict[str, float] = {}
-
-    def modules(self):
-        return {"clip": self.model}
-
-    def ema_modules(self):
-        return ["clip"]
 
     def training_step(self, batch, optimizer_name):
         return self.model.contrastive_loss(_augment(batch["images"]), batch["captions"])
@@ -282,17 +287,6 @@ class CLIPTask(Task):
         tensors, config = self.model.export()
         config.update({"pipeline": "domain-clip", "name": "world-clip", "metrics": self.metrics})
         return tensors, config
-
-    def model_card(self) -> str:
-        lines = [
-            "Domain CLIP: CLIP score (100 · cosine) and text→image retrieval on the world.",
-            "",
-            "| held-out metric (text→image) | value |",
-            "|---|---|",
-        ]
-        for k, v in self.metrics.items():
-            lines.append(f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |")
-        return "\n".join(lines)
 
 
 @register_recipe("world-clip")

@@ -4,6 +4,7 @@ exported model (EMA weights, whole tensors) and the model card written beside it
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -17,19 +18,26 @@ from genlab.train.task import count_parameters
 class TrainerOutputs:
     """Sample grids, the export and its model card, from the Trainer's modules and EMA."""
 
+    @contextmanager
+    def _ema_in_eval_mode(self, grad_mode):
+        """Every module in eval mode with the EMA weights swapped in, inside `grad_mode`
+        (torch.inference_mode() or torch.no_grad()); the live weights and training mode after."""
+        for m in self.modules.values():
+            m.eval()
+        try:
+            with self.ema.swapped_in(), grad_mode:
+                yield
+        finally:
+            for m in self.modules.values():
+                m.train()
+
     def save_samples(self) -> Path | None:
         """Rank 0 draws the task's sample grid with EMA weights and writes it; under FSDP every
         rank draws (the sharded forwards are collectives) and rank 0 writes."""
         if not (self.dist.is_main or self.sharded):
             return None
-        for m in self.modules.values():
-            m.eval()
-        try:
-            with self.ema.swapped_in(), torch.inference_mode():
-                images = self.task.sample_grid()
-        finally:
-            for m in self.modules.values():
-                m.train()
+        with self._ema_in_eval_mode(torch.inference_mode()):
+            images = self.task.sample_grid()
         if not images or not self.dist.is_main:
             return None
         path = self.out_dir / "samples" / f"step_{self.step:07d}.png"
@@ -43,14 +51,8 @@ class TrainerOutputs:
         """Write the task's final checkpoint (EMA weights, whole tensors) and its model card into
         OUT (rank 0; under FSDP every rank calls it to gather the shards)."""
         c = self.config
-        for m in self.modules.values():
-            m.eval()
-        try:
-            with self.ema.swapped_in(), torch.no_grad():
-                exported = self.task.export()
-        finally:
-            for m in self.modules.values():
-                m.train()
+        with self._ema_in_eval_mode(torch.no_grad()):
+            exported = self.task.export()
         if exported is None:
             return None
         tensors, config = exported

@@ -24,7 +24,7 @@ from genlab.models.autoencoder_kl import (
     load_autoencoder,
 )
 from genlab.train.data import TensorSource
-from genlab.train.recipes import Family, RecipeOptions, TrainJob, apply_options
+from genlab.train.recipes import Family, RecipeOptions, TrainJob, apply_options, spec_config
 from genlab.train.task import OptimizerGroup, Task
 from genlab.train.text2image import (
     T2I_TINY,
@@ -34,7 +34,6 @@ from genlab.train.text2image import (
     build_world_t2i,
     forward_flops,
 )
-from genlab.train.trainer import TrainConfig
 
 # --------------------------------------------------------------------------- reconstruction metrics
 
@@ -251,18 +250,7 @@ def build_world_kl(name: str, spec: WorldKLSpec, options: RecipeOptions) -> Trai
         scale_images=uint8_to_signed(images[: min(n, 2048)]),
         eval_images=uint8_to_signed(held_out),
     )
-    config = TrainConfig(
-        steps=spec.steps,
-        batch_size=spec.batch_size,
-        lr=spec.lr,
-        warmup_steps=spec.warmup_steps,
-        lr_schedule="cosine",
-        grad_clip=1.0,
-        ema_decay=0.999,
-        log_every=spec.log_every,
-        checkpoint_every_s=spec.checkpoint_every_s,
-        export_dtype=spec.export_dtype,
-    )
+    config = spec_config(spec, lr_schedule="cosine", grad_clip=1.0, ema_decay=0.999)
     apply_options(config, options, name)
     config.budget_start = options.started
     config.extra = {"training images": f"{n:,} world scenes, {size}×{size}"}

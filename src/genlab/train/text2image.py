@@ -17,7 +17,7 @@ from genlab.models import create_model
 from genlab.text import TextEncoder, Tokenizer
 from genlab.text.pretrained import PRETRAINED_TEXT_ENCODERS, PretrainedTextEncoder
 from genlab.train.data import TensorSource
-from genlab.train.recipes import Family, RecipeOptions, TrainJob, apply_options
+from genlab.train.recipes import Family, RecipeOptions, TrainJob, apply_options, spec_config
 
 # the task and corpus, and the text towers, lived here before the split: same import path
 from genlab.train.text2image_task import (
@@ -39,7 +39,7 @@ from genlab.train.text_towers import (
     text_encoder_choices,
     unfreeze_tower,
 )
-from genlab.train.trainer import TrainConfig, resolve_device
+from genlab.train.trainer import resolve_device
 from genlab.train.user_data import caption_words, data_corpus, read_data
 from genlab.world.layout import LAYOUT_BG_CHANNELS, LAYOUT_CHANNELS
 
@@ -251,19 +251,12 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, options: RecipeOptions) -> Tr
         planner_only=spec.planner_only,
         planner_frozen=spec.planner_frozen,
     )
-    config = TrainConfig(
-        steps=spec.steps,
-        batch_size=spec.batch_size,
-        lr=spec.lr,
-        warmup_steps=spec.warmup_steps,
+    config = spec_config(
+        spec,
         lr_schedule="constant",
         weight_decay=0.0,
         grad_clip=1.0,
         ema_decay=0.9995,
-        log_every=spec.log_every,
-        sample_every=spec.sample_every,
-        checkpoint_every_s=spec.checkpoint_every_s,
-        spike_factor=spec.spike_factor,
         spike_warmup=500,
         export_dtype="float16",
     )

@@ -17,9 +17,9 @@ from genlab.models.unet import UNet
 from genlab.pipelines.registry import load as load_pipeline
 from genlab.pipelines.text2image import Text2ImagePipeline
 from genlab.text import TextEncoder
-from genlab.train.recipes import Family, RecipeOptions, TrainJob, apply_options
+from genlab.train.recipes import Family, RecipeOptions, TrainJob, apply_options, spec_config
 from genlab.train.text_towers import frozen_tower, pretrained_text_encoder, speed_up_word_residual
-from genlab.train.trainer import TrainConfig, resolve_device
+from genlab.train.trainer import resolve_device
 
 # the task, the clip source and the helper networks lived here before the split: same import path
 from genlab.train.video_nets import (
@@ -185,19 +185,13 @@ def build_world_t2v(name: str, spec: WorldT2VSpec, options: RecipeOptions) -> Tr
             input_size=size,
             **video,
         )
-    config = TrainConfig(
-        steps=spec.steps,
-        batch_size=spec.batch_size,
-        lr=spec.lr,
-        warmup_steps=spec.warmup_steps,
+    config = spec_config(
+        spec,
         weight_decay=0.0,
         grad_clip=1.0,
         ema_decay=0.999,
-        log_every=spec.log_every,
         sample_every=0,
-        checkpoint_every_s=spec.checkpoint_every_s,
         export_dtype="float16",
-        decay_steps=spec.decay_steps,
     )
     apply_options(config, options, model_name)
     config.recipe = name

@@ -16,7 +16,7 @@ from genlab.models import create_model
 from genlab.models.vae3d import psnr_per_frame, vae3d_loss
 from genlab.pipelines.postprocess import UPSCALER_KIND, Upscaler
 from genlab.train.data import TensorSource
-from genlab.train.recipes import Family, RecipeOptions, TrainJob, apply_options
+from genlab.train.recipes import Family, RecipeOptions, TrainJob, apply_options, spec_config
 from genlab.train.task import Task
 from genlab.train.trainer import TrainConfig
 from genlab.world import render, sample_scene
@@ -263,17 +263,7 @@ def build_vae3d(name: str, spec: VAE3DSpec, options: RecipeOptions) -> TrainJob:
     vae = create_model(spec.model)
     n = options.data_size or spec.clips
     data = labelled_clips(n, size=spec.image_size, num_frames=spec.num_frames, seed=options.seed)
-    config = TrainConfig(
-        steps=spec.steps,
-        batch_size=spec.batch_size,
-        lr=1e-3,
-        warmup_steps=spec.warmup_steps,
-        lr_schedule="cosine",
-        ema_decay=0.99,
-        log_every=spec.log_every,
-        export_dtype="float16",
-    )
-    apply_options(config, options, name)
+    config = _small_net_config(spec, options, name, lr=1e-3)
     task = VAE3DTask(vae)
     task.eval_clips = data["videos"][:2]
     config.extra = {"training clips": f"{n:,} world clips of {data['videos'].shape[1]} frames"}
@@ -283,17 +273,8 @@ def build_vae3d(name: str, spec: VAE3DSpec, options: RecipeOptions) -> TrainJob:
 VAE3D = Family(VAE3DSpec, build_vae3d, VAE3D_TINY)
 
 
-def _small_net_config(spec, options: RecipeOptions, name: str) -> TrainConfig:
-    """The loop of the small helper networks (FVD features, upscaler): cosine schedule from
-    2e-3, EMA 0.99, fp16 export; sizes from `spec`, then the command line's options."""
-    config = TrainConfig(
-        steps=spec.steps,
-        batch_size=spec.batch_size,
-        lr=2e-3,
-        warmup_steps=spec.warmup_steps,
-        lr_schedule="cosine",
-        ema_decay=0.99,
-        log_every=spec.log_every,
-        export_dtype="float16",
-    )
+def _small_net_config(spec, options: RecipeOptions, name: str, lr: float = 2e-3) -> TrainConfig:
+    """The loop of the small networks (FVD features, upscaler, the 3D VAE at lr 1e-3): cosine
+    schedule from `lr`, EMA 0.99, fp16 export; sizes from `spec`, then the command line's options."""
+    config = spec_config(spec, lr=lr, lr_schedule="cosine", ema_decay=0.99, export_dtype="float16")
     return apply_options(config, options, name)

@@ -29,10 +29,9 @@ from genlab.pipelines.classic import PLAN_FEATURES, plan_vector, read_and_plan
 from genlab.text.encoder import TextEncoder
 from genlab.train.classic import GANTask, VAETask, WorldShapeMonitor
 from genlab.train.data import TensorSource
-from genlab.train.recipes import Family, RecipeOptions, TrainJob, apply_options
+from genlab.train.recipes import Family, RecipeOptions, TrainJob, apply_options, spec_config
 from genlab.train.task import Task
 from genlab.train.text_towers import frozen_text_encoder
-from genlab.train.trainer import TrainConfig
 from genlab.world.grammar import parse_prompt
 from genlab.world.layout import scene_layout
 from genlab.world.render import render
@@ -358,17 +357,7 @@ def build_plan_ar(name: str, spec: PlanARSpec, options: RecipeOptions) -> TrainJ
             image_grid=tokenizer.config.grid,
         )
     )
-    config = TrainConfig(
-        steps=spec.steps,
-        batch_size=spec.batch_size,
-        lr=spec.lr,
-        warmup_steps=spec.warmup_steps,
-        lr_schedule="cosine",
-        weight_decay=spec.weight_decay,
-        ema_decay=spec.ema_decay,
-        log_every=spec.log_every,
-        checkpoint_every_s=120.0,
-    )
+    config = spec_config(spec, lr_schedule="cosine", checkpoint_every_s=120.0)
     apply_options(config, options, name)
     config.export_name, config.export_dtype = spec.export, "float16"
     config.extra = {
@@ -407,15 +396,7 @@ def build_plan_classic(name: str, spec: PlanClassicSpec, options: RecipeOptions)
         task = VAETask(VAE(dict(VAE_MODELS[spec.model], **sizes)), condition)
     else:
         task = GANTask(GAN(dict(GAN_MODELS[spec.model], **sizes)), condition, WorldShapeMonitor())
-    config = TrainConfig(
-        steps=spec.steps,
-        batch_size=spec.batch_size,
-        lr=spec.lr,
-        warmup_steps=spec.warmup_steps,
-        grad_clip=spec.grad_clip,
-        log_every=spec.log_every,
-        checkpoint_every_s=120.0,
-    )
+    config = spec_config(spec, checkpoint_every_s=120.0)
     apply_options(config, options, name)
     config.export_name, config.export_dtype = spec.export, "float16"
     config.extra = {

@@ -589,12 +589,8 @@ $("#gallery-search").addEventListener("input", (e) => {
 // Jobs and agent runs the server stopped before they finished (kept so by `genlab serve
 // --no-requeue`, or cut by a stop): each with a button that runs it again, same settings and seed.
 async function loadInterrupted() {
-  let listing;
-  try {
-    listing = await api("/api/history?view=runs&status=interrupted&per_page=20");
-  } catch {
-    return;
-  }
+  const listing = await api("/api/history?view=runs&status=interrupted&per_page=20").catch(() => null);
+  if (!listing) return;  // the server is away: keep the list as it is
   const runs = listing.items.filter((r) => !("resubmitted_as" in (r.result || {})));
   $("#interrupted").hidden = !runs.length;
   $("#interrupted-list").replaceChildren(...runs.map(interruptedItem));
@@ -864,12 +860,8 @@ $("#agent-new").addEventListener("click", () => {
 });
 
 async function loadAgentRuns() {
-  let listing;
-  try {
-    listing = await api("/api/history?view=runs&kind=agent&per_page=10");
-  } catch {
-    return;
-  }
+  const listing = await api("/api/history?view=runs&kind=agent&per_page=10").catch(() => null);
+  if (!listing) return;  // the server is away: keep the list as it is
   const runs = listing.items;
   $("#agent-runs").classList.toggle("hidden", !runs.length);
   $("#agent-runs-list").replaceChildren(...runs.map((r) => el("li", {},

@@ -182,6 +182,15 @@ def get_recipe(name: str) -> Recipe:
     return recipes[name]
 
 
+def spec_config(spec, **settings) -> TrainConfig:
+    """A family's loop settings: every field of its config `spec` that TrainConfig has too
+    (steps, batch_size, lr, warmup_steps, log_every, ...), then `settings`, those the family
+    fixes (a field in both raises TypeError: the spec's value would be silently dropped)."""
+    loop = {f.name for f in dataclasses.fields(TrainConfig)}
+    named = {f.name: getattr(spec, f.name) for f in dataclasses.fields(spec) if f.name in loop}
+    return TrainConfig(**named, **settings)
+
+
 def apply_options(config: TrainConfig, options: RecipeOptions, name: str) -> TrainConfig:
     """Fill the fields every recipe takes from the command line into the recipe's config."""
     config.recipe = name
