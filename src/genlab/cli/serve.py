@@ -59,8 +59,9 @@ def register(subparsers) -> None:
     p.add_argument(
         "--openai-steps",
         type=int,
-        default=20,
-        help="denoising steps for /v1/images/generations requests (OpenAI's API has no such field)",
+        default=None,
+        help="denoising steps for /v1/images/generations requests (OpenAI's API has no such "
+        "field; default: each model's own, e.g. 4 for a distilled few-step model)",
     )
     p.add_argument(
         "--no-requeue",
@@ -114,7 +115,7 @@ def run(args) -> int:
         raise InvalidArgument("--max-queued", "an integer ≥ 1", args.max_queued)
     if not args.agent_max_seconds > 0:
         raise InvalidArgument("--agent-max-seconds", "a number > 0", args.agent_max_seconds)
-    if not 1 <= args.openai_steps <= 1000:
+    if args.openai_steps is not None and not 1 <= args.openai_steps <= 1000:
         raise InvalidArgument("--openai-steps", "an integer in 1..1000", args.openai_steps)
     if not args.max_body_mb > 0:
         raise InvalidArgument("--max-body-mb", "a number > 0", args.max_body_mb)
