@@ -20,7 +20,7 @@ from genlab.diffusion.samplers import takes_eta
 from genlab.errors import CheckpointError, InvalidArgument, check_choice
 from genlab.io import load_checkpoint, load_image, to_tensor
 from genlab.models import create_model
-from genlab.nn.utils import run_with_compile_fallback
+from genlab.nn.utils import compile_for_inference, run_with_compile_fallback
 from genlab.pipelines.base import check_generation_args, check_prompt, move_modules
 from genlab.pipelines.world_prompts import read_world_prompt, speaks_world
 from genlab.text import split_words
@@ -240,17 +240,29 @@ class TextDiffusionPipeline:
 
     # ------------------------------------------------------------------ generation
 
-    def compile(self, mode: str | None = None, **compile_kwargs) -> bool:
-        """torch.compile the denoiser's repeated blocks for sampling (regional, static shapes: a
-        batch and image size compiles once, at its first call, and is reused after). `mode` is
-        torch.compile's: "reduce-overhead" also captures CUDA graphs on a GPU, which removes the
-        launch overhead of a small model's many kernels. Returns False, staying eager, when the
-        denoiser has no block compilation or torch.compile is unavailable. If compilation fails
-        at a call, the pipeline warns, goes back to eager for good and draws the images again
-        (same seeds, same images); `compile_error` keeps why. Other torch.compile arguments
-        (e.g. `backend`) pass through."""
+    def compile(
+        self, mode: str | None = None, regional: bool | None = None, **compile_kwargs
+    ) -> bool:
+        """torch.compile the denoiser for sampling (static shapes: a batch and image size
+        compiles once, at its first call, and is reused after; inductor keeps what it built on
+        disk, so a later process mostly loads it).
+
+        On a CPU (no `mode`): the whole denoiser as one inference graph with its weights frozen
+        (`genlab.nn.utils.compile_for_inference`: fusion across blocks, prepacked convolution
+        weights, channels-last where inductor finds it pays). Elsewhere, or with regional=True:
+        its repeated blocks (regional; `mode` is torch.compile's: "reduce-overhead" also captures
+        CUDA graphs on a GPU). Returns False, staying eager, when torch.compile is unavailable
+        or the denoiser has no block compilation (regional). If compilation fails at a call, the
+        pipeline warns, goes back to eager for good and draws the images again (same seeds, same
+        images); `compile_error` keeps why. Other torch.compile arguments (e.g. `backend`) pass
+        through."""
         if mode is not None:
             check_choice("mode", mode, COMPILE_MODES)
+        if regional is None:
+            regional = mode is not None or self.device.type != "cpu"
+        if not regional:
+            fullgraph = getattr(self.denoiser, "fullgraph_compile", False)
+            return compile_for_inference(self.denoiser, fullgraph=fullgraph, **compile_kwargs)
         if type(self.denoiser).compile is torch.nn.Module.compile:
             warnings.warn(
                 f"{type(self.denoiser).__name__} has no block compilation; sampling stays eager",
