@@ -28,6 +28,23 @@ from genlab.text.pretrained import text_encoder_from_config
 
 DEFAULT_SAMPLER = "dpmpp_2m"
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+# Image-steps (images × denoising steps, at one batch shape) after which compiling the denoiser
+# on a CPU has paid for its warm-up, measured by `benchmarks/cpu_sampling.py --vs-diffusers
+# --compile` (world-t2i, batch 32, 1 thread, the 2-core CPU at load 11-13, inductor's cache
+# empty, 2026-12-07): 497 s of compiling, 0.0357 s saved per image-step (eager 2.71, compiled 3.36
+# images/s at 2 steps), so 13,900. A warm cache (a later process) costs far less: this is the
+# cautious figure (docs/experiments/2026-12-07-compiled-cpu-sampling-2.md).
+COMPILE_PAYS_AFTER_IMAGE_STEPS = 13_900
+
+
+def compile_pays(pipe, images: int, steps: int | None) -> bool:
+    """Whether compiling `pipe` (a genlab diffusion pipeline on a CPU) saves more time than it
+    costs over `images` images of `steps` steps each (None: the model's own)."""
+    if not isinstance(pipe, TextDiffusionPipeline) or pipe.device.type != "cpu":
+        return False
+    if steps is None:
+        steps = getattr(pipe, "default_num_inference_steps", 20)  # (a video pipeline's: 20)
+    return images * steps >= COMPILE_PAYS_AFTER_IMAGE_STEPS
 
 
 class PromptTruncated(UserWarning):
