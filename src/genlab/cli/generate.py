@@ -71,7 +71,7 @@ def register(subparsers) -> None:
         # Default: on only where it pays. On the 2-core CPU compiling took minutes per batch
         # shape and then saved 0.036 s per image-step (compile_pays; docs/experiments/
         # 2026-12-07-compiled-cpu-sampling-2.md): a batch of thousands of images, not one call.
-        help="torch.compile the denoiser first (on a CPU: one graph, frozen weights; inductor "
+        help="torch.compile the denoiser first (on a CPU: the whole denoiser as one graph; inductor "
         "keeps what it built on disk for later runs). Default: only when the run draws enough "
         f"images × steps to pay the compile back ({COMPILE_PAYS_AFTER_IMAGE_STEPS:,} on a CPU, "
         "e.g. a large --from-file batch); --no-compile never. Eager again, with a warning, if "

@@ -264,9 +264,9 @@ class TextDiffusionPipeline:
         compiles once, at its first call, and is reused after; inductor keeps what it built on
         disk, so a later process mostly loads it).
 
-        On a CPU (no `mode`): the whole denoiser as one inference graph with its weights frozen
-        (`genlab.nn.utils.compile_for_inference`: fusion across blocks, prepacked convolution
-        weights, channels-last where inductor finds it pays). Elsewhere, or with regional=True:
+        On a CPU (no `mode`): the whole denoiser as one inference graph
+        (`genlab.nn.utils.compile_for_inference`: fusion across blocks, channels-last
+        convolutions; freeze=True also freezes the weights). Elsewhere, or with regional=True:
         its repeated blocks (regional; `mode` is torch.compile's: "reduce-overhead" also captures
         CUDA graphs on a GPU). Returns False, staying eager, when torch.compile is unavailable
         or the denoiser has no block compilation (regional). If compilation fails at a call, the
