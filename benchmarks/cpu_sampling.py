@@ -313,7 +313,13 @@ def load_average() -> float:
 
 
 def bench_vs_diffusers(
-    name: str, steps: int, n: int, rounds: int, compile_: bool, threads: int | None = None
+    name: str,
+    steps: int,
+    n: int,
+    rounds: int,
+    compile_: bool,
+    threads: int | None = None,
+    backend: str | None = None,
 ) -> dict:
     """genlab eager, genlab compiled and diffusers eager on the same U-Net, in turn, `rounds`
     times; images/s medians, per-round ratios, compile time, load averages."""
@@ -323,13 +329,22 @@ def bench_vs_diffusers(
     _, diffusers_images = diffusers_pipeline(eager)
     contenders["diffusers"] = lambda: diffusers_images(n, steps, 0)
     compile_s = compile_error = None
+    cache = {}
     if compile_:
+        from torch._dynamo.utils import counters
+
         compiled = genlab.load(name)
+        before = dict(counters["inductor"])
         start = time.perf_counter()
-        if compiled.compile():
+        if compiled.compile(**({"backend": backend} if backend else {})):
             pipeline_images(compiled, DEFAULT_SAMPLER, 2, n, 0)  # compiles for this batch shape
             compile_s = time.perf_counter() - start
             compile_error = compiled.compile_error
+            # inductor's on-disk FX graph cache: a hit loads the kernels a former run built
+            cache = {
+                k: counters["inductor"][k] - before.get(k, 0)
+                for k in ("fxgraph_cache_hit", "fxgraph_cache_miss", "fxgraph_cache_bypass")
+            }
             contenders["genlab+compile"] = lambda: pipeline_images(
                 compiled, DEFAULT_SAMPLER, steps, n, 0
             )
@@ -354,13 +369,27 @@ def bench_vs_diffusers(
         "median_images_per_s": {k: float(np.median(v)) for k, v in ips.items()},
         "compile_s": compile_s,
         "compile_error": compile_error,
+        "compile_cache": cache,
         "load_average_1min": [load_before, load_after],
     }
-    for key in contenders:
-        if key != "diffusers":
-            per_round = [a / b for a, b in zip(ips[key], ips["diffusers"])]
-            result[f"{key}/diffusers"] = float(np.median(per_round))
-            result[f"{key}/diffusers per round"] = per_round
+    pairs = [(key, "diffusers") for key in contenders if key != "diffusers"]
+    if "genlab+compile" in contenders:
+        pairs.append(("genlab+compile", "genlab"))
+    for key, base in pairs:
+        per_round = [a / b for a, b in zip(ips[key], ips[base])]
+        result[f"{key}/{base}"] = float(np.median(per_round))
+        result[f"{key}/{base} per round"] = per_round
+    if compile_s is not None:
+        # Images after which compiling has paid for itself at this batch shape: its compile
+        # time over the time it saves per image (None when it saves none).
+        saved = (
+            1 / result["median_images_per_s"]["genlab"]
+            - 1 / result["median_images_per_s"]["genlab+compile"]
+        )
+        result["break_even_images"] = compile_s / saved if saved > 0 else None
+        result["max_abs_diff_compiled_vs_eager"] = (
+            (outputs["genlab+compile"] - outputs["genlab"]).abs().max().item()
+        )
     # Same U-Net, same noise; different timestep grids and text handling (genlab reads the prompt
     # with its grammar), so the images are close, not equal: reported, not asserted.
     result["mean_abs_diff_genlab_vs_diffusers"] = (
@@ -373,11 +402,22 @@ def print_vs_diffusers(name: str, r: dict) -> None:
     print(f"\n{name}: genlab vs diffusers on the same U-Net ({r['sampler']}, {r['steps']} steps, "
           f"batch {r['num_images']}, {r['threads']} threads, {r['rounds']} rounds)")  # fmt: skip
     for key, v in r["median_images_per_s"].items():
-        ratio = r.get(f"{key}/diffusers")
-        cell = "" if ratio is None else f"   {ratio:.2f}× diffusers (median of per-round ratios)"
-        print(f"{key:16s}{v:8.2f} images/s{cell}")
+        print(f"{key:16s}{v:8.2f} images/s")
+    for ratio in [k for k in r if k.endswith(" per round")]:
+        rounds = r[ratio]
+        print(f"{ratio[: -len(' per round')]:26s}{r[ratio[: -len(' per round')]]:6.2f}× "
+              f"(median of per-round ratios; spread {min(rounds):.2f}–{max(rounds):.2f}: "
+              + ", ".join(f"{x:.2f}" for x in rounds) + ")")  # fmt: skip
     if r["compile_s"] is not None:
-        print(f"compile time (not counted): {r['compile_s']:.0f} s")
+        hits = r["compile_cache"]
+        print(f"compile time (not counted): {r['compile_s']:.0f} s at batch {r['num_images']} "
+              f"(FX graph cache: {hits.get('fxgraph_cache_hit', 0)} hit, "
+              f"{hits.get('fxgraph_cache_miss', 0)} miss)")  # fmt: skip
+        even = r["break_even_images"]
+        print("compiling pays after " + (f"{even:.0f} images" if even else "never (no saving)")
+              + f"; compiled vs eager images max |Δ| {r['max_abs_diff_compiled_vs_eager']:.2g}")  # fmt: skip
+    if r.get("compile_error"):
+        print(f"compile failed, eager instead: {r['compile_error']}")
     print(f"load average (1 min) before/after: {r['load_average_1min'][0]:.1f} / "
           f"{r['load_average_1min'][1]:.1f}")  # fmt: skip
 
@@ -394,6 +434,10 @@ def main(argv=None) -> int:
                    help="genlab (eager, and compiled with --compile) vs diffusers' pipeline on the "
                    "same U-Net, in turn in one process")  # fmt: skip
     p.add_argument("--rounds", type=int, default=3, help="--vs-diffusers: timed rounds")
+    p.add_argument("--compile-backend", default=None,
+                   help="--vs-diffusers --compile: a torch.compile backend instead of genlab's CPU "
+                   "path (inductor, frozen weights); e.g. eager, to check the run without a C++ "
+                   "build")  # fmt: skip
     p.add_argument("--threads", type=int, default=None,
                    help="--vs-diffusers: torch threads (default: every core; 1 on a busy machine, "
                    "where threads that wait on each other are slower than one)")  # fmt: skip
@@ -415,8 +459,9 @@ def main(argv=None) -> int:
                       "cores": os.cpu_count(), "torch": torch.__version__, "models": {}}  # fmt: skip
             for name in args.models:
                 r = bench_vs_diffusers(
-                    name, args.steps, args.num_images, args.rounds, args.compile, args.threads
-                )
+                    name, args.steps, args.num_images, args.rounds, args.compile, args.threads,
+                    args.compile_backend,
+                )  # fmt: skip
                 report["models"][name] = r
                 print_vs_diffusers(name, r)
             return write_report(report, args.out_dir, "cpu_vs_diffusers.json")

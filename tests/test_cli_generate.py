@@ -204,20 +204,30 @@ def test_compile_is_refused_for_models_without_a_denoiser(tmp_path, capsys):
     assert not list(tmp_path.iterdir())
 
 
-def test_no_compile_is_the_default_and_draws_eagerly(tmp_path, capsys, model):
-    """--compile/--no-compile: off unless asked (compiling costs minutes on a CPU); --no-compile
-    draws the pixels a plain call draws, without compiling anything."""
+def test_a_small_call_draws_eagerly_by_default_and_a_large_batch_compiles(tmp_path, capsys, model):
+    """--compile/--no-compile: by default on only where compiling pays back its warm-up (images ×
+    steps ≥ COMPILE_PAYS_AFTER_IMAGE_STEPS on a CPU): a small call draws the pixels --no-compile
+    draws, compiling nothing; a --from-file drawer compiles for a batch that large."""
+    from genlab.pipelines.batch import PromptDrawer
+    from genlab.pipelines.text_diffusion import COMPILE_PAYS_AFTER_IMAGE_STEPS, compile_pays
+
     args = ["generate", "a star", "--model", model, "--seed", "1", "--steps", "2"]
     code, _, err = run(capsys, *args, "--no-compile", "--out", str(tmp_path / "a.png"))
     assert code == 0 and "compile" not in err
     run(capsys, *args, "--out", str(tmp_path / "b.png"))
     a, b = (np.asarray(Image.open(tmp_path / f"{x}.png")) for x in "ab")
     assert np.array_equal(a, b)
-    prompts = tmp_path / "prompts.txt"
-    prompts.write_text("a star\n")
-    code, _, err = run(capsys, "generate", "--model", model, "--no-compile", "--compile",
-                       "--from-file", str(prompts), "--out", str(tmp_path / "d"))  # fmt: skip
-    assert code == 2 and err.startswith("genlab: error: --compile")  # the last flag wins
+    call = {"num_images": 4, "num_inference_steps": 2}
+    small = PromptDrawer(model, call, None, compile=None, images=8)
+    assert not getattr(small.pipe.denoiser, "_genlab_compiled", False)
+    assert not compile_pays(small.pipe, 8, 2)
+    assert compile_pays(small.pipe, COMPILE_PAYS_AFTER_IMAGE_STEPS // 2, 2)
+    steps = small.pipe.default_num_inference_steps  # None: the model's own steps count
+    assert compile_pays(small.pipe, -(-COMPILE_PAYS_AFTER_IMAGE_STEPS // steps), None)
+    large = PromptDrawer(model, call, None, compile=None, images=COMPILE_PAYS_AFTER_IMAGE_STEPS)
+    assert large.pipe.denoiser._genlab_compiled  # compiled at its first draw (not done here)
+    off = PromptDrawer(model, call, None, compile=False, images=COMPILE_PAYS_AFTER_IMAGE_STEPS)
+    assert not getattr(off.pipe.denoiser, "_genlab_compiled", False)
 
 
 def test_from_png_regenerates_the_same_pixels_from_either_chunk(tmp_path, capsys, model):

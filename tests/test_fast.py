@@ -1,20 +1,13 @@
 """The fast model on every face: `genlab generate --fast`, the agent's fast candidates
-(`AgentSession(fast=True)`, `genlab agent --fast`) and the playground's "Fast" toggle."""
-
-import os
-
-import pytest
+(`AgentSession(fast=True)`, `genlab agent --fast`); over REST and in the playground:
+tests/test_fast_serve.py."""
 
 from genlab.agent.session import AgentSession
 from genlab.cli import main
 from genlab.history import HistoryStore
-from genlab.io import read_params, save_checkpoint
+from genlab.io import read_params
 from genlab.paths import FAST_IMAGE_MODEL, GUIDED_IMAGE_MODEL
-from genlab.pipelines.registry import bundled_models, load
-from genlab.serve.launch import LocalServer, tiny_text2image_checkpoint
-from genlab.train.distill import distilled_pipeline
-
-CHROMIUM = "/usr/bin/chromium"
+from genlab.pipelines.registry import bundled_models
 
 
 def test_generate_fast_draws_with_the_distilled_model_at_its_own_sampler_and_steps(tmp_path):
@@ -53,37 +46,6 @@ def test_a_fast_agent_draws_its_candidates_with_the_fast_model(tmp_path):
     assert images and all(im.model == FAST_IMAGE_MODEL for im in images)
     assert all(im.params["num_inference_steps"] == 4 for im in images)
     assert store.get_run(session.run_id).params["fast_model"] == FAST_IMAGE_MODEL
-
-
-@pytest.mark.browser
-@pytest.mark.slow  # a server and Chromium to start
-@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no headless Chromium at {CHROMIUM}")
-def test_the_playgrounds_fast_toggle_picks_the_distilled_model_and_its_steps(browser, tmp_path):
-    tiny = tiny_text2image_checkpoint(tmp_path / "world-tiny.safetensors")
-    teacher = load(str(tiny), device="cpu")
-    student = distilled_pipeline(
-        teacher, teacher.denoiser, name="tiny-turbo", teacher_name="world-tiny",
-        guidance_scale=3.0, num_inference_steps=4, method="none (a test)",
-    )  # fmt: skip
-    fast = save_checkpoint(tmp_path / "tiny-turbo.safetensors", *student.checkpoint())
-    models = {"world-tiny": str(tiny), "tiny-turbo": str(fast)}
-    with LocalServer(
-        tmp_path / "home", models, ["--default-model", "world-tiny"], startup_timeout=180
-    ) as server:
-        page = browser.new_context().new_page()
-        page.goto(server.url + "/")
-        page.wait_for_selector("#model option[value='tiny-turbo']", state="attached")
-        assert page.is_visible("#fast")
-        page.fill("#num_inference_steps", "12")
-        page.check("#fast")
-        assert page.input_value("#model") == "tiny-turbo"
-        assert page.input_value("#num_inference_steps") == "4"
-        page.uncheck("#fast")
-        assert page.input_value("#model") == "world-tiny"
-        assert page.input_value("#num_inference_steps") == "12"
-        page.select_option("#model", "tiny-turbo")
-        assert page.is_checked("#fast")
-        page.context.close()
 
 
 def test_the_fast_model_is_bundled_with_its_card():

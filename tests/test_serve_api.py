@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 
 from genlab.io import read_params
+from genlab.paths import FAST_IMAGE_MODEL
 from genlab.serve.launch import LocalServer
 
 TOKEN = "s3cret-token"
@@ -445,6 +446,11 @@ def test_agent_options_are_checked_by_name(client):
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "options.colour"
     r = client.post("/api/agent", json={"request": "a red circle", "options": {"max_rounds": "x"}})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "options.max_rounds"
+    # a fast run on a server without the fast model (its own: tests/test_fast_serve.py)
+    assert client.get("/api/health").json()["agent_fast_model"] is None
+    r = client.post("/api/agent", json={"request": "a red circle", "options": {"fast": True}})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "options.fast"
+    assert FAST_IMAGE_MODEL in r.text
 
 
 def test_agent_request_with_unknown_backend_is_422(client):

@@ -26,7 +26,11 @@ from genlab.pipelines.batch import generate_batch, read_prompts
 from genlab.pipelines.registry import load as load_pipeline
 from genlab.pipelines.request import PARAMS, Face, GenerationRequest, ModelAbilities
 from genlab.pipelines.text2image import NegativePromptIgnored, PromptTruncated, Text2ImagePipeline
-from genlab.pipelines.text_diffusion import TextDiffusionPipeline
+from genlab.pipelines.text_diffusion import (
+    COMPILE_PAYS_AFTER_IMAGE_STEPS,
+    TextDiffusionPipeline,
+    compile_pays,
+)
 
 
 def register(subparsers) -> None:
@@ -63,12 +67,15 @@ def register(subparsers) -> None:
     gen.add_argument(
         "--compile",
         action=argparse.BooleanOptionalAction,
-        default=False,
-        # Off by default: on the 2-core CPU inductor's warm-up took minutes per batch shape
-        # (docs/experiments/2026-12-07-compiled-cpu-sampling.md), more than one call saves.
-        help="torch.compile the denoiser's blocks first (default: off, since compiling costs "
-        "minutes on a CPU and pays off only over hundreds of images at one size); eager again, "
-        "with a warning, if compilation fails",
+        default=None,
+        # Default: on only where it pays. On the 2-core CPU compiling took minutes per batch
+        # shape and then saved 0.036 s per image-step (compile_pays; docs/experiments/
+        # 2026-12-07-compiled-cpu-sampling-2.md): a batch of thousands of images, not one call.
+        help="torch.compile the denoiser first (on a CPU: the whole denoiser as one graph; inductor "
+        "keeps what it built on disk for later runs). Default: only when the run draws enough "
+        f"images × steps to pay the compile back ({COMPILE_PAYS_AFTER_IMAGE_STEPS:,} on a CPU, "
+        "e.g. a large --from-file batch); --no-compile never. Eager again, with a warning, if "
+        "compilation fails",
     )
     gen.add_argument(
         "--fast",
@@ -370,8 +377,6 @@ def run_batch(args) -> int:
         raise InvalidArgument(
             "prompt", "no PROMPT with --from-file (the file holds them)", args.prompt
         )
-    if args.compile:
-        raise InvalidArgument("--compile", "no --compile with --from-file")
     check_engine(args.engine, args.ray_address)
     prompts = read_prompts(args.from_file)
     kwargs = _generation_kwargs(generation_request(args, prompts))
@@ -390,6 +395,7 @@ def run_batch(args) -> int:
         ray_address=args.ray_address,
         workers=args.workers,
         progress=show_progress(args),
+        compile=args.compile,
     )
     print(f"{sum(len(r['files']) for r in rows)} images of {len(rows)} prompts in {args.out}")
     print(Path(args.out) / "index.jsonl")
@@ -420,6 +426,8 @@ def run_generate(args) -> int:
     kwargs = _generation_kwargs(generation_request(args))
     paths = output_paths(args.out, kwargs["num_images"], args.prompt, kwargs["seed"])
     pipe = _load(args.model, args.device)
+    if args.compile is None:  # on where it pays (a call of thousands of images)
+        args.compile = compile_pays(pipe, kwargs["num_images"], kwargs.get("num_inference_steps"))
     if args.compile:
         if not isinstance(pipe, TextDiffusionPipeline):
             raise InvalidArgument("--compile", "a genlab diffusion model", args.model)

@@ -61,7 +61,7 @@ def register(subparsers) -> None:
         type=int,
         default=None,
         help="denoising steps for /v1/images/generations requests (OpenAI's API has no such "
-        "field; default: the model's own, 20 or a distilled model's few)",
+        "field; default: each model's own, e.g. 4 for a distilled few-step model)",
     )
     p.add_argument(
         "--no-requeue",

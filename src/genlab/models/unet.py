@@ -100,6 +100,10 @@ class UNet(nn.Module):
     2**(len(channel_mult) - 1); cond {"tokens", "mask", "pooled"} and/or {"labels"}.
     """
 
+    # dynamo traces the whole forward as one graph (no break; torch._dynamo.explain), so a
+    # whole-model compile may insist on it (genlab.nn.utils.compile_for_inference)
+    fullgraph_compile = True
+
     def __init__(self, config: UNetConfig | None = None, **overrides):
         super().__init__()
         config = (config or UNetConfig()).replace(**overrides)

@@ -28,6 +28,7 @@ from genlab.nn.embeddings import (
 from genlab.nn.resblocks import Downsample, ResBlock, Upsample
 from genlab.nn.utils import (
     compile_blocks,
+    compile_for_inference,
     group_norm,
     maybe_checkpoint,
     require_cond,
@@ -52,6 +53,7 @@ __all__ = [
     "attention",
     "attention_backend",
     "compile_blocks",
+    "compile_for_inference",
     "group_norm",
     "key_padding_bias",
     "label_embedder",

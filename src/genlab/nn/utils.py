@@ -11,6 +11,7 @@ import math
 import sys
 import warnings
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -76,6 +77,51 @@ def compile_blocks(model: nn.Module, block_lists: list[nn.ModuleList], **compile
     for blocks in block_lists:
         for block in blocks:
             block.compile(**compile_kwargs)
+    model._genlab_compiled = True
+    return True
+
+
+# inductor settings for sampling on a CPU (torch.compile's `options`): kernels read the thread
+# count at run time, so one build (and its entry in inductor's on-disk FX graph cache, which
+# otherwise keys on torch.get_num_threads()) serves every thread count: the compile is paid once
+# per machine, not once per setting (checked: a 1-thread build is a cache hit at 2 threads).
+CPU_INFERENCE_OPTIONS: dict[str, Any] = {"cpp.dynamic_threads": True}
+
+
+def compile_for_inference(
+    model: nn.Module,
+    fullgraph: bool = False,
+    freeze: bool = False,
+    options: dict[str, Any] | None = None,
+    **kwargs,
+) -> bool:
+    """Compile the whole model in place for inference on a CPU: one graph (`fullgraph` for a
+    model dynamo traces without a break) that inductor fuses across blocks (norm + SiLU, the
+    reshapes around attention, the scale-shift and residual elementwise ops), static shapes (a
+    batch shape compiles at its first call), `CPU_INFERENCE_OPTIONS`. inductor's layout
+    optimisation runs the convolutions channels-last on a CPU with oneDNN.
+
+    `freeze`: inductor's freezing (weights as constants: oneDNN-prepacked convolutions with
+    fused activations). It is a process-wide inductor setting (torch.compile's `options` do not
+    reach it), used only by graphs compiled without autograd, and inductor's FX graph cache
+    skips frozen graphs, so every process compiles them again.
+
+    Returns False, leaving the model eager, when torch.compile is unavailable; failures at the
+    first call are for `run_with_compile_fallback`. A `backend` or `mode` in kwargs replaces
+    inductor's options (torch.compile takes one or the other)."""
+    if not hasattr(torch, "compile") or sys.platform == "win32":
+        warnings.warn("torch.compile unavailable; running eager", stacklevel=2)
+        return False
+    kwargs.setdefault("dynamic", False)
+    if "backend" not in kwargs and "mode" not in kwargs:
+        kwargs["options"] = {**CPU_INFERENCE_OPTIONS, **(options or {})}
+    elif options:
+        kwargs["options"] = options
+    if freeze:
+        import torch._inductor.config as inductor_config
+
+        inductor_config.freezing = True
+    nn.Module.compile(model, fullgraph=fullgraph, **kwargs)
     model._genlab_compiled = True
     return True
 

@@ -16,6 +16,7 @@ from genlab.cluster import check_engine, ray_cpus, ray_init
 from genlab.errors import GenlabError, InvalidArgument
 from genlab.io import atomic_write_text, save_image, to_pil
 from genlab.pipelines.registry import load as load_pipeline
+from genlab.pipelines.text_diffusion import compile_pays
 from genlab.progress import progress_bar
 
 INDEX_FILE = "index.jsonl"
@@ -61,6 +62,7 @@ def generate_batch(
     ray_address: str | None = None,
     workers: int | None = None,
     progress: bool = False,
+    compile: bool | None = None,
 ) -> list[dict]:
     """Draw `n` images of every prompt into `out_dir` and write `out_dir/index.jsonl`, one line a
     prompt: {"index", "prompt", "seed", "files"}; return those rows.
@@ -68,7 +70,9 @@ def generate_batch(
     `generation` holds further pipeline arguments (steps, guidance, sampler, ...). engine "ray"
     spreads the prompts over `workers` Ray actors (default: one per CPU of the cluster), each
     loading `model` once; the images equal the local engine's (same seeds, same calls).
-    `progress` shows a bar over the prompts drawn (genlab.progress: after 2 s).
+    `progress` shows a bar over the prompts drawn (genlab.progress: after 2 s). `compile`:
+    torch.compile each drawer's denoiser first (None: where it pays for the images a drawer
+    draws, `genlab.pipelines.text_diffusion.compile_pays`; a model without one stays eager).
     """
     check_engine(engine, ray_address)
     if n < 1:
@@ -83,9 +87,9 @@ def generate_batch(
     ]
     call = {"num_images": n, **(generation or {})}
     if engine == "ray":
-        results = _ray_images(model, jobs, call, device, ray_address, workers)
+        results = _ray_images(model, jobs, call, device, ray_address, workers, compile)
     else:
-        results = _local_images(model, jobs, call, device)
+        results = _local_images(model, jobs, call, device, compile)
     rows = []
     bar = progress_bar(results, total=len(jobs), desc="prompts", unit="prompt", enabled=progress)
     for job, images, params in bar:
@@ -108,9 +112,23 @@ def generate_batch(
 class PromptDrawer:
     """Loads a model once and draws jobs with it: the local loop's and each Ray actor's worker."""
 
-    def __init__(self, model: str, call: dict, device: str | None):
+    def __init__(
+        self,
+        model: str,
+        call: dict,
+        device: str | None,
+        compile: bool | None = False,
+        images: int = 0,
+    ):
+        """`compile`: torch.compile the denoiser first (None: if it pays for the `images` this
+        drawer will draw; models without a denoiser stay eager either way)."""
         self.pipe = load_pipeline(model, **({"device": device} if device else {}))
         self.call = call
+        if compile is None:
+            steps = call.get("num_inference_steps")
+            compile = compile_pays(self.pipe, images, steps)
+        if compile and hasattr(self.pipe, "compile"):
+            self.pipe.compile()
 
     def draw(self, job: dict) -> tuple[list[np.ndarray], list[dict]]:
         result = self.pipe(job["prompt"], seed=job["seed"], **self.call)
@@ -131,8 +149,10 @@ class PromptDrawer:
         return out
 
 
-def _local_images(model: str, jobs: list[dict], call: dict, device: str | None) -> Iterator:
-    drawer = PromptDrawer(model, call, device)
+def _local_images(
+    model: str, jobs: list[dict], call: dict, device: str | None, compile: bool | None = False
+) -> Iterator:
+    drawer = PromptDrawer(model, call, device, compile, len(jobs) * call["num_images"])
     for job in jobs:
         images, params = drawer.draw(job)
         yield job, images, params
@@ -145,12 +165,20 @@ def _ray_images(
     device: str | None,
     address: str | None,
     workers: int | None,
+    compile: bool | None = False,
 ) -> Iterator:
     ray = ray_init(address, None if address else workers)
     actors = min(workers or ray_cpus(), len(jobs))
+    share = -(-len(jobs) // actors) * call["num_images"]  # the images one actor draws, at most
     ds = ray.data.from_items(jobs).map_batches(
         PromptDrawer,
-        fn_constructor_kwargs={"model": model, "call": call, "device": device},
+        fn_constructor_kwargs={
+            "model": model,
+            "call": call,
+            "device": device,
+            "compile": compile,
+            "images": share,
+        },  # fmt: skip
         batch_size=1,
         concurrency=actors,
     )

@@ -20,7 +20,7 @@ from genlab.diffusion.samplers import takes_eta
 from genlab.errors import CheckpointError, InvalidArgument, check_choice
 from genlab.io import load_checkpoint, load_image, to_tensor
 from genlab.models import create_model
-from genlab.nn.utils import run_with_compile_fallback
+from genlab.nn.utils import compile_for_inference, run_with_compile_fallback
 from genlab.pipelines.base import (  # SamplingArgs: the pipelines import it from here too
     SamplingArgs,
     check_generation_args,
@@ -34,6 +34,23 @@ from genlab.text.pretrained import text_encoder_from_config
 
 DEFAULT_SAMPLER = "dpmpp_2m"
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+# Image-steps (images × denoising steps, at one batch shape) after which compiling the denoiser
+# on a CPU has paid for its warm-up, measured by `benchmarks/cpu_sampling.py --vs-diffusers
+# --compile` (world-t2i, batch 32, 1 thread, the 2-core CPU at load 11-13, inductor's cache
+# empty, 2026-12-07): 497 s of compiling, 0.0357 s saved per image-step (eager 2.71, compiled 3.36
+# images/s at 2 steps), so 13,900. A warm cache (a later process) costs far less: this is the
+# cautious figure (docs/experiments/2026-12-07-compiled-cpu-sampling-2.md).
+COMPILE_PAYS_AFTER_IMAGE_STEPS = 13_900
+
+
+def compile_pays(pipe, images: int, steps: int | None) -> bool:
+    """Whether compiling `pipe` (a genlab diffusion pipeline on a CPU) saves more time than it
+    costs over `images` images of `steps` steps each (None: the model's own)."""
+    if not isinstance(pipe, TextDiffusionPipeline) or pipe.device.type != "cpu":
+        return False
+    if steps is None:
+        steps = getattr(pipe, "default_num_inference_steps", 20)  # (a video pipeline's: 20)
+    return images * steps >= COMPILE_PAYS_AFTER_IMAGE_STEPS
 
 
 class PromptTruncated(UserWarning):
@@ -255,17 +272,29 @@ class TextDiffusionPipeline:
 
     # ------------------------------------------------------------------ generation
 
-    def compile(self, mode: str | None = None, **compile_kwargs) -> bool:
-        """torch.compile the denoiser's repeated blocks for sampling (regional, static shapes: a
-        batch and image size compiles once, at its first call, and is reused after). `mode` is
-        torch.compile's: "reduce-overhead" also captures CUDA graphs on a GPU, which removes the
-        launch overhead of a small model's many kernels. Returns False, staying eager, when the
-        denoiser has no block compilation or torch.compile is unavailable. If compilation fails
-        at a call, the pipeline warns, goes back to eager for good and draws the images again
-        (same seeds, same images); `compile_error` keeps why. Other torch.compile arguments
-        (e.g. `backend`) pass through."""
+    def compile(
+        self, mode: str | None = None, regional: bool | None = None, **compile_kwargs
+    ) -> bool:
+        """torch.compile the denoiser for sampling (static shapes: a batch and image size
+        compiles once, at its first call, and is reused after; inductor keeps what it built on
+        disk, so a later process mostly loads it).
+
+        On a CPU (no `mode`): the whole denoiser as one inference graph
+        (`genlab.nn.utils.compile_for_inference`: fusion across blocks, channels-last
+        convolutions; freeze=True also freezes the weights). Elsewhere, or with regional=True:
+        its repeated blocks (regional; `mode` is torch.compile's: "reduce-overhead" also captures
+        CUDA graphs on a GPU). Returns False, staying eager, when torch.compile is unavailable
+        or the denoiser has no block compilation (regional). If compilation fails at a call, the
+        pipeline warns, goes back to eager for good and draws the images again (same seeds, same
+        images); `compile_error` keeps why. Other torch.compile arguments (e.g. `backend`) pass
+        through."""
         if mode is not None:
             check_choice("mode", mode, COMPILE_MODES)
+        if regional is None:
+            regional = mode is not None or self.device.type != "cpu"
+        if not regional:
+            fullgraph = getattr(self.denoiser, "fullgraph_compile", False)
+            return compile_for_inference(self.denoiser, fullgraph=fullgraph, **compile_kwargs)
         if type(self.denoiser).compile is torch.nn.Module.compile:
             warnings.warn(
                 f"{type(self.denoiser).__name__} has no block compilation; sampling stays eager",

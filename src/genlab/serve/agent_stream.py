@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 
 from genlab.agent.session import BACKENDS, AgentSession
 from genlab.errors import GenlabError, InvalidArgument
-from genlab.paths import DEFAULT_VIDEO_MODEL
+from genlab.paths import DEFAULT_VIDEO_MODEL, FAST_IMAGE_MODEL
 from genlab.pipelines.catalog import configured_llms
 from genlab.serve.events import event_stream
 from genlab.serve.jobs import ORIGIN, QueueFull
@@ -117,7 +117,7 @@ def agent_session(server, body: AgentRequest, resubmitted_from: str | None = Non
         if value is None:
             continue
         expected = AGENT_OPTIONS[key]
-        if isinstance(value, bool) or not isinstance(value, expected):
+        if (expected is bool) != isinstance(value, bool) or not isinstance(value, expected):
             raise InvalidArgument(f"options.{key}", AGENT_OPTION_TYPES[expected], value)
         kwargs[AGENT_OPTION_NAMES.get(key, key)] = value
     backends = server.agent_backends
@@ -128,10 +128,15 @@ def agent_session(server, body: AgentRequest, resubmitted_from: str | None = Non
         kwargs["llm_model"] = backends[body.backend]["model"]
     catalog = server.catalog
     image_model = catalog.resolve(kwargs.pop("image_model", None))
+    fast = kwargs.get("fast", False)
+    if fast and FAST_IMAGE_MODEL not in catalog.entries:
+        raise InvalidArgument(
+            "options.fast", f"false: this server does not offer {FAST_IMAGE_MODEL}", fast
+        )
     videos = [name for name, e in catalog.entries.items() if e.kind == "text2video"]
     videos.sort(key=lambda name: name != DEFAULT_VIDEO_MODEL)  # the default video model first
     try:
-        return AgentSession(
+        session = AgentSession(
             body.request,
             backend=kind,
             model=image_model,
@@ -153,6 +158,9 @@ def agent_session(server, body: AgentRequest, resubmitted_from: str | None = Non
         if option in options:
             raise e.renamed(f"options.{option}") from None
         raise
+    if fast:  # the candidates from the server's copy of the fast model, as its jobs draw them
+        session.ctx.fast_pipeline = catalog.shared(FAST_IMAGE_MODEL)
+    return session
 
 
 def agent_backends() -> dict[str, dict[str, Any]]:
@@ -196,10 +204,16 @@ AGENT_OPTIONS = {
     "guidance": (int, float),
     "max_steps": int,
     "max_images": int,
+    "fast": bool,  # candidates drawn by the distilled few-step model (FAST_IMAGE_MODEL)
 }
 OPERATOR_SETTINGS = ("base_url", "api_key", "api_key_env")
 AGENT_OPTION_NAMES = {"model": "llm_model"}
-AGENT_OPTION_TYPES = {str: "a string", int: "an integer", (int, float): "a number"}
+AGENT_OPTION_TYPES = {
+    str: "a string",
+    int: "an integer",
+    (int, float): "a number",
+    bool: "true or false",
+}
 
 
 def agent_router(server) -> APIRouter:

@@ -50,7 +50,7 @@ class ServeConfig:
     include_bundled: bool = True
     history_path: Path | None = None  # default: genlab.paths.history_db()
     agent_max_seconds: float = 300.0
-    # denoising steps for /v1/images/generations (it has no such field); None: the model's own
+    # denoising steps for /v1/images/generations (it has no such field); None: each model's own
     openai_steps: int | None = None
     requeue_interrupted: bool = True  # at start, run again the jobs a server left unfinished
     public_url: str | None = None  # where clients reach the server (image links); not Host-derived
@@ -133,7 +133,7 @@ class Server:
             "status": status,
             "progress": 1.0 if done else 0.0,
             "step": 0,
-            "total_steps": run.params.get("num_inference_steps", 0),
+            "total_steps": run.params.get("num_inference_steps") or 0,  # null: the model's own
             "queue_position": None,
             "params": run.params,
             "results": [describe_record(r) for r in run.images or []],

@@ -344,15 +344,14 @@ class JobRunner:
     def generate(self, job: Job, report: Callable[[int, int], None]) -> list[dict[str, Any]]:
         p = job.params
         pipe, lock = self.catalog.pipeline(p["model"])
-        steps = p["num_inference_steps"]
+        steps = drawing_steps(pipe, pipe, p.get("num_inference_steps"))
         kwargs = {
             "prompt": p["prompt"],
             "negative_prompt": p.get("negative_prompt"),
-            "num_inference_steps": steps,
             "seed": p["seed"],
             "num_images": p["num_images"],
         }
-        for optional in ("guidance_scale", "sampler"):
+        for optional in ("num_inference_steps", "guidance_scale", "sampler"):
             if p.get(optional) is not None:
                 kwargs[optional] = p[optional]
         if p.get("num_frames") is not None:
@@ -390,7 +389,7 @@ class JobRunner:
         pipe, lock = self.catalog.pipeline(p["model"])
         if not hasattr(pipe, "edit"):
             raise InvalidArgument("model", "a model that supports editing", p["model"])
-        steps = p["num_inference_steps"]
+        steps = drawing_steps(pipe, pipe.edit, p.get("num_inference_steps"))
         kwargs = {"mask": mask, "strength": p.get("strength")}
         accepted = _parameters(pipe.edit)
         for key in (
@@ -532,6 +531,20 @@ def _parameters(fn) -> set[str]:
         return set(inspect.signature(fn).parameters)
     except (TypeError, ValueError):
         return set()
+
+
+def drawing_steps(pipe, fn, given: int | None) -> int:
+    """The steps a call draws with, for its progress: the request's, else the model's own
+    (`default_num_inference_steps`, or the call's default), else 0 (progress unknown)."""
+    if given is not None:
+        return given
+    own = getattr(pipe, "default_num_inference_steps", None)
+    if own is None:
+        try:
+            own = inspect.signature(fn).parameters["num_inference_steps"].default
+        except (KeyError, TypeError, ValueError):
+            own = None
+    return own if isinstance(own, int) and not isinstance(own, bool) else 0
 
 
 def _progress_kwargs(fn, report: Callable[[int, int], None], steps: int) -> dict[str, Any]:

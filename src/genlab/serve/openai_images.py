@@ -84,7 +84,8 @@ def parse_size(size: str | None, native: tuple[int, int]) -> tuple[int, int]:
 
 class ImagesGenerateBody(OpenAIImageRequest):
     """`POST /v1/images/generations`: OpenAI's fields; quality and style are accepted and
-    recorded (genlab's models have one quality; the server's --openai-steps sets the steps)."""
+    recorded (genlab's models have one quality; the server's --openai-steps sets the steps, else
+    each model's own)."""
 
     model_config = ConfigDict(extra="allow")
 

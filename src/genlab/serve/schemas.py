@@ -49,6 +49,12 @@ _LAYOUT_TEMPERATURE = Field(
 )
 
 
+_STEPS_DESCRIPTION = (
+    "Denoising steps; null: the model's own (a distilled few-step model's is few: GET "
+    "/api/models gives it as default_steps)."
+)
+
+
 class GenerateRequest(_Strict):
     """Text to image (or video, for a text-to-video model)."""
 
@@ -57,9 +63,7 @@ class GenerateRequest(_Strict):
         None, max_length=TEXT_LIMIT, description="What to steer away from."
     )
     num_inference_steps: int | None = Field(
-        None,
-        **PARAMS["num_inference_steps"].bounds(MAX_STEPS),
-        description="Denoising steps; the model's own if null (20, or a distilled model's few).",
+        None, **PARAMS["num_inference_steps"].bounds(MAX_STEPS), description=_STEPS_DESCRIPTION
     )
     guidance_scale: float | None = Field(
         None,
@@ -117,7 +121,9 @@ class EditRequest(_Strict):
         None, **PARAMS["strength"].bounds(), description="How much to change (img2img)."
     )
     negative_prompt: str | None = Field(None, max_length=TEXT_LIMIT)
-    num_inference_steps: int | None = Field(None, **PARAMS["num_inference_steps"].bounds(MAX_STEPS))
+    num_inference_steps: int | None = Field(
+        None, **PARAMS["num_inference_steps"].bounds(MAX_STEPS), description=_STEPS_DESCRIPTION
+    )
     guidance_scale: float | None = Field(None, **PARAMS["guidance_scale"].bounds())
     seed: int | None = Field(None, **PARAMS["seed"].bounds())
     model: str | None = Field(None, max_length=200)
@@ -150,7 +156,8 @@ class AgentRequest(_Strict):
     options: dict[str, str | int | float | bool | None] = Field(
         default_factory=dict,
         description="Backend options: model (the LLM's), image_model, max_rounds, max_steps, "
-        "seed, steps, guidance, num_candidates, max_images.",
+        "seed, steps, guidance, num_candidates, max_images, fast (true: candidates drawn by the "
+        "distilled few-step model, when the server offers it).",
         max_length=20,
     )
 

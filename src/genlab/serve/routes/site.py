@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
 from genlab import __version__
+from genlab.paths import FAST_IMAGE_MODEL
 
 STATIC_DIR = Path(__file__).parent.parent / "static"
 
@@ -34,6 +35,8 @@ def router(server) -> APIRouter:
             "models": len(catalog.entries),
             "auth": server.config.token is not None,
             "agent_backends": list(server.agent_backends),
+            # the model an agent run's options.fast draws candidates with (null: not offered)
+            "agent_fast_model": FAST_IMAGE_MODEL if FAST_IMAGE_MODEL in catalog.entries else None,
         }
 
     @api.get("/api/models", tags=["meta"])

@@ -450,6 +450,8 @@ function showSamplers(modelName) {
   $("#frames-field").classList.toggle("hidden", !info.video);
   $("#layout-field").classList.toggle("hidden", !info.layout);
   $("#layout_temperature").placeholder = info.layout_temperature ?? "";
+  // An empty Steps field asks for the model's own steps (a distilled model's are few)
+  $("#num_inference_steps").placeholder = info.default_steps ?? "default";
   showLayoutTemperature();
   // text → image → video: offered when the server has an image model to draw the first frame
   $("#keyframe-field").classList.toggle("hidden", !info.video || $("#keyframe_model").options.length < 2);
@@ -760,10 +762,11 @@ async function renderOutcome(outcome, runNode) {
 function agentOptions() {
   const options = { max_rounds: Number($("#agent-rounds").value) || 2 };
   if ($("#agent-model").value) options.image_model = $("#agent-model").value;
+  if ($("#agent-fast").checked && !$("#agent-fast-field").classList.contains("hidden")) options.fast = true;
   return options;
 }
 
-const agentNames = { request: "#agent-input", "options.image_model": "#agent-model", "options.max_rounds": "#agent-rounds", backend: "#agent-backend" };
+const agentNames = { request: "#agent-input", "options.image_model": "#agent-model", "options.max_rounds": "#agent-rounds", "options.fast": "#agent-fast", backend: "#agent-backend" };
 
 $("#agent-form").addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -1050,7 +1053,10 @@ for (const tab of tabs) {
 // The planners this server offers: offline, anthropic, openai and its operator's own (keys and
 // endpoints are the operator's: a page never sends one).
 async function loadAgentBackends() {
-  const { agent_backends: names = [] } = await api("/api/health");
+  const { agent_backends: names = [], agent_fast_model: fast = null } = await api("/api/health");
+  // "Fast": the agent's candidates from the distilled few-step model, where the server has it
+  $("#agent-fast-field").classList.toggle("hidden", !fast);
+  if (fast) $("#agent-fast-field").title = `draw the candidates with ${fast}: a few steps, guidance built in (edits stay with the image model)`;
   const select = $("#agent-backend");
   if (!names.length) return;
   const chosen = select.value;
