@@ -89,6 +89,7 @@ BACKGROUNDS = {
 }
 LEADS = ["", "", "", "hey, can you make ", "I'm after ", "could I have ", "Generate ", "show ",
          "make a picture with ", "draw up ", "I'd like to get ", "quick sketch: ", "Produce "]
+LEAD_INS = LEADS  # the judge reads a maker's lead-ins by this name (outsider_judge.lead_in_words)
 ENDS = ["", "", ".", " please", ", ta", " :)", "!", ", if possible"]
 RELATIONS = {
     "left of": ["placed to the left of", "to the left of", "left of", "just left of"],
