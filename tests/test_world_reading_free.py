@@ -38,6 +38,7 @@ CASES = [
      SceneRequest((obj("circle", "blue"), obj("star", "red")), (RelationRequest(0, "above", 1),))),
     ("Give me shapes: a pink triangle; a yellow diamond",
      SceneRequest((obj("triangle", "pink"), obj("diamond", "yellow")))),
+    ("green diamond icons: three of them", SceneRequest((obj("diamond", "green", count=3),))),
     ("a cyan star on an inky black bg", SceneRequest((obj("star", "cyan"),), (), "black")),
     ("a red disc, background color concrete gray", SceneRequest((obj("circle", "red"),), (), "gray")),
     ("a red disc. Keep the background gray.", SceneRequest((obj("circle", "red"),), (), "gray")),

@@ -293,8 +293,15 @@ def parse_prompt(text: str) -> PromptParse:
             objects[last] = replace(objects[last], count=value)  # "orange blocks x3"
         elif kind == "times":
             pending["count"] = value
-        elif kind == "shape" and value[0] is None and _next_words(tokens, k) == ":":
-            pending.clear()  # "Give me shapes: a pink triangle; a yellow diamond"
+        elif (
+            kind == "shape"
+            and value[0] is None
+            and _next_words(tokens, k) == ":"
+            and not any(pending.get(key) for key in ("shape", "color", "size"))
+        ):
+            # "Give me shapes: a pink triangle; a yellow diamond" (but "diamond icons: three of
+            # them" names its objects)
+            pending.clear()
         elif (
             kind == "color"
             and last is not None
