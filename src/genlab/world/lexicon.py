@@ -217,12 +217,24 @@ SHADE_WORDS = ("light", "dark", "bright", "deep", "pale", "vivid", "pastel", "ho
 # Things a color is named after, read like a shade: "grass green", "bubblegum pink"
 COLOR_NAMESAKES = ("grass", "forest", "grape", "bubblegum", "baby", "carrot", "pumpkin",
                    "sunflower", "candy", "fire", "ocean", "sea")
+# Words that describe a color named right after them without changing which of the world's it
+# is: "kelly green", "fire-engine red", "inky black", "electric blue" (up to two of them). Other
+# unknown words before a color are still reported as not understood ("a fluffy red elephant").
+COLOR_DESCRIPTORS = frozenset(["kelly", "flamingo", "inky", "ink", "apple", "leaf", "tomato", "sunny", "sun", "electric", "blood", "mandarin", "concrete", "traffic", "cone", "fire", "engine", "brick", "cherry", "lipstick", "midnight", "hunter", "pine", "lime", "mint", "army", "bottle", "steel", "slate", "denim", "powder", "ice", "icy", "peacock", "berry", "wine", "cotton", "banana", "butter", "honey", "safety", "tiger", "rust", "sunset", "cadmium", "chartreuse", "nautical", "egg", "school", "bus", "sign", "construction", "highway", "emergency", "cardinal", "raspberry", "strawberry", "watermelon", "shocking", "stone", "cement", "storm", "smoke", "smoky", "battleship", "graphite", "ebony", "onyx", "raven", "velvet", "matte", "glossy", "shiny", "metallic", "muted", "dusty", "warm", "cool", "saturated", "intense", "vibrant", "brilliant", "luminous", "glowing", "fluorescent", "lush", "dusky", "true", "classic", "basic", "primary", "standard", "lemon", "tangerine", "canary", "royal", "sky", "ocean", "sea", "grass", "forest", "grape", "bubblegum", "candy", "carrot", "pumpkin", "sunflower", "baby", "neon", "hot", "pastel", "soft", "dull", "strong", "pure", "plain", "solid", "candy", "jungle", "olive"])
 # ... and before a background's: "jet black", "mid grey", "snow white" (the world has one of each)
 BACKGROUND_SHADES = ("jet", "pitch", "coal", "mid", "medium", "neutral", "snow", "off", "ash")
 READ_SIZE_WORDS: dict[str, list[str]] = {
-    "small": ["smaller", "mini", "miniature", "petite", "teeny", "wee"],
-    "large": ["larger", "bigger", "giant", "enormous", "massive", "jumbo"],
+    "small": ["smaller", "mini", "miniature", "petite", "teeny", "wee", "smallish", "teensy",
+              "itty bitty", "undersized", "diminutive"],
+    "large": ["larger", "bigger", "giant", "enormous", "massive", "jumbo", "oversized",
+              "oversize", "biggish", "largish", "sizable", "hefty", "gigantic", "chunky"],
 }
+# Nouns that name an object without saying its shape, read but never written ("a star figure",
+# "square pieces", "two diamond icons"): after a shape word they are part of its noun.
+READ_ANY_SHAPE_WORDS: list[tuple[str, str]] = [
+    ("figure", "figures"), ("piece", "pieces"), ("icon", "icons"), ("form", "forms"),
+    ("symbol", "symbols"), ("element", "elements"), ("sticker", "stickers"), ("glyph", "glyphs"),
+]
 READ_RELATION_WORDS: dict[str, list[str]] = {
     "left of": ["to the left side of", "on the left side of", "at the left of", "just left of",
                 "west of"],
@@ -230,20 +242,33 @@ READ_RELATION_WORDS: dict[str, list[str]] = {
                  "just right of", "east of"],
     "above": ["on top of", "atop", "up above", "higher than", "over the top of", "sitting above",
               "floating above", "placed above", "hovering above", "sitting on top of",
-              "resting on top of", "north of"],
+              "resting on top of", "north of", "higher up than", "further up than",
+              "directly above", "right above", "straight above", "directly over"],
     "below": ["down below", "lower than", "sitting below", "placed below", "sitting under",
-              "resting under", "sitting beneath", "south of", "at the foot of"],
+              "resting under", "sitting beneath", "south of", "at the foot of",
+              "lower down than", "further down than", "directly below", "directly beneath",
+              "directly under", "right below", "straight below"],
     "beside": ["beside", "next to", "alongside", "by the side of", "side by side with"],
 }
 # Positions written with an intensifier ("right in the middle": the "right" is not a side).
 READ_POSITION_WORDS: dict[tuple[int | None, int | None], list[str]] = {
     (1, 1): ["right in the middle", "right in the center", "right in the centre",
-             "right at the center", "dead center", "smack in the middle"],
+             "right at the center", "dead center", "smack in the middle", "smack dab in the middle",
+             "centered", "centred", "dead centre", "middle cell"],
+    (0, 0): ["up in the top left", "upper left hand corner", "top left hand corner"],
+    (0, 2): ["up in the top right", "upper right hand corner", "top right hand corner"],
+    (2, 0): ["down in the bottom left", "lower left hand corner", "bottom left hand corner"],
+    (2, 2): ["down in the bottom right", "lower right hand corner", "bottom right hand corner"],
     # an edge, a row or a column of the picture: "at the left edge", "in the bottom row"
-    (None, 0): ["left edge", "left column", "left hand side", "left hand edge"],
-    (None, 2): ["right edge", "right column", "right hand side", "right hand edge"],
-    (0, None): ["top edge", "top row", "upper edge", "up top", "along the top"],
-    (2, None): ["bottom edge", "bottom row", "lower edge", "down below", "along the bottom"],
+    (None, 0): ["left edge", "left column", "left hand side", "left hand edge", "leftmost column",
+                "far left", "leftmost", "left most column", "left third"],
+    (None, 2): ["right edge", "right column", "right hand side", "right hand edge",
+                "rightmost column", "far right", "rightmost", "right most column", "right third"],
+    (0, None): ["top edge", "top row", "upper edge", "up top", "along the top", "upper row",
+                "topmost row", "top most row", "top third", "upper part", "top part"],
+    (2, None): ["bottom edge", "bottom row", "lower edge", "down below", "along the bottom",
+                "lower row", "bottommost row", "bottom most row", "bottom third", "lower part",
+                "bottom part", "down at the bottom"],
 }  # fmt: skip
 # "beside" says only that two objects share a row, one on either side; the grammar reads it as
 # a relation of its own, which `match` checks as "left of or right of".
@@ -271,6 +296,15 @@ LEAD_IN_WORDS = frozenset([
     "d", "s", "ll", "m", "ve", "across", "screen", "frame", "canvas", "slowly", "quickly",
     "steadily", "gently", "smoothly", "fast", "continuously", "video", "clip", "animation",
     "animated", "movie", "gif",
+    # filler and politeness ("okay so", "nothing else", "thanks a lot"), verbs of a request
+    # ("design", "keep", "add", "put") and intensifiers ("directly", "off to the left of")
+    "okay", "ok", "so", "nothing", "else", "design", "keep", "add", "adding", "want", "wanted",
+    "wish", "hoping", "hope", "lot", "much", "cool", "nice", "lovely", "hi", "hello", "um", "uh",
+    "well", "maybe", "perhaps", "really", "very", "too", "as", "directly", "off", "along", "up",
+    "down", "towards", "toward", "go", "goes", "ought", "needs", "needed", "sure", "then",
+    "alright", "cheers", "thx", "ty", "medium", "normal", "regular", "sized", "size", "mid",
+    "average", "colors", "colours", "hue", "tone", "shade", "tinted", "filled", "solid", "flat",
+    "plain", "clean", "total", "altogether", "overall",
 ])
 # Colors, shapes and relations people ask for that this world does not have: reported by name
 # ("white is not a color of this world") instead of being dropped or drawn as something else.

@@ -13,6 +13,7 @@ from genlab.world.lexicon import (
     ANY_SHAPE_WORDS,
     BACKGROUND_SHADES,
     BACKGROUND_WORDS,
+    COLOR_DESCRIPTORS,
     COLOR_NAMESAKES,
     FOREIGN_COLORS,
     FOREIGN_RELATIONS,
@@ -21,6 +22,7 @@ from genlab.world.lexicon import (
     MOTION_VERBS,
     MOTION_WORDS,
     POSITION_WORDS,
+    READ_ANY_SHAPE_WORDS,
     READ_MOTION_WORDS,
     READ_POSITION_WORDS,
     SHADE_WORDS,
@@ -89,7 +91,7 @@ def _build_lexicon() -> dict[tuple[str, ...], tuple[str, object]]:
         for singular, plural in forms:
             add(singular, "shape", (shape, False))
             add(plural, "shape", (shape, True))
-    for singular, plural in ANY_SHAPE_WORDS:
+    for singular, plural in (*ANY_SHAPE_WORDS, *READ_ANY_SHAPE_WORDS):
         add(singular, "shape", (None, False))
         add(plural, "shape", (None, True))
     for color, names in words.colors.items():
@@ -124,7 +126,17 @@ def _build_lexicon() -> dict[tuple[str, ...], tuple[str, object]]:
     for n, names in words.counts.items():
         for w in names:
             add(w, "count", n)
-    for w in ("and", ",", "while", "with", "plus", "along with", "together with", "as well as"):
+    for w in (
+        "and",
+        ",",
+        ":",
+        "while",
+        "with",
+        "plus",
+        "along with",
+        "together with",
+        "as well as",
+    ):
         add(w, "sep", None)
     for w in ("one more thing", "another thing", "one last thing"):  # "... and one more thing: X"
         add(w, "stop", None)
@@ -132,8 +144,11 @@ def _build_lexicon() -> dict[tuple[str, ...], tuple[str, object]]:
     add("other", "other", None)
     for w in ("it", "its", "them", "their"):  # "... with a red ball above it / on its left"
         add(w, "pronoun", w)
-    for w in ("background", "backdrop"):
+    for w in ("background", "backdrop", "bg", "backround", "back ground"):
         add(w, "background", None)
+    # "three stars, each one blue", "two boxes that are red": the color of the group just named
+    for w in ("each one", "every one", "each of them", "every one of them", "both of them"):
+        add(w, "stop", None)
     for shape, names in SHAPE_ADJECTIVES.items():
         for w in names:
             add(w, "shape adjective", shape)
@@ -155,7 +170,8 @@ def _build_lexicon() -> dict[tuple[str, ...], tuple[str, object]]:
 _LEXICON = _build_lexicon()
 _BACKGROUND_OF = {w: bg for bg, names in BACKGROUND_WORDS.items() for w in names}
 _MAX_PHRASE = max(len(k) for k in _LEXICON)
-_TOKEN_RE = re.compile(r"[a-z0-9]+|,")
+_TOKEN_RE = re.compile(r"[a-z0-9]+|,|:")
+_TIMES_RE = re.compile(r"x(\d+)")  # "orange blocks x3": a count after the noun
 # Longer than any description of a 4-object scene by far: a longer prompt is a mistake.
 MAX_PROMPT_WORDS = 200
 
@@ -172,10 +188,39 @@ def _tokenize(text: str) -> list[tuple[str, object, str]]:
                 i += n
                 break
         else:
-            known = words[i] in STOPWORDS or words[i] in LEAD_IN_WORDS
-            tokens.append(("stop" if known else "unknown", None, words[i]))
+            times = _TIMES_RE.fullmatch(words[i])
+            if times and 1 <= int(times[1]) <= 10:
+                tokens.append(("times", int(times[1]), words[i]))
+            else:
+                known = words[i] in STOPWORDS or words[i] in LEAD_IN_WORDS
+                tokens.append(("stop" if known else "unknown", None, words[i]))
             i += 1
-    return tokens
+    return _drop_color_modifiers(tokens)
+
+
+_COLOR_KINDS = ("color", "bg", "foreign color")
+
+
+def _drop_color_modifiers(tokens: list) -> list:
+    """Words that only describe the color after them carry nothing a picture of this world shows:
+    "kelly green", "fire-engine red", "traffic-cone orange", "inky black", "olive green". A
+    descriptor (COLOR_DESCRIPTORS, up to two), a shape this world lacks in the singular, or a
+    color it lacks, right before a world color word, is dropped; the color word itself is read
+    (and reported, if foreign)."""
+    out: list = []
+    for kind, value, words in reversed(tokens):
+        head = out[-1][0] if out else None
+        lead = out[-2][0] if len(out) > 1 else None
+        modifies = head in _COLOR_KINDS or (head == "modifier" and lead in _COLOR_KINDS)
+        singular_foreign = kind == "foreign shape" and not value[1]
+        # a color the world lacks names a shade only of a color it has ("olive green")
+        shade = kind == "foreign color" and head == "color"
+        descriptor = kind in ("unknown", "stop") and words in COLOR_DESCRIPTORS
+        if modifies and (descriptor or singular_foreign or shade):
+            out.append(("modifier", None, words))
+        else:
+            out.append((kind, value, words))
+    return [t for t in reversed(out) if t[0] != "modifier"]
 
 
 def parse_prompt(text: str) -> PromptParse:
@@ -199,9 +244,10 @@ def parse_prompt(text: str) -> PromptParse:
     before = None  # the one mentioned before it: what "it" refers to ("X with Y above it")
     fresh_clause = True  # a separator came after the last object
     owner = None  # "its": the object whose side the next position phrase names
+    pending_rev = None  # (target, relation): "A, and directly above it B" -> B above A
 
     def add_object(shape, plural: bool) -> None:
-        nonlocal pending, pending_cell, pending_rel, last, before, fresh_clause
+        nonlocal pending, pending_cell, pending_rel, pending_rev, last, before, fresh_clause
         count = pending.get("count") or (2 if plural else 1)
         new = ObjectRequest(shape, pending.get("color"), pending.get("size"), count)
         index = None
@@ -219,6 +265,9 @@ def parse_prompt(text: str) -> PromptParse:
             index = len(objects) - 1
         if pending_rel is not None and pending_rel[0] != index:
             relations.append(RelationRequest(pending_rel[0], pending_rel[1], index))
+        if pending_rev is not None and pending_rev[0] != index:
+            relations.append(RelationRequest(index, pending_rev[1], pending_rev[0]))
+            pending_rev = None
         if index != last:
             before = last
         pending, pending_cell, pending_rel, last, fresh_clause = {}, None, None, index, False
@@ -235,14 +284,29 @@ def parse_prompt(text: str) -> PromptParse:
             continue
         following = tokens[k + 1][0] if k + 1 < len(tokens) else None
         previous = tokens[k - 1][2] if k else None
-        if kind == "count" and last is not None and _of_them(tokens, k):
-            # "square tiles, three of them": the count of the group just named
+        if kind == "count" and last is not None and _count_after(tokens, k):
+            # "square tiles, three of them", "pink balls, three in total": the count of the
+            # group just named
             objects[last] = replace(objects[last], count=value)
-            skip.update((k + 1, k + 2))
+            skip.update(range(k + 1, k + 1 + _count_after(tokens, k)))
+        elif kind == "times" and last is not None and not pending:
+            objects[last] = replace(objects[last], count=value)  # "orange blocks x3"
+        elif kind == "times":
+            pending["count"] = value
+        elif (
+            kind == "shape"
+            and value[0] is None
+            and _next_words(tokens, k) == ":"
+            and not any(pending.get(key) for key in ("shape", "color", "size"))
+        ):
+            # "Give me shapes: a pink triangle; a yellow diamond" (but "diamond icons: three of
+            # them" names its objects)
+            pending.clear()
         elif (
             kind == "color"
             and last is not None
             and previous in _POST_COLOR
+            and (previous not in _COPULA or not fresh_clause)
             and objects[last].color is None
             and not pending
         ):
@@ -286,6 +350,20 @@ def parse_prompt(text: str) -> PromptParse:
             unsupported.append(("relation", value))
         elif kind == "pronoun" and words == "them" and following == "color":
             pass  # "all of them violet": the color goes to the group just named
+        elif kind == "pronoun" and words == "it" and last is not None and _then_relation(tokens, k):
+            pass  # "a red circle. it should sit directly above a blue star"
+        elif (
+            kind == "pronoun"
+            and words in ("its", "their")
+            and last is not None
+            and fresh_clause
+            and following == "pos"
+            and tokens[k + 1][1] in _SIDES
+            and _object_next(tokens, k + 2)
+        ):
+            # "a green square, and to its right a pink circle": the next object is right of it
+            pending_rev = (last, _SIDES[tokens[k + 1][1]])
+            skip.add(k + 1)
         elif kind == "pronoun":
             if pending_rel is not None and before is not None and words in ("it", "them"):
                 relations.append(RelationRequest(pending_rel[0], pending_rel[1], before))
@@ -312,6 +390,13 @@ def parse_prompt(text: str) -> PromptParse:
             flush()
             if last is None:
                 unknown.append(words)
+            elif following == "pronoun" and tokens[k + 1][2] in ("it", "them"):
+                if _object_next(tokens, k + 2):
+                    # "a yellow circle, and directly above it a yellow square"
+                    pending_rev = (last, value)
+                    skip.add(k + 1)
+                else:
+                    pending_rel = (last, value)
             else:
                 pending_rel = (last, value)
         elif kind == "motion":
@@ -351,12 +436,44 @@ _OBJECT_WORDS = ("color", "size", "shape", "foreign shape", "shape adjective")
 
 # Words after which a color names the object just mentioned: "colored yellow", "in green",
 # "both red", "all (of them) violet".
-_POST_COLOR = frozenset(("colored", "coloured", "painted", "in", "both", "all", "each", "them"))
+# "that is red", "which are blue", "each one sapphire blue": ("is"/"are" only within the clause
+# that named the object, so "a circle and there are red stars" keeps the stars red).
+_COPULA = frozenset(("is", "are"))
+_POST_COLOR = frozenset(
+    ("colored", "coloured", "painted", "in", "both", "all", "each", "them", *_COPULA)
+    + ("each one", "every one", "each of them", "every one of them", "both of them")
+)
+# What follows a count that belongs to the group just named: "three of them", "two in total".
+_COUNT_TAILS = (("of", "them"), ("in", "total"), ("total",), ("in", "all"), ("altogether",),
+                ("overall",))  # fmt: skip
 
 
-def _of_them(tokens, k: int) -> bool:
-    """Token k (a count) is followed by "of them": "..., three of them"."""
-    return [t[2] for t in tokens[k + 1 : k + 3]] == ["of", "them"]
+def _count_after(tokens, k: int) -> int:
+    """How many tokens after token k (a count) make it the count of the group just named:
+    "..., three of them", "..., three in total" (0 when none)."""
+    for tail in _COUNT_TAILS:
+        if tuple(t[2] for t in tokens[k + 1 : k + 1 + len(tail)]) == tail:
+            return len(tail)
+    return 0
+
+
+def _next_words(tokens, k: int) -> str | None:
+    return tokens[k + 1][2] if k + 1 < len(tokens) else None
+
+
+def _object_next(tokens, k: int) -> bool:
+    """Whether an object's noun phrase starts at token k (skipping words of no meaning)."""
+    while k < len(tokens) and tokens[k][0] == "stop":
+        k += 1
+    return k < len(tokens) and tokens[k][0] in (*_OBJECT_WORDS, "count", "the", "times")
+
+
+def _then_relation(tokens, k: int) -> bool:
+    """Whether a relation word follows token k, past words of no meaning ("it should sit above")."""
+    k += 1
+    while k < len(tokens) and tokens[k][0] == "stop":
+        k += 1
+    return k < len(tokens) and tokens[k][0] == "rel"
 
 
 # The side a position phrase names after "its": "on its left" = left of it.

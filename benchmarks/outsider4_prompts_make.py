@@ -1,0 +1,253 @@
+"""A fourth set of free-form prompts for the built-in world, each with the exact scene it asks for,
+in the format of benchmarks/outsider_prompts.json (read by benchmarks/outsider_judge.py).
+
+Written after the grammar's reading was extended for issue #32 (item 3), and before any model was
+measured on it: its word lists and sentence frames are this file's own, and differ from those of
+the development set the grammar was tuned on (benchmarks/paraphrase_dev_make.py) wherever a
+natural wording allows: other color namesakes ("poppy red", "marigold yellow", "cornflower blue"),
+other count frames ("a set of three", "three identical", "stars: 3 of them"), other relation and
+position wordings. The expected scenes are written here, not read by genlab's grammar.
+
+A word is used only where it clearly names one of the world's facts (as in the second outsider's
+maker): shades between two world colors ("teal", "magenta", "amber"), dark/light backgrounds and
+sizes between small and large are left out. Every scene is checked with the judge's own rules to
+be drawable (benchmarks/outsider2_prompts_make.layout_share).
+
+Usage:
+  python benchmarks/outsider4_prompts_make.py --seed 4404 --n 300   # -> outsider4_prompts.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import random
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).parent
+OUT = HERE / "outsider4_prompts.json"
+CATEGORIES = ("single", "count", "two_objects", "relation")
+MIN_LAYOUT_SHARE = 0.002
+
+
+def _maker2():
+    spec = importlib.util.spec_from_file_location(
+        "outsider2_prompts_make", HERE / "outsider2_prompts_make.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+layout_share = _maker2().layout_share
+
+# fmt: off
+COLOR_WORDS = {
+    "red": ["red", "red", "scarlet", "crimson", "poppy red", "ruby red", "cherry-red"],
+    "orange": ["orange", "orange", "tangerine", "papaya orange", "carrot-orange"],
+    "yellow": ["yellow", "yellow", "lemon", "marigold yellow", "canary-yellow"],
+    "green": ["green", "green", "emerald", "pea green", "lime", "emerald-green"],
+    "cyan": ["cyan", "cyan", "aqua", "turquoise", "lagoon cyan"],
+    "blue": ["blue", "blue", "cobalt", "cornflower blue", "navy", "royal-blue"],
+    "purple": ["purple", "purple", "violet", "orchid purple", "plum"],
+    "pink": ["pink", "pink", "hot pink", "rose", "candy-floss pink", "fuchsia"],
+}
+SHAPE_WORDS = {
+    "circle": [("circle", "circles"), ("circle", "circles"), ("disc", "discs"), ("ball", "balls"),
+               ("round disc", "round discs"), ("circle badge", "circle badges")],
+    "square": [("square", "squares"), ("square", "squares"), ("box", "boxes"), ("tile", "tiles"),
+               ("square tile", "square tiles"), ("squarish shape", "squarish shapes")],
+    "triangle": [("triangle", "triangles"), ("triangle", "triangles"), ("wedge", "wedges"),
+                 ("triangular piece", "triangular pieces"), ("triangle form", "triangle forms")],
+    "diamond": [("diamond", "diamonds"), ("diamond", "diamonds"), ("rhombus", "rhombuses"),
+                ("diamond shape", "diamond shapes"), ("diamond symbol", "diamond symbols")],
+    "star": [("star", "stars"), ("star", "stars"), ("five-point star", "five-point stars"),
+             ("star shape", "star shapes"), ("star sticker", "star stickers")],
+}
+SIZE_WORDS = {"small": ["small", "little", "tiny", "mini", "pint-sized"],
+              "large": ["large", "big", "huge", "giant", "extra-large"]}
+NUMBERS = {2: ["two", "2"], 3: ["three", "3"], 4: ["four", "4"]}
+# judge position -> phrases
+POSITION_WORDS = {
+    "top left": ["in the top-left corner", "at the upper left", "top left"],
+    "top right": ["in the top-right corner", "at the upper right", "top right"],
+    "bottom left": ["in the bottom-left corner", "at the lower left", "bottom left"],
+    "bottom right": ["in the bottom-right corner", "at the lower right", "bottom right"],
+    "center": ["in the center", "at the centre", "right in the middle"],
+    "top": ["at the very top", "near the top", "in the top row"],
+    "bottom": ["at the very bottom", "near the bottom", "in the bottom row"],
+    "left": ["on the left", "on the left side", "over on the left"],
+    "right": ["on the right", "on the right side", "over on the right"],
+}
+ONE_CELL = ("top left", "top right", "bottom left", "bottom right", "center")
+BACKGROUNDS = {
+    "black": ["on black", "on a black canvas", ", background: black", "set against black"],
+    "gray": ["on a grey canvas", "over a gray backdrop", ", background: gray", "on gray"],
+    "white": ["on a white canvas", "over a white backdrop", ", background: white", "on white"],
+}
+LEADS = ["", "", "", "hey, can you make ", "I'm after ", "could I have ", "Generate ", "show ",
+         "make a picture with ", "draw up ", "I'd like to get ", "quick sketch: ", "Produce "]
+LEAD_INS = LEADS  # the judge reads a maker's lead-ins by this name (outsider_judge.lead_in_words)
+ENDS = ["", "", ".", " please", ", ta", " :)", "!", ", if possible"]
+RELATIONS = {
+    "left of": ["placed to the left of", "to the left of", "left of", "just left of"],
+    "right of": ["placed to the right of", "to the right of", "right of", "just right of"],
+    "above": ["is located above", "hovering over", "above", "positioned higher than"],
+    "below": ["beneath", "is located below", "under", "positioned lower than"],
+}
+SIDE_OF = {"left of": "on its left", "right of": "on its right", "above": "above it",
+           "below": "below it"}
+# fmt: on
+
+
+def obj(color, shape, count=1, size=None, position=None) -> dict:
+    return {"shape": shape, "color": color, "count": count, "size": size, "position": position}
+
+
+def new_obj(rng, count=1, size_chance=0.4, pos_chance=0.0) -> dict:
+    position = None
+    if rng.random() < pos_chance:
+        choices = (
+            list(POSITION_WORDS) if count == 1 else [p for p in POSITION_WORDS if p not in ONE_CELL]
+        )
+        position = rng.choice(choices)
+    size = rng.choice(["small", "large"]) if rng.random() < size_chance else None
+    return obj(rng.choice(list(COLOR_WORDS)), rng.choice(list(SHAPE_WORDS)), count, size, position)
+
+
+def np(rng, o: dict, with_count: bool = True) -> str:
+    """Noun phrase: '[count] [size] color noun [position]', or a color after the noun."""
+    plural = o["count"] > 1
+    noun = rng.choice(SHAPE_WORDS[o["shape"]])[1 if plural else 0]
+    size = rng.choice(SIZE_WORDS[o["size"]]) + " " if o["size"] else ""
+    color = rng.choice(COLOR_WORDS[o["color"]])
+    if rng.random() < 0.2:
+        body = f"{size}{noun} in {color}"
+    else:
+        body = f"{size}{color} {noun}"
+    if with_count:
+        if plural:
+            body = f"{rng.choice(NUMBERS[o['count']])} {body}"
+        else:
+            body = ("an " if body[0] in "aeiou" else "a ") + body
+    if o["position"]:
+        body += " " + rng.choice(POSITION_WORDS[o["position"]])
+    return body
+
+
+def single(rng):
+    o = new_obj(rng, 1, 0.5, 0.5)
+    frame = rng.randrange(3)
+    if frame == 0:
+        return f"only {np(rng, o)}", [o], []
+    return np(rng, o), [o], []
+
+
+def count(rng):
+    n = rng.choice([2, 3, 4])
+    o = new_obj(rng, n, 0.35, 0.25 if n < 4 else 0.0)
+    frame = rng.randrange(5)
+    if frame == 0:
+        return f"a set of {rng.choice(NUMBERS[n])} {np(rng, o, False)}", [o], []
+    if frame == 1:
+        words = np(rng, o, False)
+        return f"{rng.choice(NUMBERS[n])} identical {words}", [o], []
+    if frame == 2:
+        return f"{np(rng, o, False)}: {rng.choice(NUMBERS[n])} of them", [o], []
+    return np(rng, o), [o], []
+
+
+def two_kinds(rng, n_max=2):
+    a = new_obj(rng, rng.choice([1] * 3 + list(range(2, n_max + 1))), 0.3)
+    b = new_obj(rng, 1, 0.3)
+    while (b["shape"], b["color"]) == (a["shape"], a["color"]):
+        b = new_obj(rng, 1, 0.3)
+    return a, b
+
+
+def two_objects(rng):
+    a, b = two_kinds(rng)
+    glue = rng.choice(["together with", "&", "as well as", "and", "and", "along with"])
+    if rng.random() < 0.2:
+        return f"both {np(rng, a)} and {np(rng, b)}", [a, b], []
+    return f"{np(rng, a)} {glue} {np(rng, b)}", [a, b], []
+
+
+def relation(rng):
+    a, b = two_kinds(rng)
+    rel = rng.choice(list(RELATIONS))
+    frame = rng.randrange(3)
+    if frame == 0 and b["count"] == 1:  # "B, with A on its left"
+        return (
+            f"{np(rng, b)}, with {np(rng, a)} {SIDE_OF[rel]}",
+            [b, a],
+            [{"subject": 1, "relation": rel, "target": 0}],
+        )
+    words = rng.choice(RELATIONS[rel])
+    if words.startswith("is ") and a["count"] > 1:
+        words = "are " + words[3:]
+    return (
+        f"{np(rng, a)} {words} {np(rng, b)}",
+        [a, b],
+        [{"subject": 0, "relation": rel, "target": 1}],
+    )
+
+
+MAKERS = {"single": single, "count": count, "two_objects": two_objects, "relation": relation}
+
+
+def make(seed: int, n: int) -> list[dict]:
+    if n % len(CATEGORIES):
+        raise SystemExit(f"--n must be a multiple of {len(CATEGORIES)}")
+    rng = random.Random(seed)
+    items, seen = [], set()
+    for _ in range(n // len(CATEGORIES)):
+        for category in CATEGORIES:
+            for _ in range(1000):
+                text, objects, relations = MAKERS[category](rng)
+                background = None
+                if rng.random() < 0.35:
+                    background = rng.choice(list(BACKGROUNDS))
+                    phrase = rng.choice(BACKGROUNDS[background])
+                    text += phrase if phrase.startswith(",") else " " + phrase
+                text = rng.choice(LEADS) + text + rng.choice(ENDS)
+                if text.lower() in seen or layout_share(objects, relations) < MIN_LAYOUT_SHARE:
+                    continue
+                break
+            else:
+                raise RuntimeError(f"no drawable {category} prompt after 1000 tries")
+            seen.add(text.lower())
+            items.append(
+                {
+                    "prompt": text,
+                    "category": category,
+                    "objects": objects,
+                    "relations": relations,
+                    "background": background,
+                }
+            )
+    return items
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seed", type=int, default=4404)
+    ap.add_argument("--n", type=int, default=300)
+    ap.add_argument("--out", default=str(OUT))
+    args = ap.parse_args(argv)
+    items = make(args.seed, args.n)
+    doc = {
+        "description": "Free-form prompts of a fourth maker with the scene each asks for; made by "
+        f"benchmarks/outsider4_prompts_make.py --seed {args.seed} --n {args.n}",
+        "seed": args.seed,
+        "prompts": items,
+    }
+    Path(args.out).write_text(json.dumps(doc, indent=1) + "\n")
+    print(f"wrote {len(items)} prompts to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
