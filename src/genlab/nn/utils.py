@@ -118,7 +118,7 @@ def compile_for_inference(
     elif options:
         kwargs["options"] = options
     if freeze:
-        import torch._inductor.config as inductor_config
+        import torch._inductor.config as inductor_config  # inductor loads on first compile only
 
         inductor_config.freezing = True
     nn.Module.compile(model, fullgraph=fullgraph, **kwargs)
