@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 import os
-import time
 
 import httpx
 import openai
 import pytest
+from serve_jobs import wait_job
 
 from genlab.io import save_checkpoint
 from genlab.paths import FAST_IMAGE_MODEL
@@ -45,16 +45,6 @@ def client(server):
         yield c
 
 
-def finished(client, job_id, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get(f"/api/jobs/{job_id}").json()
-        if job["status"] in ("done", "failed", "cancelled"):
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not finish")
-
-
 def test_a_request_without_steps_draws_at_the_models_own(client):
     schema = client.get("/openapi.json").json()["components"]["schemas"]
     for body in ("GenerateRequest", "EditRequest"):
@@ -62,7 +52,7 @@ def test_a_request_without_steps_draws_at_the_models_own(client):
     accepted = client.post(
         "/api/generate", json={"prompt": "a red circle", "model": FAST_IMAGE_MODEL}
     )
-    job = finished(client, accepted.json()["job_id"])
+    job = wait_job(client, accepted.json()["job_id"])
     assert job["status"] == "done", job
     assert job["total_steps"] == FAST_STEPS  # the progress counted the model's own steps
     info = client.get(f"/api/images/{job['results'][0]['image_id']}/info").json()
@@ -73,7 +63,7 @@ def test_a_request_without_steps_draws_at_the_models_own(client):
         json={"image_id": info["image_id"], "prompt": "a red circle", "strength": 0.5,
               "model": FAST_IMAGE_MODEL},
     )  # fmt: skip
-    done = finished(client, edit.json()["job_id"])
+    done = wait_job(client, edit.json()["job_id"])
     assert done["status"] == "done", done
     edited = client.get(f"/api/images/{done['results'][0]['image_id']}/info").json()
     assert edited["params"]["num_inference_steps"] <= FAST_STEPS  # img2img: a part of them

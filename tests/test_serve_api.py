@@ -12,6 +12,7 @@ import httpx
 import numpy as np
 import pytest
 from PIL import Image
+from serve_jobs import wait_job
 
 from genlab.io import read_params
 from genlab.paths import FAST_IMAGE_MODEL
@@ -43,16 +44,6 @@ def server(tmp_path_factory, tiny_model):
 def client(server):
     with httpx.Client(base_url=server.url, headers=AUTH, timeout=60) as c:
         yield c
-
-
-def wait_done(client, job_id, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get(f"/api/jobs/{job_id}").json()
-        if job["status"] in ("done", "failed"):
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not finish")
 
 
 def generate(client, **overrides):
@@ -178,7 +169,7 @@ def test_generate_streams_progress_then_stores_images_with_their_parameters(clie
 
 
 def test_same_seed_and_settings_give_the_same_image(client):
-    first = wait_done(client, generate(client, seed=123)["job_id"])["results"][0]
+    first = wait_job(client, generate(client, seed=123)["job_id"])["results"][0]
     # What the gallery's "reuse" sends back: the stored parameters of the first image.
     p = first["params"]
     again = generate(
@@ -188,7 +179,7 @@ def test_same_seed_and_settings_give_the_same_image(client):
         num_inference_steps=p["num_inference_steps"],
         model=first["model"],
     )
-    second = wait_done(client, again["job_id"])["results"][0]
+    second = wait_job(client, again["job_id"])["results"][0]
     a = np.asarray(Image.open(io.BytesIO(client.get(first["url"]).content)))
     b = np.asarray(Image.open(io.BytesIO(client.get(second["url"]).content)))
     assert first["image_id"] != second["image_id"]
@@ -197,7 +188,7 @@ def test_same_seed_and_settings_give_the_same_image(client):
 
 def test_history_is_paged_newest_first_and_searchable_by_prompt(client):
     for prompt in ("a purple star", "a cyan diamond"):
-        wait_done(client, generate(client, prompt=prompt)["job_id"])
+        wait_job(client, generate(client, prompt=prompt)["job_id"])
     page = client.get("/api/history", params={"per_page": 1}).json()
     assert page["per_page"] == 1 and page["total"] >= 2 and len(page["items"]) == 1
     assert page["items"][0]["prompt"] == "a cyan diamond"
@@ -210,7 +201,7 @@ def test_history_is_paged_newest_first_and_searchable_by_prompt(client):
 
 def test_a_prompt_longer_than_the_encoder_takes_is_drawn_with_a_warning(client):
     long_prompt = " ".join(["a red circle above a blue square"] * 10)  # 70 words
-    job = wait_done(client, generate(client, prompt=long_prompt)["job_id"])
+    job = wait_job(client, generate(client, prompt=long_prompt)["job_id"])
     assert job["status"] == "done"
     (warning,) = job["warnings"]
     assert warning.startswith("prompt too long for the model: dropped")
@@ -220,7 +211,7 @@ def test_client_leaving_mid_stream_does_not_lose_the_job(client, server):
     accepted = generate(client, prompt="a yellow triangle", num_inference_steps=30)
     with client.stream("GET", accepted["events_url"]) as response:
         next(read_events(response))  # one event, then hang up
-    job = wait_done(client, accepted["job_id"])
+    job = wait_job(client, accepted["job_id"])
     assert job["status"] == "done" and len(job["results"]) == 1
     found = client.get("/api/history", params={"q": "yellow triangle"}).json()
     assert [it["image_id"] for it in found["items"]] == [job["results"][0]["image_id"]]
@@ -243,7 +234,7 @@ def test_a_full_queue_answers_429_with_retry_after_and_accepted_jobs_all_finish(
     for r in refused:
         assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
     for r in accepted:
-        assert wait_done(client, r.json()["job_id"])["status"] == "done"
+        assert wait_job(client, r.json()["job_id"])["status"] == "done"
 
 
 # --------------------------------------------------------------------------- bad input
@@ -370,7 +361,7 @@ def test_uploaded_image_is_inpainted_under_a_mask_and_kept_with_its_parent(clien
     }
     r = client.post("/api/edit", json=body)
     assert r.status_code == 202, r.text
-    job = wait_done(client, r.json()["job_id"])
+    job = wait_job(client, r.json()["job_id"])
     assert job["status"] == "done", job["error"]
     assert "mask" not in job["params"], "status updates do not echo the mask back"
     result = job["results"][0]
@@ -385,7 +376,7 @@ def test_img2img_edit_with_strength_and_bad_edit_requests(client):
     body = {"image_id": source["image_id"], "prompt": "a blue square", "num_inference_steps": STEPS}
     r = client.post("/api/edit", json=dict(body, strength=0.6))
     assert r.status_code == 202
-    assert wait_done(client, r.json()["job_id"])["status"] == "done"
+    assert wait_job(client, r.json()["job_id"])["status"] == "done"
     r = client.post("/api/edit", json=body)  # neither mask nor strength
     assert r.status_code == 422
     r = client.post("/api/edit", json=dict(body, mask="this is not base64!"))
@@ -462,7 +453,7 @@ def test_agent_request_with_unknown_backend_is_422(client):
 
 
 def test_stored_files_match_what_the_api_says(client, server):
-    job = wait_done(client, generate(client, prompt="an orange square", seed=5)["job_id"])
+    job = wait_job(client, generate(client, prompt="an orange square", seed=5)["job_id"])
     info = client.get(f"/api/images/{job['results'][0]['image_id']}/info").json()
     files = list((server.home / "images").rglob(f"{info['image_id']}.png"))
     assert len(files) == 1

@@ -10,6 +10,7 @@ import time
 import httpx
 import pytest
 from PIL import Image
+from serve_jobs import wait_job
 
 from genlab.io import read_params
 from genlab.serve.launch import LocalServer
@@ -26,16 +27,6 @@ def server(tmp_path_factory, tiny_models):
 def client(server):
     with httpx.Client(base_url=server.url, timeout=60) as c:
         yield c
-
-
-def wait_final(client, job_id, timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get(f"/api/jobs/{job_id}").json()
-        if job["status"] in ("done", "failed", "cancelled"):
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not finish")
 
 
 def test_the_prompt_check_names_the_words_a_world_model_cannot_read(client):
@@ -67,7 +58,7 @@ def test_an_image_url_has_its_extension_a_file_name_and_the_parameters_inside(cl
     job = client.post(
         "/api/generate", json={"prompt": "a red circle", "num_inference_steps": 2, "seed": 5}
     ).json()
-    result = wait_final(client, job["job_id"])["results"][0]
+    result = wait_job(client, job["job_id"], timeout=120)["results"][0]
     assert result["url"] == f"/api/images/{result['image_id']}.png"
     r = client.get(result["url"])
     assert r.status_code == 200 and r.headers["content-type"] == "image/png"
@@ -92,7 +83,7 @@ def test_a_waiting_job_and_a_running_job_can_be_cancelled(client):
         assert time.monotonic() < deadline, "the long job never started"
         time.sleep(0.05)
     assert client.post(f"/api/jobs/{running['job_id']}/cancel").status_code == 200
-    job = wait_final(client, running["job_id"])
+    job = wait_job(client, running["job_id"], timeout=120)
     assert job["status"] == "cancelled" and job["results"] == []
     assert job["step"] < job["total_steps"]  # it stopped between steps, not at the end
     again = client.post(f"/api/jobs/{running['job_id']}/cancel")
@@ -124,7 +115,7 @@ def test_the_status_stream_pushes_a_change_of_the_queue(client, server):
         time.sleep(0.05)
     assert events and events[0]["queue"]["running"] == 0
     job = client.post("/api/generate", json={"prompt": "a blue star", "num_inference_steps": 20})
-    wait_final(client, job.json()["job_id"])
+    wait_job(client, job.json()["job_id"], timeout=120)
     thread.join(30)
     assert not thread.is_alive(), f"no event said the job ran and ended: {events}"
     assert events[-1]["queue"] == dict(events[0]["queue"])
@@ -154,7 +145,7 @@ def test_the_agents_answer_names_its_pick_and_history_marks_it(client):
 def test_a_video_file_carries_its_parameters_too(client, tmp_path):
     body = {"prompt": "a red circle moving right", "model": "video-tiny", "num_inference_steps": 2}
     job = client.post("/api/generate", json=dict(body, num_frames=4, seed=3)).json()
-    result = wait_final(client, job["job_id"])["results"][0]
+    result = wait_job(client, job["job_id"], timeout=120)["results"][0]
     assert result["url"].endswith(".webp")
     r = client.get(result["url"])
     assert r.headers["content-type"] == "image/webp" and ".webp" in r.headers["content-disposition"]
