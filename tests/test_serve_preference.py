@@ -2,7 +2,7 @@
 
 import httpx
 import pytest
-from test_serve_api import wait_done
+from serve_jobs import wait_job
 
 from genlab.serve.launch import LocalServer, tiny_text2image_checkpoint
 
@@ -33,7 +33,7 @@ def test_pairwise_votes_rate_the_models(server):
                 },
             )
             assert r.status_code == 202, r.text
-            assert wait_done(client, r.json()["job_id"])["status"] == "done"
+            assert wait_job(client, r.json()["job_id"])["status"] == "done"
         pair = client.get("/api/preference/pair").json()
         assert pair["prompt"] == "a red circle"
         ids = [pair["image_a"], pair["image_b"]]
