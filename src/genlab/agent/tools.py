@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageSequence
 
+from genlab.agent.masks import box_mask, cell_mask, region_mask, stored_mask
 from genlab.agent.toolkit import Tool, Toolbox, tool
 from genlab.agent.vision import critique, write_prompt
 from genlab.errors import GenlabError, InvalidArgument, NotFound, Unavailable
@@ -37,14 +38,13 @@ from genlab.world import (
     canonical_caption,
 )
 from genlab.world.grammar import parse_prompt
-from genlab.world.lexicon import COLOR_WORDS, POSITION_WORDS, SHAPE_WORDS, SIZE_WORDS
+from genlab.world.lexicon import COLOR_WORDS, SHAPE_WORDS, SIZE_WORDS
 from genlab.world.match import match
 from genlab.world.parser import parse_image
 from genlab.world.video import judge_video, parse_video
 
 MAX_IMAGES_PER_CALL = 8
 DEFAULT_EDIT_STRENGTH = 0.75  # img2img: keep the layout, repaint the details
-MASK_MARGIN = 2  # pixels added around an object's box so its anti-aliased edge is repainted too
 
 # Words that address the agent ("Can you draw me ...", "I'd like") rather than describe the
 # picture: not reported as undrawable. "d", "ll", "m" are what is left of I'd, I'll, I'm.
@@ -188,45 +188,6 @@ def _plain(x) -> Any:
     if isinstance(x, np.generic):
         return x.item()
     return x
-
-
-def _region_mask(region: str, size: tuple[int, int]) -> np.ndarray:
-    """A (H, W) bool mask from a position phrase ('top left') or fractions 'x0,y0,x1,y1'."""
-    w, h = size
-    mask = np.zeros((h, w), bool)
-    phrase = " ".join(region.lower().split())
-    for (row, col), names in POSITION_WORDS.items():
-        if phrase in names:
-            rows = range(3) if row is None else [row]
-            cols = range(3) if col is None else [col]
-            for r in rows:
-                for c in cols:
-                    mask[r * h // 3 : (r + 1) * h // 3, c * w // 3 : (c + 1) * w // 3] = True
-            return mask
-    m = re.fullmatch(r"\s*([\d.]+)\s*,\s*([\d.]+)\s*,\s*([\d.]+)\s*,\s*([\d.]+)\s*", region)
-    if m:
-        x0, y0, x1, y1 = (float(v) for v in m.groups())
-        if 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1:
-            mask[int(y0 * h) : max(int(y0 * h) + 1, round(y1 * h)),
-                 int(x0 * w) : max(int(x0 * w) + 1, round(x1 * w))] = True  # fmt: skip
-            return mask
-    raise InvalidArgument(
-        "region",
-        "a position such as 'top left', 'center', 'right', or a box 'x0,y0,x1,y1' in fractions "
-        "with 0 ≤ x0 < x1 ≤ 1 and 0 ≤ y0 < y1 ≤ 1",
-        region,
-    )
-
-
-def _box_mask(bbox, size: tuple[int, int], margin: int = MASK_MARGIN) -> np.ndarray:
-    """Mask of an object's pixel box (x0, y0, x1, y1, ends exclusive), grown by `margin` pixels."""
-    w, h = size
-    x0, y0, x1, y1 = (int(round(v)) for v in bbox)
-    mask = np.zeros((h, w), bool)
-    mask[max(0, y0 - margin) : min(h, y1 + margin), max(0, x0 - margin) : min(w, x1 + margin)] = (
-        True
-    )
-    return mask
 
 
 def _instruction_edit(parsed_scene, instruction: str):
@@ -424,15 +385,15 @@ def edit_image(
                 prompt = canonical_caption(Scene(tuple(objects), scene.background))
             except InvalidArgument:  # a cluttered image is no valid scene: describe the object
                 prompt = canonical_caption(Scene((edited,), scene.background))
-        mask = _box_mask(target.bbox, image.size)
+        mask = box_mask(target.bbox, image.size)
         if "size" in change:  # a larger object needs room: repaint its whole cell
-            mask |= _cell_mask(target.row, target.col, image.size)
+            mask |= cell_mask(target.row, target.col, image.size)
     elif region and mask_id:
         raise InvalidArgument("region", "either a region or a mask_id, not both", region)
     elif region:
-        mask = _region_mask(region, image.size)
+        mask = region_mask(region, image.size)
     elif mask_id:
-        mask = _stored_mask(ctx, mask_id, image.size)
+        mask = stored_mask(ctx.image(mask_id).path, image.size, name="mask_id")
     seeds = ctx.take_seeds(n, seed)
     guidance = ctx.guidance_scale if guidance is None else guidance
     if not hasattr(ctx.pipe, "edit"):  # a text-to-video model draws, but edits no images
@@ -471,28 +432,6 @@ def edit_image(
 def _check_count(n: int, what: str) -> None:
     if not 1 <= n <= MAX_IMAGES_PER_CALL:
         raise InvalidArgument("n", f"1 to {MAX_IMAGES_PER_CALL} {what}", n)
-
-
-def _stored_mask(ctx: ToolContext, mask_id: str, size: tuple[int, int]) -> np.ndarray:
-    """A stored mask image as (H, W) bool (white = repaint), checked against the image's size."""
-    mask = load_image(ctx.image(mask_id).path, name="mask_id")
-    if mask.size != size:
-        raise InvalidArgument(
-            "mask_id",
-            f"a mask of the image's size {size[0]}×{size[1]}",
-            f"{mask.width}×{mask.height}",
-        )
-    repaint = np.asarray(mask.convert("L")) > 127
-    if not repaint.any():
-        raise InvalidArgument("mask_id", "a mask with white pixels to repaint", "an all-black mask")
-    return repaint
-
-
-def _cell_mask(row: int, col: int, size: tuple[int, int]) -> np.ndarray:
-    w, h = size
-    mask = np.zeros((h, w), bool)
-    mask[row * h // 3 : (row + 1) * h // 3, col * w // 3 : (col + 1) * w // 3] = True
-    return mask
 
 
 def analyze_image(ctx: ToolContext, image_id: str, question: str | None = None) -> dict:
