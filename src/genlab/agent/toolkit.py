@@ -13,7 +13,7 @@ import re
 import types
 import typing
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from genlab.errors import GenlabError, InvalidArgument, StorageError
@@ -30,7 +30,7 @@ class ToolCall:
     arguments: dict[str, Any] | str
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"id": self.id, "name": self.name, "arguments": self.arguments}
 
 
 @dataclass
@@ -48,7 +48,14 @@ class ToolResult:
         return json.dumps(self.content, sort_keys=True, default=str)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            "call_id": self.call_id,
+            "name": self.name,
+            "content": self.content,
+            "is_error": self.is_error,
+            "error_type": self.error_type,
+            "images": list(self.images),
+        }
 
 
 @dataclass
