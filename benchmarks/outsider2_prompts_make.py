@@ -25,20 +25,24 @@ Usage:
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
-import itertools
-import json
 import random
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
+spec = importlib.util.spec_from_file_location("outsider_sets", HERE / "outsider_sets.py")
+sets = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(sets)
+layout_share, MIN_LAYOUT_SHARE = sets.layout_share, sets.MIN_LAYOUT_SHARE  # read by other makers
+
 OUT = HERE / "outsider2_prompts.json"
-CATEGORIES = ("single", "count", "two_objects", "relation")
+SEED = 20261208
+DESCRIPTION = (  # of the json; formatted with the seed and n used
+    "Free-form prompts written by a second outsider with the scene each asks "
+    "for; made by benchmarks/outsider2_prompts_make.py --seed {seed}"
+)
 BACKGROUND_SHARE = 0.4  # of each category's prompts name a background, spread evenly over the three
-MAX_OBJECTS = 4
-MIN_LAYOUT_SHARE = 0.002  # a kept scene's share of satisfying cell placements (judge samples 20000)
 
 # ---------------------------------------------------------------------------------- word lists
 
@@ -100,7 +104,6 @@ POSITION_WORDS: dict[str, list[str]] = {
     "right": ["on the right", "on the right side", "on the right-hand side", "at the right edge",
               "in the right column"],
 }  # fmt: skip
-ONE_CELL = {"top left", "top right", "bottom left", "bottom right", "center"}
 
 # subject REL target
 RELATION_WORDS: dict[str, list[str]] = {
@@ -148,55 +151,7 @@ QUESTION_ENDINGS = ["?", "?", " please?", ""]
 VERBS = ["draw", "make", "paint", "start with", "first draw", "put down"]  # "V a box and put ..."
 
 
-# ---------------------------------------------------------------------------------- the judge's rules
-
-
-def _judge():
-    """The judge's own position and relation rules, so a kept scene fits what it will check."""
-    spec = importlib.util.spec_from_file_location("outsider_judge", HERE / "outsider_judge.py")
-    judge = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(judge)
-    return judge
-
-
-JUDGE = _judge()
-CELLS = [(r, c) for r in range(3) for c in range(3)]
-
-
-def layout_share(objects: list[dict], relations: list[dict]) -> float:
-    """The share of ordered placements of the scene's objects on distinct cells (at the cells'
-    centers) that satisfy every position and relation: 0 where the scene cannot be drawn."""
-    wanted = [i for i, o in enumerate(objects) for _ in range(o["count"])]
-    if not 1 <= len(wanted) <= MAX_OBJECTS:
-        return 0.0
-    good = total = 0
-    for chosen in itertools.permutations(CELLS, len(wanted)):
-        total += 1
-        centers = [((c + 0.5) / 3, (r + 0.5) / 3) for r, c in chosen]
-        if all(
-            not objects[i]["position"] or JUDGE.position_holds(centers[k], objects[i]["position"])
-            for k, i in enumerate(wanted)
-        ) and all(
-            JUDGE.relation_holds(centers[a], rel["relation"], centers[b])
-            for rel in relations
-            for a, i in enumerate(wanted)
-            if i == rel["subject"]
-            for b, j in enumerate(wanted)
-            if j == rel["target"]
-        ):
-            good += 1
-    return good / total
-
-
 # ---------------------------------------------------------------------------------- phrases
-
-
-def article(word: str) -> str:
-    return "an" if word[0].lower() in "aeiou" else "a"
-
-
-def obj(color: str, shape: str, count: int = 1, size=None, position=None) -> dict:
-    return {"shape": shape, "color": color, "count": count, "size": size, "position": position}
 
 
 class Writer:
@@ -244,7 +199,7 @@ class Writer:
             number = "one"
         self.said_just |= number == "just one"
         if number == "a":
-            number = article(body)
+            number = sets.article(body)
         where = ""
         if position and o["position"]:
             where = " " + self.pick(POSITION_WORDS[o["position"]])
@@ -288,21 +243,9 @@ def finish(text: str, rng: random.Random) -> str:
 # ---------------------------------------------------------------------------------- the categories
 
 
-def pick_position(rng: random.Random, count: int, chance: float) -> str | None:
-    if rng.random() >= chance:
-        return None
-    if count == 1:
-        return rng.choice(list(POSITION_WORDS))
-    return rng.choice([p for p in POSITION_WORDS if p not in ONE_CELL])  # a row/column holds 3
-
-
-def pick_size(rng: random.Random, chance: float) -> str | None:
-    return rng.choice(["small", "large"]) if rng.random() < chance else None
-
-
 def single(rng: random.Random, bg: str | None):
-    o = obj(rng.choice(list(COLOR_WORDS)), rng.choice(list(SHAPE_WORDS)), 1,
-            pick_size(rng, 0.5), pick_position(rng, 1, 0.5))  # fmt: skip
+    o = sets.obj(rng.choice(list(COLOR_WORDS)), rng.choice(list(SHAPE_WORDS)), 1,
+                 sets.pick_size(rng, 0.5), sets.pick_position(rng, 1, 0.5))  # fmt: skip
     w = Writer(rng)
     lead, question = w.lead()
     frame = w.pick(["plain"] * 4 + ["just", "nothing else"])
@@ -317,8 +260,8 @@ def single(rng: random.Random, bg: str | None):
 
 def count(rng: random.Random, bg: str | None):
     n = rng.choice([2, 2, 3, 3, 4])
-    o = obj(rng.choice(list(COLOR_WORDS)), rng.choice(list(SHAPE_WORDS)), n,
-            pick_size(rng, 0.35), pick_position(rng, n, 0.3 if n < 4 else 0.0))  # fmt: skip
+    o = sets.obj(rng.choice(list(COLOR_WORDS)), rng.choice(list(SHAPE_WORDS)), n,
+                 sets.pick_size(rng, 0.35), sets.pick_position(rng, n, 0.3 if n < 4 else 0.0))  # fmt: skip
     w = Writer(rng)
     lead, question = w.lead()
     frame = w.pick(["plain"] * 4 + ["of them", "all", "exactly"])
@@ -343,27 +286,8 @@ def count(rng: random.Random, bg: str | None):
     return w.background(main, question, bg), [o], []
 
 
-def two_kinds(rng: random.Random, counts_from) -> list[dict]:
-    """Two objects of different kinds (color, shape); sometimes one shape in two colors or one
-    color on two shapes."""
-    colors, shapes = list(COLOR_WORDS), list(SHAPE_WORDS)
-    while True:
-        (c1, c2), (s1, s2) = rng.sample(colors, 2), rng.sample(shapes, 2)
-        kind = rng.random()
-        if kind < 0.2:
-            s2 = s1
-        elif kind < 0.35:
-            c2 = c1
-        n1, n2 = rng.choice(counts_from)
-        if (c1, s1) != (c2, s2):
-            return [obj(c1, s1, n1), obj(c2, s2, n2)]
-
-
 def two_objects(rng: random.Random, bg: str | None):
-    a, b = two_kinds(rng, [(1, 1)] * 6 + [(2, 1), (1, 2), (2, 2), (3, 1), (1, 3)])
-    for o in (a, b):
-        o["size"] = pick_size(rng, 0.3)
-        o["position"] = pick_position(rng, o["count"], 0.25)
+    a, b = sets.two_objects_pair(rng, list(COLOR_WORDS), list(SHAPE_WORDS))
     w = Writer(rng)
     lead, question = w.lead()
     same_shape = a["shape"] == b["shape"] and a["count"] == b["count"] == 1
@@ -374,7 +298,7 @@ def two_objects(rng: random.Random, bg: str | None):
         singular, plural = w.noun(0, a)
         ca, cb = w.pick(COLOR_WORDS[a["color"]]), w.pick(COLOR_WORDS[b["color"]])
         if rng.random() < 0.5:
-            main = f"{lead}{article(ca)} {ca} and {article(cb)} {cb} {size}{singular}"
+            main = f"{lead}{sets.article(ca)} {ca} and {sets.article(cb)} {cb} {size}{singular}"
         else:
             two = w.pick(["two", "2"])
             main = f"{lead}{two} {size}{plural}, one {ca} and one {cb}"
@@ -389,10 +313,12 @@ def two_objects(rng: random.Random, bg: str | None):
 
 
 def relation(rng: random.Random, bg: str | None):
-    s, t = two_kinds(rng, [(1, 1)] * 8 + [(2, 1), (1, 2)])
+    s, t = sets.two_kinds(
+        rng, [(1, 1)] * 8 + [(2, 1), (1, 2)], list(COLOR_WORDS), list(SHAPE_WORDS)
+    )
     rel = rng.choice(list(RELATION_WORDS))
     for o in (s, t):
-        o["size"] = pick_size(rng, 0.25)
+        o["size"] = sets.pick_size(rng, 0.25)
     w = Writer(rng)
     lead, question = w.lead()
     frame = w.pick(["direct"] * 4 + ["with it", "the one", "put", "sits"])
@@ -400,13 +326,13 @@ def relation(rng: random.Random, bg: str | None):
     # "A left of B": "... left of a blue box in the middle" could be read either way.
     if rng.random() < 0.25:
         placed = s if frame == "direct" else rng.choice([s, t])
-        placed["position"] = pick_position(rng, placed["count"], 1.0)
+        placed["position"] = sets.pick_position(rng, placed["count"], 1.0)
     its = {"it": "it", "its": "its"} if t["count"] == 1 else {"it": "them", "its": "their"}
     if frame == "with it":  # "a blue box with a red star above it" (objects listed target first)
         objects = [t, s]
         pron = w.pick(RELATION_PRONOUN_WORDS[rel]).format(**its)
         main = f"{lead}{w.np(1, t, 'adj')} with {w.np(0, s, 'adj')} {pron}"
-        return w.background(main, question, bg), objects, [rel_of(1, rel, 0)]
+        return w.background(main, question, bg), objects, [sets.rel_of(1, rel, 0)]
     if frame == "the one":  # "a red ball and a blue box, with the ball to the left of the box"
         objects = [s, t]
         glue = w.pick([", with ", ", with ", "; ", " - "])
@@ -414,28 +340,24 @@ def relation(rng: random.Random, bg: str | None):
         verb = " " if glue == ", with " else w.pick([" should be ", f" {be} "])
         main = f"{lead}{w.np(0, s, 'adj')} and {w.np(1, t, 'adj')}"
         tail = f"{glue}{w.ref(0, s, t)}{verb}{w.pick(RELATION_WORDS[rel])} {w.ref(1, t, s)}"
-        return w.background(main, question, bg, tail), objects, [rel_of(0, rel, 1)]
+        return w.background(main, question, bg, tail), objects, [sets.rel_of(0, rel, 1)]
     if frame == "put":  # "Draw a green square and put a pink circle underneath it"
         objects = [t, s]
         pron = w.pick(RELATION_PRONOUN_WORDS[rel]).format(**its)
         verb = w.pick(VERBS)
         main = f"{verb} {w.np(1, t, 'adj')} and {w.pick(['put', 'place', 'add'])} {w.np(0, s, 'adj')} {pron}"
-        return w.background(main, False, bg), objects, [rel_of(1, rel, 0)]
+        return w.background(main, False, bg), objects, [sets.rel_of(1, rel, 0)]
     if frame == "sits":  # "a blue box; a red star sits above it"
         objects = [t, s]
         pron = w.pick(RELATION_PRONOUN_WORDS[rel]).format(**its)
         sit = "sits" if s["count"] == 1 else "sit"
         main = f"{lead}{w.np(1, t, 'adj')}; {w.np(0, s, 'adj')} {sit} {pron}"
-        return w.background(main, question, bg), objects, [rel_of(1, rel, 0)]
+        return w.background(main, question, bg), objects, [sets.rel_of(1, rel, 0)]
     objects = [s, t]  # "a red circle to the left of a blue square"
     first = w.np(0, s, "adj")
     comma = "," if s["position"] else ""
     main = f"{lead}{first}{comma} {w.pick(RELATION_WORDS[rel])} {w.np(1, t, 'adj')}"
-    return w.background(main, question, bg), objects, [rel_of(0, rel, 1)]
-
-
-def rel_of(subject: int, rel: str, target: int) -> dict:
-    return {"subject": subject, "relation": rel, "target": target}
+    return w.background(main, question, bg), objects, [sets.rel_of(0, rel, 1)]
 
 
 MAKERS = {"single": single, "count": count, "two_objects": two_objects, "relation": relation}
@@ -446,50 +368,11 @@ MAKERS = {"single": single, "count": count, "two_objects": two_objects, "relatio
 
 def make(seed: int, n: int) -> list[dict]:
     """n prompts, a quarter per category in turn, BACKGROUND_SHARE of each naming a background."""
-    if n < len(CATEGORIES) or n % len(CATEGORIES):
-        raise SystemExit(f"--n must be a positive multiple of {len(CATEGORIES)}, got {n}")
-    rng = random.Random(seed)
-    per = n // len(CATEGORIES)
-    plans = {}
-    for category in CATEGORIES:
-        with_bg = round(per * BACKGROUND_SHARE)
-        bgs = [list(BACKGROUND_WORDS)[k % 3] for k in range(with_bg)] + [None] * (per - with_bg)
-        rng.shuffle(bgs)
-        plans[category] = bgs
-    items, seen = [], set()
-    for k in range(per):
-        for category in CATEGORIES:
-            bg = plans[category][k]
-            for _ in range(1000):
-                text, objects, relations = MAKERS[category](rng, bg)
-                text = finish(text, rng)
-                if text.lower() in seen or layout_share(objects, relations) < MIN_LAYOUT_SHARE:
-                    continue
-                break
-            else:
-                raise RuntimeError(f"no drawable {category} prompt after 1000 tries")
-            seen.add(text.lower())
-            items.append({"prompt": text, "category": category, "objects": objects,
-                          "relations": relations, "background": bg})  # fmt: skip
-    return items
+    return sets.planned_set(seed, n, MAKERS, finish, list(BACKGROUND_WORDS), BACKGROUND_SHARE)
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seed", type=int, default=20261208)
-    ap.add_argument("--n", type=int, default=300)
-    ap.add_argument("--out", default=str(OUT))
-    args = ap.parse_args(argv)
-    items = make(args.seed, args.n)
-    doc = {
-        "description": "Free-form prompts written by a second outsider with the scene each asks "
-        f"for; made by benchmarks/outsider2_prompts_make.py --seed {args.seed}",
-        "seed": args.seed,
-        "prompts": items,
-    }
-    Path(args.out).write_text(json.dumps(doc, indent=1) + "\n")
-    print(f"wrote {args.out}: {len(items)} prompts")
-    return 0
+    return sets.main(argv, make, OUT, SEED, DESCRIPTION, about=__doc__)
 
 
 if __name__ == "__main__":

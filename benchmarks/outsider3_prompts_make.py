@@ -27,20 +27,23 @@ Usage:
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
-import itertools
-import json
 import random
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
+spec = importlib.util.spec_from_file_location("outsider_sets", HERE / "outsider_sets.py")
+sets = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(sets)
+
 OUT = HERE / "outsider3_prompts.json"
-CATEGORIES = ("single", "count", "two_objects", "relation")
+SEED = 31337
+DESCRIPTION = (  # of the json; formatted with the seed and n used
+    "Free-form prompts of a third, fresh outsider set (issue #32's check) with "
+    "the scene each asks for; made by benchmarks/outsider3_prompts_make.py --seed {seed}"
+)
 BACKGROUND_SHARE = 0.4  # of each category's prompts name a background, spread over the three
-MAX_OBJECTS = 4
-MIN_LAYOUT_SHARE = 0.002  # a kept scene's share of satisfying cell placements (judge samples 20000)
 
 # ---------------------------------------------------------------------------------- word lists
 
@@ -102,7 +105,6 @@ POSITION_WORDS: dict[str, list[str]] = {
     "right": ["over on the right", "along the right side", "in the rightmost column",
               "on the right-hand edge"],
 }  # fmt: skip
-ONE_CELL = {"top left", "top right", "bottom left", "bottom right", "center"}
 
 # subject REL target
 RELATION_WORDS: dict[str, list[str]] = {
@@ -144,55 +146,7 @@ ENDINGS = ["", "", ".", "!", " thanks", ", thank you.", " pls"]
 QUESTION_ENDINGS = ["?", "?", " thanks?"]
 
 
-# ---------------------------------------------------------------------------------- the judge's rules
-
-
-def _judge():
-    """The judge's own position and relation rules, so a kept scene fits what it will check."""
-    spec = importlib.util.spec_from_file_location("outsider_judge", HERE / "outsider_judge.py")
-    judge = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(judge)
-    return judge
-
-
-JUDGE = _judge()
-CELLS = [(r, c) for r in range(3) for c in range(3)]
-
-
-def layout_share(objects: list[dict], relations: list[dict]) -> float:
-    """The share of ordered placements of the scene's objects on distinct cells (at the cells'
-    centers) that satisfy every position and relation: 0 where the scene cannot be drawn."""
-    wanted = [i for i, o in enumerate(objects) for _ in range(o["count"])]
-    if not 1 <= len(wanted) <= MAX_OBJECTS:
-        return 0.0
-    good = total = 0
-    for chosen in itertools.permutations(CELLS, len(wanted)):
-        total += 1
-        centers = [((c + 0.5) / 3, (r + 0.5) / 3) for r, c in chosen]
-        if all(
-            not objects[i]["position"] or JUDGE.position_holds(centers[k], objects[i]["position"])
-            for k, i in enumerate(wanted)
-        ) and all(
-            JUDGE.relation_holds(centers[a], rel["relation"], centers[b])
-            for rel in relations
-            for a, i in enumerate(wanted)
-            if i == rel["subject"]
-            for b, j in enumerate(wanted)
-            if j == rel["target"]
-        ):
-            good += 1
-    return good / total
-
-
 # ---------------------------------------------------------------------------------- phrases
-
-
-def article(word: str) -> str:
-    return "an" if word[0].lower() in "aeiou" else "a"
-
-
-def obj(color: str, shape: str, count: int = 1, size=None, position=None) -> dict:
-    return {"shape": shape, "color": color, "count": count, "size": size, "position": position}
 
 
 class Writer:
@@ -228,7 +182,7 @@ class Writer:
         else:
             body = f"{size}{color} {noun}"
         if number == "a":
-            number = article(body)
+            number = sets.article(body)
         where = ""
         if position and o["position"]:
             where = " " + self.pick(POSITION_WORDS[o["position"]])
@@ -258,21 +212,9 @@ def finish(text: str, rng: random.Random) -> str:
 # ---------------------------------------------------------------------------------- the categories
 
 
-def pick_position(rng: random.Random, count: int, chance: float) -> str | None:
-    if rng.random() >= chance:
-        return None
-    if count == 1:
-        return rng.choice(list(POSITION_WORDS))
-    return rng.choice([p for p in POSITION_WORDS if p not in ONE_CELL])  # a row/column holds 3
-
-
-def pick_size(rng: random.Random, chance: float) -> str | None:
-    return rng.choice(["small", "large"]) if rng.random() < chance else None
-
-
 def single(rng: random.Random, bg: str | None):
-    o = obj(rng.choice(list(COLOR_WORDS)), rng.choice(list(SHAPE_WORDS)), 1,
-            pick_size(rng, 0.5), pick_position(rng, 1, 0.45))  # fmt: skip
+    o = sets.obj(rng.choice(list(COLOR_WORDS)), rng.choice(list(SHAPE_WORDS)), 1,
+                 sets.pick_size(rng, 0.5), sets.pick_position(rng, 1, 0.45))  # fmt: skip
     w = Writer(rng)
     lead, question = w.lead()
     frame = w.pick(["plain"] * 4 + ["only", "position first"])
@@ -288,8 +230,8 @@ def single(rng: random.Random, bg: str | None):
 
 def count(rng: random.Random, bg: str | None):
     n = rng.choice([2, 2, 3, 3, 4])
-    o = obj(rng.choice(list(COLOR_WORDS)), rng.choice(list(SHAPE_WORDS)), n,
-            pick_size(rng, 0.35), pick_position(rng, n, 0.3 if n < 4 else 0.0))  # fmt: skip
+    o = sets.obj(rng.choice(list(COLOR_WORDS)), rng.choice(list(SHAPE_WORDS)), n,
+                 sets.pick_size(rng, 0.35), sets.pick_position(rng, n, 0.3 if n < 4 else 0.0))  # fmt: skip
     w = Writer(rng)
     lead, question = w.lead()
     frame = w.pick(["plain"] * 4 + ["how many", "each", "digits after"])
@@ -309,27 +251,8 @@ def count(rng: random.Random, bg: str | None):
     return w.background(main, question, bg), [o], []
 
 
-def two_kinds(rng: random.Random, counts_from) -> list[dict]:
-    """Two objects of different kinds (color, shape); sometimes one shape in two colors or one
-    color on two shapes."""
-    colors, shapes = list(COLOR_WORDS), list(SHAPE_WORDS)
-    while True:
-        (c1, c2), (s1, s2) = rng.sample(colors, 2), rng.sample(shapes, 2)
-        kind = rng.random()
-        if kind < 0.2:
-            s2 = s1
-        elif kind < 0.35:
-            c2 = c1
-        n1, n2 = rng.choice(counts_from)
-        if (c1, s1) != (c2, s2):
-            return [obj(c1, s1, n1), obj(c2, s2, n2)]
-
-
 def two_objects(rng: random.Random, bg: str | None):
-    a, b = two_kinds(rng, [(1, 1)] * 6 + [(2, 1), (1, 2), (2, 2), (3, 1), (1, 3)])
-    for o in (a, b):
-        o["size"] = pick_size(rng, 0.3)
-        o["position"] = pick_position(rng, o["count"], 0.25)
+    a, b = sets.two_objects_pair(rng, list(COLOR_WORDS), list(SHAPE_WORDS))
     w = Writer(rng)
     lead, question = w.lead()
     frame = w.pick(["joined"] * 5 + ["list", "as well as"])
@@ -347,42 +270,40 @@ def two_objects(rng: random.Random, bg: str | None):
     return w.background(main, question, bg), [a, b], []
 
 
-def rel_of(subject: int, rel: str, target: int) -> dict:
-    return {"subject": subject, "relation": rel, "target": target}
-
-
 def relation(rng: random.Random, bg: str | None):
-    s, t = two_kinds(rng, [(1, 1)] * 8 + [(2, 1), (1, 2)])
+    s, t = sets.two_kinds(
+        rng, [(1, 1)] * 8 + [(2, 1), (1, 2)], list(COLOR_WORDS), list(SHAPE_WORDS)
+    )
     rel = rng.choice(list(RELATION_WORDS))
     for o in (s, t):
-        o["size"] = pick_size(rng, 0.25)
+        o["size"] = sets.pick_size(rng, 0.25)
     w = Writer(rng)
     lead, question = w.lead()
     frame = w.pick(["direct"] * 4 + ["after", "where", "should be"])
     if rng.random() < 0.2:  # the subject also placed on the grid (never the target named last)
-        s["position"] = pick_position(rng, s["count"], 1.0)
+        s["position"] = sets.pick_position(rng, s["count"], 1.0)
     if frame == "after":  # "a blue block, and to its left a red orb"
         after = w.pick(RELATION_AFTER_WORDS[rel]) if t["count"] == 1 else None
         if after:
             s["position"] = None
             main = f"{lead}{w.np(t, plain=True)}, and {after} {w.np(s, plain=True)}"
-            return w.background(main, question, bg), [t, s], [rel_of(1, rel, 0)]
+            return w.background(main, question, bg), [t, s], [sets.rel_of(1, rel, 0)]
     # "a red orb and a blue block, where the orb is left of the block"
     if frame == "where" and s["shape"] != t["shape"] and s["count"] == t["count"] == 1:
         sn, tn = w.pick(SHAPE_WORDS[s["shape"]])[0], w.pick(SHAPE_WORDS[t["shape"]])[0]
         main = (f"{lead}{w.np(s, plain=True)} and {w.np(t, plain=True)}, where the {sn} is "
                 f"{w.pick(RELATION_WORDS[rel])} the {tn}")  # fmt: skip
-        return w.background(main, question, bg), [s, t], [rel_of(0, rel, 1)]
+        return w.background(main, question, bg), [s, t], [sets.rel_of(0, rel, 1)]
     if frame == "should be" and not question and not s["position"]:
         # "a red orb; it should sit to the left of a blue block"
         they = "it" if s["count"] == 1 else "they"
         first, second = w.np(s, plain=True), w.np(t, plain=True)
         words = [r for r in RELATION_WORDS[rel] if not r.startswith(("positioned", "placed"))]
         main = f"{lead}{first}; {they} should sit {w.pick(words)} {second}"
-        return w.background(main, question, bg), [s, t], [rel_of(0, rel, 1)]
+        return w.background(main, question, bg), [s, t], [sets.rel_of(0, rel, 1)]
     comma = "," if s["position"] else ""
     main = f"{lead}{w.np(s, plain=True)}{comma} {w.pick(RELATION_WORDS[rel])} {w.np(t, plain=True)}"
-    return w.background(main, question, bg), [s, t], [rel_of(0, rel, 1)]
+    return w.background(main, question, bg), [s, t], [sets.rel_of(0, rel, 1)]
 
 
 MAKERS = {"single": single, "count": count, "two_objects": two_objects, "relation": relation}
@@ -393,50 +314,11 @@ MAKERS = {"single": single, "count": count, "two_objects": two_objects, "relatio
 
 def make(seed: int, n: int) -> list[dict]:
     """n prompts, a quarter per category in turn, BACKGROUND_SHARE of each naming a background."""
-    if n < len(CATEGORIES) or n % len(CATEGORIES):
-        raise SystemExit(f"--n must be a positive multiple of {len(CATEGORIES)}, got {n}")
-    rng = random.Random(seed)
-    per = n // len(CATEGORIES)
-    plans = {}
-    for category in CATEGORIES:
-        with_bg = round(per * BACKGROUND_SHARE)
-        bgs = [list(BACKGROUND_WORDS)[k % 3] for k in range(with_bg)] + [None] * (per - with_bg)
-        rng.shuffle(bgs)
-        plans[category] = bgs
-    items, seen = [], set()
-    for k in range(per):
-        for category in CATEGORIES:
-            bg = plans[category][k]
-            for _ in range(1000):
-                text, objects, relations = MAKERS[category](rng, bg)
-                text = finish(text, rng)
-                if text.lower() in seen or layout_share(objects, relations) < MIN_LAYOUT_SHARE:
-                    continue
-                break
-            else:
-                raise RuntimeError(f"no drawable {category} prompt after 1000 tries")
-            seen.add(text.lower())
-            items.append({"prompt": text, "category": category, "objects": objects,
-                          "relations": relations, "background": bg})  # fmt: skip
-    return items
+    return sets.planned_set(seed, n, MAKERS, finish, list(BACKGROUND_WORDS), BACKGROUND_SHARE)
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seed", type=int, default=31337)
-    ap.add_argument("--n", type=int, default=300)
-    ap.add_argument("--out", default=str(OUT))
-    args = ap.parse_args(argv)
-    items = make(args.seed, args.n)
-    doc = {
-        "description": "Free-form prompts of a third, fresh outsider set (issue #32's check) with "
-        f"the scene each asks for; made by benchmarks/outsider3_prompts_make.py --seed {args.seed}",
-        "seed": args.seed,
-        "prompts": items,
-    }
-    Path(args.out).write_text(json.dumps(doc, indent=1) + "\n")
-    print(f"wrote {args.out}: {len(items)} prompts")
-    return 0
+    return sets.main(argv, make, OUT, SEED, DESCRIPTION, about=__doc__)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ position wordings. The expected scenes are written here, not read by genlab's gr
 A word is used only where it clearly names one of the world's facts (as in the second outsider's
 maker): shades between two world colors ("teal", "magenta", "amber"), dark/light backgrounds and
 sizes between small and large are left out. Every scene is checked with the judge's own rules to
-be drawable (benchmarks/outsider2_prompts_make.layout_share).
+be drawable (benchmarks/outsider_sets.layout_share).
 
 Usage:
   python benchmarks/outsider4_prompts_make.py --seed 4404 --n 300   # -> outsider4_prompts.json
@@ -19,29 +19,23 @@ Usage:
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
-import json
 import random
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
+spec = importlib.util.spec_from_file_location("outsider_sets", HERE / "outsider_sets.py")
+sets = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(sets)
+layout_share, MIN_LAYOUT_SHARE = sets.layout_share, sets.MIN_LAYOUT_SHARE
+
 OUT = HERE / "outsider4_prompts.json"
-CATEGORIES = ("single", "count", "two_objects", "relation")
-MIN_LAYOUT_SHARE = 0.002
-
-
-def _maker2():
-    spec = importlib.util.spec_from_file_location(
-        "outsider2_prompts_make", HERE / "outsider2_prompts_make.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-layout_share = _maker2().layout_share
+SEED = 4404
+DESCRIPTION = (  # of the json; formatted with the seed and n used
+    "Free-form prompts of a fourth maker with the scene each asks for; made by "
+    "benchmarks/outsider4_prompts_make.py --seed {seed} --n {n}"
+)
 
 # fmt: off
 COLOR_WORDS = {
@@ -81,7 +75,6 @@ POSITION_WORDS = {
     "left": ["on the left", "on the left side", "over on the left"],
     "right": ["on the right", "on the right side", "over on the right"],
 }
-ONE_CELL = ("top left", "top right", "bottom left", "bottom right", "center")
 BACKGROUNDS = {
     "black": ["on black", "on a black canvas", ", background: black", "set against black"],
     "gray": ["on a grey canvas", "over a gray backdrop", ", background: gray", "on gray"],
@@ -102,19 +95,12 @@ SIDE_OF = {"left of": "on its left", "right of": "on its right", "above": "above
 # fmt: on
 
 
-def obj(color, shape, count=1, size=None, position=None) -> dict:
-    return {"shape": shape, "color": color, "count": count, "size": size, "position": position}
-
-
 def new_obj(rng, count=1, size_chance=0.4, pos_chance=0.0) -> dict:
-    position = None
-    if rng.random() < pos_chance:
-        choices = (
-            list(POSITION_WORDS) if count == 1 else [p for p in POSITION_WORDS if p not in ONE_CELL]
-        )
-        position = rng.choice(choices)
-    size = rng.choice(["small", "large"]) if rng.random() < size_chance else None
-    return obj(rng.choice(list(COLOR_WORDS)), rng.choice(list(SHAPE_WORDS)), count, size, position)
+    position = sets.pick_position(rng, count, pos_chance)
+    size = sets.pick_size(rng, size_chance)
+    return sets.obj(
+        rng.choice(list(COLOR_WORDS)), rng.choice(list(SHAPE_WORDS)), count, size, position
+    )
 
 
 def np(rng, o: dict, with_count: bool = True) -> str:
@@ -199,54 +185,24 @@ MAKERS = {"single": single, "count": count, "two_objects": two_objects, "relatio
 
 
 def make(seed: int, n: int) -> list[dict]:
-    if n % len(CATEGORIES):
-        raise SystemExit(f"--n must be a multiple of {len(CATEGORIES)}")
+    """n prompts, a quarter per category in turn; about a third name a background."""
+    per = sets.per_category(n)
     rng = random.Random(seed)
-    items, seen = [], set()
-    for _ in range(n // len(CATEGORIES)):
-        for category in CATEGORIES:
-            for _ in range(1000):
-                text, objects, relations = MAKERS[category](rng)
-                background = None
-                if rng.random() < 0.35:
-                    background = rng.choice(list(BACKGROUNDS))
-                    phrase = rng.choice(BACKGROUNDS[background])
-                    text += phrase if phrase.startswith(",") else " " + phrase
-                text = rng.choice(LEADS) + text + rng.choice(ENDS)
-                if text.lower() in seen or layout_share(objects, relations) < MIN_LAYOUT_SHARE:
-                    continue
-                break
-            else:
-                raise RuntimeError(f"no drawable {category} prompt after 1000 tries")
-            seen.add(text.lower())
-            items.append(
-                {
-                    "prompt": text,
-                    "category": category,
-                    "objects": objects,
-                    "relations": relations,
-                    "background": background,
-                }
-            )
-    return items
+
+    def draw(category: str, k: int):
+        text, objects, relations = MAKERS[category](rng)
+        background = None
+        if rng.random() < 0.35:
+            background = rng.choice(list(BACKGROUNDS))
+            phrase = rng.choice(BACKGROUNDS[background])
+            text += phrase if phrase.startswith(",") else " " + phrase
+        return rng.choice(LEADS) + text + rng.choice(ENDS), objects, relations, background
+
+    return sets.draw_set(per, draw)
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--seed", type=int, default=4404)
-    ap.add_argument("--n", type=int, default=300)
-    ap.add_argument("--out", default=str(OUT))
-    args = ap.parse_args(argv)
-    items = make(args.seed, args.n)
-    doc = {
-        "description": "Free-form prompts of a fourth maker with the scene each asks for; made by "
-        f"benchmarks/outsider4_prompts_make.py --seed {args.seed} --n {args.n}",
-        "seed": args.seed,
-        "prompts": items,
-    }
-    Path(args.out).write_text(json.dumps(doc, indent=1) + "\n")
-    print(f"wrote {len(items)} prompts to {args.out}")
-    return 0
+    return sets.main(argv, make, OUT, SEED, DESCRIPTION, about=__doc__)
 
 
 if __name__ == "__main__":

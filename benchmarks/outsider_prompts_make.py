@@ -8,10 +8,22 @@ Usage: python benchmarks/outsider_prompts_make.py [--seed 20261207] [--out bench
 
 from __future__ import annotations
 
-import argparse
-import json
+import importlib.util
 import random
 from pathlib import Path
+
+spec = importlib.util.spec_from_file_location(
+    "outsider_sets", Path(__file__).with_name("outsider_sets.py")
+)
+sets = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(sets)
+
+OUT = Path(__file__).with_name("outsider_prompts.json")
+SEED = 20261207
+DESCRIPTION = (  # of the json; formatted with the seed and n used
+    "Free-form prompts written by an outsider with the scene each asks for; "
+    "made by benchmarks/outsider_prompts_make.py --seed {seed}"
+)
 
 # What a person says -> the world color they mean. Only words whose meaning is clear in a world
 # with exactly these eight hues; left out as ambiguous: "sky blue"/"light blue" (cyan or blue?),
@@ -363,19 +375,7 @@ def make_prompts(seed: int, per_category: int = 100) -> list[dict]:
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seed", type=int, default=20261207)
-    ap.add_argument("--out", default=str(Path(__file__).with_name("outsider_prompts.json")))
-    args = ap.parse_args(argv)
-    items = make_prompts(args.seed)
-    doc = {
-        "description": "Free-form prompts written by an outsider with the scene each asks for; "
-        f"made by benchmarks/outsider_prompts_make.py --seed {args.seed}",
-        "seed": args.seed,
-        "prompts": items,
-    }
-    Path(args.out).write_text(json.dumps(doc, indent=1) + "\n")
-    print(f"wrote {len(items)} prompts to {args.out}")
+    sets.main(argv, make_prompts, OUT, SEED, DESCRIPTION, n=None, about=__doc__)
 
 
 if __name__ == "__main__":

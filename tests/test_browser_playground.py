@@ -23,13 +23,14 @@ SHOWCASE = next(
     (m for m in (DEFAULT_IMAGE_MODEL, "world-t2i", "world-vq-ar") if m in bundled_models()), None
 )
 
-pytestmark = [
+PAGE_MARKS = [  # test_browser_playground_ux.py's too
     pytest.mark.browser,
     pytest.mark.slow,  # a server and Chromium to start, then seconds a page
     pytest.mark.skipif(
         not os.path.exists(CHROMIUM), reason=f"headless Chromium not installed at {CHROMIUM}"
     ),
 ]
+pytestmark = PAGE_MARKS
 
 
 @pytest.fixture(scope="module")

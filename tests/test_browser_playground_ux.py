@@ -7,13 +7,12 @@ mask, keyboard use, and an axe-core check with no serious violations."""
 
 import io
 import json
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 from PIL import Image
-from test_browser_playground import CHROMIUM, SHOWCASE, UPDATE_SCREENSHOT
+from test_browser_playground import PAGE_MARKS, SHOWCASE, UPDATE_SCREENSHOT
 
 from genlab.pipelines.registry import bundled_models
 from genlab.serve.launch import LocalServer
@@ -25,13 +24,7 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 TABS = ("generate", "agent", "edit")
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,  # a server and Chromium to start, then seconds a page
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM), reason=f"headless Chromium not installed at {CHROMIUM}"
-    ),
-]
+pytestmark = PAGE_MARKS
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ import pytest
 import torch
 from benchmark_scripts import load_benchmark
 from PIL import Image
-from test_diffusion_samplers import one_thread  # noqa: F401  (fixture)
 
 from genlab.diffusion import NoiseSchedule
 from genlab.io import save_checkpoint

@@ -4,7 +4,7 @@ import math
 
 import pytest
 import torch
-from test_diffusion_samplers import exact_denoiser, one_thread  # noqa: F401  (fixture)
+from test_diffusion_samplers import exact_denoiser
 
 from genlab.diffusion import (
     SAMPLERS,

@@ -24,13 +24,7 @@ STEPS_HEUN_COSINE = 200
 MEAN_TOL, STD_TOL = 0.05, 0.06
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small tensors, many steps: one intra-op thread avoids spin contention on a shared CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: one torch thread
 
 
 def exact_denoiser(schedule, prediction_type, mu=MU, s=S):

@@ -4,7 +4,6 @@ import math
 
 import pytest
 import torch
-from test_diffusion_samplers import one_thread  # noqa: F401  (fixture)
 
 from genlab.diffusion import (
     PREDICTION_TYPES,

@@ -22,12 +22,7 @@ MU = torch.tensor([0.5, -1.0, 0.0])
 S = torch.tensor([0.3, 1.5, 1.0])
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: one torch thread
 
 
 def exact_consistency(schedule: NoiseSchedule, mu=MU, s=S):

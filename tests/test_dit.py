@@ -1,10 +1,12 @@
 """DiT: the denoiser contract on pixels and latents, adaLN-Zero init, text and class
 conditioning, named sizes matching the paper, and a few training steps that lower the loss."""
 
+import functools
 import json
 
 import pytest
 import torch
+from denoiser_inputs import randomized, text_cond
 
 from genlab.errors import InvalidArgument, NotFound
 from genlab.models import create_model, list_models
@@ -12,24 +14,8 @@ from genlab.models.dit import DIT_MODELS, DiT
 from genlab.nn import sincos_2d
 from genlab.text import TEXT_ENCODERS, TextEncoder
 
-
-def _text_cond(batch, length=5, dim=32):
-    mask = torch.ones(batch, length, dtype=torch.bool)
-    mask[:, 3:] = False
-    return {
-        "tokens": torch.randn(batch, length, dim),
-        "mask": mask,
-        "pooled": torch.randn(batch, dim),
-    }
-
-
-def _randomize(model):
-    """Replace the zero init by noise, so every path (gates, cross-attention) is live."""
-    torch.manual_seed(1)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.normal_(0, 0.1)
-    return model
+_text_cond = functools.partial(text_cond, length=5, valid=3)  # (batch) -> encoder output
+_randomize = functools.partial(randomized, std=0.1)
 
 
 @pytest.mark.parametrize("channels,height,width", [(3, 8, 8), (4, 16, 8), (3, 12, 20)])

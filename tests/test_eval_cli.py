@@ -14,13 +14,7 @@ from genlab.cli import main
 from genlab.eval.images import load_folder, world_set
 from genlab.io import save_image
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: one torch thread
 
 
 def _write_world_folder(folder, n, seed, size=32):

@@ -20,13 +20,7 @@ from genlab.eval.report import clip_metrics
 N = 96
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # torch's default threads spin against each other on a busy shared CPU; one is far faster.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: one torch thread
 
 
 @pytest.fixture(scope="module")

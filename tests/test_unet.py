@@ -1,31 +1,18 @@
 """U-Net: the denoiser contract on pixels and latents, identity-at-init output, cross-attention
 that respects the padding mask, channels-last and checkpointing equivalence, named sizes."""
 
+import functools
 import json
 
 import pytest
 import torch
+from denoiser_inputs import randomized, text_cond
 
 from genlab.errors import InvalidArgument
 from genlab.models import create_model, list_models
 
-
-def _text_cond(batch, length=4, dim=32):
-    mask = torch.tensor([[True, True, False, False]] * batch)
-    return {
-        "tokens": torch.randn(batch, length, dim),
-        "mask": mask,
-        "pooled": torch.randn(batch, dim),
-    }
-
-
-def _randomize(model):
-    """Replace the zero init by noise, so every residual branch is live."""
-    torch.manual_seed(1)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.normal_(0, 0.05)
-    return model
+_text_cond = functools.partial(text_cond, length=4, valid=2)  # (batch) -> encoder output
+_randomize = functools.partial(randomized, std=0.05)
 
 
 @pytest.mark.parametrize("channels,height,width", [(3, 8, 8), (4, 16, 8), (3, 6, 10)])

@@ -59,8 +59,7 @@ def register(subparsers) -> None:
     p.add_argument("prompt", help="what should move, e.g. 'a red circle moving right'")
     p.add_argument("--frames", help="number of frames (default: the model's; invalid counts are "
                    "refused with the valid range)")  # fmt: skip
-    p.add_argument("--steps", default="20", help="denoising steps")
-    p.add_argument("--guidance", help="classifier-free guidance scale ≥ 0 (default: the model's)")
+    _denoising_options(p)
     p.add_argument("--negative", help="negative prompt: what to steer away from")
     p.add_argument("--seed", help="integer seed (default: random, recorded in the file)")
     p.add_argument("--image", help="first frame to animate (image → video)")
@@ -75,8 +74,7 @@ def register(subparsers) -> None:
         help="with --keyframe: first frames to draw, the one the asked motion can best start "
         "from is animated (built-in world prompts; default %(default)s)",
     )
-    p.add_argument("--plan-source", default="reading", help=PLAN_SOURCE_HELP)
-    p.add_argument("--animation", help=ANIMATION_HELP)
+    _world_video_options(p)
     p.add_argument("--model", default=DEFAULT_MODEL, help="bundled model name or checkpoint path")
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     p.add_argument("--fps", default="8", help="frames per second of the written video")
@@ -124,8 +122,7 @@ def register(subparsers) -> None:
     e.add_argument("--model", default=DEFAULT_MODEL, help="bundled model name or checkpoint path")
     e.add_argument("--n", default="32", help="number of prompts / videos")
     e.add_argument("--frames", default="8", help="frames per video")
-    e.add_argument("--steps", default="20", help="denoising steps")
-    e.add_argument("--guidance", help="classifier-free guidance scale ≥ 0 (default: the model's)")
+    _denoising_options(e)
     e.add_argument("--seed", default="0", help="seed of prompts and noise")
     e.add_argument(
         "--keyframe", help="text-to-image model drawing each first frame (text → image → video)"
@@ -150,11 +147,23 @@ def register(subparsers) -> None:
         default="single,two",
         help="with --split: single (one object moving), two (two objects moving differently)",
     )
-    e.add_argument("--plan-source", default="reading", help=PLAN_SOURCE_HELP)
-    e.add_argument("--animation", help=ANIMATION_HELP)
+    _world_video_options(e)
     e.add_argument("--json", action="store_true", help="print the result as JSON")
     add_progress_flag(e)
     e.set_defaults(func=run_eval)
+
+
+def _denoising_options(p) -> None:
+    """--steps and --guidance, as `video` and `video-eval` take them."""
+    p.add_argument("--steps", default="20", help="denoising steps")
+    p.add_argument("--guidance", help="classifier-free guidance scale ≥ 0 (default: the model's)")
+
+
+def _world_video_options(p) -> None:
+    """--plan-source and --animation (prompts of the built-in world), as `video` and `video-eval`
+    take them."""
+    p.add_argument("--plan-source", default="reading", help=PLAN_SOURCE_HELP)
+    p.add_argument("--animation", help=ANIMATION_HELP)
 
 
 def _load(model: str, device: str | None):

@@ -22,7 +22,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from genlab.errors import InvalidArgument
+from genlab.errors import InvalidArgument, check_int
 from genlab.models.registry import register_architecture, register_models
 from genlab.nn.config import ModelConfig
 from genlab.world.spec import BACKGROUNDS, COLORS
@@ -45,8 +45,7 @@ class PaletteVQConfig(ModelConfig):
             raise InvalidArgument(
                 "image_size", f"a multiple of patch={self.patch}", self.image_size
             )
-        if self.num_masks < 2:
-            raise InvalidArgument("num_masks", "an integer ≥ 2", self.num_masks)
+        check_int("num_masks", self.num_masks, 2)
 
     @property
     def grid(self) -> int:

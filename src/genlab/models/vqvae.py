@@ -14,7 +14,7 @@ import torch.distributed as dist
 import torch.nn as nn
 import torch.nn.functional as F
 
-from genlab.errors import InvalidArgument
+from genlab.errors import InvalidArgument, check_int
 from genlab.models.registry import register_architecture, register_models
 from genlab.nn import ResBlock
 from genlab.nn.config import ModelConfig
@@ -41,8 +41,7 @@ class VQVAEConfig(ModelConfig):
             raise InvalidArgument(
                 "image_size", f"a multiple of {2**self.num_downsamples}", self.image_size
             )
-        if self.codebook_size < 2:
-            raise InvalidArgument("codebook_size", "an integer ≥ 2", self.codebook_size)
+        check_int("codebook_size", self.codebook_size, 2)
 
     @property
     def grid(self) -> int:

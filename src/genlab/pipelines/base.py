@@ -97,6 +97,17 @@ class SamplingArgs:
     eta: float | None = None
     callback: Any = None  # callback(step, total, x) after each denoising step
 
+    def check(self) -> SamplingArgs:
+        """Raise InvalidArgument for a number out of its range (PARAMS'), naming the argument;
+        returns the arguments, for `args = SamplingArgs(...).check()`."""
+        check_generation_args(
+            num_inference_steps=self.num_inference_steps,
+            guidance_scale=self.guidance_scale,
+            seed=self.seed,
+            num_images=self.num_images,
+        )
+        return self
+
 
 def aspect_size(native: int, multiple: int, width: int, height: int) -> tuple[int, int]:
     """(height, width) at which a model of `native` square size draws the aspect width:height:
@@ -224,17 +235,11 @@ class ContractPipeline:
         **options: Any,
     ) -> GenerationResult:
         """`num_images` images of each prompt (how `seed` seeds them: the subclass says)."""
-        check_generation_args(
-            num_inference_steps=num_inference_steps,
-            guidance_scale=guidance_scale,
-            seed=seed,
-            num_images=num_images,
-        )
         prompts = [prompt] if isinstance(prompt, str) else list(prompt)
         args = SamplingArgs(
             prompts, negative_prompt, num_inference_steps, guidance_scale, sampler, seed,
             num_images,
-        )  # fmt: skip
+        ).check()  # fmt: skip
         return self._generate(args, height, width, **options)
 
     def _generate(self, args: SamplingArgs, height, width, **options) -> GenerationResult:

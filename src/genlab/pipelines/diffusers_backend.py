@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 
 from genlab.errors import GenlabError, InvalidArgument
-from genlab.pipelines.base import GenerationResult, check_generation_args, diffusers_call
+from genlab.pipelines.base import GenerationResult, SamplingArgs, diffusers_call
 from genlab.pipelines.registry import register_resolver
 
 # genlab sampler name -> diffusers scheduler class (and the config overrides that make it so).
@@ -208,32 +208,33 @@ class DiffusersPipeline:
         gens = [torch.Generator("cpu").manual_seed(seed + i) for i in range(n)]
         return seed, gens
 
-    def _run(
-        self, pipe, prompts, negative_prompt, num_inference_steps, guidance_scale, sampler, seed,
-        **kwargs,
-    ):  # fmt: skip
+    def _run(self, pipe, args: SamplingArgs, prompts: list[str], **kwargs):
         """Call the diffusers `pipe` with what every generation and edit passes: `prompts` (one
-        per output, output i from seed + i), steps, negative prompt, guidance and sampler, and
-        `kwargs`; returns (its output, the seed, the metadata every output shares)."""
-        if negative_prompt:
+        per output, output i from seed + i), the steps, negative prompt, guidance, sampler and
+        seed of `args` (checked), and `kwargs`; returns (its output, the seed, the metadata every
+        output shares)."""
+        if args.negative_prompt:
             if "negative_prompt" not in inspect.signature(pipe.__call__).parameters:
                 raise InvalidArgument(
                     "negative_prompt",
                     f"not supported by {type(pipe).__name__}; leave it empty",
-                    negative_prompt,
+                    args.negative_prompt,
                 )
-            kwargs["negative_prompt"] = [negative_prompt] * len(prompts)
-        if guidance_scale is not None:
-            kwargs["guidance_scale"] = float(guidance_scale)
-        sampler_name = self._set_sampler(pipe, sampler)
-        seed, generators = self._generators(seed, len(prompts))
+            kwargs["negative_prompt"] = [args.negative_prompt] * len(prompts)
+        if args.guidance_scale is not None:
+            kwargs["guidance_scale"] = float(args.guidance_scale)
+        sampler_name = self._set_sampler(pipe, args.sampler)
+        seed, generators = self._generators(args.seed, len(prompts))
         out = pipe(
-            prompt=prompts, num_inference_steps=num_inference_steps, generator=generators, **kwargs
+            prompt=prompts,
+            num_inference_steps=args.num_inference_steps,
+            generator=generators,
+            **kwargs,
         )
         params = {
-            "negative_prompt": negative_prompt,
-            "num_inference_steps": num_inference_steps,
-            "guidance_scale": guidance_scale,
+            "negative_prompt": args.negative_prompt,
+            "num_inference_steps": args.num_inference_steps,
+            "guidance_scale": args.guidance_scale,
             "sampler": sampler_name,
             "model": self.name,
             "backend": "diffusers",
@@ -267,12 +268,10 @@ class DiffusersPipeline:
         prompts = [prompt] if isinstance(prompt, str) else list(prompt)
         if not prompts or not all(isinstance(p, str) for p in prompts):
             raise InvalidArgument("prompt", "a string or a non-empty list of strings", prompt)
-        check_generation_args(
-            num_inference_steps=num_inference_steps,
-            guidance_scale=guidance_scale,
-            seed=seed,
-            num_images=num_images,
-        )
+        args = SamplingArgs(
+            prompts, negative_prompt, num_inference_steps, guidance_scale, sampler, seed,
+            num_images,
+        ).check()  # fmt: skip
         self._check_size(height, width)
         expanded = [p for p in prompts for _ in range(num_images)]
         kwargs: dict[str, Any] = {}
@@ -299,10 +298,7 @@ class DiffusersPipeline:
                 return tensors
 
             kwargs["callback_on_step_end"] = on_step_end
-        out, seed, params = self._run(
-            self.pipe, expanded, negative_prompt, num_inference_steps, guidance_scale, sampler, seed,
-            **kwargs,
-        )  # fmt: skip
+        out, seed, params = self._run(self.pipe, args, expanded, **kwargs)
         if self.is_video:
             frames = [list(v) for v in out.frames]
             frames = [
@@ -344,12 +340,10 @@ class DiffusersPipeline:
             AutoPipelineForInpainting,
         )
 
-        check_generation_args(
-            num_inference_steps=num_inference_steps,
-            guidance_scale=guidance_scale,
-            seed=seed,
-            num_images=num_images,
-        )
+        args = SamplingArgs(
+            [prompt], negative_prompt, num_inference_steps, guidance_scale, sampler, seed,
+            num_images,
+        ).check()  # fmt: skip
         if mask is None and strength is None:
             raise InvalidArgument(
                 "mask/strength", "a mask (inpainting) or a strength (img2img)", None
@@ -373,10 +367,7 @@ class DiffusersPipeline:
             kwargs["height"], kwargs["width"] = image.height, image.width
         if strength is not None:
             kwargs["strength"] = float(strength)
-        out, seed, params = self._run(
-            pipe, [prompt] * num_images, negative_prompt, num_inference_steps, guidance_scale,
-            sampler, seed, **kwargs,
-        )  # fmt: skip
+        out, seed, params = self._run(pipe, args, [prompt] * num_images, **kwargs)
         params.update(
             prompt=prompt, edit="inpaint" if mask is not None else "img2img", strength=strength
         )

@@ -23,7 +23,6 @@ from genlab.models import create_model
 from genlab.nn.utils import compile_for_inference, run_with_compile_fallback
 from genlab.pipelines.base import (  # SamplingArgs: the pipelines import it from here too
     SamplingArgs,
-    check_generation_args,
     check_prompt,
     move_modules,
 )
@@ -312,15 +311,9 @@ class TextDiffusionPipeline:
 
     def _checked(self, args: SamplingArgs) -> SamplingArgs:
         """`args` validated, with the model's guidance scale and a random seed where not given."""
-        guidance_scale = args.guidance_scale
-        if guidance_scale is None:
-            guidance_scale = self.default_guidance_scale
-        check_generation_args(
-            num_inference_steps=args.num_inference_steps,
-            guidance_scale=guidance_scale,
-            seed=args.seed,
-            num_images=args.num_images,
-        )
+        if args.guidance_scale is None:
+            args = replace(args, guidance_scale=self.default_guidance_scale)
+        args.check()
         check_choice("sampler", args.sampler, sorted(SAMPLERS))
         prompts = args.prompts
         if not prompts or not all(isinstance(p, str) for p in prompts):
@@ -332,7 +325,7 @@ class TextDiffusionPipeline:
         seed = args.seed
         if seed is None:
             seed = random.SystemRandom().randrange(2**31)
-        return replace(args, guidance_scale=guidance_scale, seed=seed)
+        return replace(args, seed=seed)
 
     def _initial_noise(self, item_shape: tuple[int, ...], seed: int, batch: int) -> torch.Tensor:
         """Per-item starting noise drawn on the CPU (the same on every device), seed + i for item i."""
