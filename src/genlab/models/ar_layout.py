@@ -11,7 +11,6 @@ row of layout −1 and background −1 (the text alone), "no condition" adds an 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -22,6 +21,7 @@ import torch.nn.functional as F
 from genlab.errors import InvalidArgument
 from genlab.models.ar_transformer import (
     Block,
+    TokenDecoder,
     check_guidance,
     check_sampling_args,
     gpt2_init,
@@ -116,7 +116,7 @@ class FactorisedHead(nn.Module):
         return (self.mask(h)[..., :, None] + self.colour(h)[..., None, :]).flatten(-2)
 
 
-class LayoutARTransformer(nn.Module):
+class LayoutARTransformer(TokenDecoder):
     """logits(image token i | background, layout, text, image tokens < i)."""
 
     def __init__(self, config: LayoutARConfig | dict):
@@ -198,13 +198,6 @@ class LayoutARTransformer(nn.Module):
 
     # ------------------------------------------------------------------ training
 
-    def _run(self, x, cache=None):
-        for i, block in enumerate(self.blocks):
-            x = block(x, cache, i)
-        if cache is not None:
-            cache.length += x.shape[1]
-        return self.head(self.ln_f(x))
-
     def forward(self, image_tokens, *, text, text_mask, layout, background) -> torch.Tensor:
         """image_tokens (B, N) -> logits (B, N, image_vocab), position i predicting token i from
         the condition and tokens < i (teacher forcing)."""
@@ -212,16 +205,13 @@ class LayoutARTransformer(nn.Module):
         if self.config.image_tokens != N:
             raise InvalidArgument("image_tokens", f"(B, {self.config.image_tokens})", (B, N))
         prefix, bias = self.condition(text, text_mask, layout, background)
-        bos = torch.full((B, 1), self.bos_id, device=image_tokens.device, dtype=torch.long)
-        img = self.image_embed(torch.cat([bos, image_tokens[:, :-1]], dim=1)) + bias
+        img = self.image_embed(self.shifted(image_tokens)) + bias
         x = torch.cat([prefix, img], dim=1)  # (B, P+N, D)
         logits = self._run(x + self.pos_embed[:, : x.shape[1]])
         return logits[:, prefix.shape[1] :]
 
     def loss(self, image_tokens, **condition) -> dict[str, torch.Tensor]:
-        logits = self(image_tokens, **condition)
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), image_tokens.reshape(-1))
-        return {"loss": loss, "bits_per_token": loss.detach() / math.log(2)}
+        return self.token_loss(self(image_tokens, **condition), image_tokens)
 
     # ------------------------------------------------------------------ sampling
 
@@ -269,9 +259,6 @@ class LayoutARTransformer(nn.Module):
             use_cache=use_cache,
         )
         return tokens.view(B, -1)
-
-    def config_dict(self) -> dict:
-        return self.config.to_dict()
 
 
 LAYOUT_AR_MODELS = {

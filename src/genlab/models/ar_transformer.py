@@ -225,7 +225,35 @@ def gpt2_init(model: nn.Module, blocks, depth: int, params=()) -> None:
         nn.init.normal_(block.mlp.fc2.weight, std=std)
 
 
-class ARTransformer(nn.Module):
+class TokenDecoder(nn.Module):
+    """What both autoregressive priors share: a stack of causal blocks over (prefix, image
+    tokens), a final norm and head, teacher forcing after a BOS token, and the token loss.
+    Subclasses set `blocks`, `ln_f`, `head`, `bos_id` and `config`."""
+
+    def _run(self, x, cache=None):
+        for i, block in enumerate(self.blocks):
+            x = block(x, cache, i)
+        if cache is not None:
+            cache.length += x.shape[1]
+        return self.head(self.ln_f(x))
+
+    def shifted(self, image_tokens: torch.Tensor) -> torch.Tensor:
+        """The decoder's input ids for teacher forcing: BOS, then tokens 0 … N−2."""
+        B = image_tokens.shape[0]
+        bos = torch.full((B, 1), self.bos_id, device=image_tokens.device, dtype=torch.long)
+        return torch.cat([bos, image_tokens[:, :-1]], dim=1)
+
+    @staticmethod
+    def token_loss(logits, image_tokens) -> dict[str, torch.Tensor]:
+        """Cross-entropy of teacher-forced logits against the tokens (and in bits per token)."""
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), image_tokens.reshape(-1))
+        return {"loss": loss, "bits_per_token": loss.detach() / math.log(2)}
+
+    def config_dict(self) -> dict:
+        return self.config.to_dict()
+
+
+class ARTransformer(TokenDecoder):
     """logits(image token i | text, image tokens < i) with a decoder-only transformer."""
 
     def __init__(self, config: ARConfig | dict):
@@ -244,27 +272,16 @@ class ARTransformer(nn.Module):
     def _init_weights(self):
         gpt2_init(self, self.blocks, self.config.depth, (self.pos_embed,))
 
-    def _run(self, x, cache=None):
-        for i, block in enumerate(self.blocks):
-            x = block(x, cache, i)
-        if cache is not None:
-            cache.length += x.shape[1]
-        return self.head(self.ln_f(x))
-
     def forward(self, text_ids, image_tokens) -> torch.Tensor:
         """text_ids (B, text_len), image_tokens (B, N) -> logits (B, N, image_vocab) where
         position i predicts image token i from the text and tokens < i (teacher forcing)."""
-        B, N = image_tokens.shape
-        bos = torch.full((B, 1), self.bos_id, device=image_tokens.device, dtype=torch.long)
-        img = torch.cat([bos, image_tokens[:, :-1]], dim=1)  # shift right by one
-        x = torch.cat([self.text_embed(text_ids), self.image_embed(img)], dim=1)  # (B, L+N, D)
+        img = self.image_embed(self.shifted(image_tokens))
+        x = torch.cat([self.text_embed(text_ids), img], dim=1)  # (B, L+N, D)
         logits = self._run(x + self.pos_embed[:, : x.shape[1]])
         return logits[:, text_ids.shape[1] :]
 
     def loss(self, text_ids, image_tokens) -> dict[str, torch.Tensor]:
-        logits = self(text_ids, image_tokens)
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), image_tokens.reshape(-1))
-        return {"loss": loss, "bits_per_token": loss.detach() / math.log(2)}
+        return self.token_loss(self(text_ids, image_tokens), image_tokens)
 
     def null_text(self, batch: int, device) -> torch.Tensor:
         return torch.full((batch, self.config.text_len), self.config.pad_id, device=device)
@@ -307,9 +324,6 @@ class ARTransformer(nn.Module):
             use_cache=use_cache,
             progress=progress,
         )
-
-    def config_dict(self) -> dict:
-        return self.config.to_dict()
 
 
 AR_MODELS = {
