@@ -14,10 +14,12 @@ from genlab.world.lexicon import (
     BACKGROUND_SHADES,
     BACKGROUND_WORDS,
     COLOR_DESCRIPTORS,
+    COLOR_NAMESAKE_NOUNS,
     COLOR_NAMESAKES,
     FOREIGN_COLORS,
     FOREIGN_RELATIONS,
     FOREIGN_SHAPES,
+    GROUP_NOUNS,
     LEAD_IN_WORDS,
     MOTION_VERBS,
     MOTION_WORDS,
@@ -28,6 +30,9 @@ from genlab.world.lexicon import (
     SHADE_WORDS,
     SHAPE_ADJECTIVES,
     SIDE_RELATIONS,
+    SIZE_ABBREVIATIONS,
+    SIZE_INTENSIFIERS,
+    SIZED_NAMESAKES,
     STOPWORDS,
 )
 from genlab.world.phrasing import READ_WORDING, canonical_text
@@ -107,6 +112,16 @@ def _build_lexicon() -> dict[tuple[str, ...], tuple[str, object]]:
         for value, names in table.items():
             for w in names:
                 add(w, kind, value)
+    for value, names in words.sizes.items():  # "extra-large", "pint-sized", "xl"
+        for w in (*names, *SIZE_ABBREVIATIONS[value]):
+            add(w, "size", value)
+            for intensifier in SIZE_INTENSIFIERS:
+                add(f"{intensifier} {w}", "size", value)
+        for namesake in SIZED_NAMESAKES[value]:
+            for tail in ("sized", "size"):
+                add(f"{namesake} {tail}", "size", value)
+    for group in GROUP_NOUNS:  # "a set of three": the count follows
+        add(f"a {group} of", "stop", None)
     for value, names in BACKGROUND_WORDS.items():  # "jet black", "mid grey", "snow white"
         for shade, w in itertools.product(BACKGROUND_SHADES, names):
             add(f"{shade} {w}", "bg", value)
@@ -178,7 +193,8 @@ MAX_PROMPT_WORDS = 200
 
 def _tokenize(text: str) -> list[tuple[str, object, str]]:
     """Longest-match lexicon lookup: [(kind, value, words)], 'unknown' and 'stop' included."""
-    words = _TOKEN_RE.findall(text.lower().replace(";", ",").replace("-", " "))
+    text = text.lower().replace(";", ",").replace("-", " ").replace("&", " and ")
+    words = _TOKEN_RE.findall(text.replace("+", " plus "))
     tokens, i = [], 0
     while i < len(words):
         for n in range(min(_MAX_PHRASE, len(words) - i), 0, -1):
@@ -195,7 +211,7 @@ def _tokenize(text: str) -> list[tuple[str, object, str]]:
                 known = words[i] in STOPWORDS or words[i] in LEAD_IN_WORDS
                 tokens.append(("stop" if known else "unknown", None, words[i]))
             i += 1
-    return _drop_color_modifiers(tokens)
+    return _not_relations(_drop_color_modifiers(tokens))
 
 
 _COLOR_KINDS = ("color", "bg", "foreign color")
@@ -215,12 +231,50 @@ def _drop_color_modifiers(tokens: list) -> list:
         singular_foreign = kind == "foreign shape" and not value[1]
         # a color the world lacks names a shade only of a color it has ("olive green")
         shade = kind == "foreign color" and head == "color"
-        descriptor = kind in ("unknown", "stop") and words in COLOR_DESCRIPTORS
+        descriptor = kind in ("unknown", "stop") and (
+            words in COLOR_DESCRIPTORS or words in COLOR_NAMESAKE_NOUNS
+        )
         if modifies and (descriptor or singular_foreign or shade):
             out.append(("modifier", None, words))
+        elif modifies and kind == "unknown":
+            # "a disc in pea green", "papaya orange": a word not known right before a color
+            # names the color's shade or namesake; it is reported, and the color read as if it
+            # stood alone ("in green" is the disc's color)
+            out.append(("unread modifier", None, words))
         else:
             out.append((kind, value, words))
     return [t for t in reversed(out) if t[0] != "modifier"]
+
+
+# Relation words that, before a background or a position, say where rather than relate two
+# objects: "over a gray backdrop", "above a white background", "over on the left".
+_PLACE_WORDS = ("over", "up")
+
+
+def _not_relations(tokens: list) -> list:
+    """A relation word followed by a background ("over a gray backdrop", "on top of a black
+    canvas") is read as no relation (the background is read from what follows); so is "over"
+    before a position ("one red circle over on the left") and a relation the world lacks before
+    a position ("near the bottom", "around the center": a position)."""
+    out = list(tokens)
+    for k, (kind, _, words) in enumerate(tokens):
+        if kind not in ("rel", "foreign relation"):
+            continue
+        j = k + 1
+        while j < len(tokens) and (
+            tokens[j][0] in ("stop", "the") or tokens[j][:2] == ("count", 1)
+        ):
+            j += 1
+        if j >= len(tokens):
+            continue
+        after = tokens[j + 1][0] if j + 1 < len(tokens) else None
+        background = (
+            kind == "rel" and tokens[j][0] == "bg" and after not in (*_OBJECT_WORDS, "count")
+        ) or tokens[j][0] == "background"
+        position = tokens[j][0] == "pos" and (kind == "foreign relation" or words in _PLACE_WORDS)
+        if background or position:
+            out[k] = ("stop", None, words)
+    return out
 
 
 def parse_prompt(text: str) -> PromptParse:
@@ -234,7 +288,8 @@ def parse_prompt(text: str) -> PromptParse:
     tokens = _tokenize(text)
     objects: list[ObjectRequest] = []
     relations: list[RelationRequest] = []
-    unknown: list[str] = []
+    unknown: list[str] = [t[2] for t in tokens if t[0] == "unread modifier"]
+    tokens = [t for t in tokens if t[0] != "unread modifier"]
     unsupported: list[tuple[str, str]] = []
     background = None
     pending: dict = {}  # count / size / color / definite, before the noun arrives
@@ -245,6 +300,7 @@ def parse_prompt(text: str) -> PromptParse:
     fresh_clause = True  # a separator came after the last object
     owner = None  # "its": the object whose side the next position phrase names
     pending_rev = None  # (target, relation): "A, and directly above it B" -> B above A
+    elliptic: list[int] = []  # colored objects without a noun before "and": "a red and a blue star"
 
     def add_object(shape, plural: bool) -> None:
         nonlocal pending, pending_cell, pending_rel, pending_rev, last, before, fresh_clause
@@ -268,6 +324,12 @@ def parse_prompt(text: str) -> PromptParse:
         if pending_rev is not None and pending_rev[0] != index:
             relations.append(RelationRequest(index, pending_rev[1], pending_rev[0]))
             pending_rev = None
+        if shape is not None and elliptic:
+            # "a red and a yellow triangle": the colors before share the noun after them
+            for j in elliptic:
+                if objects[j].shape is None and j < index:
+                    objects[j] = replace(objects[j], shape=shape)
+        elliptic.clear()
         if index != last:
             before = last
         pending, pending_cell, pending_rel, last, fresh_clause = {}, None, None, index, False
@@ -289,6 +351,16 @@ def parse_prompt(text: str) -> PromptParse:
             # group just named
             objects[last] = replace(objects[last], count=value)
             skip.update(range(k + 1, k + 1 + _count_after(tokens, k)))
+        elif kind == "count" and value == 1 and _one_of_group(tokens, k, objects, last):
+            # "two circles, one blue and one yellow": each "one COLOR" takes one of the group
+            group = objects[last]
+            color = tokens[k + 1][1]
+            if group.count > 1:
+                objects[last] = replace(group, count=group.count - 1)
+                objects.append(replace(group, count=1, color=color))
+            else:
+                objects[last] = replace(group, color=color)
+            skip.add(k + 1)
         elif kind == "times" and last is not None and not pending:
             objects[last] = replace(objects[last], count=value)  # "orange blocks x3"
         elif kind == "times":
@@ -373,6 +445,12 @@ def parse_prompt(text: str) -> PromptParse:
             else:
                 unknown.append(words)
         elif kind == "pos" and owner is not None and value in _SIDES:
+            # "next to it on its left": the side replaces the "beside" just read of the two
+            pair = {last, owner}
+            relations[:] = [
+                r for r in relations
+                if not (r.relation in SIDE_RELATIONS and {r.subject, r.target} == pair)
+            ]  # fmt: skip
             relations.append(RelationRequest(last, _SIDES[value], owner))
             owner = None
         elif kind == "pos" and _beside_side(value, relations, last):
@@ -412,7 +490,10 @@ def parse_prompt(text: str) -> PromptParse:
             else:
                 background = value
         elif kind == "sep":
+            elided = words == "and" and pending.get("color") and not pending.get("shape")
             flush()
+            if elided and "foreign" not in pending and objects and objects[-1].shape is None:
+                elliptic.append(len(objects) - 1)
             fresh_clause = True
         elif kind == "other":
             # "two circles, one above the other": a relation between the members of one group.
@@ -457,15 +538,30 @@ def _count_after(tokens, k: int) -> int:
     return 0
 
 
+def _one_of_group(tokens, k: int, objects, last) -> bool:
+    """Whether token k ("one") and the color after it name one member of the group just named,
+    still without a color: "two circles, one blue and one yellow" (no noun after the color)."""
+    if last is None or k + 1 >= len(tokens) or tokens[k + 1][0] != "color":
+        return False
+    group = objects[last]
+    after = tokens[k + 2][0] if k + 2 < len(tokens) else None
+    return (
+        group.color is None
+        and group.shape is not None
+        and tokens[k - 1][0] in ("sep", "stop")
+        and after not in (*_OBJECT_WORDS, "rel")
+    )
+
+
 def _next_words(tokens, k: int) -> str | None:
     return tokens[k + 1][2] if k + 1 < len(tokens) else None
 
 
 def _object_next(tokens, k: int) -> bool:
     """Whether an object's noun phrase starts at token k (skipping words of no meaning)."""
-    while k < len(tokens) and tokens[k][0] == "stop":
-        k += 1
-    return k < len(tokens) and tokens[k][0] in (*_OBJECT_WORDS, "count", "the", "times")
+    while k < len(tokens) and tokens[k][0] in ("stop", "count", "the", "times"):
+        k += 1  # "on a black canvas" after "above it" is no object: "a" must lead to one
+    return k < len(tokens) and tokens[k][0] in _OBJECT_WORDS
 
 
 def _then_relation(tokens, k: int) -> bool:
@@ -495,5 +591,5 @@ def _beside_side(cell, relations, last) -> bool:
         cell in ((None, 0), (None, 2))
         and bool(relations)
         and relations[-1].relation in SIDE_RELATIONS
-        and relations[-1].target == last
+        and last in (relations[-1].target, relations[-1].subject)
     )
