@@ -16,6 +16,7 @@ from genlab.world.lexicon import (
     COLOR_DESCRIPTORS,
     COLOR_NAMESAKE_NOUNS,
     COLOR_NAMESAKES,
+    COPY_NOUNS,
     FOREIGN_COLORS,
     FOREIGN_RELATIONS,
     FOREIGN_SHAPES,
@@ -122,6 +123,9 @@ def _build_lexicon() -> dict[tuple[str, ...], tuple[str, object]]:
                 add(f"{namesake} {tail}", "size", value)
     for group in GROUP_NOUNS:  # "a set of three": the count follows
         add(f"a {group} of", "stop", None)
+    for noun in COPY_NOUNS:  # "three copies of a red star": the count comes before
+        for tail in ("of", "of a", "of an", "of one"):
+            add(f"{noun} {tail}", "stop", None)
     for value, names in BACKGROUND_WORDS.items():  # "jet black", "mid grey", "snow white"
         for shade, w in itertools.product(BACKGROUND_SHADES, names):
             add(f"{shade} {w}", "bg", value)
@@ -187,6 +191,8 @@ _BACKGROUND_OF = {w: bg for bg, names in BACKGROUND_WORDS.items() for w in names
 _MAX_PHRASE = max(len(k) for k in _LEXICON)
 _TOKEN_RE = re.compile(r"[a-z0-9]+|,|:")
 _TIMES_RE = re.compile(r"x(\d+)")  # "orange blocks x3": a count after the noun
+_TIMES_AFTER_RE = re.compile(r"\bx\s+(\d+)\b")
+_TIMES_BEFORE_RE = re.compile(r"\b(\d+)\s*x\b")
 # Longer than any description of a 4-object scene by far: a longer prompt is a mistake.
 MAX_PROMPT_WORDS = 200
 
@@ -194,6 +200,8 @@ MAX_PROMPT_WORDS = 200
 def _tokenize(text: str) -> list[tuple[str, object, str]]:
     """Longest-match lexicon lookup: [(kind, value, words)], 'unknown' and 'stop' included."""
     text = text.lower().replace(";", ",").replace("-", " ").replace("&", " and ")
+    text = _TIMES_AFTER_RE.sub(r" x\1 ", text.replace("×", " x "))  # "stars x 3", "stars (×3)"
+    text = _TIMES_BEFORE_RE.sub(r"\1 ", text)  # "3x red stars"
     words = _TOKEN_RE.findall(text.replace("+", " plus "))
     tokens, i = [], 0
     while i < len(words):
@@ -227,7 +235,9 @@ def _drop_color_modifiers(tokens: list) -> list:
     for kind, value, words in reversed(tokens):
         head = out[-1][0] if out else None
         lead = out[-2][0] if len(out) > 1 else None
-        modifies = head in _COLOR_KINDS or (head == "modifier" and lead in _COLOR_KINDS)
+        modifies = head in _COLOR_KINDS or (
+            head in ("modifier", "unread modifier") and lead in _COLOR_KINDS
+        )
         singular_foreign = kind == "foreign shape" and not value[1]
         # a color the world lacks names a shade only of a color it has ("olive green")
         shade = kind == "foreign color" and head == "color"
@@ -301,6 +311,7 @@ def parse_prompt(text: str) -> PromptParse:
     owner = None  # "its": the object whose side the next position phrase names
     pending_rev = None  # (target, relation): "A, and directly above it B" -> B above A
     elliptic: list[int] = []  # colored objects without a noun before "and": "a red and a blue star"
+    fronted: list = []  # [relation, target]: "Below a pink star, a green block" (relation first)
 
     def add_object(shape, plural: bool) -> None:
         nonlocal pending, pending_cell, pending_rel, pending_rev, last, before, fresh_clause
@@ -330,6 +341,11 @@ def parse_prompt(text: str) -> PromptParse:
                 if objects[j].shape is None and j < index:
                     objects[j] = replace(objects[j], shape=shape)
         elliptic.clear()
+        if fronted and len(fronted) == 1:
+            fronted.append(index)  # the object after a relation put first is its target
+        elif fronted and index != fronted[1]:
+            relations.append(RelationRequest(index, fronted[0], fronted[1]))
+            fronted.clear()
         if index != last:
             before = last
         pending, pending_cell, pending_rel, last, fresh_clause = {}, None, None, index, False
@@ -346,6 +362,7 @@ def parse_prompt(text: str) -> PromptParse:
             continue
         following = tokens[k + 1][0] if k + 1 < len(tokens) else None
         previous = tokens[k - 1][2] if k else None
+        previous_kind = tokens[k - 1][0] if k else None
         if kind == "count" and last is not None and _count_after(tokens, k):
             # "square tiles, three of them", "pink balls, three in total": the count of the
             # group just named
@@ -385,6 +402,8 @@ def parse_prompt(text: str) -> PromptParse:
             # "a star colored yellow", "a triangle in green", "two boxes, both red",
             # "three discs, all of them violet": the color of the object just named
             objects[last] = replace(objects[last], color=value)
+        elif kind in ("size", "color") and pending.get(kind) == value and previous_kind == kind:
+            pass  # "teeny-tiny", "really big huge": one attribute said twice
         elif kind in ("count", "size", "color"):
             # A repeated attribute, or a count after attributes, starts a new noun phrase
             # ("a red elephant and a star": the red thing is an object of its own).
@@ -398,10 +417,14 @@ def parse_prompt(text: str) -> PromptParse:
         elif kind == "the":
             pending["definite"] = True
         elif kind == "shape" and _same_noun(tokens, k):
-            pending["shape"] = value[0]  # "star shapes", "square tiles": one noun, two words
+            # "star shapes", "square tiles", "diamond tile": one noun, two words; the first
+            # says the shape
+            pending["shape"], pending["noun"] = value[0], True
         elif kind == "shape":
             shape, plural = value
-            add_object(shape if shape is not None else pending.get("shape"), plural)
+            if pending.get("noun") or shape is None:
+                shape = pending.get("shape")
+            add_object(shape, plural)
         elif kind == "shape adjective":  # "a triangular shape", "a round red thing"
             pending["shape"] = value
         elif kind == "foreign shape":
@@ -466,7 +489,9 @@ def parse_prompt(text: str) -> PromptParse:
                 pending_cell = value
         elif kind == "rel":
             flush()
-            if last is None:
+            if last is None and not fronted:
+                fronted.append(value)  # "To the left of a red star, a blue circle"
+            elif last is None:
                 unknown.append(words)
             elif following == "pronoun" and tokens[k + 1][2] in ("it", "them"):
                 if _object_next(tokens, k + 2):
@@ -578,11 +603,13 @@ _SIDES = {(None, 0): "left of", (None, 2): "right of", (0, None): "above", (2, N
 
 def _same_noun(tokens, k: int) -> bool:
     """Whether the shape noun at k and the next word name one object: "star shapes", "diamond
-    object", "square tiles" (a generic noun, or a noun of the same shape, right after it)."""
+    object", "square tiles" (a generic noun, or a noun of the same shape, right after it), and
+    "diamond tile", "triangle block" (a singular shape noun before another: the first says the
+    shape, the second what the thing is)."""
     if k + 1 >= len(tokens) or tokens[k + 1][0] != "shape":
         return False
-    shape, following = tokens[k][1][0], tokens[k + 1][1][0]
-    return shape is not None and following in (None, shape)
+    (shape, plural), following = tokens[k][1], tokens[k + 1][1][0]
+    return shape is not None and (following in (None, shape) or not plural)
 
 
 def _beside_side(cell, relations, last) -> bool:
