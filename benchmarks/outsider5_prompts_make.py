@@ -214,6 +214,13 @@ MAKERS = {"single": single, "count": count, "two_objects": two_objects, "relatio
 
 def make(seed: int, n: int) -> list[dict]:
     """n prompts, a quarter per category in turn; about a third name a background."""
+    return make_set(seed, n, MAKERS, LEADS, ENDS, BACKGROUNDS)
+
+
+def make_set(seed: int, n: int, makers, leads, ends, backgrounds, share=0.35) -> list[dict]:
+    """n distinct drawable prompts, a quarter per category in turn: `makers[category](rng)` gives
+    (text, objects, relations); `share` of them get a background phrase, and each a lead-in and
+    an ending. (Shared with benchmarks/outsider6_prompts_make.py.)"""
     if n % len(CATEGORIES):
         raise SystemExit(f"--n must be a multiple of {len(CATEGORIES)}")
     rng = random.Random(seed)
@@ -221,12 +228,12 @@ def make(seed: int, n: int) -> list[dict]:
     for _ in range(n // len(CATEGORIES)):
         for category in CATEGORIES:
             for _ in range(1000):
-                text, objects, relations = MAKERS[category](rng)
+                text, objects, relations = makers[category](rng)
                 background = None
-                if rng.random() < 0.35:
-                    background = rng.choice(list(BACKGROUNDS))
-                    text += " " + rng.choice(BACKGROUNDS[background])
-                text = rng.choice(LEADS) + text + rng.choice(ENDS)
+                if rng.random() < share:
+                    background = rng.choice(list(backgrounds))
+                    text += " " + rng.choice(backgrounds[background])
+                text = rng.choice(leads) + text + rng.choice(ends)
                 if (
                     text.lower() not in seen
                     and layout_share(objects, relations) >= MIN_LAYOUT_SHARE
@@ -240,21 +247,26 @@ def make(seed: int, n: int) -> list[dict]:
     return items
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--seed", type=int, default=5505)
+def write_set(argv, make, out: Path, seed: int, ordinal: str, about: str) -> int:
+    """A maker's command line (--seed, --n, --out): writes the json of make(seed, n)."""
+    ap = argparse.ArgumentParser(description=about.split("\n")[0])
+    ap.add_argument("--seed", type=int, default=seed)
     ap.add_argument("--n", type=int, default=300)
-    ap.add_argument("--out", default=str(OUT))
+    ap.add_argument("--out", default=str(out))
     args = ap.parse_args(argv)
     doc = {
-        "description": "Free-form prompts of a fifth maker with the scene each asks for; made by "
-        f"benchmarks/outsider5_prompts_make.py --seed {args.seed} --n {args.n}",
+        "description": f"Free-form prompts of a {ordinal} maker with the scene each asks for; "
+        f"made by benchmarks/{out.stem}_make.py --seed {args.seed} --n {args.n}",
         "seed": args.seed,
         "prompts": make(args.seed, args.n),
     }
     Path(args.out).write_text(json.dumps(doc, indent=1) + "\n")
     print(f"wrote {len(doc['prompts'])} prompts to {args.out}")
     return 0
+
+
+def main(argv=None) -> int:
+    return write_set(argv, make, OUT, 5505, "fifth", __doc__)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
-"""benchmarks/outsider4_prompts.json and outsider5_prompts.json, the fourth and fifth free-form
-prompt sets: each file is what its seeded script writes, the set is balanced over categories,
-every scene fits the world, and the strict judge passes rendered pictures of those scenes."""
+"""benchmarks/outsider{4,5,6}_prompts.json, the fourth to sixth free-form prompt sets: each file is
+what its seeded script writes, the set is balanced over categories, every scene fits the world, and
+the strict judge passes rendered pictures of those scenes."""
 
 import json
 
@@ -8,7 +8,9 @@ import pytest
 from benchmark_scripts import load_benchmark
 
 oj = load_benchmark("outsider_judge")
-MAKERS = {name: load_benchmark(f"{name}_prompts_make") for name in ("outsider4", "outsider5")}
+MAKERS = {
+    name: load_benchmark(f"{name}_prompts_make") for name in ("outsider4", "outsider5", "outsider6")
+}
 DOCS = {name: json.loads(make.OUT.read_text()) for name, make in MAKERS.items()}
 SETS = pytest.mark.parametrize("name", list(MAKERS))
 
