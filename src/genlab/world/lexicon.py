@@ -254,6 +254,25 @@ READ_ANY_SHAPE_WORDS: list[tuple[str, str]] = [
     ("decal", "decals"), ("cutout", "cutouts"), ("sprite", "sprites"), ("motif", "motifs"),
     ("stamp", "stamps"), ("chip", "chips"), ("counter", "counters"), ("bead", "beads"),
 ]
+# Nouns read but never written, kept out of READ_WORDING so the paraphrase split is unchanged
+# ("a coin shape", "a polka dot", "two rhombi").
+READ_ONLY_SHAPE_WORDS: dict[str, list[tuple[str, str]]] = {
+    "circle": [("coin", "coins"), ("polka dot", "polka dots"), ("dot shape", "dot shapes")],
+    "diamond": [("rhombus", "rhombi")],
+}
+# Relations written as a comparison: "further left than", "more to the right than".
+COMPARED_RELATIONS = {
+    "left of": ["further left than", "farther left than", "more to the left than",
+                "further to the left than", "farther to the left than", "more left than"],
+    "right of": ["further right than", "farther right than", "more to the right than",
+                 "further to the right than", "farther to the right than", "more right than"],
+    "above": ["further up than", "farther up than", "higher up than"],
+    "below": ["further down than", "farther down than", "lower down than"],
+}
+# A side named after "with" and an object, without the object it is the side of: "a blue
+# square with a red circle to the left" (left of the square), "... with a star on top".
+# (A relation word itself ending the clause, "... with a star underneath", is read the same.)
+SIDE_ENDINGS = {"left of": ["to the left"], "right of": ["to the right"], "above": ["on top"]}
 # "three copies of a red star": a count, then a word for copies, then one of them
 COPY_NOUNS = ("copies", "instances", "duplicates", "repeats", "versions", "clones", "replicas")
 # "a set of three stars", "a group of 4 circles", "a row of two boxes": a word for a group before
@@ -289,9 +308,9 @@ READ_POSITION_WORDS: dict[tuple[int | None, int | None], list[str]] = {
                 "far left", "leftmost", "left most column", "left third"],
     (None, 2): ["right edge", "right column", "right hand side", "right hand edge",
                 "rightmost column", "far right", "rightmost", "right most column", "right third"],
-    (0, None): ["top edge", "top row", "upper edge", "up top", "along the top", "upper row",
+    (0, None): ["up high", "high up", "top edge", "top row", "upper edge", "up top", "along the top", "upper row",
                 "topmost row", "top most row", "top third", "upper part", "top part"],
-    (2, None): ["bottom edge", "bottom row", "lower edge", "down below", "along the bottom",
+    (2, None): ["down low", "low down", "bottom edge", "bottom row", "lower edge", "down below", "along the bottom",
                 "lower row", "bottommost row", "bottom most row", "bottom third", "lower part",
                 "bottom part", "down at the bottom"],
 }  # fmt: skip
@@ -336,7 +355,8 @@ LEAD_IN_WORDS = frozenset([
     "situated", "lies", "lie", "sitting", "sat", "start", "starting", "begin", "beginning",
     "then", "finally", "also", "too", "grab", "whip", "mock", "come", "dream", "conjure",
     "formed", "arranged", "arrange", "lined", "hang", "hanging", "hangs", "hung", "kept",
-    "parked", "stuck", "pinned",
+    "parked", "stuck", "pinned", "u", "yo", "asap", "my", "our", "slide", "deck",
+    "presentation", "thank", "itself", "by",
 ])
 # Colors, shapes and relations people ask for that this world does not have: reported by name
 # ("white is not a color of this world") instead of being dropped or drawn as something else.

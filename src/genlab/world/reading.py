@@ -16,6 +16,7 @@ from genlab.world.lexicon import (
     COLOR_DESCRIPTORS,
     COLOR_NAMESAKE_NOUNS,
     COLOR_NAMESAKES,
+    COMPARED_RELATIONS,
     COPY_NOUNS,
     FOREIGN_COLORS,
     FOREIGN_RELATIONS,
@@ -27,9 +28,11 @@ from genlab.world.lexicon import (
     POSITION_WORDS,
     READ_ANY_SHAPE_WORDS,
     READ_MOTION_WORDS,
+    READ_ONLY_SHAPE_WORDS,
     READ_POSITION_WORDS,
     SHADE_WORDS,
     SHAPE_ADJECTIVES,
+    SIDE_ENDINGS,
     SIDE_RELATIONS,
     SIZE_ABBREVIATIONS,
     SIZE_INTENSIFIERS,
@@ -97,6 +100,18 @@ def _build_lexicon() -> dict[tuple[str, ...], tuple[str, object]]:
         for singular, plural in forms:
             add(singular, "shape", (shape, False))
             add(plural, "shape", (shape, True))
+    for shape, forms in READ_ONLY_SHAPE_WORDS.items():
+        for singular, plural in forms:
+            add(singular, "shape", (shape, False))
+            add(plural, "shape", (shape, True))
+    for value, names in COMPARED_RELATIONS.items():  # "further left than"
+        for w in names:
+            add(w, "rel", value)
+    for value, names in SIDE_ENDINGS.items():  # "... with a red circle to the left"
+        for w in names:
+            add(w, "side end", value)
+    for w in ("(", ")"):  # "a star (red)", "stars (4)"
+        add(w, "stop", None)
     for singular, plural in (*ANY_SHAPE_WORDS, *READ_ANY_SHAPE_WORDS):
         add(singular, "shape", (None, False))
         add(plural, "shape", (None, True))
@@ -189,7 +204,7 @@ def _build_lexicon() -> dict[tuple[str, ...], tuple[str, object]]:
 _LEXICON = _build_lexicon()
 _BACKGROUND_OF = {w: bg for bg, names in BACKGROUND_WORDS.items() for w in names}
 _MAX_PHRASE = max(len(k) for k in _LEXICON)
-_TOKEN_RE = re.compile(r"[a-z0-9]+|,|:")
+_TOKEN_RE = re.compile(r"[a-z0-9]+|,|:|\(|\)")
 _TIMES_RE = re.compile(r"x(\d+)")  # "orange blocks x3": a count after the noun
 _TIMES_AFTER_RE = re.compile(r"\bx\s+(\d+)\b")
 _TIMES_BEFORE_RE = re.compile(r"\b(\d+)\s*x\b")
@@ -267,7 +282,7 @@ def _not_relations(tokens: list) -> list:
     before a position ("one red circle over on the left") and a relation the world lacks before
     a position ("near the bottom", "around the center": a position)."""
     out = list(tokens)
-    for k, (kind, _, words) in enumerate(tokens):
+    for k, (kind, value, words) in enumerate(tokens):
         if kind not in ("rel", "foreign relation"):
             continue
         j = k + 1
@@ -278,8 +293,12 @@ def _not_relations(tokens: list) -> list:
         if j >= len(tokens):
             continue
         after = tokens[j + 1][0] if j + 1 < len(tokens) else None
+        # only "over", "above", "on top of" say a background ("underneath black bg" does not)
         background = (
-            kind == "rel" and tokens[j][0] == "bg" and after not in (*_OBJECT_WORDS, "count")
+            kind == "rel"
+            and value == "above"
+            and tokens[j][0] == "bg"
+            and after not in (*_OBJECT_WORDS, "count")
         ) or tokens[j][0] == "background"
         position = tokens[j][0] == "pos" and (kind == "foreign relation" or words in _PLACE_WORDS)
         if background or position:
@@ -311,6 +330,7 @@ def parse_prompt(text: str) -> PromptParse:
     owner = None  # "its": the object whose side the next position phrase names
     pending_rev = None  # (target, relation): "A, and directly above it B" -> B above A
     elliptic: list[int] = []  # colored objects without a noun before "and": "a red and a blue star"
+    with_clause = False  # the last separator was "with": "B with A to the left"
     fronted: list = []  # [relation, target]: "Below a pink star, a green block" (relation first)
 
     def add_object(shape, plural: bool) -> None:
@@ -378,6 +398,25 @@ def parse_prompt(text: str) -> PromptParse:
             else:
                 objects[last] = replace(group, color=color)
             skip.add(k + 1)
+        elif (
+            kind == "count"
+            and last is not None
+            and not pending
+            and previous == "("
+            and (_next_words(tokens, k) == ")")
+        ):
+            objects[last] = replace(objects[last], count=value)  # "lime green balls (4)"
+        elif kind == "side end":
+            flush()
+            if with_clause and last is not None and before is not None:
+                relations.append(RelationRequest(last, value, before))
+                with_clause = False
+            else:  # "a red star to the left": where it is in the picture
+                cell = next(c for c, r in _SIDES.items() if r == value)
+                if last is not None and objects[last].position is None:
+                    objects[last] = replace(objects[last], row=cell[0], col=cell[1])
+                else:
+                    pending_cell = cell
         elif kind == "times" and last is not None and not pending:
             objects[last] = replace(objects[last], count=value)  # "orange blocks x3"
         elif kind == "times":
@@ -493,6 +532,15 @@ def parse_prompt(text: str) -> PromptParse:
                 fronted.append(value)  # "To the left of a red star, a blue circle"
             elif last is None:
                 unknown.append(words)
+            elif (
+                with_clause
+                and before is not None
+                and not _object_next(tokens, k + 1)
+                and (following != "pronoun")
+            ):
+                # "a blue square with a pink cube underneath": under the square
+                relations.append(RelationRequest(last, value, before))
+                with_clause = False
             elif following == "pronoun" and tokens[k + 1][2] in ("it", "them"):
                 if _object_next(tokens, k + 2):
                     # "a yellow circle, and directly above it a yellow square"
@@ -520,6 +568,7 @@ def parse_prompt(text: str) -> PromptParse:
             if elided and "foreign" not in pending and objects and objects[-1].shape is None:
                 elliptic.append(len(objects) - 1)
             fresh_clause = True
+            with_clause = words == "with"
         elif kind == "other":
             # "two circles, one above the other": a relation between the members of one group.
             if pending_rel is not None and objects[pending_rel[0]].count >= 2:
@@ -546,7 +595,7 @@ _OBJECT_WORDS = ("color", "size", "shape", "foreign shape", "shape adjective")
 # that named the object, so "a circle and there are red stars" keeps the stars red).
 _COPULA = frozenset(("is", "are"))
 _POST_COLOR = frozenset(
-    ("colored", "coloured", "painted", "in", "both", "all", "each", "them", *_COPULA)
+    ("colored", "coloured", "painted", "in", "both", "all", "each", "them", "(", *_COPULA)
     + ("each one", "every one", "each of them", "every one of them", "both of them")
 )
 # What follows a count that belongs to the group just named: "three of them", "two in total".
