@@ -1,5 +1,5 @@
-"""benchmarks/outsider{4,5,6}_prompts.json, the fourth to sixth free-form prompt sets: each file is
-what its seeded script writes, the set is balanced over categories, every scene fits the world, and
+"""benchmarks/outsider{4,5,6,7}_prompts.json, the fourth to seventh free-form prompt sets: each file
+is what its seeded script writes, the set is balanced over categories, every scene fits the world, and
 the strict judge passes rendered pictures of those scenes."""
 
 import json
