@@ -260,6 +260,18 @@ READ_ONLY_SHAPE_WORDS: dict[str, list[tuple[str, str]]] = {
     "circle": [("coin", "coins"), ("polka dot", "polka dots"), ("dot shape", "dot shapes")],
     "diamond": [("rhombus", "rhombi")],
 }
+# Things that name a color on their own ("a carrot ball", "grape-colored", "a banana star"), read
+# but never written (kept out of READ_WORDING).
+NAMESAKE_COLORS = {
+    "red": ["tomato", "strawberry", "blood", "ladybug", "firetruck", "lipstick"],
+    "orange": ["carrot", "pumpkin", "mandarin", "clementine", "mango", "marmalade", "apricot"],
+    "yellow": ["banana", "sunflower", "sunshine", "butter", "yolk", "dandelion", "buttercup"],
+    "green": ["grass", "leaf", "kiwi", "clover", "shamrock", "pea", "frog", "moss"],
+    "purple": ["grape", "eggplant", "aubergine", "mulberry", "orchid"],
+    "pink": ["bubblegum", "flamingo", "peony", "watermelon"],
+}
+# "count: 3", "qty 3": the count of the group just named
+COUNT_LABELS = ("count", "quantity", "qty", "amount", "how many")
 # Relations written as a comparison: "further left than", "more to the right than".
 COMPARED_RELATIONS = {
     "left of": ["further left than", "farther left than", "more to the left than",
@@ -356,7 +368,7 @@ LEAD_IN_WORDS = frozenset([
     "then", "finally", "also", "too", "grab", "whip", "mock", "come", "dream", "conjure",
     "formed", "arranged", "arrange", "lined", "hang", "hanging", "hangs", "hung", "kept",
     "parked", "stuck", "pinned", "u", "yo", "asap", "my", "our", "slide", "deck",
-    "presentation", "thank", "itself", "by",
+    "presentation", "thank", "itself", "by", "style", "fancy", "prompt", "part", "signal", "immediately",
 ])
 # Colors, shapes and relations people ask for that this world does not have: reported by name
 # ("white is not a color of this world") instead of being dropped or drawn as something else.

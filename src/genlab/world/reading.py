@@ -18,6 +18,7 @@ from genlab.world.lexicon import (
     COLOR_NAMESAKES,
     COMPARED_RELATIONS,
     COPY_NOUNS,
+    COUNT_LABELS,
     FOREIGN_COLORS,
     FOREIGN_RELATIONS,
     FOREIGN_SHAPES,
@@ -25,6 +26,7 @@ from genlab.world.lexicon import (
     LEAD_IN_WORDS,
     MOTION_VERBS,
     MOTION_WORDS,
+    NAMESAKE_COLORS,
     POSITION_WORDS,
     READ_ANY_SHAPE_WORDS,
     READ_MOTION_WORDS,
@@ -107,6 +109,13 @@ def _build_lexicon() -> dict[tuple[str, ...], tuple[str, object]]:
     for value, names in COMPARED_RELATIONS.items():  # "further left than"
         for w in names:
             add(w, "rel", value)
+    for value, names in words.relations.items():  # "to the right-hand side of"
+        for w in names:
+            if "left side" in w or "right side" in w:
+                add(w.replace(" side", " hand side"), "rel", value)
+    for w in COUNT_LABELS:  # "count: 3"
+        add(w, "count label", None)
+        add(f"{w} :", "count label", None)
     for value, names in SIDE_ENDINGS.items():  # "... with a red circle to the left"
         for w in names:
             add(w, "side end", value)
@@ -144,6 +153,9 @@ def _build_lexicon() -> dict[tuple[str, ...], tuple[str, object]]:
     for value, names in BACKGROUND_WORDS.items():  # "jet black", "mid grey", "snow white"
         for shade, w in itertools.product(BACKGROUND_SHADES, names):
             add(f"{shade} {w}", "bg", value)
+    for value, names in NAMESAKE_COLORS.items():  # "a carrot ball", "grape-colored"
+        for w in names:
+            add(w, "color", value)
     for table, kind in (
         (words.relations, "rel"),
         (MOTION_WORDS, "motion"),
@@ -234,7 +246,7 @@ def _tokenize(text: str) -> list[tuple[str, object, str]]:
                 known = words[i] in STOPWORDS or words[i] in LEAD_IN_WORDS
                 tokens.append(("stop" if known else "unknown", None, words[i]))
             i += 1
-    return _not_relations(_drop_color_modifiers(tokens))
+    return _relations_after_motion(_not_relations(_drop_color_modifiers(tokens)))
 
 
 _COLOR_KINDS = ("color", "bg", "foreign color")
@@ -271,6 +283,48 @@ def _drop_color_modifiers(tokens: list) -> list:
     return [t for t in reversed(out) if t[0] != "modifier"]
 
 
+# "the image", "the picture": after a side ("on the left side of the image") a position
+_PICTURE_WORDS = frozenset(["image", "picture", "canvas", "frame", "scene", "photo", "drawing"])
+_CELL_OF = {"left of": (None, 0), "right of": (None, 2), "above": (0, None), "below": (2, None)}
+
+
+def _picture_next(tokens, k: int) -> bool:
+    """Whether "[the] image" (or picture, canvas, ...) starts at token k."""
+    if k < len(tokens) and tokens[k][0] == "the":
+        k += 1
+    return k < len(tokens) and tokens[k][2] in _PICTURE_WORDS
+
+
+def _relations_after_motion(tokens: list) -> list:
+    """A motion phrase followed by "of" was a relation: "goes left of it", "go to the right of
+    it" ("goes left" and "go to the right" are motions, "left of" a relation). "that" or "this"
+    right after a relation is the object named before ("a pink dot; two cyan blocks under that")."""
+    out: list = []
+    k = 0
+    while k < len(tokens):
+        kind, value, words = tokens[k]
+        after = tokens[k + 1][2] if k + 1 < len(tokens) else None
+        if kind == "motion" and after == "of":
+            parts = words.split()
+            for i in range(1, len(parts)):
+                hit = _LEXICON.get((*parts[i:], "of"))
+                if hit is not None and hit[0] == "rel":
+                    out.append(("stop", None, " ".join(parts[:i])))
+                    out.append(("rel", hit[1], " ".join(parts[i:]) + " of"))
+                    k += 2
+                    break
+            else:
+                out.append(tokens[k])
+                k += 1
+            continue
+        if kind == "stop" and words in ("that", "this") and out and out[-1][0] == "rel":
+            out.append(("pronoun", "it", "it"))
+        else:
+            out.append(tokens[k])
+        k += 1
+    return out
+
+
 # Relation words that, before a background or a position, say where rather than relate two
 # objects: "over a gray backdrop", "above a white background", "over on the left".
 _PLACE_WORDS = ("over", "up")
@@ -285,9 +339,14 @@ def _not_relations(tokens: list) -> list:
     for k, (kind, value, words) in enumerate(tokens):
         if kind not in ("rel", "foreign relation"):
             continue
+        if kind == "rel" and value in _CELL_OF and _picture_next(tokens, k + 1):
+            out[k] = ("pos", _CELL_OF[value], words)  # "on the left side of the image"
+            continue
         j = k + 1
-        while j < len(tokens) and (
-            tokens[j][0] in ("stop", "the") or tokens[j][:2] == ("count", 1)
+        while (
+            j < len(tokens)
+            and tokens[j][2] not in ("that", "this")
+            and (tokens[j][0] in ("stop", "the") or tokens[j][:2] == ("count", 1))
         ):
             j += 1
         if j >= len(tokens):
@@ -417,6 +476,10 @@ def parse_prompt(text: str) -> PromptParse:
                     objects[last] = replace(objects[last], row=cell[0], col=cell[1])
                 else:
                     pending_cell = cell
+        elif (
+            kind == "count" and last is not None and not pending and previous_kind == "count label"
+        ):
+            objects[last] = replace(objects[last], count=value)  # "blue balls, count: 3"
         elif kind == "times" and last is not None and not pending:
             objects[last] = replace(objects[last], count=value)  # "orange blocks x3"
         elif kind == "times":
@@ -441,8 +504,8 @@ def parse_prompt(text: str) -> PromptParse:
             # "a star colored yellow", "a triangle in green", "two boxes, both red",
             # "three discs, all of them violet": the color of the object just named
             objects[last] = replace(objects[last], color=value)
-        elif kind in ("size", "color") and pending.get(kind) == value and previous_kind == kind:
-            pass  # "teeny-tiny", "really big huge": one attribute said twice
+        elif kind in ("size", "color") and previous_kind == kind and tokens[k - 1][1] == value:
+            pass  # "teeny-tiny", "banana yellow": one attribute said twice
         elif kind in ("count", "size", "color"):
             # A repeated attribute, or a count after attributes, starts a new noun phrase
             # ("a red elephant and a star": the red thing is an object of its own).
@@ -466,6 +529,7 @@ def parse_prompt(text: str) -> PromptParse:
             add_object(shape, plural)
         elif kind == "shape adjective":  # "a triangular shape", "a round red thing"
             pending["shape"] = value
+            pending["noun"] = True  # "a triangular block": the adjective says the shape
         elif kind == "foreign shape":
             unsupported.append(("shape", value[0]))
             add_object(None, value[1])  # counted and colored as asked, its shape left open
