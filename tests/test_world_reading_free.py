@@ -185,6 +185,8 @@ MORE_CASES = [
     ("a pink rhombus to the right-hand side of a cyan diamond",
      SceneRequest((obj("diamond", "pink"), obj("diamond", "cyan")), (RelationRequest(0, "right of", 1),))),
     ("a big triangle in banana yellow", SceneRequest((obj("triangle", "yellow", "large"),))),
+    ("a red circle above that blue square",
+     SceneRequest((obj("circle", "red"), obj("square", "blue")), (RelationRequest(0, "above", 1),))),
 ]  # fmt: skip
 
 

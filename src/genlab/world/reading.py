@@ -317,7 +317,13 @@ def _relations_after_motion(tokens: list) -> list:
                 out.append(tokens[k])
                 k += 1
             continue
-        if kind == "stop" and words in ("that", "this") and out and out[-1][0] == "rel":
+        if (
+            kind == "stop"
+            and words in ("that", "this")
+            and out
+            and out[-1][0] == "rel"
+            and not _object_next(tokens, k + 1)  # "above that blue square" names a new one
+        ):
             out.append(("pronoun", "it", "it"))
         else:
             out.append(tokens[k])
