@@ -633,9 +633,14 @@ def parse_prompt(text: str) -> PromptParse:
             else:
                 background = value
         elif kind == "sep":
-            elided = words == "and" and pending.get("color") and not pending.get("shape")
+            elided = (
+                words == "and"
+                and pending.get("color")
+                and not pending.get("shape")
+                and "foreign" not in pending
+            )
             flush()
-            if elided and "foreign" not in pending and objects and objects[-1].shape is None:
+            if elided and objects and objects[-1].shape is None:
                 elliptic.append(len(objects) - 1)
             fresh_clause = True
             with_clause = words == "with"
