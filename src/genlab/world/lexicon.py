@@ -220,7 +220,12 @@ COLOR_NAMESAKES = ("grass", "forest", "grape", "bubblegum", "baby", "carrot", "p
 # Words that describe a color named right after them without changing which of the world's it
 # is: "kelly green", "fire-engine red", "inky black", "electric blue" (up to two of them). Other
 # unknown words before a color are still reported as not understood ("a fluffy red elephant").
-COLOR_DESCRIPTORS = frozenset(["kelly", "flamingo", "inky", "ink", "apple", "leaf", "tomato", "sunny", "sun", "electric", "blood", "mandarin", "concrete", "traffic", "cone", "fire", "engine", "brick", "cherry", "lipstick", "midnight", "hunter", "pine", "lime", "mint", "army", "bottle", "steel", "slate", "denim", "powder", "ice", "icy", "peacock", "berry", "wine", "cotton", "banana", "butter", "honey", "safety", "tiger", "rust", "sunset", "cadmium", "chartreuse", "nautical", "egg", "school", "bus", "sign", "construction", "highway", "emergency", "cardinal", "raspberry", "strawberry", "watermelon", "shocking", "stone", "cement", "storm", "smoke", "smoky", "battleship", "graphite", "ebony", "onyx", "raven", "velvet", "matte", "glossy", "shiny", "metallic", "muted", "dusty", "warm", "cool", "saturated", "intense", "vibrant", "brilliant", "luminous", "glowing", "fluorescent", "lush", "dusky", "true", "classic", "basic", "primary", "standard", "lemon", "tangerine", "canary", "royal", "sky", "ocean", "sea", "grass", "forest", "grape", "bubblegum", "candy", "carrot", "pumpkin", "sunflower", "baby", "neon", "hot", "pastel", "soft", "dull", "strong", "pure", "plain", "solid", "candy", "jungle", "olive"])
+COLOR_DESCRIPTORS = frozenset(["kelly", "flamingo", "inky", "ink", "apple", "leaf", "tomato", "sunny", "sun", "electric", "blood", "mandarin", "concrete", "traffic", "cone", "fire", "engine", "brick", "cherry", "lipstick", "midnight", "hunter", "pine", "lime", "mint", "army", "bottle", "steel", "slate", "denim", "powder", "ice", "icy", "peacock", "berry", "wine", "cotton", "banana", "butter", "honey", "safety", "tiger", "rust", "sunset", "cadmium", "chartreuse", "nautical", "egg", "school", "bus", "sign", "construction", "highway", "emergency", "cardinal", "raspberry", "strawberry", "watermelon", "shocking", "stone", "cement", "storm", "smoke", "smoky", "battleship", "graphite", "ebony", "onyx", "raven", "velvet", "matte", "glossy", "shiny", "metallic", "muted", "dusty", "warm", "cool", "saturated", "intense", "vibrant", "brilliant", "luminous", "glowing", "fluorescent", "lush", "dusky", "true", "classic", "basic", "primary", "standard", "lemon", "tangerine", "canary", "royal", "sky", "ocean", "sea", "grass", "forest", "grape", "bubblegum", "candy", "carrot", "pumpkin", "sunflower", "baby", "neon", "hot", "pastel", "soft", "dull", "strong", "pure", "plain", "solid", "candy", "jungle", "olive", "medium", "mid", "paper", "chalk"])
+# More things colors are named after (flowers, fruit, gems, places, sweets): "poppy red",
+# "marigold yellow", "cornflower blue", "candy-floss pink", "lagoon cyan" read as the color named
+# after them. An unknown word right before a color word is still read as describing it (and
+# reported as not understood); a word listed here is understood.
+COLOR_NAMESAKE_NOUNS = frozenset(["poppy", "marigold", "cornflower", "orchid", "daffodil", "buttercup", "dandelion", "tulip", "peony", "iris", "hibiscus", "lotus", "rosebud", "pansy", "bluebell", "periwinkle", "sunflower", "papaya", "mango", "apricot", "cherry", "grape", "berry", "blueberry", "raspberry", "strawberry", "watermelon", "banana", "pineapple", "kiwi", "pear", "apple", "pumpkin", "carrot", "pea", "avocado", "lime", "lemon", "citrus", "melon", "cranberry", "pistachio", "lagoon", "ocean", "sea", "sky", "sunset", "sunrise", "jungle", "forest", "grass", "leaf", "moss", "fern", "spring", "meadow", "arctic", "glacier", "tropical", "lava", "flame", "fire", "denim", "ruby", "emerald", "sapphire", "amethyst", "topaz", "jade", "candy", "floss", "cotton", "bubblegum", "lollipop", "sherbet", "taffy", "neon", "racing", "robin", "egg", "peacock", "parrot", "canary", "flamingo", "lobster", "crayon", "highlighter", "postbox", "mailbox", "tomato", "chili", "chilli", "paprika", "saffron", "mustard", "sunshine", "dayglo", "pool", "swimming", "cyber", "magic", "toxic", "radioactive", "digital", "laser", "ink", "royal", "imperial", "prussian", "tyrian", "persian", "dodger", "cobalt", "navy", "hunter", "kelly", "bottle", "sage", "seafoam", "mint", "frog", "shamrock", "clover", "pickle", "cucumber", "brick", "rust", "blood", "wine", "cardinal", "fuchsia", "barbie", "blush", "ballet", "slipper", "baby", "rose", "violet", "lilac", "lavender", "heather", "plum", "eggplant", "aubergine", "grape", "truck", "taxi", "cab", "stop", "police", "barn", "clementine", "kumquat", "persimmon", "squash", "corn", "cornflower", "canola"])
 # ... and before a background's: "jet black", "mid grey", "snow white" (the world has one of each)
 BACKGROUND_SHADES = ("jet", "pitch", "coal", "mid", "medium", "neutral", "snow", "off", "ash")
 READ_SIZE_WORDS: dict[str, list[str]] = {
@@ -229,12 +234,63 @@ READ_SIZE_WORDS: dict[str, list[str]] = {
     "large": ["larger", "bigger", "giant", "enormous", "massive", "jumbo", "oversized",
               "oversize", "biggish", "largish", "sizable", "hefty", "gigantic", "chunky"],
 }
+# Size words made of two: an intensifier before a size word ("extra-large", "super tiny"), and a
+# thing the size is named after before "sized"/"size" ("pint-sized", "bite-size", "king-size").
+SIZE_INTENSIFIERS = ("extra", "super", "ultra", "really", "very", "extremely", "quite", "rather",
+                     "fairly", "pretty", "xtra", "mega", "especially", "real", "seriously")
+SIZED_NAMESAKES = {
+    "small": ("pint", "bite", "pocket", "fun", "travel", "palm", "thumb", "mini", "small", "tiny",
+              "little", "doll", "toy", "wee", "coin", "snack", "sample", "half"),
+    "large": ("king", "queen", "super", "giant", "jumbo", "mega", "family", "large", "big", "huge",
+              "poster", "plus", "outsize", "extra large", "double", "max", "maxi"),
+}
+SIZE_ABBREVIATIONS = {"small": ("xs", "xxs", "sm"), "large": ("xl", "xxl", "lg")}
 # Nouns that name an object without saying its shape, read but never written ("a star figure",
 # "square pieces", "two diamond icons"): after a shape word they are part of its noun.
 READ_ANY_SHAPE_WORDS: list[tuple[str, str]] = [
     ("figure", "figures"), ("piece", "pieces"), ("icon", "icons"), ("form", "forms"),
     ("symbol", "symbols"), ("element", "elements"), ("sticker", "stickers"), ("glyph", "glyphs"),
+    ("badge", "badges"), ("marker", "markers"), ("token", "tokens"), ("emblem", "emblems"),
+    ("decal", "decals"), ("cutout", "cutouts"), ("sprite", "sprites"), ("motif", "motifs"),
+    ("stamp", "stamps"), ("chip", "chips"), ("counter", "counters"), ("bead", "beads"),
 ]
+# Nouns read but never written, kept out of READ_WORDING so the paraphrase split is unchanged
+# ("a coin shape", "a polka dot", "two rhombi").
+READ_ONLY_SHAPE_WORDS: dict[str, list[tuple[str, str]]] = {
+    "circle": [("coin", "coins"), ("polka dot", "polka dots"), ("dot shape", "dot shapes")],
+    "diamond": [("rhombus", "rhombi")],
+}
+# Things that name a color on their own ("a carrot ball", "grape-colored", "a banana star"), read
+# but never written (kept out of READ_WORDING).
+NAMESAKE_COLORS = {
+    "red": ["tomato", "strawberry", "blood", "ladybug", "firetruck", "lipstick"],
+    "orange": ["carrot", "pumpkin", "mandarin", "clementine", "mango", "marmalade", "apricot"],
+    "yellow": ["banana", "sunflower", "sunshine", "butter", "yolk", "dandelion", "buttercup"],
+    "green": ["grass", "leaf", "kiwi", "clover", "shamrock", "pea", "frog", "moss"],
+    "purple": ["grape", "eggplant", "aubergine", "mulberry", "orchid"],
+    "pink": ["bubblegum", "flamingo", "peony", "watermelon"],
+}
+# "count: 3", "qty 3": the count of the group just named
+COUNT_LABELS = ("count", "quantity", "qty", "amount", "how many")
+# Relations written as a comparison: "further left than", "more to the right than".
+COMPARED_RELATIONS = {
+    "left of": ["further left than", "farther left than", "more to the left than",
+                "further to the left than", "farther to the left than", "more left than"],
+    "right of": ["further right than", "farther right than", "more to the right than",
+                 "further to the right than", "farther to the right than", "more right than"],
+    "above": ["further up than", "farther up than", "higher up than"],
+    "below": ["further down than", "farther down than", "lower down than"],
+}
+# A side named after "with" and an object, without the object it is the side of: "a blue
+# square with a red circle to the left" (left of the square), "... with a star on top".
+# (A relation word itself ending the clause, "... with a star underneath", is read the same.)
+SIDE_ENDINGS = {"left of": ["to the left"], "right of": ["to the right"], "above": ["on top"]}
+# "three copies of a red star": a count, then a word for copies, then one of them
+COPY_NOUNS = ("copies", "instances", "duplicates", "repeats", "versions", "clones", "replicas")
+# "a set of three stars", "a group of 4 circles", "a row of two boxes": a word for a group before
+# its count ("a set of" alone says nothing of how many; the count after it does).
+GROUP_NOUNS = ("set", "group", "bunch", "row", "collection", "cluster", "batch", "handful",
+               "lot", "line", "series", "family", "pile", "team", "crowd", "bundle", "pack")
 READ_RELATION_WORDS: dict[str, list[str]] = {
     "left of": ["to the left side of", "on the left side of", "at the left of", "just left of",
                 "west of"],
@@ -264,9 +320,9 @@ READ_POSITION_WORDS: dict[tuple[int | None, int | None], list[str]] = {
                 "far left", "leftmost", "left most column", "left third"],
     (None, 2): ["right edge", "right column", "right hand side", "right hand edge",
                 "rightmost column", "far right", "rightmost", "right most column", "right third"],
-    (0, None): ["top edge", "top row", "upper edge", "up top", "along the top", "upper row",
+    (0, None): ["up high", "high up", "top edge", "top row", "upper edge", "up top", "along the top", "upper row",
                 "topmost row", "top most row", "top third", "upper part", "top part"],
-    (2, None): ["bottom edge", "bottom row", "lower edge", "down below", "along the bottom",
+    (2, None): ["down low", "low down", "bottom edge", "bottom row", "lower edge", "down below", "along the bottom",
                 "lower row", "bottommost row", "bottom most row", "bottom third", "lower part",
                 "bottom part", "down at the bottom"],
 }  # fmt: skip
@@ -305,6 +361,14 @@ LEAD_IN_WORDS = frozenset([
     "alright", "cheers", "thx", "ty", "medium", "normal", "regular", "sized", "size", "mid",
     "average", "colors", "colours", "hue", "tone", "shade", "tinted", "filled", "solid", "flat",
     "plain", "clean", "total", "altogether", "overall",
+    # more of the same: "if possible", "ta", "I'm after", "3 identical stars", "hovering over"
+    "ta", "if", "possible", "whenever", "after", "identical", "matching", "alike", "same",
+    "similar", "equal", "equally", "hovering", "floating", "perched", "standing", "stacked",
+    "situated", "lies", "lie", "sitting", "sat", "start", "starting", "begin", "beginning",
+    "then", "finally", "also", "too", "grab", "whip", "mock", "come", "dream", "conjure",
+    "formed", "arranged", "arrange", "lined", "hang", "hanging", "hangs", "hung", "kept",
+    "parked", "stuck", "pinned", "u", "yo", "asap", "my", "our", "slide", "deck",
+    "presentation", "thank", "itself", "by", "style", "fancy", "prompt", "part", "signal", "immediately",
 ])
 # Colors, shapes and relations people ask for that this world does not have: reported by name
 # ("white is not a color of this world") instead of being dropped or drawn as something else.

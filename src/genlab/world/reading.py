@@ -14,20 +14,31 @@ from genlab.world.lexicon import (
     BACKGROUND_SHADES,
     BACKGROUND_WORDS,
     COLOR_DESCRIPTORS,
+    COLOR_NAMESAKE_NOUNS,
     COLOR_NAMESAKES,
+    COMPARED_RELATIONS,
+    COPY_NOUNS,
+    COUNT_LABELS,
     FOREIGN_COLORS,
     FOREIGN_RELATIONS,
     FOREIGN_SHAPES,
+    GROUP_NOUNS,
     LEAD_IN_WORDS,
     MOTION_VERBS,
     MOTION_WORDS,
+    NAMESAKE_COLORS,
     POSITION_WORDS,
     READ_ANY_SHAPE_WORDS,
     READ_MOTION_WORDS,
+    READ_ONLY_SHAPE_WORDS,
     READ_POSITION_WORDS,
     SHADE_WORDS,
     SHAPE_ADJECTIVES,
+    SIDE_ENDINGS,
     SIDE_RELATIONS,
+    SIZE_ABBREVIATIONS,
+    SIZE_INTENSIFIERS,
+    SIZED_NAMESAKES,
     STOPWORDS,
 )
 from genlab.world.phrasing import READ_WORDING, canonical_text
@@ -91,6 +102,25 @@ def _build_lexicon() -> dict[tuple[str, ...], tuple[str, object]]:
         for singular, plural in forms:
             add(singular, "shape", (shape, False))
             add(plural, "shape", (shape, True))
+    for shape, forms in READ_ONLY_SHAPE_WORDS.items():
+        for singular, plural in forms:
+            add(singular, "shape", (shape, False))
+            add(plural, "shape", (shape, True))
+    for value, names in COMPARED_RELATIONS.items():  # "further left than"
+        for w in names:
+            add(w, "rel", value)
+    for value, names in words.relations.items():  # "to the right-hand side of"
+        for w in names:
+            if "left side" in w or "right side" in w:
+                add(w.replace(" side", " hand side"), "rel", value)
+    for w in COUNT_LABELS:  # "count: 3"
+        add(w, "count label", None)
+        add(f"{w} :", "count label", None)
+    for value, names in SIDE_ENDINGS.items():  # "... with a red circle to the left"
+        for w in names:
+            add(w, "side end", value)
+    for w in ("(", ")"):  # "a star (red)", "stars (4)"
+        add(w, "stop", None)
     for singular, plural in (*ANY_SHAPE_WORDS, *READ_ANY_SHAPE_WORDS):
         add(singular, "shape", (None, False))
         add(plural, "shape", (None, True))
@@ -107,9 +137,25 @@ def _build_lexicon() -> dict[tuple[str, ...], tuple[str, object]]:
         for value, names in table.items():
             for w in names:
                 add(w, kind, value)
+    for value, names in words.sizes.items():  # "extra-large", "pint-sized", "xl"
+        for w in (*names, *SIZE_ABBREVIATIONS[value]):
+            add(w, "size", value)
+            for intensifier in SIZE_INTENSIFIERS:
+                add(f"{intensifier} {w}", "size", value)
+        for namesake in SIZED_NAMESAKES[value]:
+            for tail in ("sized", "size"):
+                add(f"{namesake} {tail}", "size", value)
+    for group in GROUP_NOUNS:  # "a set of three": the count follows
+        add(f"a {group} of", "stop", None)
+    for noun in COPY_NOUNS:  # "three copies of a red star": the count comes before
+        for tail in ("of", "of a", "of an", "of one"):
+            add(f"{noun} {tail}", "stop", None)
     for value, names in BACKGROUND_WORDS.items():  # "jet black", "mid grey", "snow white"
         for shade, w in itertools.product(BACKGROUND_SHADES, names):
             add(f"{shade} {w}", "bg", value)
+    for value, names in NAMESAKE_COLORS.items():  # "a carrot ball", "grape-colored"
+        for w in names:
+            add(w, "color", value)
     for table, kind in (
         (words.relations, "rel"),
         (MOTION_WORDS, "motion"),
@@ -170,15 +216,20 @@ def _build_lexicon() -> dict[tuple[str, ...], tuple[str, object]]:
 _LEXICON = _build_lexicon()
 _BACKGROUND_OF = {w: bg for bg, names in BACKGROUND_WORDS.items() for w in names}
 _MAX_PHRASE = max(len(k) for k in _LEXICON)
-_TOKEN_RE = re.compile(r"[a-z0-9]+|,|:")
+_TOKEN_RE = re.compile(r"[a-z0-9]+|,|:|\(|\)")
 _TIMES_RE = re.compile(r"x(\d+)")  # "orange blocks x3": a count after the noun
+_TIMES_AFTER_RE = re.compile(r"\bx\s+(\d+)\b")
+_TIMES_BEFORE_RE = re.compile(r"\b(\d+)\s*x\b")
 # Longer than any description of a 4-object scene by far: a longer prompt is a mistake.
 MAX_PROMPT_WORDS = 200
 
 
 def _tokenize(text: str) -> list[tuple[str, object, str]]:
     """Longest-match lexicon lookup: [(kind, value, words)], 'unknown' and 'stop' included."""
-    words = _TOKEN_RE.findall(text.lower().replace(";", ",").replace("-", " "))
+    text = text.lower().replace(";", ",").replace("-", " ").replace("&", " and ")
+    text = _TIMES_AFTER_RE.sub(r" x\1 ", text.replace("×", " x "))  # "stars x 3", "stars (×3)"
+    text = _TIMES_BEFORE_RE.sub(r"\1 ", text)  # "3x red stars"
+    words = _TOKEN_RE.findall(text.replace("+", " plus "))
     tokens, i = [], 0
     while i < len(words):
         for n in range(min(_MAX_PHRASE, len(words) - i), 0, -1):
@@ -195,7 +246,7 @@ def _tokenize(text: str) -> list[tuple[str, object, str]]:
                 known = words[i] in STOPWORDS or words[i] in LEAD_IN_WORDS
                 tokens.append(("stop" if known else "unknown", None, words[i]))
             i += 1
-    return _drop_color_modifiers(tokens)
+    return _relations_after_motion(_not_relations(_drop_color_modifiers(tokens)))
 
 
 _COLOR_KINDS = ("color", "bg", "foreign color")
@@ -211,16 +262,113 @@ def _drop_color_modifiers(tokens: list) -> list:
     for kind, value, words in reversed(tokens):
         head = out[-1][0] if out else None
         lead = out[-2][0] if len(out) > 1 else None
-        modifies = head in _COLOR_KINDS or (head == "modifier" and lead in _COLOR_KINDS)
+        modifies = head in _COLOR_KINDS or (
+            head in ("modifier", "unread modifier") and lead in _COLOR_KINDS
+        )
         singular_foreign = kind == "foreign shape" and not value[1]
         # a color the world lacks names a shade only of a color it has ("olive green")
         shade = kind == "foreign color" and head == "color"
-        descriptor = kind in ("unknown", "stop") and words in COLOR_DESCRIPTORS
+        descriptor = kind in ("unknown", "stop") and (
+            words in COLOR_DESCRIPTORS or words in COLOR_NAMESAKE_NOUNS
+        )
         if modifies and (descriptor or singular_foreign or shade):
             out.append(("modifier", None, words))
+        elif modifies and kind == "unknown":
+            # "a disc in pea green", "papaya orange": a word not known right before a color
+            # names the color's shade or namesake; it is reported, and the color read as if it
+            # stood alone ("in green" is the disc's color)
+            out.append(("unread modifier", None, words))
         else:
             out.append((kind, value, words))
     return [t for t in reversed(out) if t[0] != "modifier"]
+
+
+# "the image", "the picture": after a side ("on the left side of the image") a position
+_PICTURE_WORDS = frozenset(["image", "picture", "canvas", "frame", "scene", "photo", "drawing"])
+_CELL_OF = {"left of": (None, 0), "right of": (None, 2), "above": (0, None), "below": (2, None)}
+
+
+def _picture_next(tokens, k: int) -> bool:
+    """Whether "[the] image" (or picture, canvas, ...) starts at token k."""
+    if k < len(tokens) and tokens[k][0] == "the":
+        k += 1
+    return k < len(tokens) and tokens[k][2] in _PICTURE_WORDS
+
+
+def _relations_after_motion(tokens: list) -> list:
+    """A motion phrase followed by "of" was a relation: "goes left of it", "go to the right of
+    it" ("goes left" and "go to the right" are motions, "left of" a relation). "that" or "this"
+    right after a relation is the object named before ("a pink dot; two cyan blocks under that")."""
+    out: list = []
+    k = 0
+    while k < len(tokens):
+        kind, value, words = tokens[k]
+        after = tokens[k + 1][2] if k + 1 < len(tokens) else None
+        if kind == "motion" and after == "of":
+            parts = words.split()
+            for i in range(1, len(parts)):
+                hit = _LEXICON.get((*parts[i:], "of"))
+                if hit is not None and hit[0] == "rel":
+                    out.append(("stop", None, " ".join(parts[:i])))
+                    out.append(("rel", hit[1], " ".join(parts[i:]) + " of"))
+                    k += 2
+                    break
+            else:
+                out.append(tokens[k])
+                k += 1
+            continue
+        if (
+            kind == "stop"
+            and words in ("that", "this")
+            and out
+            and out[-1][0] == "rel"
+            and not _object_next(tokens, k + 1)  # "above that blue square" names a new one
+        ):
+            out.append(("pronoun", "it", "it"))
+        else:
+            out.append(tokens[k])
+        k += 1
+    return out
+
+
+# Relation words that, before a background or a position, say where rather than relate two
+# objects: "over a gray backdrop", "above a white background", "over on the left".
+_PLACE_WORDS = ("over", "up")
+
+
+def _not_relations(tokens: list) -> list:
+    """A relation word followed by a background ("over a gray backdrop", "on top of a black
+    canvas") is read as no relation (the background is read from what follows); so is "over"
+    before a position ("one red circle over on the left") and a relation the world lacks before
+    a position ("near the bottom", "around the center": a position)."""
+    out = list(tokens)
+    for k, (kind, value, words) in enumerate(tokens):
+        if kind not in ("rel", "foreign relation"):
+            continue
+        if kind == "rel" and value in _CELL_OF and _picture_next(tokens, k + 1):
+            out[k] = ("pos", _CELL_OF[value], words)  # "on the left side of the image"
+            continue
+        j = k + 1
+        while (
+            j < len(tokens)
+            and tokens[j][2] not in ("that", "this")
+            and (tokens[j][0] in ("stop", "the") or tokens[j][:2] == ("count", 1))
+        ):
+            j += 1
+        if j >= len(tokens):
+            continue
+        after = tokens[j + 1][0] if j + 1 < len(tokens) else None
+        # only "over", "above", "on top of" say a background ("underneath black bg" does not)
+        background = (
+            kind == "rel"
+            and value == "above"
+            and tokens[j][0] == "bg"
+            and after not in (*_OBJECT_WORDS, "count")
+        ) or tokens[j][0] == "background"
+        position = tokens[j][0] == "pos" and (kind == "foreign relation" or words in _PLACE_WORDS)
+        if background or position:
+            out[k] = ("stop", None, words)
+    return out
 
 
 def parse_prompt(text: str) -> PromptParse:
@@ -234,7 +382,8 @@ def parse_prompt(text: str) -> PromptParse:
     tokens = _tokenize(text)
     objects: list[ObjectRequest] = []
     relations: list[RelationRequest] = []
-    unknown: list[str] = []
+    unknown: list[str] = [t[2] for t in tokens if t[0] == "unread modifier"]
+    tokens = [t for t in tokens if t[0] != "unread modifier"]
     unsupported: list[tuple[str, str]] = []
     background = None
     pending: dict = {}  # count / size / color / definite, before the noun arrives
@@ -245,6 +394,9 @@ def parse_prompt(text: str) -> PromptParse:
     fresh_clause = True  # a separator came after the last object
     owner = None  # "its": the object whose side the next position phrase names
     pending_rev = None  # (target, relation): "A, and directly above it B" -> B above A
+    elliptic: list[int] = []  # colored objects without a noun before "and": "a red and a blue star"
+    with_clause = False  # the last separator was "with": "B with A to the left"
+    fronted: list = []  # [relation, target]: "Below a pink star, a green block" (relation first)
 
     def add_object(shape, plural: bool) -> None:
         nonlocal pending, pending_cell, pending_rel, pending_rev, last, before, fresh_clause
@@ -268,6 +420,17 @@ def parse_prompt(text: str) -> PromptParse:
         if pending_rev is not None and pending_rev[0] != index:
             relations.append(RelationRequest(index, pending_rev[1], pending_rev[0]))
             pending_rev = None
+        if shape is not None and elliptic:
+            # "a red and a yellow triangle": the colors before share the noun after them
+            for j in elliptic:
+                if objects[j].shape is None and j < index:
+                    objects[j] = replace(objects[j], shape=shape)
+        elliptic.clear()
+        if fronted and len(fronted) == 1:
+            fronted.append(index)  # the object after a relation put first is its target
+        elif fronted and index != fronted[1]:
+            relations.append(RelationRequest(index, fronted[0], fronted[1]))
+            fronted.clear()
         if index != last:
             before = last
         pending, pending_cell, pending_rel, last, fresh_clause = {}, None, None, index, False
@@ -284,11 +447,45 @@ def parse_prompt(text: str) -> PromptParse:
             continue
         following = tokens[k + 1][0] if k + 1 < len(tokens) else None
         previous = tokens[k - 1][2] if k else None
+        previous_kind = tokens[k - 1][0] if k else None
         if kind == "count" and last is not None and _count_after(tokens, k):
             # "square tiles, three of them", "pink balls, three in total": the count of the
             # group just named
             objects[last] = replace(objects[last], count=value)
             skip.update(range(k + 1, k + 1 + _count_after(tokens, k)))
+        elif kind == "count" and value == 1 and _one_of_group(tokens, k, objects, last):
+            # "two circles, one blue and one yellow": each "one COLOR" takes one of the group
+            group = objects[last]
+            color = tokens[k + 1][1]
+            if group.count > 1:
+                objects[last] = replace(group, count=group.count - 1)
+                objects.append(replace(group, count=1, color=color))
+            else:
+                objects[last] = replace(group, color=color)
+            skip.add(k + 1)
+        elif (
+            kind == "count"
+            and last is not None
+            and not pending
+            and previous == "("
+            and (_next_words(tokens, k) == ")")
+        ):
+            objects[last] = replace(objects[last], count=value)  # "lime green balls (4)"
+        elif kind == "side end":
+            flush()
+            if with_clause and last is not None and before is not None:
+                relations.append(RelationRequest(last, value, before))
+                with_clause = False
+            else:  # "a red star to the left": where it is in the picture
+                cell = next(c for c, r in _SIDES.items() if r == value)
+                if last is not None and objects[last].position is None:
+                    objects[last] = replace(objects[last], row=cell[0], col=cell[1])
+                else:
+                    pending_cell = cell
+        elif (
+            kind == "count" and last is not None and not pending and previous_kind == "count label"
+        ):
+            objects[last] = replace(objects[last], count=value)  # "blue balls, count: 3"
         elif kind == "times" and last is not None and not pending:
             objects[last] = replace(objects[last], count=value)  # "orange blocks x3"
         elif kind == "times":
@@ -313,6 +510,8 @@ def parse_prompt(text: str) -> PromptParse:
             # "a star colored yellow", "a triangle in green", "two boxes, both red",
             # "three discs, all of them violet": the color of the object just named
             objects[last] = replace(objects[last], color=value)
+        elif kind in ("size", "color") and previous_kind == kind and tokens[k - 1][1] == value:
+            pass  # "teeny-tiny", "banana yellow": one attribute said twice
         elif kind in ("count", "size", "color"):
             # A repeated attribute, or a count after attributes, starts a new noun phrase
             # ("a red elephant and a star": the red thing is an object of its own).
@@ -326,12 +525,17 @@ def parse_prompt(text: str) -> PromptParse:
         elif kind == "the":
             pending["definite"] = True
         elif kind == "shape" and _same_noun(tokens, k):
-            pending["shape"] = value[0]  # "star shapes", "square tiles": one noun, two words
+            # "star shapes", "square tiles", "diamond tile": one noun, two words; the first
+            # says the shape
+            pending["shape"], pending["noun"] = value[0], True
         elif kind == "shape":
             shape, plural = value
-            add_object(shape if shape is not None else pending.get("shape"), plural)
+            if pending.get("noun") or shape is None:
+                shape = pending.get("shape")
+            add_object(shape, plural)
         elif kind == "shape adjective":  # "a triangular shape", "a round red thing"
             pending["shape"] = value
+            pending["noun"] = True  # "a triangular block": the adjective says the shape
         elif kind == "foreign shape":
             unsupported.append(("shape", value[0]))
             add_object(None, value[1])  # counted and colored as asked, its shape left open
@@ -373,6 +577,12 @@ def parse_prompt(text: str) -> PromptParse:
             else:
                 unknown.append(words)
         elif kind == "pos" and owner is not None and value in _SIDES:
+            # "next to it on its left": the side replaces the "beside" just read of the two
+            pair = {last, owner}
+            relations[:] = [
+                r for r in relations
+                if not (r.relation in SIDE_RELATIONS and {r.subject, r.target} == pair)
+            ]  # fmt: skip
             relations.append(RelationRequest(last, _SIDES[value], owner))
             owner = None
         elif kind == "pos" and _beside_side(value, relations, last):
@@ -388,8 +598,19 @@ def parse_prompt(text: str) -> PromptParse:
                 pending_cell = value
         elif kind == "rel":
             flush()
-            if last is None:
+            if last is None and not fronted:
+                fronted.append(value)  # "To the left of a red star, a blue circle"
+            elif last is None:
                 unknown.append(words)
+            elif (
+                with_clause
+                and before is not None
+                and not _object_next(tokens, k + 1)
+                and (following != "pronoun")
+            ):
+                # "a blue square with a pink cube underneath": under the square
+                relations.append(RelationRequest(last, value, before))
+                with_clause = False
             elif following == "pronoun" and tokens[k + 1][2] in ("it", "them"):
                 if _object_next(tokens, k + 2):
                     # "a yellow circle, and directly above it a yellow square"
@@ -412,8 +633,17 @@ def parse_prompt(text: str) -> PromptParse:
             else:
                 background = value
         elif kind == "sep":
+            elided = (
+                words == "and"
+                and pending.get("color")
+                and not pending.get("shape")
+                and "foreign" not in pending
+            )
             flush()
+            if elided and objects and objects[-1].shape is None:
+                elliptic.append(len(objects) - 1)
             fresh_clause = True
+            with_clause = words == "with"
         elif kind == "other":
             # "two circles, one above the other": a relation between the members of one group.
             if pending_rel is not None and objects[pending_rel[0]].count >= 2:
@@ -440,7 +670,7 @@ _OBJECT_WORDS = ("color", "size", "shape", "foreign shape", "shape adjective")
 # that named the object, so "a circle and there are red stars" keeps the stars red).
 _COPULA = frozenset(("is", "are"))
 _POST_COLOR = frozenset(
-    ("colored", "coloured", "painted", "in", "both", "all", "each", "them", *_COPULA)
+    ("colored", "coloured", "painted", "in", "both", "all", "each", "them", "(", *_COPULA)
     + ("each one", "every one", "each of them", "every one of them", "both of them")
 )
 # What follows a count that belongs to the group just named: "three of them", "two in total".
@@ -457,15 +687,30 @@ def _count_after(tokens, k: int) -> int:
     return 0
 
 
+def _one_of_group(tokens, k: int, objects, last) -> bool:
+    """Whether token k ("one") and the color after it name one member of the group just named,
+    still without a color: "two circles, one blue and one yellow" (no noun after the color)."""
+    if last is None or k + 1 >= len(tokens) or tokens[k + 1][0] != "color":
+        return False
+    group = objects[last]
+    after = tokens[k + 2][0] if k + 2 < len(tokens) else None
+    return (
+        group.color is None
+        and group.shape is not None
+        and tokens[k - 1][0] in ("sep", "stop")
+        and after not in (*_OBJECT_WORDS, "rel")
+    )
+
+
 def _next_words(tokens, k: int) -> str | None:
     return tokens[k + 1][2] if k + 1 < len(tokens) else None
 
 
 def _object_next(tokens, k: int) -> bool:
     """Whether an object's noun phrase starts at token k (skipping words of no meaning)."""
-    while k < len(tokens) and tokens[k][0] == "stop":
-        k += 1
-    return k < len(tokens) and tokens[k][0] in (*_OBJECT_WORDS, "count", "the", "times")
+    while k < len(tokens) and tokens[k][0] in ("stop", "count", "the", "times"):
+        k += 1  # "on a black canvas" after "above it" is no object: "a" must lead to one
+    return k < len(tokens) and tokens[k][0] in _OBJECT_WORDS
 
 
 def _then_relation(tokens, k: int) -> bool:
@@ -482,11 +727,13 @@ _SIDES = {(None, 0): "left of", (None, 2): "right of", (0, None): "above", (2, N
 
 def _same_noun(tokens, k: int) -> bool:
     """Whether the shape noun at k and the next word name one object: "star shapes", "diamond
-    object", "square tiles" (a generic noun, or a noun of the same shape, right after it)."""
+    object", "square tiles" (a generic noun, or a noun of the same shape, right after it), and
+    "diamond tile", "triangle block" (a singular shape noun before another: the first says the
+    shape, the second what the thing is)."""
     if k + 1 >= len(tokens) or tokens[k + 1][0] != "shape":
         return False
-    shape, following = tokens[k][1][0], tokens[k + 1][1][0]
-    return shape is not None and following in (None, shape)
+    (shape, plural), following = tokens[k][1], tokens[k + 1][1][0]
+    return shape is not None and (following in (None, shape) or not plural)
 
 
 def _beside_side(cell, relations, last) -> bool:
@@ -495,5 +742,5 @@ def _beside_side(cell, relations, last) -> bool:
         cell in ((None, 0), (None, 2))
         and bool(relations)
         and relations[-1].relation in SIDE_RELATIONS
-        and relations[-1].target == last
+        and last in (relations[-1].target, relations[-1].subject)
     )
