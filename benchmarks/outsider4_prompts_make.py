@@ -20,7 +20,6 @@ Usage:
 from __future__ import annotations
 
 import importlib.util
-import random
 import sys
 from pathlib import Path
 
@@ -186,19 +185,7 @@ MAKERS = {"single": single, "count": count, "two_objects": two_objects, "relatio
 
 def make(seed: int, n: int) -> list[dict]:
     """n prompts, a quarter per category in turn; about a third name a background."""
-    per = sets.per_category(n)
-    rng = random.Random(seed)
-
-    def draw(category: str, k: int):
-        text, objects, relations = MAKERS[category](rng)
-        background = None
-        if rng.random() < 0.35:
-            background = rng.choice(list(BACKGROUNDS))
-            phrase = rng.choice(BACKGROUNDS[background])
-            text += phrase if phrase.startswith(",") else " " + phrase
-        return rng.choice(LEADS) + text + rng.choice(ENDS), objects, relations, background
-
-    return sets.draw_set(per, draw)
+    return sets.phrased_set(seed, n, MAKERS, LEADS, ENDS, BACKGROUNDS)
 
 
 def main(argv=None) -> int:

@@ -10,7 +10,7 @@ relation frames ("to the left of it", a relation put first: "Above a blue square
 positions, backgrounds, lead-ins and endings. The expected scenes are written here, not read by
 genlab's grammar. As in the earlier makers, a word is used only where it clearly names one of the
 world's facts (no shade between two world colors, no size between small and large), and every
-scene is checked with the judge's own rules to be drawable (outsider4_prompts_make.layout_share).
+scene is checked with the judge's own rules to be drawable (outsider_sets.layout_share).
 
 Usage:
   python benchmarks/outsider5_prompts_make.py --seed 5505 --n 300   # -> outsider5_prompts.json
@@ -18,20 +18,20 @@ Usage:
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
-import json
-import random
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
 OUT = HERE / "outsider5_prompts.json"
-CATEGORIES = ("single", "count", "two_objects", "relation")
-_spec = importlib.util.spec_from_file_location("outsider4_make", HERE / "outsider4_prompts_make.py")
-_maker4 = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_maker4)
-layout_share, MIN_LAYOUT_SHARE = _maker4.layout_share, _maker4.MIN_LAYOUT_SHARE
+SEED = 5505
+DESCRIPTION = (  # of the json; formatted with the seed and n used
+    "Free-form prompts of a fifth maker with the scene each asks for; made by "
+    "benchmarks/outsider5_prompts_make.py --seed {seed} --n {n}"
+)
+_spec = importlib.util.spec_from_file_location("outsider_sets", HERE / "outsider_sets.py")
+sets = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(sets)
 
 # fmt: off
 COLOR_WORDS = {
@@ -214,59 +214,11 @@ MAKERS = {"single": single, "count": count, "two_objects": two_objects, "relatio
 
 def make(seed: int, n: int) -> list[dict]:
     """n prompts, a quarter per category in turn; about a third name a background."""
-    return make_set(seed, n, MAKERS, LEADS, ENDS, BACKGROUNDS)
-
-
-def make_set(seed: int, n: int, makers, leads, ends, backgrounds, share=0.35) -> list[dict]:
-    """n distinct drawable prompts, a quarter per category in turn: `makers[category](rng)` gives
-    (text, objects, relations); `share` of them get a background phrase, and each a lead-in and
-    an ending. (Shared with benchmarks/outsider6_prompts_make.py.)"""
-    if n % len(CATEGORIES):
-        raise SystemExit(f"--n must be a multiple of {len(CATEGORIES)}")
-    rng = random.Random(seed)
-    items, seen = [], set()
-    for _ in range(n // len(CATEGORIES)):
-        for category in CATEGORIES:
-            for _ in range(1000):
-                text, objects, relations = makers[category](rng)
-                background = None
-                if rng.random() < share:
-                    background = rng.choice(list(backgrounds))
-                    text += " " + rng.choice(backgrounds[background])
-                text = rng.choice(leads) + text + rng.choice(ends)
-                if (
-                    text.lower() not in seen
-                    and layout_share(objects, relations) >= MIN_LAYOUT_SHARE
-                ):
-                    break
-            else:
-                raise RuntimeError(f"no drawable {category} prompt after 1000 tries")
-            seen.add(text.lower())
-            items.append({"prompt": text, "category": category, "objects": objects,
-                          "relations": relations, "background": background})  # fmt: skip
-    return items
-
-
-def write_set(argv, make, out: Path, seed: int, ordinal: str, about: str) -> int:
-    """A maker's command line (--seed, --n, --out): writes the json of make(seed, n)."""
-    ap = argparse.ArgumentParser(description=about.split("\n")[0])
-    ap.add_argument("--seed", type=int, default=seed)
-    ap.add_argument("--n", type=int, default=300)
-    ap.add_argument("--out", default=str(out))
-    args = ap.parse_args(argv)
-    doc = {
-        "description": f"Free-form prompts of a {ordinal} maker with the scene each asks for; "
-        f"made by benchmarks/{out.stem}_make.py --seed {args.seed} --n {args.n}",
-        "seed": args.seed,
-        "prompts": make(args.seed, args.n),
-    }
-    Path(args.out).write_text(json.dumps(doc, indent=1) + "\n")
-    print(f"wrote {len(doc['prompts'])} prompts to {args.out}")
-    return 0
+    return sets.phrased_set(seed, n, MAKERS, LEADS, ENDS, BACKGROUNDS)
 
 
 def main(argv=None) -> int:
-    return write_set(argv, make, OUT, 5505, "fifth", __doc__)
+    return sets.main(argv, make, OUT, SEED, DESCRIPTION, about=__doc__)
 
 
 if __name__ == "__main__":

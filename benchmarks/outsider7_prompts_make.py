@@ -27,7 +27,11 @@ OUT = HERE / "outsider7_prompts.json"
 _spec = importlib.util.spec_from_file_location("outsider5_make", HERE / "outsider5_prompts_make.py")
 m5 = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(m5)
-layout_share, MIN_LAYOUT_SHARE = m5.layout_share, m5.MIN_LAYOUT_SHARE
+SEED = 7707
+DESCRIPTION = (  # of the json; formatted with the seed and n used
+    "Free-form prompts of a seventh maker with the scene each asks for; made by "
+    "benchmarks/outsider7_prompts_make.py --seed {seed} --n {n}"
+)
 
 # fmt: off
 COLOR_WORDS = {
@@ -170,11 +174,11 @@ MAKERS = {"single": single, "count": count, "two_objects": two_objects, "relatio
 
 def make(seed: int, n: int) -> list[dict]:
     """n prompts, a quarter per category in turn; about a third name a background."""
-    return m5.make_set(seed, n, MAKERS, LEADS, ENDS, BACKGROUNDS)
+    return m5.sets.phrased_set(seed, n, MAKERS, LEADS, ENDS, BACKGROUNDS)
 
 
 def main(argv=None) -> int:
-    return m5.write_set(argv, make, OUT, 7707, "seventh", __doc__)
+    return m5.sets.main(argv, make, OUT, SEED, DESCRIPTION, about=__doc__)
 
 
 if __name__ == "__main__":

@@ -192,6 +192,33 @@ def planned_set(
     return draw_set(per, draw)
 
 
+def phrased_set(
+    seed: int,
+    n: int,
+    makers: dict[str, Callable],
+    leads: Sequence[str],
+    ends: Sequence[str],
+    backgrounds: dict[str, Sequence[str]],
+    share: float = 0.35,
+) -> list[dict]:
+    """n prompts, a quarter per category in turn: `makers[category](rng)` gives (text, objects,
+    relations); each prompt names a background with probability `share` (one of its phrases,
+    appended; a phrase starting with "," is appended as it is) and gets a lead-in and an ending."""
+    per = per_category(n)
+    rng = random.Random(seed)
+
+    def draw(category: str, k: int):
+        text, objects, relations = makers[category](rng)
+        background = None
+        if rng.random() < share:
+            background = rng.choice(list(backgrounds))
+            phrase = rng.choice(backgrounds[background])
+            text += phrase if phrase.startswith(",") else " " + phrase
+        return rng.choice(leads) + text + rng.choice(ends), objects, relations, background
+
+    return draw_set(per, draw)
+
+
 # ---------------------------------------------------------------------------------- the command
 
 
