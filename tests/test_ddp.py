@@ -49,10 +49,11 @@ def torchrun(launcher: list[str], args: list[str], timeout: float = 150) -> str:
     return out
 
 
-def start_two_processes(out, steps: int) -> subprocess.Popen:
+def train_two_processes(out, steps: int) -> list[dict]:
     args = ["-m", "genlab", "train", "--recipe", "toy-regression", "--steps", str(steps)]
     args += ["--out", str(out), "--batch-size", "32", "--no-progress", "--device", "cpu"]
-    return launch(["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"], args)
+    torchrun(["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"], args)
+    return read_log(out)
 
 
 def train_one_process(out, steps: int, batch_size: int, resume: bool = False) -> list[dict]:
@@ -69,11 +70,8 @@ def read_log(out) -> list[dict]:
 @pytest.mark.timeout(200)
 def test_two_processes_with_batch_b_match_one_process_with_batch_2b(tmp_path):
     # toy-regression logs every 10 steps; --batch-size is global, so each rank reads 16.
-    two = start_two_processes(tmp_path / "two", steps=30)
-    # the one-process reference trains here while torchrun's processes start
+    double = train_two_processes(tmp_path / "two", steps=30)
     single = train_one_process(tmp_path / "one", steps=60, batch_size=32)
-    finish(two, timeout=150)
-    double = read_log(tmp_path / "two")
     assert [x["step"] for x in double] == [10, 20, 30]
     for a, b in zip(single, double):
         assert a["loss"] == pytest.approx(b["loss"], rel=1e-4)
@@ -142,12 +140,13 @@ def test_two_nodes_over_c10d_rendezvous_match_one_process_with_the_global_batch(
     launcher += ["--rdzv-backend", "c10d", "--rdzv-endpoint", f"127.0.0.1:{port}"]
     launcher += ["--rdzv-id", "genlab-test"]
     nodes = [launch(launcher, args) for _ in range(2)]
-    train_one_process(tmp_path / "one", steps=20, batch_size=32)  # while the nodes start
     outputs = [finish(node, timeout=150) for node in nodes]
     # rank 0 prints the summary; both ranks' processes finished with status 0
     assert sum("toy-regression: done at step 20" in out for out, _ in outputs) == 1
     state = read_checkpoint_config(tmp_path / "nodes" / "checkpoint.safetensors")["trainer"]
     assert state["world_size"] == 2 and state["strategy"] == "ddp" and state["step"] == 20
+
+    train_one_process(tmp_path / "one", steps=20, batch_size=32)
     assert_same_run(tmp_path / "one", tmp_path / "nodes")
 
 
@@ -161,12 +160,12 @@ def test_fsdp_matches_one_process_and_resumes_at_another_world_size(tmp_path):
     args = [*TRAIN, "--steps", "20", "--batch-size", "32", "--strategy", "fsdp", "--resume"]
     args += ["--grad-accum", "2"]  # set_requires_gradient_sync(False) on the first micro-step
     args += ["--out", str(tmp_path / "fsdp"), "--json"]
-    two = launch(launcher, args)
-    train_one_process(tmp_path / "one", steps=20, batch_size=32)  # while torchrun's start
-    summary = json.loads(finish(two, timeout=150)[0])
+    summary = json.loads(torchrun(launcher, args))
     assert summary["resumed"] and summary["strategy"] == "fsdp" and summary["world_size"] == 2
     state = read_checkpoint_config(tmp_path / "fsdp" / "checkpoint.safetensors")["trainer"]
     assert state["world_size"] == 2 and state["step"] == 20
+
+    train_one_process(tmp_path / "one", steps=20, batch_size=32)
     assert_same_run(tmp_path / "one", tmp_path / "fsdp")
     # ...and the FSDP run's file resumes in one process again.
     resumed = train_one_process(tmp_path / "fsdp", steps=30, batch_size=32, resume=True)
