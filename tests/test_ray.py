@@ -40,21 +40,19 @@ def shard_samples(folder) -> list[tuple]:
 @pytest.mark.timeout(300)
 def test_prepare_on_ray_keeps_the_local_engines_samples_in_the_same_shards(tmp_path, ray_address):
     # the coarse 64-bit pHash, which merges some distinct world scenes: dedup has work to do
-    # another process joins this Ray as a cluster (genlab's code shipped to the workers); it
-    # is started first, so that its start runs beside the local engine's work
+    config = CurationConfig(workers=2, shard_size=40, dedup_hash="phash")
+    local = prepare("world:120", tmp_path / "local", config, progress=False)
+    assert local["report"]["removed"]["near duplicate"] > 0
+
+    # another process joins this Ray as a cluster (genlab's code shipped to the workers)
     env = dict(os.environ, OMP_NUM_THREADS="1")
     cli = [sys.executable, "-m", "genlab", "data", "prepare", "world:120"]
     cli += ["--out", str(tmp_path / "ray"), "--shard-size", "40", "--engine", "ray"]
     cli += ["--dedup-hash", "phash"]
     cli += ["--ray-address", ray_address, "--no-progress", "--json"]
-    proc = subprocess.Popen(cli, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    config = CurationConfig(workers=2, shard_size=40, dedup_hash="phash")
-    local = prepare("world:120", tmp_path / "local", config, progress=False)
-    assert local["report"]["removed"]["near duplicate"] > 0
-
-    out, err = proc.communicate(timeout=240)
-    assert proc.returncode == 0, err[-2000:]
-    joined = json.loads(out)
+    proc = subprocess.run(cli, capture_output=True, text=True, env=env, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    joined = json.loads(proc.stdout)
     assert joined["engine"] == "ray" and joined["report"] == local["report"]
     assert joined["shards"] == local["shards"]
     assert shard_samples(tmp_path / "ray") == shard_samples(tmp_path / "local")

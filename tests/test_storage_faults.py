@@ -175,16 +175,10 @@ def test_a_full_disk_gives_507_with_a_message_and_writes_nothing(model):
         assert_nothing_half_written(home)
 
 
-def cli(home: Path, *args: str) -> subprocess.Popen:
-    """`genlab ARGS` as an unprivileged process of its own, started now; `finished` waits for it."""
+def cli(home: Path, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, GENLAB_HOME=str(home), OMP_NUM_THREADS="1")
     cmd = [*unprivileged(), sys.executable, "-m", "genlab", *args]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-
-
-def finished(proc: subprocess.Popen) -> subprocess.CompletedProcess:
-    out, err = proc.communicate(timeout=300)
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
 
 
 def assert_one_line_exit_2(done: subprocess.CompletedProcess, *words: str):
@@ -195,30 +189,21 @@ def assert_one_line_exit_2(done: subprocess.CompletedProcess, *words: str):
         assert word in lines[0], lines[0]
 
 
-def storage_with_one_run(home: Path) -> Path:
-    HistoryStore(home / "history.sqlite").add_run("generate", "a red circle")
-    (home / "images").mkdir()
-    return home
-
-
 @pytest.mark.slow
 def test_cli_agent_and_history_exit_2_in_one_line_when_storage_is_read_only(tmp_path, model):
-    # Two homes, so that the three commands run side by side (each process's start costs
-    # seconds): in the first only the images folder is read-only, in the second everything.
-    images_only = storage_with_one_run(tmp_path / "images-only")
-    read_only(images_only / "images")
-    everything = storage_with_one_run(tmp_path / "everything")
-    read_only(everything / "images", everything, everything / "history.sqlite")
+    home = tmp_path / "home"
+    HistoryStore(home / "history.sqlite").add_run("generate", "a red circle")
+    (home / "images").mkdir()
+    read_only(home / "images")
     agent = ["agent", "a red circle", "--image-model", model, "--max-rounds", "1",
              "--candidates", "1", "--steps", "2"]  # fmt: skip
-    procs = [cli(images_only, *agent), cli(everything, *agent), cli(everything, "history")]
-    images_refused, history_refused, listing = [finished(p) for p in procs]
-    assert_one_line_exit_2(images_refused, "images folder", "cannot be written")
-    assert_one_line_exit_2(history_refused, "history database", "cannot be written")
+    assert_one_line_exit_2(cli(home, *agent), "images folder", "cannot be written")
+    read_only(home, home / "history.sqlite")
+    assert_one_line_exit_2(cli(home, *agent), "history database", "cannot be written")
+    listing = cli(home, "history")
     if listing.returncode == 0:  # the database could be read without writing beside it
         assert "a red circle" in listing.stdout
     else:
         assert_one_line_exit_2(listing, "history database")
-    for home in (images_only, everything):
-        writable(home, home / "history.sqlite", home / "images")
-        assert_nothing_half_written(home)
+    writable(home, home / "history.sqlite", home / "images")
+    assert_nothing_half_written(home)
