@@ -29,10 +29,6 @@ def test_table_of_a_tiny_pixel_and_latent_pair(tmp_path, capsys, monkeypatch):
                 "--out", str(out / "eval"), "--quiet", "--threads", "1"]  # fmt: skip
         assert main(argv) == 0
         reports.append(str(out / "eval" / "report.json"))
-    # one report too few, as a program of its own (started now, it runs beside the table): a
-    # one-line error naming the option, exit code 2
-    bad = [sys.executable, str(SCRIPT), *models, "--reports", reports[0]]
-    refused = subprocess.Popen(bad, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     result = tmp_path / "cmp.json"
     argv = [*models, "--names", "pixel", "latent", "--reports", *reports, "--steps", "2",
             "--speed-prompts", "2", "--json", str(result), "--grid", str(tmp_path / "grid.png")]  # fmt: skip
@@ -51,8 +47,10 @@ def test_table_of_a_tiny_pixel_and_latent_pair(tmp_path, capsys, monkeypatch):
     from PIL import Image
 
     assert Image.open(tmp_path / "grid.png").size == (2 * (2 * 18 + 2), 2 * (2 * 18 + 2))
-    _, err = refused.communicate(timeout=300)
-    assert refused.returncode == 2
-    assert err.strip().splitlines() == [
+    # one report too few, as a program of its own: a one-line error naming the option, exit 2
+    bad = [sys.executable, str(SCRIPT), *models, "--reports", reports[0]]
+    run = subprocess.run(bad, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines() == [
         f"genlab: error: --reports: expected 2 reports, one per model, got {[reports[0]]!r}"
     ]
