@@ -170,3 +170,15 @@ def tiny_sd(tmp_path_factory):
     )
     pipe.save_pretrained(root / "pipe")
     return root / "pipe"
+
+
+@pytest.fixture(scope="session")
+def tiny_server(tmp_path_factory, tiny_models):
+    """One `genlab serve` (127.0.0.1) with the tiny text-to-image model as "tiny", no token, for
+    the modules that need nothing else of a server (starting one costs seconds). Tests that need
+    their own settings, an empty history or a server to kill start their own."""
+    from genlab.serve.launch import LocalServer
+
+    home = tmp_path_factory.mktemp("tiny-server-home")
+    with LocalServer(home, models={"tiny": str(tiny_models["t2i"])}) as srv:
+        yield srv

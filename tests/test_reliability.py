@@ -12,7 +12,6 @@ from PIL import Image
 
 from genlab.cli import main as cli_main
 from genlab.pipelines.base import MAX_GUIDANCE, MAX_SEED
-from genlab.serve.launch import LocalServer
 
 
 def one_line_exit_2(capsys, argv, *words):
@@ -77,9 +76,8 @@ def test_a_device_this_machine_lacks_is_one_line(tmp_path, capsys, model, comman
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, model):
-    with LocalServer(tmp_path_factory.mktemp("home"), models={"tiny": model}) as srv:
-        yield srv
+def server(tiny_server):
+    return tiny_server
 
 
 @pytest.mark.parametrize(

@@ -10,19 +10,12 @@ import threading
 import httpx
 import pytest
 
-from genlab.serve.launch import LocalServer, tiny_text2image_checkpoint
-
 BODY = {"prompt": "a red circle", "num_inference_steps": 4, "seed": 1, "model": "tiny"}
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    model = tiny_text2image_checkpoint(tmp_path_factory.mktemp("model") / "tiny.safetensors")
-    home = tmp_path_factory.mktemp("home")
-    with (
-        LocalServer(home, models={"tiny": str(model)}) as server,
-        httpx.Client(base_url=server.url, timeout=60) as c,
-    ):
+def client(tiny_server):
+    with httpx.Client(base_url=tiny_server.url, timeout=60) as c:
         yield c
 
 

@@ -62,32 +62,39 @@ def test_still_images_are_captioned_without_motion_and_clips_with_it():
     assert motion_words & set(clip_text.split())
 
 
+@pytest.fixture(scope="module")
+def world_t2v(tmp_path_factory):
+    """One tiny world-t2v run (6 steps: through its stages), for the tests that only read what it
+    wrote: (summary, its folder)."""
+    out = tmp_path_factory.mktemp("world-t2v")
+    options = RecipeOptions(tiny=True, steps=6, out_dir=str(out), progress=False)
+    return run_recipe("world-t2v", options), out
+
+
 @pytest.mark.slow
-def test_tiny_progressive_recipe_trains_through_its_stages_and_exports_a_video_model(tmp_path):
-    options = RecipeOptions(tiny=True, steps=6, out_dir=str(tmp_path), progress=False)
-    summary = run_recipe("world-t2v", options)
+def test_tiny_progressive_recipe_trains_through_its_stages_and_exports_a_video_model(world_t2v):
+    summary, out = world_t2v
     assert summary["steps"] == 6 and summary["skipped_steps"] == 0
     import json
 
-    logs = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    logs = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert 1 <= logs[0]["frames"] < 4 == logs[-1]["frames"]  # images first, then clips
     pipe = genlab.load(summary["model"], device="cpu")
     video = pipe("a red circle moving right", num_frames=4, num_inference_steps=1, seed=0)
     assert len(video.frames[0]) == 4 and np.asarray(video.frames[0][0]).shape == (16, 16, 3)
-    card = (tmp_path / "world-t2v.md").read_text()
+    card = (out / "world-t2v.md").read_text()
     assert "progressive stages" in card
 
 
 @pytest.mark.slow
-def test_clip_text_recipe_trains_only_the_words_the_clip_lacks(tmp_path):
+def test_clip_text_recipe_trains_only_the_words_the_clip_lacks(world_t2v):
     """world-t2v: world-clip's tower stays frozen, the motion words it lacks get embeddings
     of their own that train, and the exported model reads them."""
     from genlab.train.text2image import pretrained_text_encoder
 
     clip = pretrained_text_encoder("world-clip")
     known = len(clip.tokenizer)
-    options = RecipeOptions(tiny=True, steps=4, out_dir=str(tmp_path), progress=False)
-    summary = run_recipe("world-t2v", options)
+    summary, _ = world_t2v
     pipe = genlab.load(summary["model"], device="cpu")
     text = pipe.text_encoder
     assert text.tokenizer.vocab[:known] == clip.tokenizer.vocab
@@ -156,7 +163,7 @@ def test_prefetching_the_next_batch_changes_nothing(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_a_frame_conditioned_recipe_trains_the_first_frame_channels_and_refuses_a_plain_model(
-    tmp_path,
+    world_t2v,
 ):
     """world-t2v gives the clean first frame to a share of its clips (never to stills): the
     loss reaches the patch embedding's first-frame weights; a task may not ask it of a denoiser
@@ -168,11 +175,10 @@ def test_a_frame_conditioned_recipe_trains_the_first_frame_channels_and_refuses_
     from genlab.text import TextEncoder
     from genlab.train.video import TextToVideoTask
 
-    options = RecipeOptions(tiny=True, steps=8, out_dir=str(tmp_path), progress=False)
-    summary = run_recipe("world-t2v", options)
+    summary, out = world_t2v
     pipe = genlab.load(summary["model"], device="cpu")
     assert pipe.denoiser.config.frame_cond and pipe.describe()["first_frame_conditioning"]
-    assert "first-frame conditioning" in (tmp_path / "world-t2v.md").read_text()
+    assert "first-frame conditioning" in (out / "world-t2v.md").read_text()
 
     torch.manual_seed(0)
     text = TextEncoder(width=32, depth=1, num_heads=2, max_length=16)
@@ -231,45 +237,54 @@ def test_the_video_unet_recipe_starts_as_world_t2i_frame_by_frame_and_trains(tmp
                .frames[0]) == 4  # fmt: skip
 
 
+UNET3D_TINY = RecipeOptions(tiny=True, steps=1, progress=False)
+
+
+@pytest.fixture(scope="module")
+def unet3d_model(tmp_path_factory):
+    """A --tiny world-t2v-unet3d-cpu run (world-t2i inflated, one step), exported and loaded:
+    (its summary, the pipeline), read by the tests below."""
+    out = tmp_path_factory.mktemp("unet3d")
+    summary = run_recipe("world-t2v-unet3d-cpu", replace(UNET3D_TINY, out_dir=str(out)))
+    return summary, genlab.load(summary["model"], device="cpu")
+
+
 @pytest.mark.slow
-def test_the_cpu_video_unet_recipe_without_its_3d_convolution_differs_only_there():
+def test_the_cpu_video_unet_recipe_without_its_3d_convolution_differs_only_there(unet3d_model):
     """world-t2v-unet3d-cpu with temporal_conv=False (the retired world-t2v-unet-cpu, as data)."""
     from genlab.train import get_recipe
     from genlab.train.recipes import derive
 
-    options = RecipeOptions(tiny=True, steps=1, progress=False)
     conv_recipe = get_recipe("world-t2v-unet3d-cpu")
     plain = derive(conv_recipe, "world-t2v-unet-cpu", "no 3-D blocks", temporal_conv=False)
-    plain, conv = plain.build(options), conv_recipe.build(options)
+    plain, conv = plain.build(UNET3D_TINY), unet3d_model[1]
     assert not plain.task.denoiser.config.temporal_conv and not plain.task.denoiser.temporal_conv
-    assert conv.task.denoiser.config.temporal_conv
-    assert set(conv.task.denoiser.temporal_conv) == set(conv.task.denoiser.temporal)
-    assert conv.config.recipe == "world-t2v-unet3d-cpu"
-    assert plain.task.denoiser.config.replace(temporal_conv=True) == conv.task.denoiser.config
+    assert conv.denoiser.config.temporal_conv
+    assert set(conv.denoiser.temporal_conv) == set(conv.denoiser.temporal)
+    assert conv.info["training"]["recipe"] == "world-t2v-unet3d-cpu"
+    assert plain.task.denoiser.config.replace(temporal_conv=True) == conv.denoiser.config
 
 
 @pytest.mark.slow
-def test_a_token_query_recipe_goes_on_from_a_3d_block_model_with_only_the_queries_new(tmp_path):
+def test_a_token_query_recipe_goes_on_from_a_3d_block_model_with_only_the_queries_new(
+    tmp_path, unet3d_model
+):
     """world-t2v-unet3d-cpu plus the token queries (the retired world-t2v-unet3dq-cpu, as data)
     starts from a world-t2v-unet3d-cpu export (the bundled world-t2v's recipe) with the queries
     as the only new parameters."""
     from genlab.train import get_recipe
     from genlab.train.recipes import derive
 
-    options = RecipeOptions(tiny=True, steps=1, progress=False)
-    conv = get_recipe("world-t2v-unet3d-cpu").build(options)
+    base, conv = unet3d_model
     queries = derive(get_recipe("world-t2v-unet3d-cpu"), "world-t2v-unet3dq-cpu", "token queries",
                      temporal_text=True, model_name="world-t2v-unet3dq")  # fmt: skip
-    query = queries.build(options)
-    assert query.config.recipe == "world-t2v-unet3dq-cpu"
-    assert conv.task.denoiser.config.replace(temporal_text=True) == query.task.denoiser.config
-    base = run_recipe("world-t2v-unet3d-cpu", replace(options, out_dir=str(tmp_path / "a")))
-    summary = run_recipe(queries, replace(options, out_dir=str(tmp_path / "b")),
+    summary = run_recipe(queries, replace(UNET3D_TINY, out_dir=str(tmp_path / "b")),
                          init_from=base["model"])  # fmt: skip
     new = summary["init_from"]["new"]["denoiser"]
     assert new and all(k.startswith("temporal_text.") for k in new)
     pipe = genlab.load(summary["model"], device="cpu")
-    assert pipe.denoiser.config.temporal_text
+    assert pipe.info["training"]["recipe"] == "world-t2v-unet3dq-cpu"
+    assert conv.denoiser.config.replace(temporal_text=True) == pipe.denoiser.config
     assert "learned queries" in Path(summary["model"]).with_suffix(".md").read_text()
 
 
