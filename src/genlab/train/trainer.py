@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch._dynamo.exc import TorchDynamoException
 from torch.profiler import record_function
 from tqdm import tqdm
 
@@ -284,7 +283,13 @@ class Trainer(TrainingState, TrainerOutputs):
 
         try:
             return self.train_step(step)
-        except TorchDynamoException as e:
+        except Exception as e:
+            # dynamo is loaded by now (the step ran compiled); imported here, not at the top,
+            # because importing it costs ~1.5 s in every genlab process that never compiles
+            from torch._dynamo.exc import TorchDynamoException
+
+            if not isinstance(e, TorchDynamoException):
+                raise
             self.compile_error = compile_failure(e)
             logger.warning(
                 f"step {step}: torch.compile failed ({self.compile_error}); going on eager"
