@@ -14,11 +14,13 @@ many samples: the fraction of distinct scenes the parser reads among them, and t
 their features (mean pairwise distance) divided by the spread of real renders of the same prompt
 (1.0: as varied as the world; 0: one image, mode collapse).
 
-Training cost: each row's images seen and wall time, read from its checkpoint (the last run's).
-`--budget IMAGES` makes the table an equal-budget one: every model must have seen exactly that
-many images in training, or the script stops before measuring anything (exit 2). Models are
+Training cost: each row's images seen, wall time and hardware, read from its checkpoint (the last
+run's). `--budget IMAGES` makes the table an equal-budget one: every model must have seen exactly
+that many images in training, or the script stops before measuring anything (exit 2). Models are
 bundled names or checkpoint paths, e.g. the diffusion row trained at the same budget by
-`genlab train --recipe world-t2i-layout-plan` (runs/world-t2i-layout-plan/*.safetensors).
+`genlab train --recipe world-t2i-layout-plan` (runs/world-t2i-layout-plan/*.safetensors); a
+`LABEL=PATH` entry names the row LABEL (default: the file's stem), e.g.
+`world-vq-ar-24k=runs/budget-vq-ar/world-vq-ar.safetensors` beside the bundled world-vq-ar.
 """
 
 from __future__ import annotations
@@ -143,13 +145,23 @@ def training_cost(config: dict) -> dict:
     }
 
 
+def split_label(entry: str) -> tuple[str, str]:
+    """A --models entry -> (row label, model): `LABEL=PATH` or a bundled name / path alone
+    (labelled by its stem). A '=' inside a path (after a '/') is part of the path."""
+    label, sep, model = str(entry).partition("=")
+    if sep and label and model and "/" not in label:
+        return label, model
+    return Path(str(entry)).stem, str(entry)
+
+
 def check_budget(names: list[str], budget: int) -> None:
     """InvalidArgument unless every model's checkpoint records exactly `budget` images seen."""
     from genlab.errors import InvalidArgument
     from genlab.io import read_checkpoint_config
     from genlab.pipelines.registry import resolve_path
 
-    for name in names:
+    for entry in names:
+        _, name = split_label(entry)
         path = resolve_path(str(name))
         seen = training_cost(read_checkpoint_config(path))["images_seen"] if path else None
         if seen != budget:
@@ -166,8 +178,10 @@ def evaluate_model(
     steps: int = 20,
     diversity_samples: int = 8,
     fid: bool = True,
+    label: str | None = None,
 ) -> tuple[dict, list[Image.Image]]:
-    """One row of the table and the model's grid images (GRID_PROMPTS, seed 0 each)."""
+    """One row of the table (named `label`, default the model's stem) and the model's grid
+    images (GRID_PROMPTS, seed 0 each)."""
     import genlab
     from genlab.eval import compositional as comp
     from genlab.eval.metrics import MIN_SAMPLES, fid_from_features
@@ -191,7 +205,7 @@ def evaluate_model(
         real = real_renders([p.prompt for p in suite], seed + 1, CELL)
         fid_value = fid_from_features(net.features(real), net.features(as_uint8(images)))
     row = {
-        "model": Path(str(name)).stem,
+        "model": label or Path(str(name)).stem,
         "family": FAMILIES.get(kind, kind),
         "parameters": count_parameters(pipe),
         "images_per_s": images_per_s,
@@ -254,7 +268,11 @@ def main(argv: list[str] | None = None) -> int:
     from genlab.errors import GenlabError, InvalidArgument
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
-    parser.add_argument("--models", nargs="*", help=f"models (default: {' '.join(DEFAULT_MODELS)})")
+    parser.add_argument(
+        "--models",
+        nargs="*",
+        help=f"models, NAME, PATH or LABEL=PATH (default: {' '.join(DEFAULT_MODELS)})",
+    )
     parser.add_argument(
         "--prompts-per-category", type=int, default=10, help="suite prompts per category"
     )
@@ -290,8 +308,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.budget is not None:
             check_budget(args.models or DEFAULT_MODELS, args.budget)
         rows, grids = [], []
-        for name in args.models or DEFAULT_MODELS:
-            kept = Path(args.keep or "", Path(str(name)).stem)
+        for entry in args.models or DEFAULT_MODELS:
+            label, name = split_label(entry)
+            kept = Path(args.keep or "", label)
             if args.keep and kept.with_suffix(".json").is_file():  # measured before: reuse
                 row = json.loads(kept.with_suffix(".json").read_text())
                 strip = Image.open(kept.with_suffix(".png")).convert("RGB")
@@ -307,6 +326,7 @@ def main(argv: list[str] | None = None) -> int:
                     args.steps,
                     args.diversity_samples,
                     not args.no_fid,
+                    label,
                 )
                 if args.keep:
                     kept.parent.mkdir(parents=True, exist_ok=True)

@@ -20,8 +20,9 @@ def _script():
     return load_benchmark("compare_families")
 
 
-def _tiny_models(tmp_path) -> list[str]:
-    """A plan-conditioned GAN and a two-stage VQ + AR, untrained, at 16 px."""
+def _tiny_models(tmp_path, training: dict | None = None) -> list[str]:
+    """A plan-conditioned GAN and a two-stage VQ + AR, untrained, at 16 px (their checkpoints
+    record `training` as a trained export's would, when given)."""
     torch.manual_seed(0)
     text = TextEncoder(width=16, depth=1, num_heads=2, max_length=8)
     plan = PlanCondition(text)
@@ -34,7 +35,8 @@ def _tiny_models(tmp_path) -> list[str]:
         ("tiny-ar", LayoutARTask(prior, vq, text).export()),
     ):
         path = tmp_path / f"{name}.safetensors"
-        paths.append(str(save_checkpoint(path, tensors, {**config, "name": name})))
+        config = {**config, "name": name, **({"training": training} if training else {})}
+        paths.append(str(save_checkpoint(path, tensors, config)))
     return paths
 
 
@@ -68,3 +70,22 @@ def test_an_equal_budget_table_refuses_a_model_trained_on_other_images(tmp_path,
     assert _script().main(["--models", *models, "--budget", "24128"]) == 2
     err = capsys.readouterr().err
     assert "--budget" in err and "tiny-gan" in err and "says None" in err
+
+
+def test_an_equal_budget_table_measures_models_that_saw_the_budget_under_their_labels(
+    tmp_path, capsys
+):
+    """--budget with every checkpoint at that many images: the table, its training cost columns
+    and the budget line; LABEL=PATH names a row."""
+    cost = {"samples_seen": 128, "wall_time_s": 12.5, "hardware": "CPU (x86_64, 1 threads)"}
+    gan, ar = _tiny_models(tmp_path, cost)
+    table = tmp_path / "rows.json"
+    args = ["--models", gan, f"ar-128={ar}", "--budget", "128", "--prompts-per-category", "1"]
+    args += ["--diversity-samples", "2", "--no-fid", "--out", str(tmp_path / "grid.png")]
+    assert _script().main([*args, "--json", str(table)]) == 0
+    out = capsys.readouterr().out
+    assert "equal budget: every model saw 128 images in training" in out
+    rows = json.loads(table.read_text())
+    assert [r["model"] for r in rows] == ["tiny-gan", "ar-128"]
+    assert [(r["images_seen"], r["train_seconds"]) for r in rows] == [(128, 12.5)] * 2
+    assert "| ar-128 | VQ + AR |" in out and "| 128 | 12 |" in out

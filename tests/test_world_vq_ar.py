@@ -207,3 +207,5 @@ def test_a_tiny_family_recipe_trains_and_its_export_draws_the_plan(recipe, tmp_p
     (path,) = [p for p in out.glob("world-*.safetensors")]
     meta = genlab.load(str(path))("two green stars", seed=4).metadata[0]
     assert [o.shape for o in layout_objects(meta["layout_cells"])] == ["star", "star"]
+    if recipe == "world-vq-ar-plan":  # the export samples as the bundled world-vq-ar does
+        assert (meta["guidance_scale"], meta["temperature"], meta["top_k"]) == (1.5, 0.7, None)

@@ -275,6 +275,11 @@ class PlanARSpec:
     ema_decay: float = 0.999
     log_every: int = 50
     export: str = "world-vq-ar"
+    # the export's sampling defaults: the bundled world-vq-ar's, chosen by
+    # benchmarks/vq_ar_sampling.py (without them the pipeline draws at guidance 3.0, temperature 1)
+    guidance_scale: float = 1.5
+    temperature: float = 0.7
+    top_k: int | None = None
 
 
 PLAN_AR_TINY = dict(
@@ -377,7 +382,9 @@ def build_plan_ar(name: str, spec: PlanARSpec, options: RecipeOptions) -> TrainJ
             "background": corpus["background"],
         }
     )
-    return TrainJob(LayoutARTask(ar, tokenizer, text_encoder), data, config)
+    sampling = {"guidance_scale": spec.guidance_scale, "temperature": spec.temperature}
+    extra = {"sampling_defaults": {**sampling, "top_k": spec.top_k}}
+    return TrainJob(LayoutARTask(ar, tokenizer, text_encoder, extra), data, config)
 
 
 def build_plan_classic(name: str, spec: PlanClassicSpec, options: RecipeOptions) -> TrainJob:
