@@ -11,9 +11,12 @@ embedding) with the genlab weights copied in (diffusers' q/k/v have no bias: tho
 out), driven by diffusers' own StableDiffusionPipeline (DPM-Solver++ 2M on the genlab betas,
 same steps and guidance, the genlab prompt embeddings given as prompt_embeds, output_type
 "latent": no text encoder or VAE in its time, which favours diffusers). genlab is timed as
-shipped, `pipe(prompt, num_images=N)`, eager and compiled (pipe.compile()); the three run in
-turn, --rounds times, in one process, so that load on a shared CPU falls on all alike; the
-medians and the per-round ratios are reported, with the load average before and after.
+shipped, `pipe(prompt, num_images=N)`, eager and compiled (pipe.compile(): one inductor graph
+called on micro-batches of 16 rows; --compile-micro-batch changes that); the three run in turn,
+--rounds times, in one process, so that load on a shared CPU falls on all alike, at each
+--threads count in turn (`--threads 1 2`: compiled once). Per thread count the medians and the
+per-round ratios with their range are reported, with the load average before and after, and a
+closing summary gives compiled/diffusers per thread count.
 
 Configurations (the same model, prompt, seeds, sampler and 20 steps in each):
 
@@ -48,6 +51,7 @@ import genlab
 from genlab.cli import ArgumentParser
 from genlab.diffusion import SAMPLERS, sample
 from genlab.errors import GenlabError, InvalidArgument
+from genlab.nn.utils import CPU_MICRO_BATCH
 from genlab.pipelines.text2image import DEFAULT_SAMPLER
 
 DEFAULT_SAMPLERS = ("ddim", "ddpm", "dpmpp_2m", "euler", "euler_a", "heun")
@@ -320,6 +324,7 @@ def bench_vs_diffusers(
     compile_: bool,
     threads: list[int] | None = None,
     backend: str | None = None,
+    micro_batch: int | None = None,
 ) -> dict:
     """genlab eager, genlab compiled and diffusers eager on the same U-Net, in turn, `rounds`
     times at each thread count of `threads` (default: every core); compiled once (its kernels
@@ -332,14 +337,18 @@ def bench_vs_diffusers(
     _, diffusers_images = diffusers_pipeline(eager)
     contenders["diffusers"] = lambda: diffusers_images(n, steps, 0)
     result = {"sampler": DEFAULT_SAMPLER, "steps": steps, "num_images": n, "rounds": rounds,
-              "compile_s": None, "compile_error": None, "compile_cache": {}}  # fmt: skip
+              "compile_s": None, "compile_error": None, "compile_cache": {},
+              "micro_batch": CPU_MICRO_BATCH if micro_batch is None else micro_batch}  # fmt: skip
     if compile_:
         from torch._dynamo.utils import counters
 
         compiled = genlab.load(name)
         before = dict(counters["inductor"])
         start = time.perf_counter()
-        if compiled.compile(**({"backend": backend} if backend else {})):
+        options = {"backend": backend} if backend else {}
+        if micro_batch is not None:
+            options["micro_batch"] = micro_batch
+        if compiled.compile(**options):
             pipeline_images(compiled, DEFAULT_SAMPLER, 2, n, 0)  # compiles for this batch shape
             result["compile_s"] = time.perf_counter() - start
             result["compile_error"] = compiled.compile_error
@@ -402,17 +411,23 @@ def time_in_turn(contenders: dict, n: int, rounds: int, threads: int, compile_s)
     return run
 
 
+def threads_text(n: int) -> str:
+    return f"{n} thread" + ("s" if n != 1 else "")
+
+
 def print_vs_diffusers(name: str, r: dict) -> None:
     if r["compile_s"] is not None:
         hits = r["compile_cache"]
         print(f"\n{name}: compile time (not counted) {r['compile_s']:.0f} s at batch "
-              f"{r['num_images']} (FX graph cache: {hits.get('fxgraph_cache_hit', 0)} hit, "
+              f"{r['num_images']}, micro-batches of {r['micro_batch'] or 'all'} rows (FX graph "
+              f"cache: {hits.get('fxgraph_cache_hit', 0)} hit, "
               f"{hits.get('fxgraph_cache_miss', 0)} miss)")  # fmt: skip
     if r.get("compile_error"):
         print(f"compile failed, eager instead: {r['compile_error']}")
     for run in r["runs"]:
         print(f"\n{name}: genlab vs diffusers on the same U-Net ({r['sampler']}, {r['steps']} "
-              f"steps, batch {r['num_images']}, {run['threads']} threads, {r['rounds']} rounds)")  # fmt: skip
+              f"steps, batch {r['num_images']}, {threads_text(run['threads'])}, "
+              f"{r['rounds']} rounds)")  # fmt: skip
         for key, v in run["median_images_per_s"].items():
             print(f"{key:16s}{v:8.2f} images/s")
         for ratio in [k[: -len(" per round")] for k in run if k.endswith(" per round")]:
@@ -431,7 +446,7 @@ def print_vs_diffusers(name: str, r: dict) -> None:
     print(f"\n{name}, {key} (median of per-round ratios, range):")
     for run in r["runs"]:
         rounds = run[f"{key} per round"]
-        print(f"  {run['threads']} thread{'s' if run['threads'] > 1 else ''}: {run[key]:.2f}× "
+        print(f"  {threads_text(run['threads'])}: {run[key]:.2f}× "
               f"({min(rounds):.2f}–{max(rounds):.2f}), load {run['load_average_1min'][0]:.1f}"
               f"→{run['load_average_1min'][1]:.1f}")  # fmt: skip
 
@@ -452,6 +467,9 @@ def main(argv=None) -> int:
                    help="--vs-diffusers --compile: a torch.compile backend instead of genlab's CPU "
                    "path (inductor, frozen weights); e.g. eager, to check the run without a C++ "
                    "build")  # fmt: skip
+    p.add_argument("--compile-micro-batch", type=int, default=None,
+                   help="--vs-diffusers --compile: rows per compiled call (default: pipe.compile's, "
+                   f"{CPU_MICRO_BATCH}; 0: the whole batch in one call)")  # fmt: skip
     p.add_argument("--threads", type=int, nargs="+", default=None,
                    help="--vs-diffusers: torch threads, one or more counts timed in turn in one "
                    "run, compiled once (default: every core; 1 on a busy machine, where threads "
@@ -469,13 +487,17 @@ def main(argv=None) -> int:
         for flag, v in [("--rounds", args.rounds)] + [("--threads", t) for t in args.threads or []]:
             if v < 1:
                 raise InvalidArgument(flag, "an integer ≥ 1", v)
+        if args.compile_micro_batch is not None and args.compile_micro_batch < 0:
+            raise InvalidArgument(
+                "--compile-micro-batch", "an integer ≥ 0", args.compile_micro_batch
+            )
         if args.vs_diffusers:
             report = {"cpu": platform.processor() or platform.machine(),
                       "cores": os.cpu_count(), "torch": torch.__version__, "models": {}}  # fmt: skip
             for name in args.models:
                 r = bench_vs_diffusers(
                     name, args.steps, args.num_images, args.rounds, args.compile, args.threads,
-                    args.compile_backend,
+                    args.compile_backend, args.compile_micro_batch,
                 )  # fmt: skip
                 report["models"][name] = r
                 print_vs_diffusers(name, r)
