@@ -199,16 +199,26 @@ def test_micro_batches_split_every_batch_tensor_and_join_the_outputs():
 
 
 def test_compile_for_inference_runs_micro_batches_with_eager_outputs():
-    """compile_for_inference(micro_batch=2): a batch of 5 runs as compiled calls of 2, 2 and 1
-    (dynamo's eager backend: no C++ build in a test), with eager's outputs; uncompile undoes it;
-    a negative micro_batch is refused by name."""
+    """compile_for_inference(micro_batch=2): at 1 thread a batch of 5 runs as compiled calls of
+    2, 2 and 1 rows, at 2 threads as one call (dynamo's eager backend: no C++ build in a test),
+    with eager's outputs; uncompile undoes it; a negative micro_batch is refused by name."""
     torch.manual_seed(0)
     model = _Block().eval()
     x = torch.randn(5, 4)
     expected = model(x)
+    rows = []
+    model.register_forward_pre_hook(lambda module, args: rows.append(args[0].shape[0]))
     torch._dynamo.reset()
     assert compile_for_inference(model, fullgraph=True, backend="eager", micro_batch=2)
-    torch.testing.assert_close(model(x), expected)
+    threads = torch.get_num_threads()
+    try:
+        for n, calls in ((1, [2, 2, 1]), (2, [5])):
+            torch.set_num_threads(n)
+            rows.clear()
+            torch.testing.assert_close(model(x), expected)
+            assert rows == calls
+    finally:
+        torch.set_num_threads(threads)
     uncompile(model)
     assert model._compiled_call_impl is None
     with pytest.raises(InvalidArgument, match="micro_batch"):

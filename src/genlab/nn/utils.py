@@ -93,6 +93,11 @@ CPU_INFERENCE_OPTIONS: dict[str, Any] = {"cpp.dynamic_threads": True}
 # (docs/experiments/2026-12-08-cpu-compile.md): the fused elementwise and norm kernels are
 # memory-bound, and 16 rows of activations stay in the CPU's caches where 64 do not.
 CPU_MICRO_BATCH = 16
+# Micro-batches only up to this many torch threads: with more, every call's OpenMP regions make
+# the threads wait on each other once more; on the loaded 2-core CPU at 2 threads, micro-batches
+# of 16 drew 0.58-0.71× diffusers' images/s against 1.14× for one call (same docs record), and
+# no quiet 2-thread measurement shows a gain.
+MICRO_BATCH_MAX_THREADS = 1
 
 
 def compile_for_inference(
@@ -109,9 +114,10 @@ def compile_for_inference(
     batch shape compiles at its first call), `CPU_INFERENCE_OPTIONS`. inductor's layout
     optimisation runs the convolutions channels-last on a CPU with oneDNN.
 
-    `micro_batch`: a call on more rows runs as calls of that many (and one for the rest), their
-    outputs concatenated: faster where activations then fit in the caches (`CPU_MICRO_BATCH`),
-    and one compiled shape serves every batch that is a multiple of it. None or 0: one call.
+    `micro_batch`: at up to `MICRO_BATCH_MAX_THREADS` torch threads (read at each call), a call
+    on more rows runs as calls of that many (and one for the rest), their outputs concatenated:
+    faster where activations then fit in the caches (`CPU_MICRO_BATCH`), and one compiled
+    shape serves every batch that is a multiple of it. None or 0: one call.
     Every tensor argument (also inside a dict, list or tuple) whose first dimension is the
     batch's is split; the others are passed whole.
 
@@ -141,13 +147,16 @@ def compile_for_inference(
     if micro_batch:
         # Split outside the compiled graph: inside it, dynamo would unroll the loop into one
         # graph as large as the whole batch's.
-        model._compiled_call_impl = in_micro_batches(model._compiled_call_impl, micro_batch)
+        model._compiled_call_impl = in_micro_batches(
+            model._compiled_call_impl, micro_batch, MICRO_BATCH_MAX_THREADS
+        )
     model._genlab_compiled = True
     return True
 
 
-def in_micro_batches(fn: Callable, rows: int) -> Callable:
-    """`fn(*args, **kwargs)` on at most `rows` rows at a time: the tensors among the arguments
+def in_micro_batches(fn: Callable, rows: int, max_threads: int | None = None) -> Callable:
+    """`fn(*args, **kwargs)` on at most `rows` rows at a time (while torch runs at most
+    `max_threads` threads, if given; else one call): the tensors among the arguments
     (in dicts, lists and tuples too) whose first dimension is the batch's (the first tensor
     argument's) are split along it, the rest passed whole; the outputs are concatenated (a
     tensor, or a tuple/list/dict of tensors)."""
@@ -183,7 +192,8 @@ def in_micro_batches(fn: Callable, rows: int) -> Callable:
 
     def call(*args, **kwargs):
         first = next(tensors_in((args, kwargs)), None)
-        if first is None or first.dim() == 0 or first.shape[0] <= rows:
+        too_many_threads = max_threads is not None and torch.get_num_threads() > max_threads
+        if too_many_threads or first is None or first.dim() == 0 or first.shape[0] <= rows:
             return fn(*args, **kwargs)
         batch = first.shape[0]
         outs = [
