@@ -281,9 +281,9 @@ class TextDiffusionPipeline:
 
         On a CPU (no `mode`): the whole denoiser as one inference graph
         (`genlab.nn.utils.compile_for_inference`: fusion across blocks, channels-last
-        convolutions; freeze=True also freezes the weights), called on at most `micro_batch`
-        rows at a time (default `CPU_MICRO_BATCH`: faster, the activations stay in the caches;
-        0: the whole batch in one call). Elsewhere, or with regional=True:
+        convolutions; freeze=True also freezes the weights), called at 1 torch thread on at
+        most `micro_batch` rows at a time (default `CPU_MICRO_BATCH`: faster, the activations
+        stay in the caches; 0: the whole batch in one call). Elsewhere, or with regional=True:
         its repeated blocks (regional; `mode` is torch.compile's: "reduce-overhead" also captures
         CUDA graphs on a GPU). Returns False, staying eager, when torch.compile is unavailable
         or the denoiser has no block compilation (regional). If compilation fails at a call, the
