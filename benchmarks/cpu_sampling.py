@@ -11,9 +11,12 @@ embedding) with the genlab weights copied in (diffusers' q/k/v have no bias: tho
 out), driven by diffusers' own StableDiffusionPipeline (DPM-Solver++ 2M on the genlab betas,
 same steps and guidance, the genlab prompt embeddings given as prompt_embeds, output_type
 "latent": no text encoder or VAE in its time, which favours diffusers). genlab is timed as
-shipped, `pipe(prompt, num_images=N)`, eager and compiled (pipe.compile()); the three run in
-turn, --rounds times, in one process, so that load on a shared CPU falls on all alike; the
-medians and the per-round ratios are reported, with the load average before and after.
+shipped, `pipe(prompt, num_images=N)`, eager and compiled (pipe.compile(): one inductor graph
+called on micro-batches of 16 rows; --compile-micro-batch changes that); the three run in turn,
+--rounds times, in one process, so that load on a shared CPU falls on all alike, at each
+--threads count in turn (`--threads 1 2`: compiled once). Per thread count the medians and the
+per-round ratios with their range are reported, with the load average before and after, and a
+closing summary gives compiled/diffusers per thread count.
 
 Configurations (the same model, prompt, seeds, sampler and 20 steps in each):
 
@@ -48,6 +51,7 @@ import genlab
 from genlab.cli import ArgumentParser
 from genlab.diffusion import SAMPLERS, sample
 from genlab.errors import GenlabError, InvalidArgument
+from genlab.nn.utils import CPU_MICRO_BATCH
 from genlab.pipelines.text2image import DEFAULT_SAMPLER
 
 DEFAULT_SAMPLERS = ("ddim", "ddpm", "dpmpp_2m", "euler", "euler_a", "heun")
@@ -318,36 +322,52 @@ def bench_vs_diffusers(
     n: int,
     rounds: int,
     compile_: bool,
-    threads: int | None = None,
+    threads: list[int] | None = None,
     backend: str | None = None,
+    micro_batch: int | None = None,
 ) -> dict:
     """genlab eager, genlab compiled and diffusers eager on the same U-Net, in turn, `rounds`
-    times; images/s medians, per-round ratios, compile time, load averages."""
-    torch.set_num_threads(threads or os.cpu_count() or 1)
+    times at each thread count of `threads` (default: every core); compiled once (its kernels
+    read the thread count at run time), then per thread count: images/s medians, per-round
+    ratios with their range, load averages."""
+    threads = threads or [os.cpu_count() or 1]
+    torch.set_num_threads(threads[0])
     eager = genlab.load(name)
     contenders = {"genlab": lambda: pipeline_images(eager, DEFAULT_SAMPLER, steps, n, 0)}
     _, diffusers_images = diffusers_pipeline(eager)
     contenders["diffusers"] = lambda: diffusers_images(n, steps, 0)
-    compile_s = compile_error = None
-    cache = {}
+    result = {"sampler": DEFAULT_SAMPLER, "steps": steps, "num_images": n, "rounds": rounds,
+              "compile_s": None, "compile_error": None, "compile_cache": {},
+              "micro_batch": CPU_MICRO_BATCH if micro_batch is None else micro_batch}  # fmt: skip
     if compile_:
         from torch._dynamo.utils import counters
 
         compiled = genlab.load(name)
         before = dict(counters["inductor"])
         start = time.perf_counter()
-        if compiled.compile(**({"backend": backend} if backend else {})):
+        options = {"backend": backend} if backend else {}
+        if micro_batch is not None:
+            options["micro_batch"] = micro_batch
+        if compiled.compile(**options):
             pipeline_images(compiled, DEFAULT_SAMPLER, 2, n, 0)  # compiles for this batch shape
-            compile_s = time.perf_counter() - start
-            compile_error = compiled.compile_error
+            result["compile_s"] = time.perf_counter() - start
+            result["compile_error"] = compiled.compile_error
             # inductor's on-disk FX graph cache: a hit loads the kernels a former run built
-            cache = {
+            result["compile_cache"] = {
                 k: counters["inductor"][k] - before.get(k, 0)
                 for k in ("fxgraph_cache_hit", "fxgraph_cache_miss", "fxgraph_cache_bypass")
             }
             contenders["genlab+compile"] = lambda: pipeline_images(
                 compiled, DEFAULT_SAMPLER, steps, n, 0
             )
+    result["runs"] = [time_in_turn(contenders, n, rounds, t, result["compile_s"]) for t in threads]
+    return result
+
+
+def time_in_turn(contenders: dict, n: int, rounds: int, threads: int, compile_s) -> dict:
+    """Each contender once per round, in turn, `rounds` times at `threads` torch threads (after
+    one warm-up call each): images/s, medians, the per-round ratios, the load average."""
+    torch.set_num_threads(threads)
     for fn in contenders.values():  # warm-up: first-call allocations, thread pools
         fn()
     load_before = load_average()
@@ -359,17 +379,10 @@ def bench_vs_diffusers(
             times[key].append(dt)
     load_after = load_average()
     ips = {k: [n / t for t in v] for k, v in times.items()}
-    result = {
-        "sampler": DEFAULT_SAMPLER,
-        "steps": steps,
-        "num_images": n,
-        "rounds": rounds,
+    run = {
         "threads": torch.get_num_threads(),
         "images_per_s": ips,
         "median_images_per_s": {k: float(np.median(v)) for k, v in ips.items()},
-        "compile_s": compile_s,
-        "compile_error": compile_error,
-        "compile_cache": cache,
         "load_average_1min": [load_before, load_after],
     }
     pairs = [(key, "diffusers") for key in contenders if key != "diffusers"]
@@ -377,49 +390,65 @@ def bench_vs_diffusers(
         pairs.append(("genlab+compile", "genlab"))
     for key, base in pairs:
         per_round = [a / b for a, b in zip(ips[key], ips[base])]
-        result[f"{key}/{base}"] = float(np.median(per_round))
-        result[f"{key}/{base} per round"] = per_round
-    if compile_s is not None:
+        run[f"{key}/{base}"] = float(np.median(per_round))
+        run[f"{key}/{base} per round"] = per_round
+    if "genlab+compile" in contenders:
         # Images after which compiling has paid for itself at this batch shape: its compile
         # time over the time it saves per image (None when it saves none).
         saved = (
-            1 / result["median_images_per_s"]["genlab"]
-            - 1 / result["median_images_per_s"]["genlab+compile"]
+            1 / run["median_images_per_s"]["genlab"]
+            - 1 / run["median_images_per_s"]["genlab+compile"]
         )
-        result["break_even_images"] = compile_s / saved if saved > 0 else None
-        result["max_abs_diff_compiled_vs_eager"] = (
+        run["break_even_images"] = compile_s / saved if saved > 0 else None
+        run["max_abs_diff_compiled_vs_eager"] = (
             (outputs["genlab+compile"] - outputs["genlab"]).abs().max().item()
         )
     # Same U-Net, same noise; different timestep grids and text handling (genlab reads the prompt
     # with its grammar), so the images are close, not equal: reported, not asserted.
-    result["mean_abs_diff_genlab_vs_diffusers"] = (
+    run["mean_abs_diff_genlab_vs_diffusers"] = (
         (outputs["genlab"] - to_pixels(outputs["diffusers"])).abs().mean().item()
     )
-    return result
+    return run
+
+
+def threads_text(n: int) -> str:
+    return f"{n} thread" + ("s" if n != 1 else "")
 
 
 def print_vs_diffusers(name: str, r: dict) -> None:
-    print(f"\n{name}: genlab vs diffusers on the same U-Net ({r['sampler']}, {r['steps']} steps, "
-          f"batch {r['num_images']}, {r['threads']} threads, {r['rounds']} rounds)")  # fmt: skip
-    for key, v in r["median_images_per_s"].items():
-        print(f"{key:16s}{v:8.2f} images/s")
-    for ratio in [k for k in r if k.endswith(" per round")]:
-        rounds = r[ratio]
-        print(f"{ratio[: -len(' per round')]:26s}{r[ratio[: -len(' per round')]]:6.2f}× "
-              f"(median of per-round ratios; spread {min(rounds):.2f}–{max(rounds):.2f}: "
-              + ", ".join(f"{x:.2f}" for x in rounds) + ")")  # fmt: skip
     if r["compile_s"] is not None:
         hits = r["compile_cache"]
-        print(f"compile time (not counted): {r['compile_s']:.0f} s at batch {r['num_images']} "
-              f"(FX graph cache: {hits.get('fxgraph_cache_hit', 0)} hit, "
+        print(f"\n{name}: compile time (not counted) {r['compile_s']:.0f} s at batch "
+              f"{r['num_images']}, micro-batches of {r['micro_batch'] or 'all'} rows (FX graph "
+              f"cache: {hits.get('fxgraph_cache_hit', 0)} hit, "
               f"{hits.get('fxgraph_cache_miss', 0)} miss)")  # fmt: skip
-        even = r["break_even_images"]
-        print("compiling pays after " + (f"{even:.0f} images" if even else "never (no saving)")
-              + f"; compiled vs eager images max |Δ| {r['max_abs_diff_compiled_vs_eager']:.2g}")  # fmt: skip
     if r.get("compile_error"):
         print(f"compile failed, eager instead: {r['compile_error']}")
-    print(f"load average (1 min) before/after: {r['load_average_1min'][0]:.1f} / "
-          f"{r['load_average_1min'][1]:.1f}")  # fmt: skip
+    for run in r["runs"]:
+        print(f"\n{name}: genlab vs diffusers on the same U-Net ({r['sampler']}, {r['steps']} "
+              f"steps, batch {r['num_images']}, {threads_text(run['threads'])}, "
+              f"{r['rounds']} rounds)")  # fmt: skip
+        for key, v in run["median_images_per_s"].items():
+            print(f"{key:16s}{v:8.2f} images/s")
+        for ratio in [k[: -len(" per round")] for k in run if k.endswith(" per round")]:
+            rounds = run[f"{ratio} per round"]
+            print(f"{ratio:26s}{run[ratio]:6.2f}× (median of per-round ratios; range "
+                  f"{min(rounds):.2f}–{max(rounds):.2f}: " + ", ".join(f"{x:.2f}" for x in rounds)
+                  + ")")  # fmt: skip
+        if "break_even_images" in run:
+            even = run["break_even_images"]
+            print("compiling pays after " + (f"{even:.0f} images" if even else "never (no saving)")
+                  + f"; compiled vs eager images max |Δ| "
+                  f"{run['max_abs_diff_compiled_vs_eager']:.2g}")  # fmt: skip
+        print(f"load average (1 min) before/after: {run['load_average_1min'][0]:.1f} / "
+              f"{run['load_average_1min'][1]:.1f}")  # fmt: skip
+    key = "genlab+compile/diffusers" if r["compile_s"] is not None else "genlab/diffusers"
+    print(f"\n{name}, {key} (median of per-round ratios, range):")
+    for run in r["runs"]:
+        rounds = run[f"{key} per round"]
+        print(f"  {threads_text(run['threads'])}: {run[key]:.2f}× "
+              f"({min(rounds):.2f}–{max(rounds):.2f}), load {run['load_average_1min'][0]:.1f}"
+              f"→{run['load_average_1min'][1]:.1f}")  # fmt: skip
 
 
 def main(argv=None) -> int:
@@ -438,9 +467,13 @@ def main(argv=None) -> int:
                    help="--vs-diffusers --compile: a torch.compile backend instead of genlab's CPU "
                    "path (inductor, frozen weights); e.g. eager, to check the run without a C++ "
                    "build")  # fmt: skip
-    p.add_argument("--threads", type=int, default=None,
-                   help="--vs-diffusers: torch threads (default: every core; 1 on a busy machine, "
-                   "where threads that wait on each other are slower than one)")  # fmt: skip
+    p.add_argument("--compile-micro-batch", type=int, default=None,
+                   help="--vs-diffusers --compile: rows per compiled call (default: pipe.compile's, "
+                   f"{CPU_MICRO_BATCH}; 0: the whole batch in one call)")  # fmt: skip
+    p.add_argument("--threads", type=int, nargs="+", default=None,
+                   help="--vs-diffusers: torch threads, one or more counts timed in turn in one "
+                   "run, compiled once (default: every core; 1 on a busy machine, where threads "
+                   "that wait on each other are slower than one)")  # fmt: skip
     p.add_argument("--out-dir", default="benchmarks/results/cpu_sampling")
     args = p.parse_args(argv)
     try:
@@ -451,16 +484,20 @@ def main(argv=None) -> int:
                         ("--num-before", args.num_before)):  # fmt: skip
             if v < 1:
                 raise InvalidArgument(flag, "an integer ≥ 1", v)
-        for flag, v in (("--rounds", args.rounds), ("--threads", args.threads)):
-            if v is not None and v < 1:
+        for flag, v in [("--rounds", args.rounds)] + [("--threads", t) for t in args.threads or []]:
+            if v < 1:
                 raise InvalidArgument(flag, "an integer ≥ 1", v)
+        if args.compile_micro_batch is not None and args.compile_micro_batch < 0:
+            raise InvalidArgument(
+                "--compile-micro-batch", "an integer ≥ 0", args.compile_micro_batch
+            )
         if args.vs_diffusers:
             report = {"cpu": platform.processor() or platform.machine(),
                       "cores": os.cpu_count(), "torch": torch.__version__, "models": {}}  # fmt: skip
             for name in args.models:
                 r = bench_vs_diffusers(
                     name, args.steps, args.num_images, args.rounds, args.compile, args.threads,
-                    args.compile_backend,
+                    args.compile_backend, args.compile_micro_batch,
                 )  # fmt: skip
                 report["models"][name] = r
                 print_vs_diffusers(name, r)

@@ -22,12 +22,15 @@ from genlab.nn import (
     TransformerBlock,
     attention_backend,
     compile_blocks,
+    compile_for_inference,
     maybe_checkpoint,
     prefer_attention_backend,
     run_with_compile_fallback,
     sincos_2d,
     timestep_embedding,
+    uncompile,
 )
+from genlab.nn.utils import in_micro_batches
 
 
 def test_timestep_embedding_is_cos_then_sin_of_t_times_geometric_frequencies():
@@ -168,6 +171,58 @@ def test_failed_compilation_falls_back_to_eager_and_says_why():
     assert "this backend cannot compile" in model.compile_error
     assert any("falling back to eager" in str(w.message) for w in caught)
     assert all(b._compiled_call_impl is None for b in model.blocks)
+
+
+def test_micro_batches_split_every_batch_tensor_and_join_the_outputs():
+    """in_micro_batches: tensors with the batch's first dimension (in dicts too) are split into
+    calls of at most `rows`, others (a shared (1, D) tensor, a number) passed whole, and the
+    outputs (a tensor and a dict of tensors here) concatenated: the same as one call."""
+    seen = []
+
+    def fn(x, t, cond, scale=1.0):
+        seen.append((x.shape[0], t.shape[0], cond["tokens"].shape[0], cond["shared"].shape[0]))
+        y = scale * x * t[:, None] + cond["tokens"].sum(1) + cond["shared"]
+        return y, {"mean": y.mean(1)}
+
+    torch.manual_seed(0)
+    args = (torch.randn(5, 4), torch.randn(5), {"tokens": torch.randn(5, 3, 4),
+                                                "shared": torch.randn(1, 4)})  # fmt: skip
+    whole = fn(*args, scale=2.0)
+    seen.clear()
+    parts = in_micro_batches(fn, 2)(*args, scale=2.0)
+    assert seen == [(2, 2, 2, 1), (2, 2, 2, 1), (1, 1, 1, 1)]
+    torch.testing.assert_close(parts[0], whole[0], rtol=0, atol=0)
+    torch.testing.assert_close(parts[1]["mean"], whole[1]["mean"], rtol=0, atol=0)
+    seen.clear()
+    in_micro_batches(fn, 8)(*args)  # no more rows than a micro-batch: one call
+    assert seen == [(5, 5, 5, 1)]
+
+
+def test_compile_for_inference_runs_micro_batches_with_eager_outputs():
+    """compile_for_inference(micro_batch=2): at 1 thread a batch of 5 runs as compiled calls of
+    2, 2 and 1 rows, at 2 threads as one call (dynamo's eager backend: no C++ build in a test),
+    with eager's outputs; uncompile undoes it; a negative micro_batch is refused by name."""
+    torch.manual_seed(0)
+    model = _Block().eval()
+    x = torch.randn(5, 4)
+    expected = model(x)
+    rows = []
+    model.register_forward_pre_hook(lambda module, args: rows.append(args[0].shape[0]))
+    torch._dynamo.reset()
+    assert compile_for_inference(model, fullgraph=True, backend="eager", micro_batch=2)
+    threads = torch.get_num_threads()
+    try:
+        for n, calls in ((1, [2, 2, 1]), (2, [5])):
+            torch.set_num_threads(n)
+            rows.clear()
+            torch.testing.assert_close(model(x), expected)
+            assert rows == calls
+    finally:
+        torch.set_num_threads(threads)
+    uncompile(model)
+    assert model._compiled_call_impl is None
+    with pytest.raises(InvalidArgument, match="micro_batch"):
+        compile_for_inference(model, micro_batch=-1)
 
 
 def test_attention_over_one_token_is_its_value_without_the_attention_kernel():

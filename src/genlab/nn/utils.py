@@ -87,12 +87,25 @@ def compile_blocks(model: nn.Module, block_lists: list[nn.ModuleList], **compile
 # per machine, not once per setting (checked: a 1-thread build is a cache hit at 2 threads).
 CPU_INFERENCE_OPTIONS: dict[str, Any] = {"cpp.dynamic_threads": True}
 
+# Rows per call of a compiled CPU graph (`compile_for_inference`'s micro_batch): world-t2i's
+# compiled U-Net ran 64 rows (32 images with guidance) in 1,090 ms of CPU time as one batch, and
+# in 946 ms as four calls of 16 (8: about the same), 1 thread, 2026-12-08
+# (docs/experiments/2026-12-08-cpu-compile.md): the fused elementwise and norm kernels are
+# memory-bound, and 16 rows of activations stay in the CPU's caches where 64 do not.
+CPU_MICRO_BATCH = 16
+# Micro-batches only up to this many torch threads: with more, every call's OpenMP regions make
+# the threads wait on each other once more; on the loaded 2-core CPU at 2 threads, micro-batches
+# of 16 drew 0.58-0.71× diffusers' images/s against 1.14× for one call (same docs record), and
+# no quiet 2-thread measurement shows a gain.
+MICRO_BATCH_MAX_THREADS = 1
+
 
 def compile_for_inference(
     model: nn.Module,
     fullgraph: bool = False,
     freeze: bool = False,
     options: dict[str, Any] | None = None,
+    micro_batch: int | None = None,
     **kwargs,
 ) -> bool:
     """Compile the whole model in place for inference on a CPU: one graph (`fullgraph` for a
@@ -100,6 +113,13 @@ def compile_for_inference(
     reshapes around attention, the scale-shift and residual elementwise ops), static shapes (a
     batch shape compiles at its first call), `CPU_INFERENCE_OPTIONS`. inductor's layout
     optimisation runs the convolutions channels-last on a CPU with oneDNN.
+
+    `micro_batch`: at up to `MICRO_BATCH_MAX_THREADS` torch threads (read at each call), a call
+    on more rows runs as calls of that many (and one for the rest), their outputs concatenated:
+    faster where activations then fit in the caches (`CPU_MICRO_BATCH`), and one compiled
+    shape serves every batch that is a multiple of it. None or 0: one call.
+    Every tensor argument (also inside a dict, list or tuple) whose first dimension is the
+    batch's is split; the others are passed whole.
 
     `freeze`: inductor's freezing (weights as constants: oneDNN-prepacked convolutions with
     fused activations). It is a process-wide inductor setting (torch.compile's `options` do not
@@ -109,6 +129,8 @@ def compile_for_inference(
     Returns False, leaving the model eager, when torch.compile is unavailable; failures at the
     first call are for `run_with_compile_fallback`. A `backend` or `mode` in kwargs replaces
     inductor's options (torch.compile takes one or the other)."""
+    if micro_batch is not None and micro_batch < 0:
+        raise InvalidArgument("micro_batch", "an integer ≥ 0 (0: one call)", micro_batch)
     if not hasattr(torch, "compile") or sys.platform == "win32":
         warnings.warn("torch.compile unavailable; running eager", stacklevel=2)
         return False
@@ -122,8 +144,65 @@ def compile_for_inference(
 
         inductor_config.freezing = True
     nn.Module.compile(model, fullgraph=fullgraph, **kwargs)
+    if micro_batch:
+        # Split outside the compiled graph: inside it, dynamo would unroll the loop into one
+        # graph as large as the whole batch's.
+        model._compiled_call_impl = in_micro_batches(
+            model._compiled_call_impl, micro_batch, MICRO_BATCH_MAX_THREADS
+        )
     model._genlab_compiled = True
     return True
+
+
+def in_micro_batches(fn: Callable, rows: int, max_threads: int | None = None) -> Callable:
+    """`fn(*args, **kwargs)` on at most `rows` rows at a time (while torch runs at most
+    `max_threads` threads, if given; else one call): the tensors among the arguments
+    (in dicts, lists and tuples too) whose first dimension is the batch's (the first tensor
+    argument's) are split along it, the rest passed whole; the outputs are concatenated (a
+    tensor, or a tuple/list/dict of tensors)."""
+
+    def tensors_in(x):
+        if isinstance(x, torch.Tensor):
+            yield x
+        elif isinstance(x, dict):
+            for v in x.values():
+                yield from tensors_in(v)
+        elif isinstance(x, list | tuple):
+            for v in x:
+                yield from tensors_in(v)
+
+    def part(x, batch: int, start: int):
+        if isinstance(x, torch.Tensor):
+            return x[start : start + rows] if x.dim() and x.shape[0] == batch else x
+        if isinstance(x, dict):
+            return {k: part(v, batch, start) for k, v in x.items()}
+        if isinstance(x, list | tuple):
+            return type(x)(part(v, batch, start) for v in x)
+        return x
+
+    def joined(outs: list):
+        first = outs[0]
+        if isinstance(first, torch.Tensor):
+            return torch.cat(outs)
+        if isinstance(first, dict):
+            return {k: joined([o[k] for o in outs]) for k in first}
+        if isinstance(first, list | tuple):
+            return type(first)(joined(list(group)) for group in zip(*outs))
+        return first
+
+    def call(*args, **kwargs):
+        first = next(tensors_in((args, kwargs)), None)
+        too_many_threads = max_threads is not None and torch.get_num_threads() > max_threads
+        if too_many_threads or first is None or first.dim() == 0 or first.shape[0] <= rows:
+            return fn(*args, **kwargs)
+        batch = first.shape[0]
+        outs = [
+            fn(*part(args, batch, start), **part(kwargs, batch, start))
+            for start in range(0, batch, rows)
+        ]
+        return joined(outs)
+
+    return call
 
 
 def uncompile(model: nn.Module) -> None:

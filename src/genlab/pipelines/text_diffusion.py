@@ -20,7 +20,7 @@ from genlab.diffusion.samplers import takes_eta
 from genlab.errors import CheckpointError, InvalidArgument, check_choice
 from genlab.io import load_checkpoint, load_image, to_tensor
 from genlab.models import create_model
-from genlab.nn.utils import compile_for_inference, run_with_compile_fallback
+from genlab.nn.utils import CPU_MICRO_BATCH, compile_for_inference, run_with_compile_fallback
 from genlab.pipelines.base import (  # SamplingArgs: the pipelines import it from here too
     SamplingArgs,
     check_prompt,
@@ -280,7 +280,9 @@ class TextDiffusionPipeline:
 
         On a CPU (no `mode`): the whole denoiser as one inference graph
         (`genlab.nn.utils.compile_for_inference`: fusion across blocks, channels-last
-        convolutions; freeze=True also freezes the weights). Elsewhere, or with regional=True:
+        convolutions; freeze=True also freezes the weights), called at 1 torch thread on at
+        most `micro_batch` rows at a time (default `CPU_MICRO_BATCH`: faster, the activations
+        stay in the caches; 0: the whole batch in one call). Elsewhere, or with regional=True:
         its repeated blocks (regional; `mode` is torch.compile's: "reduce-overhead" also captures
         CUDA graphs on a GPU). Returns False, staying eager, when torch.compile is unavailable
         or the denoiser has no block compilation (regional). If compilation fails at a call, the
@@ -293,6 +295,7 @@ class TextDiffusionPipeline:
             regional = mode is not None or self.device.type != "cpu"
         if not regional:
             fullgraph = getattr(self.denoiser, "fullgraph_compile", False)
+            compile_kwargs.setdefault("micro_batch", CPU_MICRO_BATCH)
             return compile_for_inference(self.denoiser, fullgraph=fullgraph, **compile_kwargs)
         if type(self.denoiser).compile is torch.nn.Module.compile:
             warnings.warn(
