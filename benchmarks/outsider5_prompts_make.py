@@ -132,14 +132,7 @@ def np(rng, o: dict, with_count: bool = True) -> str:
         body = f"{size}{noun} colored {color}"
     else:
         body = f"{size}{color} {noun}"
-    if with_count:
-        if plural:
-            body = f"{rng.choice(NUMBERS[o['count']])} {body}"
-        else:
-            body = ("an " if body[0] in "aeiou" else "a ") + body
-    if o["position"]:
-        body += " " + rng.choice(POSITION_WORDS[o["position"]])
-    return body
+    return sets.counted(rng, body, o, with_count, NUMBERS, POSITION_WORDS)
 
 
 def single(rng):

@@ -111,14 +111,7 @@ def np(rng, o: dict, with_count: bool = True) -> str:
     size = rng.choice(SIZE_WORDS[o["size"]]) + " " if o["size"] else ""
     color = rng.choice(COLOR_WORDS[o["color"]])
     body = f"{size}{color} {noun}"
-    if with_count:
-        if plural:
-            body = f"{rng.choice(NUMBERS[o['count']])} {body}"
-        else:
-            body = ("an " if body[0] in "aeiou" else "a ") + body
-    if o["position"]:
-        body += " " + rng.choice(POSITION_WORDS[o["position"]])
-    return body
+    return m5.sets.counted(rng, body, o, with_count, NUMBERS, POSITION_WORDS)
 
 
 def single(rng):

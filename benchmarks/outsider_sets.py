@@ -81,6 +81,20 @@ def article(word: str) -> str:
     return "an" if word[0].lower() in "aeiou" else "a"
 
 
+def counted(rng: random.Random, body: str, o: dict, with_count: bool, numbers, positions) -> str:
+    """A noun phrase's `body` ('small red star') with its count in front (a number word from
+    `numbers[count]`, or "a"/"an" for one) where `with_count`, and its position phrase after it
+    (from `positions[position]`) where the object has one."""
+    if with_count:
+        if o["count"] > 1:
+            body = f"{rng.choice(numbers[o['count']])} {body}"
+        else:
+            body = article(body) + " " + body
+    if o["position"]:
+        body += " " + rng.choice(positions[o["position"]])
+    return body
+
+
 def two_kinds(
     rng: random.Random, counts_from: Sequence[tuple[int, int]], colors: list[str], shapes: list[str]
 ) -> list[dict]:
