@@ -146,7 +146,7 @@ def face_cli_file(model, items, idx, base, log, env, work: Path) -> list[dict]:
         except GenlabError as e:
             rows.append(refused(items[i], i, "cli-file", base + i, str(e)))
     prompts = work / "prompts.txt"
-    for run in _consecutive(kept):
+    for run in J.consecutive_runs(kept):
         prompts.write_text("".join(items[i]["prompt"] + "\n" for i in run))
         folder = work / "from-file" / f"{run[0]:03d}"
         p = _genlab(["generate", "--from-file", str(prompts), "--seed", str(base + run[0]),
@@ -164,16 +164,6 @@ def face_cli_file(model, items, idx, base, log, env, work: Path) -> list[dict]:
                                 "model": params["model"]}))  # fmt: skip
         log(f"  cli-file: {len(rows)}/{len(idx)}")
     return sorted(rows, key=lambda r: r["index"])
-
-
-def _consecutive(idx: list[int]) -> list[list[int]]:
-    runs: list[list[int]] = []
-    for i in idx:
-        if runs and runs[-1][-1] == i - 1:
-            runs[-1].append(i)
-        else:
-            runs.append([i])
-    return runs
 
 
 def face_server(faces, items, idx, base, log, server) -> dict[str, list[dict]]:

@@ -336,7 +336,7 @@ def generate_and_judge(pipe, items, base_seed: int, batch: int, cache: Path, log
             idx = todo[b : b + batch]
             # Image i of a call starts from seed + i, so consecutive prompts are drawn together;
             # a gap in `idx` (a partly cached run) is drawn as its own call.
-            for run in _consecutive(idx):
+            for run in consecutive_runs(idx):
                 try:
                     with warnings.catch_warnings(record=True) as caught:
                         warnings.simplefilter("always")
@@ -387,7 +387,8 @@ def _draw_or_refuse(pipe, items, i: int, base_seed: int, parse_image, pictures: 
     return row
 
 
-def _consecutive(idx: list[int]) -> list[list[int]]:
+def consecutive_runs(idx: list[int]) -> list[list[int]]:
+    """Sorted indices split into runs of consecutive ones ([1, 2, 5] -> [[1, 2], [5]])."""
     runs: list[list[int]] = []
     for i in idx:
         if runs and runs[-1][-1] == i - 1:
