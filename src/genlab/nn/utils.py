@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.utils._pytree import tree_leaves, tree_map  # torch's own nested-argument walker
 from torch.utils.checkpoint import checkpoint
 
 from genlab.errors import GenlabError, InvalidArgument
@@ -161,46 +162,29 @@ def in_micro_batches(fn: Callable, rows: int, max_threads: int | None = None) ->
     argument's) are split along it, the rest passed whole; the outputs are concatenated (a
     tensor, or a tuple/list/dict of tensors)."""
 
-    def tensors_in(x):
-        if isinstance(x, torch.Tensor):
-            yield x
-        elif isinstance(x, dict):
-            for v in x.values():
-                yield from tensors_in(v)
-        elif isinstance(x, list | tuple):
-            for v in x:
-                yield from tensors_in(v)
-
-    def part(x, batch: int, start: int):
-        if isinstance(x, torch.Tensor):
-            return x[start : start + rows] if x.dim() and x.shape[0] == batch else x
-        if isinstance(x, dict):
-            return {k: part(v, batch, start) for k, v in x.items()}
-        if isinstance(x, list | tuple):
-            return type(x)(part(v, batch, start) for v in x)
-        return x
-
-    def joined(outs: list):
-        first = outs[0]
-        if isinstance(first, torch.Tensor):
-            return torch.cat(outs)
-        if isinstance(first, dict):
-            return {k: joined([o[k] for o in outs]) for k in first}
-        if isinstance(first, list | tuple):
-            return type(first)(joined(list(group)) for group in zip(*outs))
-        return first
+    def joined(first, *rest):
+        return torch.cat([first, *rest]) if isinstance(first, torch.Tensor) else first
 
     def call(*args, **kwargs):
-        first = next(tensors_in((args, kwargs)), None)
+        first = next((x for x in tree_leaves((args, kwargs)) if isinstance(x, torch.Tensor)), None)
         too_many_threads = max_threads is not None and torch.get_num_threads() > max_threads
         if too_many_threads or first is None or first.dim() == 0 or first.shape[0] <= rows:
             return fn(*args, **kwargs)
         batch = first.shape[0]
-        outs = [
-            fn(*part(args, batch, start), **part(kwargs, batch, start))
-            for start in range(0, batch, rows)
-        ]
-        return joined(outs)
+
+        def part(start: int):
+            def rows_of(x):
+                if isinstance(x, torch.Tensor) and x.dim() and x.shape[0] == batch:
+                    return x[start : start + rows]
+                return x
+
+            return tree_map(rows_of, (args, kwargs))
+
+        outs = []
+        for start in range(0, batch, rows):
+            a, kw = part(start)
+            outs.append(fn(*a, **kw))
+        return tree_map(joined, outs[0], *outs[1:])
 
     return call
 
