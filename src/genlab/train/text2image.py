@@ -16,6 +16,7 @@ from genlab.errors import InvalidArgument, check_choice
 from genlab.models import create_model
 from genlab.text import TextEncoder, Tokenizer
 from genlab.text.pretrained import PRETRAINED_TEXT_ENCODERS, PretrainedTextEncoder
+from genlab.train.config import TrainConfig
 from genlab.train.data import TensorSource
 from genlab.train.recipes import Family, RecipeOptions, TrainJob, apply_options, spec_config
 
@@ -152,6 +153,20 @@ def with_text_encoder(spec: WorldT2ISpec, text_encoder: str, name: str) -> World
     return replace(spec, text_encoder=text_encoder)
 
 
+def denoiser_config(
+    spec, options: RecipeOptions, recipe: str, model_name: str, **settings
+) -> TrainConfig:
+    """The loop of a text-conditioned denoiser, of images or of videos: the loop fields of
+    `spec`, no weight decay, gradients clipped to norm 1, an fp16 export, then `settings` (the
+    EMA, the schedule) and the command line's options; the run is named `recipe`, its outputs
+    `model_name`, and --time-budget counts from the command's start (rendering and setup too)."""
+    config = spec_config(spec, weight_decay=0.0, grad_clip=1.0, export_dtype="float16", **settings)
+    apply_options(config, options, model_name)
+    config.recipe = recipe
+    config.budget_start = options.started
+    return config
+
+
 def build_world_t2i(name: str, spec: WorldT2ISpec, options: RecipeOptions) -> TrainJob:
     """The recipe `name` of config `spec`: corpus, models, task, the loop's settings."""
     t_start = time.monotonic()
@@ -251,20 +266,11 @@ def build_world_t2i(name: str, spec: WorldT2ISpec, options: RecipeOptions) -> Tr
         planner_only=spec.planner_only,
         planner_frozen=spec.planner_frozen,
     )
-    config = spec_config(
-        spec,
-        lr_schedule="constant",
-        weight_decay=0.0,
-        grad_clip=1.0,
-        ema_decay=0.9995,
-        spike_warmup=500,
-        export_dtype="float16",
+    config = denoiser_config(
+        spec, options, name, model_name, lr_schedule="constant", ema_decay=0.9995, spike_warmup=500
     )
-    apply_options(config, options, model_name)
-    config.recipe = name
     if spec.export:
         config.export_name = spec.export
-    config.budget_start = options.started  # --time-budget covers rendering and setup too
     build_s = time.monotonic() - t_start  # counted in the time budget (options.started)
     what = f"{n:,} world scenes ({scenes} mix)"
     if user is not None:

@@ -17,7 +17,8 @@ from genlab.models.unet import UNet
 from genlab.pipelines.registry import load as load_pipeline
 from genlab.pipelines.text2image import Text2ImagePipeline
 from genlab.text import TextEncoder
-from genlab.train.recipes import Family, RecipeOptions, TrainJob, apply_options, spec_config
+from genlab.train.recipes import Family, RecipeOptions, TrainJob
+from genlab.train.text2image import denoiser_config
 from genlab.train.text_towers import frozen_tower, pretrained_text_encoder, speed_up_word_residual
 from genlab.train.trainer import resolve_device
 
@@ -185,17 +186,7 @@ def build_world_t2v(name: str, spec: WorldT2VSpec, options: RecipeOptions) -> Tr
             input_size=size,
             **video,
         )
-    config = spec_config(
-        spec,
-        weight_decay=0.0,
-        grad_clip=1.0,
-        ema_decay=0.999,
-        sample_every=0,
-        export_dtype="float16",
-    )
-    apply_options(config, options, model_name)
-    config.recipe = name
-    config.budget_start = options.started
+    config = denoiser_config(spec, options, name, model_name, ema_decay=0.999, sample_every=0)
     cap = spec.max_clip_frames  # one length per stage, at most this (smoke runs stay in seconds)
     stages = [
         Stage(int(round(frac * config.steps)), (min(max(lengths), cap),) if cap else tuple(lengths))
