@@ -46,7 +46,9 @@ def main(argv=None) -> int:
     print(f"grammar: {Path(reading.__file__).parent}")
 
     def right(request, item) -> bool:
-        read = replace(request, relations=tuple(r for r in request.relations if r.relation != "beside"))
+        read = replace(
+            request, relations=tuple(r for r in request.relations if r.relation != "beside")
+        )
         return read.normalized() == judge.truth_request(item).normalized()
 
     for path in args.prompts:

@@ -28,6 +28,8 @@ _BOUNDARIES = frozenset(
     ["sep", "rel", "side end", "pos", "pronoun", "background", "motion", "foreign relation"]
 )
 _STARTS = frozenset(["count", "the", "times"])
+# Words between two objects' phrases: no attribute is carried across them.
+_RELATING = ("rel", "side end", "foreign relation", "motion")
 _NOUNS = frozenset(["shape", "shape adjective", "foreign shape"])
 _ATTRIBUTES = frozenset(["color", "size", "foreign color"])
 # Words that name an object without a shape: "a red one", "something big".
@@ -122,7 +124,9 @@ def check_reading(tokens: list, parse) -> ReadingCheck:
             # the words of one noun phrase describe one object ("a blue square right of a red
             # triangle" is not a red square and a blue triangle)
             if not any(_binds(o, wanted) for o in objects):
-                unaccounted.append(" ".join(t[2] for t in p.tokens if t[0] not in ("stop", "count")))
+                unaccounted.append(
+                    " ".join(t[2] for t in p.tokens if t[0] not in ("stop", "count"))
+                )
     for token in tokens:
         kind, value, words = token
         if kind == "color":
@@ -141,8 +145,10 @@ def check_reading(tokens: list, parse) -> ReadingCheck:
             )
         elif kind == "rel":
             # "over a bright white background" says where, not a relation
-            ok = _placing(tokens, token) or value in read_relations or (
-                value == "beside" and bool(read_relations & {"left of", "right of"})
+            ok = (
+                _placing(tokens, token)
+                or value in read_relations
+                or (value == "beside" and bool(read_relations & {"left of", "right of"}))
             )
         elif kind == "side end":
             ok = value in read_relations or any(
@@ -164,7 +170,7 @@ def check_reading(tokens: list, parse) -> ReadingCheck:
     if any(o.shape is None or o.color is None for o in objects):
         # "a coin shape", "a carrot ball", "a grape-colored star": a word not read inside a noun
         # phrase whose object lacks a shape or a color probably named it
-        unaccounted += _unread_in_noun_phrases(tokens)
+        unaccounted += _unread_in_noun_phrases(tokens) + _unread_nouns(tokens)
     for k, (kind, value, words) in enumerate(tokens):
         # "further left than a star", "to the right-hand side of": a side word bound to the next
         # object by words not read relates the two
@@ -176,7 +182,8 @@ def check_reading(tokens: list, parse) -> ReadingCheck:
 def _binds(o, wanted: dict) -> bool:
     """Whether object o has the shape, color and size a noun phrase gives (those it gives)."""
     return all(
-        wanted.get(key) is None or getattr(o, key) == wanted[key] for key in ("shape", "color", "size")
+        wanted.get(key) is None or getattr(o, key) == wanted[key]
+        for key in ("shape", "color", "size")
     )
 
 
@@ -203,6 +210,19 @@ def _unread_in_noun_phrases(tokens: list) -> list[str]:
             continue
         last_noun = max(i for i, t in enumerate(phrase.tokens) if t[0] in _NOUNS)
         out += [t[2] for t in phrase.tokens[:last_noun] if t[0] == "unknown"]
+    return out
+
+
+def _unread_nouns(tokens: list) -> list[str]:
+    """Words not read that end a noun phrase without a noun, after its attributes: "a red
+    elephant" (an object whose shape is not read)."""
+    out = []
+    for phrase in _phrases(tokens):
+        if not isinstance(phrase, _Phrase) or phrase.has_noun:
+            continue
+        content = [t for t in phrase.tokens if t[0] not in ("stop", "unread modifier")]
+        if len(content) > 1 and content[-1][0] == "unknown" and content[-2][0] in _ATTRIBUTES:
+            out.append(content[-1][2])
     return out
 
 
@@ -233,6 +253,7 @@ def _invented(tokens: list, parse) -> list[str]:
         if (kind == "shape" and value[0] is None) or kind == "foreign shape"
         or words in _SHAPELESS_NOUNS
     )  # fmt: skip
+    shapeless_words += len(_unread_nouns(tokens))
     if sum(o.shape is None for o in objects) > shapeless_words:
         out.append("an object with no shape word")
     counts = {v for k, v, _ in tokens if k in ("count", "times")}
@@ -255,7 +276,9 @@ def _invented(tokens: list, parse) -> list[str]:
         ):
             out.append(f"position {o.position}")
     motions = {v for k, v, _ in tokens if k == "motion"}
-    out += [f"motion {o.motion}" for o in objects if o.motion is not None and o.motion not in motions]
+    out += [
+        f"motion {o.motion}" for o in objects if o.motion is not None and o.motion not in motions
+    ]
     return out
 
 
@@ -329,12 +352,13 @@ def slot_reading(tokens: list, parse):
             objects.append(_object_of(item))
     background, relations = None, []
 
-    def nearest(i: int, step: int, same_clause: bool = False):
+    def nearest(i: int, step: int, stop=()):
+        """The object nearest item i in direction step, not past a boundary of a kind in stop."""
         j = i + step
         while 0 <= j < len(items):
             if j in at:
                 return at[j]
-            if same_clause and not isinstance(items[j], _Phrase) and items[j][0] == "sep":
+            if not isinstance(items[j], _Phrase) and items[j][0] in stop:
                 return None
             j += step
         return None
@@ -342,7 +366,9 @@ def slot_reading(tokens: list, parse):
     for i, item in enumerate(items):
         if isinstance(item, _Phrase):
             for kind, value, words in item.tokens:
-                if kind == "bg" or (kind == "foreign color" and words.split()[-1] in _BACKGROUND_OF):
+                if kind == "bg" or (
+                    kind == "foreign color" and words.split()[-1] in _BACKGROUND_OF
+                ):
                     if not item.has_noun or _last_noun_before(item, words):
                         background = value if kind == "bg" else _BACKGROUND_OF[words.split()[-1]]
             if i in at:
@@ -357,8 +383,10 @@ def slot_reading(tokens: list, parse):
             continue
         if kind in ("rel", "side end"):
             after = nearest(i, 1)
-            pronoun = i + 1 < len(items) and not isinstance(items[i + 1], _Phrase) and (
-                items[i + 1][0] == "pronoun"
+            pronoun = (
+                i + 1 < len(items)
+                and not isinstance(items[i + 1], _Phrase)
+                and (items[i + 1][0] == "pronoun")
             )
             earlier = None if before is None else nearest(_item_of(at, before), -1)
             if before is None and after is not None:  # "Below a pink star, a green block"
@@ -372,7 +400,7 @@ def slot_reading(tokens: list, parse):
             elif before is not None and kind == "side end":
                 objects[before].setdefault("cell", _SIDE_CELLS[value])
         elif kind == "pos":
-            owner = nearest(i, -1, same_clause=True)
+            owner = nearest(i, -1, stop=("sep",))
             if owner is None or "cell" in objects[owner]:
                 owner = nearest(i, 1)
             if owner is not None:
@@ -436,7 +464,7 @@ def _attribute_target(items, i, at, objects, nearest):
     else the one after."""
     phrase = items[i]
     kinds = phrase.kinds()
-    before, after = nearest(i, -1), nearest(i, 1)
+    before, after = nearest(i, -1, _RELATING), nearest(i, 1, _RELATING)
     counted = bool(kinds & {"count", "times"}) and not kinds & _ATTRIBUTES
     next_is_object = i + 1 < len(items) and (i + 1) in at
     if counted and next_is_object and (before is None or phrase.after is not None):
@@ -481,3 +509,10 @@ def best_reading(text: str, tokenize=None, parse=None):
         if _score(candidate_check) < _score(best_check):
             best, best_check = candidate, candidate_check
     return best, best_check
+
+
+def parse_prompt(text: str):
+    """Free text -> PromptParse: the grammar's reading, checked, and read again when the check
+    fails (see best_reading); `unaccounted` and `invented` say what the reading kept still lacks."""
+    parse, check = best_reading(text)
+    return replace(parse, unaccounted=list(check.unaccounted), invented=list(check.invented))
