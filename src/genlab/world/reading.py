@@ -61,7 +61,13 @@ class PromptParse:
         if self.unknown_words:
             words = list(dict.fromkeys(self.unknown_words))
             out.append("not understood: " + ", ".join(words))
-        left = [w for w in self.unaccounted if w not in self.unknown_words]  # said once
+        return out + self.check_warnings()
+
+    def check_warnings(self) -> list[str]:
+        """The sentences of `warnings` from the reading check: content words left out of the
+        reading (not those already said not understood), and what it may add."""
+        out = []
+        left = [w for w in self.unaccounted if w not in self.unknown_words]
         if left:
             out.append("left out of the reading: " + ", ".join(left))
         if self.invented:

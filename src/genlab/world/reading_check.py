@@ -76,12 +76,20 @@ def _phrases(tokens: list) -> list:
     current: _Phrase | None = None
     boundary = None
     for token in tokens:
-        kind = token[0]
+        kind, _, words = token
         if kind in _BOUNDARIES:
             current, boundary = None, token
             out.append(token)
             continue
-        if current is None or (kind in _STARTS and current.tokens and _content(current)):
+        if (
+            kind == "count"
+            and words in ("one", "ones")
+            and current
+            and current.tokens
+            and (current.tokens[-1][0] in _ATTRIBUTES)
+        ):
+            token = ("shape", (None, words == "ones"), words)  # "a little one": a noun
+        elif current is None or (kind in _STARTS and current.tokens and _content(current)):
             current = _Phrase([], boundary)
             out.append(current)
         current.tokens.append(token)
@@ -171,10 +179,13 @@ def check_reading(tokens: list, parse) -> ReadingCheck:
         # "a coin shape", "a carrot ball", "a grape-colored star": a word not read inside a noun
         # phrase whose object lacks a shape or a color probably named it
         unaccounted += _unread_in_noun_phrases(tokens) + _unread_nouns(tokens)
-    for k, (kind, value, words) in enumerate(tokens):
+    for k, (_, value, words) in enumerate(tokens):
         # "further left than a star", "to the right-hand side of": a side word bound to the next
         # object by words not read relates the two
-        if kind == "pos" and _side_bound(tokens, k) and _CELL_SIDES[value] not in read_relations:
+        if _side_bound(tokens, k) and _side_of(tokens[k]) not in read_relations:
+            unaccounted.append(words)
+        # "a triangle goes left of it": a direction with "of" after it relates two objects
+        if _motion_of(tokens, k) and _MOTION_SIDES[value] not in read_relations:
             unaccounted.append(words)
     return ReadingCheck(tuple(dict.fromkeys(unaccounted)), tuple(_invented(tokens, parse)))
 
@@ -191,6 +202,8 @@ def _placing(tokens: list, token) -> bool:
     """Whether a relation word stands before a background, not an object ("over a plain white
     backdrop", "on top of a black canvas")."""
     j = next(i for i, t in enumerate(tokens) if t is token) + 1
+    if j < len(tokens) and tokens[j][2] in ("that", "this"):
+        return False  # "under that, on a white background": the object named before
     while j < len(tokens) and tokens[j][0] in ("stop", "the", "count", "unknown"):
         j += 1
     if j < len(tokens) and tokens[j][0] == "background":
@@ -226,9 +239,29 @@ def _unread_nouns(tokens: list) -> list[str]:
     return out
 
 
+_MOTION_SIDES = {"left": "left of", "right": "right of", "up": "above", "down": "below"}
+
+
+def _motion_of(tokens: list, k: int) -> bool:
+    """Whether token k is a motion whose direction "of" follows ("goes left of it")."""
+    return (
+        tokens[k][0] == "motion"
+        and tokens[k][1] in _MOTION_SIDES
+        and k + 1 < len(tokens)
+        and tokens[k + 1][2] == "of"
+    )
+
+
+def _side_of(token) -> str | None:
+    """The relation a side word names: "left" (a position) or "to the left" (a side ending)."""
+    if token[0] == "pos":
+        return _CELL_SIDES.get(token[1])
+    return token[1] if token[0] == "side end" else None
+
+
 def _side_bound(tokens: list, k: int) -> bool:
     """Whether the side word at k is followed by words not read and then an object's phrase."""
-    if tokens[k][1] not in _CELL_SIDES:
+    if _side_of(tokens[k]) is None:
         return False
     j = k + 1
     while j < len(tokens) and tokens[j][0] in ("unknown", "stop"):
@@ -313,13 +346,22 @@ def _without_articles_after_counts(tokens: list) -> list:
 
 
 def _sides_as_relations(tokens: list) -> list:
-    """ "further left than a star" -> "left of a star": a side word bound to the next object by
-    words not read is read as the relation of that side."""
+    """Words of a side read as the relation they name: "further left than a star" -> "left of a
+    star" (a side bound to the next object by words not read), "goes left of it" -> "left of
+    it", "under that" -> "under it" (a demonstrative after a relation is the object before)."""
     out = []
+    skip = False
     for k, t in enumerate(tokens):
-        if t[0] == "pos" and _side_bound(tokens, k):
-            side = _CELL_SIDES[t[1]]
+        if skip:
+            skip = False
+        elif _side_bound(tokens, k):
+            out.append(("rel", _side_of(t), _side_of(t)))
+        elif _motion_of(tokens, k):
+            side = _MOTION_SIDES[t[1]]
             out.append(("rel", side, side))
+            skip = side.endswith(" of")  # "left of" holds the "of" after it
+        elif t[2] in ("that", "this") and out and out[-1][0] == "rel":
+            out.append(("pronoun", "it", "it"))
         else:
             out.append(t)
     return out
@@ -366,11 +408,12 @@ def slot_reading(tokens: list, parse):
     for i, item in enumerate(items):
         if isinstance(item, _Phrase):
             for kind, value, words in item.tokens:
-                if kind == "bg" or (
-                    kind == "foreign color" and words.split()[-1] in _BACKGROUND_OF
-                ):
-                    if not item.has_noun or _last_noun_before(item, words):
-                        background = value if kind == "bg" else _BACKGROUND_OF[words.split()[-1]]
+                shade_of = (
+                    _BACKGROUND_OF.get(words.split()[-1]) if kind == "foreign color" else None
+                )
+                placed = not item.has_noun or _last_noun_before(item, words)
+                if (kind == "bg" or shade_of is not None) and placed:
+                    background = value if kind == "bg" else shade_of
             if i in at:
                 continue
             target = _attribute_target(items, i, at, objects, nearest)
@@ -403,6 +446,8 @@ def slot_reading(tokens: list, parse):
             owner = nearest(i, -1, stop=("sep",))
             if owner is None or "cell" in objects[owner]:
                 owner = nearest(i, 1)
+            if owner is None:  # "three stars, red, on the left"
+                owner = nearest(i, -1)
             if owner is not None:
                 objects[owner].setdefault("cell", value)
         elif kind == "motion" and before is not None:
@@ -501,7 +546,7 @@ def best_reading(text: str, tokenize=None, parse=None):
         if alt != tokens and alt:
             again = parse(_text(alt))
             candidates.append(replace(again, unknown_words=first.unknown_words))
-    candidates.append(slot_reading(tokens, first))
+    candidates.append(slot_reading(_sides_as_relations(tokens), first))
     for candidate in candidates:
         candidate_check = check_reading(tokens, candidate)
         if candidate_check.invented:
