@@ -135,7 +135,7 @@ def check_reading(tokens: list, parse) -> ReadingCheck:
                 unaccounted.append(
                     " ".join(t[2] for t in p.tokens if t[0] not in ("stop", "count"))
                 )
-    for token in tokens:
+    for k, token in enumerate(tokens):
         kind, value, words = token
         if kind == "color":
             ok = any(o.color == value for o in objects)
@@ -164,6 +164,9 @@ def check_reading(tokens: list, parse) -> ReadingCheck:
             )
         elif kind == "bg":
             ok = request.background == value or words in unsupported
+        elif kind == "motion" and _motion_of(tokens, k):
+            # "a triangle goes left of it": a direction with "of" after it relates two objects
+            ok = _MOTION_SIDES[value] in read_relations
         elif kind == "motion":
             ok = any(o.motion == value for o in objects)
         elif kind == "foreign color" and words.split()[-1] in _BACKGROUND_OF:
@@ -179,13 +182,10 @@ def check_reading(tokens: list, parse) -> ReadingCheck:
         # "a coin shape", "a carrot ball", "a grape-colored star": a word not read inside a noun
         # phrase whose object lacks a shape or a color probably named it
         unaccounted += _unread_in_noun_phrases(tokens) + _unread_nouns(tokens)
-    for k, (_, value, words) in enumerate(tokens):
+    for k, (_, _, words) in enumerate(tokens):
         # "further left than a star", "to the right-hand side of": a side word bound to the next
         # object by words not read relates the two
         if _side_bound(tokens, k) and _side_of(tokens[k]) not in read_relations:
-            unaccounted.append(words)
-        # "a triangle goes left of it": a direction with "of" after it relates two objects
-        if _motion_of(tokens, k) and _MOTION_SIDES[value] not in read_relations:
             unaccounted.append(words)
     return ReadingCheck(tuple(dict.fromkeys(unaccounted)), tuple(_invented(tokens, parse)))
 
@@ -295,6 +295,7 @@ def _invented(tokens: list, parse) -> list[str]:
             out.append(f"count {o.count}")
     written = {v for k, v, _ in tokens if k in ("rel", "side end")}
     written |= {_CELL_SIDES[v] for k, v, _ in tokens if k == "pos" and v in _CELL_SIDES}
+    written |= {_MOTION_SIDES[t[1]] for k, t in enumerate(tokens) if _motion_of(tokens, k)}
     written |= {_INVERSE[r] for r in written}
     for r in request.relations:
         if r.relation not in written and not (r.relation in ("left of", "right of") and (
