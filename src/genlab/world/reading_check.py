@@ -185,7 +185,8 @@ def check_reading(tokens: list, parse) -> ReadingCheck:
     for k, (_, _, words) in enumerate(tokens):
         # "further left than a star", "to the right-hand side of": a side word bound to the next
         # object by words not read relates the two
-        if _side_bound(tokens, k) and _side_of(tokens[k]) not in read_relations:
+        bound = _side_bound(tokens, k) or _with_side(tokens, k)
+        if bound and _side_of(tokens[k]) not in read_relations:
             unaccounted.append(words)
     return ReadingCheck(tuple(dict.fromkeys(unaccounted)), tuple(_invented(tokens, parse)))
 
@@ -250,6 +251,27 @@ def _motion_of(tokens: list, k: int) -> bool:
         and k + 1 < len(tokens)
         and tokens[k + 1][2] == "of"
     )
+
+
+def _with_side(tokens: list, k: int) -> bool:
+    """Whether the side word at k ends a "with" clause after an object: "a red star with a blue
+    circle to the left" (the circle left of the star, not at the left of the picture)."""
+    if _side_of(tokens[k]) is None:
+        return False
+    j = k - 1
+    while j >= 0 and tokens[j][0] != "sep":
+        j -= 1
+    if j < 1 or tokens[j][2] != "with" or not any(t[0] in _NOUNS for t in tokens[j:k]):
+        return False
+    if not any(t[0] in _NOUNS for t in tokens[:j]):
+        return False
+    i = j - 1
+    while i >= 0 and tokens[i][0] != "sep":
+        if tokens[i][0] == "pos":  # "a circle on the left with a star on the right": places
+            return False
+        i -= 1
+    after = [t for t in tokens[k + 1 :] if t[0] not in ("stop", "unknown", "the")]
+    return not after or after[0][0] in ("sep", "bg", "background", "count")
 
 
 def _side_of(token) -> str | None:
@@ -357,6 +379,8 @@ def _sides_as_relations(tokens: list) -> list:
             skip = False
         elif _side_bound(tokens, k):
             out.append(("rel", _side_of(t), _side_of(t)))
+        elif _with_side(tokens, k):
+            out.append(("side end", _side_of(t), t[2]))
         elif _motion_of(tokens, k):
             side = _MOTION_SIDES[t[1]]
             out.append(("rel", side, side))
