@@ -3,10 +3,12 @@ every content word the world knows must be accounted for, and the reading must i
 
 `parse_prompt` is the grammar's reading (genlab.world.reading) with this check on top: when the
 check fails, alternatives are read (the grammar on the prompt with unread words dropped, with the
-article after a count dropped, with a relation put first moved last, and a slot-filling reader
-that attaches words to the nearest noun phrase) and the one that accounts for the most content
-words and invents nothing is kept. What is still unaccounted is named in `unaccounted`, which the
-parse's warnings carry to every face (CLI warning, REST/OpenAI field, agent message).
+article after a count dropped, with a relation put first moved last, with side words read as
+the relations they name, and a slot-filling reader that attaches words to the nearest noun
+phrase) and the one that invents nothing and accounts for more content words is kept. What is
+still unaccounted is named in the parse's `unaccounted`, which its warnings carry to every face
+(CLI warning, REST/OpenAI field, agent message). Record: docs/experiments/2026-12-08-reading-
+fallback.md (benchmarks/reading_fallback_replay.py replays it over older grammars).
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ class _Phrase:
     """A noun phrase of the prompt: its tokens, and the boundary token before it (None first)."""
 
     tokens: list
-    after: tuple | None
+    opened_by: tuple | None
 
     def kinds(self) -> set[str]:
         return {t[0] for t in self.tokens}
@@ -537,7 +539,7 @@ def _attribute_target(items, i, at, objects, nearest):
     before, after = nearest(i, -1, _RELATING), nearest(i, 1, _RELATING)
     counted = bool(kinds & {"count", "times"}) and not kinds & _ATTRIBUTES
     next_is_object = i + 1 < len(items) and (i + 1) in at
-    if counted and next_is_object and (before is None or phrase.after is not None):
+    if counted and next_is_object and (before is None or phrase.opened_by is not None):
         return after
     for candidate in (before, after):
         if candidate is not None and not any(
