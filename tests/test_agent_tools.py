@@ -159,6 +159,13 @@ def test_refine_prompt_resolves_synonyms_and_reports_unsupported_words(store):
     assert "hat" in out.content["unsupported_words"] and "hat" in out.content["note"]
 
 
+def test_refine_prompt_names_what_the_reading_left_out(store):
+    box = make_toolbox(context(store))
+    out = call(box, "refine_prompt", description="a circle coloured both red and blue")
+    assert out.content["prompt"] == "a red circle"
+    assert out.content["reading_note"] == "left out of the reading: blue"
+
+
 def test_refine_prompt_passes_plain_english_to_a_general_model(store):
     from genlab.pipelines.hosted import OpenAIImages
 

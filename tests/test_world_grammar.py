@@ -375,10 +375,12 @@ def test_aligned_relations_share_a_row_or_column():
 
 
 def test_the_grammar_module_still_offers_every_piece_of_the_modules_it_was_split_into():
-    from genlab.world import grammar, phrasing, reading, realization, request
+    from genlab.world import grammar, phrasing, reading, reading_check, realization, request
 
-    modules = (request, phrasing, reading, realization)
+    modules = (request, phrasing, reading, reading_check, realization)
     for name in grammar.__all__:
         if name != "canonical_caption":  # the one piece that lives in grammar.py itself
             assert any(getattr(m, name, None) is getattr(grammar, name) for m in modules), name
-    assert grammar.realize is realization.realize and grammar.parse_prompt is reading.parse_prompt
+    assert grammar.realize is realization.realize
+    # the grammar's reading, checked against the prompt's words (reading.parse_prompt unchecked)
+    assert grammar.parse_prompt is reading_check.parse_prompt

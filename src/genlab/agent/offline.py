@@ -228,7 +228,7 @@ class OfflinePlanner:
             guidance=self.guidance,
             variants=variants,
         )
-        note = f" ({info['note']})" if info.get("note") else ""
+        note = "".join(f" ({info[key]})" for key in ("note", "reading_note") if info.get(key))
         video = any(g.motion for g in groups)  # motion asked for: draw videos if we can
         compose = self.compose and not general and composable(request_spec)
         comp: Composition | None = None

@@ -277,6 +277,8 @@ def refine_prompt(ctx: ToolContext, description: str, style: str | None = None) 
     if unsupported:
         out["note"] = f"the world cannot draw: {', '.join(unsupported)}; the rest is drawn"
         out["world_can_draw"] = world_vocabulary()
+    if parsed.check_warnings():  # words of the request its reading leaves out
+        out["reading_note"] = "; ".join(parsed.check_warnings())
     return out
 
 

@@ -267,7 +267,7 @@ def _print_parsed(args, parsed, header: str, rows: list[str], caption: str | Non
 
 
 def _reject_unknown(parse) -> None:
-    if parse.unknown_words or parse.unsupported:
+    if parse.unknown_words or parse.unsupported or parse.unaccounted or parse.invented:
         raise InvalidArgument(
             "text",
             "only words the world grammar knows, about what the world has",
@@ -293,6 +293,7 @@ def _caption(args) -> int:
             "canonical": parse.canonical,
             "unknown_words": parse.unknown_words,
             "unsupported": [list(u) for u in parse.unsupported],
+            "unaccounted": parse.unaccounted,
             "warnings": parse.warnings(),
         }
         print(json.dumps(out, indent=2, sort_keys=True))

@@ -15,7 +15,8 @@ from genlab.world.phrasing import (
     canonical_text,
     phrase_request,
 )
-from genlab.world.reading import MAX_PROMPT_WORDS, PromptParse, parse_prompt
+from genlab.world.reading import MAX_PROMPT_WORDS, PromptParse
+from genlab.world.reading_check import parse_prompt
 from genlab.world.realization import realize
 from genlab.world.request import (
     DETAILS,

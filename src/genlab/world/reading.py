@@ -4,44 +4,20 @@ the words not understood, what the world lacks), by longest match against every 
 
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass, field, replace
 
 from genlab.errors import InvalidArgument
 from genlab.world.lexicon import (
-    ANY_SHAPE_WORDS,
-    BACKGROUND_SHADES,
     BACKGROUND_WORDS,
     COLOR_DESCRIPTORS,
     COLOR_NAMESAKE_NOUNS,
-    COLOR_NAMESAKES,
-    COMPARED_RELATIONS,
-    COPY_NOUNS,
-    COUNT_LABELS,
-    FOREIGN_COLORS,
-    FOREIGN_RELATIONS,
-    FOREIGN_SHAPES,
-    GROUP_NOUNS,
     LEAD_IN_WORDS,
-    MOTION_VERBS,
-    MOTION_WORDS,
-    NAMESAKE_COLORS,
-    POSITION_WORDS,
-    READ_ANY_SHAPE_WORDS,
-    READ_MOTION_WORDS,
-    READ_ONLY_SHAPE_WORDS,
-    READ_POSITION_WORDS,
-    SHADE_WORDS,
-    SHAPE_ADJECTIVES,
-    SIDE_ENDINGS,
     SIDE_RELATIONS,
-    SIZE_ABBREVIATIONS,
-    SIZE_INTENSIFIERS,
-    SIZED_NAMESAKES,
     STOPWORDS,
 )
-from genlab.world.phrasing import READ_WORDING, canonical_text
+from genlab.world.phrasing import canonical_text
+from genlab.world.reading_lexicon import LEXICON as _LEXICON
 from genlab.world.request import (
     REQUEST_RELATIONS,
     ObjectRequest,
@@ -62,11 +38,21 @@ class PromptParse:
     unknown_words: list[str] = field(default_factory=list)
     canonical: str = ""
     unsupported: list[tuple[str, str]] = field(default_factory=list)
+    # set by the reading check (genlab.world.reading_check): content words the reading leaves
+    # out ("copies", "further left"), and what it holds that no word asked for ("count 3")
+    unaccounted: list[str] = field(default_factory=list)
+    invented: list[str] = field(default_factory=list)
 
     @property
     def understood(self) -> bool:
-        """Every word was read and everything asked for can be drawn."""
-        return bool(self.request.objects) and not self.unknown_words and not self.unsupported
+        """Every word was read, accounted for, and everything asked for can be drawn."""
+        return (
+            bool(self.request.objects)
+            and not self.unknown_words
+            and not self.unsupported
+            and not self.unaccounted
+            and not self.invented
+        )
 
     def warnings(self) -> list[str]:
         """One sentence per problem, for a CLI warning, a response field or the agent's reply:
@@ -75,6 +61,17 @@ class PromptParse:
         if self.unknown_words:
             words = list(dict.fromkeys(self.unknown_words))
             out.append("not understood: " + ", ".join(words))
+        return out + self.check_warnings()
+
+    def check_warnings(self) -> list[str]:
+        """The sentences of `warnings` from the reading check: content words left out of the
+        reading (not those already said not understood), and what it may add."""
+        out = []
+        left = [w for w in self.unaccounted if w not in self.unknown_words]
+        if left:
+            out.append("left out of the reading: " + ", ".join(left))
+        if self.invented:
+            out.append("the reading may add what was not asked: " + ", ".join(self.invented))
         return out
 
     def unsupported_warnings(self) -> list[str]:
@@ -91,129 +88,6 @@ class PromptParse:
         ]
 
 
-def _build_lexicon() -> dict[tuple[str, ...], tuple[str, object]]:
-    lex: dict[tuple[str, ...], tuple[str, object]] = {}
-
-    def add(phrase: str, kind: str, value) -> None:
-        lex.setdefault(tuple(phrase.split()), (kind, value))
-
-    words = READ_WORDING
-    for shape, forms in words.shapes.items():
-        for singular, plural in forms:
-            add(singular, "shape", (shape, False))
-            add(plural, "shape", (shape, True))
-    for shape, forms in READ_ONLY_SHAPE_WORDS.items():
-        for singular, plural in forms:
-            add(singular, "shape", (shape, False))
-            add(plural, "shape", (shape, True))
-    for value, names in COMPARED_RELATIONS.items():  # "further left than"
-        for w in names:
-            add(w, "rel", value)
-    for value, names in words.relations.items():  # "to the right-hand side of"
-        for w in names:
-            if "left side" in w or "right side" in w:
-                add(w.replace(" side", " hand side"), "rel", value)
-    for w in COUNT_LABELS:  # "count: 3"
-        add(w, "count label", None)
-        add(f"{w} :", "count label", None)
-    for value, names in SIDE_ENDINGS.items():  # "... with a red circle to the left"
-        for w in names:
-            add(w, "side end", value)
-    for w in ("(", ")"):  # "a star (red)", "stars (4)"
-        add(w, "stop", None)
-    for singular, plural in (*ANY_SHAPE_WORDS, *READ_ANY_SHAPE_WORDS):
-        add(singular, "shape", (None, False))
-        add(plural, "shape", (None, True))
-    for color, names in words.colors.items():
-        for w in names:
-            add(w, "color", color)
-        # "golden yellow", "navy blue": two words for one color; "light green": a shade of it
-        for a, b in itertools.product(names, names):
-            if a != b:
-                add(f"{a} {b}", "color", color)
-        for shade, w in itertools.product((*SHADE_WORDS, *COLOR_NAMESAKES), names):
-            add(f"{shade} {w}", "color", color)
-    for table, kind in ((words.sizes, "size"), (BACKGROUND_WORDS, "bg")):
-        for value, names in table.items():
-            for w in names:
-                add(w, kind, value)
-    for value, names in words.sizes.items():  # "extra-large", "pint-sized", "xl"
-        for w in (*names, *SIZE_ABBREVIATIONS[value]):
-            add(w, "size", value)
-            for intensifier in SIZE_INTENSIFIERS:
-                add(f"{intensifier} {w}", "size", value)
-        for namesake in SIZED_NAMESAKES[value]:
-            for tail in ("sized", "size"):
-                add(f"{namesake} {tail}", "size", value)
-    for group in GROUP_NOUNS:  # "a set of three": the count follows
-        add(f"a {group} of", "stop", None)
-    for noun in COPY_NOUNS:  # "three copies of a red star": the count comes before
-        for tail in ("of", "of a", "of an", "of one"):
-            add(f"{noun} {tail}", "stop", None)
-    for value, names in BACKGROUND_WORDS.items():  # "jet black", "mid grey", "snow white"
-        for shade, w in itertools.product(BACKGROUND_SHADES, names):
-            add(f"{shade} {w}", "bg", value)
-    for value, names in NAMESAKE_COLORS.items():  # "a carrot ball", "grape-colored"
-        for w in names:
-            add(w, "color", value)
-    for table, kind in (
-        (words.relations, "rel"),
-        (MOTION_WORDS, "motion"),
-        (MOTION_VERBS, "motion"),
-        (READ_MOTION_WORDS, "motion"),
-    ):
-        for value, names in table.items():
-            for w in names:
-                add(w, kind, value)
-    for table in (POSITION_WORDS, READ_POSITION_WORDS):
-        for cell, names in table.items():
-            for w in names:
-                add(w, "pos", cell)
-    for n, names in words.counts.items():
-        for w in names:
-            add(w, "count", n)
-    for w in (
-        "and",
-        ",",
-        ":",
-        "while",
-        "with",
-        "plus",
-        "along with",
-        "together with",
-        "as well as",
-    ):
-        add(w, "sep", None)
-    for w in ("one more thing", "another thing", "one last thing"):  # "... and one more thing: X"
-        add(w, "stop", None)
-    add("the", "the", None)
-    add("other", "other", None)
-    for w in ("it", "its", "them", "their"):  # "... with a red ball above it / on its left"
-        add(w, "pronoun", w)
-    for w in ("background", "backdrop", "bg", "backround", "back ground"):
-        add(w, "background", None)
-    # "three stars, each one blue", "two boxes that are red": the color of the group just named
-    for w in ("each one", "every one", "each of them", "every one of them", "both of them"):
-        add(w, "stop", None)
-    for shape, names in SHAPE_ADJECTIVES.items():
-        for w in names:
-            add(w, "shape adjective", shape)
-        for singular, _ in words.shapes[shape]:
-            add(f"{singular} shaped", "shape adjective", shape)
-    # What this world does not have, named in a warning rather than dropped.
-    for w in FOREIGN_COLORS:
-        add(w, "foreign color", w)
-        for shade in SHADE_WORDS:
-            add(f"{shade} {w}", "foreign color", f"{shade} {w}")
-    for w in FOREIGN_SHAPES:
-        add(w, "foreign shape", (w, False))
-        add(w + ("es" if w.endswith(("s", "x", "ch", "sh")) else "s"), "foreign shape", (w, True))
-    for w in FOREIGN_RELATIONS:
-        add(w, "foreign relation", w)
-    return lex
-
-
-_LEXICON = _build_lexicon()
 _BACKGROUND_OF = {w: bg for bg, names in BACKGROUND_WORDS.items() for w in names}
 _MAX_PHRASE = max(len(k) for k in _LEXICON)
 _TOKEN_RE = re.compile(r"[a-z0-9]+|,|:|\(|\)")
