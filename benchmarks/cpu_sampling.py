@@ -13,10 +13,13 @@ same steps and guidance, the genlab prompt embeddings given as prompt_embeds, ou
 "latent": no text encoder or VAE in its time, which favours diffusers). genlab is timed as
 shipped, `pipe(prompt, num_images=N)`, eager and compiled (pipe.compile(): one inductor graph
 called on micro-batches of 16 rows; --compile-micro-batch changes that); the three run in turn,
---rounds times, in one process, so that load on a shared CPU falls on all alike, at each
---threads count in turn (`--threads 1 2`: compiled once). Per thread count the medians and the
-per-round ratios with their range are reported, with the load average before and after, and a
-closing summary gives compiled/diffusers per thread count.
+--rounds times, in one process, so that load on a shared CPU falls on all alike, the order
+rotated each round, at each --threads count in turn (`--threads 1 2`: compiled once; compile
+time is not counted). Each call is timed on the wall clock and on the process's CPU time
+(which, at 1 thread, leaves out the waits for a core held by another process). Per thread
+count the medians and the per-round ratios with their range are reported, with the load
+average before, after and per round, and a closing summary gives compiled/diffusers per thread
+count: median of the per-round ratios, quartiles and range, wall clock and CPU time.
 
 Configurations (the same model, prompt, seeds, sampler and 20 steps in each):
 
@@ -365,25 +368,40 @@ def bench_vs_diffusers(
 
 
 def time_in_turn(contenders: dict, n: int, rounds: int, threads: int, compile_s) -> dict:
-    """Each contender once per round, in turn, `rounds` times at `threads` torch threads (after
-    one warm-up call each): images/s, medians, the per-round ratios, the load average."""
+    """Each contender once per round, `rounds` times at `threads` torch threads (after one
+    warm-up call each), the order rotated each round so that none always runs first or after the
+    same neighbour: images/s on the wall clock, and on the process's CPU time, medians, the
+    per-round ratios of both, the load average per round."""
     torch.set_num_threads(threads)
     for fn in contenders.values():  # warm-up: first-call allocations, thread pools
         fn()
     load_before = load_average()
+    keys = list(contenders)
     times: dict[str, list[float]] = {k: [] for k in contenders}
+    cpu: dict[str, list[float]] = {k: [] for k in contenders}
+    loads = []
     outputs = {}
-    for _ in range(rounds):
-        for key, fn in contenders.items():
-            dt, outputs[key] = timed(fn)
+    for r in range(rounds):
+        for key in keys[r % len(keys) :] + keys[: r % len(keys)]:
+            c0 = time.process_time()
+            dt, outputs[key] = timed(contenders[key])
+            cpu[key].append(time.process_time() - c0)
             times[key].append(dt)
+        loads.append(load_average())
     load_after = load_average()
     ips = {k: [n / t for t in v] for k, v in times.items()}
+    # CPU time (user + system, every thread of the process): at 1 thread it leaves out the time
+    # the process waited for a core another process held, which on a shared CPU is most of the
+    # spread between rounds; at more threads it also counts threads spinning at barriers.
+    cpu_ips = {k: [n / t for t in v] for k, v in cpu.items()}
     run = {
         "threads": torch.get_num_threads(),
         "images_per_s": ips,
         "median_images_per_s": {k: float(np.median(v)) for k, v in ips.items()},
+        "images_per_cpu_s": cpu_ips,
+        "median_images_per_cpu_s": {k: float(np.median(v)) for k, v in cpu_ips.items()},
         "load_average_1min": [load_before, load_after],
+        "load_average_1min_per_round": loads,
     }
     pairs = [(key, "diffusers") for key in contenders if key != "diffusers"]
     if "genlab+compile" in contenders:
@@ -392,6 +410,9 @@ def time_in_turn(contenders: dict, n: int, rounds: int, threads: int, compile_s)
         per_round = [a / b for a, b in zip(ips[key], ips[base])]
         run[f"{key}/{base}"] = float(np.median(per_round))
         run[f"{key}/{base} per round"] = per_round
+        per_round_cpu = [a / b for a, b in zip(cpu_ips[key], cpu_ips[base])]
+        run[f"{key}/{base} cpu"] = float(np.median(per_round_cpu))
+        run[f"{key}/{base} cpu per round"] = per_round_cpu
     if "genlab+compile" in contenders:
         # Images after which compiling has paid for itself at this batch shape: its compile
         # time over the time it saves per image (None when it saves none).
@@ -429,10 +450,11 @@ def print_vs_diffusers(name: str, r: dict) -> None:
               f"steps, batch {r['num_images']}, {threads_text(run['threads'])}, "
               f"{r['rounds']} rounds)")  # fmt: skip
         for key, v in run["median_images_per_s"].items():
-            print(f"{key:16s}{v:8.2f} images/s")
+            print(f"{key:16s}{v:8.2f} images/s{run['median_images_per_cpu_s'][key]:8.2f} per "
+                  "CPU-second")  # fmt: skip
         for ratio in [k[: -len(" per round")] for k in run if k.endswith(" per round")]:
             rounds = run[f"{ratio} per round"]
-            print(f"{ratio:26s}{run[ratio]:6.2f}× (median of per-round ratios; range "
+            print(f"{ratio:30s}{run[ratio]:6.2f}× (median of per-round ratios; range "
                   f"{min(rounds):.2f}–{max(rounds):.2f}: " + ", ".join(f"{x:.2f}" for x in rounds)
                   + ")")  # fmt: skip
         if "break_even_images" in run:
@@ -440,15 +462,25 @@ def print_vs_diffusers(name: str, r: dict) -> None:
             print("compiling pays after " + (f"{even:.0f} images" if even else "never (no saving)")
                   + f"; compiled vs eager images max |Δ| "
                   f"{run['max_abs_diff_compiled_vs_eager']:.2g}")  # fmt: skip
+        loads = run.get("load_average_1min_per_round") or run["load_average_1min"]
         print(f"load average (1 min) before/after: {run['load_average_1min'][0]:.1f} / "
-              f"{run['load_average_1min'][1]:.1f}")  # fmt: skip
+              f"{run['load_average_1min'][1]:.1f}; over the rounds {min(loads):.1f}–"
+              f"{max(loads):.1f}")  # fmt: skip
     key = "genlab+compile/diffusers" if r["compile_s"] is not None else "genlab/diffusers"
-    print(f"\n{name}, {key} (median of per-round ratios, range):")
+    print(f"\n{name}, {key}: median of the per-round ratios [quartiles] (range), on the wall "
+          "clock and on CPU time, and the load:")  # fmt: skip
     for run in r["runs"]:
-        rounds = run[f"{key} per round"]
-        print(f"  {threads_text(run['threads'])}: {run[key]:.2f}× "
-              f"({min(rounds):.2f}–{max(rounds):.2f}), load {run['load_average_1min'][0]:.1f}"
-              f"→{run['load_average_1min'][1]:.1f}")  # fmt: skip
+        loads = run.get("load_average_1min_per_round") or run["load_average_1min"]
+        print(f"  {threads_text(run['threads'])}: {spread(run, key)}; CPU time "
+              f"{spread(run, key + ' cpu')}; load {run['load_average_1min'][0]:.1f}→"
+              f"{run['load_average_1min'][1]:.1f} (rounds {min(loads):.1f}–{max(loads):.1f})")  # fmt: skip
+
+
+def spread(run: dict, ratio: str) -> str:
+    """`ratio`'s median of per-round values, quartiles and range, e.g. 1.41× [1.35–1.46] (1.2–1.6)."""
+    rounds = run[f"{ratio} per round"]
+    q1, q3 = np.percentile(rounds, [25, 75])
+    return f"{run[ratio]:.2f}× [{q1:.2f}–{q3:.2f}] ({min(rounds):.2f}–{max(rounds):.2f})"
 
 
 def main(argv=None) -> int:
