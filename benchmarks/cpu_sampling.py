@@ -61,6 +61,8 @@ DEFAULT_SAMPLERS = ("ddim", "ddpm", "dpmpp_2m", "euler", "euler_a", "heun")
 # No fresh noise after x_T (ddim at its default eta = 0): the loop and the batch must agree.
 DETERMINISTIC = ("ddim", "dpmpp_2m", "euler", "heun")
 PROMPT = "a red circle above a blue square on a black background"
+# --vs-diffusers --micro-batch-threads N: the compiled contender with micro-batches up to N threads
+MICRO_VARIANT = "genlab+compile+micro"
 
 
 def naive_images(pipe, sampler: str, steps: int, n: int, seed: int) -> torch.Tensor:
@@ -328,11 +330,14 @@ def bench_vs_diffusers(
     threads: list[int] | None = None,
     backend: str | None = None,
     micro_batch: int | None = None,
+    micro_batch_threads: int | None = None,
 ) -> dict:
     """genlab eager, genlab compiled and diffusers eager on the same U-Net, in turn, `rounds`
     times at each thread count of `threads` (default: every core); compiled once (its kernels
     read the thread count at run time), then per thread count: images/s medians, per-round
-    ratios with their range, load averages."""
+    ratios with their range, load averages. `micro_batch_threads`: a fourth contender, compiled
+    with micro-batches up to that many threads (`compile_for_inference`'s
+    micro_batch_max_threads), for the A/B against the default in the same rounds."""
     threads = threads or [os.cpu_count() or 1]
     torch.set_num_threads(threads[0])
     eager = genlab.load(name)
@@ -363,6 +368,15 @@ def bench_vs_diffusers(
             contenders["genlab+compile"] = lambda: pipeline_images(
                 compiled, DEFAULT_SAMPLER, steps, n, 0
             )
+        if micro_batch_threads and compiled.compile_error is None:
+            variant = genlab.load(name)  # the same graphs: inductor's cache has them now
+            options["micro_batch_max_threads"] = micro_batch_threads
+            if variant.compile(**options):
+                pipeline_images(variant, DEFAULT_SAMPLER, 2, n, 0)
+                contenders[MICRO_VARIANT] = lambda: pipeline_images(
+                    variant, DEFAULT_SAMPLER, steps, n, 0
+                )
+                result["micro_batch_threads"] = micro_batch_threads
     result["runs"] = [time_in_turn(contenders, n, rounds, t, result["compile_s"]) for t in threads]
     return result
 
@@ -406,6 +420,8 @@ def time_in_turn(contenders: dict, n: int, rounds: int, threads: int, compile_s)
     pairs = [(key, "diffusers") for key in contenders if key != "diffusers"]
     if "genlab+compile" in contenders:
         pairs.append(("genlab+compile", "genlab"))
+    if MICRO_VARIANT in contenders:
+        pairs.append((MICRO_VARIANT, "genlab+compile"))
     for key, base in pairs:
         per_round = [a / b for a, b in zip(ips[key], ips[base])]
         run[f"{key}/{base}"] = float(np.median(per_round))
@@ -471,6 +487,10 @@ def print_vs_diffusers(name: str, r: dict) -> None:
           "clock and on CPU time, and the load:")  # fmt: skip
     for run in r["runs"]:
         loads = run.get("load_average_1min_per_round") or run["load_average_1min"]
+        if f"{MICRO_VARIANT}/diffusers" in run:  # the A/B's other arm, in the same rounds
+            print(f"  {threads_text(run['threads'])}, {MICRO_VARIANT}/diffusers: "
+                  f"{spread(run, f'{MICRO_VARIANT}/diffusers')}; CPU time "
+                  f"{spread(run, f'{MICRO_VARIANT}/diffusers cpu')}")  # fmt: skip
         print(f"  {threads_text(run['threads'])}: {spread(run, key)}; CPU time "
               f"{spread(run, key + ' cpu')}; load {run['load_average_1min'][0]:.1f}→"
               f"{run['load_average_1min'][1]:.1f} (rounds {min(loads):.1f}–{max(loads):.1f})")  # fmt: skip
@@ -502,6 +522,10 @@ def main(argv=None) -> int:
     p.add_argument("--compile-micro-batch", type=int, default=None,
                    help="--vs-diffusers --compile: rows per compiled call (default: pipe.compile's, "
                    f"{CPU_MICRO_BATCH}; 0: the whole batch in one call)")  # fmt: skip
+    p.add_argument("--micro-batch-threads", type=int, default=None,
+                   help="--vs-diffusers --compile: also time the compiled pipeline with micro-batches "
+                   "up to this many threads (genlab+compile+micro; default: micro-batches at 1 "
+                   "thread only), in the same rounds")  # fmt: skip
     p.add_argument("--threads", type=int, nargs="+", default=None,
                    help="--vs-diffusers: torch threads, one or more counts timed in turn in one "
                    "run, compiled once (default: every core; 1 on a busy machine, where threads "
@@ -516,7 +540,10 @@ def main(argv=None) -> int:
                         ("--num-before", args.num_before)):  # fmt: skip
             if v < 1:
                 raise InvalidArgument(flag, "an integer ≥ 1", v)
-        for flag, v in [("--rounds", args.rounds)] + [("--threads", t) for t in args.threads or []]:
+        ints = [("--rounds", args.rounds)] + [("--threads", t) for t in args.threads or []]
+        if args.micro_batch_threads is not None:
+            ints.append(("--micro-batch-threads", args.micro_batch_threads))
+        for flag, v in ints:
             if v < 1:
                 raise InvalidArgument(flag, "an integer ≥ 1", v)
         if args.compile_micro_batch is not None and args.compile_micro_batch < 0:
@@ -529,7 +556,7 @@ def main(argv=None) -> int:
             for name in args.models:
                 r = bench_vs_diffusers(
                     name, args.steps, args.num_images, args.rounds, args.compile, args.threads,
-                    args.compile_backend, args.compile_micro_batch,
+                    args.compile_backend, args.compile_micro_batch, args.micro_batch_threads,
                 )  # fmt: skip
                 report["models"][name] = r
                 print_vs_diffusers(name, r)

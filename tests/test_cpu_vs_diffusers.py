@@ -82,14 +82,18 @@ def test_vs_diffusers_times_genlab_eager_compiled_and_diffusers_in_turn(
     torch._dynamo.reset()
     rc = bench.main(["--models", str(unet_checkpoint), "--vs-diffusers", "--compile",
                      "--compile-backend", "eager", "--steps", "1", "--num-images", "2",
-                     "--rounds", "2", "--threads", "1", "2", "--out-dir", str(tmp_path)])  # fmt: skip
+                     "--rounds", "2", "--threads", "1", "2", "--micro-batch-threads", "2",
+                     "--out-dir", str(tmp_path)])  # fmt: skip
     torch._dynamo.reset()
     assert rc == 0
     r = json.loads((tmp_path / "cpu_vs_diffusers.json").read_text())["models"][str(unet_checkpoint)]
     assert r["compile_error"] is None and r["compile_s"] > 0
     assert [run["threads"] for run in r["runs"]] == [1, 2]  # one compile, both thread counts
     for run in r["runs"]:
-        assert set(run["images_per_s"]) == {"genlab", "diffusers", "genlab+compile"}
+        assert set(run["images_per_s"]) == {
+            "genlab", "diffusers", "genlab+compile", "genlab+compile+micro"
+        }  # fmt: skip
+        assert run["genlab+compile+micro/genlab+compile"] > 0  # the micro-batch A/B
         assert all(len(v) == 2 and min(v) > 0 for v in run["images_per_s"].values())
         assert run["genlab/diffusers"] > 0 and len(run["load_average_1min"]) == 2
         assert all(len(v) == 2 and min(v) > 0 for v in run["images_per_cpu_s"].values())
