@@ -13,10 +13,13 @@ same steps and guidance, the genlab prompt embeddings given as prompt_embeds, ou
 "latent": no text encoder or VAE in its time, which favours diffusers). genlab is timed as
 shipped, `pipe(prompt, num_images=N)`, eager and compiled (pipe.compile(): one inductor graph
 called on micro-batches of 16 rows; --compile-micro-batch changes that); the three run in turn,
---rounds times, in one process, so that load on a shared CPU falls on all alike, at each
---threads count in turn (`--threads 1 2`: compiled once). Per thread count the medians and the
-per-round ratios with their range are reported, with the load average before and after, and a
-closing summary gives compiled/diffusers per thread count.
+--rounds times, in one process, so that load on a shared CPU falls on all alike, the order
+rotated each round, at each --threads count in turn (`--threads 1 2`: compiled once; compile
+time is not counted). Each call is timed on the wall clock and on the process's CPU time
+(which, at 1 thread, leaves out the waits for a core held by another process). Per thread
+count the medians and the per-round ratios with their range are reported, with the load
+average before, after and per round, and a closing summary gives compiled/diffusers per thread
+count: median of the per-round ratios, quartiles and range, wall clock and CPU time.
 
 Configurations (the same model, prompt, seeds, sampler and 20 steps in each):
 
@@ -58,6 +61,8 @@ DEFAULT_SAMPLERS = ("ddim", "ddpm", "dpmpp_2m", "euler", "euler_a", "heun")
 # No fresh noise after x_T (ddim at its default eta = 0): the loop and the batch must agree.
 DETERMINISTIC = ("ddim", "dpmpp_2m", "euler", "heun")
 PROMPT = "a red circle above a blue square on a black background"
+# --vs-diffusers --micro-batch-threads N: the compiled contender with micro-batches up to N threads
+MICRO_VARIANT = "genlab+compile+micro"
 
 
 def naive_images(pipe, sampler: str, steps: int, n: int, seed: int) -> torch.Tensor:
@@ -325,11 +330,14 @@ def bench_vs_diffusers(
     threads: list[int] | None = None,
     backend: str | None = None,
     micro_batch: int | None = None,
+    micro_batch_threads: int | None = None,
 ) -> dict:
     """genlab eager, genlab compiled and diffusers eager on the same U-Net, in turn, `rounds`
     times at each thread count of `threads` (default: every core); compiled once (its kernels
     read the thread count at run time), then per thread count: images/s medians, per-round
-    ratios with their range, load averages."""
+    ratios with their range, load averages. `micro_batch_threads`: a fourth contender, compiled
+    with micro-batches up to that many threads (`compile_for_inference`'s
+    micro_batch_max_threads), for the A/B against the default in the same rounds."""
     threads = threads or [os.cpu_count() or 1]
     torch.set_num_threads(threads[0])
     eager = genlab.load(name)
@@ -360,38 +368,67 @@ def bench_vs_diffusers(
             contenders["genlab+compile"] = lambda: pipeline_images(
                 compiled, DEFAULT_SAMPLER, steps, n, 0
             )
+        if micro_batch_threads and compiled.compile_error is None:
+            variant = genlab.load(name)  # the same graphs: inductor's cache has them now
+            options["micro_batch_max_threads"] = micro_batch_threads
+            if variant.compile(**options):
+                pipeline_images(variant, DEFAULT_SAMPLER, 2, n, 0)
+                contenders[MICRO_VARIANT] = lambda: pipeline_images(
+                    variant, DEFAULT_SAMPLER, steps, n, 0
+                )
+                result["micro_batch_threads"] = micro_batch_threads
     result["runs"] = [time_in_turn(contenders, n, rounds, t, result["compile_s"]) for t in threads]
     return result
 
 
 def time_in_turn(contenders: dict, n: int, rounds: int, threads: int, compile_s) -> dict:
-    """Each contender once per round, in turn, `rounds` times at `threads` torch threads (after
-    one warm-up call each): images/s, medians, the per-round ratios, the load average."""
+    """Each contender once per round, `rounds` times at `threads` torch threads (after one
+    warm-up call each), the order rotated each round so that none always runs first or after the
+    same neighbour: images/s on the wall clock, and on the process's CPU time, medians, the
+    per-round ratios of both, the load average per round."""
     torch.set_num_threads(threads)
     for fn in contenders.values():  # warm-up: first-call allocations, thread pools
         fn()
     load_before = load_average()
+    keys = list(contenders)
     times: dict[str, list[float]] = {k: [] for k in contenders}
+    cpu: dict[str, list[float]] = {k: [] for k in contenders}
+    loads = []
     outputs = {}
-    for _ in range(rounds):
-        for key, fn in contenders.items():
-            dt, outputs[key] = timed(fn)
+    for r in range(rounds):
+        for key in keys[r % len(keys) :] + keys[: r % len(keys)]:
+            c0 = time.process_time()
+            dt, outputs[key] = timed(contenders[key])
+            cpu[key].append(time.process_time() - c0)
             times[key].append(dt)
+        loads.append(load_average())
     load_after = load_average()
     ips = {k: [n / t for t in v] for k, v in times.items()}
+    # CPU time (user + system, every thread of the process): at 1 thread it leaves out the time
+    # the process waited for a core another process held, which on a shared CPU is most of the
+    # spread between rounds; at more threads it also counts threads spinning at barriers.
+    cpu_ips = {k: [n / t for t in v] for k, v in cpu.items()}
     run = {
         "threads": torch.get_num_threads(),
         "images_per_s": ips,
         "median_images_per_s": {k: float(np.median(v)) for k, v in ips.items()},
+        "images_per_cpu_s": cpu_ips,
+        "median_images_per_cpu_s": {k: float(np.median(v)) for k, v in cpu_ips.items()},
         "load_average_1min": [load_before, load_after],
+        "load_average_1min_per_round": loads,
     }
     pairs = [(key, "diffusers") for key in contenders if key != "diffusers"]
     if "genlab+compile" in contenders:
         pairs.append(("genlab+compile", "genlab"))
+    if MICRO_VARIANT in contenders:
+        pairs.append((MICRO_VARIANT, "genlab+compile"))
     for key, base in pairs:
         per_round = [a / b for a, b in zip(ips[key], ips[base])]
         run[f"{key}/{base}"] = float(np.median(per_round))
         run[f"{key}/{base} per round"] = per_round
+        per_round_cpu = [a / b for a, b in zip(cpu_ips[key], cpu_ips[base])]
+        run[f"{key}/{base} cpu"] = float(np.median(per_round_cpu))
+        run[f"{key}/{base} cpu per round"] = per_round_cpu
     if "genlab+compile" in contenders:
         # Images after which compiling has paid for itself at this batch shape: its compile
         # time over the time it saves per image (None when it saves none).
@@ -429,10 +466,11 @@ def print_vs_diffusers(name: str, r: dict) -> None:
               f"steps, batch {r['num_images']}, {threads_text(run['threads'])}, "
               f"{r['rounds']} rounds)")  # fmt: skip
         for key, v in run["median_images_per_s"].items():
-            print(f"{key:16s}{v:8.2f} images/s")
+            print(f"{key:16s}{v:8.2f} images/s{run['median_images_per_cpu_s'][key]:8.2f} per "
+                  "CPU-second")  # fmt: skip
         for ratio in [k[: -len(" per round")] for k in run if k.endswith(" per round")]:
             rounds = run[f"{ratio} per round"]
-            print(f"{ratio:26s}{run[ratio]:6.2f}× (median of per-round ratios; range "
+            print(f"{ratio:30s}{run[ratio]:6.2f}× (median of per-round ratios; range "
                   f"{min(rounds):.2f}–{max(rounds):.2f}: " + ", ".join(f"{x:.2f}" for x in rounds)
                   + ")")  # fmt: skip
         if "break_even_images" in run:
@@ -440,15 +478,29 @@ def print_vs_diffusers(name: str, r: dict) -> None:
             print("compiling pays after " + (f"{even:.0f} images" if even else "never (no saving)")
                   + f"; compiled vs eager images max |Δ| "
                   f"{run['max_abs_diff_compiled_vs_eager']:.2g}")  # fmt: skip
+        loads = run.get("load_average_1min_per_round") or run["load_average_1min"]
         print(f"load average (1 min) before/after: {run['load_average_1min'][0]:.1f} / "
-              f"{run['load_average_1min'][1]:.1f}")  # fmt: skip
+              f"{run['load_average_1min'][1]:.1f}; over the rounds {min(loads):.1f}–"
+              f"{max(loads):.1f}")  # fmt: skip
     key = "genlab+compile/diffusers" if r["compile_s"] is not None else "genlab/diffusers"
-    print(f"\n{name}, {key} (median of per-round ratios, range):")
+    print(f"\n{name}, {key}: median of the per-round ratios [quartiles] (range), on the wall "
+          "clock and on CPU time, and the load:")  # fmt: skip
     for run in r["runs"]:
-        rounds = run[f"{key} per round"]
-        print(f"  {threads_text(run['threads'])}: {run[key]:.2f}× "
-              f"({min(rounds):.2f}–{max(rounds):.2f}), load {run['load_average_1min'][0]:.1f}"
-              f"→{run['load_average_1min'][1]:.1f}")  # fmt: skip
+        loads = run.get("load_average_1min_per_round") or run["load_average_1min"]
+        if f"{MICRO_VARIANT}/diffusers" in run:  # the A/B's other arm, in the same rounds
+            print(f"  {threads_text(run['threads'])}, {MICRO_VARIANT}/diffusers: "
+                  f"{spread(run, f'{MICRO_VARIANT}/diffusers')}; CPU time "
+                  f"{spread(run, f'{MICRO_VARIANT}/diffusers cpu')}")  # fmt: skip
+        print(f"  {threads_text(run['threads'])}: {spread(run, key)}; CPU time "
+              f"{spread(run, key + ' cpu')}; load {run['load_average_1min'][0]:.1f}→"
+              f"{run['load_average_1min'][1]:.1f} (rounds {min(loads):.1f}–{max(loads):.1f})")  # fmt: skip
+
+
+def spread(run: dict, ratio: str) -> str:
+    """`ratio`'s median of per-round values, quartiles and range, e.g. 1.41× [1.35–1.46] (1.2–1.6)."""
+    rounds = run[f"{ratio} per round"]
+    q1, q3 = np.percentile(rounds, [25, 75])
+    return f"{run[ratio]:.2f}× [{q1:.2f}–{q3:.2f}] ({min(rounds):.2f}–{max(rounds):.2f})"
 
 
 def main(argv=None) -> int:
@@ -470,6 +522,10 @@ def main(argv=None) -> int:
     p.add_argument("--compile-micro-batch", type=int, default=None,
                    help="--vs-diffusers --compile: rows per compiled call (default: pipe.compile's, "
                    f"{CPU_MICRO_BATCH}; 0: the whole batch in one call)")  # fmt: skip
+    p.add_argument("--micro-batch-threads", type=int, default=None,
+                   help="--vs-diffusers --compile: also time the compiled pipeline with micro-batches "
+                   "up to this many threads (genlab+compile+micro; default: micro-batches at 1 "
+                   "thread only), in the same rounds")  # fmt: skip
     p.add_argument("--threads", type=int, nargs="+", default=None,
                    help="--vs-diffusers: torch threads, one or more counts timed in turn in one "
                    "run, compiled once (default: every core; 1 on a busy machine, where threads "
@@ -484,7 +540,10 @@ def main(argv=None) -> int:
                         ("--num-before", args.num_before)):  # fmt: skip
             if v < 1:
                 raise InvalidArgument(flag, "an integer ≥ 1", v)
-        for flag, v in [("--rounds", args.rounds)] + [("--threads", t) for t in args.threads or []]:
+        ints = [("--rounds", args.rounds)] + [("--threads", t) for t in args.threads or []]
+        if args.micro_batch_threads is not None:
+            ints.append(("--micro-batch-threads", args.micro_batch_threads))
+        for flag, v in ints:
             if v < 1:
                 raise InvalidArgument(flag, "an integer ≥ 1", v)
         if args.compile_micro_batch is not None and args.compile_micro_batch < 0:
@@ -497,7 +556,7 @@ def main(argv=None) -> int:
             for name in args.models:
                 r = bench_vs_diffusers(
                     name, args.steps, args.num_images, args.rounds, args.compile, args.threads,
-                    args.compile_backend, args.compile_micro_batch,
+                    args.compile_backend, args.compile_micro_batch, args.micro_batch_threads,
                 )  # fmt: skip
                 report["models"][name] = r
                 print_vs_diffusers(name, r)

@@ -73,7 +73,8 @@ def test_vs_diffusers_times_genlab_eager_compiled_and_diffusers_in_turn(
 ):
     """genlab eager, genlab compiled (dynamo's eager backend here: no C++ build in a test;
     inductor is what the benchmark times) and diffusers, in turn; the report has what the issue
-    asks: compiled/diffusers and compiled/eager per round, compile time, break-even."""
+    asks: compiled/diffusers and compiled/eager per round on the wall clock and on CPU time,
+    the load per round, compile time, break-even."""
     import json
 
     import torch
@@ -81,20 +82,28 @@ def test_vs_diffusers_times_genlab_eager_compiled_and_diffusers_in_turn(
     torch._dynamo.reset()
     rc = bench.main(["--models", str(unet_checkpoint), "--vs-diffusers", "--compile",
                      "--compile-backend", "eager", "--steps", "1", "--num-images", "2",
-                     "--rounds", "2", "--threads", "1", "2", "--out-dir", str(tmp_path)])  # fmt: skip
+                     "--rounds", "2", "--threads", "1", "2", "--micro-batch-threads", "2",
+                     "--out-dir", str(tmp_path)])  # fmt: skip
     torch._dynamo.reset()
     assert rc == 0
     r = json.loads((tmp_path / "cpu_vs_diffusers.json").read_text())["models"][str(unet_checkpoint)]
     assert r["compile_error"] is None and r["compile_s"] > 0
     assert [run["threads"] for run in r["runs"]] == [1, 2]  # one compile, both thread counts
     for run in r["runs"]:
-        assert set(run["images_per_s"]) == {"genlab", "diffusers", "genlab+compile"}
+        assert set(run["images_per_s"]) == {
+            "genlab", "diffusers", "genlab+compile", "genlab+compile+micro"
+        }  # fmt: skip
+        assert run["genlab+compile+micro/genlab+compile"] > 0  # the micro-batch A/B
         assert all(len(v) == 2 and min(v) > 0 for v in run["images_per_s"].values())
         assert run["genlab/diffusers"] > 0 and len(run["load_average_1min"]) == 2
+        assert all(len(v) == 2 and min(v) > 0 for v in run["images_per_cpu_s"].values())
+        assert len(run["load_average_1min_per_round"]) == 2
         for ratio in ("genlab+compile/diffusers", "genlab+compile/genlab"):
-            assert run[ratio] > 0 and len(run[f"{ratio} per round"]) == 2
+            for clock in (ratio, f"{ratio} cpu"):  # wall clock and CPU time, per round
+                assert run[clock] > 0 and len(run[f"{clock} per round"]) == 2
         assert run["max_abs_diff_compiled_vs_eager"] < 1e-4  # the same images
         assert "break_even_images" in run
     out = capsys.readouterr().out
     assert "images/s" in out and "genlab+compile/diffusers" in out and "compiling pays after" in out
     assert "1 thread: " in out and "2 threads: " in out  # the summary: median and range per count
+    assert "CPU time" in out and "rounds" in out

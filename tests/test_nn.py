@@ -201,7 +201,8 @@ def test_micro_batches_split_every_batch_tensor_and_join_the_outputs():
 def test_compile_for_inference_runs_micro_batches_with_eager_outputs():
     """compile_for_inference(micro_batch=2): at 1 thread a batch of 5 runs as compiled calls of
     2, 2 and 1 rows, at 2 threads as one call (dynamo's eager backend: no C++ build in a test),
-    with eager's outputs; uncompile undoes it; a negative micro_batch is refused by name."""
+    with eager's outputs; micro_batch_max_threads=2 splits at 2 threads too, not at 3; uncompile
+    undoes it; a negative micro_batch or a max thread count under 1 is refused by name."""
     torch.manual_seed(0)
     model = _Block().eval()
     x = torch.randn(5, 4)
@@ -221,8 +222,23 @@ def test_compile_for_inference_runs_micro_batches_with_eager_outputs():
         torch.set_num_threads(threads)
     uncompile(model)
     assert model._compiled_call_impl is None
+    # micro_batch_max_threads=2: micro-batches at 2 threads too, with the same outputs
+    assert compile_for_inference(
+        model, fullgraph=True, backend="eager", micro_batch=2, micro_batch_max_threads=2
+    )
+    try:
+        for n, calls in ((2, [2, 2, 1]), (3, [5])):
+            torch.set_num_threads(n)
+            rows.clear()
+            torch.testing.assert_close(model(x), expected)
+            assert rows == calls
+    finally:
+        torch.set_num_threads(threads)
+    uncompile(model)
     with pytest.raises(InvalidArgument, match="micro_batch"):
         compile_for_inference(model, micro_batch=-1)
+    with pytest.raises(InvalidArgument, match="micro_batch_max_threads"):
+        compile_for_inference(model, micro_batch=2, micro_batch_max_threads=0)
 
 
 def test_attention_over_one_token_is_its_value_without_the_attention_kernel():

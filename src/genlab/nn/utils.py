@@ -107,6 +107,7 @@ def compile_for_inference(
     freeze: bool = False,
     options: dict[str, Any] | None = None,
     micro_batch: int | None = None,
+    micro_batch_max_threads: int | None = None,
     **kwargs,
 ) -> bool:
     """Compile the whole model in place for inference on a CPU: one graph (`fullgraph` for a
@@ -115,10 +116,11 @@ def compile_for_inference(
     batch shape compiles at its first call), `CPU_INFERENCE_OPTIONS`. inductor's layout
     optimisation runs the convolutions channels-last on a CPU with oneDNN.
 
-    `micro_batch`: at up to `MICRO_BATCH_MAX_THREADS` torch threads (read at each call), a call
-    on more rows runs as calls of that many (and one for the rest), their outputs concatenated:
-    faster where activations then fit in the caches (`CPU_MICRO_BATCH`), and one compiled
-    shape serves every batch that is a multiple of it. None or 0: one call.
+    `micro_batch`: at up to `micro_batch_max_threads` torch threads (default
+    `MICRO_BATCH_MAX_THREADS`; the thread count is read at each call), a call on more rows runs
+    as calls of that many (and one for the rest), their outputs concatenated: faster where
+    activations then fit in the caches (`CPU_MICRO_BATCH`), and one compiled shape serves every
+    batch that is a multiple of it. None or 0: one call.
     Every tensor argument (also inside a dict, list or tuple) whose first dimension is the
     batch's is split; the others are passed whole.
 
@@ -132,6 +134,8 @@ def compile_for_inference(
     inductor's options (torch.compile takes one or the other)."""
     if micro_batch is not None and micro_batch < 0:
         raise InvalidArgument("micro_batch", "an integer ≥ 0 (0: one call)", micro_batch)
+    if micro_batch_max_threads is not None and micro_batch_max_threads < 1:
+        raise InvalidArgument("micro_batch_max_threads", "an integer ≥ 1", micro_batch_max_threads)
     if not hasattr(torch, "compile") or sys.platform == "win32":
         warnings.warn("torch.compile unavailable; running eager", stacklevel=2)
         return False
@@ -148,8 +152,9 @@ def compile_for_inference(
     if micro_batch:
         # Split outside the compiled graph: inside it, dynamo would unroll the loop into one
         # graph as large as the whole batch's.
+        max_threads = micro_batch_max_threads or MICRO_BATCH_MAX_THREADS
         model._compiled_call_impl = in_micro_batches(
-            model._compiled_call_impl, micro_batch, MICRO_BATCH_MAX_THREADS
+            model._compiled_call_impl, micro_batch, max_threads
         )
     model._genlab_compiled = True
     return True
