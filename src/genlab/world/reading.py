@@ -215,12 +215,15 @@ def _not_relations(tokens: list) -> list:
     canvas") is read as no relation (the background is read from what follows); so is "over"
     before a position ("one red circle over on the left") and a relation the world lacks before
     a position ("near the bottom", "around the center": a position)."""
+    tokens = [
+        ("pos", _CELL_OF[t[1]], t[2])  # "on the left side of the image"
+        if t[0] == "rel" and t[1] in _CELL_OF and _picture_next(tokens, k + 1)
+        else t
+        for k, t in enumerate(tokens)
+    ]
     out = list(tokens)
     for k, (kind, value, words) in enumerate(tokens):
         if kind not in ("rel", "foreign relation"):
-            continue
-        if kind == "rel" and value in _CELL_OF and _picture_next(tokens, k + 1):
-            out[k] = ("pos", _CELL_OF[value], words)  # "on the left side of the image"
             continue
         j = k + 1
         while (

@@ -1,0 +1,35 @@
+"""Constructions found on the dev sets outsider8/9 (terse field lists, spatial sequences, chatty
+corrections and asides), each tested on sentences written here, and the fallback's switch rule:
+only a reading that accounts for every content word replaces the grammar's."""
+
+import pytest
+
+from genlab.world import reading
+from genlab.world.grammar import parse_prompt
+
+
+def test_a_reading_that_still_leaves_words_out_does_not_replace_the_grammars():
+    # the grammar reads the correction's count; the check misses the correction, and an
+    # alternative that reads the first count (leaving "five" out) must not replace it
+    text = "please draw 3 green stars (no wait, five of them, not three)"
+    assert reading.parse_prompt(text).canonical == "five green stars"
+    assert parse_prompt(text).canonical == "five green stars"
+
+
+@pytest.mark.parametrize(
+    "prompt, meant",
+    [
+        # "w/" is "with" (the slash goes with the punctuation)
+        ("a tiny blue square w/ a huge orange disc", "a small blue square and a large orange circle"),
+        # a side in brackets or "of the picture" is where, not a relation to the next object
+        ("a blue square (left edge of the picture) w/ a yellow star",
+         "a blue square on the left and a yellow star"),
+        # "over on the left side of the picture": where, not above anything
+        ("one green diamond, and a big orange star over on the left side of the picture please",
+         "a green diamond and a large orange star on the left"),
+    ],
+)  # fmt: skip
+def test_terse_and_place_words_are_read_without_a_relation(prompt, meant):
+    parsed = parse_prompt(prompt)
+    assert parsed.canonical == meant
+    assert parsed.unaccounted == [] and parsed.invented == []
