@@ -33,3 +33,32 @@ def test_terse_and_place_words_are_read_without_a_relation(prompt, meant):
     parsed = parse_prompt(prompt)
     assert parsed.canonical == meant
     assert parsed.unaccounted == [] and parsed.invented == []
+
+
+@pytest.mark.parametrize(
+    "prompt, meant",
+    [
+        # a field list: one object with the fields' attributes
+        ("pic - shape: diamond | colour: green | qty: 2 | size: tiny | bg: black",
+         "two small green diamonds on a black background"),
+        ("form: shape: star; colour: plum purple; where: top right corner",
+         "a purple star in the top right"),
+        ("shape: circle / number: 3 / colour: pink", "three pink circles"),
+        # spatial sequences: the first item relates to the second
+        ("want: left to right: one green star, a tiny blue disc",
+         "a green star left of a small blue circle"),
+        ("top to bottom: red diamond, 2 x yellow squares.", "a red diamond above two yellow squares"),
+        ("one above the other: a pink square (lower), an orange star (upper)",
+         "a pink square below an orange star"),
+        ("side by side: a red disc on the right, a blue box on the left",
+         "a red circle right of a blue square"),
+        # a hyphened namesake before a color is no object ("box" alone is a square)
+        ("a letter-box red star", "a red star"),
+        ("three titchy yellow stars", "three small yellow stars"),
+        ("a teeny-tiny navy-blue star", "a small blue star"),
+    ],
+)  # fmt: skip
+def test_terse_layouts_are_read_as_the_sentence_they_stand_for(prompt, meant):
+    parsed = parse_prompt(prompt)
+    assert parsed.canonical == meant
+    assert parsed.unaccounted == [] and parsed.invented == []

@@ -230,7 +230,7 @@ COLOR_NAMESAKE_NOUNS = frozenset(["poppy", "marigold", "cornflower", "orchid", "
 BACKGROUND_SHADES = ("jet", "pitch", "coal", "mid", "medium", "neutral", "snow", "off", "ash")
 READ_SIZE_WORDS: dict[str, list[str]] = {
     "small": ["smaller", "mini", "miniature", "petite", "teeny", "wee", "smallish", "teensy",
-              "itty bitty", "undersized", "diminutive"],
+              "itty bitty", "undersized", "diminutive", "titchy", "tiddly"],
     "large": ["larger", "bigger", "giant", "enormous", "massive", "jumbo", "oversized",
               "oversize", "biggish", "largish", "sizable", "hefty", "gigantic", "chunky"],
 }

@@ -94,13 +94,31 @@ _TOKEN_RE = re.compile(r"[a-z0-9]+|,|:|\(|\)")
 _TIMES_RE = re.compile(r"x(\d+)")  # "orange blocks x3": a count after the noun
 _TIMES_AFTER_RE = re.compile(r"\bx\s+(\d+)\b")
 _TIMES_BEFORE_RE = re.compile(r"\b(\d+)\s*x\b")
+# "post-box red", "pillar-box red": a hyphened compound ending in a shape word, right before a
+# color word, names the color's namesake; read as one word ("postbox", a namesake or not read) it
+# cannot become an object of its own ("box" alone is a square).
+_COMPOUND_RE = re.compile(r"\b([a-z]+)-([a-z]+)(?=\s+([a-z]+)\b)")
+
+
+def _compound(m: re.Match) -> str:
+    def kind(*words: str) -> str:
+        return (_LEXICON.get(words) or ("",))[0]
+
+    # only a compound ending in a shape word is joined ("teeny-tiny", "sky-blue", "traffic-cone"
+    # are read as they are)
+    joined = not kind(m[1], m[2]) and kind(m[2]) == "shape" and kind(m[1]) != "color"
+    before_color = kind(m[3]) in ("color", "bg", "foreign color")
+    return m[1] + m[2] if joined and before_color else m[0]
+
+
 # Longer than any description of a 4-object scene by far: a longer prompt is a mistake.
 MAX_PROMPT_WORDS = 200
 
 
 def _tokenize(text: str) -> list[tuple[str, object, str]]:
     """Longest-match lexicon lookup: [(kind, value, words)], 'unknown' and 'stop' included."""
-    text = text.lower().replace(";", ",").replace("-", " ").replace("&", " and ")
+    text = _COMPOUND_RE.sub(_compound, text.lower())
+    text = text.replace(";", ",").replace("-", " ").replace("&", " and ")
     text = _TIMES_AFTER_RE.sub(r" x\1 ", text.replace("×", " x "))  # "stars x 3", "stars (×3)"
     text = _TIMES_BEFORE_RE.sub(r"\1 ", text)  # "3x red stars"
     words = _TOKEN_RE.findall(text.replace("+", " plus "))
