@@ -62,3 +62,41 @@ def test_terse_layouts_are_read_as_the_sentence_they_stand_for(prompt, meant):
     parsed = parse_prompt(prompt)
     assert parsed.canonical == meant
     assert parsed.unaccounted == [] and parsed.invented == []
+
+
+@pytest.mark.parametrize(
+    "prompt, meant",
+    [
+        # a correction replaces the attribute, shape, count or relation it corrects
+        ("could you do a green star at the top, no wait, purple, not green.",
+         "a purple star at the top"),
+        ("a small blue disc (oops, sorry, I meant a square, not a disc)", "a small blue square"),
+        ("please make two orange hearts... I mean stars", "two orange stars"),
+        ("a yellow diamond. Actually, make it pink.", "a pink diamond"),
+        ("a red square and a blue star. Actually, could you make the square green instead.",
+         "a green square and a blue star"),
+        ("five cyan circles, actually, make it three.", "three cyan circles"),
+        ("a pink star below a blue circle, no wait, sorry, I mean to the right of it",
+         "a pink star right of a blue circle"),
+        # an aside that compares or comments names no object
+        ("a red circle (like a coin) on the left", "a red circle on the left"),
+        ("two stars (just normal stars, nothing fancy)", "two stars"),
+        # "A, REL which is B": B relates to A
+        ("a blue square, beneath which is a red star", "a red star below a blue square"),
+        ("a green star, to the right of which are two pink squares",
+         "two pink squares right of a green star"),
+        # a size in a purpose lead-in starts no object
+        ("For a small school assignment, I need an orange triangle", "an orange triangle"),
+        # a namesake color before an unread word before a color keeps the last color
+        ("a cherry-soda purple diamond", "a purple diamond"),
+        # "N-cornered", and a count noun introducing the list ("namely", "in total:")
+        ("a three-cornered shape in red", "a red triangle"),
+        ("three things in total: a red star, a blue star and a pink star",
+         "a red star, a blue star and a pink star"),
+        ("two items, namely a green circle and a purple square", "a green circle and a purple square"),
+    ],
+)  # fmt: skip
+def test_chatty_prompts_are_read_as_the_request_they_make(prompt, meant):
+    read, plain = parse_prompt(prompt).request, parse_prompt(meant).request
+    assert read.normalized() == plain.normalized()
+    assert plain.objects  # the plain sentence is read as itself

@@ -163,6 +163,8 @@ def _drop_color_modifiers(tokens: list) -> list:
         descriptor = kind in ("unknown", "stop") and (
             words in COLOR_DESCRIPTORS or words in COLOR_NAMESAKE_NOUNS
         )
+        # "strawberry-milk pink": a namesake color before a word not read before a color
+        descriptor = descriptor or (kind == "color" and head == "unread modifier")
         if modifies and (descriptor or singular_foreign or shade):
             out.append(("modifier", None, words))
         elif modifies and kind == "unknown":
@@ -388,7 +390,7 @@ def parse_prompt(text: str) -> PromptParse:
         elif (
             kind == "shape"
             and value[0] is None
-            and _next_words(tokens, k) == ":"
+            and _introduces(tokens, k)
             and not any(pending.get(key) for key in ("shape", "color", "size"))
         ):
             # "Give me shapes: a pink triangle; a yellow diamond" (but "diamond icons: three of
@@ -595,6 +597,15 @@ def _one_of_group(tokens, k: int, objects, last) -> bool:
         and tokens[k - 1][0] in ("sep", "stop")
         and after not in (*_OBJECT_WORDS, "rel")
     )
+
+
+def _introduces(tokens, k: int) -> bool:
+    """Whether the noun at k introduces the objects listed after it: "shapes:", "two objects,
+    namely ...", "three shapes in total: ..."."""
+    k += 1
+    while k < len(tokens) and tokens[k][2] in ("in", "total", "all", ","):
+        k += 1
+    return k < len(tokens) and tokens[k][2] in (":", "namely")
 
 
 def _next_words(tokens, k: int) -> str | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from genlab.world import reading, reading_forms
+from genlab.world import reading, reading_chat, reading_forms
 from genlab.world.lexicon import BACKGROUND_WORDS, INVERSE_RELATION
 from genlab.world.phrasing import canonical_text
 from genlab.world.request import ObjectRequest, RelationRequest, SceneRequest
@@ -600,6 +600,7 @@ def parse_prompt(text: str):
     """Free text -> PromptParse: the grammar's reading, checked, and read again when the check
     fails (see best_reading); `unaccounted` and `invented` say what the reading kept still lacks."""
     if isinstance(text, str) and len(text.split()) <= reading.MAX_PROMPT_WORDS:
-        text = reading_forms.rewrite(text)  # "shape: X; colour: Y", "left to right: A, B"
+        # "shape: X; colour: Y", "left to right: A, B"; "no wait, ...", "(like a coin)"
+        text = reading_chat.rewrite(reading_forms.rewrite(text))
     parse, check = best_reading(text)
     return replace(parse, unaccounted=list(check.unaccounted), invented=list(check.invented))
