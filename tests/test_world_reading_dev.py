@@ -52,6 +52,12 @@ def test_terse_and_place_words_are_read_without_a_relation(prompt, meant):
          "a pink square below an orange star"),
         ("side by side: a red disc on the right, a blue box on the left",
          "a red circle right of a blue square"),
+        # a group of two split into its members, with the group's noun
+        ("want - two boxes: one cyan on the right, another red on the left",
+         "a cyan square right of a red square"),
+        ("a pair of discs, one above the other: orange at the bottom, green on top",
+         "an orange circle below a green circle"),
+        ("two stars: one pink, the other tiny blue", "a pink star and a small blue star"),
         # a hyphened namesake before a color is no object ("box" alone is a square)
         ("a letter-box red star", "a red star"),
         ("three titchy yellow stars", "three small yellow stars"),

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from genlab.world import reading, reading_chat, reading_forms
+from genlab.world import reading
 from genlab.world.lexicon import BACKGROUND_WORDS, INVERSE_RELATION
 from genlab.world.phrasing import canonical_text
 from genlab.world.request import ObjectRequest, RelationRequest, SceneRequest
@@ -599,6 +599,10 @@ def best_reading(text: str, tokenize=None, parse=None):
 def parse_prompt(text: str):
     """Free text -> PromptParse: the grammar's reading, checked, and read again when the check
     fails (see best_reading); `unaccounted` and `invented` say what the reading kept still lacks."""
+    # imported here: benchmarks/reading_fallback_replay.py loads this module over older grammars,
+    # which lack these rewrites (it replays best_reading)
+    from genlab.world import reading_chat, reading_forms
+
     if isinstance(text, str) and len(text.split()) <= reading.MAX_PROMPT_WORDS:
         # "shape: X; colour: Y", "left to right: A, B"; "no wait, ...", "(like a coin)"
         text = reading_chat.rewrite(reading_forms.rewrite(text))

@@ -113,9 +113,55 @@ def _sequence(text: str) -> str | None:
     return f"{text[: m.start()]}{first} {relation} {second}{text[m.end() :]}"
 
 
+# "2 discs: one blue on the left, another yellow on the right", "a pair of stars, one above the
+# other: pink on top, yellow below it": a group of two split into its members
+_GROUP_RE = re.compile(
+    r"\b(?:a pair of|two|2)\s+(?P<noun>[a-z][\w -]*?(?:es|s))\s*(?:,\s*(?P<stack>one above the "
+    r"other))?\s*:\s*(?:one\s+)?(?P<a>[^,;:|]+?)\s*,\s*(?:(?:another|the other|one)\s+)?"
+    r"(?P<b>[^,;:|.]+?)\s*(?=[,;|.]|\s-\s|$)",
+    re.IGNORECASE,
+)
+_PLACE_START = re.compile(r"\s(?:on|in|at|below|above|under|to|near|\()(?:\s|$)|\s\(", re.I)
+_STACK_MARKERS = {"on top": "above", "at the top": "above", "below it": "below", "under it": "below",
+                  "at the bottom": "below", "on the bottom": "below", "above it": "above"}  # fmt: skip
+
+
+def _member(item: str, noun: str) -> str:
+    """ "Oxford blue on the left" + "disc" -> "Oxford blue disc on the left"."""
+    m = _PLACE_START.search(" " + item)
+    cut = len(item) if m is None else m.start()
+    return f"{item[:cut].strip()} {noun} {item[cut:].strip()}".strip()
+
+
+def _group(text: str) -> str | None:
+    """A group of two written as its members, each with the group's noun (None: no such group)."""
+    m = _GROUP_RE.search(text)
+    if m is None:
+        return None
+    noun = m["noun"]
+    noun = noun[:-2] if noun.lower().endswith(("uses", "xes", "ches", "shes")) else noun[:-1]
+    a, b, relation = m["a"], m["b"], "and"
+    if m["stack"]:
+        relation = "above"
+        for marker, side in _STACK_MARKERS.items():
+            if a.lower().endswith(marker):
+                a, relation = a[: -len(marker)], side
+            if b.lower().endswith(marker):
+                b = b[: -len(marker)]
+    else:
+        marker = _MARKER_RE.search(a)
+        if marker:
+            relation = _MARKERS[(marker[1] or marker[2]).lower()]
+            a, b = a[: marker.start()], _MARKER_RE.sub("", b)
+    return (
+        f"{text[: m.start()]}a {_member(a, noun)} {relation} a {_member(b, noun)}{text[m.end() :]}"
+    )
+
+
 def rewrite(text: str) -> str:
-    """The text with a field list or a spatial sequence rewritten as a sentence (else as is)."""
-    for layout in (_field_list, _sequence):
+    """The text with a field list, a spatial sequence or a group of two split into its members
+    rewritten as a sentence (else as is)."""
+    for layout in (_field_list, _group, _sequence):
         out = layout(text)
         if out is not None:
             return out
