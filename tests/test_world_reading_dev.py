@@ -82,11 +82,16 @@ def test_terse_layouts_are_read_as_the_sentence_they_stand_for(prompt, meant):
         ("a red square and a blue star. Actually, could you make the square green instead.",
          "a green square and a blue star"),
         ("five cyan circles, actually, make it three.", "three cyan circles"),
+        ("one orange disc. Actually, let's make that four", "four orange circles"),
         ("a pink star below a blue circle, no wait, sorry, I mean to the right of it",
          "a pink star right of a blue circle"),
         # an aside that compares or comments names no object
         ("a red circle (like a coin) on the left", "a red circle on the left"),
         ("two stars (just normal stars, nothing fancy)", "two stars"),
+        # ... but an aside that says more stays, and an addition is no correction
+        ("a red star (plain white background)", "a red star on a white background"),
+        ("a red star (just three of them)", "three red stars"),
+        ("a blue square, and actually, a red circle too", "a blue square and a red circle"),
         # "A, REL which is B": B relates to A
         ("a blue square, beneath which is a red star", "a red star below a blue square"),
         ("a green star, to the right of which are two pink squares",

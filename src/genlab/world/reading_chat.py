@@ -42,10 +42,11 @@ def _purpose(m: re.Match) -> str:
 
 # The start of a correction, and how far it reaches (to its closing bracket, else the sentence).
 _CORRECTION_RE = re.compile(
-    r"(?P<open>\(\s*)?(?:[,.;]\s*)?\b(?:no wait|no,? sorry|sorry|actually|oops|i mean)\b"
-    r"[\s,]*(?:sorry[\s,]*)?(?:i\s+)?(?:meant|mean)?[\s,]*"
-    r"(?:(?:could|can|would) you\s+)?(?:make|change)?\s*(?P<target>it|them|the\s+\w+)?\s*"
-    r"(?:into\s+|to\s+)?(?P<body>[^().!?]*?)\s*(?:\binstead\b)?\s*(?(open)\)|(?=[.!?;(]|,(?!\s*not\b)|\band\b|$))",
+    r"(?P<open>\(\s*)?(?:[,.;]\s*)?\b(?:(?P<wait>no wait)|no,? sorry|sorry|actually|oops|i mean)\b"
+    r"[\s,]*(?:sorry[\s,]*)?(?:i\s+)?(?P<mean>meant|mean)?[\s,]*"
+    r"(?:(?:could|can|would) you\s+|let['’]?s\s+|let us\s+)?(?P<make>make|change)?\s*"
+    r"(?P<target>it|them|that|the\s+\w+)?\s*"
+    r"(?:into\s+|to\s+)?(?P<body>[^().!?]*?)\s*(?P<instead>\binstead\b)?\s*(?(open)\)|(?=[.!?;(]|,(?!\s*not\b)|\band\b|$))",
     re.IGNORECASE,
 )
 _NOT_RE = re.compile(r",?\s*\bnot\s+(?:a\s+|an\s+)?([\w -]+?)\s*$", re.IGNORECASE)
@@ -128,6 +129,8 @@ def _corrections(text: str) -> str:
         if m is None or not m["body"].strip() and not m["target"]:
             return text
         was = _NOT_RE.search(m["body"])
+        if not (was or any(m[g] for g in ("wait", "mean", "make", "instead"))):
+            return text  # "..., and actually a red circle too": an addition, not a correction
         body = m["body"][: was.start()] if was else m["body"]
         out = _correct(text[: m.start()], m["target"], body, was[1] if was else None)
         if out is None:
@@ -136,9 +139,19 @@ def _corrections(text: str) -> str:
     return text
 
 
+def _aside(m: re.Match) -> str:
+    """An aside is dropped only if it says nothing but shapes ("(plain white background)" stays)."""
+    said = {
+        t[0]
+        for t in reading._tokenize(m[0])
+        if t[0] not in ("stop", "unknown", "the", "sep") and t[:2] != ("count", 1)
+    }
+    return " " if said <= {"shape", "shape adjective", "foreign shape"} else m[0]
+
+
 def rewrite(text: str) -> str:
     """The text with asides dropped, corrections applied and relative relations turned around."""
-    text = _ASIDE_RE.sub(" ", text)
+    text = _ASIDE_RE.sub(_aside, text)
     text = _PURPOSE_RE.sub(_purpose, text)
     text = _WHICH_RE.sub(r"\1 it", text)
     return _corrections(text)
