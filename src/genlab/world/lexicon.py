@@ -194,7 +194,7 @@ READ_SHAPE_WORDS: dict[str, list[tuple[str, str]]] = {
 SHAPE_ADJECTIVES: dict[str, list[str]] = {
     "circle": ["round", "circular", "spherical"],
     "square": ["squared", "squarish", "boxy", "cubic"],
-    "triangle": ["triangular", "three sided", "3 sided"],
+    "triangle": ["triangular", "three sided", "3 sided", "three cornered", "3 cornered"],
     "diamond": ["rhombic", "diamond like"],
     "star": ["starry", "star like", "five pointed", "5 pointed", "five point", "5 point"],
 }
@@ -230,7 +230,7 @@ COLOR_NAMESAKE_NOUNS = frozenset(["poppy", "marigold", "cornflower", "orchid", "
 BACKGROUND_SHADES = ("jet", "pitch", "coal", "mid", "medium", "neutral", "snow", "off", "ash")
 READ_SIZE_WORDS: dict[str, list[str]] = {
     "small": ["smaller", "mini", "miniature", "petite", "teeny", "wee", "smallish", "teensy",
-              "itty bitty", "undersized", "diminutive"],
+              "itty bitty", "undersized", "diminutive", "titchy", "tiddly"],
     "large": ["larger", "bigger", "giant", "enormous", "massive", "jumbo", "oversized",
               "oversize", "biggish", "largish", "sizable", "hefty", "gigantic", "chunky"],
 }
@@ -360,7 +360,7 @@ LEAD_IN_WORDS = frozenset([
     "down", "towards", "toward", "go", "goes", "ought", "needs", "needed", "sure", "then",
     "alright", "cheers", "thx", "ty", "medium", "normal", "regular", "sized", "size", "mid",
     "average", "colors", "colours", "hue", "tone", "shade", "tinted", "filled", "solid", "flat",
-    "plain", "clean", "total", "altogether", "overall",
+    "plain", "clean", "total", "altogether", "overall", "namely",
     # more of the same: "if possible", "ta", "I'm after", "3 identical stars", "hovering over"
     "ta", "if", "possible", "whenever", "after", "identical", "matching", "alike", "same",
     "similar", "equal", "equally", "hovering", "floating", "perched", "standing", "stacked",

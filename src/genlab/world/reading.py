@@ -94,13 +94,31 @@ _TOKEN_RE = re.compile(r"[a-z0-9]+|,|:|\(|\)")
 _TIMES_RE = re.compile(r"x(\d+)")  # "orange blocks x3": a count after the noun
 _TIMES_AFTER_RE = re.compile(r"\bx\s+(\d+)\b")
 _TIMES_BEFORE_RE = re.compile(r"\b(\d+)\s*x\b")
+# "post-box red", "pillar-box red": a hyphened compound ending in a shape word, right before a
+# color word, names the color's namesake; read as one word ("postbox", a namesake or not read) it
+# cannot become an object of its own ("box" alone is a square).
+_COMPOUND_RE = re.compile(r"\b([a-z]+)-([a-z]+)(?=\s+([a-z]+)\b)")
+
+
+def _compound(m: re.Match) -> str:
+    def kind(*words: str) -> str:
+        return (_LEXICON.get(words) or ("",))[0]
+
+    # only a compound ending in a shape word is joined ("teeny-tiny", "sky-blue", "traffic-cone"
+    # are read as they are)
+    joined = not kind(m[1], m[2]) and kind(m[2]) == "shape" and kind(m[1]) != "color"
+    before_color = kind(m[3]) in ("color", "bg", "foreign color")
+    return m[1] + m[2] if joined and before_color else m[0]
+
+
 # Longer than any description of a 4-object scene by far: a longer prompt is a mistake.
 MAX_PROMPT_WORDS = 200
 
 
 def _tokenize(text: str) -> list[tuple[str, object, str]]:
     """Longest-match lexicon lookup: [(kind, value, words)], 'unknown' and 'stop' included."""
-    text = text.lower().replace(";", ",").replace("-", " ").replace("&", " and ")
+    text = _COMPOUND_RE.sub(_compound, text.lower())
+    text = text.replace(";", ",").replace("-", " ").replace("&", " and ")
     text = _TIMES_AFTER_RE.sub(r" x\1 ", text.replace("×", " x "))  # "stars x 3", "stars (×3)"
     text = _TIMES_BEFORE_RE.sub(r"\1 ", text)  # "3x red stars"
     words = _TOKEN_RE.findall(text.replace("+", " plus "))
@@ -145,6 +163,8 @@ def _drop_color_modifiers(tokens: list) -> list:
         descriptor = kind in ("unknown", "stop") and (
             words in COLOR_DESCRIPTORS or words in COLOR_NAMESAKE_NOUNS
         )
+        # "strawberry-milk pink": a namesake color before a word not read before a color
+        descriptor = descriptor or (kind == "color" and head == "unread modifier")
         if modifies and (descriptor or singular_foreign or shade):
             out.append(("modifier", None, words))
         elif modifies and kind == "unknown":
@@ -215,12 +235,15 @@ def _not_relations(tokens: list) -> list:
     canvas") is read as no relation (the background is read from what follows); so is "over"
     before a position ("one red circle over on the left") and a relation the world lacks before
     a position ("near the bottom", "around the center": a position)."""
+    tokens = [
+        ("pos", _CELL_OF[t[1]], t[2])  # "on the left side of the image"
+        if t[0] == "rel" and t[1] in _CELL_OF and _picture_next(tokens, k + 1)
+        else t
+        for k, t in enumerate(tokens)
+    ]
     out = list(tokens)
     for k, (kind, value, words) in enumerate(tokens):
         if kind not in ("rel", "foreign relation"):
-            continue
-        if kind == "rel" and value in _CELL_OF and _picture_next(tokens, k + 1):
-            out[k] = ("pos", _CELL_OF[value], words)  # "on the left side of the image"
             continue
         j = k + 1
         while (
@@ -367,7 +390,7 @@ def parse_prompt(text: str) -> PromptParse:
         elif (
             kind == "shape"
             and value[0] is None
-            and _next_words(tokens, k) == ":"
+            and _introduces(tokens, k)
             and not any(pending.get(key) for key in ("shape", "color", "size"))
         ):
             # "Give me shapes: a pink triangle; a yellow diamond" (but "diamond icons: three of
@@ -574,6 +597,15 @@ def _one_of_group(tokens, k: int, objects, last) -> bool:
         and tokens[k - 1][0] in ("sep", "stop")
         and after not in (*_OBJECT_WORDS, "rel")
     )
+
+
+def _introduces(tokens, k: int) -> bool:
+    """Whether the noun at k introduces the objects listed after it: "shapes:", "two objects,
+    namely ...", "three shapes in total: ..."."""
+    k += 1
+    while k < len(tokens) and tokens[k][2] in ("in", "total", "all", ","):
+        k += 1
+    return k < len(tokens) and tokens[k][2] in (":", "namely")
 
 
 def _next_words(tokens, k: int) -> str | None:

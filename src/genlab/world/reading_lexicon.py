@@ -123,6 +123,7 @@ def build_lexicon() -> dict[tuple[str, ...], tuple[str, object]]:
         ":",
         "while",
         "with",
+        "w",  # "a disc w/ a star": the slash is dropped with the other punctuation
         "plus",
         "along with",
         "together with",
