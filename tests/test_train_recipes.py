@@ -59,8 +59,13 @@ for _name in (
 
 
 # Fields added to every text-to-image pipeline since (#37: a distilled model's own sampler and
-# steps); the old code had none to record.
-ADDED_FIELDS = ("task.pipeline.default_sampler", "task.pipeline.default_num_inference_steps")
+# steps), and to every loop config (#39: a cosine stopped part way, schedule_steps); the old code
+# had none to record.
+ADDED_FIELDS = (
+    "task.pipeline.default_sampler",
+    "task.pipeline.default_num_inference_steps",
+    "config.schedule_steps",
+)
 
 
 def _without(described: dict, paths) -> dict:

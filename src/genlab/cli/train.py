@@ -64,6 +64,12 @@ def register(subparsers) -> None:
         "of a run trained in chunks at a constant rate (recipes with a constant schedule)",
     )
     p.add_argument(
+        "--schedule-steps",
+        type=int,
+        help="recipes with a cosine schedule: its length when the run stops earlier, at --steps "
+        "(default: the recipe's; --steps alone gives a full schedule of --steps)",
+    )
+    p.add_argument(
         "--rewarm-at",
         type=int,
         help="warm the learning rate up again (over the recipe's warm-up steps) from this step: "
@@ -164,6 +170,7 @@ def run(args) -> int:
         ("--batch-size", args.batch_size, 1),
         ("--data-size", args.data_size, 1),
         ("--decay-steps", args.decay_steps, 0),
+        ("--schedule-steps", args.schedule_steps, 1),
         ("--rewarm-at", args.rewarm_at, 0),
         ("--grad-accum", args.grad_accum, 1),
         ("--save-every", args.save_every, 0),
@@ -195,6 +202,7 @@ def run(args) -> int:
         tiny=args.tiny,
         data_size=args.data_size,
         decay_steps=args.decay_steps,
+        schedule_steps=args.schedule_steps,
         rewarm_at=args.rewarm_at,
         profile_steps=args.profile_steps,
         compile=args.compile,

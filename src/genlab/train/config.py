@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from genlab.errors import InvalidArgument, check_choice, check_range
+from genlab.errors import InvalidArgument, check_choice, check_int, check_range
 from genlab.train import distributed as D
 
 
@@ -28,6 +28,9 @@ class TrainConfig:
     warmup_steps: int = 0  # linear warm-up from 0 to lr
     lr_schedule: str = "constant"  # after warm-up: "constant" or "cosine" (down to min_lr_ratio·lr)
     min_lr_ratio: float = 0.1
+    # "cosine" only: the schedule's length when the run stops before its end (a run stopped part
+    # way along a longer schedule, as a time budget once stopped world-vq-ar); None: `steps`
+    schedule_steps: int | None = None
     decay_steps: int = 0  # "constant" only: the last N steps decay (cosine) to min_lr_ratio·lr
     rewarm_at: int | None = None  # warm up again over warmup_steps from this step (a new chunk)
     grad_clip: float | None = 1.0
@@ -75,6 +78,12 @@ class TrainConfig:
             or not 0 <= self.rewarm_at < self.steps
         ):
             raise InvalidArgument("rewarm_at", f"a step in 0..{self.steps - 1}", self.rewarm_at)
+        if self.schedule_steps is not None:
+            check_int("schedule_steps", self.schedule_steps, self.steps)  # stops, never overruns
+            if self.lr_schedule != "cosine":
+                raise InvalidArgument(
+                    "schedule_steps", "None with a constant schedule", self.schedule_steps
+                )
         if self.decay_steps and self.lr_schedule != "constant":
             raise InvalidArgument(
                 "decay_steps", "0 with a cosine schedule (it decays already)", self.decay_steps

@@ -72,6 +72,8 @@ class TrainerOutputs:
             "precision": ("bf16" if self.autocast_dtype else "fp32")
             + (", torch.compile" if self.compiled else ""),
         }
+        if c.schedule_steps:  # the run stops part way along a longer learning-rate schedule
+            config["training"]["schedule_steps"] = c.schedule_steps
         path = self.out_dir / f"{name}.safetensors"
         save_checkpoint(path, tensors, config, dtype=getattr(torch, c.export_dtype))
         atomic_write_text(path.with_suffix(".md"), self.model_card_text(name, config))
@@ -93,6 +95,7 @@ class TrainerOutputs:
             f"| images seen | {t['samples_seen']:,} |",
             f"| global batch | {c.batch_size} |",
             f"| learning rate | {c.lr:g} ({c.lr_schedule}, {c.warmup_steps} warm-up steps"
+            + (f"; scheduled over {c.schedule_steps} steps" if c.schedule_steps else "")
             + (
                 f"; the last {c.decay_steps} steps decayed to {c.min_lr_ratio * c.lr:g}"
                 if c.decay_steps

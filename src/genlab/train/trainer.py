@@ -165,7 +165,7 @@ class Trainer(TrainingState, TrainerOutputs):
     def _scheduled(self, step: int) -> float:
         c = self.config
         if c.lr_schedule == "cosine":
-            span = max(1, c.steps - c.warmup_steps)
+            span = max(1, (c.schedule_steps or c.steps) - c.warmup_steps)
             progress = min(1.0, (step - c.warmup_steps) / span)
         elif c.decay_steps and step >= c.steps - c.decay_steps:
             progress = min(1.0, (step - (c.steps - c.decay_steps)) / c.decay_steps)

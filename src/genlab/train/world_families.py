@@ -28,6 +28,7 @@ from genlab.models.vqvae import VQVAE
 from genlab.pipelines.classic import PLAN_FEATURES, plan_vector, read_and_plan
 from genlab.text.encoder import TextEncoder
 from genlab.train.classic import GANTask, VAETask, WorldShapeMonitor
+from genlab.train.config import TrainConfig
 from genlab.train.data import TensorSource
 from genlab.train.recipes import Family, RecipeOptions, TrainJob, apply_options, spec_config
 from genlab.train.task import Task
@@ -256,8 +257,9 @@ def plan_tensors(text_encoder: TextEncoder, corpus: dict, batch: int = 1024) -> 
 @dataclass(frozen=True)
 class PlanARSpec:
     """The two-stage world VQ + AR recipe's config: the focus corpus, the palette tokenizer (its
-    mask codebook fitted by k-means on the first `tokenizer_images` scenes, or reused from
-    OUT/palette-vq.safetensors), then the layout-conditioned prior."""
+    mask codebook fitted by k-means on the first `tokenizer_images` focus scenes of seed
+    `tokenizer_seed`, or reused from OUT/palette-vq.safetensors), then the layout-conditioned
+    prior, trained `steps` steps of a cosine schedule `schedule_steps` long."""
 
     images: int = 80_000  # focus scenes rendered, one caption each (--data-size)
     image_size: int = 32
@@ -265,9 +267,11 @@ class PlanARSpec:
     text_len: int = 16
     tokenizer: str = "palette-vq-world"  # PALETTE_VQ_MODELS
     tokenizer_images: int = 4000
+    tokenizer_seed: int | None = None  # the focus stream it is fitted on; None: the run's --seed
     tokenizer_iters: int = 20
     ar: str = "ar-layout-world"  # LAYOUT_AR_MODELS
     steps: int = 1500
+    schedule_steps: int | None = None  # the cosine's length if the run stops earlier; None: steps
     batch_size: int = 64
     lr: float = 1e-3
     warmup_steps: int = 200
@@ -284,7 +288,8 @@ class PlanARSpec:
 
 PLAN_AR_TINY = dict(
     images=64, image_size=16, text_len=4, tokenizer="palette-vq-tiny", tokenizer_images=64,
-    tokenizer_iters=2, ar="ar-layout-tiny", steps=4, batch_size=8, warmup_steps=0, log_every=2,
+    tokenizer_iters=2, ar="ar-layout-tiny", steps=4, schedule_steps=None, batch_size=8,
+    warmup_steps=0, log_every=2,
 )  # fmt: skip
 
 
@@ -311,7 +316,17 @@ class PlanClassicSpec:
 PLAN_CLASSIC_TINY = dict(images=64, image_size=16, hidden=8, steps=4, batch_size=8, log_every=2)
 
 
-def _palette(spec: PlanARSpec, corpus: dict, out: Path) -> PaletteTokenizer:
+def tokenizer_scenes(spec: PlanARSpec, corpus: dict, seed: int) -> dict:
+    """The scenes the palette tokenizer is fitted on: the first `tokenizer_images` of the focus
+    stream of `tokenizer_seed` (the training corpus's own first scenes when that is the run's
+    seed or None, else rendered here)."""
+    n = spec.tokenizer_images
+    if spec.tokenizer_seed is None or spec.tokenizer_seed == seed:
+        return {k: corpus[k][:n] for k in ("image", "drawn_background")}
+    return focus_corpus(n, spec.tokenizer_seed, spec.image_size)
+
+
+def _palette(spec: PlanARSpec, corpus: dict, out: Path, seed: int) -> PaletteTokenizer:
     """The palette tokenizer, fitted here (and saved in OUT) or reused from OUT."""
     path = out / "palette-vq.safetensors"
     if path.is_file():
@@ -323,16 +338,28 @@ def _palette(spec: PlanARSpec, corpus: dict, out: Path) -> PaletteTokenizer:
     tokenizer = PaletteTokenizer(
         dict(PALETTE_VQ_MODELS[spec.tokenizer], image_size=spec.image_size)
     )
-    n = spec.tokenizer_images
-    x = corpus["image"][:n].float() / 127.5 - 1
-    used = tokenizer.fit(x, corpus["drawn_background"][:n], iters=spec.tokenizer_iters)
-    logger.info(f"stage 1: palette tokenizer fitted on {n} scenes, {used:.0%} of mask codes used")
+    scenes = tokenizer_scenes(spec, corpus, seed)
+    x = scenes["image"].float() / 127.5 - 1
+    used = tokenizer.fit(x, scenes["drawn_background"], iters=spec.tokenizer_iters)
+    logger.info(
+        f"stage 1: palette tokenizer fitted on {len(x)} focus scenes of seed "
+        f"{seed if spec.tokenizer_seed is None else spec.tokenizer_seed}, {used:.0%} of mask "
+        "codes used"
+    )
     save_checkpoint(
         path,
         tokenizer.state_dict(),
         {"pipeline": "palette-vq", "model": tokenizer.config.to_dict()},
     )
     return tokenizer
+
+
+def plan_ar_config(name: str, spec: PlanARSpec, options: RecipeOptions) -> TrainConfig:
+    """The training loop's settings of a world VQ + AR recipe, the command line applied."""
+    config = spec_config(spec, lr_schedule="cosine", checkpoint_every_s=120.0)
+    apply_options(config, options, name)
+    config.export_name, config.export_dtype = spec.export, "float16"
+    return config
 
 
 def build_plan_ar(name: str, spec: PlanARSpec, options: RecipeOptions) -> TrainJob:
@@ -342,7 +369,7 @@ def build_plan_ar(name: str, spec: PlanARSpec, options: RecipeOptions) -> TrainJ
     corpus = focus_corpus(n, options.seed, spec.image_size)
     out = Path(options.out_dir or f"runs/{name}")
     out.mkdir(parents=True, exist_ok=True)
-    tokenizer = _palette(spec, corpus, out)
+    tokenizer = _palette(spec, corpus, out, options.seed)
     text_encoder = frozen_text_encoder(spec.text_from)
     text, mask = encode_captions(text_encoder, corpus["captions"], spec.text_len)
     x = corpus["image"].float() / 127.5 - 1
@@ -362,14 +389,14 @@ def build_plan_ar(name: str, spec: PlanARSpec, options: RecipeOptions) -> TrainJ
             image_grid=tokenizer.config.grid,
         )
     )
-    config = spec_config(spec, lr_schedule="cosine", checkpoint_every_s=120.0)
-    apply_options(config, options, name)
-    config.export_name, config.export_dtype = spec.export, "float16"
+    config = plan_ar_config(name, spec, options)
     config.extra = {
         "data": f"{n:,} focus scenes at {spec.image_size} px (world-t2i-layout's mix), one "
         "caption each; the plan is each scene's layout, the background the one its caption states",
         "stage 1": f"palette tokenizer {spec.tokenizer}: {tokenizer.config.num_masks} coverage-"
-        f"mask codes × {tokenizer.config.num_colors} colours, {tokenizer.config.grid}² tokens",
+        f"mask codes × {tokenizer.config.num_colors} colours, {tokenizer.config.grid}² tokens, "
+        f"fitted on {spec.tokenizer_images:,} focus scenes of seed "
+        f"{options.seed if spec.tokenizer_seed is None else spec.tokenizer_seed}",
         "stage 2": f"{spec.ar} ({sum(p.numel() for p in ar.parameters()):,} parameters)",
         "text encoder": f"{spec.text_from}'s, frozen",
     }

@@ -39,6 +39,9 @@ class RecipeOptions:
     tiny: bool = False  # tiny model and data: a smoke run that takes seconds on a CPU
     data_size: int | None = None  # samples to prepare, for recipes that generate their data
     decay_steps: int | None = None  # end the run with this many steps of learning-rate decay
+    # the cosine schedule's length, when the run stops before its end (default: the recipe's,
+    # which --steps alone replaces by a full schedule of --steps)
+    schedule_steps: int | None = None
     rewarm_at: int | None = None  # warm the learning rate up again from this step
     profile_steps: int = 0  # steps to profile with torch.profiler (Trainer: profile.txt)
     compile: bool = False  # torch.compile the models' blocks (Trainer falls back to eager)
@@ -196,6 +199,9 @@ def apply_options(config: TrainConfig, options: RecipeOptions, name: str) -> Tra
     config.recipe = name
     if options.steps is not None:
         config.steps = options.steps
+        config.schedule_steps = None  # --steps alone: a full schedule of that many steps
+    if options.schedule_steps is not None:
+        config.schedule_steps = options.schedule_steps
     if options.batch_size is not None:
         config.batch_size = options.batch_size
     if options.decay_steps is not None:

@@ -19,8 +19,18 @@ WORLD_VQ_AR_PLAN = Recipe(
     "Two-stage world VQ + AR (the bundled world-vq-ar): palette tokenizer, then an AR prior "
     "drawing the grammar's plan with world-t2i-layout's frozen text encoder; CPU",
     PLAN_AR,
-    # 475 steps of 64 = 30,400 images, the bundled prior's budget, on a full cosine schedule
-    dict(steps=475, lr=1.5e-3, warmup_steps=100),
+    # the bundled run's settings (its card, and training.trained_as in the file): the tokenizer
+    # fitted on 4,000 focus scenes of seed 5, then 475 steps of 64 = 30,400 images from 80,000
+    # scenes, stopped (by its time budget then) at step 475 of a 700-step cosine schedule
+    dict(
+        images=80_000,
+        tokenizer_images=4000,
+        tokenizer_seed=5,
+        steps=475,
+        schedule_steps=700,
+        lr=1.5e-3,
+        warmup_steps=100,
+    ),
 )
 WORLD_VAE_PLAN = Recipe(
     "world-vae-plan",
