@@ -1,4 +1,4 @@
-"""benchmarks/outsider{4,...,10}_prompts.json, the fourth to tenth free-form prompt sets: each file
+"""benchmarks/outsider{4,...,11}_prompts.json, the fourth to eleventh free-form prompt sets: each file
 is what its seeded script writes, the set is balanced over categories, every scene fits the world, and
 the strict judge passes rendered pictures of those scenes."""
 
@@ -10,7 +10,7 @@ from benchmark_scripts import load_benchmark
 oj = load_benchmark("outsider_judge")
 sets = load_benchmark("outsider_sets")
 MAKERS = {
-    name: load_benchmark(f"{name}_prompts_make") for name in (f"outsider{k}" for k in range(4, 11))
+    name: load_benchmark(f"{name}_prompts_make") for name in (f"outsider{k}" for k in range(4, 12))
 }
 DOCS = {name: json.loads(make.OUT.read_text()) for name, make in MAKERS.items()}
 SETS = pytest.mark.parametrize("name", list(MAKERS))
