@@ -6,6 +6,7 @@ import pytest
 
 from genlab.world import reading
 from genlab.world.grammar import parse_prompt
+from genlab.world.reading_check import check_reading
 
 
 def test_a_reading_that_still_leaves_words_out_does_not_replace_the_grammars():
@@ -111,3 +112,30 @@ def test_chatty_prompts_are_read_as_the_request_they_make(prompt, meant):
     read, plain = parse_prompt(prompt).request, parse_prompt(meant).request
     assert read.normalized() == plain.normalized()
     assert plain.objects  # the plain sentence is read as itself
+
+
+@pytest.mark.parametrize(
+    "prompt, meant",
+    [
+        ("Step 1: a small orange square. Step 2: a blue disc above it. Step 3: a black background.",
+         "a small orange square below a blue circle on a black background"),
+        ("1) one violet triangle 2) four yellow stars 3) keep the rest empty",
+         "a purple triangle and four yellow stars"),
+        # a real count inside a step is still a count
+        ("Step 1: 2 red squares. Step 2: a green star.", "two red squares and a green star"),
+    ],
+)  # fmt: skip
+def test_the_numbers_of_a_numbered_list_count_nothing(prompt, meant):
+    # outsider10: the check took "Step 2:" / "2)" for counts and the fallback switched right
+    # readings to doubled groups (record: "Breaks on outsider10")
+    parsed = parse_prompt(prompt)
+    assert parsed.canonical == meant
+    assert parsed.unaccounted == [] and parsed.invented == []
+
+
+def test_numbers_before_a_colon_label_nothing_unless_they_number_a_list_from_one():
+    # "Step 2:", "Step 3:" without a "Step 1:" is not the list form: the check still asks
+    # what the 3 counts
+    text = "Step 2: a red square. Step 3: a blue star."
+    check = check_reading(reading._tokenize(text), reading.parse_prompt(text))
+    assert "3" in check.unaccounted

@@ -116,6 +116,20 @@ def _count_accounted(n: int, objects) -> bool:
     return any(sum(o.count for o in objects if o.shape == s) == n for s in shapes)
 
 
+def _list_labels(tokens: list) -> set[int]:
+    """Indices of the numbers that label the items of a numbered list ("Step 1: ... Step 2: ...",
+    "1) ... 2) ..."): digits each followed by ":" or ")", numbering 1, 2, 3, ... in order. They
+    count nothing; read as counts they made the fallback switch right readings to doubled groups
+    (record: "Breaks on outsider10"). Anything short of that form labels nothing."""
+    at = [
+        k
+        for k, (kind, _, words) in enumerate(tokens[:-1])
+        if kind == "count" and words.isdigit() and tokens[k + 1][2] in (":", ")")
+    ]
+    numbers = [int(tokens[k][2]) for k in at]
+    return set(at) if len(at) >= 2 and numbers == list(range(1, len(at) + 1)) else set()
+
+
 def check_reading(tokens: list, parse) -> ReadingCheck:
     """Check a reading (a PromptParse) against its prompt's tokens (reading._tokenize's)."""
     request = parse.request
@@ -123,6 +137,7 @@ def check_reading(tokens: list, parse) -> ReadingCheck:
     read_relations = {r.relation for r in relations} | {_INVERSE[r.relation] for r in relations}
     unsupported = " ".join(words for _, words in parse.unsupported)
     unaccounted: list[str] = []
+    labels = _list_labels(tokens)
     # "a triangular block": a shape adjective says the shape of the noun in its phrase; "a
     # diamond tile": of two nouns in one phrase, one says the shape
     said = set()
@@ -148,7 +163,7 @@ def check_reading(tokens: list, parse) -> ReadingCheck:
         elif kind == "shape adjective":
             ok = id(token) in said
         elif kind in ("count", "times"):
-            ok = value < 2 or _count_accounted(value, objects)
+            ok = value < 2 or k in labels or _count_accounted(value, objects)
         elif kind == "pos":
             ok = any(_in_cell(value, o.row, o.col) for o in objects) or (
                 _CELL_SIDES.get(value) in read_relations
