@@ -135,57 +135,25 @@ ELSEWHERE = [" anywhere else", " somewhere else", " wherever you like"]
 # fmt: on
 
 
-class Pen:
-    """The writer's hand for one prompt: the set's random draws (every other attribute is the
-    rng's), and one word per color, size and shape within the prompt, so that "navy" and "royal
-    blue", or "tiny" and "small", never sit in one prompt as if they were two colors or sizes."""
-
-    def __init__(self, rng):
-        self.rng, self.words = rng, {}
-
-    def __getattr__(self, name):
-        return getattr(self.rng, name)
-
-    def word(self, key: tuple, options: list):
-        if key not in self.words:
-            self.words[key] = self.rng.choice(options)
-        return self.words[key]
-
-
-def new_obj(pen: Pen, count: int, size_chance: float, pos_chance: float) -> dict:
-    color, shape = pen.choice(list(COLOR_WORDS)), pen.choice(list(SHAPE_WORDS))
-    size = sets.pick_size(pen, size_chance)
-    return sets.obj(color, shape, count, size, sets.pick_position(pen, count, pos_chance))
-
-
-def noun(pen: Pen, o: dict, plural: bool | None = None) -> str:
-    plural = o["count"] > 1 if plural is None else plural
-    return pen.word(("shape", o["shape"]), SHAPE_WORDS[o["shape"]])[1 if plural else 0]
-
-
-def color(pen: Pen, o: dict) -> str:
-    return pen.word(("color", o["color"]), COLOR_WORDS[o["color"]])
-
-
-def size_word(pen: Pen, o: dict) -> str:
+def size_word(pen: sets.Pen, o: dict) -> str:
     return pen.word(("size", o["size"]), SIZE_WORDS[o["size"]])
 
 
-def size_(pen: Pen, o: dict) -> str:
+def size_(pen: sets.Pen, o: dict) -> str:
     """The size word and a space, or nothing where no size is asked."""
     return size_word(pen, o) + " " if o["size"] else ""
 
 
-def where(pen: Pen, o: dict) -> str:
+def where(pen: sets.Pen, o: dict) -> str:
     """The object's position phrase ('in the top-left corner', 'in a row across the top')."""
     words = POSITION_WORDS if o["count"] == 1 else GROUP_POSITION_WORDS
     return pen.choice(words[o["position"]])
 
 
-def np(pen: Pen, o: dict) -> str:
+def np(pen: sets.Pen, o: dict) -> str:
     """'[count] [size] color noun [position]'."""
     positions = POSITION_WORDS if o["count"] == 1 else GROUP_POSITION_WORDS
-    body = f"{size_(pen, o)}{color(pen, o)} {noun(pen, o)}"
+    body = f"{size_(pen, o)}{pen.color(o)} {pen.noun(o)}"
     return sets.counted(pen, body, o, True, NUMBERS, positions)
 
 
@@ -193,7 +161,7 @@ def a_(text: str) -> str:
     return f"{sets.article(text)} {text}"
 
 
-def steps(pen: Pen, parts: list[str]) -> str:
+def steps(pen: sets.Pen, parts: list[str]) -> str:
     """'1) a red ball 2) a navy box under it.' or 'Step 1: A red ball. Step 2: ...'."""
     if pen.random() < 0.5:
         return " ".join(f"Step {k}: {p[0].upper()}{p[1:]}." for k, p in enumerate(parts, 1))
@@ -206,25 +174,25 @@ def steps(pen: Pen, parts: list[str]) -> str:
 # numbered steps (text is the list).
 
 
-def single(pen: Pen):
-    o = new_obj(pen, 1, 0.45, 0.45)
+def single(pen: sets.Pen):
+    o = pen.new_obj(1, 0.45, 0.45)
     frame = pen.randrange(7)
     if frame == 0 and o["position"]:  # "Put a navy box in the top-left corner"
         return "do", f"{pen.choice(['Put', 'Place'])} {np(pen, o)}", [o], []
     if frame == 1:  # "Draw a big star and color it tangerine. Put it in the center."
-        text = f"Draw {a_(size_(pen, o) + noun(pen, o))} and {pen.choice(COLOR_IT)} {color(pen, o)}"
+        text = f"Draw {a_(size_(pen, o) + pen.noun(o))} and {pen.choice(COLOR_IT)} {pen.color(o)}"
         if o["position"]:
             text += f". Put it {where(pen, o)}"
         return "do", text, [o], []
     if frame == 2 and (o["size"] or o["position"]):  # "Draw a red ball. Make it tiny. ..."
-        text = f"Draw {a_(color(pen, o) + ' ' + noun(pen, o))}"
+        text = f"Draw {a_(pen.color(o) + ' ' + pen.noun(o))}"
         if o["size"]:
             text += f". Make it {size_word(pen, o)}"
         if o["position"]:
             text += f". Put it {where(pen, o)}"
         return "do", text, [o], []
     if frame == 3 and (o["size"] or o["position"]):  # "1) draw a red ball 2) make it tiny"
-        parts = [f"draw {a_(color(pen, o) + ' ' + noun(pen, o))}"]
+        parts = [f"draw {a_(pen.color(o) + ' ' + pen.noun(o))}"]
         if o["size"]:
             parts.append(f"make it {size_word(pen, o)}")
         if o["position"]:
@@ -232,21 +200,21 @@ def single(pen: Pen):
         return "steps", parts, [o], []
     if frame == 4:  # "just one red ball"
         one = pen.choice(["just one", "a single", "only one"])
-        text = f"{one} {size_(pen, o)}{color(pen, o)} {noun(pen, o)}"
+        text = f"{one} {size_(pen, o)}{pen.color(o)} {pen.noun(o)}"
         return "np", text + (f" {where(pen, o)}" if o["position"] else ""), [o], []
     if frame == 5:  # "This layout has a red ball in the center"
         return "says", f"{pen.choice(HAS)} {np(pen, o)}", [o], []
     return "np", np(pen, o), [o], []
 
 
-def count(pen: Pen):
+def count(pen: sets.Pen):
     n = pen.choice([2, 3, 4])
-    o = new_obj(pen, n, 0.35, 0.25 if n < 4 else 0.0)
+    o = pen.new_obj(n, 0.35, 0.25 if n < 4 else 0.0)
     frame = pen.randrange(7)
     every = "both" if n == 2 else "all"
     keep = f". Keep them {every} {where(pen, o)}" if o["position"] else ""
     if frame == 0 and o["size"]:  # copies: "Draw a tiny red ball, then duplicate it until ..."
-        first = f"{size_(pen, o)}{color(pen, o)} {noun(pen, o, plural=False)}"
+        first = f"{size_(pen, o)}{pen.color(o)} {pen.noun(o, plural=False)}"
         copy = pen.choice(
             [f", then duplicate it until there are {pen.choice(NUMBERS[n][:3])}",
              f", then duplicate it so there are {NUMBER_WORDS[n]} in total",
@@ -254,13 +222,13 @@ def count(pen: Pen):
         )  # fmt: skip
         return "do", f"Draw {a_(first)}{copy}{keep}", [o], []
     if frame == 1 and o["size"]:  # "three identical tiny red balls"
-        text = f"{pen.choice(NUMBERS[n])} identical {size_(pen, o)}{color(pen, o)} {noun(pen, o)}"
+        text = f"{pen.choice(NUMBERS[n])} identical {size_(pen, o)}{pen.color(o)} {pen.noun(o)}"
         return "np", text + (f" {where(pen, o)}" if o["position"] else ""), [o], []
     if frame == 2:  # "Draw three big stars and color them all navy"
-        text = f"Draw {pen.choice(NUMBERS[n])} {size_(pen, o)}{noun(pen, o)}"
-        return "do", f"{text} and {pen.choice(COLOR_THEM)} {every} {color(pen, o)}{keep}", [o], []
+        text = f"Draw {pen.choice(NUMBERS[n])} {size_(pen, o)}{pen.noun(o)}"
+        return "do", f"{text} and {pen.choice(COLOR_THEM)} {every} {pen.color(o)}{keep}", [o], []
     if frame == 3 and o["size"]:  # "1) draw a tiny red ball 2) duplicate it until there are 3"
-        first = f"{size_(pen, o)}{color(pen, o)} {noun(pen, o, plural=False)}"
+        first = f"{size_(pen, o)}{pen.color(o)} {pen.noun(o, plural=False)}"
         parts = [f"draw {a_(first)}", f"duplicate it until there are {pen.choice(NUMBERS[n][:3])}"]
         if o["position"]:
             parts.append(f"put them {every} {where(pen, o)}")
@@ -268,12 +236,12 @@ def count(pen: Pen):
     if frame == 4:  # "This layout has four navy boxes"
         return "says", f"{pen.choice(HAS)} {np(pen, o)}", [o], []
     if frame == 5:  # "exactly four red balls"
-        text = f"exactly {pen.choice(NUMBERS[n][:3])} {size_(pen, o)}{color(pen, o)} {noun(pen, o)}"
+        text = f"exactly {pen.choice(NUMBERS[n][:3])} {size_(pen, o)}{pen.color(o)} {pen.noun(o)}"
         return "np", text + (f" {where(pen, o)}" if o["position"] else ""), [o], []
     return "np", np(pen, o), [o], []
 
 
-def two_objects(pen: Pen):
+def two_objects(pen: sets.Pen):
     a, b = sets.two_objects_pair(pen, list(COLOR_WORDS), list(SHAPE_WORDS))
     frame = pen.randrange(6)
     if frame == 0:  # "Start with a red ball, then add a navy box"
@@ -300,15 +268,15 @@ def two_objects(pen: Pen):
     return "np", both, [a, b], []
 
 
-def the(pen: Pen, a: dict, b: dict) -> tuple[str, str]:
+def the(pen: sets.Pen, a: dict, b: dict) -> tuple[str, str]:
     """How the writer refers back to a and b: 'the star' and 'the box', or with their color words
     ('the brick red ball', 'the navy ball') where both are one shape."""
     if a["shape"] != b["shape"]:
-        return f"the {noun(pen, a)}", f"the {noun(pen, b)}"
-    return f"the {color(pen, a)} {noun(pen, a)}", f"the {color(pen, b)} {noun(pen, b)}"
+        return f"the {pen.noun(a)}", f"the {pen.noun(b)}"
+    return f"the {pen.color(a)} {pen.noun(a)}", f"the {pen.color(b)} {pen.noun(b)}"
 
 
-def relation(pen: Pen):
+def relation(pen: sets.Pen):
     counts = [(1, 1)] * 6 + [(2, 1), (1, 2)]
     a, b = sets.two_kinds(pen, counts, list(COLOR_WORDS), list(SHAPE_WORDS))
     for o in (a, b):
@@ -341,7 +309,7 @@ MAKERS = {"single": single, "count": count, "two_objects": two_objects, "relatio
 BACKGROUND_SHARE = 0.35
 
 
-def say(pen: Pen, kind: str, text, background) -> str:
+def say(pen: sets.Pen, kind: str, text, background) -> str:
     """A whole request: `text` said as its kind is (a noun phrase gets a drawing verb, steps are
     numbered), the background where one is asked (before an instruction, after any text, or as a
     last step), an opening ("Quick layout: ") and an ending ("Nothing else on the canvas.") now
@@ -369,7 +337,7 @@ def said(maker):
     the words of one Pen."""
 
     def draw(rng, background):
-        pen = Pen(rng)
+        pen = sets.Pen(rng, COLOR_WORDS, SHAPE_WORDS)
         kind, text, objects, relations = maker(pen)
         return say(pen, kind, text, background), objects, relations
 

@@ -113,57 +113,25 @@ TYPO_CHANCE = 0.07  # per prompt; make() checks that at most one prompt in ten h
 # fmt: on
 
 
-class Pen:
-    """The writer's hand for one prompt: the set's random draws (every other attribute is the
-    rng's), and one word per color, size and shape within the prompt, so that "ball" and "circle"
-    never sit in one prompt as if they were two shapes."""
-
-    def __init__(self, rng):
-        self.rng, self.words = rng, {}
-
-    def __getattr__(self, name):
-        return getattr(self.rng, name)
-
-    def word(self, key: tuple, options: list):
-        if key not in self.words:
-            self.words[key] = self.rng.choice(options)
-        return self.words[key]
-
-
-def new_obj(pen: Pen, count: int, size_chance: float, pos_chance: float) -> dict:
-    color, shape = pen.choice(list(COLOR_WORDS)), pen.choice(list(SHAPE_WORDS))
-    size = sets.pick_size(pen, size_chance)
-    return sets.obj(color, shape, count, size, sets.pick_position(pen, count, pos_chance))
-
-
-def noun(pen: Pen, o: dict, plural: bool | None = None) -> str:
-    plural = o["count"] > 1 if plural is None else plural
-    return pen.word(("shape", o["shape"]), SHAPE_WORDS[o["shape"]])[1 if plural else 0]
-
-
-def color(pen: Pen, o: dict) -> str:
-    return pen.word(("color", o["color"]), COLOR_WORDS[o["color"]])
-
-
-def size_(pen: Pen, o: dict) -> str:
+def size_(pen: sets.Pen, o: dict) -> str:
     """The size word and a space, or nothing where no size is asked."""
     return pen.word(("size", o["size"]), SIZE_WORDS[o["size"]]) + " " if o["size"] else ""
 
 
-def where(pen: Pen, o: dict) -> str:
+def where(pen: sets.Pen, o: dict) -> str:
     """The object's position phrase ('in top left corner', 'in left column')."""
     words = POSITION_WORDS if o["count"] == 1 else GROUP_POSITION_WORDS
     return pen.choice(words[o["position"]])
 
 
-def number(pen: Pen, n: int) -> str:
+def number(pen: sets.Pen, n: int) -> str:
     return pen.choice(NUMBERS[n])
 
 
-def thing(pen: Pen, o: dict, placed: bool = True) -> str:
+def thing(pen: sets.Pen, o: dict, placed: bool = True) -> str:
     """'[count] [size] color noun [position]': one object mostly without an article ('red
     circle'), sometimes 'a' or 'one'; a group with its number ('2 red circles')."""
-    body = f"{size_(pen, o)}{color(pen, o)} {noun(pen, o)}"
+    body = f"{size_(pen, o)}{pen.color(o)} {pen.noun(o)}"
     if o["count"] > 1:
         body = f"{number(pen, o['count'])} {body}"
     else:
@@ -184,9 +152,9 @@ def is_are(o: dict) -> str:
 # an instruction ("draw A and draw B") that may get "please".
 
 
-def single(pen: Pen):
-    o = new_obj(pen, 1, 0.45, 0.45)
-    c, s = color(pen, o), noun(pen, o)
+def single(pen: sets.Pen):
+    o = pen.new_obj(1, 0.45, 0.45)
+    c, s = pen.color(o), pen.noun(o)
     at = f" {where(pen, o)}" if o["position"] else ""
     frame = pen.randrange(7)
     if frame == 0:  # "circle red big", "circle red big in the middle"
@@ -204,10 +172,10 @@ def single(pen: Pen):
     return "np", thing(pen, o), [o], []
 
 
-def count(pen: Pen):
+def count(pen: sets.Pen):
     n = pen.choice([2, 3, 4])
-    o = new_obj(pen, n, 0.35, 0.25 if n < 4 else 0.0)
-    c, one, many = color(pen, o), noun(pen, o, plural=False), noun(pen, o)
+    o = pen.new_obj(n, 0.35, 0.25 if n < 4 else 0.0)
+    c, one, many = pen.color(o), pen.noun(o, plural=False), pen.noun(o)
     at = f" {where(pen, o)}" if o["position"] else ""
     num = number(pen, n)
     frame = pen.randrange(7)
@@ -229,7 +197,7 @@ def count(pen: Pen):
     return "np", thing(pen, o), [o], []
 
 
-def two_objects(pen: Pen):
+def two_objects(pen: sets.Pen):
     a, b = sets.two_objects_pair(pen, list(COLOR_WORDS), list(SHAPE_WORDS))
     if b["position"] and not a["position"]:  # the placed one first, the other "anywhere"
         a, b = b, a
@@ -260,16 +228,16 @@ def two_objects(pen: Pen):
     return "np", f"{thing(pen, a)}{glue}{thing(pen, b)}{tail}", [a, b], []
 
 
-def back(pen: Pen, a: dict, b: dict) -> tuple[str, str]:
+def back(pen: sets.Pen, a: dict, b: dict) -> tuple[str, str]:
     """How the writer refers back to a and b: 'circle' and 'square' ('the' mostly dropped), or
     with their colors ('red circle', 'blue circle') where both are one shape."""
     the = pen.choice(["", "", "the "])
     if a["shape"] != b["shape"]:
-        return f"{the}{noun(pen, a)}", f"{the}{noun(pen, b)}"
-    return f"{the}{color(pen, a)} {noun(pen, a)}", f"{the}{color(pen, b)} {noun(pen, b)}"
+        return f"{the}{pen.noun(a)}", f"{the}{pen.noun(b)}"
+    return f"{the}{pen.color(a)} {pen.noun(a)}", f"{the}{pen.color(b)} {pen.noun(b)}"
 
 
-def relation(pen: Pen):
+def relation(pen: sets.Pen):
     counts = [(1, 1)] * 6 + [(2, 1), (1, 2)]
     a, b = sets.two_kinds(pen, counts, list(COLOR_WORDS), list(SHAPE_WORDS))
     for o in (a, b):
@@ -297,7 +265,7 @@ MAKERS = {"single": single, "count": count, "two_objects": two_objects, "relatio
 BACKGROUND_SHARE = 0.35
 
 
-def say(pen: Pen, kind: str, text: str, background) -> str:
+def say(pen: sets.Pen, kind: str, text: str, background) -> str:
     """A whole request: a lead-in ("draw ", "picture: "), the background where one is asked
     (before or after the rest), an ending ("!!!", " pls") and mostly lowercase."""
     lead = pen.choice({"np": LEADS, "says": SAYS_LEADS, "do": DO_LEADS}[kind])
@@ -326,7 +294,7 @@ def said(maker):
     the words of one Pen."""
 
     def draw(rng, background):
-        pen = Pen(rng)
+        pen = sets.Pen(rng, COLOR_WORDS, SHAPE_WORDS)
         kind, text, objects, relations = maker(pen)
         return say(pen, kind, text, background), objects, relations
 

@@ -140,6 +140,37 @@ def pick_position(rng: random.Random, count: int, chance: float) -> str | None:
 # ---------------------------------------------------------------------------------- the set
 
 
+class Pen:
+    """A writer's hand for one prompt: the set's random draws (every other attribute is the
+    rng's), and one word per color, size and shape within the prompt, so that "navy" and "royal
+    blue", or "ball" and "circle", never sit in one prompt as if they were two colors or shapes.
+    `colors`/`shapes`: the maker's words, world color -> words, world shape -> (singular, plural)
+    pairs."""
+
+    def __init__(self, rng: random.Random, colors: dict, shapes: dict):
+        self.rng, self.colors, self.shapes, self.words = rng, colors, shapes, {}
+
+    def __getattr__(self, name):
+        return getattr(self.rng, name)
+
+    def word(self, key: tuple, options: list):
+        if key not in self.words:
+            self.words[key] = self.rng.choice(options)
+        return self.words[key]
+
+    def new_obj(self, count: int, size_chance: float, pos_chance: float) -> dict:
+        color, shape = self.rng.choice(list(self.colors)), self.rng.choice(list(self.shapes))
+        size = pick_size(self, size_chance)
+        return obj(color, shape, count, size, pick_position(self, count, pos_chance))
+
+    def noun(self, o: dict, plural: bool | None = None) -> str:
+        plural = o["count"] > 1 if plural is None else plural
+        return self.word(("shape", o["shape"]), self.shapes[o["shape"]])[1 if plural else 0]
+
+    def color(self, o: dict) -> str:
+        return self.word(("color", o["color"]), self.colors[o["color"]])
+
+
 def per_category(n: int) -> int:
     """How many prompts each category gets in a set of n."""
     if n < len(CATEGORIES) or n % len(CATEGORIES):
