@@ -267,7 +267,11 @@ def main(argv=None) -> int:
     ap.add_argument("--limit", type=int, default=None, help="prompts for python and cli-file")
     ap.add_argument("--cli-limit", type=int, default=40, help="prompts for one process each")
     ap.add_argument("--server-limit", type=int, default=60, help="prompts for rest and openai")
-    ap.add_argument("--out", default="benchmarks/results/outsider3/entry-points")
+    ap.add_argument(
+        "--out",
+        default=None,
+        help="default: benchmarks/results/<set>/entry-points, <set> named by --prompts",
+    )
     args = ap.parse_args(argv)
     faces = args.faces.split(",")
     for f in faces:
@@ -276,7 +280,8 @@ def main(argv=None) -> int:
     from genlab.paths import DEFAULT_IMAGE_MODEL, WEIGHTS_DIR
 
     items = J.load_items(args.prompts)
-    out = Path(args.out)
+    set_name = Path(args.prompts).name.removesuffix("_prompts.json")
+    out = Path(args.out or f"benchmarks/results/{set_name}/entry-points")
     out.mkdir(parents=True, exist_ok=True)
     log = print
     env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
