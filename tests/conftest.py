@@ -1,8 +1,11 @@
 """Suite-wide test settings: one torch thread (tiny tensors run faster without a thread pool,
-and CI has two cores), a throwaway genlab data/config directory, and no hub access."""
+and CI runs two pytest-xdist workers on two cores), a throwaway genlab data/config directory per
+test process, and no hub access."""
 
+import atexit
 import json
 import os
+import shutil
 import tempfile
 
 import pytest
@@ -11,10 +14,16 @@ import torch
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # Tests never touch the user's real history or config; tests that need their own folder set it.
+# Set, not defaulted: xdist workers inherit the controller's environment, and two workers on one
+# history database would see each other's runs; each process (each worker) gets its own folder.
 _session_dir = tempfile.mkdtemp(prefix="genlab-tests-")
-os.environ.setdefault("GENLAB_HOME", os.path.join(_session_dir, "home"))
-os.environ.setdefault("GENLAB_CONFIG", os.path.join(_session_dir, "config"))
-torch.set_num_threads(int(os.environ.get("GENLAB_TEST_THREADS", "1")))
+atexit.register(shutil.rmtree, _session_dir, ignore_errors=True)
+os.environ["GENLAB_HOME"] = os.path.join(_session_dir, "home")
+os.environ["GENLAB_CONFIG"] = os.path.join(_session_dir, "config")
+_threads = os.environ.get("GENLAB_TEST_THREADS", "1")
+torch.set_num_threads(int(_threads))
+# the programs tests start (CLI runs, servers, torchrun) take as few threads as the tests do
+os.environ.setdefault("OMP_NUM_THREADS", _threads)
 
 
 # Shared fixtures. A module's own fixture of the same name takes precedence over these.

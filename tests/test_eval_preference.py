@@ -73,12 +73,6 @@ def test_pairs_come_from_history_images_and_votes_are_stored(tmp_path):
         store.vote(a.id, "no-such-image", "a")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_the_preference_page_and_api_work_over_http(tmp_path):
     import uvicorn
     from fastapi import FastAPI
@@ -89,9 +83,13 @@ def test_the_preference_page_and_api_work_over_http(tmp_path):
     b = history.add_image(_image(240), {"prompt": "two squares"}, model="m2")
     app = FastAPI()
     app.include_router(preference_router(db))
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
+    # the server gets a socket already bound to a free port: no other test process can take it
+    # between choosing the port and listening on it (as with pytest-xdist's parallel workers)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="error"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:
         base = f"http://127.0.0.1:{port}"
@@ -114,3 +112,4 @@ def test_the_preference_page_and_api_work_over_http(tmp_path):
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        sock.close()
