@@ -27,7 +27,8 @@ def test_jobs_interrupted_by_a_crash_run_again_after_a_restart_and_no_file_is_ha
 ):
     model = str(tiny_text2image_checkpoint(tmp_path / "tiny.safetensors"))
     home = tmp_path / "home"
-    first = LocalServer(home, models={"tiny": model}).start()
+    # 180 s to start: on a loaded two-core machine (two test workers) a start took over 60 s
+    first = LocalServer(home, models={"tiny": model}, startup_timeout=180).start()
     try:
         client = httpx.Client(base_url=first.url, timeout=30)
         quick = client.post(
@@ -46,7 +47,7 @@ def test_jobs_interrupted_by_a_crash_run_again_after_a_restart_and_no_file_is_ha
         first.kill()  # SIGKILL: no shutdown handler runs, as in a crash
     assert quick_job["status"] == "done"
 
-    with LocalServer(home, models={"tiny": model}) as second:
+    with LocalServer(home, models={"tiny": model}, startup_timeout=180) as second:
         client = httpx.Client(base_url=second.url, timeout=30)
         rerun = {}
         for job_id in (slow, waiting):
