@@ -212,28 +212,26 @@ def test_compile_for_inference_runs_micro_batches_with_eager_outputs():
     torch._dynamo.reset()
     assert compile_for_inference(model, fullgraph=True, backend="eager", micro_batch=2)
     threads = torch.get_num_threads()
-    try:
-        for n, calls in ((1, [2, 2, 1]), (2, [5])):
-            torch.set_num_threads(n)
-            rows.clear()
-            torch.testing.assert_close(model(x), expected)
-            assert rows == calls
-    finally:
-        torch.set_num_threads(threads)
+
+    def check_rows_per_call(cases):
+        """At each thread count: eager's outputs, in calls of the given row counts."""
+        try:
+            for n, calls in cases:
+                torch.set_num_threads(n)
+                rows.clear()
+                torch.testing.assert_close(model(x), expected)
+                assert rows == calls
+        finally:
+            torch.set_num_threads(threads)
+
+    check_rows_per_call(((1, [2, 2, 1]), (2, [5])))
     uncompile(model)
     assert model._compiled_call_impl is None
     # micro_batch_max_threads=2: micro-batches at 2 threads too, with the same outputs
     assert compile_for_inference(
         model, fullgraph=True, backend="eager", micro_batch=2, micro_batch_max_threads=2
     )
-    try:
-        for n, calls in ((2, [2, 2, 1]), (3, [5])):
-            torch.set_num_threads(n)
-            rows.clear()
-            torch.testing.assert_close(model(x), expected)
-            assert rows == calls
-    finally:
-        torch.set_num_threads(threads)
+    check_rows_per_call(((2, [2, 2, 1]), (3, [5])))
     uncompile(model)
     with pytest.raises(InvalidArgument, match="micro_batch"):
         compile_for_inference(model, micro_batch=-1)
